@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/portico-dev/portico/internal/pki"
+)
+
+// group runs servers and stops them in the reverse order of their start.
+type group struct {
+	mu    sync.Mutex
+	stops []func(context.Context)
+	errc  chan error
+}
+
+func newGroup() *group { return &group{errc: make(chan error, 16)} }
+
+// serve runs fn in the background; its error ends the group.
+func (g *group) serve(name string, fn func() error) {
+	go func() {
+		if err := fn(); err != nil {
+			g.errc <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+}
+
+// onStop registers cleanup, run last-registered first.
+func (g *group) onStop(fn func(context.Context)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stops = append(g.stops, fn)
+}
+
+func (g *group) closer(fns ...func() error) {
+	g.onStop(func(context.Context) {
+		for _, f := range fns {
+			_ = f()
+		}
+	})
+}
+
+// wait blocks until ctx ends (a signal) or a server fails, then stops
+// everything within the grace period.
+func (g *group) wait(ctx context.Context, o *options, log *slog.Logger) error {
+	var err error
+	select {
+	case <-ctx.Done():
+		log.Info("signal received: draining")
+	case err = <-g.errc:
+		log.Error("a server failed: stopping", "error", err)
+	}
+	g.stop(o)
+	return err
+}
+
+func (g *group) stop(o *options) {
+	ctx, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
+	defer cancel()
+	g.mu.Lock()
+	stops := g.stops
+	g.stops = nil
+	g.mu.Unlock()
+	for i := len(stops) - 1; i >= 0; i-- {
+		stops[i](ctx)
+	}
+}
+
+// runUp runs every service in this process: PKI, embedded etcd, authn,
+// authz, api, gateway; then writes the admin kubeconfig.
+func runUp(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) (err error) {
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	written, err := o.pki().EnsureDev()
+	if err != nil {
+		return fmt.Errorf("internal PKI: %w", err)
+	}
+	if len(written) > 0 {
+		log.Info("internal PKI written", "dir", o.pki().Dir, "files", len(written))
+	}
+	if o.clientCAFile == "" {
+		o.clientCAFile = o.pki().ClientCACert()
+	}
+	e, err := newEnv(o, log)
+	if err != nil {
+		return err
+	}
+	g := newGroup()
+	defer func() {
+		if err != nil {
+			g.stop(o)
+		}
+	}()
+	etcdc, emb, err := startEtcd(ctx, e)
+	if err != nil {
+		return err
+	}
+	if emb != nil {
+		g.onStop(func(context.Context) { _ = emb.Close() })
+		go func() {
+			if err, ok := <-emb.Err(); ok && err != nil {
+				g.errc <- fmt.Errorf("etcd: %w", err)
+			}
+		}()
+	}
+	g.closer(etcdc.Close)
+	for _, start := range []func(*env) (grpcServer, error){wrap(startAuthn), wrap(startAuthz)} {
+		srv, err := start(e)
+		if err != nil {
+			return err
+		}
+		g.serve("grpc", srv.Serve)
+		g.onStop(srv.Stop)
+	}
+	apiSrv, closers, err := startAPI(ctx, e, etcdc)
+	g.closer(closers...)
+	if err != nil {
+		return err
+	}
+	g.serve("api", apiSrv.Serve)
+	g.onStop(apiSrv.Stop)
+	gw, lis, closers, err := startGateway(ctx, e)
+	g.closer(closers...)
+	if err != nil {
+		return err
+	}
+	g.serve("gateway", func() error { return gw.Serve(lis) })
+	g.onStop(func(ctx context.Context) { _ = gw.Shutdown(ctx) })
+	if lis.Secure != nil {
+		path, err := writeAdminKubeconfig(o, lis.Secure.Addr())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Portico is up. Admin kubeconfig: %s\n  export KUBECONFIG=%s\n", path, path)
+	}
+	if lis.Insecure != nil {
+		fmt.Fprintf(stdout, "Insecure port (no authentication): kubectl --server http://%s get namespaces\n", lis.Insecure.Addr())
+	}
+	return g.wait(ctx, o, log)
+}
+
+// grpcServer is what runUp needs of a gRPC server.
+type grpcServer interface {
+	Serve() error
+	Stop(context.Context)
+}
+
+func wrap[S grpcServer](f func(*env) (S, error)) func(*env) (grpcServer, error) {
+	return func(e *env) (grpcServer, error) { return f(e) }
+}
+
+// runOne runs a single service, for a multi-process deployment.
+func runOne(ctx context.Context, name string, o *options, log *slog.Logger) (err error) {
+	e, err := newEnv(o, log)
+	if err != nil {
+		return err
+	}
+	g := newGroup()
+	defer func() {
+		if err != nil {
+			g.stop(o)
+		}
+	}()
+	switch name {
+	case "authn", "authz":
+		start := startAuthn
+		if name == "authz" {
+			start = startAuthz
+		}
+		srv, err := start(e)
+		if err != nil {
+			return err
+		}
+		g.serve(name, srv.Serve)
+		g.onStop(srv.Stop)
+	case "api":
+		etcdc, emb, err := startEtcd(ctx, e)
+		if err != nil {
+			return err
+		}
+		if emb != nil {
+			g.onStop(func(context.Context) { _ = emb.Close() })
+		}
+		g.closer(etcdc.Close)
+		srv, closers, err := startAPI(ctx, e, etcdc)
+		g.closer(closers...)
+		if err != nil {
+			return err
+		}
+		g.serve(name, srv.Serve)
+		g.onStop(srv.Stop)
+	case "gateway":
+		gw, lis, closers, err := startGateway(ctx, e)
+		g.closer(closers...)
+		if err != nil {
+			return err
+		}
+		g.serve(name, func() error { return gw.Serve(lis) })
+		g.onStop(func(ctx context.Context) { _ = gw.Shutdown(ctx) })
+	default:
+		return fmt.Errorf("unknown service %q", name)
+	}
+	return g.wait(ctx, o, log)
+}
+
+// runCerts makes the internal PKI under --data-dir/pki.
+func runCerts(o *options, stdout io.Writer) error {
+	written, err := o.pki().EnsureDev()
+	if err != nil {
+		return err
+	}
+	for _, f := range written {
+		fmt.Fprintln(stdout, "wrote", f)
+	}
+	if len(written) == 0 {
+		fmt.Fprintln(stdout, "the PKI in", o.pki().Dir, "is complete: nothing written")
+	}
+	return nil
+}
+
+// writeAdminKubeconfig writes <data-dir>/admin.kubeconfig: the secure
+// port, its serving certificate as CA, and the admin client certificate
+// (system:masters).
+func writeAdminKubeconfig(o *options, secure net.Addr) (string, error) {
+	host, port, err := net.SplitHostPort(secure.String())
+	if err != nil {
+		return "", err
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	server := "https://" + net.JoinHostPort(host, port)
+	caFile := o.tlsCertFile
+	if caFile == "" {
+		dir := o.certDir
+		if dir == "" {
+			dir = filepath.Join(o.dataDir, "certs")
+		}
+		caFile = filepath.Join(dir, "apiserver.crt")
+	}
+	layout := o.pki()
+	var data [3][]byte
+	for i, f := range []string{caFile, layout.AdminCert(), layout.AdminKey()} {
+		if data[i], err = os.ReadFile(f); err != nil {
+			return "", fmt.Errorf("admin kubeconfig: %w", err)
+		}
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	kc := strings.Join([]string{
+		"apiVersion: v1",
+		"kind: Config",
+		"clusters:",
+		"- name: portico",
+		"  cluster:",
+		"    server: " + strconv.Quote(server),
+		"    certificate-authority-data: " + b64(data[0]),
+		"users:",
+		"- name: admin",
+		"  user:",
+		"    client-certificate-data: " + b64(data[1]),
+		"    client-key-data: " + b64(data[2]),
+		"contexts:",
+		"- name: portico",
+		"  context:",
+		"    cluster: portico",
+		"    user: admin",
+		"current-context: portico",
+		"",
+	}, "\n")
+	path := filepath.Join(o.dataDir, "admin.kubeconfig")
+	if err := pki.WriteFile(path, []byte(kc), 0o600); err != nil {
+		return "", fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path, nil
+	}
+	return abs, nil
+}

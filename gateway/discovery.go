@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"runtime"
+)
+
+// apiResource is one entry of /api/v1 (meta/v1 APIResource).
+type apiResource struct {
+	Name         string   `json:"name"`
+	SingularName string   `json:"singularName"`
+	Namespaced   bool     `json:"namespaced"`
+	Kind         string   `json:"kind"`
+	Verbs        []string `json:"verbs"`
+	ShortNames   []string `json:"shortNames,omitempty"`
+}
+
+// coreResources are the core/v1 resources served, with the verbs that
+// really work: kubectl decides what to try from these.
+var coreResources = []apiResource{
+	{Name: "configmaps", SingularName: "configmap", Namespaced: true, Kind: "ConfigMap",
+		Verbs: []string{"create", "delete", "get", "list", "update", "watch"}, ShortNames: []string{"cm"}},
+	{Name: "namespaces", SingularName: "namespace", Namespaced: false, Kind: "Namespace",
+		Verbs: []string{"create", "delete", "get", "list", "update", "watch"}, ShortNames: []string{"ns"}},
+}
+
+// Version is what /version reports.
+type Version struct {
+	Major        string `json:"major"`
+	Minor        string `json:"minor"`
+	GitVersion   string `json:"gitVersion"`
+	GitCommit    string `json:"gitCommit"`
+	GitTreeState string `json:"gitTreeState"`
+	BuildDate    string `json:"buildDate"`
+	GoVersion    string `json:"goVersion"`
+	Compiler     string `json:"compiler"`
+	Platform     string `json:"platform"`
+}
+
+// ServerVersion is the Kubernetes API version Portico speaks.
+func ServerVersion() Version {
+	return Version{
+		Major: "1", Minor: "34", GitVersion: "v1.34.0-portico", GitCommit: "portico", GitTreeState: "clean",
+		BuildDate: "1970-01-01T00:00:00Z", GoVersion: runtime.Version(), Compiler: runtime.Compiler,
+		Platform: runtime.GOOS + "/" + runtime.GOARCH,
+	}
+}
+
+func (g *Gateway) version(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, ServerVersion())
+}
+
+// apiVersions is /api (meta/v1 APIVersions). kubectl asks for aggregated
+// discovery first and accepts this legacy form in answer.
+func (g *Gateway) apiVersions(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]any{
+		"kind":     "APIVersions",
+		"versions": []string{"v1"},
+		"serverAddressByClientCIDRs": []map[string]string{
+			{"clientCIDR": "0.0.0.0/0", "serverAddress": r.Host},
+		},
+	})
+}
+
+// apiResources is /api/v1 (meta/v1 APIResourceList).
+func (g *Gateway) apiResources(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, map[string]any{
+		"kind":         "APIResourceList",
+		"groupVersion": "v1",
+		"resources":    coreResources,
+	})
+}
+
+// apiGroups is /apis (meta/v1 APIGroupList): no named groups yet.
+func (g *Gateway) apiGroups(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, map[string]any{
+		"kind":       "APIGroupList",
+		"apiVersion": "v1",
+		"groups":     []any{},
+	})
+}
+
+func (g *Gateway) health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write([]byte("ok"))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	buf, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	_, _ = w.Write(buf)
+}

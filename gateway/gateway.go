@@ -1,0 +1,212 @@
+// Package gateway serves the Kubernetes REST API on the two ports of
+// "Configuring APIserver ports": the insecure port (plain HTTP on
+// localhost, no authentication or authorization, every request made as
+// system:unsecured in system:masters) and the secure port (HTTPS, client
+// certificates requested, bearer tokens, callers authenticated by authn).
+// REST is translated to gRPC calls on the api service by grpc-gateway;
+// the gateway holds no business logic and forwards the authenticated user
+// in metadata that only its own certificate may send.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+
+	"github.com/portico-dev/portico/internal/authnclient"
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+)
+
+// Options configure the gateway's listeners.
+type Options struct {
+	// InsecureAddress is --insecure-bind-address:--insecure-port; empty disables the port.
+	InsecureAddress string
+	// SecureAddress is --bind-address:--secure-port; empty disables the port.
+	SecureAddress string
+	// ServingTLS is the secure port's TLS configuration (certificate,
+	// minimum version, client certificates requested).
+	ServingTLS *tls.Config
+	// MaxBodyBytes bounds a request body (413 past it).
+	MaxBodyBytes int64
+	// MaxHeaderBytes bounds request headers.
+	MaxHeaderBytes int
+}
+
+// Default limits, as kube-apiserver has them.
+const (
+	DefaultMaxBodyBytes   = 3 << 20
+	DefaultMaxHeaderBytes = 1 << 20
+)
+
+// Validate reports unusable options.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.InsecureAddress == "" && o.SecureAddress == "" {
+		errs = append(errs, errors.New("gateway: both ports are disabled"))
+	}
+	if o.SecureAddress != "" && o.ServingTLS == nil {
+		errs = append(errs, errors.New("gateway: the secure port needs a serving certificate"))
+	}
+	if o.ServingTLS != nil && o.ServingTLS.MinVersion < tls.VersionTLS12 {
+		errs = append(errs, errors.New("gateway: TLS 1.2 is the minimum"))
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are the gateway's connections to the services.
+type Deps struct {
+	// API is the connection to the api service, made with the gateway's
+	// own service certificate.
+	API grpc.ClientConnInterface
+	// Authn authenticates secure-port callers.
+	Authn  *authnclient.Client
+	Logger *slog.Logger
+}
+
+// Gateway is the REST front end.
+type Gateway struct {
+	opts    Options
+	deps    Deps
+	log     *slog.Logger
+	json    runtime.Marshaler
+	handler http.Handler // the REST routes, shared by both ports
+
+	mu      sync.Mutex
+	servers []*http.Server
+}
+
+// New builds the gateway; call Serve to listen.
+func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxHeaderBytes == 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if d.API == nil || d.Authn == nil || d.Logger == nil {
+		return nil, errors.New("gateway: api connection, authn client and logger are required")
+	}
+	g := &Gateway{opts: o, deps: d, log: d.Logger.With("service", "gateway")}
+	jsonM, protoM := newMarshalers(o.MaxBodyBytes)
+	g.json = jsonM
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonM),
+		runtime.WithMarshalerOption("application/json", jsonM),
+		runtime.WithMarshalerOption(mediaProtobuf, protoM),
+		// Nothing a client sends becomes metadata: identity is set by
+		// WithMetadata from what this gateway authenticated.
+		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithMetadata(forwardUser),
+		runtime.WithErrorHandler(g.errorHandler),
+		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
+		runtime.WithForwardResponseOption(g.forwardResponse),
+	)
+	if err := corev1.RegisterNamespaceServiceHandlerClient(ctx, mux, corev1.NewNamespaceServiceClient(d.API)); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if err := corev1.RegisterConfigMapServiceHandlerClient(ctx, mux, corev1.NewConfigMapServiceClient(d.API)); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.handler = g.routes(mux)
+	return g, nil
+}
+
+// Listeners are the gateway's bound ports.
+type Listeners struct {
+	Insecure, Secure net.Listener
+}
+
+// Listen binds the configured ports.
+func (g *Gateway) Listen() (Listeners, error) {
+	var l Listeners
+	var err error
+	if g.opts.InsecureAddress != "" {
+		if l.Insecure, err = net.Listen("tcp", g.opts.InsecureAddress); err != nil {
+			return l, fmt.Errorf("insecure port: %w", err)
+		}
+	}
+	if g.opts.SecureAddress != "" {
+		if l.Secure, err = net.Listen("tcp", g.opts.SecureAddress); err != nil {
+			if l.Insecure != nil {
+				l.Insecure.Close()
+			}
+			return l, fmt.Errorf("secure port: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// Serve serves both ports until Shutdown; it returns the first error.
+func (g *Gateway) Serve(l Listeners) error {
+	errc := make(chan error, 2)
+	n := 0
+	if l.Insecure != nil {
+		srv := g.newServer(g.insecureHandler())
+		g.track(srv)
+		g.log.Info("insecure port listening: no authentication or authorization, protected only by host access", "address", l.Insecure.Addr().String())
+		n++
+		go func() { errc <- srv.Serve(l.Insecure) }()
+	}
+	if l.Secure != nil {
+		srv := g.newServer(g.secureHandler())
+		srv.TLSConfig = g.opts.ServingTLS.Clone()
+		g.track(srv)
+		g.log.Info("secure port listening", "address", l.Secure.Addr().String())
+		n++
+		// ServeTLS offers HTTP/2 and HTTP/1.1 by ALPN.
+		go func() { errc <- srv.ServeTLS(l.Secure, "", "") }()
+	}
+	var first error
+	for range n {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (g *Gateway) newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    g.opts.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	}
+}
+
+func (g *Gateway) track(s *http.Server) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.servers = append(g.servers, s)
+}
+
+// Shutdown stops accepting, lets running requests finish until ctx ends,
+// then closes what is left (watches).
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	servers := append([]*http.Server(nil), g.servers...)
+	g.mu.Unlock()
+	var errs []error
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+			s.Close()
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,193 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/portico-dev/portico/internal/apierrors"
+	"github.com/portico-dev/portico/internal/authnclient"
+	"github.com/portico-dev/portico/internal/identity"
+)
+
+// Media types the gateway accepts in request bodies.
+const (
+	mediaJSON     = "application/json"
+	mediaProtobuf = "application/vnd.kubernetes.protobuf"
+)
+
+// headerHTTPCode is the response metadata by which the api asks for a
+// status other than 200 (see services/api).
+const headerHTTPCode = "x-http-code"
+
+// routes is the REST surface shared by both ports: local endpoints, then
+// the grpc-gateway mux for resources.
+func (g *Gateway) routes(mux *runtime.ServeMux) http.Handler {
+	local := http.NewServeMux()
+	local.HandleFunc("GET /healthz", g.health)
+	local.HandleFunc("GET /livez", g.health)
+	local.HandleFunc("GET /readyz", g.health)
+	local.HandleFunc("GET /version", g.version)
+	local.HandleFunc("GET /api", g.apiVersions)
+	local.HandleFunc("GET /api/v1", g.apiResources)
+	local.HandleFunc("GET /apis", g.apiGroups)
+	resources := g.limitBody(watchToPath(mux))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, pattern := local.Handler(r); pattern != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		resources.ServeHTTP(w, r)
+	})
+}
+
+// insecureHandler serves the insecure port: every request is
+// system:unsecured in system:masters, with no authentication.
+func (g *Gateway) insecureHandler() http.Handler {
+	return g.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.handler.ServeHTTP(w, r.WithContext(identity.WithUser(r.Context(), identity.Unsecured())))
+	}))
+}
+
+// secureHandler serves the secure port: every request is authenticated by
+// authn from its client certificate or bearer token; failure is 401.
+func (g *Gateway) secureHandler() http.Handler {
+	return g.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var token string
+		if h := r.Header.Get("Authorization"); h != "" {
+			t, ok := authnclient.BearerToken(h)
+			if !ok {
+				g.fail(w, apierrors.ReasonUnauthorized, "Unauthorized", nil)
+				return
+			}
+			token = t
+		}
+		var chain = r.TLS.PeerCertificates
+		u, err := g.deps.Authn.Authenticate(r.Context(), token, chain)
+		if err != nil {
+			g.writeError(w, err)
+			return
+		}
+		g.handler.ServeHTTP(w, r.WithContext(identity.WithUser(r.Context(), u)))
+	}))
+}
+
+// recoverPanics turns a panic into a 500 Status; http.ErrAbortHandler is
+// let through so the server drops the connection as it should.
+func (g *Gateway) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				g.log.Error("panic serving request", "panic", fmt.Sprint(p), "path", r.URL.Path, "stack", string(debug.Stack()))
+				g.fail(w, apierrors.ReasonInternalError, "an internal error occurred", nil)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody reads a request body once, refusing it past the limit (413)
+// and refusing media types the gateway cannot decode (415), as
+// kube-apiserver does, before any gRPC call is made.
+func (g *Gateway) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, g.opts.MaxBodyBytes+1))
+		if err != nil {
+			g.fail(w, apierrors.ReasonBadRequest, "reading the request body failed", nil)
+			return
+		}
+		if int64(len(body)) > g.opts.MaxBodyBytes {
+			g.fail(w, apierrors.ReasonRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", g.opts.MaxBodyBytes), nil)
+			return
+		}
+		if len(body) > 0 {
+			ct := r.Header.Get("Content-Type")
+			mt, _, err := mime.ParseMediaType(ct)
+			if ct == "" {
+				mt, err = mediaJSON, nil
+			}
+			if err != nil || (mt != mediaJSON && mt != mediaProtobuf) {
+				g.fail(w, apierrors.ReasonUnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf", nil)
+				return
+			}
+			// grpc-gateway picks the decoder by exact Content-Type.
+			r.Header.Set("Content-Type", mt)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// watchToPath routes "GET <list path>?watch=true" to the watch RPC's
+// path, /api/v1/watch/..., which is also served as kube-apiserver's
+// deprecated watch path.
+func watchToPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			q := r.URL.Query()
+			if v := q.Get("watch"); v == "true" || v == "1" {
+				if rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/"); ok && !strings.HasPrefix(rest, "watch/") {
+					r2 := r.Clone(r.Context())
+					q.Del("watch")
+					r2.URL.Path = "/api/v1/watch/" + rest
+					r2.URL.RawPath = ""
+					r2.URL.RawQuery = q.Encode()
+					r = r2
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// forwardUser is grpc-gateway's WithMetadata: the user this gateway
+// authenticated (or system:unsecured) goes to the api in metadata.
+func forwardUser(_ context.Context, r *http.Request) metadata.MD {
+	u, ok := identity.UserFrom(r.Context())
+	if !ok {
+		// Unreachable: both ports set a user. Send none, and the api
+		// refuses the call.
+		return nil
+	}
+	return identity.ToMetadata(u)
+}
+
+// forwardResponse sets the HTTP status the api asked for (201 on create)
+// and, at the start of a watch (msg nil), sends the headers at once so the
+// client sees 200 before the first event.
+func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, msg proto.Message) error {
+	if msg == nil {
+		w.Header().Set("Content-Type", mediaJSON)
+		w.Header().Set("Cache-Control", "no-cache, private")
+		w.WriteHeader(http.StatusOK)
+		if err := http.NewResponseController(w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
+		return nil
+	}
+	w.Header().Set("Cache-Control", "no-cache, private")
+	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+		if v := md.HeaderMD.Get(headerHTTPCode); len(v) == 1 && v[0] == "201" {
+			w.WriteHeader(http.StatusCreated)
+		}
+	}
+	return nil
+}

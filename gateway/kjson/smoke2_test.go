@@ -1,0 +1,3 @@
+package kjson
+import "strings"
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

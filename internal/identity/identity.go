@@ -1,0 +1,99 @@
+// Package identity carries an authenticated user through a request: in the
+// context inside a process, and in gRPC metadata from the gateway to the
+// services. Only the gateway may send that metadata; a service refuses it
+// from anyone else (see Forwarded).
+package identity
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc/metadata"
+
+	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
+)
+
+// Metadata keys of a forwarded user. They are refused from any caller but
+// the gateway, and the gateway never copies them from a client.
+const (
+	KeyUser   = "x-portico-user"
+	KeyUID    = "x-portico-uid"
+	KeyGroups = "x-portico-groups"
+	// KeyExtraPrefix is followed by the extra attribute's key.
+	KeyExtraPrefix = "x-portico-extra-"
+)
+
+// Well-known users and groups.
+const (
+	UserUnsecured        = "system:unsecured"
+	UserAnonymous        = "system:anonymous"
+	GroupMasters         = "system:masters"
+	GroupAuthenticated   = "system:authenticated"
+	GroupUnauthenticated = "system:unauthenticated"
+)
+
+// Unsecured is the user of every request on the insecure port.
+func Unsecured() *authnv1.UserInfo {
+	return &authnv1.UserInfo{Username: UserUnsecured, Groups: []string{GroupMasters, GroupAuthenticated}}
+}
+
+type ctxKey struct{}
+
+// WithUser returns ctx carrying u.
+func WithUser(ctx context.Context, u *authnv1.UserInfo) context.Context {
+	return context.WithValue(ctx, ctxKey{}, u)
+}
+
+// UserFrom returns the user ctx carries.
+func UserFrom(ctx context.Context) (*authnv1.UserInfo, bool) {
+	u, ok := ctx.Value(ctxKey{}).(*authnv1.UserInfo)
+	return u, ok && u != nil
+}
+
+// ToMetadata encodes u for the gateway → service hop.
+func ToMetadata(u *authnv1.UserInfo) metadata.MD {
+	md := metadata.MD{}
+	md.Set(KeyUser, u.GetUsername())
+	if u.GetUid() != "" {
+		md.Set(KeyUID, u.GetUid())
+	}
+	if len(u.GetGroups()) > 0 {
+		md.Set(KeyGroups, u.GetGroups()...)
+	}
+	for k, v := range u.GetExtra() {
+		md.Set(KeyExtraPrefix+strings.ToLower(k), v.GetItems()...)
+	}
+	return md
+}
+
+// Present reports whether md holds any forwarded-identity key.
+func Present(md metadata.MD) bool {
+	for k := range md {
+		if strings.HasPrefix(k, "x-portico-") {
+			return true
+		}
+	}
+	return false
+}
+
+// FromMetadata decodes a forwarded user. It reports false when there is no
+// user name in md.
+func FromMetadata(md metadata.MD) (*authnv1.UserInfo, bool) {
+	names := md.Get(KeyUser)
+	if len(names) != 1 || names[0] == "" {
+		return nil, false
+	}
+	u := &authnv1.UserInfo{Username: names[0], Groups: md.Get(KeyGroups)}
+	if uid := md.Get(KeyUID); len(uid) == 1 {
+		u.Uid = uid[0]
+	}
+	for k, v := range md {
+		if key, ok := strings.CutPrefix(k, KeyExtraPrefix); ok {
+			if u.Extra == nil {
+				u.Extra = map[string]*authnv1.ExtraValue{}
+			}
+			u.Extra[key] = &authnv1.ExtraValue{Items: v}
+		}
+	}
+	return u, true
+}

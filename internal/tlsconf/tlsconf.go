@@ -1,0 +1,218 @@
+// Package tlsconf builds every tls.Config Portico uses, in one place, as
+// etcd's transport.TLSInfo does: mutual TLS for the internal gRPC hops,
+// the secure HTTPS port's serving config, and the verification that tells
+// a service certificate (internal CA) from a user certificate (client CA).
+package tlsconf
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// MinVersion is the lowest TLS version any Portico endpoint accepts.
+const MinVersion = tls.VersionTLS12
+
+// Files names a certificate, its key and the CA bundles to trust.
+type Files struct {
+	// CertFile is our PEM certificate (chain, leaf first).
+	CertFile string
+	// KeyFile is the PEM private key of CertFile.
+	KeyFile string
+	// CAFiles are PEM bundles, all trusted: on the server side the CAs of
+	// client certificates, on the client side the roots for the server.
+	CAFiles []string
+}
+
+// Validate reports every problem with f at once: a file not named, not
+// readable, a key pair that does not parse or match, a CA file without a
+// certificate.
+func (f Files) Validate() error {
+	var errs []error
+	if f.CertFile == "" {
+		errs = append(errs, errors.New("no certificate file"))
+	}
+	if f.KeyFile == "" {
+		errs = append(errs, errors.New("no key file"))
+	}
+	if f.CertFile != "" && f.KeyFile != "" {
+		if _, err := loadPair(f.CertFile, f.KeyFile); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(f.CAFiles) == 0 {
+		errs = append(errs, errors.New("no CA file"))
+	} else if _, err := LoadPool(f.CAFiles...); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("TLS files: %w", err)
+	}
+	return nil
+}
+
+// ServerConfig returns a config for a mutual-TLS server: TLS 1.2 minimum,
+// our certificate, and client certificates required and verified (client
+// auth usage) against all of CAFiles merged into one pool. Which CA a
+// client's certificate chains to is for the caller to tell, with Verify.
+func (f Files) ServerConfig() (*tls.Config, error) {
+	pair, pool, err := f.load()
+	if err != nil {
+		return nil, fmt.Errorf("TLS server config: %w", err)
+	}
+	return &tls.Config{
+		MinVersion:   MinVersion,
+		Certificates: []tls.Certificate{pair},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+	}, nil
+}
+
+// ClientConfig returns a config for a mutual-TLS client: TLS 1.2 minimum,
+// server certificates verified against CAFiles (never the system roots)
+// for serverName, and our certificate offered as the client certificate.
+// An empty serverName leaves it to the dialer (tls.Dial and gRPC fill it
+// from the address); verification is never skipped.
+func (f Files) ClientConfig(serverName string) (*tls.Config, error) {
+	pair, pool, err := f.load()
+	if err != nil {
+		return nil, fmt.Errorf("TLS client config: %w", err)
+	}
+	return &tls.Config{
+		MinVersion:   MinVersion,
+		Certificates: []tls.Certificate{pair},
+		RootCAs:      pool,
+		ServerName:   serverName,
+	}, nil
+}
+
+// load reads f's key pair and CA pool.
+func (f Files) load() (tls.Certificate, *x509.CertPool, error) {
+	if err := f.Validate(); err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pair, err := loadPair(f.CertFile, f.KeyFile)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pool, err := LoadPool(f.CAFiles...)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	return pair, pool, nil
+}
+
+// loadPair reads a key pair and makes sure its Leaf is parsed.
+func loadPair(certFile, keyFile string) (tls.Certificate, error) {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("key pair %s, %s: %w", certFile, keyFile, err)
+	}
+	if pair.Leaf == nil {
+		leaf, err := x509.ParseCertificate(pair.Certificate[0])
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("key pair %s: parse certificate: %w", certFile, err)
+		}
+		pair.Leaf = leaf
+	}
+	return pair, nil
+}
+
+// LoadPool reads PEM bundles into one pool. A file that cannot be read,
+// holds a CERTIFICATE block that does not parse, or holds no certificate
+// at all is an error; other PEM blocks are skipped.
+func LoadPool(files ...string) (*x509.CertPool, error) {
+	if len(files) == 0 {
+		return nil, errors.New("load CA pool: no files")
+	}
+	pool := x509.NewCertPool()
+	for _, file := range files {
+		if file == "" {
+			return nil, errors.New("load CA pool: empty file name")
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("load CA pool: %w", err)
+		}
+		n := 0
+		for {
+			var block *pem.Block
+			block, data = pem.Decode(data)
+			if block == nil {
+				break
+			}
+			if block.Type != "CERTIFICATE" {
+				continue
+			}
+			cert, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("load CA pool %s: certificate %d: %w", file, n+1, err)
+			}
+			pool.AddCert(cert)
+			n++
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("load CA pool %s: no PEM certificate found", file)
+		}
+	}
+	return pool, nil
+}
+
+// Verify checks a presented chain (leaf first, as in
+// tls.ConnectionState.PeerCertificates) against roots for usage at now,
+// using the rest of the chain as intermediates, and returns the leaf. It
+// tells a service certificate (roots: the internal CA) from a user
+// certificate (roots: the client CA). A nil roots is an error, never the
+// system pool; a zero now means the current time.
+//
+// As crypto/x509 does, a leaf without any extended key usage is accepted
+// for every usage; Portico's own CAs never issue such certificates.
+func Verify(chain []*x509.Certificate, roots *x509.CertPool, usage x509.ExtKeyUsage, now time.Time) (*x509.Certificate, error) {
+	if len(chain) == 0 || chain[0] == nil {
+		return nil, errors.New("verify certificate: no certificate presented")
+	}
+	if roots == nil {
+		return nil, errors.New("verify certificate: no trusted roots")
+	}
+	leaf := chain[0]
+	intermediates := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		if c != nil {
+			intermediates.AddCert(c)
+		}
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: intermediates,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{usage},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify certificate %q: %w", leaf.Subject.CommonName, err)
+	}
+	return leaf, nil
+}
+
+// ServingConfig returns the secure HTTPS port's config, as kube-apiserver
+// builds it: TLS 1.2 minimum, the serving certificate from cert (so
+// changed files are picked up without a restart), and, when clientCAs is
+// not nil, client certificates requested with clientCAs advertised but
+// neither required nor verified by the handshake, so that a caller without
+// one can still present a bearer token. Peer certificates from such a
+// connection are unverified: the authenticator must pass them through
+// Verify against the client CA before trusting them.
+func ServingConfig(cert *Reloader, clientCAs *x509.CertPool) *tls.Config {
+	cfg := &tls.Config{
+		MinVersion:     MinVersion,
+		GetCertificate: cert.GetCertificate,
+	}
+	if clientCAs != nil {
+		cfg.ClientAuth = tls.RequestClientCert
+		cfg.ClientCAs = clientCAs
+	}
+	return cfg
+}

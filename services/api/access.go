@@ -1,0 +1,165 @@
+package api
+
+import (
+	"context"
+	"crypto/x509"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/portico-dev/portico/internal/authnclient"
+	"github.com/portico-dev/portico/internal/grpcserver"
+	"github.com/portico-dev/portico/internal/identity"
+	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
+	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
+)
+
+// Authenticator is what the api needs of authn.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string, chain []*x509.Certificate) (*authnv1.UserInfo, error)
+}
+
+// Authorizer is what the api needs of authz: nil for allowed, else a
+// Status error.
+type Authorizer interface {
+	Authorize(ctx context.Context, u *authnv1.UserInfo, a *authzv1.Attributes) error
+}
+
+// GatewayService is the only service whose forwarded user identity is trusted.
+const GatewayService = "gateway"
+
+// authenticate is the api's AuthFunc. A call from the gateway carries the
+// user the gateway authenticated; the same metadata from anyone else is
+// refused. Any other caller is authenticated from its own client
+// certificate or bearer token, by the same authn service as REST callers.
+func (s *Service) authenticate(ctx context.Context) (context.Context, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	svc, isService := s.verifier.PeerService(ctx)
+	if identity.Present(md) {
+		if !isService || svc != GatewayService {
+			return nil, status.Error(codes.PermissionDenied, "only the gateway may forward a user identity")
+		}
+		u, ok := identity.FromMetadata(md)
+		if !ok {
+			return nil, status.Error(codes.Unauthenticated, "forwarded identity has no user name")
+		}
+		return identity.WithUser(ctx, u), nil
+	}
+	if isService {
+		return nil, status.Errorf(codes.PermissionDenied, "service %q called without a user identity", svc)
+	}
+	var token string
+	if vals := md.Get("authorization"); len(vals) == 1 {
+		t, ok := authnclient.BearerToken(vals[0])
+		if !ok {
+			return nil, status.Error(codes.Unauthenticated, "Unauthorized")
+		}
+		token = t
+	}
+	u, err := s.authn.Authenticate(ctx, token, grpcserver.PeerCertificates(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return identity.WithUser(ctx, u), nil
+}
+
+// authorizeUnary decides a unary call before its handler runs.
+func (s *Service) authorizeUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if err := s.authorize(ctx, info.FullMethod, req); err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+// authorizeStream decides a server-streaming call on its request message.
+func (s *Service) authorizeStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return handler(srv, &authorizingStream{ServerStream: ss, s: s, method: info.FullMethod})
+}
+
+type authorizingStream struct {
+	grpc.ServerStream
+	s       *Service
+	method  string
+	decided bool
+}
+
+func (a *authorizingStream) RecvMsg(m any) error {
+	if err := a.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if a.decided {
+		return status.Error(codes.InvalidArgument, "one request message per call")
+	}
+	a.decided = true
+	return a.s.authorize(a.Context(), a.method, m)
+}
+
+func (s *Service) authorize(ctx context.Context, method string, req any) error {
+	u, ok := identity.UserFrom(ctx)
+	if !ok {
+		return status.Error(codes.Unauthenticated, "Unauthorized")
+	}
+	attrs, ok := s.methods.attributes(method, req)
+	if !ok {
+		return status.Errorf(codes.PermissionDenied, "no authorization rule for %s", method)
+	}
+	return s.authz.Authorize(ctx, u, attrs)
+}
+
+// methodInfo is the authorization view of one RPC.
+type methodInfo struct {
+	verb     string
+	group    string
+	resource string
+}
+
+// methodTable maps full gRPC method names to what they do.
+type methodTable map[string]methodInfo
+
+// verbs maps an RPC name prefix to its Kubernetes verb.
+var verbs = []struct{ prefix, verb string }{
+	{"Get", "get"}, {"List", "list"}, {"Create", "create"},
+	{"Update", "update"}, {"Delete", "delete"}, {"Watch", "watch"},
+}
+
+// add registers every method of a resource's service.
+func (t methodTable) add(desc grpc.ServiceDesc, group, resource string) {
+	names := make([]string, 0, len(desc.Methods)+len(desc.Streams))
+	for _, m := range desc.Methods {
+		names = append(names, m.MethodName)
+	}
+	for _, st := range desc.Streams {
+		names = append(names, st.StreamName)
+	}
+	for _, n := range names {
+		for _, v := range verbs {
+			if strings.HasPrefix(n, v.prefix) {
+				t["/"+desc.ServiceName+"/"+n] = methodInfo{verb: v.verb, group: group, resource: resource}
+				break
+			}
+		}
+	}
+}
+
+// attributes of one call. For namespaces the namespace is the object's
+// own name, as kube-apiserver's request info has it.
+func (t methodTable) attributes(method string, req any) (*authzv1.Attributes, bool) {
+	mi, ok := t[method]
+	if !ok {
+		return nil, false
+	}
+	a := &authzv1.Attributes{Verb: mi.verb, ApiGroup: mi.group, ApiVersion: "v1", Resource: mi.resource, ResourceRequest: true}
+	if r, ok := req.(interface{ GetNamespace() string }); ok {
+		a.Namespace = r.GetNamespace()
+	}
+	if r, ok := req.(interface{ GetName() string }); ok && mi.verb != "create" {
+		a.Name = r.GetName()
+	}
+	if mi.resource == "namespaces" {
+		a.Namespace = a.Name
+	}
+	return a, true
+}

@@ -1,0 +1,128 @@
+package api
+
+import (
+	"context"
+	"maps"
+	"regexp"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	"github.com/portico-dev/portico/services/api/storage"
+)
+
+// MaxConfigMapBytes is kube-apiserver's limit on a config map's data.
+const MaxConfigMapBytes = 1 << 20
+
+func newConfigMaps(c *clientv3.Client, now func() time.Time, nsActive func(context.Context, string) error) *resource[*corev1.ConfigMap] {
+	return &resource[*corev1.ConfigMap]{
+		group: "", plural: "configmaps", kind: "ConfigMap", namespaced: true,
+		store:           storage.NewStore(c, "/registry/configmaps/", func() *corev1.ConfigMap { return &corev1.ConfigMap{} }),
+		newObj:          func() *corev1.ConfigMap { return &corev1.ConfigMap{Metadata: &corev1.ObjectMeta{}} },
+		validateName:    validateSubdomainName,
+		validate:        validateConfigMap,
+		namespaceExists: nsActive,
+		now:             now,
+	}
+}
+
+// configMapKey is the rule for data and binaryData keys.
+var configMapKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+
+func validateConfigMap(cm, old *corev1.ConfigMap, isCreate bool) []*corev1.StatusCause {
+	var causes []*corev1.StatusCause
+	total := 0
+	for k, v := range cm.GetData() {
+		if !configMapKey.MatchString(k) || len(k) > 253 {
+			causes = append(causes, &corev1.StatusCause{Reason: "FieldValueInvalid", Field: "data[" + k + "]", Message: "Invalid value: \"" + k + "\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'"})
+		}
+		if _, dup := cm.GetBinaryData()[k]; dup {
+			causes = append(causes, &corev1.StatusCause{Reason: "FieldValueInvalid", Field: "data[" + k + "]", Message: "Invalid value: \"" + k + "\": duplicate of key present in binaryData"})
+		}
+		total += len(v)
+	}
+	for k, v := range cm.GetBinaryData() {
+		if !configMapKey.MatchString(k) || len(k) > 253 {
+			causes = append(causes, &corev1.StatusCause{Reason: "FieldValueInvalid", Field: "binaryData[" + k + "]", Message: "Invalid value: \"" + k + "\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'"})
+		}
+		total += len(v)
+	}
+	if total > MaxConfigMapBytes {
+		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueTooLong", Field: "data", Message: "Too long: may not be more than 1048576 bytes"})
+	}
+	if !isCreate && old.GetImmutable() {
+		if !cm.GetImmutable() {
+			causes = append(causes, &corev1.StatusCause{Reason: "FieldValueForbidden", Field: "immutable", Message: "Forbidden: field is immutable when `immutable` is set"})
+		}
+		if !maps.Equal(cm.GetData(), old.GetData()) || !maps.EqualFunc(cm.GetBinaryData(), old.GetBinaryData(), func(a, b []byte) bool { return string(a) == string(b) }) {
+			causes = append(causes, &corev1.StatusCause{Reason: "FieldValueForbidden", Field: "data", Message: "Forbidden: field is immutable when `immutable` is set"})
+		}
+	}
+	return causes
+}
+
+type configMapServer struct {
+	corev1.UnimplementedConfigMapServiceServer
+	s *Service
+}
+
+func (c *configMapServer) GetConfigMap(ctx context.Context, req *corev1.GetConfigMapRequest) (*corev1.GetConfigMapResponse, error) {
+	obj, err := c.s.configMaps.get(ctx, req.GetNamespace(), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.GetConfigMapResponse{ConfigMap: obj}, nil
+}
+
+func (c *configMapServer) ListConfigMaps(ctx context.Context, req *corev1.ListConfigMapsRequest) (*corev1.ListConfigMapsResponse, error) {
+	res, err := c.s.configMaps.list(ctx, req.GetNamespace(), req)
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.ListConfigMapsResponse{Metadata: listMeta(res), Items: res.Items}, nil
+}
+
+func (c *configMapServer) CreateConfigMap(ctx context.Context, req *corev1.CreateConfigMapRequest) (*corev1.CreateConfigMapResponse, error) {
+	dry, err := dryRunAll(req.GetDryRun())
+	if err != nil {
+		return nil, err
+	}
+	obj, err := c.s.configMaps.create(ctx, req.GetNamespace(), req.GetConfigMap(), writeOptions{dryRun: dry})
+	if err != nil {
+		return nil, err
+	}
+	created(ctx)
+	return &corev1.CreateConfigMapResponse{ConfigMap: obj}, nil
+}
+
+func (c *configMapServer) UpdateConfigMap(ctx context.Context, req *corev1.UpdateConfigMapRequest) (*corev1.UpdateConfigMapResponse, error) {
+	dry, err := dryRunAll(req.GetDryRun())
+	if err != nil {
+		return nil, err
+	}
+	obj, err := c.s.configMaps.update(ctx, req.GetNamespace(), req.GetName(), req.GetConfigMap(), writeOptions{dryRun: dry})
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.UpdateConfigMapResponse{ConfigMap: obj}, nil
+}
+
+func (c *configMapServer) DeleteConfigMap(ctx context.Context, req *corev1.DeleteConfigMapRequest) (*corev1.DeleteConfigMapResponse, error) {
+	dry, err := dryRunAll(append(req.GetDryRun(), req.GetOptions().GetDryRun()...))
+	if err != nil {
+		return nil, err
+	}
+	obj, err := c.s.configMaps.remove(ctx, req.GetNamespace(), req.GetName(), req.GetOptions(), dry)
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.DeleteConfigMapResponse{Status: c.s.configMaps.deletedStatus(obj)}, nil
+}
+
+func (c *configMapServer) WatchConfigMaps(req *corev1.WatchConfigMapsRequest, stream grpc.ServerStreamingServer[corev1.WatchConfigMapsResponse]) error {
+	return c.s.configMaps.watch(stream.Context(), req.GetNamespace(), req, startStream(stream), func(typ string, obj *corev1.ConfigMap) error {
+		return stream.Send(&corev1.WatchConfigMapsResponse{Type: typ, Object: obj})
+	})
+}

@@ -1,0 +1,202 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/portico-dev/portico/internal/apierrors"
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	"github.com/portico-dev/portico/services/api/storage"
+)
+
+// Namespace phases.
+const (
+	phaseActive      = "Active"
+	phaseTerminating = "Terminating"
+)
+
+// systemNamespaces exist from the first start and may not be deleted
+// (kube-node-lease may, as in kube-apiserver).
+var systemNamespaces = []string{"default", "kube-system", "kube-public"}
+
+func newNamespaces(c *clientv3.Client, now func() time.Time) *resource[*corev1.Namespace] {
+	return &resource[*corev1.Namespace]{
+		group: "", plural: "namespaces", kind: "Namespace",
+		store:        storage.NewStore(c, "/registry/namespaces/", func() *corev1.Namespace { return &corev1.Namespace{} }),
+		newObj:       func() *corev1.Namespace { return &corev1.Namespace{Metadata: &corev1.ObjectMeta{}} },
+		validateName: validateLabelName,
+		beforeCreate: func(ns *corev1.Namespace) {
+			ns.Status = &corev1.NamespaceStatus{Phase: phaseActive}
+			if ns.Spec == nil || len(ns.Spec.Finalizers) == 0 {
+				ns.Spec = &corev1.NamespaceSpec{Finalizers: []string{"kubernetes"}}
+			}
+		},
+		extraFields: func(ns *corev1.Namespace) map[string]string {
+			return map[string]string{"status.phase": ns.GetStatus().GetPhase()}
+		},
+		now: now,
+	}
+}
+
+// EnsureSystemNamespaces creates default, kube-system, kube-public and
+// kube-node-lease when missing.
+func (s *Service) EnsureSystemNamespaces(ctx context.Context) error {
+	for _, name := range append(slices.Clone(systemNamespaces), "kube-node-lease") {
+		_, err := s.namespaces.create(ctx, "", &corev1.Namespace{Metadata: &corev1.ObjectMeta{Name: name}}, writeOptions{})
+		if err != nil && apierrors.ReasonOf(err) != apierrors.ReasonAlreadyExists {
+			return fmt.Errorf("creating namespace %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// namespaceActive is nil when objects may be created in ns.
+func (s *Service) namespaceActive(ctx context.Context, ns string) error {
+	n, err := s.namespaces.get(ctx, "", ns)
+	if err != nil {
+		return err
+	}
+	if n.GetStatus().GetPhase() == phaseTerminating {
+		return apierrors.Forbidden("", "namespaces", ns, fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", ns))
+	}
+	return nil
+}
+
+type namespaceServer struct {
+	corev1.UnimplementedNamespaceServiceServer
+	s *Service
+}
+
+func (n *namespaceServer) GetNamespace(ctx context.Context, req *corev1.GetNamespaceRequest) (*corev1.GetNamespaceResponse, error) {
+	obj, err := n.s.namespaces.get(ctx, "", req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.GetNamespaceResponse{Namespace: obj}, nil
+}
+
+func (n *namespaceServer) ListNamespaces(ctx context.Context, req *corev1.ListNamespacesRequest) (*corev1.ListNamespacesResponse, error) {
+	res, err := n.s.namespaces.list(ctx, "", req)
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.ListNamespacesResponse{Metadata: listMeta(res), Items: res.Items}, nil
+}
+
+func (n *namespaceServer) CreateNamespace(ctx context.Context, req *corev1.CreateNamespaceRequest) (*corev1.CreateNamespaceResponse, error) {
+	dry, err := dryRunAll(req.GetDryRun())
+	if err != nil {
+		return nil, err
+	}
+	obj, err := n.s.namespaces.create(ctx, "", req.GetNamespace(), writeOptions{dryRun: dry})
+	if err != nil {
+		return nil, err
+	}
+	created(ctx)
+	return &corev1.CreateNamespaceResponse{Namespace: obj}, nil
+}
+
+func (n *namespaceServer) UpdateNamespace(ctx context.Context, req *corev1.UpdateNamespaceRequest) (*corev1.UpdateNamespaceResponse, error) {
+	dry, err := dryRunAll(req.GetDryRun())
+	if err != nil {
+		return nil, err
+	}
+	obj, err := n.s.namespaces.update(ctx, "", req.GetName(), req.GetNamespace(), writeOptions{dryRun: dry})
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.UpdateNamespaceResponse{Namespace: obj}, nil
+}
+
+// DeleteNamespace marks the namespace Terminating, deletes everything in
+// it, then the namespace itself, and answers the Terminating object, as
+// kube-apiserver does (it finishes the deletion in the background; this
+// does it before answering, so a later create in the namespace is refused
+// until it is gone).
+func (n *namespaceServer) DeleteNamespace(ctx context.Context, req *corev1.DeleteNamespaceRequest) (*corev1.DeleteNamespaceResponse, error) {
+	name := req.GetName()
+	if slices.Contains(systemNamespaces, name) {
+		return nil, apierrors.Forbidden("", "namespaces", name, fmt.Sprintf("namespaces %q is forbidden: this namespace may not be deleted", name))
+	}
+	dry, err := dryRunAll(append(req.GetDryRun(), req.GetOptions().GetDryRun()...))
+	if err != nil {
+		return nil, err
+	}
+	ns, err := n.s.namespaces.get(ctx, "", name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPreconditions(ns.GetMetadata(), req.GetOptions().GetPreconditions()); err != nil {
+		return nil, apierrors.Conflict("", "namespaces", name, err.Error())
+	}
+	term := proto.Clone(ns).(*corev1.Namespace)
+	if term.Status == nil {
+		term.Status = &corev1.NamespaceStatus{}
+	}
+	term.Status.Phase = phaseTerminating
+	if term.Metadata.DeletionTimestamp == nil {
+		term.Metadata.DeletionTimestamp = timestamppb.New(n.s.namespaces.now().Truncate(time.Second))
+	}
+	if dry {
+		return &corev1.DeleteNamespaceResponse{Namespace: term}, nil
+	}
+	term, err = n.s.namespaces.store.Update(ctx, "", name, term)
+	if err != nil {
+		return nil, n.s.namespaces.err(err, name)
+	}
+	for _, clean := range n.s.namespaced {
+		if err := clean(ctx, name); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := n.s.namespaces.store.Delete(ctx, "", name, storage.Preconditions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, n.s.namespaces.err(err, name)
+	}
+	return &corev1.DeleteNamespaceResponse{Namespace: term}, nil
+}
+
+func (n *namespaceServer) WatchNamespaces(req *corev1.WatchNamespacesRequest, stream grpc.ServerStreamingServer[corev1.WatchNamespacesResponse]) error {
+	return n.s.namespaces.watch(stream.Context(), "", req, startStream(stream), func(typ string, obj *corev1.Namespace) error {
+		return stream.Send(&corev1.WatchNamespacesResponse{Type: typ, Object: obj})
+	})
+}
+
+// checkPreconditions is nil when the delete preconditions hold for m.
+func checkPreconditions(m *corev1.ObjectMeta, p *corev1.Preconditions) error {
+	if p.Uid != nil && p.GetUid() != m.GetUid() {
+		return fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", p.GetUid(), m.GetUid())
+	}
+	if p.ResourceVersion != nil && p.GetResourceVersion() != m.GetResourceVersion() {
+		return fmt.Errorf("Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s", p.GetResourceVersion(), m.GetResourceVersion())
+	}
+	return nil
+}
+
+// HeaderHTTPCode is the response header by which a service asks the
+// gateway for an HTTP status other than 200 (201 on create).
+const HeaderHTTPCode = "x-http-code"
+
+// created tells the gateway to answer 201 Created.
+func created(ctx context.Context) {
+	_ = grpc.SetHeader(ctx, metadata.Pairs(HeaderHTTPCode, "201"))
+}
+
+// startStream sends the response headers as soon as a watch is
+// established, so an HTTP client sees 200 before the first event.
+func startStream(stream grpc.ServerStream) func() error {
+	return func() error { return stream.SendHeader(metadata.MD{}) }
+}
+
+// listMeta is the metadata of a list answer.
+func listMeta[T storage.Object](res storage.ListResult[T]) *corev1.ListMeta {
+	return &corev1.ListMeta{ResourceVersion: res.ResourceVersion, Continue: res.Continue, RemainingItemCount: res.RemainingItemCount}
+}

@@ -1,0 +1,415 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/portico-dev/portico/internal/apierrors"
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	"github.com/portico-dev/portico/services/api/storage"
+)
+
+// resource is the logic every kind shares: metadata defaults, validation
+// hooks, optimistic concurrency and error wording, over one Store.
+type resource[T storage.Object] struct {
+	group      string
+	plural     string // "configmaps": the resource name in paths and errors
+	kind       string // "ConfigMap"
+	namespaced bool
+	store      *storage.Store[T]
+	// newObj returns an empty object with non-nil Metadata.
+	newObj func() T
+	// validateName checks metadata.name and returns problems.
+	validateName func(name string) []string
+	// validate checks the object, and on update the old object (nil on create).
+	validate func(obj, old T, isCreate bool) []*corev1.StatusCause
+	// beforeCreate sets kind-specific defaults (e.g. a namespace's phase).
+	beforeCreate func(obj T)
+	// namespaceExists is asked before a namespaced create; nil for
+	// cluster-scoped kinds.
+	namespaceExists func(ctx context.Context, name string) error
+	// extraFields adds the kind's own selectable fields (e.g.
+	// status.phase) to metadata.name and metadata.namespace; may be nil.
+	extraFields func(obj T) map[string]string
+	now         func() time.Time
+}
+
+// writeOptions are what create and update requests share.
+type writeOptions struct {
+	dryRun bool
+}
+
+func dryRunAll(values []string) (bool, error) {
+	for _, v := range values {
+		if v != "All" {
+			return false, apierrors.BadRequest(fmt.Sprintf("unsupported dry run value %q: only \"All\" is supported", v))
+		}
+	}
+	return len(values) > 0, nil
+}
+
+func (r *resource[T]) err(err error, name string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrNotFound):
+		return apierrors.NotFound(r.group, r.plural, name)
+	case errors.Is(err, storage.ErrAlreadyExists):
+		return apierrors.AlreadyExists(r.group, r.plural, name)
+	case errors.Is(err, storage.ErrConflict):
+		return apierrors.Conflict(r.group, r.plural, name, "the object has been modified; please apply your changes to the latest version and try again")
+	case errors.Is(err, storage.ErrGone):
+		return apierrors.Gone("too old resource version")
+	case errors.Is(err, storage.ErrInvalidContinue):
+		return apierrors.BadRequest("invalid continue token")
+	case errors.Is(err, storage.ErrTooLarge):
+		return apierrors.New(apierrors.ReasonRequestEntityTooLarge, "the object is too large to store", apierrors.Details{Kind: r.plural, Name: name})
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apierrors.New(apierrors.ReasonTimeout, "the request did not finish in time", apierrors.Details{})
+	default:
+		return apierrors.Internal(fmt.Sprintf("storage: %v", err))
+	}
+}
+
+func (r *resource[T]) checkNamespace(ns string) error {
+	if r.namespaced && ns == "" {
+		return apierrors.BadRequest("a namespace is required")
+	}
+	return nil
+}
+
+func (r *resource[T]) get(ctx context.Context, ns, name string) (T, error) {
+	var zero T
+	if err := r.checkNamespace(ns); err != nil {
+		return zero, err
+	}
+	if name == "" {
+		return zero, apierrors.BadRequest("a name is required")
+	}
+	obj, err := r.store.Get(ctx, ns, name)
+	return obj, r.err(err, name)
+}
+
+func (r *resource[T]) create(ctx context.Context, ns string, obj T, o writeOptions) (T, error) {
+	var zero T
+	if err := r.checkNamespace(ns); err != nil {
+		return zero, err
+	}
+	if isNil(obj) {
+		return zero, apierrors.BadRequest(fmt.Sprintf("the body of the request must be a %s", r.kind))
+	}
+	obj = proto.Clone(obj).(T)
+	m := metaOf(obj)
+	if r.namespaced {
+		if m.Namespace != "" && m.Namespace != ns {
+			return zero, apierrors.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
+		m.Namespace = ns
+	} else {
+		m.Namespace = ""
+	}
+	if m.ResourceVersion != "" {
+		return zero, apierrors.BadRequest("resourceVersion should not be set on objects to be created")
+	}
+	if m.Name == "" && m.GenerateName != "" {
+		m.Name = m.GenerateName + randomSuffix()
+	}
+	if causes := r.check(obj, zero, true); len(causes) > 0 {
+		return zero, apierrors.Invalid(r.group, r.kind, m.Name, causes)
+	}
+	if r.namespaced && r.namespaceExists != nil {
+		if err := r.namespaceExists(ctx, ns); err != nil {
+			return zero, err
+		}
+	}
+	m.Uid = newUID()
+	m.CreationTimestamp = timestamppb.New(r.now().Truncate(time.Second))
+	m.DeletionTimestamp = nil
+	m.DeletionGracePeriodSeconds = nil
+	m.SelfLink = ""
+	if r.beforeCreate != nil {
+		r.beforeCreate(obj)
+	}
+	if o.dryRun {
+		return obj, nil
+	}
+	out, err := r.store.Create(ctx, ns, m.Name, obj)
+	return out, r.err(err, m.Name)
+}
+
+// maxUpdateRetries bounds retries of an unconditional update that lost a race.
+const maxUpdateRetries = 5
+
+func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writeOptions) (T, error) {
+	var zero T
+	if err := r.checkNamespace(ns); err != nil {
+		return zero, err
+	}
+	if isNil(obj) {
+		return zero, apierrors.BadRequest(fmt.Sprintf("the body of the request must be a %s", r.kind))
+	}
+	obj = proto.Clone(obj).(T)
+	m := metaOf(obj)
+	if m.Name != name {
+		return zero, apierrors.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.Name, name))
+	}
+	if r.namespaced {
+		if m.Namespace != "" && m.Namespace != ns {
+			return zero, apierrors.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
+		m.Namespace = ns
+	} else {
+		m.Namespace = ""
+	}
+	conditional := m.ResourceVersion != ""
+	for attempt := 0; ; attempt++ {
+		old, err := r.store.Get(ctx, ns, name)
+		if err != nil {
+			return zero, r.err(err, name)
+		}
+		om := metaOf(old)
+		if m.Uid != "" && m.Uid != om.Uid {
+			return zero, apierrors.Conflict(r.group, r.plural, name, fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", m.Uid, om.Uid))
+		}
+		if conditional && m.ResourceVersion != om.ResourceVersion {
+			return zero, r.err(storage.ErrConflict, name)
+		}
+		// What the server owns is kept from the stored object.
+		m.Uid = om.Uid
+		m.CreationTimestamp = om.CreationTimestamp
+		m.DeletionTimestamp = om.DeletionTimestamp
+		m.DeletionGracePeriodSeconds = om.DeletionGracePeriodSeconds
+		m.Generation = om.Generation
+		m.SelfLink = ""
+		m.ResourceVersion = om.ResourceVersion
+		if causes := r.check(obj, old, false); len(causes) > 0 {
+			return zero, apierrors.Invalid(r.group, r.kind, name, causes)
+		}
+		if o.dryRun {
+			return obj, nil
+		}
+		out, err := r.store.Update(ctx, ns, name, obj)
+		if errors.Is(err, storage.ErrConflict) && !conditional && attempt < maxUpdateRetries {
+			continue
+		}
+		return out, r.err(err, name)
+	}
+}
+
+// remove deletes an object, honouring the preconditions of opts.
+func (r *resource[T]) remove(ctx context.Context, ns, name string, opts *corev1.DeleteOptions, dryRun bool) (T, error) {
+	var zero T
+	if err := r.checkNamespace(ns); err != nil {
+		return zero, err
+	}
+	if name == "" {
+		return zero, apierrors.BadRequest("a name is required")
+	}
+	pre := storage.Preconditions{UID: opts.GetPreconditions().GetUid(), ResourceVersion: opts.GetPreconditions().GetResourceVersion()}
+	if dryRun {
+		obj, err := r.store.Get(ctx, ns, name)
+		return obj, r.err(err, name)
+	}
+	obj, err := r.store.Delete(ctx, ns, name, pre)
+	return obj, r.err(err, name)
+}
+
+// deletedStatus is the Status kube-apiserver answers for a finished delete.
+func (r *resource[T]) deletedStatus(obj T) *corev1.Status {
+	m := metaOf(obj)
+	return &corev1.Status{
+		Status:  "Success",
+		Details: &corev1.StatusDetails{Name: m.GetName(), Group: r.group, Kind: r.plural, Uid: m.GetUid()},
+	}
+}
+
+// listRequest is what every List RPC carries.
+type listRequest interface {
+	GetLabelSelector() string
+	GetFieldSelector() string
+	GetResourceVersion() string
+	GetLimit() int64
+	GetContinue() string
+}
+
+func (r *resource[T]) list(ctx context.Context, ns string, req listRequest) (storage.ListResult[T], error) {
+	sel, err := r.selectors(req.GetLabelSelector(), req.GetFieldSelector())
+	if err != nil {
+		return storage.ListResult[T]{}, err
+	}
+	if req.GetLimit() < 0 {
+		return storage.ListResult[T]{}, apierrors.BadRequest("limit must not be negative")
+	}
+	res, err := r.store.List(ctx, ns, storage.ListOptions[T]{
+		Limit:           req.GetLimit(),
+		Continue:        req.GetContinue(),
+		ResourceVersion: req.GetResourceVersion(),
+		Filter:          func(obj T) bool { return r.selected(sel, obj) },
+	})
+	return res, r.err(err, "")
+}
+
+// fieldSet is what a fieldSelector is matched against.
+func (r *resource[T]) fieldSet(obj T) map[string]string {
+	m := metaOf(obj)
+	set := map[string]string{"metadata.name": m.GetName()}
+	if r.namespaced {
+		set["metadata.namespace"] = m.GetNamespace()
+	}
+	if r.extraFields != nil {
+		for k, v := range r.extraFields(obj) {
+			set[k] = v
+		}
+	}
+	return set
+}
+
+func (r *resource[T]) selectors(labelSel, fieldSel string) (*selectors, error) {
+	return parseSelectors(labelSel, fieldSel, r.fieldSet(r.newObj()))
+}
+
+func (r *resource[T]) selected(sel *selectors, obj T) bool {
+	return sel.matches(metaOf(obj).GetLabels(), r.fieldSet(obj))
+}
+
+// watchRequest is what every Watch RPC carries.
+type watchRequest interface {
+	GetLabelSelector() string
+	GetFieldSelector() string
+	GetResourceVersion() string
+	GetTimeoutSeconds() int64
+}
+
+// Watch event types, as Kubernetes names them.
+const (
+	eventAdded    = "ADDED"
+	eventModified = "MODIFIED"
+	eventDeleted  = "DELETED"
+)
+
+// watch streams events to send until ctx ends or the timeout passes. With
+// no resourceVersion (or "0") it first sends the current objects as ADDED,
+// as kube-apiserver does; started is called once the watch is established.
+func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, started func() error, send func(typ string, obj T) error) error {
+	sel, err := r.selectors(req.GetLabelSelector(), req.GetFieldSelector())
+	if err != nil {
+		return err
+	}
+	if t := req.GetTimeoutSeconds(); t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(t)*time.Second)
+		defer cancel()
+	}
+	from := req.GetResourceVersion()
+	var initial []T
+	if from == "" || from == "0" {
+		res, err := r.store.List(ctx, ns, storage.ListOptions[T]{})
+		if err != nil {
+			return r.err(err, "")
+		}
+		initial, from = res.Items, res.ResourceVersion
+	}
+	events, err := r.store.Watch(ctx, ns, from)
+	if err != nil {
+		return r.err(err, "")
+	}
+	if err := started(); err != nil {
+		return err
+	}
+	for _, obj := range initial {
+		if r.selected(sel, obj) {
+			if err := send(eventAdded, obj); err != nil {
+				return err
+			}
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			if ev.Err != nil {
+				return r.err(ev.Err, "")
+			}
+			if !r.selected(sel, ev.Object) {
+				continue
+			}
+			typ := eventModified
+			switch ev.Type {
+			case storage.Added:
+				typ = eventAdded
+			case storage.Deleted:
+				typ = eventDeleted
+			}
+			if err := send(typ, ev.Object); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (r *resource[T]) check(obj, old T, isCreate bool) []*corev1.StatusCause {
+	var causes []*corev1.StatusCause
+	m := metaOf(obj)
+	switch {
+	case m.Name == "":
+		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueRequired", Field: "metadata.name", Message: "Required value: name or generateName is required"})
+	default:
+		for _, p := range r.validateName(m.Name) {
+			causes = append(causes, &corev1.StatusCause{Reason: "FieldValueInvalid", Field: "metadata.name", Message: fmt.Sprintf("Invalid value: %q: %s", m.Name, p)})
+		}
+	}
+	causes = append(causes, validateMeta(m)...)
+	if r.validate != nil {
+		causes = append(causes, r.validate(obj, old, isCreate)...)
+	}
+	return causes
+}
+
+func metaOf[T storage.Object](obj T) *corev1.ObjectMeta {
+	m := obj.GetMetadata()
+	if m == nil {
+		// Every kind's message has Metadata as field 1; set it through
+		// reflection so this stays generic.
+		pm := obj.ProtoReflect()
+		fd := pm.Descriptor().Fields().ByName("metadata")
+		m = &corev1.ObjectMeta{}
+		pm.Set(fd, protoValueOf(m))
+	}
+	return m
+}
+
+func isNil[T storage.Object](obj T) bool {
+	return any(obj) == nil || !obj.ProtoReflect().IsValid()
+}
+
+// newUID returns a random RFC 4122 version 4 UUID.
+func newUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// randomSuffix is kube-apiserver's generateName suffix: five characters
+// from an alphabet without vowels or look-alikes.
+func randomSuffix() string {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	out := make([]byte, len(b))
+	for i, c := range b {
+		out[i] = alphabet[int(c)%len(alphabet)]
+	}
+	return string(out)
+}

@@ -1,0 +1,76 @@
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
+	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
+)
+
+func fixed(d Decision, err error) Authorizer {
+	return Func(func(context.Context, *authnv1.UserInfo, *authzv1.Attributes) (Decision, string, error) {
+		return d, d.String(), err
+	})
+}
+
+func TestUnion(t *testing.T) {
+	boom := errors.New("boom")
+	tests := map[string]struct {
+		members []Authorizer
+		want    Decision
+		wantErr bool
+	}{
+		"empty is no opinion":         {nil, NoOpinion, false},
+		"first allow wins":            {[]Authorizer{fixed(NoOpinion, nil), fixed(Allow, nil), fixed(Deny, nil)}, Allow, false},
+		"first deny wins":             {[]Authorizer{fixed(Deny, nil), fixed(Allow, nil)}, Deny, false},
+		"error then allow allows":     {[]Authorizer{fixed(NoOpinion, boom), fixed(Allow, nil)}, Allow, false},
+		"error and no decision fails": {[]Authorizer{fixed(NoOpinion, boom), fixed(NoOpinion, nil)}, NoOpinion, true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			d, _, err := Union(tc.members...).Authorize(context.Background(), &authnv1.UserInfo{}, &authzv1.Attributes{})
+			if d != tc.want || (err != nil) != tc.wantErr {
+				t.Fatalf("got %v, %v; want %v, err %v", d, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestFromModes(t *testing.T) {
+	bob := &authnv1.UserInfo{Username: "bob", Groups: []string{"system:authenticated"}}
+	admin := &authnv1.UserInfo{Username: "admin", Groups: []string{"system:masters"}}
+	tests := map[string]struct {
+		modes   []string
+		user    *authnv1.UserInfo
+		want    Decision
+		wantErr bool
+	}{
+		"AlwaysDeny denies bob":     {[]string{"AlwaysDeny"}, bob, Deny, false},
+		"AlwaysDeny allows masters": {[]string{"AlwaysDeny"}, admin, Allow, false},
+		"AlwaysAllow allows bob":    {[]string{"AlwaysAllow"}, bob, Allow, false},
+		"deny before allow":         {[]string{"AlwaysDeny", "AlwaysAllow"}, bob, Deny, false},
+		"unknown mode":              {[]string{"Magic"}, bob, NoOpinion, true},
+		"no mode":                   {nil, bob, NoOpinion, true},
+		"duplicate mode":            {[]string{"AlwaysAllow", "AlwaysAllow"}, bob, NoOpinion, true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			a, err := FromModes(tc.modes, nil)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _, err := a.Authorize(context.Background(), tc.user, &authzv1.Attributes{Verb: "get", Resource: "pods"})
+			if err != nil || d != tc.want {
+				t.Fatalf("got %v, %v; want %v", d, err, tc.want)
+			}
+		})
+	}
+}
