@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"context"
+
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/portico-dev/portico/gateway/kjson"
 	"github.com/portico-dev/portico/internal/apierrors"
@@ -25,4 +28,33 @@ func newMarshalers(maxBody int64) (*kjson.Marshaler, *kjson.Marshaler) {
 func streamErrorStatus(st *spb.Status) proto.Message {
 	s, _ := apierrors.FromGRPCStatus(status.FromProto(st))
 	return s
+}
+
+// unwrap is grpc-gateway's response rewriter: an RPC answers a wrapper
+// message (GetPodResponse{pod}, DeletePodResponse{pod | status}) and REST
+// answers the one object it holds. Messages that are Kubernetes kinds
+// themselves (lists, Status, watch events) are answered as they are.
+func unwrap(types *kjson.Types) func(context.Context, proto.Message) (any, error) {
+	return func(_ context.Context, msg proto.Message) (any, error) {
+		if msg == nil {
+			return msg, nil
+		}
+		m := msg.ProtoReflect()
+		if _, kind := types.KindOf(m.Descriptor()); kind != "" {
+			return msg, nil
+		}
+		var only protoreflect.Message
+		n := 0
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			n++
+			if fd.Kind() == protoreflect.MessageKind && !fd.IsList() && !fd.IsMap() {
+				only = v.Message()
+			}
+			return n < 2
+		})
+		if n == 1 && only != nil {
+			return only.Interface(), nil
+		}
+		return msg, nil
+	}
 }

@@ -138,7 +138,9 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 	if err != nil {
 		return nil, closers, err
 	}
-	svc.Register(srv.Registrar())
+	if err := svc.Register(srv.Registrar()); err != nil {
+		return nil, closers, err
+	}
 	return srv, closers, nil
 }
 

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"crypto/x509"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -111,38 +110,12 @@ func (s *Service) authorize(ctx context.Context, method string, req any) error {
 
 // methodInfo is the authorization view of one RPC.
 type methodInfo struct {
-	verb     string
-	group    string
-	resource string
+	verb, group, version, resource, subresource string
 }
 
-// methodTable maps full gRPC method names to what they do.
+// methodTable maps full gRPC method names to what they do; the engine
+// fills it when it registers each kind's service.
 type methodTable map[string]methodInfo
-
-// verbs maps an RPC name prefix to its Kubernetes verb.
-var verbs = []struct{ prefix, verb string }{
-	{"Get", "get"}, {"List", "list"}, {"Create", "create"},
-	{"Update", "update"}, {"Delete", "delete"}, {"Watch", "watch"},
-}
-
-// add registers every method of a resource's service.
-func (t methodTable) add(desc grpc.ServiceDesc, group, resource string) {
-	names := make([]string, 0, len(desc.Methods)+len(desc.Streams))
-	for _, m := range desc.Methods {
-		names = append(names, m.MethodName)
-	}
-	for _, st := range desc.Streams {
-		names = append(names, st.StreamName)
-	}
-	for _, n := range names {
-		for _, v := range verbs {
-			if strings.HasPrefix(n, v.prefix) {
-				t["/"+desc.ServiceName+"/"+n] = methodInfo{verb: v.verb, group: group, resource: resource}
-				break
-			}
-		}
-	}
-}
 
 // attributes of one call. For namespaces the namespace is the object's
 // own name, as kube-apiserver's request info has it.
@@ -151,11 +124,16 @@ func (t methodTable) attributes(method string, req any) (*authzv1.Attributes, bo
 	if !ok {
 		return nil, false
 	}
-	a := &authzv1.Attributes{Verb: mi.verb, ApiGroup: mi.group, ApiVersion: "v1", Resource: mi.resource, ResourceRequest: true}
+	a := &authzv1.Attributes{
+		Verb: mi.verb, ApiGroup: mi.group, ApiVersion: mi.version,
+		Resource: mi.resource, Subresource: mi.subresource, ResourceRequest: true,
+	}
 	if r, ok := req.(interface{ GetNamespace() string }); ok {
 		a.Namespace = r.GetNamespace()
 	}
-	if r, ok := req.(interface{ GetName() string }); ok && mi.verb != "create" {
+	// A create names no object, except a create of a subresource
+	// (pods/binding, serviceaccounts/token), which is on a named object.
+	if r, ok := req.(interface{ GetName() string }); ok && (mi.verb != "create" || mi.subresource != "") {
 		a.Name = r.GetName()
 	}
 	if mi.resource == "namespaces" {

@@ -8,6 +8,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -58,6 +59,7 @@ type Service struct {
 
 	namespaces *resource[*corev1.Namespace]
 	configMaps *resource[*corev1.ConfigMap]
+	kinds      []kindHandler
 	// namespaced lists the cleanup of every namespaced kind, run when a
 	// namespace is deleted.
 	namespaced []func(ctx context.Context, ns string) error
@@ -74,17 +76,21 @@ func New(d Deps) (*Service, error) {
 	}
 	s := &Service{authn: d.Authn, authz: d.Authz, verifier: d.Verifier, log: d.Logger, methods: methodTable{}}
 	s.namespaces = newNamespaces(d.Etcd, now)
+	s.namespaces.onDelete = s.deleteNamespace
 	s.configMaps = newConfigMaps(d.Etcd, now, s.namespaceActive)
 	s.namespaced = append(s.namespaced, deleteAllIn(s.configMaps))
-	s.methods.add(corev1.NamespaceService_ServiceDesc, "", "namespaces")
-	s.methods.add(corev1.ConfigMapService_ServiceDesc, "", "configmaps")
+	s.kinds = []kindHandler{s.namespaces, s.configMaps}
 	return s, nil
 }
 
 // Register adds every resource service to a gRPC server.
-func (s *Service) Register(r grpc.ServiceRegistrar) {
-	corev1.RegisterNamespaceServiceServer(r, &namespaceServer{s: s})
-	corev1.RegisterConfigMapServiceServer(r, &configMapServer{s: s})
+func (s *Service) Register(r grpc.ServiceRegistrar) error {
+	for _, k := range s.kinds {
+		if err := s.register(r, k); err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+	}
+	return nil
 }
 
 // AuthFunc authenticates every call (for grpcserver.Options.Auth).

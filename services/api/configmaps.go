@@ -7,7 +7,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
 
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api/storage"
@@ -18,7 +17,8 @@ const MaxConfigMapBytes = 1 << 20
 
 func newConfigMaps(c *clientv3.Client, now func() time.Time, nsActive func(context.Context, string) error) *resource[*corev1.ConfigMap] {
 	return &resource[*corev1.ConfigMap]{
-		group: "", plural: "configmaps", kind: "ConfigMap", namespaced: true,
+		kindMeta: kindMeta{version: "v1", plural: "configmaps", kind: "ConfigMap", pluralKind: "ConfigMaps",
+			namespaced: true, service: "portico.core.v1.ConfigMapService"},
 		store:           storage.NewStore(c, "/registry/configmaps/", func() *corev1.ConfigMap { return &corev1.ConfigMap{} }),
 		newObj:          func() *corev1.ConfigMap { return &corev1.ConfigMap{Metadata: &corev1.ObjectMeta{}} },
 		validateName:    validateSubdomainName,
@@ -61,68 +61,4 @@ func validateConfigMap(cm, old *corev1.ConfigMap, isCreate bool) []*corev1.Statu
 		}
 	}
 	return causes
-}
-
-type configMapServer struct {
-	corev1.UnimplementedConfigMapServiceServer
-	s *Service
-}
-
-func (c *configMapServer) GetConfigMap(ctx context.Context, req *corev1.GetConfigMapRequest) (*corev1.GetConfigMapResponse, error) {
-	obj, err := c.s.configMaps.get(ctx, req.GetNamespace(), req.GetName())
-	if err != nil {
-		return nil, err
-	}
-	return &corev1.GetConfigMapResponse{ConfigMap: obj}, nil
-}
-
-func (c *configMapServer) ListConfigMaps(ctx context.Context, req *corev1.ListConfigMapsRequest) (*corev1.ListConfigMapsResponse, error) {
-	res, err := c.s.configMaps.list(ctx, req.GetNamespace(), req)
-	if err != nil {
-		return nil, err
-	}
-	return &corev1.ListConfigMapsResponse{Metadata: listMeta(res), Items: res.Items}, nil
-}
-
-func (c *configMapServer) CreateConfigMap(ctx context.Context, req *corev1.CreateConfigMapRequest) (*corev1.CreateConfigMapResponse, error) {
-	dry, err := dryRunAll(req.GetDryRun())
-	if err != nil {
-		return nil, err
-	}
-	obj, err := c.s.configMaps.create(ctx, req.GetNamespace(), req.GetConfigMap(), writeOptions{dryRun: dry})
-	if err != nil {
-		return nil, err
-	}
-	created(ctx)
-	return &corev1.CreateConfigMapResponse{ConfigMap: obj}, nil
-}
-
-func (c *configMapServer) UpdateConfigMap(ctx context.Context, req *corev1.UpdateConfigMapRequest) (*corev1.UpdateConfigMapResponse, error) {
-	dry, err := dryRunAll(req.GetDryRun())
-	if err != nil {
-		return nil, err
-	}
-	obj, err := c.s.configMaps.update(ctx, req.GetNamespace(), req.GetName(), req.GetConfigMap(), writeOptions{dryRun: dry})
-	if err != nil {
-		return nil, err
-	}
-	return &corev1.UpdateConfigMapResponse{ConfigMap: obj}, nil
-}
-
-func (c *configMapServer) DeleteConfigMap(ctx context.Context, req *corev1.DeleteConfigMapRequest) (*corev1.DeleteConfigMapResponse, error) {
-	dry, err := dryRunAll(append(req.GetDryRun(), req.GetOptions().GetDryRun()...))
-	if err != nil {
-		return nil, err
-	}
-	obj, err := c.s.configMaps.remove(ctx, req.GetNamespace(), req.GetName(), req.GetOptions(), dry)
-	if err != nil {
-		return nil, err
-	}
-	return &corev1.DeleteConfigMapResponse{Status: c.s.configMaps.deletedStatus(obj)}, nil
-}
-
-func (c *configMapServer) WatchConfigMaps(req *corev1.WatchConfigMapsRequest, stream grpc.ServerStreamingServer[corev1.WatchConfigMapsResponse]) error {
-	return c.s.configMaps.watch(stream.Context(), req.GetNamespace(), req, startStream(stream), func(typ string, obj *corev1.ConfigMap) error {
-		return stream.Send(&corev1.WatchConfigMapsResponse{Type: typ, Object: obj})
-	})
 }

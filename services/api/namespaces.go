@@ -30,7 +30,8 @@ var systemNamespaces = []string{"default", "kube-system", "kube-public"}
 
 func newNamespaces(c *clientv3.Client, now func() time.Time) *resource[*corev1.Namespace] {
 	return &resource[*corev1.Namespace]{
-		group: "", plural: "namespaces", kind: "Namespace",
+		kindMeta: kindMeta{version: "v1", plural: "namespaces", kind: "Namespace", pluralKind: "Namespaces",
+			service: "portico.core.v1.NamespaceService"},
 		store:        storage.NewStore(c, "/registry/namespaces/", func() *corev1.Namespace { return &corev1.Namespace{} }),
 		newObj:       func() *corev1.Namespace { return &corev1.Namespace{Metadata: &corev1.ObjectMeta{}} },
 		validateName: validateLabelName,
@@ -71,71 +72,20 @@ func (s *Service) namespaceActive(ctx context.Context, ns string) error {
 	return nil
 }
 
-type namespaceServer struct {
-	corev1.UnimplementedNamespaceServiceServer
-	s *Service
-}
-
-func (n *namespaceServer) GetNamespace(ctx context.Context, req *corev1.GetNamespaceRequest) (*corev1.GetNamespaceResponse, error) {
-	obj, err := n.s.namespaces.get(ctx, "", req.GetName())
-	if err != nil {
-		return nil, err
-	}
-	return &corev1.GetNamespaceResponse{Namespace: obj}, nil
-}
-
-func (n *namespaceServer) ListNamespaces(ctx context.Context, req *corev1.ListNamespacesRequest) (*corev1.ListNamespacesResponse, error) {
-	res, err := n.s.namespaces.list(ctx, "", req)
-	if err != nil {
-		return nil, err
-	}
-	return &corev1.ListNamespacesResponse{Metadata: listMeta(res), Items: res.Items}, nil
-}
-
-func (n *namespaceServer) CreateNamespace(ctx context.Context, req *corev1.CreateNamespaceRequest) (*corev1.CreateNamespaceResponse, error) {
-	dry, err := dryRunAll(req.GetDryRun())
-	if err != nil {
-		return nil, err
-	}
-	obj, err := n.s.namespaces.create(ctx, "", req.GetNamespace(), writeOptions{dryRun: dry})
-	if err != nil {
-		return nil, err
-	}
-	created(ctx)
-	return &corev1.CreateNamespaceResponse{Namespace: obj}, nil
-}
-
-func (n *namespaceServer) UpdateNamespace(ctx context.Context, req *corev1.UpdateNamespaceRequest) (*corev1.UpdateNamespaceResponse, error) {
-	dry, err := dryRunAll(req.GetDryRun())
-	if err != nil {
-		return nil, err
-	}
-	obj, err := n.s.namespaces.update(ctx, "", req.GetName(), req.GetNamespace(), writeOptions{dryRun: dry})
-	if err != nil {
-		return nil, err
-	}
-	return &corev1.UpdateNamespaceResponse{Namespace: obj}, nil
-}
-
-// DeleteNamespace marks the namespace Terminating, deletes everything in
+// deleteNamespace marks the namespace Terminating, deletes everything in
 // it, then the namespace itself, and answers the Terminating object, as
 // kube-apiserver does (it finishes the deletion in the background; this
 // does it before answering, so a later create in the namespace is refused
 // until it is gone).
-func (n *namespaceServer) DeleteNamespace(ctx context.Context, req *corev1.DeleteNamespaceRequest) (*corev1.DeleteNamespaceResponse, error) {
-	name := req.GetName()
+func (s *Service) deleteNamespace(ctx context.Context, name string, opts *corev1.DeleteOptions, dry bool) (proto.Message, error) {
 	if slices.Contains(systemNamespaces, name) {
 		return nil, apierrors.Forbidden("", "namespaces", name, fmt.Sprintf("namespaces %q is forbidden: this namespace may not be deleted", name))
 	}
-	dry, err := dryRunAll(append(req.GetDryRun(), req.GetOptions().GetDryRun()...))
+	ns, err := s.namespaces.get(ctx, "", name)
 	if err != nil {
 		return nil, err
 	}
-	ns, err := n.s.namespaces.get(ctx, "", name)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkPreconditions(ns.GetMetadata(), req.GetOptions().GetPreconditions()); err != nil {
+	if err := checkPreconditions(ns.GetMetadata(), opts.GetPreconditions()); err != nil {
 		return nil, apierrors.Conflict("", "namespaces", name, err.Error())
 	}
 	term := proto.Clone(ns).(*corev1.Namespace)
@@ -144,30 +94,24 @@ func (n *namespaceServer) DeleteNamespace(ctx context.Context, req *corev1.Delet
 	}
 	term.Status.Phase = phaseTerminating
 	if term.Metadata.DeletionTimestamp == nil {
-		term.Metadata.DeletionTimestamp = timestamppb.New(n.s.namespaces.now().Truncate(time.Second))
+		term.Metadata.DeletionTimestamp = timestamppb.New(s.namespaces.now().Truncate(time.Second))
 	}
 	if dry {
-		return &corev1.DeleteNamespaceResponse{Namespace: term}, nil
+		return term, nil
 	}
-	term, err = n.s.namespaces.store.Update(ctx, "", name, term)
+	term, err = s.namespaces.store.Update(ctx, "", name, term)
 	if err != nil {
-		return nil, n.s.namespaces.err(err, name)
+		return nil, s.namespaces.err(err, name)
 	}
-	for _, clean := range n.s.namespaced {
+	for _, clean := range s.namespaced {
 		if err := clean(ctx, name); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := n.s.namespaces.store.Delete(ctx, "", name, storage.Preconditions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return nil, n.s.namespaces.err(err, name)
+	if _, err := s.namespaces.store.Delete(ctx, "", name, storage.Preconditions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, s.namespaces.err(err, name)
 	}
-	return &corev1.DeleteNamespaceResponse{Namespace: term}, nil
-}
-
-func (n *namespaceServer) WatchNamespaces(req *corev1.WatchNamespacesRequest, stream grpc.ServerStreamingServer[corev1.WatchNamespacesResponse]) error {
-	return n.s.namespaces.watch(stream.Context(), "", req, startStream(stream), func(typ string, obj *corev1.Namespace) error {
-		return stream.Send(&corev1.WatchNamespacesResponse{Type: typ, Object: obj})
-	})
+	return term, nil
 }
 
 // checkPreconditions is nil when the delete preconditions hold for m.

@@ -18,11 +18,8 @@ import (
 // resource is the logic every kind shares: metadata defaults, validation
 // hooks, optimistic concurrency and error wording, over one Store.
 type resource[T storage.Object] struct {
-	group      string
-	plural     string // "configmaps": the resource name in paths and errors
-	kind       string // "ConfigMap"
-	namespaced bool
-	store      *storage.Store[T]
+	kindMeta
+	store *storage.Store[T]
 	// newObj returns an empty object with non-nil Metadata.
 	newObj func() T
 	// validateName checks metadata.name and returns problems.
@@ -37,8 +34,15 @@ type resource[T storage.Object] struct {
 	// extraFields adds the kind's own selectable fields (e.g.
 	// status.phase) to metadata.name and metadata.namespace; may be nil.
 	extraFields func(obj T) map[string]string
-	now         func() time.Time
+	// onDelete replaces the plain delete (namespaces: terminate, empty,
+	// then delete); it returns what the answer holds.
+	onDelete func(ctx context.Context, name string, opts *corev1.DeleteOptions, dryRun bool) (proto.Message, error)
+	// subresources serve "<verb>" on "<resource>/<subresource>".
+	subresources map[string]map[string]func(ctx context.Context, req proto.Message) (proto.Message, error)
+	now          func() time.Time
 }
+
+func (r *resource[T]) meta() *kindMeta { return &r.kindMeta }
 
 // writeOptions are what create and update requests share.
 type writeOptions struct {
@@ -68,6 +72,12 @@ func (r *resource[T]) err(err error, name string) error {
 		return apierrors.Gone("too old resource version")
 	case errors.Is(err, storage.ErrInvalidContinue):
 		return apierrors.BadRequest("invalid continue token")
+	case errors.Is(err, storage.ErrInvalidResourceVersion):
+		return apierrors.BadRequest("invalid resource version")
+	case errors.Is(err, storage.ErrInvalidKey):
+		return apierrors.BadRequest("invalid name or namespace")
+	case errors.Is(err, storage.ErrResourceVersionTooLarge):
+		return apierrors.New(apierrors.ReasonTimeout, "Too large resource version", apierrors.Details{RetryAfterSeconds: 1})
 	case errors.Is(err, storage.ErrTooLarge):
 		return apierrors.New(apierrors.ReasonRequestEntityTooLarge, "the object is too large to store", apierrors.Details{Kind: r.plural, Name: name})
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -284,6 +294,7 @@ type watchRequest interface {
 	GetFieldSelector() string
 	GetResourceVersion() string
 	GetTimeoutSeconds() int64
+	GetAllowWatchBookmarks() bool
 }
 
 // Watch event types, as Kubernetes names them.
@@ -291,6 +302,7 @@ const (
 	eventAdded    = "ADDED"
 	eventModified = "MODIFIED"
 	eventDeleted  = "DELETED"
+	eventBookmark = "BOOKMARK"
 )
 
 // watch streams events to send until ctx ends or the timeout passes. With
@@ -337,24 +349,45 @@ func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, st
 			if !ok {
 				return nil
 			}
-			if ev.Err != nil {
-				return r.err(ev.Err, "")
+			if ev.Err != nil || ev.Type == storage.Error {
+				return r.err(cmpErr(ev.Err), "")
 			}
-			if !r.selected(sel, ev.Object) {
-				continue
-			}
-			typ := eventModified
+			var typ string
 			switch ev.Type {
 			case storage.Added:
 				typ = eventAdded
+			case storage.Modified:
+				typ = eventModified
 			case storage.Deleted:
 				typ = eventDeleted
+			case storage.Bookmark:
+				// A bookmark carries only metadata.resourceVersion.
+				if !req.GetAllowWatchBookmarks() {
+					continue
+				}
+				if err := send(eventBookmark, ev.Object); err != nil {
+					return err
+				}
+				continue
+			default:
+				return apierrors.Internal(fmt.Sprintf("unknown watch event type %q", ev.Type))
+			}
+			if !r.selected(sel, ev.Object) {
+				continue
 			}
 			if err := send(typ, ev.Object); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// cmpErr names a failed watch that came without an error.
+func cmpErr(err error) error {
+	if err == nil {
+		return errors.New("the watch failed")
+	}
+	return err
 }
 
 func (r *resource[T]) check(obj, old T, isCreate bool) []*corev1.StatusCause {

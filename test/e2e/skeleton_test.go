@@ -124,7 +124,7 @@ func TestStatusErrors(t *testing.T) {
 	if code != 404 || hdr.Get("Content-Type") != "application/json" {
 		t.Errorf("404: %d %v", code, hdr)
 	}
-	if body != `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"configmaps \"does-not-exist\" not found","reason":"NotFound","details":{"name":"does-not-exist","kind":"configmaps"},"code":404}` {
+	if body != `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"configmaps \"does-not-exist\" not found","reason":"NotFound","details":{"name":"does-not-exist","kind":"configmaps"},"code":404}`+"\n" {
 		t.Errorf("404 body: %s", body)
 	}
 	cm := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c1"},"data":{"a":"1"}}`
@@ -154,7 +154,7 @@ func TestStatusErrors(t *testing.T) {
 	assertStatus(t, body, 409, "Conflict", `Operation cannot be fulfilled on configmaps "c1": the object has been modified; please apply your changes to the latest version and try again`)
 
 	code, _, body = httpDo(t, c, "GET", base+"/api/v1/no-such-thing", "", "")
-	if code != 404 || body != `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}` {
+	if code != 404 || body != `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}`+"\n" {
 		t.Errorf("bad path: %d %s", code, body)
 	}
 	code, _, body = httpDo(t, c, "POST", base+"/api/v1/namespaces/default/configmaps", "text/plain", "hello")

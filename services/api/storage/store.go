@@ -11,7 +11,6 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -226,28 +225,52 @@ func (s *Store[T]) Update(ctx context.Context, namespace, name string, obj T) (T
 }
 
 // GuaranteedUpdate reads the object, applies tryUpdate to it and writes the
-// result with compare-and-swap on the resourceVersion it read, retrying with
-// a fresh read while other writers get in between. tryUpdate may modify and
-// return its argument; an error from it aborts the update and is returned.
+// result with compare-and-swap on the revision it read, retrying with a
+// fresh read while other writers get in between. tryUpdate may modify and
+// return its argument; an error from it aborts and is returned. When the
+// result encodes to the stored bytes nothing is written and the
+// resourceVersion stays, as in kube-apiserver.
 func (s *Store[T]) GuaranteedUpdate(ctx context.Context, namespace, name string, tryUpdate func(current T) (T, error)) (T, error) {
 	var zero T
+	key, err := s.key(namespace, name)
+	if err != nil {
+		return zero, err
+	}
 	for {
-		cur, err := s.Get(ctx, namespace, name)
+		resp, err := s.client.Get(ctx, key)
+		if err != nil {
+			return zero, etcdErr(err)
+		}
+		if len(resp.Kvs) == 0 {
+			return zero, fmt.Errorf("%w: %s", ErrNotFound, key)
+		}
+		kv := resp.Kvs[0]
+		cur, err := s.decode(kv, kv.ModRevision)
 		if err != nil {
 			return zero, err
 		}
-		rv := cur.GetMetadata().GetResourceVersion()
 		next, err := tryUpdate(cur)
 		if err != nil {
 			return zero, err
 		}
-		if next.GetMetadata() == nil {
-			return zero, fmt.Errorf("storage: object has no metadata")
+		out, data, err := s.encode(next)
+		if err != nil {
+			return zero, err
 		}
-		next.GetMetadata().ResourceVersion = rv
-		out, err := s.Update(ctx, namespace, name, next)
-		if err == nil || !errors.Is(err, ErrConflict) {
-			return out, err
+		if data == string(kv.Value) {
+			setResourceVersion(out, kv.ModRevision)
+			return out, nil
+		}
+		tresp, err := s.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			Then(clientv3.OpPut(key, data)).
+			Commit()
+		if err != nil {
+			return zero, etcdErr(err)
+		}
+		if tresp.Succeeded {
+			setResourceVersion(out, tresp.Header.Revision)
+			return out, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return zero, err

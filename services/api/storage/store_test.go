@@ -233,6 +233,11 @@ func TestGuaranteedUpdate(t *testing.T) {
 		t.Fatalf("counter = %s, want %d", got.Data["n"], writers*each)
 	}
 
+	noop, err := s.GuaranteedUpdate(t.Context(), "ns", "counter", func(c *corev1.ConfigMap) (*corev1.ConfigMap, error) { return c, nil })
+	if err != nil || noop.Metadata.ResourceVersion != got.Metadata.ResourceVersion {
+		t.Fatalf("no-op update: %v, %v; want no write (resourceVersion %s)", noop.GetMetadata().GetResourceVersion(), err, got.Metadata.ResourceVersion)
+	}
+
 	stop := errors.New("stop")
 	if _, err := s.GuaranteedUpdate(t.Context(), "ns", "counter", func(*corev1.ConfigMap) (*corev1.ConfigMap, error) { return nil, stop }); !errors.Is(err, stop) {
 		t.Fatalf("error = %v, want the one tryUpdate returned", err)
