@@ -32,6 +32,16 @@ const (
 	GroupUnauthenticated = "system:unauthenticated"
 )
 
+// GroupServices holds every Portico service acting for itself; authz lets
+// it read (get, list, watch) every resource and nothing else.
+const GroupServices = "system:portico:services"
+
+// Service is the user a Portico service acts as when it calls another for
+// itself, with no user to forward: "system:portico:<name>".
+func Service(name string) *authnv1.UserInfo {
+	return &authnv1.UserInfo{Username: "system:portico:" + name, Groups: []string{GroupServices, GroupAuthenticated}}
+}
+
 // Unsecured is the user of every request on the insecure port.
 func Unsecured() *authnv1.UserInfo {
 	return &authnv1.UserInfo{Username: UserUnsecured, Groups: []string{GroupMasters, GroupAuthenticated}}

@@ -48,7 +48,9 @@ func (s *Service) authenticate(ctx context.Context) (context.Context, error) {
 		return identity.WithUser(ctx, u), nil
 	}
 	if isService {
-		return nil, status.Errorf(codes.PermissionDenied, "service %q called without a user identity", svc)
+		// A Portico service acting for itself (authn reading service
+		// accounts, authz reading RBAC objects and pods).
+		return identity.WithUser(ctx, identity.Service(svc)), nil
 	}
 	var token string
 	if vals := md.Get("authorization"); len(vals) == 1 {

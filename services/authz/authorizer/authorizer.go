@@ -75,6 +75,22 @@ func Masters() Authorizer {
 	})
 }
 
+// ServicesRead allows Portico's own services (group system:portico:services)
+// to get, list and watch every resource, and has no opinion otherwise: authn
+// reads service accounts, authz reads RBAC objects and pods.
+func ServicesRead() Authorizer {
+	return Func(func(_ context.Context, u *authnv1.UserInfo, a *authzv1.Attributes) (Decision, string, error) {
+		if !slices.Contains(u.GetGroups(), identity.GroupServices) || !a.GetResourceRequest() {
+			return NoOpinion, "", nil
+		}
+		switch a.GetVerb() {
+		case "get", "list", "watch":
+			return Allow, "", nil
+		}
+		return NoOpinion, "", nil
+	})
+}
+
 // Union asks each member in order: the first Allow or Deny wins and
 // NoOpinion passes on. Errors are collected; when no member decided, the
 // result is NoOpinion with the errors, so the caller fails closed.
@@ -111,7 +127,7 @@ func FromModes(modes []string, build func(mode string) (Authorizer, error)) (Aut
 	if len(modes) == 0 {
 		return nil, errors.New("--authorization-mode: at least one mode is required")
 	}
-	chain := []Authorizer{Masters()}
+	chain := []Authorizer{Masters(), ServicesRead()}
 	seen := map[string]bool{}
 	for _, m := range modes {
 		if seen[m] {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/portico-dev/portico/internal/identity"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 )
@@ -41,12 +42,16 @@ func TestUnion(t *testing.T) {
 func TestFromModes(t *testing.T) {
 	bob := &authnv1.UserInfo{Username: "bob", Groups: []string{"system:authenticated"}}
 	admin := &authnv1.UserInfo{Username: "admin", Groups: []string{"system:masters"}}
+	svc := identity.Service("authn")
 	tests := map[string]struct {
 		modes   []string
 		user    *authnv1.UserInfo
+		verb    string
 		want    Decision
 		wantErr bool
 	}{
+		"services may read":         {[]string{"AlwaysDeny"}, svc, "list", Allow, false},
+		"services may not write":    {[]string{"AlwaysDeny"}, svc, "create", Deny, false},
 		"AlwaysDeny denies bob":     {[]string{"AlwaysDeny"}, bob, Deny, false},
 		"AlwaysDeny allows masters": {[]string{"AlwaysDeny"}, admin, Allow, false},
 		"AlwaysAllow allows bob":    {[]string{"AlwaysAllow"}, bob, Allow, false},
@@ -67,7 +72,11 @@ func TestFromModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, _, err := a.Authorize(context.Background(), tc.user, &authzv1.Attributes{Verb: "get", Resource: "pods"})
+			verb := tc.verb
+			if verb == "" {
+				verb = "get"
+			}
+			d, _, err := a.Authorize(context.Background(), tc.user, &authzv1.Attributes{Verb: verb, Resource: "pods", ResourceRequest: true})
 			if err != nil || d != tc.want {
 				t.Fatalf("got %v, %v; want %v", d, err, tc.want)
 			}
