@@ -50,15 +50,15 @@ func TestFromModes(t *testing.T) {
 		want    Decision
 		wantErr bool
 	}{
-		"services may read":         {[]string{"AlwaysDeny"}, svc, "list", Allow, false},
-		"services may not write":    {[]string{"AlwaysDeny"}, svc, "create", Deny, false},
-		"AlwaysDeny denies bob":     {[]string{"AlwaysDeny"}, bob, Deny, false},
-		"AlwaysDeny allows masters": {[]string{"AlwaysDeny"}, admin, Allow, false},
-		"AlwaysAllow allows bob":    {[]string{"AlwaysAllow"}, bob, Allow, false},
-		"deny before allow":         {[]string{"AlwaysDeny", "AlwaysAllow"}, bob, Deny, false},
-		"unknown mode":              {[]string{"Magic"}, bob, NoOpinion, true},
-		"no mode":                   {nil, bob, NoOpinion, true},
-		"duplicate mode":            {[]string{"AlwaysAllow", "AlwaysAllow"}, bob, NoOpinion, true},
+		"services may read":         {modes: []string{"AlwaysDeny"}, user: svc, verb: "list", want: Allow},
+		"services may not write":    {modes: []string{"AlwaysDeny"}, user: svc, verb: "create", want: Deny},
+		"AlwaysDeny denies bob":     {modes: []string{"AlwaysDeny"}, user: bob, want: Deny},
+		"AlwaysDeny allows masters": {modes: []string{"AlwaysDeny"}, user: admin, want: Allow},
+		"AlwaysAllow allows bob":    {modes: []string{"AlwaysAllow"}, user: bob, want: Allow},
+		"deny before allow":         {modes: []string{"AlwaysDeny", "AlwaysAllow"}, user: bob, want: Deny},
+		"unknown mode":              {modes: []string{"Magic"}, user: bob, wantErr: true},
+		"no mode":                   {user: bob, wantErr: true},
+		"duplicate mode":            {modes: []string{"AlwaysAllow", "AlwaysAllow"}, user: bob, wantErr: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
