@@ -114,7 +114,7 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
 		runtime.WithForwardResponseOption(g.forwardResponse),
-		runtime.WithForwardResponseRewriter(unwrap(jsonM.Types())),
+		runtime.WithForwardResponseRewriter(rewriter(jsonM.Types(), newTabler(jsonM))),
 	)
 	if err := corev1.RegisterNamespaceServiceHandlerClient(ctx, mux, corev1.NewNamespaceServiceClient(d.API)); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)

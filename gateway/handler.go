@@ -41,7 +41,7 @@ func (g *Gateway) routes(mux *runtime.ServeMux) http.Handler {
 	local.HandleFunc("GET /api", g.apiVersions)
 	local.HandleFunc("GET /api/v1", g.apiResources)
 	local.HandleFunc("GET /apis", g.apiGroups)
-	resources := g.limitBody(watchToPath(mux))
+	resources := g.limitBody(watchToPath(withTable(mux)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h, pattern := local.Handler(r); pattern != "" {
 			h.ServeHTTP(w, r)

@@ -30,6 +30,19 @@ func streamErrorStatus(st *spb.Status) proto.Message {
 	return s
 }
 
+// rewriter is grpc-gateway's response rewriter: unwrap the RPC's wrapper,
+// then print a Table when the request asked for one.
+func rewriter(types *kjson.Types, t *tabler) func(context.Context, proto.Message) (any, error) {
+	un := unwrap(types)
+	return func(ctx context.Context, msg proto.Message) (any, error) {
+		v, err := un(ctx, msg)
+		if err != nil {
+			return nil, err
+		}
+		return t.rewrite(ctx, v)
+	}
+}
+
 // unwrap is grpc-gateway's response rewriter: an RPC answers a wrapper
 // message (GetPodResponse{pod}, DeletePodResponse{pod | status}) and REST
 // answers the one object it holds. Messages that are Kubernetes kinds

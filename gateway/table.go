@@ -1,0 +1,369 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/portico-dev/portico/gateway/kjson"
+)
+
+// kubectl asks for server-side printing with
+// "Accept: application/json;as=Table;v=v1;g=meta.k8s.io, ...": the answer
+// is a meta.k8s.io/v1 Table whose columns are the ones kube-apiserver
+// prints for the kind (pods: NAME READY STATUS RESTARTS AGE ...).
+
+// tableRequest is what a request asked of its Table, kept in its context.
+type tableRequest struct {
+	// includeObject is None, Metadata (the default) or Object.
+	includeObject string
+}
+
+type tableKey struct{}
+
+// withTable marks GET requests whose Accept header asks for a Table first.
+func withTable(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && acceptsTable(r.Header.Values("Accept")) {
+			inc := r.URL.Query().Get("includeObject")
+			if inc == "" {
+				inc = "Metadata"
+			}
+			r = r.WithContext(context.WithValue(r.Context(), tableKey{}, tableRequest{includeObject: inc}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// acceptsTable reports whether the first media type of Accept we can serve
+// is a meta.k8s.io Table.
+func acceptsTable(accept []string) bool {
+	for _, h := range accept {
+		for _, part := range strings.Split(h, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			if mt != "application/json" && mt != "*/*" {
+				continue
+			}
+			return params["as"] == "Table" && params["g"] == "meta.k8s.io" && (params["v"] == "v1" || params["v"] == "v1beta1")
+		}
+	}
+	return false
+}
+
+// table is meta.k8s.io/v1 Table.
+type table struct {
+	Kind              string             `json:"kind"`
+	APIVersion        string             `json:"apiVersion"`
+	Metadata          tableListMeta      `json:"metadata"`
+	ColumnDefinitions []columnDefinition `json:"columnDefinitions"`
+	Rows              []tableRow         `json:"rows"`
+}
+
+type tableListMeta struct {
+	ResourceVersion string `json:"resourceVersion,omitempty"`
+	Continue        string `json:"continue,omitempty"`
+}
+
+type columnDefinition struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Format      string `json:"format"`
+	Description string `json:"description"`
+	Priority    int    `json:"priority"`
+}
+
+type tableRow struct {
+	Cells  []any           `json:"cells"`
+	Object json.RawMessage `json:"object,omitempty"`
+}
+
+// tableEvent is a watch event whose object is a one-row Table.
+type tableEvent struct {
+	Type   string `json:"type"`
+	Object table  `json:"object"`
+}
+
+// column is a column definition and how to compute its cell.
+type column struct {
+	def  columnDefinition
+	cell func(obj protoreflect.Message, now time.Time) any
+}
+
+// tabler turns answers into Tables.
+type tabler struct {
+	json    *kjson.Marshaler
+	columns map[string][]column // by kind
+	now     func() time.Time
+}
+
+func newTabler(j *kjson.Marshaler) *tabler {
+	return &tabler{json: j, columns: kindColumns(), now: time.Now}
+}
+
+// rewrite converts msg when the request asked for a Table; anything that
+// is not an object, a list or a watch event is answered as it is.
+func (t *tabler) rewrite(ctx context.Context, msg any) (any, error) {
+	req, ok := ctx.Value(tableKey{}).(tableRequest)
+	if !ok {
+		return msg, nil
+	}
+	pm, ok := msg.(proto.Message)
+	if !ok {
+		return msg, nil
+	}
+	m := pm.ProtoReflect()
+	fields := m.Descriptor().Fields()
+	_, kind := t.json.Types().KindOf(m.Descriptor())
+	switch {
+	case fields.ByName("items") != nil && fields.ByName("metadata") != nil:
+		items := m.Get(fields.ByName("items")).List()
+		var meta protoreflect.Message
+		if m.Has(fields.ByName("metadata")) {
+			meta = m.Get(fields.ByName("metadata")).Message()
+		}
+		objs := make([]protoreflect.Message, items.Len())
+		for i := range objs {
+			objs[i] = items.Get(i).Message()
+		}
+		return t.build(req, itemKind(fields.ByName("items")), objs, meta)
+	case fields.ByName("type") != nil && fields.ByName("object") != nil && kind == "":
+		obj := m.Get(fields.ByName("object")).Message()
+		tb, err := t.build(req, kindOfMessage(t.json.Types(), obj.Descriptor()), []protoreflect.Message{obj}, nil)
+		if err != nil {
+			return nil, err
+		}
+		tb.Metadata.ResourceVersion = stringAt(obj, "metadata", "resourceVersion")
+		return tableEvent{Type: m.Get(fields.ByName("type")).String(), Object: *tb}, nil
+	case kind != "" && kind != "Status" && fields.ByName("metadata") != nil:
+		tb, err := t.build(req, kind, []protoreflect.Message{m}, nil)
+		if err != nil {
+			return nil, err
+		}
+		tb.Metadata.ResourceVersion = stringAt(m, "metadata", "resourceVersion")
+		return tb, nil
+	}
+	return msg, nil
+}
+
+func itemKind(fd protoreflect.FieldDescriptor) string {
+	return string(fd.Message().Name())
+}
+
+func kindOfMessage(types *kjson.Types, md protoreflect.MessageDescriptor) string {
+	if _, k := types.KindOf(md); k != "" {
+		return k
+	}
+	return string(md.Name())
+}
+
+func (t *tabler) build(req tableRequest, kind string, objs []protoreflect.Message, listMeta protoreflect.Message) (*table, error) {
+	cols, ok := t.columns[kind]
+	if !ok {
+		cols = defaultColumns()
+	}
+	tb := &table{Kind: "Table", APIVersion: "meta.k8s.io/v1", Rows: []tableRow{}}
+	if listMeta != nil {
+		tb.Metadata.ResourceVersion = stringAt(listMeta, "resourceVersion")
+		tb.Metadata.Continue = stringAt(listMeta, "continue")
+	}
+	for _, c := range cols {
+		tb.ColumnDefinitions = append(tb.ColumnDefinitions, c.def)
+	}
+	now := t.now()
+	for _, obj := range objs {
+		row := tableRow{Cells: make([]any, len(cols))}
+		for i, c := range cols {
+			row.Cells[i] = c.cell(obj, now)
+		}
+		switch req.includeObject {
+		case "Object":
+			b, err := t.json.Marshal(obj.Interface())
+			if err != nil {
+				return nil, err
+			}
+			row.Object = b
+		case "None":
+		default:
+			b, err := t.partialMetadata(obj)
+			if err != nil {
+				return nil, err
+			}
+			row.Object = b
+		}
+		tb.Rows = append(tb.Rows, row)
+	}
+	return tb, nil
+}
+
+// partialMetadata is the row object kubectl reads: a PartialObjectMetadata.
+func (t *tabler) partialMetadata(obj protoreflect.Message) ([]byte, error) {
+	fd := obj.Descriptor().Fields().ByName("metadata")
+	meta := []byte("{}")
+	if fd != nil && obj.Has(fd) {
+		b, err := t.json.Marshal(obj.Get(fd).Message().Interface())
+		if err != nil {
+			return nil, err
+		}
+		meta = []byte(strings.TrimSpace(string(b)))
+	}
+	return []byte(`{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":` + string(meta) + `}`), nil
+}
+
+// valueAt walks JSON names ("status", "phase") through messages.
+func valueAt(m protoreflect.Message, path ...string) (protoreflect.Value, protoreflect.FieldDescriptor, bool) {
+	var v protoreflect.Value
+	var fd protoreflect.FieldDescriptor
+	for i, name := range path {
+		fd = fieldByJSON(m.Descriptor(), name)
+		if fd == nil || !m.Has(fd) {
+			return protoreflect.Value{}, fd, false
+		}
+		v = m.Get(fd)
+		if i < len(path)-1 {
+			if fd.Kind() != protoreflect.MessageKind || fd.IsList() || fd.IsMap() {
+				return protoreflect.Value{}, fd, false
+			}
+			m = v.Message()
+		}
+	}
+	return v, fd, true
+}
+
+func fieldByJSON(md protoreflect.MessageDescriptor, name string) protoreflect.FieldDescriptor {
+	fields := md.Fields()
+	for i := range fields.Len() {
+		if fields.Get(i).JSONName() == name {
+			return fields.Get(i)
+		}
+	}
+	return nil
+}
+
+func stringAt(m protoreflect.Message, path ...string) string {
+	v, fd, ok := valueAt(m, path...)
+	if !ok || fd.Kind() != protoreflect.StringKind || fd.IsList() {
+		return ""
+	}
+	return v.String()
+}
+
+func listAt(m protoreflect.Message, path ...string) protoreflect.List {
+	v, fd, ok := valueAt(m, path...)
+	if !ok || !fd.IsList() {
+		return nil
+	}
+	return v.List()
+}
+
+func mapLen(m protoreflect.Message, path ...string) int {
+	v, fd, ok := valueAt(m, path...)
+	if !ok || !fd.IsMap() {
+		return 0
+	}
+	return v.Map().Len()
+}
+
+func timeAt(m protoreflect.Message, path ...string) (time.Time, bool) {
+	v, fd, ok := valueAt(m, path...)
+	if !ok || fd.Kind() != protoreflect.MessageKind {
+		return time.Time{}, false
+	}
+	ts, ok := v.Message().Interface().(*timestamppb.Timestamp)
+	if !ok {
+		return time.Time{}, false
+	}
+	return ts.AsTime(), true
+}
+
+// age is the AGE cell: kube's HumanDuration of the time since creation.
+func age(obj protoreflect.Message, now time.Time) any {
+	t, ok := timeAt(obj, "metadata", "creationTimestamp")
+	if !ok {
+		return "<unknown>"
+	}
+	return humanDuration(now.Sub(t))
+}
+
+// humanDuration prints a duration the way kubectl's AGE column does.
+func humanDuration(d time.Duration) string {
+	if s := int(d.Seconds()); s < -1 {
+		return "<invalid>"
+	} else if s < 0 {
+		return "0s"
+	} else if s < 60*2 {
+		return fmt.Sprintf("%ds", s)
+	}
+	minutes := int(d / time.Minute)
+	if minutes < 10 {
+		if s := int(d/time.Second) % 60; s != 0 {
+			return fmt.Sprintf("%dm%ds", minutes, s)
+		}
+		return fmt.Sprintf("%dm", minutes)
+	} else if minutes < 60*3 {
+		return fmt.Sprintf("%dm", minutes)
+	}
+	hours := int(d / time.Hour)
+	if hours < 8 {
+		if m := int(d/time.Minute) % 60; m != 0 {
+			return fmt.Sprintf("%dh%dm", hours, m)
+		}
+		return fmt.Sprintf("%dh", hours)
+	} else if hours < 48 {
+		return fmt.Sprintf("%dh", hours)
+	} else if hours < 24*8 {
+		if h := hours % 24; h != 0 {
+			return fmt.Sprintf("%dd%dh", hours/24, h)
+		}
+		return fmt.Sprintf("%dd", hours/24)
+	} else if hours < 24*365*2 {
+		return fmt.Sprintf("%dd", hours/24)
+	} else if hours < 24*365*8 {
+		if dd := (hours / 24) % 365; dd != 0 {
+			return fmt.Sprintf("%dy%dd", hours/24/365, dd)
+		}
+		return fmt.Sprintf("%dy", hours/24/365)
+	}
+	return fmt.Sprintf("%dy", hours/24/365)
+}
+
+func none(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+// Column descriptions, as kube-apiserver writes them (from the fields'
+// documentation).
+const (
+	descName = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+	descAge  = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
+)
+
+func nameColumn() column {
+	return column{
+		def:  columnDefinition{Name: "Name", Type: "string", Format: "name", Description: descName},
+		cell: func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "metadata", "name") },
+	}
+}
+
+func ageColumn() column {
+	return column{def: columnDefinition{Name: "Age", Type: "string", Description: descAge}, cell: age}
+}
+
+func col(name, desc string, priority int, cell func(protoreflect.Message, time.Time) any) column {
+	return column{def: columnDefinition{Name: name, Type: "string", Description: desc, Priority: priority}, cell: cell}
+}
+
+func defaultColumns() []column { return []column{nameColumn(), ageColumn()} }

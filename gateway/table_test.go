@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/portico-dev/portico/gateway/kjson"
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+)
+
+func TestHumanDuration(t *testing.T) {
+	tests := map[string]struct {
+		d    time.Duration
+		want string
+	}{
+		"negative":        {-5 * time.Second, "<invalid>"},
+		"just under zero": {-500 * time.Millisecond, "0s"},
+		"seconds":         {42 * time.Second, "42s"},
+		"under 2 minutes": {119 * time.Second, "119s"},
+		"minutes seconds": {5*time.Minute + 7*time.Second, "5m7s"},
+		"whole minutes":   {5 * time.Minute, "5m"},
+		"under 3 hours":   {150 * time.Minute, "150m"},
+		"hours minutes":   {5*time.Hour + 30*time.Minute, "5h30m"},
+		"hours":           {30 * time.Hour, "30h"},
+		"days hours":      {3*24*time.Hour + 4*time.Hour, "3d4h"},
+		"days":            {100 * 24 * time.Hour, "100d"},
+		"years days":      {(3*365 + 10) * 24 * time.Hour, "3y10d"},
+		"years":           {10 * 365 * 24 * time.Hour, "10y"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := humanDuration(tc.d); got != tc.want {
+				t.Errorf("humanDuration(%v) = %q, want %q", tc.d, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAcceptsTable(t *testing.T) {
+	tests := map[string]struct {
+		accept []string
+		want   bool
+	}{
+		"kubectl get":      {[]string{"application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"}, true},
+		"v1beta1 only":     {[]string{"application/json;as=Table;v=v1beta1;g=meta.k8s.io"}, true},
+		"plain json":       {[]string{"application/json"}, false},
+		"json first":       {[]string{"application/json, application/json;as=Table;v=v1;g=meta.k8s.io"}, false},
+		"protobuf first":   {[]string{"application/vnd.kubernetes.protobuf,application/json"}, false},
+		"other group":      {[]string{"application/json;as=Table;v=v1;g=example.com"}, false},
+		"no accept header": {nil, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := acceptsTable(tc.accept); got != tc.want {
+				t.Errorf("acceptsTable(%q) = %v, want %v", tc.accept, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTableRewrite(t *testing.T) {
+	created := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	tb := newTabler(kjson.New(kjson.WithTypes(kjson.CoreV1Types())))
+	tb.now = func() time.Time { return created.Add(90 * time.Second) }
+	ns := func(name, phase string) *corev1.Namespace {
+		return &corev1.Namespace{
+			Metadata: &corev1.ObjectMeta{Name: name, ResourceVersion: "7", CreationTimestamp: timestamppb.New(created)},
+			Status:   &corev1.NamespaceStatus{Phase: phase},
+		}
+	}
+	list := &corev1.ListNamespacesResponse{Metadata: &corev1.ListMeta{ResourceVersion: "9"}, Items: []*corev1.Namespace{ns("a", "Active"), ns("b", "Terminating")}}
+	tests := map[string]struct {
+		ctx       context.Context
+		msg       any
+		wantCells [][]any
+		wantRV    string
+		isTable   bool
+	}{
+		"list as table": {
+			ctx: context.WithValue(context.Background(), tableKey{}, tableRequest{includeObject: "Metadata"}),
+			msg: list, isTable: true, wantRV: "9",
+			wantCells: [][]any{{"a", "Active", "90s"}, {"b", "Terminating", "90s"}},
+		},
+		"object as table": {
+			ctx: context.WithValue(context.Background(), tableKey{}, tableRequest{includeObject: "None"}),
+			msg: ns("a", "Active"), isTable: true, wantRV: "7",
+			wantCells: [][]any{{"a", "Active", "90s"}},
+		},
+		"not asked": {ctx: context.Background(), msg: list},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			out, err := tb.rewrite(tc.ctx, tc.msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := out.(*table)
+			if ok != tc.isTable {
+				t.Fatalf("rewrite gave %T", out)
+			}
+			if !ok {
+				return
+			}
+			if got.Metadata.ResourceVersion != tc.wantRV || len(got.Rows) != len(tc.wantCells) {
+				t.Fatalf("table = %+v", got)
+			}
+			for i, row := range got.Rows {
+				b1, _ := json.Marshal(row.Cells)
+				b2, _ := json.Marshal(tc.wantCells[i])
+				if string(b1) != string(b2) {
+					t.Errorf("row %d = %s, want %s", i, b1, b2)
+				}
+			}
+			var names []string
+			for _, c := range got.ColumnDefinitions {
+				names = append(names, c.Name)
+			}
+			if b, _ := json.Marshal(names); string(b) != `["Name","Status","Age"]` {
+				t.Errorf("columns = %s", b)
+			}
+		})
+	}
+}
