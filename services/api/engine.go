@@ -195,6 +195,16 @@ func (r *resource[T]) unary(ctx context.Context, o op, req proto.Message, resp p
 			return err
 		}
 		return setSingle(resp, out)
+	case "patch":
+		pr, ok := req.(patchRequest)
+		if !ok {
+			return apierrors.MethodNotAllowed()
+		}
+		out, err := r.patch(ctx, ns, name, pr)
+		if err != nil {
+			return err
+		}
+		return setSingle(resp, out)
 	case "delete":
 		opts, _ := messageField(req, "options").(*corev1.DeleteOptions)
 		dry, err := dryRunAll(append(stringsField(req, "dry_run"), opts.GetDryRun()...))

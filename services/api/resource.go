@@ -39,7 +39,13 @@ type resource[T storage.Object] struct {
 	onDelete func(ctx context.Context, name string, opts *corev1.DeleteOptions, dryRun bool) (proto.Message, error)
 	// subresources serve "<verb>" on "<resource>/<subresource>".
 	subresources map[string]map[string]func(ctx context.Context, req proto.Message) (proto.Message, error)
-	now          func() time.Time
+	// codec is the JSON form that patches apply to; nil refuses PATCH.
+	codec Codec
+	// strategicSchema returns the k8s.io/api Go type whose struct tags
+	// (patchStrategy, patchMergeKey) drive a strategic merge patch; nil
+	// refuses that patch type, as kube-apiserver does for custom kinds.
+	strategicSchema func() any
+	now             func() time.Time
 }
 
 func (r *resource[T]) meta() *kindMeta { return &r.kindMeta }

@@ -1,0 +1,89 @@
+package openapi
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+)
+
+func TestBuild(t *testing.T) {
+	res := []Resource{
+		{Version: "v1", Plural: "configmaps", Kind: "ConfigMap", Namespaced: true,
+			Verbs:  []string{"create", "delete", "get", "list", "update", "watch"},
+			Object: &corev1.ConfigMap{}, List: &corev1.ListConfigMapsResponse{}},
+		{Version: "v1", Plural: "namespaces", Kind: "Namespace",
+			Verbs: []string{"get", "list"}, Object: &corev1.Namespace{}, List: &corev1.ListNamespacesResponse{}},
+	}
+	root, docs, err := Build(res, KubernetesNames, "Kubernetes", "v1.34.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Paths map[string]struct{ ServerRelativeURL string } `json:"paths"`
+	}
+	if err := json.Unmarshal(root, &r); err != nil {
+		t.Fatal(err)
+	}
+	doc, ok := docs["api/v1"]
+	if !ok || len(docs) != 1 || r.Paths["api/v1"].ServerRelativeURL != "/openapi/v3/api/v1?hash="+doc.Hash {
+		t.Fatalf("root = %s, docs = %v", root, len(docs))
+	}
+	var d struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Schemas map[string]map[string]any `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(doc.JSON, &d); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		path, method string
+		want         []string // substrings of the operation
+		absent       bool
+	}{
+		"create validates fields": {path: "/api/v1/namespaces/{namespace}/configmaps", method: "post",
+			want: []string{`"fieldValidation"`, `"x-kubernetes-action":"post"`, `"kind":"ConfigMap"`, `io.k8s.api.core.v1.ConfigMap"`}},
+		"list answers the list kind": {path: "/api/v1/namespaces/{namespace}/configmaps", method: "get",
+			want: []string{`io.k8s.api.core.v1.ConfigMapList`}},
+		"cluster-scoped path":   {path: "/api/v1/namespaces/{name}", method: "get", want: []string{`"kind":"Namespace"`}},
+		"no verb, no operation": {path: "/api/v1/namespaces", method: "post", absent: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			op, ok := d.Paths[tc.path][tc.method]
+			if tc.absent {
+				if ok {
+					t.Fatalf("%s %s present", tc.method, tc.path)
+				}
+				return
+			}
+			if !ok {
+				t.Fatalf("%s %s missing; paths: %v", tc.method, tc.path, d.Paths)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(op), w) {
+					t.Errorf("%s %s lacks %s: %s", tc.method, tc.path, w, op)
+				}
+			}
+		})
+	}
+	cm := d.Components.Schemas["io.k8s.api.core.v1.ConfigMap"]
+	props, _ := cm["properties"].(map[string]any)
+	for _, f := range []string{"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"} {
+		if _, ok := props[f]; !ok {
+			t.Errorf("ConfigMap schema lacks %s: %v", f, props)
+		}
+	}
+	if _, ok := d.Components.Schemas["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]; !ok {
+		t.Error("ObjectMeta schema missing")
+	}
+	if ts := d.Components.Schemas["io.k8s.apimachinery.pkg.apis.meta.v1.Time"]; ts["format"] != "date-time" {
+		t.Errorf("Time schema = %v", ts)
+	}
+	if gvk, _ := d.Components.Schemas["io.k8s.api.core.v1.ConfigMapList"]["x-kubernetes-group-version-kind"].([]any); len(gvk) != 1 {
+		t.Errorf("ConfigMapList has no group-version-kind")
+	}
+}

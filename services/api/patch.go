@@ -1,0 +1,131 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+
+	"github.com/portico-dev/portico/internal/apierrors"
+)
+
+// Codec is the Kubernetes JSON form of objects: patches apply to it.
+type Codec interface {
+	Marshal(v any) ([]byte, error)
+	Unmarshal(data []byte, v any) error
+}
+
+// Patch types, as the Content-Type of a PATCH request names them.
+const (
+	patchMerge     = "application/merge-patch+json"
+	patchJSON      = "application/json-patch+json"
+	patchStrategic = "application/strategic-merge-patch+json"
+	patchApply     = "application/apply-patch+yaml"
+)
+
+// MaxPatchOperations bounds a JSON patch, as kube-apiserver does.
+const MaxPatchOperations = 10000
+
+// patchRequest is what every Patch RPC carries.
+type patchRequest interface {
+	GetPatchType() string
+	GetPatch() []byte
+	GetDryRun() []string
+}
+
+// patch applies a patch to the stored object and writes the result with
+// compare-and-swap on the version it was applied to, retrying when another
+// write came between (unless the patch itself names a resourceVersion).
+func (r *resource[T]) patch(ctx context.Context, ns, name string, req patchRequest) (T, error) {
+	var zero T
+	if r.codec == nil {
+		return zero, apierrors.MethodNotAllowed()
+	}
+	dry, err := dryRunAll(req.GetDryRun())
+	if err != nil {
+		return zero, err
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := r.get(ctx, ns, name)
+		if err != nil {
+			return zero, err
+		}
+		obj, pinned, err := r.applyPatch(cur, req.GetPatchType(), req.GetPatch())
+		if err != nil {
+			return zero, err
+		}
+		m := metaOf(obj)
+		if !pinned {
+			m.ResourceVersion = metaOf(cur).GetResourceVersion()
+		}
+		out, err := r.update(ctx, ns, name, obj, writeOptions{dryRun: dry})
+		if err != nil && !pinned && attempt < maxUpdateRetries && apierrors.ReasonOf(err) == apierrors.ReasonConflict {
+			continue
+		}
+		return out, err
+	}
+}
+
+// applyPatch returns cur with the patch applied, and whether the patch set
+// metadata.resourceVersion itself.
+func (r *resource[T]) applyPatch(cur T, patchType string, patch []byte) (T, bool, error) {
+	var zero T
+	doc, err := r.codec.Marshal(cur)
+	if err != nil {
+		return zero, false, apierrors.Internal(fmt.Sprintf("encoding %s: %v", r.kind, err))
+	}
+	var out []byte
+	switch patchType {
+	case patchMerge:
+		out, err = jsonpatch.MergePatch(doc, patch)
+	case patchJSON:
+		var p jsonpatch.Patch
+		if p, err = jsonpatch.DecodePatch(patch); err == nil {
+			if len(p) > MaxPatchOperations {
+				return zero, false, apierrors.New(apierrors.ReasonRequestEntityTooLarge,
+					fmt.Sprintf("The allowed maximum operations in a JSON patch is %d, got %d", MaxPatchOperations, len(p)), apierrors.Details{})
+			}
+			out, err = p.Apply(doc)
+		}
+	case patchStrategic:
+		if r.strategicSchema == nil {
+			return zero, false, unsupportedPatch(patchType)
+		}
+		out, err = strategicpatch.StrategicMergePatch(doc, patch, r.strategicSchema())
+	default:
+		return zero, false, unsupportedPatch(patchType)
+	}
+	if err != nil {
+		return zero, false, apierrors.BadRequest(fmt.Sprintf("the patch could not be applied: %v", err))
+	}
+	obj := r.newObj()
+	if err := r.codec.Unmarshal(out, obj); err != nil {
+		return zero, false, apierrors.BadRequest(err.Error())
+	}
+	return obj, patchSetsResourceVersion(patch, patchType), nil
+}
+
+func unsupportedPatch(t string) error {
+	return apierrors.New(apierrors.ReasonUnsupportedMediaType,
+		fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s", patchJSON, patchMerge, patchStrategic),
+		apierrors.Details{})
+}
+
+// patchSetsResourceVersion reports whether a merge or strategic patch
+// names metadata.resourceVersion (a JSON patch is applied as it is).
+func patchSetsResourceVersion(patch []byte, patchType string) bool {
+	if patchType == patchJSON {
+		return false
+	}
+	var p struct {
+		Metadata struct {
+			ResourceVersion *string `json:"resourceVersion"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return false
+	}
+	return p.Metadata.ResourceVersion != nil && *p.Metadata.ResourceVersion != ""
+}
