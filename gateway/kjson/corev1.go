@@ -1,29 +1,126 @@
 package kjson
 
 import (
-	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	"fmt"
+	"strings"
+	"sync"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/portico-dev/portico/internal/resources"
 )
 
-// CoreV1Types returns a registry of portico.core.v1 as kube-apiserver's
-// core/v1 and meta/v1 JSON has it. AlwaysEmit lists what Go's
-// encoding/json prints even when empty for the Kubernetes types: their
-// non-pointer structs (metadata, a Namespace's spec and status), fields
-// without omitempty (an OwnerReference's apiVersion, kind, name and uid; a
-// list's items) and non-omitzero Times (printed as null).
-func CoreV1Types() *Types {
+// CoreV1Types returns the registry of every served resource: core/v1 and
+// rbac.authorization.k8s.io/v1, from internal/resources' generated table
+// (KubernetesTypes).
+func CoreV1Types() *Types { return KubernetesTypes() }
+
+var (
+	kubeTypesOnce sync.Once
+	kubeTypes     *Types
+)
+
+// KubernetesTypes returns the registry of Portico's messages as
+// kube-apiserver's JSON has them, built once from the table genproto reads
+// out of k8s.io/api (internal/resources):
+//   - each resource's kind and apiVersion on its message, its list kind on
+//     its List and DeleteCollection responses, "object" as a whole object
+//     in its Watch responses;
+//   - meta/v1 Status and DeleteOptions (also as meta.k8s.io/v1), and the
+//     kinds posted to subresources (Binding, TokenRequest, Eviction);
+//   - AlwaysEmit, EmitNull and Inline fields, and the messages with their
+//     own encoding (IntOrString, Quantity, MicroTime, FieldsV1).
+//
+// The registry is shared: do not Register more types into it.
+func KubernetesTypes() *Types {
+	kubeTypesOnce.Do(func() {
+		t, err := buildKubernetesTypes()
+		if err != nil {
+			panic(err) // the generated table and protos disagree
+		}
+		kubeTypes = t
+	})
+	return kubeTypes
+}
+
+func buildKubernetesTypes() (*Types, error) {
+	types := map[protoreflect.FullName]*Type{}
+	get := func(n protoreflect.FullName) *Type {
+		if types[n] == nil {
+			types[n] = &Type{}
+		}
+		return types[n]
+	}
+	for n, names := range resources.AlwaysEmit() {
+		get(n).AlwaysEmit = names
+	}
+	for n, names := range resources.EmitNull() {
+		get(n).EmitNull = names
+	}
+	for n, names := range resources.Inline() {
+		get(n).Inline = names
+	}
+	for n, enc := range resources.Encodings() {
+		get(n).Encoding = Encoding(enc)
+	}
+	setKind := func(n protoreflect.FullName, apiVersion, kind string) {
+		typ := get(n)
+		typ.APIVersion, typ.Kind = apiVersion, kind
+	}
+	for _, r := range resources.All() {
+		apiVersion := r.Version
+		if r.Group != "" {
+			apiVersion = r.Group + "/" + r.Version
+		}
+		setKind(r.New().ProtoReflect().Descriptor().FullName(), apiVersion, r.Kind)
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(r.Service))
+		if err != nil {
+			return nil, fmt.Errorf("kjson: service of %s: %w", r.Kind, err)
+		}
+		sd, ok := d.(protoreflect.ServiceDescriptor)
+		if !ok {
+			return nil, fmt.Errorf("kjson: %s is not a service", r.Service)
+		}
+		for i := 0; i < sd.Methods().Len(); i++ {
+			m := sd.Methods().Get(i)
+			name := string(m.Name())
+			switch {
+			case m.IsStreamingServer():
+				get(m.Output().FullName()).Objects = []string{"object"}
+			case strings.HasPrefix(name, "List"), strings.HasPrefix(name, "DeleteCollection"):
+				setKind(m.Output().FullName(), apiVersion, r.ListKind)
+			}
+		}
+	}
+	// meta/v1 kinds, and those posted to subresources, where the protos
+	// have them.
+	for _, k := range []struct {
+		name, apiVersion, kind string
+		accept                 []string
+	}{
+		{"portico.core.v1.Status", "v1", "Status", nil},
+		{"portico.core.v1.DeleteOptions", "v1", "DeleteOptions", []string{"meta.k8s.io/v1"}},
+		{"portico.core.v1.Binding", "v1", "Binding", nil},
+		{"portico.core.v1.TokenRequest", "authentication.k8s.io/v1", "TokenRequest", nil},
+		{"portico.core.v1.Eviction", "policy/v1", "Eviction", nil},
+	} {
+		if _, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(k.name)); err != nil {
+			continue
+		}
+		setKind(protoreflect.FullName(k.name), k.apiVersion, k.kind)
+		get(protoreflect.FullName(k.name)).AcceptAPIVersions = k.accept
+	}
+
 	t := NewTypes()
-	object := []string{"metadata"}
-	t.MustRegister(&corev1.Namespace{}, Type{APIVersion: "v1", Kind: "Namespace", AlwaysEmit: []string{"metadata", "spec", "status"}})
-	t.MustRegister(&corev1.ListNamespacesResponse{}, Type{APIVersion: "v1", Kind: "NamespaceList", AlwaysEmit: []string{"metadata", "items"}})
-	t.MustRegister(&corev1.WatchNamespacesResponse{}, Type{AlwaysEmit: []string{"type", "object"}, Objects: []string{"object"}})
-	t.MustRegister(&corev1.NamespaceCondition{}, Type{AlwaysEmit: []string{"type", "status", "lastTransitionTime"}})
-
-	t.MustRegister(&corev1.ConfigMap{}, Type{APIVersion: "v1", Kind: "ConfigMap", AlwaysEmit: object})
-	t.MustRegister(&corev1.ListConfigMapsResponse{}, Type{APIVersion: "v1", Kind: "ConfigMapList", AlwaysEmit: []string{"metadata", "items"}})
-	t.MustRegister(&corev1.WatchConfigMapsResponse{}, Type{AlwaysEmit: []string{"type", "object"}, Objects: []string{"object"}})
-
-	t.MustRegister(&corev1.Status{}, Type{APIVersion: "v1", Kind: "Status", AlwaysEmit: object})
-	t.MustRegister(&corev1.DeleteOptions{}, Type{APIVersion: "v1", Kind: "DeleteOptions", AcceptAPIVersions: []string{"meta.k8s.io/v1"}})
-	t.MustRegister(&corev1.OwnerReference{}, Type{AlwaysEmit: []string{"apiVersion", "kind", "name", "uid"}})
-	return t
+	for n, typ := range types {
+		mt, err := protoregistry.GlobalTypes.FindMessageByName(n)
+		if err != nil {
+			return nil, fmt.Errorf("kjson: %s: %w", n, err)
+		}
+		if err := t.Register(mt.Zero().Interface(), *typ); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }

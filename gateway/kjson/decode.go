@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -97,7 +101,7 @@ func (t *Types) Decode(data []byte, msg proto.Message, opts DecodeOptions) error
 	if err != nil {
 		return d.fail(md, err)
 	}
-	apiVersion, kind, err := t.CheckKind(md, d.apiVersion, d.kind)
+	apiVersion, kind, err := t.CheckKind(md, d.tm.apiVersion, d.tm.kind)
 	if err != nil {
 		return t.CannotHandle(md, apiVersion, kind, err)
 	}
@@ -125,19 +129,18 @@ func isBlank(data []byte) bool {
 	return true
 }
 
-// findKind is what kube-apiserver reads a body's kind with; its errors are
-// the ones kube-apiserver reports for malformed JSON.
-type findKind struct {
-	APIVersion string `json:"apiVersion,omitempty"`
-	Kind       string `json:"kind,omitempty"`
-}
-
 // fail words a fatal decoding error. kube-apiserver first reads kind and
 // apiVersion with encoding/json over the whole body, so malformed JSON
 // anywhere (and a non-object body, a non-string kind) is reported that way;
 // other failures name the body's kind.
 func (d *decodeState) fail(md protoreflect.MessageDescriptor, err error) error {
-	var fk findKind
+	// What kube-apiserver reads a body's kind with (the same anonymous
+	// type, which its errors name); its errors are the ones kube-apiserver
+	// reports for malformed JSON.
+	var fk struct {
+		APIVersion string `json:"apiVersion,omitempty"`
+		Kind       string `json:"kind,omitempty"`
+	}
 	if ferr := json.Unmarshal(d.data, &fk); ferr != nil {
 		return d.t.Unrecognized(md, fmt.Errorf("couldn't get version/kind; json parse error: %w", ferr), d.data)
 	}
@@ -181,14 +184,25 @@ type decodeState struct {
 	strict     []strictProblem
 	seenStrict map[strictProblem]struct{}
 
-	kind, apiVersion string
+	// tm is the document's kind and apiVersion.
+	tm typeMeta
 }
 
 func (d *decodeState) document(m protoreflect.Message, p *msgPlan) error {
 	d.skipWS()
+	if p.special != specNone {
+		if err := d.specialValue(m, p); err != nil {
+			return err
+		}
+		d.skipWS()
+		if d.pos < len(d.data) {
+			return d.syntaxErr("after top-level value")
+		}
+		return nil
+	}
 	switch d.peek() {
 	case '{':
-		if err := d.object(m, p, true); err != nil {
+		if err := d.object(m, p, &d.tm); err != nil {
 			return err
 		}
 	case 'n':
@@ -590,9 +604,13 @@ func valueKind(c byte) string {
 	return "number"
 }
 
-// object decodes a JSON object at d.pos into m. top is the document's own
-// object, whose kind and apiVersion are read when m has no such fields.
-func (d *decodeState) object(m protoreflect.Message, p *msgPlan, top bool) error {
+// typeMeta receives the kind and apiVersion of an object.
+type typeMeta struct{ apiVersion, kind string }
+
+// object decodes a JSON object at d.pos into m. tm is set for a whole
+// object (the document's own, a watch event's), whose kind and apiVersion
+// are read into it when m has no such fields.
+func (d *decodeState) object(m protoreflect.Message, p *msgPlan, tm *typeMeta) error {
 	if err := d.enter(); err != nil {
 		return err
 	}
@@ -600,6 +618,7 @@ func (d *decodeState) object(m protoreflect.Message, p *msgPlan, top bool) error
 	var seenSmall uint64
 	var seenBig []bool
 	var seenKind, seenVersion bool
+	var seenInline []string
 	d.skipWS()
 	if d.peek() == '}' {
 		d.pos++
@@ -639,16 +658,37 @@ func (d *decodeState) object(m protoreflect.Message, p *msgPlan, top bool) error
 			savedStruct, savedStack, savedPath := d.structName, len(d.fieldStack), d.pushKey(f.name)
 			d.structName = string(p.md.Name())
 			d.fieldStack = append(d.fieldStack, f.name)
-			err = d.field(m, f)
+			err = d.field(m, p, f)
 			d.structName, d.fieldStack, d.path = savedStruct, d.fieldStack[:savedStack], d.path[:savedPath]
 			if err != nil {
 				return err
 			}
-		} else if key := string(kb); top && p.takesTM && (key == "kind" || key == "apiVersion") {
+		} else if ref, ok := p.inlined[string(kb)]; ok {
+			// A field of an Inline field: the parent's own in JSON.
+			if slices.Contains(seenInline, ref.f.name) {
+				d.strictProblemAt(ref.f.name, true)
+			}
+			seenInline = append(seenInline, ref.f.name)
+			target := m
+			savedStruct, savedStack, savedPath := d.structName, len(d.fieldStack), d.pushKey(ref.f.name)
+			d.structName = string(p.md.Name())
+			for _, via := range ref.via {
+				target = target.Mutable(via.fd).Message()
+				// encoding/json names the embedded Go field, the
+				// message's type name.
+				d.fieldStack = append(d.fieldStack, string(via.fd.Message().Name()))
+			}
+			d.fieldStack = append(d.fieldStack, ref.f.name)
+			err = d.field(target, ref.owner, ref.f)
+			d.structName, d.fieldStack, d.path = savedStruct, d.fieldStack[:savedStack], d.path[:savedPath]
+			if err != nil {
+				return err
+			}
+		} else if key := string(kb); tm != nil && p.takesTM && (key == "kind" || key == "apiVersion") {
 			seen := &seenKind
-			dst := &d.kind
+			dst := &tm.kind
 			if key == "apiVersion" {
-				seen, dst = &seenVersion, &d.apiVersion
+				seen, dst = &seenVersion, &tm.apiVersion
 			}
 			if *seen {
 				d.strictProblemAt(key, true)
@@ -691,8 +731,8 @@ func (d *decodeState) object(m protoreflect.Message, p *msgPlan, top bool) error
 	}
 }
 
-// field decodes the value at d.pos into field f of m.
-func (d *decodeState) field(m protoreflect.Message, f *fieldPlan) error {
+// field decodes the value at d.pos into field f of m (of plan p).
+func (d *decodeState) field(m protoreflect.Message, p *msgPlan, f *fieldPlan) error {
 	fd := f.fd
 	c := d.peek()
 	if c == 'n' {
@@ -700,6 +740,7 @@ func (d *decodeState) field(m protoreflect.Message, f *fieldPlan) error {
 			return err
 		}
 		if !fd.IsList() && !fd.IsMap() && fd.Message() != nil && specialOf(fd.Message()) == specValue {
+			// null is a google.protobuf.Value of its own.
 			v := m.NewField(fd)
 			setNullValue(v.Message())
 			m.Set(fd, v)
@@ -720,6 +761,9 @@ func (d *decodeState) field(m protoreflect.Message, f *fieldPlan) error {
 		if c != '{' {
 			return d.typeError(valueKind(c), goTypeName(fd, false))
 		}
+		if done, err := d.goMap(m, p, f); done || err != nil {
+			return err
+		}
 		return d.mapValue(m.Mutable(fd).Map(), fd)
 	case fd.Message() != nil:
 		sub := d.t.plan(fd.Message())
@@ -734,7 +778,16 @@ func (d *decodeState) field(m protoreflect.Message, f *fieldPlan) error {
 		if c != '{' {
 			return d.typeError(valueKind(c), sub.goName)
 		}
-		return d.object(m.Mutable(fd).Message(), sub, false)
+		if f.object {
+			// A whole object (a watch event's): its kind must fit.
+			var tm typeMeta
+			if err := d.object(m.Mutable(fd).Message(), sub, &tm); err != nil {
+				return err
+			}
+			_, _, err := d.t.CheckKind(sub.md, tm.apiVersion, tm.kind)
+			return err
+		}
+		return d.object(m.Mutable(fd).Message(), sub, nil)
 	default:
 		v, err := d.scalar(fd)
 		if err != nil {
@@ -792,17 +845,15 @@ func (d *decodeState) list(l protoreflect.List, fd protoreflect.FieldDescriptor)
 	}
 }
 
-func (d *decodeState) mapValue(mp protoreflect.Map, fd protoreflect.FieldDescriptor) error {
+// entries scans a JSON object used as a map, calling value with d.pos at
+// each value; it tracks the strict path and reports duplicate keys.
+func (d *decodeState) entries(value func(key string) error) error {
 	if err := d.enter(); err != nil {
 		return err
 	}
 	d.pos++ // '{'
-	kd, vd := fd.MapKey(), fd.MapValue()
-	var sub *msgPlan
-	if vd.Message() != nil {
-		sub = d.t.plan(vd.Message())
-	}
-	var seen map[string]struct{}
+	var seenList []string
+	var seenMap map[string]struct{}
 	d.skipWS()
 	if d.peek() == '}' {
 		d.pos++
@@ -825,28 +876,25 @@ func (d *decodeState) mapValue(mp protoreflect.Map, fd protoreflect.FieldDescrip
 		}
 		d.pos++
 		d.skipWS()
-		if seen == nil {
-			seen = map[string]struct{}{}
-		}
-		if _, dup := seen[key]; dup {
-			d.strictProblemAt(key, true)
-		}
-		seen[key] = struct{}{}
-		mk, err := d.mapKey(kd, key)
-		if err != nil {
-			return err
-		}
-		saved := d.pushKey(key)
-		if sub != nil {
-			v := mp.NewValue()
-			err = d.messageValue(v.Message(), sub)
-			mp.Set(mk, v)
+		dup := false
+		if seenMap != nil {
+			_, dup = seenMap[key]
+			seenMap[key] = struct{}{}
 		} else {
-			var v protoreflect.Value
-			if v, err = d.scalarOrNull(vd); err == nil {
-				mp.Set(mk, v)
+			dup = slices.Contains(seenList, key)
+			seenList = append(seenList, key)
+			if len(seenList) > 16 {
+				seenMap = make(map[string]struct{}, 2*len(seenList))
+				for _, k := range seenList {
+					seenMap[k] = struct{}{}
+				}
 			}
 		}
+		if dup {
+			d.strictProblemAt(key, true)
+		}
+		saved := d.pushKey(key)
+		err = value(key)
 		d.path = d.path[:saved]
 		if err != nil {
 			return err
@@ -863,6 +911,87 @@ func (d *decodeState) mapValue(mp protoreflect.Map, fd protoreflect.FieldDescrip
 			return d.syntaxErr("after object key:value pair")
 		}
 	}
+}
+
+func (d *decodeState) mapValue(mp protoreflect.Map, fd protoreflect.FieldDescriptor) error {
+	kd, vd := fd.MapKey(), fd.MapValue()
+	var sub *msgPlan
+	if vd.Message() != nil {
+		sub = d.t.plan(vd.Message())
+	}
+	return d.entries(func(key string) error {
+		mk, err := d.mapKey(kd, key)
+		if err != nil {
+			return err
+		}
+		if sub != nil {
+			v := mp.NewValue()
+			err := d.messageValue(v.Message(), sub)
+			mp.Set(mk, v)
+			return err
+		}
+		v, err := d.scalarOrNull(vd)
+		if err == nil {
+			mp.Set(mk, v)
+		}
+		return err
+	})
+}
+
+// goMap decodes a map<string, string|bytes> field straight into the Go
+// map of a generated message; false when m is not that generated type.
+func (d *decodeState) goMap(m protoreflect.Message, p *msgPlan, f *fieldPlan) (bool, error) {
+	rv := reflect.ValueOf(m.Interface())
+	if f.goIndex < 0 || rv.Type() != p.goType || rv.IsNil() {
+		return false, nil
+	}
+	fv := rv.Elem().Field(f.goIndex)
+	if fv.IsNil() {
+		fv.Set(reflect.MakeMap(fv.Type()))
+	}
+	switch gm := fv.Interface().(type) {
+	case map[string]string:
+		return true, d.entries(func(key string) error {
+			switch c := d.peek(); c {
+			case 'n':
+				gm[key] = ""
+				return d.literal("null")
+			case '"':
+				b, err := d.stringBytes()
+				gm[key] = string(b)
+				return err
+			default:
+				return d.scalarTypeError(c, "string")
+			}
+		})
+	case map[string][]byte:
+		return true, d.entries(func(key string) error {
+			switch c := d.peek(); c {
+			case 'n':
+				gm[key] = nil
+				return d.literal("null")
+			case '"':
+				b, err := d.stringBytes()
+				if err != nil {
+					return err
+				}
+				out := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
+				n, err := base64.StdEncoding.Decode(out, b)
+				gm[key] = out[:n]
+				return err
+			default:
+				return d.scalarTypeError(c, "[]uint8")
+			}
+		})
+	}
+	return false, nil
+}
+
+func (d *decodeState) scalarTypeError(c byte, goType string) error {
+	if !isValueStart(c) {
+		return d.syntaxErr("looking for beginning of value")
+	}
+	return d.typeError(valueKind(c), goType)
 }
 
 func (d *decodeState) mapKey(kd protoreflect.FieldDescriptor, key string) (protoreflect.MapKey, error) {
@@ -909,7 +1038,7 @@ func (d *decodeState) messageValue(m protoreflect.Message, p *msgPlan) error {
 	if c != '{' {
 		return d.typeError(valueKind(c), p.goName)
 	}
-	return d.object(m, p, false)
+	return d.object(m, p, nil)
 }
 
 // scalarOrNull decodes a list element or map value of scalar type; null is
@@ -926,12 +1055,28 @@ func (d *decodeState) scalarOrNull(fd protoreflect.FieldDescriptor) (protoreflec
 
 func zeroScalar(fd protoreflect.FieldDescriptor) protoreflect.Value {
 	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return protoreflect.ValueOfBool(false)
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return protoreflect.ValueOfInt32(0)
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return protoreflect.ValueOfInt64(0)
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return protoreflect.ValueOfUint32(0)
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return protoreflect.ValueOfUint64(0)
+	case protoreflect.FloatKind:
+		return protoreflect.ValueOfFloat32(0)
+	case protoreflect.DoubleKind:
+		return protoreflect.ValueOfFloat64(0)
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString("")
 	case protoreflect.BytesKind:
 		return protoreflect.ValueOfBytes(nil)
 	case protoreflect.EnumKind:
 		return protoreflect.ValueOfEnum(0)
 	}
-	return fd.Default()
+	return protoreflect.Value{}
 }
 
 func (d *decodeState) scalar(fd protoreflect.FieldDescriptor) (protoreflect.Value, error) {
@@ -1048,7 +1193,8 @@ func (d *decodeState) specialValue(m protoreflect.Message, p *msgPlan) error {
 			if !isValueStart(c) {
 				return d.syntaxErr("looking for beginning of value")
 			}
-			return fmt.Errorf("json: cannot unmarshal %s into Go value of type string", valueKind(c))
+			// meta/v1 Time reads its JSON as a string.
+			return d.typeError(valueKind(c), "string")
 		}
 		b, err := d.stringBytes()
 		if err != nil {
@@ -1087,6 +1233,8 @@ func (d *decodeState) specialValue(m protoreflect.Message, p *msgPlan) error {
 			return d.typeError(valueKind(c), "[]interface {}")
 		}
 		return d.jsonList(m)
+	case specIntOrString, specQuantity, specMicroTime, specRawJSON, specItems, specDuration:
+		return d.encodedValue(m, p)
 	}
 	// Any, Duration, wrappers...: protojson's form.
 	start := d.pos
@@ -1162,4 +1310,134 @@ func (d *decodeState) jsonStruct(s protoreflect.Message) error {
 func (d *decodeState) jsonList(l protoreflect.Message) error {
 	fd := l.Descriptor().Fields().ByName("values")
 	return d.list(l.Mutable(fd).List(), fd)
+}
+
+// quantityPattern is what resource.ParseQuantity accepts.
+var quantityPattern = regexp.MustCompile(`^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$`)
+
+// quantitySuffixes are resource.Quantity's suffixes (besides exponents).
+var quantitySuffixes = map[string]bool{
+	"": true, "n": true, "u": true, "m": true, "k": true, "M": true, "G": true, "T": true, "P": true, "E": true,
+	"Ki": true, "Mi": true, "Gi": true, "Ti": true, "Pi": true, "Ei": true,
+}
+
+var exponentSuffix = regexp.MustCompile(`^[eE][-+]?[0-9]+$`)
+
+// checkQuantity reports what resource.ParseQuantity would refuse, in its
+// words.
+func checkQuantity(q string) error {
+	sm := quantityPattern.FindStringSubmatch(strings.TrimSpace(q))
+	if sm == nil || strings.Count(sm[1], ".") > 1 || strings.Trim(sm[1], "+-.") == "" {
+		return errors.New("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+	}
+	if !quantitySuffixes[sm[2]] && !exponentSuffix.MatchString(sm[2]) {
+		return errors.New("unable to parse quantity's suffix")
+	}
+	return nil
+}
+
+// encodedValue decodes a message with a registered Encoding.
+func (d *decodeState) encodedValue(m protoreflect.Message, p *msgPlan) error {
+	fields := p.md.Fields()
+	c := d.peek()
+	if c == 'n' {
+		return d.literal("null")
+	}
+	if !isValueStart(c) {
+		return d.syntaxErr("looking for beginning of value")
+	}
+	switch p.special {
+	case specIntOrString:
+		switch {
+		case c == '"':
+			b, err := d.stringBytes()
+			if err != nil {
+				return err
+			}
+			m.Set(fields.ByName("type"), protoreflect.ValueOfInt64(1))
+			m.Set(fields.ByName("str_val"), protoreflect.ValueOfString(string(b)))
+			return nil
+		case c == '-' || isDigit(c):
+			lit, err := d.number()
+			if err != nil {
+				return err
+			}
+			n, err := strconv.ParseInt(lit, 10, 32)
+			if err != nil {
+				return d.typeError("number "+lit, "int32")
+			}
+			m.Set(fields.ByName("int_val"), protoreflect.ValueOfInt32(int32(n)))
+			return nil
+		}
+		return d.typeError(valueKind(c), "int32")
+	case specQuantity:
+		var text string
+		switch {
+		case c == '"':
+			b, err := d.stringBytes()
+			if err != nil {
+				return err
+			}
+			text = string(b)
+		case c == '-' || isDigit(c):
+			lit, err := d.number()
+			if err != nil {
+				return err
+			}
+			text = lit
+		default:
+			if err := d.skipValue(); err != nil {
+				return err
+			}
+			return checkQuantity("{")
+		}
+		if err := checkQuantity(text); err != nil {
+			return err
+		}
+		m.Set(fields.Get(0), protoreflect.ValueOfString(strings.TrimSpace(text)))
+		return nil
+	case specMicroTime:
+		if c != '"' {
+			return d.typeError(valueKind(c), "string")
+		}
+		b, err := d.stringBytes()
+		if err != nil {
+			return err
+		}
+		t, err := time.Parse(rfc3339Micro, string(b))
+		if err != nil {
+			return err
+		}
+		m.Set(fields.ByNumber(1), protoreflect.ValueOfInt64(t.Unix()))
+		m.Set(fields.ByNumber(2), protoreflect.ValueOfInt32(int32(t.Nanosecond()/1000*1000)))
+		return nil
+	case specRawJSON:
+		start := d.pos
+		if err := d.skipValue(); err != nil {
+			return err
+		}
+		m.Set(fields.Get(0), protoreflect.ValueOfBytes(append([]byte(nil), d.data[start:d.pos]...)))
+		return nil
+	case specItems:
+		if c != '[' {
+			return d.typeError(valueKind(c), p.goName)
+		}
+		fd := fields.Get(0)
+		return d.list(m.Mutable(fd).List(), fd)
+	case specDuration:
+		if c != '"' {
+			return d.typeError(valueKind(c), "string")
+		}
+		b, err := d.stringBytes()
+		if err != nil {
+			return err
+		}
+		dur, err := time.ParseDuration(string(b))
+		if err != nil {
+			return err
+		}
+		m.Set(fields.Get(0), protoreflect.ValueOfInt64(int64(dur)))
+		return nil
+	}
+	return fmt.Errorf("kjson: %s has no decoder", p.md.FullName())
 }

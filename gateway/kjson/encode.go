@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ func (t *Types) appendMessage(b []byte, m protoreflect.Message, withKind bool, d
 	}
 	p := t.plan(m.Descriptor())
 	switch p.special {
+	case specNone:
 	case specTimestamp:
 		return appendTimestamp(b, m), nil
 	case specStruct:
@@ -41,6 +43,8 @@ func (t *Types) appendMessage(b []byte, m protoreflect.Message, withKind bool, d
 		return t.appendListValue(b, m, depth)
 	case specProtoJSON:
 		return appendProtoJSON(b, m)
+	default:
+		return t.appendEncoded(b, m, p, depth)
 	}
 	b = append(b, '{')
 	first := true
@@ -48,12 +52,31 @@ func (t *Types) appendMessage(b []byte, m protoreflect.Message, withKind bool, d
 		b = append(b, p.head...)
 		first = false
 	}
+	b, _, err := t.appendFields(b, m, p, first, depth)
+	if err != nil {
+		return b, err
+	}
+	return append(b, '}'), nil
+}
+
+// appendFields writes the fields of m (and of its Inline fields) as
+// members of the object being written; first says no member precedes.
+func (t *Types) appendFields(b []byte, m protoreflect.Message, p *msgPlan, first bool, depth int) ([]byte, bool, error) {
 	var err error
 	for i := range p.fields {
 		f := &p.fields[i]
 		fd := f.fd
+		if f.inline != nil {
+			// An unset inline message is Go's zero struct: its
+			// always-written fields still are.
+			b, first, err = t.appendFields(b, m.Get(fd).Message(), f.inline, first, depth+1)
+			if err != nil {
+				return b, first, err
+			}
+			continue
+		}
 		set := m.Has(fd)
-		if set && f.timestamp && isZeroTimestamp(m.Get(fd).Message()) {
+		if set && f.zeroUnset && isZeroSpecial(m.Get(fd).Message()) {
 			set = false
 		}
 		if !set && !f.always {
@@ -64,16 +87,18 @@ func (t *Types) appendMessage(b []byte, m protoreflect.Message, withKind bool, d
 		}
 		first = false
 		b = append(b, f.key...)
+		if f.null && (!set || fd.IsList() && m.Get(fd).List().Len() == 0 || fd.IsMap() && m.Get(fd).Map().Len() == 0) {
+			b = append(b, "null"...)
+			continue
+		}
 		switch {
 		case fd.IsList():
 			b, err = t.appendList(b, fd, m.Get(fd).List(), depth)
 		case fd.IsMap():
-			b, err = t.appendMap(b, fd, m.Get(fd).Map(), depth)
+			b, err = t.appendMapField(b, m, p, f, depth)
 		case fd.Message() != nil:
-			if !set && f.timestamp {
-				b = append(b, "null"...)
-				continue
-			}
+			// An unset message is written as its zero value: {} (a
+			// Timestamp null, a Quantity "0").
 			b, err = t.appendMessage(b, m.Get(fd).Message(), f.object, depth+1)
 		default:
 			if !set && fd.HasPresence() {
@@ -84,10 +109,67 @@ func (t *Types) appendMessage(b []byte, m protoreflect.Message, withKind bool, d
 			b, err = appendScalar(b, fd, m.Get(fd))
 		}
 		if err != nil {
-			return b, err
+			return b, first, err
 		}
 	}
-	return append(b, '}'), nil
+	return b, first, nil
+}
+
+// appendEncoded writes a message with a registered Encoding.
+func (t *Types) appendEncoded(b []byte, m protoreflect.Message, p *msgPlan, depth int) ([]byte, error) {
+	fields := p.md.Fields()
+	switch p.special {
+	case specIntOrString:
+		if m.Get(fields.ByName("type")).Int() == 1 {
+			return appendString(b, m.Get(fields.ByName("str_val")).String()), nil
+		}
+		return strconv.AppendInt(b, m.Get(fields.ByName("int_val")).Int(), 10), nil
+	case specQuantity:
+		q := m.Get(fields.Get(0)).String()
+		if q == "" {
+			q = "0" // a zero resource.Quantity
+		}
+		return appendString(b, q), nil
+	case specMicroTime:
+		secs, nanos := m.Get(fields.ByNumber(1)).Int(), m.Get(fields.ByNumber(2)).Int()
+		if secs == 0 && nanos == 0 {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '"')
+		b = time.Unix(secs, nanos).UTC().AppendFormat(b, rfc3339Micro)
+		return append(b, '"'), nil
+	case specRawJSON:
+		raw := m.Get(fields.Get(0)).Bytes()
+		if len(raw) == 0 {
+			return append(b, "null"...), nil
+		}
+		return appendRawJSON(b, raw)
+	case specItems:
+		fd := fields.Get(0)
+		l := m.Get(fd).List()
+		if l.Len() == 0 {
+			return append(b, "null"...), nil
+		}
+		return t.appendList(b, fd, l, depth)
+	case specDuration:
+		return appendString(b, time.Duration(m.Get(fields.Get(0)).Int()).String()), nil
+	}
+	return b, fmt.Errorf("kjson: %s has no encoder", p.md.FullName())
+}
+
+// rfc3339Micro is meta/v1 MicroTime's layout.
+const rfc3339Micro = "2006-01-02T15:04:05.000000Z07:00"
+
+// appendRawJSON writes raw JSON as encoding/json writes a Marshaler's
+// output: compacted, HTML-escaped.
+func appendRawJSON(b []byte, raw []byte) ([]byte, error) {
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return b, fmt.Errorf("json: error calling MarshalJSON for raw JSON: %w", err)
+	}
+	var escaped bytes.Buffer
+	json.HTMLEscape(&escaped, compact.Bytes())
+	return append(b, escaped.Bytes()...), nil
 }
 
 func (t *Types) appendList(b []byte, fd protoreflect.FieldDescriptor, l protoreflect.List, depth int) ([]byte, error) {
@@ -108,6 +190,60 @@ func (t *Types) appendList(b []byte, fd protoreflect.FieldDescriptor, l protoref
 		}
 	}
 	return append(b, ']'), nil
+}
+
+// appendMapField writes a map field, reading the Go map of a generated
+// message directly when it can.
+func (t *Types) appendMapField(b []byte, m protoreflect.Message, p *msgPlan, f *fieldPlan, depth int) ([]byte, error) {
+	if f.goIndex >= 0 {
+		if rv := reflect.ValueOf(m.Interface()); rv.Type() == p.goType && !rv.IsNil() {
+			switch mm := rv.Elem().Field(f.goIndex).Interface().(type) {
+			case map[string]string:
+				keys := sortedKeys(mm)
+				b = append(b, '{')
+				for i, k := range keys {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = appendString(b, k)
+					b = append(b, ':')
+					b = appendString(b, mm[k])
+				}
+				return append(b, '}'), nil
+			case map[string][]byte:
+				keys := sortedKeys(mm)
+				b = append(b, '{')
+				for i, k := range keys {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = appendString(b, k)
+					b = append(b, ':')
+					b = appendBase64(b, mm[k])
+				}
+				return append(b, '}'), nil
+			}
+		}
+	}
+	return t.appendMap(b, f.fd, m.Get(f.fd).Map(), depth)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func appendBase64(b []byte, raw []byte) []byte {
+	b = append(b, '"')
+	n := base64.StdEncoding.EncodedLen(len(raw))
+	b = slices.Grow(b, n+1)
+	b = b[:len(b)+n]
+	base64.StdEncoding.Encode(b[len(b)-n:], raw)
+	return append(b, '"')
 }
 
 type mapEntry struct {
@@ -164,13 +300,7 @@ func appendScalar(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Valu
 	case protoreflect.StringKind:
 		return appendString(b, v.String()), nil
 	case protoreflect.BytesKind:
-		raw := v.Bytes()
-		b = append(b, '"')
-		n := base64.StdEncoding.EncodedLen(len(raw))
-		b = slices.Grow(b, n+1)
-		b = b[:len(b)+n]
-		base64.StdEncoding.Encode(b[len(b)-n:], raw)
-		return append(b, '"'), nil
+		return appendBase64(b, v.Bytes()), nil
 	case protoreflect.EnumKind:
 		if fd.Enum().FullName() == "google.protobuf.NullValue" {
 			return append(b, "null"...), nil
@@ -207,9 +337,27 @@ func appendFloat(b []byte, f float64, bits int) ([]byte, error) {
 	return b, nil
 }
 
+// isZeroSpecial is true for a zero Timestamp or MicroTime, or a RawJSON
+// message without bytes.
+func isZeroSpecial(m protoreflect.Message) bool {
+	if fd := m.Descriptor().Fields().Get(0); m.Descriptor().Fields().Len() == 1 && fd.Kind() == protoreflect.BytesKind {
+		return len(m.Get(fd).Bytes()) == 0
+	}
+	return isZeroTimestamp(m)
+}
+
+// isZeroTimestamp is true for a Timestamp at 0 seconds (a MicroTime at 0
+// seconds and 0 nanos): meta/v1 Time has no such value (its zero is year 1)
+// and JSON has seconds precision.
 func isZeroTimestamp(m protoreflect.Message) bool {
 	fields := m.Descriptor().Fields()
-	return m.Get(fields.ByNumber(1)).Int() == 0 && m.Get(fields.ByNumber(2)).Int() == 0
+	if m.Get(fields.ByNumber(1)).Int() != 0 {
+		return false
+	}
+	if m.Descriptor().FullName() == "google.protobuf.Timestamp" {
+		return true
+	}
+	return m.Get(fields.ByNumber(2)).Int() == 0
 }
 
 // appendTimestamp writes a Timestamp as meta/v1 Time does: RFC 3339 in UTC

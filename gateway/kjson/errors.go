@@ -84,7 +84,8 @@ func StrictError(problems []string) error {
 
 // CannotHandle words a failure to decode a body naming apiVersion and kind
 // into target as kube-apiserver does: `ConfigMap in version "v1" cannot be
-// handled as a ConfigMap: <err>`. For a target without a registered kind
+// handled as a ConfigMap: <err>` (the version without its group, as
+// kube-apiserver prints it). For a target without a registered kind
 // the error is returned as it is.
 func (t *Types) CannotHandle(target protoreflect.MessageDescriptor, apiVersion, kind string, err error) *DecodeError {
 	if de, ok := err.(*DecodeError); ok {
@@ -98,7 +99,7 @@ func (t *Types) CannotHandle(target protoreflect.MessageDescriptor, apiVersion, 
 		kind = tk
 	}
 	return &DecodeError{
-		Message: fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", kind, apiVersion, tk, err),
+		Message: fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", kind, versionPart(apiVersion), tk, err),
 		Err:     err,
 	}
 }

@@ -5,9 +5,13 @@
 // fields under their JSON names in .proto declaration order, only when
 // populated (optional fields whenever set), 64-bit integers as numbers,
 // bytes as base64, Timestamps as RFC 3339 seconds, maps sorted by key,
-// strings escaped as encoding/json escapes them. A Types registry adds
-// kind and apiVersion to top-level objects and says which empty fields
-// kube-apiserver still prints ("metadata":{}, "items":[]).
+// strings escaped as encoding/json escapes them. A Types registry
+// (KubernetesTypes, from internal/resources' generated table) adds kind and
+// apiVersion to top-level objects and watch events' objects, says which
+// empty fields kube-apiserver still prints ("metadata":{}, "items":[],
+// "rules":null), which fields are inlined into their parent (a Volume's
+// volumeSource), and which messages have their own form (IntOrString,
+// Quantity, MicroTime, FieldsV1).
 //
 // Decoding is strict like kube-apiserver with fieldValidation=Strict:
 // unknown and duplicate fields are reported by their path, integers must be
@@ -21,6 +25,7 @@ import (
 	"io"
 	"reflect"
 	"strconv"
+	"sync"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -102,11 +107,7 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	var err error
 	switch x := v.(type) {
 	case proto.Message:
-		b, err = m.types.AppendMessage(nil, x.ProtoReflect())
-		if err != nil {
-			return nil, err
-		}
-		return m.finish(b, true)
+		return m.encode(x, true)
 	case map[string]any:
 		if len(x) == 1 {
 			if r, ok := x["result"]; ok {
@@ -149,13 +150,48 @@ func (m *Marshaler) finish(b []byte, newline bool) ([]byte, error) {
 	return b, nil
 }
 
+// bufPool holds encoding buffers: a message is written into one, then
+// copied out at its final size.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooled is the largest buffer kept for reuse.
+const maxPooled = 256 << 10
+
+func (m *Marshaler) encode(msg proto.Message, newline bool) ([]byte, error) {
+	bp := bufPool.Get().(*[]byte)
+	b, err := m.types.AppendMessage((*bp)[:0], msg.ProtoReflect())
+	if err == nil && m.pretty {
+		var out []byte
+		out, err = m.finish(b, newline)
+		m.release(bp, b)
+		return out, err
+	}
+	var out []byte
+	if err == nil {
+		n := len(b)
+		if newline {
+			n++
+		}
+		out = make([]byte, n)
+		copy(out, b)
+		if newline {
+			out[n-1] = '\n'
+		}
+	}
+	m.release(bp, b)
+	return out, err
+}
+
+func (m *Marshaler) release(bp *[]byte, b []byte) {
+	if cap(b) <= maxPooled {
+		*bp = b[:0]
+		bufPool.Put(bp)
+	}
+}
+
 func (m *Marshaler) chunk(v any) ([]byte, error) {
 	if msg, ok := v.(proto.Message); ok {
-		b, err := m.types.AppendMessage(nil, msg.ProtoReflect())
-		if err != nil {
-			return nil, err
-		}
-		return m.finish(b, false)
+		return m.encode(msg, false)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -1,22 +1,53 @@
 package kjson
 
 import (
+	"reflect"
 	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // special marks messages that are not written field by field.
 type special uint8
 
 const (
-	specNone      special = iota
-	specTimestamp         // google.protobuf.Timestamp: RFC 3339 string, as meta/v1 Time
-	specStruct            // google.protobuf.Struct: any JSON object
-	specValue             // google.protobuf.Value: any JSON value
-	specListValue         // google.protobuf.ListValue: any JSON array
-	specProtoJSON         // other well-known types (Any, Duration, wrappers...): protojson's form
+	specNone        special = iota
+	specTimestamp           // google.protobuf.Timestamp: RFC 3339 string, as meta/v1 Time
+	specStruct              // google.protobuf.Struct: any JSON object
+	specValue               // google.protobuf.Value: any JSON value
+	specListValue           // google.protobuf.ListValue: any JSON array
+	specProtoJSON           // other well-known types (Any, Duration, wrappers...): protojson's form
+	specIntOrString         // EncodingIntOrString
+	specQuantity            // EncodingQuantity
+	specMicroTime           // EncodingMicroTime
+	specRawJSON             // EncodingRawJSON
+	specItems               // EncodingItems
+	specDuration            // EncodingDuration
 )
+
+var specialOfEncoding = map[Encoding]special{
+	EncodingIntOrString: specIntOrString,
+	EncodingQuantity:    specQuantity,
+	EncodingMicroTime:   specMicroTime,
+	EncodingRawJSON:     specRawJSON,
+	EncodingItems:       specItems,
+	EncodingDuration:    specDuration,
+}
+
+// specialFor is how messages of md are written: a well-known type's form, a
+// registered Encoding, or field by field.
+func (t *Types) specialFor(md protoreflect.MessageDescriptor) special {
+	if sp := specialOf(md); sp != specNone {
+		return sp
+	}
+	if t != nil {
+		if typ := t.byName[md.FullName()]; typ != nil && typ.Encoding != "" {
+			return specialOfEncoding[typ.Encoding]
+		}
+	}
+	return specNone
+}
 
 // fieldPlan is what the encoder and decoder need of one field, computed once
 // per message type.
@@ -27,9 +58,18 @@ type fieldPlan struct {
 	key    []byte // `"name":`
 	always bool   // AlwaysEmit
 	object bool   // Objects: written with kind and apiVersion
-	// timestamp is set for a singular Timestamp field, whose zero value
-	// (0 seconds, 0 nanos) counts as unset, as a zero meta/v1 Time does.
-	timestamp bool
+	null   bool   // EmitNull: null when unset or empty
+	// zeroUnset is set for a singular Timestamp, MicroTime or RawJSON
+	// field, whose zero value counts as unset, as a zero meta/v1 Time does
+	// (and an empty FieldsV1, which would read back as unset).
+	zeroUnset bool
+	// inline is the plan of an Inline field's message, whose fields are
+	// the parent's own.
+	inline *msgPlan
+	// goIndex is, for a map<string, string|bytes> field of a generated
+	// message, the index of its Go struct field (read directly, without
+	// protoreflect's per-entry conversions); -1 otherwise.
+	goIndex int
 }
 
 // msgPlan is the precomputed shape of one message type.
@@ -44,6 +84,17 @@ type msgPlan struct {
 	goName   string // "v1.ObjectMeta", as Go names the k8s type in errors
 	takesTM  bool   // a top-level body may carry kind and apiVersion (no such fields)
 	typeInfo *Type
+	goType   reflect.Type // the generated Go type (pointer), for goIndex
+	// inlined are the fields of Inline fields, by JSON name.
+	inlined map[string]inlineRef
+}
+
+// inlineRef is a field written as its parent's own: f of the message
+// reached through the Inline fields via.
+type inlineRef struct {
+	via   []*fieldPlan
+	owner *msgPlan
+	f     *fieldPlan
 }
 
 var defaultTypes = NewTypes()
@@ -61,17 +112,25 @@ func (t *Types) plan(md protoreflect.MessageDescriptor) *msgPlan {
 }
 
 func (t *Types) buildPlan(md protoreflect.MessageDescriptor) *msgPlan {
-	p := &msgPlan{md: md, special: specialOf(md), goName: goMessageName(md)}
+	p := &msgPlan{md: md, special: t.specialFor(md), goName: goMessageName(md)}
 	typ := t.byName[md.FullName()]
 	p.typeInfo = typ
 	always := map[string]bool{}
+	null := map[string]bool{}
 	objects := map[string]bool{}
+	inline := map[string]bool{}
 	if typ != nil {
 		for _, n := range typ.AlwaysEmit {
 			always[n] = true
 		}
+		for _, n := range typ.EmitNull {
+			always[n], null[n] = true, true
+		}
 		for _, n := range typ.Objects {
 			objects[n] = true
+		}
+		for _, n := range typ.Inline {
+			inline[n] = true
 		}
 		if typ.Kind != "" {
 			p.kind, p.version = typ.Kind, typ.APIVersion
@@ -91,17 +150,92 @@ func (t *Types) buildPlan(md protoreflect.MessageDescriptor) *msgPlan {
 		fd := fields.Get(i)
 		name := fd.JSONName()
 		f := &p.fields[i]
-		*f = fieldPlan{fd: fd, index: i, name: name, always: always[name], object: objects[name]}
+		*f = fieldPlan{fd: fd, index: i, name: name, always: always[name], null: null[name], object: objects[name], goIndex: -1}
 		f.key = append(appendString(nil, name), ':')
-		if !fd.IsList() && !fd.IsMap() && fd.Message() != nil && specialOf(fd.Message()) == specTimestamp {
-			f.timestamp = true
+		if !fd.IsList() && !fd.IsMap() && fd.Message() != nil {
+			if sp := t.specialFor(fd.Message()); sp == specTimestamp || sp == specMicroTime || sp == specRawJSON {
+				f.zeroUnset = true
+			}
+			if inline[name] {
+				f.inline = t.plan(fd.Message())
+				continue
+			}
 		}
 		p.byName[name] = f
 		if name == "kind" || name == "apiVersion" {
 			p.takesTM = false
 		}
 	}
+	for i := range p.fields {
+		f := &p.fields[i]
+		if f.inline == nil {
+			continue
+		}
+		if p.inlined == nil {
+			p.inlined = map[string]inlineRef{}
+		}
+		for name, sf := range f.inline.byName {
+			p.inlined[name] = inlineRef{via: []*fieldPlan{f}, owner: f.inline, f: sf}
+		}
+		for name, ref := range f.inline.inlined {
+			p.inlined[name] = inlineRef{via: append([]*fieldPlan{f}, ref.via...), owner: ref.owner, f: ref.f}
+		}
+	}
+	for name := range p.inlined {
+		if name == "kind" || name == "apiVersion" {
+			p.takesTM = false
+		}
+	}
+	p.findGoMaps()
 	return p
+}
+
+// findGoMaps finds the Go struct fields of string-keyed maps of strings or
+// bytes (labels, annotations, data) in the generated type of p.md.
+func (p *msgPlan) findGoMaps() {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(p.md.FullName())
+	if err != nil || mt.Descriptor() != p.md {
+		return
+	}
+	goType := reflect.TypeOf(mt.Zero().Interface())
+	if goType.Kind() != reflect.Pointer || goType.Elem().Kind() != reflect.Struct {
+		return
+	}
+	st := goType.Elem()
+	for i := range p.fields {
+		f := &p.fields[i]
+		fd := f.fd
+		if !fd.IsMap() || fd.MapKey().Kind() != protoreflect.StringKind {
+			continue
+		}
+		var want reflect.Type
+		switch fd.MapValue().Kind() {
+		case protoreflect.StringKind:
+			want = reflect.TypeFor[map[string]string]()
+		case protoreflect.BytesKind:
+			want = reflect.TypeFor[map[string][]byte]()
+		default:
+			continue
+		}
+		for j := 0; j < st.NumField(); j++ {
+			sf := st.Field(j)
+			if sf.IsExported() && sf.Type == want && tagName(sf.Tag.Get("protobuf")) == string(fd.Name()) {
+				f.goIndex = j
+				p.goType = goType
+				break
+			}
+		}
+	}
+}
+
+// tagName is the name= part of a protobuf struct tag.
+func tagName(tag string) string {
+	for _, part := range strings.Split(tag, ",") {
+		if name, ok := strings.CutPrefix(part, "name="); ok {
+			return name
+		}
+	}
+	return ""
 }
 
 func specialOf(md protoreflect.MessageDescriptor) special {

@@ -25,14 +25,52 @@ type Type struct {
 	// AlwaysEmit are the JSON names of fields written even when empty: the
 	// non-pointer structs and the fields without omitempty of the Go type
 	// (a list's "metadata" and "items", a Status's "metadata", an
-	// OwnerReference's "name"). An unset message is written as {} (a
-	// Timestamp as null), a list as [], a map as {}, a scalar as its zero.
+	// OwnerReference's "name"). An unset message is written as its zero
+	// value ({}, null for a Timestamp or MicroTime, "0" for a Quantity), a
+	// list as [], a map as {}, an unset optional scalar as null, another
+	// scalar as its zero.
 	AlwaysEmit []string
+	// EmitNull are the AlwaysEmit fields written as null when unset or
+	// empty: those whose Go type is a pointer, slice or map (a Role's
+	// "rules"). Listing a field here is enough to have it always written.
+	EmitNull []string
 	// Objects are the JSON names of message fields holding a whole object
 	// (a runtime.Object, as a watch event's "object"), written with their
 	// own kind and apiVersion.
 	Objects []string
+	// Inline are the JSON names of message fields whose fields Kubernetes
+	// JSON writes and reads as the parent's own (Go structs embedded with
+	// json:",inline", as a Volume's volumeSource).
+	Inline []string
+	// Encoding is set for a message that is not a JSON object of its
+	// fields (IntOrString, Quantity, MicroTime, FieldsV1).
+	Encoding Encoding
 }
+
+// Encoding is the Kubernetes JSON form of a message that is not an object
+// of its fields. The names are those of internal/resources' table.
+type Encoding string
+
+// The encodings.
+const (
+	// EncodingIntOrString: fields type (0 int, 1 string), int_val and
+	// str_val; a JSON number (int_val) when type is 0, else a string.
+	EncodingIntOrString Encoding = "IntOrString"
+	// EncodingQuantity: one string field, as a JSON string ("0" when
+	// empty); a JSON number is read as its text.
+	EncodingQuantity Encoding = "Quantity"
+	// EncodingMicroTime: seconds and nanos, as RFC 3339 with six
+	// fractional digits in UTC (meta/v1 MicroTime); null when zero.
+	EncodingMicroTime Encoding = "MicroTime"
+	// EncodingRawJSON: one bytes field holding JSON, written inline
+	// (compacted, HTML-escaped, as encoding/json does); null when empty.
+	EncodingRawJSON Encoding = "RawJSON"
+	// EncodingItems: one repeated field, as a bare JSON array.
+	EncodingItems Encoding = "Items"
+	// EncodingDuration: one int64 field of nanoseconds, as a Go duration
+	// string ("1h2m3s"), as meta/v1 Duration.
+	EncodingDuration Encoding = "Duration"
+)
 
 // Types is the registry of Kubernetes JSON shapes, keyed by the message's
 // full name. Register every type before the registry is used; it is safe
@@ -67,27 +105,76 @@ func (t *Types) Register(msg proto.Message, typ Type) error {
 			return fmt.Errorf("kjson: %s: AlwaysEmit names no field %q", md.FullName(), name)
 		}
 	}
+	for _, name := range typ.EmitNull {
+		if fieldByJSONName(md, name) == nil {
+			return fmt.Errorf("kjson: %s: EmitNull names no field %q", md.FullName(), name)
+		}
+	}
 	for _, name := range typ.Objects {
 		fd := fieldByJSONName(md, name)
 		if fd == nil || fd.Message() == nil || fd.IsList() || fd.IsMap() {
 			return fmt.Errorf("kjson: %s: Objects names no singular message field %q", md.FullName(), name)
 		}
 	}
+	for _, name := range typ.Inline {
+		fd := fieldByJSONName(md, name)
+		if fd == nil || fd.Message() == nil || fd.IsList() || fd.IsMap() {
+			return fmt.Errorf("kjson: %s: Inline names no singular message field %q", md.FullName(), name)
+		}
+	}
+	if err := checkEncoding(md, typ.Encoding); err != nil {
+		return err
+	}
 	if typ.Kind != "" {
 		for _, v := range append([]string{typ.APIVersion}, typ.AcceptAPIVersions...) {
-			k := kindKey{v, typ.Kind}
-			if other, ok := t.byKind[k]; ok && other != md.FullName() {
-				return fmt.Errorf("kjson: %s %s is already registered for %s", v, typ.Kind, other)
+			// A kind names its first message (a list kind is both the List
+			// and the DeleteCollection response).
+			if _, ok := t.byKind[kindKey{v, typ.Kind}]; !ok {
+				t.byKind[kindKey{v, typ.Kind}] = md.FullName()
 			}
-			t.byKind[k] = md.FullName()
 		}
 	}
 	c := typ
 	c.AcceptAPIVersions = append([]string(nil), typ.AcceptAPIVersions...)
 	c.AlwaysEmit = append([]string(nil), typ.AlwaysEmit...)
+	c.EmitNull = append([]string(nil), typ.EmitNull...)
 	c.Objects = append([]string(nil), typ.Objects...)
+	c.Inline = append([]string(nil), typ.Inline...)
 	t.byName[md.FullName()] = &c
 	t.plans.Clear()
+	return nil
+}
+
+// checkEncoding checks that md has the fields enc needs.
+func checkEncoding(md protoreflect.MessageDescriptor, enc Encoding) error {
+	fields := md.Fields()
+	only := func(kind protoreflect.Kind, list bool) bool {
+		return fields.Len() == 1 && fields.Get(0).Kind() == kind && fields.Get(0).IsList() == list && !fields.Get(0).IsMap()
+	}
+	ok := true
+	switch enc {
+	case "":
+	case EncodingIntOrString:
+		typ, i, s := fields.ByName("type"), fields.ByName("int_val"), fields.ByName("str_val")
+		ok = typ != nil && i != nil && s != nil && !typ.IsList() && !i.IsList() && !s.IsList() &&
+			typ.Kind() == protoreflect.Int64Kind && i.Kind() == protoreflect.Int32Kind && s.Kind() == protoreflect.StringKind
+	case EncodingQuantity:
+		ok = only(protoreflect.StringKind, false)
+	case EncodingMicroTime:
+		sec, nanos := fields.ByNumber(1), fields.ByNumber(2)
+		ok = sec != nil && nanos != nil && sec.Kind() == protoreflect.Int64Kind && nanos.Kind() == protoreflect.Int32Kind
+	case EncodingRawJSON:
+		ok = only(protoreflect.BytesKind, false)
+	case EncodingItems:
+		ok = fields.Len() == 1 && fields.Get(0).IsList()
+	case EncodingDuration:
+		ok = only(protoreflect.Int64Kind, false)
+	default:
+		return fmt.Errorf("kjson: %s: unknown Encoding %q", md.FullName(), enc)
+	}
+	if !ok {
+		return fmt.Errorf("kjson: %s does not have the fields Encoding %s needs", md.FullName(), enc)
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ package kubeproto
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -243,7 +244,9 @@ func (m *Marshaler) Decode(data []byte, msg proto.Message, opts kjson.DecodeOpti
 		return types.CannotHandle(md, apiVersion, kind, err)
 	}
 	var unknown []string
-	normalize(msg.ProtoReflect(), nil, &unknown)
+	if err := normalize(types, msg.ProtoReflect(), nil, &unknown); err != nil {
+		return types.CannotHandle(md, apiVersion, kind, err)
+	}
 	if len(unknown) == 0 {
 		return nil
 	}
@@ -267,11 +270,18 @@ func (m *Marshaler) Decode(data []byte, msg proto.Message, opts kjson.DecodeOpti
 // maxUnknown caps the unknown fields reported for one body.
 const maxUnknown = 100
 
+// Timestamps must lie in years 1 to 9999, as RFC 3339 has them.
+const (
+	minSeconds = -62135596800
+	maxSeconds = 253402300799
+)
+
 // normalize walks m in field declaration order, collecting the paths of
-// unknown fields ("metadata.#17") and clearing zero Timestamps: gogo
-// writes an unset meta/v1 Time as an empty message, which Kubernetes reads
-// as the zero time, not 1970.
-func normalize(m protoreflect.Message, path []byte, unknown *[]string) {
+// unknown fields ("metadata.#17"), checking Timestamps and MicroTimes and
+// clearing zero ones (gogo writes an unset meta/v1 Time as an empty
+// message, which Kubernetes reads as the zero time, not 1970), and checking
+// that FieldsV1 holds JSON.
+func normalize(types *kjson.Types, m protoreflect.Message, path []byte, unknown *[]string) error {
 	if raw := m.GetUnknown(); len(raw) > 0 {
 		var last protowire.Number
 		for len(raw) > 0 {
@@ -315,7 +325,9 @@ func normalize(m protoreflect.Message, path []byte, unknown *[]string) {
 				p = append(p, '[')
 				p = strconv.AppendInt(p, int64(j), 10)
 				p = append(p, ']')
-				normalize(l.Get(j).Message(), p, unknown)
+				if err := normalize(types, l.Get(j).Message(), p, unknown); err != nil {
+					return err
+				}
 			}
 		case fd.IsMap():
 			if fd.MapValue().Message() == nil {
@@ -330,20 +342,47 @@ func normalize(m protoreflect.Message, path []byte, unknown *[]string) {
 			})
 			slices.SortFunc(keys, func(a, b protoreflect.MapKey) int { return strings.Compare(a.String(), b.String()) })
 			for _, k := range keys {
-				normalize(mp.Get(k).Message(), appendKey(base, k.String()), unknown)
+				if err := normalize(types, mp.Get(k).Message(), appendKey(base, k.String()), unknown); err != nil {
+					return err
+				}
 			}
 		case fd.Message() != nil:
 			sub := m.Get(fd).Message()
-			if sub.Descriptor().FullName() == "google.protobuf.Timestamp" {
+			if sub.Descriptor().FullName() == "google.protobuf.Timestamp" && len(sub.GetUnknown()) == 0 {
 				sf := sub.Descriptor().Fields()
-				if sub.Get(sf.ByNumber(1)).Int() == 0 && sub.Get(sf.ByNumber(2)).Int() == 0 && len(sub.GetUnknown()) == 0 {
+				secs, nanos := sub.Get(sf.ByNumber(1)).Int(), sub.Get(sf.ByNumber(2)).Int()
+				if secs == 0 {
 					m.Clear(fd)
 					continue
 				}
+				if secs < minSeconds || secs > maxSeconds || nanos < 0 || nanos >= 1e9 {
+					return fmt.Errorf("%s: timestamp out of range: %d seconds, %d nanoseconds", appendKey(path, fd.JSONName()), secs, nanos)
+				}
 			}
-			normalize(sub, appendKey(path, fd.JSONName()), unknown)
+			if typ, ok := types.Lookup(sub.Descriptor().FullName()); ok && len(sub.GetUnknown()) == 0 {
+				switch typ.Encoding {
+				case kjson.EncodingMicroTime:
+					sf := sub.Descriptor().Fields()
+					secs, nanos := sub.Get(sf.ByNumber(1)).Int(), sub.Get(sf.ByNumber(2)).Int()
+					if secs == 0 && nanos == 0 {
+						m.Clear(fd)
+						continue
+					}
+					if secs < minSeconds || secs > maxSeconds || nanos < 0 || nanos >= 1e9 {
+						return fmt.Errorf("%s: timestamp out of range: %d seconds, %d nanoseconds", appendKey(path, fd.JSONName()), secs, nanos)
+					}
+				case kjson.EncodingRawJSON:
+					if raw := sub.Get(sub.Descriptor().Fields().Get(0)).Bytes(); len(raw) > 0 && !json.Valid(raw) {
+						return fmt.Errorf("%s: not JSON", appendKey(path, fd.JSONName()))
+					}
+				}
+			}
+			if err := normalize(types, sub, appendKey(path, fd.JSONName()), unknown); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 func appendKey(path []byte, key string) []byte {

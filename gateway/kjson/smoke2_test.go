@@ -1,3 +1,0 @@
-package kjson
-import "strings"
-func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
