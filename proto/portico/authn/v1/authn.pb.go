@@ -5,13 +5,19 @@
 // source: portico/authn/v1/authn.proto
 
 // Package portico.authn.v1 answers "who is calling": it turns a credential
-// (a bearer token or a client certificate chain) into a user.
+// (a bearer token or a client certificate chain) into a user, issues and
+// verifies service-account tokens, and serves the authentication.k8s.io
+// review APIs. The review messages have the field numbers of k8s.io/api
+// authentication/v1 generated.proto, so a Kubernetes protobuf body decodes
+// straight into them.
 
 package authnv1
 
 import (
+	v1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -200,7 +206,11 @@ type AuthenticateResponse struct {
 	User  *UserInfo              `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	// method names the authenticator that answered: token-file, x509,
 	// service-account or anonymous.
-	Method        string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// expires_at is when the credential itself stops being valid (a
+	// certificate's notAfter, a token's exp); unset when it does not expire.
+	// A cached result must not outlive it.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -249,11 +259,812 @@ func (x *AuthenticateResponse) GetMethod() string {
 	return ""
 }
 
+func (x *AuthenticateResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// WatchInvalidationsRequest opens the invalidation stream.
+type WatchInvalidationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchInvalidationsRequest) Reset() {
+	*x = WatchInvalidationsRequest{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchInvalidationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchInvalidationsRequest) ProtoMessage() {}
+
+func (x *WatchInvalidationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchInvalidationsRequest.ProtoReflect.Descriptor instead.
+func (*WatchInvalidationsRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{4}
+}
+
+// WatchInvalidationsResponse says which cached results to drop.
+type WatchInvalidationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// all drops every cached result.
+	All bool `protobuf:"varint,1,opt,name=all,proto3" json:"all,omitempty"`
+	// usernames drops the results of these users.
+	Usernames     []string `protobuf:"bytes,2,rep,name=usernames,proto3" json:"usernames,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchInvalidationsResponse) Reset() {
+	*x = WatchInvalidationsResponse{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchInvalidationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchInvalidationsResponse) ProtoMessage() {}
+
+func (x *WatchInvalidationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchInvalidationsResponse.ProtoReflect.Descriptor instead.
+func (*WatchInvalidationsResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WatchInvalidationsResponse) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+func (x *WatchInvalidationsResponse) GetUsernames() []string {
+	if x != nil {
+		return x.Usernames
+	}
+	return nil
+}
+
+// IssueServiceAccountTokenRequest names the service account and the
+// TokenRequest spec.
+type IssueServiceAccountTokenRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// uid is the service account's UID, written into the token and checked
+	// against the live account at every use.
+	Uid           string               `protobuf:"bytes,3,opt,name=uid,proto3" json:"uid,omitempty"`
+	Spec          *v1.TokenRequestSpec `protobuf:"bytes,4,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueServiceAccountTokenRequest) Reset() {
+	*x = IssueServiceAccountTokenRequest{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueServiceAccountTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueServiceAccountTokenRequest) ProtoMessage() {}
+
+func (x *IssueServiceAccountTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueServiceAccountTokenRequest.ProtoReflect.Descriptor instead.
+func (*IssueServiceAccountTokenRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *IssueServiceAccountTokenRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *IssueServiceAccountTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *IssueServiceAccountTokenRequest) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *IssueServiceAccountTokenRequest) GetSpec() *v1.TokenRequestSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// IssueServiceAccountTokenResponse is the signed token.
+type IssueServiceAccountTokenResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Status *v1.TokenRequestStatus `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	// audiences are the audiences the token was issued for (the spec's, or
+	// the API audiences when it named none).
+	Audiences []string `protobuf:"bytes,2,rep,name=audiences,proto3" json:"audiences,omitempty"`
+	// expiration_seconds is the lifetime the token got (3600 when the spec
+	// named none).
+	ExpirationSeconds int64 `protobuf:"varint,3,opt,name=expiration_seconds,json=expirationSeconds,proto3" json:"expiration_seconds,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *IssueServiceAccountTokenResponse) Reset() {
+	*x = IssueServiceAccountTokenResponse{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueServiceAccountTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueServiceAccountTokenResponse) ProtoMessage() {}
+
+func (x *IssueServiceAccountTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueServiceAccountTokenResponse.ProtoReflect.Descriptor instead.
+func (*IssueServiceAccountTokenResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *IssueServiceAccountTokenResponse) GetStatus() *v1.TokenRequestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *IssueServiceAccountTokenResponse) GetAudiences() []string {
+	if x != nil {
+		return x.Audiences
+	}
+	return nil
+}
+
+func (x *IssueServiceAccountTokenResponse) GetExpirationSeconds() int64 {
+	if x != nil {
+		return x.ExpirationSeconds
+	}
+	return 0
+}
+
+// GetServiceAccountIssuerRequest asks for the issuer's public description.
+type GetServiceAccountIssuerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServiceAccountIssuerRequest) Reset() {
+	*x = GetServiceAccountIssuerRequest{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServiceAccountIssuerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServiceAccountIssuerRequest) ProtoMessage() {}
+
+func (x *GetServiceAccountIssuerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServiceAccountIssuerRequest.ProtoReflect.Descriptor instead.
+func (*GetServiceAccountIssuerRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{8}
+}
+
+// GetServiceAccountIssuerResponse describes the service-account token
+// issuer.
+type GetServiceAccountIssuerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// issuer is --service-account-issuer, the tokens' "iss".
+	Issuer string `protobuf:"bytes,1,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// jwks is the JSON Web Key Set of every verification key, as served at
+	// /openid/v1/jwks.
+	Jwks []byte `protobuf:"bytes,2,opt,name=jwks,proto3" json:"jwks,omitempty"`
+	// signing_algorithms are the JWS algorithms of the keys (RS256, ES256...).
+	SigningAlgorithms []string `protobuf:"bytes,3,rep,name=signing_algorithms,json=signingAlgorithms,proto3" json:"signing_algorithms,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *GetServiceAccountIssuerResponse) Reset() {
+	*x = GetServiceAccountIssuerResponse{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServiceAccountIssuerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServiceAccountIssuerResponse) ProtoMessage() {}
+
+func (x *GetServiceAccountIssuerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServiceAccountIssuerResponse.ProtoReflect.Descriptor instead.
+func (*GetServiceAccountIssuerResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetServiceAccountIssuerResponse) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *GetServiceAccountIssuerResponse) GetJwks() []byte {
+	if x != nil {
+		return x.Jwks
+	}
+	return nil
+}
+
+func (x *GetServiceAccountIssuerResponse) GetSigningAlgorithms() []string {
+	if x != nil {
+		return x.SigningAlgorithms
+	}
+	return nil
+}
+
+// TokenReview is k8s authentication/v1 TokenReview.
+type TokenReview struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *v1.ObjectMeta         `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Spec          *TokenReviewSpec       `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Status        *TokenReviewStatus     `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenReview) Reset() {
+	*x = TokenReview{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenReview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenReview) ProtoMessage() {}
+
+func (x *TokenReview) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenReview.ProtoReflect.Descriptor instead.
+func (*TokenReview) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TokenReview) GetMetadata() *v1.ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *TokenReview) GetSpec() *TokenReviewSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *TokenReview) GetStatus() *TokenReviewStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// TokenReviewSpec is the token to review.
+type TokenReviewSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Audiences     []string               `protobuf:"bytes,2,rep,name=audiences,proto3" json:"audiences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenReviewSpec) Reset() {
+	*x = TokenReviewSpec{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenReviewSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenReviewSpec) ProtoMessage() {}
+
+func (x *TokenReviewSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenReviewSpec.ProtoReflect.Descriptor instead.
+func (*TokenReviewSpec) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TokenReviewSpec) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *TokenReviewSpec) GetAudiences() []string {
+	if x != nil {
+		return x.Audiences
+	}
+	return nil
+}
+
+// TokenReviewStatus is the outcome of a review. Field order is the JSON
+// order of kube-apiserver.
+type TokenReviewStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Authenticated bool                   `protobuf:"varint,1,opt,name=authenticated,proto3" json:"authenticated,omitempty"`
+	User          *UserInfo              `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Audiences     []string               `protobuf:"bytes,4,rep,name=audiences,proto3" json:"audiences,omitempty"`
+	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenReviewStatus) Reset() {
+	*x = TokenReviewStatus{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenReviewStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenReviewStatus) ProtoMessage() {}
+
+func (x *TokenReviewStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenReviewStatus.ProtoReflect.Descriptor instead.
+func (*TokenReviewStatus) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TokenReviewStatus) GetAuthenticated() bool {
+	if x != nil {
+		return x.Authenticated
+	}
+	return false
+}
+
+func (x *TokenReviewStatus) GetUser() *UserInfo {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *TokenReviewStatus) GetAudiences() []string {
+	if x != nil {
+		return x.Audiences
+	}
+	return nil
+}
+
+func (x *TokenReviewStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// SelfSubjectReview is k8s authentication/v1 SelfSubjectReview.
+type SelfSubjectReview struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Metadata      *v1.ObjectMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Status        *SelfSubjectReviewStatus `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelfSubjectReview) Reset() {
+	*x = SelfSubjectReview{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelfSubjectReview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelfSubjectReview) ProtoMessage() {}
+
+func (x *SelfSubjectReview) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelfSubjectReview.ProtoReflect.Descriptor instead.
+func (*SelfSubjectReview) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SelfSubjectReview) GetMetadata() *v1.ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *SelfSubjectReview) GetStatus() *SelfSubjectReviewStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// SelfSubjectReviewStatus holds the caller's user.
+type SelfSubjectReviewStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserInfo      *UserInfo              `protobuf:"bytes,1,opt,name=user_info,json=userInfo,proto3" json:"user_info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelfSubjectReviewStatus) Reset() {
+	*x = SelfSubjectReviewStatus{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelfSubjectReviewStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelfSubjectReviewStatus) ProtoMessage() {}
+
+func (x *SelfSubjectReviewStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelfSubjectReviewStatus.ProtoReflect.Descriptor instead.
+func (*SelfSubjectReviewStatus) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SelfSubjectReviewStatus) GetUserInfo() *UserInfo {
+	if x != nil {
+		return x.UserInfo
+	}
+	return nil
+}
+
+// CreateTokenReviewRequest carries the review to answer.
+type CreateTokenReviewRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TokenReview   *TokenReview           `protobuf:"bytes,1,opt,name=token_review,json=tokenReview,proto3" json:"token_review,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenReviewRequest) Reset() {
+	*x = CreateTokenReviewRequest{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenReviewRequest) ProtoMessage() {}
+
+func (x *CreateTokenReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenReviewRequest.ProtoReflect.Descriptor instead.
+func (*CreateTokenReviewRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CreateTokenReviewRequest) GetTokenReview() *TokenReview {
+	if x != nil {
+		return x.TokenReview
+	}
+	return nil
+}
+
+// CreateTokenReviewResponse is the review with its status.
+type CreateTokenReviewResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TokenReview   *TokenReview           `protobuf:"bytes,1,opt,name=token_review,json=tokenReview,proto3" json:"token_review,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenReviewResponse) Reset() {
+	*x = CreateTokenReviewResponse{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenReviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenReviewResponse) ProtoMessage() {}
+
+func (x *CreateTokenReviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenReviewResponse.ProtoReflect.Descriptor instead.
+func (*CreateTokenReviewResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CreateTokenReviewResponse) GetTokenReview() *TokenReview {
+	if x != nil {
+		return x.TokenReview
+	}
+	return nil
+}
+
+// CreateSelfSubjectReviewRequest carries the (empty) review.
+type CreateSelfSubjectReviewRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	SelfSubjectReview *SelfSubjectReview     `protobuf:"bytes,1,opt,name=self_subject_review,json=selfSubjectReview,proto3" json:"self_subject_review,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CreateSelfSubjectReviewRequest) Reset() {
+	*x = CreateSelfSubjectReviewRequest{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSelfSubjectReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSelfSubjectReviewRequest) ProtoMessage() {}
+
+func (x *CreateSelfSubjectReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSelfSubjectReviewRequest.ProtoReflect.Descriptor instead.
+func (*CreateSelfSubjectReviewRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CreateSelfSubjectReviewRequest) GetSelfSubjectReview() *SelfSubjectReview {
+	if x != nil {
+		return x.SelfSubjectReview
+	}
+	return nil
+}
+
+// CreateSelfSubjectReviewResponse is the review with the caller's user.
+type CreateSelfSubjectReviewResponse struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	SelfSubjectReview *SelfSubjectReview     `protobuf:"bytes,1,opt,name=self_subject_review,json=selfSubjectReview,proto3" json:"self_subject_review,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CreateSelfSubjectReviewResponse) Reset() {
+	*x = CreateSelfSubjectReviewResponse{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSelfSubjectReviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSelfSubjectReviewResponse) ProtoMessage() {}
+
+func (x *CreateSelfSubjectReviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSelfSubjectReviewResponse.ProtoReflect.Descriptor instead.
+func (*CreateSelfSubjectReviewResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CreateSelfSubjectReviewResponse) GetSelfSubjectReview() *SelfSubjectReview {
+	if x != nil {
+		return x.SelfSubjectReview
+	}
+	return nil
+}
+
 var File_portico_authn_v1_authn_proto protoreflect.FileDescriptor
 
 const file_portico_authn_v1_authn_proto_rawDesc = "" +
 	"\n" +
-	"\x1cportico/authn/v1/authn.proto\x12\x10portico.authn.v1\"\xe5\x01\n" +
+	"\x1cportico/authn/v1/authn.proto\x12\x10portico.authn.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aportico/core/v1/meta.proto\x1a\x1bportico/core/v1/types.proto\"\xe5\x01\n" +
 	"\bUserInfo\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x16\n" +
@@ -268,12 +1079,62 @@ const file_portico_authn_v1_authn_proto_rawDesc = "" +
 	"\x05items\x18\x01 \x03(\tR\x05items\"\\\n" +
 	"\x13AuthenticateRequest\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12/\n" +
-	"\x13client_certificates\x18\x02 \x03(\fR\x12clientCertificates\"^\n" +
+	"\x13client_certificates\x18\x02 \x03(\fR\x12clientCertificates\"\x99\x01\n" +
 	"\x14AuthenticateResponse\x12.\n" +
 	"\x04user\x18\x01 \x01(\v2\x1a.portico.authn.v1.UserInfoR\x04user\x12\x16\n" +
-	"\x06method\x18\x02 \x01(\tR\x06method2v\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x129\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x1b\n" +
+	"\x19WatchInvalidationsRequest\"L\n" +
+	"\x1aWatchInvalidationsResponse\x12\x10\n" +
+	"\x03all\x18\x01 \x01(\bR\x03all\x12\x1c\n" +
+	"\tusernames\x18\x02 \x03(\tR\tusernames\"\x9c\x01\n" +
+	"\x1fIssueServiceAccountTokenRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
+	"\x03uid\x18\x03 \x01(\tR\x03uid\x125\n" +
+	"\x04spec\x18\x04 \x01(\v2!.portico.core.v1.TokenRequestSpecR\x04spec\"\xac\x01\n" +
+	" IssueServiceAccountTokenResponse\x12;\n" +
+	"\x06status\x18\x01 \x01(\v2#.portico.core.v1.TokenRequestStatusR\x06status\x12\x1c\n" +
+	"\taudiences\x18\x02 \x03(\tR\taudiences\x12-\n" +
+	"\x12expiration_seconds\x18\x03 \x01(\x03R\x11expirationSeconds\" \n" +
+	"\x1eGetServiceAccountIssuerRequest\"|\n" +
+	"\x1fGetServiceAccountIssuerResponse\x12\x16\n" +
+	"\x06issuer\x18\x01 \x01(\tR\x06issuer\x12\x12\n" +
+	"\x04jwks\x18\x02 \x01(\fR\x04jwks\x12-\n" +
+	"\x12signing_algorithms\x18\x03 \x03(\tR\x11signingAlgorithms\"\xba\x01\n" +
+	"\vTokenReview\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x125\n" +
+	"\x04spec\x18\x02 \x01(\v2!.portico.authn.v1.TokenReviewSpecR\x04spec\x12;\n" +
+	"\x06status\x18\x03 \x01(\v2#.portico.authn.v1.TokenReviewStatusR\x06status\"E\n" +
+	"\x0fTokenReviewSpec\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12\x1c\n" +
+	"\taudiences\x18\x02 \x03(\tR\taudiences\"\x9d\x01\n" +
+	"\x11TokenReviewStatus\x12$\n" +
+	"\rauthenticated\x18\x01 \x01(\bR\rauthenticated\x12.\n" +
+	"\x04user\x18\x02 \x01(\v2\x1a.portico.authn.v1.UserInfoR\x04user\x12\x1c\n" +
+	"\taudiences\x18\x04 \x03(\tR\taudiences\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\x8f\x01\n" +
+	"\x11SelfSubjectReview\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12A\n" +
+	"\x06status\x18\x02 \x01(\v2).portico.authn.v1.SelfSubjectReviewStatusR\x06status\"R\n" +
+	"\x17SelfSubjectReviewStatus\x127\n" +
+	"\tuser_info\x18\x01 \x01(\v2\x1a.portico.authn.v1.UserInfoR\buserInfo\"\\\n" +
+	"\x18CreateTokenReviewRequest\x12@\n" +
+	"\ftoken_review\x18\x01 \x01(\v2\x1d.portico.authn.v1.TokenReviewR\vtokenReview\"]\n" +
+	"\x19CreateTokenReviewResponse\x12@\n" +
+	"\ftoken_review\x18\x01 \x01(\v2\x1d.portico.authn.v1.TokenReviewR\vtokenReview\"u\n" +
+	"\x1eCreateSelfSubjectReviewRequest\x12S\n" +
+	"\x13self_subject_review\x18\x01 \x01(\v2#.portico.authn.v1.SelfSubjectReviewR\x11selfSubjectReview\"v\n" +
+	"\x1fCreateSelfSubjectReviewResponse\x12S\n" +
+	"\x13self_subject_review\x18\x01 \x01(\v2#.portico.authn.v1.SelfSubjectReviewR\x11selfSubjectReview2\xdb\x05\n" +
 	"\x15AuthenticationService\x12]\n" +
-	"\fAuthenticate\x12%.portico.authn.v1.AuthenticateRequest\x1a&.portico.authn.v1.AuthenticateResponseB?Z=github.com/portico-dev/portico/proto/portico/authn/v1;authnv1b\x06proto3"
+	"\fAuthenticate\x12%.portico.authn.v1.AuthenticateRequest\x1a&.portico.authn.v1.AuthenticateResponse\x12q\n" +
+	"\x12WatchInvalidations\x12+.portico.authn.v1.WatchInvalidationsRequest\x1a,.portico.authn.v1.WatchInvalidationsResponse0\x01\x12\x81\x01\n" +
+	"\x18IssueServiceAccountToken\x121.portico.authn.v1.IssueServiceAccountTokenRequest\x1a2.portico.authn.v1.IssueServiceAccountTokenResponse\x12~\n" +
+	"\x17GetServiceAccountIssuer\x120.portico.authn.v1.GetServiceAccountIssuerRequest\x1a1.portico.authn.v1.GetServiceAccountIssuerResponse\x12l\n" +
+	"\x11CreateTokenReview\x12*.portico.authn.v1.CreateTokenReviewRequest\x1a+.portico.authn.v1.CreateTokenReviewResponse\x12~\n" +
+	"\x17CreateSelfSubjectReview\x120.portico.authn.v1.CreateSelfSubjectReviewRequest\x1a1.portico.authn.v1.CreateSelfSubjectReviewResponseB?Z=github.com/portico-dev/portico/proto/portico/authn/v1;authnv1b\x06proto3"
 
 var (
 	file_portico_authn_v1_authn_proto_rawDescOnce sync.Once
@@ -287,25 +1148,68 @@ func file_portico_authn_v1_authn_proto_rawDescGZIP() []byte {
 	return file_portico_authn_v1_authn_proto_rawDescData
 }
 
-var file_portico_authn_v1_authn_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_portico_authn_v1_authn_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_portico_authn_v1_authn_proto_goTypes = []any{
-	(*UserInfo)(nil),             // 0: portico.authn.v1.UserInfo
-	(*ExtraValue)(nil),           // 1: portico.authn.v1.ExtraValue
-	(*AuthenticateRequest)(nil),  // 2: portico.authn.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil), // 3: portico.authn.v1.AuthenticateResponse
-	nil,                          // 4: portico.authn.v1.UserInfo.ExtraEntry
+	(*UserInfo)(nil),                         // 0: portico.authn.v1.UserInfo
+	(*ExtraValue)(nil),                       // 1: portico.authn.v1.ExtraValue
+	(*AuthenticateRequest)(nil),              // 2: portico.authn.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),             // 3: portico.authn.v1.AuthenticateResponse
+	(*WatchInvalidationsRequest)(nil),        // 4: portico.authn.v1.WatchInvalidationsRequest
+	(*WatchInvalidationsResponse)(nil),       // 5: portico.authn.v1.WatchInvalidationsResponse
+	(*IssueServiceAccountTokenRequest)(nil),  // 6: portico.authn.v1.IssueServiceAccountTokenRequest
+	(*IssueServiceAccountTokenResponse)(nil), // 7: portico.authn.v1.IssueServiceAccountTokenResponse
+	(*GetServiceAccountIssuerRequest)(nil),   // 8: portico.authn.v1.GetServiceAccountIssuerRequest
+	(*GetServiceAccountIssuerResponse)(nil),  // 9: portico.authn.v1.GetServiceAccountIssuerResponse
+	(*TokenReview)(nil),                      // 10: portico.authn.v1.TokenReview
+	(*TokenReviewSpec)(nil),                  // 11: portico.authn.v1.TokenReviewSpec
+	(*TokenReviewStatus)(nil),                // 12: portico.authn.v1.TokenReviewStatus
+	(*SelfSubjectReview)(nil),                // 13: portico.authn.v1.SelfSubjectReview
+	(*SelfSubjectReviewStatus)(nil),          // 14: portico.authn.v1.SelfSubjectReviewStatus
+	(*CreateTokenReviewRequest)(nil),         // 15: portico.authn.v1.CreateTokenReviewRequest
+	(*CreateTokenReviewResponse)(nil),        // 16: portico.authn.v1.CreateTokenReviewResponse
+	(*CreateSelfSubjectReviewRequest)(nil),   // 17: portico.authn.v1.CreateSelfSubjectReviewRequest
+	(*CreateSelfSubjectReviewResponse)(nil),  // 18: portico.authn.v1.CreateSelfSubjectReviewResponse
+	nil,                                      // 19: portico.authn.v1.UserInfo.ExtraEntry
+	(*timestamppb.Timestamp)(nil),            // 20: google.protobuf.Timestamp
+	(*v1.TokenRequestSpec)(nil),              // 21: portico.core.v1.TokenRequestSpec
+	(*v1.TokenRequestStatus)(nil),            // 22: portico.core.v1.TokenRequestStatus
+	(*v1.ObjectMeta)(nil),                    // 23: portico.core.v1.ObjectMeta
 }
 var file_portico_authn_v1_authn_proto_depIdxs = []int32{
-	4, // 0: portico.authn.v1.UserInfo.extra:type_name -> portico.authn.v1.UserInfo.ExtraEntry
-	0, // 1: portico.authn.v1.AuthenticateResponse.user:type_name -> portico.authn.v1.UserInfo
-	1, // 2: portico.authn.v1.UserInfo.ExtraEntry.value:type_name -> portico.authn.v1.ExtraValue
-	2, // 3: portico.authn.v1.AuthenticationService.Authenticate:input_type -> portico.authn.v1.AuthenticateRequest
-	3, // 4: portico.authn.v1.AuthenticationService.Authenticate:output_type -> portico.authn.v1.AuthenticateResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	19, // 0: portico.authn.v1.UserInfo.extra:type_name -> portico.authn.v1.UserInfo.ExtraEntry
+	0,  // 1: portico.authn.v1.AuthenticateResponse.user:type_name -> portico.authn.v1.UserInfo
+	20, // 2: portico.authn.v1.AuthenticateResponse.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 3: portico.authn.v1.IssueServiceAccountTokenRequest.spec:type_name -> portico.core.v1.TokenRequestSpec
+	22, // 4: portico.authn.v1.IssueServiceAccountTokenResponse.status:type_name -> portico.core.v1.TokenRequestStatus
+	23, // 5: portico.authn.v1.TokenReview.metadata:type_name -> portico.core.v1.ObjectMeta
+	11, // 6: portico.authn.v1.TokenReview.spec:type_name -> portico.authn.v1.TokenReviewSpec
+	12, // 7: portico.authn.v1.TokenReview.status:type_name -> portico.authn.v1.TokenReviewStatus
+	0,  // 8: portico.authn.v1.TokenReviewStatus.user:type_name -> portico.authn.v1.UserInfo
+	23, // 9: portico.authn.v1.SelfSubjectReview.metadata:type_name -> portico.core.v1.ObjectMeta
+	14, // 10: portico.authn.v1.SelfSubjectReview.status:type_name -> portico.authn.v1.SelfSubjectReviewStatus
+	0,  // 11: portico.authn.v1.SelfSubjectReviewStatus.user_info:type_name -> portico.authn.v1.UserInfo
+	10, // 12: portico.authn.v1.CreateTokenReviewRequest.token_review:type_name -> portico.authn.v1.TokenReview
+	10, // 13: portico.authn.v1.CreateTokenReviewResponse.token_review:type_name -> portico.authn.v1.TokenReview
+	13, // 14: portico.authn.v1.CreateSelfSubjectReviewRequest.self_subject_review:type_name -> portico.authn.v1.SelfSubjectReview
+	13, // 15: portico.authn.v1.CreateSelfSubjectReviewResponse.self_subject_review:type_name -> portico.authn.v1.SelfSubjectReview
+	1,  // 16: portico.authn.v1.UserInfo.ExtraEntry.value:type_name -> portico.authn.v1.ExtraValue
+	2,  // 17: portico.authn.v1.AuthenticationService.Authenticate:input_type -> portico.authn.v1.AuthenticateRequest
+	4,  // 18: portico.authn.v1.AuthenticationService.WatchInvalidations:input_type -> portico.authn.v1.WatchInvalidationsRequest
+	6,  // 19: portico.authn.v1.AuthenticationService.IssueServiceAccountToken:input_type -> portico.authn.v1.IssueServiceAccountTokenRequest
+	8,  // 20: portico.authn.v1.AuthenticationService.GetServiceAccountIssuer:input_type -> portico.authn.v1.GetServiceAccountIssuerRequest
+	15, // 21: portico.authn.v1.AuthenticationService.CreateTokenReview:input_type -> portico.authn.v1.CreateTokenReviewRequest
+	17, // 22: portico.authn.v1.AuthenticationService.CreateSelfSubjectReview:input_type -> portico.authn.v1.CreateSelfSubjectReviewRequest
+	3,  // 23: portico.authn.v1.AuthenticationService.Authenticate:output_type -> portico.authn.v1.AuthenticateResponse
+	5,  // 24: portico.authn.v1.AuthenticationService.WatchInvalidations:output_type -> portico.authn.v1.WatchInvalidationsResponse
+	7,  // 25: portico.authn.v1.AuthenticationService.IssueServiceAccountToken:output_type -> portico.authn.v1.IssueServiceAccountTokenResponse
+	9,  // 26: portico.authn.v1.AuthenticationService.GetServiceAccountIssuer:output_type -> portico.authn.v1.GetServiceAccountIssuerResponse
+	16, // 27: portico.authn.v1.AuthenticationService.CreateTokenReview:output_type -> portico.authn.v1.CreateTokenReviewResponse
+	18, // 28: portico.authn.v1.AuthenticationService.CreateSelfSubjectReview:output_type -> portico.authn.v1.CreateSelfSubjectReviewResponse
+	23, // [23:29] is the sub-list for method output_type
+	17, // [17:23] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_portico_authn_v1_authn_proto_init() }
@@ -319,7 +1223,7 @@ func file_portico_authn_v1_authn_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_authn_v1_authn_proto_rawDesc), len(file_portico_authn_v1_authn_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

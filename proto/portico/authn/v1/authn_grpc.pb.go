@@ -5,7 +5,11 @@
 // source: portico/authn/v1/authn.proto
 
 // Package portico.authn.v1 answers "who is calling": it turns a credential
-// (a bearer token or a client certificate chain) into a user.
+// (a bearer token or a client certificate chain) into a user, issues and
+// verifies service-account tokens, and serves the authentication.k8s.io
+// review APIs. The review messages have the field numbers of k8s.io/api
+// authentication/v1 generated.proto, so a Kubernetes protobuf body decodes
+// straight into them.
 
 package authnv1
 
@@ -22,20 +26,48 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthenticationService_Authenticate_FullMethodName = "/portico.authn.v1.AuthenticationService/Authenticate"
+	AuthenticationService_Authenticate_FullMethodName             = "/portico.authn.v1.AuthenticationService/Authenticate"
+	AuthenticationService_WatchInvalidations_FullMethodName       = "/portico.authn.v1.AuthenticationService/WatchInvalidations"
+	AuthenticationService_IssueServiceAccountToken_FullMethodName = "/portico.authn.v1.AuthenticationService/IssueServiceAccountToken"
+	AuthenticationService_GetServiceAccountIssuer_FullMethodName  = "/portico.authn.v1.AuthenticationService/GetServiceAccountIssuer"
+	AuthenticationService_CreateTokenReview_FullMethodName        = "/portico.authn.v1.AuthenticationService/CreateTokenReview"
+	AuthenticationService_CreateSelfSubjectReview_FullMethodName  = "/portico.authn.v1.AuthenticationService/CreateSelfSubjectReview"
 )
 
 // AuthenticationServiceClient is the client API for AuthenticationService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// AuthenticationService authenticates credentials. Authenticate is internal:
-// only holders of a service certificate from the internal CA may call it.
+// AuthenticationService authenticates credentials.
+//
+// Authenticate, WatchInvalidations, IssueServiceAccountToken and
+// GetServiceAccountIssuer are internal: only holders of a service
+// certificate from the internal CA may call them. CreateTokenReview and
+// CreateSelfSubjectReview are public: the caller is the user the gateway
+// forwards, or the holder of a user certificate or bearer token.
 type AuthenticationServiceClient interface {
 	// Authenticate returns the user a credential belongs to. A credential that
 	// is present but wrong is Unauthenticated; no credential at all is
 	// anonymous when that is enabled, Unauthenticated otherwise.
 	Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*AuthenticateResponse, error)
+	// WatchInvalidations streams the moments when results of Authenticate
+	// that a client cached must be dropped: the token file changed, a service
+	// account was deleted. The first message always drops everything, so a
+	// client caches only while a stream is open.
+	WatchInvalidations(ctx context.Context, in *WatchInvalidationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchInvalidationsResponse], error)
+	// IssueServiceAccountToken signs a token for a service account (the
+	// TokenRequest subresource; the api checks the account exists first).
+	IssueServiceAccountToken(ctx context.Context, in *IssueServiceAccountTokenRequest, opts ...grpc.CallOption) (*IssueServiceAccountTokenResponse, error)
+	// GetServiceAccountIssuer returns the issuer and the public keys that
+	// verify its tokens, for the OpenID discovery documents.
+	GetServiceAccountIssuer(ctx context.Context, in *GetServiceAccountIssuerRequest, opts ...grpc.CallOption) (*GetServiceAccountIssuerResponse, error)
+	// CreateTokenReview authenticates the token in the review (POST
+	// /apis/authentication.k8s.io/v1/tokenreviews). The caller must be
+	// allowed to create tokenreviews.
+	CreateTokenReview(ctx context.Context, in *CreateTokenReviewRequest, opts ...grpc.CallOption) (*CreateTokenReviewResponse, error)
+	// CreateSelfSubjectReview answers who the caller is (POST
+	// /apis/authentication.k8s.io/v1/selfsubjectreviews, kubectl auth whoami).
+	CreateSelfSubjectReview(ctx context.Context, in *CreateSelfSubjectReviewRequest, opts ...grpc.CallOption) (*CreateSelfSubjectReviewResponse, error)
 }
 
 type authenticationServiceClient struct {
@@ -56,17 +88,99 @@ func (c *authenticationServiceClient) Authenticate(ctx context.Context, in *Auth
 	return out, nil
 }
 
+func (c *authenticationServiceClient) WatchInvalidations(ctx context.Context, in *WatchInvalidationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchInvalidationsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AuthenticationService_ServiceDesc.Streams[0], AuthenticationService_WatchInvalidations_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchInvalidationsRequest, WatchInvalidationsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuthenticationService_WatchInvalidationsClient = grpc.ServerStreamingClient[WatchInvalidationsResponse]
+
+func (c *authenticationServiceClient) IssueServiceAccountToken(ctx context.Context, in *IssueServiceAccountTokenRequest, opts ...grpc.CallOption) (*IssueServiceAccountTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IssueServiceAccountTokenResponse)
+	err := c.cc.Invoke(ctx, AuthenticationService_IssueServiceAccountToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authenticationServiceClient) GetServiceAccountIssuer(ctx context.Context, in *GetServiceAccountIssuerRequest, opts ...grpc.CallOption) (*GetServiceAccountIssuerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetServiceAccountIssuerResponse)
+	err := c.cc.Invoke(ctx, AuthenticationService_GetServiceAccountIssuer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authenticationServiceClient) CreateTokenReview(ctx context.Context, in *CreateTokenReviewRequest, opts ...grpc.CallOption) (*CreateTokenReviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateTokenReviewResponse)
+	err := c.cc.Invoke(ctx, AuthenticationService_CreateTokenReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authenticationServiceClient) CreateSelfSubjectReview(ctx context.Context, in *CreateSelfSubjectReviewRequest, opts ...grpc.CallOption) (*CreateSelfSubjectReviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSelfSubjectReviewResponse)
+	err := c.cc.Invoke(ctx, AuthenticationService_CreateSelfSubjectReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthenticationServiceServer is the server API for AuthenticationService service.
 // All implementations must embed UnimplementedAuthenticationServiceServer
 // for forward compatibility.
 //
-// AuthenticationService authenticates credentials. Authenticate is internal:
-// only holders of a service certificate from the internal CA may call it.
+// AuthenticationService authenticates credentials.
+//
+// Authenticate, WatchInvalidations, IssueServiceAccountToken and
+// GetServiceAccountIssuer are internal: only holders of a service
+// certificate from the internal CA may call them. CreateTokenReview and
+// CreateSelfSubjectReview are public: the caller is the user the gateway
+// forwards, or the holder of a user certificate or bearer token.
 type AuthenticationServiceServer interface {
 	// Authenticate returns the user a credential belongs to. A credential that
 	// is present but wrong is Unauthenticated; no credential at all is
 	// anonymous when that is enabled, Unauthenticated otherwise.
 	Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error)
+	// WatchInvalidations streams the moments when results of Authenticate
+	// that a client cached must be dropped: the token file changed, a service
+	// account was deleted. The first message always drops everything, so a
+	// client caches only while a stream is open.
+	WatchInvalidations(*WatchInvalidationsRequest, grpc.ServerStreamingServer[WatchInvalidationsResponse]) error
+	// IssueServiceAccountToken signs a token for a service account (the
+	// TokenRequest subresource; the api checks the account exists first).
+	IssueServiceAccountToken(context.Context, *IssueServiceAccountTokenRequest) (*IssueServiceAccountTokenResponse, error)
+	// GetServiceAccountIssuer returns the issuer and the public keys that
+	// verify its tokens, for the OpenID discovery documents.
+	GetServiceAccountIssuer(context.Context, *GetServiceAccountIssuerRequest) (*GetServiceAccountIssuerResponse, error)
+	// CreateTokenReview authenticates the token in the review (POST
+	// /apis/authentication.k8s.io/v1/tokenreviews). The caller must be
+	// allowed to create tokenreviews.
+	CreateTokenReview(context.Context, *CreateTokenReviewRequest) (*CreateTokenReviewResponse, error)
+	// CreateSelfSubjectReview answers who the caller is (POST
+	// /apis/authentication.k8s.io/v1/selfsubjectreviews, kubectl auth whoami).
+	CreateSelfSubjectReview(context.Context, *CreateSelfSubjectReviewRequest) (*CreateSelfSubjectReviewResponse, error)
 	mustEmbedUnimplementedAuthenticationServiceServer()
 }
 
@@ -79,6 +193,21 @@ type UnimplementedAuthenticationServiceServer struct{}
 
 func (UnimplementedAuthenticationServiceServer) Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Authenticate not implemented")
+}
+func (UnimplementedAuthenticationServiceServer) WatchInvalidations(*WatchInvalidationsRequest, grpc.ServerStreamingServer[WatchInvalidationsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchInvalidations not implemented")
+}
+func (UnimplementedAuthenticationServiceServer) IssueServiceAccountToken(context.Context, *IssueServiceAccountTokenRequest) (*IssueServiceAccountTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IssueServiceAccountToken not implemented")
+}
+func (UnimplementedAuthenticationServiceServer) GetServiceAccountIssuer(context.Context, *GetServiceAccountIssuerRequest) (*GetServiceAccountIssuerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetServiceAccountIssuer not implemented")
+}
+func (UnimplementedAuthenticationServiceServer) CreateTokenReview(context.Context, *CreateTokenReviewRequest) (*CreateTokenReviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTokenReview not implemented")
+}
+func (UnimplementedAuthenticationServiceServer) CreateSelfSubjectReview(context.Context, *CreateSelfSubjectReviewRequest) (*CreateSelfSubjectReviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSelfSubjectReview not implemented")
 }
 func (UnimplementedAuthenticationServiceServer) mustEmbedUnimplementedAuthenticationServiceServer() {}
 func (UnimplementedAuthenticationServiceServer) testEmbeddedByValue()                               {}
@@ -119,6 +248,89 @@ func _AuthenticationService_Authenticate_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthenticationService_WatchInvalidations_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchInvalidationsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AuthenticationServiceServer).WatchInvalidations(m, &grpc.GenericServerStream[WatchInvalidationsRequest, WatchInvalidationsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuthenticationService_WatchInvalidationsServer = grpc.ServerStreamingServer[WatchInvalidationsResponse]
+
+func _AuthenticationService_IssueServiceAccountToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssueServiceAccountTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthenticationServiceServer).IssueServiceAccountToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthenticationService_IssueServiceAccountToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthenticationServiceServer).IssueServiceAccountToken(ctx, req.(*IssueServiceAccountTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthenticationService_GetServiceAccountIssuer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetServiceAccountIssuerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthenticationServiceServer).GetServiceAccountIssuer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthenticationService_GetServiceAccountIssuer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthenticationServiceServer).GetServiceAccountIssuer(ctx, req.(*GetServiceAccountIssuerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthenticationService_CreateTokenReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTokenReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthenticationServiceServer).CreateTokenReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthenticationService_CreateTokenReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthenticationServiceServer).CreateTokenReview(ctx, req.(*CreateTokenReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthenticationService_CreateSelfSubjectReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSelfSubjectReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthenticationServiceServer).CreateSelfSubjectReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthenticationService_CreateSelfSubjectReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthenticationServiceServer).CreateSelfSubjectReview(ctx, req.(*CreateSelfSubjectReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthenticationService_ServiceDesc is the grpc.ServiceDesc for AuthenticationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -130,7 +342,29 @@ var AuthenticationService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Authenticate",
 			Handler:    _AuthenticationService_Authenticate_Handler,
 		},
+		{
+			MethodName: "IssueServiceAccountToken",
+			Handler:    _AuthenticationService_IssueServiceAccountToken_Handler,
+		},
+		{
+			MethodName: "GetServiceAccountIssuer",
+			Handler:    _AuthenticationService_GetServiceAccountIssuer_Handler,
+		},
+		{
+			MethodName: "CreateTokenReview",
+			Handler:    _AuthenticationService_CreateTokenReview_Handler,
+		},
+		{
+			MethodName: "CreateSelfSubjectReview",
+			Handler:    _AuthenticationService_CreateSelfSubjectReview_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchInvalidations",
+			Handler:       _AuthenticationService_WatchInvalidations_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "portico/authn/v1/authn.proto",
 }

@@ -5,12 +5,14 @@
 // source: portico/authz/v1/authz.proto
 
 // Package portico.authz.v1 answers "may they": it decides whether a user may
-// perform one request, by the configured chain of authorization modes.
+// perform one request, by the configured chain of authorization modes, and
+// serves the access reviews of authorization.k8s.io/v1.
 
 package authzv1
 
 import (
 	v1 "github.com/portico-dev/portico/proto/portico/authn/v1"
+	v11 "github.com/portico-dev/portico/proto/portico/core/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -96,8 +98,12 @@ type Attributes struct {
 	// resource_request is false for a non-resource path such as /healthz.
 	ResourceRequest bool   `protobuf:"varint,8,opt,name=resource_request,json=resourceRequest,proto3" json:"resource_request,omitempty"`
 	Path            string `protobuf:"bytes,9,opt,name=path,proto3" json:"path,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// field_selector and label_selector limit a list or watch
+	// (spec.nodeName=<node> lets a kubelet list its own pods).
+	FieldSelector string `protobuf:"bytes,10,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	LabelSelector string `protobuf:"bytes,11,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Attributes) Reset() {
@@ -193,6 +199,20 @@ func (x *Attributes) GetPath() string {
 	return ""
 }
 
+func (x *Attributes) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *Attributes) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
 // AuthorizeRequest is a user and what they want to do.
 type AuthorizeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -248,9 +268,11 @@ func (x *AuthorizeRequest) GetAttributes() *Attributes {
 
 // AuthorizeResponse is the decision and why.
 type AuthorizeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Decision      Decision               `protobuf:"varint,1,opt,name=decision,proto3,enum=portico.authz.v1.Decision" json:"decision,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Decision Decision               `protobuf:"varint,1,opt,name=decision,proto3,enum=portico.authz.v1.Decision" json:"decision,omitempty"`
+	Reason   string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// generation is the policy generation the decision was made under.
+	Generation    uint64 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -299,11 +321,1741 @@ func (x *AuthorizeResponse) GetReason() string {
 	return ""
 }
 
+func (x *AuthorizeResponse) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+// WatchPolicyRequest opens the policy stream.
+type WatchPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchPolicyRequest) Reset() {
+	*x = WatchPolicyRequest{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPolicyRequest) ProtoMessage() {}
+
+func (x *WatchPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPolicyRequest.ProtoReflect.Descriptor instead.
+func (*WatchPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{3}
+}
+
+// WatchPolicyResponse is the policy generation now in force.
+type WatchPolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Generation    uint64                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchPolicyResponse) Reset() {
+	*x = WatchPolicyResponse{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPolicyResponse) ProtoMessage() {}
+
+func (x *WatchPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPolicyResponse.ProtoReflect.Descriptor instead.
+func (*WatchPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WatchPolicyResponse) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+// PolicyRule is one permission (k8s rbac/v1 PolicyRule, same field
+// numbers).
+type PolicyRule struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Verbs           []string               `protobuf:"bytes,1,rep,name=verbs,proto3" json:"verbs,omitempty"`
+	ApiGroups       []string               `protobuf:"bytes,2,rep,name=api_groups,json=apiGroups,proto3" json:"api_groups,omitempty"`
+	Resources       []string               `protobuf:"bytes,3,rep,name=resources,proto3" json:"resources,omitempty"`
+	ResourceNames   []string               `protobuf:"bytes,4,rep,name=resource_names,json=resourceNames,proto3" json:"resource_names,omitempty"`
+	NonResourceUrls []string               `protobuf:"bytes,5,rep,name=non_resource_urls,json=nonResourceURLs,proto3" json:"non_resource_urls,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PolicyRule) Reset() {
+	*x = PolicyRule{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyRule) ProtoMessage() {}
+
+func (x *PolicyRule) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyRule.ProtoReflect.Descriptor instead.
+func (*PolicyRule) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PolicyRule) GetVerbs() []string {
+	if x != nil {
+		return x.Verbs
+	}
+	return nil
+}
+
+func (x *PolicyRule) GetApiGroups() []string {
+	if x != nil {
+		return x.ApiGroups
+	}
+	return nil
+}
+
+func (x *PolicyRule) GetResources() []string {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *PolicyRule) GetResourceNames() []string {
+	if x != nil {
+		return x.ResourceNames
+	}
+	return nil
+}
+
+func (x *PolicyRule) GetNonResourceUrls() []string {
+	if x != nil {
+		return x.NonResourceUrls
+	}
+	return nil
+}
+
+// ConfirmNoEscalationRequest asks whether user holds every rule in
+// namespace ("" for cluster-wide rules).
+type ConfirmNoEscalationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          *v1.UserInfo           `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Namespace     string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Rules         []*PolicyRule          `protobuf:"bytes,3,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmNoEscalationRequest) Reset() {
+	*x = ConfirmNoEscalationRequest{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmNoEscalationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmNoEscalationRequest) ProtoMessage() {}
+
+func (x *ConfirmNoEscalationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmNoEscalationRequest.ProtoReflect.Descriptor instead.
+func (*ConfirmNoEscalationRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ConfirmNoEscalationRequest) GetUser() *v1.UserInfo {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *ConfirmNoEscalationRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ConfirmNoEscalationRequest) GetRules() []*PolicyRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+// ConfirmNoEscalationResponse answers ConfirmNoEscalation.
+type ConfirmNoEscalationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// covered is true when the user holds every rule.
+	Covered bool `protobuf:"varint,1,opt,name=covered,proto3" json:"covered,omitempty"`
+	// missing are the permissions the user lacks, one verb, group,
+	// resource and name (or URL) each.
+	Missing []*PolicyRule `protobuf:"bytes,2,rep,name=missing,proto3" json:"missing,omitempty"`
+	// incomplete is true when a mode could not list its rules, so the user
+	// may hold more than was found.
+	Incomplete    bool `protobuf:"varint,3,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmNoEscalationResponse) Reset() {
+	*x = ConfirmNoEscalationResponse{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmNoEscalationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmNoEscalationResponse) ProtoMessage() {}
+
+func (x *ConfirmNoEscalationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmNoEscalationResponse.ProtoReflect.Descriptor instead.
+func (*ConfirmNoEscalationResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ConfirmNoEscalationResponse) GetCovered() bool {
+	if x != nil {
+		return x.Covered
+	}
+	return false
+}
+
+func (x *ConfirmNoEscalationResponse) GetMissing() []*PolicyRule {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+func (x *ConfirmNoEscalationResponse) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+// ResourceAttributes is k8s authorization/v1 ResourceAttributes.
+type ResourceAttributes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Verb          string                 `protobuf:"bytes,2,opt,name=verb,proto3" json:"verb,omitempty"`
+	Group         string                 `protobuf:"bytes,3,opt,name=group,proto3" json:"group,omitempty"`
+	Version       string                 `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	Resource      string                 `protobuf:"bytes,5,opt,name=resource,proto3" json:"resource,omitempty"`
+	Subresource   string                 `protobuf:"bytes,6,opt,name=subresource,proto3" json:"subresource,omitempty"`
+	Name          string                 `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`
+	FieldSelector *SelectorAttributes    `protobuf:"bytes,8,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	LabelSelector *SelectorAttributes    `protobuf:"bytes,9,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceAttributes) Reset() {
+	*x = ResourceAttributes{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceAttributes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceAttributes) ProtoMessage() {}
+
+func (x *ResourceAttributes) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceAttributes.ProtoReflect.Descriptor instead.
+func (*ResourceAttributes) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ResourceAttributes) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ResourceAttributes) GetVerb() string {
+	if x != nil {
+		return x.Verb
+	}
+	return ""
+}
+
+func (x *ResourceAttributes) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *ResourceAttributes) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ResourceAttributes) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *ResourceAttributes) GetSubresource() string {
+	if x != nil {
+		return x.Subresource
+	}
+	return ""
+}
+
+func (x *ResourceAttributes) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ResourceAttributes) GetFieldSelector() *SelectorAttributes {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return nil
+}
+
+func (x *ResourceAttributes) GetLabelSelector() *SelectorAttributes {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return nil
+}
+
+// SelectorAttributes is k8s authorization/v1 FieldSelectorAttributes and
+// LabelSelectorAttributes (the same shape).
+type SelectorAttributes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RawSelector   string                 `protobuf:"bytes,1,opt,name=raw_selector,json=rawSelector,proto3" json:"raw_selector,omitempty"`
+	Requirements  []*SelectorRequirement `protobuf:"bytes,2,rep,name=requirements,proto3" json:"requirements,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelectorAttributes) Reset() {
+	*x = SelectorAttributes{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelectorAttributes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelectorAttributes) ProtoMessage() {}
+
+func (x *SelectorAttributes) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelectorAttributes.ProtoReflect.Descriptor instead.
+func (*SelectorAttributes) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SelectorAttributes) GetRawSelector() string {
+	if x != nil {
+		return x.RawSelector
+	}
+	return ""
+}
+
+func (x *SelectorAttributes) GetRequirements() []*SelectorRequirement {
+	if x != nil {
+		return x.Requirements
+	}
+	return nil
+}
+
+// SelectorRequirement is k8s meta/v1 FieldSelectorRequirement and
+// LabelSelectorRequirement (the same shape).
+type SelectorRequirement struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Operator      string                 `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
+	Values        []string               `protobuf:"bytes,3,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelectorRequirement) Reset() {
+	*x = SelectorRequirement{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelectorRequirement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelectorRequirement) ProtoMessage() {}
+
+func (x *SelectorRequirement) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelectorRequirement.ProtoReflect.Descriptor instead.
+func (*SelectorRequirement) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SelectorRequirement) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SelectorRequirement) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *SelectorRequirement) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// NonResourceAttributes is k8s authorization/v1 NonResourceAttributes.
+type NonResourceAttributes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Verb          string                 `protobuf:"bytes,2,opt,name=verb,proto3" json:"verb,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NonResourceAttributes) Reset() {
+	*x = NonResourceAttributes{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NonResourceAttributes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NonResourceAttributes) ProtoMessage() {}
+
+func (x *NonResourceAttributes) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NonResourceAttributes.ProtoReflect.Descriptor instead.
+func (*NonResourceAttributes) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *NonResourceAttributes) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *NonResourceAttributes) GetVerb() string {
+	if x != nil {
+		return x.Verb
+	}
+	return ""
+}
+
+// SubjectAccessReviewSpec is k8s authorization/v1 SubjectAccessReviewSpec:
+// exactly one of resource_attributes and non_resource_attributes.
+type SubjectAccessReviewSpec struct {
+	state                 protoimpl.MessageState    `protogen:"open.v1"`
+	ResourceAttributes    *ResourceAttributes       `protobuf:"bytes,1,opt,name=resource_attributes,json=resourceAttributes,proto3" json:"resource_attributes,omitempty"`
+	NonResourceAttributes *NonResourceAttributes    `protobuf:"bytes,2,opt,name=non_resource_attributes,json=nonResourceAttributes,proto3" json:"non_resource_attributes,omitempty"`
+	User                  string                    `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	Groups                []string                  `protobuf:"bytes,4,rep,name=groups,proto3" json:"groups,omitempty"`
+	Extra                 map[string]*v1.ExtraValue `protobuf:"bytes,5,rep,name=extra,proto3" json:"extra,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Uid                   string                    `protobuf:"bytes,6,opt,name=uid,proto3" json:"uid,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *SubjectAccessReviewSpec) Reset() {
+	*x = SubjectAccessReviewSpec{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectAccessReviewSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectAccessReviewSpec) ProtoMessage() {}
+
+func (x *SubjectAccessReviewSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectAccessReviewSpec.ProtoReflect.Descriptor instead.
+func (*SubjectAccessReviewSpec) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SubjectAccessReviewSpec) GetResourceAttributes() *ResourceAttributes {
+	if x != nil {
+		return x.ResourceAttributes
+	}
+	return nil
+}
+
+func (x *SubjectAccessReviewSpec) GetNonResourceAttributes() *NonResourceAttributes {
+	if x != nil {
+		return x.NonResourceAttributes
+	}
+	return nil
+}
+
+func (x *SubjectAccessReviewSpec) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SubjectAccessReviewSpec) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *SubjectAccessReviewSpec) GetExtra() map[string]*v1.ExtraValue {
+	if x != nil {
+		return x.Extra
+	}
+	return nil
+}
+
+func (x *SubjectAccessReviewSpec) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+// SubjectAccessReviewStatus is k8s authorization/v1
+// SubjectAccessReviewStatus. Field order is kube-apiserver's JSON order.
+type SubjectAccessReviewStatus struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Allowed         bool                   `protobuf:"varint,1,opt,name=allowed,proto3" json:"allowed,omitempty"`
+	Denied          bool                   `protobuf:"varint,4,opt,name=denied,proto3" json:"denied,omitempty"`
+	Reason          string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	EvaluationError string                 `protobuf:"bytes,3,opt,name=evaluation_error,json=evaluationError,proto3" json:"evaluation_error,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SubjectAccessReviewStatus) Reset() {
+	*x = SubjectAccessReviewStatus{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectAccessReviewStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectAccessReviewStatus) ProtoMessage() {}
+
+func (x *SubjectAccessReviewStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectAccessReviewStatus.ProtoReflect.Descriptor instead.
+func (*SubjectAccessReviewStatus) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SubjectAccessReviewStatus) GetAllowed() bool {
+	if x != nil {
+		return x.Allowed
+	}
+	return false
+}
+
+func (x *SubjectAccessReviewStatus) GetDenied() bool {
+	if x != nil {
+		return x.Denied
+	}
+	return false
+}
+
+func (x *SubjectAccessReviewStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SubjectAccessReviewStatus) GetEvaluationError() string {
+	if x != nil {
+		return x.EvaluationError
+	}
+	return ""
+}
+
+// SubjectAccessReview is k8s authorization/v1 SubjectAccessReview.
+type SubjectAccessReview struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Metadata      *v11.ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Spec          *SubjectAccessReviewSpec   `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Status        *SubjectAccessReviewStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubjectAccessReview) Reset() {
+	*x = SubjectAccessReview{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectAccessReview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectAccessReview) ProtoMessage() {}
+
+func (x *SubjectAccessReview) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectAccessReview.ProtoReflect.Descriptor instead.
+func (*SubjectAccessReview) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SubjectAccessReview) GetMetadata() *v11.ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *SubjectAccessReview) GetSpec() *SubjectAccessReviewSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *SubjectAccessReview) GetStatus() *SubjectAccessReviewStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// LocalSubjectAccessReview is k8s authorization/v1
+// LocalSubjectAccessReview: spec.resourceAttributes.namespace must be the
+// review's namespace.
+type LocalSubjectAccessReview struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Metadata      *v11.ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Spec          *SubjectAccessReviewSpec   `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Status        *SubjectAccessReviewStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocalSubjectAccessReview) Reset() {
+	*x = LocalSubjectAccessReview{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocalSubjectAccessReview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocalSubjectAccessReview) ProtoMessage() {}
+
+func (x *LocalSubjectAccessReview) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocalSubjectAccessReview.ProtoReflect.Descriptor instead.
+func (*LocalSubjectAccessReview) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LocalSubjectAccessReview) GetMetadata() *v11.ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *LocalSubjectAccessReview) GetSpec() *SubjectAccessReviewSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *LocalSubjectAccessReview) GetStatus() *SubjectAccessReviewStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// SelfSubjectAccessReviewSpec is k8s authorization/v1
+// SelfSubjectAccessReviewSpec.
+type SelfSubjectAccessReviewSpec struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ResourceAttributes    *ResourceAttributes    `protobuf:"bytes,1,opt,name=resource_attributes,json=resourceAttributes,proto3" json:"resource_attributes,omitempty"`
+	NonResourceAttributes *NonResourceAttributes `protobuf:"bytes,2,opt,name=non_resource_attributes,json=nonResourceAttributes,proto3" json:"non_resource_attributes,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *SelfSubjectAccessReviewSpec) Reset() {
+	*x = SelfSubjectAccessReviewSpec{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelfSubjectAccessReviewSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelfSubjectAccessReviewSpec) ProtoMessage() {}
+
+func (x *SelfSubjectAccessReviewSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelfSubjectAccessReviewSpec.ProtoReflect.Descriptor instead.
+func (*SelfSubjectAccessReviewSpec) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SelfSubjectAccessReviewSpec) GetResourceAttributes() *ResourceAttributes {
+	if x != nil {
+		return x.ResourceAttributes
+	}
+	return nil
+}
+
+func (x *SelfSubjectAccessReviewSpec) GetNonResourceAttributes() *NonResourceAttributes {
+	if x != nil {
+		return x.NonResourceAttributes
+	}
+	return nil
+}
+
+// SelfSubjectAccessReview is k8s authorization/v1 SelfSubjectAccessReview.
+type SelfSubjectAccessReview struct {
+	state         protoimpl.MessageState       `protogen:"open.v1"`
+	Metadata      *v11.ObjectMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Spec          *SelfSubjectAccessReviewSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Status        *SubjectAccessReviewStatus   `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelfSubjectAccessReview) Reset() {
+	*x = SelfSubjectAccessReview{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelfSubjectAccessReview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelfSubjectAccessReview) ProtoMessage() {}
+
+func (x *SelfSubjectAccessReview) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelfSubjectAccessReview.ProtoReflect.Descriptor instead.
+func (*SelfSubjectAccessReview) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SelfSubjectAccessReview) GetMetadata() *v11.ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *SelfSubjectAccessReview) GetSpec() *SelfSubjectAccessReviewSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *SelfSubjectAccessReview) GetStatus() *SubjectAccessReviewStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// SelfSubjectRulesReviewSpec is k8s authorization/v1
+// SelfSubjectRulesReviewSpec.
+type SelfSubjectRulesReviewSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelfSubjectRulesReviewSpec) Reset() {
+	*x = SelfSubjectRulesReviewSpec{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelfSubjectRulesReviewSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelfSubjectRulesReviewSpec) ProtoMessage() {}
+
+func (x *SelfSubjectRulesReviewSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelfSubjectRulesReviewSpec.ProtoReflect.Descriptor instead.
+func (*SelfSubjectRulesReviewSpec) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SelfSubjectRulesReviewSpec) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+// ResourceRule is k8s authorization/v1 ResourceRule.
+type ResourceRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Verbs         []string               `protobuf:"bytes,1,rep,name=verbs,proto3" json:"verbs,omitempty"`
+	ApiGroups     []string               `protobuf:"bytes,2,rep,name=api_groups,json=apiGroups,proto3" json:"api_groups,omitempty"`
+	Resources     []string               `protobuf:"bytes,3,rep,name=resources,proto3" json:"resources,omitempty"`
+	ResourceNames []string               `protobuf:"bytes,4,rep,name=resource_names,json=resourceNames,proto3" json:"resource_names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceRule) Reset() {
+	*x = ResourceRule{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceRule) ProtoMessage() {}
+
+func (x *ResourceRule) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceRule.ProtoReflect.Descriptor instead.
+func (*ResourceRule) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ResourceRule) GetVerbs() []string {
+	if x != nil {
+		return x.Verbs
+	}
+	return nil
+}
+
+func (x *ResourceRule) GetApiGroups() []string {
+	if x != nil {
+		return x.ApiGroups
+	}
+	return nil
+}
+
+func (x *ResourceRule) GetResources() []string {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *ResourceRule) GetResourceNames() []string {
+	if x != nil {
+		return x.ResourceNames
+	}
+	return nil
+}
+
+// NonResourceRule is k8s authorization/v1 NonResourceRule.
+type NonResourceRule struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Verbs           []string               `protobuf:"bytes,1,rep,name=verbs,proto3" json:"verbs,omitempty"`
+	NonResourceUrls []string               `protobuf:"bytes,2,rep,name=non_resource_urls,json=nonResourceURLs,proto3" json:"non_resource_urls,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *NonResourceRule) Reset() {
+	*x = NonResourceRule{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NonResourceRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NonResourceRule) ProtoMessage() {}
+
+func (x *NonResourceRule) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NonResourceRule.ProtoReflect.Descriptor instead.
+func (*NonResourceRule) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *NonResourceRule) GetVerbs() []string {
+	if x != nil {
+		return x.Verbs
+	}
+	return nil
+}
+
+func (x *NonResourceRule) GetNonResourceUrls() []string {
+	if x != nil {
+		return x.NonResourceUrls
+	}
+	return nil
+}
+
+// SubjectRulesReviewStatus is k8s authorization/v1 SubjectRulesReviewStatus.
+type SubjectRulesReviewStatus struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ResourceRules    []*ResourceRule        `protobuf:"bytes,1,rep,name=resource_rules,json=resourceRules,proto3" json:"resource_rules,omitempty"`
+	NonResourceRules []*NonResourceRule     `protobuf:"bytes,2,rep,name=non_resource_rules,json=nonResourceRules,proto3" json:"non_resource_rules,omitempty"`
+	Incomplete       bool                   `protobuf:"varint,3,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
+	EvaluationError  string                 `protobuf:"bytes,4,opt,name=evaluation_error,json=evaluationError,proto3" json:"evaluation_error,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *SubjectRulesReviewStatus) Reset() {
+	*x = SubjectRulesReviewStatus{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectRulesReviewStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectRulesReviewStatus) ProtoMessage() {}
+
+func (x *SubjectRulesReviewStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectRulesReviewStatus.ProtoReflect.Descriptor instead.
+func (*SubjectRulesReviewStatus) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SubjectRulesReviewStatus) GetResourceRules() []*ResourceRule {
+	if x != nil {
+		return x.ResourceRules
+	}
+	return nil
+}
+
+func (x *SubjectRulesReviewStatus) GetNonResourceRules() []*NonResourceRule {
+	if x != nil {
+		return x.NonResourceRules
+	}
+	return nil
+}
+
+func (x *SubjectRulesReviewStatus) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+func (x *SubjectRulesReviewStatus) GetEvaluationError() string {
+	if x != nil {
+		return x.EvaluationError
+	}
+	return ""
+}
+
+// SelfSubjectRulesReview is k8s authorization/v1 SelfSubjectRulesReview.
+type SelfSubjectRulesReview struct {
+	state         protoimpl.MessageState      `protogen:"open.v1"`
+	Metadata      *v11.ObjectMeta             `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Spec          *SelfSubjectRulesReviewSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Status        *SubjectRulesReviewStatus   `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelfSubjectRulesReview) Reset() {
+	*x = SelfSubjectRulesReview{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelfSubjectRulesReview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelfSubjectRulesReview) ProtoMessage() {}
+
+func (x *SelfSubjectRulesReview) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelfSubjectRulesReview.ProtoReflect.Descriptor instead.
+func (*SelfSubjectRulesReview) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SelfSubjectRulesReview) GetMetadata() *v11.ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *SelfSubjectRulesReview) GetSpec() *SelfSubjectRulesReviewSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *SelfSubjectRulesReview) GetStatus() *SubjectRulesReviewStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// CreateSubjectAccessReviewRequest carries the review to answer.
+type CreateSubjectAccessReviewRequest struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	SubjectAccessReview *SubjectAccessReview   `protobuf:"bytes,1,opt,name=subject_access_review,json=subjectAccessReview,proto3" json:"subject_access_review,omitempty"`
+	DryRun              []string               `protobuf:"bytes,2,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager        string                 `protobuf:"bytes,3,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	FieldValidation     string                 `protobuf:"bytes,4,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *CreateSubjectAccessReviewRequest) Reset() {
+	*x = CreateSubjectAccessReviewRequest{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSubjectAccessReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSubjectAccessReviewRequest) ProtoMessage() {}
+
+func (x *CreateSubjectAccessReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSubjectAccessReviewRequest.ProtoReflect.Descriptor instead.
+func (*CreateSubjectAccessReviewRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CreateSubjectAccessReviewRequest) GetSubjectAccessReview() *SubjectAccessReview {
+	if x != nil {
+		return x.SubjectAccessReview
+	}
+	return nil
+}
+
+func (x *CreateSubjectAccessReviewRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreateSubjectAccessReviewRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreateSubjectAccessReviewRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreateSubjectAccessReviewResponse is the review with its status.
+type CreateSubjectAccessReviewResponse struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	SubjectAccessReview *SubjectAccessReview   `protobuf:"bytes,1,opt,name=subject_access_review,json=subjectAccessReview,proto3" json:"subject_access_review,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *CreateSubjectAccessReviewResponse) Reset() {
+	*x = CreateSubjectAccessReviewResponse{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSubjectAccessReviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSubjectAccessReviewResponse) ProtoMessage() {}
+
+func (x *CreateSubjectAccessReviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSubjectAccessReviewResponse.ProtoReflect.Descriptor instead.
+func (*CreateSubjectAccessReviewResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CreateSubjectAccessReviewResponse) GetSubjectAccessReview() *SubjectAccessReview {
+	if x != nil {
+		return x.SubjectAccessReview
+	}
+	return nil
+}
+
+// CreateLocalSubjectAccessReviewRequest carries the review to answer.
+type CreateLocalSubjectAccessReviewRequest struct {
+	state                    protoimpl.MessageState    `protogen:"open.v1"`
+	Namespace                string                    `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	LocalSubjectAccessReview *LocalSubjectAccessReview `protobuf:"bytes,2,opt,name=local_subject_access_review,json=localSubjectAccessReview,proto3" json:"local_subject_access_review,omitempty"`
+	DryRun                   []string                  `protobuf:"bytes,3,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager             string                    `protobuf:"bytes,4,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	FieldValidation          string                    `protobuf:"bytes,5,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *CreateLocalSubjectAccessReviewRequest) Reset() {
+	*x = CreateLocalSubjectAccessReviewRequest{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateLocalSubjectAccessReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateLocalSubjectAccessReviewRequest) ProtoMessage() {}
+
+func (x *CreateLocalSubjectAccessReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateLocalSubjectAccessReviewRequest.ProtoReflect.Descriptor instead.
+func (*CreateLocalSubjectAccessReviewRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CreateLocalSubjectAccessReviewRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *CreateLocalSubjectAccessReviewRequest) GetLocalSubjectAccessReview() *LocalSubjectAccessReview {
+	if x != nil {
+		return x.LocalSubjectAccessReview
+	}
+	return nil
+}
+
+func (x *CreateLocalSubjectAccessReviewRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreateLocalSubjectAccessReviewRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreateLocalSubjectAccessReviewRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreateLocalSubjectAccessReviewResponse is the review with its status.
+type CreateLocalSubjectAccessReviewResponse struct {
+	state                    protoimpl.MessageState    `protogen:"open.v1"`
+	LocalSubjectAccessReview *LocalSubjectAccessReview `protobuf:"bytes,1,opt,name=local_subject_access_review,json=localSubjectAccessReview,proto3" json:"local_subject_access_review,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *CreateLocalSubjectAccessReviewResponse) Reset() {
+	*x = CreateLocalSubjectAccessReviewResponse{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateLocalSubjectAccessReviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateLocalSubjectAccessReviewResponse) ProtoMessage() {}
+
+func (x *CreateLocalSubjectAccessReviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateLocalSubjectAccessReviewResponse.ProtoReflect.Descriptor instead.
+func (*CreateLocalSubjectAccessReviewResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CreateLocalSubjectAccessReviewResponse) GetLocalSubjectAccessReview() *LocalSubjectAccessReview {
+	if x != nil {
+		return x.LocalSubjectAccessReview
+	}
+	return nil
+}
+
+// CreateSelfSubjectAccessReviewRequest carries the review to answer.
+type CreateSelfSubjectAccessReviewRequest struct {
+	state                   protoimpl.MessageState   `protogen:"open.v1"`
+	SelfSubjectAccessReview *SelfSubjectAccessReview `protobuf:"bytes,1,opt,name=self_subject_access_review,json=selfSubjectAccessReview,proto3" json:"self_subject_access_review,omitempty"`
+	DryRun                  []string                 `protobuf:"bytes,2,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager            string                   `protobuf:"bytes,3,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	FieldValidation         string                   `protobuf:"bytes,4,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *CreateSelfSubjectAccessReviewRequest) Reset() {
+	*x = CreateSelfSubjectAccessReviewRequest{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSelfSubjectAccessReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSelfSubjectAccessReviewRequest) ProtoMessage() {}
+
+func (x *CreateSelfSubjectAccessReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSelfSubjectAccessReviewRequest.ProtoReflect.Descriptor instead.
+func (*CreateSelfSubjectAccessReviewRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CreateSelfSubjectAccessReviewRequest) GetSelfSubjectAccessReview() *SelfSubjectAccessReview {
+	if x != nil {
+		return x.SelfSubjectAccessReview
+	}
+	return nil
+}
+
+func (x *CreateSelfSubjectAccessReviewRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreateSelfSubjectAccessReviewRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreateSelfSubjectAccessReviewRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreateSelfSubjectAccessReviewResponse is the review with its status.
+type CreateSelfSubjectAccessReviewResponse struct {
+	state                   protoimpl.MessageState   `protogen:"open.v1"`
+	SelfSubjectAccessReview *SelfSubjectAccessReview `protobuf:"bytes,1,opt,name=self_subject_access_review,json=selfSubjectAccessReview,proto3" json:"self_subject_access_review,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *CreateSelfSubjectAccessReviewResponse) Reset() {
+	*x = CreateSelfSubjectAccessReviewResponse{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSelfSubjectAccessReviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSelfSubjectAccessReviewResponse) ProtoMessage() {}
+
+func (x *CreateSelfSubjectAccessReviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSelfSubjectAccessReviewResponse.ProtoReflect.Descriptor instead.
+func (*CreateSelfSubjectAccessReviewResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateSelfSubjectAccessReviewResponse) GetSelfSubjectAccessReview() *SelfSubjectAccessReview {
+	if x != nil {
+		return x.SelfSubjectAccessReview
+	}
+	return nil
+}
+
+// CreateSelfSubjectRulesReviewRequest carries the review to answer.
+type CreateSelfSubjectRulesReviewRequest struct {
+	state                  protoimpl.MessageState  `protogen:"open.v1"`
+	SelfSubjectRulesReview *SelfSubjectRulesReview `protobuf:"bytes,1,opt,name=self_subject_rules_review,json=selfSubjectRulesReview,proto3" json:"self_subject_rules_review,omitempty"`
+	DryRun                 []string                `protobuf:"bytes,2,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager           string                  `protobuf:"bytes,3,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	FieldValidation        string                  `protobuf:"bytes,4,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *CreateSelfSubjectRulesReviewRequest) Reset() {
+	*x = CreateSelfSubjectRulesReviewRequest{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSelfSubjectRulesReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSelfSubjectRulesReviewRequest) ProtoMessage() {}
+
+func (x *CreateSelfSubjectRulesReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSelfSubjectRulesReviewRequest.ProtoReflect.Descriptor instead.
+func (*CreateSelfSubjectRulesReviewRequest) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CreateSelfSubjectRulesReviewRequest) GetSelfSubjectRulesReview() *SelfSubjectRulesReview {
+	if x != nil {
+		return x.SelfSubjectRulesReview
+	}
+	return nil
+}
+
+func (x *CreateSelfSubjectRulesReviewRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreateSelfSubjectRulesReviewRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreateSelfSubjectRulesReviewRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreateSelfSubjectRulesReviewResponse is the review with its status.
+type CreateSelfSubjectRulesReviewResponse struct {
+	state                  protoimpl.MessageState  `protogen:"open.v1"`
+	SelfSubjectRulesReview *SelfSubjectRulesReview `protobuf:"bytes,1,opt,name=self_subject_rules_review,json=selfSubjectRulesReview,proto3" json:"self_subject_rules_review,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *CreateSelfSubjectRulesReviewResponse) Reset() {
+	*x = CreateSelfSubjectRulesReviewResponse{}
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSelfSubjectRulesReviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSelfSubjectRulesReviewResponse) ProtoMessage() {}
+
+func (x *CreateSelfSubjectRulesReviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authz_v1_authz_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSelfSubjectRulesReviewResponse.ProtoReflect.Descriptor instead.
+func (*CreateSelfSubjectRulesReviewResponse) Descriptor() ([]byte, []int) {
+	return file_portico_authz_v1_authz_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CreateSelfSubjectRulesReviewResponse) GetSelfSubjectRulesReview() *SelfSubjectRulesReview {
+	if x != nil {
+		return x.SelfSubjectRulesReview
+	}
+	return nil
+}
+
 var File_portico_authz_v1_authz_proto protoreflect.FileDescriptor
 
 const file_portico_authz_v1_authz_proto_rawDesc = "" +
 	"\n" +
-	"\x1cportico/authz/v1/authz.proto\x12\x10portico.authz.v1\x1a\x1cportico/authn/v1/authn.proto\"\x8d\x02\n" +
+	"\x1cportico/authz/v1/authz.proto\x12\x10portico.authz.v1\x1a\x1cportico/authn/v1/authn.proto\x1a\x1aportico/core/v1/meta.proto\"\xdb\x02\n" +
 	"\n" +
 	"Attributes\x12\x12\n" +
 	"\x04verb\x18\x01 \x01(\tR\x04verb\x12\x1b\n" +
@@ -315,22 +2067,160 @@ const file_portico_authz_v1_authz_proto_rawDesc = "" +
 	"\tnamespace\x18\x06 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\a \x01(\tR\x04name\x12)\n" +
 	"\x10resource_request\x18\b \x01(\bR\x0fresourceRequest\x12\x12\n" +
-	"\x04path\x18\t \x01(\tR\x04path\"\x80\x01\n" +
+	"\x04path\x18\t \x01(\tR\x04path\x12%\n" +
+	"\x0efield_selector\x18\n" +
+	" \x01(\tR\rfieldSelector\x12%\n" +
+	"\x0elabel_selector\x18\v \x01(\tR\rlabelSelector\"\x80\x01\n" +
 	"\x10AuthorizeRequest\x12.\n" +
 	"\x04user\x18\x01 \x01(\v2\x1a.portico.authn.v1.UserInfoR\x04user\x12<\n" +
 	"\n" +
 	"attributes\x18\x02 \x01(\v2\x1c.portico.authz.v1.AttributesR\n" +
-	"attributes\"c\n" +
+	"attributes\"\x83\x01\n" +
 	"\x11AuthorizeResponse\x126\n" +
 	"\bdecision\x18\x01 \x01(\x0e2\x1a.portico.authz.v1.DecisionR\bdecision\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason*d\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x03 \x01(\x04R\n" +
+	"generation\"\x14\n" +
+	"\x12WatchPolicyRequest\"5\n" +
+	"\x13WatchPolicyResponse\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\x04R\n" +
+	"generation\"\xb2\x01\n" +
+	"\n" +
+	"PolicyRule\x12\x14\n" +
+	"\x05verbs\x18\x01 \x03(\tR\x05verbs\x12\x1d\n" +
+	"\n" +
+	"api_groups\x18\x02 \x03(\tR\tapiGroups\x12\x1c\n" +
+	"\tresources\x18\x03 \x03(\tR\tresources\x12%\n" +
+	"\x0eresource_names\x18\x04 \x03(\tR\rresourceNames\x12*\n" +
+	"\x11non_resource_urls\x18\x05 \x03(\tR\x0fnonResourceURLs\"\x9e\x01\n" +
+	"\x1aConfirmNoEscalationRequest\x12.\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.portico.authn.v1.UserInfoR\x04user\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x122\n" +
+	"\x05rules\x18\x03 \x03(\v2\x1c.portico.authz.v1.PolicyRuleR\x05rules\"\x8f\x01\n" +
+	"\x1bConfirmNoEscalationResponse\x12\x18\n" +
+	"\acovered\x18\x01 \x01(\bR\acovered\x126\n" +
+	"\amissing\x18\x02 \x03(\v2\x1c.portico.authz.v1.PolicyRuleR\amissing\x12\x1e\n" +
+	"\n" +
+	"incomplete\x18\x03 \x01(\bR\n" +
+	"incomplete\"\xe2\x02\n" +
+	"\x12ResourceAttributes\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04verb\x18\x02 \x01(\tR\x04verb\x12\x14\n" +
+	"\x05group\x18\x03 \x01(\tR\x05group\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\tR\aversion\x12\x1a\n" +
+	"\bresource\x18\x05 \x01(\tR\bresource\x12 \n" +
+	"\vsubresource\x18\x06 \x01(\tR\vsubresource\x12\x12\n" +
+	"\x04name\x18\a \x01(\tR\x04name\x12K\n" +
+	"\x0efield_selector\x18\b \x01(\v2$.portico.authz.v1.SelectorAttributesR\rfieldSelector\x12K\n" +
+	"\x0elabel_selector\x18\t \x01(\v2$.portico.authz.v1.SelectorAttributesR\rlabelSelector\"\x82\x01\n" +
+	"\x12SelectorAttributes\x12!\n" +
+	"\fraw_selector\x18\x01 \x01(\tR\vrawSelector\x12I\n" +
+	"\frequirements\x18\x02 \x03(\v2%.portico.authz.v1.SelectorRequirementR\frequirements\"[\n" +
+	"\x13SelectorRequirement\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
+	"\boperator\x18\x02 \x01(\tR\boperator\x12\x16\n" +
+	"\x06values\x18\x03 \x03(\tR\x06values\"?\n" +
+	"\x15NonResourceAttributes\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
+	"\x04verb\x18\x02 \x01(\tR\x04verb\"\xb3\x03\n" +
+	"\x17SubjectAccessReviewSpec\x12U\n" +
+	"\x13resource_attributes\x18\x01 \x01(\v2$.portico.authz.v1.ResourceAttributesR\x12resourceAttributes\x12_\n" +
+	"\x17non_resource_attributes\x18\x02 \x01(\v2'.portico.authz.v1.NonResourceAttributesR\x15nonResourceAttributes\x12\x12\n" +
+	"\x04user\x18\x03 \x01(\tR\x04user\x12\x16\n" +
+	"\x06groups\x18\x04 \x03(\tR\x06groups\x12J\n" +
+	"\x05extra\x18\x05 \x03(\v24.portico.authz.v1.SubjectAccessReviewSpec.ExtraEntryR\x05extra\x12\x10\n" +
+	"\x03uid\x18\x06 \x01(\tR\x03uid\x1aV\n" +
+	"\n" +
+	"ExtraEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x122\n" +
+	"\x05value\x18\x02 \x01(\v2\x1c.portico.authn.v1.ExtraValueR\x05value:\x028\x01\"\x90\x01\n" +
+	"\x19SubjectAccessReviewStatus\x12\x18\n" +
+	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x16\n" +
+	"\x06denied\x18\x04 \x01(\bR\x06denied\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12)\n" +
+	"\x10evaluation_error\x18\x03 \x01(\tR\x0fevaluationError\"\xd2\x01\n" +
+	"\x13SubjectAccessReview\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12=\n" +
+	"\x04spec\x18\x02 \x01(\v2).portico.authz.v1.SubjectAccessReviewSpecR\x04spec\x12C\n" +
+	"\x06status\x18\x03 \x01(\v2+.portico.authz.v1.SubjectAccessReviewStatusR\x06status\"\xd7\x01\n" +
+	"\x18LocalSubjectAccessReview\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12=\n" +
+	"\x04spec\x18\x02 \x01(\v2).portico.authz.v1.SubjectAccessReviewSpecR\x04spec\x12C\n" +
+	"\x06status\x18\x03 \x01(\v2+.portico.authz.v1.SubjectAccessReviewStatusR\x06status\"\xd5\x01\n" +
+	"\x1bSelfSubjectAccessReviewSpec\x12U\n" +
+	"\x13resource_attributes\x18\x01 \x01(\v2$.portico.authz.v1.ResourceAttributesR\x12resourceAttributes\x12_\n" +
+	"\x17non_resource_attributes\x18\x02 \x01(\v2'.portico.authz.v1.NonResourceAttributesR\x15nonResourceAttributes\"\xda\x01\n" +
+	"\x17SelfSubjectAccessReview\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12A\n" +
+	"\x04spec\x18\x02 \x01(\v2-.portico.authz.v1.SelfSubjectAccessReviewSpecR\x04spec\x12C\n" +
+	"\x06status\x18\x03 \x01(\v2+.portico.authz.v1.SubjectAccessReviewStatusR\x06status\":\n" +
+	"\x1aSelfSubjectRulesReviewSpec\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"\x88\x01\n" +
+	"\fResourceRule\x12\x14\n" +
+	"\x05verbs\x18\x01 \x03(\tR\x05verbs\x12\x1d\n" +
+	"\n" +
+	"api_groups\x18\x02 \x03(\tR\tapiGroups\x12\x1c\n" +
+	"\tresources\x18\x03 \x03(\tR\tresources\x12%\n" +
+	"\x0eresource_names\x18\x04 \x03(\tR\rresourceNames\"S\n" +
+	"\x0fNonResourceRule\x12\x14\n" +
+	"\x05verbs\x18\x01 \x03(\tR\x05verbs\x12*\n" +
+	"\x11non_resource_urls\x18\x02 \x03(\tR\x0fnonResourceURLs\"\xfd\x01\n" +
+	"\x18SubjectRulesReviewStatus\x12E\n" +
+	"\x0eresource_rules\x18\x01 \x03(\v2\x1e.portico.authz.v1.ResourceRuleR\rresourceRules\x12O\n" +
+	"\x12non_resource_rules\x18\x02 \x03(\v2!.portico.authz.v1.NonResourceRuleR\x10nonResourceRules\x12\x1e\n" +
+	"\n" +
+	"incomplete\x18\x03 \x01(\bR\n" +
+	"incomplete\x12)\n" +
+	"\x10evaluation_error\x18\x04 \x01(\tR\x0fevaluationError\"\xd7\x01\n" +
+	"\x16SelfSubjectRulesReview\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12@\n" +
+	"\x04spec\x18\x02 \x01(\v2,.portico.authz.v1.SelfSubjectRulesReviewSpecR\x04spec\x12B\n" +
+	"\x06status\x18\x03 \x01(\v2*.portico.authz.v1.SubjectRulesReviewStatusR\x06status\"\xe6\x01\n" +
+	" CreateSubjectAccessReviewRequest\x12Y\n" +
+	"\x15subject_access_review\x18\x01 \x01(\v2%.portico.authz.v1.SubjectAccessReviewR\x13subjectAccessReview\x12\x17\n" +
+	"\adry_run\x18\x02 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x03 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x04 \x01(\tR\x0ffieldValidation\"~\n" +
+	"!CreateSubjectAccessReviewResponse\x12Y\n" +
+	"\x15subject_access_review\x18\x01 \x01(\v2%.portico.authz.v1.SubjectAccessReviewR\x13subjectAccessReview\"\x99\x02\n" +
+	"%CreateLocalSubjectAccessReviewRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12i\n" +
+	"\x1blocal_subject_access_review\x18\x02 \x01(\v2*.portico.authz.v1.LocalSubjectAccessReviewR\x18localSubjectAccessReview\x12\x17\n" +
+	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x04 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x05 \x01(\tR\x0ffieldValidation\"\x93\x01\n" +
+	"&CreateLocalSubjectAccessReviewResponse\x12i\n" +
+	"\x1blocal_subject_access_review\x18\x01 \x01(\v2*.portico.authz.v1.LocalSubjectAccessReviewR\x18localSubjectAccessReview\"\xf7\x01\n" +
+	"$CreateSelfSubjectAccessReviewRequest\x12f\n" +
+	"\x1aself_subject_access_review\x18\x01 \x01(\v2).portico.authz.v1.SelfSubjectAccessReviewR\x17selfSubjectAccessReview\x12\x17\n" +
+	"\adry_run\x18\x02 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x03 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x04 \x01(\tR\x0ffieldValidation\"\x8f\x01\n" +
+	"%CreateSelfSubjectAccessReviewResponse\x12f\n" +
+	"\x1aself_subject_access_review\x18\x01 \x01(\v2).portico.authz.v1.SelfSubjectAccessReviewR\x17selfSubjectAccessReview\"\xf3\x01\n" +
+	"#CreateSelfSubjectRulesReviewRequest\x12c\n" +
+	"\x19self_subject_rules_review\x18\x01 \x01(\v2(.portico.authz.v1.SelfSubjectRulesReviewR\x16selfSubjectRulesReview\x12\x17\n" +
+	"\adry_run\x18\x02 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x03 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x04 \x01(\tR\x0ffieldValidation\"\x8b\x01\n" +
+	"$CreateSelfSubjectRulesReviewResponse\x12c\n" +
+	"\x19self_subject_rules_review\x18\x01 \x01(\v2(.portico.authz.v1.SelfSubjectRulesReviewR\x16selfSubjectRulesReview*d\n" +
 	"\bDecision\x12\x18\n" +
 	"\x14DECISION_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eDECISION_ALLOW\x10\x01\x12\x11\n" +
 	"\rDECISION_DENY\x10\x02\x12\x17\n" +
-	"\x13DECISION_NO_OPINION\x10\x032l\n" +
+	"\x13DECISION_NO_OPINION\x10\x032\xbe\x02\n" +
 	"\x14AuthorizationService\x12T\n" +
-	"\tAuthorize\x12\".portico.authz.v1.AuthorizeRequest\x1a#.portico.authz.v1.AuthorizeResponseB?Z=github.com/portico-dev/portico/proto/portico/authz/v1;authzv1b\x06proto3"
+	"\tAuthorize\x12\".portico.authz.v1.AuthorizeRequest\x1a#.portico.authz.v1.AuthorizeResponse\x12\\\n" +
+	"\vWatchPolicy\x12$.portico.authz.v1.WatchPolicyRequest\x1a%.portico.authz.v1.WatchPolicyResponse0\x01\x12r\n" +
+	"\x13ConfirmNoEscalation\x12,.portico.authz.v1.ConfirmNoEscalationRequest\x1a-.portico.authz.v1.ConfirmNoEscalationResponse2\xd5\x04\n" +
+	"\x13AccessReviewService\x12\x84\x01\n" +
+	"\x19CreateSubjectAccessReview\x122.portico.authz.v1.CreateSubjectAccessReviewRequest\x1a3.portico.authz.v1.CreateSubjectAccessReviewResponse\x12\x93\x01\n" +
+	"\x1eCreateLocalSubjectAccessReview\x127.portico.authz.v1.CreateLocalSubjectAccessReviewRequest\x1a8.portico.authz.v1.CreateLocalSubjectAccessReviewResponse\x12\x90\x01\n" +
+	"\x1dCreateSelfSubjectAccessReview\x126.portico.authz.v1.CreateSelfSubjectAccessReviewRequest\x1a7.portico.authz.v1.CreateSelfSubjectAccessReviewResponse\x12\x8d\x01\n" +
+	"\x1cCreateSelfSubjectRulesReview\x125.portico.authz.v1.CreateSelfSubjectRulesReviewRequest\x1a6.portico.authz.v1.CreateSelfSubjectRulesReviewResponseB?Z=github.com/portico-dev/portico/proto/portico/authz/v1;authzv1b\x06proto3"
 
 var (
 	file_portico_authz_v1_authz_proto_rawDescOnce sync.Once
@@ -345,25 +2235,102 @@ func file_portico_authz_v1_authz_proto_rawDescGZIP() []byte {
 }
 
 var file_portico_authz_v1_authz_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_portico_authz_v1_authz_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_portico_authz_v1_authz_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_portico_authz_v1_authz_proto_goTypes = []any{
-	(Decision)(0),             // 0: portico.authz.v1.Decision
-	(*Attributes)(nil),        // 1: portico.authz.v1.Attributes
-	(*AuthorizeRequest)(nil),  // 2: portico.authz.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil), // 3: portico.authz.v1.AuthorizeResponse
-	(*v1.UserInfo)(nil),       // 4: portico.authn.v1.UserInfo
+	(Decision)(0),                                  // 0: portico.authz.v1.Decision
+	(*Attributes)(nil),                             // 1: portico.authz.v1.Attributes
+	(*AuthorizeRequest)(nil),                       // 2: portico.authz.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),                      // 3: portico.authz.v1.AuthorizeResponse
+	(*WatchPolicyRequest)(nil),                     // 4: portico.authz.v1.WatchPolicyRequest
+	(*WatchPolicyResponse)(nil),                    // 5: portico.authz.v1.WatchPolicyResponse
+	(*PolicyRule)(nil),                             // 6: portico.authz.v1.PolicyRule
+	(*ConfirmNoEscalationRequest)(nil),             // 7: portico.authz.v1.ConfirmNoEscalationRequest
+	(*ConfirmNoEscalationResponse)(nil),            // 8: portico.authz.v1.ConfirmNoEscalationResponse
+	(*ResourceAttributes)(nil),                     // 9: portico.authz.v1.ResourceAttributes
+	(*SelectorAttributes)(nil),                     // 10: portico.authz.v1.SelectorAttributes
+	(*SelectorRequirement)(nil),                    // 11: portico.authz.v1.SelectorRequirement
+	(*NonResourceAttributes)(nil),                  // 12: portico.authz.v1.NonResourceAttributes
+	(*SubjectAccessReviewSpec)(nil),                // 13: portico.authz.v1.SubjectAccessReviewSpec
+	(*SubjectAccessReviewStatus)(nil),              // 14: portico.authz.v1.SubjectAccessReviewStatus
+	(*SubjectAccessReview)(nil),                    // 15: portico.authz.v1.SubjectAccessReview
+	(*LocalSubjectAccessReview)(nil),               // 16: portico.authz.v1.LocalSubjectAccessReview
+	(*SelfSubjectAccessReviewSpec)(nil),            // 17: portico.authz.v1.SelfSubjectAccessReviewSpec
+	(*SelfSubjectAccessReview)(nil),                // 18: portico.authz.v1.SelfSubjectAccessReview
+	(*SelfSubjectRulesReviewSpec)(nil),             // 19: portico.authz.v1.SelfSubjectRulesReviewSpec
+	(*ResourceRule)(nil),                           // 20: portico.authz.v1.ResourceRule
+	(*NonResourceRule)(nil),                        // 21: portico.authz.v1.NonResourceRule
+	(*SubjectRulesReviewStatus)(nil),               // 22: portico.authz.v1.SubjectRulesReviewStatus
+	(*SelfSubjectRulesReview)(nil),                 // 23: portico.authz.v1.SelfSubjectRulesReview
+	(*CreateSubjectAccessReviewRequest)(nil),       // 24: portico.authz.v1.CreateSubjectAccessReviewRequest
+	(*CreateSubjectAccessReviewResponse)(nil),      // 25: portico.authz.v1.CreateSubjectAccessReviewResponse
+	(*CreateLocalSubjectAccessReviewRequest)(nil),  // 26: portico.authz.v1.CreateLocalSubjectAccessReviewRequest
+	(*CreateLocalSubjectAccessReviewResponse)(nil), // 27: portico.authz.v1.CreateLocalSubjectAccessReviewResponse
+	(*CreateSelfSubjectAccessReviewRequest)(nil),   // 28: portico.authz.v1.CreateSelfSubjectAccessReviewRequest
+	(*CreateSelfSubjectAccessReviewResponse)(nil),  // 29: portico.authz.v1.CreateSelfSubjectAccessReviewResponse
+	(*CreateSelfSubjectRulesReviewRequest)(nil),    // 30: portico.authz.v1.CreateSelfSubjectRulesReviewRequest
+	(*CreateSelfSubjectRulesReviewResponse)(nil),   // 31: portico.authz.v1.CreateSelfSubjectRulesReviewResponse
+	nil,                    // 32: portico.authz.v1.SubjectAccessReviewSpec.ExtraEntry
+	(*v1.UserInfo)(nil),    // 33: portico.authn.v1.UserInfo
+	(*v11.ObjectMeta)(nil), // 34: portico.core.v1.ObjectMeta
+	(*v1.ExtraValue)(nil),  // 35: portico.authn.v1.ExtraValue
 }
 var file_portico_authz_v1_authz_proto_depIdxs = []int32{
-	4, // 0: portico.authz.v1.AuthorizeRequest.user:type_name -> portico.authn.v1.UserInfo
-	1, // 1: portico.authz.v1.AuthorizeRequest.attributes:type_name -> portico.authz.v1.Attributes
-	0, // 2: portico.authz.v1.AuthorizeResponse.decision:type_name -> portico.authz.v1.Decision
-	2, // 3: portico.authz.v1.AuthorizationService.Authorize:input_type -> portico.authz.v1.AuthorizeRequest
-	3, // 4: portico.authz.v1.AuthorizationService.Authorize:output_type -> portico.authz.v1.AuthorizeResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	33, // 0: portico.authz.v1.AuthorizeRequest.user:type_name -> portico.authn.v1.UserInfo
+	1,  // 1: portico.authz.v1.AuthorizeRequest.attributes:type_name -> portico.authz.v1.Attributes
+	0,  // 2: portico.authz.v1.AuthorizeResponse.decision:type_name -> portico.authz.v1.Decision
+	33, // 3: portico.authz.v1.ConfirmNoEscalationRequest.user:type_name -> portico.authn.v1.UserInfo
+	6,  // 4: portico.authz.v1.ConfirmNoEscalationRequest.rules:type_name -> portico.authz.v1.PolicyRule
+	6,  // 5: portico.authz.v1.ConfirmNoEscalationResponse.missing:type_name -> portico.authz.v1.PolicyRule
+	10, // 6: portico.authz.v1.ResourceAttributes.field_selector:type_name -> portico.authz.v1.SelectorAttributes
+	10, // 7: portico.authz.v1.ResourceAttributes.label_selector:type_name -> portico.authz.v1.SelectorAttributes
+	11, // 8: portico.authz.v1.SelectorAttributes.requirements:type_name -> portico.authz.v1.SelectorRequirement
+	9,  // 9: portico.authz.v1.SubjectAccessReviewSpec.resource_attributes:type_name -> portico.authz.v1.ResourceAttributes
+	12, // 10: portico.authz.v1.SubjectAccessReviewSpec.non_resource_attributes:type_name -> portico.authz.v1.NonResourceAttributes
+	32, // 11: portico.authz.v1.SubjectAccessReviewSpec.extra:type_name -> portico.authz.v1.SubjectAccessReviewSpec.ExtraEntry
+	34, // 12: portico.authz.v1.SubjectAccessReview.metadata:type_name -> portico.core.v1.ObjectMeta
+	13, // 13: portico.authz.v1.SubjectAccessReview.spec:type_name -> portico.authz.v1.SubjectAccessReviewSpec
+	14, // 14: portico.authz.v1.SubjectAccessReview.status:type_name -> portico.authz.v1.SubjectAccessReviewStatus
+	34, // 15: portico.authz.v1.LocalSubjectAccessReview.metadata:type_name -> portico.core.v1.ObjectMeta
+	13, // 16: portico.authz.v1.LocalSubjectAccessReview.spec:type_name -> portico.authz.v1.SubjectAccessReviewSpec
+	14, // 17: portico.authz.v1.LocalSubjectAccessReview.status:type_name -> portico.authz.v1.SubjectAccessReviewStatus
+	9,  // 18: portico.authz.v1.SelfSubjectAccessReviewSpec.resource_attributes:type_name -> portico.authz.v1.ResourceAttributes
+	12, // 19: portico.authz.v1.SelfSubjectAccessReviewSpec.non_resource_attributes:type_name -> portico.authz.v1.NonResourceAttributes
+	34, // 20: portico.authz.v1.SelfSubjectAccessReview.metadata:type_name -> portico.core.v1.ObjectMeta
+	17, // 21: portico.authz.v1.SelfSubjectAccessReview.spec:type_name -> portico.authz.v1.SelfSubjectAccessReviewSpec
+	14, // 22: portico.authz.v1.SelfSubjectAccessReview.status:type_name -> portico.authz.v1.SubjectAccessReviewStatus
+	20, // 23: portico.authz.v1.SubjectRulesReviewStatus.resource_rules:type_name -> portico.authz.v1.ResourceRule
+	21, // 24: portico.authz.v1.SubjectRulesReviewStatus.non_resource_rules:type_name -> portico.authz.v1.NonResourceRule
+	34, // 25: portico.authz.v1.SelfSubjectRulesReview.metadata:type_name -> portico.core.v1.ObjectMeta
+	19, // 26: portico.authz.v1.SelfSubjectRulesReview.spec:type_name -> portico.authz.v1.SelfSubjectRulesReviewSpec
+	22, // 27: portico.authz.v1.SelfSubjectRulesReview.status:type_name -> portico.authz.v1.SubjectRulesReviewStatus
+	15, // 28: portico.authz.v1.CreateSubjectAccessReviewRequest.subject_access_review:type_name -> portico.authz.v1.SubjectAccessReview
+	15, // 29: portico.authz.v1.CreateSubjectAccessReviewResponse.subject_access_review:type_name -> portico.authz.v1.SubjectAccessReview
+	16, // 30: portico.authz.v1.CreateLocalSubjectAccessReviewRequest.local_subject_access_review:type_name -> portico.authz.v1.LocalSubjectAccessReview
+	16, // 31: portico.authz.v1.CreateLocalSubjectAccessReviewResponse.local_subject_access_review:type_name -> portico.authz.v1.LocalSubjectAccessReview
+	18, // 32: portico.authz.v1.CreateSelfSubjectAccessReviewRequest.self_subject_access_review:type_name -> portico.authz.v1.SelfSubjectAccessReview
+	18, // 33: portico.authz.v1.CreateSelfSubjectAccessReviewResponse.self_subject_access_review:type_name -> portico.authz.v1.SelfSubjectAccessReview
+	23, // 34: portico.authz.v1.CreateSelfSubjectRulesReviewRequest.self_subject_rules_review:type_name -> portico.authz.v1.SelfSubjectRulesReview
+	23, // 35: portico.authz.v1.CreateSelfSubjectRulesReviewResponse.self_subject_rules_review:type_name -> portico.authz.v1.SelfSubjectRulesReview
+	35, // 36: portico.authz.v1.SubjectAccessReviewSpec.ExtraEntry.value:type_name -> portico.authn.v1.ExtraValue
+	2,  // 37: portico.authz.v1.AuthorizationService.Authorize:input_type -> portico.authz.v1.AuthorizeRequest
+	4,  // 38: portico.authz.v1.AuthorizationService.WatchPolicy:input_type -> portico.authz.v1.WatchPolicyRequest
+	7,  // 39: portico.authz.v1.AuthorizationService.ConfirmNoEscalation:input_type -> portico.authz.v1.ConfirmNoEscalationRequest
+	24, // 40: portico.authz.v1.AccessReviewService.CreateSubjectAccessReview:input_type -> portico.authz.v1.CreateSubjectAccessReviewRequest
+	26, // 41: portico.authz.v1.AccessReviewService.CreateLocalSubjectAccessReview:input_type -> portico.authz.v1.CreateLocalSubjectAccessReviewRequest
+	28, // 42: portico.authz.v1.AccessReviewService.CreateSelfSubjectAccessReview:input_type -> portico.authz.v1.CreateSelfSubjectAccessReviewRequest
+	30, // 43: portico.authz.v1.AccessReviewService.CreateSelfSubjectRulesReview:input_type -> portico.authz.v1.CreateSelfSubjectRulesReviewRequest
+	3,  // 44: portico.authz.v1.AuthorizationService.Authorize:output_type -> portico.authz.v1.AuthorizeResponse
+	5,  // 45: portico.authz.v1.AuthorizationService.WatchPolicy:output_type -> portico.authz.v1.WatchPolicyResponse
+	8,  // 46: portico.authz.v1.AuthorizationService.ConfirmNoEscalation:output_type -> portico.authz.v1.ConfirmNoEscalationResponse
+	25, // 47: portico.authz.v1.AccessReviewService.CreateSubjectAccessReview:output_type -> portico.authz.v1.CreateSubjectAccessReviewResponse
+	27, // 48: portico.authz.v1.AccessReviewService.CreateLocalSubjectAccessReview:output_type -> portico.authz.v1.CreateLocalSubjectAccessReviewResponse
+	29, // 49: portico.authz.v1.AccessReviewService.CreateSelfSubjectAccessReview:output_type -> portico.authz.v1.CreateSelfSubjectAccessReviewResponse
+	31, // 50: portico.authz.v1.AccessReviewService.CreateSelfSubjectRulesReview:output_type -> portico.authz.v1.CreateSelfSubjectRulesReviewResponse
+	44, // [44:51] is the sub-list for method output_type
+	37, // [37:44] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_portico_authz_v1_authz_proto_init() }
@@ -377,9 +2344,9 @@ func file_portico_authz_v1_authz_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_authz_v1_authz_proto_rawDesc), len(file_portico_authz_v1_authz_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   32,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_portico_authz_v1_authz_proto_goTypes,
 		DependencyIndexes: file_portico_authz_v1_authz_proto_depIdxs,

@@ -5,7 +5,8 @@
 // source: portico/authz/v1/authz.proto
 
 // Package portico.authz.v1 answers "may they": it decides whether a user may
-// perform one request, by the configured chain of authorization modes.
+// perform one request, by the configured chain of authorization modes, and
+// serves the access reviews of authorization.k8s.io/v1.
 
 package authzv1
 
@@ -22,18 +23,29 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthorizationService_Authorize_FullMethodName = "/portico.authz.v1.AuthorizationService/Authorize"
+	AuthorizationService_Authorize_FullMethodName           = "/portico.authz.v1.AuthorizationService/Authorize"
+	AuthorizationService_WatchPolicy_FullMethodName         = "/portico.authz.v1.AuthorizationService/WatchPolicy"
+	AuthorizationService_ConfirmNoEscalation_FullMethodName = "/portico.authz.v1.AuthorizationService/ConfirmNoEscalation"
 )
 
 // AuthorizationServiceClient is the client API for AuthorizationService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// AuthorizationService decides requests. Authorize is internal: only holders
-// of a service certificate from the internal CA may call it.
+// AuthorizationService decides requests. It is internal: only holders of a
+// service certificate from the internal CA may call it.
 type AuthorizationServiceClient interface {
 	// Authorize decides one request.
 	Authorize(ctx context.Context, in *AuthorizeRequest, opts ...grpc.CallOption) (*AuthorizeResponse, error)
+	// WatchPolicy streams the policy generation: the current one at once,
+	// then a new one whenever a decision may have changed (the ABAC file was
+	// re-read, an RBAC object or a pod changed). Decision caches key their
+	// entries by it.
+	WatchPolicy(ctx context.Context, in *WatchPolicyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPolicyResponse], error)
+	// ConfirmNoEscalation tells whether a user holds every permission of a
+	// list of rules: nobody may grant, through a role or a binding, what
+	// they do not hold themselves.
+	ConfirmNoEscalation(ctx context.Context, in *ConfirmNoEscalationRequest, opts ...grpc.CallOption) (*ConfirmNoEscalationResponse, error)
 }
 
 type authorizationServiceClient struct {
@@ -54,15 +66,53 @@ func (c *authorizationServiceClient) Authorize(ctx context.Context, in *Authoriz
 	return out, nil
 }
 
+func (c *authorizationServiceClient) WatchPolicy(ctx context.Context, in *WatchPolicyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPolicyResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AuthorizationService_ServiceDesc.Streams[0], AuthorizationService_WatchPolicy_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchPolicyRequest, WatchPolicyResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuthorizationService_WatchPolicyClient = grpc.ServerStreamingClient[WatchPolicyResponse]
+
+func (c *authorizationServiceClient) ConfirmNoEscalation(ctx context.Context, in *ConfirmNoEscalationRequest, opts ...grpc.CallOption) (*ConfirmNoEscalationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConfirmNoEscalationResponse)
+	err := c.cc.Invoke(ctx, AuthorizationService_ConfirmNoEscalation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthorizationServiceServer is the server API for AuthorizationService service.
 // All implementations must embed UnimplementedAuthorizationServiceServer
 // for forward compatibility.
 //
-// AuthorizationService decides requests. Authorize is internal: only holders
-// of a service certificate from the internal CA may call it.
+// AuthorizationService decides requests. It is internal: only holders of a
+// service certificate from the internal CA may call it.
 type AuthorizationServiceServer interface {
 	// Authorize decides one request.
 	Authorize(context.Context, *AuthorizeRequest) (*AuthorizeResponse, error)
+	// WatchPolicy streams the policy generation: the current one at once,
+	// then a new one whenever a decision may have changed (the ABAC file was
+	// re-read, an RBAC object or a pod changed). Decision caches key their
+	// entries by it.
+	WatchPolicy(*WatchPolicyRequest, grpc.ServerStreamingServer[WatchPolicyResponse]) error
+	// ConfirmNoEscalation tells whether a user holds every permission of a
+	// list of rules: nobody may grant, through a role or a binding, what
+	// they do not hold themselves.
+	ConfirmNoEscalation(context.Context, *ConfirmNoEscalationRequest) (*ConfirmNoEscalationResponse, error)
 	mustEmbedUnimplementedAuthorizationServiceServer()
 }
 
@@ -75,6 +125,12 @@ type UnimplementedAuthorizationServiceServer struct{}
 
 func (UnimplementedAuthorizationServiceServer) Authorize(context.Context, *AuthorizeRequest) (*AuthorizeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Authorize not implemented")
+}
+func (UnimplementedAuthorizationServiceServer) WatchPolicy(*WatchPolicyRequest, grpc.ServerStreamingServer[WatchPolicyResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchPolicy not implemented")
+}
+func (UnimplementedAuthorizationServiceServer) ConfirmNoEscalation(context.Context, *ConfirmNoEscalationRequest) (*ConfirmNoEscalationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ConfirmNoEscalation not implemented")
 }
 func (UnimplementedAuthorizationServiceServer) mustEmbedUnimplementedAuthorizationServiceServer() {}
 func (UnimplementedAuthorizationServiceServer) testEmbeddedByValue()                              {}
@@ -115,6 +171,35 @@ func _AuthorizationService_Authorize_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthorizationService_WatchPolicy_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchPolicyRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AuthorizationServiceServer).WatchPolicy(m, &grpc.GenericServerStream[WatchPolicyRequest, WatchPolicyResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuthorizationService_WatchPolicyServer = grpc.ServerStreamingServer[WatchPolicyResponse]
+
+func _AuthorizationService_ConfirmNoEscalation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfirmNoEscalationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthorizationServiceServer).ConfirmNoEscalation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthorizationService_ConfirmNoEscalation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthorizationServiceServer).ConfirmNoEscalation(ctx, req.(*ConfirmNoEscalationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthorizationService_ServiceDesc is the grpc.ServiceDesc for AuthorizationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -125,6 +210,254 @@ var AuthorizationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Authorize",
 			Handler:    _AuthorizationService_Authorize_Handler,
+		},
+		{
+			MethodName: "ConfirmNoEscalation",
+			Handler:    _AuthorizationService_ConfirmNoEscalation_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchPolicy",
+			Handler:       _AuthorizationService_WatchPolicy_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "portico/authz/v1/authz.proto",
+}
+
+const (
+	AccessReviewService_CreateSubjectAccessReview_FullMethodName      = "/portico.authz.v1.AccessReviewService/CreateSubjectAccessReview"
+	AccessReviewService_CreateLocalSubjectAccessReview_FullMethodName = "/portico.authz.v1.AccessReviewService/CreateLocalSubjectAccessReview"
+	AccessReviewService_CreateSelfSubjectAccessReview_FullMethodName  = "/portico.authz.v1.AccessReviewService/CreateSelfSubjectAccessReview"
+	AccessReviewService_CreateSelfSubjectRulesReview_FullMethodName   = "/portico.authz.v1.AccessReviewService/CreateSelfSubjectRulesReview"
+)
+
+// AccessReviewServiceClient is the client API for AccessReviewService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// AccessReviewService serves authorization.k8s.io/v1: the caller asks
+// what a user (or they themselves) may do. Its calls are authenticated and
+// authorized like every resource call (create <review kind>).
+type AccessReviewServiceClient interface {
+	// CreateSubjectAccessReview checks whether any user may do something.
+	CreateSubjectAccessReview(ctx context.Context, in *CreateSubjectAccessReviewRequest, opts ...grpc.CallOption) (*CreateSubjectAccessReviewResponse, error)
+	// CreateLocalSubjectAccessReview is CreateSubjectAccessReview limited
+	// to one namespace.
+	CreateLocalSubjectAccessReview(ctx context.Context, in *CreateLocalSubjectAccessReviewRequest, opts ...grpc.CallOption) (*CreateLocalSubjectAccessReviewResponse, error)
+	// CreateSelfSubjectAccessReview checks whether the caller may do
+	// something (kubectl auth can-i).
+	CreateSelfSubjectAccessReview(ctx context.Context, in *CreateSelfSubjectAccessReviewRequest, opts ...grpc.CallOption) (*CreateSelfSubjectAccessReviewResponse, error)
+	// CreateSelfSubjectRulesReview lists what the caller may do in a
+	// namespace (kubectl auth can-i --list).
+	CreateSelfSubjectRulesReview(ctx context.Context, in *CreateSelfSubjectRulesReviewRequest, opts ...grpc.CallOption) (*CreateSelfSubjectRulesReviewResponse, error)
+}
+
+type accessReviewServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewAccessReviewServiceClient(cc grpc.ClientConnInterface) AccessReviewServiceClient {
+	return &accessReviewServiceClient{cc}
+}
+
+func (c *accessReviewServiceClient) CreateSubjectAccessReview(ctx context.Context, in *CreateSubjectAccessReviewRequest, opts ...grpc.CallOption) (*CreateSubjectAccessReviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSubjectAccessReviewResponse)
+	err := c.cc.Invoke(ctx, AccessReviewService_CreateSubjectAccessReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessReviewServiceClient) CreateLocalSubjectAccessReview(ctx context.Context, in *CreateLocalSubjectAccessReviewRequest, opts ...grpc.CallOption) (*CreateLocalSubjectAccessReviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateLocalSubjectAccessReviewResponse)
+	err := c.cc.Invoke(ctx, AccessReviewService_CreateLocalSubjectAccessReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessReviewServiceClient) CreateSelfSubjectAccessReview(ctx context.Context, in *CreateSelfSubjectAccessReviewRequest, opts ...grpc.CallOption) (*CreateSelfSubjectAccessReviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSelfSubjectAccessReviewResponse)
+	err := c.cc.Invoke(ctx, AccessReviewService_CreateSelfSubjectAccessReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessReviewServiceClient) CreateSelfSubjectRulesReview(ctx context.Context, in *CreateSelfSubjectRulesReviewRequest, opts ...grpc.CallOption) (*CreateSelfSubjectRulesReviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSelfSubjectRulesReviewResponse)
+	err := c.cc.Invoke(ctx, AccessReviewService_CreateSelfSubjectRulesReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AccessReviewServiceServer is the server API for AccessReviewService service.
+// All implementations must embed UnimplementedAccessReviewServiceServer
+// for forward compatibility.
+//
+// AccessReviewService serves authorization.k8s.io/v1: the caller asks
+// what a user (or they themselves) may do. Its calls are authenticated and
+// authorized like every resource call (create <review kind>).
+type AccessReviewServiceServer interface {
+	// CreateSubjectAccessReview checks whether any user may do something.
+	CreateSubjectAccessReview(context.Context, *CreateSubjectAccessReviewRequest) (*CreateSubjectAccessReviewResponse, error)
+	// CreateLocalSubjectAccessReview is CreateSubjectAccessReview limited
+	// to one namespace.
+	CreateLocalSubjectAccessReview(context.Context, *CreateLocalSubjectAccessReviewRequest) (*CreateLocalSubjectAccessReviewResponse, error)
+	// CreateSelfSubjectAccessReview checks whether the caller may do
+	// something (kubectl auth can-i).
+	CreateSelfSubjectAccessReview(context.Context, *CreateSelfSubjectAccessReviewRequest) (*CreateSelfSubjectAccessReviewResponse, error)
+	// CreateSelfSubjectRulesReview lists what the caller may do in a
+	// namespace (kubectl auth can-i --list).
+	CreateSelfSubjectRulesReview(context.Context, *CreateSelfSubjectRulesReviewRequest) (*CreateSelfSubjectRulesReviewResponse, error)
+	mustEmbedUnimplementedAccessReviewServiceServer()
+}
+
+// UnimplementedAccessReviewServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedAccessReviewServiceServer struct{}
+
+func (UnimplementedAccessReviewServiceServer) CreateSubjectAccessReview(context.Context, *CreateSubjectAccessReviewRequest) (*CreateSubjectAccessReviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSubjectAccessReview not implemented")
+}
+func (UnimplementedAccessReviewServiceServer) CreateLocalSubjectAccessReview(context.Context, *CreateLocalSubjectAccessReviewRequest) (*CreateLocalSubjectAccessReviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateLocalSubjectAccessReview not implemented")
+}
+func (UnimplementedAccessReviewServiceServer) CreateSelfSubjectAccessReview(context.Context, *CreateSelfSubjectAccessReviewRequest) (*CreateSelfSubjectAccessReviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSelfSubjectAccessReview not implemented")
+}
+func (UnimplementedAccessReviewServiceServer) CreateSelfSubjectRulesReview(context.Context, *CreateSelfSubjectRulesReviewRequest) (*CreateSelfSubjectRulesReviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSelfSubjectRulesReview not implemented")
+}
+func (UnimplementedAccessReviewServiceServer) mustEmbedUnimplementedAccessReviewServiceServer() {}
+func (UnimplementedAccessReviewServiceServer) testEmbeddedByValue()                             {}
+
+// UnsafeAccessReviewServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to AccessReviewServiceServer will
+// result in compilation errors.
+type UnsafeAccessReviewServiceServer interface {
+	mustEmbedUnimplementedAccessReviewServiceServer()
+}
+
+func RegisterAccessReviewServiceServer(s grpc.ServiceRegistrar, srv AccessReviewServiceServer) {
+	// If the following call panics, it indicates UnimplementedAccessReviewServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&AccessReviewService_ServiceDesc, srv)
+}
+
+func _AccessReviewService_CreateSubjectAccessReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSubjectAccessReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessReviewServiceServer).CreateSubjectAccessReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessReviewService_CreateSubjectAccessReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessReviewServiceServer).CreateSubjectAccessReview(ctx, req.(*CreateSubjectAccessReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessReviewService_CreateLocalSubjectAccessReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateLocalSubjectAccessReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessReviewServiceServer).CreateLocalSubjectAccessReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessReviewService_CreateLocalSubjectAccessReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessReviewServiceServer).CreateLocalSubjectAccessReview(ctx, req.(*CreateLocalSubjectAccessReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessReviewService_CreateSelfSubjectAccessReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSelfSubjectAccessReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessReviewServiceServer).CreateSelfSubjectAccessReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessReviewService_CreateSelfSubjectAccessReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessReviewServiceServer).CreateSelfSubjectAccessReview(ctx, req.(*CreateSelfSubjectAccessReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessReviewService_CreateSelfSubjectRulesReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSelfSubjectRulesReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessReviewServiceServer).CreateSelfSubjectRulesReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessReviewService_CreateSelfSubjectRulesReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessReviewServiceServer).CreateSelfSubjectRulesReview(ctx, req.(*CreateSelfSubjectRulesReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// AccessReviewService_ServiceDesc is the grpc.ServiceDesc for AccessReviewService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var AccessReviewService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "portico.authz.v1.AccessReviewService",
+	HandlerType: (*AccessReviewServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateSubjectAccessReview",
+			Handler:    _AccessReviewService_CreateSubjectAccessReview_Handler,
+		},
+		{
+			MethodName: "CreateLocalSubjectAccessReview",
+			Handler:    _AccessReviewService_CreateLocalSubjectAccessReview_Handler,
+		},
+		{
+			MethodName: "CreateSelfSubjectAccessReview",
+			Handler:    _AccessReviewService_CreateSelfSubjectAccessReview_Handler,
+		},
+		{
+			MethodName: "CreateSelfSubjectRulesReview",
+			Handler:    _AccessReviewService_CreateSelfSubjectRulesReview_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
