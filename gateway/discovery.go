@@ -14,15 +14,11 @@ type apiResource struct {
 	Kind         string   `json:"kind"`
 	Verbs        []string `json:"verbs"`
 	ShortNames   []string `json:"shortNames,omitempty"`
-}
-
-// coreResources are the core/v1 resources served, with the verbs that
-// really work: kubectl decides what to try from these.
-var coreResources = []apiResource{
-	{Name: "configmaps", SingularName: "configmap", Namespaced: true, Kind: "ConfigMap",
-		Verbs: []string{"create", "delete", "get", "list", "update", "watch"}, ShortNames: []string{"cm"}},
-	{Name: "namespaces", SingularName: "namespace", Namespaced: false, Kind: "Namespace",
-		Verbs: []string{"create", "delete", "get", "list", "update", "watch"}, ShortNames: []string{"ns"}},
+	Categories   []string `json:"categories,omitempty"`
+	// Group and Version are set on a subresource of another group
+	// (serviceaccounts/token is authentication.k8s.io/v1 TokenRequest).
+	Group   string `json:"group,omitempty"`
+	Version string `json:"version,omitempty"`
 }
 
 // Version is what /version reports.
@@ -68,24 +64,17 @@ func (g *Gateway) apiResources(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, map[string]any{
 		"kind":         "APIResourceList",
 		"groupVersion": "v1",
-		"resources":    coreResources,
+		"resources":    g.core,
 	})
 }
 
-// apiGroups is /apis (meta/v1 APIGroupList): no named groups yet.
+// apiGroups is /apis (meta/v1 APIGroupList).
 func (g *Gateway) apiGroups(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, map[string]any{
 		"kind":       "APIGroupList",
 		"apiVersion": "v1",
-		"groups":     []any{},
+		"groups":     g.groupEntries(),
 	})
-}
-
-func (g *Gateway) health(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache, private")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write([]byte("ok"))
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -97,4 +86,14 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache, private")
 	_, _ = w.Write(buf)
+}
+
+// groupEntries are the items of /apis: the table's groups, then the
+// review groups.
+func (g *Gateway) groupEntries() []any {
+	out := []any{}
+	for _, tg := range g.groups {
+		out = append(out, tg.entry())
+	}
+	return append(out, authenticationGroup(), authorizationGroup())
 }

@@ -13,17 +13,22 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
 	"github.com/portico-dev/portico/internal/authnclient"
-	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	"github.com/portico-dev/portico/internal/authzclient"
+	"github.com/portico-dev/portico/internal/resources"
+	"github.com/portico-dev/portico/internal/tlsconf"
 )
 
 // Options configure the gateway's listeners.
@@ -39,6 +44,12 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxHeaderBytes bounds request headers.
 	MaxHeaderBytes int
+	// MaxRequestsInFlight bounds the requests served at once, watches
+	// excluded (429 past it); 0 is no limit.
+	MaxRequestsInFlight int
+	// RequestTimeout bounds a request other than a watch (504 after it);
+	// 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Default limits, as kube-apiserver has them.
@@ -59,6 +70,15 @@ func (o *Options) Validate() error {
 	if o.ServingTLS != nil && o.ServingTLS.MinVersion < tls.VersionTLS12 {
 		errs = append(errs, errors.New("gateway: TLS 1.2 is the minimum"))
 	}
+	if o.ServingTLS != nil && tlsconf.HTTP2CipherSuiteMissing(o.ServingTLS.CipherSuites, o.ServingTLS.MinVersion) {
+		errs = append(errs, errors.New("gateway: --tls-cipher-suites must include TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 or TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (HTTP/2 requires one of them over TLS 1.2)"))
+	}
+	if o.MaxRequestsInFlight < 0 {
+		errs = append(errs, fmt.Errorf("gateway: --max-requests-inflight %d is negative (0 is no limit)", o.MaxRequestsInFlight))
+	}
+	if o.RequestTimeout < 0 {
+		errs = append(errs, fmt.Errorf("gateway: --request-timeout %s is negative", o.RequestTimeout))
+	}
 	return errors.Join(errs...)
 }
 
@@ -68,8 +88,17 @@ type Deps struct {
 	// own service certificate.
 	API grpc.ClientConnInterface
 	// Authn authenticates secure-port callers.
-	Authn  *authnclient.Client
+	Authn *authnclient.Client
+	// Authz decides the secure port's non-resource requests and answers
+	// the access reviews; required with a secure port.
+	Authz  *authzclient.Client
 	Logger *slog.Logger
+	// ReadyChecks are the backends /readyz and /healthz check (the api,
+	// authn, etcd through the api).
+	ReadyChecks []HealthCheck
+	// Audit receives the audit log, one JSON line per request; nil
+	// writes none.
+	Audit io.Writer
 }
 
 // Gateway is the REST front end.
@@ -78,7 +107,19 @@ type Gateway struct {
 	deps    Deps
 	log     *slog.Logger
 	json    runtime.Marshaler
-	handler http.Handler // the REST routes, shared by both ports
+	handler http.Handler  // the REST routes, shared by both ports
+	core    []apiResource // /api/v1
+	groups  []tableGroup  // /apis
+	openapi *openAPIDocs  // /openapi/v3
+
+	metrics        *metrics
+	metricsHandler http.Handler // /metrics for callers allowed to read it
+	audit          *auditLog
+	inflight       chan struct{} // one token per request in flight; nil: no limit
+	shuttingDown   atomic.Bool   // fails /readyz once Shutdown begins
+
+	healthMu      sync.Mutex
+	healthFailing map[string]bool // checks failing at their last run
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -92,19 +133,41 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 	if o.MaxHeaderBytes == 0 {
 		o.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	if d.API == nil || d.Authn == nil || d.Logger == nil {
 		return nil, errors.New("gateway: api connection, authn client and logger are required")
 	}
-	g := &Gateway{opts: o, deps: d, log: d.Logger.With("service", "gateway")}
+	if o.SecureAddress != "" && d.Authz == nil {
+		return nil, errors.New("gateway: the secure port needs an authz client")
+	}
+	g := &Gateway{opts: o, deps: d, log: d.Logger.With("service", "gateway"), metrics: newMetrics(), healthFailing: map[string]bool{}}
+	g.core, g.groups = discoveryFromTable(resources.All())
+	docs, err := buildOpenAPI(resources.All())
+	if err != nil {
+		return nil, err
+	}
+	g.openapi = docs
+	g.metricsHandler = promhttp.HandlerFor(g.metrics.registry, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelError),
+	})
+	g.audit = &auditLog{w: d.Audit, log: g.log}
+	if o.MaxRequestsInFlight > 0 {
+		g.inflight = make(chan struct{}, o.MaxRequestsInFlight)
+	}
 	jsonM, protoM := newMarshalers(o.MaxBodyBytes)
 	g.json = jsonM
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonM),
 		runtime.WithMarshalerOption("application/json", jsonM),
 		runtime.WithMarshalerOption(mediaProtobuf, protoM),
+		runtime.WithMarshalerOption(patchMediaTypes[0], patchMarshaler{jsonM, o.MaxBodyBytes}),
+		runtime.WithMarshalerOption(patchMediaTypes[1], patchMarshaler{jsonM, o.MaxBodyBytes}),
+		runtime.WithMarshalerOption(patchMediaTypes[2], patchMarshaler{jsonM, o.MaxBodyBytes}),
 		// Nothing a client sends becomes metadata: identity is set by
 		// WithMetadata from what this gateway authenticated.
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
@@ -116,11 +179,8 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		runtime.WithForwardResponseOption(g.forwardResponse),
 		runtime.WithForwardResponseRewriter(rewriter(jsonM.Types(), newTabler(jsonM))),
 	)
-	if err := corev1.RegisterNamespaceServiceHandlerClient(ctx, mux, corev1.NewNamespaceServiceClient(d.API)); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
-	if err := corev1.RegisterConfigMapServiceHandlerClient(ctx, mux, corev1.NewConfigMapServiceClient(d.API)); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+	if err := registerResources(ctx, mux, d.API); err != nil {
+		return nil, err
 	}
 	g.handler = g.routes(mux)
 	return g, nil
@@ -199,6 +259,7 @@ func (g *Gateway) track(s *http.Server) {
 // Shutdown stops accepting, lets running requests finish until ctx ends,
 // then closes what is left (watches).
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.shuttingDown.Store(true)
 	g.mu.Lock()
 	servers := append([]*http.Server(nil), g.servers...)
 	g.mu.Unlock()

@@ -15,9 +15,11 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/portico-dev/portico/gateway/kjson"
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/identity"
+	"github.com/portico-dev/portico/internal/requestinfo"
 )
 
 // Media types the gateway accepts in request bodies.
@@ -34,17 +36,27 @@ const headerHTTPCode = "x-http-code"
 // the grpc-gateway mux for resources.
 func (g *Gateway) routes(mux *runtime.ServeMux) http.Handler {
 	local := http.NewServeMux()
-	local.HandleFunc("GET /healthz", g.health)
-	local.HandleFunc("GET /livez", g.health)
-	local.HandleFunc("GET /readyz", g.health)
+	local.HandleFunc("GET /healthz", g.serveHealth("healthz", g.healthzChecks))
+	local.HandleFunc("GET /livez", g.serveHealth("livez", g.livezChecks))
+	local.HandleFunc("GET /readyz", g.serveHealth("readyz", g.readyzChecks))
+	local.HandleFunc("GET /healthz/{check}", g.serveHealthCheck(g.healthzChecks))
+	local.HandleFunc("GET /livez/{check}", g.serveHealthCheck(g.livezChecks))
+	local.HandleFunc("GET /readyz/{check}", g.serveHealthCheck(g.readyzChecks))
+	local.HandleFunc("GET /metrics", g.serveMetrics)
 	local.HandleFunc("GET /version", g.version)
 	local.HandleFunc("GET /api", g.apiVersions)
 	local.HandleFunc("GET /api/v1", g.apiResources)
 	local.HandleFunc("GET /apis", g.apiGroups)
+	g.tableRoutes(local)
+	g.openAPIRoutes(local)
+	g.authnRoutes(local)
+	g.authzRoutes(local)
 	resources := g.limitBody(watchToPath(withTable(mux)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h, pattern := local.Handler(r); pattern != "" {
-			h.ServeHTTP(w, r)
+		// ServeHTTP, not the handler Handler returns, so that path
+		// values ({check}, {path...}) are set on the request.
+		if _, pattern := local.Handler(r); pattern != "" {
+			local.ServeHTTP(w, r)
 			return
 		}
 		resources.ServeHTTP(w, r)
@@ -52,17 +64,24 @@ func (g *Gateway) routes(mux *runtime.ServeMux) http.Handler {
 }
 
 // insecureHandler serves the insecure port: every request is
-// system:unsecured in system:masters, with no authentication.
+// system:unsecured in system:masters, with no authentication. Filters,
+// outer first, as kube-apiserver's insecure chain: audit and metrics,
+// timeout, panics, the in-flight limit (before the user is set, so it
+// applies here), the fixed user.
 func (g *Gateway) insecureHandler() http.Handler {
-	return g.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		g.handler.ServeHTTP(w, r.WithContext(identity.WithUser(r.Context(), identity.Unsecured())))
-	}))
+	return g.observe(g.withTimeout(g.recoverPanics(g.limitInFlight(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.handler.ServeHTTP(w, r.WithContext(withUser(r.Context(), identity.Unsecured())))
+	})))))
 }
 
 // secureHandler serves the secure port: every request is authenticated by
 // authn from its client certificate or bearer token; failure is 401.
+// Filters, outer first, as kube-apiserver's chain: audit and metrics,
+// timeout, panics, authentication, the in-flight limit (system:masters
+// exempt).
 func (g *Gateway) secureHandler() http.Handler {
-	return g.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	limited := g.limitInFlight(g.authorizeRequest(g.handler))
+	return g.observe(g.withTimeout(g.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var token string
 		if h := r.Header.Get("Authorization"); h != "" {
 			t, ok := authnclient.BearerToken(h)
@@ -78,8 +97,8 @@ func (g *Gateway) secureHandler() http.Handler {
 			g.writeError(w, err)
 			return
 		}
-		g.handler.ServeHTTP(w, r.WithContext(identity.WithUser(r.Context(), u)))
-	}))
+		limited.ServeHTTP(w, r.WithContext(withUser(r.Context(), u)))
+	}))))
 }
 
 // recoverPanics turns a panic into a 500 Status; http.ErrAbortHandler is
@@ -123,14 +142,26 @@ func (g *Gateway) limitBody(next http.Handler) http.Handler {
 			if ct == "" {
 				mt, err = mediaJSON, nil
 			}
-			if err != nil || (mt != mediaJSON && mt != mediaProtobuf) {
+			if r.Method == http.MethodPatch {
+				if err != nil || !isPatchType(mt) {
+					g.fail(w, apierrors.ReasonUnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json", nil)
+					return
+				}
+				setPatchType(r, mt)
+			} else if err != nil || (mt != mediaJSON && mt != mediaProtobuf) {
 				g.fail(w, apierrors.ReasonUnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf", nil)
 				return
 			}
 			// grpc-gateway picks the decoder by exact Content-Type.
 			r.Header.Set("Content-Type", mt)
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		opts, ctx, err := decodeOptions(r, g.opts.MaxBodyBytes)
+		if err != nil {
+			g.fail(w, apierrors.ReasonBadRequest, err.Error(), nil)
+			return
+		}
+		r = r.WithContext(ctx)
+		r.Body = kjson.BodyWithOptions(io.NopCloser(bytes.NewReader(body)), opts)
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
@@ -142,12 +173,18 @@ func (g *Gateway) limitBody(next http.Handler) http.Handler {
 func watchToPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
+			// ?watch is read as authorization reads it (requestinfo), so
+			// the call made is the one authorized.
 			q := r.URL.Query()
-			if v := q.Get("watch"); v == "true" || v == "1" {
-				if rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/"); ok && !strings.HasPrefix(rest, "watch/") {
+			if info, err := requestinfo.Parse(r.Method, r.URL); err == nil && info.ResourceRequest && requestinfo.WatchRequested(q) {
+				base := "/" + info.APIPrefix + "/" + info.APIVersion + "/"
+				if info.APIGroup != "" {
+					base = "/" + info.APIPrefix + "/" + info.APIGroup + "/" + info.APIVersion + "/"
+				}
+				if rest, ok := strings.CutPrefix(r.URL.Path, base); ok && !strings.HasPrefix(rest, "watch/") {
 					r2 := r.Clone(r.Context())
 					q.Del("watch")
-					r2.URL.Path = "/api/v1/watch/" + rest
+					r2.URL.Path = base + "watch/" + rest
 					r2.URL.RawPath = ""
 					r2.URL.RawQuery = q.Encode()
 					r = r2
@@ -184,6 +221,7 @@ func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, ms
 		return nil
 	}
 	w.Header().Set("Cache-Control", "no-cache, private")
+	writeWarnings(ctx, w)
 	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
 		if v := md.HeaderMD.Get(headerHTTPCode); len(v) == 1 && v[0] == "201" {
 			w.WriteHeader(http.StatusCreated)

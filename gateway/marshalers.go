@@ -9,19 +9,20 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/portico-dev/portico/gateway/kjson"
+	"github.com/portico-dev/portico/gateway/kubeproto"
 	"github.com/portico-dev/portico/internal/apierrors"
 )
 
 // newMarshalers returns the JSON marshaler (every answer, and JSON
 // bodies) and the Kubernetes protobuf marshaler (kubectl's typed
 // commands' bodies; it answers JSON).
-func newMarshalers(maxBody int64) (*kjson.Marshaler, *kjson.Marshaler) {
+func newMarshalers(maxBody int64) (*kjson.Marshaler, *kubeproto.Marshaler) {
 	j := kjson.New(
 		kjson.WithTypes(kjson.CoreV1Types()),
 		kjson.WithDecodeOptions(kjson.DecodeOptions{MaxBytes: maxBody}),
 		kjson.WithStreamError(streamErrorStatus),
 	)
-	return j, j
+	return j, kubeproto.New(j)
 }
 
 // streamErrorStatus is the Status of a watch's ERROR event.

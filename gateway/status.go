@@ -54,7 +54,8 @@ func (g *Gateway) errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime
 
 // routingErrorHandler answers paths and methods no rule matches as
 // kube-apiserver does.
-func (g *Gateway) routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, httpStatus int) {
+func (g *Gateway) routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	markUnrouted(r.Context())
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
 		g.fail(w, apierrors.ReasonMethodNotAllowed, "the server does not allow this method on the requested resource", &corev1.StatusDetails{})

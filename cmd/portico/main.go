@@ -27,6 +27,7 @@ Commands:
   api       run the resource service (etcd storage)
   gateway   run the REST gateway (insecure and secure ports)
   certs     make the internal PKI and the admin client certificate
+  kubeconfig  issue a user client certificate and write its kubeconfig
 
 Run 'portico <command> --help' for a command's flags.
 `
@@ -53,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("portico "+cmd, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o.addCommonFlags(fs)
+	var ko *kubeconfigOptions
 	switch cmd {
 	case "up":
 		o.addGatewayFlags(fs)
@@ -68,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "api":
 		o.addStorageFlags(fs)
 	case "certs":
+	case "kubeconfig":
+		ko = addKubeconfigFlags(fs)
+		fs.StringVar(&o.tlsCertFile, "tls-cert-file", "", "The secure port's certificate (its CA goes into the kubeconfig). Default: <data-dir>/certs/apiserver.crt.")
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -90,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runUp(ctx, o, log, stdout)
 	case "certs":
 		return runCerts(o, stdout)
+	case "kubeconfig":
+		return runKubeconfig(o, ko, stdout)
 	default:
 		return runOne(ctx, cmd, o, log)
 	}

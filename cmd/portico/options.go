@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/internal/pki"
+	"github.com/portico-dev/portico/internal/tlsconf"
 )
 
 // options is the union of every service's flags; each subcommand
@@ -34,12 +36,24 @@ type options struct {
 	tlsCertFile         string
 	tlsKeyFile          string
 	certDir             string
+	tlsMinVersion       string
+	tlsCipherSuites     []string
 	readOnlyPort        int
+
+	// gateway limits and audit
+	maxRequestsInflight int
+	requestTimeout      time.Duration
+	auditLogPath        string
 
 	// authn
 	clientCAFile  string
 	tokenAuthFile string
 	anonymousAuth bool
+	// service-account tokens
+	serviceAccountKeyFiles       []string
+	serviceAccountSigningKeyFile string
+	serviceAccountIssuer         string
+	apiAudiences                 []string
 
 	// authz
 	authorizationModes []string
@@ -64,6 +78,9 @@ func defaultOptions() *options {
 		insecurePort:        8080,
 		insecureBindAddress: "127.0.0.1",
 		securePort:          6443,
+		tlsMinVersion:       "VersionTLS12",
+		maxRequestsInflight: gateway.DefaultMaxRequestsInFlight,
+		requestTimeout:      gateway.DefaultRequestTimeout,
 		authorizationModes:  []string{"AlwaysDeny"},
 		shutdownGrace:       10 * time.Second,
 	}
@@ -88,17 +105,26 @@ func (o *options) addGatewayFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.tlsCertFile, "tls-cert-file", "", "Serving certificate of the secure port. When empty, a self-signed one is made in --cert-dir.")
 	fs.StringVar(&o.tlsKeyFile, "tls-private-key-file", "", "Key of --tls-cert-file.")
 	fs.StringVar(&o.certDir, "cert-dir", "", "Where the self-signed serving certificate goes. Default: <data-dir>/certs.")
+	fs.StringVar(&o.tlsMinVersion, "tls-min-version", o.tlsMinVersion, "Minimum TLS version of the secure port: VersionTLS12 or VersionTLS13 (1.0 and 1.1 are refused).")
+	fs.StringSliceVar(&o.tlsCipherSuites, "tls-cipher-suites", nil, "Comma-separated cipher suites of the secure port for TLS 1.2, by Go name (e.g. TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256). Insecure suites are refused. Default: Go's secure defaults. TLS 1.3 suites are not configurable.")
 	fs.IntVar(&o.readOnlyPort, "read-only-port", 0, "Removed: the read-only port is gone for security reasons. Use service accounts instead.")
+	fs.IntVar(&o.maxRequestsInflight, "max-requests-inflight", o.maxRequestsInflight, "The maximum number of requests served at once on both ports, watches excluded; past it, 429 with Retry-After. system:masters on the secure port is never refused. 0 is no limit.")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", o.requestTimeout, "How long a request other than a watch may take before it is answered 504 Timeout. A watch is bounded by its own timeoutSeconds.")
+	fs.StringVar(&o.auditLogPath, "audit-log-path", "", "If set, one JSON line (audit.k8s.io/v1 Event, Metadata level) per request is appended to this file; '-' means standard out. Never holds a credential.")
 }
 
 func (o *options) addAuthnFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.tokenAuthFile, "token-auth-file", "", "Static bearer tokens, CSV: token,user,uid,\"group1,group2\".")
-	fs.BoolVar(&o.anonymousAuth, "anonymous-auth", false, "Treat requests with no credential as system:anonymous.")
+	fs.BoolVar(&o.anonymousAuth, "anonymous-auth", false, "Treat requests with no credential as system:anonymous (group system:unauthenticated). A credential that is present but wrong is refused (401), never anonymous.")
+	fs.StringArrayVar(&o.serviceAccountKeyFiles, "service-account-key-file", nil, "File of PEM-encoded RSA or ECDSA keys (public or private, or certificates) that verify service-account tokens; repeat the flag or put several keys in a file to rotate keys. Default: the public half of --service-account-signing-key-file.")
+	fs.StringVar(&o.serviceAccountSigningKeyFile, "service-account-signing-key-file", "", "PEM private key (RSA or ECDSA) that signs service-account tokens (TokenRequest, kubectl create token). `portico up` makes a development key in <data-dir>/pki/service-account.key when not given.")
+	fs.StringVar(&o.serviceAccountIssuer, "service-account-issuer", "https://kubernetes.default.svc.cluster.local", "Identifier of the service-account token issuer: the \"iss\" claim of issued tokens, and the issuer tokens must name.")
+	fs.StringSliceVar(&o.apiAudiences, "api-audiences", nil, "Audiences a service-account token must name (one of) to be accepted by the API. Default: the issuer.")
 }
 
 func (o *options) addAuthzFlags(fs *pflag.FlagSet) {
-	fs.StringSliceVar(&o.authorizationModes, "authorization-mode", o.authorizationModes, "Ordered list of authorization modes: AlwaysAllow, AlwaysDeny. system:masters is always allowed.")
-	fs.StringVar(&o.policyFile, "authorization-policy-file", "", "ABAC policy file (JSON lines).")
+	fs.StringSliceVar(&o.authorizationModes, "authorization-mode", o.authorizationModes, "Ordered list of plug-ins to do authorization on the secure port and gRPC: AlwaysAllow, AlwaysDeny, ABAC, Node, RBAC. The first to allow or deny decides; system:masters is always allowed.")
+	fs.StringVar(&o.policyFile, "authorization-policy-file", "", "File with authorization policy in JSON line by line format, used with --authorization-mode=ABAC; re-read when it changes.")
 }
 
 func (o *options) addStorageFlags(fs *pflag.FlagSet) {
@@ -139,6 +165,23 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if (o.tlsCertFile == "") != (o.tlsKeyFile == "") {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))
 	}
+	minVersion, verr := tlsconf.ParseMinVersion(o.tlsMinVersion)
+	if verr != nil {
+		errs = append(errs, fmt.Errorf("--tls-min-version: %w", verr))
+	}
+	suites, err := tlsconf.ParseCipherSuites(o.tlsCipherSuites)
+	switch {
+	case err != nil:
+		errs = append(errs, fmt.Errorf("--tls-cipher-suites: %w", err))
+	case verr == nil && tlsconf.HTTP2CipherSuiteMissing(suites, minVersion):
+		errs = append(errs, errors.New("--tls-cipher-suites: include TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 or TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: HTTP/2 over TLS 1.2 requires one of them"))
+	}
+	if o.maxRequestsInflight < 0 {
+		errs = append(errs, fmt.Errorf("--max-requests-inflight: %d is negative (0 is no limit)", o.maxRequestsInflight))
+	}
+	if o.requestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--request-timeout: %s must be positive", o.requestTimeout))
+	}
 	for flag, a := range map[string]string{"--grpc-api-address": o.grpcAPIAddress, "--grpc-authn-address": o.grpcAuthnAddress, "--grpc-authz-address": o.grpcAuthzAddress} {
 		if _, port, err := net.SplitHostPort(a); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", flag, err))
@@ -154,26 +197,45 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	return errors.Join(errs...)
 }
 
-// defaultBindAddress is kube-apiserver's default for --bind-address: the
-// first non-loopback interface's address, else 0.0.0.0.
-func defaultBindAddress() string {
-	ifaces, err := net.Interfaces()
+// iface is what picking a bind address needs of a network interface.
+type iface struct {
+	name  string
+	up    bool
+	loop  bool
+	addrs []net.Addr
+}
+
+// hostInterfaces lists this host's interfaces.
+func hostInterfaces() []iface {
+	ifcs, err := net.Interfaces()
 	if err != nil {
-		return "0.0.0.0"
+		return nil
 	}
-	for _, ifc := range ifaces {
-		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
-			continue
-		}
+	var out []iface
+	for _, ifc := range ifcs {
 		addrs, err := ifc.Addrs()
 		if err != nil {
 			continue
 		}
-		for _, a := range addrs {
+		out = append(out, iface{name: ifc.Name, up: ifc.Flags&net.FlagUp != 0, loop: ifc.Flags&net.FlagLoopback != 0, addrs: addrs})
+	}
+	return out
+}
+
+// defaultBindAddress is kube-apiserver's default for --bind-address: the
+// first IPv4 address (not loopback, not link-local) of the first
+// interface that is up and not a loopback; else 0.0.0.0, every
+// interface. It returns the interface's name, "" for 0.0.0.0.
+func defaultBindAddress(ifaces []iface) (address, ifaceName string) {
+	for _, ifc := range ifaces {
+		if !ifc.up || ifc.loop {
+			continue
+		}
+		for _, a := range ifc.addrs {
 			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() && !ipn.IP.IsLinkLocalUnicast() {
-				return ipn.IP.String()
+				return ipn.IP.String(), ifc.name
 			}
 		}
 	}
-	return "0.0.0.0"
+	return "0.0.0.0", ""
 }

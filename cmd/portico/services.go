@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/kjson"
 	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/authzclient"
 	"github.com/portico-dev/portico/internal/etcd"
@@ -23,8 +25,10 @@ import (
 	"github.com/portico-dev/portico/internal/pki"
 	"github.com/portico-dev/portico/internal/svcauth"
 	"github.com/portico-dev/portico/internal/tlsconf"
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api"
 	"github.com/portico-dev/portico/services/authn"
+	"github.com/portico-dev/portico/services/authn/accounts"
 	"github.com/portico-dev/portico/services/authz"
 )
 
@@ -79,33 +83,164 @@ func (e *env) newServer(name, address string, auth func(context.Context) (contex
 	})
 }
 
-func startAuthn(e *env) (*grpcserver.Server, error) {
-	svc, err := authn.New(authn.Options{
-		TokenAuthFile: e.o.tokenAuthFile, ClientCAFile: e.o.clientCAFile, Anonymous: e.o.anonymousAuth,
-	}, e.log.With("service", "authn"))
-	if err != nil {
-		return nil, err
-	}
-	// Authenticate is internal: only the gateway and the api ask it.
-	srv, err := e.newServer("authn", e.o.grpcAuthnAddress, e.verify.RequireService("gateway", "api"), nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	svc.Register(srv.Registrar())
-	return srv, nil
+// authnServer is the authn gRPC server with its background work (the
+// token file's polling, the service-account index), stopped together.
+type authnServer struct {
+	*grpcserver.Server
+	cancel  context.CancelFunc
+	closers []func() error
 }
 
-func startAuthz(e *env) (*grpcserver.Server, error) {
-	svc, err := authz.New(authz.Options{Modes: e.o.authorizationModes, PolicyFile: e.o.policyFile}, e.log.With("service", "authz"))
+// Stop stops the background work, then drains the server.
+func (s *authnServer) Stop(ctx context.Context) {
+	s.cancel()
+	s.Server.Stop(ctx)
+	for _, c := range s.closers {
+		_ = c()
+	}
+}
+
+func startAuthn(e *env) (_ *authnServer, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			cancel()
+			for _, c := range closers {
+				_ = c()
+			}
+		}
+	}()
+	log := e.log.With("service", "authn")
+	// TokenReview asks authz whether the caller may review tokens.
+	authzConn, err := e.dial("authn", e.o.grpcAuthzAddress)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := e.newServer("authz", e.o.grpcAuthzAddress, e.verify.RequireService("api"), nil, nil)
+	closers = append(closers, authzConn.Close)
+	deps := authn.Deps{Logger: log, Authz: authzclient.New(authzConn)}
+	var (
+		svc   *authn.Service
+		index *accounts.Index
+	)
+	if e.o.serviceAccountSigningKeyFile != "" || len(e.o.serviceAccountKeyFiles) > 0 {
+		// Service accounts are read through the api, as authn itself.
+		apiConn, err := e.dial("authn", e.o.grpcAPIAddress)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, apiConn.Close)
+		index = accounts.New(corev1.NewServiceAccountServiceClient(apiConn), log, func(all bool, users ...string) {
+			if all {
+				svc.InvalidateAll()
+				return
+			}
+			svc.InvalidateUsers(users...)
+		})
+		deps.Accounts = index
+	}
+	svc, err = authn.New(authn.Options{
+		TokenAuthFile: e.o.tokenAuthFile, ClientCAFile: e.o.clientCAFile, Anonymous: e.o.anonymousAuth,
+		ServiceAccountSigningKeyFile: e.o.serviceAccountSigningKeyFile, ServiceAccountKeyFiles: e.o.serviceAccountKeyFiles,
+		ServiceAccountIssuer: e.o.serviceAccountIssuer, APIAudiences: e.o.apiAudiences,
+	}, deps)
+	if err != nil {
+		return nil, err
+	}
+	// Authenticate and the token RPCs are internal; the reviews are public
+	// (svc.AuthFunc tells them apart).
+	srv, err := e.newServer("authn", e.o.grpcAuthnAddress, svc.AuthFunc(e.verify), nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	svc.Register(srv.Registrar())
-	return srv, nil
+	go svc.Run(ctx)
+	if index != nil {
+		go index.Run(ctx)
+	}
+	return &authnServer{Server: srv, cancel: cancel, closers: closers}, nil
+}
+
+// cachedAuthn is an authn client that caches answers while its
+// invalidation stream is open; stop ends the stream.
+func cachedAuthn(conn *grpc.ClientConn, log *slog.Logger) (*authnclient.Client, func() error, error) {
+	c, err := authnclient.NewCached(conn, authnclient.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go c.Run(ctx)
+	return c, func() error { cancel(); return nil }, nil
+}
+
+// authzServer is the authz gRPC server with its background work (the
+// policy file's polling, the informers of Node and RBAC), stopped
+// together.
+type authzServer struct {
+	*grpcserver.Server
+	cancel  context.CancelFunc
+	closers []func() error
+}
+
+// Stop stops the background work, then drains the server.
+func (s *authzServer) Stop(ctx context.Context) {
+	s.cancel()
+	s.Server.Stop(ctx)
+	for _, c := range s.closers {
+		_ = c()
+	}
+}
+
+// cachedAuthz is an authz client that caches decisions while its policy
+// stream is open; stop ends the stream.
+func cachedAuthz(conn *grpc.ClientConn, log *slog.Logger) (*authzclient.Client, func() error, error) {
+	c, err := authzclient.NewCached(conn, authzclient.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go c.Run(ctx)
+	return c, func() error { cancel(); return nil }, nil
+}
+
+func startAuthz(e *env) (_ *authzServer, err error) {
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for _, c := range closers {
+				_ = c()
+			}
+		}
+	}()
+	log := e.log.With("service", "authz")
+	// Node and RBAC read pods and RBAC objects through the api, as authz
+	// itself; reviews sent with their own credentials are authenticated
+	// by authn.
+	apiConn, err := e.dial("authz", e.o.grpcAPIAddress)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, apiConn.Close)
+	authnConn, err := e.dial("authz", e.o.grpcAuthnAddress)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, authnConn.Close)
+	svc, err := authz.New(authz.Options{Modes: e.o.authorizationModes, PolicyFile: e.o.policyFile},
+		authz.Deps{API: apiConn, Authn: authnclient.New(authnConn), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	// Authorize is internal (api, gateway, authn); the reviews are public
+	// (svc.AuthFunc tells them apart) and authorized like a create.
+	srv, err := e.newServer("authz", e.o.grpcAuthzAddress, svc.AuthFunc(e.verify), []grpc.UnaryServerInterceptor{svc.UnaryAuthorizer()}, nil)
+	if err != nil {
+		return nil, err
+	}
+	svc.Register(srv.Registrar())
+	ctx, cancel := context.WithCancel(context.Background())
+	go svc.Run(ctx)
+	return &authzServer{Server: srv, cancel: cancel, closers: closers}, nil
 }
 
 // startAPI starts the api service on an etcd client; closers are the
@@ -121,9 +256,20 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 		return nil, nil, err
 	}
 	closers := []func() error{authnConn.Close, authzConn.Close}
+	authnc, stopAuthn, err := cachedAuthn(authnConn, e.log.With("service", "api"))
+	if err != nil {
+		return nil, closers, err
+	}
+	closers = append(closers, stopAuthn)
+	authzc, stopAuthz, err := cachedAuthz(authzConn, e.log.With("service", "api"))
+	if err != nil {
+		return nil, closers, err
+	}
+	closers = append(closers, stopAuthz)
 	svc, err := api.New(api.Deps{
-		Etcd: etcdc, Authn: authnclient.New(authnConn), Authz: authzclient.New(authzConn),
+		Etcd: etcdc, Authn: authnc, Authz: authzc,
 		Verifier: e.verify, Logger: e.log.With("service", "api"),
+		JSON: kjson.New(kjson.WithTypes(kjson.CoreV1Types())),
 	})
 	if err != nil {
 		return nil, closers, err
@@ -131,6 +277,12 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 	initCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := svc.EnsureSystemNamespaces(initCtx); err != nil {
+		return nil, closers, err
+	}
+	if err := svc.EnsureRBACBootstrap(initCtx); err != nil {
+		return nil, closers, err
+	}
+	if err := svc.EnsureDefaultServiceAccounts(initCtx); err != nil {
 		return nil, closers, err
 	}
 	srv, err := e.newServer("api", e.o.grpcAPIAddress, svc.AuthFunc(),
@@ -141,7 +293,53 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 	if err := svc.Register(srv.Registrar()); err != nil {
 		return nil, closers, err
 	}
+	probeCtx, stopProbe := context.WithCancel(context.Background())
+	closers = append(closers, func() error { stopProbe(); return nil })
+	reportEtcdHealth(probeCtx, etcdc, srv, e.log.With("service", "api"))
 	return srv, closers, nil
+}
+
+// etcdHealthService is the grpc.health.v1 service name under which the
+// api reports whether etcd answers; the gateway's /readyz checks it.
+const etcdHealthService = "etcd"
+
+// etcdProbeInterval is how often the api probes etcd for its health.
+const etcdProbeInterval = time.Second
+
+// reportEtcdHealth probes etcd now and then every etcdProbeInterval until
+// ctx ends, reporting the result as srv's etcdHealthService health and
+// logging each change.
+func reportEtcdHealth(ctx context.Context, c *clientv3.Client, srv *grpcserver.Server, log *slog.Logger) {
+	healthy := true
+	probe := func() {
+		pctx, cancel := context.WithTimeout(ctx, etcdProbeInterval)
+		defer cancel()
+		err := etcd.Healthy(pctx, c)
+		if ctx.Err() != nil {
+			return
+		}
+		srv.SetServingStatus(etcdHealthService, err == nil)
+		switch {
+		case err != nil && healthy:
+			log.Warn("etcd does not answer", "error", err)
+		case err == nil && !healthy:
+			log.Info("etcd answers again")
+		}
+		healthy = err == nil
+	}
+	probe()
+	go func() {
+		t := time.NewTicker(etcdProbeInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				probe()
+			}
+		}
+	}()
 }
 
 // startEtcd returns a client for --etcd-servers, or starts the embedded
@@ -205,7 +403,15 @@ func servingTLS(e *env, bindAddress string) (*tls.Config, string, error) {
 		}
 		clientCAs = p
 	}
-	return tlsconf.ServingConfig(rl, clientCAs), certFile, nil
+	cfg := tlsconf.ServingConfig(rl, clientCAs)
+	// Validated with the flags.
+	if cfg.MinVersion, err = tlsconf.ParseMinVersion(e.o.tlsMinVersion); err != nil {
+		return nil, "", fmt.Errorf("--tls-min-version: %w", err)
+	}
+	if cfg.CipherSuites, err = tlsconf.ParseCipherSuites(e.o.tlsCipherSuites); err != nil {
+		return nil, "", fmt.Errorf("--tls-cipher-suites: %w", err)
+	}
+	return cfg, certFile, nil
 }
 
 func startGateway(ctx context.Context, e *env) (*gateway.Gateway, gateway.Listeners, []func() error, error) {
@@ -219,26 +425,66 @@ func startGateway(ctx context.Context, e *env) (*gateway.Gateway, gateway.Listen
 		apiConn.Close()
 		return nil, none, nil, err
 	}
-	closers := []func() error{apiConn.Close, authnConn.Close}
-	opts := gateway.Options{}
+	// The gateway authorizes non-resource paths itself, and forwards reviews.
+	authzConn, err := e.dial("gateway", e.o.grpcAuthzAddress)
+	if err != nil {
+		apiConn.Close()
+		authnConn.Close()
+		return nil, none, nil, err
+	}
+	closers := []func() error{apiConn.Close, authnConn.Close, authzConn.Close}
+	opts := gateway.Options{MaxRequestsInFlight: e.o.maxRequestsInflight, RequestTimeout: e.o.requestTimeout}
 	if e.o.insecurePort != 0 {
 		opts.InsecureAddress = net.JoinHostPort(e.o.insecureBindAddress, fmt.Sprint(e.o.insecurePort))
 		if !net.ParseIP(e.o.insecureBindAddress).IsLoopback() {
-			e.log.Warn("THE INSECURE PORT IS BOUND TO A NON-LOOPBACK ADDRESS: anyone who can reach it has full control of the cluster", "address", opts.InsecureAddress)
+			e.log.Warn("WARNING: THE INSECURE PORT IS BOUND TO A NON-LOOPBACK ADDRESS (--insecure-allow-remote). It has no authentication and no authorization: "+
+				"anyone who can reach it has full control of the cluster. It is protected only by host and network access.", "address", opts.InsecureAddress)
 		}
+	} else {
+		e.log.Info("insecure port disabled (--insecure-port 0)")
 	}
 	if e.o.securePort != 0 {
 		bind := e.o.bindAddress
 		if bind == "" {
-			bind = defaultBindAddress()
-			e.log.Info("--bind-address not given: picked the first non-loopback interface", "address", bind)
+			var ifc string
+			bind, ifc = defaultBindAddress(hostInterfaces())
+			if ifc != "" {
+				e.log.Info("--bind-address not given: picked the first non-loopback interface's address", "address", bind, "interface", ifc)
+			} else {
+				e.log.Info("--bind-address not given and no non-loopback interface has an IPv4 address: binding every interface", "address", bind)
+			}
 		}
 		opts.SecureAddress = net.JoinHostPort(bind, fmt.Sprint(e.o.securePort))
 		if opts.ServingTLS, _, err = servingTLS(e, bind); err != nil {
 			return nil, none, closers, err
 		}
+	} else {
+		e.log.Info("secure port disabled (--secure-port 0)")
 	}
-	gw, err := gateway.New(ctx, opts, gateway.Deps{API: apiConn, Authn: authnclient.New(authnConn), Logger: e.log})
+	audit, closeAudit, err := openAuditLog(e.o.auditLogPath)
+	if err != nil {
+		return nil, none, closers, err
+	}
+	closers = append(closers, closeAudit)
+	authnc, stopAuthn, err := cachedAuthn(authnConn, e.log.With("service", "gateway"))
+	if err != nil {
+		return nil, none, closers, err
+	}
+	closers = append(closers, stopAuthn)
+	authzc, stopAuthz, err := cachedAuthz(authzConn, e.log.With("service", "gateway"))
+	if err != nil {
+		return nil, none, closers, err
+	}
+	closers = append(closers, stopAuthz)
+	gw, err := gateway.New(ctx, opts, gateway.Deps{
+		API: apiConn, Authn: authnc, Authz: authzc, Logger: e.log, Audit: audit,
+		ReadyChecks: []gateway.HealthCheck{
+			gateway.GRPCHealthCheck("api", apiConn, ""),
+			gateway.GRPCHealthCheck("authn", authnConn, ""),
+			gateway.GRPCHealthCheck("authz", authzConn, ""),
+			gateway.GRPCHealthCheck("etcd", apiConn, etcdHealthService),
+		},
+	})
 	if err != nil {
 		return nil, none, closers, err
 	}
@@ -247,4 +493,24 @@ func startGateway(ctx context.Context, e *env) (*gateway.Gateway, gateway.Listen
 		return nil, none, closers, err
 	}
 	return gw, l, closers, nil
+}
+
+// openAuditLog opens --audit-log-path for appending ("-" is standard out,
+// "" no audit log). The file is made private to its owner: it names users
+// and what they did.
+func openAuditLog(path string) (io.Writer, func() error, error) {
+	switch path {
+	case "":
+		return nil, func() error { return nil }, nil
+	case "-":
+		return os.Stdout, func() error { return nil }, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("--audit-log-path: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--audit-log-path: %w", err)
+	}
+	return f, f.Close, nil
 }

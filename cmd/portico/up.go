@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/portico-dev/portico/internal/pki"
@@ -90,6 +87,16 @@ func runUp(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 	}
 	if o.clientCAFile == "" {
 		o.clientCAFile = o.pki().ClientCACert()
+	}
+	if o.serviceAccountSigningKeyFile == "" {
+		path, made, err := ensureServiceAccountKey(o.pki())
+		if err != nil {
+			return err
+		}
+		if made {
+			log.Info("development service-account signing key written", "file", path)
+		}
+		o.serviceAccountSigningKeyFile = path
 	}
 	e, err := newEnv(o, log)
 	if err != nil {
@@ -173,9 +180,9 @@ func runOne(ctx context.Context, name string, o *options, log *slog.Logger) (err
 	}()
 	switch name {
 	case "authn", "authz":
-		start := startAuthn
+		start := wrap(startAuthn)
 		if name == "authz" {
-			start = startAuthz
+			start = wrap(startAuthz)
 		}
 		srv, err := start(e)
 		if err != nil {
@@ -219,6 +226,13 @@ func runCerts(o *options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	saKey, made, err := ensureServiceAccountKey(o.pki())
+	if err != nil {
+		return err
+	}
+	if made {
+		written = append(written, saKey)
+	}
 	for _, f := range written {
 		fmt.Fprintln(stdout, "wrote", f)
 	}
@@ -240,14 +254,7 @@ func writeAdminKubeconfig(o *options, secure net.Addr) (string, error) {
 		host = "127.0.0.1"
 	}
 	server := "https://" + net.JoinHostPort(host, port)
-	caFile := o.tlsCertFile
-	if caFile == "" {
-		dir := o.certDir
-		if dir == "" {
-			dir = filepath.Join(o.dataDir, "certs")
-		}
-		caFile = filepath.Join(dir, "apiserver.crt")
-	}
+	caFile := servingCertFile(o)
 	layout := o.pki()
 	var data [3][]byte
 	for i, f := range []string{caFile, layout.AdminCert(), layout.AdminKey()} {
@@ -255,30 +262,9 @@ func writeAdminKubeconfig(o *options, secure net.Addr) (string, error) {
 			return "", fmt.Errorf("admin kubeconfig: %w", err)
 		}
 	}
-	b64 := base64.StdEncoding.EncodeToString
-	kc := strings.Join([]string{
-		"apiVersion: v1",
-		"kind: Config",
-		"clusters:",
-		"- name: portico",
-		"  cluster:",
-		"    server: " + strconv.Quote(server),
-		"    certificate-authority-data: " + b64(data[0]),
-		"users:",
-		"- name: admin",
-		"  user:",
-		"    client-certificate-data: " + b64(data[1]),
-		"    client-key-data: " + b64(data[2]),
-		"contexts:",
-		"- name: portico",
-		"  context:",
-		"    cluster: portico",
-		"    user: admin",
-		"current-context: portico",
-		"",
-	}, "\n")
+	kc := renderKubeconfig(server, data[0], data[1], data[2], "admin")
 	path := filepath.Join(o.dataDir, "admin.kubeconfig")
-	if err := pki.WriteFile(path, []byte(kc), 0o600); err != nil {
+	if err := pki.WriteFile(path, kc, 0o600); err != nil {
 		return "", fmt.Errorf("admin kubeconfig: %w", err)
 	}
 	abs, err := filepath.Abs(path)

@@ -248,6 +248,11 @@ func FromGRPCStatus(st *status.Status) (*corev1.Status, int) {
 		}
 	}
 	out.Reason = string(reason)
+	if details == nil && reason == ReasonForbidden {
+		// kube-apiserver's NewForbidden always names the (maybe empty)
+		// resource: a refused path answers "details":{}.
+		details = &corev1.StatusDetails{}
+	}
 	out.Details = details
 	httpCode := table[reason].http
 	out.Code = int32(httpCode)

@@ -140,6 +140,17 @@ func needsAuth(_ context.Context, c interceptors.CallMeta) bool {
 		!strings.HasPrefix(c.Service, "grpc.reflection.")
 }
 
+// SetServingStatus reports a health service of this server (one that is
+// not a registered gRPC service, such as a dependency) SERVING or
+// NOT_SERVING to grpc.health.v1 callers. After Stop it does nothing.
+func (s *Server) SetServingStatus(service string, serving bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if serving {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	s.health.SetServingStatus(service, st)
+}
+
 // Registrar is where services register.
 func (s *Server) Registrar() grpc.ServiceRegistrar { return s.grpc }
 

@@ -71,7 +71,7 @@ func ToMetadata(u *authnv1.UserInfo) metadata.MD {
 		md.Set(KeyGroups, u.GetGroups()...)
 	}
 	for k, v := range u.GetExtra() {
-		md.Set(KeyExtraPrefix+strings.ToLower(k), v.GetItems()...)
+		md.Set(KeyExtraPrefix+escapeExtraKey(k), v.GetItems()...)
 	}
 	return md
 }
@@ -99,6 +99,9 @@ func FromMetadata(md metadata.MD) (*authnv1.UserInfo, bool) {
 	}
 	for k, v := range md {
 		if key, ok := strings.CutPrefix(k, KeyExtraPrefix); ok {
+			if key, ok = unescapeExtraKey(key); !ok {
+				continue
+			}
 			if u.Extra == nil {
 				u.Extra = map[string]*authnv1.ExtraValue{}
 			}
@@ -106,4 +109,59 @@ func FromMetadata(md metadata.MD) (*authnv1.UserInfo, bool) {
 		}
 	}
 	return u, true
+}
+
+// escapeExtraKey makes an extra attribute's key (such as
+// "authentication.kubernetes.io/credential-id") a valid metadata key:
+// [0-9a-z-.] stay, every other byte (upper case, "/", "_") is "_" and two
+// hex digits, so the key comes back exactly.
+func escapeExtraKey(k string) string {
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == '-' || c == '.' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('_')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&0xf])
+	}
+	return b.String()
+}
+
+// unescapeExtraKey reverses escapeExtraKey; ok is false for a key it
+// cannot have made.
+func unescapeExtraKey(k string) (string, bool) {
+	if !strings.Contains(k, "_") {
+		return k, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(k); i++ {
+		if k[i] != '_' {
+			b.WriteByte(k[i])
+			continue
+		}
+		if i+2 >= len(k) {
+			return "", false
+		}
+		hi, lo := unhex(k[i+1]), unhex(k[i+2])
+		if hi < 0 || lo < 0 {
+			return "", false
+		}
+		b.WriteByte(byte(hi<<4 | lo))
+		i += 2
+	}
+	return b.String(), true
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return -1
 }

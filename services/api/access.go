@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/grpcserver"
 	"github.com/portico-dev/portico/internal/identity"
+	"github.com/portico-dev/portico/internal/requestinfo"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 )
@@ -140,6 +141,19 @@ func (t methodTable) attributes(method string, req any) (*authzv1.Attributes, bo
 	}
 	if mi.resource == "namespaces" {
 		a.Namespace = a.Name
+	}
+	// A list or watch carries its selectors; one limited to a single name
+	// by metadata.name=<name> is on that name, as in kube-apiserver.
+	if mi.verb == "list" || mi.verb == "watch" {
+		if r, ok := req.(interface{ GetFieldSelector() string }); ok {
+			a.FieldSelector = r.GetFieldSelector()
+		}
+		if r, ok := req.(interface{ GetLabelSelector() string }); ok {
+			a.LabelSelector = r.GetLabelSelector()
+		}
+		if a.Name == "" {
+			a.Name = requestinfo.NameFromFieldSelector(a.FieldSelector)
+		}
 	}
 	return a, true
 }

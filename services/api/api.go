@@ -15,8 +15,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 
+	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/svcauth"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 	"github.com/portico-dev/portico/services/api/storage"
 )
 
@@ -27,6 +29,8 @@ type Deps struct {
 	Authz    Authorizer
 	Verifier *svcauth.Verifier
 	Logger   *slog.Logger
+	// JSON is the Kubernetes JSON codec patches apply to.
+	JSON Codec
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -46,6 +50,9 @@ func (d *Deps) Validate() error {
 	if d.Logger == nil {
 		errs = append(errs, errors.New("api: a logger is required"))
 	}
+	if d.JSON == nil {
+		errs = append(errs, errors.New("api: a JSON codec is required"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -57,12 +64,19 @@ type Service struct {
 	log      *slog.Logger
 	methods  methodTable
 
-	namespaces *resource[*corev1.Namespace]
-	configMaps *resource[*corev1.ConfigMap]
-	kinds      []kindHandler
+	namespaces      *resource[*corev1.Namespace]
+	configMaps      *resource[*corev1.ConfigMap]
+	serviceAccounts *resource[*corev1.ServiceAccount]
+	handlers        []kindHandler
 	// namespaced lists the cleanup of every namespaced kind, run when a
 	// namespace is deleted.
 	namespaced []func(ctx context.Context, ns string) error
+
+	// RBAC: the escalation checks (rbac_escalation.go) and the bootstrap
+	// policy (rbac_bootstrap.go).
+	escalation EscalationChecker
+	rbac       *rbacKinds
+	roleRules  func(ctx context.Context, ref *rbacv1.RoleRef, namespace string) ([]*rbacv1.PolicyRule, error)
 }
 
 // New builds the service.
@@ -75,17 +89,18 @@ func New(d Deps) (*Service, error) {
 		now = time.Now
 	}
 	s := &Service{authn: d.Authn, authz: d.Authz, verifier: d.Verifier, log: d.Logger, methods: methodTable{}}
-	s.namespaces = newNamespaces(d.Etcd, now)
-	s.namespaces.onDelete = s.deleteNamespace
-	s.configMaps = newConfigMaps(d.Etcd, now, s.namespaceActive)
-	s.namespaced = append(s.namespaced, deleteAllIn(s.configMaps))
-	s.kinds = []kindHandler{s.namespaces, s.configMaps}
+	s.escalation, _ = d.Authz.(EscalationChecker)
+	table := map[string]resources.Resource{}
+	for _, row := range resources.All() {
+		table[row.Kind] = row
+	}
+	s.handlers = s.kinds(kindEnv{etcd: d.Etcd, now: now, codec: d.JSON, nsActive: s.namespaceActive, table: table})
 	return s, nil
 }
 
 // Register adds every resource service to a gRPC server.
 func (s *Service) Register(r grpc.ServiceRegistrar) error {
-	for _, k := range s.kinds {
+	for _, k := range s.handlers {
 		if err := s.register(r, k); err != nil {
 			return fmt.Errorf("api: %w", err)
 		}

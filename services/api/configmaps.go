@@ -1,32 +1,14 @@
 package api
 
 import (
-	"context"
 	"maps"
 	"regexp"
-	"time"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
-	"github.com/portico-dev/portico/services/api/storage"
 )
 
 // MaxConfigMapBytes is kube-apiserver's limit on a config map's data.
 const MaxConfigMapBytes = 1 << 20
-
-func newConfigMaps(c *clientv3.Client, now func() time.Time, nsActive func(context.Context, string) error) *resource[*corev1.ConfigMap] {
-	return &resource[*corev1.ConfigMap]{
-		kindMeta: kindMeta{version: "v1", plural: "configmaps", kind: "ConfigMap", pluralKind: "ConfigMaps",
-			namespaced: true, service: "portico.core.v1.ConfigMapService"},
-		store:           storage.NewStore(c, "/registry/configmaps/", func() *corev1.ConfigMap { return &corev1.ConfigMap{} }),
-		newObj:          func() *corev1.ConfigMap { return &corev1.ConfigMap{Metadata: &corev1.ObjectMeta{}} },
-		validateName:    validateSubdomainName,
-		validate:        validateConfigMap,
-		namespaceExists: nsActive,
-		now:             now,
-	}
-}
 
 // configMapKey is the rule for data and binaryData keys.
 var configMapKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)

@@ -70,18 +70,27 @@ type kindMeta struct {
 	service                                  protoreflect.FullName
 }
 
+// findService looks a gRPC service up among the linked proto files.
+func findService(name string) (protoreflect.ServiceDescriptor, error) {
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", name, err)
+	}
+	sd, ok := d.(protoreflect.ServiceDescriptor)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a service", name)
+	}
+	return sd, nil
+}
+
 // register builds the grpc.ServiceDesc of a kind's service from its proto
 // descriptor and registers it; every method is also added to the
 // authorization table.
 func (s *Service) register(r grpc.ServiceRegistrar, h kindHandler) error {
 	m := h.meta()
-	d, err := protoregistry.GlobalFiles.FindDescriptorByName(m.service)
+	sd, err := findService(string(m.service))
 	if err != nil {
-		return fmt.Errorf("service %s: %w", m.service, err)
-	}
-	sd, ok := d.(protoreflect.ServiceDescriptor)
-	if !ok {
-		return fmt.Errorf("%s is not a service", m.service)
+		return err
 	}
 	desc := grpc.ServiceDesc{
 		ServiceName: string(sd.FullName()),
@@ -222,7 +231,17 @@ func (r *resource[T]) unary(ctx context.Context, o op, req proto.Message, resp p
 		if err != nil {
 			return err
 		}
+		if r.deleteReturnsObject {
+			return setSingle(resp, r.markDeleted(obj))
+		}
 		return setSingle(resp, r.deletedStatus(obj))
+	case "deletecollection":
+		res, err := r.deleteCollection(ctx, ns, req)
+		if err != nil {
+			return err
+		}
+		setList(resp, listMeta(res), res.Items)
+		return nil
 	}
 	return apierrors.MethodNotAllowed()
 }

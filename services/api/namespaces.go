@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
@@ -27,26 +26,6 @@ const (
 // systemNamespaces exist from the first start and may not be deleted
 // (kube-node-lease may, as in kube-apiserver).
 var systemNamespaces = []string{"default", "kube-system", "kube-public"}
-
-func newNamespaces(c *clientv3.Client, now func() time.Time) *resource[*corev1.Namespace] {
-	return &resource[*corev1.Namespace]{
-		kindMeta: kindMeta{version: "v1", plural: "namespaces", kind: "Namespace", pluralKind: "Namespaces",
-			service: "portico.core.v1.NamespaceService"},
-		store:        storage.NewStore(c, "/registry/namespaces/", func() *corev1.Namespace { return &corev1.Namespace{} }),
-		newObj:       func() *corev1.Namespace { return &corev1.Namespace{Metadata: &corev1.ObjectMeta{}} },
-		validateName: validateLabelName,
-		beforeCreate: func(ns *corev1.Namespace) {
-			ns.Status = &corev1.NamespaceStatus{Phase: phaseActive}
-			if ns.Spec == nil || len(ns.Spec.Finalizers) == 0 {
-				ns.Spec = &corev1.NamespaceSpec{Finalizers: []string{"kubernetes"}}
-			}
-		},
-		extraFields: func(ns *corev1.Namespace) map[string]string {
-			return map[string]string{"status.phase": ns.GetStatus().GetPhase()}
-		},
-		now: now,
-	}
-}
 
 // EnsureSystemNamespaces creates default, kube-system, kube-public and
 // kube-node-lease when missing.
@@ -116,6 +95,9 @@ func (s *Service) deleteNamespace(ctx context.Context, name string, opts *corev1
 
 // checkPreconditions is nil when the delete preconditions hold for m.
 func checkPreconditions(m *corev1.ObjectMeta, p *corev1.Preconditions) error {
+	if p == nil {
+		return nil
+	}
 	if p.Uid != nil && p.GetUid() != m.GetUid() {
 		return fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", p.GetUid(), m.GetUid())
 	}

@@ -28,6 +28,19 @@ type resource[T storage.Object] struct {
 	validate func(obj, old T, isCreate bool) []*corev1.StatusCause
 	// beforeCreate sets kind-specific defaults (e.g. a namespace's phase).
 	beforeCreate func(obj T)
+	// afterCreate runs after an object is stored by a create (a new
+	// namespace gets its default service account).
+	afterCreate func(ctx context.Context, obj T)
+	// beforeWrite normalises an object on create and update (a secret's
+	// stringData into data).
+	beforeWrite func(obj T)
+	// admit checks a create (old is the zero T) or an update against the
+	// requester in ctx, after validation (RBAC objects: nobody grants
+	// what they do not hold); nil admits everything.
+	admit func(ctx context.Context, obj, old T) error
+	// deleteReturnsObject answers a delete with the deleted object, not a
+	// Status (pods, as kube-apiserver does).
+	deleteReturnsObject bool
 	// namespaceExists is asked before a namespaced create; nil for
 	// cluster-scoped kinds.
 	namespaceExists func(ctx context.Context, name string) error
@@ -152,10 +165,21 @@ func (r *resource[T]) create(ctx context.Context, ns string, obj T, o writeOptio
 	if r.beforeCreate != nil {
 		r.beforeCreate(obj)
 	}
+	if r.beforeWrite != nil {
+		r.beforeWrite(obj)
+	}
+	if r.admit != nil {
+		if err := r.admit(ctx, obj, zero); err != nil {
+			return zero, err
+		}
+	}
 	if o.dryRun {
 		return obj, nil
 	}
 	out, err := r.store.Create(ctx, ns, m.Name, obj)
+	if err == nil && r.afterCreate != nil {
+		r.afterCreate(ctx, out)
+	}
 	return out, r.err(err, m.Name)
 }
 
@@ -204,8 +228,16 @@ func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writ
 		m.Generation = om.Generation
 		m.SelfLink = ""
 		m.ResourceVersion = om.ResourceVersion
+		if r.beforeWrite != nil {
+			r.beforeWrite(obj)
+		}
 		if causes := r.check(obj, old, false); len(causes) > 0 {
 			return zero, apierrors.Invalid(r.group, r.kind, name, causes)
+		}
+		if r.admit != nil {
+			if err := r.admit(ctx, obj, old); err != nil {
+				return zero, err
+			}
 		}
 		if o.dryRun {
 			return obj, nil
@@ -301,6 +333,23 @@ type watchRequest interface {
 	GetResourceVersion() string
 	GetTimeoutSeconds() int64
 	GetAllowWatchBookmarks() bool
+	GetSendInitialEvents() bool
+}
+
+// initialEventsEnd is the annotation of the bookmark that ends the initial
+// events of a streaming list.
+const initialEventsEnd = "k8s.io/initial-events-end"
+
+// bookmark is a BOOKMARK event's object: only its resourceVersion (and
+// the end-of-initial-events annotation).
+func (r *resource[T]) bookmark(rv string, endOfInitial bool) T {
+	obj := r.newObj()
+	m := metaOf(obj)
+	m.ResourceVersion = rv
+	if endOfInitial {
+		m.Annotations = map[string]string{initialEventsEnd: "true"}
+	}
+	return obj
 }
 
 // Watch event types, as Kubernetes names them.
@@ -325,8 +374,12 @@ func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, st
 		defer cancel()
 	}
 	from := req.GetResourceVersion()
+	// sendInitialEvents (client-go's streaming list) asks for the current
+	// objects first, then a bookmark marking their end, from any
+	// resourceVersion not older than the one given.
+	streamList := req.GetSendInitialEvents()
 	var initial []T
-	if from == "" || from == "0" {
+	if from == "" || from == "0" || streamList {
 		res, err := r.store.List(ctx, ns, storage.ListOptions[T]{})
 		if err != nil {
 			return r.err(err, "")
@@ -345,6 +398,11 @@ func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, st
 			if err := send(eventAdded, obj); err != nil {
 				return err
 			}
+		}
+	}
+	if streamList {
+		if err := send(eventBookmark, r.bookmark(from, true)); err != nil {
+			return err
 		}
 	}
 	for {

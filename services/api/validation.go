@@ -45,6 +45,32 @@ func validateSubdomainName(name string) []string {
 	return out
 }
 
+var dns1035Label = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+
+// validateDNS1035Label is the rule for services: an RFC 1035 label.
+func validateDNS1035Label(name string) []string {
+	var out []string
+	if len(name) > 63 {
+		out = append(out, "must be no more than 63 characters")
+	}
+	if !dns1035Label.MatchString(name) {
+		out = append(out, "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+	}
+	return out
+}
+
+// validatePathSegmentName is the rule for RBAC objects: any name that is
+// a single path segment.
+func validatePathSegmentName(name string) []string {
+	switch {
+	case name == "." || name == "..":
+		return []string{fmt.Sprintf("may not be '%s'", name)}
+	case strings.ContainsAny(name, "/%"):
+		return []string{"may not contain '/' or '%'"}
+	}
+	return nil
+}
+
 // validateQualifiedKey checks a label or annotation key: an optional DNS
 // subdomain prefix and a name of at most 63 characters.
 func validateQualifiedKey(key string) string {

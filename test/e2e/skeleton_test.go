@@ -167,10 +167,16 @@ func TestStatusErrors(t *testing.T) {
 		t.Errorf("malformed JSON: %d %s", code, body)
 	}
 	assertStatus(t, body, 400, "BadRequest", "")
-	code, _, body = httpDo(t, c, "POST", base+"/api/v1/namespaces/default/configmaps", "application/json",
+	code, _, body = httpDo(t, c, "POST", base+"/api/v1/namespaces/default/configmaps?fieldValidation=Strict", "application/json",
 		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c2"},"dta":{"a":"1"}}`)
 	if code != 400 || !strings.Contains(body, `unknown field \"dta\"`) {
-		t.Errorf("unknown field: %d %s", code, body)
+		t.Errorf("unknown field, Strict: %d %s", code, body)
+	}
+	// Warn, the default, stores the object and says what it dropped.
+	code, hdr, body = httpDo(t, c, "POST", base+"/api/v1/namespaces/default/configmaps", "application/json",
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c3","colour":"x"},"data":{"a":"1"}}`)
+	if code != 201 || hdr.Get("Warning") != `299 - "unknown field \"metadata.colour\""` {
+		t.Errorf("unknown field, Warn: %d %q %s", code, hdr.Get("Warning"), body)
 	}
 	code, _, body = httpDo(t, c, "POST", base+"/api/v1/namespaces/default/configmaps", "application/json",
 		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Not_Valid"}}`)
@@ -198,9 +204,9 @@ func TestWatchStreamsEvents(t *testing.T) {
 	base := p.insecureURL()
 	_, _, body := httpDo(t, http.DefaultClient, "GET", base+"/api/v1/namespaces/default/configmaps", "", "")
 	var list struct {
-		Kind     string `json:"kind"`
+		Kind     string                           `json:"kind"`
 		Metadata struct{ ResourceVersion string } `json:"metadata"`
-		Items    []any `json:"items"`
+		Items    []any                            `json:"items"`
 	}
 	if err := json.Unmarshal([]byte(body), &list); err != nil {
 		t.Fatal(err)
@@ -224,7 +230,7 @@ func TestWatchStreamsEvents(t *testing.T) {
 		var ev struct {
 			Type   string `json:"type"`
 			Object struct {
-				Kind     string `json:"kind"`
+				Kind     string                `json:"kind"`
 				Metadata struct{ Name string } `json:"metadata"`
 			} `json:"object"`
 		}

@@ -17,11 +17,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
+	"github.com/portico-dev/portico/services/authn/authenticator"
 )
+
+// Method is the authenticator name in responses.
+const Method = "token-file"
 
 // MaxFileBytes bounds the token file.
 const MaxFileBytes = 16 << 20
@@ -41,25 +44,13 @@ type Tokens struct {
 // Len is the number of distinct tokens.
 func (t *Tokens) Len() int { return len(t.byHash) }
 
-// ReadFile parses the token file at path.
+// ReadFile parses the token file at path once.
 func ReadFile(path string) (*Tokens, error) {
-	f, err := os.Open(path)
+	_, data, err := (&File{path: path}).read()
 	if err != nil {
-		return nil, fmt.Errorf("token file: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("token file %s: %w", path, err)
-	}
-	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("token file %s: larger than %d bytes", path, MaxFileBytes)
-	}
-	t, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("token file %s: %w", path, err)
-	}
-	return t, nil
+	return parseFile(path, data)
 }
 
 // Parse parses token file content. An error names the line at fault and
@@ -112,8 +103,9 @@ func Parse(data []byte) (*Tokens, error) {
 }
 
 // AuthenticateToken returns the token's user. The lookup is by SHA-256 of
-// the token and the match is confirmed in constant time.
-func (t *Tokens) AuthenticateToken(_ context.Context, token string) (*authnv1.UserInfo, bool, error) {
+// the token and the match is confirmed in constant time. Static tokens are
+// not audience-aware: audiences are ignored.
+func (t *Tokens) AuthenticateToken(_ context.Context, token string, _ []string) (*authenticator.Response, bool, error) {
 	if t == nil {
 		return nil, false, nil
 	}
@@ -121,5 +113,5 @@ func (t *Tokens) AuthenticateToken(_ context.Context, token string) (*authnv1.Us
 	if !ok || subtle.ConstantTimeCompare(e.token, []byte(token)) != 1 {
 		return nil, false, nil
 	}
-	return e.user, true, nil
+	return &authenticator.Response{User: e.user, Method: Method}, true, nil
 }

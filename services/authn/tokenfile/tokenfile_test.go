@@ -46,17 +46,18 @@ func TestParse(t *testing.T) {
 			if len(toks.Warnings) != tc.warnings {
 				t.Fatalf("warnings = %v, want %d", toks.Warnings, tc.warnings)
 			}
-			u, ok, err := toks.AuthenticateToken(context.Background(), tc.token)
+			resp, ok, err := toks.AuthenticateToken(context.Background(), tc.token, nil)
 			if err != nil || !ok {
 				t.Fatalf("AuthenticateToken = %v, %v", ok, err)
 			}
+			u := resp.User
 			if u.Username != tc.user || u.Uid != tc.uid || strings.Join(u.Groups, "|") != strings.Join(tc.groups, "|") {
 				t.Fatalf("user = %+v", u)
 			}
-			if _, ok, _ := toks.AuthenticateToken(context.Background(), tc.token+"x"); ok {
+			if _, ok, _ := toks.AuthenticateToken(context.Background(), tc.token+"x", nil); ok {
 				t.Fatal("a longer token authenticated")
 			}
-			if _, ok, _ := toks.AuthenticateToken(context.Background(), ""); ok {
+			if _, ok, _ := toks.AuthenticateToken(context.Background(), "", nil); ok {
 				t.Fatal("the empty token authenticated")
 			}
 		})
@@ -90,7 +91,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, e := range toks.byHash {
-			if u, ok, _ := toks.AuthenticateToken(context.Background(), string(e.token)); !ok || u.Username == "" {
+			if r, ok, _ := toks.AuthenticateToken(context.Background(), string(e.token), nil); !ok || r.User.GetUsername() == "" {
 				t.Fatalf("parsed token does not authenticate")
 			}
 		}

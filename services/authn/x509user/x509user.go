@@ -4,13 +4,23 @@
 package x509user
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
+	"github.com/portico-dev/portico/services/authn/authenticator"
 )
+
+// Method is the authenticator name in responses.
+const Method = "x509"
+
+// CredentialIDKey is the extra attribute kube-apiserver sets to identify
+// the credential: "X509SHA256=<hex SHA-256 of the leaf's DER>".
+const CredentialIDKey = "authentication.kubernetes.io/credential-id"
 
 // MaxChainLength bounds the chain a client may present.
 const MaxChainLength = 10
@@ -49,8 +59,9 @@ func ParseChain(der [][]byte) ([]*x509.Certificate, error) {
 }
 
 // AuthenticateChain verifies chain (leaf first; the rest are intermediates)
-// and returns its user.
-func (a *Authenticator) AuthenticateChain(chain []*x509.Certificate) (*authnv1.UserInfo, error) {
+// and returns its user: CN is the name, every O a group. The response
+// expires with the first certificate of the verified chain to expire.
+func (a *Authenticator) AuthenticateChain(chain []*x509.Certificate) (*authenticator.Response, error) {
 	if a == nil || a.roots == nil {
 		return nil, errors.New("no client CA configured")
 	}
@@ -62,17 +73,29 @@ func (a *Authenticator) AuthenticateChain(chain []*x509.Certificate) (*authnv1.U
 		inter.AddCert(c)
 	}
 	leaf := chain[0]
-	if _, err := leaf.Verify(x509.VerifyOptions{
+	verified, err := leaf.Verify(x509.VerifyOptions{
 		Roots:         a.roots,
 		Intermediates: inter,
 		CurrentTime:   a.now(),
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}); err != nil {
-		return nil, fmt.Errorf("verifying certificate %q: %w", leaf.Subject.CommonName, err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verifying certificate SN=%s %q: %w", leaf.SerialNumber, leaf.Subject.CommonName, err)
 	}
 	if leaf.Subject.CommonName == "" {
 		return nil, errors.New("certificate has no common name")
 	}
-	groups := append([]string(nil), leaf.Subject.Organization...)
-	return &authnv1.UserInfo{Username: leaf.Subject.CommonName, Groups: groups}, nil
+	expires := leaf.NotAfter
+	for _, c := range verified[0] {
+		if c.NotAfter.Before(expires) {
+			expires = c.NotAfter
+		}
+	}
+	sum := sha256.Sum256(leaf.Raw)
+	u := &authnv1.UserInfo{
+		Username: leaf.Subject.CommonName,
+		Groups:   append([]string(nil), leaf.Subject.Organization...),
+		Extra:    map[string]*authnv1.ExtraValue{CredentialIDKey: {Items: []string{"X509SHA256=" + hex.EncodeToString(sum[:])}}},
+	}
+	return &authenticator.Response{User: u, ExpiresAt: expires, Method: Method}, nil
 }

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// parse registers the flags of `portico up` and parses args.
+func parse(t *testing.T, args ...string) (*options, *pflag.FlagSet) {
+	t.Helper()
+	o := defaultOptions()
+	fs := pflag.NewFlagSet("portico up", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o.addCommonFlags(fs)
+	o.addGatewayFlags(fs)
+	o.addAuthnFlags(fs)
+	o.addAuthzFlags(fs)
+	o.addStorageFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return o, fs
+}
+
+func TestPortFlagsValidate(t *testing.T) {
+	tests := map[string]struct {
+		args    []string
+		wantErr []string // "" entries are not allowed; nil means valid
+	}{
+		"defaults": {},
+		"TLS 1.3 and two suites": {
+			args: []string{"--tls-min-version", "VersionTLS13", "--tls-cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
+		},
+		"TLS 1.1 refused": {
+			args:    []string{"--tls-min-version", "VersionTLS11"},
+			wantErr: []string{"--tls-min-version: VersionTLS11 is refused"},
+		},
+		"insecure suite refused": {
+			args:    []string{"--tls-cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_RSA_WITH_RC4_128_SHA"},
+			wantErr: []string{"--tls-cipher-suites: TLS_RSA_WITH_RC4_128_SHA is an insecure cipher suite"},
+		},
+		"unknown suite": {
+			args:    []string{"--tls-cipher-suites", "AES128-GCM-SHA256"},
+			wantErr: []string{`"AES128-GCM-SHA256" is not a cipher suite`},
+		},
+		"suites without the one HTTP/2 needs": {
+			args:    []string{"--tls-cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
+			wantErr: []string{"HTTP/2 over TLS 1.2 requires one of them"},
+		},
+		"the same with TLS 1.3 minimum: suites unused": {
+			args: []string{"--tls-cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "--tls-min-version", "VersionTLS13"},
+		},
+		"read-only port": {
+			args:    []string{"--read-only-port", "7080"},
+			wantErr: []string{"--read-only-port: the read-only port was removed for security reasons; use service accounts"},
+		},
+		"read-only port 0 is refused too": {
+			args:    []string{"--read-only-port=0"},
+			wantErr: []string{"removed for security reasons"},
+		},
+		"remote insecure port": {
+			args:    []string{"--insecure-bind-address", "0.0.0.0"},
+			wantErr: []string{"--insecure-bind-address 0.0.0.0 is not a loopback address", "--insecure-allow-remote"},
+		},
+		"remote insecure port allowed": {
+			args: []string{"--insecure-bind-address", "0.0.0.0", "--insecure-allow-remote"},
+		},
+		"remote insecure port disabled": {
+			args: []string{"--insecure-bind-address", "0.0.0.0", "--insecure-port", "0"},
+		},
+		"secure port 0": {args: []string{"--secure-port", "0"}},
+		"negative in-flight limit": {
+			args:    []string{"--max-requests-inflight", "-1"},
+			wantErr: []string{"--max-requests-inflight: -1 is negative"},
+		},
+		"no in-flight limit": {args: []string{"--max-requests-inflight", "0"}},
+		"zero timeout": {
+			args:    []string{"--request-timeout", "0s"},
+			wantErr: []string{"--request-timeout: 0s must be positive"},
+		},
+		"every error at once": {
+			args:    []string{"--tls-min-version", "VersionTLS10", "--secure-port", "70000", "--request-timeout", "-1s"},
+			wantErr: []string{"VersionTLS10 is refused", "--secure-port: 70000 is not a port", "--request-timeout"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			o, fs := parse(t, tc.args...)
+			err := o.validate(fs)
+			if tc.wantErr == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.wantErr)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestPortFlagDefaults(t *testing.T) {
+	o, _ := parse(t)
+	if o.insecurePort != 8080 || o.insecureBindAddress != "127.0.0.1" || o.securePort != 6443 || o.bindAddress != "" {
+		t.Errorf("ports: %d on %s, %d on %q", o.insecurePort, o.insecureBindAddress, o.securePort, o.bindAddress)
+	}
+	if o.tlsMinVersion != "VersionTLS12" || o.tlsCipherSuites != nil {
+		t.Errorf("TLS: %s %v", o.tlsMinVersion, o.tlsCipherSuites)
+	}
+	if o.maxRequestsInflight != 400 || o.requestTimeout != time.Minute || o.auditLogPath != "" {
+		t.Errorf("limits: %d %s %q", o.maxRequestsInflight, o.requestTimeout, o.auditLogPath)
+	}
+}
+
+func TestDefaultBindAddress(t *testing.T) {
+	ipnet := func(s string) net.Addr {
+		ip, n, err := net.ParseCIDR(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.IP = ip
+		return n
+	}
+	lo := iface{name: "lo", up: true, loop: true, addrs: []net.Addr{ipnet("127.0.0.1/8"), ipnet("::1/128")}}
+	tests := map[string]struct {
+		ifaces            []iface
+		wantAddr, wantIfc string
+	}{
+		"no interfaces":  {nil, "0.0.0.0", ""},
+		"only loopback":  {[]iface{lo}, "0.0.0.0", ""},
+		"first up, IPv4": {[]iface{lo, {name: "eth0", up: true, addrs: []net.Addr{ipnet("fe80::1/64"), ipnet("10.0.0.5/24")}}}, "10.0.0.5", "eth0"},
+		"down skipped": {[]iface{
+			{name: "eth0", up: false, addrs: []net.Addr{ipnet("10.0.0.5/24")}},
+			{name: "eth1", up: true, addrs: []net.Addr{ipnet("192.168.1.2/24")}},
+		}, "192.168.1.2", "eth1"},
+		"link-local and IPv6 only": {[]iface{lo, {name: "eth0", up: true, addrs: []net.Addr{ipnet("169.254.1.1/16"), ipnet("2001:db8::1/64")}}}, "0.0.0.0", ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			addr, ifc := defaultBindAddress(tc.ifaces)
+			if addr != tc.wantAddr || ifc != tc.wantIfc {
+				t.Fatalf("= %s %q, want %s %q", addr, ifc, tc.wantAddr, tc.wantIfc)
+			}
+		})
+	}
+}

@@ -1,0 +1,429 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/portico-dev/portico/internal/apierrors"
+	"github.com/portico-dev/portico/internal/resources"
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
+	"github.com/portico-dev/portico/services/api/storage"
+)
+
+// kindEnv is what every kind is built from.
+type kindEnv struct {
+	etcd     *clientv3.Client
+	now      func() time.Time
+	codec    Codec
+	nsActive func(context.Context, string) error
+	table    map[string]resources.Resource // by Kind
+}
+
+// build makes the resource of one kind from its row of the generated
+// resource table, with the common defaults; hooks are added by the caller.
+func build[T storage.Object](env kindEnv, kind string) *resource[T] {
+	row, ok := env.table[kind]
+	if !ok {
+		panic(fmt.Sprintf("api: kind %s is not in the resource table", kind))
+	}
+	newObj := func() T {
+		obj := row.New().(T)
+		metaOf(obj)
+		return obj
+	}
+	r := &resource[T]{
+		kindMeta: kindMeta{
+			group: row.Group, version: row.Version, plural: row.Resource, kind: row.Kind,
+			pluralKind: pluralKind(row.Service, row.Kind), namespaced: row.Namespaced,
+			service: protoreflect.FullName(row.Service),
+		},
+		store:           storage.NewStore(env.etcd, "/registry/"+registryPrefix(row)+"/", func() T { return row.New().(T) }),
+		newObj:          newObj,
+		validateName:    validateSubdomainName,
+		codec:           env.codec,
+		strategicSchema: strategicSchema(row.Group, row.Kind),
+		now:             env.now,
+	}
+	if row.Namespaced {
+		r.namespaceExists = env.nsActive
+	}
+	r.subresources = map[string]map[string]func(context.Context, proto.Message) (proto.Message, error){}
+	for _, sub := range row.Subresources {
+		if sub == "status" {
+			r.subresources["status"] = statusSubresource(r)
+		}
+	}
+	return r
+}
+
+// registryPrefix is the etcd key prefix of a resource, as kube-apiserver
+// lays them out: /registry/pods/, /registry/rbac.authorization.k8s.io/roles/.
+func registryPrefix(row resources.Resource) string {
+	if row.Group == "" {
+		if row.Resource == "endpoints" {
+			return "services/endpoints"
+		}
+		if row.Resource == "services" {
+			return "services/specs"
+		}
+		return row.Resource
+	}
+	return row.Group + "/" + row.Resource
+}
+
+// pluralKind is the plural in RPC names (ListPods): the service's name is
+// <Kind>Service and the list RPC List<PluralKind>.
+func pluralKind(service, kind string) string {
+	md, err := findService(service)
+	if err != nil {
+		return kind + "s"
+	}
+	methods := md.Methods()
+	for i := range methods.Len() {
+		if rest, ok := strings.CutPrefix(string(methods.Get(i).Name()), "List"); ok {
+			return rest
+		}
+	}
+	return kind + "s"
+}
+
+// kinds builds every served kind.
+func (s *Service) kinds(env kindEnv) []kindHandler {
+	s.namespaces = build[*corev1.Namespace](env, "Namespace")
+	s.namespaces.validateName = validateLabelName
+	s.namespaces.namespaceExists = nil
+	s.namespaces.beforeCreate = func(ns *corev1.Namespace) {
+		ns.Status = &corev1.NamespaceStatus{Phase: phaseActive}
+		if ns.Spec == nil || len(ns.Spec.Finalizers) == 0 {
+			ns.Spec = &corev1.NamespaceSpec{Finalizers: []string{"kubernetes"}}
+		}
+	}
+	s.namespaces.extraFields = func(ns *corev1.Namespace) map[string]string {
+		return map[string]string{"status.phase": ns.GetStatus().GetPhase()}
+	}
+	s.namespaces.onDelete = s.deleteNamespace
+
+	configMaps := build[*corev1.ConfigMap](env, "ConfigMap")
+	configMaps.validate = validateConfigMap
+	s.configMaps = configMaps
+
+	secrets := build[*corev1.Secret](env, "Secret")
+	secrets.beforeWrite = func(sec *corev1.Secret) {
+		// stringData is write-only: merged into data, never stored.
+		for k, v := range sec.StringData {
+			if sec.Data == nil {
+				sec.Data = map[string][]byte{}
+			}
+			sec.Data[k] = []byte(v)
+		}
+		sec.StringData = nil
+		if sec.Type == "" {
+			sec.Type = "Opaque"
+		}
+	}
+	secrets.extraFields = func(sec *corev1.Secret) map[string]string { return map[string]string{"type": sec.GetType()} }
+
+	pods := build[*corev1.Pod](env, "Pod")
+	pods.beforeCreate = defaultPod
+	pods.extraFields = func(p *corev1.Pod) map[string]string {
+		return map[string]string{
+			"spec.nodeName":            p.GetSpec().GetNodeName(),
+			"spec.restartPolicy":       p.GetSpec().GetRestartPolicy(),
+			"spec.schedulerName":       p.GetSpec().GetSchedulerName(),
+			"spec.serviceAccountName":  p.GetSpec().GetServiceAccountName(),
+			"status.phase":             p.GetStatus().GetPhase(),
+			"status.podIP":             p.GetStatus().GetPodIp(),
+			"status.nominatedNodeName": p.GetStatus().GetNominatedNodeName(),
+		}
+	}
+	pods.deleteReturnsObject = true
+	pods.subresources["binding"] = map[string]func(context.Context, proto.Message) (proto.Message, error){
+		"create": func(ctx context.Context, req proto.Message) (proto.Message, error) { return bindPod(ctx, pods, req) },
+	}
+
+	services := build[*corev1.Service](env, "Service")
+	services.validateName = validateDNS1035Label
+	services.beforeCreate = defaultService
+
+	events := build[*corev1.Event](env, "Event")
+	events.extraFields = func(e *corev1.Event) map[string]string {
+		io := e.GetInvolvedObject()
+		return map[string]string{
+			"involvedObject.kind": io.GetKind(), "involvedObject.namespace": io.GetNamespace(),
+			"involvedObject.name": io.GetName(), "involvedObject.uid": io.GetUid(),
+			"involvedObject.apiVersion": io.GetApiVersion(), "involvedObject.resourceVersion": io.GetResourceVersion(),
+			"involvedObject.fieldPath": io.GetFieldPath(), "reason": e.GetReason(),
+			"reportingComponent": e.GetReportingComponent(), "source": e.GetSource().GetComponent(), "type": e.GetType(),
+		}
+	}
+
+	nodes := build[*corev1.Node](env, "Node")
+	endpoints := build[*corev1.Endpoints](env, "Endpoints")
+	serviceAccounts := build[*corev1.ServiceAccount](env, "ServiceAccount")
+	s.serviceAccounts = serviceAccounts
+	s.serviceAccountHooks(serviceAccounts)
+
+	roles := build[*rbacv1.Role](env, "Role")
+	clusterRoles := build[*rbacv1.ClusterRole](env, "ClusterRole")
+	roleBindings := build[*rbacv1.RoleBinding](env, "RoleBinding")
+	clusterRoleBindings := build[*rbacv1.ClusterRoleBinding](env, "ClusterRoleBinding")
+	for _, r := range []interface{ setNameRule(func(string) []string) }{roles, clusterRoles, roleBindings, clusterRoleBindings} {
+		r.setNameRule(validatePathSegmentName)
+	}
+	s.rbacHooks(roles, clusterRoles, roleBindings, clusterRoleBindings)
+
+	s.namespaced = []func(context.Context, string) error{
+		deleteAllIn(configMaps), deleteAllIn(secrets), deleteAllIn(pods), deleteAllIn(services),
+		deleteAllIn(events), deleteAllIn(endpoints), deleteAllIn(serviceAccounts),
+		deleteAllIn(roles), deleteAllIn(roleBindings),
+	}
+	return []kindHandler{
+		s.namespaces, configMaps, secrets, pods, services, events, nodes, endpoints, serviceAccounts,
+		roles, clusterRoles, roleBindings, clusterRoleBindings,
+	}
+}
+
+func (r *resource[T]) setNameRule(f func(string) []string) { r.validateName = f }
+
+// defaultPod sets what kube-apiserver's defaulting sets on a new pod, the
+// fields kubectl describe and get show.
+func defaultPod(p *corev1.Pod) {
+	if p.Spec == nil {
+		p.Spec = &corev1.PodSpec{}
+	}
+	sp := p.Spec
+	if sp.RestartPolicy == "" {
+		sp.RestartPolicy = "Always"
+	}
+	if sp.DnsPolicy == "" {
+		sp.DnsPolicy = "ClusterFirst"
+	}
+	if sp.SchedulerName == "" {
+		sp.SchedulerName = "default-scheduler"
+	}
+	if sp.ServiceAccountName == "" {
+		sp.ServiceAccountName = "default"
+	}
+	sp.ServiceAccount = sp.ServiceAccountName
+	if sp.TerminationGracePeriodSeconds == nil {
+		grace := int64(30)
+		sp.TerminationGracePeriodSeconds = &grace
+	}
+	if sp.SecurityContext == nil {
+		sp.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	for _, c := range append(append([]*corev1.Container{}, sp.InitContainers...), sp.Containers...) {
+		if c.TerminationMessagePath == "" {
+			c.TerminationMessagePath = "/dev/termination-log"
+		}
+		if c.TerminationMessagePolicy == "" {
+			c.TerminationMessagePolicy = "File"
+		}
+		if c.ImagePullPolicy == "" {
+			c.ImagePullPolicy = "IfNotPresent"
+			if img := c.Image; !strings.Contains(img[strings.LastIndex(img, "/")+1:], ":") || strings.HasSuffix(img, ":latest") {
+				c.ImagePullPolicy = "Always"
+			}
+		}
+		for _, port := range c.Ports {
+			if port.Protocol == "" {
+				port.Protocol = "TCP"
+			}
+		}
+	}
+	if p.Status == nil {
+		p.Status = &corev1.PodStatus{}
+	}
+	if p.Status.Phase == "" {
+		p.Status.Phase = "Pending"
+	}
+	if p.Status.QosClass == "" {
+		p.Status.QosClass = "BestEffort"
+	}
+}
+
+// defaultService sets a service's type and its ports' protocol and target.
+func defaultService(svc *corev1.Service) {
+	if svc.Spec == nil {
+		svc.Spec = &corev1.ServiceSpec{}
+	}
+	if svc.Spec.Type == "" {
+		svc.Spec.Type = "ClusterIP"
+	}
+	if svc.Spec.SessionAffinity == "" {
+		svc.Spec.SessionAffinity = "None"
+	}
+	for _, p := range svc.Spec.Ports {
+		if p.Protocol == "" {
+			p.Protocol = "TCP"
+		}
+		if p.TargetPort == nil {
+			p.TargetPort = &corev1.IntOrString{IntVal: p.Port}
+		}
+	}
+}
+
+// bindPod is pods/binding: it sets spec.nodeName of an unbound pod.
+func bindPod(ctx context.Context, pods *resource[*corev1.Pod], req proto.Message) (proto.Message, error) {
+	ns, name := stringField(req, "namespace"), stringField(req, "name")
+	b, _ := messageField(req, "binding").(*corev1.Binding)
+	if b.GetTarget().GetName() == "" {
+		return nil, apierrors.Invalid("", "Binding", name, []*corev1.StatusCause{{Reason: "FieldValueRequired", Field: "target.name", Message: "Required value"}})
+	}
+	dry, err := dryRunAll(stringsField(req, "dry_run"))
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		pod, err := pods.get(ctx, ns, name)
+		if err != nil {
+			return nil, err
+		}
+		if pod.GetSpec().GetNodeName() != "" {
+			return nil, apierrors.Conflict("", "pods", name, fmt.Sprintf("pod %s is already assigned to node %q", name, pod.GetSpec().GetNodeName()))
+		}
+		pod.Spec.NodeName = b.GetTarget().GetName()
+		if dry {
+			break
+		}
+		if _, err := pods.store.Update(ctx, ns, name, pod); err == nil {
+			break
+		} else if attempt >= maxUpdateRetries || apierrors.ReasonOf(pods.err(err, name)) != apierrors.ReasonConflict {
+			return nil, pods.err(err, name)
+		}
+	}
+	return &corev1.Status{Status: "Success", Code: 201}, nil
+}
+
+// statusSubresource serves <resource>/status: get reads the object; update
+// and patch change only its status, keeping everything else as stored.
+func statusSubresource[T storage.Object](r *resource[T]) map[string]func(context.Context, proto.Message) (proto.Message, error) {
+	status := protoreflect.Name("status")
+	write := func(ctx context.Context, ns, name string, incoming T, rv string, dry bool) (proto.Message, error) {
+		for attempt := 0; ; attempt++ {
+			cur, err := r.get(ctx, ns, name)
+			if err != nil {
+				return nil, err
+			}
+			if rv != "" && rv != metaOf(cur).GetResourceVersion() {
+				return nil, r.err(storage.ErrConflict, name)
+			}
+			next := proto.Clone(cur).(T)
+			fd := next.ProtoReflect().Descriptor().Fields().ByName(status)
+			if fd == nil {
+				return nil, apierrors.MethodNotAllowed()
+			}
+			if incoming.ProtoReflect().Has(fd) {
+				next.ProtoReflect().Set(fd, incoming.ProtoReflect().Get(fd))
+			} else {
+				next.ProtoReflect().Clear(fd)
+			}
+			if dry {
+				return next, nil
+			}
+			out, err := r.store.Update(ctx, ns, name, next)
+			if err != nil && rv == "" && attempt < maxUpdateRetries && apierrors.ReasonOf(r.err(err, name)) == apierrors.ReasonConflict {
+				continue
+			}
+			return out, r.err(err, name)
+		}
+	}
+	return map[string]func(context.Context, proto.Message) (proto.Message, error){
+		"get": func(ctx context.Context, req proto.Message) (proto.Message, error) {
+			return r.get(ctx, stringField(req, "namespace"), stringField(req, "name"))
+		},
+		"update": func(ctx context.Context, req proto.Message) (proto.Message, error) {
+			obj, ok := r.body(req)
+			if !ok {
+				return nil, apierrors.BadRequest(fmt.Sprintf("the request has no %s", r.kind))
+			}
+			dry, err := dryRunAll(stringsField(req, "dry_run"))
+			if err != nil {
+				return nil, err
+			}
+			name := stringField(req, "name")
+			if metaOf(obj).GetName() != name {
+				return nil, apierrors.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", metaOf(obj).GetName(), name))
+			}
+			return write(ctx, stringField(req, "namespace"), name, obj, metaOf(obj).GetResourceVersion(), dry)
+		},
+		"patch": func(ctx context.Context, req proto.Message) (proto.Message, error) {
+			pr, ok := req.(patchRequest)
+			if !ok || r.codec == nil {
+				return nil, apierrors.MethodNotAllowed()
+			}
+			dry, err := dryRunAll(pr.GetDryRun())
+			if err != nil {
+				return nil, err
+			}
+			ns, name := stringField(req, "namespace"), stringField(req, "name")
+			cur, err := r.get(ctx, ns, name)
+			if err != nil {
+				return nil, err
+			}
+			patched, pinned, err := r.applyPatch(cur, pr.GetPatchType(), pr.GetPatch())
+			if err != nil {
+				return nil, err
+			}
+			rv := ""
+			if pinned {
+				rv = metaOf(patched).GetResourceVersion()
+			}
+			return write(ctx, ns, name, patched, rv, dry)
+		},
+	}
+}
+
+// deleteCollection deletes every object the selectors match.
+func (r *resource[T]) deleteCollection(ctx context.Context, ns string, req proto.Message) (storage.ListResult[T], error) {
+	opts, _ := messageField(req, "options").(*corev1.DeleteOptions)
+	dry, err := dryRunAll(append(stringsField(req, "dry_run"), opts.GetDryRun()...))
+	if err != nil {
+		return storage.ListResult[T]{}, err
+	}
+	sel, err := r.selectors(stringField(req, "label_selector"), stringField(req, "field_selector"))
+	if err != nil {
+		return storage.ListResult[T]{}, err
+	}
+	res, err := r.store.List(ctx, ns, storage.ListOptions[T]{Filter: func(obj T) bool { return r.selected(sel, obj) }})
+	if err != nil {
+		return res, r.err(err, "")
+	}
+	if dry {
+		return res, nil
+	}
+	deleted := res.Items[:0]
+	for _, obj := range res.Items {
+		m := metaOf(obj)
+		out, err := r.store.Delete(ctx, m.GetNamespace(), m.GetName(), storage.Preconditions{})
+		if err != nil {
+			if apierrors.ReasonOf(r.err(err, m.GetName())) == apierrors.ReasonNotFound {
+				continue
+			}
+			return res, r.err(err, m.GetName())
+		}
+		deleted = append(deleted, out)
+	}
+	res.Items = deleted
+	return res, nil
+}
+
+// markDeleted is the object as a delete answers it: with its deletion
+// timestamp and a zero grace period (deletion is immediate here).
+func (r *resource[T]) markDeleted(obj T) T {
+	m := metaOf(obj)
+	if m.DeletionTimestamp == nil {
+		m.DeletionTimestamp = timestamppb.New(r.now().Truncate(time.Second))
+	}
+	zero := int64(0)
+	m.DeletionGracePeriodSeconds = &zero
+	return obj
+}

@@ -1,0 +1,239 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+)
+
+// fakeAPI serves a list, then the events pushed on its channel.
+type fakeAPI struct {
+	mu     sync.Mutex
+	items  []*corev1.ServiceAccount // what List and Get see
+	events chan *corev1.WatchServiceAccountsResponse
+	down   bool
+	gets   int
+	lists  int
+}
+
+func sa(ns, name, uid string) *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{Metadata: &corev1.ObjectMeta{Namespace: ns, Name: name, Uid: uid}}
+}
+
+func (f *fakeAPI) set(items ...*corev1.ServiceAccount) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items = items
+}
+
+func (f *fakeAPI) GetServiceAccount(_ context.Context, in *corev1.GetServiceAccountRequest, _ ...grpc.CallOption) (*corev1.GetServiceAccountResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gets++
+	if f.down {
+		return nil, status.Error(codes.Unavailable, "down")
+	}
+	for _, it := range f.items {
+		if it.Metadata.Namespace == in.Namespace && it.Metadata.Name == in.Name {
+			return &corev1.GetServiceAccountResponse{ServiceAccount: it}, nil
+		}
+	}
+	return nil, status.Error(codes.NotFound, "not found")
+}
+
+func (f *fakeAPI) ListServiceAccounts(context.Context, *corev1.ListServiceAccountsRequest, ...grpc.CallOption) (*corev1.ListServiceAccountsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists++
+	if f.down {
+		return nil, status.Error(codes.Unavailable, "down")
+	}
+	return &corev1.ListServiceAccountsResponse{Metadata: &corev1.ListMeta{ResourceVersion: "7"}, Items: slices.Clone(f.items)}, nil
+}
+
+func (f *fakeAPI) WatchServiceAccounts(ctx context.Context, _ *corev1.WatchServiceAccountsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[corev1.WatchServiceAccountsResponse], error) {
+	return &fakeStream{ctx: ctx, events: f.events}, nil
+}
+
+type fakeStream struct {
+	grpc.ClientStream
+	ctx    context.Context
+	events chan *corev1.WatchServiceAccountsResponse
+}
+
+func (s *fakeStream) Recv() (*corev1.WatchServiceAccountsResponse, error) {
+	select {
+	case <-s.ctx.Done():
+		return nil, s.ctx.Err()
+	case ev, ok := <-s.events:
+		if !ok || ev == nil {
+			return nil, io.EOF
+		}
+		return ev, nil
+	}
+}
+
+// goneLog records the invalidations.
+type goneLog struct {
+	mu    sync.Mutex
+	all   int
+	users []string
+}
+
+func (g *goneLog) record(all bool, users ...string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if all {
+		g.all++
+	}
+	g.users = append(g.users, users...)
+}
+
+func (g *goneLog) snapshot() (int, []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.all, slices.Clone(g.users)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func start(t *testing.T, f *fakeAPI) (*Index, *goneLog) {
+	t.Helper()
+	g := &goneLog{}
+	ix := New(f, slog.New(slog.DiscardHandler), g.record)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go ix.Run(ctx)
+	eventually(t, "the index to sync", ix.Synced)
+	return ix, g
+}
+
+func lookup(t *testing.T, ix *Index, ns, name string) (string, bool) {
+	t.Helper()
+	acct, found, err := ix.GetServiceAccount(context.Background(), ns, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acct.UID, found
+}
+
+func TestIndexFollowsWatch(t *testing.T) {
+	f := &fakeAPI{events: make(chan *corev1.WatchServiceAccountsResponse)}
+	f.set(sa("demo", "default", "u1"), sa("demo", "app", "u2"))
+	ix, g := start(t, f)
+
+	if uid, ok := lookup(t, ix, "demo", "app"); !ok || uid != "u2" {
+		t.Fatalf("app = %q %v", uid, ok)
+	}
+	if f.gets != 0 {
+		t.Fatalf("a known account was fetched from the api (%d gets)", f.gets)
+	}
+	// Created a moment ago, not delivered by the watch yet: asked directly.
+	f.set(sa("demo", "default", "u1"), sa("demo", "app", "u2"), sa("demo", "new", "u3"))
+	if uid, ok := lookup(t, ix, "demo", "new"); !ok || uid != "u3" {
+		t.Fatalf("new = %q %v", uid, ok)
+	}
+
+	steps := []struct {
+		name      string
+		event     *corev1.WatchServiceAccountsResponse
+		apiAfter  []*corev1.ServiceAccount
+		wantGone  []string
+		lookupApp string // uid, "" = not found
+	}{
+		{name: "deleted", event: &corev1.WatchServiceAccountsResponse{Type: "DELETED", Object: sa("demo", "app", "u2")},
+			apiAfter: []*corev1.ServiceAccount{sa("demo", "default", "u1")}, wantGone: []string{"system:serviceaccount:demo:app"}},
+		{name: "recreated", event: &corev1.WatchServiceAccountsResponse{Type: "ADDED", Object: sa("demo", "app", "u9")},
+			lookupApp: "u9", wantGone: []string{"system:serviceaccount:demo:app"}},
+		{name: "replaced under the same name", event: &corev1.WatchServiceAccountsResponse{Type: "MODIFIED", Object: sa("demo", "app", "u10")},
+			lookupApp: "u10", wantGone: []string{"system:serviceaccount:demo:app", "system:serviceaccount:demo:app"}},
+	}
+	for _, st := range steps {
+		f.events <- st.event
+		if st.apiAfter != nil {
+			f.set(st.apiAfter...)
+		}
+		eventually(t, st.name, func() bool {
+			_, users := g.snapshot()
+			uid, ok := lookup(t, ix, "demo", "app")
+			return len(users) == len(st.wantGone) && uid == st.lookupApp && ok == (st.lookupApp != "")
+		})
+		if _, users := g.snapshot(); !slices.Equal(users, st.wantGone) {
+			t.Fatalf("%s: gone = %v, want %v", st.name, users, st.wantGone)
+		}
+	}
+	// Being deleted (a deletionTimestamp) counts as gone.
+	deleting := sa("demo", "default", "u1")
+	deleting.Metadata.DeletionTimestamp = timestamppb.Now()
+	f.events <- &corev1.WatchServiceAccountsResponse{Type: "MODIFIED", Object: deleting}
+	eventually(t, "deleting", func() bool { _, u := g.snapshot(); return len(u) == 3 })
+	acct, found, _ := ix.GetServiceAccount(context.Background(), "demo", "default")
+	if !found || !acct.Deleting {
+		t.Fatalf("default = %+v %v", acct, found)
+	}
+}
+
+func TestIndexFailsClosed(t *testing.T) {
+	f := &fakeAPI{events: make(chan *corev1.WatchServiceAccountsResponse)}
+	f.set(sa("demo", "app", "u2"))
+	ix, g := start(t, f)
+	// The watch breaks and the api is down: nothing is answered from a
+	// stale memory, every client drops its cache, lookups fail.
+	f.mu.Lock()
+	f.down = true
+	f.mu.Unlock()
+	close(f.events)
+	eventually(t, "unsync", func() bool { return !ix.Synced() })
+	if all, _ := g.snapshot(); all != 1 {
+		t.Fatalf("invalidate-all sent %d times, want 1", all)
+	}
+	_, _, err := ix.GetServiceAccount(context.Background(), "demo", "app")
+	if err == nil {
+		t.Fatal("lookup with the api down answered")
+	}
+	// Back up, with app deleted while the watch was down: the relist
+	// reports it gone.
+	f.mu.Lock()
+	f.down = false
+	f.items = nil
+	f.events = make(chan *corev1.WatchServiceAccountsResponse)
+	f.mu.Unlock()
+	eventually(t, "resync", ix.Synced)
+	eventually(t, "app reported gone", func() bool {
+		_, u := g.snapshot()
+		return slices.Contains(u, "system:serviceaccount:demo:app")
+	})
+	if _, ok := lookup(t, ix, "demo", "app"); ok {
+		t.Fatal("deleted account still found")
+	}
+}
+
+func TestLookupErrorsAreNotNotFound(t *testing.T) {
+	f := &fakeAPI{down: true}
+	ix := New(f, slog.New(slog.DiscardHandler), nil)
+	_, found, err := ix.GetServiceAccount(context.Background(), "demo", "app")
+	if err == nil || found || errors.Is(err, context.Canceled) {
+		t.Fatalf("found=%v err=%v", found, err)
+	}
+}

@@ -1,0 +1,153 @@
+package serviceaccount
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
+	"github.com/portico-dev/portico/services/authn/authenticator"
+)
+
+// Method is the authenticator name in responses.
+const Method = "service-account"
+
+// CredentialIDKey is the extra attribute naming the credential:
+// "JTI=<token id>", as kube-apiserver sets it.
+const CredentialIDKey = "authentication.kubernetes.io/credential-id"
+
+// Account is what verification needs of a live service account.
+type Account struct {
+	UID string
+	// Deleting is true once the account has a deletionTimestamp.
+	Deleting bool
+}
+
+// AccountGetter finds a live service account; found is false when it does
+// not exist. An error means the answer is unknown (the api unreachable):
+// the token is then refused as unavailable, never accepted.
+type AccountGetter interface {
+	GetServiceAccount(ctx context.Context, namespace, name string) (acct Account, found bool, err error)
+}
+
+// ErrLookup wraps a failure to look the account up: the caller should
+// answer "unavailable", not "unauthorized".
+var ErrLookup = errors.New("service account lookup failed")
+
+// Authenticator verifies service-account tokens.
+type Authenticator struct {
+	issuer       string
+	apiAudiences []string
+	keys         []verifyKey
+	accounts     AccountGetter
+	now          func() time.Time
+}
+
+// NewAuthenticator verifies tokens of issuer signed by any of keys, valid
+// for apiAudiences unless a caller asks for others, whose account
+// accounts finds. now may be nil (time.Now).
+func NewAuthenticator(issuer string, apiAudiences []string, keys []crypto.PublicKey, accounts AccountGetter, now func() time.Time) (*Authenticator, error) {
+	if issuer == "" {
+		return nil, errors.New("service-account authenticator: no issuer")
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("service-account authenticator: no verification keys")
+	}
+	if accounts == nil {
+		return nil, errors.New("service-account authenticator: no account lookup")
+	}
+	a := &Authenticator{issuer: issuer, apiAudiences: slices.Clone(apiAudiences), accounts: accounts, now: now}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	for _, k := range keys {
+		vk, err := newVerifyKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("service-account key: %w", err)
+		}
+		a.keys = append(a.keys, vk)
+	}
+	return a, nil
+}
+
+// AuthenticateToken verifies token. ok is false, with no error, for a
+// token that is not a JWT of this issuer (another authenticator may know
+// it). audiences are the audiences wanted (the API's when empty); the
+// token must be valid for at least one.
+func (a *Authenticator) AuthenticateToken(ctx context.Context, token string, audiences []string) (*authenticator.Response, bool, error) {
+	payload, err := peekPayload(token)
+	if err != nil || peekIssuer(payload) != a.issuer {
+		return nil, false, nil
+	}
+	payload, err = verify(token, a.keys)
+	if err != nil {
+		return nil, false, err
+	}
+	c, err := parseClaims(payload)
+	if err != nil {
+		return nil, false, err
+	}
+	now := a.now()
+	switch {
+	case c.Issuer != a.issuer:
+		return nil, false, fmt.Errorf("token issuer %q is invalid", truncate(c.Issuer, 256))
+	case c.Expiry == 0:
+		return nil, false, errors.New("service account token has no expiry")
+	case now.Unix() >= int64(c.Expiry):
+		return nil, false, errors.New("service account token has expired")
+	case int64(c.NotBefore) > now.Unix():
+		return nil, false, errors.New("service account token is not valid yet")
+	}
+	target := audiences
+	if len(target) == 0 {
+		target = a.apiAudiences
+	}
+	auds := authenticator.Intersect(target, c.Audience)
+	if len(auds) == 0 {
+		return nil, false, fmt.Errorf("token audiences %q are invalid for the target audiences %q", truncateList(c.Audience), truncateList(target))
+	}
+	k := c.Kubernetes
+	if k == nil || k.Namespace == "" || k.ServiceAccount.Name == "" || k.ServiceAccount.UID == "" {
+		return nil, false, errors.New("service account token lacks the kubernetes.io claim")
+	}
+	if c.Subject != Username(k.Namespace, k.ServiceAccount.Name) {
+		return nil, false, errors.New("sub claim is invalid")
+	}
+	acct, found, err := a.accounts.GetServiceAccount(ctx, k.Namespace, k.ServiceAccount.Name)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %w", ErrLookup, err)
+	}
+	switch {
+	case !found:
+		return nil, false, fmt.Errorf("service account %s/%s has been deleted", k.Namespace, k.ServiceAccount.Name)
+	case acct.Deleting:
+		return nil, false, fmt.Errorf("service account %s/%s is being deleted", k.Namespace, k.ServiceAccount.Name)
+	case acct.UID != k.ServiceAccount.UID:
+		return nil, false, fmt.Errorf("service account UID (%s) does not match claim (%s)", acct.UID, truncate(k.ServiceAccount.UID, 64))
+	}
+	u := &authnv1.UserInfo{
+		Username: c.Subject,
+		Uid:      acct.UID,
+		Groups:   Groups(k.Namespace),
+	}
+	if c.ID != "" {
+		u.Extra = map[string]*authnv1.ExtraValue{CredentialIDKey: {Items: []string{"JTI=" + truncate(c.ID, 64)}}}
+	}
+	return &authenticator.Response{
+		User: u, Audiences: auds, ExpiresAt: time.Unix(int64(c.Expiry), 0), Method: Method,
+	}, true, nil
+}
+
+func truncateList(l []string) []string {
+	if len(l) > 8 {
+		l = l[:8]
+	}
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = truncate(s, 128)
+	}
+	return out
+}

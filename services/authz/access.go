@@ -1,0 +1,136 @@
+package authz
+
+import (
+	"context"
+	"crypto/x509"
+	"slices"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/portico-dev/portico/internal/apierrors"
+	"github.com/portico-dev/portico/internal/authnclient"
+	"github.com/portico-dev/portico/internal/authzclient"
+	"github.com/portico-dev/portico/internal/grpcserver"
+	"github.com/portico-dev/portico/internal/identity"
+	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
+	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
+	"github.com/portico-dev/portico/services/authz/authorizer"
+)
+
+// GatewayService is the only service whose forwarded user identity is
+// trusted.
+const GatewayService = "gateway"
+
+// Authenticator is what authz needs of authn: the user of a caller that
+// comes with its own certificate or bearer token.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string, chain []*x509.Certificate) (*authnv1.UserInfo, error)
+}
+
+// PeerServices tells Portico's services from users on a connection
+// (svcauth.Verifier).
+type PeerServices interface {
+	PeerService(ctx context.Context) (string, bool)
+}
+
+// internalCallers are the services that may call each internal RPC: the
+// api and the gateway decide requests, authn decides token reviews.
+var internalCallers = map[string][]string{
+	authzv1.AuthorizationService_Authorize_FullMethodName:           {"api", "gateway", "authn"},
+	authzv1.AuthorizationService_WatchPolicy_FullMethodName:         {"api", "gateway", "authn"},
+	authzv1.AuthorizationService_ConfirmNoEscalation_FullMethodName: {"api"},
+}
+
+// AuthFunc authenticates every call (grpcserver.Options.Auth). Internal
+// RPCs answer only the services allowed to call them. The reviews run as
+// the user the gateway forwards, as the calling service itself, or as
+// whoever the caller's own certificate or bearer token says (authn).
+func (s *Service) AuthFunc(peers PeerServices) func(context.Context) (context.Context, error) {
+	return func(ctx context.Context) (context.Context, error) {
+		method, _ := grpc.Method(ctx)
+		svc, isService := peers.PeerService(ctx)
+		if allowed, internal := internalCallers[method]; internal {
+			if !isService {
+				return nil, status.Error(codes.PermissionDenied, "this method is internal: only Portico services may call it")
+			}
+			if !slices.Contains(allowed, svc) {
+				return nil, status.Errorf(codes.PermissionDenied, "service %q may not call this method", svc)
+			}
+			return ctx, nil
+		}
+		md, _ := metadata.FromIncomingContext(ctx)
+		if identity.Present(md) {
+			if !isService || svc != GatewayService {
+				return nil, status.Error(codes.PermissionDenied, "only the gateway may forward a user identity")
+			}
+			u, ok := identity.FromMetadata(md)
+			if !ok {
+				return nil, status.Error(codes.Unauthenticated, "forwarded identity has no user name")
+			}
+			return identity.WithUser(ctx, u), nil
+		}
+		if isService {
+			return identity.WithUser(ctx, identity.Service(svc)), nil
+		}
+		if s.authn == nil {
+			return nil, apierrors.Unavailable("authentication is not configured on the authz service")
+		}
+		var token string
+		if vals := md.Get("authorization"); len(vals) == 1 {
+			t, ok := authnclient.BearerToken(vals[0])
+			if !ok {
+				return nil, apierrors.Unauthorized("Unauthorized")
+			}
+			token = t
+		}
+		u, err := s.authn.Authenticate(ctx, token, grpcserver.PeerCertificates(ctx))
+		if err != nil {
+			return nil, err
+		}
+		return identity.WithUser(ctx, u), nil
+	}
+}
+
+// reviewResources are the resources of the review RPCs, for their own
+// authorization.
+var reviewResources = map[string]string{
+	authzv1.AccessReviewService_CreateSubjectAccessReview_FullMethodName:      "subjectaccessreviews",
+	authzv1.AccessReviewService_CreateLocalSubjectAccessReview_FullMethodName: "localsubjectaccessreviews",
+	authzv1.AccessReviewService_CreateSelfSubjectAccessReview_FullMethodName:  "selfsubjectaccessreviews",
+	authzv1.AccessReviewService_CreateSelfSubjectRulesReview_FullMethodName:   "selfsubjectrulesreviews",
+}
+
+// UnaryAuthorizer authorizes each review call as kube-apiserver does a
+// create of the review kind, by this service's own chain
+// (grpcserver.Options.Unary). Internal RPCs pass: AuthFunc checked them.
+func (s *Service) UnaryAuthorizer() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resource, ok := reviewResources[info.FullMethod]
+		if !ok {
+			if _, internal := internalCallers[info.FullMethod]; internal {
+				return handler(ctx, req)
+			}
+			return nil, status.Errorf(codes.PermissionDenied, "no authorization rule for %s", info.FullMethod)
+		}
+		u, ok := identity.UserFrom(ctx)
+		if !ok {
+			return nil, apierrors.Unauthorized("Unauthorized")
+		}
+		attrs := &authzv1.Attributes{Verb: "create", ApiGroup: Group, ApiVersion: Version, Resource: resource, ResourceRequest: true}
+		if r, ok := req.(interface{ GetNamespace() string }); ok {
+			attrs.Namespace = r.GetNamespace()
+		}
+		d, reason, err := s.chain.Authorize(ctx, u, attrs)
+		switch {
+		case d == authorizer.Allow:
+			return handler(ctx, req)
+		case err != nil && d != authorizer.Deny:
+			s.log.ErrorContext(ctx, "authorization failed", "user", u.GetUsername(), "error", err)
+			return nil, apierrors.Internal("authorization failed")
+		}
+		return nil, apierrors.Forbidden(attrs.GetApiGroup(), attrs.GetResource(), "", authzclient.ForbiddenMessage(u, attrs, reason))
+	}
+}

@@ -1,0 +1,164 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// TestClientGo drives Portico with client-go: a typed clientset over the
+// secure port (admin kubeconfig, protobuf as client-go sends it by
+// default) and a shared informer that must see adds, updates and deletes.
+func TestClientGo(t *testing.T) {
+	p := startPortico(t)
+	cfg, err := clientcmd.BuildConfigFromFlags("", p.kubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ct := range map[string]string{"json": "application/json", "protobuf": "application/vnd.kubernetes.protobuf"} {
+		t.Run(name, func(t *testing.T) {
+			c := *cfg
+			c.ContentType = ct
+			clientGoCRUD(t, &c, "cg-"+name)
+		})
+	}
+	t.Run("informer", func(t *testing.T) { clientGoInformer(t, cfg) })
+}
+
+func clientGoCRUD(t *testing.T, cfg *rest.Config, ns string) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	cms := cs.CoreV1().ConfigMaps(ns)
+	cm, err := cms.Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Labels: map[string]string{"tier": "web"}},
+		Data:       map[string]string{"color": "blue"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create configmap: %v", err)
+	}
+	if cm.UID == "" || cm.ResourceVersion == "" || cm.CreationTimestamp.IsZero() {
+		t.Errorf("server fields missing: %+v", cm.ObjectMeta)
+	}
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "app"}}, metav1.CreateOptions{}); !apierrors.IsAlreadyExists(err) {
+		t.Errorf("second create: %v", err)
+	}
+	cm.Data["color"] = "green"
+	updated, err := cms.Update(ctx, cm, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+		t.Errorf("stale update: %v", err)
+	}
+	patched, err := cms.Patch(ctx, "app", types.MergePatchType, []byte(`{"data":{"size":"3"}}`), metav1.PatchOptions{})
+	if err != nil {
+		t.Fatalf("merge patch: %v", err)
+	}
+	if patched.Data["color"] != "green" || patched.Data["size"] != "3" || patched.ResourceVersion == updated.ResourceVersion {
+		t.Errorf("after patch: %+v", patched)
+	}
+	list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: "tier=web"})
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("list by label: %v, %v", list, err)
+	}
+	if list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: "tier=db"}); err != nil || len(list.Items) != 0 {
+		t.Errorf("list by another label: %v, %v", list, err)
+	}
+	if err := cms.Delete(ctx, "app", metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := cms.Get(ctx, "app", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("get after delete: %v", err)
+	}
+	if err := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
+		t.Errorf("delete namespace: %v", err)
+	}
+}
+
+func clientGoInformer(t *testing.T, cfg *rest.Config) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "inf"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace("inf"))
+	inf := factory.Core().V1().ConfigMaps().Informer()
+	var mu sync.Mutex
+	var seen []string
+	record := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, s)
+	}
+	_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(o any) { record("add " + o.(*corev1.ConfigMap).Name) },
+		UpdateFunc: func(_, n any) {
+			cm := n.(*corev1.ConfigMap)
+			record(fmt.Sprintf("update %s %s", cm.Name, cm.Data["v"]))
+		},
+		DeleteFunc: func(o any) {
+			if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = d.Obj
+			}
+			record("delete " + o.(*corev1.ConfigMap).Name)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	factory.Start(stop)
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		t.Fatal("informer did not sync")
+	}
+	cms := cs.CoreV1().ConfigMaps("inf")
+	cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "watched"}, Data: map[string]string{"v": "1"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["v"] = "2"
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Delete(ctx, "watched", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"add watched", "update watched 2", "delete watched"}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		got := fmt.Sprint(seen)
+		mu.Unlock()
+		if got == fmt.Sprint(want) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Errorf("informer saw %v, want %v", seen, want)
+}
