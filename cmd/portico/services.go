@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -191,6 +192,11 @@ func (s *authzServer) Stop(ctx context.Context) {
 	}
 }
 
+// authzPolicyHealthService is the grpc.health.v1 service name under which
+// authz reports whether its policy is loaded (the informers of Node and
+// RBAC have listed once).
+const authzPolicyHealthService = "policy"
+
 // cachedAuthz is an authz client that caches decisions while its policy
 // stream is open; stop ends the stream.
 func cachedAuthz(conn *grpc.ClientConn, log *slog.Logger) (*authzclient.Client, func() error, error) {
@@ -240,6 +246,14 @@ func startAuthz(e *env) (_ *authzServer, err error) {
 	svc.Register(srv.Registrar())
 	ctx, cancel := context.WithCancel(context.Background())
 	go svc.Run(ctx)
+	// The gateway's /readyz waits until the modes that read from the api
+	// (Node, RBAC) have listed their objects.
+	srv.SetServingStatus(authzPolicyHealthService, false)
+	go func() {
+		if svc.WaitSynced(ctx) {
+			srv.SetServingStatus(authzPolicyHealthService, true)
+		}
+	}()
 	return &authzServer{Server: srv, cancel: cancel, closers: closers}, nil
 }
 
@@ -367,6 +381,7 @@ func startEtcd(ctx context.Context, e *env) (*clientv3.Client, *etcd.Embedded, e
 		emb.Close()
 		return nil, nil, err
 	}
+	e.log.Info("embedded etcd serving (mutual TLS, internal CA)", "service", "etcd", "endpoints", strings.Join(emb.Endpoints(), ","))
 	return c, emb, nil
 }
 
@@ -481,7 +496,7 @@ func startGateway(ctx context.Context, e *env) (*gateway.Gateway, gateway.Listen
 		ReadyChecks: []gateway.HealthCheck{
 			gateway.GRPCHealthCheck("api", apiConn, ""),
 			gateway.GRPCHealthCheck("authn", authnConn, ""),
-			gateway.GRPCHealthCheck("authz", authzConn, ""),
+			gateway.GRPCHealthCheck("authz", authzConn, authzPolicyHealthService),
 			gateway.GRPCHealthCheck("etcd", apiConn, etcdHealthService),
 		},
 	})

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,6 +64,24 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// syncBuffer is a bytes.Buffer that a process writes while a test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // freePort returns a loopback port nobody listens on now.
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -80,8 +99,8 @@ type portico struct {
 	dataDir string
 	args    []string
 	cmd     *exec.Cmd
-	logs    *bytes.Buffer
-	stdout  *bytes.Buffer
+	logs    *syncBuffer
+	stdout  *syncBuffer
 
 	insecurePort, securePort, apiPort, authnPort, authzPort int
 }
@@ -110,7 +129,7 @@ func startPortico(t *testing.T, extra ...string) *portico {
 
 func (p *portico) start() {
 	p.t.Helper()
-	p.logs, p.stdout = &bytes.Buffer{}, &bytes.Buffer{}
+	p.logs, p.stdout = &syncBuffer{}, &syncBuffer{}
 	p.cmd = exec.Command(bins.portico, p.args...)
 	p.cmd.Stdout = p.stdout
 	p.cmd.Stderr = p.logs
