@@ -192,7 +192,9 @@ func (a *accessReviews) selfSubjectRulesReview(w http.ResponseWriter, req *http.
 // slashes) is refused before any router sees it. A non-resource request
 // (/version, /api, /healthz, ...) is decided here, since no backend sees
 // it; a resource request is decided by the service that serves it, from
-// the call it receives, so REST and gRPC are decided alike.
+// the call it receives, so REST and gRPC are decided alike. A watch is
+// decided here too (on the same attributes, so the same cached decision):
+// once a stream is open the answer is 200, and a refusal must be a 403.
 func (g *Gateway) authorizeRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info, err := requestinfo.Parse(r.Method, r.URL)
@@ -204,7 +206,7 @@ func (g *Gateway) authorizeRequest(next http.Handler) http.Handler {
 			g.fail(w, apierrors.ReasonNotFound, "the server could not find the requested resource", nil)
 			return
 		}
-		if info.ResourceRequest {
+		if info.ResourceRequest && info.Verb != "watch" {
 			next.ServeHTTP(w, r)
 			return
 		}

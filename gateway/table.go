@@ -279,11 +279,16 @@ func timeAt(m protoreflect.Message, path ...string) (time.Time, bool) {
 	if !ok || fd.Kind() != protoreflect.MessageKind {
 		return time.Time{}, false
 	}
-	ts, ok := v.Message().Interface().(*timestamppb.Timestamp)
-	if !ok {
+	if ts, ok := v.Message().Interface().(*timestamppb.Timestamp); ok {
+		return ts.AsTime(), true
+	}
+	// MicroTime has Timestamp's fields.
+	m = v.Message()
+	secs, nanos := m.Descriptor().Fields().ByName("seconds"), m.Descriptor().Fields().ByName("nanos")
+	if secs == nil || nanos == nil {
 		return time.Time{}, false
 	}
-	return ts.AsTime(), true
+	return time.Unix(m.Get(secs).Int(), m.Get(nanos).Int()).UTC(), true
 }
 
 // age is the AGE cell: kube's HumanDuration of the time since creation.
@@ -366,4 +371,17 @@ func col(name, desc string, priority int, cell func(protoreflect.Message, time.T
 	return column{def: columnDefinition{Name: name, Type: "string", Description: desc, Priority: priority}, cell: cell}
 }
 
-func defaultColumns() []column { return []column{nameColumn(), ageColumn()} }
+// defaultColumns are kube-apiserver's default table, for kinds without a
+// printer of their own (roles, cluster roles): the name and the creation
+// time in RFC 3339.
+func defaultColumns() []column {
+	return []column{nameColumn(), {
+		def: columnDefinition{Name: "Created At", Type: "date", Description: descAge},
+		cell: func(o protoreflect.Message, _ time.Time) any {
+			if t, ok := timeAt(o, "metadata", "creationTimestamp"); ok {
+				return t.UTC().Format(time.RFC3339)
+			}
+			return "0001-01-01T00:00:00Z"
+		},
+	}}
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -31,24 +32,15 @@ func kindColumns() map[string][]column {
 			col("Secrets", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.", 0,
 				func(o protoreflect.Message, _ time.Time) any { return int64(listLen(listAt(o, "secrets"))) }),
 			ageColumn()},
-		"Pod":       podColumns(),
-		"Service":   serviceColumns(),
-		"Node":      nodeColumns(),
-		"Endpoints": {nameColumn(), col("Endpoints", "Endpoints of the Endpoints", 0, endpointsCell), ageColumn()},
-		"Event": {
-			col("Last Seen", "Time when the event was last seen", 0, func(o protoreflect.Message, now time.Time) any {
-				if t, ok := timeAt(o, "lastTimestamp"); ok {
-					return humanDuration(now.Sub(t))
-				}
-				return age(o, now)
-			}),
-			col("Type", "Type of this event", 0, func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "type") }),
-			col("Reason", "Why the action was taken", 0, func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "reason") }),
-			col("Object", "The object this event is about", 0, func(o protoreflect.Message, _ time.Time) any {
-				return strings.ToLower(stringAt(o, "involvedObject", "kind")) + "/" + stringAt(o, "involvedObject", "name")
-			}),
-			col("Message", "A human-readable description of the status of this operation", 0, func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "message") }),
-		},
+		"Pod":                podColumns(),
+		"Service":            serviceColumns(),
+		"Node":               nodeColumns(),
+		"Endpoints":          {nameColumn(), col("Endpoints", "Endpoints of the Endpoints", 0, endpointsCell), ageColumn()},
+		"Event":              eventColumns(),
+		"RoleBinding":        bindingColumns("roleBinding"),
+		"ClusterRoleBinding": bindingColumns("clusterRoleBinding"),
+		// Role and ClusterRole have no printer in kube-apiserver: they
+		// get its default table (defaultColumns).
 	}
 }
 
@@ -236,6 +228,141 @@ func nodeColumns() []column {
 		col("Version", "Kubelet Version reported by the node.", 0, func(o protoreflect.Message, _ time.Time) any {
 			return stringAt(o, "status", "nodeInfo", "kubeletVersion")
 		}),
+		col("Internal-IP", "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).", 1,
+			func(o protoreflect.Message, _ time.Time) any { return nodeAddress(o, "InternalIP") }),
+		col("External-IP", "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).", 1,
+			func(o protoreflect.Message, _ time.Time) any { return nodeAddress(o, "ExternalIP") }),
+		col("OS-Image", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).", 1,
+			func(o protoreflect.Message, _ time.Time) any {
+				return unknown(stringAt(o, "status", "nodeInfo", "osImage"))
+			}),
+		col("Kernel-Version", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1,
+			func(o protoreflect.Message, _ time.Time) any {
+				return unknown(stringAt(o, "status", "nodeInfo", "kernelVersion"))
+			}),
+		col("Container-Runtime", "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).", 1,
+			func(o protoreflect.Message, _ time.Time) any {
+				return unknown(stringAt(o, "status", "nodeInfo", "containerRuntimeVersion"))
+			}),
+	}
+}
+
+// nodeAddress is the node's first address of a type, or <none>.
+func nodeAddress(o protoreflect.Message, typ string) string {
+	addrs := listAt(o, "status", "addresses")
+	for i := range listLen(addrs) {
+		if a := addrs.Get(i).Message(); stringAt(a, "type") == typ {
+			return stringAt(a, "address")
+		}
+	}
+	return "<none>"
+}
+
+func unknown(s string) string {
+	if s == "" {
+		return "<unknown>"
+	}
+	return s
+}
+
+// eventColumns are kube-apiserver's event columns: the last and first
+// seen times fall back to eventTime and then print <unknown>, a series
+// gives the count and last time, the source is the component and host
+// (or the reporting controller and instance).
+func eventColumns() []column {
+	seen := func(o protoreflect.Message, now time.Time, path ...string) (string, bool) {
+		if t, ok := timeAt(o, path...); ok {
+			return humanDuration(now.Sub(t)), true
+		}
+		return "<unknown>", false
+	}
+	first := func(o protoreflect.Message, now time.Time) string {
+		if s, ok := seen(o, now, "firstTimestamp"); ok {
+			return s
+		}
+		s, _ := seen(o, now, "eventTime")
+		return s
+	}
+	return []column{
+		col("Last Seen", "The time at which the most recent occurrence of this event was recorded.", 0, func(o protoreflect.Message, now time.Time) any {
+			if _, _, ok := valueAt(o, "series"); ok {
+				s, _ := seen(o, now, "series", "lastObservedTime")
+				return s
+			}
+			if s, ok := seen(o, now, "lastTimestamp"); ok {
+				return s
+			}
+			return first(o, now)
+		}),
+		col("Type", "Type of this event (Normal, Warning), new types could be added in the future", 0, func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "type") }),
+		col("Reason", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.", 0, func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "reason") }),
+		col("Object", "The object that this event is about.", 0, func(o protoreflect.Message, _ time.Time) any {
+			kind := strings.ToLower(stringAt(o, "involvedObject", "kind"))
+			if name := stringAt(o, "involvedObject", "name"); name != "" {
+				return kind + "/" + name
+			}
+			return kind
+		}),
+		col("Subobject", "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: \"spec.containers{name}\" (where \"name\" refers to the name of the container that triggered the event) or if no container name is specified \"spec.containers[2]\" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object.", 1,
+			func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "involvedObject", "fieldPath") }),
+		col("Source", "The component reporting this event. Should be a short machine understandable string.", 1, func(o protoreflect.Message, _ time.Time) any {
+			component := cmp.Or(stringAt(o, "source", "component"), stringAt(o, "reportingComponent"))
+			if host := cmp.Or(stringAt(o, "source", "host"), stringAt(o, "reportingInstance")); host != "" {
+				return component + ", " + host
+			}
+			return component
+		}),
+		col("Message", "A human-readable description of the status of this operation.", 0, func(o protoreflect.Message, _ time.Time) any {
+			return strings.TrimSpace(stringAt(o, "message"))
+		}),
+		col("First Seen", "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)", 1, func(o protoreflect.Message, now time.Time) any {
+			return first(o, now)
+		}),
+		col("Count", "The number of times this event has occurred.", 1, func(o protoreflect.Message, _ time.Time) any {
+			if v, _, ok := valueAt(o, "series", "count"); ok {
+				return v.Int()
+			}
+			if v, _, ok := valueAt(o, "count"); ok && v.Int() != 0 {
+				return v.Int()
+			}
+			return int64(1) // singleton events of the new API have no count
+		}),
+		{def: columnDefinition{Name: "Name", Type: "string", Format: "name", Description: descName, Priority: 1},
+			cell: func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "metadata", "name") }},
+	}
+}
+
+// bindingColumns are the columns of (Cluster)RoleBindings: the role as
+// Kind/name, and the subjects by kind (wide).
+func bindingColumns(what string) []column {
+	subjects := func(kind string) func(protoreflect.Message, time.Time) any {
+		return func(o protoreflect.Message, _ time.Time) any {
+			var out []string
+			l := listAt(o, "subjects")
+			for i := range listLen(l) {
+				s := l.Get(i).Message()
+				if stringAt(s, "kind") != kind {
+					continue
+				}
+				if kind == "ServiceAccount" {
+					out = append(out, stringAt(s, "namespace")+"/"+stringAt(s, "name"))
+				} else {
+					out = append(out, stringAt(s, "name"))
+				}
+			}
+			return strings.Join(out, ", ")
+		}
+	}
+	return []column{
+		nameColumn(),
+		col("Role", "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.", 0,
+			func(o protoreflect.Message, _ time.Time) any {
+				return stringAt(o, "roleRef", "kind") + "/" + stringAt(o, "roleRef", "name")
+			}),
+		ageColumn(),
+		col("Users", "Users in the "+what, 1, subjects("User")),
+		col("Groups", "Groups in the "+what, 1, subjects("Group")),
+		col("ServiceAccounts", "ServiceAccounts in the "+what, 1, subjects("ServiceAccount")),
 	}
 }
 

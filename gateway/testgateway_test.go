@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/portico-dev/portico/internal/authnclient"
+	"github.com/portico-dev/portico/internal/authzclient"
 )
 
 // newTestGateway builds a Gateway with New on a gRPC connection to
@@ -29,7 +30,7 @@ func newTestGateway(t *testing.T, o Options, d Deps, routes http.Handler) *Gatew
 	if o.InsecureAddress == "" {
 		o.InsecureAddress = "127.0.0.1:0"
 	}
-	d.API, d.Authn = conn, authnclient.New(conn)
+	d.API, d.Authn, d.Authz = conn, authnclient.New(conn), authzclient.New(conn)
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}

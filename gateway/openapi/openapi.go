@@ -228,7 +228,11 @@ func (b *builder) schemaNamed(md protoreflect.MessageDescriptor, name string) st
 	fields := md.Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
-		props[fd.JSONName()] = b.field(fd)
+		p := b.field(fd)
+		for k, v := range patchExtensions[name][fd.JSONName()] {
+			p[k] = v
+		}
+		props[fd.JSONName()] = p
 	}
 	if isObject(md) {
 		props["apiVersion"] = map[string]any{"type": "string"}
@@ -243,7 +247,7 @@ func isObject(md protoreflect.MessageDescriptor) bool {
 	return md.Fields().ByName("metadata") != nil
 }
 
-func (b *builder) field(fd protoreflect.FieldDescriptor) any {
+func (b *builder) field(fd protoreflect.FieldDescriptor) map[string]any {
 	if fd.IsMap() {
 		return map[string]any{"type": "object", "additionalProperties": b.value(fd.MapValue())}
 	}
@@ -254,7 +258,7 @@ func (b *builder) field(fd protoreflect.FieldDescriptor) any {
 }
 
 // value is the schema of one value of fd (an element for lists and maps).
-func (b *builder) value(fd protoreflect.FieldDescriptor) any {
+func (b *builder) value(fd protoreflect.FieldDescriptor) map[string]any {
 	switch fd.Kind() {
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		n := b.schema(fd.Message())

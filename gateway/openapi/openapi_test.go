@@ -87,3 +87,45 @@ func TestBuild(t *testing.T) {
 		t.Errorf("ConfigMapList has no group-version-kind")
 	}
 }
+
+// TestPatchExtensions: lists carry kube-apiserver's patch strategy and
+// merge key, which kubectl apply needs to delete a removed list item.
+func TestPatchExtensions(t *testing.T) {
+	res := []Resource{{Version: "v1", Plural: "pods", Kind: "Pod", Namespaced: true,
+		Verbs: []string{"get", "patch"}, Object: &corev1.Pod{}, List: &corev1.ListPodsResponse{}}}
+	_, docs, err := Build(res, KubernetesNames, "Kubernetes", "v1.34.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(docs["api/v1"].JSON, &d); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ def, field, strategy, key string }{
+		{"io.k8s.api.core.v1.PodSpec", "containers", "merge", "name"},
+		{"io.k8s.api.core.v1.PodSpec", "volumes", "merge,retainKeys", "name"},
+		{"io.k8s.api.core.v1.Container", "ports", "merge", "containerPort"},
+		{"io.k8s.api.core.v1.Container", "env", "merge", "name"},
+		{"io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "ownerReferences", "merge", "uid"},
+		{"io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "finalizers", "merge", ""},
+		{"io.k8s.api.core.v1.Container", "args", "", ""},
+	}
+	for _, tc := range tests {
+		p := d.Components.Schemas[tc.def].Properties[tc.field]
+		if p == nil {
+			t.Errorf("%s has no %s", tc.def, tc.field)
+			continue
+		}
+		s, _ := p["x-kubernetes-patch-strategy"].(string)
+		k, _ := p["x-kubernetes-patch-merge-key"].(string)
+		if s != tc.strategy || k != tc.key {
+			t.Errorf("%s.%s: strategy %q key %q, want %q %q", tc.def, tc.field, s, k, tc.strategy, tc.key)
+		}
+	}
+}

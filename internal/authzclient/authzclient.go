@@ -102,9 +102,12 @@ func NewCached(conn grpc.ClientConnInterface, o Options) (*Client, error) {
 // Authorize returns nil when u may do a, a 403 Status error in Kubernetes
 // wording when not, 500 when a mode failed, 503 when authz is unreachable.
 func (c *Client) Authorize(ctx context.Context, u *authnv1.UserInfo, a *authzv1.Attributes) error {
-	var key string
+	var (
+		buf [256]byte
+		key []byte
+	)
 	if c.cache != nil {
-		key = cacheKey(u, a)
+		key = appendKey(buf[:0], u, a)
 		if d, ok := c.cache.get(key); ok {
 			return result(u, a, d.allowed, d.reason)
 		}
@@ -118,7 +121,7 @@ func (c *Client) Authorize(ctx context.Context, u *authnv1.UserInfo, a *authzv1.
 	}
 	allowed := resp.GetDecision() == authzv1.Decision_DECISION_ALLOW
 	if c.cache != nil {
-		c.cache.put(key, resp.GetGeneration(), allowed, resp.GetReason())
+		c.cache.put(string(key), resp.GetGeneration(), allowed, resp.GetReason())
 	}
 	return result(u, a, allowed, resp.GetReason())
 }

@@ -271,24 +271,24 @@ func TestCache(t *testing.T) {
 func TestStaleGenerationNotCached(t *testing.T) {
 	c := newCache(Options{AllowedTTL: time.Minute, DeniedTTL: time.Minute, MaxEntries: 10, Now: time.Now})
 	c.put("k", 1, true, "")
-	if _, ok := c.get("k"); ok {
+	if _, ok := c.get([]byte("k")); ok {
 		t.Fatal("cached while the stream is down")
 	}
 	c.setLive(true, 5)
 	c.put("k", 4, true, "")
-	if _, ok := c.get("k"); ok {
+	if _, ok := c.get([]byte("k")); ok {
 		t.Fatal("cached a decision of an older generation")
 	}
 	c.put("k", 6, true, "")
-	if _, ok := c.get("k"); ok {
+	if _, ok := c.get([]byte("k")); ok {
 		t.Fatal("cached a decision of a generation not yet announced")
 	}
 	c.put("k", 5, true, "")
-	if _, ok := c.get("k"); !ok {
+	if _, ok := c.get([]byte("k")); !ok {
 		t.Fatal("decision of the generation in force not cached")
 	}
 	c.setLive(true, 6)
-	if _, ok := c.get("k"); ok {
+	if _, ok := c.get([]byte("k")); ok {
 		t.Fatal("kept across a generation change")
 	}
 	for i := range 25 {

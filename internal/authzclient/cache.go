@@ -34,9 +34,11 @@ func newCache(o Options) *cache {
 	return &cache{o: o, entries: map[string]decision{}}
 }
 
-func (c *cache) get(key string) (decision, bool) {
+// get looks key up; the []byte to string conversion in the index does
+// not allocate.
+func (c *cache) get(key []byte) (decision, bool) {
 	c.mu.RLock()
-	d, ok := c.entries[key]
+	d, ok := c.entries[string(key)]
 	live, gen := c.live, c.gen
 	c.mu.RUnlock()
 	if !ok || !live || d.gen != gen || !c.o.Now().Before(d.expires) {
@@ -100,28 +102,19 @@ func (c *cache) isLive() bool {
 	return c.live
 }
 
-// cacheKey is every input of a decision: the user (name, uid, groups in
-// order, extra sorted by key) and the attributes. Each field is
-// length-prefixed, so two different requests never share a key.
-func cacheKey(u *authnv1.UserInfo, a *authzv1.Attributes) string {
-	b := make([]byte, 0, 160)
-	w := func(s string) {
-		b = strconv.AppendInt(b, int64(len(s)), 10)
-		b = append(b, ':')
-		b = append(b, s...)
-	}
-	n := func(count int) {
-		b = strconv.AppendInt(b, int64(count), 10)
-		b = append(b, '#')
-	}
-	w(u.GetUsername())
-	w(u.GetUid())
-	n(len(u.GetGroups()))
+// appendKey appends the cache key of a decision to b: every input of it,
+// the user (name, uid, groups in order, extra sorted by key) and the
+// attributes. Each field is length-prefixed, so two different requests
+// never share a key.
+func appendKey(b []byte, u *authnv1.UserInfo, a *authzv1.Attributes) []byte {
+	b = appendField(b, u.GetUsername())
+	b = appendField(b, u.GetUid())
+	b = appendCount(b, len(u.GetGroups()))
 	for _, g := range u.GetGroups() {
-		w(g)
+		b = appendField(b, g)
 	}
 	extra := u.GetExtra()
-	n(len(extra))
+	b = appendCount(b, len(extra))
 	if len(extra) > 0 {
 		keys := make([]string, 0, len(extra))
 		for k := range extra {
@@ -129,11 +122,11 @@ func cacheKey(u *authnv1.UserInfo, a *authzv1.Attributes) string {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			w(k)
+			b = appendField(b, k)
 			items := extra[k].GetItems()
-			n(len(items))
+			b = appendCount(b, len(items))
 			for _, v := range items {
-				w(v)
+				b = appendField(b, v)
 			}
 		}
 	}
@@ -142,15 +135,25 @@ func cacheKey(u *authnv1.UserInfo, a *authzv1.Attributes) string {
 	} else {
 		b = append(b, 'N')
 	}
-	w(a.GetVerb())
-	w(a.GetApiGroup())
-	w(a.GetApiVersion())
-	w(a.GetResource())
-	w(a.GetSubresource())
-	w(a.GetNamespace())
-	w(a.GetName())
-	w(a.GetPath())
-	w(a.GetFieldSelector())
-	w(a.GetLabelSelector())
-	return string(b)
+	for _, f := range [...]string{a.GetVerb(), a.GetApiGroup(), a.GetApiVersion(), a.GetResource(), a.GetSubresource(),
+		a.GetNamespace(), a.GetName(), a.GetPath(), a.GetFieldSelector(), a.GetLabelSelector()} {
+		b = appendField(b, f)
+	}
+	return b
+}
+
+func appendField(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	return append(b, s...)
+}
+
+func appendCount(b []byte, n int) []byte {
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, '#')
+}
+
+// cacheKey is appendKey as a string.
+func cacheKey(u *authnv1.UserInfo, a *authzv1.Attributes) string {
+	return string(appendKey(nil, u, a))
 }

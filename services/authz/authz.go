@@ -216,6 +216,20 @@ func (s *Service) Synced() bool {
 	return true
 }
 
+// WaitSynced waits until Synced, or ctx ends (false).
+func (s *Service) WaitSynced(ctx context.Context) bool {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for !s.Synced() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
 // Register adds both services to a gRPC server.
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	authzv1.RegisterAuthorizationServiceServer(r, s)

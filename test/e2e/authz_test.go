@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -37,8 +36,8 @@ tok-carol,carol,uid-carol
 tok-dave,dave,uid-dave,"dev"
 `
 
-// statusBody is a Status with its details as sent.
-type statusBody struct {
+// authzStatus is a Status with its details as sent.
+type authzStatus struct {
 	Kind    string          `json:"kind"`
 	Status  string          `json:"status"`
 	Message string          `json:"message"`
@@ -47,9 +46,9 @@ type statusBody struct {
 	Code    int             `json:"code"`
 }
 
-func statusOf(t *testing.T, body string) statusBody {
+func authzStatusOf(t *testing.T, body string) authzStatus {
 	t.Helper()
-	var st statusBody
+	var st authzStatus
 	if err := json.Unmarshal([]byte(body), &st); err != nil {
 		t.Fatalf("not a Status: %q: %v", body, err)
 	}
@@ -128,7 +127,7 @@ func TestAuthzABAC(t *testing.T) {
 		t.Errorf("bob list everywhere: %s", r)
 	}
 	code, body = p.secureDo(t, "tok-bob", "DELETE", "/api/v1/namespaces/default/configmaps/app", "")
-	if st := statusOf(t, body); code != 403 || st.Message != `configmaps "app" is forbidden: User "bob" cannot delete resource "configmaps" in API group "" in the namespace "default": No policy matched.` ||
+	if st := authzStatusOf(t, body); code != 403 || st.Message != `configmaps "app" is forbidden: User "bob" cannot delete resource "configmaps" in API group "" in the namespace "default": No policy matched.` ||
 		string(st.Details) != `{"name":"app","kind":"configmaps"}` {
 		t.Errorf("named 403: %d %s", code, body)
 	}
@@ -170,12 +169,24 @@ func TestAuthzABAC(t *testing.T) {
 		t.Errorf("bob can-i --list: %s", r)
 	}
 
+	// The admin's list is kube-apiserver's (kubectl-outputs.txt, ABAC).
+	wantList := `Resources                                       Non-Resource URLs   Resource Names   Verbs
+*.*                                             []                  []               [*]
+                                                [*]                 []               [*]
+selfsubjectreviews.authentication.k8s.io        []                  []               [*]
+selfsubjectaccessreviews.authorization.k8s.io   []                  []               [*]
+selfsubjectrulesreviews.authorization.k8s.io    []                  []               [*]
+`
+	if r := p.kubectlAs(t, user{cert: p.pki("admin.crt"), key: p.pki("admin.key")}, "auth", "can-i", "--list", "-n", "demo"); r.err != nil || r.stdout != wantList {
+		t.Errorf("admin can-i --list:\n%s\nwant:\n%s", r, wantList)
+	}
+
 	// Non-resource paths are authorized on the secure port.
 	if code, body := p.secureDo(t, "tok-carol", "GET", "/version", ""); code != 200 {
 		t.Errorf("carol GET /version: %d %s", code, body)
 	}
 	code, body = p.secureDo(t, "tok-carol", "POST", "/version", "")
-	if st := statusOf(t, body); code != 403 || st.Message != `forbidden: User "carol" cannot post path "/version": No policy matched.` || string(st.Details) != `{}` {
+	if st := authzStatusOf(t, body); code != 403 || st.Message != `forbidden: User "carol" cannot post path "/version": No policy matched.` || string(st.Details) != `{}` {
 		t.Errorf("carol POST /version: %d %s", code, body)
 	}
 
@@ -188,7 +199,7 @@ func TestAuthzABAC(t *testing.T) {
 		"//api/v1/namespaces/kube-system/configmaps",
 		"/version/../api/v1/namespaces/kube-system/configmaps",
 	} {
-		if code, body := p.curlRaw(t, "tok-bob", path); code != 400 || statusOf(t, body).Reason != "BadRequest" {
+		if code, body := p.curlRaw(t, "tok-bob", path); code != 400 || authzStatusOf(t, body).Reason != "BadRequest" {
 			t.Errorf("GET %s: %d %s, want 400", path, code, body)
 		}
 	}
@@ -212,6 +223,20 @@ func TestAuthzABAC(t *testing.T) {
 	if !strings.Contains(p.logs.String(), "line 6") {
 		t.Errorf("the log does not name the bad line:\n%s", p.logs.String())
 	}
+}
+
+// waitPolicy waits for /readyz, which waits for authz's Node and RBAC
+// modes to have listed their objects.
+func (p *portico) waitPolicy(t *testing.T) {
+	t.Helper()
+	waitUntil(t, 30*time.Second, "/readyz", func() bool {
+		resp, err := http.Get(p.insecureURL() + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 func jsonString(s string) string {
@@ -275,7 +300,7 @@ func TestAuthzRESTAndGRPCAlike(t *testing.T) {
 			if code != 403 || r.err == nil || !strings.Contains(r.stderr, "PermissionDenied") {
 				t.Fatalf("want both refused: REST %d %s; gRPC %s", code, body, r)
 			}
-			if msg := statusOf(t, body).Message; !strings.Contains(r.stderr, msg) {
+			if msg := authzStatusOf(t, body).Message; !strings.Contains(r.stderr, msg) {
 				t.Errorf("messages differ:\nREST %s\ngRPC %s", msg, r.stderr)
 			}
 		})
@@ -292,6 +317,7 @@ func regexpMatch(expr, s string) bool {
 func TestAuthzRBAC(t *testing.T) {
 	tokens := writeFile(t, filepath.Join(t.TempDir(), "tokens.csv"), authzTokens)
 	p := startPortico(t, "--token-auth-file", tokens, "--authorization-mode", "Node,RBAC")
+	p.waitPolicy(t)
 	bob, carol := user{token: "tok-bob"}, user{token: "tok-carol"}
 	admin := user{cert: p.pki("admin.crt"), key: p.pki("admin.key")}
 
@@ -374,6 +400,7 @@ func TestAuthzRBAC(t *testing.T) {
 // use, not another node's, and cannot create pods.
 func TestAuthzNode(t *testing.T) {
 	p := startPortico(t, "--authorization-mode", "Node,RBAC")
+	p.waitPolicy(t)
 	ca := p.clientCA(t)
 	c1, k1 := issue(t, ca, pki.IssueOptions{CommonName: "system:node:node-1", Organizations: []string{"system:nodes"}})
 	node1 := user{cert: c1, key: k1}
@@ -458,7 +485,7 @@ func TestAuthzUnavailable(t *testing.T) {
 	client := s.secureClient(t, admin.cert, admin.key)
 	for i := range 3 {
 		code, _, body := httpDo(t, client, "GET", s.secureURL()+"/api/v1/namespaces/default/configmaps", "", "")
-		if st := statusOf(t, body); code != 503 || st.Reason != "ServiceUnavailable" {
+		if st := authzStatusOf(t, body); code != 503 || st.Reason != "ServiceUnavailable" {
 			t.Errorf("secure port, try %d, authz down: %d %s", i, code, body)
 		}
 		code, _, body = httpDo(t, client, "GET", s.secureURL()+"/version", "", "")
@@ -466,11 +493,11 @@ func TestAuthzUnavailable(t *testing.T) {
 			t.Errorf("secure port non-resource, try %d, authz down: %d %s", i, code, body)
 		}
 		code, _, body = httpDo(t, http.DefaultClient, "GET", s.insecureURL()+"/api/v1/namespaces/default/configmaps", "", "")
-		if st := statusOf(t, body); code != 503 || st.Reason != "ServiceUnavailable" {
+		if st := authzStatusOf(t, body); code != 503 || st.Reason != "ServiceUnavailable" {
 			t.Errorf("insecure port, try %d, authz down: %d %s", i, code, body)
 		}
 	}
-	if r := s.kubectlAs(t, admin, "get", "configmaps", "-n", "default"); r.err == nil || !strings.Contains(r.stderr, "authorization is unavailable") {
+	if r := s.kubectlAs(t, admin, "get", "configmaps", "-n", "default"); r.err == nil || !strings.Contains(r.stderr, "Error from server (ServiceUnavailable)") {
 		t.Errorf("kubectl with authz down: %s", r)
 	}
 }
@@ -489,7 +516,7 @@ func startSplit(t *testing.T) *split {
 		t: t, dataDir: t.TempDir(),
 		insecurePort: freePort(t), securePort: freePort(t),
 		apiPort: freePort(t), authnPort: freePort(t), authzPort: freePort(t),
-		logs: &bytes.Buffer{},
+		logs: &syncBuffer{},
 	}
 	s := &split{portico: p, procs: map[string]*exec.Cmd{}}
 	if r := run(t, "", bins.portico, "certs", "--data-dir", p.dataDir); r.err != nil {

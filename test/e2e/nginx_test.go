@@ -57,7 +57,7 @@ func htpasswdSSHA(t *testing.T, user, password string) string {
 // watches stream, and a wrong password gets 401 from nginx.
 func TestNginxProxy(t *testing.T) {
 	nginx := nginxBinary(t)
-	p := startPortico(t)
+	p := startPorticoQuickStop(t)
 
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")

@@ -17,7 +17,7 @@ import (
 // a key.
 func TestPortsAudit(t *testing.T) {
 	audit := filepath.Join(t.TempDir(), "logs", "audit.log")
-	p := startPortico(t, "--audit-log-path", audit, "--token-auth-file", writePortsTokens(t))
+	p := startPorticoQuickStop(t, "--audit-log-path", audit, "--token-auth-file", writePortsTokens(t))
 	ca := filepath.Join(p.dataDir, "certs", "apiserver.crt")
 	kubectl := func(token string, args ...string) result {
 		return run(t, "", "kubectl", append([]string{"--server", p.secureURL(), "--certificate-authority", ca, "--token", token, "--cache-dir", t.TempDir()}, args...)...)

@@ -17,7 +17,7 @@ import (
 // /metrics on both ports, and /readyz failing while a backend service is
 // unreachable (services run as separate processes, one of them killed).
 func TestPortsHealth(t *testing.T) {
-	p := startPortico(t)
+	p := startPorticoQuickStop(t)
 	admin := p.secureClient(t, p.pki("admin.crt"), p.pki("admin.key"))
 	verbose := map[string]string{
 		"/healthz?verbose": "[+]ping ok\n[+]api ok\n[+]authn ok\n[+]etcd ok\nhealthz check passed\n",
@@ -209,7 +209,7 @@ func startPortsServices(t *testing.T) *portsServices {
 		t.Fatalf("portico certs: %s", r)
 	}
 	addr := func() string { return fmt.Sprintf("127.0.0.1:%d", freePort(t)) }
-	common := []string{"--data-dir", dataDir, "--grpc-api-address", addr(), "--grpc-authn-address", addr(), "--grpc-authz-address", addr()}
+	common := []string{"--data-dir", dataDir, "--shutdown-grace-period", "2s", "--grpc-api-address", addr(), "--grpc-authn-address", addr(), "--grpc-authz-address", addr()}
 	insecurePort := freePort(t)
 	s := &portsServices{procs: map[string]*portsProc{}, gatewayURL: fmt.Sprintf("http://127.0.0.1:%d", insecurePort)}
 	for _, name := range []string{"authn", "authz", "api", "gateway"} {

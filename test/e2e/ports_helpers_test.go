@@ -303,3 +303,12 @@ func readAuditLog(t *testing.T, path string) (string, []auditLine) {
 	}
 	return string(data), evs
 }
+
+// startPorticoQuickStop is startPortico with a short
+// --shutdown-grace-period: these tests restart Portico often, and a
+// stream left open by a client (or by one service on another) would
+// hold every stop for the default 10s.
+func startPorticoQuickStop(t *testing.T, extra ...string) *portico {
+	t.Helper()
+	return startPortico(t, append([]string{"--shutdown-grace-period", "2s"}, extra...)...)
+}

@@ -18,7 +18,7 @@ import (
 // the header size cap (431).
 func TestPortsLimits(t *testing.T) {
 	const timeout = 3 * time.Second
-	p := startPortico(t, "--max-requests-inflight", "1", "--request-timeout", timeout.String())
+	p := startPorticoQuickStop(t, "--max-requests-inflight", "1", "--request-timeout", timeout.String())
 	admin := p.secureClient(t, p.pki("admin.crt"), p.pki("admin.key"))
 
 	// Request A holds the one slot: a create whose body never ends.

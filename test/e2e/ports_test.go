@@ -56,7 +56,7 @@ func TestPortsTLSFlags(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	first := writeCertPair(t, certFile, keyFile, "127.0.0.1", "localhost")
-	p := startPortico(t, "--tls-cert-file", certFile, "--tls-private-key-file", keyFile,
+	p := startPorticoQuickStop(t, "--tls-cert-file", certFile, "--tls-private-key-file", keyFile,
 		"--tls-cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")
 	addr := fmt.Sprintf("127.0.0.1:%d", p.securePort)
 
@@ -144,7 +144,7 @@ func TestPortsInsecureRemote(t *testing.T) {
 		"--insecure-bind-address 0.0.0.0 is not a loopback address", "add --insecure-allow-remote")
 
 	audit := filepath.Join(t.TempDir(), "audit.log")
-	p := startPortico(t, "--insecure-bind-address", "0.0.0.0", "--insecure-allow-remote", "--audit-log-path", audit)
+	p := startPorticoQuickStop(t, "--insecure-bind-address", "0.0.0.0", "--insecure-allow-remote", "--audit-log-path", audit)
 	if !listensOnAllInterfaces(t, p.insecurePort) {
 		t.Errorf("the insecure port %d is not bound to every interface", p.insecurePort)
 	}
@@ -216,7 +216,7 @@ func TestPortsReadOnlyPortRefused(t *testing.T) {
 // 127.0.0.1, the hostname and the bind address is written to --cert-dir,
 // reused as is on restart, and reloaded when its files change.
 func TestPortsSelfSignedCert(t *testing.T) {
-	p := startPortico(t)
+	p := startPorticoQuickStop(t)
 	certPath, keyPath := filepath.Join(p.dataDir, "certs", "apiserver.crt"), filepath.Join(p.dataDir, "certs", "apiserver.key")
 	cert, certPEM := readCert(t, certPath)
 	keyPEM, err := os.ReadFile(keyPath)
@@ -309,7 +309,7 @@ func TestPortsSelfSignedCert(t *testing.T) {
 // request 401 with a Status, /healthz included unless --anonymous-auth,
 // then the public-info paths only; plain HTTP gets an error, never data.
 func TestPortsSecurePort(t *testing.T) {
-	p := startPortico(t, "--token-auth-file", writePortsTokens(t))
+	p := startPorticoQuickStop(t, "--token-auth-file", writePortsTokens(t))
 	servingCert := readCertFile(t, filepath.Join(p.dataDir, "certs", "apiserver.crt"))
 	tlsCfg := func() *tls.Config { return &tls.Config{RootCAs: poolOf(servingCert), MinVersion: tls.VersionTLS12} }
 	h2 := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg(), ForceAttemptHTTP2: true}}

@@ -82,7 +82,9 @@ func setString(m protoreflect.Message, field, v string) {
 // list returns every object and the list's resourceVersion.
 func (s *Source[T]) list(ctx context.Context) ([]T, string, error) {
 	req, resp := s.listReq.New(), s.listResp.New()
-	if err := s.conn.Invoke(ctx, s.listMethod, req.Interface(), resp.Interface()); err != nil {
+	// WaitForReady: while the api is not up yet, wait for it rather than
+	// fail and back off.
+	if err := s.conn.Invoke(ctx, s.listMethod, req.Interface(), resp.Interface(), grpc.WaitForReady(true)); err != nil {
 		return nil, "", err
 	}
 	fields := resp.Descriptor().Fields()
@@ -112,7 +114,7 @@ func (s *Source[T]) watch(ctx context.Context, rv string) (func() (event[T], err
 	if fd := req.Descriptor().Fields().ByName("allow_watch_bookmarks"); fd != nil {
 		req.Set(fd, protoreflect.ValueOfBool(true))
 	}
-	stream, err := s.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, s.watchMeth)
+	stream, err := s.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, s.watchMeth, grpc.WaitForReady(true))
 	if err != nil {
 		return nil, err
 	}
