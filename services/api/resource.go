@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/portico-dev/portico/internal/apierrors"
@@ -34,6 +37,9 @@ type resource[T storage.Object] struct {
 	// beforeWrite normalises an object on create and update (a secret's
 	// stringData into data).
 	beforeWrite func(obj T)
+	// beforeUpdate sets what an update derives from the stored object
+	// (a pod's generation).
+	beforeUpdate func(obj, old T)
 	// admit checks a create (old is the zero T) or an update against the
 	// requester in ctx, after validation (RBAC objects: nobody grants
 	// what they do not hold); nil admits everything.
@@ -228,10 +234,20 @@ func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writ
 		m.Generation = om.Generation
 		m.SelfLink = ""
 		m.ResourceVersion = om.ResourceVersion
+		if _, ok := r.subresources["status"]; ok {
+			// The status has its own subresource: a write to the
+			// object itself keeps the stored one, as in kube-apiserver.
+			copyField(obj, old, "status")
+		}
 		if r.beforeWrite != nil {
 			r.beforeWrite(obj)
 		}
-		if causes := r.check(obj, old, false); len(causes) > 0 {
+		if r.beforeUpdate != nil {
+			r.beforeUpdate(obj, old)
+		}
+		causes := r.check(obj, old, false)
+		causes = append(causes, newFinalizers(m, om)...)
+		if len(causes) > 0 {
 			return zero, apierrors.Invalid(r.group, r.kind, name, causes)
 		}
 		if r.admit != nil {
@@ -246,26 +262,148 @@ func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writ
 		if errors.Is(err, storage.ErrConflict) && !conditional && attempt < maxUpdateRetries {
 			continue
 		}
-		return out, r.err(err, name)
+		if err != nil {
+			return out, r.err(err, name)
+		}
+		return r.finishDeletion(ctx, ns, name, out)
 	}
 }
 
-// remove deletes an object, honouring the preconditions of opts.
-func (r *resource[T]) remove(ctx context.Context, ns, name string, opts *corev1.DeleteOptions, dryRun bool) (T, error) {
+// copyField sets obj's field name to old's (clears it when old has none).
+func copyField[T storage.Object](obj, old T, name protoreflect.Name) {
+	fd := obj.ProtoReflect().Descriptor().Fields().ByName(name)
+	if fd == nil {
+		return
+	}
+	if old.ProtoReflect().Has(fd) {
+		obj.ProtoReflect().Set(fd, old.ProtoReflect().Get(fd))
+	} else {
+		obj.ProtoReflect().Clear(fd)
+	}
+}
+
+// Propagation policies of a delete.
+const (
+	propagationForeground = "Foreground"
+	propagationBackground = "Background"
+	propagationOrphan     = "Orphan"
+)
+
+// validateDeleteOptions checks a delete's options as kube-apiserver does
+// (422 on an unknown propagation policy). policy is the propagationPolicy
+// query parameter, which the options in the body override.
+func validateDeleteOptions(opts *corev1.DeleteOptions, policy string) error {
+	if opts != nil && opts.PropagationPolicy != nil {
+		policy = opts.GetPropagationPolicy()
+	} else if policy != "" && opts != nil && opts.OrphanDependents != nil {
+		opts = &corev1.DeleteOptions{OrphanDependents: opts.OrphanDependents, PropagationPolicy: &policy}
+	}
+	var causes []*corev1.StatusCause
+	if opts.GetPropagationPolicy() != "" && opts != nil && opts.OrphanDependents != nil {
+		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueInvalid", Field: "propagationPolicy",
+			Message: fmt.Sprintf("Invalid value: %q: orphanDependents and deletionPropagation cannot be both set", opts.GetPropagationPolicy())})
+	}
+	switch policy {
+	case "", propagationForeground, propagationBackground, propagationOrphan:
+	default:
+		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueNotSupported", Field: "propagationPolicy",
+			Message: fmt.Sprintf("Unsupported value: %q: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"", policy)})
+	}
+	if len(causes) > 0 {
+		return apierrors.Invalid("meta.k8s.io", "DeleteOptions", "", causes)
+	}
+	return nil
+}
+
+// remove deletes an object, honouring the preconditions of opts. An
+// object with finalizers is not deleted: it is marked with a
+// deletionTimestamp and kept until an update removes its last finalizer
+// (deleted is false and obj is the object as it is now).
+//
+// Every propagation policy deletes the object itself at once: Portico
+// runs no garbage collector, which is what removes kube-apiserver's
+// foregroundDeletion and orphan finalizers, so adding them would keep the
+// object forever; dependents (ownerReferences) are not collected.
+func (r *resource[T]) remove(ctx context.Context, ns, name string, opts *corev1.DeleteOptions, dryRun bool) (obj T, deleted bool, err error) {
 	var zero T
 	if err := r.checkNamespace(ns); err != nil {
-		return zero, err
+		return zero, false, err
 	}
 	if name == "" {
-		return zero, apierrors.BadRequest("a name is required")
+		return zero, false, apierrors.BadRequest("a name is required")
 	}
-	pre := storage.Preconditions{UID: opts.GetPreconditions().GetUid(), ResourceVersion: opts.GetPreconditions().GetResourceVersion()}
-	if dryRun {
-		obj, err := r.store.Get(ctx, ns, name)
-		return obj, r.err(err, name)
+	for attempt := 0; ; attempt++ {
+		cur, err := r.store.Get(ctx, ns, name)
+		if err != nil {
+			return zero, false, r.err(err, name)
+		}
+		m := metaOf(cur)
+		if err := checkPreconditions(m, opts.GetPreconditions()); err != nil {
+			return zero, false, apierrors.Conflict(r.group, r.plural, name, err.Error())
+		}
+		var out T
+		if len(m.Finalizers) > 0 {
+			if m.DeletionTimestamp != nil || dryRun {
+				r.markDeleting(m)
+				return cur, false, nil
+			}
+			r.markDeleting(m)
+			out, err = r.store.Update(ctx, ns, name, cur)
+		} else {
+			if dryRun {
+				return cur, true, nil
+			}
+			// Only the object just read: a finalizer added since keeps it.
+			out, err = r.store.Delete(ctx, ns, name, storage.Preconditions{ResourceVersion: m.ResourceVersion})
+		}
+		if errors.Is(err, storage.ErrConflict) && attempt < maxUpdateRetries {
+			continue
+		}
+		return out, len(m.Finalizers) == 0, r.err(err, name)
 	}
-	obj, err := r.store.Delete(ctx, ns, name, pre)
-	return obj, r.err(err, name)
+}
+
+// markDeleting sets a deletionTimestamp (once) and a zero grace period.
+func (r *resource[T]) markDeleting(m *corev1.ObjectMeta) {
+	if m.DeletionTimestamp == nil {
+		m.DeletionTimestamp = timestamppb.New(r.now().Truncate(time.Second))
+	}
+	zero := int64(0)
+	m.DeletionGracePeriodSeconds = &zero
+}
+
+// finishDeletion deletes an object that an update left marked deleted
+// with no finalizer, as kube-apiserver does; it answers the updated
+// object.
+func (r *resource[T]) finishDeletion(ctx context.Context, ns, name string, out T) (T, error) {
+	m := metaOf(out)
+	if m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
+		return out, nil
+	}
+	_, err := r.store.Delete(ctx, ns, name, storage.Preconditions{ResourceVersion: m.GetResourceVersion()})
+	if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict) {
+		return out, r.err(err, name)
+	}
+	return out, nil
+}
+
+// newFinalizers is a cause when an update adds finalizers to an object
+// being deleted, which kube-apiserver forbids.
+func newFinalizers(obj, old *corev1.ObjectMeta) []*corev1.StatusCause {
+	if old.GetDeletionTimestamp() == nil {
+		return nil
+	}
+	var added []string
+	for _, f := range obj.GetFinalizers() {
+		if !slices.Contains(old.GetFinalizers(), f) {
+			added = append(added, f)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	return []*corev1.StatusCause{{Reason: "FieldValueForbidden", Field: "metadata.finalizers",
+		Message: fmt.Sprintf("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers %q", added)}}
 }
 
 // deletedStatus is the Status kube-apiserver answers for a finished delete.
@@ -294,13 +432,68 @@ func (r *resource[T]) list(ctx context.Context, ns string, req listRequest) (sto
 	if req.GetLimit() < 0 {
 		return storage.ListResult[T]{}, apierrors.BadRequest("limit must not be negative")
 	}
-	res, err := r.store.List(ctx, ns, storage.ListOptions[T]{
-		Limit:           req.GetLimit(),
-		Continue:        req.GetContinue(),
-		ResourceVersion: req.GetResourceVersion(),
-		Filter:          func(obj T) bool { return r.selected(sel, obj) },
-	})
-	return res, r.err(err, "")
+	rv, exact, err := listResourceVersion(req)
+	if err != nil {
+		return storage.ListResult[T]{}, err
+	}
+	o := storage.ListOptions[T]{Limit: req.GetLimit(), Continue: req.GetContinue()}
+	if exact {
+		o.ResourceVersion = rv
+	}
+	if !sel.empty() {
+		// Without a filter the store also counts what is left after a page.
+		o.Filter = func(obj T) bool { return r.selected(sel, obj) }
+	}
+	res, err := r.store.List(ctx, ns, o)
+	if err != nil {
+		return res, r.err(err, "")
+	}
+	if !exact && rv != "" && rv != "0" {
+		// Not older than rv: the latest is, unless rv is in the future.
+		if want, cur := parseRevision(rv), parseRevision(res.ResourceVersion); want > cur {
+			return storage.ListResult[T]{}, r.err(storage.ErrResourceVersionTooLarge, "")
+		}
+	}
+	return res, nil
+}
+
+// listResourceVersion reads a list's resourceVersion and
+// resourceVersionMatch as kube-apiserver does: "" is the latest, "0" any,
+// another value "not older than" it unless the match is Exact, which
+// reads that snapshot (410 once compacted).
+func listResourceVersion(req listRequest) (rv string, exact bool, err error) {
+	rv = req.GetResourceVersion()
+	var match string
+	if m, ok := req.(interface{ GetResourceVersionMatch() string }); ok {
+		match = m.GetResourceVersionMatch()
+	}
+	if rv != "" && rv != "0" && parseRevision(rv) <= 0 {
+		return "", false, apierrors.BadRequest(fmt.Sprintf("invalid resource version %q", rv))
+	}
+	switch {
+	case match == "":
+		// Continue tokens carry their own snapshot.
+	case req.GetContinue() != "":
+		return "", false, apierrors.BadRequest("resourceVersionMatch is forbidden when continue is provided")
+	case rv == "":
+		return "", false, apierrors.BadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
+	case match == "Exact" && rv == "0":
+		return "", false, apierrors.BadRequest(`resourceVersionMatch "exact" is forbidden for resourceVersion "0"`)
+	case match == "Exact":
+		return rv, true, nil
+	case match != "NotOlderThan":
+		return "", false, apierrors.BadRequest(fmt.Sprintf("unsupported resourceVersionMatch %q: supported values: \"Exact\", \"NotOlderThan\"", match))
+	}
+	return rv, false, nil
+}
+
+// parseRevision is a resourceVersion as a revision; 0 when it is not one.
+func parseRevision(rv string) int64 {
+	n, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // fieldSet is what a fieldSelector is matched against.
