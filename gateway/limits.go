@@ -100,6 +100,11 @@ func (g *Gateway) withTimeout(next http.Handler) http.Handler {
 			}
 			sent := !tw.timeout() // before cancel: the handler's writes fail from now on
 			cancel()
+			// A handler still reading the body (sent slowly, or never) is
+			// woken: reads fail from now on. Else it would hold its
+			// in-flight slot, and net/http would wait for the body before
+			// sending the 504.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 			if sent {
 				panic(http.ErrAbortHandler)
 			}

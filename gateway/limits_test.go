@@ -126,6 +126,10 @@ func TestRequestTimeout(t *testing.T) {
 			<-r.Context().Done()
 		case "panic":
 			panic("boom")
+		case "body":
+			if _, err := io.ReadAll(r.Body); err == nil {
+				panic("reading a body never sent did not fail")
+			}
 		default: // a watch: longer than the timeout
 			w.WriteHeader(http.StatusOK)
 			time.Sleep(300 * time.Millisecond)
@@ -148,6 +152,23 @@ func TestRequestTimeout(t *testing.T) {
 		"panic":         {target: "/api/v1/namespaces?mode=panic", wantCode: 500},
 		"watch not cut": {target: "/api/v1/namespaces?watch=1", wantCode: 200, wantBody: "event"},
 	}
+	t.Run("body never sent", func(t *testing.T) {
+		// The handler is blocked reading the body: the 504 is still sent
+		// at the timeout, and the handler's read fails.
+		body, feed := io.Pipe()
+		defer feed.Close()
+		go func() { _, _ = feed.Write([]byte(`{"kind":`)) }()
+		start := time.Now()
+		c := &http.Client{Timeout: 5 * time.Second}
+		resp, err := c.Post(srv.URL+"/api/v1/namespaces?mode=body", "application/json", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if d := time.Since(start); resp.StatusCode != 504 || d > 2*time.Second {
+			t.Fatalf("%d after %s", resp.StatusCode, d)
+		}
+	})
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()

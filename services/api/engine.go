@@ -220,6 +220,9 @@ func (r *resource[T]) unary(ctx context.Context, o op, req proto.Message, resp p
 		if err != nil {
 			return err
 		}
+		if err := validateDeleteOptions(opts, stringField(req, "propagation_policy")); err != nil {
+			return err
+		}
 		if r.onDelete != nil {
 			out, err := r.onDelete(ctx, name, opts, dry)
 			if err != nil {
@@ -227,11 +230,14 @@ func (r *resource[T]) unary(ctx context.Context, o op, req proto.Message, resp p
 			}
 			return setSingle(resp, out)
 		}
-		obj, err := r.remove(ctx, ns, name, opts, dry)
-		if err != nil {
+		obj, deleted, err := r.remove(ctx, ns, name, opts, dry)
+		switch {
+		case err != nil:
 			return err
-		}
-		if r.deleteReturnsObject {
+		case !deleted:
+			// Finalizers keep it: the answer is the object as it is now.
+			return setSingle(resp, obj)
+		case r.deleteReturnsObject:
 			return setSingle(resp, r.markDeleted(obj))
 		}
 		return setSingle(resp, r.deletedStatus(obj))

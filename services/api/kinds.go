@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	kresource "k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/resources"
@@ -110,6 +113,10 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 		return map[string]string{"status.phase": ns.GetStatus().GetPhase()}
 	}
 	s.namespaces.onDelete = s.deleteNamespace
+	s.namespaces.beforeUpdate = func(ns, old *corev1.Namespace) {
+		// spec.finalizers change through namespaces/finalize only.
+		copyField(ns, old, "spec")
+	}
 
 	configMaps := build[*corev1.ConfigMap](env, "ConfigMap")
 	configMaps.validate = validateConfigMap
@@ -132,7 +139,18 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	secrets.extraFields = func(sec *corev1.Secret) map[string]string { return map[string]string{"type": sec.GetType()} }
 
 	pods := build[*corev1.Pod](env, "Pod")
-	pods.beforeCreate = defaultPod
+	pods.beforeCreate = createPod
+	pods.beforeWrite = defaultPod
+	pods.beforeUpdate = func(p, old *corev1.Pod) {
+		// Any change to the spec is a new generation. The specs are
+		// compared in their JSON form, where an empty message and none
+		// are the same.
+		a, errA := env.codec.Marshal(p.GetSpec())
+		b, errB := env.codec.Marshal(old.GetSpec())
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			p.Metadata.Generation = old.GetMetadata().GetGeneration() + 1
+		}
+	}
 	pods.extraFields = func(p *corev1.Pod) map[string]string {
 		return map[string]string{
 			"spec.nodeName":            p.GetSpec().GetNodeName(),
@@ -193,8 +211,33 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 
 func (r *resource[T]) setNameRule(f func(string) []string) { r.validateName = f }
 
-// defaultPod sets what kube-apiserver's defaulting sets on a new pod, the
-// fields kubectl describe and get show.
+// createPod is what kube-apiserver does to a new pod besides defaulting:
+// its status starts over (Pending, with its QoS class), its generation is
+// 1, and the default admission plugins set the service account, the
+// priority (no PriorityClass: 0) and the not-ready and unreachable
+// tolerations.
+func createPod(p *corev1.Pod) {
+	defaultPod(p)
+	sp := p.Spec
+	if sp.ServiceAccountName == "" {
+		sp.ServiceAccountName = "default"
+	}
+	sp.ServiceAccount = sp.ServiceAccountName
+	if sp.Priority == nil {
+		zero := int32(0)
+		sp.Priority = &zero
+	}
+	if sp.PreemptionPolicy == nil {
+		pol := "PreemptLowerPriority"
+		sp.PreemptionPolicy = &pol
+	}
+	defaultTolerations(sp)
+	p.Status = &corev1.PodStatus{Phase: "Pending", QosClass: podQOS(sp)}
+	p.Metadata.Generation = 1
+}
+
+// defaultPod sets the defaults kube-apiserver's decoding sets on a pod
+// (SetDefaults_Pod and the container defaults), on create and update.
 func defaultPod(p *corev1.Pod) {
 	if p.Spec == nil {
 		p.Spec = &corev1.PodSpec{}
@@ -209,16 +252,19 @@ func defaultPod(p *corev1.Pod) {
 	if sp.SchedulerName == "" {
 		sp.SchedulerName = "default-scheduler"
 	}
-	if sp.ServiceAccountName == "" {
-		sp.ServiceAccountName = "default"
-	}
-	sp.ServiceAccount = sp.ServiceAccountName
 	if sp.TerminationGracePeriodSeconds == nil {
 		grace := int64(30)
 		sp.TerminationGracePeriodSeconds = &grace
 	}
 	if sp.SecurityContext == nil {
 		sp.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	if sp.EnableServiceLinks == nil {
+		links := true
+		sp.EnableServiceLinks = &links
+	}
+	if sp.ServiceAccountName != "" && sp.ServiceAccount == "" {
+		sp.ServiceAccount = sp.ServiceAccountName
 	}
 	for _, c := range append(append([]*corev1.Container{}, sp.InitContainers...), sp.Containers...) {
 		if c.TerminationMessagePath == "" {
@@ -238,16 +284,77 @@ func defaultPod(p *corev1.Pod) {
 				port.Protocol = "TCP"
 			}
 		}
+		// A limit without a request requests the limit.
+		if c.Resources != nil && len(c.Resources.Limits) > 0 {
+			if c.Resources.Requests == nil {
+				c.Resources.Requests = map[string]*corev1.Quantity{}
+			}
+			for name, q := range c.Resources.Limits {
+				if _, ok := c.Resources.Requests[name]; !ok {
+					c.Resources.Requests[name] = proto.Clone(q).(*corev1.Quantity)
+				}
+			}
+		}
 	}
-	if p.Status == nil {
-		p.Status = &corev1.PodStatus{}
+}
+
+// defaultTolerations is the DefaultTolerationSeconds admission plugin: a
+// pod tolerates an unreachable or not-ready node for 300s unless it says
+// otherwise.
+func defaultTolerations(sp *corev1.PodSpec) {
+	for _, key := range []string{"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"} {
+		tolerated := slices.ContainsFunc(sp.Tolerations, func(t *corev1.Toleration) bool {
+			return (t.GetKey() == key || t.GetKey() == "") && (t.GetEffect() == "NoExecute" || t.GetEffect() == "")
+		})
+		if !tolerated {
+			seconds := int64(300)
+			sp.Tolerations = append(sp.Tolerations, &corev1.Toleration{Key: key, Operator: "Exists", Effect: "NoExecute", TolerationSeconds: &seconds})
+		}
 	}
-	if p.Status.Phase == "" {
-		p.Status.Phase = "Pending"
+}
+
+// podQOS is a pod's quality of service class, computed as the kubelet
+// and kube-apiserver do from its containers' cpu and memory requests and
+// limits.
+func podQOS(sp *corev1.PodSpec) string {
+	requests, limits := map[string]kresource.Quantity{}, map[string]kresource.Quantity{}
+	guaranteed := true
+	add := func(sum map[string]kresource.Quantity, list map[string]*corev1.Quantity) (found int) {
+		for _, name := range []string{"cpu", "memory"} {
+			q, ok := list[name]
+			if !ok {
+				continue
+			}
+			v, err := kresource.ParseQuantity(q.GetString_())
+			if err != nil || v.Sign() <= 0 {
+				continue
+			}
+			found++
+			if s, ok := sum[name]; ok {
+				v.Add(s)
+			}
+			sum[name] = v
+		}
+		return found
 	}
-	if p.Status.QosClass == "" {
-		p.Status.QosClass = "BestEffort"
+	for _, c := range append(append([]*corev1.Container{}, sp.Containers...), sp.InitContainers...) {
+		add(requests, c.GetResources().GetRequests())
+		if add(limits, c.GetResources().GetLimits()) < 2 {
+			guaranteed = false
+		}
 	}
+	if len(requests) == 0 && len(limits) == 0 {
+		return "BestEffort"
+	}
+	for name, req := range requests {
+		if lim, ok := limits[name]; !ok || lim.Cmp(req) != 0 {
+			guaranteed = false
+		}
+	}
+	if guaranteed && len(requests) == len(limits) {
+		return "Guaranteed"
+	}
+	return "Burstable"
 }
 
 // defaultService sets a service's type and its ports' protocol and target.
@@ -300,6 +407,7 @@ func bindPod(ctx context.Context, pods *resource[*corev1.Pod], req proto.Message
 			return nil, pods.err(err, name)
 		}
 	}
+	created(ctx)
 	return &corev1.Status{Status: "Success", Code: 201}, nil
 }
 
@@ -393,26 +501,31 @@ func (r *resource[T]) deleteCollection(ctx context.Context, ns string, req proto
 	if err != nil {
 		return storage.ListResult[T]{}, err
 	}
+	if err := validateDeleteOptions(opts, ""); err != nil {
+		return storage.ListResult[T]{}, err
+	}
 	res, err := r.store.List(ctx, ns, storage.ListOptions[T]{Filter: func(obj T) bool { return r.selected(sel, obj) }})
 	if err != nil {
 		return res, r.err(err, "")
 	}
-	if dry {
-		return res, nil
-	}
-	deleted := res.Items[:0]
+	// Each object is deleted as a delete of it would (finalizers keep
+	// it, marked deleted); the answer lists them as the deletes left them.
+	out := res.Items[:0]
 	for _, obj := range res.Items {
 		m := metaOf(obj)
-		out, err := r.store.Delete(ctx, m.GetNamespace(), m.GetName(), storage.Preconditions{})
+		o, deleted, err := r.remove(ctx, m.GetNamespace(), m.GetName(), &corev1.DeleteOptions{}, dry)
 		if err != nil {
-			if apierrors.ReasonOf(r.err(err, m.GetName())) == apierrors.ReasonNotFound {
+			if apierrors.ReasonOf(err) == apierrors.ReasonNotFound {
 				continue
 			}
-			return res, r.err(err, m.GetName())
+			return res, err
 		}
-		deleted = append(deleted, out)
+		if deleted && r.deleteReturnsObject {
+			o = r.markDeleted(o)
+		}
+		out = append(out, o)
 	}
-	res.Items = deleted
+	res.Items = out
 	return res, nil
 }
 

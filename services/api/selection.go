@@ -52,3 +52,8 @@ func parseSelectors(labelSel, fieldSel string, known map[string]string) (*select
 func (s *selectors) matches(lbls, flds map[string]string) bool {
 	return s.labels.Matches(labels.Set(lbls)) && s.fields.Matches(fields.Set(flds))
 }
+
+// empty reports whether the selectors select everything.
+func (s *selectors) empty() bool {
+	return s.labels.Empty() && s.fields.Empty()
+}

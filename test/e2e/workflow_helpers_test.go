@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -100,6 +101,7 @@ func parseTable(t *testing.T, out string) printedTable {
 			if i+1 < len(idx) {
 				end = min(idx[i+1][0], len(line))
 			}
+			row[tb.columns[i]] = "" // kubectl trims trailing empty cells
 			if ix[0] < len(line) {
 				row[tb.columns[i]] = strings.TrimSpace(line[ix[0]:end])
 			}
@@ -316,7 +318,7 @@ func subset(want, got any, path string) []string {
 		}
 		return diffs
 	default:
-		if fmt.Sprint(want) != fmt.Sprint(got) {
+		if !reflect.DeepEqual(want, got) {
 			return []string{fmt.Sprintf("%s: want %v, got %v", path, want, got)}
 		}
 		return nil
