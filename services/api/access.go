@@ -6,13 +6,11 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/portico-dev/portico/internal/authnclient"
-	"github.com/portico-dev/portico/internal/grpcserver"
 	"github.com/portico-dev/portico/internal/identity"
 	"github.com/portico-dev/portico/internal/requestinfo"
+	"github.com/portico-dev/portico/internal/svcauth"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 )
@@ -28,44 +26,11 @@ type Authorizer interface {
 	Authorize(ctx context.Context, u *authnv1.UserInfo, a *authzv1.Attributes) error
 }
 
-// GatewayService is the only service whose forwarded user identity is trusted.
-const GatewayService = "gateway"
-
-// authenticate is the api's AuthFunc. A call from the gateway carries the
-// user the gateway authenticated; the same metadata from anyone else is
-// refused. Any other caller is authenticated from its own client
-// certificate or bearer token, by the same authn service as REST callers.
+// authenticate is the api's AuthFunc: the one caller rule of every
+// Portico server (svcauth.Callers), with authn for callers that bring their
+// own certificate or bearer token.
 func (s *Service) authenticate(ctx context.Context) (context.Context, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	svc, isService := s.verifier.PeerService(ctx)
-	if identity.Present(md) {
-		if !isService || svc != GatewayService {
-			return nil, status.Error(codes.PermissionDenied, "only the gateway may forward a user identity")
-		}
-		u, ok := identity.FromMetadata(md)
-		if !ok {
-			return nil, status.Error(codes.Unauthenticated, "forwarded identity has no user name")
-		}
-		return identity.WithUser(ctx, u), nil
-	}
-	if isService {
-		// A Portico service acting for itself (authn reading service
-		// accounts, authz reading RBAC objects and pods).
-		return identity.WithUser(ctx, identity.Service(svc)), nil
-	}
-	var token string
-	if vals := md.Get("authorization"); len(vals) == 1 {
-		t, ok := authnclient.BearerToken(vals[0])
-		if !ok {
-			return nil, status.Error(codes.Unauthenticated, "Unauthorized")
-		}
-		token = t
-	}
-	u, err := s.authn.Authenticate(ctx, token, grpcserver.PeerCertificates(ctx))
-	if err != nil {
-		return nil, err
-	}
-	return identity.WithUser(ctx, u), nil
+	return svcauth.Callers{Peers: s.verifier, Users: s.authn}.AuthFunc()(ctx)
 }
 
 // authorizeUnary decides a unary call before its handler runs.

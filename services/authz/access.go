@@ -3,26 +3,19 @@ package authz
 import (
 	"context"
 	"crypto/x509"
-	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/portico-dev/portico/internal/apierrors"
-	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/authzclient"
-	"github.com/portico-dev/portico/internal/grpcserver"
 	"github.com/portico-dev/portico/internal/identity"
+	"github.com/portico-dev/portico/internal/svcauth"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 	"github.com/portico-dev/portico/services/authz/authorizer"
 )
-
-// GatewayService is the only service whose forwarded user identity is
-// trusted.
-const GatewayService = "gateway"
 
 // Authenticator is what authz needs of authn: the user of a caller that
 // comes with its own certificate or bearer token.
@@ -32,9 +25,7 @@ type Authenticator interface {
 
 // PeerServices tells Portico's services from users on a connection
 // (svcauth.Verifier).
-type PeerServices interface {
-	PeerService(ctx context.Context) (string, bool)
-}
+type PeerServices = svcauth.PeerServices
 
 // internalCallers are the services that may call each internal RPC: the
 // api and the gateway decide requests, authn decides token reviews.
@@ -49,49 +40,11 @@ var internalCallers = map[string][]string{
 // the user the gateway forwards, as the calling service itself, or as
 // whoever the caller's own certificate or bearer token says (authn).
 func (s *Service) AuthFunc(peers PeerServices) func(context.Context) (context.Context, error) {
-	return func(ctx context.Context) (context.Context, error) {
-		method, _ := grpc.Method(ctx)
-		svc, isService := peers.PeerService(ctx)
-		if allowed, internal := internalCallers[method]; internal {
-			if !isService {
-				return nil, status.Error(codes.PermissionDenied, "this method is internal: only Portico services may call it")
-			}
-			if !slices.Contains(allowed, svc) {
-				return nil, status.Errorf(codes.PermissionDenied, "service %q may not call this method", svc)
-			}
-			return ctx, nil
-		}
-		md, _ := metadata.FromIncomingContext(ctx)
-		if identity.Present(md) {
-			if !isService || svc != GatewayService {
-				return nil, status.Error(codes.PermissionDenied, "only the gateway may forward a user identity")
-			}
-			u, ok := identity.FromMetadata(md)
-			if !ok {
-				return nil, status.Error(codes.Unauthenticated, "forwarded identity has no user name")
-			}
-			return identity.WithUser(ctx, u), nil
-		}
-		if isService {
-			return identity.WithUser(ctx, identity.Service(svc)), nil
-		}
-		if s.authn == nil {
-			return nil, apierrors.Unavailable("authentication is not configured on the authz service")
-		}
-		var token string
-		if vals := md.Get("authorization"); len(vals) == 1 {
-			t, ok := authnclient.BearerToken(vals[0])
-			if !ok {
-				return nil, apierrors.Unauthorized("Unauthorized")
-			}
-			token = t
-		}
-		u, err := s.authn.Authenticate(ctx, token, grpcserver.PeerCertificates(ctx))
-		if err != nil {
-			return nil, err
-		}
-		return identity.WithUser(ctx, u), nil
+	c := svcauth.Callers{Peers: peers, Internal: internalCallers}
+	if s.authn != nil {
+		c.Users = s.authn
 	}
+	return c.AuthFunc()
 }
 
 // reviewResources are the resources of the review RPCs, for their own
