@@ -11,9 +11,11 @@ import (
 // request, against the bare route.
 func BenchmarkPortFilters(b *testing.B) {
 	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
-	t := &testing.T{}
-	g := newTestGateway(t, Options{MaxRequestsInFlight: 400}, Deps{}, route)
-	for name, h := range map[string]http.Handler{"bare": route, "insecure port filters": g.insecureHandler()} {
+	g := newTestGateway(b, Options{MaxRequestsInFlight: 400}, Deps{}, route)
+	for name, h := range map[string]http.Handler{
+		"bare":                  route,
+		"insecure port filters": g.insecureHandler(),
+	} {
 		b.Run(name, func(b *testing.B) {
 			r := httptest.NewRequest("GET", "/api/v1/namespaces/default/configmaps/app", nil)
 			b.ReportAllocs()

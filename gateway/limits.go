@@ -42,7 +42,7 @@ func (g *Gateway) limitInFlight(next http.Handler) http.Handler {
 		}
 		select {
 		case g.inflight <- struct{}{}:
-			gauge := g.metrics.inflight.WithLabelValues(requestKind(ri))
+			gauge := g.metrics.inflightGauge(ri)
 			gauge.Inc()
 			defer func() {
 				gauge.Dec()
@@ -103,7 +103,12 @@ func (g *Gateway) withTimeout(next http.Handler) http.Handler {
 			// A handler still reading the body (sent slowly, or never) is
 			// woken: reads fail from now on. Else it would hold its
 			// in-flight slot, and net/http would wait for the body before
-			// sending the 504.
+			// sending the 504. Over HTTP/1.1 the deadline is the
+			// connection's (and ends its context), so the connection
+			// closes after this answer; over HTTP/2 it is the stream's.
+			if r.ProtoMajor == 1 {
+				w.Header().Set("Connection", "close")
+			}
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 			if sent {
 				panic(http.ErrAbortHandler)

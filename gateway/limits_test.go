@@ -169,10 +169,14 @@ func TestRequestTimeout(t *testing.T) {
 			t.Fatalf("%d after %s", resp.StatusCode, d)
 		}
 	})
+	// Every request on one keep-alive client, in every order: a timed-out
+	// request must not spoil the connection for the next one.
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
-			resp, err := http.Get(srv.URL + tc.target)
+			resp, err := client.Get(srv.URL + tc.target)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,6 +20,8 @@ type metrics struct {
 	latency     *prometheus.HistogramVec
 	inflight    *prometheus.GaugeVec
 	longRunning *prometheus.GaugeVec
+	// The two series of inflight, resolved once.
+	inflightReadOnly, inflightMutating prometheus.Gauge
 }
 
 // latencyBuckets are kube-apiserver's apiserver_request_duration_seconds buckets.
@@ -49,8 +51,8 @@ func newMetrics() *metrics {
 	m.registry.MustRegister(m.requests, m.latency, m.inflight, m.longRunning,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Both kinds show from the start, at 0.
-	m.inflight.WithLabelValues("readOnly")
-	m.inflight.WithLabelValues("mutating")
+	m.inflightReadOnly = m.inflight.WithLabelValues("readOnly")
+	m.inflightMutating = m.inflight.WithLabelValues("mutating")
 	return m
 }
 
@@ -63,11 +65,12 @@ func (m *metrics) observe(ri *requestinfo.Info, method, resource string, code in
 	}
 }
 
-func requestKind(ri *requestinfo.Info) string {
+// inflightGauge is the apiserver_current_inflight_requests series of ri.
+func (m *metrics) inflightGauge(ri *requestinfo.Info) prometheus.Gauge {
 	if readOnly(ri) {
-		return "readOnly"
+		return m.inflightReadOnly
 	}
-	return "mutating"
+	return m.inflightMutating
 }
 
 // serveMetrics is /metrics in the Prometheus text format. Who may read

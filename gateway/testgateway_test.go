@@ -20,7 +20,7 @@ import (
 // newTestGateway builds a Gateway with New on a gRPC connection to
 // nowhere: nothing these tests send reaches a backend. A non-nil routes
 // replaces the REST routes behind the port filters.
-func newTestGateway(t *testing.T, o Options, d Deps, routes http.Handler) *Gateway {
+func newTestGateway(t testing.TB, o Options, d Deps, routes http.Handler) *Gateway {
 	t.Helper()
 	conn, err := grpc.NewClient("passthrough:///nowhere", grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
