@@ -117,6 +117,9 @@ type Gateway struct {
 	audit          *auditLog
 	inflight       chan struct{} // one token per request in flight; nil: no limit
 	shuttingDown   atomic.Bool   // fails /readyz once Shutdown begins
+	// stopping ends every watch when Shutdown begins.
+	stopping context.Context
+	stop     context.CancelFunc
 
 	healthMu      sync.Mutex
 	healthFailing map[string]bool // checks failing at their last run
@@ -146,6 +149,7 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		return nil, errors.New("gateway: the secure port needs an authz client")
 	}
 	g := &Gateway{opts: o, deps: d, log: d.Logger.With("service", "gateway"), metrics: newMetrics(), healthFailing: map[string]bool{}}
+	g.stopping, g.stop = context.WithCancel(context.Background())
 	g.core, g.groups = discoveryFromTable(resources.All())
 	docs, err := buildOpenAPI(resources.All())
 	if err != nil {
@@ -260,6 +264,7 @@ func (g *Gateway) track(s *http.Server) {
 // then closes what is left (watches).
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.shuttingDown.Store(true)
+	g.stop()
 	g.mu.Lock()
 	servers := append([]*http.Server(nil), g.servers...)
 	g.mu.Unlock()

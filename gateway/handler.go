@@ -51,7 +51,7 @@ func (g *Gateway) routes(mux *runtime.ServeMux) http.Handler {
 	g.openAPIRoutes(local)
 	g.authnRoutes(local)
 	g.authzRoutes(local)
-	resources := g.limitBody(watchToPath(withTable(mux)))
+	resources := g.limitBody(watchToPath(g.stopping, withTable(mux)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// ServeHTTP, not the handler Handler returns, so that path
 		// values ({check}, {path...}) are set on the request.
@@ -170,13 +170,21 @@ func (g *Gateway) limitBody(next http.Handler) http.Handler {
 // watchToPath routes "GET <list path>?watch=true" to the watch RPC's
 // path, /api/v1/watch/..., which is also served as kube-apiserver's
 // deprecated watch path.
-func watchToPath(next http.Handler) http.Handler {
+//
+// A watch ends when the gateway shuts down (stopping), so a drain waits
+// for ordinary requests, not for clients that never hang up; clients
+// re-list and re-watch, as they do after any dropped watch.
+func watchToPath(stopping context.Context, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			// ?watch is read as authorization reads it (requestinfo), so
 			// the call made is the one authorized.
 			q := r.URL.Query()
-			if info, err := requestinfo.Parse(r.Method, r.URL); err == nil && info.ResourceRequest && requestinfo.WatchRequested(q) {
+			if info, err := requestinfo.Parse(r.Method, r.URL); err == nil && info.ResourceRequest && (info.Verb == "watch" || requestinfo.WatchRequested(q)) {
+				ctx, cancel := context.WithCancel(r.Context())
+				defer cancel()
+				defer context.AfterFunc(stopping, cancel)()
+				r = r.WithContext(ctx)
 				base := "/" + info.APIPrefix + "/" + info.APIVersion + "/"
 				if info.APIGroup != "" {
 					base = "/" + info.APIPrefix + "/" + info.APIGroup + "/" + info.APIVersion + "/"

@@ -79,6 +79,10 @@ type Server struct {
 	name   string
 	grpc   *grpc.Server
 	health *health.Server
+	// stopping ends every stream (watches) when Stop begins, so a drain
+	// waits for unary calls, not for clients that never hang up.
+	stopping context.Context
+	stop     context.CancelFunc
 	lis    net.Listener
 	log    *slog.Logger
 }
@@ -108,7 +112,9 @@ func New(o Options) (*Server, error) {
 		// Authentication for every method but health and reflection.
 		selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(o.Auth), authMatch),
 	}
+	stopping, stop := context.WithCancel(context.Background())
 	stream := []grpc.StreamServerInterceptor{
+		endOnStop(stopping),
 		recovery.StreamServerInterceptor(recover),
 		logging.StreamServerInterceptor(slogAdapter(log), logOpts...),
 		selector.StreamServerInterceptor(auth.StreamServerInterceptor(o.Auth), authMatch),
@@ -130,8 +136,27 @@ func New(o Options) (*Server, error) {
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	return &Server{name: o.Name, grpc: gs, health: hs, lis: lis, log: log}, nil
+	return &Server{name: o.Name, grpc: gs, health: hs, lis: lis, log: log, stopping: stopping, stop: stop}, nil
 }
+
+// endOnStop gives every stream a context that ends when the server stops.
+func endOnStop(stopping context.Context) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, cancel := context.WithCancel(ss.Context())
+		defer cancel()
+		unhook := context.AfterFunc(stopping, cancel)
+		defer unhook()
+		return handler(srv, ctxStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+// ctxStream is a ServerStream with another context.
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (c ctxStream) Context() context.Context { return c.ctx }
 
 // needsAuth exempts health checks and reflection from authentication: the
 // TLS handshake has still required a trusted client certificate.
@@ -174,6 +199,7 @@ func (s *Server) Serve() error {
 // ends, then the rest are cut.
 func (s *Server) Stop(ctx context.Context) {
 	s.health.Shutdown()
+	s.stop()
 	done := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(done) }()
 	select {
