@@ -83,8 +83,8 @@ type Server struct {
 	// waits for unary calls, not for clients that never hang up.
 	stopping context.Context
 	stop     context.CancelFunc
-	lis    net.Listener
-	log    *slog.Logger
+	lis      net.Listener
+	log      *slog.Logger
 }
 
 // New listens on o.Address and builds the server; register services on
