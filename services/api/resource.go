@@ -291,17 +291,15 @@ const (
 
 // validateDeleteOptions checks a delete's options as kube-apiserver does
 // (422 on an unknown propagation policy). policy is the propagationPolicy
-// query parameter, which the options in the body override.
+// request parameter; one in the options overrides it.
 func validateDeleteOptions(opts *corev1.DeleteOptions, policy string) error {
 	if opts != nil && opts.PropagationPolicy != nil {
 		policy = opts.GetPropagationPolicy()
-	} else if policy != "" && opts != nil && opts.OrphanDependents != nil {
-		opts = &corev1.DeleteOptions{OrphanDependents: opts.OrphanDependents, PropagationPolicy: &policy}
 	}
 	var causes []*corev1.StatusCause
-	if opts.GetPropagationPolicy() != "" && opts != nil && opts.OrphanDependents != nil {
+	if policy != "" && opts != nil && opts.OrphanDependents != nil {
 		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueInvalid", Field: "propagationPolicy",
-			Message: fmt.Sprintf("Invalid value: %q: orphanDependents and deletionPropagation cannot be both set", opts.GetPropagationPolicy())})
+			Message: fmt.Sprintf("Invalid value: %q: orphanDependents and deletionPropagation cannot be both set", policy)})
 	}
 	switch policy {
 	case "", propagationForeground, propagationBackground, propagationOrphan:

@@ -166,7 +166,7 @@ func TestAPISemantics(t *testing.T) {
 	t.Run("pod round trip", func(t *testing.T) {
 		p.mustKubectlIn(t, "", "create", "serviceaccount", "builder", "-n", "sem")
 		// What kubectl sends for the manifest, as JSON.
-		want := decode(t, p.mustKubectlIn(t, fullPod, "create", "-f", "-", "--dry-run=client", "-o", "json"))
+		want := decodeJSON(t, p.mustKubectlIn(t, fullPod, "create", "-f", "-", "--dry-run=client", "-o", "json"))
 		if out := p.mustKubectlIn(t, fullPod, "create", "-f", "-", "-n", "sem"); !strings.Contains(out, "pod/full created") {
 			t.Fatalf("create printed %q", out)
 		}
@@ -174,7 +174,7 @@ func TestAPISemantics(t *testing.T) {
 		for _, part := range []string{"spec", "metadata"} {
 			w := want[part].(map[string]any)
 			delete(w, "namespace")
-			for _, d := range subset(w, got[part], part) {
+			for _, d := range jsonSubset(w, got[part], part) {
 				t.Error(d)
 			}
 		}
@@ -188,11 +188,11 @@ func TestAPISemantics(t *testing.T) {
 			for _, k := range strings.Split(path, ".") {
 				keys = append(keys, k)
 			}
-			if v := at(got, keys...); !reflect.DeepEqual(v, wantV) {
+			if v := jsonAt(got, keys...); !reflect.DeepEqual(v, wantV) {
 				t.Errorf("%s = %v, want %v", path, v, wantV)
 			}
 		}
-		if v := at(got, "spec", "initContainers", 0, "terminationMessagePolicy"); v != "File" {
+		if v := jsonAt(got, "spec", "initContainers", 0, "terminationMessagePolicy"); v != "File" {
 			t.Errorf("init container not defaulted: %v", v)
 		}
 		// The same through the raw API: IntOrString and quantities keep their JSON types.
@@ -205,7 +205,7 @@ func TestAPISemantics(t *testing.T) {
 
 		// The finalizer keeps the pod: delete marks it, removing the finalizer deletes it.
 		code, _, body := api("DELETE", "/pods/full", "", "")
-		if code != http.StatusOK || str(decode(t, body), "metadata", "deletionTimestamp") == "" {
+		if code != http.StatusOK || jsonStr(decodeJSON(t, body), "metadata", "deletionTimestamp") == "" {
 			t.Fatalf("delete of a pod with a finalizer: %d %s", code, body)
 		}
 		table := parseTable(t, p.mustKubectlIn(t, "", "get", "pod", "full", "-n", "sem"))
@@ -227,27 +227,27 @@ func TestAPISemantics(t *testing.T) {
 			t.Fatalf("generateName gave %q", out)
 		}
 		before := p.getJSON(t, "pod", name, "-n", "sem")
-		if str(before, "spec", "containers", 0, "imagePullPolicy") != "Always" {
-			t.Errorf("image without a tag: imagePullPolicy %v", at(before, "spec", "containers", 0, "imagePullPolicy"))
+		if jsonStr(before, "spec", "containers", 0, "imagePullPolicy") != "Always" {
+			t.Errorf("image without a tag: imagePullPolicy %v", jsonAt(before, "spec", "containers", 0, "imagePullPolicy"))
 		}
 		p.mustKubectlIn(t, "", "label", "pod", name, "x=1", "-n", "sem")
 		p.mustKubectlIn(t, "", "patch", "pod", name, "-n", "sem", "-p", `{"spec":{"containers":[{"name":"c","image":"busybox:1.37"}]}}`)
 		after := p.getJSON(t, "pod", name, "-n", "sem")
 		for _, f := range []string{"uid", "creationTimestamp"} {
-			if str(before, "metadata", f) != str(after, "metadata", f) {
-				t.Errorf("%s changed on update: %v -> %v", f, at(before, "metadata", f), at(after, "metadata", f))
+			if jsonStr(before, "metadata", f) != jsonStr(after, "metadata", f) {
+				t.Errorf("%s changed on update: %v -> %v", f, jsonAt(before, "metadata", f), jsonAt(after, "metadata", f))
 			}
 		}
-		if at(before, "metadata", "generation") != 1.0 || at(after, "metadata", "generation") != 2.0 {
-			t.Errorf("generation %v -> %v, want 1 -> 2 (a label is not a spec change)", at(before, "metadata", "generation"), at(after, "metadata", "generation"))
+		if jsonAt(before, "metadata", "generation") != 1.0 || jsonAt(after, "metadata", "generation") != 2.0 {
+			t.Errorf("generation %v -> %v, want 1 -> 2 (a label is not a spec change)", jsonAt(before, "metadata", "generation"), jsonAt(after, "metadata", "generation"))
 		}
-		if str(before, "metadata", "resourceVersion") == str(after, "metadata", "resourceVersion") {
+		if jsonStr(before, "metadata", "resourceVersion") == jsonStr(after, "metadata", "resourceVersion") {
 			t.Errorf("resourceVersion did not change")
 		}
 		// Optimistic concurrency: an update from a stale copy is refused.
 		stale, _ := json.Marshal(before)
 		code, _, body := api("PUT", "/pods/"+name, "application/json", string(stale))
-		if st := statusOf(t, body); code != http.StatusConflict || st.Reason != "Conflict" ||
+		if st := apiStatusOf(t, body); code != http.StatusConflict || st.Reason != "Conflict" ||
 			!strings.Contains(st.Message, "the object has been modified; please apply your changes to the latest version and try again") {
 			t.Errorf("stale update: %d %s", code, body)
 		}
@@ -280,7 +280,7 @@ func TestAPISemantics(t *testing.T) {
 				t.Errorf("fieldValidation=%q: warnings %q, want %q", tc.param, got, tc.warnings)
 			}
 			if code == http.StatusBadRequest {
-				st := statusOf(t, resp)
+				st := apiStatusOf(t, resp)
 				if st.Reason != "BadRequest" || !strings.Contains(st.Message, `strict decoding error: `) ||
 					!strings.Contains(st.Message, `unknown field "spec.containers[0].bogus"`) || !strings.Contains(st.Message, `unknown field "spec.nope"`) {
 					t.Errorf("Strict: %s", resp)
@@ -315,7 +315,7 @@ func TestAPISemantics(t *testing.T) {
 				p.mustKubectlIn(t, "", "patch", "pod", pod.name, "-n", "sem", "--subresource=status", "--type=merge", "-p", `{"status":{"phase":"`+pod.phase+`"}}`)
 			}
 		}
-		uid := str(p.getJSON(t, "pod", "sel-a", "-n", "sem"), "metadata", "uid")
+		uid := jsonStr(p.getJSON(t, "pod", "sel-a", "-n", "sem"), "metadata", "uid")
 		for _, ev := range []struct{ name, kind, obj, uid string }{{"ev-a", "Pod", "sel-a", uid}, {"ev-b", "Pod", "sel-b", ""}, {"ev-n", "Node", "n1", ""}} {
 			p.mustKubectlIn(t, fmt.Sprintf("apiVersion: v1\nkind: Event\nmetadata: {name: %s}\ninvolvedObject: {kind: %s, name: %s, namespace: sem, uid: %q}\nreason: Test\nmessage: m\n", ev.name, ev.kind, ev.obj, ev.uid), "create", "-f", "-", "-n", "sem")
 		}
@@ -339,13 +339,13 @@ func TestAPISemantics(t *testing.T) {
 		}
 		for _, tc := range tests {
 			code, _, body := api("GET", tc.path, "", "")
-			if got := names(decode(t, body)); code != http.StatusOK || !slices.Equal(got, tc.want) {
+			if got := itemNames(decodeJSON(t, body)); code != http.StatusOK || !slices.Equal(got, tc.want) {
 				t.Errorf("GET %s: %d %v, want %v", tc.path, code, got, tc.want)
 			}
 		}
 		// Across namespaces, by namespace.
 		_, _, body := httpDo(t, http.DefaultClient, "GET", p.insecureURL()+"/api/v1/pods?labelSelector=group%3Dsel&fieldSelector="+url.QueryEscape("metadata.namespace=sem"), "", "")
-		if got := names(decode(t, body)); !slices.Equal(got, []string{"sel-a", "sel-b", "sel-c"}) {
+		if got := itemNames(decodeJSON(t, body)); !slices.Equal(got, []string{"sel-a", "sel-b", "sel-c"}) {
 			t.Errorf("pods by metadata.namespace: %v", got)
 		}
 		for path, want := range map[string]string{
@@ -374,21 +374,21 @@ func TestAPISemantics(t *testing.T) {
 				t.Fatal("too many pages")
 			}
 			code, _, body := api("GET", path, "", "")
-			list := decode(t, body)
+			list := decodeJSON(t, body)
 			if code != http.StatusOK {
 				t.Fatalf("GET %s: %d %s", path, code, body)
 			}
-			all = append(all, names(list)...)
-			cont, remaining := str(list, "metadata", "continue"), at(list, "metadata", "remainingItemCount")
+			all = append(all, itemNames(list)...)
+			cont, remaining := jsonStr(list, "metadata", "continue"), jsonAt(list, "metadata", "remainingItemCount")
 			if pages == 0 {
-				snapshot = str(list, "metadata", "resourceVersion")
+				snapshot = jsonStr(list, "metadata", "resourceVersion")
 				// Written after the first page: not in this list's snapshot.
 				p.mustKubectlIn(t, "", "create", "configmap", "page-late", "-n", "sem")
 			}
 			if wantLeft := 5 - len(all); (cont != "") != (wantLeft > 0) || (wantLeft > 0 && remaining != float64(wantLeft)) {
 				t.Errorf("page %d: continue %q, remainingItemCount %v, want %d left", pages, cont, remaining, wantLeft)
 			}
-			if got := str(list, "metadata", "resourceVersion"); got != snapshot {
+			if got := jsonStr(list, "metadata", "resourceVersion"); got != snapshot {
 				t.Errorf("page %d at resourceVersion %s, the first at %s", pages, got, snapshot)
 			}
 			if cont == "" {
@@ -410,11 +410,11 @@ func TestAPISemantics(t *testing.T) {
 
 	t.Run("resourceVersion", func(t *testing.T) {
 		p.mustKubectlIn(t, "", "create", "configmap", "rv", "-n", "sem", "--from-literal=v=old")
-		rv1 := str(p.getJSON(t, "configmap", "rv", "-n", "sem"), "metadata", "resourceVersion")
+		rv1 := jsonStr(p.getJSON(t, "configmap", "rv", "-n", "sem"), "metadata", "resourceVersion")
 		p.mustKubectlIn(t, "", "patch", "configmap", "rv", "-n", "sem", "-p", `{"data":{"v":"new"}}`)
 		value := func(query string) (int, string) {
 			code, _, body := api("GET", "/configmaps?fieldSelector=metadata.name%3Drv&"+query, "", "")
-			return code, str(at(decode(t, body), "items", 0), "data", "v")
+			return code, jsonStr(jsonAt(decodeJSON(t, body), "items", 0), "data", "v")
 		}
 		for query, want := range map[string]string{
 			"":                       "new",
@@ -428,7 +428,7 @@ func TestAPISemantics(t *testing.T) {
 			}
 		}
 		code, _, body := api("GET", "/configmaps?resourceVersion=99999999", "", "")
-		if st := statusOf(t, body); code != http.StatusGatewayTimeout || st.Reason != "Timeout" || !strings.Contains(st.Message, "Too large resource version") {
+		if st := apiStatusOf(t, body); code != http.StatusGatewayTimeout || st.Reason != "Timeout" || !strings.Contains(st.Message, "Too large resource version") {
 			t.Errorf("list from the future: %d %s", code, body)
 		}
 		for _, q := range []string{"resourceVersionMatch=Exact", "resourceVersion=0&resourceVersionMatch=Exact", "resourceVersion=abc"} {
@@ -440,27 +440,41 @@ func TestAPISemantics(t *testing.T) {
 
 	t.Run("watch from a resourceVersion", func(t *testing.T) {
 		p.mustKubectlIn(t, "", "create", "configmap", "w-start", "-n", "sem")
-		from := str(p.getJSON(t, "configmap", "w-start", "-n", "sem"), "metadata", "resourceVersion")
+		from := jsonStr(p.getJSON(t, "configmap", "w-start", "-n", "sem"), "metadata", "resourceVersion")
 		p.mustKubectlIn(t, "", "create", "configmap", "w", "-n", "sem", "--from-literal=a=1")
 		p.mustKubectlIn(t, "", "label", "configmap", "w", "-n", "sem", "x=1")
 		p.mustKubectlIn(t, "", "delete", "configmap", "w", "-n", "sem")
 		events := readWatch(t, base+"/configmaps?watch=true&fieldSelector=metadata.name%3Dw&resourceVersion="+from, 3)
 		var types []string
 		for _, ev := range events {
-			types = append(types, str(ev, "type"))
+			types = append(types, jsonStr(ev, "type"))
 		}
 		if !slices.Equal(types, []string{"ADDED", "MODIFIED", "DELETED"}) {
 			t.Errorf("watch from %s: %v", from, events)
 		}
-		if str(events[1], "object", "metadata", "labels", "x") != "1" {
+		if jsonStr(events[1], "object", "metadata", "labels", "x") != "1" {
 			t.Errorf("MODIFIED object: %v", events[1]["object"])
+		}
+	})
+
+	t.Run("watch with initial events", func(t *testing.T) {
+		// client-go's streaming list: the current objects, then a
+		// bookmark marking their end.
+		p.mustKubectlIn(t, "", "create", "configmap", "initial", "-n", "sem", "--from-literal=a=1")
+		events := readWatch(t, base+"/configmaps?watch=true&fieldSelector=metadata.name%3Dinitial&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan", 2)
+		if jsonStr(events[0], "type") != "ADDED" || jsonStr(events[0], "object", "data", "a") != "1" {
+			t.Errorf("first event: %v", events[0])
+		}
+		if jsonStr(events[1], "type") != "BOOKMARK" || jsonStr(events[1], "object", "metadata", "annotations", "k8s.io/initial-events-end") != "true" ||
+			jsonStr(events[1], "object", "metadata", "resourceVersion") == "" {
+			t.Errorf("second event: %v", events[1])
 		}
 	})
 
 	t.Run("delete options", func(t *testing.T) {
 		mk := func(name string) string {
 			p.mustKubectlIn(t, "", "create", "configmap", name, "-n", "sem")
-			return str(p.getJSON(t, "configmap", name, "-n", "sem"), "metadata", "uid")
+			return jsonStr(p.getJSON(t, "configmap", name, "-n", "sem"), "metadata", "uid")
 		}
 		exists := func(name string) bool {
 			code, _, _ := api("GET", "/configmaps/"+name, "", "")
@@ -470,7 +484,7 @@ func TestAPISemantics(t *testing.T) {
 			name := "del-" + strings.ToLower(policy)
 			uid := mk(name)
 			code, _, body := api("DELETE", "/configmaps/"+name+"?propagationPolicy="+policy, "", "")
-			if st := statusOf(t, body); code != http.StatusOK || st.Status != "Success" || st.Details.Name != name || exists(name) {
+			if st := apiStatusOf(t, body); code != http.StatusOK || st.Status != "Success" || st.Details.Name != name || exists(name) {
 				t.Errorf("delete with %s: %d %s", policy, code, body)
 			}
 			if !strings.Contains(body, uid) {
@@ -506,7 +520,7 @@ func TestAPISemantics(t *testing.T) {
 		// A pod's delete answers the pod.
 		p.mustKubectlIn(t, "", "run", "del-pod", "--image=busybox", "-n", "sem")
 		code, _, body = api("DELETE", "/pods/del-pod", "", "")
-		if m := decode(t, body); code != http.StatusOK || str(m, "kind") != "Pod" || str(m, "metadata", "deletionTimestamp") == "" {
+		if m := decodeJSON(t, body); code != http.StatusOK || jsonStr(m, "kind") != "Pod" || jsonStr(m, "metadata", "deletionTimestamp") == "" {
 			t.Errorf("delete pod: %d %s", code, body)
 		}
 		// kubectl: --dry-run=server keeps the object, --cascade picks the policy.
@@ -529,14 +543,14 @@ func TestAPISemantics(t *testing.T) {
 		}
 		left := func() []string {
 			_, _, body := api("GET", "/configmaps?labelSelector=dc", "", "")
-			return names(decode(t, body))
+			return itemNames(decodeJSON(t, body))
 		}
 		code, _, body := api("DELETE", "/configmaps?labelSelector=dc%3Dyes&dryRun=All", "", "")
-		if got := names(decode(t, body)); code != http.StatusOK || len(got) != 4 || len(left()) != 4 {
+		if got := itemNames(decodeJSON(t, body)); code != http.StatusOK || len(got) != 4 || len(left()) != 4 {
 			t.Errorf("dry-run deletecollection: %d %v, left %v", code, got, left())
 		}
 		code, _, body = api("DELETE", "/configmaps?labelSelector="+url.QueryEscape("dc=yes,odd=true"), "", "")
-		if list := decode(t, body); code != http.StatusOK || str(list, "kind") != "ConfigMapList" || !slices.Equal(names(list), []string{"dc-1", "dc-3"}) {
+		if list := decodeJSON(t, body); code != http.StatusOK || jsonStr(list, "kind") != "ConfigMapList" || !slices.Equal(itemNames(list), []string{"dc-1", "dc-3"}) {
 			t.Errorf("deletecollection: %d %s", code, body)
 		}
 		if got := left(); !slices.Equal(got, []string{"dc-0", "dc-2"}) {
@@ -554,7 +568,7 @@ func TestAPISemantics(t *testing.T) {
 	t.Run("dryRun", func(t *testing.T) {
 		cm := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dry"},"data":{"a":"1"}}`
 		code, _, body := api("POST", "/configmaps?dryRun=All", "application/json", cm)
-		if code != http.StatusCreated || str(decode(t, body), "metadata", "name") != "dry" {
+		if code != http.StatusCreated || jsonStr(decodeJSON(t, body), "metadata", "name") != "dry" {
 			t.Errorf("dry-run create: %d %s", code, body)
 		}
 		if code, _, _ := api("GET", "/configmaps/dry", "", ""); code != http.StatusNotFound {
@@ -562,14 +576,14 @@ func TestAPISemantics(t *testing.T) {
 		}
 		api("POST", "/configmaps", "application/json", cm)
 		code, _, body = api("PUT", "/configmaps/dry?dryRun=All", "application/json", strings.Replace(cm, `"1"`, `"2"`, 1))
-		if code != http.StatusOK || str(decode(t, body), "data", "a") != "2" {
+		if code != http.StatusOK || jsonStr(decodeJSON(t, body), "data", "a") != "2" {
 			t.Errorf("dry-run update: %d %s", code, body)
 		}
 		code, _, body = api("PATCH", "/configmaps/dry?dryRun=All", "application/merge-patch+json", `{"data":{"a":"3"}}`)
-		if code != http.StatusOK || str(decode(t, body), "data", "a") != "3" {
+		if code != http.StatusOK || jsonStr(decodeJSON(t, body), "data", "a") != "3" {
 			t.Errorf("dry-run patch: %d %s", code, body)
 		}
-		if _, _, body := api("GET", "/configmaps/dry", "", ""); str(decode(t, body), "data", "a") != "1" {
+		if _, _, body := api("GET", "/configmaps/dry", "", ""); jsonStr(decodeJSON(t, body), "data", "a") != "1" {
 			t.Errorf("dry runs changed the object: %s", body)
 		}
 		if code, _, body := api("POST", "/configmaps?dryRun=Bogus", "application/json", cm); code != http.StatusBadRequest {
@@ -587,31 +601,31 @@ func TestAPISemantics(t *testing.T) {
 	// Last: it compacts the store's history.
 	t.Run("watch too old", func(t *testing.T) {
 		p.mustKubectlIn(t, "", "create", "configmap", "old", "-n", "sem")
-		old := str(p.getJSON(t, "configmap", "old", "-n", "sem"), "metadata", "resourceVersion")
+		old := jsonStr(p.getJSON(t, "configmap", "old", "-n", "sem"), "metadata", "resourceVersion")
 		_, _, body := api("GET", "/configmaps?limit=1", "", "")
-		staleContinue := str(decode(t, body), "metadata", "continue")
+		staleContinue := jsonStr(decodeJSON(t, body), "metadata", "continue")
 		for i := range 3 {
 			p.mustKubectlIn(t, "", "label", "configmap", "old", "-n", "sem", fmt.Sprintf("n=%d", i), "--overwrite")
 		}
 		_, _, body = api("GET", "/configmaps", "", "")
-		compactEtcd(t, p, str(decode(t, body), "metadata", "resourceVersion"))
+		compactEtcd(t, p, jsonStr(decodeJSON(t, body), "metadata", "resourceVersion"))
 
 		// kube-apiserver answers 200 and one ERROR event: a 410 Expired Status.
 		code, events := watchOnce(t, base+"/configmaps?watch=true&resourceVersion="+old)
 		var st apiStatus
-		if code == http.StatusOK && len(events) == 1 && str(events[0], "type") == "ERROR" {
+		if code == http.StatusOK && len(events) == 1 && jsonStr(events[0], "type") == "ERROR" {
 			b, _ := json.Marshal(events[0]["object"])
-			st = statusOf(t, string(b))
+			st = apiStatusOf(t, string(b))
 		}
 		if st.Code != http.StatusGone || st.Reason != "Expired" {
 			t.Errorf("watch from a compacted resourceVersion: %d %v", code, events)
 		}
 		code, _, body = api("GET", "/configmaps?resourceVersion="+old+"&resourceVersionMatch=Exact", "", "")
-		if st := statusOf(t, body); code != http.StatusGone || st.Reason != "Expired" {
+		if st := apiStatusOf(t, body); code != http.StatusGone || st.Reason != "Expired" {
 			t.Errorf("exact list of a compacted resourceVersion: %d %s", code, body)
 		}
 		code, _, body = api("GET", "/configmaps?limit=1&continue="+url.QueryEscape(staleContinue), "", "")
-		if st := statusOf(t, body); code != http.StatusGone || st.Reason != "Expired" {
+		if st := apiStatusOf(t, body); code != http.StatusGone || st.Reason != "Expired" {
 			t.Errorf("continue token of a compacted list: %d %s", code, body)
 		}
 		// A watch from now still works.
@@ -640,7 +654,7 @@ func readWatch(t *testing.T, u string, n int) []map[string]any {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 1<<20)
 	for len(events) < n && sc.Scan() {
-		events = append(events, decode(t, sc.Text()))
+		events = append(events, decodeJSON(t, sc.Text()))
 	}
 	if len(events) < n {
 		t.Fatalf("watch %s: %d events, want %d (%v)", u, len(events), n, sc.Err())
@@ -663,7 +677,7 @@ func watchOnce(t *testing.T, u string) (int, []map[string]any) {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if line := strings.TrimSpace(sc.Text()); line != "" {
-			events = append(events, decode(t, line))
+			events = append(events, decodeJSON(t, line))
 		}
 	}
 	return resp.StatusCode, events

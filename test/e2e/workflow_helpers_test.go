@@ -43,9 +43,9 @@ func (p *portico) getJSON(t *testing.T, args ...string) map[string]any {
 	return m
 }
 
-// at walks a decoded JSON document: at(obj, "metadata", "labels", "app");
+// jsonAt walks a decoded JSON document: jsonAt(obj, "metadata", "labels", "app");
 // an int walks into a list.
-func at(v any, path ...any) any {
+func jsonAt(v any, path ...any) any {
 	for _, p := range path {
 		switch k := p.(type) {
 		case string:
@@ -65,9 +65,9 @@ func at(v any, path ...any) any {
 	return v
 }
 
-// str is at() as a string ("" when missing or not a string).
-func str(v any, path ...any) string {
-	s, _ := at(v, path...).(string)
+// jsonStr is jsonAt as a string ("" when missing or not a string).
+func jsonStr(v any, path ...any) string {
+	s, _ := jsonAt(v, path...).(string)
 	return s
 }
 
@@ -229,18 +229,6 @@ func isSubsequence(want, got []string) bool {
 	return i == len(want)
 }
 
-// eventually polls cond every 50ms for up to 20s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // apiStatus is a Kubernetes Status answer.
 type apiStatus struct {
 	Kind    string `json:"kind"`
@@ -258,7 +246,7 @@ type apiStatus struct {
 	} `json:"details"`
 }
 
-func statusOf(t *testing.T, body string) apiStatus {
+func apiStatusOf(t *testing.T, body string) apiStatus {
 	t.Helper()
 	var st apiStatus
 	if err := json.Unmarshal([]byte(body), &st); err != nil || st.Kind != "Status" {
@@ -267,8 +255,8 @@ func statusOf(t *testing.T, body string) apiStatus {
 	return st
 }
 
-// decode is json.Unmarshal into a generic document that must succeed.
-func decode(t *testing.T, body string) map[string]any {
+// decodeJSON is json.Unmarshal into a generic document that must succeed.
+func decodeJSON(t *testing.T, body string) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(body), &m); err != nil {
@@ -277,20 +265,20 @@ func decode(t *testing.T, body string) map[string]any {
 	return m
 }
 
-// names are the metadata.name of a list's items.
-func names(list map[string]any) []string {
+// itemNames are the metadata.name of a list's items.
+func itemNames(list map[string]any) []string {
 	var out []string
 	items, _ := list["items"].([]any)
 	for _, it := range items {
-		out = append(out, str(it, "metadata", "name"))
+		out = append(out, jsonStr(it, "metadata", "name"))
 	}
 	return out
 }
 
-// subset reports where want (a decoded JSON document) is not contained in
+// jsonSubset reports where want (a decoded JSON document) is not contained in
 // got: every field of want is in got with an equal value, lists
 // element by element.
-func subset(want, got any, path string) []string {
+func jsonSubset(want, got any, path string) []string {
 	switch w := want.(type) {
 	case map[string]any:
 		g, ok := got.(map[string]any)
@@ -304,7 +292,7 @@ func subset(want, got any, path string) []string {
 				diffs = append(diffs, fmt.Sprintf("%s.%s: missing (want %v)", path, k, v))
 				continue
 			}
-			diffs = append(diffs, subset(v, gv, path+"."+k)...)
+			diffs = append(diffs, jsonSubset(v, gv, path+"."+k)...)
 		}
 		return diffs
 	case []any:
@@ -314,7 +302,7 @@ func subset(want, got any, path string) []string {
 		}
 		var diffs []string
 		for i := range w {
-			diffs = append(diffs, subset(w[i], g[i], fmt.Sprintf("%s[%d]", path, i))...)
+			diffs = append(diffs, jsonSubset(w[i], g[i], fmt.Sprintf("%s[%d]", path, i))...)
 		}
 		return diffs
 	default:

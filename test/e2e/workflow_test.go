@@ -19,14 +19,15 @@ type kindCase struct {
 	resource string // what kubectl calls it
 	name     string // the object the workflow drives
 	v1, v2   string // manifests: create/apply, then apply with a change
-	changed  [2]string
+	// changed is a jsonpath and its value once v2 is applied.
+	changed [2]string
 	// narrow and wide are the columns kubectl prints for a real cluster
 	// (get, get -o wide); row is the wide row of the object after create.
 	narrow, wide []string
 	row          map[string]string
 	describe     []string // regexps the describe output matches
 	// strategic is a spec-level strategic merge patch and what it
-	// leaves (jsonpath -> value); nil when the kind has nothing to merge.
+	// leaves (jsonpath -> value); empty when the kind has nothing to merge.
 	strategic      string
 	strategicWants map[string]string
 	// extra runs after the common steps (status, binding, cordon).
@@ -210,7 +211,41 @@ func TestKubectlWorkflow(t *testing.T) {
 			})
 		}
 	})
+	t.Run("typed create commands", func(t *testing.T) { typedCreates(t, p) })
 	t.Run("delete namespace", func(t *testing.T) { deleteNamespaceWorkflow(t, p) })
+}
+
+// typedCreates runs kubectl's typed create commands, which send
+// Kubernetes protobuf bodies, for every kind they make.
+func typedCreates(t *testing.T, p *portico) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create", "configmap", "typed", "--from-literal=a=b"}, "configmap/typed created"},
+		{[]string{"create", "secret", "generic", "typed", "--from-literal=a=b"}, "secret/typed created"},
+		{[]string{"create", "serviceaccount", "typed"}, "serviceaccount/typed created"},
+		{[]string{"create", "service", "clusterip", "typed", "--tcp=80:8080"}, "service/typed created"},
+		{[]string{"run", "typed", "--image=nginx:1.27", "--labels=app=typed"}, "pod/typed created"},
+		{[]string{"create", "role", "typed", "--verb=get", "--resource=pods"}, "role.rbac.authorization.k8s.io/typed created"},
+		{[]string{"create", "rolebinding", "typed", "--role=typed", "--user=alice"}, "rolebinding.rbac.authorization.k8s.io/typed created"},
+		{[]string{"create", "clusterrole", "wf-typed", "--verb=get", "--resource=nodes"}, "clusterrole.rbac.authorization.k8s.io/wf-typed created"},
+		{[]string{"create", "clusterrolebinding", "wf-typed", "--clusterrole=wf-typed", "--group=devs"}, "clusterrolebinding.rbac.authorization.k8s.io/wf-typed created"},
+	} {
+		if out := p.mustKubectlIn(t, "", append(tc.args, "-n", wfNamespace)...); strings.TrimSpace(out) != tc.want {
+			t.Errorf("kubectl %s printed %q, want %q", strings.Join(tc.args, " "), out, tc.want)
+		}
+	}
+	if got := p.mustKubectlIn(t, "", "get", "secret", "typed", "-n", wfNamespace, "-o", "jsonpath={.data.a}"); got != "Yg==" {
+		t.Errorf("typed secret data = %q", got)
+	}
+	// get all: the resources in the "all" category, each in its own table.
+	all := p.mustKubectlIn(t, "", "get", "all", "-n", wfNamespace)
+	for _, want := range []string{"pod/typed", "pod/demo", "service/typed", "service/web"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("get all lacks %s:\n%s", want, all)
+		}
+	}
 }
 
 func kindWorkflow(t *testing.T, p *portico, c kindCase) {
@@ -234,12 +269,12 @@ func kindWorkflow(t *testing.T, p *portico, c kindCase) {
 
 	// get -o json / yaml
 	obj := p.getJSON(t, append([]string{c.resource, c.name}, ns...)...)
-	m := at(obj, "metadata")
-	if str(m, "name") != c.name || str(m, "uid") == "" || str(m, "resourceVersion") == "" || str(m, "creationTimestamp") == "" {
+	m := jsonAt(obj, "metadata")
+	if jsonStr(m, "name") != c.name || jsonStr(m, "uid") == "" || jsonStr(m, "resourceVersion") == "" || jsonStr(m, "creationTimestamp") == "" {
 		t.Errorf("get -o json: metadata %v", m)
 	}
 	yamlOut := k("", "get", c.resource, c.name, "-o", "yaml")
-	for _, want := range []string{"apiVersion: ", "kind: ", "  name: " + c.name, "  uid: " + str(m, "uid")} {
+	for _, want := range []string{"apiVersion: ", "kind: ", "  name: " + c.name, "  uid: " + jsonStr(m, "uid")} {
 		if !strings.Contains(yamlOut, want) {
 			t.Errorf("get -o yaml lacks %q:\n%s", want, yamlOut)
 		}
@@ -304,18 +339,18 @@ func kindWorkflow(t *testing.T, p *portico, c kindCase) {
 	}
 	obj = p.getJSON(t, append([]string{c.resource, c.name}, ns...)...)
 	for key, want := range map[string]string{"patched": "merge", "strategic": "yes", "jp": "1", "tier": "backend"} {
-		if got := str(obj, "metadata", "labels", key); got != want {
-			t.Errorf("label %s = %q, want %q (labels %v)", key, got, want, at(obj, "metadata", "labels"))
+		if got := jsonStr(obj, "metadata", "labels", key); got != want {
+			t.Errorf("label %s = %q, want %q (labels %v)", key, got, want, jsonAt(obj, "metadata", "labels"))
 		}
 	}
-	if got := str(obj, "metadata", "annotations", "note"); got != "hello" {
+	if got := jsonStr(obj, "metadata", "annotations", "note"); got != "hello" {
 		t.Errorf("annotation note = %q", got)
 	}
 	if got := jsonpath(c.changed[0]); got != c.changed[1] {
 		t.Errorf("after the patches: %s = %q, want %q", c.changed[0], got, c.changed[1])
 	}
 	k("", "label", c.resource, c.name, "jp-")
-	if _, ok := at(p.getJSON(t, append([]string{c.resource, c.name}, ns...)...), "metadata", "labels").(map[string]any)["jp"]; ok {
+	if _, ok := jsonAt(p.getJSON(t, append([]string{c.resource, c.name}, ns...)...), "metadata", "labels").(map[string]any)["jp"]; ok {
 		t.Errorf("label jp- left the label")
 	}
 	if c.strategic != "" {
@@ -362,7 +397,7 @@ func podStatusAndBinding(t *testing.T, p *portico, c kindCase) {
 	}
 	code, _, body := httpDo(t, http.DefaultClient, "POST", p.insecureURL()+"/api/v1/namespaces/wf/pods/"+c.name+"/binding", "application/json",
 		`{"apiVersion":"v1","kind":"Binding","metadata":{"name":"`+c.name+`"},"target":{"apiVersion":"v1","kind":"Node","name":"wf-node"}}`)
-	if code != http.StatusCreated || statusOf(t, body).Status != "Success" {
+	if code != http.StatusCreated || apiStatusOf(t, body).Status != "Success" {
 		t.Errorf("binding: %d %s", code, body)
 	}
 	code, _, body = httpDo(t, http.DefaultClient, "POST", p.insecureURL()+"/api/v1/namespaces/wf/pods/"+c.name+"/binding", "application/json",
@@ -381,7 +416,7 @@ func podStatusAndBinding(t *testing.T, p *portico, c kindCase) {
 		t.Errorf("phase and node = %q", got)
 	}
 	status := p.getJSON(t, "pod", c.name, "-n", wfNamespace, "--subresource=status")
-	if str(status, "status", "podIP") != "10.244.0.5" {
+	if jsonStr(status, "status", "podIP") != "10.244.0.5" {
 		t.Errorf("get --subresource=status: %v", status["status"])
 	}
 }
