@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -31,6 +32,11 @@ const (
 // headerHTTPCode is the response metadata by which the api asks for a
 // status other than 200 (see services/api).
 const headerHTTPCode = "x-http-code"
+
+// headerWarning is the response metadata of a warning for the client (a
+// PATCH's unknown fields under fieldValidation=Warn), answered as a
+// Warning header (see services/api).
+const headerWarning = "x-warning"
 
 // routes is the REST surface shared by both ports: local endpoints, then
 // the grpc-gateway mux for resources.
@@ -231,6 +237,9 @@ func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, ms
 	w.Header().Set("Cache-Control", "no-cache, private")
 	writeWarnings(ctx, w)
 	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+		for _, msg := range md.HeaderMD.Get(headerWarning) {
+			w.Header().Add("Warning", "299 - "+strconv.Quote(msg))
+		}
 		if v := md.HeaderMD.Get(headerHTTPCode); len(v) == 1 && v[0] == "201" {
 			w.WriteHeader(http.StatusCreated)
 		}

@@ -22,6 +22,7 @@ package kjson
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"reflect"
 	"strconv"
@@ -397,3 +398,14 @@ var (
 	_ runtime.Delimited         = (*Marshaler)(nil)
 	_ runtime.StreamContentType = (*Marshaler)(nil)
 )
+
+// DecodeLenient decodes data into msg accepting unknown and duplicate
+// fields (fieldValidation=Warn or Ignore); each is reported to onField in
+// kube-apiserver's words (`unknown field "spec.foo"`).
+func (m *Marshaler) DecodeLenient(data []byte, msg proto.Message, onField func(problem string)) error {
+	opts := m.decode
+	opts.AllowUnknown = true
+	opts.OnUnknown = func(path string) { onField(fmt.Sprintf("unknown field %q", path)) }
+	opts.OnDuplicate = func(path string) { onField(fmt.Sprintf("duplicate field %q", path)) }
+	return m.types.Decode(data, msg, opts)
+}

@@ -15,6 +15,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/portico-dev/portico/gateway/kjson"
@@ -246,7 +247,9 @@ func TestPatch(t *testing.T) {
 	}
 	tests := map[string]struct {
 		patchType, patch string
+		validation       string
 		want             func(*corev1.Pod) bool
+		wantWarning      string
 		wantReason       apierrors.Reason
 	}{
 		"strategic merges containers by name": {patchType: patchStrategic,
@@ -265,18 +268,26 @@ func TestPatch(t *testing.T) {
 			want: func(p *corev1.Pod) bool { return p.GetMetadata().GetLabels()["app"] == "y" }},
 		"json patch failing test": {patchType: patchJSON, patch: `[{"op":"test","path":"/metadata/labels/app","value":"nope"}]`,
 			wantReason: apierrors.ReasonBadRequest},
-		"unknown field": {patchType: patchMerge, patch: `{"spec":{"colour":"blue"}}`, wantReason: apierrors.ReasonBadRequest},
+		"unknown field, Strict": {patchType: patchMerge, patch: `{"spec":{"colour":"blue"}}`, validation: "Strict", wantReason: apierrors.ReasonBadRequest},
+		"unknown field, Warn": {patchType: patchMerge, patch: `{"spec":{"colour":"blue"}}`,
+			want: func(*corev1.Pod) bool { return true }, wantWarning: `unknown field "spec.colour"`},
+		"unknown field, Ignore": {patchType: patchMerge, patch: `{"spec":{"colour":"blue"}}`, validation: "Ignore",
+			want: func(*corev1.Pod) bool { return true }},
+		"unknown validation": {patchType: patchMerge, patch: `{}`, validation: "Loose", wantReason: apierrors.ReasonBadRequest},
 		"stale resourceVersion": {patchType: patchMerge, patch: `{"metadata":{"resourceVersion":"1","labels":{"z":"1"}}}`,
 			wantReason: apierrors.ReasonConflict},
 		"apply patch is not served": {patchType: patchApply, patch: `{}`, wantReason: apierrors.ReasonUnsupportedMediaType},
 		"not json":                  {patchType: patchMerge, patch: `{`, wantReason: apierrors.ReasonBadRequest},
 	}
 	order := []string{"strategic merges containers by name", "merge patch adds a label", "json patch", "json patch failing test",
-		"unknown field", "stale resourceVersion", "apply patch is not served", "not json", "merge patch replaces lists"}
+		"unknown field, Strict", "unknown field, Warn", "unknown field, Ignore", "unknown validation",
+		"stale resourceVersion", "apply patch is not served", "not json", "merge patch replaces lists"}
 	for _, name := range order {
 		tc := tests[name]
 		t.Run(name, func(t *testing.T) {
-			out, err := c.pods.PatchPod(ctx, &corev1.PatchPodRequest{Namespace: ns, Name: "p", PatchType: tc.patchType, Patch: []byte(tc.patch)})
+			var hdr metadata.MD
+			out, err := c.pods.PatchPod(ctx, &corev1.PatchPodRequest{Namespace: ns, Name: "p", PatchType: tc.patchType,
+				Patch: []byte(tc.patch), FieldValidation: tc.validation}, grpc.Header(&hdr))
 			if tc.wantReason != "" {
 				if reason(err) != tc.wantReason {
 					t.Fatalf("reason = %q (%v), want %q", reason(err), err, tc.wantReason)
@@ -288,6 +299,9 @@ func TestPatch(t *testing.T) {
 			}
 			if !tc.want(out.GetPod()) {
 				t.Fatalf("patched pod: %v", out.GetPod())
+			}
+			if got := strings.Join(hdr.Get(HeaderWarning), "; "); got != tc.wantWarning {
+				t.Fatalf("warnings = %q, want %q", got, tc.wantWarning)
 			}
 		})
 	}

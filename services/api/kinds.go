@@ -477,7 +477,7 @@ func statusSubresource[T storage.Object](r *resource[T]) map[string]func(context
 			if err != nil {
 				return nil, err
 			}
-			patched, pinned, err := r.applyPatch(cur, pr.GetPatchType(), pr.GetPatch())
+			patched, pinned, err := r.applyPatch(ctx, cur, pr)
 			if err != nil {
 				return nil, err
 			}

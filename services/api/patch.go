@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
@@ -15,7 +18,14 @@ import (
 type Codec interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
+	// DecodeLenient decodes like Unmarshal but accepts unknown and
+	// duplicate fields, reporting each by its path.
+	DecodeLenient(data []byte, msg proto.Message, onField func(problem string)) error
 }
+
+// HeaderWarning is the response metadata key of a warning for the client;
+// the gateway answers each as a Warning header.
+const HeaderWarning = "x-warning"
 
 // Patch types, as the Content-Type of a PATCH request names them.
 const (
@@ -33,6 +43,7 @@ type patchRequest interface {
 	GetPatchType() string
 	GetPatch() []byte
 	GetDryRun() []string
+	GetFieldValidation() string
 }
 
 // patch applies a patch to the stored object and writes the result with
@@ -52,7 +63,7 @@ func (r *resource[T]) patch(ctx context.Context, ns, name string, req patchReque
 		if err != nil {
 			return zero, err
 		}
-		obj, pinned, err := r.applyPatch(cur, req.GetPatchType(), req.GetPatch())
+		obj, pinned, err := r.applyPatch(ctx, cur, req)
 		if err != nil {
 			return zero, err
 		}
@@ -69,9 +80,18 @@ func (r *resource[T]) patch(ctx context.Context, ns, name string, req patchReque
 }
 
 // applyPatch returns cur with the patch applied, and whether the patch set
-// metadata.resourceVersion itself.
-func (r *resource[T]) applyPatch(cur T, patchType string, patch []byte) (T, bool, error) {
+// metadata.resourceVersion itself. Unknown fields the patch brings are
+// refused (fieldValidation=Strict), answered as warnings (Warn, the
+// default) or dropped as asked (Ignore), as kube-apiserver does.
+func (r *resource[T]) applyPatch(ctx context.Context, cur T, req patchRequest) (T, bool, error) {
 	var zero T
+	patchType, patch := req.GetPatchType(), req.GetPatch()
+	mode := req.GetFieldValidation()
+	switch mode {
+	case "", "Warn", "Strict", "Ignore":
+	default:
+		return zero, false, apierrors.BadRequest(fmt.Sprintf("invalid fieldValidation parameter %q: expected one of Ignore, Warn, Strict", mode))
+	}
 	doc, err := r.codec.Marshal(cur)
 	if err != nil {
 		return zero, false, apierrors.Internal(fmt.Sprintf("encoding %s: %v", r.kind, err))
@@ -101,10 +121,27 @@ func (r *resource[T]) applyPatch(cur T, patchType string, patch []byte) (T, bool
 		return zero, false, apierrors.BadRequest(fmt.Sprintf("the patch could not be applied: %v", err))
 	}
 	obj := r.newObj()
-	if err := r.codec.Unmarshal(out, obj); err != nil {
+	if mode == "Strict" {
+		err = r.codec.Unmarshal(out, obj)
+	} else {
+		var warnings []string
+		err = r.codec.DecodeLenient(out, obj, func(problem string) { warnings = append(warnings, problem) })
+		if err == nil && mode != "Ignore" && len(warnings) > 0 {
+			_ = grpc.SetHeader(ctx, metadata.Pairs(warningPairs(warnings)...))
+		}
+	}
+	if err != nil {
 		return zero, false, apierrors.BadRequest(err.Error())
 	}
 	return obj, patchSetsResourceVersion(patch, patchType), nil
+}
+
+func warningPairs(warnings []string) []string {
+	kv := make([]string, 0, 2*len(warnings))
+	for _, w := range warnings {
+		kv = append(kv, HeaderWarning, w)
+	}
+	return kv
 }
 
 func unsupportedPatch(t string) error {
