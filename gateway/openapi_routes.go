@@ -17,7 +17,16 @@ import (
 type openAPIDocs struct {
 	root []byte
 	docs map[string]openapi.Document
+	v2   openapi.V2
 }
+
+// The protobuf form of /openapi/v2: clients ask for it by either name
+// (kubectl sends the older, with "@"), and kube-apiserver answers with
+// the one a media-type parser accepts.
+const (
+	mediaOpenAPIv2Protobuf    = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+	mediaOpenAPIv2ProtobufOld = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+)
 
 // buildOpenAPI describes every resource of the table.
 func buildOpenAPI(all []resources.Resource) (*openAPIDocs, error) {
@@ -37,7 +46,11 @@ func buildOpenAPI(all []resources.Resource) (*openAPIDocs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &openAPIDocs{root: root, docs: docs}, nil
+	v2, err := openapi.BuildV2(docs, "Kubernetes", v.GitVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &openAPIDocs{root: root, docs: docs, v2: v2}, nil
 }
 
 // listMessage is an empty message of a service's List response.
@@ -68,6 +81,15 @@ func listMessage(service string) (proto.Message, error) {
 func (g *Gateway) openAPIRoutes(local *http.ServeMux) {
 	local.HandleFunc("GET /openapi/v3", func(w http.ResponseWriter, _ *http.Request) {
 		writeRawJSON(w, g.openapi.root)
+	})
+	local.HandleFunc("GET /openapi/v2", func(w http.ResponseWriter, r *http.Request) {
+		if accept := r.Header.Get("Accept"); strings.Contains(accept, mediaOpenAPIv2Protobuf) || strings.Contains(accept, mediaOpenAPIv2ProtobufOld) {
+			w.Header().Set("Content-Type", mediaOpenAPIv2Protobuf)
+			w.Header().Set("Cache-Control", "no-cache, private")
+			_, _ = w.Write(g.openapi.v2.Protobuf)
+			return
+		}
+		writeRawJSON(w, g.openapi.v2.JSON)
 	})
 	local.HandleFunc("GET /openapi/v3/{path...}", func(w http.ResponseWriter, r *http.Request) {
 		doc, ok := g.openapi.docs[r.PathValue("path")]

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -35,6 +37,55 @@ func TestClientGo(t *testing.T) {
 		})
 	}
 	t.Run("informer", func(t *testing.T) { clientGoInformer(t, cfg) })
+	t.Run("discovery and openapi", func(t *testing.T) { clientGoDiscovery(t, cfg) })
+}
+
+// clientGoDiscovery reads discovery and both OpenAPI documents the way
+// client-go's discovery client does (v2 as gnostic protobuf).
+func clientGoDiscovery(t *testing.T, cfg *rest.Config) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, lists, err := dc.ServerGroupsAndResources()
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	found := map[string]bool{}
+	for _, l := range lists {
+		for _, r := range l.APIResources {
+			found[l.GroupVersion+"/"+r.Name] = true
+		}
+	}
+	for _, want := range []string{"v1/pods", "v1/configmaps", "v1/namespaces", "rbac.authorization.k8s.io/v1/roles"} {
+		if !found[want] {
+			t.Errorf("discovery lacks %s", want)
+		}
+	}
+	v2, err := dc.OpenAPISchema()
+	if err != nil {
+		t.Fatalf("openapi v2: %v", err)
+	}
+	var pod bool
+	for _, d := range v2.GetDefinitions().GetAdditionalProperties() {
+		if d.GetName() == "io.k8s.api.core.v1.Pod" {
+			pod = true
+		}
+	}
+	if !pod {
+		t.Error("openapi v2 has no io.k8s.api.core.v1.Pod definition")
+	}
+	paths, err := dc.OpenAPIV3().Paths()
+	if err != nil {
+		t.Fatalf("openapi v3: %v", err)
+	}
+	gv, ok := paths["api/v1"]
+	if !ok {
+		t.Fatalf("openapi v3 paths: %v", paths)
+	}
+	if b, err := gv.Schema("application/json"); err != nil || !strings.Contains(string(b), `"io.k8s.api.core.v1.Pod"`) {
+		t.Errorf("openapi v3 api/v1: %v", err)
+	}
 }
 
 func clientGoCRUD(t *testing.T, cfg *rest.Config, ns string) {
