@@ -82,15 +82,34 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// freePort returns a loopback port nobody listens on now.
+// handedOut are the ports freePort already gave in this test binary: the
+// kernel may offer a just-closed port again, and two services of one
+// instance must never be given the same one.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freePort returns a loopback port nobody listens on now and that no
+// earlier call returned.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no fresh loopback port after 100 tries")
+	return 0
 }
 
 // portico is one running `portico up`.
@@ -101,33 +120,53 @@ type portico struct {
 	cmd     *exec.Cmd
 	logs    *syncBuffer
 	stdout  *syncBuffer
+	// exited is closed when the process has exited.
+	exited chan struct{}
 
 	insecurePort, securePort, apiPort, authnPort, authzPort int
 }
 
-// startPortico runs `portico up` on free ports in a fresh data dir.
+// startPortico runs `portico up` on free ports in a fresh data dir. A
+// port another process took between freePort and the bind (an etcd
+// listener, say) is not a failure of Portico: the start is tried again on
+// fresh ports.
 func startPortico(t *testing.T, extra ...string) *portico {
 	t.Helper()
-	p := &portico{
-		t: t, dataDir: t.TempDir(),
-		insecurePort: freePort(t), securePort: freePort(t),
-		apiPort: freePort(t), authnPort: freePort(t), authzPort: freePort(t),
-	}
-	p.args = append([]string{"up",
-		"--data-dir", p.dataDir,
-		"--insecure-port", fmt.Sprint(p.insecurePort),
-		"--secure-port", fmt.Sprint(p.securePort),
-		"--bind-address", "127.0.0.1",
-		"--grpc-api-address", fmt.Sprintf("127.0.0.1:%d", p.apiPort),
-		"--grpc-authn-address", fmt.Sprintf("127.0.0.1:%d", p.authnPort),
-		"--grpc-authz-address", fmt.Sprintf("127.0.0.1:%d", p.authzPort),
-	}, extra...)
-	p.start()
+	p := &portico{t: t, dataDir: t.TempDir()}
 	t.Cleanup(p.stop)
-	return p
+	for attempt := 1; ; attempt++ {
+		p.insecurePort, p.securePort = freePort(t), freePort(t)
+		p.apiPort, p.authnPort, p.authzPort = freePort(t), freePort(t), freePort(t)
+		p.args = append([]string{"up",
+			"--data-dir", p.dataDir,
+			"--insecure-port", fmt.Sprint(p.insecurePort),
+			"--secure-port", fmt.Sprint(p.securePort),
+			"--bind-address", "127.0.0.1",
+			"--grpc-api-address", fmt.Sprintf("127.0.0.1:%d", p.apiPort),
+			"--grpc-authn-address", fmt.Sprintf("127.0.0.1:%d", p.authnPort),
+			"--grpc-authz-address", fmt.Sprintf("127.0.0.1:%d", p.authzPort),
+		}, extra...)
+		if p.launch() {
+			return p
+		}
+		if attempt == 3 || !strings.Contains(p.logs.String(), "address already in use") {
+			t.Fatalf("portico did not become ready; logs:\n%s", p.logs.String())
+		}
+		t.Logf("a port was taken before portico bound it; trying fresh ports")
+	}
 }
 
+// start starts the instance again with the same ports and data dir.
 func (p *portico) start() {
+	p.t.Helper()
+	if !p.launch() {
+		p.t.Fatalf("portico did not become ready; logs:\n%s", p.logs.String())
+	}
+}
+
+// launch runs the process and reports whether it became ready; when it
+// did not, the process has exited or been killed.
+func (p *portico) launch() bool {
 	p.t.Helper()
 	p.logs, p.stdout = &syncBuffer{}, &syncBuffer{}
 	p.cmd = exec.Command(bins.portico, p.args...)
@@ -136,27 +175,34 @@ func (p *portico) start() {
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
-	p.waitReady()
+	p.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(p.cmd, p.exited)
+	if p.waitReady() {
+		return true
+	}
+	p.kill()
+	return false
 }
 
-// waitReady waits until the insecure port serves the default namespace.
-func (p *portico) waitReady() {
-	p.t.Helper()
+// waitReady waits until the insecure port serves the default namespace,
+// or the process exits.
+func (p *portico) waitReady() bool {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(p.insecureURL() + "/api/v1/namespaces/default")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return true
 			}
 		}
-		if p.cmd.ProcessState != nil {
-			break
+		select {
+		case <-p.exited:
+			return false
+		case <-time.After(100 * time.Millisecond):
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	p.t.Fatalf("portico did not become ready; logs:\n%s", p.logs.String())
+	return false
 }
 
 // stop ends the process with SIGTERM and waits for it.
@@ -165,13 +211,11 @@ func (p *portico) stop() {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-done
+		<-p.exited
 		p.t.Errorf("portico did not stop within 30s of SIGTERM")
 	}
 	p.cmd = nil
@@ -180,10 +224,11 @@ func (p *portico) stop() {
 // kill ends the process with SIGKILL: nothing is flushed or closed.
 func (p *portico) kill() {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		p.t.Fatal(err)
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
 	}
-	_ = p.cmd.Wait()
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
 	p.cmd = nil
 }
 
