@@ -9,10 +9,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 )
 
 // HealthCheck is one named check of /healthz and /readyz, such as a
@@ -26,19 +29,56 @@ type HealthCheck struct {
 const HealthCheckTimeout = 2 * time.Second
 
 // GRPCHealthCheck is the check that a backend answers grpc.health.v1
-// SERVING for service ("" for the server as a whole) on conn.
+// SERVING for service ("" for the server as a whole) on conn. It follows
+// the backend's health with one Watch stream, started at once and resumed
+// after any break, so a check reads memory: /readyz costs no backend call
+// (a load balancer or an anonymous caller polling it cannot load the
+// backends), and a backend going away fails it the moment its stream
+// breaks. It ends when conn is closed.
 func GRPCHealthCheck(name string, conn grpc.ClientConnInterface, service string) HealthCheck {
-	client := healthpb.NewHealthClient(conn)
-	return HealthCheck{Name: name, Check: func(ctx context.Context) error {
-		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{Service: service})
-		if err != nil {
-			return err
+	w := &healthWatch{client: healthpb.NewHealthClient(conn), service: service}
+	w.last.Store(&healthState{err: errors.New("no answer yet")})
+	go w.run()
+	return HealthCheck{Name: name, Check: func(context.Context) error { return w.last.Load().err }}
+}
+
+type healthState struct{ err error }
+
+type healthWatch struct {
+	client  healthpb.HealthClient
+	service string
+	last    atomic.Pointer[healthState]
+}
+
+// Backoff of a broken health stream.
+const (
+	healthRetryMin = 50 * time.Millisecond
+	healthRetryMax = time.Second
+)
+
+func (w *healthWatch) run() {
+	backoff := healthRetryMin
+	for {
+		stream, err := w.client.Watch(context.Background(), &healthpb.HealthCheckRequest{Service: w.service})
+		for err == nil {
+			var resp *healthpb.HealthCheckResponse
+			if resp, err = stream.Recv(); err == nil {
+				backoff = healthRetryMin
+				if s := resp.GetStatus(); s != healthpb.HealthCheckResponse_SERVING {
+					w.last.Store(&healthState{err: fmt.Errorf("status %s", s)})
+				} else {
+					w.last.Store(&healthState{})
+				}
+			}
 		}
-		if s := resp.GetStatus(); s != healthpb.HealthCheckResponse_SERVING {
-			return fmt.Errorf("status %s", s)
+		w.last.Store(&healthState{err: err})
+		if status.Code(err) == codes.Canceled {
+			// The connection is closing: the gateway is stopping.
+			return
 		}
-		return nil
-	}}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, healthRetryMax)
+	}
 }
 
 // The checks of each endpoint, as kube-apiserver splits them: /livez says
