@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"runtime"
+
+	"github.com/portico-dev/portico/internal/resources"
 )
 
 // apiResource is one entry of /api/v1 (meta/v1 APIResource).
@@ -50,6 +52,11 @@ func (g *Gateway) version(w http.ResponseWriter, _ *http.Request) {
 // apiVersions is /api (meta/v1 APIVersions). kubectl asks for aggregated
 // discovery first and accepts this legacy form in answer.
 func (g *Gateway) apiVersions(w http.ResponseWriter, r *http.Request) {
+	if v := aggregatedVersion(r.Header.Values("Accept")); v != "" {
+		core, _ := aggregatedFromTable(resources.All())
+		writeAggregated(w, v, []discoveryGroup{core})
+		return
+	}
 	writeJSON(w, map[string]any{
 		"kind":     "APIVersions",
 		"versions": []string{"v1"},
@@ -69,7 +76,13 @@ func (g *Gateway) apiResources(w http.ResponseWriter, _ *http.Request) {
 }
 
 // apiGroups is /apis (meta/v1 APIGroupList).
-func (g *Gateway) apiGroups(w http.ResponseWriter, _ *http.Request) {
+func (g *Gateway) apiGroups(w http.ResponseWriter, r *http.Request) {
+	if v := aggregatedVersion(r.Header.Values("Accept")); v != "" {
+		_, named := aggregatedFromTable(resources.All())
+		named = append(named, reviewGroup(authnGroup, authnResources), reviewGroup(authzGroup, authzResources))
+		writeAggregated(w, v, named)
+		return
+	}
 	writeJSON(w, map[string]any{
 		"kind":       "APIGroupList",
 		"apiVersion": "v1",
@@ -77,15 +90,18 @@ func (g *Gateway) apiGroups(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONAs(w, v, "application/json") }
+
+// writeJSONAs answers v in JSON with the given Content-Type.
+func writeJSONAs(w http.ResponseWriter, v any, contentType string) {
 	buf, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-cache, private")
-	_, _ = w.Write(buf)
+	_, _ = w.Write(append(buf, '\n'))
 }
 
 // groupEntries are the items of /apis: the table's groups, then the
