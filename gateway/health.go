@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portico-dev/portico/internal/backoff"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -50,34 +52,39 @@ type healthWatch struct {
 	last    atomic.Pointer[healthState]
 }
 
-// Backoff of a broken health stream.
-const (
-	healthRetryMin = 50 * time.Millisecond
-	healthRetryMax = time.Second
-)
-
 func (w *healthWatch) run() {
-	backoff := healthRetryMin
-	for {
-		stream, err := w.client.Watch(context.Background(), &healthpb.HealthCheckRequest{Service: w.service})
-		for err == nil {
-			var resp *healthpb.HealthCheckResponse
-			if resp, err = stream.Recv(); err == nil {
-				backoff = healthRetryMin
-				if s := resp.GetStatus(); s != healthpb.HealthCheckResponse_SERVING {
-					w.last.Store(&healthState{err: fmt.Errorf("status %s", s)})
-				} else {
-					w.last.Store(&healthState{})
-				}
-			}
-		}
+	// The loop ends when the connection closes (the gateway is stopping).
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	// A shorter bound than other streams: /readyz should see a backend
+	// that came back within a second.
+	healthRetry := backoff.Policy{Min: 50 * time.Millisecond, Max: time.Second, Healthy: time.Minute}
+	healthRetry.Loop(ctx, func(ctx context.Context) error {
+		err := w.follow(ctx)
 		w.last.Store(&healthState{err: err})
 		if status.Code(err) == codes.Canceled {
-			// The connection is closing: the gateway is stopping.
-			return
+			stop()
 		}
-		time.Sleep(backoff)
-		backoff = min(2*backoff, healthRetryMax)
+		return err
+	}, nil)
+}
+
+// follow records the backend's health until its stream breaks.
+func (w *healthWatch) follow(ctx context.Context) error {
+	stream, err := w.client.Watch(ctx, &healthpb.HealthCheckRequest{Service: w.service})
+	if err != nil {
+		return err
+	}
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		if s := resp.GetStatus(); s != healthpb.HealthCheckResponse_SERVING {
+			w.last.Store(&healthState{err: fmt.Errorf("status %s", s)})
+		} else {
+			w.last.Store(&healthState{})
+		}
 	}
 }
 

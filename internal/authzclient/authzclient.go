@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/internal/backoff"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -143,26 +145,13 @@ func (c *Client) Run(ctx context.Context) {
 	if c.cache == nil {
 		return
 	}
-	const minBackoff, maxBackoff = 50 * time.Millisecond, 5 * time.Second
-	backoff := minBackoff
-	for ctx.Err() == nil {
-		start := time.Now()
+	backoff.Streams().Loop(ctx, func(ctx context.Context) error {
 		err := c.watch(ctx)
 		c.cache.setLive(false, 0)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(start) > time.Minute {
-			backoff = minBackoff
-		}
-		c.log.Debug("authz policy stream closed: decision cache off until it reopens", "error", err, "retryIn", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
+		return err
+	}, func(err error, retryIn time.Duration) {
+		c.log.Debug("authz policy stream closed: decision cache off until it reopens", "error", err, "retryIn", retryIn)
+	})
 }
 
 func (c *Client) watch(ctx context.Context) error {
