@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portico-dev/portico/services/authz"
-
 	"github.com/spf13/pflag"
 
 	"github.com/portico-dev/portico/gateway"
@@ -83,7 +81,7 @@ func defaultOptions() *options {
 		tlsMinVersion:       "VersionTLS12",
 		maxRequestsInflight: gateway.DefaultMaxRequestsInFlight,
 		requestTimeout:      gateway.DefaultRequestTimeout,
-		authorizationModes:  authz.DefaultModes(),
+		authorizationModes:  []string{"AlwaysDeny"},
 		shutdownGrace:       10 * time.Second,
 	}
 }
