@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/services/authz"
+
 	"github.com/spf13/pflag"
 
 	"github.com/portico-dev/portico/gateway"
@@ -81,7 +83,7 @@ func defaultOptions() *options {
 		tlsMinVersion:       "VersionTLS12",
 		maxRequestsInflight: gateway.DefaultMaxRequestsInFlight,
 		requestTimeout:      gateway.DefaultRequestTimeout,
-		authorizationModes:  []string{"AlwaysDeny"},
+		authorizationModes:  authz.DefaultModes(),
 		shutdownGrace:       10 * time.Second,
 	}
 }

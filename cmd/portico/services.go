@@ -181,6 +181,9 @@ type authzServer struct {
 	*grpcserver.Server
 	cancel  context.CancelFunc
 	closers []func() error
+	// WaitSynced reports when the modes that read the api (Node, RBAC)
+	// have listed their objects, false if ctx ends first.
+	WaitSynced func(ctx context.Context) bool
 }
 
 // Stop stops the background work, then drains the server.
@@ -254,7 +257,7 @@ func startAuthz(e *env) (_ *authzServer, err error) {
 			srv.SetServingStatus(authzPolicyHealthService, true)
 		}
 	}()
-	return &authzServer{Server: srv, cancel: cancel, closers: closers}, nil
+	return &authzServer{Server: srv, cancel: cancel, closers: closers, WaitSynced: svc.WaitSynced}, nil
 }
 
 // startAPI starts the api service on an etcd client; closers are the

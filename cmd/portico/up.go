@@ -9,9 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/portico-dev/portico/internal/pki"
 )
+
+// authzSyncTimeout bounds how long up waits for authorization to be able
+// to decide before it opens the ports.
+const authzSyncTimeout = time.Minute
 
 // group runs servers and stops them in the reverse order of their start.
 type group struct {
@@ -121,6 +126,7 @@ func runUp(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		}()
 	}
 	g.closer(etcdc.Close)
+	var authzSrv grpcServer
 	for _, start := range []func(*env) (grpcServer, error){wrap(startAuthn), wrap(startAuthz)} {
 		srv, err := start(e)
 		if err != nil {
@@ -128,6 +134,7 @@ func runUp(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		}
 		g.serve("grpc", srv.Serve)
 		g.onStop(srv.Stop)
+		authzSrv = srv
 	}
 	apiSrv, closers, err := startAPI(ctx, e, etcdc)
 	g.closer(closers...)
@@ -136,6 +143,17 @@ func runUp(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 	}
 	g.serve("api", apiSrv.Serve)
 	g.onStop(apiSrv.Stop)
+	// No request before authorization can decide it: the modes that read
+	// the api (Node, RBAC) list their objects first, as kube-apiserver
+	// waits for its informers.
+	if s, ok := authzSrv.(*authzServer); ok {
+		wctx, cancel := context.WithTimeout(ctx, authzSyncTimeout)
+		synced := s.WaitSynced(wctx)
+		cancel()
+		if !synced {
+			return fmt.Errorf("authorization modes %v did not load their objects within %v", o.authorizationModes, authzSyncTimeout)
+		}
+	}
 	gw, lis, closers, err := startGateway(ctx, e)
 	g.closer(closers...)
 	if err != nil {

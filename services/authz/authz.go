@@ -51,9 +51,11 @@ type Options struct {
 	PolicyReloadInterval time.Duration
 }
 
-// DefaultModes fail closed: only system:masters is allowed until a policy
-// mode is configured.
-func DefaultModes() []string { return []string{ModeAlwaysDeny} }
+// DefaultModes are kubeadm's choice, and fail closed: kubelets get what
+// the Node mode gives them, everyone else what RBAC bindings grant — the
+// bootstrap bindings let every caller read /healthz, /livez, /readyz and
+// /version, and authenticated users discovery — and nothing more.
+func DefaultModes() []string { return []string{ModeNode, ModeRBAC} }
 
 // Validate reports unusable options, worded like kube-apiserver's.
 func (o *Options) Validate() error {
