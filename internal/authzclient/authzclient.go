@@ -119,7 +119,7 @@ func (c *Client) Authorize(ctx context.Context, u *authnv1.UserInfo, a *authzv1.
 		if status.Code(err) == codes.Internal {
 			return apierrors.Internal("authorization failed")
 		}
-		return apierrors.Unavailable("authorization is unavailable: the authz service did not answer")
+		return apierrors.Unavailable("authorization is unavailable: the authz service did not answer or is still loading its policy")
 	}
 	allowed := resp.GetDecision() == authzv1.Decision_DECISION_ALLOW
 	if c.cache != nil {
@@ -229,7 +229,7 @@ func mapError(err error) error {
 	switch st.Code() {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
 		if len(st.Details()) == 0 {
-			return apierrors.Unavailable("authorization is unavailable: the authz service did not answer")
+			return apierrors.Unavailable("authorization is unavailable: the authz service did not answer or is still loading its policy")
 		}
 	}
 	return err

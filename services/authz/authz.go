@@ -245,7 +245,7 @@ func (s *Service) decide(ctx context.Context, req *authzv1.AuthorizeRequest) (*a
 	d, reason, err := s.chain.Authorize(ctx, req.GetUser(), req.GetAttributes())
 	if err != nil && d != authorizer.Allow && d != authorizer.Deny {
 		s.log.ErrorContext(ctx, "authorization failed", "user", req.GetUser().GetUsername(), "error", err)
-		return nil, status.Error(codes.Internal, "authorization failed: "+err.Error())
+		return nil, status.Error(failureCode(err), "authorization failed: "+err.Error())
 	}
 	out := &authzv1.AuthorizeResponse{Reason: reason, Generation: gen}
 	switch d {
@@ -257,6 +257,17 @@ func (s *Service) decide(ctx context.Context, req *authzv1.AuthorizeRequest) (*a
 		out.Decision = authzv1.Decision_DECISION_NO_OPINION
 	}
 	return out, nil
+}
+
+// failureCode is the gRPC code of a decision no mode could make: a mode
+// still listing its objects (just after start) is Unavailable, a
+// transient 503 the client may retry; any other failure is Internal, a
+// 500, never an allow.
+func failureCode(err error) codes.Code {
+	if errors.Is(err, node.ErrNotSynced) || errors.Is(err, rbac.ErrNotSynced) {
+		return codes.Unavailable
+	}
+	return codes.Internal
 }
 
 // Authorize implements the RPC.

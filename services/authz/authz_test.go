@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -21,6 +22,8 @@ import (
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 	"github.com/portico-dev/portico/services/authz/authorizer"
+	"github.com/portico-dev/portico/services/authz/node"
+	"github.com/portico-dev/portico/services/authz/rbac"
 )
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -372,5 +375,25 @@ func TestReviewAuthorization(t *testing.T) {
 	}
 	if err := call(bob, "/x.Y/Z", nil); status.Code(err) != codes.PermissionDenied || called {
 		t.Errorf("unknown method: %v", err)
+	}
+}
+
+func TestFailureCode(t *testing.T) {
+	tests := map[string]struct {
+		err  error
+		want codes.Code
+	}{
+		"node still listing":       {node.ErrNotSynced, codes.Unavailable},
+		"rbac still listing":       {rbac.ErrNotSynced, codes.Unavailable},
+		"joined with another":      {errors.Join(errors.New("abac: boom"), rbac.ErrNotSynced), codes.Unavailable},
+		"wrapped":                  {fmt.Errorf("mode RBAC: %w", node.ErrNotSynced), codes.Unavailable},
+		"any other failure is 500": {errors.New("boom"), codes.Internal},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := failureCode(tc.err); got != tc.want {
+				t.Fatalf("failureCode(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
 	}
 }
