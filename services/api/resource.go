@@ -131,23 +131,35 @@ func (r *resource[T]) get(ctx context.Context, ns, name string) (T, error) {
 	return obj, r.err(err, name)
 }
 
-func (r *resource[T]) create(ctx context.Context, ns string, obj T, o writeOptions) (T, error) {
+// incoming checks a write's body against its request and returns a copy
+// to work on: a body there, in the request's namespace (none for a
+// cluster-scoped kind).
+func (r *resource[T]) incoming(ns string, obj T) (T, *corev1.ObjectMeta, error) {
 	var zero T
 	if err := r.checkNamespace(ns); err != nil {
-		return zero, err
+		return zero, nil, err
 	}
 	if isNil(obj) {
-		return zero, apierrors.BadRequest(fmt.Sprintf("the body of the request must be a %s", r.kind))
+		return zero, nil, apierrors.BadRequest(fmt.Sprintf("the body of the request must be a %s", r.kind))
 	}
 	obj = proto.Clone(obj).(T)
 	m := metaOf(obj)
 	if r.namespaced {
 		if m.Namespace != "" && m.Namespace != ns {
-			return zero, apierrors.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
+			return zero, nil, apierrors.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
 		}
 		m.Namespace = ns
 	} else {
 		m.Namespace = ""
+	}
+	return obj, m, nil
+}
+
+func (r *resource[T]) create(ctx context.Context, ns string, obj T, o writeOptions) (T, error) {
+	var zero T
+	obj, m, err := r.incoming(ns, obj)
+	if err != nil {
+		return zero, err
 	}
 	if m.ResourceVersion != "" {
 		return zero, apierrors.BadRequest("resourceVersion should not be set on objects to be created")
@@ -194,24 +206,12 @@ const maxUpdateRetries = 5
 
 func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writeOptions) (T, error) {
 	var zero T
-	if err := r.checkNamespace(ns); err != nil {
+	obj, m, err := r.incoming(ns, obj)
+	if err != nil {
 		return zero, err
 	}
-	if isNil(obj) {
-		return zero, apierrors.BadRequest(fmt.Sprintf("the body of the request must be a %s", r.kind))
-	}
-	obj = proto.Clone(obj).(T)
-	m := metaOf(obj)
 	if m.Name != name {
 		return zero, apierrors.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.Name, name))
-	}
-	if r.namespaced {
-		if m.Namespace != "" && m.Namespace != ns {
-			return zero, apierrors.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
-		}
-		m.Namespace = ns
-	} else {
-		m.Namespace = ""
 	}
 	conditional := m.ResourceVersion != ""
 	for attempt := 0; ; attempt++ {
