@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/identity"
 	"github.com/portico-dev/portico/internal/requestinfo"
+	"github.com/portico-dev/portico/internal/respmeta"
 )
 
 // Media types the gateway accepts in request bodies.
@@ -28,15 +29,6 @@ const (
 	mediaJSON     = "application/json"
 	mediaProtobuf = "application/vnd.kubernetes.protobuf"
 )
-
-// headerHTTPCode is the response metadata by which the api asks for a
-// status other than 200 (see services/api).
-const headerHTTPCode = "x-http-code"
-
-// headerWarning is the response metadata of a warning for the client (a
-// PATCH's unknown fields under fieldValidation=Warn), answered as a
-// Warning header (see services/api).
-const headerWarning = "x-warning"
 
 // routes is the REST surface shared by both ports: local endpoints, then
 // the grpc-gateway mux for resources.
@@ -237,10 +229,10 @@ func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, ms
 	w.Header().Set("Cache-Control", "no-cache, private")
 	writeWarnings(ctx, w)
 	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
-		for _, msg := range md.HeaderMD.Get(headerWarning) {
+		for _, msg := range md.HeaderMD.Get(respmeta.Warning) {
 			w.Header().Add("Warning", "299 - "+strconv.Quote(msg))
 		}
-		if v := md.HeaderMD.Get(headerHTTPCode); len(v) == 1 && v[0] == "201" {
+		if v := md.HeaderMD.Get(respmeta.HTTPCode); len(v) == 1 && v[0] == "201" {
 			w.WriteHeader(http.StatusCreated)
 		}
 	}

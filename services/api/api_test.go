@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/gateway/kjson"
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/etcd"
+	"github.com/portico-dev/portico/internal/respmeta"
 	"github.com/portico-dev/portico/internal/svcauth"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
@@ -300,7 +301,7 @@ func TestPatch(t *testing.T) {
 			if !tc.want(out.GetPod()) {
 				t.Fatalf("patched pod: %v", out.GetPod())
 			}
-			if got := strings.Join(hdr.Get(HeaderWarning), "; "); got != tc.wantWarning {
+			if got := strings.Join(hdr.Get(respmeta.Warning), "; "); got != tc.wantWarning {
 				t.Fatalf("warnings = %q, want %q", got, tc.wantWarning)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/portico-dev/portico/internal/apierrors"
+	"github.com/portico-dev/portico/internal/respmeta"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api/storage"
 )
@@ -107,13 +108,9 @@ func checkPreconditions(m *corev1.ObjectMeta, p *corev1.Preconditions) error {
 	return nil
 }
 
-// HeaderHTTPCode is the response header by which a service asks the
-// gateway for an HTTP status other than 200 (201 on create).
-const HeaderHTTPCode = "x-http-code"
-
 // created tells the gateway to answer 201 Created.
 func created(ctx context.Context) {
-	_ = grpc.SetHeader(ctx, metadata.Pairs(HeaderHTTPCode, "201"))
+	_ = grpc.SetHeader(ctx, metadata.Pairs(respmeta.HTTPCode, "201"))
 }
 
 // startStream sends the response headers as soon as a watch is

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	"github.com/portico-dev/portico/internal/apierrors"
+	"github.com/portico-dev/portico/internal/respmeta"
 )
 
 // Codec is the Kubernetes JSON form of objects: patches apply to it.
@@ -22,10 +23,6 @@ type Codec interface {
 	// duplicate fields, reporting each by its path.
 	DecodeLenient(data []byte, msg proto.Message, onField func(problem string)) error
 }
-
-// HeaderWarning is the response metadata key of a warning for the client;
-// the gateway answers each as a Warning header.
-const HeaderWarning = "x-warning"
 
 // Patch types, as the Content-Type of a PATCH request names them.
 const (
@@ -139,7 +136,7 @@ func (r *resource[T]) applyPatch(ctx context.Context, cur T, req patchRequest) (
 func warningPairs(warnings []string) []string {
 	kv := make([]string, 0, 2*len(warnings))
 	for _, w := range warnings {
-		kv = append(kv, HeaderWarning, w)
+		kv = append(kv, respmeta.Warning, w)
 	}
 	return kv
 }
