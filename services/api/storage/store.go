@@ -173,14 +173,25 @@ func (s *Store[T]) Get(ctx context.Context, namespace, name string) (T, error) {
 	if err != nil {
 		return zero, err
 	}
+	cur, _, err := s.current(ctx, key)
+	return cur, err
+}
+
+// current reads key: the object at its own revision, and the stored
+// key-value (its bytes and revision, for a compare-and-swap); ErrNotFound
+// when nothing is stored.
+func (s *Store[T]) current(ctx context.Context, key string) (T, *mvccpb.KeyValue, error) {
+	var zero T
 	resp, err := s.client.Get(ctx, key)
 	if err != nil {
-		return zero, etcdErr(err)
+		return zero, nil, etcdErr(err)
 	}
 	if len(resp.Kvs) == 0 {
-		return zero, fmt.Errorf("%w: %s", ErrNotFound, key)
+		return zero, nil, fmt.Errorf("%w: %s", ErrNotFound, key)
 	}
-	return s.decode(resp.Kvs[0], resp.Kvs[0].ModRevision)
+	kv := resp.Kvs[0]
+	cur, err := s.decode(kv, kv.ModRevision)
+	return cur, kv, err
 }
 
 // Update replaces the stored object with obj and returns it with its new
@@ -237,15 +248,7 @@ func (s *Store[T]) GuaranteedUpdate(ctx context.Context, namespace, name string,
 		return zero, err
 	}
 	for {
-		resp, err := s.client.Get(ctx, key)
-		if err != nil {
-			return zero, etcdErr(err)
-		}
-		if len(resp.Kvs) == 0 {
-			return zero, fmt.Errorf("%w: %s", ErrNotFound, key)
-		}
-		kv := resp.Kvs[0]
-		cur, err := s.decode(kv, kv.ModRevision)
+		cur, kv, err := s.current(ctx, key)
 		if err != nil {
 			return zero, err
 		}
@@ -312,15 +315,7 @@ func (s *Store[T]) Delete(ctx context.Context, namespace, name string, pre Preco
 	// Check the preconditions on the current object, then delete it only if
 	// it is still that object; retry when it changed in between.
 	for {
-		resp, err := s.client.Get(ctx, key)
-		if err != nil {
-			return zero, etcdErr(err)
-		}
-		if len(resp.Kvs) == 0 {
-			return zero, fmt.Errorf("%w: %s", ErrNotFound, key)
-		}
-		kv := resp.Kvs[0]
-		cur, err := s.decode(kv, kv.ModRevision)
+		cur, kv, err := s.current(ctx, key)
 		if err != nil {
 			return zero, err
 		}
