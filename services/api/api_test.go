@@ -26,6 +26,7 @@ import (
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	patchpkg "github.com/portico-dev/portico/services/api/patch"
 )
 
 // The engine's tests run the real Service over an in-process gRPC
@@ -253,34 +254,36 @@ func TestPatch(t *testing.T) {
 		wantWarning      string
 		wantReason       apierrors.Reason
 	}{
-		"strategic merges containers by name": {patchType: patchStrategic,
+		"strategic merges containers by name": {patchType: patchpkg.Strategic,
 			patch: `{"spec":{"containers":[{"name":"b","image":"img:2"}]}}`,
 			want: func(p *corev1.Pod) bool {
 				cs := p.GetSpec().GetContainers()
 				return len(cs) == 2 && cs[0].GetImage() == "img:1" && cs[1].GetImage() == "img:2"
 			}},
-		"merge patch adds a label": {patchType: patchMerge, patch: `{"metadata":{"labels":{"rev":"2"}}}`,
+		"merge patch adds a label": {patchType: patchpkg.Merge, patch: `{"metadata":{"labels":{"rev":"2"}}}`,
 			want: func(p *corev1.Pod) bool {
 				return p.GetMetadata().GetLabels()["rev"] == "2" && p.GetMetadata().GetLabels()["app"] == "x"
 			}},
-		"merge patch replaces lists": {patchType: patchMerge, patch: `{"spec":{"containers":[{"name":"c","image":"img:3"}]}}`,
+		"merge patch replaces lists": {patchType: patchpkg.Merge, patch: `{"spec":{"containers":[{"name":"c","image":"img:3"}]}}`,
 			want: func(p *corev1.Pod) bool { return len(p.GetSpec().GetContainers()) == 1 }},
-		"json patch": {patchType: patchJSON, patch: `[{"op":"replace","path":"/metadata/labels/app","value":"y"}]`,
+		"json patch": {patchType: patchpkg.JSON, patch: `[{"op":"replace","path":"/metadata/labels/app","value":"y"}]`,
 			want: func(p *corev1.Pod) bool { return p.GetMetadata().GetLabels()["app"] == "y" }},
-		"json patch failing test": {patchType: patchJSON, patch: `[{"op":"test","path":"/metadata/labels/app","value":"nope"}]`,
-			wantReason: apierrors.ReasonBadRequest},
-		"unknown field, Strict": {patchType: patchMerge, patch: `{"spec":{"colour":"blue"}}`, validation: "Strict", wantReason: apierrors.ReasonBadRequest},
-		"unknown field, Warn": {patchType: patchMerge, patch: `{"spec":{"colour":"blue"}}`,
+		"json patch failing test": {patchType: patchpkg.JSON, patch: `[{"op":"test","path":"/metadata/labels/app","value":"nope"}]`,
+			wantReason: apierrors.ReasonInvalid},
+		"json patch copy bomb": {patchType: patchpkg.JSON, patch: copyBomb(40),
+			wantReason: apierrors.ReasonRequestEntityTooLarge},
+		"unknown field, Strict": {patchType: patchpkg.Merge, patch: `{"spec":{"colour":"blue"}}`, validation: "Strict", wantReason: apierrors.ReasonBadRequest},
+		"unknown field, Warn": {patchType: patchpkg.Merge, patch: `{"spec":{"colour":"blue"}}`,
 			want: func(*corev1.Pod) bool { return true }, wantWarning: `unknown field "spec.colour"`},
-		"unknown field, Ignore": {patchType: patchMerge, patch: `{"spec":{"colour":"blue"}}`, validation: "Ignore",
+		"unknown field, Ignore": {patchType: patchpkg.Merge, patch: `{"spec":{"colour":"blue"}}`, validation: "Ignore",
 			want: func(*corev1.Pod) bool { return true }},
-		"unknown validation": {patchType: patchMerge, patch: `{}`, validation: "Loose", wantReason: apierrors.ReasonBadRequest},
-		"stale resourceVersion": {patchType: patchMerge, patch: `{"metadata":{"resourceVersion":"1","labels":{"z":"1"}}}`,
+		"unknown validation": {patchType: patchpkg.Merge, patch: `{}`, validation: "Loose", wantReason: apierrors.ReasonBadRequest},
+		"stale resourceVersion": {patchType: patchpkg.Merge, patch: `{"metadata":{"resourceVersion":"1","labels":{"z":"1"}}}`,
 			wantReason: apierrors.ReasonConflict},
-		"apply patch is not served": {patchType: patchApply, patch: `{}`, wantReason: apierrors.ReasonUnsupportedMediaType},
-		"not json":                  {patchType: patchMerge, patch: `{`, wantReason: apierrors.ReasonBadRequest},
+		"apply patch is not served": {patchType: "application/apply-patch+yaml", patch: `{}`, wantReason: apierrors.ReasonUnsupportedMediaType},
+		"not json":                  {patchType: patchpkg.Merge, patch: `{`, wantReason: apierrors.ReasonBadRequest},
 	}
-	order := []string{"strategic merges containers by name", "merge patch adds a label", "json patch", "json patch failing test",
+	order := []string{"strategic merges containers by name", "merge patch adds a label", "json patch", "json patch failing test", "json patch copy bomb",
 		"unknown field, Strict", "unknown field, Warn", "unknown field, Ignore", "unknown validation",
 		"stale resourceVersion", "apply patch is not served", "not json", "merge patch replaces lists"}
 	for _, name := range order {
@@ -309,6 +312,15 @@ func TestPatch(t *testing.T) {
 	if len(order) != len(tests) {
 		t.Fatal("a case is not in the order list")
 	}
+}
+
+// copyBomb is a JSON patch whose every operation doubles the pod's labels.
+func copyBomb(ops int) string {
+	var b strings.Builder
+	for i := range ops {
+		fmt.Fprintf(&b, `,{"op":"copy","from":"/metadata/labels","path":"/metadata/labels/k%d"}`, i)
+	}
+	return "[" + b.String()[1:] + "]"
 }
 
 func TestListSelectorsAndPages(t *testing.T) {

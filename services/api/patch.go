@@ -8,11 +8,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
-	jsonpatch "gopkg.in/evanphx/json-patch.v4"
-	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/respmeta"
+	patchpkg "github.com/portico-dev/portico/services/api/patch"
 )
 
 // Codec is the Kubernetes JSON form of objects: patches apply to it.
@@ -23,17 +22,6 @@ type Codec interface {
 	// duplicate fields, reporting each by its path.
 	DecodeLenient(data []byte, msg proto.Message, onField func(problem string)) error
 }
-
-// Patch types, as the Content-Type of a PATCH request names them.
-const (
-	patchMerge     = "application/merge-patch+json"
-	patchJSON      = "application/json-patch+json"
-	patchStrategic = "application/strategic-merge-patch+json"
-	patchApply     = "application/apply-patch+yaml"
-)
-
-// MaxPatchOperations bounds a JSON patch, as kube-apiserver does.
-const MaxPatchOperations = 10000
 
 // patchRequest is what every Patch RPC carries.
 type patchRequest interface {
@@ -93,29 +81,13 @@ func (r *resource[T]) applyPatch(ctx context.Context, cur T, req patchRequest) (
 	if err != nil {
 		return zero, false, apierrors.Internal(fmt.Sprintf("encoding %s: %v", r.kind, err))
 	}
-	var out []byte
-	switch patchType {
-	case patchMerge:
-		out, err = jsonpatch.MergePatch(doc, patch)
-	case patchJSON:
-		var p jsonpatch.Patch
-		if p, err = jsonpatch.DecodePatch(patch); err == nil {
-			if len(p) > MaxPatchOperations {
-				return zero, false, apierrors.New(apierrors.ReasonRequestEntityTooLarge,
-					fmt.Sprintf("The allowed maximum operations in a JSON patch is %d, got %d", MaxPatchOperations, len(p)), apierrors.Details{})
-			}
-			out, err = p.Apply(doc)
-		}
-	case patchStrategic:
-		if r.strategicSchema == nil {
-			return zero, false, unsupportedPatch(patchType)
-		}
-		out, err = strategicpatch.StrategicMergePatch(doc, patch, r.strategicSchema())
-	default:
-		return zero, false, unsupportedPatch(patchType)
+	var schema any
+	if r.strategicSchema != nil {
+		schema = r.strategicSchema()
 	}
+	out, err := patchpkg.Apply(doc, patch, patchType, schema, patchpkg.Limits{})
 	if err != nil {
-		return zero, false, apierrors.BadRequest(fmt.Sprintf("the patch could not be applied: %v", err))
+		return zero, false, err
 	}
 	obj := r.newObj()
 	if mode == "Strict" {
@@ -141,16 +113,10 @@ func warningPairs(warnings []string) []string {
 	return kv
 }
 
-func unsupportedPatch(t string) error {
-	return apierrors.New(apierrors.ReasonUnsupportedMediaType,
-		fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s", patchJSON, patchMerge, patchStrategic),
-		apierrors.Details{})
-}
-
 // patchSetsResourceVersion reports whether a merge or strategic patch
 // names metadata.resourceVersion (a JSON patch is applied as it is).
 func patchSetsResourceVersion(patch []byte, patchType string) bool {
-	if patchType == patchJSON {
+	if patchType == patchpkg.JSON {
 		return false
 	}
 	var p struct {
