@@ -148,6 +148,7 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 	if o.SecureAddress != "" && d.Authz == nil {
 		return nil, errors.New("gateway: the secure port needs an authz client")
 	}
+	d.API = statusFirst{d.API}
 	g := &Gateway{opts: o, deps: d, log: d.Logger.With("service", "gateway"), metrics: newMetrics(), healthFailing: map[string]bool{}}
 	g.stopping, g.stop = context.WithCancel(context.Background())
 	g.core, g.groups = discoveryFromTable(resources.All())
@@ -178,6 +179,11 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMetadata(forwardUser),
+		// The verb is the HTTP method: no X-HTTP-Method-Override (a form
+		// POST that deletes, audited as a create) and no form POST served
+		// as a GET.
+		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithDisablePathLengthFallback(),
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
 		runtime.WithForwardResponseOption(g.forwardResponse),
