@@ -36,10 +36,30 @@ const (
 // it read (get, list, watch) every resource and nothing else.
 const GroupServices = "system:portico:services"
 
+// ReservedPrefix begins every user and group name that belongs to
+// Portico's own services. Only an internal service certificate carries
+// such a name (Service); authn refuses any user credential — client
+// certificate, token file line, token — that claims one.
+const ReservedPrefix = "system:portico:"
+
+// ClaimsReserved returns the first reserved name u claims as its user
+// name or one of its groups.
+func ClaimsReserved(u *authnv1.UserInfo) (string, bool) {
+	if strings.HasPrefix(u.GetUsername(), ReservedPrefix) {
+		return u.GetUsername(), true
+	}
+	for _, g := range u.GetGroups() {
+		if strings.HasPrefix(g, ReservedPrefix) {
+			return g, true
+		}
+	}
+	return "", false
+}
+
 // Service is the user a Portico service acts as when it calls another for
 // itself, with no user to forward: "system:portico:<name>".
 func Service(name string) *authnv1.UserInfo {
-	return &authnv1.UserInfo{Username: "system:portico:" + name, Groups: []string{GroupServices, GroupAuthenticated}}
+	return &authnv1.UserInfo{Username: ReservedPrefix + name, Groups: []string{GroupServices, GroupAuthenticated}}
 }
 
 // Unsecured is the user of every request on the insecure port.

@@ -288,7 +288,9 @@ func (s *Service) authenticate(ctx context.Context, token string, certs [][]byte
 		if err == nil {
 			var resp *authenticator.Response
 			if resp, err = s.certs.AuthenticateChain(chain); err == nil {
-				return withAuthenticated(resp), nil
+				if err = refuseReserved(resp.User); err == nil {
+					return withAuthenticated(resp), nil
+				}
 			}
 		}
 		refused = append(refused, "client certificate: "+err.Error())
@@ -337,6 +339,10 @@ func (s *Service) authenticateToken(ctx context.Context, token string, audiences
 		if !ok {
 			continue
 		}
+		if err := refuseReserved(resp.User); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if resp.Audiences == nil {
 			// Static tokens are good for the API's own audiences only.
 			if resp.Audiences = authenticator.Intersect(audiences, s.apiAudiences); len(resp.Audiences) == 0 {
@@ -350,6 +356,16 @@ func (s *Service) authenticateToken(ctx context.Context, token string, audiences
 		return nil, errors.New("invalid bearer token")
 	}
 	return nil, errors.Join(errs...)
+}
+
+// refuseReserved fails for a user credential that claims one of the names
+// only Portico's internal service certificates carry (system:portico:*):
+// such a name is trusted by authz's built-in services rule.
+func refuseReserved(u *authnv1.UserInfo) error {
+	if name, ok := identity.ClaimsReserved(u); ok {
+		return fmt.Errorf("the credential claims the reserved name %q (%s* is for Portico's own services)", name, identity.ReservedPrefix)
+	}
+	return nil
 }
 
 // withAuthenticated returns a copy of resp whose user is in

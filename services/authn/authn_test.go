@@ -90,7 +90,8 @@ func newFixture(t *testing.T, anonymous bool) *fixture {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	svc, err := New(Options{
-		TokenAuthFile:                write("tokens.csv", []byte("tok-bob,bob,uid-bob,\"dev,qa\"\ntok-admin,admin,uid-admin,system:masters\n")),
+		TokenAuthFile: write("tokens.csv", []byte("tok-bob,bob,uid-bob,\"dev,qa\"\ntok-admin,admin,uid-admin,system:masters\n"+
+			"tok-mallory,mallory,uid-m,system:portico:services\ntok-svc,system:portico:api,uid-s,\n")),
 		ClientCAFile:                 write("client-ca.crt", f.clientCA.CertPEM()),
 		Anonymous:                    anonymous,
 		ServiceAccountSigningKeyFile: write("sa.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
@@ -157,6 +158,12 @@ func TestAuthenticate(t *testing.T) {
 		"bad certificate, good token": {certs: f.cert(t, foreignCA, "mallory", time.Time{}, 0), token: "tok-bob", wantUser: "bob", wantGroup: "dev,qa,system:authenticated"},
 		"certificate wins over token": {certs: alice, token: "tok-bob", wantUser: "alice", wantGroup: "dev,ops,system:authenticated", wantExp: true},
 		"token too long":              {token: strings.Repeat("x", MaxTokenBytes+1), wantCode: codes.Unauthenticated},
+		// system:portico:* names belong to the internal service certificates.
+		"certificate claims a reserved group": {certs: f.cert(t, f.clientCA, "mallory", time.Time{}, 0, "system:portico:services"), wantCode: codes.Unauthenticated},
+		"certificate claims a reserved user":  {certs: f.cert(t, f.clientCA, "system:portico:api", time.Time{}, 0), wantCode: codes.Unauthenticated},
+		"token claims a reserved group":       {token: "tok-mallory", wantCode: codes.Unauthenticated},
+		"token claims a reserved user":        {token: "tok-svc", wantCode: codes.Unauthenticated},
+		"reserved cert, anonymous on":         {fx: fa, certs: fa.cert(t, fa.clientCA, "mallory", time.Time{}, 0, "system:portico:x"), wantCode: codes.Unauthenticated},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/portico-dev/portico/internal/identity"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	"github.com/portico-dev/portico/services/authn/authenticator"
 )
@@ -93,6 +94,9 @@ func Parse(data []byte) (*Tokens, error) {
 					u.Groups = append(u.Groups, g)
 				}
 			}
+		}
+		if name, ok := identity.ClaimsReserved(u); ok {
+			t.Warnings = append(t.Warnings, fmt.Sprintf("line %d: user %q claims the reserved name %q; its token will be refused", line, u.GetUsername(), name))
 		}
 		h := sha256.Sum256([]byte(token))
 		if prev, dup := t.byHash[h]; dup {

@@ -18,15 +18,16 @@ func TestParse(t *testing.T) {
 		groups   []string
 		warnings int
 	}{
-		"three columns":       {in: "tok1,alice,1001\n", token: "tok1", user: "alice", uid: "1001"},
-		"one group":           {in: "tok1,alice,1001,dev\n", token: "tok1", user: "alice", uid: "1001", groups: []string{"dev"}},
-		"quoted groups":       {in: "tok1,alice,1001,\"dev,ops, qa\"\n", token: "tok1", user: "alice", uid: "1001", groups: []string{"dev", "ops", "qa"}},
-		"blank lines":         {in: "\n\ntok1,alice,1001\n\n", token: "tok1", user: "alice", uid: "1001"},
-		"duplicate last wins": {in: "tok1,alice,1\ntok1,bob,2\n", token: "tok1", user: "bob", uid: "2", warnings: 1},
-		"too few columns":     {in: "tok1,alice,1\ntok2,bob\n", wantErr: "line 2: want at least 3 columns"},
-		"empty token":         {in: ",alice,1\n", wantErr: "line 1: empty token"},
-		"empty user":          {in: "tok,,1\n", wantErr: "line 1: empty user name"},
-		"bad quoting":         {in: "tok1,alice,1\ntok2,\"bob,2\n", wantErr: "line 2: malformed CSV"},
+		"three columns":         {in: "tok1,alice,1001\n", token: "tok1", user: "alice", uid: "1001"},
+		"one group":             {in: "tok1,alice,1001,dev\n", token: "tok1", user: "alice", uid: "1001", groups: []string{"dev"}},
+		"quoted groups":         {in: "tok1,alice,1001,\"dev,ops, qa\"\n", token: "tok1", user: "alice", uid: "1001", groups: []string{"dev", "ops", "qa"}},
+		"blank lines":           {in: "\n\ntok1,alice,1001\n\n", token: "tok1", user: "alice", uid: "1001"},
+		"duplicate last wins":   {in: "tok1,alice,1\ntok1,bob,2\n", token: "tok1", user: "bob", uid: "2", warnings: 1},
+		"reserved group warned": {in: "tok1,m,1,system:portico:services\n", token: "tok1", user: "m", uid: "1", groups: []string{"system:portico:services"}, warnings: 1},
+		"too few columns":       {in: "tok1,alice,1\ntok2,bob\n", wantErr: "line 2: want at least 3 columns"},
+		"empty token":           {in: ",alice,1\n", wantErr: "line 1: empty token"},
+		"empty user":            {in: "tok,,1\n", wantErr: "line 1: empty user name"},
+		"bad quoting":           {in: "tok1,alice,1\ntok2,\"bob,2\n", wantErr: "line 2: malformed CSV"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
