@@ -390,6 +390,9 @@ func (s *Service) IssueServiceAccountToken(ctx context.Context, req *authnv1.Iss
 			"service-account tokens are not enabled: start with --service-account-signing-key-file", apierrors.Details{})
 	}
 	spec := req.GetSpec()
+	if req.GetNamespace() == "" || req.GetName() == "" || spec == nil {
+		return nil, apierrors.BadRequest("a service-account token request needs the namespace, the name and a spec")
+	}
 	tok, err := s.signer.Issue(serviceaccount.Request{
 		Namespace: req.GetNamespace(), Name: req.GetName(), UID: req.GetUid(),
 		Audiences: spec.GetAudiences(), ExpirationSeconds: spec.ExpirationSeconds,

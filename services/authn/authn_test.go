@@ -213,10 +213,12 @@ func TestServiceAccountDeletedAndLookupDown(t *testing.T) {
 func TestIssueServiceAccountToken(t *testing.T) {
 	f := newFixture(t, false)
 	tests := map[string]struct {
-		spec    *corev1.TokenRequestSpec
-		wantErr string
-		wantExp int64
+		spec     *corev1.TokenRequestSpec
+		wantErr  string
+		wantCode int // 422 when zero
+		wantExp  int64
 	}{
+		"no spec":     {wantErr: "needs the namespace, the name and a spec", wantCode: 400},
 		"defaults":    {spec: &corev1.TokenRequestSpec{}, wantExp: 3600},
 		"ten minutes": {spec: &corev1.TokenRequestSpec{ExpirationSeconds: ptr(int64(600))}, wantExp: 600},
 		"too short": {spec: &corev1.TokenRequestSpec{ExpirationSeconds: ptr(int64(60))},
@@ -228,8 +230,12 @@ func TestIssueServiceAccountToken(t *testing.T) {
 			resp, err := f.svc.IssueServiceAccountToken(context.Background(), &authnv1.IssueServiceAccountTokenRequest{
 				Namespace: "demo", Name: "default", Uid: "uid-sa", Spec: tc.spec})
 			if tc.wantErr != "" {
+				want := tc.wantCode
+				if want == 0 {
+					want = 422
+				}
 				st, code := apierrors.ToStatus(err)
-				if code != 422 || !strings.Contains(st.GetMessage(), tc.wantErr) {
+				if code != want || !strings.Contains(st.GetMessage(), tc.wantErr) {
 					t.Fatalf("err = %d %v", code, st)
 				}
 				return
