@@ -37,6 +37,7 @@ type auditEvent struct {
 	RequestURI               string            `json:"requestURI"`
 	Verb                     string            `json:"verb"`
 	User                     auditUser         `json:"user"`
+	ImpersonatedUser         *auditUser        `json:"impersonatedUser,omitempty"`
 	SourceIPs                []string          `json:"sourceIPs,omitempty"`
 	UserAgent                string            `json:"userAgent,omitempty"`
 	ObjectRef                *auditObjectRef   `json:"objectRef,omitempty"`
@@ -46,7 +47,8 @@ type auditEvent struct {
 	Annotations              map[string]string `json:"annotations,omitempty"`
 }
 
-// auditUser is the authenticated user; empty when authentication failed.
+// auditUser is the authenticated user (empty when authentication failed),
+// or the user it impersonated.
 type auditUser struct {
 	Username string   `json:"username,omitempty"`
 	UID      string   `json:"uid,omitempty"`
@@ -74,8 +76,9 @@ const AnnotationLatency = "portico.dev/latency"
 // auditTime is metav1.MicroTime's format.
 const auditTime = "2006-01-02T15:04:05.000000Z07:00"
 
-// write logs one finished request.
-func (a *auditLog) write(r *http.Request, ri *requestinfo.Info, id string, u *authnv1.UserInfo, code int, start, end time.Time) {
+// write logs one finished request: u is the requesting user, as, when not
+// nil, the user it impersonated.
+func (a *auditLog) write(r *http.Request, ri *requestinfo.Info, id string, u, as *authnv1.UserInfo, code int, start, end time.Time) {
 	if a == nil || a.w == nil {
 		return
 	}
@@ -90,6 +93,9 @@ func (a *auditLog) write(r *http.Request, ri *requestinfo.Info, id string, u *au
 	}
 	if u != nil {
 		ev.User = auditUser{Username: u.GetUsername(), UID: u.GetUid(), Groups: u.GetGroups()}
+	}
+	if as != nil {
+		ev.ImpersonatedUser = &auditUser{Username: as.GetUsername(), UID: as.GetUid(), Groups: as.GetGroups()}
 	}
 	if ri.ResourceRequest {
 		ev.ObjectRef = &auditObjectRef{

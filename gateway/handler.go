@@ -20,8 +20,10 @@ import (
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/identity"
+	"github.com/portico-dev/portico/internal/impersonation"
 	"github.com/portico-dev/portico/internal/requestinfo"
 	"github.com/portico-dev/portico/internal/respmeta"
+	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 )
 
 // Media types the gateway accepts in request bodies.
@@ -65,20 +67,26 @@ func (g *Gateway) routes(mux *runtime.ServeMux) http.Handler {
 // system:unsecured in system:masters, with no authentication. Filters,
 // outer first, as kube-apiserver's insecure chain: audit and metrics,
 // timeout, panics, the in-flight limit (before the user is set, so it
-// applies here), the fixed user.
+// applies here), the fixed user, then impersonation, which this port
+// honours as the secure port does (kubectl --as works on both) but
+// without asking authz: the port has no authorization and its user may
+// impersonate anyone but Portico's own services.
 func (g *Gateway) insecureHandler() http.Handler {
+	impersonating := g.impersonate(impersonation.AllowAll, g.handler)
 	return g.observe(g.withTimeout(g.recoverPanics(g.limitInFlight(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		g.handler.ServeHTTP(w, r.WithContext(withUser(r.Context(), identity.Unsecured())))
+		impersonating.ServeHTTP(w, r.WithContext(withUser(r.Context(), identity.Unsecured())))
 	})))))
 }
 
 // secureHandler serves the secure port: every request is authenticated by
 // authn from its client certificate or bearer token; failure is 401.
 // Filters, outer first, as kube-apiserver's chain: audit and metrics,
-// timeout, panics, authentication, the in-flight limit (system:masters
-// exempt).
+// timeout, panics, authentication, impersonation (authorized by authz for
+// the authenticated user), the in-flight limit (system:masters exempt),
+// authorization, all of them after impersonation seeing the impersonated
+// user.
 func (g *Gateway) secureHandler() http.Handler {
-	limited := g.limitInFlight(g.authorizeRequest(g.handler))
+	limited := g.impersonate(g.deps.Authz, g.limitInFlight(g.authorizeRequest(g.handler)))
 	return g.observe(g.withTimeout(g.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var token string
 		if h := r.Header.Get("Authorization"); h != "" {
@@ -97,6 +105,37 @@ func (g *Gateway) secureHandler() http.Handler {
 		}
 		limited.ServeHTTP(w, r.WithContext(withUser(r.Context(), u)))
 	}))))
+}
+
+// impersonate is kube-apiserver's impersonation filter: a request with
+// Impersonate-* headers runs, from here on, as the user they name, once
+// authz lets the authenticated user impersonate every part of it
+// (package impersonation); the headers are then removed, so nothing
+// later applies them again. The api is sent the impersonated user, in
+// the identity metadata only this gateway may send.
+func (g *Gateway) impersonate(authz impersonation.Authorizer, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := impersonation.FromHeader(r.Header)
+		if err == nil && req.Empty() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		requester, ok := identity.UserFrom(r.Context())
+		if !ok {
+			g.fail(w, apierrors.ReasonUnauthorized, "Unauthorized", nil)
+			return
+		}
+		var as *authnv1.UserInfo
+		if err == nil {
+			as, err = impersonation.Apply(r.Context(), requester, req, authz)
+		}
+		if err != nil {
+			g.writeError(w, err)
+			return
+		}
+		impersonation.StripHeader(r.Header)
+		next.ServeHTTP(w, r.WithContext(withImpersonatedUser(r.Context(), as)))
+	})
 }
 
 // recoverPanics turns a panic into a 500 Status; http.ErrAbortHandler is

@@ -14,12 +14,13 @@ import (
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 )
 
-// record is what the inner filters learn about a request (its user) for
-// observe to read when the request ends. The user is set from the
-// handler's goroutine, which a timeout may have left running, hence the
-// atomic.
+// record is what the inner filters learn about a request (its user, and
+// the user it impersonates) for observe to read when the request ends.
+// The users are set from the handler's goroutine, which a timeout may
+// have left running, hence the atomics.
 type record struct {
-	user atomic.Pointer[authnv1.UserInfo]
+	user         atomic.Pointer[authnv1.UserInfo]
+	impersonated atomic.Pointer[authnv1.UserInfo]
 	// unrouted is set when no REST route matched: the path's "resource"
 	// is then no resource, and stays out of the metrics' labels.
 	unrouted atomic.Bool
@@ -32,6 +33,16 @@ type recordKey struct{}
 func withUser(ctx context.Context, u *authnv1.UserInfo) context.Context {
 	if rec, ok := ctx.Value(recordKey{}).(*record); ok {
 		rec.user.Store(u)
+	}
+	return identity.WithUser(ctx, u)
+}
+
+// withImpersonatedUser returns ctx carrying u, the user the request runs
+// as from here on, and records u as the impersonated user for the audit
+// log (the requesting user stays recorded as the user).
+func withImpersonatedUser(ctx context.Context, u *authnv1.UserInfo) context.Context {
+	if rec, ok := ctx.Value(recordKey{}).(*record); ok {
+		rec.impersonated.Store(u)
 	}
 	return identity.WithUser(ctx, u)
 }
@@ -78,7 +89,7 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 				resource = ""
 			}
 			g.metrics.observe(ri, r.Method, resource, code, end.Sub(start))
-			g.audit.write(r, ri, id, rec.user.Load(), code, start, end)
+			g.audit.write(r, ri, id, rec.user.Load(), rec.impersonated.Load(), code, start, end)
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		done = true

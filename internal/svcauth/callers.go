@@ -3,6 +3,7 @@ package svcauth
 import (
 	"context"
 	"crypto/x509"
+	"log/slog"
 	"slices"
 
 	"google.golang.org/grpc"
@@ -14,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/grpcserver"
 	"github.com/portico-dev/portico/internal/identity"
+	"github.com/portico-dev/portico/internal/impersonation"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 )
 
@@ -40,7 +42,10 @@ type UserAuthenticator interface {
 //     gateway's certificate may carry one (anyone else is refused, not
 //     ignored);
 //   - a Portico service acting for itself is system:portico:<name>;
-//   - anyone else is whoever their own certificate or bearer token says.
+//   - anyone else is whoever their own certificate or bearer token says;
+//   - a caller that is not the gateway may then ask, in impersonate-*
+//     metadata, to act as another user (package impersonation), which it
+//     must be allowed to impersonate.
 type Callers struct {
 	Peers PeerServices
 	// Internal maps full method names to the services that may call them.
@@ -48,6 +53,13 @@ type Callers struct {
 	// Users authenticates callers with their own credentials; without it
 	// they are refused as unavailable (fail closed).
 	Users UserAuthenticator
+	// Impersonation decides impersonate-* metadata; without it a call
+	// asking to impersonate is refused as unavailable (fail closed).
+	Impersonation impersonation.Authorizer
+	// Logger records each impersonation, the only record of one made
+	// straight over gRPC (the gateway's audit log sees only REST); nil
+	// records none.
+	Logger *slog.Logger
 }
 
 // AuthFunc is grpcserver.Options.Auth: it returns the context the handler
@@ -74,10 +86,14 @@ func (c Callers) AuthFunc() func(context.Context) (context.Context, error) {
 			if !ok {
 				return nil, status.Error(codes.Unauthenticated, "forwarded identity has no user name")
 			}
+			// The forwarded user is already the impersonated one: the
+			// gateway applied the Impersonate-* headers (and forwards no
+			// client header), so impersonate-* metadata here is never
+			// applied a second time.
 			return identity.WithUser(ctx, u), nil
 		}
 		if isService {
-			return identity.WithUser(ctx, identity.Service(svc)), nil
+			return c.impersonate(ctx, method, md, identity.Service(svc))
 		}
 		if c.Users == nil {
 			return nil, apierrors.Unavailable("authentication of callers is not configured on this service")
@@ -96,6 +112,29 @@ func (c Callers) AuthFunc() func(context.Context) (context.Context, error) {
 		if err != nil {
 			return nil, err
 		}
+		return c.impersonate(ctx, method, md, u)
+	}
+}
+
+// impersonate returns ctx carrying the user the call runs as: u, or the
+// user its impersonate-* metadata asks for once u may impersonate it.
+func (c Callers) impersonate(ctx context.Context, method string, md metadata.MD, u *authnv1.UserInfo) (context.Context, error) {
+	req, err := impersonation.FromMetadata(md)
+	if err != nil {
+		return nil, err
+	}
+	if req.Empty() {
 		return identity.WithUser(ctx, u), nil
 	}
+	if c.Impersonation == nil {
+		return nil, apierrors.Unavailable("impersonation is not configured on this service")
+	}
+	as, err := impersonation.Apply(ctx, u, req, c.Impersonation)
+	if err != nil {
+		return nil, err
+	}
+	if c.Logger != nil {
+		c.Logger.InfoContext(ctx, "impersonating", "method", method, "user", u.GetUsername(), "impersonatedUser", as.GetUsername(), "impersonatedGroups", as.GetGroups())
+	}
+	return identity.WithUser(ctx, as), nil
 }

@@ -28,9 +28,11 @@ type Authorizer interface {
 
 // authenticate is the api's AuthFunc: the one caller rule of every
 // Portico server (svcauth.Callers), with authn for callers that bring their
-// own certificate or bearer token.
+// own certificate or bearer token, and authz deciding their impersonate-*
+// metadata. It is the one place a call's user is set: authorization and
+// the handlers see the impersonated user.
 func (s *Service) authenticate(ctx context.Context) (context.Context, error) {
-	return svcauth.Callers{Peers: s.verifier, Users: s.authn}.AuthFunc()(ctx)
+	return svcauth.Callers{Peers: s.verifier, Users: s.authn, Impersonation: s.authz, Logger: s.log}.AuthFunc()(ctx)
 }
 
 // authorizeUnary decides a unary call before its handler runs.

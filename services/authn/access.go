@@ -23,9 +23,15 @@ var internalCallers = map[string][]string{
 // AuthFunc authenticates every call to the service (grpcserver.Options.Auth).
 // Internal RPCs answer only the services allowed to call them. The public
 // reviews run as the user the gateway forwards, as the calling service
-// itself, or as whoever the caller's own certificate or bearer token says.
+// itself, or as whoever the caller's own certificate or bearer token says,
+// or as the user that caller impersonates (authz decides; without authz
+// impersonation is refused).
 func (s *Service) AuthFunc(peers PeerServices) func(context.Context) (context.Context, error) {
-	return svcauth.Callers{Peers: peers, Internal: internalCallers, Users: localUsers{s}}.AuthFunc()
+	c := svcauth.Callers{Peers: peers, Internal: internalCallers, Users: localUsers{s}, Logger: s.log}
+	if s.authz != nil {
+		c.Impersonation = s.authz
+	}
+	return c.AuthFunc()
 }
 
 // localUsers authenticates a caller of authn's own public RPCs in process.

@@ -352,6 +352,16 @@ func TestAuthFunc(t *testing.T) {
 		"review as a service":            {method: authnv1.AuthenticationService_CreateSelfSubjectReview_FullMethodName, peer: peers{"authz", true}, wantUser: "system:portico:authz"},
 		"review with the caller's token": {method: authnv1.AuthenticationService_CreateTokenReview_FullMethodName, md: bearer, wantUser: "bob"},
 		"review with a wrong token":      {method: authnv1.AuthenticationService_CreateTokenReview_FullMethodName, md: metadata.New(map[string]string{"authorization": "Bearer x"}), wantCode: codes.Unauthenticated},
+		// whoami straight over gRPC shows the impersonated user, once
+		// authz lets the caller impersonate (only the admin here).
+		"review as the user the admin impersonates": {
+			method: authnv1.AuthenticationService_CreateSelfSubjectReview_FullMethodName,
+			md:     metadata.New(map[string]string{"authorization": "Bearer tok-admin", "impersonate-user": "alice"}), wantUser: "alice",
+		},
+		"bob may not impersonate": {
+			method: authnv1.AuthenticationService_CreateSelfSubjectReview_FullMethodName,
+			md:     metadata.New(map[string]string{"authorization": "Bearer tok-bob", "impersonate-user": "alice"}), wantCode: codes.PermissionDenied,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/authzclient"
 	"github.com/portico-dev/portico/internal/identity"
+	"github.com/portico-dev/portico/internal/impersonation"
 	"github.com/portico-dev/portico/internal/svcauth"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
@@ -38,9 +39,10 @@ var internalCallers = map[string][]string{
 // AuthFunc authenticates every call (grpcserver.Options.Auth). Internal
 // RPCs answer only the services allowed to call them. The reviews run as
 // the user the gateway forwards, as the calling service itself, or as
-// whoever the caller's own certificate or bearer token says (authn).
+// whoever the caller's own certificate or bearer token says (authn), or
+// as the user that caller impersonates, decided by this service's chain.
 func (s *Service) AuthFunc(peers PeerServices) func(context.Context) (context.Context, error) {
-	c := svcauth.Callers{Peers: peers, Internal: internalCallers}
+	c := svcauth.Callers{Peers: peers, Internal: internalCallers, Impersonation: impersonation.AuthorizerFunc(s.authorizeUser), Logger: s.log}
 	if s.authn != nil {
 		c.Users = s.authn
 	}
@@ -76,14 +78,24 @@ func (s *Service) UnaryAuthorizer() grpc.UnaryServerInterceptor {
 		if r, ok := req.(interface{ GetNamespace() string }); ok {
 			attrs.Namespace = r.GetNamespace()
 		}
-		d, reason, err := s.chain.Authorize(ctx, u, attrs)
-		switch {
-		case d == authorizer.Allow:
-			return handler(ctx, req)
-		case err != nil && d != authorizer.Deny:
-			s.log.ErrorContext(ctx, "authorization failed", "user", u.GetUsername(), "error", err)
-			return nil, apierrors.Internal("authorization failed")
+		if err := s.authorizeUser(ctx, u, attrs); err != nil {
+			return nil, err
 		}
-		return nil, apierrors.Forbidden(attrs.GetApiGroup(), attrs.GetResource(), "", authzclient.ForbiddenMessage(u, attrs, reason))
+		return handler(ctx, req)
 	}
+}
+
+// authorizeUser decides attrs for u by this service's own chain, with the
+// answers of authzclient.Client.Authorize: nil when allowed, a 403 in
+// kube-apiserver's words, 500 when a mode failed.
+func (s *Service) authorizeUser(ctx context.Context, u *authnv1.UserInfo, attrs *authzv1.Attributes) error {
+	d, reason, err := s.chain.Authorize(ctx, u, attrs)
+	switch {
+	case d == authorizer.Allow:
+		return nil
+	case err != nil && d != authorizer.Deny:
+		s.log.ErrorContext(ctx, "authorization failed", "user", u.GetUsername(), "error", err)
+		return apierrors.Internal("authorization failed")
+	}
+	return apierrors.Forbidden(attrs.GetApiGroup(), attrs.GetResource(), attrs.GetName(), authzclient.ForbiddenMessage(u, attrs, reason))
 }

@@ -74,9 +74,9 @@ type whoamiResult struct {
 	} `json:"status"`
 }
 
-func (p *portico) whoami(t *testing.T, u user) whoamiResult {
+func (p *portico) whoami(t *testing.T, u user, args ...string) whoamiResult {
 	t.Helper()
-	r := p.kubectlAs(t, u, "auth", "whoami", "-o", "json")
+	r := p.kubectlAs(t, u, append([]string{"auth", "whoami", "-o", "json"}, args...)...)
 	if r.err != nil {
 		t.Fatalf("kubectl auth whoami: %s\nportico logs:\n%s", r, p.logs.String())
 	}
