@@ -46,10 +46,6 @@ const (
 	KeyExtraPrefix = "impersonate-extra-"
 )
 
-// ReservedPrefix starts the users and groups of Portico's own services
-// (identity.Service, identity.GroupServices); they are never impersonated.
-const ReservedPrefix = "system:portico:"
-
 // The groups kube-apiserver gives service accounts.
 const (
 	serviceAccountPrefix     = "system:serviceaccount:"
@@ -71,7 +67,7 @@ const (
 )
 
 // reservedReason ends the 403 of a reserved name.
-const reservedReason = `names under "` + ReservedPrefix + `" belong to Portico's services and cannot be impersonated`
+const reservedReason = `names under "` + identity.ReservedPrefix + `" belong to Portico's services and cannot be impersonated`
 
 // Request is what a caller asked to act as. The zero Request asks for
 // nothing.
@@ -256,7 +252,7 @@ func attrs(group, version, resource, subresource, namespace, name string) *authz
 func reservedName(a *authzv1.Attributes) bool {
 	switch a.GetResource() {
 	case resourceUsers, resourceGroups:
-		return strings.HasPrefix(a.GetName(), ReservedPrefix)
+		return strings.HasPrefix(a.GetName(), identity.ReservedPrefix)
 	}
 	return false
 }
