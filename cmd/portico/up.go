@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/pki"
+	"github.com/portico-dev/portico/internal/tlsconf"
 )
 
 // authzSyncTimeout bounds how long up waits for authorization to be able
@@ -162,11 +165,20 @@ func runUp(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 	g.serve("gateway", func() error { return gw.Serve(lis) })
 	g.onStop(func(ctx context.Context) { _ = gw.Shutdown(ctx) })
 	if lis.Secure != nil {
-		path, err := writeAdminKubeconfig(o, lis.Secure.Addr())
-		if err != nil {
-			return err
+		if err := adminCertTrusted(o); err != nil {
+			// A kubeconfig the secure port answers with 401 would
+			// only mislead: say what to do instead.
+			log.Warn("no admin kubeconfig written", "reason", err)
+			fmt.Fprintf(stdout, "Portico is up. No admin kubeconfig: %v.\n"+
+				"  Make one from the CA that --client-ca-file trusts: portico kubeconfig --data-dir %s --client-ca-cert <ca.crt> --client-ca-key <ca.key> --out admin.kubeconfig\n",
+				err, o.dataDir)
+		} else {
+			path, err := writeAdminKubeconfig(o, lis.Secure.Addr())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Portico is up. Admin kubeconfig: %s\n  export KUBECONFIG=%s\n", path, path)
 		}
-		fmt.Fprintf(stdout, "Portico is up. Admin kubeconfig: %s\n  export KUBECONFIG=%s\n", path, path)
 	}
 	if lis.Insecure != nil {
 		fmt.Fprintf(stdout, "Insecure port (no authentication): kubectl --server http://%s get namespaces\n", lis.Insecure.Addr())
@@ -256,6 +268,28 @@ func runCerts(o *options, stdout io.Writer) error {
 	}
 	if len(written) == 0 {
 		fmt.Fprintln(stdout, "the PKI in", o.pki().Dir, "is complete: nothing written")
+	}
+	return nil
+}
+
+// adminCertTrusted fails when the secure port would refuse the admin
+// client certificate: it is issued by the development client CA, and a
+// --client-ca-file of another CA does not trust it.
+func adminCertTrusted(o *options) error {
+	roots, err := tlsconf.LoadPool(o.clientCAFile)
+	if err != nil {
+		return err
+	}
+	pair, err := tls.LoadX509KeyPair(o.pki().AdminCert(), o.pki().AdminKey())
+	if err != nil {
+		return fmt.Errorf("admin certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return fmt.Errorf("admin certificate: %w", err)
+	}
+	if _, err := tlsconf.Verify([]*x509.Certificate{leaf}, roots, x509.ExtKeyUsageClientAuth, time.Time{}); err != nil {
+		return fmt.Errorf("the admin certificate (%s) is not trusted by --client-ca-file %s", o.pki().AdminCert(), o.clientCAFile)
 	}
 	return nil
 }

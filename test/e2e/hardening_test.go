@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -285,4 +286,38 @@ func invoke(conn *grpc.ClientConn, sd protoreflect.ServiceDescriptor, md protore
 	}
 	st := status.Convert(err)
 	return st.Code(), st.Message()
+}
+
+// TestHardeningAdminKubeconfigWithForeignClientCA: with a --client-ca-file
+// that does not trust the development client CA, no admin kubeconfig that
+// would get 401 is written; start says how to make one, and one made that
+// way works.
+func TestHardeningAdminKubeconfigWithForeignClientCA(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.NewCA("my-org-client-ca", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert := writeFile(t, filepath.Join(dir, "ca.crt"), string(ca.CertPEM()))
+	keyDER, err := x509.MarshalPKCS8PrivateKey(ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKey := writeFile(t, filepath.Join(dir, "ca.key"), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})))
+	p := startPortico(t, "--client-ca-file", caCert)
+	pollUntil(t, 10*time.Second, "the start message", func() bool { return strings.Contains(p.stdout.String(), "Portico is up") })
+	if out := p.stdout.String(); !strings.Contains(out, "No admin kubeconfig") || !strings.Contains(out, "portico kubeconfig") {
+		t.Fatalf("start did not say the admin kubeconfig cannot work: %s", out)
+	}
+	if _, err := os.Stat(p.kubeconfig()); !os.IsNotExist(err) {
+		t.Fatalf("an admin kubeconfig was written (%v)", err)
+	}
+	kc := filepath.Join(dir, "admin.kubeconfig")
+	if r := run(t, "", bins.portico, "kubeconfig", "--data-dir", p.dataDir, "--user", "root", "--group", "system:masters",
+		"--server", p.secureURL(), "--client-ca-cert", caCert, "--client-ca-key", caKey, "--out", kc); r.err != nil {
+		t.Fatalf("portico kubeconfig: %s", r)
+	}
+	if r := run(t, "", "kubectl", "--kubeconfig", kc, "get", "namespace", "default"); r.err != nil {
+		t.Fatalf("kubectl with the kubeconfig from the trusted CA: %s", r)
+	}
 }
