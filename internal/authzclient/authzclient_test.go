@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/portico-dev/portico/internal/apierrors"
+	"github.com/portico-dev/portico/internal/identity"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 )
@@ -334,6 +335,15 @@ func TestUnreachable(t *testing.T) {
 	defer dead.Close()
 	if err := New(dead).Authorize(ctx, bob, get); apierrors.ReasonOf(err) != apierrors.ReasonServiceUnavailable {
 		t.Fatalf("no authz: %v, want 503", err)
+	}
+	// system:masters is decided without authz (the insecure port's user).
+	for name, u := range map[string]*authnv1.UserInfo{
+		"unsecured": identity.Unsecured(),
+		"admin":     {Username: "admin", Groups: []string{identity.GroupMasters}},
+	} {
+		if err := New(dead).Authorize(ctx, u, get); err != nil {
+			t.Errorf("%s with no authz: %v, want allowed", name, err)
+		}
 	}
 }
 
