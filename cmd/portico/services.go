@@ -60,14 +60,15 @@ func (e *env) serverTLS(name string) (*tls.Config, error) {
 	return tlsconf.Files{CertFile: e.pki.ServiceCert(name), KeyFile: e.pki.ServiceKey(name), CAFiles: cas}.ServerConfig()
 }
 
-// dial connects service name to the service at address with its own
-// certificate, trusting only the internal CA.
-func (e *env) dial(name, address string) (*grpc.ClientConn, error) {
+// dial connects service from to service to at address with from's own
+// certificate, trusting only the internal CA and only a server whose
+// certificate names to: the authz certificate cannot answer for the api.
+func (e *env) dial(from, to, address string) (*grpc.ClientConn, error) {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return nil, fmt.Errorf("address %q: %w", address, err)
 	}
-	cfg, err := tlsconf.Files{CertFile: e.pki.ServiceCert(name), KeyFile: e.pki.ServiceKey(name), CAFiles: []string{e.pki.CACert()}}.ClientConfig(host)
+	cfg, err := tlsconf.Files{CertFile: e.pki.ServiceCert(from), KeyFile: e.pki.ServiceKey(from), CAFiles: []string{e.pki.CACert()}}.ServiceClientConfig(host, to)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func startAuthn(e *env) (_ *authnServer, err error) {
 	}()
 	log := e.log.With("service", "authn")
 	// TokenReview asks authz whether the caller may review tokens.
-	authzConn, err := e.dial("authn", e.o.grpcAuthzAddress)
+	authzConn, err := e.dial("authn", "authz", e.o.grpcAuthzAddress)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +127,7 @@ func startAuthn(e *env) (_ *authnServer, err error) {
 	)
 	if e.o.serviceAccountSigningKeyFile != "" || len(e.o.serviceAccountKeyFiles) > 0 {
 		// Service accounts are read through the api, as authn itself.
-		apiConn, err := e.dial("authn", e.o.grpcAPIAddress)
+		apiConn, err := e.dial("authn", "api", e.o.grpcAPIAddress)
 		if err != nil {
 			return nil, err
 		}
@@ -225,12 +226,12 @@ func startAuthz(e *env) (_ *authzServer, err error) {
 	// Node and RBAC read pods and RBAC objects through the api, as authz
 	// itself; reviews sent with their own credentials are authenticated
 	// by authn.
-	apiConn, err := e.dial("authz", e.o.grpcAPIAddress)
+	apiConn, err := e.dial("authz", "api", e.o.grpcAPIAddress)
 	if err != nil {
 		return nil, err
 	}
 	closers = append(closers, apiConn.Close)
-	authnConn, err := e.dial("authz", e.o.grpcAuthnAddress)
+	authnConn, err := e.dial("authz", "authn", e.o.grpcAuthnAddress)
 	if err != nil {
 		return nil, err
 	}
@@ -263,11 +264,11 @@ func startAuthz(e *env) (_ *authzServer, err error) {
 // startAPI starts the api service on an etcd client; closers are the
 // connections to release at stop.
 func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.Server, []func() error, error) {
-	authnConn, err := e.dial("api", e.o.grpcAuthnAddress)
+	authnConn, err := e.dial("api", "authn", e.o.grpcAuthnAddress)
 	if err != nil {
 		return nil, nil, err
 	}
-	authzConn, err := e.dial("api", e.o.grpcAuthzAddress)
+	authzConn, err := e.dial("api", "authz", e.o.grpcAuthzAddress)
 	if err != nil {
 		authnConn.Close()
 		return nil, nil, err
@@ -434,17 +435,17 @@ func servingTLS(e *env, bindAddress string) (*tls.Config, string, error) {
 
 func startGateway(ctx context.Context, e *env) (*gateway.Gateway, gateway.Listeners, []func() error, error) {
 	var none gateway.Listeners
-	apiConn, err := e.dial("gateway", e.o.grpcAPIAddress)
+	apiConn, err := e.dial("gateway", "api", e.o.grpcAPIAddress)
 	if err != nil {
 		return nil, none, nil, err
 	}
-	authnConn, err := e.dial("gateway", e.o.grpcAuthnAddress)
+	authnConn, err := e.dial("gateway", "authn", e.o.grpcAuthnAddress)
 	if err != nil {
 		apiConn.Close()
 		return nil, none, nil, err
 	}
 	// The gateway authorizes non-resource paths itself, and forwards reviews.
-	authzConn, err := e.dial("gateway", e.o.grpcAuthzAddress)
+	authzConn, err := e.dial("gateway", "authz", e.o.grpcAuthzAddress)
 	if err != nil {
 		apiConn.Close()
 		authnConn.Close()
