@@ -362,7 +362,9 @@ func reportEtcdHealth(ctx context.Context, c *clientv3.Client, srv *grpcserver.S
 
 // startEtcd returns a client for --etcd-servers, or starts the embedded
 // etcd in <data-dir>/etcd (mutual TLS with the internal PKI) and returns a
-// client for it.
+// client for it. The embedded etcd accepts the api's certificate only:
+// the other services' certificates come from the same CA, but they never
+// need etcd (the gateway's /readyz asks the api), so they get no access.
 func startEtcd(ctx context.Context, e *env) (*clientv3.Client, *etcd.Embedded, error) {
 	if len(e.o.etcdServers) > 0 {
 		c, err := etcd.NewClient(ctx, etcd.ClientOptions{
@@ -373,7 +375,8 @@ func startEtcd(ctx context.Context, e *env) (*clientv3.Client, *etcd.Embedded, e
 	emb, err := etcd.StartEmbedded(ctx, etcd.EmbeddedOptions{
 		DataDir:        filepath.Join(e.o.dataDir, "etcd"),
 		ServerCertFile: e.pki.ServiceCert("etcd"), ServerKeyFile: e.pki.ServiceKey("etcd"), ClientCAFile: e.pki.CACert(),
-		Logger: e.log.With("service", "etcd"),
+		AllowedClientCNs: []string{pki.ServiceCNPrefix + "api"},
+		Logger:           e.log.With("service", "etcd"),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -385,7 +388,7 @@ func startEtcd(ctx context.Context, e *env) (*clientv3.Client, *etcd.Embedded, e
 		emb.Close()
 		return nil, nil, err
 	}
-	e.log.Info("embedded etcd serving (mutual TLS, internal CA)", "service", "etcd", "endpoints", strings.Join(emb.Endpoints(), ","))
+	e.log.Info("embedded etcd serving (mutual TLS, internal CA, api certificate only)", "service", "etcd", "endpoints", strings.Join(emb.Endpoints(), ","))
 	return c, emb, nil
 }
 
