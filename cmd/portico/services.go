@@ -24,10 +24,12 @@ import (
 	"github.com/portico-dev/portico/internal/grpcclient"
 	"github.com/portico-dev/portico/internal/grpcserver"
 	"github.com/portico-dev/portico/internal/pki"
+	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/svcauth"
 	"github.com/portico-dev/portico/internal/tlsconf"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api"
+	"github.com/portico-dev/portico/services/api/storage/encryption"
 	"github.com/portico-dev/portico/services/authn"
 	"github.com/portico-dev/portico/services/authn/accounts"
 	"github.com/portico-dev/portico/services/authz"
@@ -39,6 +41,8 @@ type env struct {
 	log    *slog.Logger
 	pki    pki.Layout
 	verify *svcauth.Verifier
+	// encryption is --encryption-provider-config, nil when not given.
+	encryption *encryption.Config
 }
 
 func newEnv(o *options, log *slog.Logger) (*env, error) {
@@ -47,7 +51,14 @@ func newEnv(o *options, log *slog.Logger) (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("internal CA (run `portico certs` or `portico up` first): %w", err)
 	}
-	return &env{o: o, log: log, pki: layout, verify: svcauth.NewVerifier(pool)}, nil
+	e := &env{o: o, log: log, pki: layout, verify: svcauth.NewVerifier(pool)}
+	// Read before anything starts: a bad file stops the start at once.
+	if o.encryptionProviderConfig != "" {
+		if e.encryption, err = encryption.Load(o.encryptionProviderConfig); err != nil {
+			return nil, fmt.Errorf("--encryption-provider-config: %w", err)
+		}
+	}
+	return e, nil
 }
 
 // serverTLS is a service's gRPC server config: its own certificate, and
@@ -284,11 +295,17 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 		return nil, closers, err
 	}
 	closers = append(closers, stopAuthz)
-	svc, err := api.New(api.Deps{
+	log := e.log.With("service", "api")
+	deps := api.Deps{
 		Etcd: etcdc, Authn: authnc, Authz: authzc,
-		Verifier: e.verify, Logger: e.log.With("service", "api"),
+		Verifier: e.verify, Logger: log,
 		JSON: kjson.New(kjson.WithTypes(kjson.CoreV1Types())),
-	})
+	}
+	if e.encryption != nil {
+		deps.Encryption = e.encryption
+		logEncryption(log, e.encryption)
+	}
+	svc, err := api.New(deps)
 	if err != nil {
 		return nil, closers, err
 	}
@@ -313,8 +330,42 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 	}
 	probeCtx, stopProbe := context.WithCancel(context.Background())
 	closers = append(closers, func() error { stopProbe(); return nil })
-	reportEtcdHealth(probeCtx, etcdc, srv, e.log.With("service", "api"))
+	reportEtcdHealth(probeCtx, etcdc, srv, log)
+	if e.o.encryptionRewriteStale {
+		go rewriteStale(probeCtx, svc, log)
+	}
 	return srv, closers, nil
+}
+
+// logEncryption says which served resources are encrypted at rest and
+// with which provider and key they are written (names, never keys).
+func logEncryption(log *slog.Logger, c *encryption.Config) {
+	for _, row := range resources.All() {
+		if w := c.Writer(row.Group, row.Resource); w != "" {
+			name := row.Resource
+			if row.Group != "" {
+				name += "." + row.Group
+			}
+			log.Info("encryption at rest", "resource", name, "writes-with", w)
+		}
+	}
+}
+
+// rewriteStale runs the rotation rewrite (--encryption-rewrite-stale) in
+// the background while the api serves: every write is a compare-and-swap,
+// so it races no one.
+func rewriteStale(ctx context.Context, svc *api.Service, log *slog.Logger) {
+	start := time.Now()
+	counts, err := svc.RewriteStale(ctx)
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if err != nil {
+		log.Error("encryption rewrite failed", "error", err, "rewritten", total)
+		return
+	}
+	log.Info("encryption rewrite finished", "rewritten", total, "duration", time.Since(start).Round(time.Millisecond))
 }
 
 // etcdHealthService is the grpc.health.v1 service name under which the
