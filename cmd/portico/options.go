@@ -66,6 +66,9 @@ type options struct {
 	etcdCAFile   string
 	etcdCertFile string
 	etcdKeyFile  string
+	// encryption at rest
+	encryptionProviderConfig string
+	encryptionRewriteStale   bool
 
 	shutdownGrace time.Duration
 }
@@ -134,6 +137,8 @@ func (o *options) addStorageFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.etcdCAFile, "etcd-cafile", "", "CA of the external etcd's serving certificate.")
 	fs.StringVar(&o.etcdCertFile, "etcd-certfile", "", "Client certificate for the external etcd.")
 	fs.StringVar(&o.etcdKeyFile, "etcd-keyfile", "", "Key of --etcd-certfile.")
+	fs.StringVar(&o.encryptionProviderConfig, "encryption-provider-config", "", "File with kube-apiserver's EncryptionConfiguration (apiserver.config.k8s.io/v1): which resources are encrypted in etcd, with which providers (aesgcm, aescbc, secretbox, identity) and keys. The first provider of an entry encrypts writes; all of them read.")
+	fs.BoolVar(&o.encryptionRewriteStale, "encryption-rewrite-stale", false, "After the api starts, store again every object of the configured resources that is not stored with the first provider and key (the last step of a key rotation, as `kubectl get secrets -A -o json | kubectl replace -f -`). Concurrent writes are never lost.")
 }
 
 // pki is the layout of the internal PKI under --data-dir.
@@ -190,6 +195,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		} else if _, err := strconv.Atoi(port); err != nil {
 			errs = append(errs, fmt.Errorf("%s: port %q is not a number", flag, port))
 		}
+	}
+	if o.encryptionRewriteStale && o.encryptionProviderConfig == "" {
+		errs = append(errs, errors.New("--encryption-rewrite-stale needs --encryption-provider-config: with no configuration nothing is encrypted"))
 	}
 	switch strings.ToLower(o.logLevel) {
 	case "debug", "info", "warn", "error":

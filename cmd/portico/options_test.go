@@ -55,6 +55,13 @@ func TestPortFlagsValidate(t *testing.T) {
 		"the same with TLS 1.3 minimum: suites unused": {
 			args: []string{"--tls-cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "--tls-min-version", "VersionTLS13"},
 		},
+		"rewrite without an encryption config": {
+			args:    []string{"--encryption-rewrite-stale"},
+			wantErr: []string{"--encryption-rewrite-stale needs --encryption-provider-config"},
+		},
+		"rewrite with an encryption config": {
+			args: []string{"--encryption-rewrite-stale", "--encryption-provider-config", "enc.yaml"},
+		},
 		"read-only port": {
 			args:    []string{"--read-only-port", "7080"},
 			wantErr: []string{"--read-only-port: the read-only port was removed for security reasons; use service accounts"},

@@ -24,10 +24,12 @@ import (
 	"github.com/portico-dev/portico/internal/grpcclient"
 	"github.com/portico-dev/portico/internal/grpcserver"
 	"github.com/portico-dev/portico/internal/pki"
+	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/svcauth"
 	"github.com/portico-dev/portico/internal/tlsconf"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api"
+	"github.com/portico-dev/portico/services/api/storage/encryption"
 	"github.com/portico-dev/portico/services/authn"
 	"github.com/portico-dev/portico/services/authn/accounts"
 	"github.com/portico-dev/portico/services/authz"
@@ -39,6 +41,8 @@ type env struct {
 	log    *slog.Logger
 	pki    pki.Layout
 	verify *svcauth.Verifier
+	// encryption is --encryption-provider-config, nil when not given.
+	encryption *encryption.Config
 }
 
 func newEnv(o *options, log *slog.Logger) (*env, error) {
@@ -47,7 +51,14 @@ func newEnv(o *options, log *slog.Logger) (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("internal CA (run `portico certs` or `portico up` first): %w", err)
 	}
-	return &env{o: o, log: log, pki: layout, verify: svcauth.NewVerifier(pool)}, nil
+	e := &env{o: o, log: log, pki: layout, verify: svcauth.NewVerifier(pool)}
+	// Read before anything starts: a bad file stops the start at once.
+	if o.encryptionProviderConfig != "" {
+		if e.encryption, err = encryption.Load(o.encryptionProviderConfig); err != nil {
+			return nil, fmt.Errorf("--encryption-provider-config: %w", err)
+		}
+	}
+	return e, nil
 }
 
 // serverTLS is a service's gRPC server config: its own certificate, and
@@ -60,14 +71,15 @@ func (e *env) serverTLS(name string) (*tls.Config, error) {
 	return tlsconf.Files{CertFile: e.pki.ServiceCert(name), KeyFile: e.pki.ServiceKey(name), CAFiles: cas}.ServerConfig()
 }
 
-// dial connects service name to the service at address with its own
-// certificate, trusting only the internal CA.
-func (e *env) dial(name, address string) (*grpc.ClientConn, error) {
+// dial connects service from to service to at address with from's own
+// certificate, trusting only the internal CA and only a server whose
+// certificate names to: the authz certificate cannot answer for the api.
+func (e *env) dial(from, to, address string) (*grpc.ClientConn, error) {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return nil, fmt.Errorf("address %q: %w", address, err)
 	}
-	cfg, err := tlsconf.Files{CertFile: e.pki.ServiceCert(name), KeyFile: e.pki.ServiceKey(name), CAFiles: []string{e.pki.CACert()}}.ClientConfig(host)
+	cfg, err := tlsconf.Files{CertFile: e.pki.ServiceCert(from), KeyFile: e.pki.ServiceKey(from), CAFiles: []string{e.pki.CACert()}}.ServiceClientConfig(host, to)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +126,7 @@ func startAuthn(e *env) (_ *authnServer, err error) {
 	}()
 	log := e.log.With("service", "authn")
 	// TokenReview asks authz whether the caller may review tokens.
-	authzConn, err := e.dial("authn", e.o.grpcAuthzAddress)
+	authzConn, err := e.dial("authn", "authz", e.o.grpcAuthzAddress)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +138,7 @@ func startAuthn(e *env) (_ *authnServer, err error) {
 	)
 	if e.o.serviceAccountSigningKeyFile != "" || len(e.o.serviceAccountKeyFiles) > 0 {
 		// Service accounts are read through the api, as authn itself.
-		apiConn, err := e.dial("authn", e.o.grpcAPIAddress)
+		apiConn, err := e.dial("authn", "api", e.o.grpcAPIAddress)
 		if err != nil {
 			return nil, err
 		}
@@ -225,12 +237,12 @@ func startAuthz(e *env) (_ *authzServer, err error) {
 	// Node and RBAC read pods and RBAC objects through the api, as authz
 	// itself; reviews sent with their own credentials are authenticated
 	// by authn.
-	apiConn, err := e.dial("authz", e.o.grpcAPIAddress)
+	apiConn, err := e.dial("authz", "api", e.o.grpcAPIAddress)
 	if err != nil {
 		return nil, err
 	}
 	closers = append(closers, apiConn.Close)
-	authnConn, err := e.dial("authz", e.o.grpcAuthnAddress)
+	authnConn, err := e.dial("authz", "authn", e.o.grpcAuthnAddress)
 	if err != nil {
 		return nil, err
 	}
@@ -263,11 +275,11 @@ func startAuthz(e *env) (_ *authzServer, err error) {
 // startAPI starts the api service on an etcd client; closers are the
 // connections to release at stop.
 func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.Server, []func() error, error) {
-	authnConn, err := e.dial("api", e.o.grpcAuthnAddress)
+	authnConn, err := e.dial("api", "authn", e.o.grpcAuthnAddress)
 	if err != nil {
 		return nil, nil, err
 	}
-	authzConn, err := e.dial("api", e.o.grpcAuthzAddress)
+	authzConn, err := e.dial("api", "authz", e.o.grpcAuthzAddress)
 	if err != nil {
 		authnConn.Close()
 		return nil, nil, err
@@ -283,11 +295,17 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 		return nil, closers, err
 	}
 	closers = append(closers, stopAuthz)
-	svc, err := api.New(api.Deps{
+	log := e.log.With("service", "api")
+	deps := api.Deps{
 		Etcd: etcdc, Authn: authnc, Authz: authzc,
-		Verifier: e.verify, Logger: e.log.With("service", "api"),
+		Verifier: e.verify, Logger: log,
 		JSON: kjson.New(kjson.WithTypes(kjson.CoreV1Types())),
-	})
+	}
+	if e.encryption != nil {
+		deps.Encryption = e.encryption
+		logEncryption(log, e.encryption)
+	}
+	svc, err := api.New(deps)
 	if err != nil {
 		return nil, closers, err
 	}
@@ -312,8 +330,42 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 	}
 	probeCtx, stopProbe := context.WithCancel(context.Background())
 	closers = append(closers, func() error { stopProbe(); return nil })
-	reportEtcdHealth(probeCtx, etcdc, srv, e.log.With("service", "api"))
+	reportEtcdHealth(probeCtx, etcdc, srv, log)
+	if e.o.encryptionRewriteStale {
+		go rewriteStale(probeCtx, svc, log)
+	}
 	return srv, closers, nil
+}
+
+// logEncryption says which served resources are encrypted at rest and
+// with which provider and key they are written (names, never keys).
+func logEncryption(log *slog.Logger, c *encryption.Config) {
+	for _, row := range resources.All() {
+		if w := c.Writer(row.Group, row.Resource); w != "" {
+			name := row.Resource
+			if row.Group != "" {
+				name += "." + row.Group
+			}
+			log.Info("encryption at rest", "resource", name, "writes-with", w)
+		}
+	}
+}
+
+// rewriteStale runs the rotation rewrite (--encryption-rewrite-stale) in
+// the background while the api serves: every write is a compare-and-swap,
+// so it races no one.
+func rewriteStale(ctx context.Context, svc *api.Service, log *slog.Logger) {
+	start := time.Now()
+	counts, err := svc.RewriteStale(ctx)
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if err != nil {
+		log.Error("encryption rewrite failed", "error", err, "rewritten", total)
+		return
+	}
+	log.Info("encryption rewrite finished", "rewritten", total, "duration", time.Since(start).Round(time.Millisecond))
 }
 
 // etcdHealthService is the grpc.health.v1 service name under which the
@@ -361,7 +413,9 @@ func reportEtcdHealth(ctx context.Context, c *clientv3.Client, srv *grpcserver.S
 
 // startEtcd returns a client for --etcd-servers, or starts the embedded
 // etcd in <data-dir>/etcd (mutual TLS with the internal PKI) and returns a
-// client for it.
+// client for it. The embedded etcd accepts the api's certificate only:
+// the other services' certificates come from the same CA, but they never
+// need etcd (the gateway's /readyz asks the api), so they get no access.
 func startEtcd(ctx context.Context, e *env) (*clientv3.Client, *etcd.Embedded, error) {
 	if len(e.o.etcdServers) > 0 {
 		c, err := etcd.NewClient(ctx, etcd.ClientOptions{
@@ -372,7 +426,8 @@ func startEtcd(ctx context.Context, e *env) (*clientv3.Client, *etcd.Embedded, e
 	emb, err := etcd.StartEmbedded(ctx, etcd.EmbeddedOptions{
 		DataDir:        filepath.Join(e.o.dataDir, "etcd"),
 		ServerCertFile: e.pki.ServiceCert("etcd"), ServerKeyFile: e.pki.ServiceKey("etcd"), ClientCAFile: e.pki.CACert(),
-		Logger: e.log.With("service", "etcd"),
+		AllowedClientCNs: []string{pki.ServiceCNPrefix + "api"},
+		Logger:           e.log.With("service", "etcd"),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -384,7 +439,7 @@ func startEtcd(ctx context.Context, e *env) (*clientv3.Client, *etcd.Embedded, e
 		emb.Close()
 		return nil, nil, err
 	}
-	e.log.Info("embedded etcd serving (mutual TLS, internal CA)", "service", "etcd", "endpoints", strings.Join(emb.Endpoints(), ","))
+	e.log.Info("embedded etcd serving (mutual TLS, internal CA, api certificate only)", "service", "etcd", "endpoints", strings.Join(emb.Endpoints(), ","))
 	return c, emb, nil
 }
 
@@ -434,17 +489,17 @@ func servingTLS(e *env, bindAddress string) (*tls.Config, string, error) {
 
 func startGateway(ctx context.Context, e *env) (*gateway.Gateway, gateway.Listeners, []func() error, error) {
 	var none gateway.Listeners
-	apiConn, err := e.dial("gateway", e.o.grpcAPIAddress)
+	apiConn, err := e.dial("gateway", "api", e.o.grpcAPIAddress)
 	if err != nil {
 		return nil, none, nil, err
 	}
-	authnConn, err := e.dial("gateway", e.o.grpcAuthnAddress)
+	authnConn, err := e.dial("gateway", "authn", e.o.grpcAuthnAddress)
 	if err != nil {
 		apiConn.Close()
 		return nil, none, nil, err
 	}
 	// The gateway authorizes non-resource paths itself, and forwards reviews.
-	authzConn, err := e.dial("gateway", e.o.grpcAuthzAddress)
+	authzConn, err := e.dial("gateway", "authz", e.o.grpcAuthzAddress)
 	if err != nil {
 		apiConn.Close()
 		authnConn.Close()

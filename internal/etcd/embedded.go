@@ -4,11 +4,14 @@ package etcd
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +48,14 @@ type EmbeddedOptions struct {
 	// certificate must be valid for the IP 127.0.0.1.
 	ServerCertFile, ServerKeyFile, ClientCAFile string
 
+	// AllowedClientCNs, with TLS, narrows the client certificates the
+	// client listener accepts to those whose subject CN is one of these
+	// (etcd's --client-cert-allowed-cn): a CA that also signs other
+	// services' certificates then does not make them etcd users. Empty
+	// accepts every certificate ClientCAFile signed. The peer listener
+	// always accepts only the server certificate's own CN.
+	AllowedClientCNs []string
+
 	// CompactionRetention is the history kept before automatic compaction;
 	// zero means DefaultCompactionRetention.
 	CompactionRetention time.Duration
@@ -78,10 +89,44 @@ func (o *EmbeddedOptions) Validate() error {
 			}
 		}
 	}
+	if len(o.AllowedClientCNs) > 0 && !o.tlsEnabled() {
+		errs = append(errs, errors.New("etcd: allowed client CNs need TLS (server cert, key and client CA)"))
+	}
+	for _, cn := range o.AllowedClientCNs {
+		if cn == "" {
+			errs = append(errs, errors.New("etcd: empty allowed client CN"))
+		}
+	}
 	if o.CompactionRetention < 0 {
 		errs = append(errs, errors.New("etcd: compaction retention must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// certCommonName is the subject CN of the first certificate in a PEM file.
+func certCommonName(file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("server certificate: %w", err)
+	}
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return "", fmt.Errorf("server certificate %s: no PEM CERTIFICATE block", file)
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return "", fmt.Errorf("server certificate %s: %w", file, err)
+		}
+		if cert.Subject.CommonName == "" {
+			return "", fmt.Errorf("server certificate %s has no common name", file)
+		}
+		return cert.Subject.CommonName, nil
+	}
 }
 
 // Embedded is a running embedded etcd member.
@@ -113,6 +158,10 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	scheme := "http"
 	if o.tlsEnabled() {
 		scheme = "https"
+		serverCN, err := certCommonName(o.ServerCertFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcd: %w", err)
+		}
 		tls := transport.TLSInfo{
 			CertFile:       o.ServerCertFile,
 			KeyFile:        o.ServerKeyFile,
@@ -120,7 +169,11 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 			ClientCertAuth: true,
 		}
 		cfg.ClientTLSInfo = tls
+		cfg.ClientTLSInfo.AllowedCNs = slices.Clone(o.AllowedClientCNs)
+		// Only the member itself speaks raft: the peer listener takes its
+		// own certificate and no one else's.
 		cfg.PeerTLSInfo = tls
+		cfg.PeerTLSInfo.AllowedCNs = []string{serverCN}
 	}
 	// Port 0 everywhere: the OS picks free ports, so instances never
 	// collide, and the advertised peer URL (which etcd derives the member

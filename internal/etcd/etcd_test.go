@@ -36,6 +36,9 @@ func TestEmbeddedOptionsValidate(t *testing.T) {
 		"tls without ca":  {o: EmbeddedOptions{DataDir: dir, ServerCertFile: file, ServerKeyFile: file}, wantErr: "client CA file"},
 		"missing cert":    {o: EmbeddedOptions{DataDir: dir, ServerCertFile: filepath.Join(dir, "nope"), ServerKeyFile: file, ClientCAFile: file}, wantErr: "no such file"},
 		"negative retain": {o: EmbeddedOptions{DataDir: dir, CompactionRetention: -time.Second}, wantErr: "negative"},
+		"allowed CNs":     {o: EmbeddedOptions{DataDir: dir, ServerCertFile: file, ServerKeyFile: file, ClientCAFile: file, AllowedClientCNs: []string{"portico-api"}}},
+		"CNs without tls": {o: EmbeddedOptions{DataDir: dir, AllowedClientCNs: []string{"portico-api"}}, wantErr: "need TLS"},
+		"empty CN":        {o: EmbeddedOptions{DataDir: dir, ServerCertFile: file, ServerKeyFile: file, ClientCAFile: file, AllowedClientCNs: []string{""}}, wantErr: "empty allowed client CN"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -137,6 +140,9 @@ func TestEmbeddedTLS(t *testing.T) {
 		ServerCertFile: pki.serverCert,
 		ServerKeyFile:  pki.serverKey,
 		ClientCAFile:   pki.caCert,
+		// Other services hold certificates of the same CA: only the
+		// api's makes an etcd user.
+		AllowedClientCNs: []string{"portico-api"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +159,9 @@ func TestEmbeddedTLS(t *testing.T) {
 		"client cert": {
 			o:      ClientOptions{CertFile: pki.clientCert, KeyFile: pki.clientKey, CAFile: pki.caCert},
 			wantOK: true,
+		},
+		"another service's cert, same CA": {
+			o: ClientOptions{CertFile: pki.otherCert, KeyFile: pki.otherKey, CAFile: pki.caCert},
 		},
 		"no client cert": {o: ClientOptions{CAFile: pki.caCert}},
 		"plain http":     {o: ClientOptions{Endpoints: []string{strings.Replace(e.Endpoints()[0], "https", "http", 1)}}},
@@ -195,6 +204,8 @@ func TestNewClientUnreachable(t *testing.T) {
 
 type testPKI struct {
 	caCert, serverCert, serverKey, clientCert, clientKey string
+	// otherCert is a client certificate of the same CA for another CN.
+	otherCert, otherKey string
 }
 
 // newTestPKI makes a CA, a server certificate for 127.0.0.1 and a client
@@ -260,6 +271,7 @@ func newTestPKI(t *testing.T, dir string) testPKI {
 	// single member never dials, so server auth alone is enough here.
 	p.serverCert, p.serverKey = leaf(2, "etcd-server", x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")})
 	p.clientCert, p.clientKey = leaf(3, "portico-api", x509.ExtKeyUsageClientAuth, nil)
+	p.otherCert, p.otherKey = leaf(4, "portico-gateway", x509.ExtKeyUsageClientAuth, nil)
 	return p
 }
 

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/portico-dev/portico/internal/pki"
 )
 
 // MinVersion is the lowest TLS version any Portico endpoint accepts.
@@ -88,6 +90,42 @@ func (f Files) ClientConfig(serverName string) (*tls.Config, error) {
 		RootCAs:      pool,
 		ServerName:   serverName,
 	}, nil
+}
+
+// ServiceClientConfig is ClientConfig for a hop to one Portico service:
+// besides verifying against CAFiles for serverName, the server's
+// certificate must name service (CN "portico-<service>"). Every service
+// certificate comes from the same internal CA and carries the same
+// loopback names, so without this a client dialing the api would accept
+// authz's certificate, and whoever holds any service's key could pose as
+// any other service.
+func (f Files) ServiceClientConfig(serverName, service string) (*tls.Config, error) {
+	if service == "" {
+		return nil, errors.New("TLS client config: no service named")
+	}
+	cfg, err := f.ClientConfig(serverName)
+	if err != nil {
+		return nil, err
+	}
+	cfg.VerifyConnection = RequireService(service)
+	return cfg, nil
+}
+
+// RequireService returns a tls.Config.VerifyConnection callback that
+// accepts only a peer whose leaf certificate names service. It reads the
+// name only: the chain must already have been verified by the handshake
+// (so it is never for a config with InsecureSkipVerify).
+func RequireService(service string) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return fmt.Errorf("want service %q: no certificate presented", service)
+		}
+		leaf := cs.PeerCertificates[0]
+		if name, ok := pki.ServiceName(leaf); !ok || name != service {
+			return fmt.Errorf("certificate %q is not service %q's (want CN %q)", leaf.Subject.CommonName, service, pki.ServiceCNPrefix+service)
+		}
+		return nil
+	}
 }
 
 // load reads f's key pair and CA pool.

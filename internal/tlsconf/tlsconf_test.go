@@ -480,3 +480,54 @@ func TestServingConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceClientConfig: a client dialing one service refuses another
+// service's certificate, although the same internal CA signed both and
+// both are valid for the address.
+func TestServiceClientConfig(t *testing.T) {
+	f := newFixture(t)
+	apiCert, apiKey := f.service(t, f.internal, "api")
+	authzCert, authzKey := f.service(t, f.internal, "authz")
+	gwCert, gwKey := f.service(t, f.internal, "gateway")
+	userCert, userKey := f.issue(t, f.internal, "user", pki.IssueOptions{
+		CommonName: "api", DNSNames: []string{"localhost"}, Server: true, Validity: time.Hour,
+	})
+	type pair struct{ cert, key string }
+	tests := map[string]struct {
+		server  pair
+		want    string
+		wantErr string
+	}{
+		"api serves api":         {server: pair{apiCert, apiKey}, want: "api"},
+		"authz serves authz":     {server: pair{authzCert, authzKey}, want: "authz"},
+		"authz poses as api":     {server: pair{authzCert, authzKey}, want: "api", wantErr: `certificate "portico-authz" is not service "api"'s`},
+		"api poses as authz":     {server: pair{apiCert, apiKey}, want: "authz", wantErr: `is not service "authz"'s`},
+		"CN without the prefix":  {server: pair{userCert, userKey}, want: "api", wantErr: `certificate "api" is not service "api"'s`},
+		"gateway poses as authn": {server: pair{gwCert, gwKey}, want: "authn", wantErr: "want CN \"portico-authn\""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			serverCfg, err := Files{CertFile: tc.server.cert, KeyFile: tc.server.key, CAFiles: []string{f.internalCAFile}}.ServerConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			clientCfg, err := Files{CertFile: gwCert, KeyFile: gwKey, CAFiles: []string{f.internalCAFile}}.ServiceClientConfig("localhost", tc.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := handshake(t, serverCfg, clientCfg)
+			if tc.wantErr == "" {
+				if !res.ok() {
+					t.Fatalf("handshake failed: server: %v; client: %v", res.serverErr, res.clientErr)
+				}
+				return
+			}
+			if res.clientErr == nil || !strings.Contains(res.clientErr.Error(), tc.wantErr) {
+				t.Fatalf("client error = %v, want one containing %q", res.clientErr, tc.wantErr)
+			}
+		})
+	}
+	if _, err := (Files{CertFile: gwCert, KeyFile: gwKey, CAFiles: []string{f.internalCAFile}}).ServiceClientConfig("localhost", ""); err == nil {
+		t.Error("ServiceClientConfig with no service succeeded")
+	}
+}

@@ -20,6 +20,7 @@ import (
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 	"github.com/portico-dev/portico/services/api/storage"
+	"github.com/portico-dev/portico/services/api/storage/value"
 )
 
 // Deps are what the service is built from.
@@ -33,6 +34,16 @@ type Deps struct {
 	JSON Codec
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Encryption gives the value transformer of each resource (encryption
+	// at rest, --encryption-provider-config); nil, or a nil transformer
+	// for a resource, stores its objects as they are.
+	Encryption Transformers
+}
+
+// Transformers gives the value transformer of a resource by group and
+// resource ("" and "secrets"); nil means none.
+type Transformers interface {
+	TransformerFor(group, resource string) value.Transformer
 }
 
 // Validate reports missing dependencies.
@@ -94,8 +105,41 @@ func New(d Deps) (*Service, error) {
 	for _, row := range resources.All() {
 		table[row.Kind] = row
 	}
-	s.handlers = s.kinds(kindEnv{etcd: d.Etcd, now: now, codec: d.JSON, nsActive: s.namespaceActive, table: table})
+	s.handlers = s.kinds(kindEnv{etcd: d.Etcd, now: now, codec: d.JSON, nsActive: s.namespaceActive, table: table, encryption: d.Encryption})
 	return s, nil
+}
+
+// RewriteStale stores again, under the current write provider and key,
+// every object of every encrypted resource that an older key (or none)
+// wrote: the last step of a key rotation (see storage.Store.RewriteStale;
+// concurrent writes are never lost). It logs and returns how many objects
+// each resource had rewritten, by plural ("secrets"); resources without a
+// transformer are skipped.
+func (s *Service) RewriteStale(ctx context.Context) (map[string]int, error) {
+	counts := map[string]int{}
+	for _, h := range s.handlers {
+		r, ok := h.(interface {
+			rewriteStale(context.Context) (int, bool, error)
+		})
+		if !ok {
+			continue
+		}
+		n, encrypted, err := r.rewriteStale(ctx)
+		if !encrypted {
+			continue
+		}
+		m := h.meta()
+		name := m.plural
+		if m.group != "" {
+			name += "." + m.group
+		}
+		counts[name] = n
+		if err != nil {
+			return counts, fmt.Errorf("api: rewrite %s: %w", name, err)
+		}
+		s.log.Info("encrypted resource rewritten under the current key", "resource", name, "rewritten", n)
+	}
+	return counts, nil
 }
 
 // Register adds every resource service to a gRPC server.

@@ -19,6 +19,7 @@ import (
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 	"github.com/portico-dev/portico/services/api/storage"
+	"github.com/portico-dev/portico/services/api/storage/value"
 )
 
 // kindEnv is what every kind is built from.
@@ -28,6 +29,8 @@ type kindEnv struct {
 	codec    Codec
 	nsActive func(context.Context, string) error
 	table    map[string]resources.Resource // by Kind
+	// encryption gives each resource's value transformer; nil for none.
+	encryption Transformers
 }
 
 // build makes the resource of one kind from its row of the generated
@@ -42,13 +45,18 @@ func build[T storage.Object](env kindEnv, kind string) *resource[T] {
 		metaOf(obj)
 		return obj
 	}
+	var tr value.Transformer
+	if env.encryption != nil {
+		tr = env.encryption.TransformerFor(row.Group, row.Resource)
+	}
 	r := &resource[T]{
 		kindMeta: kindMeta{
 			group: row.Group, version: row.Version, plural: row.Resource, kind: row.Kind,
 			pluralKind: pluralKind(row.Service, row.Kind), namespaced: row.Namespaced,
 			service: protoreflect.FullName(row.Service),
 		},
-		store:           storage.NewStore(env.etcd, "/registry/"+registryPrefix(row)+"/", func() T { return row.New().(T) }),
+		store:           storage.NewStore(env.etcd, "/registry/"+registryPrefix(row)+"/", func() T { return row.New().(T) }, storage.WithTransformer(tr)),
+		encrypted:       tr != nil,
 		newObj:          newObj,
 		validateName:    validateSubdomainName,
 		codec:           env.codec,
@@ -210,6 +218,16 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 }
 
 func (r *resource[T]) setNameRule(f func(string) []string) { r.validateName = f }
+
+// rewriteStale is storage.Store.RewriteStale for an encrypted resource;
+// encrypted is false (and nothing done) for one stored as it is.
+func (r *resource[T]) rewriteStale(ctx context.Context) (n int, encrypted bool, err error) {
+	if !r.encrypted {
+		return 0, false, nil
+	}
+	n, err = r.store.RewriteStale(ctx)
+	return n, true, err
+}
 
 // createPod is what kube-apiserver does to a new pod besides defaulting:
 // its status starts over (Pending, with its QoS class), its generation is

@@ -23,6 +23,8 @@ import (
 type resource[T storage.Object] struct {
 	kindMeta
 	store *storage.Store[T]
+	// encrypted: the store has a value transformer (encryption at rest).
+	encrypted bool
 	// newObj returns an empty object with non-nil Metadata.
 	newObj func() T
 	// validateName checks metadata.name and returns problems.

@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"context"
+	"crypto/tls"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // TestExternalEtcd: --etcd-servers points the same storage code at an
@@ -42,4 +47,53 @@ func etcdEndpoint(t *testing.T, p *portico) string {
 	}
 	t.Fatalf("no embedded etcd endpoint in the log:\n%s", p.logs.String())
 	return ""
+}
+
+// TestEmbeddedEtcdOnlyAPI: every service certificate comes from the one
+// internal CA, but the embedded etcd accepts only the api's; the others
+// (the gateway's, authn's, authz's, even etcd's own serving certificate)
+// cannot read a key, let alone write one.
+func TestEmbeddedEtcdOnlyAPI(t *testing.T) {
+	p := startPortico(t)
+	tests := map[string]struct {
+		service string
+		wantOK  bool
+	}{
+		"api":     {service: "api", wantOK: true},
+		"gateway": {service: "gateway"},
+		"authn":   {service: "authn"},
+		"authz":   {service: "authz"},
+		"etcd":    {service: "etcd"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := dialEtcd(t, p, tc.service)
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+			defer cancel()
+			_, err := c.Get(ctx, "/registry/secrets/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+			if (err == nil) != tc.wantOK {
+				t.Fatalf("read with the %s certificate: error %v, want success %v", tc.service, err, tc.wantOK)
+			}
+		})
+	}
+}
+
+// dialEtcd is a client of an instance's embedded etcd with the
+// certificate of service (e.g. "api"); it is closed at the end of the
+// test. It connects lazily: a refused certificate shows at the first
+// request.
+func dialEtcd(t *testing.T, p *portico, service string) *clientv3.Client {
+	t.Helper()
+	tlsInfo := transport.TLSInfo{CertFile: p.pki(service + ".crt"), KeyFile: p.pki(service + ".key"), TrustedCAFile: p.pki("ca.crt")}
+	cfg, err := tlsInfo.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MinVersion = tls.VersionTLS12
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdEndpoint(t, p)}, TLS: cfg, DialTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -684,21 +682,11 @@ func watchOnce(t *testing.T, u string) (int, []map[string]any) {
 }
 
 // compactEtcd compacts the embedded etcd's history up to rev, as its
-// periodic compaction does after five minutes, over mutual TLS with a
-// certificate of the internal CA.
+// periodic compaction does after five minutes, over mutual TLS with the
+// certificate of the api (the only one it accepts).
 func compactEtcd(t *testing.T, p *portico, rev string) {
 	t.Helper()
-	tlsInfo := transport.TLSInfo{CertFile: p.pki("api.crt"), KeyFile: p.pki("api.key"), TrustedCAFile: p.pki("ca.crt")}
-	cfg, err := tlsInfo.ClientConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MinVersion = tls.VersionTLS12
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdEndpoint(t, p)}, TLS: cfg, DialTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialEtcd(t, p, "api")
 	var n int64
 	if _, err := fmt.Sscan(rev, &n); err != nil {
 		t.Fatal(err)

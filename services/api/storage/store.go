@@ -4,12 +4,15 @@
 // and watches are etcd watches.
 //
 // Values are the deterministic protobuf encoding of the object with
-// metadata.resourceVersion cleared; every read fills resourceVersion from
-// the key's ModRevision. Keys are <prefix><namespace>/<name> for namespaced
-// resources and <prefix><name> for cluster-scoped ones.
+// metadata.resourceVersion cleared, passed through the store's value
+// transformer when it has one (WithTransformer: encryption at rest);
+// every read fills resourceVersion from the key's ModRevision. Keys are
+// <prefix><namespace>/<name> for namespaced resources and <prefix><name>
+// for cluster-scoped ones.
 package storage
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -21,6 +24,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	"github.com/portico-dev/portico/services/api/storage/value"
 )
 
 // MaxValueBytes is the largest encoded object a Store writes (etcd's
@@ -40,19 +44,39 @@ type Store[T Object] struct {
 	client *clientv3.Client
 	prefix string
 	newObj func() T
+	// transformer turns encoded objects into stored values and back; nil
+	// stores them as they are.
+	transformer value.Transformer
+}
+
+// Option configures a Store.
+type Option func(*storeOptions)
+
+type storeOptions struct {
+	transformer value.Transformer
+}
+
+// WithTransformer passes every value written through t and every value
+// read back, lists and watch events included; nil is no transformer.
+func WithTransformer(t value.Transformer) Option {
+	return func(o *storeOptions) { o.transformer = t }
 }
 
 // NewStore returns a store for the objects under prefix; a missing trailing
 // "/" is added. newObj returns a new empty message, e.g.
 // func() *corev1.ConfigMap { return new(corev1.ConfigMap) }.
-func NewStore[T Object](c *clientv3.Client, prefix string, newObj func() T) *Store[T] {
+func NewStore[T Object](c *clientv3.Client, prefix string, newObj func() T, opts ...Option) *Store[T] {
 	if c == nil || newObj == nil || strings.Trim(prefix, "/") == "" {
 		panic("storage: NewStore needs a client, a non-root prefix and newObj")
 	}
 	if !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	return &Store[T]{client: c, prefix: prefix, newObj: newObj}
+	var o storeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Store[T]{client: c, prefix: prefix, newObj: newObj, transformer: o.transformer}
 }
 
 // Prefix returns the key prefix of this store, ending in "/".
@@ -88,34 +112,70 @@ func (s *Store[T]) listPrefix(namespace string) (string, error) {
 
 var marshalOptions = proto.MarshalOptions{Deterministic: true}
 
-// encode returns a copy of obj, to become the result of the write, and the
-// value to store. obj itself is not modified.
-func (s *Store[T]) encode(obj T) (T, string, error) {
+// encode returns a copy of obj, to become the result of the write, and its
+// encoding (before the transformer). obj itself is not modified.
+func (s *Store[T]) encode(obj T) (T, []byte, error) {
 	var zero T
 	if obj.GetMetadata() == nil {
-		return zero, "", fmt.Errorf("storage: object has no metadata")
+		return zero, nil, fmt.Errorf("storage: object has no metadata")
 	}
 	out := proto.Clone(obj).(T)
 	out.GetMetadata().ResourceVersion = ""
 	data, err := marshalOptions.Marshal(out)
 	if err != nil {
-		return zero, "", fmt.Errorf("storage: encode: %w", err)
+		return zero, nil, fmt.Errorf("storage: encode: %w", err)
 	}
 	if len(data) > MaxValueBytes {
-		return zero, "", fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxValueBytes)
+		return zero, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxValueBytes)
 	}
-	return out, string(data), nil
+	return out, data, nil
+}
+
+// toStorage is the value to store under key for an encoding.
+func (s *Store[T]) toStorage(key string, data []byte) (string, error) {
+	if s.transformer == nil {
+		return string(data), nil
+	}
+	out, err := s.transformer.TransformToStorage(data, key)
+	if err != nil {
+		return "", fmt.Errorf("storage: transform %s: %w", key, err)
+	}
+	return string(out), nil
+}
+
+// fromStorage is the encoding stored in kv; stale reports that the
+// transformer would store it differently now (an older key).
+func (s *Store[T]) fromStorage(kv *mvccpb.KeyValue) (data []byte, stale bool, err error) {
+	if s.transformer == nil {
+		return kv.Value, false, nil
+	}
+	data, stale, err = s.transformer.TransformFromStorage(kv.Value, string(kv.Key))
+	if err != nil {
+		return nil, false, fmt.Errorf("storage: read %s: %w", kv.Key, err)
+	}
+	return data, stale, nil
 }
 
 // decode reads a stored value and sets its resourceVersion to rev.
 func (s *Store[T]) decode(kv *mvccpb.KeyValue, rev int64) (T, error) {
+	obj, _, _, err := s.decodeValue(kv, rev)
+	return obj, err
+}
+
+// decodeValue is decode that also returns the object's encoding and
+// whether its stored form is stale.
+func (s *Store[T]) decodeValue(kv *mvccpb.KeyValue, rev int64) (T, []byte, bool, error) {
+	var zero T
+	data, stale, err := s.fromStorage(kv)
+	if err != nil {
+		return zero, nil, false, err
+	}
 	obj := s.newObj()
-	if err := proto.Unmarshal(kv.Value, obj); err != nil {
-		var zero T
-		return zero, fmt.Errorf("storage: decode %s: %w", kv.Key, err)
+	if err := proto.Unmarshal(data, obj); err != nil {
+		return zero, nil, false, fmt.Errorf("storage: decode %s: %w", kv.Key, err)
 	}
 	setResourceVersion(obj, rev)
-	return obj, nil
+	return obj, data, stale, nil
 }
 
 // setResourceVersion sets obj's metadata.resourceVersion, creating the
@@ -152,9 +212,13 @@ func (s *Store[T]) Create(ctx context.Context, namespace, name string, obj T) (T
 	if err != nil {
 		return zero, err
 	}
+	sv, err := s.toStorage(key, data)
+	if err != nil {
+		return zero, err
+	}
 	resp, err := s.client.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, data)).
+		Then(clientv3.OpPut(key, sv)).
 		Commit()
 	if err != nil {
 		return zero, etcdErr(err)
@@ -173,25 +237,35 @@ func (s *Store[T]) Get(ctx context.Context, namespace, name string) (T, error) {
 	if err != nil {
 		return zero, err
 	}
-	cur, _, err := s.current(ctx, key)
-	return cur, err
+	cur, err := s.current(ctx, key)
+	return cur.obj, err
 }
 
-// current reads key: the object at its own revision, and the stored
-// key-value (its bytes and revision, for a compare-and-swap); ErrNotFound
-// when nothing is stored.
-func (s *Store[T]) current(ctx context.Context, key string) (T, *mvccpb.KeyValue, error) {
-	var zero T
+// stored is an object as read: the object at its own revision, its
+// encoding and whether its stored form is stale, and the key-value (for
+// its revision, for a compare-and-swap).
+type stored[T Object] struct {
+	obj   T
+	data  []byte
+	stale bool
+	kv    *mvccpb.KeyValue
+}
+
+// current reads key; ErrNotFound when nothing is stored.
+func (s *Store[T]) current(ctx context.Context, key string) (stored[T], error) {
 	resp, err := s.client.Get(ctx, key)
 	if err != nil {
-		return zero, nil, etcdErr(err)
+		return stored[T]{}, etcdErr(err)
 	}
 	if len(resp.Kvs) == 0 {
-		return zero, nil, fmt.Errorf("%w: %s", ErrNotFound, key)
+		return stored[T]{}, fmt.Errorf("%w: %s", ErrNotFound, key)
 	}
 	kv := resp.Kvs[0]
-	cur, err := s.decode(kv, kv.ModRevision)
-	return cur, kv, err
+	obj, data, stale, err := s.decodeValue(kv, kv.ModRevision)
+	if err != nil {
+		return stored[T]{}, err
+	}
+	return stored[T]{obj: obj, data: data, stale: stale, kv: kv}, nil
 }
 
 // Update replaces the stored object with obj and returns it with its new
@@ -217,9 +291,13 @@ func (s *Store[T]) Update(ctx context.Context, namespace, name string, obj T) (T
 	if err != nil {
 		return zero, err
 	}
+	sv, err := s.toStorage(key, data)
+	if err != nil {
+		return zero, err
+	}
 	resp, err := s.client.Txn(ctx).
 		If(cmp).
-		Then(clientv3.OpPut(key, data)).
+		Then(clientv3.OpPut(key, sv)).
 		Else(clientv3.OpGet(key, clientv3.WithCountOnly())).
 		Commit()
 	if err != nil {
@@ -240,7 +318,8 @@ func (s *Store[T]) Update(ctx context.Context, namespace, name string, obj T) (T
 // fresh read while other writers get in between. tryUpdate may modify and
 // return its argument; an error from it aborts and is returned. When the
 // result encodes to the stored bytes nothing is written and the
-// resourceVersion stays, as in kube-apiserver.
+// resourceVersion stays, as in kube-apiserver, unless the stored form is
+// stale (written with an older encryption key): then it is written again.
 func (s *Store[T]) GuaranteedUpdate(ctx context.Context, namespace, name string, tryUpdate func(current T) (T, error)) (T, error) {
 	var zero T
 	key, err := s.key(namespace, name)
@@ -248,11 +327,11 @@ func (s *Store[T]) GuaranteedUpdate(ctx context.Context, namespace, name string,
 		return zero, err
 	}
 	for {
-		cur, kv, err := s.current(ctx, key)
+		cur, err := s.current(ctx, key)
 		if err != nil {
 			return zero, err
 		}
-		next, err := tryUpdate(cur)
+		next, err := tryUpdate(cur.obj)
 		if err != nil {
 			return zero, err
 		}
@@ -260,13 +339,17 @@ func (s *Store[T]) GuaranteedUpdate(ctx context.Context, namespace, name string,
 		if err != nil {
 			return zero, err
 		}
-		if data == string(kv.Value) {
-			setResourceVersion(out, kv.ModRevision)
+		if !cur.stale && bytes.Equal(data, cur.data) {
+			setResourceVersion(out, cur.kv.ModRevision)
 			return out, nil
 		}
+		sv, err := s.toStorage(key, data)
+		if err != nil {
+			return zero, err
+		}
 		tresp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
-			Then(clientv3.OpPut(key, data)).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", cur.kv.ModRevision)).
+			Then(clientv3.OpPut(key, sv)).
 			Commit()
 		if err != nil {
 			return zero, etcdErr(err)
@@ -315,10 +398,11 @@ func (s *Store[T]) Delete(ctx context.Context, namespace, name string, pre Preco
 	// Check the preconditions on the current object, then delete it only if
 	// it is still that object; retry when it changed in between.
 	for {
-		cur, kv, err := s.current(ctx, key)
+		st, err := s.current(ctx, key)
 		if err != nil {
 			return zero, err
 		}
+		cur, kv := st.obj, st.kv
 		if pre.UID != "" && pre.UID != cur.GetMetadata().GetUid() {
 			return zero, fmt.Errorf("%w: %s: precondition failed: UID in precondition: %s, UID in object meta: %s",
 				ErrConflict, key, pre.UID, cur.GetMetadata().GetUid())
