@@ -18,20 +18,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/fields"
 
+	"github.com/portico-dev/portico/internal/identity"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 	"github.com/portico-dev/portico/services/authz/authorizer"
 )
 
-// Node identity.
+// Node identity (internal/identity's, named here for this package's readers).
 const (
-	UserPrefix = "system:node:"
-	Group      = "system:nodes"
+	UserPrefix = identity.NodeUserPrefix
+	Group      = identity.GroupNodes
 )
 
 // Reader is what the authorizer needs of the graph.
@@ -52,13 +51,7 @@ func New(g Reader) *Authorizer { return &Authorizer{graph: g} }
 var ErrNotSynced = errors.New("node authorizer: the pods are still being listed")
 
 // NodeName is the node a user is a kubelet of, and whether it is one.
-func NodeName(u *authnv1.UserInfo) (string, bool) {
-	name, ok := strings.CutPrefix(u.GetUsername(), UserPrefix)
-	if !ok || !slices.Contains(u.GetGroups(), Group) {
-		return "", false
-	}
-	return name, true
-}
+func NodeName(u *authnv1.UserInfo) (string, bool) { return identity.NodeName(u) }
 
 // Authorize implements authorizer.Authorizer.
 func (a *Authorizer) Authorize(_ context.Context, u *authnv1.UserInfo, at *authzv1.Attributes) (authorizer.Decision, string, error) {
