@@ -42,33 +42,6 @@ const web = `{"metadata":{"namespace":"demo","name":"web"},"spec":{
     {"name":"Y","valueFrom":{"configMapKeyRef":{"localObjectReference":{"name":"env-cm"},"key":"k"}}}],
     "envFrom":[{"configMapRef":{"localObjectReference":{"name":"envfrom-cm"}}}]}]}}`
 
-func TestPodRefs(t *testing.T) {
-	got := map[ref]bool{}
-	for _, r := range PodRefs(pod(t, web)) {
-		got[r] = true
-	}
-	want := []ref{
-		{Pods, "demo", "web"}, {ServiceAccounts, "demo", "web-sa"},
-		{Secrets, "demo", "pull"}, {Secrets, "demo", "vol-secret"}, {Secrets, "demo", "proj-secret"},
-		{Secrets, "demo", "csi-secret"}, {Secrets, "demo", "ceph-secret"}, {Secrets, "demo", "init-env"},
-		{Secrets, "demo", "env-secret"},
-		{ConfigMaps, "demo", "vol-cm"}, {ConfigMaps, "demo", "proj-cm"}, {ConfigMaps, "demo", "env-cm"},
-		{ConfigMaps, "demo", "envfrom-cm"},
-		{PersistentVolumeClaims, "demo", "data"}, {PersistentVolumeClaims, "demo", "web-f"},
-	}
-	for _, w := range want {
-		if !got[w] {
-			t.Errorf("missing %v", w)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("got %d refs, want %d: %v", len(got), len(want), got)
-	}
-	if refs := PodRefs(pod(t, `{"metadata":{"namespace":"n","name":"p"},"spec":{}}`)); len(refs) != 2 || refs[1] != (ref{ServiceAccounts, "n", "default"}) {
-		t.Errorf("a pod with no service account uses default: %v", refs)
-	}
-}
-
 func TestGraph(t *testing.T) {
 	changes := 0
 	g := NewGraph(func() { changes++ })
