@@ -4,9 +4,12 @@
 // AuthorizeNodeWithSelectors has it. It may
 //   - read services and endpoints;
 //   - read its own Node (get, or list/watch limited to its name), update it
-//     and its status;
+//     and its status, and create Nodes (the api's node restriction lets it
+//     register only itself);
 //   - read the pods bound to it (get, or list/watch with
-//     fieldSelector=spec.nodeName=<node>) and update their status;
+//     fieldSelector=spec.nodeName=<node>) and update their status; create
+//     and delete pods (the node restriction: only its own mirror pods,
+//     only pods bound to it);
 //   - read (by name) the secrets, config maps, service accounts and
 //     claims those pods use, and request tokens for those service accounts;
 //   - create and update events; create token and access reviews.
@@ -137,6 +140,9 @@ func (a *Authorizer) nodes(node string, at *authzv1.Attributes) (authorizer.Deci
 			default:
 				return authorizer.NoOpinion, fmt.Sprintf("node '%s' cannot read '%s', only its own Node object", node, at.GetName()), nil
 			}
+		case at.GetVerb() == "create":
+			// The name is in the body: the api's node restriction checks it.
+			return authorizer.Allow, "", nil
 		case at.GetVerb() == "update" || at.GetVerb() == "patch":
 			if at.GetName() == node {
 				return authorizer.Allow, "", nil
@@ -156,6 +162,10 @@ func (a *Authorizer) pods(node string, at *authzv1.Attributes) (authorizer.Decis
 	switch at.GetSubresource() {
 	case "":
 		switch at.GetVerb() {
+		case "create", "delete":
+			// Mirror pods: the api's node restriction admits only a
+			// kubelet's own, and deletes of pods bound to it.
+			return authorizer.Allow, "", nil
 		case "get":
 			return a.reachable(node, at)
 		case "list", "watch":
