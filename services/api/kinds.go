@@ -219,9 +219,8 @@ func (r *resource[T]) setNameRule(f func(string) []string) { r.validateName = f 
 // createPod is what kube-apiserver does to a new pod besides defaulting:
 // its status starts over (Pending, with its QoS class), its generation is
 // 1, and the default admission plugins set the service account (not of a
-// mirror pod), the
-// priority (no PriorityClass: 0) and the not-ready and unreachable
-// tolerations.
+// mirror pod), the priority (no PriorityClass: 0) and the not-ready and
+// unreachable tolerations.
 func createPod(p *corev1.Pod) {
 	defaultPod(p)
 	sp := p.Spec

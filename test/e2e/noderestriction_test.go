@@ -126,14 +126,15 @@ func TestNodeRestriction(t *testing.T) {
 }
 
 // TestBoundServiceAccountTokens: `kubectl create token --bound-object-kind
-// Pod|Secret|Node` works, and each token is refused (401) once its object
-// is deleted.
+// Pod|Secret|Node` works (a pod on a node that does not exist too: the
+// node is named without its UID), and each token is refused (401) once
+// its object is deleted.
 func TestBoundServiceAccountTokens(t *testing.T) {
 	p := startPortico(t)
 	admin := user{kubeconfig: p.kubeconfig()}
 	for _, obj := range []string{
 		`{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"app","namespace":"default"}}`,
-		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"app-pod","namespace":"default"},"spec":{"serviceAccountName":"app","nodeName":"n3","containers":[{"name":"c","image":"busybox:1.36"}]}}`,
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"app-pod","namespace":"default"},"spec":{"serviceAccountName":"app","nodeName":"ghost","containers":[{"name":"c","image":"busybox:1.36"}]}}`,
 		`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"app-secret","namespace":"default"}}`,
 		`{"apiVersion":"v1","kind":"Node","metadata":{"name":"n3"}}`,
 	} {

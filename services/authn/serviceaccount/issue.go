@@ -149,17 +149,18 @@ func Validate(r Request, apiAudiences []string) (audiences []string, seconds int
 }
 
 // validateBinding checks the bound object: one of pod or secret or node,
-// or a pod with its node, each named with its UID.
+// or a pod with its node, each named with its UID (but a pod's node, which
+// is information only and may be missing: kube then names it alone).
 func validateBinding(r Request) InvalidError {
 	var errs InvalidError
 	if r.Secret != nil && (r.Pod != nil || r.Node != nil) {
 		errs = append(errs, FieldError{"spec.boundObjectRef", "Invalid value: a token is bound to one object"})
 	}
-	for _, o := range []*ObjectRef{r.Pod, r.Secret, r.Node} {
-		if o != nil && (o.Name == "" || o.UID == "") {
-			errs = append(errs, FieldError{"spec.boundObjectRef", "Required value: the bound object's name and uid"})
-			break
-		}
+	incomplete := func(o *ObjectRef, uidRequired bool) bool {
+		return o != nil && (o.Name == "" || uidRequired && o.UID == "")
+	}
+	if incomplete(r.Pod, true) || incomplete(r.Secret, true) || incomplete(r.Node, r.Pod == nil) {
+		errs = append(errs, FieldError{"spec.boundObjectRef", "Required value: the bound object's name and uid"})
 	}
 	return errs
 }

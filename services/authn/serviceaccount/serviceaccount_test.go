@@ -342,6 +342,8 @@ func TestValidate(t *testing.T) {
 		"empty audience":     {req: Request{Namespace: "n", Name: "a", UID: "u", Audiences: []string{""}}, wantErr: "spec.audiences[0]"},
 		"too many audiences": {req: Request{Namespace: "n", Name: "a", UID: "u", Audiences: make([]string, MaxAudiences+1)}, wantErr: "Too many"},
 		"bound to a pod":     {req: Request{Namespace: "n", Name: "a", UID: "u", Pod: &ObjectRef{"p", "pu"}, Node: &ObjectRef{"n", "nu"}}, wantSecs: 3600, wantAudsN: 1},
+		"pod's node unknown": {req: Request{Namespace: "n", Name: "a", UID: "u", Pod: &ObjectRef{"p", "pu"}, Node: &ObjectRef{Name: "n"}}, wantSecs: 3600, wantAudsN: 1},
+		"node alone, no uid": {req: Request{Namespace: "n", Name: "a", UID: "u", Node: &ObjectRef{Name: "n"}}, wantErr: "spec.boundObjectRef: Required value"},
 		"two objects":        {req: Request{Namespace: "n", Name: "a", UID: "u", Pod: &ObjectRef{"p", "pu"}, Secret: &ObjectRef{"s", "su"}}, wantErr: "spec.boundObjectRef: Invalid value: a token is bound to one object"},
 		"bound, no uid":      {req: Request{Namespace: "n", Name: "a", UID: "u", Secret: &ObjectRef{Name: "s"}}, wantErr: "spec.boundObjectRef: Required value"},
 		"no uid":             {req: Request{Namespace: "n", Name: "a"}, wantErr: "metadata"},
