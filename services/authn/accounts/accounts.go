@@ -331,6 +331,11 @@ func (k *kindIndex) listAndWatch(ctx context.Context) error {
 			cur.named = old.named
 		}
 	}
+	for key, uid := range k.pending {
+		if cur, ok := fresh[key]; ok && cur.obj.UID == uid {
+			cur.named = true
+		}
+	}
 	k.objects, k.synced = fresh, true
 	k.pending = map[string]string{}
 	k.mu.Unlock()
