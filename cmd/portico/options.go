@@ -56,6 +56,8 @@ type options struct {
 	serviceAccountSigningKeyFile string
 	serviceAccountIssuer         string
 	apiAudiences                 []string
+	// serviceAccountMaxTokenExpiration caps TokenRequest lifetimes.
+	serviceAccountMaxTokenExpiration time.Duration
 
 	// authz
 	authorizationModes []string
@@ -124,6 +126,7 @@ func (o *options) addAuthnFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.serviceAccountKeyFiles, "service-account-key-file", nil, "File of PEM-encoded RSA or ECDSA keys (public or private, or certificates) that verify service-account tokens; repeat the flag or put several keys in a file to rotate keys. Default: the public half of --service-account-signing-key-file.")
 	fs.StringVar(&o.serviceAccountSigningKeyFile, "service-account-signing-key-file", "", "PEM private key (RSA or ECDSA) that signs service-account tokens (TokenRequest, kubectl create token). `portico up` makes a development key in <data-dir>/pki/service-account.key when not given.")
 	fs.StringVar(&o.serviceAccountIssuer, "service-account-issuer", "https://kubernetes.default.svc.cluster.local", "Identifier of the service-account token issuer: the \"iss\" claim of issued tokens, and the issuer tokens must name.")
+	fs.DurationVar(&o.serviceAccountMaxTokenExpiration, "service-account-max-token-expiration", 0, "The longest lifetime a TokenRequest (kubectl create token) gets: a longer request is shortened to it, with a warning. 0 is no cap but 2^32 seconds; otherwise between 1h and 2^32 seconds.")
 	fs.StringSliceVar(&o.apiAudiences, "api-audiences", nil, "Audiences a service-account token must name (one of) to be accepted by the API. Default: the issuer.")
 }
 

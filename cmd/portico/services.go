@@ -143,7 +143,13 @@ func startAuthn(e *env) (_ *authnServer, err error) {
 			return nil, err
 		}
 		closers = append(closers, apiConn.Close)
-		index = accounts.New(corev1.NewServiceAccountServiceClient(apiConn), log, func(all bool, users ...string) {
+		// The objects tokens are bound to are followed the same way.
+		index = accounts.New(accounts.Clients{
+			ServiceAccounts: corev1.NewServiceAccountServiceClient(apiConn),
+			Pods:            corev1.NewPodServiceClient(apiConn),
+			Secrets:         corev1.NewSecretServiceClient(apiConn),
+			Nodes:           corev1.NewNodeServiceClient(apiConn),
+		}, log, func(all bool, users ...string) {
 			if all {
 				svc.InvalidateAll()
 				return
@@ -156,6 +162,7 @@ func startAuthn(e *env) (_ *authnServer, err error) {
 		TokenAuthFile: e.o.tokenAuthFile, ClientCAFile: e.o.clientCAFile, Anonymous: e.o.anonymousAuth,
 		ServiceAccountSigningKeyFile: e.o.serviceAccountSigningKeyFile, ServiceAccountKeyFiles: e.o.serviceAccountKeyFiles,
 		ServiceAccountIssuer: e.o.serviceAccountIssuer, APIAudiences: e.o.apiAudiences,
+		ServiceAccountMaxTokenExpiration: e.o.serviceAccountMaxTokenExpiration,
 	}, deps)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ package identity
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/metadata"
@@ -54,6 +55,25 @@ func ClaimsReserved(u *authnv1.UserInfo) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Kubelets: user system:node:<name> in group system:nodes (kube's node
+// identifier). The Node authorization mode and the api's node restriction
+// both read it.
+const (
+	NodeUserPrefix = "system:node:"
+	GroupNodes     = "system:nodes"
+)
+
+// NodeName is the node u is the kubelet of, and whether u is one: a user
+// named system:node:<name> in group system:nodes. The name may be empty
+// (a node that cannot be told apart: refuse it).
+func NodeName(u *authnv1.UserInfo) (string, bool) {
+	name, ok := strings.CutPrefix(u.GetUsername(), NodeUserPrefix)
+	if !ok || !slices.Contains(u.GetGroups(), GroupNodes) {
+		return "", false
+	}
+	return name, true
 }
 
 // Service is the user a Portico service acts as when it calls another for

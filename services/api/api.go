@@ -19,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/internal/svcauth"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
+	"github.com/portico-dev/portico/services/api/noderestriction"
 	"github.com/portico-dev/portico/services/api/storage"
 	"github.com/portico-dev/portico/services/api/storage/value"
 )
@@ -78,6 +79,11 @@ type Service struct {
 	namespaces      *resource[*corev1.Namespace]
 	configMaps      *resource[*corev1.ConfigMap]
 	serviceAccounts *resource[*corev1.ServiceAccount]
+	pods            *resource[*corev1.Pod]
+	nodes           *resource[*corev1.Node]
+	secrets         *resource[*corev1.Secret]
+	// nodeRestriction limits what kubelets write (noderestriction.go).
+	nodeRestriction *noderestriction.Admission
 	handlers        []kindHandler
 	// namespaced lists the cleanup of every namespaced kind, run when a
 	// namespace is deleted.

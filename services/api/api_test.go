@@ -79,8 +79,14 @@ type clients struct {
 
 func newAPI(t *testing.T) clients {
 	t.Helper()
+	return newAPIWith(t, nopAuthn{})
+}
+
+// newAPIWith is newAPI with authn's stand-in a.
+func newAPIWith(t *testing.T, a Authenticator) clients {
+	t.Helper()
 	s, err := New(Deps{
-		Etcd: testEtcd, Authn: nopAuthn{}, Authz: allowAll{}, Verifier: svcauth.NewVerifier(x509.NewCertPool()),
+		Etcd: testEtcd, Authn: a, Authz: allowAll{}, Verifier: svcauth.NewVerifier(x509.NewCertPool()),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 		JSON:   kjson.New(kjson.WithTypes(kjson.CoreV1Types())),
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/internal/resources"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
+	"github.com/portico-dev/portico/services/api/noderestriction"
 	"github.com/portico-dev/portico/services/api/storage"
 	"github.com/portico-dev/portico/services/api/storage/value"
 )
@@ -131,6 +132,7 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	s.configMaps = configMaps
 
 	secrets := build[*corev1.Secret](env, "Secret")
+	s.secrets = secrets
 	secrets.beforeWrite = func(sec *corev1.Secret) {
 		// stringData is write-only: merged into data, never stored.
 		for k, v := range sec.StringData {
@@ -171,6 +173,7 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 		}
 	}
 	pods.deleteReturnsObject = true
+	s.pods = pods
 	pods.subresources["binding"] = map[string]func(context.Context, proto.Message) (proto.Message, error){
 		"create": func(ctx context.Context, req proto.Message) (proto.Message, error) { return bindPod(ctx, pods, req) },
 	}
@@ -192,6 +195,8 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	}
 
 	nodes := build[*corev1.Node](env, "Node")
+	s.nodes = nodes
+	s.nodeRestrictionHooks(pods, nodes)
 	endpoints := build[*corev1.Endpoints](env, "Endpoints")
 	serviceAccounts := build[*corev1.ServiceAccount](env, "ServiceAccount")
 	s.serviceAccounts = serviceAccounts
@@ -231,13 +236,15 @@ func (r *resource[T]) rewriteStale(ctx context.Context) (n int, encrypted bool, 
 
 // createPod is what kube-apiserver does to a new pod besides defaulting:
 // its status starts over (Pending, with its QoS class), its generation is
-// 1, and the default admission plugins set the service account, the
-// priority (no PriorityClass: 0) and the not-ready and unreachable
-// tolerations.
+// 1, and the default admission plugins set the service account (not of a
+// mirror pod), the priority (no PriorityClass: 0) and the not-ready and
+// unreachable tolerations.
 func createPod(p *corev1.Pod) {
 	defaultPod(p)
 	sp := p.Spec
-	if sp.ServiceAccountName == "" {
+	// A mirror pod (a kubelet's static pod) gets no service account: it
+	// may not use one (kube's ServiceAccount admission).
+	if _, mirror := p.GetMetadata().GetAnnotations()[noderestriction.MirrorPodAnnotation]; !mirror && sp.ServiceAccountName == "" {
 		sp.ServiceAccountName = "default"
 	}
 	sp.ServiceAccount = sp.ServiceAccountName
@@ -451,6 +458,11 @@ func statusSubresource[T storage.Object](r *resource[T]) map[string]func(context
 				next.ProtoReflect().Set(fd, incoming.ProtoReflect().Get(fd))
 			} else {
 				next.ProtoReflect().Clear(fd)
+			}
+			if r.admitStatus != nil {
+				if err := r.admitStatus(ctx, next, cur); err != nil {
+					return nil, err
+				}
 			}
 			if dry {
 				return next, nil

@@ -46,6 +46,12 @@ type resource[T storage.Object] struct {
 	// requester in ctx, after validation (RBAC objects: nobody grants
 	// what they do not hold); nil admits everything.
 	admit func(ctx context.Context, obj, old T) error
+	// admitDelete checks a delete of obj (as stored) against the
+	// requester in ctx; nil admits everything.
+	admitDelete func(ctx context.Context, obj T) error
+	// admitStatus checks a write of the status subresource (obj is the
+	// result, old the stored object); nil admits everything.
+	admitStatus func(ctx context.Context, obj, old T) error
 	// deleteReturnsObject answers a delete with the deleted object, not a
 	// Status (pods, as kube-apiserver does).
 	deleteReturnsObject bool
@@ -340,6 +346,11 @@ func (r *resource[T]) remove(ctx context.Context, ns, name string, opts *corev1.
 		m := metaOf(cur)
 		if err := checkPreconditions(m, opts.GetPreconditions()); err != nil {
 			return zero, false, apierrors.Conflict(r.group, r.plural, name, err.Error())
+		}
+		if r.admitDelete != nil {
+			if err := r.admitDelete(ctx, cur); err != nil {
+				return zero, false, err
+			}
 		}
 		var out T
 		if len(m.Finalizers) > 0 {

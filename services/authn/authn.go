@@ -68,6 +68,11 @@ type Options struct {
 	// APIAudiences is --api-audiences: the audiences a token must have to
 	// be accepted by the API. Default: the issuer.
 	APIAudiences []string
+	// ServiceAccountMaxTokenExpiration is
+	// --service-account-max-token-expiration: a TokenRequest asking for a
+	// longer lifetime gets this one. 0 (the default) caps at 2^32 s only;
+	// otherwise between 1 hour and 2^32 seconds, as kube-apiserver has it.
+	ServiceAccountMaxTokenExpiration time.Duration
 }
 
 // Validate reports unreadable files and contradictions.
@@ -91,6 +96,9 @@ func (o *Options) Validate() error {
 	}
 	if slices.Contains(o.APIAudiences, "") {
 		errs = append(errs, errors.New("--api-audiences: an audience is empty"))
+	}
+	if m := o.ServiceAccountMaxTokenExpiration; m != 0 && (m < time.Hour || m > serviceaccount.MaxExpirationSeconds*time.Second) {
+		errs = append(errs, errors.New("the service-account-max-token-expiration must be between 1 hour and 2^32 seconds"))
 	}
 	return errors.Join(errs...)
 }
@@ -118,9 +126,10 @@ type Authorizer interface {
 // Deps are what the service calls.
 type Deps struct {
 	Logger *slog.Logger
-	// Accounts finds live service accounts; nil disables service-account
-	// tokens (neither issued nor accepted).
-	Accounts serviceaccount.AccountGetter
+	// Accounts finds live service accounts and the pods, secrets and nodes
+	// tokens are bound to; nil disables service-account tokens (neither
+	// issued nor accepted).
+	Accounts serviceaccount.ObjectGetter
 	// Authz decides who may create TokenReviews.
 	Authz Authorizer
 	// Now is the clock; nil means time.Now.
@@ -189,7 +198,7 @@ func New(o Options, d Deps) (*Service, error) {
 	return s, nil
 }
 
-func (s *Service) setupServiceAccounts(o Options, accounts serviceaccount.AccountGetter) error {
+func (s *Service) setupServiceAccounts(o Options, accounts serviceaccount.ObjectGetter) error {
 	if o.ServiceAccountSigningKeyFile == "" && len(o.ServiceAccountKeyFiles) == 0 {
 		return nil
 	}
@@ -205,6 +214,7 @@ func (s *Service) setupServiceAccounts(o Options, accounts serviceaccount.Accoun
 		if s.signer, err = serviceaccount.NewSigner(key, s.issuer, s.apiAudiences, s.now); err != nil {
 			return err
 		}
+		s.signer.WithMaxExpiration(int64(o.ServiceAccountMaxTokenExpiration / time.Second))
 		keys = append(keys, key.Public())
 	}
 	if len(o.ServiceAccountKeyFiles) > 0 {
@@ -396,7 +406,7 @@ func (s *Service) IssueServiceAccountToken(ctx context.Context, req *authnv1.Iss
 	tok, err := s.signer.Issue(serviceaccount.Request{
 		Namespace: req.GetNamespace(), Name: req.GetName(), UID: req.GetUid(),
 		Audiences: spec.GetAudiences(), ExpirationSeconds: spec.ExpirationSeconds,
-		BoundObject: spec.GetBoundObjectRef() != nil,
+		Pod: objectRef(req.GetPod()), Secret: objectRef(req.GetSecret()), Node: objectRef(req.GetNode()),
 	})
 	var inv serviceaccount.InvalidError
 	if errors.As(err, &inv) {
@@ -407,7 +417,7 @@ func (s *Service) IssueServiceAccountToken(ctx context.Context, req *authnv1.Iss
 		return nil, apierrors.Internal("signing the token failed")
 	}
 	s.log.InfoContext(ctx, "service-account token issued", "namespace", req.GetNamespace(), "serviceAccount", req.GetName(),
-		"audiences", tok.Audiences, "expirationSeconds", tok.ExpirationSeconds)
+		"audiences", tok.Audiences, "expirationSeconds", tok.ExpirationSeconds, "boundTo", boundTo(req))
 	return &authnv1.IssueServiceAccountTokenResponse{
 		Status:            tokenRequestStatus(tok.Token, tok.Expires),
 		Audiences:         tok.Audiences,
@@ -425,6 +435,26 @@ func (s *Service) GetServiceAccountIssuer(context.Context, *authnv1.GetServiceAc
 		return nil, apierrors.Internal("encoding the key set failed")
 	}
 	return &authnv1.GetServiceAccountIssuerResponse{Issuer: s.issuer, Jwks: jwks, SigningAlgorithms: algs}, nil
+}
+
+func objectRef(o *authnv1.BoundObject) *serviceaccount.ObjectRef {
+	if o == nil {
+		return nil
+	}
+	return &serviceaccount.ObjectRef{Name: o.GetName(), UID: o.GetUid()}
+}
+
+// boundTo names a token's bound object for the log ("" when unbound).
+func boundTo(req *authnv1.IssueServiceAccountTokenRequest) string {
+	switch {
+	case req.GetPod() != nil:
+		return "pod/" + req.GetPod().GetName()
+	case req.GetSecret() != nil:
+		return "secret/" + req.GetSecret().GetName()
+	case req.GetNode() != nil:
+		return "node/" + req.GetNode().GetName()
+	}
+	return ""
 }
 
 func invalidCauses(inv serviceaccount.InvalidError) []*corev1.StatusCause {

@@ -38,13 +38,17 @@ type fakeAccounts struct {
 	err  error
 }
 
-func (f *fakeAccounts) GetServiceAccount(_ context.Context, ns, name string) (serviceaccount.Account, bool, error) {
+func (f *fakeAccounts) GetObject(_ context.Context, kind serviceaccount.Kind, ns, name string) (serviceaccount.Object, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return serviceaccount.Account{}, false, f.err
 	}
-	uid, ok := f.uids[ns+"/"+name]
+	key := ns + "/" + name
+	if kind != serviceaccount.KindServiceAccount {
+		key = string(kind) + ":" + key
+	}
+	uid, ok := f.uids[key]
 	return serviceaccount.Account{UID: uid}, ok, nil
 }
 
@@ -214,6 +218,7 @@ func TestIssueServiceAccountToken(t *testing.T) {
 	f := newFixture(t, false)
 	tests := map[string]struct {
 		spec     *corev1.TokenRequestSpec
+		pod      *authnv1.BoundObject
 		wantErr  string
 		wantCode int // 422 when zero
 		wantExp  int64
@@ -223,12 +228,13 @@ func TestIssueServiceAccountToken(t *testing.T) {
 		"ten minutes": {spec: &corev1.TokenRequestSpec{ExpirationSeconds: ptr(int64(600))}, wantExp: 600},
 		"too short": {spec: &corev1.TokenRequestSpec{ExpirationSeconds: ptr(int64(60))},
 			wantErr: `TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes`},
-		"bound object": {spec: &corev1.TokenRequestSpec{BoundObjectRef: &corev1.BoundObjectReference{Kind: "Pod", Name: "p"}}, wantErr: "spec.boundObjectRef"},
+		"bound, no uid":  {spec: &corev1.TokenRequestSpec{}, pod: &authnv1.BoundObject{Name: "p"}, wantErr: "spec.boundObjectRef: Required value"},
+		"bound to a pod": {spec: &corev1.TokenRequestSpec{}, pod: &authnv1.BoundObject{Name: "p", Uid: "pu"}, wantExp: 3600},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			resp, err := f.svc.IssueServiceAccountToken(context.Background(), &authnv1.IssueServiceAccountTokenRequest{
-				Namespace: "demo", Name: "default", Uid: "uid-sa", Spec: tc.spec})
+				Namespace: "demo", Name: "default", Uid: "uid-sa", Spec: tc.spec, Pod: tc.pod})
 			if tc.wantErr != "" {
 				want := tc.wantCode
 				if want == 0 {
@@ -432,5 +438,26 @@ func TestWatchInvalidationsOnReload(t *testing.T) {
 	f.svc.InvalidateUsers("system:serviceaccount:demo:default")
 	if msg := <-sub.ch; len(msg.GetUsernames()) != 1 {
 		t.Fatalf("msg = %v", msg)
+	}
+}
+
+func TestMaxTokenExpirationOption(t *testing.T) {
+	tests := map[string]struct {
+		max    time.Duration
+		wantOK bool
+	}{
+		"unset":       {0, true},
+		"one hour":    {time.Hour, true},
+		"2^32 s":      {(1 << 32) * time.Second, true},
+		"under 1h":    {59 * time.Minute, false},
+		"over 2^32 s": {(1<<32 + 1) * time.Second, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := (&Options{ServiceAccountMaxTokenExpiration: tc.max}).Validate()
+			if (err == nil) != tc.wantOK || err != nil && !strings.Contains(err.Error(), "the service-account-max-token-expiration must be between 1 hour and 2^32 seconds") {
+				t.Errorf("Validate = %v", err)
+			}
+		})
 	}
 }

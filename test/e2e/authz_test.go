@@ -397,7 +397,8 @@ func TestAuthzRBAC(t *testing.T) {
 }
 
 // TestAuthzNode: a kubelet's certificate reads its own pods and what they
-// use, not another node's, and cannot create pods.
+// use, not another node's, and cannot create pods but mirror pods (the
+// node restriction, TestNodeRestriction).
 func TestAuthzNode(t *testing.T) {
 	p := startPortico(t, "--authorization-mode", "Node,RBAC")
 	p.waitPolicy(t)
@@ -450,8 +451,8 @@ func TestAuthzNode(t *testing.T) {
 		"get", "nodes")
 	if r := run(t, podOn("sneaky", "node-1", "db-secret"), "kubectl", "--server", p.secureURL(), "--certificate-authority", filepath.Join(p.dataDir, "certs", "apiserver.crt"),
 		"--client-certificate", c1, "--client-key", k1, "--cache-dir", t.TempDir(), "create", "-f", "-"); r.err == nil ||
-		!strings.Contains(r.stderr, `pods is forbidden: User "system:node:node-1" cannot create resource "pods" in API group "" in the namespace "default"`) {
-		t.Errorf("a kubelet created a pod: %s", r)
+		!strings.Contains(r.stderr, `pods "sneaky" is forbidden: pod does not have "kubernetes.io/config.mirror" annotation, node "node-1" can only create mirror pods`) {
+		t.Errorf("a kubelet created a pod that is not its mirror pod: %s", r)
 	}
 	// A pod moved to node-1 brings its secret along, without a restart.
 	p.mustKubectl(t, "delete", "pod", "db", "-n", "default")

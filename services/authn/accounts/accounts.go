@@ -1,17 +1,20 @@
-// Package accounts keeps authn's view of the live service accounts: a list
-// and then a watch of ServiceAccounts through the api (as authn's own
-// service identity, which may read every resource), so that a token is
-// checked against memory, and so that a deletion reaches authn, and from
-// there every client's cache, within milliseconds.
+// Package accounts keeps authn's view of the live objects tokens name:
+// the service accounts, and the pods, secrets and nodes tokens are bound
+// to. Each kind is a list and then a watch through the api (as authn's own
+// service identity, which may read every resource), kept in memory as
+// name → UID and whether it is being deleted (nothing else of the
+// object), so that a token is checked against memory, and so that a
+// deletion reaches authn, and from there every client's cache, within
+// milliseconds.
 //
-// It fails closed: until the first list, and whenever the watch is broken,
-// lookups ask the api directly, and an api that does not answer makes the
-// lookup fail (the token is then refused as unavailable, never accepted).
+// It fails closed: until the first list, and whenever a watch is broken,
+// lookups of that kind ask the api directly, and an api that does not
+// answer makes the lookup fail (the token is then refused as unavailable,
+// never accepted).
 package accounts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -32,6 +35,37 @@ type Client interface {
 	WatchServiceAccounts(ctx context.Context, in *corev1.WatchServiceAccountsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[corev1.WatchServiceAccountsResponse], error)
 }
 
+// PodClient is what the index needs of the api's PodService.
+type PodClient interface {
+	GetPod(ctx context.Context, in *corev1.GetPodRequest, opts ...grpc.CallOption) (*corev1.GetPodResponse, error)
+	ListPods(ctx context.Context, in *corev1.ListPodsRequest, opts ...grpc.CallOption) (*corev1.ListPodsResponse, error)
+	WatchPods(ctx context.Context, in *corev1.WatchPodsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[corev1.WatchPodsResponse], error)
+}
+
+// SecretClient is what the index needs of the api's SecretService.
+type SecretClient interface {
+	GetSecret(ctx context.Context, in *corev1.GetSecretRequest, opts ...grpc.CallOption) (*corev1.GetSecretResponse, error)
+	ListSecrets(ctx context.Context, in *corev1.ListSecretsRequest, opts ...grpc.CallOption) (*corev1.ListSecretsResponse, error)
+	WatchSecrets(ctx context.Context, in *corev1.WatchSecretsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[corev1.WatchSecretsResponse], error)
+}
+
+// NodeClient is what the index needs of the api's NodeService.
+type NodeClient interface {
+	GetNode(ctx context.Context, in *corev1.GetNodeRequest, opts ...grpc.CallOption) (*corev1.GetNodeResponse, error)
+	ListNodes(ctx context.Context, in *corev1.ListNodesRequest, opts ...grpc.CallOption) (*corev1.ListNodesResponse, error)
+	WatchNodes(ctx context.Context, in *corev1.WatchNodesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[corev1.WatchNodesResponse], error)
+}
+
+// Clients are the api services the index reads; a nil one is a kind
+// not followed: its lookups fail (tokens bound to it are refused as
+// unavailable).
+type Clients struct {
+	ServiceAccounts Client
+	Pods            PodClient
+	Secrets         SecretClient
+	Nodes           NodeClient
+}
+
 // Defaults.
 const (
 	// LookupTimeout bounds a direct lookup, waiting for the connection to
@@ -39,83 +73,191 @@ const (
 	LookupTimeout = 3 * time.Second
 	// ListPageSize is the page size of a (re)list.
 	ListPageSize = 500
+	// maxPending bounds the objects looked up ahead of their watch event.
+	maxPending = 10000
 )
 
-// Index is the in-memory view. It implements serviceaccount.AccountGetter.
+// Index is the in-memory view. It implements serviceaccount.ObjectGetter.
 type Index struct {
-	client Client
-	log    *slog.Logger
-	// gone is told the users whose cached answers must go: one account
-	// deleted or replaced (names), or everything (all).
-	gone func(all bool, usernames ...string)
-
-	mu       sync.RWMutex
-	accounts map[string]serviceaccount.Account // "ns/name"
-	synced   bool                              // a list succeeded and the watch after it runs
+	kinds map[serviceaccount.Kind]*kindIndex
+	order []*kindIndex
 }
 
-// New returns an index over client; gone may be nil.
-func New(client Client, log *slog.Logger, gone func(all bool, usernames ...string)) *Index {
+// New returns an index over the clients. gone (may be nil) is told the
+// users whose cached answers must go: those of one account deleted or
+// replaced, or of a bound object (names), or everyone's (all).
+func New(c Clients, log *slog.Logger, gone func(all bool, usernames ...string)) *Index {
 	if gone == nil {
 		gone = func(bool, ...string) {}
 	}
-	return &Index{client: client, log: log, gone: gone, accounts: map[string]serviceaccount.Account{}}
+	ix := &Index{kinds: map[serviceaccount.Kind]*kindIndex{}}
+	add := func(s source) {
+		k := &kindIndex{src: s, log: log, gone: gone, objects: map[string]*entry{}, pending: map[string]string{}}
+		ix.kinds[s.kind] = k
+		ix.order = append(ix.order, k)
+	}
+	if c.ServiceAccounts != nil {
+		add(serviceAccountSource(c.ServiceAccounts))
+	}
+	if c.Pods != nil {
+		add(podSource(c.Pods))
+	}
+	if c.Secrets != nil {
+		add(secretSource(c.Secrets))
+	}
+	if c.Nodes != nil {
+		add(nodeSource(c.Nodes))
+	}
+	return ix
 }
 
-// GetServiceAccount answers from memory when the index is current and
-// knows the account; otherwise (not synced yet, or an account created a
-// moment ago that the watch has not delivered) it asks the api.
+// GetServiceAccount looks a service account up (GetObject).
 func (ix *Index) GetServiceAccount(ctx context.Context, namespace, name string) (serviceaccount.Account, bool, error) {
-	ix.mu.RLock()
-	acct, known := ix.accounts[namespace+"/"+name]
-	synced := ix.synced
-	ix.mu.RUnlock()
+	return ix.GetObject(ctx, serviceaccount.KindServiceAccount, namespace, name)
+}
+
+// GetObject answers from memory when the kind's index is current and
+// knows the object; otherwise (not synced yet, or an object created a
+// moment ago that the watch has not delivered) it asks the api.
+func (ix *Index) GetObject(ctx context.Context, kind serviceaccount.Kind, namespace, name string) (serviceaccount.Object, bool, error) {
+	k, ok := ix.kinds[kind]
+	if !ok {
+		return serviceaccount.Object{}, false, fmt.Errorf("%s objects are not followed", kind)
+	}
+	return k.get(ctx, namespace, name)
+}
+
+// Synced reports whether every kind's lookups are answered from memory.
+func (ix *Index) Synced() bool {
+	for _, k := range ix.order {
+		if !k.isSynced() {
+			return false
+		}
+	}
+	return true
+}
+
+// Run lists and watches every kind until ctx ends.
+func (ix *Index) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, k := range ix.order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k.run(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+// item is one object as a source reads it.
+type item struct {
+	key string // "namespace/name", "/name" for a node
+	obj serviceaccount.Object
+	// users are whose cached answers go when the object goes; all means
+	// everyone's (the object does not say whose tokens name it).
+	users []string
+	all   bool
+}
+
+// event is one watch event.
+type event struct {
+	typ string
+	it  item
+}
+
+// source is one kind's reads through the api.
+type source struct {
+	kind serviceaccount.Kind
+	// always: a change invalidates even if no token named the object
+	// (service accounts: every token names its account).
+	always bool
+	get    func(ctx context.Context, namespace, name string) (item, error)
+	list   func(ctx context.Context, cont string) (items []item, rv, next string, err error)
+	watch  func(ctx context.Context, rv string) (recv func() (event, error), err error)
+}
+
+// entry is what the index keeps of one object.
+type entry struct {
+	item
+	// named: a token bound to it was looked up, so its going matters to
+	// the clients' caches.
+	named bool
+}
+
+// kindIndex follows one kind.
+type kindIndex struct {
+	src  source
+	log  *slog.Logger
+	gone func(all bool, usernames ...string)
+
+	mu      sync.RWMutex
+	objects map[string]*entry
+	// pending are objects looked up from the api before the watch
+	// delivered them (key → UID): named once it does.
+	pending map[string]string
+	synced  bool // a list succeeded and the watch after it runs
+}
+
+func (k *kindIndex) get(ctx context.Context, namespace, name string) (serviceaccount.Object, bool, error) {
+	key := namespace + "/" + name
+	k.mu.RLock()
+	e, known := k.objects[key]
+	synced := k.synced
+	named := known && e.named
+	k.mu.RUnlock()
 	if synced && known {
-		return acct, true, nil
+		if !named {
+			k.mu.Lock()
+			if k.objects[key] == e {
+				e.named = true
+			}
+			k.mu.Unlock()
+		}
+		return e.obj, true, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, LookupTimeout)
 	defer cancel()
-	// WaitForReady: right after a start the connection to the api may be
-	// in its reconnect backoff; wait for it (within the timeout) rather
-	// than refuse a good token.
-	resp, err := ix.client.GetServiceAccount(ctx, &corev1.GetServiceAccountRequest{Namespace: namespace, Name: name}, grpc.WaitForReady(true))
+	it, err := k.src.get(ctx, namespace, name)
 	if status.Code(err) == codes.NotFound {
-		return serviceaccount.Account{}, false, nil
+		return serviceaccount.Object{}, false, nil
 	}
 	if err != nil {
-		return serviceaccount.Account{}, false, fmt.Errorf("getting service account %s/%s: %w", namespace, name, err)
+		return serviceaccount.Object{}, false, fmt.Errorf("getting %s %s: %w", k.src.kind, key, err)
 	}
-	return accountOf(resp.GetServiceAccount()), true, nil
+	k.mu.Lock()
+	if cur, ok := k.objects[key]; ok && cur.obj.UID == it.obj.UID {
+		cur.named = true
+	} else if k.synced && len(k.pending) < maxPending {
+		// The watch has not delivered it yet: named when it does.
+		k.pending[key] = it.obj.UID
+	}
+	k.mu.Unlock()
+	return it.obj, true, nil
 }
 
-// Synced reports whether lookups are answered from memory.
-func (ix *Index) Synced() bool {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	return ix.synced
+func (k *kindIndex) isSynced() bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.synced
 }
 
-func accountOf(sa *corev1.ServiceAccount) serviceaccount.Account {
-	m := sa.GetMetadata()
-	return serviceaccount.Account{UID: m.GetUid(), Deleting: m.GetDeletionTimestamp() != nil}
-}
-
-// Run lists and watches until ctx ends, starting over with backoff when
+// run lists and watches until ctx ends, starting over with backoff when
 // the watch breaks.
-func (ix *Index) Run(ctx context.Context) {
+func (k *kindIndex) run(ctx context.Context) {
 	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
 	backoff := minBackoff
 	for ctx.Err() == nil {
 		start := time.Now()
-		err := ix.listAndWatch(ctx)
-		ix.unsync()
+		err := k.listAndWatch(ctx)
+		k.unsync()
 		if ctx.Err() != nil {
 			return
 		}
 		if time.Since(start) > time.Minute {
 			backoff = minBackoff
 		}
-		ix.log.Debug("service account watch ended: lookups go to the api until it is back", "error", err, "retryIn", backoff)
+		k.log.Debug("watch ended: lookups go to the api until it is back", "kind", k.src.kind, "error", err, "retryIn", backoff)
 		select {
 		case <-ctx.Done():
 			return
@@ -127,99 +269,138 @@ func (ix *Index) Run(ctx context.Context) {
 
 // unsync marks the index stale. A deletion during the gap would go
 // unseen, so every client drops its cached answers.
-func (ix *Index) unsync() {
-	ix.mu.Lock()
-	was := ix.synced
-	ix.synced = false
-	ix.mu.Unlock()
+func (k *kindIndex) unsync() {
+	k.mu.Lock()
+	was := k.synced
+	k.synced = false
+	k.mu.Unlock()
 	if was {
-		ix.gone(true)
+		k.gone(true)
 	}
 }
 
-func (ix *Index) listAndWatch(ctx context.Context) error {
-	fresh := map[string]serviceaccount.Account{}
+// matters reports whether e's going must reach the clients' caches.
+func (k *kindIndex) matters(e *entry) bool { return k.src.always || e.named }
+
+// lost tells the clients that e is gone or replaced.
+func (k *kindIndex) lost(e *entry) {
+	if !k.matters(e) {
+		return
+	}
+	if e.all {
+		k.gone(true)
+		return
+	}
+	if len(e.users) > 0 {
+		k.gone(false, e.users...)
+	}
+}
+
+func (k *kindIndex) listAndWatch(ctx context.Context) error {
+	fresh := map[string]*entry{}
 	var rv, cont string
 	for {
-		resp, err := ix.client.ListServiceAccounts(ctx, &corev1.ListServiceAccountsRequest{Limit: ListPageSize, Continue: cont}, grpc.WaitForReady(true))
+		items, listRV, next, err := k.src.list(ctx, cont)
 		if err != nil {
-			return fmt.Errorf("listing service accounts: %w", err)
+			return fmt.Errorf("listing %s objects: %w", k.src.kind, err)
 		}
-		for _, sa := range resp.GetItems() {
-			m := sa.GetMetadata()
-			fresh[m.GetNamespace()+"/"+m.GetName()] = accountOf(sa)
+		for _, it := range items {
+			fresh[it.key] = &entry{item: it}
 		}
 		if rv == "" {
-			rv = resp.GetMetadata().GetResourceVersion()
+			rv = listRV
 		}
-		if cont = resp.GetMetadata().GetContinue(); cont == "" {
+		if cont = next; cont == "" {
 			break
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := ix.client.WatchServiceAccounts(ctx, &corev1.WatchServiceAccountsRequest{ResourceVersion: rv, AllowWatchBookmarks: true}, grpc.WaitForReady(true))
+	recv, err := k.src.watch(ctx, rv)
 	if err != nil {
-		return fmt.Errorf("watching service accounts: %w", err)
+		return fmt.Errorf("watching %s objects: %w", k.src.kind, err)
 	}
-	ix.mu.Lock()
-	var lost []string
-	for key, old := range ix.accounts {
-		if cur, ok := fresh[key]; !ok || cur.UID != old.UID {
-			lost = append(lost, usernameOf(key))
+	k.mu.Lock()
+	var lost []*entry
+	for key, old := range k.objects {
+		cur, ok := fresh[key]
+		switch {
+		case !ok || cur.obj.UID != old.obj.UID:
+			lost = append(lost, old)
+		default:
+			cur.named = old.named
 		}
 	}
-	ix.accounts, ix.synced = fresh, true
-	ix.mu.Unlock()
-	if len(lost) > 0 {
-		ix.gone(false, lost...)
+	for key, uid := range k.pending {
+		if cur, ok := fresh[key]; ok && cur.obj.UID == uid {
+			cur.named = true
+		}
 	}
-	ix.log.Debug("service accounts listed", "count", len(fresh), "resourceVersion", rv)
+	k.objects, k.synced = fresh, true
+	k.pending = map[string]string{}
+	k.mu.Unlock()
+	for _, e := range lost {
+		k.lost(e)
+	}
+	k.log.Debug("objects listed", "kind", k.src.kind, "count", len(fresh), "resourceVersion", rv)
 	for {
-		ev, err := stream.Recv()
+		ev, err := recv()
 		if err != nil {
-			return fmt.Errorf("service account watch: %w", err)
+			return fmt.Errorf("%s watch: %w", k.src.kind, err)
 		}
-		if err := ix.apply(ev); err != nil {
+		if err := k.apply(ev); err != nil {
 			return err
 		}
 	}
 }
 
 // apply updates the index with one watch event.
-func (ix *Index) apply(ev *corev1.WatchServiceAccountsResponse) error {
-	m := ev.GetObject().GetMetadata()
-	key := m.GetNamespace() + "/" + m.GetName()
-	switch ev.GetType() {
+func (k *kindIndex) apply(ev event) error {
+	key := ev.it.key
+	switch ev.typ {
 	case "ADDED", "MODIFIED":
-		cur := accountOf(ev.GetObject())
-		ix.mu.Lock()
-		old, had := ix.accounts[key]
-		ix.accounts[key] = cur
-		ix.mu.Unlock()
-		if had && (old.UID != cur.UID || !old.Deleting && cur.Deleting) {
-			ix.gone(false, usernameOf(key))
+		k.mu.Lock()
+		old, had := k.objects[key]
+		cur := &entry{item: ev.it}
+		replaced := had && (old.obj.UID != cur.obj.UID || !old.obj.Deleting && cur.obj.Deleting)
+		if had && old.obj.UID == cur.obj.UID {
+			cur.named = old.named
+		}
+		if uid, ok := k.pending[key]; ok {
+			cur.named = cur.named || uid == cur.obj.UID
+			delete(k.pending, key)
+		}
+		k.objects[key] = cur
+		k.mu.Unlock()
+		if replaced {
+			k.lost(old)
 		}
 	case "DELETED":
-		ix.mu.Lock()
-		delete(ix.accounts, key)
-		ix.mu.Unlock()
-		ix.gone(false, usernameOf(key))
-		ix.log.Info("service account deleted: its tokens are refused from now on", "namespace", m.GetNamespace(), "name", m.GetName())
+		k.mu.Lock()
+		old, had := k.objects[key]
+		delete(k.objects, key)
+		uid, wasPending := k.pending[key]
+		delete(k.pending, key)
+		k.mu.Unlock()
+		if !had {
+			old = &entry{item: ev.it, named: wasPending && uid == ev.it.obj.UID}
+		}
+		k.lost(old)
+		if k.matters(old) {
+			k.log.Info("object deleted: the tokens naming it are refused from now on", "kind", k.src.kind, "key", key)
+		}
 	case "BOOKMARK":
 	case "ERROR":
-		return errors.New("service account watch: the api sent an error event")
+		return fmt.Errorf("%s watch: the api sent an error event", k.src.kind)
 	default:
-		return fmt.Errorf("service account watch: unknown event type %q", ev.GetType())
+		return fmt.Errorf("%s watch: unknown event type %q", k.src.kind, ev.typ)
 	}
 	return nil
 }
 
-func usernameOf(key string) string {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return serviceaccount.Username(key[:i], key[i+1:])
-		}
-	}
-	return key
+// objectOf is what the index keeps of an object's metadata.
+func objectOf(m *corev1.ObjectMeta) serviceaccount.Object {
+	return serviceaccount.Object{UID: m.GetUid(), Deleting: m.GetDeletionTimestamp() != nil}
 }
+
+func keyOf(m *corev1.ObjectMeta) string { return m.GetNamespace() + "/" + m.GetName() }

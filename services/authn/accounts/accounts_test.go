@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	"github.com/portico-dev/portico/services/authn/serviceaccount"
 )
 
 // fakeAPI serves a list, then the events pushed on its channel.
@@ -121,7 +122,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func start(t *testing.T, f *fakeAPI) (*Index, *goneLog) {
 	t.Helper()
 	g := &goneLog{}
-	ix := New(f, slog.New(slog.DiscardHandler), g.record)
+	ix := New(Clients{ServiceAccounts: f}, slog.New(slog.DiscardHandler), g.record)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go ix.Run(ctx)
@@ -231,9 +232,94 @@ func TestIndexFailsClosed(t *testing.T) {
 
 func TestLookupErrorsAreNotNotFound(t *testing.T) {
 	f := &fakeAPI{down: true}
-	ix := New(f, slog.New(slog.DiscardHandler), nil)
+	ix := New(Clients{ServiceAccounts: f}, slog.New(slog.DiscardHandler), nil)
 	_, found, err := ix.GetServiceAccount(context.Background(), "demo", "app")
 	if err == nil || found || errors.Is(err, context.Canceled) {
 		t.Fatalf("found=%v err=%v", found, err)
+	}
+}
+
+// fakePods serves a list of pods, then the events pushed on its channel.
+type fakePods struct {
+	items  []*corev1.Pod
+	events chan *corev1.WatchPodsResponse
+}
+
+func (f *fakePods) GetPod(_ context.Context, in *corev1.GetPodRequest, _ ...grpc.CallOption) (*corev1.GetPodResponse, error) {
+	for _, p := range f.items {
+		if p.Metadata.Namespace == in.Namespace && p.Metadata.Name == in.Name {
+			return &corev1.GetPodResponse{Pod: p}, nil
+		}
+	}
+	return nil, status.Error(codes.NotFound, "not found")
+}
+
+func (f *fakePods) ListPods(context.Context, *corev1.ListPodsRequest, ...grpc.CallOption) (*corev1.ListPodsResponse, error) {
+	return &corev1.ListPodsResponse{Metadata: &corev1.ListMeta{ResourceVersion: "3"}, Items: f.items}, nil
+}
+
+func (f *fakePods) WatchPods(ctx context.Context, _ *corev1.WatchPodsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[corev1.WatchPodsResponse], error) {
+	return &podStream{ctx: ctx, events: f.events}, nil
+}
+
+type podStream struct {
+	grpc.ClientStream
+	ctx    context.Context
+	events chan *corev1.WatchPodsResponse
+}
+
+func (s *podStream) Recv() (*corev1.WatchPodsResponse, error) {
+	select {
+	case <-s.ctx.Done():
+		return nil, s.ctx.Err()
+	case ev := <-s.events:
+		return ev, nil
+	}
+}
+
+func podOf(name, uid, sa string) *corev1.Pod {
+	return &corev1.Pod{Metadata: &corev1.ObjectMeta{Namespace: "demo", Name: name, Uid: uid}, Spec: &corev1.PodSpec{ServiceAccountName: sa}}
+}
+
+// TestBoundObjects: a pod a token was bound to takes its account's cached
+// answers with it when it goes; a pod no token named takes nothing; a
+// kind not followed fails closed.
+func TestBoundObjects(t *testing.T) {
+	sas := &fakeAPI{events: make(chan *corev1.WatchServiceAccountsResponse)}
+	pods := &fakePods{items: []*corev1.Pod{podOf("web", "p1", "app"), podOf("db", "p2", "db")}, events: make(chan *corev1.WatchPodsResponse)}
+	g := &goneLog{}
+	ix := New(Clients{ServiceAccounts: sas, Pods: pods}, slog.New(slog.DiscardHandler), g.record)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go ix.Run(ctx)
+	eventually(t, "the index to sync", ix.Synced)
+
+	obj, found, err := ix.GetObject(context.Background(), serviceaccount.KindPod, "demo", "web")
+	if err != nil || !found || obj.UID != "p1" {
+		t.Fatalf("web = %+v %v %v", obj, found, err)
+	}
+	tests := []struct {
+		name     string
+		event    *corev1.WatchPodsResponse
+		wantGone []string
+	}{
+		{"a pod no token named goes", &corev1.WatchPodsResponse{Type: "DELETED", Object: podOf("db", "p2", "db")}, nil},
+		{"a named pod goes", &corev1.WatchPodsResponse{Type: "DELETED", Object: podOf("web", "p1", "app")}, []string{"system:serviceaccount:demo:app"}},
+	}
+	for _, tc := range tests {
+		pods.events <- tc.event
+		// A bookmark after the event: once it is taken, the event was applied.
+		pods.events <- &corev1.WatchPodsResponse{Type: "BOOKMARK", Object: &corev1.Pod{Metadata: &corev1.ObjectMeta{}}}
+		pods.events <- &corev1.WatchPodsResponse{Type: "BOOKMARK", Object: &corev1.Pod{Metadata: &corev1.ObjectMeta{}}}
+		if all, users := g.snapshot(); all != 0 || !slices.Equal(users, tc.wantGone) {
+			t.Fatalf("%s: gone = %d %v, want %v", tc.name, all, users, tc.wantGone)
+		}
+	}
+	pods.items = nil
+	if _, found, err := ix.GetObject(context.Background(), serviceaccount.KindPod, "demo", "web"); found || err != nil {
+		t.Errorf("deleted pod: found=%v err=%v", found, err)
+	}
+	if _, _, err := ix.GetObject(context.Background(), serviceaccount.KindSecret, "demo", "s"); err == nil {
+		t.Error("a kind not followed answered")
 	}
 }

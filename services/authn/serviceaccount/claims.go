@@ -3,8 +3,9 @@
 // "kid" = SHA-256 of the public key, the "kubernetes.io" private claim),
 // signed with --service-account-signing-key-file and verified with every
 // key of --service-account-key-file. A token names its service account by
-// namespace, name and UID; it is refused once that account is gone, and
-// at its expiry.
+// namespace, name and UID, and may be bound to a pod, a secret or a node
+// the same way; it is refused once that account or object is gone or
+// replaced, and at its expiry.
 //
 // The JWT code is small and on purpose: compact JWS only, no "none", no
 // algorithm a key's type does not match, every input size-limited.
@@ -65,9 +66,14 @@ type claims struct {
 	Subject    string      `json:"sub"`
 }
 
-// k8sClaims is the "kubernetes.io" private claim.
+// k8sClaims is the "kubernetes.io" private claim: the account, and the
+// object the token is bound to (a pod, with the node it runs on; a
+// secret; or a node).
 type k8sClaims struct {
 	Namespace      string `json:"namespace"`
+	Node           *ref   `json:"node,omitempty"`
+	Pod            *ref   `json:"pod,omitempty"`
+	Secret         *ref   `json:"secret,omitempty"`
 	ServiceAccount ref    `json:"serviceaccount"`
 }
 

@@ -53,9 +53,14 @@ type Request struct {
 	Audiences []string
 	// ExpirationSeconds; DefaultExpirationSeconds when nil.
 	ExpirationSeconds *int64
-	// BoundObject names an object the token is bound to: not supported.
-	BoundObject bool
+	// Pod, Secret and Node are the object the token is bound to: a pod
+	// (Node then being the node it runs on, if any), a secret, or a node
+	// alone. All nil for an unbound token.
+	Pod, Secret, Node *ObjectRef
 }
+
+// ObjectRef names an object by name and UID.
+type ObjectRef struct{ Name, UID string }
 
 // Token is an issued token.
 type Token struct {
@@ -71,6 +76,7 @@ type Signer struct {
 	alg, kid     string
 	issuer       string
 	apiAudiences []string
+	maxSeconds   int64
 	now          func() time.Time
 }
 
@@ -128,9 +134,7 @@ func Validate(r Request, apiAudiences []string) (audiences []string, seconds int
 			errs = append(errs, FieldError{fmt.Sprintf("spec.audiences[%d]", i), fmt.Sprintf("Too long: may not be more than %d bytes", MaxAudienceBytes)})
 		}
 	}
-	if r.BoundObject {
-		errs = append(errs, FieldError{"spec.boundObjectRef", "Unsupported value: tokens bound to objects are not supported"})
-	}
+	errs = append(errs, validateBinding(r)...)
 	if r.Namespace == "" || r.Name == "" || r.UID == "" {
 		errs = append(errs, FieldError{"metadata", "Required value: the service account's namespace, name and uid"})
 	}
@@ -144,11 +148,40 @@ func Validate(r Request, apiAudiences []string) (audiences []string, seconds int
 	return audiences, seconds, nil
 }
 
+// validateBinding checks the bound object: one of pod or secret or node,
+// or a pod with its node, each named with its UID (but a pod's node, which
+// is information only and may be missing: kube then names it alone).
+func validateBinding(r Request) InvalidError {
+	var errs InvalidError
+	if r.Secret != nil && (r.Pod != nil || r.Node != nil) {
+		errs = append(errs, FieldError{"spec.boundObjectRef", "Invalid value: a token is bound to one object"})
+	}
+	incomplete := func(o *ObjectRef, uidRequired bool) bool {
+		return o != nil && (o.Name == "" || uidRequired && o.UID == "")
+	}
+	if incomplete(r.Pod, true) || incomplete(r.Secret, true) || incomplete(r.Node, r.Pod == nil) {
+		errs = append(errs, FieldError{"spec.boundObjectRef", "Required value: the bound object's name and uid"})
+	}
+	return errs
+}
+
+// WithMaxExpiration caps the lifetime of the tokens s issues at seconds
+// (--service-account-max-token-expiration; 0: no cap but
+// MaxExpirationSeconds). A longer request is shortened, not refused, as
+// kube-apiserver does. It returns s.
+func (s *Signer) WithMaxExpiration(seconds int64) *Signer {
+	s.maxSeconds = seconds
+	return s
+}
+
 // Issue signs a token for r. Errors of the request are an InvalidError.
 func (s *Signer) Issue(r Request) (*Token, error) {
 	audiences, seconds, err := Validate(r, s.apiAudiences)
 	if err != nil {
 		return nil, err
+	}
+	if s.maxSeconds > 0 && seconds > s.maxSeconds {
+		seconds = s.maxSeconds
 	}
 	now := s.now().Truncate(time.Second)
 	exp := now.Add(time.Duration(seconds) * time.Second)
@@ -165,6 +198,9 @@ func (s *Signer) Issue(r Request) (*Token, error) {
 		Kubernetes: &k8sClaims{
 			Namespace:      r.Namespace,
 			ServiceAccount: ref{Name: r.Name, UID: r.UID},
+			Pod:            refOf(r.Pod),
+			Secret:         refOf(r.Secret),
+			Node:           refOf(r.Node),
 		},
 		NotBefore: numericDate(now.Unix()),
 		Subject:   Username(r.Namespace, r.Name),
@@ -177,6 +213,13 @@ func (s *Signer) Issue(r Request) (*Token, error) {
 		return nil, err
 	}
 	return &Token{Token: tok, Audiences: audiences, ExpirationSeconds: seconds, Expires: exp}, nil
+}
+
+func refOf(o *ObjectRef) *ref {
+	if o == nil {
+		return nil
+	}
+	return &ref{Name: o.Name, UID: o.UID}
 }
 
 // newUUID is a random (version 4) UUID.

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -22,20 +23,25 @@ import (
 	"time"
 )
 
-// accounts is an in-memory AccountGetter.
+// accounts is an in-memory ObjectGetter: service accounts by "ns/name",
+// other kinds by "Kind:ns/name".
 type accounts struct {
 	mu   sync.Mutex
 	byNS map[string]Account
 	err  error
 }
 
-func (a *accounts) GetServiceAccount(_ context.Context, ns, name string) (Account, bool, error) {
+func (a *accounts) GetObject(_ context.Context, kind Kind, ns, name string) (Object, bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.err != nil {
-		return Account{}, false, a.err
+		return Object{}, false, a.err
 	}
-	acct, ok := a.byNS[ns+"/"+name]
+	key := ns + "/" + name
+	if kind != KindServiceAccount {
+		key = string(kind) + ":" + key
+	}
+	acct, ok := a.byNS[key]
 	return acct, ok, nil
 }
 
@@ -335,7 +341,11 @@ func TestValidate(t *testing.T) {
 		"audiences kept":     {req: Request{Namespace: "n", Name: "a", UID: "u", Audiences: []string{"a", "b"}}, wantSecs: 3600, wantAudsN: 2},
 		"empty audience":     {req: Request{Namespace: "n", Name: "a", UID: "u", Audiences: []string{""}}, wantErr: "spec.audiences[0]"},
 		"too many audiences": {req: Request{Namespace: "n", Name: "a", UID: "u", Audiences: make([]string, MaxAudiences+1)}, wantErr: "Too many"},
-		"bound object":       {req: Request{Namespace: "n", Name: "a", UID: "u", BoundObject: true}, wantErr: "spec.boundObjectRef"},
+		"bound to a pod":     {req: Request{Namespace: "n", Name: "a", UID: "u", Pod: &ObjectRef{"p", "pu"}, Node: &ObjectRef{"n", "nu"}}, wantSecs: 3600, wantAudsN: 1},
+		"pod's node unknown": {req: Request{Namespace: "n", Name: "a", UID: "u", Pod: &ObjectRef{"p", "pu"}, Node: &ObjectRef{Name: "n"}}, wantSecs: 3600, wantAudsN: 1},
+		"node alone, no uid": {req: Request{Namespace: "n", Name: "a", UID: "u", Node: &ObjectRef{Name: "n"}}, wantErr: "spec.boundObjectRef: Required value"},
+		"two objects":        {req: Request{Namespace: "n", Name: "a", UID: "u", Pod: &ObjectRef{"p", "pu"}, Secret: &ObjectRef{"s", "su"}}, wantErr: "spec.boundObjectRef: Invalid value: a token is bound to one object"},
+		"bound, no uid":      {req: Request{Namespace: "n", Name: "a", UID: "u", Secret: &ObjectRef{Name: "s"}}, wantErr: "spec.boundObjectRef: Required value"},
 		"no uid":             {req: Request{Namespace: "n", Name: "a"}, wantErr: "metadata"},
 	}
 	for name, tc := range tests {
@@ -353,6 +363,120 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBoundTokens: a token bound to a pod, a secret or a node carries
+// kube's claims, its user the pod's and node's names, and dies with its
+// object; the max expiration shortens what is asked.
+func TestBoundTokens(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { return now }
+	key := ecKey(t, elliptic.P256())
+	signer, err := NewSigner(key, issuer, []string{issuer}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer.WithMaxExpiration(7200)
+	live := func() map[string]Account {
+		return map[string]Account{"demo/app": {UID: "sa-uid"}, "Pod:demo/web": {UID: "pod-uid"},
+			"Secret:demo/s": {UID: "secret-uid"}, "Node:/n1": {UID: "node-uid"}}
+	}
+	pod, secret, node := &ObjectRef{"web", "pod-uid"}, &ObjectRef{"s", "secret-uid"}, &ObjectRef{"n1", "node-uid"}
+	tests := map[string]struct {
+		pod, secret, node *ObjectRef
+		change            func(m map[string]Account)
+		wantClaim         string // the "kubernetes.io" claim's keys besides namespace and serviceaccount
+		wantExtra         string
+		wantErr           string
+	}{
+		"pod with its node": {pod: pod, node: node, wantClaim: "node=n1/node-uid pod=web/pod-uid",
+			wantExtra: "node-name=n1 node-uid=node-uid pod-name=web pod-uid=pod-uid"},
+		"pod gone":          {pod: pod, node: node, change: func(m map[string]Account) { delete(m, "Pod:demo/web") }, wantErr: "service account token has been invalidated"},
+		"pod being deleted": {pod: pod, change: func(m map[string]Account) { m["Pod:demo/web"] = Account{UID: "pod-uid", Deleting: true} }, wantErr: "has been invalidated"},
+		"pod replaced":      {pod: pod, change: func(m map[string]Account) { m["Pod:demo/web"] = Account{UID: "new"} }, wantErr: "pod UID (new) does not match service account pod ref claim (pod-uid)"},
+		"pod's node gone: no matter": {pod: pod, node: node, change: func(m map[string]Account) { delete(m, "Node:/n1") }, wantClaim: "node=n1/node-uid pod=web/pod-uid",
+			wantExtra: "node-name=n1 node-uid=node-uid pod-name=web pod-uid=pod-uid"},
+		"secret":          {secret: secret, wantClaim: "secret=s/secret-uid"},
+		"secret gone":     {secret: secret, change: func(m map[string]Account) { delete(m, "Secret:demo/s") }, wantErr: "has been invalidated"},
+		"secret replaced": {secret: secret, change: func(m map[string]Account) { m["Secret:demo/s"] = Account{UID: "x"} }, wantErr: "secret UID (x) does not match service account secret ref claim (secret-uid)"},
+		"node":            {node: node, wantClaim: "node=n1/node-uid", wantExtra: "node-name=n1 node-uid=node-uid"},
+		"node gone":       {node: node, change: func(m map[string]Account) { delete(m, "Node:/n1") }, wantErr: "has been invalidated"},
+		"node replaced":   {node: node, change: func(m map[string]Account) { m["Node:/n1"] = Account{UID: "x"} }, wantErr: "node UID (x) does not match service account node ref claim (node-uid)"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tok, err := signer.Issue(Request{Namespace: "demo", Name: "app", UID: "sa-uid", ExpirationSeconds: ptr(int64(1 << 32)),
+				Pod: tc.pod, Secret: tc.secret, Node: tc.node})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.ExpirationSeconds != 7200 || !tok.Expires.Equal(now.Add(2*time.Hour)) {
+				t.Errorf("lifetime %d s, until %v: want capped at 7200 s", tok.ExpirationSeconds, tok.Expires)
+			}
+			k8s := decodeSegment(t, tok.Token, 1)["kubernetes.io"].(map[string]any)
+			var claim []string
+			for _, k := range []string{"node", "pod", "secret"} {
+				if r, ok := k8s[k].(map[string]any); ok {
+					claim = append(claim, fmt.Sprintf("%s=%s/%s", k, r["name"], r["uid"]))
+				}
+			}
+			objs := &accounts{byNS: live()}
+			if tc.change != nil {
+				tc.change(objs.byNS)
+			}
+			a, err := NewAuthenticator(issuer, []string{issuer}, []crypto.PublicKey{key.Public()}, objs, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, ok, err := a.AuthenticateToken(context.Background(), tok.Token, nil)
+			if tc.wantErr != "" {
+				if ok || err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("AuthenticateToken = %v, %v; want %q", ok, err, tc.wantErr)
+				}
+				return
+			}
+			if got := strings.Join(claim, " "); got != tc.wantClaim {
+				t.Errorf("claim = %q, want %q", got, tc.wantClaim)
+			}
+			if err != nil || !ok {
+				t.Fatalf("AuthenticateToken = %v, %v", ok, err)
+			}
+			var extra []string
+			for _, k := range []string{NodeNameKey, NodeUIDKey, PodNameKey, PodUIDKey} {
+				if v := resp.User.Extra[k].GetItems(); len(v) > 0 {
+					extra = append(extra, strings.TrimPrefix(k, "authentication.kubernetes.io/")+"="+strings.Join(v, ","))
+				}
+			}
+			if got := strings.Join(extra, " "); got != tc.wantExtra {
+				t.Errorf("extra = %q, want %q", got, tc.wantExtra)
+			}
+		})
+	}
+	// Under the cap, the request is kept.
+	if tok, err := signer.Issue(Request{Namespace: "demo", Name: "app", UID: "sa-uid", ExpirationSeconds: ptr(int64(3600))}); err != nil || tok.ExpirationSeconds != 3600 {
+		t.Errorf("under the cap: %+v %v", tok, err)
+	}
+	// A lookup failure is unknown, not a refusal.
+	a, _ := NewAuthenticator(issuer, []string{issuer}, []crypto.PublicKey{key.Public()}, &accounts{byNS: live()}, clock)
+	tok, _ := signer.Issue(Request{Namespace: "demo", Name: "app", UID: "sa-uid", Pod: pod})
+	failing := &lookupFails{accounts: &accounts{byNS: live()}, kind: KindPod}
+	a.objects = failing
+	if _, _, err := a.AuthenticateToken(context.Background(), tok.Token, nil); !errors.Is(err, ErrLookup) {
+		t.Errorf("pod lookup failure: %v, want ErrLookup", err)
+	}
+}
+
+// lookupFails fails the lookups of one kind.
+type lookupFails struct {
+	*accounts
+	kind Kind
+}
+
+func (l *lookupFails) GetObject(ctx context.Context, kind Kind, ns, name string) (Object, bool, error) {
+	if kind == l.kind {
+		return Object{}, false, errors.New("api down")
+	}
+	return l.accounts.GetObject(ctx, kind, ns, name)
 }
 
 func writePEM(t *testing.T, dir, name string, blocks ...*pem.Block) string {

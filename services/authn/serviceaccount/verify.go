@@ -19,47 +19,74 @@ const Method = "service-account"
 // "JTI=<token id>", as kube-apiserver sets it.
 const CredentialIDKey = "authentication.kubernetes.io/credential-id"
 
-// Account is what verification needs of a live service account.
-type Account struct {
+// Extra attributes of a bound token's user, as kube-apiserver sets them.
+const (
+	PodNameKey  = "authentication.kubernetes.io/pod-name"
+	PodUIDKey   = "authentication.kubernetes.io/pod-uid"
+	NodeNameKey = "authentication.kubernetes.io/node-name"
+	NodeUIDKey  = "authentication.kubernetes.io/node-uid"
+)
+
+// Kind is a kind of object a token names.
+type Kind string
+
+// The kinds a token names: its account, and what it may be bound to.
+const (
+	KindServiceAccount Kind = "ServiceAccount"
+	KindPod            Kind = "Pod"
+	KindSecret         Kind = "Secret"
+	KindNode           Kind = "Node"
+)
+
+// Object is what verification needs of a live object.
+type Object struct {
 	UID string
-	// Deleting is true once the account has a deletionTimestamp.
+	// Deleting is true once the object has a deletionTimestamp.
 	Deleting bool
 }
 
-// AccountGetter finds a live service account; found is false when it does
-// not exist. An error means the answer is unknown (the api unreachable):
-// the token is then refused as unavailable, never accepted.
-type AccountGetter interface {
-	GetServiceAccount(ctx context.Context, namespace, name string) (acct Account, found bool, err error)
+// Account is a live service account.
+type Account = Object
+
+// ObjectGetter finds a live object of a kind (namespace "" for a node);
+// found is false when it does not exist. An error means the answer is
+// unknown (the api unreachable): the token is then refused as
+// unavailable, never accepted.
+type ObjectGetter interface {
+	GetObject(ctx context.Context, kind Kind, namespace, name string) (obj Object, found bool, err error)
 }
 
-// ErrLookup wraps a failure to look the account up: the caller should
+// ErrLookup wraps a failure to look an object up: the caller should
 // answer "unavailable", not "unauthorized".
 var ErrLookup = errors.New("service account lookup failed")
+
+// errInvalidated is kube's answer for a token whose bound object is gone.
+var errInvalidated = errors.New("service account token has been invalidated")
 
 // Authenticator verifies service-account tokens.
 type Authenticator struct {
 	issuer       string
 	apiAudiences []string
 	keys         []verifyKey
-	accounts     AccountGetter
+	objects      ObjectGetter
 	now          func() time.Time
 }
 
 // NewAuthenticator verifies tokens of issuer signed by any of keys, valid
 // for apiAudiences unless a caller asks for others, whose account
-// accounts finds. now may be nil (time.Now).
-func NewAuthenticator(issuer string, apiAudiences []string, keys []crypto.PublicKey, accounts AccountGetter, now func() time.Time) (*Authenticator, error) {
+// objects finds (the account, and the object a token is bound to). now
+// may be nil (time.Now).
+func NewAuthenticator(issuer string, apiAudiences []string, keys []crypto.PublicKey, objects ObjectGetter, now func() time.Time) (*Authenticator, error) {
 	if issuer == "" {
 		return nil, errors.New("service-account authenticator: no issuer")
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("service-account authenticator: no verification keys")
 	}
-	if accounts == nil {
+	if objects == nil {
 		return nil, errors.New("service-account authenticator: no account lookup")
 	}
-	a := &Authenticator{issuer: issuer, apiAudiences: slices.Clone(apiAudiences), accounts: accounts, now: now}
+	a := &Authenticator{issuer: issuer, apiAudiences: slices.Clone(apiAudiences), objects: objects, now: now}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -116,7 +143,7 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string, aud
 	if c.Subject != Username(k.Namespace, k.ServiceAccount.Name) {
 		return nil, false, errors.New("sub claim is invalid")
 	}
-	acct, found, err := a.accounts.GetServiceAccount(ctx, k.Namespace, k.ServiceAccount.Name)
+	acct, found, err := a.objects.GetObject(ctx, KindServiceAccount, k.Namespace, k.ServiceAccount.Name)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %w", ErrLookup, err)
 	}
@@ -128,17 +155,70 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string, aud
 	case acct.UID != k.ServiceAccount.UID:
 		return nil, false, fmt.Errorf("service account UID (%s) does not match claim (%s)", acct.UID, truncate(k.ServiceAccount.UID, 64))
 	}
+	if err := a.checkBinding(ctx, k); err != nil {
+		return nil, false, err
+	}
 	u := &authnv1.UserInfo{
 		Username: c.Subject,
 		Uid:      acct.UID,
 		Groups:   Groups(k.Namespace),
 	}
+	extra := map[string]*authnv1.ExtraValue{}
 	if c.ID != "" {
-		u.Extra = map[string]*authnv1.ExtraValue{CredentialIDKey: {Items: []string{"JTI=" + truncate(c.ID, 64)}}}
+		extra[CredentialIDKey] = &authnv1.ExtraValue{Items: []string{"JTI=" + truncate(c.ID, 64)}}
+	}
+	if k.Pod != nil {
+		extra[PodNameKey] = &authnv1.ExtraValue{Items: []string{k.Pod.Name}}
+		extra[PodUIDKey] = &authnv1.ExtraValue{Items: []string{k.Pod.UID}}
+	}
+	if k.Node != nil {
+		extra[NodeNameKey] = &authnv1.ExtraValue{Items: []string{k.Node.Name}}
+		if k.Node.UID != "" {
+			extra[NodeUIDKey] = &authnv1.ExtraValue{Items: []string{k.Node.UID}}
+		}
+	}
+	if len(extra) > 0 {
+		u.Extra = extra
 	}
 	return &authenticator.Response{
 		User: u, Audiences: auds, ExpiresAt: time.Unix(int64(c.Expiry), 0), Method: Method,
 	}, true, nil
+}
+
+// checkBinding refuses a token whose bound object is gone, being deleted,
+// or replaced (another UID), as kube-apiserver's validator does. The node
+// of a pod-bound token is information only: the pod is what binds it.
+func (a *Authenticator) checkBinding(ctx context.Context, k *k8sClaims) error {
+	type bound struct {
+		kind      Kind
+		namespace string
+		ref       *ref
+		what      string
+	}
+	var refs []bound
+	if k.Secret != nil {
+		refs = append(refs, bound{KindSecret, k.Namespace, k.Secret, "secret"})
+	}
+	if k.Pod != nil {
+		refs = append(refs, bound{KindPod, k.Namespace, k.Pod, "pod"})
+	} else if k.Node != nil {
+		refs = append(refs, bound{KindNode, "", k.Node, "node"})
+	}
+	for _, b := range refs {
+		if b.ref.Name == "" || b.ref.UID == "" {
+			return fmt.Errorf("service account token's %s claim is incomplete", b.what)
+		}
+		obj, found, err := a.objects.GetObject(ctx, b.kind, b.namespace, b.ref.Name)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: %w", ErrLookup, err)
+		case !found || obj.Deleting:
+			return errInvalidated
+		case obj.UID != b.ref.UID:
+			return fmt.Errorf("%s UID (%s) does not match service account %s ref claim (%s)", b.what, obj.UID, b.what, truncate(b.ref.UID, 64))
+		}
+	}
+	return nil
 }
 
 func truncateList(l []string) []string {

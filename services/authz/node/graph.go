@@ -4,22 +4,21 @@ import (
 	"slices"
 	"sync"
 
-	"google.golang.org/protobuf/reflect/protoreflect"
-
+	"github.com/portico-dev/portico/internal/podrefs"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
 
 // Resources a node may reach through its pods.
 const (
-	Pods                   = "pods"
-	Secrets                = "secrets"
-	ConfigMaps             = "configmaps"
-	ServiceAccounts        = "serviceaccounts"
-	PersistentVolumeClaims = "persistentvolumeclaims"
+	Pods                   = podrefs.Pods
+	Secrets                = podrefs.Secrets
+	ConfigMaps             = podrefs.ConfigMaps
+	ServiceAccounts        = podrefs.ServiceAccounts
+	PersistentVolumeClaims = podrefs.PersistentVolumeClaims
 )
 
 // ref is one object a node's pod uses.
-type ref struct{ resource, namespace, name string }
+type ref = podrefs.Ref
 
 // podEntry is what the graph keeps of a pod bound to a node.
 type podEntry struct {
@@ -50,7 +49,7 @@ func NewGraph(onChange func()) *Graph {
 func (g *Graph) Reachable(node, resource, namespace, name string) bool {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	return g.counts[node][ref{resource, namespace, name}] > 0
+	return g.counts[node][ref{Resource: resource, Namespace: namespace, Name: name}] > 0
 }
 
 // Synced reports whether the graph has been filled once.
@@ -148,118 +147,5 @@ func (g *Graph) removeLocked(key string) bool {
 	return true
 }
 
-// PodRefs are the objects a pod uses: itself, its service account
-// ("default" when unset), and every secret, config map and claim its
-// spec names (volumes of every type, projections, env, envFrom, image
-// pull secrets), sorted and without duplicates.
-func PodRefs(p *corev1.Pod) []ref {
-	ns := p.GetMetadata().GetNamespace()
-	refs := []ref{{Pods, ns, p.GetMetadata().GetName()}}
-	sa := p.GetSpec().GetServiceAccountName()
-	if sa == "" {
-		sa = p.GetSpec().GetServiceAccount()
-	}
-	if sa == "" {
-		sa = "default"
-	}
-	refs = append(refs, ref{ServiceAccounts, ns, sa})
-	add := func(resource, name string) {
-		if name != "" {
-			refs = append(refs, ref{resource, ns, name})
-		}
-	}
-	for _, v := range p.GetSpec().GetVolumes() {
-		// A generic ephemeral volume is a claim named <pod>-<volume>.
-		if v.GetVolumeSource().GetEphemeral() != nil {
-			add(PersistentVolumeClaims, p.GetMetadata().GetName()+"-"+v.GetName())
-		}
-	}
-	if spec := p.GetSpec(); spec != nil {
-		walk(spec.ProtoReflect(), "", add)
-	}
-	slices.SortFunc(refs, func(a, b ref) int {
-		if a.resource != b.resource {
-			return cmpString(a.resource, b.resource)
-		}
-		return cmpString(a.name, b.name)
-	})
-	return slices.Compact(refs)
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// refFields name what a message of a type refers to: by a string field,
-// or by the name in its embedded LocalObjectReference.
-var refFields = map[protoreflect.Name]struct {
-	resource, field string
-}{
-	"SecretVolumeSource":                {Secrets, "secret_name"},
-	"AzureFileVolumeSource":             {Secrets, "secret_name"},
-	"SecretProjection":                  {Secrets, "local_object_reference"},
-	"SecretKeySelector":                 {Secrets, "local_object_reference"},
-	"SecretEnvSource":                   {Secrets, "local_object_reference"},
-	"ConfigMapVolumeSource":             {ConfigMaps, "local_object_reference"},
-	"ConfigMapProjection":               {ConfigMaps, "local_object_reference"},
-	"ConfigMapKeySelector":              {ConfigMaps, "local_object_reference"},
-	"ConfigMapEnvSource":                {ConfigMaps, "local_object_reference"},
-	"PersistentVolumeClaimVolumeSource": {PersistentVolumeClaims, "claim_name"},
-}
-
-// secretRefFields are the LocalObjectReference fields that name a secret
-// (volume plugins' secretRef, CSI's nodePublishSecretRef, a pod's
-// imagePullSecrets).
-var secretRefFields = map[protoreflect.Name]bool{
-	"secret_ref": true, "node_publish_secret_ref": true, "image_pull_secrets": true,
-}
-
-// walk visits every set message in m; field is the name of the field m
-// was reached by.
-func walk(m protoreflect.Message, field protoreflect.Name, add func(resource, name string)) {
-	name := m.Descriptor().Name()
-	if rf, ok := refFields[name]; ok {
-		fd := m.Descriptor().Fields().ByName(protoreflect.Name(rf.field))
-		if fd != nil {
-			if fd.Kind() == protoreflect.StringKind {
-				add(rf.resource, m.Get(fd).String())
-			} else if lor, ok := m.Get(fd).Message().Interface().(*corev1.LocalObjectReference); ok {
-				add(rf.resource, lor.GetName())
-			}
-		}
-		return
-	}
-	if lor, ok := m.Interface().(*corev1.LocalObjectReference); ok {
-		if secretRefFields[field] {
-			add(Secrets, lor.GetName())
-		}
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap():
-			if fd.MapValue().Kind() == protoreflect.MessageKind {
-				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-					walk(mv.Message(), fd.Name(), add)
-					return true
-				})
-			}
-		case fd.IsList():
-			if fd.Kind() == protoreflect.MessageKind {
-				l := v.List()
-				for i := range l.Len() {
-					walk(l.Get(i).Message(), fd.Name(), add)
-				}
-			}
-		case fd.Kind() == protoreflect.MessageKind:
-			walk(v.Message(), fd.Name(), add)
-		}
-		return true
-	})
-}
+// PodRefs are the objects a pod uses (podrefs.Of).
+func PodRefs(p *corev1.Pod) []ref { return podrefs.Of(p) }

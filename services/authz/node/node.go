@@ -4,9 +4,12 @@
 // AuthorizeNodeWithSelectors has it. It may
 //   - read services and endpoints;
 //   - read its own Node (get, or list/watch limited to its name), update it
-//     and its status;
+//     and its status, and create Nodes (the api's node restriction lets it
+//     register only itself);
 //   - read the pods bound to it (get, or list/watch with
-//     fieldSelector=spec.nodeName=<node>) and update their status;
+//     fieldSelector=spec.nodeName=<node>) and update their status; create
+//     and delete pods (the node restriction: only its own mirror pods,
+//     only pods bound to it);
 //   - read (by name) the secrets, config maps, service accounts and
 //     claims those pods use, and request tokens for those service accounts;
 //   - create and update events; create token and access reviews.
@@ -18,20 +21,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/fields"
 
+	"github.com/portico-dev/portico/internal/identity"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 	"github.com/portico-dev/portico/services/authz/authorizer"
 )
 
-// Node identity.
+// Node identity (internal/identity's, named here for this package's readers).
 const (
-	UserPrefix = "system:node:"
-	Group      = "system:nodes"
+	UserPrefix = identity.NodeUserPrefix
+	Group      = identity.GroupNodes
 )
 
 // Reader is what the authorizer needs of the graph.
@@ -52,13 +54,7 @@ func New(g Reader) *Authorizer { return &Authorizer{graph: g} }
 var ErrNotSynced = errors.New("node authorizer: the pods are still being listed")
 
 // NodeName is the node a user is a kubelet of, and whether it is one.
-func NodeName(u *authnv1.UserInfo) (string, bool) {
-	name, ok := strings.CutPrefix(u.GetUsername(), UserPrefix)
-	if !ok || !slices.Contains(u.GetGroups(), Group) {
-		return "", false
-	}
-	return name, true
-}
+func NodeName(u *authnv1.UserInfo) (string, bool) { return identity.NodeName(u) }
 
 // Authorize implements authorizer.Authorizer.
 func (a *Authorizer) Authorize(_ context.Context, u *authnv1.UserInfo, at *authzv1.Attributes) (authorizer.Decision, string, error) {
@@ -144,6 +140,9 @@ func (a *Authorizer) nodes(node string, at *authzv1.Attributes) (authorizer.Deci
 			default:
 				return authorizer.NoOpinion, fmt.Sprintf("node '%s' cannot read '%s', only its own Node object", node, at.GetName()), nil
 			}
+		case at.GetVerb() == "create":
+			// The name is in the body: the api's node restriction checks it.
+			return authorizer.Allow, "", nil
 		case at.GetVerb() == "update" || at.GetVerb() == "patch":
 			if at.GetName() == node {
 				return authorizer.Allow, "", nil
@@ -163,6 +162,10 @@ func (a *Authorizer) pods(node string, at *authzv1.Attributes) (authorizer.Decis
 	switch at.GetSubresource() {
 	case "":
 		switch at.GetVerb() {
+		case "create", "delete":
+			// Mirror pods: the api's node restriction admits only a
+			// kubelet's own, and deletes of pods bound to it.
+			return authorizer.Allow, "", nil
 		case "get":
 			return a.reachable(node, at)
 		case "list", "watch":

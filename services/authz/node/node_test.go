@@ -42,33 +42,6 @@ const web = `{"metadata":{"namespace":"demo","name":"web"},"spec":{
     {"name":"Y","valueFrom":{"configMapKeyRef":{"localObjectReference":{"name":"env-cm"},"key":"k"}}}],
     "envFrom":[{"configMapRef":{"localObjectReference":{"name":"envfrom-cm"}}}]}]}}`
 
-func TestPodRefs(t *testing.T) {
-	got := map[ref]bool{}
-	for _, r := range PodRefs(pod(t, web)) {
-		got[r] = true
-	}
-	want := []ref{
-		{Pods, "demo", "web"}, {ServiceAccounts, "demo", "web-sa"},
-		{Secrets, "demo", "pull"}, {Secrets, "demo", "vol-secret"}, {Secrets, "demo", "proj-secret"},
-		{Secrets, "demo", "csi-secret"}, {Secrets, "demo", "ceph-secret"}, {Secrets, "demo", "init-env"},
-		{Secrets, "demo", "env-secret"},
-		{ConfigMaps, "demo", "vol-cm"}, {ConfigMaps, "demo", "proj-cm"}, {ConfigMaps, "demo", "env-cm"},
-		{ConfigMaps, "demo", "envfrom-cm"},
-		{PersistentVolumeClaims, "demo", "data"}, {PersistentVolumeClaims, "demo", "web-f"},
-	}
-	for _, w := range want {
-		if !got[w] {
-			t.Errorf("missing %v", w)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("got %d refs, want %d: %v", len(got), len(want), got)
-	}
-	if refs := PodRefs(pod(t, `{"metadata":{"namespace":"n","name":"p"},"spec":{}}`)); len(refs) != 2 || refs[1] != (ref{ServiceAccounts, "n", "default"}) {
-		t.Errorf("a pod with no service account uses default: %v", refs)
-	}
-}
-
 func TestGraph(t *testing.T) {
 	changes := 0
 	g := NewGraph(func() { changes++ })
@@ -128,45 +101,45 @@ func TestAuthorize(t *testing.T) {
 		want   authorizer.Decision
 		reason string
 	}{
-		"not a node":                {&authnv1.UserInfo{Username: "bob"}, attrs("get", "services", "", "demo", ""), authorizer.NoOpinion, ""},
-		"node name without group":   {&authnv1.UserInfo{Username: "system:node:node-1"}, attrs("get", "services", "", "demo", ""), authorizer.NoOpinion, ""},
-		"empty node name":           {kubelet(""), attrs("get", "services", "", "demo", ""), authorizer.NoOpinion, `unknown node for user "system:node:"`},
-		"list services":             {n1, attrs("list", "services", "", "", ""), authorizer.Allow, ""},
-		"watch endpoints":           {n1, attrs("watch", "endpoints", "", "demo", ""), authorizer.Allow, ""},
-		"no service writes":         {n1, attrs("create", "services", "", "demo", ""), authorizer.NoOpinion, ""},
-		"own node":                  {n1, attrs("get", "nodes", "", "", "node-1"), authorizer.Allow, ""},
-		"other node":                {n1, attrs("get", "nodes", "", "", "node-2"), authorizer.NoOpinion, "node 'node-1' cannot read 'node-2', only its own Node object"},
-		"all nodes":                 {n1, attrs("list", "nodes", "", "", ""), authorizer.NoOpinion, "node 'node-1' cannot read all nodes, only its own Node object"},
-		"update own node":           {n1, attrs("patch", "nodes", "", "", "node-1"), authorizer.Allow, ""},
-		"update other node":         {n1, attrs("update", "nodes", "", "", "node-2"), authorizer.NoOpinion, "node 'node-1' cannot modify 'node-2', only its own Node object"},
-		"own node status":           {n1, attrs("update", "nodes", "status", "", "node-1"), authorizer.Allow, ""},
-		"other node status":         {n1, attrs("patch", "nodes", "status", "", "node-2"), authorizer.NoOpinion, ""},
-		"create node":               {n1, attrs("create", "nodes", "", "", ""), authorizer.NoOpinion, ""},
-		"own pod":                   {n1, attrs("get", "pods", "", "demo", "web"), authorizer.Allow, ""},
-		"other node's pod":          {n1, attrs("get", "pods", "", "demo", "other"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
-		"pods on own node":          {n1, listOn("spec.nodeName=node-1"), authorizer.Allow, ""},
-		"pods on other node":        {n1, listOn("spec.nodeName=node-2"), authorizer.NoOpinion, "can only list/watch pods with spec.nodeName field selector"},
-		"all pods":                  {n1, listOn(""), authorizer.NoOpinion, "can only list/watch pods with spec.nodeName field selector"},
-		"create pod":                {n1, attrs("create", "pods", "", "demo", ""), authorizer.NoOpinion, ""},
-		"delete own pod":            {n1, attrs("delete", "pods", "", "demo", "web"), authorizer.NoOpinion, ""},
-		"own pod status":            {n1, attrs("update", "pods", "status", "demo", "web"), authorizer.Allow, ""},
-		"other pod status":          {n1, attrs("patch", "pods", "status", "demo", "other"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
-		"used secret":               {n1, attrs("get", "secrets", "", "demo", "env-secret"), authorizer.Allow, ""},
-		"watch used secret by name": {n1, attrs("watch", "secrets", "", "demo", "vol-secret"), authorizer.Allow, ""},
-		"other node's secret":       {n1, attrs("get", "secrets", "", "demo", "other-secret"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
-		"secret in another ns":      {n1, attrs("get", "secrets", "", "other", "env-secret"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
-		"all secrets":               {n1, attrs("list", "secrets", "", "demo", ""), authorizer.NoOpinion, "No Object name found"},
-		"secrets everywhere":        {n1, attrs("list", "secrets", "", "", ""), authorizer.NoOpinion, "can only read namespaced object of this type"},
-		"write a secret":            {n1, attrs("update", "secrets", "", "demo", "env-secret"), authorizer.NoOpinion, "can only read resources of this type"},
-		"used config map":           {n1, attrs("get", "configmaps", "", "demo", "proj-cm"), authorizer.Allow, ""},
-		"used claim":                {n1, attrs("get", "persistentvolumeclaims", "", "demo", "data"), authorizer.Allow, ""},
-		"used service account":      {n1, attrs("get", "serviceaccounts", "", "demo", "web-sa"), authorizer.Allow, ""},
-		"token for it":              {n1, attrs("create", "serviceaccounts", "token", "demo", "web-sa"), authorizer.Allow, ""},
-		"token for another":         {n1, attrs("create", "serviceaccounts", "token", "demo", "default"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
-		"create event":              {n1, attrs("create", "events", "", "demo", ""), authorizer.Allow, ""},
-		"read events":               {n1, attrs("list", "events", "", "demo", ""), authorizer.NoOpinion, ""},
-		"non-resource":              {n1, &authzv1.Attributes{Verb: "get", Path: "/healthz"}, authorizer.NoOpinion, ""},
-		"configmaps of other group": {n1, &authzv1.Attributes{Verb: "get", ApiGroup: "x.io", Resource: "configmaps", Namespace: "demo", Name: "vol-cm", ResourceRequest: true}, authorizer.NoOpinion, ""},
+		"not a node":              {&authnv1.UserInfo{Username: "bob"}, attrs("get", "services", "", "demo", ""), authorizer.NoOpinion, ""},
+		"node name without group": {&authnv1.UserInfo{Username: "system:node:node-1"}, attrs("get", "services", "", "demo", ""), authorizer.NoOpinion, ""},
+		"empty node name":         {kubelet(""), attrs("get", "services", "", "demo", ""), authorizer.NoOpinion, `unknown node for user "system:node:"`},
+		"list services":           {n1, attrs("list", "services", "", "", ""), authorizer.Allow, ""},
+		"watch endpoints":         {n1, attrs("watch", "endpoints", "", "demo", ""), authorizer.Allow, ""},
+		"no service writes":       {n1, attrs("create", "services", "", "demo", ""), authorizer.NoOpinion, ""},
+		"own node":                {n1, attrs("get", "nodes", "", "", "node-1"), authorizer.Allow, ""},
+		"other node":              {n1, attrs("get", "nodes", "", "", "node-2"), authorizer.NoOpinion, "node 'node-1' cannot read 'node-2', only its own Node object"},
+		"all nodes":               {n1, attrs("list", "nodes", "", "", ""), authorizer.NoOpinion, "node 'node-1' cannot read all nodes, only its own Node object"},
+		"update own node":         {n1, attrs("patch", "nodes", "", "", "node-1"), authorizer.Allow, ""},
+		"update other node":       {n1, attrs("update", "nodes", "", "", "node-2"), authorizer.NoOpinion, "node 'node-1' cannot modify 'node-2', only its own Node object"},
+		"own node status":         {n1, attrs("update", "nodes", "status", "", "node-1"), authorizer.Allow, ""},
+		"other node status":       {n1, attrs("patch", "nodes", "status", "", "node-2"), authorizer.NoOpinion, ""},
+		"create node (admission checks the name)": {n1, attrs("create", "nodes", "", "", ""), authorizer.Allow, ""},
+		"own pod":                             {n1, attrs("get", "pods", "", "demo", "web"), authorizer.Allow, ""},
+		"other node's pod":                    {n1, attrs("get", "pods", "", "demo", "other"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
+		"pods on own node":                    {n1, listOn("spec.nodeName=node-1"), authorizer.Allow, ""},
+		"pods on other node":                  {n1, listOn("spec.nodeName=node-2"), authorizer.NoOpinion, "can only list/watch pods with spec.nodeName field selector"},
+		"all pods":                            {n1, listOn(""), authorizer.NoOpinion, "can only list/watch pods with spec.nodeName field selector"},
+		"create pod (admission: mirror pods)": {n1, attrs("create", "pods", "", "demo", ""), authorizer.Allow, ""},
+		"delete own pod":                      {n1, attrs("delete", "pods", "", "demo", "web"), authorizer.Allow, ""},
+		"own pod status":                      {n1, attrs("update", "pods", "status", "demo", "web"), authorizer.Allow, ""},
+		"other pod status":                    {n1, attrs("patch", "pods", "status", "demo", "other"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
+		"used secret":                         {n1, attrs("get", "secrets", "", "demo", "env-secret"), authorizer.Allow, ""},
+		"watch used secret by name":           {n1, attrs("watch", "secrets", "", "demo", "vol-secret"), authorizer.Allow, ""},
+		"other node's secret":                 {n1, attrs("get", "secrets", "", "demo", "other-secret"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
+		"secret in another ns":                {n1, attrs("get", "secrets", "", "other", "env-secret"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
+		"all secrets":                         {n1, attrs("list", "secrets", "", "demo", ""), authorizer.NoOpinion, "No Object name found"},
+		"secrets everywhere":                  {n1, attrs("list", "secrets", "", "", ""), authorizer.NoOpinion, "can only read namespaced object of this type"},
+		"write a secret":                      {n1, attrs("update", "secrets", "", "demo", "env-secret"), authorizer.NoOpinion, "can only read resources of this type"},
+		"used config map":                     {n1, attrs("get", "configmaps", "", "demo", "proj-cm"), authorizer.Allow, ""},
+		"used claim":                          {n1, attrs("get", "persistentvolumeclaims", "", "demo", "data"), authorizer.Allow, ""},
+		"used service account":                {n1, attrs("get", "serviceaccounts", "", "demo", "web-sa"), authorizer.Allow, ""},
+		"token for it":                        {n1, attrs("create", "serviceaccounts", "token", "demo", "web-sa"), authorizer.Allow, ""},
+		"token for another":                   {n1, attrs("create", "serviceaccounts", "token", "demo", "default"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
+		"create event":                        {n1, attrs("create", "events", "", "demo", ""), authorizer.Allow, ""},
+		"read events":                         {n1, attrs("list", "events", "", "demo", ""), authorizer.NoOpinion, ""},
+		"non-resource":                        {n1, &authzv1.Attributes{Verb: "get", Path: "/healthz"}, authorizer.NoOpinion, ""},
+		"configmaps of other group":           {n1, &authzv1.Attributes{Verb: "get", ApiGroup: "x.io", Resource: "configmaps", Namespace: "demo", Name: "vol-cm", ResourceRequest: true}, authorizer.NoOpinion, ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

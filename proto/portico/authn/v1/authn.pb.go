@@ -366,8 +366,15 @@ type IssueServiceAccountTokenRequest struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// uid is the service account's UID, written into the token and checked
 	// against the live account at every use.
-	Uid           string               `protobuf:"bytes,3,opt,name=uid,proto3" json:"uid,omitempty"`
-	Spec          *v1.TokenRequestSpec `protobuf:"bytes,4,opt,name=spec,proto3" json:"spec,omitempty"`
+	Uid  string               `protobuf:"bytes,3,opt,name=uid,proto3" json:"uid,omitempty"`
+	Spec *v1.TokenRequestSpec `protobuf:"bytes,4,opt,name=spec,proto3" json:"spec,omitempty"`
+	// The object the token is bound to, which the api found and whose UID
+	// it checked (spec.bound_object_ref names it): a pod (node then names
+	// the node the pod runs on, when it is bound to one), a secret, or a
+	// node. The token is refused once that object is gone or replaced.
+	Pod           *BoundObject `protobuf:"bytes,5,opt,name=pod,proto3" json:"pod,omitempty"`
+	Secret        *BoundObject `protobuf:"bytes,6,opt,name=secret,proto3" json:"secret,omitempty"`
+	Node          *BoundObject `protobuf:"bytes,7,opt,name=node,proto3" json:"node,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -430,6 +437,80 @@ func (x *IssueServiceAccountTokenRequest) GetSpec() *v1.TokenRequestSpec {
 	return nil
 }
 
+func (x *IssueServiceAccountTokenRequest) GetPod() *BoundObject {
+	if x != nil {
+		return x.Pod
+	}
+	return nil
+}
+
+func (x *IssueServiceAccountTokenRequest) GetSecret() *BoundObject {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *IssueServiceAccountTokenRequest) GetNode() *BoundObject {
+	if x != nil {
+		return x.Node
+	}
+	return nil
+}
+
+// BoundObject names an object by name and UID ("kubernetes.io" claims).
+type BoundObject struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BoundObject) Reset() {
+	*x = BoundObject{}
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BoundObject) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BoundObject) ProtoMessage() {}
+
+func (x *BoundObject) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BoundObject.ProtoReflect.Descriptor instead.
+func (*BoundObject) Descriptor() ([]byte, []int) {
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BoundObject) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *BoundObject) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
 // IssueServiceAccountTokenResponse is the signed token.
 type IssueServiceAccountTokenResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -446,7 +527,7 @@ type IssueServiceAccountTokenResponse struct {
 
 func (x *IssueServiceAccountTokenResponse) Reset() {
 	*x = IssueServiceAccountTokenResponse{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[7]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -458,7 +539,7 @@ func (x *IssueServiceAccountTokenResponse) String() string {
 func (*IssueServiceAccountTokenResponse) ProtoMessage() {}
 
 func (x *IssueServiceAccountTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[7]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -471,7 +552,7 @@ func (x *IssueServiceAccountTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueServiceAccountTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueServiceAccountTokenResponse) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{7}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *IssueServiceAccountTokenResponse) GetStatus() *v1.TokenRequestStatus {
@@ -504,7 +585,7 @@ type GetServiceAccountIssuerRequest struct {
 
 func (x *GetServiceAccountIssuerRequest) Reset() {
 	*x = GetServiceAccountIssuerRequest{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[8]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +597,7 @@ func (x *GetServiceAccountIssuerRequest) String() string {
 func (*GetServiceAccountIssuerRequest) ProtoMessage() {}
 
 func (x *GetServiceAccountIssuerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[8]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +610,7 @@ func (x *GetServiceAccountIssuerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceAccountIssuerRequest.ProtoReflect.Descriptor instead.
 func (*GetServiceAccountIssuerRequest) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{8}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{9}
 }
 
 // GetServiceAccountIssuerResponse describes the service-account token
@@ -549,7 +630,7 @@ type GetServiceAccountIssuerResponse struct {
 
 func (x *GetServiceAccountIssuerResponse) Reset() {
 	*x = GetServiceAccountIssuerResponse{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[9]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +642,7 @@ func (x *GetServiceAccountIssuerResponse) String() string {
 func (*GetServiceAccountIssuerResponse) ProtoMessage() {}
 
 func (x *GetServiceAccountIssuerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[9]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +655,7 @@ func (x *GetServiceAccountIssuerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceAccountIssuerResponse.ProtoReflect.Descriptor instead.
 func (*GetServiceAccountIssuerResponse) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{9}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetServiceAccountIssuerResponse) GetIssuer() string {
@@ -610,7 +691,7 @@ type TokenReview struct {
 
 func (x *TokenReview) Reset() {
 	*x = TokenReview{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[10]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +703,7 @@ func (x *TokenReview) String() string {
 func (*TokenReview) ProtoMessage() {}
 
 func (x *TokenReview) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[10]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +716,7 @@ func (x *TokenReview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenReview.ProtoReflect.Descriptor instead.
 func (*TokenReview) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{10}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TokenReview) GetMetadata() *v1.ObjectMeta {
@@ -670,7 +751,7 @@ type TokenReviewSpec struct {
 
 func (x *TokenReviewSpec) Reset() {
 	*x = TokenReviewSpec{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[11]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -682,7 +763,7 @@ func (x *TokenReviewSpec) String() string {
 func (*TokenReviewSpec) ProtoMessage() {}
 
 func (x *TokenReviewSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[11]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -695,7 +776,7 @@ func (x *TokenReviewSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenReviewSpec.ProtoReflect.Descriptor instead.
 func (*TokenReviewSpec) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{11}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TokenReviewSpec) GetToken() string {
@@ -726,7 +807,7 @@ type TokenReviewStatus struct {
 
 func (x *TokenReviewStatus) Reset() {
 	*x = TokenReviewStatus{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[12]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +819,7 @@ func (x *TokenReviewStatus) String() string {
 func (*TokenReviewStatus) ProtoMessage() {}
 
 func (x *TokenReviewStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[12]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +832,7 @@ func (x *TokenReviewStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenReviewStatus.ProtoReflect.Descriptor instead.
 func (*TokenReviewStatus) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{12}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TokenReviewStatus) GetAuthenticated() bool {
@@ -793,7 +874,7 @@ type SelfSubjectReview struct {
 
 func (x *SelfSubjectReview) Reset() {
 	*x = SelfSubjectReview{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[13]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +886,7 @@ func (x *SelfSubjectReview) String() string {
 func (*SelfSubjectReview) ProtoMessage() {}
 
 func (x *SelfSubjectReview) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[13]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +899,7 @@ func (x *SelfSubjectReview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SelfSubjectReview.ProtoReflect.Descriptor instead.
 func (*SelfSubjectReview) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{13}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SelfSubjectReview) GetMetadata() *v1.ObjectMeta {
@@ -845,7 +926,7 @@ type SelfSubjectReviewStatus struct {
 
 func (x *SelfSubjectReviewStatus) Reset() {
 	*x = SelfSubjectReviewStatus{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[14]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +938,7 @@ func (x *SelfSubjectReviewStatus) String() string {
 func (*SelfSubjectReviewStatus) ProtoMessage() {}
 
 func (x *SelfSubjectReviewStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[14]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +951,7 @@ func (x *SelfSubjectReviewStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SelfSubjectReviewStatus.ProtoReflect.Descriptor instead.
 func (*SelfSubjectReviewStatus) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{14}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SelfSubjectReviewStatus) GetUserInfo() *UserInfo {
@@ -890,7 +971,7 @@ type CreateTokenReviewRequest struct {
 
 func (x *CreateTokenReviewRequest) Reset() {
 	*x = CreateTokenReviewRequest{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[15]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +983,7 @@ func (x *CreateTokenReviewRequest) String() string {
 func (*CreateTokenReviewRequest) ProtoMessage() {}
 
 func (x *CreateTokenReviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[15]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +996,7 @@ func (x *CreateTokenReviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenReviewRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenReviewRequest) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{15}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateTokenReviewRequest) GetTokenReview() *TokenReview {
@@ -935,7 +1016,7 @@ type CreateTokenReviewResponse struct {
 
 func (x *CreateTokenReviewResponse) Reset() {
 	*x = CreateTokenReviewResponse{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[16]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1028,7 @@ func (x *CreateTokenReviewResponse) String() string {
 func (*CreateTokenReviewResponse) ProtoMessage() {}
 
 func (x *CreateTokenReviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[16]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1041,7 @@ func (x *CreateTokenReviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenReviewResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenReviewResponse) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{16}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateTokenReviewResponse) GetTokenReview() *TokenReview {
@@ -980,7 +1061,7 @@ type CreateSelfSubjectReviewRequest struct {
 
 func (x *CreateSelfSubjectReviewRequest) Reset() {
 	*x = CreateSelfSubjectReviewRequest{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[17]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1073,7 @@ func (x *CreateSelfSubjectReviewRequest) String() string {
 func (*CreateSelfSubjectReviewRequest) ProtoMessage() {}
 
 func (x *CreateSelfSubjectReviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[17]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1086,7 @@ func (x *CreateSelfSubjectReviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSelfSubjectReviewRequest.ProtoReflect.Descriptor instead.
 func (*CreateSelfSubjectReviewRequest) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{17}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateSelfSubjectReviewRequest) GetSelfSubjectReview() *SelfSubjectReview {
@@ -1025,7 +1106,7 @@ type CreateSelfSubjectReviewResponse struct {
 
 func (x *CreateSelfSubjectReviewResponse) Reset() {
 	*x = CreateSelfSubjectReviewResponse{}
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[18]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1118,7 @@ func (x *CreateSelfSubjectReviewResponse) String() string {
 func (*CreateSelfSubjectReviewResponse) ProtoMessage() {}
 
 func (x *CreateSelfSubjectReviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_authn_v1_authn_proto_msgTypes[18]
+	mi := &file_portico_authn_v1_authn_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1131,7 @@ func (x *CreateSelfSubjectReviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSelfSubjectReviewResponse.ProtoReflect.Descriptor instead.
 func (*CreateSelfSubjectReviewResponse) Descriptor() ([]byte, []int) {
-	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{18}
+	return file_portico_authn_v1_authn_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateSelfSubjectReviewResponse) GetSelfSubjectReview() *SelfSubjectReview {
@@ -1088,12 +1169,18 @@ const file_portico_authn_v1_authn_proto_rawDesc = "" +
 	"\x19WatchInvalidationsRequest\"L\n" +
 	"\x1aWatchInvalidationsResponse\x12\x10\n" +
 	"\x03all\x18\x01 \x01(\bR\x03all\x12\x1c\n" +
-	"\tusernames\x18\x02 \x03(\tR\tusernames\"\x9c\x01\n" +
+	"\tusernames\x18\x02 \x03(\tR\tusernames\"\xb7\x02\n" +
 	"\x1fIssueServiceAccountTokenRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
 	"\x03uid\x18\x03 \x01(\tR\x03uid\x125\n" +
-	"\x04spec\x18\x04 \x01(\v2!.portico.core.v1.TokenRequestSpecR\x04spec\"\xac\x01\n" +
+	"\x04spec\x18\x04 \x01(\v2!.portico.core.v1.TokenRequestSpecR\x04spec\x12/\n" +
+	"\x03pod\x18\x05 \x01(\v2\x1d.portico.authn.v1.BoundObjectR\x03pod\x125\n" +
+	"\x06secret\x18\x06 \x01(\v2\x1d.portico.authn.v1.BoundObjectR\x06secret\x121\n" +
+	"\x04node\x18\a \x01(\v2\x1d.portico.authn.v1.BoundObjectR\x04node\"3\n" +
+	"\vBoundObject\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03uid\x18\x02 \x01(\tR\x03uid\"\xac\x01\n" +
 	" IssueServiceAccountTokenResponse\x12;\n" +
 	"\x06status\x18\x01 \x01(\v2#.portico.core.v1.TokenRequestStatusR\x06status\x12\x1c\n" +
 	"\taudiences\x18\x02 \x03(\tR\taudiences\x12-\n" +
@@ -1148,7 +1235,7 @@ func file_portico_authn_v1_authn_proto_rawDescGZIP() []byte {
 	return file_portico_authn_v1_authn_proto_rawDescData
 }
 
-var file_portico_authn_v1_authn_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_portico_authn_v1_authn_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_portico_authn_v1_authn_proto_goTypes = []any{
 	(*UserInfo)(nil),                         // 0: portico.authn.v1.UserInfo
 	(*ExtraValue)(nil),                       // 1: portico.authn.v1.ExtraValue
@@ -1157,59 +1244,63 @@ var file_portico_authn_v1_authn_proto_goTypes = []any{
 	(*WatchInvalidationsRequest)(nil),        // 4: portico.authn.v1.WatchInvalidationsRequest
 	(*WatchInvalidationsResponse)(nil),       // 5: portico.authn.v1.WatchInvalidationsResponse
 	(*IssueServiceAccountTokenRequest)(nil),  // 6: portico.authn.v1.IssueServiceAccountTokenRequest
-	(*IssueServiceAccountTokenResponse)(nil), // 7: portico.authn.v1.IssueServiceAccountTokenResponse
-	(*GetServiceAccountIssuerRequest)(nil),   // 8: portico.authn.v1.GetServiceAccountIssuerRequest
-	(*GetServiceAccountIssuerResponse)(nil),  // 9: portico.authn.v1.GetServiceAccountIssuerResponse
-	(*TokenReview)(nil),                      // 10: portico.authn.v1.TokenReview
-	(*TokenReviewSpec)(nil),                  // 11: portico.authn.v1.TokenReviewSpec
-	(*TokenReviewStatus)(nil),                // 12: portico.authn.v1.TokenReviewStatus
-	(*SelfSubjectReview)(nil),                // 13: portico.authn.v1.SelfSubjectReview
-	(*SelfSubjectReviewStatus)(nil),          // 14: portico.authn.v1.SelfSubjectReviewStatus
-	(*CreateTokenReviewRequest)(nil),         // 15: portico.authn.v1.CreateTokenReviewRequest
-	(*CreateTokenReviewResponse)(nil),        // 16: portico.authn.v1.CreateTokenReviewResponse
-	(*CreateSelfSubjectReviewRequest)(nil),   // 17: portico.authn.v1.CreateSelfSubjectReviewRequest
-	(*CreateSelfSubjectReviewResponse)(nil),  // 18: portico.authn.v1.CreateSelfSubjectReviewResponse
-	nil,                                      // 19: portico.authn.v1.UserInfo.ExtraEntry
-	(*timestamppb.Timestamp)(nil),            // 20: google.protobuf.Timestamp
-	(*v1.TokenRequestSpec)(nil),              // 21: portico.core.v1.TokenRequestSpec
-	(*v1.TokenRequestStatus)(nil),            // 22: portico.core.v1.TokenRequestStatus
-	(*v1.ObjectMeta)(nil),                    // 23: portico.core.v1.ObjectMeta
+	(*BoundObject)(nil),                      // 7: portico.authn.v1.BoundObject
+	(*IssueServiceAccountTokenResponse)(nil), // 8: portico.authn.v1.IssueServiceAccountTokenResponse
+	(*GetServiceAccountIssuerRequest)(nil),   // 9: portico.authn.v1.GetServiceAccountIssuerRequest
+	(*GetServiceAccountIssuerResponse)(nil),  // 10: portico.authn.v1.GetServiceAccountIssuerResponse
+	(*TokenReview)(nil),                      // 11: portico.authn.v1.TokenReview
+	(*TokenReviewSpec)(nil),                  // 12: portico.authn.v1.TokenReviewSpec
+	(*TokenReviewStatus)(nil),                // 13: portico.authn.v1.TokenReviewStatus
+	(*SelfSubjectReview)(nil),                // 14: portico.authn.v1.SelfSubjectReview
+	(*SelfSubjectReviewStatus)(nil),          // 15: portico.authn.v1.SelfSubjectReviewStatus
+	(*CreateTokenReviewRequest)(nil),         // 16: portico.authn.v1.CreateTokenReviewRequest
+	(*CreateTokenReviewResponse)(nil),        // 17: portico.authn.v1.CreateTokenReviewResponse
+	(*CreateSelfSubjectReviewRequest)(nil),   // 18: portico.authn.v1.CreateSelfSubjectReviewRequest
+	(*CreateSelfSubjectReviewResponse)(nil),  // 19: portico.authn.v1.CreateSelfSubjectReviewResponse
+	nil,                                      // 20: portico.authn.v1.UserInfo.ExtraEntry
+	(*timestamppb.Timestamp)(nil),            // 21: google.protobuf.Timestamp
+	(*v1.TokenRequestSpec)(nil),              // 22: portico.core.v1.TokenRequestSpec
+	(*v1.TokenRequestStatus)(nil),            // 23: portico.core.v1.TokenRequestStatus
+	(*v1.ObjectMeta)(nil),                    // 24: portico.core.v1.ObjectMeta
 }
 var file_portico_authn_v1_authn_proto_depIdxs = []int32{
-	19, // 0: portico.authn.v1.UserInfo.extra:type_name -> portico.authn.v1.UserInfo.ExtraEntry
+	20, // 0: portico.authn.v1.UserInfo.extra:type_name -> portico.authn.v1.UserInfo.ExtraEntry
 	0,  // 1: portico.authn.v1.AuthenticateResponse.user:type_name -> portico.authn.v1.UserInfo
-	20, // 2: portico.authn.v1.AuthenticateResponse.expires_at:type_name -> google.protobuf.Timestamp
-	21, // 3: portico.authn.v1.IssueServiceAccountTokenRequest.spec:type_name -> portico.core.v1.TokenRequestSpec
-	22, // 4: portico.authn.v1.IssueServiceAccountTokenResponse.status:type_name -> portico.core.v1.TokenRequestStatus
-	23, // 5: portico.authn.v1.TokenReview.metadata:type_name -> portico.core.v1.ObjectMeta
-	11, // 6: portico.authn.v1.TokenReview.spec:type_name -> portico.authn.v1.TokenReviewSpec
-	12, // 7: portico.authn.v1.TokenReview.status:type_name -> portico.authn.v1.TokenReviewStatus
-	0,  // 8: portico.authn.v1.TokenReviewStatus.user:type_name -> portico.authn.v1.UserInfo
-	23, // 9: portico.authn.v1.SelfSubjectReview.metadata:type_name -> portico.core.v1.ObjectMeta
-	14, // 10: portico.authn.v1.SelfSubjectReview.status:type_name -> portico.authn.v1.SelfSubjectReviewStatus
-	0,  // 11: portico.authn.v1.SelfSubjectReviewStatus.user_info:type_name -> portico.authn.v1.UserInfo
-	10, // 12: portico.authn.v1.CreateTokenReviewRequest.token_review:type_name -> portico.authn.v1.TokenReview
-	10, // 13: portico.authn.v1.CreateTokenReviewResponse.token_review:type_name -> portico.authn.v1.TokenReview
-	13, // 14: portico.authn.v1.CreateSelfSubjectReviewRequest.self_subject_review:type_name -> portico.authn.v1.SelfSubjectReview
-	13, // 15: portico.authn.v1.CreateSelfSubjectReviewResponse.self_subject_review:type_name -> portico.authn.v1.SelfSubjectReview
-	1,  // 16: portico.authn.v1.UserInfo.ExtraEntry.value:type_name -> portico.authn.v1.ExtraValue
-	2,  // 17: portico.authn.v1.AuthenticationService.Authenticate:input_type -> portico.authn.v1.AuthenticateRequest
-	4,  // 18: portico.authn.v1.AuthenticationService.WatchInvalidations:input_type -> portico.authn.v1.WatchInvalidationsRequest
-	6,  // 19: portico.authn.v1.AuthenticationService.IssueServiceAccountToken:input_type -> portico.authn.v1.IssueServiceAccountTokenRequest
-	8,  // 20: portico.authn.v1.AuthenticationService.GetServiceAccountIssuer:input_type -> portico.authn.v1.GetServiceAccountIssuerRequest
-	15, // 21: portico.authn.v1.AuthenticationService.CreateTokenReview:input_type -> portico.authn.v1.CreateTokenReviewRequest
-	17, // 22: portico.authn.v1.AuthenticationService.CreateSelfSubjectReview:input_type -> portico.authn.v1.CreateSelfSubjectReviewRequest
-	3,  // 23: portico.authn.v1.AuthenticationService.Authenticate:output_type -> portico.authn.v1.AuthenticateResponse
-	5,  // 24: portico.authn.v1.AuthenticationService.WatchInvalidations:output_type -> portico.authn.v1.WatchInvalidationsResponse
-	7,  // 25: portico.authn.v1.AuthenticationService.IssueServiceAccountToken:output_type -> portico.authn.v1.IssueServiceAccountTokenResponse
-	9,  // 26: portico.authn.v1.AuthenticationService.GetServiceAccountIssuer:output_type -> portico.authn.v1.GetServiceAccountIssuerResponse
-	16, // 27: portico.authn.v1.AuthenticationService.CreateTokenReview:output_type -> portico.authn.v1.CreateTokenReviewResponse
-	18, // 28: portico.authn.v1.AuthenticationService.CreateSelfSubjectReview:output_type -> portico.authn.v1.CreateSelfSubjectReviewResponse
-	23, // [23:29] is the sub-list for method output_type
-	17, // [17:23] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	21, // 2: portico.authn.v1.AuthenticateResponse.expires_at:type_name -> google.protobuf.Timestamp
+	22, // 3: portico.authn.v1.IssueServiceAccountTokenRequest.spec:type_name -> portico.core.v1.TokenRequestSpec
+	7,  // 4: portico.authn.v1.IssueServiceAccountTokenRequest.pod:type_name -> portico.authn.v1.BoundObject
+	7,  // 5: portico.authn.v1.IssueServiceAccountTokenRequest.secret:type_name -> portico.authn.v1.BoundObject
+	7,  // 6: portico.authn.v1.IssueServiceAccountTokenRequest.node:type_name -> portico.authn.v1.BoundObject
+	23, // 7: portico.authn.v1.IssueServiceAccountTokenResponse.status:type_name -> portico.core.v1.TokenRequestStatus
+	24, // 8: portico.authn.v1.TokenReview.metadata:type_name -> portico.core.v1.ObjectMeta
+	12, // 9: portico.authn.v1.TokenReview.spec:type_name -> portico.authn.v1.TokenReviewSpec
+	13, // 10: portico.authn.v1.TokenReview.status:type_name -> portico.authn.v1.TokenReviewStatus
+	0,  // 11: portico.authn.v1.TokenReviewStatus.user:type_name -> portico.authn.v1.UserInfo
+	24, // 12: portico.authn.v1.SelfSubjectReview.metadata:type_name -> portico.core.v1.ObjectMeta
+	15, // 13: portico.authn.v1.SelfSubjectReview.status:type_name -> portico.authn.v1.SelfSubjectReviewStatus
+	0,  // 14: portico.authn.v1.SelfSubjectReviewStatus.user_info:type_name -> portico.authn.v1.UserInfo
+	11, // 15: portico.authn.v1.CreateTokenReviewRequest.token_review:type_name -> portico.authn.v1.TokenReview
+	11, // 16: portico.authn.v1.CreateTokenReviewResponse.token_review:type_name -> portico.authn.v1.TokenReview
+	14, // 17: portico.authn.v1.CreateSelfSubjectReviewRequest.self_subject_review:type_name -> portico.authn.v1.SelfSubjectReview
+	14, // 18: portico.authn.v1.CreateSelfSubjectReviewResponse.self_subject_review:type_name -> portico.authn.v1.SelfSubjectReview
+	1,  // 19: portico.authn.v1.UserInfo.ExtraEntry.value:type_name -> portico.authn.v1.ExtraValue
+	2,  // 20: portico.authn.v1.AuthenticationService.Authenticate:input_type -> portico.authn.v1.AuthenticateRequest
+	4,  // 21: portico.authn.v1.AuthenticationService.WatchInvalidations:input_type -> portico.authn.v1.WatchInvalidationsRequest
+	6,  // 22: portico.authn.v1.AuthenticationService.IssueServiceAccountToken:input_type -> portico.authn.v1.IssueServiceAccountTokenRequest
+	9,  // 23: portico.authn.v1.AuthenticationService.GetServiceAccountIssuer:input_type -> portico.authn.v1.GetServiceAccountIssuerRequest
+	16, // 24: portico.authn.v1.AuthenticationService.CreateTokenReview:input_type -> portico.authn.v1.CreateTokenReviewRequest
+	18, // 25: portico.authn.v1.AuthenticationService.CreateSelfSubjectReview:input_type -> portico.authn.v1.CreateSelfSubjectReviewRequest
+	3,  // 26: portico.authn.v1.AuthenticationService.Authenticate:output_type -> portico.authn.v1.AuthenticateResponse
+	5,  // 27: portico.authn.v1.AuthenticationService.WatchInvalidations:output_type -> portico.authn.v1.WatchInvalidationsResponse
+	8,  // 28: portico.authn.v1.AuthenticationService.IssueServiceAccountToken:output_type -> portico.authn.v1.IssueServiceAccountTokenResponse
+	10, // 29: portico.authn.v1.AuthenticationService.GetServiceAccountIssuer:output_type -> portico.authn.v1.GetServiceAccountIssuerResponse
+	17, // 30: portico.authn.v1.AuthenticationService.CreateTokenReview:output_type -> portico.authn.v1.CreateTokenReviewResponse
+	19, // 31: portico.authn.v1.AuthenticationService.CreateSelfSubjectReview:output_type -> portico.authn.v1.CreateSelfSubjectReviewResponse
+	26, // [26:32] is the sub-list for method output_type
+	20, // [20:26] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_portico_authn_v1_authn_proto_init() }
@@ -1223,7 +1314,7 @@ func file_portico_authn_v1_authn_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_authn_v1_authn_proto_rawDesc), len(file_portico_authn_v1_authn_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
