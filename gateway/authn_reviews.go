@@ -10,10 +10,10 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/portico-dev/portico/gateway/kjson"
-	"github.com/portico-dev/portico/gateway/kubeproto"
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/identity"
+	"github.com/portico-dev/portico/internal/kjson"
+	"github.com/portico-dev/portico/internal/kubeproto"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
@@ -41,18 +41,22 @@ func authenticationGroup() map[string]any {
 }
 
 // authnRoutes adds the authentication.k8s.io and OpenID routes to the
-// gateway's local routes, and registers the review kinds with the JSON
-// codec so bodies are checked against them.
+// gateway's local routes. The reviews have their own codec: the shared
+// registry with the review kinds added, so bodies are checked against
+// them, and the shared one left as it is.
 func (g *Gateway) authnRoutes(local *http.ServeMux) {
-	jm, ok := g.json.(*kjson.Marshaler)
+	shared, ok := g.json.(*kjson.Marshaler)
 	if !ok {
 		panic("gateway: the JSON marshaler is not kjson")
 	}
-	types := jm.Types()
-	if _, known := types.Lookup("portico.authn.v1.TokenReview"); !known {
-		types.MustRegister(&authnv1.TokenReview{}, kjson.Type{APIVersion: authnGroupVersion, Kind: "TokenReview"})
-		types.MustRegister(&authnv1.SelfSubjectReview{}, kjson.Type{APIVersion: authnGroupVersion, Kind: "SelfSubjectReview"})
+	types, err := shared.Types().With(
+		kjson.Entry{Msg: &authnv1.TokenReview{}, Type: kjson.Type{APIVersion: authnGroupVersion, Kind: "TokenReview"}},
+		kjson.Entry{Msg: &authnv1.SelfSubjectReview{}, Type: kjson.Type{APIVersion: authnGroupVersion, Kind: "SelfSubjectReview"}},
+	)
+	if err != nil {
+		panic(err) // a fixed table
 	}
+	jm := kjson.New(kjson.WithTypes(types), kjson.WithDecodeOptions(kjson.DecodeOptions{MaxBytes: g.opts.MaxBodyBytes}))
 	r := &reviews{g: g, json: jm, proto: kubeproto.New(jm)}
 	local.HandleFunc("GET /apis/"+authnGroup, r.group)
 	local.HandleFunc("GET /apis/"+authnGroupVersion, r.resources)

@@ -10,10 +10,10 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	"github.com/portico-dev/portico/gateway/kjson"
-	"github.com/portico-dev/portico/gateway/kubeproto"
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/identity"
+	"github.com/portico-dev/portico/internal/kjson"
+	"github.com/portico-dev/portico/internal/kubeproto"
 	"github.com/portico-dev/portico/internal/requestinfo"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
@@ -51,7 +51,7 @@ func authorizationGroup() map[string]any {
 // list), with ObjectMeta's shape taken from the gateway's registry. It is
 // the reviews' own: the shared registry is not written to.
 func authzTypes(shared *kjson.Types) *kjson.Types {
-	t := kjson.NewTypes()
+	var entries []kjson.Entry
 	for _, name := range []protoreflect.FullName{
 		"portico.core.v1.ObjectMeta", "portico.core.v1.OwnerReference", "portico.core.v1.ManagedFieldsEntry",
 		"portico.core.v1.FieldsV1", "portico.core.v1.Status", "portico.core.v1.StatusDetails",
@@ -64,18 +64,24 @@ func authzTypes(shared *kjson.Types) *kjson.Types {
 		if err != nil {
 			continue
 		}
-		t.MustRegister(mt.Zero().Interface(), typ)
+		entries = append(entries, kjson.Entry{Msg: mt.Zero().Interface(), Type: typ})
 	}
 	object := []string{"metadata", "spec", "status"}
-	t.MustRegister(&authzv1.SubjectAccessReview{}, kjson.Type{APIVersion: authzGroupVersion, Kind: "SubjectAccessReview", AlwaysEmit: object})
-	t.MustRegister(&authzv1.LocalSubjectAccessReview{}, kjson.Type{APIVersion: authzGroupVersion, Kind: "LocalSubjectAccessReview", AlwaysEmit: object})
-	t.MustRegister(&authzv1.SelfSubjectAccessReview{}, kjson.Type{APIVersion: authzGroupVersion, Kind: "SelfSubjectAccessReview", AlwaysEmit: object})
-	t.MustRegister(&authzv1.SelfSubjectRulesReview{}, kjson.Type{APIVersion: authzGroupVersion, Kind: "SelfSubjectRulesReview", AlwaysEmit: object})
-	t.MustRegister(&authzv1.SubjectAccessReviewStatus{}, kjson.Type{AlwaysEmit: []string{"allowed"}})
-	t.MustRegister(&authzv1.SubjectRulesReviewStatus{}, kjson.Type{AlwaysEmit: []string{"incomplete"}, EmitNull: []string{"resourceRules", "nonResourceRules"}})
-	t.MustRegister(&authzv1.ResourceRule{}, kjson.Type{EmitNull: []string{"verbs"}})
-	t.MustRegister(&authzv1.NonResourceRule{}, kjson.Type{EmitNull: []string{"verbs"}})
-	t.MustRegister(&authnv1.ExtraValue{}, kjson.Type{Encoding: kjson.EncodingItems})
+	entries = append(entries,
+		kjson.Entry{Msg: &authzv1.SubjectAccessReview{}, Type: kjson.Type{APIVersion: authzGroupVersion, Kind: "SubjectAccessReview", AlwaysEmit: object}},
+		kjson.Entry{Msg: &authzv1.LocalSubjectAccessReview{}, Type: kjson.Type{APIVersion: authzGroupVersion, Kind: "LocalSubjectAccessReview", AlwaysEmit: object}},
+		kjson.Entry{Msg: &authzv1.SelfSubjectAccessReview{}, Type: kjson.Type{APIVersion: authzGroupVersion, Kind: "SelfSubjectAccessReview", AlwaysEmit: object}},
+		kjson.Entry{Msg: &authzv1.SelfSubjectRulesReview{}, Type: kjson.Type{APIVersion: authzGroupVersion, Kind: "SelfSubjectRulesReview", AlwaysEmit: object}},
+		kjson.Entry{Msg: &authzv1.SubjectAccessReviewStatus{}, Type: kjson.Type{AlwaysEmit: []string{"allowed"}}},
+		kjson.Entry{Msg: &authzv1.SubjectRulesReviewStatus{}, Type: kjson.Type{AlwaysEmit: []string{"incomplete"}, EmitNull: []string{"resourceRules", "nonResourceRules"}}},
+		kjson.Entry{Msg: &authzv1.ResourceRule{}, Type: kjson.Type{EmitNull: []string{"verbs"}}},
+		kjson.Entry{Msg: &authzv1.NonResourceRule{}, Type: kjson.Type{EmitNull: []string{"verbs"}}},
+		kjson.Entry{Msg: &authnv1.ExtraValue{}, Type: kjson.Type{Encoding: kjson.EncodingItems}},
+	)
+	t, err := kjson.NewTypes(entries...)
+	if err != nil {
+		panic(err) // a fixed table
+	}
 	return t
 }
 

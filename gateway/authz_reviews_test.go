@@ -92,7 +92,7 @@ func authzGateway(t *testing.T) (*Gateway, *fakeAuthz) {
 }
 
 // kubectlCanIBody is what `kubectl auth can-i get pods -n demo` (v1.32)
-// posts: gateway/kubeproto/testdata/selfsubjectaccessreview.req.hex.
+// posts: internal/kubeproto/testdata/selfsubjectaccessreview.req.hex.
 var kubectlCanIBody = []byte("k8s\x00" +
 	"\x0a\x32\x0a\x17authorization.k8s.io/v1\x12\x17SelfSubjectAccessReview" +
 	"\x12\x39\x0a\x10\x0a\x00\x12\x00\x1a\x00\x22\x00\x2a\x00\x32\x00\x38\x00\x42\x00" +

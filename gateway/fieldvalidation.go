@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/portico-dev/portico/gateway/kjson"
+	"github.com/portico-dev/portico/internal/kjson"
 )
 
 // fieldValidation is kube-apiserver's ?fieldValidation: Strict refuses a

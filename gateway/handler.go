@@ -16,11 +16,11 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/portico-dev/portico/gateway/kjson"
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/identity"
 	"github.com/portico-dev/portico/internal/impersonation"
+	"github.com/portico-dev/portico/internal/kjson"
 	"github.com/portico-dev/portico/internal/requestinfo"
 	"github.com/portico-dev/portico/internal/respmeta"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"

@@ -8,9 +8,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/portico-dev/portico/gateway/kjson"
-	"github.com/portico-dev/portico/gateway/kubeproto"
 	"github.com/portico-dev/portico/internal/apierrors"
+	"github.com/portico-dev/portico/internal/kjson"
+	"github.com/portico-dev/portico/internal/kubeproto"
 )
 
 // newMarshalers returns the JSON marshaler (every answer, and JSON
@@ -18,7 +18,7 @@ import (
 // commands' bodies; it answers JSON).
 func newMarshalers(maxBody int64) (*kjson.Marshaler, *kubeproto.Marshaler) {
 	j := kjson.New(
-		kjson.WithTypes(kjson.CoreV1Types()),
+		kjson.WithTypes(kjson.KubernetesTypes()),
 		kjson.WithDecodeOptions(kjson.DecodeOptions{MaxBytes: maxBody}),
 		kjson.WithStreamError(streamErrorStatus),
 	)

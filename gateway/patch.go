@@ -7,7 +7,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
-	"github.com/portico-dev/portico/gateway/kjson"
+	"github.com/portico-dev/portico/internal/kjson"
 )
 
 // PATCH bodies reach the api as they are: the api applies them to the

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/portico-dev/portico/gateway/kjson"
+	"github.com/portico-dev/portico/internal/kjson"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 )
@@ -67,7 +67,7 @@ func TestAcceptsTable(t *testing.T) {
 
 func TestTableRewrite(t *testing.T) {
 	created := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	tb := newTabler(kjson.New(kjson.WithTypes(kjson.CoreV1Types())))
+	tb := newTabler(kjson.New(kjson.WithTypes(kjson.KubernetesTypes())))
 	tb.now = func() time.Time { return created.Add(90 * time.Second) }
 	ns := func(name, phase string) *corev1.Namespace {
 		return &corev1.Namespace{
@@ -163,7 +163,7 @@ func TestKindCells(t *testing.T) {
 			NodeInfo:   &corev1.NodeSystemInfo{KubeletVersion: "v1", OsImage: "os"}}},
 			[]any{"x", "NotReady", "<none>", "90s", "v1", "10.0.0.1", "<none>", "os", "<unknown>", "<unknown>"}},
 	}
-	tb := newTabler(kjson.New(kjson.WithTypes(kjson.CoreV1Types())))
+	tb := newTabler(kjson.New(kjson.WithTypes(kjson.KubernetesTypes())))
 	tb.now = func() time.Time { return now }
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -17,12 +17,12 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/portico-dev/portico/gateway"
-	"github.com/portico-dev/portico/gateway/kjson"
 	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/authzclient"
 	"github.com/portico-dev/portico/internal/etcd"
 	"github.com/portico-dev/portico/internal/grpcclient"
 	"github.com/portico-dev/portico/internal/grpcserver"
+	"github.com/portico-dev/portico/internal/kjson"
 	"github.com/portico-dev/portico/internal/pki"
 	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/svcauth"
@@ -306,7 +306,7 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 	deps := api.Deps{
 		Etcd: etcdc, Authn: authnc, Authz: authzc,
 		Verifier: e.verify, Logger: log,
-		JSON: kjson.New(kjson.WithTypes(kjson.CoreV1Types())),
+		JSON: kjson.New(kjson.WithTypes(kjson.KubernetesTypes())),
 	}
 	if e.encryption != nil {
 		deps.Encryption = e.encryption

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	"github.com/portico-dev/portico/gateway/kjson"
+	"github.com/portico-dev/portico/internal/kjson"
 	"github.com/portico-dev/portico/internal/requestinfo/requestinfotest"
 	"github.com/portico-dev/portico/internal/svcauth"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
@@ -40,7 +40,7 @@ func methodsOf(t *testing.T) methodTable {
 	t.Helper()
 	s, err := New(Deps{
 		Etcd: &clientv3.Client{}, Authn: nobody{}, Authz: nobody{}, Verifier: svcauth.NewVerifier(x509.NewCertPool()),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), JSON: kjson.New(kjson.WithTypes(kjson.CoreV1Types())),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), JSON: kjson.New(kjson.WithTypes(kjson.KubernetesTypes())),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -18,9 +18,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 
-	"github.com/portico-dev/portico/gateway/kjson"
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/etcd"
+	"github.com/portico-dev/portico/internal/kjson"
 	"github.com/portico-dev/portico/internal/respmeta"
 	"github.com/portico-dev/portico/internal/svcauth"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
@@ -88,7 +88,7 @@ func newAPIWith(t *testing.T, a Authenticator) clients {
 	s, err := New(Deps{
 		Etcd: testEtcd, Authn: a, Authz: allowAll{}, Verifier: svcauth.NewVerifier(x509.NewCertPool()),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		JSON:   kjson.New(kjson.WithTypes(kjson.CoreV1Types())),
+		JSON:   kjson.New(kjson.WithTypes(kjson.KubernetesTypes())),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -97,7 +97,8 @@ type inlineRef struct {
 	f     *fieldPlan
 }
 
-var defaultTypes = NewTypes()
+// defaultTypes is the empty registry of a nil *Types.
+var defaultTypes = &Types{byName: map[protoreflect.FullName]*Type{}, byKind: map[kindKey]protoreflect.FullName{}}
 
 func (t *Types) plan(md protoreflect.MessageDescriptor) *msgPlan {
 	if t == nil {

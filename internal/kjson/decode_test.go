@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8sjsonser "k8s.io/apimachinery/pkg/runtime/serializer/json"
 
-	"github.com/portico-dev/portico/gateway/kjson"
+	"github.com/portico-dev/portico/internal/kjson"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
 
@@ -404,8 +404,7 @@ func TestDecoderTargets(t *testing.T) {
 	}
 }
 
-func TestTypesRegister(t *testing.T) {
-	types := kjson.NewTypes()
+func TestNewTypes(t *testing.T) {
 	for _, tc := range []struct {
 		msg  proto.Message
 		typ  kjson.Type
@@ -421,13 +420,31 @@ func TestTypesRegister(t *testing.T) {
 		{&corev1.ConfigMap{}, kjson.Type{Inline: []string{"metadata"}, EmitNull: []string{"data"}}, ""},
 		{&corev1.Namespace{}, kjson.Type{Inline: []string{"nope"}}, `Inline names no singular message field "nope"`},
 	} {
-		err := types.Register(tc.msg, tc.typ)
+		_, err := kjson.NewTypes(kjson.Entry{Msg: tc.msg, Type: tc.typ})
 		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Register(%v): %v, want %q", tc.typ, err, tc.want)
+			t.Errorf("NewTypes(%v): %v, want %q", tc.typ, err, tc.want)
 		}
 	}
-	typ, ok := types.Lookup(protoreflect.FullName("portico.core.v1.Namespace"))
+	base, err := kjson.NewTypes(kjson.Entry{Msg: &corev1.Namespace{}, Type: kjson.Type{APIVersion: "v1", Kind: "Namespace"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, ok := base.Lookup(protoreflect.FullName("portico.core.v1.Namespace"))
 	if !ok || typ.Kind != "Namespace" {
 		t.Errorf("Lookup: %v %v", typ, ok)
+	}
+	// With makes a new registry and leaves the old one as it was.
+	more, err := base.With(kjson.Entry{Msg: &corev1.ConfigMap{}, Type: kjson.Type{APIVersion: "v1", Kind: "ConfigMap"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := more.Lookup("portico.core.v1.ConfigMap"); !ok {
+		t.Error("With: the new entry is missing")
+	}
+	if _, ok := more.Lookup("portico.core.v1.Namespace"); !ok {
+		t.Error("With: the old entry is missing")
+	}
+	if _, ok := base.Lookup("portico.core.v1.ConfigMap"); ok {
+		t.Error("With changed the registry it extended")
 	}
 }

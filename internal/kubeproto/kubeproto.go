@@ -22,7 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/portico-dev/portico/gateway/kjson"
+	"github.com/portico-dev/portico/internal/kjson"
 )
 
 // ContentType is the media type of the requests this package reads.

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/portico-dev/portico/gateway/kjson"
-	"github.com/portico-dev/portico/gateway/kubeproto"
+	"github.com/portico-dev/portico/internal/kjson"
+	"github.com/portico-dev/portico/internal/kubeproto"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
 

@@ -3,7 +3,6 @@ package kjson
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -11,19 +10,9 @@ import (
 	"github.com/portico-dev/portico/internal/resources"
 )
 
-// CoreV1Types returns the registry of every served resource: core/v1 and
-// rbac.authorization.k8s.io/v1, from internal/resources' generated table
-// (KubernetesTypes).
-func CoreV1Types() *Types { return KubernetesTypes() }
-
-var (
-	kubeTypesOnce sync.Once
-	kubeTypes     *Types
-)
-
 // KubernetesTypes returns the registry of Portico's messages as
-// kube-apiserver's JSON has them, built once from the table genproto reads
-// out of k8s.io/api (internal/resources):
+// kube-apiserver's JSON has them, built from the table genproto reads out
+// of k8s.io/api (internal/resources):
 //   - each resource's kind and apiVersion on its message, its list kind on
 //     its List and DeleteCollection responses, "object" as a whole object
 //     in its Watch responses;
@@ -32,16 +21,14 @@ var (
 //   - AlwaysEmit, EmitNull and Inline fields, and the messages with their
 //     own encoding (IntOrString, Quantity, MicroTime, FieldsV1).
 //
-// The registry is shared: do not Register more types into it.
+// It panics when the generated table and protos disagree, which no input
+// can cause. Add kinds of your own with With.
 func KubernetesTypes() *Types {
-	kubeTypesOnce.Do(func() {
-		t, err := buildKubernetesTypes()
-		if err != nil {
-			panic(err) // the generated table and protos disagree
-		}
-		kubeTypes = t
-	})
-	return kubeTypes
+	t, err := buildKubernetesTypes()
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
 
 func buildKubernetesTypes() (*Types, error) {
@@ -112,15 +99,13 @@ func buildKubernetesTypes() (*Types, error) {
 		get(protoreflect.FullName(k.name)).AcceptAPIVersions = k.accept
 	}
 
-	t := NewTypes()
+	entries := make([]Entry, 0, len(types))
 	for n, typ := range types {
 		mt, err := protoregistry.GlobalTypes.FindMessageByName(n)
 		if err != nil {
 			return nil, fmt.Errorf("kjson: %s: %w", n, err)
 		}
-		if err := t.Register(mt.Zero().Interface(), *typ); err != nil {
-			return nil, err
-		}
+		entries = append(entries, Entry{Msg: mt.Zero().Interface(), Type: *typ})
 	}
-	return t, nil
+	return NewTypes(entries...)
 }

@@ -29,13 +29,13 @@ import (
 	k8sproto "k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/portico-dev/portico/gateway/kjson"
-	"github.com/portico-dev/portico/gateway/kubeproto"
+	"github.com/portico-dev/portico/internal/kjson"
+	"github.com/portico-dev/portico/internal/kubeproto"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
 
 var (
-	jsonMarshaler = kjson.New(kjson.WithTypes(kjson.CoreV1Types()))
+	jsonMarshaler = kjson.New(kjson.WithTypes(kjson.KubernetesTypes()))
 	pbMarshaler   = kubeproto.New(jsonMarshaler)
 )
 

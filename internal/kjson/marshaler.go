@@ -70,7 +70,7 @@ func New(opts ...Option) *Marshaler {
 		o(m)
 	}
 	if m.types == nil {
-		m.types = NewTypes()
+		m.types = defaultTypes
 	}
 	return m
 }

@@ -13,11 +13,11 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/portico-dev/portico/gateway/kjson"
+	"github.com/portico-dev/portico/internal/kjson"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
 
-var coreTypes = kjson.CoreV1Types()
+var coreTypes = kjson.KubernetesTypes()
 
 func newMarshaler(opts ...kjson.Option) *kjson.Marshaler {
 	return kjson.New(append([]kjson.Option{kjson.WithTypes(coreTypes)}, opts...)...)

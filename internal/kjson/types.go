@@ -73,8 +73,8 @@ const (
 )
 
 // Types is the registry of Kubernetes JSON shapes, keyed by the message's
-// full name. Register every type before the registry is used; it is safe
-// for concurrent use afterwards.
+// full name. It is immutable once made (NewTypes, With), so it is safe for
+// concurrent use and one registry may be shared by every marshaler.
 type Types struct {
 	byName map[protoreflect.FullName]*Type
 	byKind map[kindKey]protoreflect.FullName
@@ -83,16 +83,46 @@ type Types struct {
 
 type kindKey struct{ apiVersion, kind string }
 
-// NewTypes returns an empty registry.
-func NewTypes() *Types {
-	return &Types{byName: map[protoreflect.FullName]*Type{}, byKind: map[kindKey]protoreflect.FullName{}}
+// Entry says how messages of Msg's type look.
+type Entry struct {
+	Msg  proto.Message
+	Type Type
 }
 
-// Register records how messages of msg's type look. It fails when a field
-// named in AlwaysEmit or Objects does not exist (Objects: is not a singular
-// message field), when only one of Kind and APIVersion is set, or when the
-// kind is already registered for another message.
-func (t *Types) Register(msg proto.Message, typ Type) error {
+// NewTypes returns the registry of entries. It fails when a field named in
+// AlwaysEmit or Objects does not exist (Objects: is not a singular message
+// field), when only one of Kind and APIVersion is set, or when a kind is
+// given to two messages.
+func NewTypes(entries ...Entry) (*Types, error) {
+	t := &Types{byName: map[protoreflect.FullName]*Type{}, byKind: map[kindKey]protoreflect.FullName{}}
+	for _, e := range entries {
+		if err := t.register(e.Msg, e.Type); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// With returns a new registry holding t's entries and entries (which may
+// replace t's): t itself is not changed.
+func (t *Types) With(entries ...Entry) (*Types, error) {
+	out := &Types{byName: make(map[protoreflect.FullName]*Type, len(t.byName)+len(entries)), byKind: make(map[kindKey]protoreflect.FullName, len(t.byKind))}
+	for n, typ := range t.byName {
+		out.byName[n] = typ
+	}
+	for k, n := range t.byKind {
+		out.byKind[k] = n
+	}
+	for _, e := range entries {
+		if err := out.register(e.Msg, e.Type); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// register records one entry while the registry is being made.
+func (t *Types) register(msg proto.Message, typ Type) error {
 	md := msg.ProtoReflect().Descriptor()
 	if (typ.Kind == "") != (typ.APIVersion == "") {
 		return fmt.Errorf("kjson: %s: Kind and APIVersion must be set together", md.FullName())
@@ -176,14 +206,6 @@ func checkEncoding(md protoreflect.MessageDescriptor, enc Encoding) error {
 		return fmt.Errorf("kjson: %s does not have the fields Encoding %s needs", md.FullName(), enc)
 	}
 	return nil
-}
-
-// MustRegister is Register that panics on error, for package-level tables.
-func (t *Types) MustRegister(msg proto.Message, typ Type) *Types {
-	if err := t.Register(msg, typ); err != nil {
-		panic(err)
-	}
-	return t
 }
 
 // Lookup returns the Type registered for a message full name.
