@@ -288,7 +288,7 @@ func adminCertTrusted(o *options) error {
 	if err != nil {
 		return fmt.Errorf("admin certificate: %w", err)
 	}
-	if _, err := tlsconf.Verify([]*x509.Certificate{leaf}, roots, x509.ExtKeyUsageClientAuth, time.Time{}); err != nil {
+	if _, err := pki.VerifyChain([]*x509.Certificate{leaf}, roots, x509.ExtKeyUsageClientAuth, time.Time{}); err != nil {
 		return fmt.Errorf("the admin certificate (%s) is not trusted by --client-ca-file %s", o.pki().AdminCert(), o.clientCAFile)
 	}
 	return nil

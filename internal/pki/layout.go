@@ -215,8 +215,7 @@ func checkLeaf(ca *CA, certFile, keyFile string, o IssueOptions) error {
 		usages = append(usages, x509.ExtKeyUsageClientAuth)
 	}
 	for _, u := range usages {
-		_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{u}})
-		if err != nil {
+		if _, err := VerifyChain([]*x509.Certificate{leaf}, roots, u, time.Time{}); err != nil {
 			return fmt.Errorf("existing certificate %s does not verify against CA %q (remove %s and %s to have them made again): %w",
 				certFile, ca.Cert.Subject.CommonName, certFile, keyFile, err)
 		}

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/portico-dev/portico/internal/pki"
 )
@@ -198,41 +197,6 @@ func LoadPool(files ...string) (*x509.CertPool, error) {
 		}
 	}
 	return pool, nil
-}
-
-// Verify checks a presented chain (leaf first, as in
-// tls.ConnectionState.PeerCertificates) against roots for usage at now,
-// using the rest of the chain as intermediates, and returns the leaf. It
-// tells a service certificate (roots: the internal CA) from a user
-// certificate (roots: the client CA). A nil roots is an error, never the
-// system pool; a zero now means the current time.
-//
-// As crypto/x509 does, a leaf without any extended key usage is accepted
-// for every usage; Portico's own CAs never issue such certificates.
-func Verify(chain []*x509.Certificate, roots *x509.CertPool, usage x509.ExtKeyUsage, now time.Time) (*x509.Certificate, error) {
-	if len(chain) == 0 || chain[0] == nil {
-		return nil, errors.New("verify certificate: no certificate presented")
-	}
-	if roots == nil {
-		return nil, errors.New("verify certificate: no trusted roots")
-	}
-	leaf := chain[0]
-	intermediates := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		if c != nil {
-			intermediates.AddCert(c)
-		}
-	}
-	_, err := leaf.Verify(x509.VerifyOptions{
-		Roots:         roots,
-		Intermediates: intermediates,
-		CurrentTime:   now,
-		KeyUsages:     []x509.ExtKeyUsage{usage},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("verify certificate %q: %w", leaf.Subject.CommonName, err)
-	}
-	return leaf, nil
 }
 
 // ServingConfig returns the secure HTTPS port's config, as kube-apiserver

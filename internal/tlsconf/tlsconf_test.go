@@ -299,11 +299,11 @@ func TestLoadPool(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadPool: %v", err)
 			}
-			_, err = Verify([]*x509.Certificate{svc}, pool, x509.ExtKeyUsageClientAuth, time.Time{})
+			_, err = pki.VerifyChain([]*x509.Certificate{svc}, pool, x509.ExtKeyUsageClientAuth, time.Time{})
 			if (err == nil) != tc.trustsSvc {
 				t.Errorf("service certificate trusted = %v, want %v", err == nil, tc.trustsSvc)
 			}
-			_, err = Verify([]*x509.Certificate{user}, pool, x509.ExtKeyUsageClientAuth, time.Time{})
+			_, err = pki.VerifyChain([]*x509.Certificate{user}, pool, x509.ExtKeyUsageClientAuth, time.Time{})
 			if (err == nil) != tc.trustsUser {
 				t.Errorf("user certificate trusted = %v, want %v", err == nil, tc.trustsUser)
 			}
@@ -311,91 +311,6 @@ func TestLoadPool(t *testing.T) {
 	}
 }
 
-func TestVerify(t *testing.T) {
-	f := newFixture(t)
-	now := time.Now()
-	leaf := func(ca *pki.CA, o pki.IssueOptions) *x509.Certificate {
-		t.Helper()
-		if o.Validity == 0 {
-			o.Validity = time.Hour
-		}
-		certPEM, keyPEM, err := ca.Issue(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pair, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pair.Leaf
-	}
-	svc := leaf(f.internal, pki.IssueOptions{CommonName: "portico-gateway", Server: true, Client: true})
-	user := leaf(f.client, pki.IssueOptions{CommonName: "jane", Client: true})
-	serverOnly := leaf(f.internal, pki.IssueOptions{CommonName: "portico-x", Server: true})
-	expired := leaf(f.internal, pki.IssueOptions{CommonName: "old", Client: true, NotBefore: now.Add(-2 * time.Hour)})
-	future := leaf(f.internal, pki.IssueOptions{CommonName: "future", Client: true, NotBefore: now.Add(time.Minute)})
-	foreign := leaf(f.foreign, pki.IssueOptions{CommonName: "portico-gateway", Client: true})
-	inter := intermediate(t, f.internal, "intermediate")
-	viaInter := leaf(inter, pki.IssueOptions{CommonName: "portico-authn", Client: true})
-
-	internalPool, err := LoadPool(f.internalCAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientPool, err := LoadPool(f.clientCAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	tests := map[string]struct {
-		chain   []*x509.Certificate
-		roots   *x509.CertPool
-		usage   x509.ExtKeyUsage
-		now     time.Time
-		wantErr string
-	}{
-		"service certificate, client usage":  {chain: []*x509.Certificate{svc}, roots: internalPool, usage: x509.ExtKeyUsageClientAuth, now: now},
-		"service certificate, server usage":  {chain: []*x509.Certificate{svc}, roots: internalPool, usage: x509.ExtKeyUsageServerAuth, now: now},
-		"zero time means now":                {chain: []*x509.Certificate{svc}, roots: internalPool, usage: x509.ExtKeyUsageClientAuth},
-		"user certificate against client CA": {chain: []*x509.Certificate{user}, roots: clientPool, usage: x509.ExtKeyUsageClientAuth, now: now},
-		"user certificate is not a service":  {chain: []*x509.Certificate{user}, roots: internalPool, usage: x509.ExtKeyUsageClientAuth, now: now, wantErr: "unknown authority"},
-		"service certificate is not a user":  {chain: []*x509.Certificate{svc}, roots: clientPool, usage: x509.ExtKeyUsageClientAuth, now: now, wantErr: "unknown authority"},
-		"wrong usage":                        {chain: []*x509.Certificate{serverOnly}, roots: internalPool, usage: x509.ExtKeyUsageClientAuth, now: now, wantErr: "key usage"},
-		"expired":                            {chain: []*x509.Certificate{expired}, roots: internalPool, usage: x509.ExtKeyUsageClientAuth, now: now, wantErr: "expired"},
-		"not yet valid":                      {chain: []*x509.Certificate{future}, roots: internalPool, usage: x509.ExtKeyUsageClientAuth, now: now, wantErr: "not yet valid"},
-		"valid now, checked later":           {chain: []*x509.Certificate{svc}, roots: internalPool, usage: x509.ExtKeyUsageClientAuth, now: now.Add(2 * time.Hour), wantErr: "expired"},
-		"foreign CA":                         {chain: []*x509.Certificate{foreign}, roots: internalPool, usage: x509.ExtKeyUsageClientAuth, now: now, wantErr: "unknown authority"},
-		"chain with intermediate":            {chain: []*x509.Certificate{viaInter, inter.Cert}, roots: internalPool, usage: x509.ExtKeyUsageClientAuth, now: now},
-		"intermediate not presented":         {chain: []*x509.Certificate{viaInter}, roots: internalPool, usage: x509.ExtKeyUsageClientAuth, now: now, wantErr: "unknown authority"},
-		"foreign intermediate":               {chain: []*x509.Certificate{viaInter, inter.Cert}, roots: clientPool, usage: x509.ExtKeyUsageClientAuth, now: now, wantErr: "unknown authority"},
-		"empty chain":                        {roots: internalPool, usage: x509.ExtKeyUsageClientAuth, now: now, wantErr: "no certificate presented"},
-		"nil roots":                          {chain: []*x509.Certificate{svc}, usage: x509.ExtKeyUsageClientAuth, now: now, wantErr: "no trusted roots"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got, err := Verify(tc.chain, tc.roots, tc.usage, tc.now)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("Verify error = %v, want containing %q", err, tc.wantErr)
-				}
-				if got != nil {
-					t.Errorf("Verify returned a leaf with an error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			if got != tc.chain[0] {
-				t.Errorf("Verify returned %v, want the chain's leaf", got.Subject)
-			}
-		})
-	}
-}
-
-// TestServingConfig checks the secure port's config: a client without a
-// certificate gets in (it may use a token), a certificate is passed on
-// unverified for the authenticator, and old TLS is refused.
 func TestServingConfig(t *testing.T) {
 	f := newFixture(t)
 	servingCert, servingKey := f.service(t, f.internal, "serving")
@@ -473,7 +388,7 @@ func TestServingConfig(t *testing.T) {
 			if len(res.peerCerts) == 0 || res.peerCerts[0].Subject.CommonName != tc.wantPeerCN {
 				t.Fatalf("server received %v, want CN %q", res.peerCerts, tc.wantPeerCN)
 			}
-			_, err := Verify(res.peerCerts, clientPool, x509.ExtKeyUsageClientAuth, time.Time{})
+			_, err := pki.VerifyChain(res.peerCerts, clientPool, x509.ExtKeyUsageClientAuth, time.Time{})
 			if (err == nil) != tc.wantVerified {
 				t.Errorf("received certificate verifies = %v (%v), want %v", err == nil, err, tc.wantVerified)
 			}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/portico-dev/portico/internal/pki"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	"github.com/portico-dev/portico/services/authn/authenticator"
 )
@@ -68,25 +69,16 @@ func (a *Authenticator) AuthenticateChain(chain []*x509.Certificate) (*authentic
 	if len(chain) == 0 {
 		return nil, errors.New("no certificate")
 	}
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
-	leaf := chain[0]
-	verified, err := leaf.Verify(x509.VerifyOptions{
-		Roots:         a.roots,
-		Intermediates: inter,
-		CurrentTime:   a.now(),
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
+	verified, err := pki.VerifyChain(chain, a.roots, x509.ExtKeyUsageClientAuth, a.now())
 	if err != nil {
-		return nil, fmt.Errorf("verifying certificate SN=%s %q: %w", leaf.SerialNumber, leaf.Subject.CommonName, err)
+		return nil, err
 	}
+	leaf := verified[0]
 	if leaf.Subject.CommonName == "" {
 		return nil, errors.New("certificate has no common name")
 	}
 	expires := leaf.NotAfter
-	for _, c := range verified[0] {
+	for _, c := range verified {
 		if c.NotAfter.Before(expires) {
 			expires = c.NotAfter
 		}
