@@ -107,7 +107,7 @@ func (r *reviews) decode(w http.ResponseWriter, req *http.Request, msg proto.Mes
 		case perr == nil && mt == mediaProtobuf:
 			err = r.proto.Decode(data, msg, opts)
 		default:
-			r.g.fail(w, apierrors.ReasonUnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf", nil)
+			r.g.writeError(w, apierrors.UnsupportedMediaType(mediaJSON, mediaProtobuf))
 			return false
 		}
 	}

@@ -203,7 +203,7 @@ func (a *accessReviews) selfSubjectRulesReview(w http.ResponseWriter, req *http.
 // once a stream is open the answer is 200, and a refusal must be a 403.
 func (g *Gateway) authorizeRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info, err := requestinfo.Parse(r.Method, r.URL)
+		info, err := requestInfoOf(r)
 		if err != nil {
 			if errors.Is(err, requestinfo.ErrBadPath) {
 				g.fail(w, apierrors.ReasonBadRequest, err.Error(), nil)

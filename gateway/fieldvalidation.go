@@ -39,21 +39,22 @@ type warningsKey struct{}
 // carrying its warnings.
 func decodeOptions(r *http.Request, maxBody int64) (kjson.DecodeOptions, context.Context, error) {
 	opts := kjson.DecodeOptions{MaxBytes: maxBody}
-	switch v := r.URL.Query().Get("fieldValidation"); v {
-	case "Strict":
-		return opts, r.Context(), nil
-	case "Ignore":
-		opts.AllowUnknown = true
-		return opts, r.Context(), nil
-	case "", "Warn":
-		ws := &warnings{}
-		opts.AllowUnknown = true
-		opts.OnUnknown = func(path string) { ws.add(fmt.Sprintf("unknown field %q", path)) }
-		opts.OnDuplicate = func(path string) { ws.add(fmt.Sprintf("duplicate field %q", path)) }
-		return opts, context.WithValue(r.Context(), warningsKey{}, ws), nil
-	default:
-		return opts, nil, fmt.Errorf("invalid fieldValidation parameter %q: expected one of Ignore, Warn, Strict", v)
+	mode, err := kjson.ParseFieldValidation(r.URL.Query().Get("fieldValidation"))
+	if err != nil {
+		return opts, nil, err
 	}
+	switch mode {
+	case kjson.FieldValidationStrict:
+		return opts, r.Context(), nil
+	case kjson.FieldValidationIgnore:
+		opts.AllowUnknown = true
+		return opts, r.Context(), nil
+	}
+	ws := &warnings{}
+	opts.AllowUnknown = true
+	opts.OnUnknown = func(path string) { ws.add(fmt.Sprintf("unknown field %q", path)) }
+	opts.OnDuplicate = func(path string) { ws.add(fmt.Sprintf("duplicate field %q", path)) }
+	return opts, context.WithValue(r.Context(), warningsKey{}, ws), nil
 }
 
 // writeWarnings sets the Warning headers collected for a request.

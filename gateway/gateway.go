@@ -166,13 +166,10 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 	}
 	jsonM, protoM := newMarshalers(o.MaxBodyBytes)
 	g.json = jsonM
-	mux := runtime.NewServeMux(
+	muxOpts := []runtime.ServeMuxOption{
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonM),
 		runtime.WithMarshalerOption("application/json", jsonM),
 		runtime.WithMarshalerOption(mediaProtobuf, protoM),
-		runtime.WithMarshalerOption(patchMediaTypes[0], patchMarshaler{jsonM, o.MaxBodyBytes}),
-		runtime.WithMarshalerOption(patchMediaTypes[1], patchMarshaler{jsonM, o.MaxBodyBytes}),
-		runtime.WithMarshalerOption(patchMediaTypes[2], patchMarshaler{jsonM, o.MaxBodyBytes}),
 		// Nothing a client sends becomes metadata: identity is set by
 		// WithMetadata from what this gateway authenticated.
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
@@ -188,7 +185,11 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
 		runtime.WithForwardResponseOption(g.forwardResponse),
 		runtime.WithForwardResponseRewriter(rewriter(jsonM.Types(), newTabler(jsonM))),
-	)
+	}
+	for _, mt := range patchMediaTypes {
+		muxOpts = append(muxOpts, runtime.WithMarshalerOption(mt, patchMarshaler{jsonM, o.MaxBodyBytes}))
+	}
+	mux := runtime.NewServeMux(muxOpts...)
 	if err := registerResources(ctx, mux, d.API); err != nil {
 		return nil, err
 	}

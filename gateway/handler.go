@@ -181,12 +181,12 @@ func (g *Gateway) limitBody(next http.Handler) http.Handler {
 			}
 			if r.Method == http.MethodPatch {
 				if err != nil || !isPatchType(mt) {
-					g.fail(w, apierrors.ReasonUnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json", nil)
+					g.writeError(w, apierrors.UnsupportedMediaType(patchMediaTypes...))
 					return
 				}
 				setPatchType(r, mt)
 			} else if err != nil || (mt != mediaJSON && mt != mediaProtobuf) {
-				g.fail(w, apierrors.ReasonUnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf", nil)
+				g.writeError(w, apierrors.UnsupportedMediaType(mediaJSON, mediaProtobuf))
 				return
 			}
 			// grpc-gateway picks the decoder by exact Content-Type.
@@ -217,7 +217,7 @@ func watchToPath(stopping context.Context, next http.Handler) http.Handler {
 			// ?watch is read as authorization reads it (requestinfo), so
 			// the call made is the one authorized.
 			q := r.URL.Query()
-			if info, err := requestinfo.Parse(r.Method, r.URL); err == nil && info.ResourceRequest && (info.Verb == "watch" || requestinfo.WatchRequested(q)) {
+			if info, err := requestInfoOf(r); err == nil && info.ResourceRequest && (info.Verb == "watch" || requestinfo.WatchRequested(q)) {
 				ctx, cancel := context.WithCancel(r.Context())
 				defer cancel()
 				defer context.AfterFunc(stopping, cancel)()

@@ -2,12 +2,12 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/portico-dev/portico/internal/identity"
 	"github.com/portico-dev/portico/internal/requestinfo"
@@ -64,12 +64,12 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		// A path requestinfo refuses is still observed, as the
 		// non-resource request it then reads as.
-		info, _ := requestinfo.Parse(r.Method, r.URL)
+		info, parseErr := requestinfo.Parse(r.Method, r.URL)
 		ri := &info
-		id := newAuditID()
+		id := uuid.NewString()
 		w.Header().Set("Audit-Id", id)
 		rec := &record{}
-		ctx := withRequestInfo(context.WithValue(r.Context(), recordKey{}, rec), ri)
+		ctx := withRequestInfo(context.WithValue(r.Context(), recordKey{}, rec), ri, parseErr)
 		sw := &statusWriter{ResponseWriter: w}
 		done := false
 		defer func() {
@@ -126,40 +126,37 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// newAuditID is a random (version 4) UUID.
-func newAuditID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], b[10:16])
-	return string(out[:])
-}
-
 // The request's info is read once, by observe, and kept in the context
-// for the filters inside it.
+// for the filters inside it, with the error of reading it (a path
+// requestinfo refuses).
 type requestInfoKey struct{}
 
-func withRequestInfo(ctx context.Context, ri *requestinfo.Info) context.Context {
-	return context.WithValue(ctx, requestInfoKey{}, ri)
+type parsedInfo struct {
+	info *requestinfo.Info
+	err  error
+}
+
+func withRequestInfo(ctx context.Context, ri *requestinfo.Info, err error) context.Context {
+	return context.WithValue(ctx, requestInfoKey{}, parsedInfo{ri, err})
 }
 
 // requestInfoFrom returns the request's info; outside the chain (a unit
 // test of one handler) it is a non-resource GET.
 func requestInfoFrom(ctx context.Context) *requestinfo.Info {
-	if ri, ok := ctx.Value(requestInfoKey{}).(*requestinfo.Info); ok {
-		return ri
+	if p, ok := ctx.Value(requestInfoKey{}).(parsedInfo); ok {
+		return p.info
 	}
 	return &requestinfo.Info{Verb: "get"}
+}
+
+// requestInfoOf returns the info observe read for r and the error of
+// reading it; a handler run outside the chain (a unit test) reads it now.
+func requestInfoOf(r *http.Request) (*requestinfo.Info, error) {
+	if p, ok := r.Context().Value(requestInfoKey{}).(parsedInfo); ok {
+		return p.info, p.err
+	}
+	info, err := requestinfo.Parse(r.Method, r.URL)
+	return &info, err
 }
 
 // longRunning reports requests excluded from the in-flight limit and the

@@ -17,8 +17,8 @@ import (
 
 // patchMediaTypes are the patch types the api applies.
 var patchMediaTypes = []string{
-	"application/merge-patch+json",
 	"application/json-patch+json",
+	"application/merge-patch+json",
 	"application/strategic-merge-patch+json",
 }
 

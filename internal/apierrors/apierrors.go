@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -185,6 +186,13 @@ func Internal(message string) error { return New(ReasonInternalError, message, D
 
 // Unavailable is a 503: a backend service could not be reached.
 func Unavailable(message string) error { return New(ReasonServiceUnavailable, message, Details{}) }
+
+// UnsupportedMediaType is kube-apiserver's 415 for a body in none of the
+// accepted media types.
+func UnsupportedMediaType(accepted ...string) error {
+	return New(ReasonUnsupportedMediaType,
+		"the body of the request was in an unknown format - accepted media types include: "+strings.Join(accepted, ", "), Details{})
+}
 
 // MethodNotAllowed is a 405.
 func MethodNotAllowed() error {

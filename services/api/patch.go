@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/portico-dev/portico/internal/apierrors"
+	"github.com/portico-dev/portico/internal/kjson"
 	"github.com/portico-dev/portico/internal/respmeta"
 	patchpkg "github.com/portico-dev/portico/services/api/patch"
 )
@@ -71,11 +72,9 @@ func (r *resource[T]) patch(ctx context.Context, ns, name string, req patchReque
 func (r *resource[T]) applyPatch(ctx context.Context, cur T, req patchRequest) (T, bool, error) {
 	var zero T
 	patchType, patch := req.GetPatchType(), req.GetPatch()
-	mode := req.GetFieldValidation()
-	switch mode {
-	case "", "Warn", "Strict", "Ignore":
-	default:
-		return zero, false, apierrors.BadRequest(fmt.Sprintf("invalid fieldValidation parameter %q: expected one of Ignore, Warn, Strict", mode))
+	mode, err := kjson.ParseFieldValidation(req.GetFieldValidation())
+	if err != nil {
+		return zero, false, apierrors.BadRequest(err.Error())
 	}
 	doc, err := r.codec.Marshal(cur)
 	if err != nil {
@@ -90,12 +89,12 @@ func (r *resource[T]) applyPatch(ctx context.Context, cur T, req patchRequest) (
 		return zero, false, err
 	}
 	obj := r.newObj()
-	if mode == "Strict" {
+	if mode == kjson.FieldValidationStrict {
 		err = r.codec.Unmarshal(out, obj)
 	} else {
 		var warnings []string
 		err = r.codec.DecodeLenient(out, obj, func(problem string) { warnings = append(warnings, problem) })
-		if err == nil && mode != "Ignore" && len(warnings) > 0 {
+		if err == nil && mode != kjson.FieldValidationIgnore && len(warnings) > 0 {
 			_ = grpc.SetHeader(ctx, metadata.Pairs(warningPairs(warnings)...))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -183,7 +184,7 @@ func (r *resource[T]) create(ctx context.Context, ns string, obj T, o writeOptio
 			return zero, err
 		}
 	}
-	m.Uid = newUID()
+	m.Uid = uuid.NewString()
 	m.CreationTimestamp = timestamppb.New(r.now().Truncate(time.Second))
 	m.DeletionTimestamp = nil
 	m.DeletionGracePeriodSeconds = nil
@@ -691,15 +692,6 @@ func metaOf[T storage.Object](obj T) *corev1.ObjectMeta {
 
 func isNil[T storage.Object](obj T) bool {
 	return any(obj) == nil || !obj.ProtoReflect().IsValid()
-}
-
-// newUID returns a random RFC 4122 version 4 UUID.
-func newUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // randomSuffix is kube-apiserver's generateName suffix: five characters

@@ -127,11 +127,7 @@ func Apply(doc, patch []byte, patchType string, schema any, l Limits) ([]byte, e
 }
 
 // Unsupported is kube-apiserver's 415 for a patch type it does not apply.
-func Unsupported() error {
-	return apierrors.New(apierrors.ReasonUnsupportedMediaType,
-		fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s", JSON, Merge, Strategic),
-		apierrors.Details{})
-}
+func Unsupported() error { return apierrors.UnsupportedMediaType(JSON, Merge, Strategic) }
 
 func applyJSON(doc, patch []byte, l Limits) ([]byte, error) {
 	// Not a JSON array of objects is 400; an array whose operations do
