@@ -1,10 +1,13 @@
 // Package backoff keeps a long-lived call (a watch stream) going: it runs
 // it again after every break, waiting longer each time up to a bound, and
-// starts the wait over once a call has lived long.
+// starts the wait over once a call has lived long. Each wait is lengthened
+// by a random part (jitter), so that the clients of a restarted service do
+// not all call again at the same instant.
 package backoff
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 )
 
@@ -15,11 +18,14 @@ type Policy struct {
 	// Healthy is how long a call must have lived for the next wait to
 	// start again at Min.
 	Healthy time.Duration
+	// Jitter lengthens each wait by a random fraction of it, up to
+	// Jitter (0.5: up to half again); 0 waits exactly.
+	Jitter float64
 }
 
 // Streams is the policy of Portico's watch streams between services.
 func Streams() Policy {
-	return Policy{Min: 50 * time.Millisecond, Max: 5 * time.Second, Healthy: time.Minute}
+	return Policy{Min: 50 * time.Millisecond, Max: 5 * time.Second, Healthy: time.Minute, Jitter: 0.5}
 }
 
 // Loop calls call until ctx ends, waiting between calls as the policy
@@ -36,10 +42,14 @@ func (p Policy) Loop(ctx context.Context, call func(context.Context) error, onBr
 		if p.Healthy > 0 && time.Since(start) > p.Healthy {
 			wait = p.Min
 		}
-		if onBreak != nil {
-			onBreak(err, wait)
+		sleep := wait
+		if p.Jitter > 0 {
+			sleep += time.Duration(rand.Float64() * p.Jitter * float64(wait))
 		}
-		t := time.NewTimer(wait)
+		if onBreak != nil {
+			onBreak(err, sleep)
+		}
+		t := time.NewTimer(sleep)
 		select {
 		case <-ctx.Done():
 			t.Stop()

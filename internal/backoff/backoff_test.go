@@ -56,14 +56,41 @@ func TestLoop(t *testing.T) {
 	}
 }
 
+// TestLoopJitter: each wait is lengthened by at most Jitter of itself, and
+// the waits of several clients differ.
+func TestLoopJitter(t *testing.T) {
+	p := Policy{Min: time.Millisecond, Max: time.Millisecond, Jitter: 0.5}
+	seen := map[time.Duration]bool{}
+	for range 20 {
+		ctx, cancel := context.WithCancel(context.Background())
+		p.Loop(ctx, func(context.Context) error { return errors.New("broken") }, func(_ error, retryIn time.Duration) {
+			if retryIn < p.Min || retryIn > p.Min+p.Min/2 {
+				t.Errorf("wait %v outside [%v, %v]", retryIn, p.Min, p.Min+p.Min/2)
+			}
+			seen[retryIn] = true
+			cancel()
+		})
+	}
+	if len(seen) < 2 {
+		t.Errorf("20 clients all waited %v", seen)
+	}
+}
+
 func TestLoopStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	called := make(chan struct{}, 1)
 	go func() {
-		Policy{Min: time.Hour, Max: time.Hour}.Loop(ctx, func(context.Context) error { return errors.New("x") }, nil)
+		Policy{Min: time.Hour, Max: time.Hour}.Loop(ctx, func(context.Context) error {
+			select {
+			case called <- struct{}{}:
+			default:
+			}
+			return errors.New("x")
+		}, nil)
 		close(done)
 	}()
-	time.Sleep(10 * time.Millisecond)
+	<-called // Loop is waiting out its hour
 	cancel()
 	select {
 	case <-done:

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // DecodeOptions control how strictly a body is decoded.
@@ -1312,30 +1312,6 @@ func (d *decodeState) jsonList(l protoreflect.Message) error {
 	return d.list(l.Mutable(fd).List(), fd)
 }
 
-// quantityPattern is what resource.ParseQuantity accepts.
-var quantityPattern = regexp.MustCompile(`^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$`)
-
-// quantitySuffixes are resource.Quantity's suffixes (besides exponents).
-var quantitySuffixes = map[string]bool{
-	"": true, "n": true, "u": true, "m": true, "k": true, "M": true, "G": true, "T": true, "P": true, "E": true,
-	"Ki": true, "Mi": true, "Gi": true, "Ti": true, "Pi": true, "Ei": true,
-}
-
-var exponentSuffix = regexp.MustCompile(`^[eE][-+]?[0-9]+$`)
-
-// checkQuantity reports what resource.ParseQuantity would refuse, in its
-// words.
-func checkQuantity(q string) error {
-	sm := quantityPattern.FindStringSubmatch(strings.TrimSpace(q))
-	if sm == nil || strings.Count(sm[1], ".") > 1 || strings.Trim(sm[1], "+-.") == "" {
-		return errors.New("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
-	}
-	if !quantitySuffixes[sm[2]] && !exponentSuffix.MatchString(sm[2]) {
-		return errors.New("unable to parse quantity's suffix")
-	}
-	return nil
-}
-
 // encodedValue decodes a message with a registered Encoding.
 func (d *decodeState) encodedValue(m protoreflect.Message, p *msgPlan) error {
 	fields := p.md.Fields()
@@ -1389,12 +1365,16 @@ func (d *decodeState) encodedValue(m protoreflect.Message, p *msgPlan) error {
 			if err := d.skipValue(); err != nil {
 				return err
 			}
-			return checkQuantity("{")
-		}
-		if err := checkQuantity(text); err != nil {
+			_, err := resource.ParseQuantity("{")
 			return err
 		}
-		m.Set(fields.Get(0), protoreflect.ValueOfString(strings.TrimSpace(text)))
+		// Kept in canonical form, as kube-apiserver's resource.Quantity
+		// writes it back ("1000m" is "1", "0.5" is "500m").
+		q, err := resource.ParseQuantity(strings.TrimSpace(text))
+		if err != nil {
+			return err
+		}
+		m.Set(fields.Get(0), protoreflect.ValueOfString(q.String()))
 		return nil
 	case specMicroTime:
 		if c != '"' {

@@ -2,6 +2,7 @@ package kjson_test
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -446,5 +447,28 @@ func TestNewTypes(t *testing.T) {
 	}
 	if _, ok := base.Lookup("portico.core.v1.ConfigMap"); ok {
 		t.Error("With changed the registry it extended")
+	}
+}
+
+// TestQuantityCanonical: a quantity is kept as kube-apiserver writes it
+// back, in canonical form.
+func TestQuantityCanonical(t *testing.T) {
+	m := newMarshaler()
+	for _, q := range []string{"1000m", "0.5Gi", "100m", "1e3", "1.5", " 2 ", "+3k", "0"} {
+		t.Run(q, func(t *testing.T) {
+			body := `{"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"` + q + `"}}}]}}`
+			var pod corev1.Pod
+			if err := m.Unmarshal([]byte(body), &pod); err != nil {
+				t.Fatal(err)
+			}
+			var k8s k8scorev1.Pod
+			if err := json.Unmarshal([]byte(body), &k8s); err != nil {
+				t.Fatal(err)
+			}
+			want := k8s.Spec.Containers[0].Resources.Requests.Cpu().String()
+			if got := pod.GetSpec().GetContainers()[0].GetResources().GetRequests()["cpu"].GetString_(); got != want {
+				t.Fatalf("cpu %q kept as %q, kube-apiserver keeps %q", q, got, want)
+			}
+		})
 	}
 }
