@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"mime"
 	"net/http"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/portico-dev/portico/internal/kjson"
 )
@@ -297,49 +297,7 @@ func age(obj protoreflect.Message, now time.Time) any {
 	if !ok {
 		return "<unknown>"
 	}
-	return humanDuration(now.Sub(t))
-}
-
-// humanDuration prints a duration the way kubectl's AGE column does.
-func humanDuration(d time.Duration) string {
-	if s := int(d.Seconds()); s < -1 {
-		return "<invalid>"
-	} else if s < 0 {
-		return "0s"
-	} else if s < 60*2 {
-		return fmt.Sprintf("%ds", s)
-	}
-	minutes := int(d / time.Minute)
-	if minutes < 10 {
-		if s := int(d/time.Second) % 60; s != 0 {
-			return fmt.Sprintf("%dm%ds", minutes, s)
-		}
-		return fmt.Sprintf("%dm", minutes)
-	} else if minutes < 60*3 {
-		return fmt.Sprintf("%dm", minutes)
-	}
-	hours := int(d / time.Hour)
-	if hours < 8 {
-		if m := int(d/time.Minute) % 60; m != 0 {
-			return fmt.Sprintf("%dh%dm", hours, m)
-		}
-		return fmt.Sprintf("%dh", hours)
-	} else if hours < 48 {
-		return fmt.Sprintf("%dh", hours)
-	} else if hours < 24*8 {
-		if h := hours % 24; h != 0 {
-			return fmt.Sprintf("%dd%dh", hours/24, h)
-		}
-		return fmt.Sprintf("%dd", hours/24)
-	} else if hours < 24*365*2 {
-		return fmt.Sprintf("%dd", hours/24)
-	} else if hours < 24*365*8 {
-		if dd := (hours / 24) % 365; dd != 0 {
-			return fmt.Sprintf("%dy%dd", hours/24/365, dd)
-		}
-		return fmt.Sprintf("%dy", hours/24/365)
-	}
-	return fmt.Sprintf("%dy", hours/24/365)
+	return duration.HumanDuration(now.Sub(t))
 }
 
 func none(s string) string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"k8s.io/apimachinery/pkg/util/duration"
 )
 
 // kindColumns are kube-apiserver's printed columns for each kind.
@@ -272,7 +273,7 @@ func unknown(s string) string {
 func eventColumns() []column {
 	seen := func(o protoreflect.Message, now time.Time, path ...string) (string, bool) {
 		if t, ok := timeAt(o, path...); ok {
-			return humanDuration(now.Sub(t)), true
+			return duration.HumanDuration(now.Sub(t)), true
 		}
 		return "<unknown>", false
 	}

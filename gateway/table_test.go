@@ -15,33 +15,6 @@ import (
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 )
 
-func TestHumanDuration(t *testing.T) {
-	tests := map[string]struct {
-		d    time.Duration
-		want string
-	}{
-		"negative":        {-5 * time.Second, "<invalid>"},
-		"just under zero": {-500 * time.Millisecond, "0s"},
-		"seconds":         {42 * time.Second, "42s"},
-		"under 2 minutes": {119 * time.Second, "119s"},
-		"minutes seconds": {5*time.Minute + 7*time.Second, "5m7s"},
-		"whole minutes":   {5 * time.Minute, "5m"},
-		"under 3 hours":   {150 * time.Minute, "150m"},
-		"hours minutes":   {5*time.Hour + 30*time.Minute, "5h30m"},
-		"hours":           {30 * time.Hour, "30h"},
-		"days hours":      {3*24*time.Hour + 4*time.Hour, "3d4h"},
-		"days":            {100 * 24 * time.Hour, "100d"},
-		"years days":      {(3*365 + 10) * 24 * time.Hour, "3y10d"},
-		"years":           {10 * 365 * 24 * time.Hour, "10y"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			if got := humanDuration(tc.d); got != tc.want {
-				t.Errorf("humanDuration(%v) = %q, want %q", tc.d, got, tc.want)
-			}
-		})
-	}
-}
 
 func TestAcceptsTable(t *testing.T) {
 	tests := map[string]struct {
