@@ -4,8 +4,6 @@ package etcd
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +16,7 @@ import (
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
+	certutil "k8s.io/client-go/util/cert"
 )
 
 const (
@@ -105,28 +104,14 @@ func (o *EmbeddedOptions) Validate() error {
 
 // certCommonName is the subject CN of the first certificate in a PEM file.
 func certCommonName(file string) (string, error) {
-	data, err := os.ReadFile(file)
+	certs, err := certutil.CertsFromFile(file)
 	if err != nil {
 		return "", fmt.Errorf("server certificate: %w", err)
 	}
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			return "", fmt.Errorf("server certificate %s: no PEM CERTIFICATE block", file)
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return "", fmt.Errorf("server certificate %s: %w", file, err)
-		}
-		if cert.Subject.CommonName == "" {
-			return "", fmt.Errorf("server certificate %s has no common name", file)
-		}
-		return cert.Subject.CommonName, nil
+	if certs[0].Subject.CommonName == "" {
+		return "", fmt.Errorf("server certificate %s has no common name", file)
 	}
+	return certs[0].Subject.CommonName, nil
 }
 
 // Embedded is a running embedded etcd member.

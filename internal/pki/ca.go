@@ -9,6 +9,7 @@
 package pki
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,8 +22,10 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"strings"
 	"time"
+
+	certutil "k8s.io/client-go/util/cert"
+	"k8s.io/client-go/util/keyutil"
 )
 
 const (
@@ -239,58 +242,28 @@ func randomSerial() (*big.Int, error) {
 
 // parseCertPEM returns the first certificate in data.
 func parseCertPEM(data []byte) (*x509.Certificate, error) {
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			return nil, errors.New("no PEM CERTIFICATE block found")
-		}
-		if block.Type != pemCertificate {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("parse certificate: %w", err)
-		}
-		return cert, nil
+	certs, err := certutil.ParseCertsPEM(data)
+	if err != nil {
+		return nil, err
 	}
+	return certs[0], nil
 }
 
 // parseKeyPEM returns the first private key in data, in PKCS#8, SEC 1 or
 // PKCS#1 form.
 func parseKeyPEM(data []byte) (crypto.Signer, error) {
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			return nil, errors.New("no PEM private key block found")
-		}
-		if !strings.HasSuffix(block.Type, pemPrivateKey) {
-			continue
-		}
-		var (
-			key any
-			err error
-		)
-		switch block.Type {
-		case pemPrivateKey:
-			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		case "EC " + pemPrivateKey:
-			key, err = x509.ParseECPrivateKey(block.Bytes)
-		case "RSA " + pemPrivateKey:
-			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-		default:
-			return nil, fmt.Errorf("unsupported PEM block %q (encrypted keys are not supported)", block.Type)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", block.Type, err)
-		}
-		signer, ok := key.(crypto.Signer)
-		if !ok {
-			return nil, fmt.Errorf("%T key cannot sign", key)
-		}
-		return signer, nil
+	key, err := keyutil.ParsePrivateKeyPEM(data)
+	if err != nil && bytes.Contains(data, []byte("ENCRYPTED")) {
+		return nil, errors.New("encrypted private keys are not supported")
 	}
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%T key cannot sign", key)
+	}
+	return signer, nil
 }
 
 // publicKeysEqual reports whether a and b are the same public key.

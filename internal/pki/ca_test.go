@@ -312,8 +312,8 @@ func TestLoadCA(t *testing.T) {
 		"leaf is not a CA":      {cert: leafPEM, key: leafKeyPEM, wantErr: "not a CA"},
 		"missing cert file":     {key: pkcs8(t, ca), wantErr: "no such file"},
 		"missing key file":      {cert: ca.CertPEM(), wantErr: "no such file"},
-		"cert file without PEM": {cert: []byte("garbage"), key: pkcs8(t, ca), wantErr: "no PEM CERTIFICATE"},
-		"key file holds a cert": {cert: ca.CertPEM(), key: ca.CertPEM(), wantErr: "no PEM private key"},
+		"cert file without PEM": {cert: []byte("garbage"), key: pkcs8(t, ca), wantErr: "does not contain any valid RSA or ECDSA certificates"},
+		"key file holds a cert": {cert: ca.CertPEM(), key: ca.CertPEM(), wantErr: "does not contain a valid RSA or ECDSA private key"},
 		"encrypted key": {
 			cert:    ca.CertPEM(),
 			key:     pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{1}}),

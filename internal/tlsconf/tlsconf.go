@@ -7,10 +7,11 @@ package tlsconf
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
+
+	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/portico-dev/portico/internal/pki"
 )
@@ -175,25 +176,12 @@ func LoadPool(files ...string) (*x509.CertPool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load CA pool: %w", err)
 		}
-		n := 0
-		for {
-			var block *pem.Block
-			block, data = pem.Decode(data)
-			if block == nil {
-				break
-			}
-			if block.Type != "CERTIFICATE" {
-				continue
-			}
-			cert, err := x509.ParseCertificate(block.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("load CA pool %s: certificate %d: %w", file, n+1, err)
-			}
-			pool.AddCert(cert)
-			n++
+		certs, err := certutil.ParseCertsPEM(data)
+		if err != nil {
+			return nil, fmt.Errorf("load CA pool %s: %w", file, err)
 		}
-		if n == 0 {
-			return nil, fmt.Errorf("load CA pool %s: no PEM certificate found", file)
+		for _, c := range certs {
+			pool.AddCert(c)
 		}
 	}
 	return pool, nil

@@ -219,7 +219,7 @@ func TestValidate(t *testing.T) {
 		"key of another pair":  {files: Files{CertFile: cert, KeyFile: otherKey, CAFiles: []string{f.internalCAFile}}, wantErr: []string{"does not match"}},
 		"key file is garbage":  {files: Files{CertFile: cert, KeyFile: garbage, CAFiles: []string{f.internalCAFile}}, wantErr: []string{"garbage.pem"}},
 		"CA file missing":      {files: Files{CertFile: cert, KeyFile: key, CAFiles: []string{f.internalCAFile, missing}}, wantErr: []string{"missing.crt"}},
-		"CA file without cert": {files: Files{CertFile: cert, KeyFile: key, CAFiles: []string{key}}, wantErr: []string{"no PEM certificate"}},
+		"CA file without cert": {files: Files{CertFile: cert, KeyFile: key, CAFiles: []string{key}}, wantErr: []string{"does not contain any valid RSA or ECDSA certificates"}},
 		"everything wrong": {
 			files:   Files{CertFile: missing, KeyFile: key, CAFiles: []string{garbage}},
 			wantErr: []string{"missing.crt", "garbage.pem"},
@@ -282,10 +282,10 @@ func TestLoadPool(t *testing.T) {
 		"one bundle of two":   {files: []string{bundle}, trustsSvc: true, trustsUser: true},
 		"no files":            {wantErr: "no files"},
 		"empty name":          {files: []string{""}, wantErr: "empty file name"},
-		"empty file":          {files: []string{f.internalCAFile, empty}, wantErr: "no PEM certificate"},
-		"key file, no cert":   {files: []string{svcKey}, wantErr: "no PEM certificate"},
+		"empty file":          {files: []string{f.internalCAFile, empty}, wantErr: "does not contain any valid RSA or ECDSA certificates"},
+		"key file, no cert":   {files: []string{svcKey}, wantErr: "does not contain any valid RSA or ECDSA certificates"},
 		"missing file":        {files: []string{filepath.Join(f.dir, "nope.pem")}, wantErr: "no such file"},
-		"corrupt certificate": {files: []string{corrupt}, wantErr: "certificate 2"},
+		"corrupt certificate": {files: []string{corrupt}, wantErr: "malformed certificate"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
