@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,10 +13,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/portico-dev/portico/internal/authnclient"
@@ -74,18 +71,8 @@ func (f *fakeAuthn) GetServiceAccountIssuer(context.Context, *authnv1.GetService
 // connection; requests go to its routes as user.
 func reviewGateway(t *testing.T) (*Gateway, *fakeAuthn) {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer()
 	fake := &fakeAuthn{}
-	authnv1.RegisterAuthenticationServiceServer(srv, fake)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///authn", grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := fakeBackend(t, func(s *grpc.Server) { authnv1.RegisterAuthenticationServiceServer(s, fake) })
 	g, err := New(context.Background(), Options{InsecureAddress: "127.0.0.1:0"}, Deps{API: conn, Authn: authnclient.New(conn), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -3,15 +3,12 @@ package gateway
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/portico-dev/portico/internal/apierrors"
@@ -70,19 +67,11 @@ func (f *fakeAuthz) CreateLocalSubjectAccessReview(_ context.Context, req *authz
 // connection.
 func authzGateway(t *testing.T) (*Gateway, *fakeAuthz) {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer()
 	fake := &fakeAuthz{}
-	authzv1.RegisterAuthorizationServiceServer(srv, fake)
-	authzv1.RegisterAccessReviewServiceServer(srv, fake)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///authz", grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := fakeBackend(t, func(s *grpc.Server) {
+		authzv1.RegisterAuthorizationServiceServer(s, fake)
+		authzv1.RegisterAccessReviewServiceServer(s, fake)
+	})
 	g, err := New(context.Background(), Options{InsecureAddress: "127.0.0.1:0"},
 		Deps{API: conn, Authn: authnclient.New(conn), Authz: authzclient.New(conn), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,9 +11,7 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/authnclient"
@@ -73,18 +70,8 @@ func (f *fakeConfigMaps) WatchConfigMaps(req *corev1.WatchConfigMapsRequest, str
 // in-memory connection; its handler is the insecure port's.
 func configMapGateway(t *testing.T) (http.Handler, *fakeConfigMaps) {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer()
 	fake := &fakeConfigMaps{}
-	corev1.RegisterConfigMapServiceServer(srv, fake)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///api", grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := fakeBackend(t, func(s *grpc.Server) { corev1.RegisterConfigMapServiceServer(s, fake) })
 	g, err := New(context.Background(), Options{InsecureAddress: "127.0.0.1:0"},
 		Deps{API: conn, Authn: authnclient.New(conn), Authz: authzclient.New(conn), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

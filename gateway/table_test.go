@@ -15,7 +15,6 @@ import (
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 )
 
-
 func TestAcceptsTable(t *testing.T) {
 	tests := map[string]struct {
 		accept []string
