@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/internal/grpcserver"
 	"github.com/portico-dev/portico/internal/pki"
 	"github.com/portico-dev/portico/internal/svcauth"
+	"github.com/portico-dev/portico/internal/testwait"
 	"github.com/portico-dev/portico/internal/tlsconf"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	"github.com/portico-dev/portico/services/authn"
@@ -120,20 +121,8 @@ func (a *authnServer) cachedClient(tb testing.TB) *authnclient.Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
 	go c.Run(ctx)
-	waitFor(tb, "the cache to go live", c.CacheLive)
+	testwait.Until(tb, 5*time.Second, "the cache to go live", c.CacheLive)
 	return c
-}
-
-func waitFor(tb testing.TB, what string, cond func() bool) time.Duration {
-	tb.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > 5*time.Second {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return time.Since(start)
 }
 
 func reason(err error) apierrors.Reason { return apierrors.ReasonOf(err) }
@@ -176,7 +165,7 @@ func TestTokenFileReloadInvalidatesCache(t *testing.T) {
 	if err := os.Chtimes(a.tokens, later, later); err != nil {
 		t.Fatal(err)
 	}
-	d := waitFor(t, "alice's cached answer to be dropped", func() bool {
+	d := testwait.Until(t, 5*time.Second, "alice's cached answer to be dropped", func() bool {
 		_, err := c.Authenticate(context.Background(), "tok-alice", nil)
 		return reason(err) == apierrors.ReasonUnauthorized
 	})
@@ -196,7 +185,7 @@ func TestServiceAccountInvalidation(t *testing.T) {
 	}
 	before := a.rpcCalls.Load()
 	a.svc.InvalidateUsers("alice")
-	waitFor(t, "alice to be asked again", func() bool {
+	testwait.Until(t, 5*time.Second, "alice to be asked again", func() bool {
 		_, _ = c.Authenticate(context.Background(), "tok-alice", nil)
 		return a.rpcCalls.Load() > before
 	})
@@ -215,7 +204,7 @@ func TestAuthnDownIs503AndCacheOff(t *testing.T) {
 	a.stop()
 	// The stream broke: the cache is off, so even a token answered a
 	// moment ago is not let through on a stale answer.
-	waitFor(t, "the cache to go off", func() bool { return !c.CacheLive() })
+	testwait.Until(t, 5*time.Second, "the cache to go off", func() bool { return !c.CacheLive() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := c.Authenticate(ctx, "tok-alice", nil)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/identity"
+	"github.com/portico-dev/portico/internal/testwait"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 )
@@ -183,19 +184,8 @@ func startCached(t testing.TB, conn grpc.ClientConnInterface, clk *clock) *Clien
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go c.Run(ctx)
-	waitFor(t, c.CacheLive)
+	testwait.Until(t, 5*time.Second, "the condition", c.CacheLive)
 	return c
-}
-
-func waitFor(t testing.TB, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestCache(t *testing.T) {
@@ -238,7 +228,7 @@ func TestCache(t *testing.T) {
 	// refuses, and the cached allow is not used.
 	fake.allow.Store(false)
 	fake.bump()
-	waitFor(t, func() bool {
+	testwait.Until(t, 5*time.Second, "the condition", func() bool {
 		err := c.Authorize(ctx, bob, get)
 		return apierrors.ReasonOf(err) == apierrors.ReasonForbidden
 	})
@@ -313,7 +303,7 @@ func TestUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop()
-	waitFor(t, func() bool { return !c.CacheLive() })
+	testwait.Until(t, 5*time.Second, "the condition", func() bool { return !c.CacheLive() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := c.Authorize(ctx, bob, get)

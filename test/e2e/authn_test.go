@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/pki"
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // The end-to-end tests of authentication (issue 4): every kind of user
@@ -211,14 +212,14 @@ func TestAuthnUsers(t *testing.T) {
 	// arrives, without a restart.
 	writeFile(t, tokens, "tok-admin-0123456789,admin,uid-admin,system:masters\ntok-carol-0123456789,carol,uid-carol,\"qa,ops\"\n")
 	start := time.Now()
-	waitUntil(t, 10*time.Second, "bob's removed token to be refused", func() bool {
+	testwait.Until(t, 10*time.Second, "bob's removed token to be refused", func() bool {
 		return p.kubectlAs(t, bob, "auth", "whoami").err != nil
 	})
 	t.Logf("token file reload took effect within %v (poll interval 1s)", time.Since(start).Round(time.Millisecond))
 	checkUser(t, "carol after reload", p.whoami(t, user{token: "tok-carol-0123456789"}), "carol", "uid-carol", "qa", "ops", "system:authenticated")
 	// A bad new file keeps the tokens in force and says why in the log.
 	writeFile(t, tokens, "tok-dave-0123456789,dave,uid-dave\nbroken-line\n")
-	waitUntil(t, 10*time.Second, "the bad file to be reported", func() bool {
+	testwait.Until(t, 10*time.Second, "the bad file to be reported", func() bool {
 		return strings.Contains(p.logs.String(), "token file changed but is invalid: keeping the tokens loaded before")
 	})
 	checkUser(t, "carol after a bad file", p.whoami(t, user{token: "tok-carol-0123456789"}), "carol", "uid-carol", "qa", "ops", "system:authenticated")
@@ -259,17 +260,6 @@ func readAll(t *testing.T, resp *http.Response) string {
 		}
 	}
 	return b.String()
-}
-
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // TestAuthnMalformedTokenFileStopsStart: the start fails, naming the line.
@@ -558,19 +548,14 @@ func TestAuthnServiceAccounts(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("delete: %d %s", code, body)
 	}
-	var delay time.Duration
-	for {
-		if c := whoami(); c == 401 {
-			delay = time.Since(deleted)
-			break
-		} else if c != 201 {
+	testwait.Until(t, 5*time.Second, "the deleted account's token refused", func() bool {
+		c := whoami()
+		if c != 401 && c != 201 {
 			t.Fatalf("whoami after deletion: %d", c)
 		}
-		if time.Since(deleted) > 5*time.Second {
-			t.Fatal("the token still works 5 s after its service account was deleted")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return c == 401
+	})
+	delay := time.Since(deleted)
 	t.Logf("service-account token refused %v after the delete was answered", delay)
 	if delay > time.Second {
 		t.Errorf("revocation took %v, want under 1 s", delay)
@@ -716,7 +701,7 @@ func TestAuthnUnavailable503(t *testing.T) {
 	startProc("api")
 	startProc("gateway", "--secure-port", fmt.Sprint(secure), "--bind-address", "127.0.0.1", "--insecure-port", "0")
 	p := &portico{t: t, dataDir: dir, securePort: secure}
-	waitUntil(t, 60*time.Second, "the gateway's serving certificate", func() bool {
+	testwait.Until(t, 60*time.Second, "the gateway's serving certificate", func() bool {
 		_, err := os.Stat(filepath.Join(dir, "certs", "apiserver.crt"))
 		return err == nil
 	})
@@ -730,24 +715,20 @@ func TestAuthnUnavailable503(t *testing.T) {
 		}
 		return resp.StatusCode, readAll(t, resp)
 	}
-	waitUntil(t, 60*time.Second, "the multi-process deployment to serve", func() bool { code, _ := get(); return code == 200 })
+	testwait.Until(t, 60*time.Second, "the multi-process deployment to serve", func() bool { code, _ := get(); return code == 200 })
 
 	stopProc("authn", syscall.SIGKILL)
 	killed := time.Now()
 	// The gateway stops using its cache as soon as its stream to authn
 	// breaks (the kernel closes the dead process's sockets at once).
 	served := 0
-	for {
-		code, _ := get()
-		if code == 503 {
-			break
+	testwait.Until(t, 2*time.Second, "503 after authn was killed", func() bool {
+		if code, _ := get(); code == 503 {
+			return true
 		}
 		served++
-		if time.Since(killed) > 2*time.Second {
-			t.Fatalf("still %d 2 s after authn was killed", code)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return false
+	})
 	t.Logf("first 503 %v after authn was killed (%d requests answered from the cache before the gateway saw the stream break)",
 		time.Since(killed).Round(time.Microsecond), served)
 	code, body := get()
@@ -764,5 +745,5 @@ func TestAuthnUnavailable503(t *testing.T) {
 		t.Fatalf("authn killed, client certificate: %d %s", code, body)
 	}
 	startProc("authn", "--token-auth-file", tokens)
-	waitUntil(t, 30*time.Second, "authn to be back", func() bool { code, _ := get(); return code == 200 })
+	testwait.Until(t, 30*time.Second, "authn to be back", func() bool { code, _ := get(); return code == 200 })
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/pki"
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // The end-to-end tests of authorization (issue 5): ABAC, Node and RBAC
@@ -209,12 +210,12 @@ selfsubjectrulesreviews.authorization.k8s.io    []                  []          
 		t.Fatalf("carol reads default before the change: %s", r)
 	}
 	writeFile(t, policy, abacPolicy+abacV1+`{"user":"carol","namespace":"default","resource":"configmaps","readonly":true}}`+"\n")
-	waitUntil(t, 15*time.Second, "carol's new line in force", func() bool {
+	testwait.Until(t, 15*time.Second, "carol's new line in force", func() bool {
 		return p.kubectlAs(t, carol, "get", "configmaps", "-n", "default").err == nil
 	})
 	// A bad new file keeps that policy in force and the log says why.
 	writeFile(t, policy, abacPolicy+"{not json\n")
-	waitUntil(t, 15*time.Second, "the bad file to be noticed", func() bool {
+	testwait.Until(t, 15*time.Second, "the bad file to be noticed", func() bool {
 		return strings.Contains(p.logs.String(), "keeping the policy in force")
 	})
 	if r := p.kubectlAs(t, carol, "get", "configmaps", "-n", "default"); r.err != nil {
@@ -229,7 +230,7 @@ selfsubjectrulesreviews.authorization.k8s.io    []                  []          
 // modes to have listed their objects.
 func (p *portico) waitPolicy(t *testing.T) {
 	t.Helper()
-	waitUntil(t, 30*time.Second, "/readyz", func() bool {
+	testwait.Until(t, 30*time.Second, "/readyz", func() bool {
 		resp, err := http.Get(p.insecureURL() + "/readyz")
 		if err != nil {
 			return false
@@ -342,7 +343,7 @@ func TestAuthzRBAC(t *testing.T) {
 	// kubectl create role / rolebinding as the admin: in force at once.
 	p.mustKubectl(t, "create", "role", "pod-reader", "--verb=get,list,watch", "--resource=pods", "-n", "default")
 	p.mustKubectl(t, "create", "rolebinding", "bob-reads", "--role=pod-reader", "--user=bob", "-n", "default")
-	waitUntil(t, 5*time.Second, "bob's binding in force", func() bool {
+	testwait.Until(t, 5*time.Second, "bob's binding in force", func() bool {
 		return p.kubectlAs(t, bob, "get", "pods", "-n", "default").err == nil
 	})
 	if r := p.kubectlAs(t, bob, "auth", "can-i", "list", "pods", "-n", "default"); r.err != nil || strings.TrimSpace(r.stdout) != "yes" {
@@ -356,7 +357,7 @@ func TestAuthzRBAC(t *testing.T) {
 	}
 	// A cluster role binding reaches every namespace.
 	p.mustKubectl(t, "create", "clusterrolebinding", "carol-views", "--clusterrole=view", "--user=carol")
-	waitUntil(t, 5*time.Second, "carol's binding in force", func() bool {
+	testwait.Until(t, 5*time.Second, "carol's binding in force", func() bool {
 		return p.kubectlAs(t, carol, "get", "configmaps", "-n", "kube-system").err == nil
 	})
 	if r := p.kubectlAs(t, carol, "get", "secrets", "-n", "kube-system"); r.err == nil {
@@ -364,7 +365,7 @@ func TestAuthzRBAC(t *testing.T) {
 	}
 	// Deleting the binding takes the access away, without a restart.
 	p.mustKubectl(t, "delete", "rolebinding", "bob-reads", "-n", "default")
-	waitUntil(t, 5*time.Second, "bob's access gone", func() bool {
+	testwait.Until(t, 5*time.Second, "bob's access gone", func() bool {
 		return p.kubectlAs(t, bob, "get", "pods", "-n", "default").err != nil
 	})
 
@@ -373,7 +374,7 @@ func TestAuthzRBAC(t *testing.T) {
 	p.mustKubectl(t, "create", "role", "rbac-writer", "--verb=create,update,patch", "--resource=roles,rolebindings", "-n", "default")
 	p.mustKubectl(t, "create", "rolebinding", "bob-writes", "--role=rbac-writer", "--user=bob", "-n", "default")
 	p.mustKubectl(t, "create", "rolebinding", "bob-reads", "--role=pod-reader", "--user=bob", "-n", "default")
-	waitUntil(t, 5*time.Second, "bob's roles in force", func() bool {
+	testwait.Until(t, 5*time.Second, "bob's roles in force", func() bool {
 		return p.kubectlAs(t, bob, "auth", "can-i", "create", "roles", "-n", "default").err == nil
 	})
 	r := p.kubectlAs(t, bob, "create", "role", "too-much", "--verb=delete", "--resource=pods", "-n", "default")
@@ -433,7 +434,7 @@ func TestAuthzNode(t *testing.T) {
 		}
 	}
 	// The graph fills from the api's pod watch: wait for it.
-	waitUntil(t, 10*time.Second, "node-1's pod in the graph", func() bool {
+	testwait.Until(t, 10*time.Second, "node-1's pod in the graph", func() bool {
 		return p.kubectlAs(t, node1, "get", "pod", "web", "-n", "default").err == nil
 	})
 	ok("own pods by field selector", "get", "pods", "-A", "--field-selector", "spec.nodeName=node-1")
@@ -459,7 +460,7 @@ func TestAuthzNode(t *testing.T) {
 	if r := run(t, podOn("db", "node-1", "db-secret"), "kubectl", "--server", p.insecureURL(), "--cache-dir", t.TempDir(), "create", "-f", "-"); r.err != nil {
 		t.Fatal(r)
 	}
-	waitUntil(t, 10*time.Second, "db's secret reachable", func() bool {
+	testwait.Until(t, 10*time.Second, "db's secret reachable", func() bool {
 		return p.kubectlAs(t, node1, "get", "secret", "db-secret", "-n", "default").err == nil
 	})
 	// Events: a kubelet writes them.
@@ -488,13 +489,13 @@ func TestAuthzUnavailable(t *testing.T) {
 	if r := s.kubectlAs(t, admin, "create", "clusterrolebinding", "alice-view", "--clusterrole", "view", "--user", "alice"); r.err != nil {
 		t.Fatalf("bind alice: %s", r)
 	}
-	waitUntil(t, 10*time.Second, "alice may list configmaps", func() bool {
+	testwait.Until(t, 10*time.Second, "alice may list configmaps", func() bool {
 		return s.kubectlAs(t, alice, "get", "configmaps", "-n", "default").err == nil
 	})
 	s.killService(t, "authz")
 	client := s.secureClient(t, admin.cert, admin.key)
 	url := s.secureURL() + "/api/v1/namespaces/default/configmaps"
-	waitUntil(t, 10*time.Second, "alice refused with authz down", func() bool {
+	testwait.Until(t, 10*time.Second, "alice refused with authz down", func() bool {
 		r := s.kubectlAs(t, alice, "get", "configmaps", "-n", "default")
 		return r.err != nil && strings.Contains(r.stderr, "Error from server (ServiceUnavailable)")
 	})
@@ -564,7 +565,7 @@ func startSplit(t *testing.T) *split {
 			}
 		}
 	})
-	waitUntil(t, 60*time.Second, "the split services to serve", func() bool {
+	testwait.Until(t, 60*time.Second, "the split services to serve", func() bool {
 		resp, err := http.Get(p.insecureURL() + "/api/v1/namespaces/default")
 		if err != nil {
 			return false

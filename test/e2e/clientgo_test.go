@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // TestClientGo drives Portico with client-go: a typed clientset over the
@@ -199,17 +201,9 @@ func clientGoInformer(t *testing.T, cfg *rest.Config) {
 		t.Fatal(err)
 	}
 	want := []string{"add watched", "update watched 2", "delete watched"}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	testwait.Until(t, 20*time.Second, fmt.Sprintf("the informer to see %v", want), func() bool {
 		mu.Lock()
-		got := fmt.Sprint(seen)
-		mu.Unlock()
-		if got == fmt.Sprint(want) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	t.Errorf("informer saw %v, want %v", seen, want)
+		defer mu.Unlock()
+		return fmt.Sprint(seen) == fmt.Sprint(want)
+	})
 }

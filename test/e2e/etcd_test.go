@@ -10,6 +10,8 @@ import (
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // TestExternalEtcd: --etcd-servers points the same storage code at an
@@ -38,15 +40,12 @@ var endpointLine = regexp.MustCompile(`embedded etcd serving.*endpoints=(https:/
 // etcdEndpoint is the client URL of an instance's embedded etcd, from its log.
 func etcdEndpoint(t *testing.T, p *portico) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := endpointLine.FindStringSubmatch(p.logs.String()); m != nil {
-			return m[1]
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no embedded etcd endpoint in the log:\n%s", p.logs.String())
-	return ""
+	var m []string
+	testwait.Until(t, 10*time.Second, "the embedded etcd endpoint in the log", func() bool {
+		m = endpointLine.FindStringSubmatch(p.logs.String())
+		return m != nil
+	})
+	return m[1]
 }
 
 // TestEmbeddedEtcdOnlyAPI: every service certificate comes from the one

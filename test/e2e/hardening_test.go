@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/portico-dev/portico/internal/pki"
+	"github.com/portico-dev/portico/internal/testwait"
 	_ "github.com/portico-dev/portico/proto/portico/authn/v1"
 	_ "github.com/portico-dev/portico/proto/portico/authz/v1"
 	_ "github.com/portico-dev/portico/proto/portico/core/v1"
@@ -305,7 +306,7 @@ func TestHardeningAdminKubeconfigWithForeignClientCA(t *testing.T) {
 	}
 	caKey := writeFile(t, filepath.Join(dir, "ca.key"), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})))
 	p := startPortico(t, "--client-ca-file", caCert)
-	pollUntil(t, 10*time.Second, "the start message", func() bool { return strings.Contains(p.stdout.String(), "Portico is up") })
+	testwait.Until(t, 10*time.Second, "the start message", func() bool { return strings.Contains(p.stdout.String(), "Portico is up") })
 	if out := p.stdout.String(); !strings.Contains(out, "No admin kubeconfig") || !strings.Contains(out, "portico kubeconfig") {
 		t.Fatalf("start did not say the admin kubeconfig cannot work: %s", out)
 	}

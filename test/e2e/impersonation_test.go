@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/pki"
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // The end-to-end tests of impersonation (security finding 4): kubectl
@@ -90,7 +91,7 @@ func startImpersonation(t *testing.T, extra ...string) *portico {
 // -n default --as <as>` answers yes: a policy just written is in force.
 func (p *portico) waitCanI(t *testing.T, verb, resource, as string) {
 	t.Helper()
-	waitUntil(t, 10*time.Second, fmt.Sprintf("%s may %s %s", as, verb, resource), func() bool {
+	testwait.Until(t, 10*time.Second, fmt.Sprintf("%s may %s %s", as, verb, resource), func() bool {
 		r := p.kubectlSecure(t, "auth", "can-i", verb, resource, "-n", "default", "--as", as)
 		return r.err == nil && strings.TrimSpace(r.stdout) == "yes"
 	})
@@ -149,7 +150,7 @@ type impersonationAudit struct {
 func waitAudit(t *testing.T, path, what string, match func(impersonationAudit) bool) impersonationAudit {
 	t.Helper()
 	var found impersonationAudit
-	waitUntil(t, 10*time.Second, "the audit line of "+what, func() bool {
+	testwait.Until(t, 10*time.Second, "the audit line of "+what, func() bool {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return false

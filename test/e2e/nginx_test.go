@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // nginxBinary is the Debian package's nginx; the test skips without it,
@@ -123,7 +125,7 @@ func TestNginxProxy(t *testing.T) {
 			<-exited
 		}
 	})
-	pollUntil(t, 10*time.Second, "nginx listens", func() bool {
+	testwait.Until(t, 10*time.Second, "nginx listens", func() bool {
 		select {
 		case <-exited:
 			logs, _ := os.ReadFile(errorLog)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/pki"
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // The end-to-end tests of node restriction (security finding 8): what a
@@ -46,7 +47,7 @@ func TestNodeRestriction(t *testing.T) {
 	nodeUID := strings.TrimSpace(p.mustKubectl(t, "get", "node", "n1", "-o", "jsonpath={.metadata.uid}"))
 	podUID := strings.TrimSpace(p.mustKubectl(t, "get", "pod", "web", "-n", "default", "-o", "jsonpath={.metadata.uid}"))
 	// The Node authorizer's graph fills from the api's pod watch.
-	waitUntil(t, 10*time.Second, "n1's pod in the graph", func() bool {
+	testwait.Until(t, 10*time.Second, "n1's pod in the graph", func() bool {
 		return p.kubectlAs(t, n1, "get", "pod", "web", "-n", "default").err == nil
 	})
 	ok := func(what string, r result) {
@@ -174,7 +175,7 @@ func TestBoundServiceAccountTokens(t *testing.T) {
 				t.Errorf("whoami = %+v", w.Status.UserInfo)
 			}
 			p.mustKubectl(t, tc.del...)
-			waitUntil(t, 5*time.Second, "the token refused after its "+tc.claim+" is deleted", func() bool {
+			testwait.Until(t, 5*time.Second, "the token refused after its "+tc.claim+" is deleted", func() bool {
 				r := p.kubectlAs(t, user{token: tok}, "auth", "whoami")
 				return r.err != nil && strings.Contains(r.stderr, "You must be logged in to the server")
 			})

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // TestPortsHealth (point 6): /healthz, /livez, /readyz, /version and
@@ -111,7 +113,7 @@ func TestPortsHealth(t *testing.T) {
 		}
 		s.procs["api"].kill(t)
 		var body string
-		took := pollUntil(t, 15*time.Second, "readyz fails with the api down", func() bool {
+		took := testwait.Until(t, 15*time.Second, "readyz fails with the api down", func() bool {
 			var code int
 			code, body = get("/readyz")
 			return code == 500
@@ -139,14 +141,14 @@ func TestPortsHealth(t *testing.T) {
 		}
 
 		s.procs["api"].start(t)
-		took = pollUntil(t, 30*time.Second, "readyz passes with the api back", func() bool {
+		took = testwait.Until(t, 30*time.Second, "readyz passes with the api back", func() bool {
 			code, body := get("/readyz")
 			return code == 200 && body == "ok"
 		})
 		t.Logf("/readyz passed %s after the api was restarted", took.Round(time.Millisecond))
 
 		s.procs["authn"].kill(t)
-		pollUntil(t, 15*time.Second, "readyz fails with authn down", func() bool {
+		testwait.Until(t, 15*time.Second, "readyz fails with authn down", func() bool {
 			code, body := get("/readyz?verbose")
 			return code == 500 && strings.Contains(body, "[-]authn failed: reason withheld\n") && strings.Contains(body, "[+]api ok\n")
 		})
@@ -244,7 +246,7 @@ func startPortsServices(t *testing.T) *portsServices {
 		s.procs[name] = p
 		t.Cleanup(func() { p.stop(t) })
 	}
-	pollUntil(t, 60*time.Second, "the services become ready", func() bool {
+	testwait.Until(t, 60*time.Second, "the services become ready", func() bool {
 		resp, err := http.Get(s.gatewayURL + "/readyz")
 		if err != nil {
 			return false

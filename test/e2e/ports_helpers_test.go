@@ -154,22 +154,6 @@ func poolOf(certs ...*x509.Certificate) *x509.CertPool {
 	return p
 }
 
-// pollUntil polls cond every 100ms until it holds or timeout passes; it
-// returns how long that took.
-func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		if cond() {
-			return time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			t.Fatalf("%s: not within %s", what, timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // writePortsTokens writes a --token-auth-file: alice in system:masters, bob in dev.
 func writePortsTokens(t *testing.T) string {
 	t.Helper()

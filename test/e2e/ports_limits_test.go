@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // TestPortsLimits (point 7): --max-requests-inflight (429 with
@@ -53,7 +55,7 @@ func TestPortsLimits(t *testing.T) {
 		v, _ := promSample(t, text, "apiserver_current_inflight_requests", map[string]string{"request_kind": kind})
 		return v
 	}
-	pollUntil(t, 5*time.Second, "request A in flight", func() bool { return inflight("mutating") == 1 })
+	testwait.Until(t, 5*time.Second, "request A in flight", func() bool { return inflight("mutating") == 1 })
 
 	t.Run("429 past the limit", func(t *testing.T) {
 		for _, path := range []string{"/api/v1/namespaces", "/version"} {
@@ -108,7 +110,7 @@ func TestPortsLimits(t *testing.T) {
 		}
 		t.Logf("request A answered 504 after %s (--request-timeout %s)", took.Round(time.Millisecond), timeout)
 		feed.Close() // its handler, still reading the body, ends and frees the slot
-		pollUntil(t, 5*time.Second, "the slot is free again", func() bool {
+		testwait.Until(t, 5*time.Second, "the slot is free again", func() bool {
 			code, _, _ := httpDo(t, http.DefaultClient, "GET", p.insecureURL()+"/api/v1/namespaces", "", "")
 			return code == 200
 		})

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // TestPortsTLSFlags (point 1): --tls-min-version, --tls-cipher-suites,
@@ -83,7 +85,7 @@ func TestPortsTLSFlags(t *testing.T) {
 
 	t.Run("certificate reloaded without a restart", func(t *testing.T) {
 		second := writeCertPair(t, certFile, keyFile, "127.0.0.1", "localhost")
-		took := pollUntil(t, 10*time.Second, "a new connection gets the new certificate", func() bool {
+		took := testwait.Until(t, 10*time.Second, "a new connection gets the new certificate", func() bool {
 			st, err := tlsHandshake(addr, &tls.Config{RootCAs: poolOf(first, second)})
 			return err == nil && st.PeerCertificates[0].SerialNumber.Cmp(second.SerialNumber) == 0
 		})
@@ -259,7 +261,7 @@ func TestPortsSelfSignedCert(t *testing.T) {
 	}
 
 	next := writeCertPair(t, certPath, keyPath, "localhost", "127.0.0.1")
-	took := pollUntil(t, 10*time.Second, "the rewritten pair is served", func() bool {
+	took := testwait.Until(t, 10*time.Second, "the rewritten pair is served", func() bool {
 		st, err := tlsHandshake(addr, &tls.Config{RootCAs: poolOf(cert, next), ServerName: "localhost"})
 		return err == nil && st.PeerCertificates[0].Equal(next)
 	})

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // Helpers of the everyday-workflow tests (workflow_test.go,
@@ -171,23 +173,21 @@ func (b *bgCommand) stop() {
 // waitOutput waits until cond holds for the output so far.
 func (b *bgCommand) waitOutput(t *testing.T, what string, cond func(stdout, stderr string) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	ended := false
+	testwait.Until(t, 30*time.Second, what, func() bool {
 		if cond(b.stdout.String(), b.stderr.String()) {
-			return
+			return true
 		}
 		select {
 		case <-b.done:
-			if cond(b.stdout.String(), b.stderr.String()) {
-				return
-			}
-			t.Fatalf("%s: the command ended first\nstdout:\n%s\nstderr:\n%s", what, b.stdout.String(), b.stderr.String())
+			ended = true
+			return true
 		default:
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 30s\nstdout:\n%s\nstderr:\n%s", what, b.stdout.String(), b.stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	})
+	if ended && !cond(b.stdout.String(), b.stderr.String()) {
+		t.Fatalf("%s: the command ended first\nstdout:\n%s\nstderr:\n%s", what, b.stdout.String(), b.stderr.String())
 	}
 }
 

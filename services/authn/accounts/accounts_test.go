@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/portico-dev/portico/internal/testwait"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/authn/serviceaccount"
 )
@@ -108,17 +109,6 @@ func (g *goneLog) snapshot() (int, []string) {
 	return g.all, slices.Clone(g.users)
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func start(t *testing.T, f *fakeAPI) (*Index, *goneLog) {
 	t.Helper()
 	g := &goneLog{}
@@ -126,7 +116,7 @@ func start(t *testing.T, f *fakeAPI) (*Index, *goneLog) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go ix.Run(ctx)
-	eventually(t, "the index to sync", ix.Synced)
+	testwait.Until(t, 5*time.Second, "the index to sync", ix.Synced)
 	return ix, g
 }
 
@@ -175,7 +165,7 @@ func TestIndexFollowsWatch(t *testing.T) {
 		if st.apiAfter != nil {
 			f.set(st.apiAfter...)
 		}
-		eventually(t, st.name, func() bool {
+		testwait.Until(t, 5*time.Second, st.name, func() bool {
 			_, users := g.snapshot()
 			uid, ok := lookup(t, ix, "demo", "app")
 			return len(users) == len(st.wantGone) && uid == st.lookupApp && ok == (st.lookupApp != "")
@@ -188,7 +178,7 @@ func TestIndexFollowsWatch(t *testing.T) {
 	deleting := sa("demo", "default", "u1")
 	deleting.Metadata.DeletionTimestamp = timestamppb.Now()
 	f.events <- &corev1.WatchServiceAccountsResponse{Type: "MODIFIED", Object: deleting}
-	eventually(t, "deleting", func() bool { _, u := g.snapshot(); return len(u) == 3 })
+	testwait.Until(t, 5*time.Second, "deleting", func() bool { _, u := g.snapshot(); return len(u) == 3 })
 	acct, found, _ := ix.GetServiceAccount(context.Background(), "demo", "default")
 	if !found || !acct.Deleting {
 		t.Fatalf("default = %+v %v", acct, found)
@@ -205,7 +195,7 @@ func TestIndexFailsClosed(t *testing.T) {
 	f.down = true
 	f.mu.Unlock()
 	close(f.events)
-	eventually(t, "unsync", func() bool { return !ix.Synced() })
+	testwait.Until(t, 5*time.Second, "unsync", func() bool { return !ix.Synced() })
 	if all, _ := g.snapshot(); all != 1 {
 		t.Fatalf("invalidate-all sent %d times, want 1", all)
 	}
@@ -220,8 +210,8 @@ func TestIndexFailsClosed(t *testing.T) {
 	f.items = nil
 	f.events = make(chan *corev1.WatchServiceAccountsResponse)
 	f.mu.Unlock()
-	eventually(t, "resync", ix.Synced)
-	eventually(t, "app reported gone", func() bool {
+	testwait.Until(t, 5*time.Second, "resync", ix.Synced)
+	testwait.Until(t, 5*time.Second, "app reported gone", func() bool {
 		_, u := g.snapshot()
 		return slices.Contains(u, "system:serviceaccount:demo:app")
 	})
@@ -292,7 +282,7 @@ func TestBoundObjects(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go ix.Run(ctx)
-	eventually(t, "the index to sync", ix.Synced)
+	testwait.Until(t, 5*time.Second, "the index to sync", ix.Synced)
 
 	obj, found, err := ix.GetObject(context.Background(), serviceaccount.KindPod, "demo", "web")
 	if err != nil || !found || obj.UID != "p1" {

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/portico-dev/portico/internal/testwait"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
 
@@ -91,17 +92,6 @@ func pod(ns, name, node string) *corev1.Pod {
 	return &corev1.Pod{Metadata: &corev1.ObjectMeta{Namespace: ns, Name: name}, Spec: &corev1.PodSpec{NodeName: node}}
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestRun(t *testing.T) {
 	fake := &fakePods{items: []*corev1.Pod{pod("a", "web", "n1")}, events: make(chan *corev1.WatchPodsResponse), end: make(chan struct{})}
 	lis := bufconn.Listen(1 << 20)
@@ -138,7 +128,7 @@ func TestRun(t *testing.T) {
 	fake.events <- &corev1.WatchPodsResponse{Type: "MODIFIED", Object: pod("a", "web", "n3")}
 	fake.events <- &corev1.WatchPodsResponse{Type: "BOOKMARK", Object: &corev1.Pod{Metadata: &corev1.ObjectMeta{ResourceVersion: "9"}}}
 	fake.events <- &corev1.WatchPodsResponse{Type: "DELETED", Object: pod("a", "db", "n2")}
-	eventually(t, "the events", func() bool {
+	testwait.Until(t, 5*time.Second, "the events", func() bool {
 		n, _ := rec.node("a/web")
 		_, db := rec.node("a/db")
 		return n == "n3" && !db
@@ -151,7 +141,7 @@ func TestRun(t *testing.T) {
 	fake.items = []*corev1.Pod{pod("b", "new", "n9")}
 	fake.mu.Unlock()
 	close(fake.end)
-	eventually(t, "a new list", func() bool {
+	testwait.Until(t, 5*time.Second, "a new list", func() bool {
 		_, old := rec.node("a/web")
 		n, ok := rec.node("b/new")
 		return !old && ok && n == "n9"
