@@ -66,13 +66,22 @@ func mustWait(t *testing.T, c *Controller, r *Request) func() {
 	return release
 }
 
-// TestFairness: a flow holding every seat and many queued requests does
-// not stop another flow's one request: the next free seat is the other
-// flow's.
+// TestFairness: a flow holding every seat and many queued requests,
+// queued before, does not stop another flow's one request: the next
+// free seat is the other flow's, with one seat or several.
 func TestFairness(t *testing.T) {
-	c := oneLevel(t, 2, 50, 0, time.Minute)
+	for _, seats := range []int{1, 2, 5} {
+		t.Run(fmt.Sprint(seats, " seats"), func(t *testing.T) { testFairness(t, seats) })
+	}
+}
+
+func testFairness(t *testing.T, seats int) {
+	c := oneLevel(t, seats, 50, 0, time.Minute)
 	l := c.levelNamed("limited")
-	held := []func(){mustWait(t, c, user("attacker")), mustWait(t, c, user("attacker"))}
+	var held []func()
+	for range seats {
+		held = append(held, mustWait(t, c, user("attacker")))
+	}
 
 	type result struct {
 		who     string
@@ -101,12 +110,14 @@ func TestFairness(t *testing.T) {
 	if first.who != "victim" {
 		t.Fatalf("the free seat went to %s, want the victim", first.who)
 	}
-	if s := l.stats(); s.waiting != 10 || s.executing != 2 {
+	if s := l.stats(); s.waiting != 10 || s.executing != seats {
 		t.Fatalf("after one dispatch: %+v", s)
 	}
 	// Every queued request gets its turn as seats free.
 	first.release()
-	held[1]()
+	for _, h := range held[1:] {
+		h()
+	}
 	for range 10 {
 		r := <-got
 		if r.who != "attacker" {

@@ -11,7 +11,8 @@ import (
 // Fair queuing: each flow has its own FIFO queue of waiting requests
 // (at most QueueLengthLimit long; all flows together at most
 // MaxWaiting). When a seat frees, it goes to the waiting flow with the
-// fewest requests executing, ties to the flow served longest ago. So a
+// fewest requests executing, ties to the flow given a seat longest ago
+// (a flow new to the level first), then to the earliest request. So a
 // flow holding many seats (slow requests, or just many) is served last,
 // and a flow that has none is served next: under contention each flow
 // gets about an equal share of the seats (max-min fairness), and a
@@ -35,15 +36,18 @@ type level struct {
 	executing int
 	waiting   int
 	flows     map[string]*flow
-	// queued are the flows with waiting requests, least recently
-	// served first.
+	// queued are the flows with waiting requests.
 	queued []*flow
+	// seq numbers seats given and requests queued, in order.
+	seq uint64
 }
 
 type flow struct {
 	key       string
 	executing int
-	queue     []*waiter
+	// served is the seq of the flow's last seat; 0 for none yet.
+	served uint64
+	queue  []*waiter
 }
 
 // waiter is one request waiting for a seat.
@@ -51,6 +55,7 @@ type waiter struct {
 	flow   *flow
 	schema *schema
 	since  time.Time
+	seq    uint64        // arrival order
 	ready  chan struct{} // closed when the request is given a seat
 	// dispatched is set, under the level's lock, when the seat is given.
 	dispatched bool
@@ -103,7 +108,8 @@ func (l *level) acquire(ctx context.Context, s *schema, key string, wait time.Du
 		l.mu.Unlock()
 		return nil, reason
 	}
-	w := &waiter{flow: f, schema: s, since: start, ready: make(chan struct{})}
+	l.seq++
+	w := &waiter{flow: f, schema: s, since: start, seq: l.seq, ready: make(chan struct{})}
 	f.queue = append(f.queue, w)
 	if len(f.queue) == 1 {
 		l.queued = append(l.queued, f)
@@ -149,6 +155,8 @@ func (l *level) startLocked(f *flow, s *schema) {
 	l.executing++
 	if f != nil {
 		f.executing++
+		l.seq++
+		f.served = l.seq
 	}
 	s.metrics.executing.Inc()
 	s.metrics.dispatched.Inc()
@@ -176,19 +184,17 @@ func (l *level) releaser(f *flow, s *schema) func() {
 func (l *level) dispatchLocked() {
 	for len(l.queued) > 0 && l.executing < l.seats {
 		best := 0
-		for i, f := range l.queued[1:] {
-			if f.executing < l.queued[best].executing {
-				best = i + 1
+		for i, f := range l.queued {
+			if before(f, l.queued[best]) {
+				best = i
 			}
 		}
 		f := l.queued[best]
 		w := f.queue[0]
 		f.queue[0] = nil
 		f.queue = f.queue[1:]
-		// The flow goes to the back: least recently served first.
-		l.queued = append(l.queued[:best], l.queued[best+1:]...)
-		if len(f.queue) > 0 {
-			l.queued = append(l.queued, f)
+		if len(f.queue) == 0 {
+			l.queued = append(l.queued[:best], l.queued[best+1:]...)
 		}
 		l.waiting--
 		w.schema.metrics.inqueue.Dec()
@@ -197,6 +203,17 @@ func (l *level) dispatchLocked() {
 		w.schema.metrics.observeWait(time.Since(w.since), true)
 		close(w.ready)
 	}
+}
+
+// before reports whether waiting flow a is to be served before b.
+func before(a, b *flow) bool {
+	switch {
+	case a.executing != b.executing:
+		return a.executing < b.executing
+	case a.served != b.served:
+		return a.served < b.served
+	}
+	return a.queue[0].seq < b.queue[0].seq
 }
 
 func (l *level) unqueueLocked(f *flow) {
