@@ -115,6 +115,7 @@ func (g *Gateway) limitBodyTime(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // a writer with no connection (unit tests)
 			return
 		}
+		r = r.WithContext(r.Context())
 		r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
 		next.ServeHTTP(w, r)
 	})

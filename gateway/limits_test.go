@@ -322,3 +322,40 @@ func TestBodyReadDeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedSlowBody: a request refused before its body is read (here
+// 429, no seat free) is answered at once over HTTP/1.1 and its
+// connection closed, instead of net/http first reading the rest of a
+// body sent slowly, or never.
+func TestRefusedSlowBody(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	routes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+	})
+	// A queue wait of 25ms; the body deadline out of the way.
+	g := newTestGateway(t, Options{MaxRequestsInFlight: 1, RequestTimeout: 100 * time.Millisecond, RequestBodyTimeout: time.Minute}, Deps{}, routes)
+	srv := httptest.NewServer(g.insecureHandler())
+	defer srv.Close() // after the handler holding the seat has returned
+	defer close(release)
+	go func() {
+		if resp, err := http.Get(srv.URL + "/api/v1/namespaces"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+
+	body, feed := io.Pipe()
+	defer feed.Close()
+	go func() { _, _ = feed.Write([]byte(`{"kind":`)) }()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Post(srv.URL+"/api/v1/namespaces", "application/json", body)
+	if err != nil {
+		t.Fatalf("no answer before the body ended: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || !resp.Close {
+		t.Fatalf("%d, connection closed %v", resp.StatusCode, resp.Close)
+	}
+}
