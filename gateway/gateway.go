@@ -86,19 +86,23 @@ func (o *Options) Validate() error {
 	if o.ServingTLS != nil && tlsconf.HTTP2CipherSuiteMissing(o.ServingTLS.CipherSuites, o.ServingTLS.MinVersion) {
 		errs = append(errs, errors.New("gateway: --tls-cipher-suites must include TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 or TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (HTTP/2 requires one of them over TLS 1.2)"))
 	}
-	for flag, v := range map[string]int{
-		"--max-requests-inflight":          o.MaxRequestsInFlight,
-		"--max-mutating-requests-inflight": o.MaxMutatingRequestsInFlight,
-		"--max-watches-per-user":           o.MaxWatchesPerUser,
+	for _, f := range []struct {
+		flag string
+		v    int
+	}{
+		{"--max-requests-inflight", o.MaxRequestsInFlight},
+		{"--max-mutating-requests-inflight", o.MaxMutatingRequestsInFlight},
+		{"--max-watches-per-user", o.MaxWatchesPerUser},
 	} {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("gateway: %s %d is negative (0 is no limit)", flag, v))
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("gateway: %s %d is negative (0 is no limit)", f.flag, f.v))
 		}
 	}
-	for flag, v := range map[string]time.Duration{"--request-timeout": o.RequestTimeout, "--request-body-timeout": o.RequestBodyTimeout} {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("gateway: %s %s is negative", flag, v))
-		}
+	if o.RequestTimeout < 0 {
+		errs = append(errs, fmt.Errorf("gateway: --request-timeout %s is negative", o.RequestTimeout))
+	}
+	if o.RequestBodyTimeout < 0 {
+		errs = append(errs, fmt.Errorf("gateway: --request-body-timeout %s is negative", o.RequestBodyTimeout))
 	}
 	return errors.Join(errs...)
 }
