@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
+	"github.com/portico-dev/portico/gateway/flowcontrol"
 	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/authzclient"
 	"github.com/portico-dev/portico/internal/resources"
@@ -44,12 +45,24 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxHeaderBytes bounds request headers.
 	MaxHeaderBytes int
-	// MaxRequestsInFlight bounds the requests served at once, watches
-	// excluded (429 past it); 0 is no limit.
-	MaxRequestsInFlight int
+	// MaxRequestsInFlight plus MaxMutatingRequestsInFlight are the seats
+	// of priority and fairness: the requests served at once, watches
+	// excluded, shared out by priority level (429 when a request waited
+	// too long for one). The insecure port has as many of its own. Both 0
+	// is no limit.
+	MaxRequestsInFlight         int
+	MaxMutatingRequestsInFlight int
+	// MaxWatchesPerUser bounds one user's open watches (429 past it),
+	// system:masters excepted; 0 is no limit.
+	MaxWatchesPerUser int
 	// RequestTimeout bounds a request other than a watch (504 after it);
 	// 0 means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// RequestBodyTimeout bounds the read of a request body, from when
+	// the request is given its seat (400 after it), so that a client
+	// sending slowly holds a seat that long at most; 0 means a sixth of
+	// RequestTimeout.
+	RequestBodyTimeout time.Duration
 }
 
 // Default limits, as kube-apiserver has them.
@@ -73,11 +86,23 @@ func (o *Options) Validate() error {
 	if o.ServingTLS != nil && tlsconf.HTTP2CipherSuiteMissing(o.ServingTLS.CipherSuites, o.ServingTLS.MinVersion) {
 		errs = append(errs, errors.New("gateway: --tls-cipher-suites must include TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 or TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (HTTP/2 requires one of them over TLS 1.2)"))
 	}
-	if o.MaxRequestsInFlight < 0 {
-		errs = append(errs, fmt.Errorf("gateway: --max-requests-inflight %d is negative (0 is no limit)", o.MaxRequestsInFlight))
+	for _, f := range []struct {
+		flag string
+		v    int
+	}{
+		{"--max-requests-inflight", o.MaxRequestsInFlight},
+		{"--max-mutating-requests-inflight", o.MaxMutatingRequestsInFlight},
+		{"--max-watches-per-user", o.MaxWatchesPerUser},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("gateway: %s %d is negative (0 is no limit)", f.flag, f.v))
+		}
 	}
 	if o.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("gateway: --request-timeout %s is negative", o.RequestTimeout))
+	}
+	if o.RequestBodyTimeout < 0 {
+		errs = append(errs, fmt.Errorf("gateway: --request-body-timeout %s is negative", o.RequestBodyTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -115,8 +140,9 @@ type Gateway struct {
 	metrics        *metrics
 	metricsHandler http.Handler // /metrics for callers allowed to read it
 	audit          *auditLog
-	inflight       chan struct{} // one token per request in flight; nil: no limit
-	shuttingDown   atomic.Bool   // fails /readyz once Shutdown begins
+	// Priority and fairness, one budget per port.
+	secureFlow, insecureFlow *flowcontrol.Controller
+	shuttingDown             atomic.Bool // fails /readyz once Shutdown begins
 	// stopping ends every watch when Shutdown begins.
 	stopping context.Context
 	stop     context.CancelFunc
@@ -139,6 +165,9 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = DefaultRequestTimeout
 	}
+	if o.RequestBodyTimeout == 0 {
+		o.RequestBodyTimeout = o.RequestTimeout / 6
+	}
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -149,7 +178,17 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		return nil, errors.New("gateway: the secure port needs an authz client")
 	}
 	d.API = statusFirst{d.API}
-	g := &Gateway{opts: o, deps: d, log: d.Logger.With("service", "gateway"), metrics: newMetrics(), healthFailing: map[string]bool{}}
+	m, err := newMetrics()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{opts: o, deps: d, log: d.Logger.With("service", "gateway"), metrics: m, healthFailing: map[string]bool{}}
+	if g.secureFlow, err = newFlowControl(o, m, flowcontrol.DefaultConfig); err != nil {
+		return nil, err
+	}
+	if g.insecureFlow, err = newFlowControl(o, m, flowcontrol.InsecureConfig); err != nil {
+		return nil, err
+	}
 	g.stopping, g.stop = context.WithCancel(context.Background())
 	g.core, g.groups = discoveryFromTable(resources.All())
 	docs, err := buildOpenAPI(resources.All())
@@ -161,9 +200,6 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelError),
 	})
 	g.audit = &auditLog{w: d.Audit, log: g.log}
-	if o.MaxRequestsInFlight > 0 {
-		g.inflight = make(chan struct{}, o.MaxRequestsInFlight)
-	}
 	jsonM, protoM := newMarshalers(o.MaxBodyBytes)
 	g.json = jsonM
 	muxOpts := []runtime.ServeMuxOption{

@@ -66,27 +66,28 @@ func (g *Gateway) routes(mux *runtime.ServeMux) http.Handler {
 // insecureHandler serves the insecure port: every request is
 // system:unsecured in system:masters, with no authentication. Filters,
 // outer first, as kube-apiserver's insecure chain: audit and metrics,
-// timeout, panics, the in-flight limit (before the user is set, so it
-// applies here), the fixed user, then impersonation, which this port
-// honours as the secure port does (kubectl --as works on both) but
-// without asking authz: the port has no authorization and its user may
-// impersonate anyone but Portico's own services.
+// timeout, panics, priority and fairness with the port's own budget
+// (before the user is set, so it applies here), the body's read
+// deadline, the fixed user, then impersonation, which this port honours as
+// the secure port does (kubectl --as works on both) but without asking
+// authz: the port has no authorization and its user may impersonate
+// anyone but Portico's own services.
 func (g *Gateway) insecureHandler() http.Handler {
 	impersonating := g.impersonate(impersonation.AllowAll, g.handler)
-	return g.observe(g.withTimeout(g.recoverPanics(g.limitInFlight(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return g.observe(g.withTimeout(g.recoverPanics(g.limitInFlight(g.insecureFlow, g.limitBodyTime(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		impersonating.ServeHTTP(w, r.WithContext(withUser(r.Context(), identity.Unsecured())))
-	})))))
+	}))))))
 }
 
 // secureHandler serves the secure port: every request is authenticated by
 // authn from its client certificate or bearer token; failure is 401.
 // Filters, outer first, as kube-apiserver's chain: audit and metrics,
 // timeout, panics, authentication, impersonation (authorized by authz for
-// the authenticated user), the in-flight limit (system:masters exempt),
-// authorization, all of them after impersonation seeing the impersonated
-// user.
+// the authenticated user), priority and fairness (system:masters exempt),
+// the body's read deadline, authorization of non-resource paths and
+// watches, all of them after impersonation seeing the impersonated user.
 func (g *Gateway) secureHandler() http.Handler {
-	limited := g.impersonate(g.deps.Authz, g.limitInFlight(g.authorizeRequest(g.handler)))
+	limited := g.impersonate(g.deps.Authz, g.limitInFlight(g.secureFlow, g.limitBodyTime(g.authorizeRequest(g.handler))))
 	return g.observe(g.withTimeout(g.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var token string
 		if h := r.Header.Get("Authorization"); h != "" {
@@ -165,6 +166,10 @@ func (g *Gateway) limitBody(next http.Handler) http.Handler {
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, g.opts.MaxBodyBytes+1))
+		if bodyTimedOut(err) {
+			g.fail(w, apierrors.ReasonBadRequest, fmt.Sprintf("the request body was not received within %s", g.opts.RequestBodyTimeout), nil)
+			return
+		}
 		if err != nil {
 			g.fail(w, apierrors.ReasonBadRequest, "reading the request body failed", nil)
 			return

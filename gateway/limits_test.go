@@ -33,21 +33,25 @@ func decodeStatus(t *testing.T, body string) statusBody {
 	return st
 }
 
-// TestLimitInFlight: with one request in flight and a limit of one, the
-// next is 429 with Retry-After: 1, except a watch and a system:masters
-// user; when the first ends the next one passes.
+// TestLimitInFlight: with the insecure port's one seat taken, its next
+// request waits a quarter of the request timeout, then is 429 with
+// Retry-After: 1, except a watch and a health probe; the secure port
+// has seats of its own, and system:masters is exempt there; when the
+// first request ends its seat serves the next.
 func TestLimitInFlight(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{}, 10)
 	routes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		entered <- struct{}{}
 		if r.URL.Path == "/api/v1/namespaces/a/configmaps/block" {
-			<-release
+			<-release // holds the seat past the request timeout
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	g := newTestGateway(t, Options{MaxRequestsInFlight: 1}, Deps{}, routes)
+	// A queue wait of 50ms.
+	g := newTestGateway(t, Options{MaxRequestsInFlight: 1, RequestTimeout: 200 * time.Millisecond}, Deps{}, routes)
 	insecure := g.insecureHandler()
+	secure := g.observe(g.limitInFlight(g.secureFlow, routes))
 	done := make(chan int)
 	go func() { done <- get(insecure, "GET", "/api/v1/namespaces/a/configmaps/block", nil).Code }()
 	<-entered
@@ -60,16 +64,16 @@ func TestLimitInFlight(t *testing.T) {
 	}{
 		"another request":        {handler: insecure, target: "/api/v1/namespaces", wantCode: http.StatusTooManyRequests},
 		"a non-resource request": {handler: insecure, target: "/version", wantCode: http.StatusTooManyRequests},
+		"a probe is exempt":      {handler: insecure, target: "/readyz", wantCode: http.StatusOK},
 		"a watch is not limited": {handler: insecure, target: "/api/v1/namespaces?watch=true", wantCode: http.StatusOK},
 		"a watch by path":        {handler: insecure, target: "/api/v1/watch/namespaces", wantCode: http.StatusOK},
 		"system:masters authenticated": {
-			// The secure port's order: the user is known before the limit.
-			handler: g.observe(g.limitInFlight(routes)), target: "/api/v1/namespaces",
+			handler: secure, target: "/api/v1/namespaces",
 			user: &authnv1.UserInfo{Username: "admin", Groups: []string{identity.GroupMasters}}, wantCode: http.StatusOK,
 		},
-		"another user authenticated": {
-			handler: g.observe(g.limitInFlight(routes)), target: "/api/v1/namespaces",
-			user: &authnv1.UserInfo{Username: "bob", Groups: []string{"dev"}}, wantCode: http.StatusTooManyRequests,
+		"another user on the secure port": {
+			handler: secure, target: "/api/v1/namespaces",
+			user: &authnv1.UserInfo{Username: "bob", Groups: []string{"dev", identity.GroupAuthenticated}}, wantCode: http.StatusOK,
 		},
 	}
 	for name, tc := range tests {
@@ -82,6 +86,9 @@ func TestLimitInFlight(t *testing.T) {
 			tc.handler.ServeHTTP(w, r)
 			if w.Code != tc.wantCode {
 				t.Fatalf("code %d, want %d: %s", w.Code, tc.wantCode, w.Body)
+			}
+			if w.Header().Get("X-Kubernetes-PF-FlowSchema-UID") == "" || w.Header().Get("X-Kubernetes-PF-PriorityLevel-UID") == "" {
+				t.Errorf("no X-Kubernetes-PF-* headers: %v", w.Header())
 			}
 			if tc.wantCode != http.StatusTooManyRequests {
 				<-entered
@@ -96,12 +103,59 @@ func TestLimitInFlight(t *testing.T) {
 			}
 		})
 	}
-	close(release)
-	if code := <-done; code != http.StatusOK {
-		t.Fatalf("the blocked request: %d", code)
+	if code := <-done; code != http.StatusGatewayTimeout {
+		t.Fatalf("the blocked request: %d, want 504", code)
 	}
-	if w := get(insecure, "GET", "/api/v1/namespaces", nil); w.Code != http.StatusOK {
-		t.Fatalf("after the slot is free: %d", w.Code)
+	close(release)
+	// Its seat is free once its handler has returned.
+	deadline := time.Now().Add(5 * time.Second)
+	for get(insecure, "GET", "/api/v1/namespaces", nil).Code != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("the seat is never freed")
+		}
+		<-entered
+	}
+}
+
+// TestWatchesPerUser: past MaxWatchesPerUser a user's next watch is 429;
+// another user, and system:masters, still watch.
+func TestWatchesPerUser(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	started := make(chan struct{}, 10)
+	routes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-stop
+	})
+	g := newTestGateway(t, Options{MaxWatchesPerUser: 2}, Deps{}, routes)
+	secure := g.observe(g.limitInFlight(g.secureFlow, routes))
+	watch := func(u *authnv1.UserInfo) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/api/v1/namespaces?watch=true", nil)
+		r = r.WithContext(identity.WithUser(r.Context(), u))
+		w := httptest.NewRecorder()
+		secure.ServeHTTP(w, r)
+		return w
+	}
+	bob := &authnv1.UserInfo{Username: "bob", Groups: []string{identity.GroupAuthenticated}}
+	for range 2 {
+		go watch(bob)
+		<-started
+	}
+	w := watch(bob)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
+		t.Fatalf("bob's third watch: %d %s", w.Code, w.Body)
+	}
+	if st := decodeStatus(t, w.Body.String()); st.Reason != "TooManyRequests" || !strings.Contains(st.Message, "watches") {
+		t.Errorf("Status %+v", st)
+	}
+	for _, u := range []*authnv1.UserInfo{
+		{Username: "carol", Groups: []string{identity.GroupAuthenticated}},
+		{Username: "admin", Groups: []string{identity.GroupMasters}},
+		{Username: "admin", Groups: []string{identity.GroupMasters}},
+		{Username: "admin", Groups: []string{identity.GroupMasters}},
+	} {
+		go watch(u)
+		<-started
 	}
 }
 
@@ -136,7 +190,8 @@ func TestRequestTimeout(t *testing.T) {
 			_, _ = w.Write([]byte("event"))
 		}
 	})
-	g := newTestGateway(t, Options{RequestTimeout: 100 * time.Millisecond}, Deps{}, routes)
+	// The body's own deadline is kept out of the way: this test is of the request timeout.
+	g := newTestGateway(t, Options{RequestTimeout: 100 * time.Millisecond, RequestBodyTimeout: time.Minute}, Deps{}, routes)
 	srv := httptest.NewServer(g.insecureHandler())
 	defer srv.Close()
 
@@ -204,5 +259,103 @@ func TestRequestTimeout(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBodyReadDeadline: a body not sent within RequestBodyTimeout is
+// 400 at that deadline, long before the request timeout, and its seat
+// serves the next request; a body sent in time is not cut afterwards,
+// however long the request then takes. Over HTTP/1.1 and HTTP/2.
+func TestBodyReadDeadline(t *testing.T) {
+	const bodyTimeout = 100 * time.Millisecond
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2.0"} {
+		t.Run(proto, func(t *testing.T) {
+			g := newTestGateway(t, Options{MaxRequestsInFlight: 1, RequestTimeout: 20 * time.Second, RequestBodyTimeout: bodyTimeout}, Deps{}, nil)
+			g.handler = g.limitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Query().Get("mode") == "slow-work" {
+					// Past the body's deadline: the request goes on.
+					select {
+					case <-r.Context().Done():
+						http.Error(w, "cancelled", http.StatusInternalServerError)
+						return
+					case <-time.After(3 * bodyTimeout):
+					}
+				}
+				w.WriteHeader(http.StatusOK)
+			}))
+			srv := httptest.NewUnstartedServer(g.insecureHandler())
+			srv.EnableHTTP2 = proto == "HTTP/2.0"
+			srv.StartTLS()
+			defer srv.Close()
+			client := srv.Client()
+
+			body, feed := io.Pipe()
+			defer feed.Close()
+			go func() { _, _ = feed.Write([]byte(`{"kind":`)) }()
+			start := time.Now()
+			resp, err := client.Post(srv.URL+"/api/v1/namespaces", "application/json", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.Proto != proto {
+				t.Errorf("served over %s", resp.Proto)
+			}
+			if d := time.Since(start); resp.StatusCode != http.StatusBadRequest || d > 10*time.Second {
+				t.Fatalf("a stalled body: %d after %s: %s", resp.StatusCode, d, b)
+			}
+			if st := decodeStatus(t, string(b)); !strings.Contains(st.Message, "not received within 100ms") {
+				t.Errorf("Status %+v", st)
+			}
+			// The one seat is free again, and a body sent in time is not
+			// cut by the deadline once it is read.
+			resp, err = client.Post(srv.URL+"/api/v1/namespaces?mode=slow-work", "application/json", strings.NewReader(`{"kind":"Namespace"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("a body sent in time: %d %s", resp.StatusCode, b)
+			}
+		})
+	}
+}
+
+// TestRefusedSlowBody: a request refused before its body is read (here
+// 429, no seat free) is answered at once over HTTP/1.1 and its
+// connection closed, instead of net/http first reading the rest of a
+// body sent slowly, or never.
+func TestRefusedSlowBody(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	routes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+	})
+	// A queue wait of 25ms; the body deadline out of the way.
+	g := newTestGateway(t, Options{MaxRequestsInFlight: 1, RequestTimeout: 100 * time.Millisecond, RequestBodyTimeout: time.Minute}, Deps{}, routes)
+	srv := httptest.NewServer(g.insecureHandler())
+	defer srv.Close() // after the handler holding the seat has returned
+	defer close(release)
+	go func() {
+		if resp, err := http.Get(srv.URL + "/api/v1/namespaces"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+
+	body, feed := io.Pipe()
+	defer feed.Close()
+	go func() { _, _ = feed.Write([]byte(`{"kind":`)) }()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Post(srv.URL+"/api/v1/namespaces", "application/json", body)
+	if err != nil {
+		t.Fatalf("no answer before the body ended: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || !resp.Close {
+		t.Fatalf("%d, connection closed %v", resp.StatusCode, resp.Close)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/portico-dev/portico/gateway/flowcontrol"
 	"github.com/portico-dev/portico/internal/requestinfo"
 )
 
@@ -22,12 +23,14 @@ type metrics struct {
 	longRunning *prometheus.GaugeVec
 	// The two series of inflight, resolved once.
 	inflightReadOnly, inflightMutating prometheus.Gauge
+	// flowcontrol are the apiserver_flowcontrol_* series of both ports.
+	flowcontrol *flowcontrol.Metrics
 }
 
 // latencyBuckets are kube-apiserver's apiserver_request_duration_seconds buckets.
 var latencyBuckets = []float64{0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60}
 
-func newMetrics() *metrics {
+func newMetrics() (*metrics, error) {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -41,7 +44,7 @@ func newMetrics() *metrics {
 		}, []string{"verb", "resource"}),
 		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "apiserver_current_inflight_requests",
-			Help: "Number of requests in flight that count against --max-requests-inflight, by kind (readOnly or mutating).",
+			Help: "Number of requests executing with a seat of priority and fairness (both ports, exempt ones too), by kind (readOnly or mutating).",
 		}, []string{"request_kind"}),
 		longRunning: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "apiserver_longrunning_requests",
@@ -53,7 +56,12 @@ func newMetrics() *metrics {
 	// Both kinds show from the start, at 0.
 	m.inflightReadOnly = m.inflight.WithLabelValues("readOnly")
 	m.inflightMutating = m.inflight.WithLabelValues("mutating")
-	return m
+	fc, err := flowcontrol.NewMetrics(m.registry)
+	if err != nil {
+		return nil, err
+	}
+	m.flowcontrol = fc
+	return m, nil
 }
 
 // observe counts one finished request.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -71,6 +72,11 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 		rec := &record{}
 		ctx := withRequestInfo(context.WithValue(r.Context(), recordKey{}, rec), ri, parseErr)
 		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(ctx) // a copy: the server's own request keeps its body
+		if r.ProtoMajor == 1 && r.Body != nil && r.Body != http.NoBody {
+			b := &eofBody{ReadCloser: r.Body}
+			r.Body, sw.body = b, b
+		}
 		done := false
 		defer func() {
 			code := sw.status
@@ -91,37 +97,61 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 			g.metrics.observe(ri, r.Method, resource, code, end.Sub(start))
 			g.audit.write(r, ri, id, rec.user.Load(), rec.impersonated.Load(), code, start, end)
 		}()
-		next.ServeHTTP(sw, r.WithContext(ctx))
+		next.ServeHTTP(sw, r)
 		done = true
 	})
 }
 
 // statusWriter remembers the status code sent. It keeps Flush (watch
 // streams need it) and Unwrap (for http.ResponseController).
+//
+// An HTTP/1.x answer sent before the request's body was read to its end
+// (a 401, a 429, a 413...) closes the connection: else net/http reads
+// the rest of the body before sending the answer, for as long as a
+// client sending slowly makes it wait.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	body   *eofBody // nil: no body, or HTTP/2
+}
+
+func (w *statusWriter) start(code int) {
+	if w.status != 0 {
+		return
+	}
+	w.status = code
+	if w.body != nil && !w.body.eof.Load() {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
+	w.start(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.start(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 
 func (w *statusWriter) Flush() {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.start(http.StatusOK)
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// eofBody records that a request body was read to its end.
+type eofBody struct {
+	io.ReadCloser
+	eof atomic.Bool
+}
+
+func (b *eofBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof.Store(true)
+	}
+	return n, err
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

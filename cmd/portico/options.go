@@ -43,9 +43,12 @@ type options struct {
 	readOnlyPort        int
 
 	// gateway limits and audit
-	maxRequestsInflight int
-	requestTimeout      time.Duration
-	auditLogPath        string
+	maxRequestsInflight         int
+	maxMutatingRequestsInflight int
+	maxWatchesPerUser           int
+	requestTimeout              time.Duration
+	requestBodyTimeout          time.Duration
+	auditLogPath                string
 
 	// authn
 	clientCAFile  string
@@ -77,19 +80,21 @@ type options struct {
 
 func defaultOptions() *options {
 	return &options{
-		dataDir:             ".portico",
-		logLevel:            "info",
-		grpcAPIAddress:      "127.0.0.1:6444",
-		grpcAuthnAddress:    "127.0.0.1:6445",
-		grpcAuthzAddress:    "127.0.0.1:6446",
-		insecurePort:        8080,
-		insecureBindAddress: "127.0.0.1",
-		securePort:          6443,
-		tlsMinVersion:       "VersionTLS12",
-		maxRequestsInflight: gateway.DefaultMaxRequestsInFlight,
-		requestTimeout:      gateway.DefaultRequestTimeout,
-		authorizationModes:  authz.DefaultModes(),
-		shutdownGrace:       10 * time.Second,
+		dataDir:                     ".portico",
+		logLevel:                    "info",
+		grpcAPIAddress:              "127.0.0.1:6444",
+		grpcAuthnAddress:            "127.0.0.1:6445",
+		grpcAuthzAddress:            "127.0.0.1:6446",
+		insecurePort:                8080,
+		insecureBindAddress:         "127.0.0.1",
+		securePort:                  6443,
+		tlsMinVersion:               "VersionTLS12",
+		maxRequestsInflight:         gateway.DefaultMaxRequestsInFlight,
+		maxMutatingRequestsInflight: gateway.DefaultMaxMutatingRequestsInFlight,
+		maxWatchesPerUser:           gateway.DefaultMaxWatchesPerUser,
+		requestTimeout:              gateway.DefaultRequestTimeout,
+		authorizationModes:          authz.DefaultModes(),
+		shutdownGrace:               10 * time.Second,
 	}
 }
 
@@ -115,8 +120,11 @@ func (o *options) addGatewayFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.tlsMinVersion, "tls-min-version", o.tlsMinVersion, "Minimum TLS version of the secure port: VersionTLS12 or VersionTLS13 (1.0 and 1.1 are refused).")
 	fs.StringSliceVar(&o.tlsCipherSuites, "tls-cipher-suites", nil, "Comma-separated cipher suites of the secure port for TLS 1.2, by Go name (e.g. TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256). Insecure suites are refused. Default: Go's secure defaults. TLS 1.3 suites are not configurable.")
 	fs.IntVar(&o.readOnlyPort, "read-only-port", 0, "Removed: the read-only port is gone for security reasons. Use service accounts instead.")
-	fs.IntVar(&o.maxRequestsInflight, "max-requests-inflight", o.maxRequestsInflight, "The maximum number of requests served at once on both ports, watches excluded; past it, 429 with Retry-After. system:masters on the secure port is never refused. 0 is no limit.")
+	fs.IntVar(&o.maxRequestsInflight, "max-requests-inflight", o.maxRequestsInflight, "With --max-mutating-requests-inflight, the seats of priority and fairness: the requests served at once, watches excluded, shared out by priority level; a request waits in its flow's queue for a seat, at most a quarter of --request-timeout, then is 429 with Retry-After. The insecure port has as many seats of its own. system:masters and health probes are never limited. Both 0 is no limit.")
+	fs.IntVar(&o.maxMutatingRequestsInflight, "max-mutating-requests-inflight", o.maxMutatingRequestsInflight, "Added to --max-requests-inflight for the seats of priority and fairness, as kube-apiserver does (the seats are not split by read or write).")
+	fs.IntVar(&o.maxWatchesPerUser, "max-watches-per-user", o.maxWatchesPerUser, "The most watches one user may have open at once (each port counts its own); past it, 429 with Retry-After. Watches take no seat. system:masters on the secure port is never limited; on the insecure port all watches count as one user's. 0 is no limit.")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", o.requestTimeout, "How long a request other than a watch may take before it is answered 504 Timeout. A watch is bounded by its own timeoutSeconds.")
+	fs.DurationVar(&o.requestBodyTimeout, "request-body-timeout", 0, "How long a client may take to send a request body once the request has its seat; past it, 400 and the seat is freed. Default: a sixth of --request-timeout (10s).")
 	fs.StringVar(&o.auditLogPath, "audit-log-path", "", "If set, one JSON line (audit.k8s.io/v1 Event, Metadata level) per request is appended to this file; '-' means standard out. Never holds a credential.")
 }
 
@@ -186,11 +194,23 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	case verr == nil && tlsconf.HTTP2CipherSuiteMissing(suites, minVersion):
 		errs = append(errs, errors.New("--tls-cipher-suites: include TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 or TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: HTTP/2 over TLS 1.2 requires one of them"))
 	}
-	if o.maxRequestsInflight < 0 {
-		errs = append(errs, fmt.Errorf("--max-requests-inflight: %d is negative (0 is no limit)", o.maxRequestsInflight))
+	for _, f := range []struct {
+		flag string
+		v    int
+	}{
+		{"--max-requests-inflight", o.maxRequestsInflight},
+		{"--max-mutating-requests-inflight", o.maxMutatingRequestsInflight},
+		{"--max-watches-per-user", o.maxWatchesPerUser},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("%s: %d is negative (0 is no limit)", f.flag, f.v))
+		}
 	}
 	if o.requestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--request-timeout: %s must be positive", o.requestTimeout))
+	}
+	if o.requestBodyTimeout < 0 {
+		errs = append(errs, fmt.Errorf("--request-body-timeout: %s is negative (0 is a sixth of --request-timeout)", o.requestBodyTimeout))
 	}
 	for flag, a := range map[string]string{"--grpc-api-address": o.grpcAPIAddress, "--grpc-authn-address": o.grpcAuthnAddress, "--grpc-authz-address": o.grpcAuthzAddress} {
 		if _, port, err := net.SplitHostPort(a); err != nil {

@@ -85,7 +85,20 @@ func TestPortFlagsValidate(t *testing.T) {
 			args:    []string{"--max-requests-inflight", "-1"},
 			wantErr: []string{"--max-requests-inflight: -1 is negative"},
 		},
-		"no in-flight limit": {args: []string{"--max-requests-inflight", "0"}},
+		"no in-flight limit": {args: []string{"--max-requests-inflight", "0", "--max-mutating-requests-inflight", "0"}},
+		"negative mutating in-flight limit": {
+			args:    []string{"--max-mutating-requests-inflight", "-1"},
+			wantErr: []string{"--max-mutating-requests-inflight: -1 is negative"},
+		},
+		"negative watch bound": {
+			args:    []string{"--max-watches-per-user", "-5"},
+			wantErr: []string{"--max-watches-per-user: -5 is negative"},
+		},
+		"no watch bound": {args: []string{"--max-watches-per-user", "0"}},
+		"negative body timeout": {
+			args:    []string{"--request-body-timeout", "-1s"},
+			wantErr: []string{"--request-body-timeout: -1s is negative"},
+		},
 		"zero timeout": {
 			args:    []string{"--request-timeout", "0s"},
 			wantErr: []string{"--request-timeout: 0s must be positive"},
@@ -125,8 +138,10 @@ func TestPortFlagDefaults(t *testing.T) {
 	if o.tlsMinVersion != "VersionTLS12" || o.tlsCipherSuites != nil {
 		t.Errorf("TLS: %s %v", o.tlsMinVersion, o.tlsCipherSuites)
 	}
-	if o.maxRequestsInflight != 400 || o.requestTimeout != time.Minute || o.auditLogPath != "" {
-		t.Errorf("limits: %d %s %q", o.maxRequestsInflight, o.requestTimeout, o.auditLogPath)
+	if o.maxRequestsInflight != 400 || o.maxMutatingRequestsInflight != 200 || o.maxWatchesPerUser != 100 ||
+		o.requestTimeout != time.Minute || o.requestBodyTimeout != 0 || o.auditLogPath != "" {
+		t.Errorf("limits: %d %d %d %s %s %q", o.maxRequestsInflight, o.maxMutatingRequestsInflight, o.maxWatchesPerUser,
+			o.requestTimeout, o.requestBodyTimeout, o.auditLogPath)
 	}
 }
 

@@ -513,7 +513,11 @@ func startGateway(ctx context.Context, e *env) (*gateway.Gateway, gateway.Listen
 		return nil, none, nil, err
 	}
 	closers := []func() error{apiConn.Close, authnConn.Close, authzConn.Close}
-	opts := gateway.Options{MaxRequestsInFlight: e.o.maxRequestsInflight, RequestTimeout: e.o.requestTimeout}
+	opts := gateway.Options{
+		MaxRequestsInFlight: e.o.maxRequestsInflight, MaxMutatingRequestsInFlight: e.o.maxMutatingRequestsInflight,
+		MaxWatchesPerUser: e.o.maxWatchesPerUser,
+		RequestTimeout:    e.o.requestTimeout, RequestBodyTimeout: e.o.requestBodyTimeout,
+	}
 	if e.o.insecurePort != 0 {
 		opts.InsecureAddress = net.JoinHostPort(e.o.insecureBindAddress, fmt.Sprint(e.o.insecurePort))
 		if !net.ParseIP(e.o.insecureBindAddress).IsLoopback() {

@@ -13,14 +13,18 @@ import (
 	"github.com/portico-dev/portico/internal/testwait"
 )
 
-// TestPortsLimits (point 7): --max-requests-inflight (429 with
-// Retry-After and a Status; watches and system:masters on the secure port
-// not counted), --request-timeout (504 Timeout Status; a watch is not
-// cut, its own timeoutSeconds bounds it), the 3 MiB body cap (413) and
-// the header size cap (431).
+// TestPortsLimits (point 7): the seats of --max-requests-inflight (one
+// here, on the insecure port's own budget: a request waiting for it is
+// 429 with Retry-After and a Status after a quarter of the request
+// timeout; watches and system:masters on the secure port not counted),
+// --request-timeout (504 Timeout Status; a watch is not cut, its own
+// timeoutSeconds bounds it), the 3 MiB body cap (413) and the header
+// size cap (431). The body's own deadline is set past the request
+// timeout, which this test is about (TestFlowControl checks it).
 func TestPortsLimits(t *testing.T) {
 	const timeout = 3 * time.Second
-	p := startPorticoQuickStop(t, "--max-requests-inflight", "1", "--request-timeout", timeout.String())
+	p := startPorticoQuickStop(t, "--max-requests-inflight", "1", "--max-mutating-requests-inflight", "0",
+		"--request-timeout", timeout.String(), "--request-body-timeout", "1m")
 	admin := p.secureClient(t, p.pki("admin.crt"), p.pki("admin.key"))
 
 	// Request A holds the one slot: a create whose body never ends.
