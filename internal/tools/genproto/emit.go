@@ -45,6 +45,11 @@ func generate(mods map[string]module) ([]outFile, error) {
 		return nil, err
 	}
 	out = append(out, outFile{Path: "internal/resources/zz_generated.go", Data: goFile})
+	routes, err := routesGo(svcs)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, outFile{Path: "gateway/zz_routes.go", Data: routes})
 	return out, nil
 }
 

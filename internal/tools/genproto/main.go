@@ -6,7 +6,8 @@
 //   - proto/portico/core/v1/{meta,types,services}.proto and
 //     proto/portico/rbac/v1/{types,services}.proto;
 //   - proto/http.yaml, the grpc-gateway rules of every RPC;
-//   - internal/resources/zz_generated.go, the table of served resources.
+//   - internal/resources/zz_generated.go, the table of served resources;
+//   - gateway/zz_routes.go, the REST routes of every service of the table.
 //
 // Field names are the snake_case of the Kubernetes JSON names, with
 // json_name where protoc's default differs (pod_ip, "podIP"). Which fields
