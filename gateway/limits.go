@@ -60,7 +60,7 @@ func newFlowControl(o Options, m *metrics, config func() ([]flowcontrol.LevelCon
 // controller, so that callers of one port never take the other's seats.
 func (g *Gateway) limitInFlight(fc *flowcontrol.Controller, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := requestInfoFrom(r.Context())
+		ri, _ := requestInfoOf(r)
 		u, _ := identity.UserFrom(r.Context())
 		cl := fc.Classify(&flowcontrol.Request{
 			User: u.GetUsername(), Groups: u.GetGroups(),
@@ -147,7 +147,7 @@ func bodyTimedOut(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded
 // a reset stream (HTTP/2). A watch is bounded by its own timeoutSeconds.
 func (g *Gateway) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if longRunning(requestInfoFrom(r.Context())) {
+		if ri, _ := requestInfoOf(r); longRunning(ri) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -170,15 +170,6 @@ func withRequestInfo(ctx context.Context, ri *requestinfo.Info, err error) conte
 	return context.WithValue(ctx, requestInfoKey{}, parsedInfo{ri, err})
 }
 
-// requestInfoFrom returns the request's info; outside the chain (a unit
-// test of one handler) it is a non-resource GET.
-func requestInfoFrom(ctx context.Context) *requestinfo.Info {
-	if p, ok := ctx.Value(requestInfoKey{}).(parsedInfo); ok {
-		return p.info
-	}
-	return &requestinfo.Info{Verb: "get"}
-}
-
 // requestInfoOf returns the info observe read for r and the error of
 // reading it; a handler run outside the chain (a unit test) reads it now.
 func requestInfoOf(r *http.Request) (*requestinfo.Info, error) {
