@@ -1,7 +1,6 @@
 package patch
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -50,22 +49,15 @@ var listDirectives = []string{"$setElementOrder/", "$deleteFromPrimitiveList/"}
 // indexes folded (spec.containers[].env[]), so for every path with np
 // patch and nd object elements the merge compares at most np·(np+nd)
 // pairs; the sum over paths is the bound.
-func mergeWork(doc, patch []byte) (int64, error) {
-	var p, d any
-	if err := json.Unmarshal(patch, &p); err != nil {
-		return 0, fmt.Errorf("the patch is not valid JSON: %v", err)
-	}
-	if err := json.Unmarshal(doc, &d); err != nil {
-		return 0, fmt.Errorf("the object is not valid JSON: %v", err)
-	}
+func mergeWork(doc, patch map[string]any) int64 {
 	np, nd := map[string]int64{}, map[string]int64{}
-	countElements(p, "", np)
-	countElements(d, "", nd)
+	countElements(patch, "", np)
+	countElements(doc, "", nd)
 	var work int64
 	for path, n := range np {
 		work += n * (n + nd[path])
 	}
-	return work, nil
+	return work
 }
 
 // countElements adds to counts, for every list under v, its elements

@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/mergepatch"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
@@ -167,21 +168,32 @@ func mergeError(err error) error {
 	return invalid(err)
 }
 
+// applyStrategic parses both documents once: the same maps are measured
+// by mergeWork and merged, as strategicpatch.StrategicMergePatch would
+// parse them (k8s.io/apimachinery's json, numbers as int64 or float64).
 func applyStrategic(doc, patch []byte, schema any, l Limits) ([]byte, error) {
-	work, err := mergeWork(doc, patch)
-	if err != nil {
-		return nil, apierrors.BadRequest(err.Error())
+	var p any
+	if err := utiljson.Unmarshal(patch, &p); err != nil {
+		return nil, apierrors.BadRequest(fmt.Sprintf("the patch is not valid JSON: %v", err))
 	}
-	if work > l.MaxMergeWork {
+	patchMap, ok := p.(map[string]any)
+	if !ok {
+		return nil, strategicError(mergepatch.ErrBadJSONDoc)
+	}
+	docMap := map[string]any{}
+	if err := utiljson.Unmarshal(doc, &docMap); err != nil {
+		return nil, strategicError(mergepatch.ErrBadJSONDoc)
+	}
+	if work := mergeWork(docMap, patchMap); work > l.MaxMergeWork {
 		return nil, apierrors.New(apierrors.ReasonRequestEntityTooLarge,
 			fmt.Sprintf("the strategic merge patch would compare %d list elements, more than the limit of %d: send a smaller patch or a JSON or merge patch", work, l.MaxMergeWork),
 			apierrors.Details{})
 	}
-	out, err := strategicpatch.StrategicMergePatch(doc, patch, schema)
+	merged, err := strategicpatch.StrategicMergeMapPatch(docMap, patchMap, schema)
 	if err != nil {
 		return nil, strategicError(err)
 	}
-	return out, nil
+	return utiljson.Marshal(merged)
 }
 
 // strategicError words a strategic merge failure as kube-apiserver's

@@ -164,10 +164,14 @@ func TestMergeWork(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := mergeWork([]byte(tc.doc), []byte(tc.patch))
-			if err != nil {
+			var doc, patch map[string]any
+			if err := json.Unmarshal([]byte(tc.doc), &doc); err != nil {
 				t.Fatal(err)
 			}
+			if err := json.Unmarshal([]byte(tc.patch), &patch); err != nil {
+				t.Fatal(err)
+			}
+			got := mergeWork(doc, patch)
 			if got != tc.want {
 				t.Fatalf("mergeWork = %d, want %d", got, tc.want)
 			}
