@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/portico-dev/portico/internal/pki"
 	"github.com/portico-dev/portico/internal/tlsconf"
@@ -280,15 +281,11 @@ func adminCertTrusted(o *options) error {
 	if err != nil {
 		return err
 	}
-	pair, err := tls.LoadX509KeyPair(o.pki().AdminCert(), o.pki().AdminKey())
+	certs, err := certutil.CertsFromFile(o.pki().AdminCert())
 	if err != nil {
 		return fmt.Errorf("admin certificate: %w", err)
 	}
-	leaf, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		return fmt.Errorf("admin certificate: %w", err)
-	}
-	if _, err := pki.VerifyChain([]*x509.Certificate{leaf}, roots, x509.ExtKeyUsageClientAuth, time.Time{}); err != nil {
+	if _, err := pki.VerifyChain(certs, roots, x509.ExtKeyUsageClientAuth, time.Time{}); err != nil {
 		return fmt.Errorf("the admin certificate (%s) is not trusted by --client-ca-file %s", o.pki().AdminCert(), o.clientCAFile)
 	}
 	return nil
