@@ -126,37 +126,18 @@ func mustRefuse(t *testing.T, what string, r result, want string) {
 	}
 }
 
-// impersonationAudit is what these tests read of an audit line.
-type impersonationAudit struct {
-	Verb string `json:"verb"`
-	User struct {
-		Username string   `json:"username"`
-		Groups   []string `json:"groups"`
-	} `json:"user"`
-	ImpersonatedUser *struct {
-		Username string   `json:"username"`
-		Groups   []string `json:"groups"`
-	} `json:"impersonatedUser"`
-	ObjectRef *struct {
-		Resource, Namespace, Name string
-	} `json:"objectRef"`
-	ResponseStatus struct {
-		Code int `json:"code"`
-	} `json:"responseStatus"`
-}
-
 // waitAudit waits until the audit log has a line match accepts: a line is
 // written once its response has been sent, so just after kubectl returns.
-func waitAudit(t *testing.T, path, what string, match func(impersonationAudit) bool) impersonationAudit {
+func waitAudit(t *testing.T, path, what string, match func(auditLine) bool) auditLine {
 	t.Helper()
-	var found impersonationAudit
+	var found auditLine
 	testwait.Until(t, 10*time.Second, "the audit line of "+what, func() bool {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return false
 		}
 		for _, line := range strings.Split(string(data), "\n") {
-			var ev impersonationAudit
+			var ev auditLine
 			if json.Unmarshal([]byte(line), &ev) == nil && match(ev) {
 				found = ev
 				return true
@@ -261,20 +242,20 @@ func TestImpersonationKubectl(t *testing.T) {
 
 	// The audit log: the requester in user, the impersonated user in
 	// impersonatedUser; a refusal has only the requester.
-	ev := waitAudit(t, audit, "the admin's delete as alice", func(ev impersonationAudit) bool {
+	ev := waitAudit(t, audit, "the admin's delete as alice", func(ev auditLine) bool {
 		return ev.Verb == "delete" && ev.ObjectRef != nil && ev.ObjectRef.Name == "x" && ev.ResponseStatus.Code == 200
 	})
 	if ev.User.Username != "admin" || ev.ImpersonatedUser == nil || ev.ImpersonatedUser.Username != "alice" ||
 		!slices.Equal(ev.ImpersonatedUser.Groups, []string{"system:authenticated"}) {
 		t.Errorf("audit of the admin's delete as alice: %+v / %+v", ev.User, ev.ImpersonatedUser)
 	}
-	ev = waitAudit(t, audit, "the insecure port's delete as alice", func(ev impersonationAudit) bool {
+	ev = waitAudit(t, audit, "the insecure port's delete as alice", func(ev auditLine) bool {
 		return ev.Verb == "delete" && ev.ObjectRef != nil && ev.ObjectRef.Name == "y" && ev.ResponseStatus.Code == 200
 	})
 	if ev.User.Username != "system:unsecured" || ev.ImpersonatedUser == nil || ev.ImpersonatedUser.Username != "alice" {
 		t.Errorf("audit of the insecure delete as alice: %+v / %+v", ev.User, ev.ImpersonatedUser)
 	}
-	ev = waitAudit(t, audit, "bob's refused impersonation", func(ev impersonationAudit) bool {
+	ev = waitAudit(t, audit, "bob's refused impersonation", func(ev auditLine) bool {
 		return ev.User.Username == "bob" && ev.ResponseStatus.Code == 403
 	})
 	if ev.ImpersonatedUser != nil {

@@ -249,17 +249,16 @@ series:
 
 // auditLine is what the tests read of an audit line.
 type auditLine struct {
-	Kind       string `json:"kind"`
-	APIVersion string `json:"apiVersion"`
-	AuditID    string `json:"auditID"`
-	RequestURI string `json:"requestURI"`
-	Verb       string `json:"verb"`
-	User       struct {
-		Username string   `json:"username"`
-		Groups   []string `json:"groups"`
-	} `json:"user"`
-	SourceIPs []string `json:"sourceIPs"`
-	ObjectRef *struct {
+	Kind       string    `json:"kind"`
+	APIVersion string    `json:"apiVersion"`
+	AuditID    string    `json:"auditID"`
+	RequestURI string    `json:"requestURI"`
+	Verb       string    `json:"verb"`
+	User       auditUser `json:"user"`
+	// ImpersonatedUser is set when the request ran as another user.
+	ImpersonatedUser *auditUser `json:"impersonatedUser"`
+	SourceIPs        []string   `json:"sourceIPs"`
+	ObjectRef        *struct {
 		Resource, Namespace, Name string
 	} `json:"objectRef"`
 	ResponseStatus struct {
@@ -268,6 +267,12 @@ type auditLine struct {
 	RequestReceivedTimestamp time.Time         `json:"requestReceivedTimestamp"`
 	StageTimestamp           time.Time         `json:"stageTimestamp"`
 	Annotations              map[string]string `json:"annotations"`
+}
+
+// auditUser is a user of an audit line.
+type auditUser struct {
+	Username string   `json:"username"`
+	Groups   []string `json:"groups"`
 }
 
 // readAuditLog parses every line of an audit log; each must be one JSON event.
