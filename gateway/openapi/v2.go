@@ -115,17 +115,18 @@ func v2Params(v any) []any {
 
 func v2Operation(op map[string]any) map[string]any {
 	out := map[string]any{"consumes": []string{"*/*"}, "produces": []string{"application/json"}, "schemes": []string{"https"}}
+	// The parameters, then the body: built outside the walk of op, whose
+	// order a map does not keep.
+	if ps, has := op["parameters"]; has {
+		out["parameters"] = v2Params(ps)
+	}
+	if rb, has := op["requestBody"]; has {
+		ps, _ := out["parameters"].([]any)
+		out["parameters"] = append(ps, map[string]any{"name": "body", "in": "body", "required": true, "schema": firstContentSchema(rb)})
+	}
 	for k, v := range op {
 		switch k {
-		case "parameters":
-			out[k] = v2Params(v)
-		case "requestBody":
-			body := map[string]any{"name": "body", "in": "body", "required": true, "schema": firstContentSchema(v)}
-			ps, _ := out["parameters"].([]any)
-			if ps == nil {
-				ps = v2Params(op["parameters"])
-			}
-			out["parameters"] = append(ps, body)
+		case "parameters", "requestBody":
 		case "responses":
 			rs, _ := v.(map[string]any)
 			nr := map[string]any{}
