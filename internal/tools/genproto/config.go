@@ -156,6 +156,8 @@ var extraRoots = []reflect.Type{
 	t[metav1.FieldsV1](), t[metav1.Status](), t[metav1.StatusDetails](), t[metav1.StatusCause](),
 	t[metav1.DeleteOptions](), t[metav1.Preconditions](), t[metav1.LabelSelector](), t[metav1.LabelSelectorRequirement](),
 	t[k8scorev1.Binding](), t[authenticationv1.TokenRequest](),
+	// Metadata-only answers (Accept: ...;as=PartialObjectMetadata).
+	t[metav1.PartialObjectMetadata](), t[metav1.PartialObjectMetadataList](),
 }
 
 // watchEvent is the Go type of every Watch response.

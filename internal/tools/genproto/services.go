@@ -70,6 +70,7 @@ func str(name string, n int, doc string) svcField {
 func buildServices(m *model) []*serviceDef {
 	meta := func(t reflect.Type) *message { return m.messages[goProtoName(t)] }
 	listMeta, status, deleteOptions := meta(reflect.TypeFor[metav1.ListMeta]()), meta(reflect.TypeFor[metav1.Status]()), meta(reflect.TypeFor[metav1.DeleteOptions]())
+	partial := meta(reflect.TypeFor[metav1.PartialObjectMetadata]())
 	var svcs []*serviceDef
 	for _, k := range kinds {
 		obj := m.messages[goProtoName(k.Go)]
@@ -105,6 +106,18 @@ func buildServices(m *model) []*serviceDef {
 			return &svcMessage{Name: method + "Response", Doc: fmt.Sprintf("%sResponse holds the %s.", method, K), Fields: []svcField{objField(1)}}
 		}
 		add := func(r *rpcDef) { s.RPCs = append(s.RPCs, r) }
+		// Get, List and Watch answer only the objects' metadata
+		// (PartialObjectMetadata) when asked: the REST gateway's
+		// "Accept: ...;as=PartialObjectMetadata".
+		metadataOnly := svcField{Name: "metadata_only", Number: 20, Scalar: "bool",
+			Doc: "metadata_only answers only metadata: PartialObjectMetadata in the answer's partial_object_metadata fields, instead of whole " + Ks + "."}
+		partialField := func(n int, repeated bool) svcField {
+			name := "partial_object_metadata"
+			if repeated {
+				name = "partial_object_metadata_items"
+			}
+			return svcField{Name: name, Number: n, Msg: partial, Repeated: repeated, Doc: name + " is set instead when metadata_only was asked."}
+		}
 		getReq := func(method, what string) *svcMessage {
 			return &svcMessage{Name: method + "Request", Doc: fmt.Sprintf("%sRequest names the %s to read.", method, what),
 				Fields: ns(nsField, name, str("resource_version", 3, "resource_version is empty for the latest version."))}
@@ -123,8 +136,11 @@ func buildServices(m *model) []*serviceDef {
 		}
 
 		method := "Get" + K
-		add(&rpcDef{Name: method, Doc: fmt.Sprintf("%s reads one %s.", method, K), Req: getReq(method, K), Resp: objResp(method),
-			HTTP: httpRule{Method: "get", Path: item}})
+		get := &rpcDef{Name: method, Doc: fmt.Sprintf("%s reads one %s.", method, K), Req: getReq(method, K), Resp: objResp(method),
+			HTTP: httpRule{Method: "get", Path: item}}
+		get.Req.Fields = append(get.Req.Fields, metadataOnly)
+		get.Resp.Fields = append(get.Resp.Fields, partialField(2, false))
+		add(get)
 
 		method = "List" + Ks
 		listDoc := fmt.Sprintf("%s lists %s.", method, Ks)
@@ -136,9 +152,9 @@ func buildServices(m *model) []*serviceDef {
 				str("label_selector", 1, ""), str("field_selector", 2, ""), svcField{Name: "namespace", Number: 3, Scalar: "string", Doc: nsDoc, ns: true},
 				str("resource_version", 4, ""), svcField{Name: "timeout_seconds", Number: 5, Scalar: "int64"},
 				svcField{Name: "limit", Number: 7, Scalar: "int64"}, str("continue", 8, "continue is the token of the previous page's ListMeta."),
-				str("resource_version_match", 10, ""))},
+				str("resource_version_match", 10, ""), metadataOnly)},
 			Resp: &svcMessage{Name: method + "Response", Doc: fmt.Sprintf("%sResponse is a %sList.", method, K), Fields: []svcField{
-				{Name: "metadata", Number: 1, Msg: listMeta}, {Name: "items", Number: 2, Msg: obj, Repeated: true}}},
+				{Name: "metadata", Number: 1, Msg: listMeta}, {Name: "items", Number: 2, Msg: obj, Repeated: true}, partialField(3, true)}},
 			HTTP: httpRule{Method: "get", Path: coll}}
 		if k.Namespaced {
 			r.HTTP.More = []httpRule{{Method: "get", Path: allColl}}
@@ -186,10 +202,10 @@ func buildServices(m *model) []*serviceDef {
 				str("label_selector", 1, ""), str("field_selector", 2, ""), svcField{Name: "namespace", Number: 3, Scalar: "string", Doc: nsDoc, ns: true},
 				str("resource_version", 4, ""), svcField{Name: "timeout_seconds", Number: 5, Scalar: "int64"},
 				svcField{Name: "allow_watch_bookmarks", Number: 9, Scalar: "bool"},
-				svcField{Name: "send_initial_events", Number: 11, Scalar: "bool", Optional: true})},
+				svcField{Name: "send_initial_events", Number: 11, Scalar: "bool", Optional: true}, metadataOnly)},
 			Resp: &svcMessage{Name: method + "Response", Doc: fmt.Sprintf("%sResponse is one watch event.", method), Fields: []svcField{
 				{Name: "type", Number: 1, Scalar: "string", Doc: "type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR."},
-				{Name: "object", Number: 2, Msg: obj}}},
+				{Name: "object", Number: 2, Msg: obj}, partialField(3, false)}},
 			HTTP: httpRule{Method: "get", Path: watchColl}}
 		if k.Namespaced {
 			r.HTTP.More = []httpRule{{Method: "get", Path: allWatch}}

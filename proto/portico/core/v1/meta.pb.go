@@ -1112,6 +1112,110 @@ func (x *OwnerReference) GetBlockOwnerDeletion() bool {
 	return false
 }
 
+// PartialObjectMetadata is a generic representation of any object with ObjectMeta. It allows clients
+// to get access to a particular ObjectMeta schema without knowing the details of the version.
+type PartialObjectMetadata struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Standard object's metadata.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
+	Metadata      *ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartialObjectMetadata) Reset() {
+	*x = PartialObjectMetadata{}
+	mi := &file_portico_core_v1_meta_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartialObjectMetadata) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartialObjectMetadata) ProtoMessage() {}
+
+func (x *PartialObjectMetadata) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_meta_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartialObjectMetadata.ProtoReflect.Descriptor instead.
+func (*PartialObjectMetadata) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *PartialObjectMetadata) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+// PartialObjectMetadataList contains a list of objects containing only their metadata
+type PartialObjectMetadataList struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Standard list metadata.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
+	Metadata *ListMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// items contains each of the included items.
+	Items         []*PartialObjectMetadata `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartialObjectMetadataList) Reset() {
+	*x = PartialObjectMetadataList{}
+	mi := &file_portico_core_v1_meta_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartialObjectMetadataList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartialObjectMetadataList) ProtoMessage() {}
+
+func (x *PartialObjectMetadataList) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_meta_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartialObjectMetadataList.ProtoReflect.Descriptor instead.
+func (*PartialObjectMetadataList) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PartialObjectMetadataList) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *PartialObjectMetadataList) GetItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
 // Preconditions must be fulfilled before an operation (update, delete, etc.) is carried out.
 type Preconditions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1125,7 +1229,7 @@ type Preconditions struct {
 
 func (x *Preconditions) Reset() {
 	*x = Preconditions{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[11]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1137,7 +1241,7 @@ func (x *Preconditions) String() string {
 func (*Preconditions) ProtoMessage() {}
 
 func (x *Preconditions) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[11]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1150,7 +1254,7 @@ func (x *Preconditions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preconditions.ProtoReflect.Descriptor instead.
 func (*Preconditions) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{11}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Preconditions) GetUid() string {
@@ -1179,7 +1283,7 @@ type Quantity struct {
 
 func (x *Quantity) Reset() {
 	*x = Quantity{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[12]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +1295,7 @@ func (x *Quantity) String() string {
 func (*Quantity) ProtoMessage() {}
 
 func (x *Quantity) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[12]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +1308,7 @@ func (x *Quantity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quantity.ProtoReflect.Descriptor instead.
 func (*Quantity) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{12}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Quantity) GetString_() string {
@@ -1227,7 +1331,7 @@ type ShardInfo struct {
 
 func (x *ShardInfo) Reset() {
 	*x = ShardInfo{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[13]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1343,7 @@ func (x *ShardInfo) String() string {
 func (*ShardInfo) ProtoMessage() {}
 
 func (x *ShardInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[13]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1356,7 @@ func (x *ShardInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardInfo.ProtoReflect.Descriptor instead.
 func (*ShardInfo) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{13}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ShardInfo) GetSelector() string {
@@ -1292,7 +1396,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[14]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1408,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[14]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1421,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{14}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Status) GetMetadata() *ListMeta {
@@ -1384,7 +1488,7 @@ type StatusCause struct {
 
 func (x *StatusCause) Reset() {
 	*x = StatusCause{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1500,7 @@ func (x *StatusCause) String() string {
 func (*StatusCause) ProtoMessage() {}
 
 func (x *StatusCause) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1409,7 +1513,7 @@ func (x *StatusCause) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCause.ProtoReflect.Descriptor instead.
 func (*StatusCause) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{15}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StatusCause) GetReason() string {
@@ -1467,7 +1571,7 @@ type StatusDetails struct {
 
 func (x *StatusDetails) Reset() {
 	*x = StatusDetails{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1583,7 @@ func (x *StatusDetails) String() string {
 func (*StatusDetails) ProtoMessage() {}
 
 func (x *StatusDetails) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1596,7 @@ func (x *StatusDetails) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusDetails.ProtoReflect.Descriptor instead.
 func (*StatusDetails) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{16}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StatusDetails) GetName() string {
@@ -1637,7 +1741,12 @@ const file_portico_core_v1_meta_proto_rawDesc = "" +
 	"controller\x88\x01\x01\x125\n" +
 	"\x14block_owner_deletion\x18\a \x01(\bH\x01R\x12blockOwnerDeletion\x88\x01\x01B\r\n" +
 	"\v_controllerB\x17\n" +
-	"\x15_block_owner_deletion\"s\n" +
+	"\x15_block_owner_deletion\"P\n" +
+	"\x15PartialObjectMetadata\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\"\x90\x01\n" +
+	"\x19PartialObjectMetadataList\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12<\n" +
+	"\x05items\x18\x02 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x05items\"s\n" +
 	"\rPreconditions\x12\x15\n" +
 	"\x03uid\x18\x01 \x01(\tH\x00R\x03uid\x88\x01\x01\x12.\n" +
 	"\x10resource_version\x18\x02 \x01(\tH\x01R\x0fresourceVersion\x88\x01\x01B\x06\n" +
@@ -1678,52 +1787,57 @@ func file_portico_core_v1_meta_proto_rawDescGZIP() []byte {
 	return file_portico_core_v1_meta_proto_rawDescData
 }
 
-var file_portico_core_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_portico_core_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_portico_core_v1_meta_proto_goTypes = []any{
-	(*Condition)(nil),                // 0: portico.core.v1.Condition
-	(*DeleteOptions)(nil),            // 1: portico.core.v1.DeleteOptions
-	(*FieldsV1)(nil),                 // 2: portico.core.v1.FieldsV1
-	(*IntOrString)(nil),              // 3: portico.core.v1.IntOrString
-	(*LabelSelector)(nil),            // 4: portico.core.v1.LabelSelector
-	(*LabelSelectorRequirement)(nil), // 5: portico.core.v1.LabelSelectorRequirement
-	(*ListMeta)(nil),                 // 6: portico.core.v1.ListMeta
-	(*ManagedFieldsEntry)(nil),       // 7: portico.core.v1.ManagedFieldsEntry
-	(*MicroTime)(nil),                // 8: portico.core.v1.MicroTime
-	(*ObjectMeta)(nil),               // 9: portico.core.v1.ObjectMeta
-	(*OwnerReference)(nil),           // 10: portico.core.v1.OwnerReference
-	(*Preconditions)(nil),            // 11: portico.core.v1.Preconditions
-	(*Quantity)(nil),                 // 12: portico.core.v1.Quantity
-	(*ShardInfo)(nil),                // 13: portico.core.v1.ShardInfo
-	(*Status)(nil),                   // 14: portico.core.v1.Status
-	(*StatusCause)(nil),              // 15: portico.core.v1.StatusCause
-	(*StatusDetails)(nil),            // 16: portico.core.v1.StatusDetails
-	nil,                              // 17: portico.core.v1.LabelSelector.MatchLabelsEntry
-	nil,                              // 18: portico.core.v1.ObjectMeta.LabelsEntry
-	nil,                              // 19: portico.core.v1.ObjectMeta.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil),    // 20: google.protobuf.Timestamp
+	(*Condition)(nil),                 // 0: portico.core.v1.Condition
+	(*DeleteOptions)(nil),             // 1: portico.core.v1.DeleteOptions
+	(*FieldsV1)(nil),                  // 2: portico.core.v1.FieldsV1
+	(*IntOrString)(nil),               // 3: portico.core.v1.IntOrString
+	(*LabelSelector)(nil),             // 4: portico.core.v1.LabelSelector
+	(*LabelSelectorRequirement)(nil),  // 5: portico.core.v1.LabelSelectorRequirement
+	(*ListMeta)(nil),                  // 6: portico.core.v1.ListMeta
+	(*ManagedFieldsEntry)(nil),        // 7: portico.core.v1.ManagedFieldsEntry
+	(*MicroTime)(nil),                 // 8: portico.core.v1.MicroTime
+	(*ObjectMeta)(nil),                // 9: portico.core.v1.ObjectMeta
+	(*OwnerReference)(nil),            // 10: portico.core.v1.OwnerReference
+	(*PartialObjectMetadata)(nil),     // 11: portico.core.v1.PartialObjectMetadata
+	(*PartialObjectMetadataList)(nil), // 12: portico.core.v1.PartialObjectMetadataList
+	(*Preconditions)(nil),             // 13: portico.core.v1.Preconditions
+	(*Quantity)(nil),                  // 14: portico.core.v1.Quantity
+	(*ShardInfo)(nil),                 // 15: portico.core.v1.ShardInfo
+	(*Status)(nil),                    // 16: portico.core.v1.Status
+	(*StatusCause)(nil),               // 17: portico.core.v1.StatusCause
+	(*StatusDetails)(nil),             // 18: portico.core.v1.StatusDetails
+	nil,                               // 19: portico.core.v1.LabelSelector.MatchLabelsEntry
+	nil,                               // 20: portico.core.v1.ObjectMeta.LabelsEntry
+	nil,                               // 21: portico.core.v1.ObjectMeta.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),     // 22: google.protobuf.Timestamp
 }
 var file_portico_core_v1_meta_proto_depIdxs = []int32{
-	20, // 0: portico.core.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
-	11, // 1: portico.core.v1.DeleteOptions.preconditions:type_name -> portico.core.v1.Preconditions
-	17, // 2: portico.core.v1.LabelSelector.match_labels:type_name -> portico.core.v1.LabelSelector.MatchLabelsEntry
+	22, // 0: portico.core.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	13, // 1: portico.core.v1.DeleteOptions.preconditions:type_name -> portico.core.v1.Preconditions
+	19, // 2: portico.core.v1.LabelSelector.match_labels:type_name -> portico.core.v1.LabelSelector.MatchLabelsEntry
 	5,  // 3: portico.core.v1.LabelSelector.match_expressions:type_name -> portico.core.v1.LabelSelectorRequirement
-	13, // 4: portico.core.v1.ListMeta.shard_info:type_name -> portico.core.v1.ShardInfo
-	20, // 5: portico.core.v1.ManagedFieldsEntry.time:type_name -> google.protobuf.Timestamp
+	15, // 4: portico.core.v1.ListMeta.shard_info:type_name -> portico.core.v1.ShardInfo
+	22, // 5: portico.core.v1.ManagedFieldsEntry.time:type_name -> google.protobuf.Timestamp
 	2,  // 6: portico.core.v1.ManagedFieldsEntry.fields_v1:type_name -> portico.core.v1.FieldsV1
-	20, // 7: portico.core.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
-	20, // 8: portico.core.v1.ObjectMeta.deletion_timestamp:type_name -> google.protobuf.Timestamp
-	18, // 9: portico.core.v1.ObjectMeta.labels:type_name -> portico.core.v1.ObjectMeta.LabelsEntry
-	19, // 10: portico.core.v1.ObjectMeta.annotations:type_name -> portico.core.v1.ObjectMeta.AnnotationsEntry
+	22, // 7: portico.core.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
+	22, // 8: portico.core.v1.ObjectMeta.deletion_timestamp:type_name -> google.protobuf.Timestamp
+	20, // 9: portico.core.v1.ObjectMeta.labels:type_name -> portico.core.v1.ObjectMeta.LabelsEntry
+	21, // 10: portico.core.v1.ObjectMeta.annotations:type_name -> portico.core.v1.ObjectMeta.AnnotationsEntry
 	10, // 11: portico.core.v1.ObjectMeta.owner_references:type_name -> portico.core.v1.OwnerReference
 	7,  // 12: portico.core.v1.ObjectMeta.managed_fields:type_name -> portico.core.v1.ManagedFieldsEntry
-	6,  // 13: portico.core.v1.Status.metadata:type_name -> portico.core.v1.ListMeta
-	16, // 14: portico.core.v1.Status.details:type_name -> portico.core.v1.StatusDetails
-	15, // 15: portico.core.v1.StatusDetails.causes:type_name -> portico.core.v1.StatusCause
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	9,  // 13: portico.core.v1.PartialObjectMetadata.metadata:type_name -> portico.core.v1.ObjectMeta
+	6,  // 14: portico.core.v1.PartialObjectMetadataList.metadata:type_name -> portico.core.v1.ListMeta
+	11, // 15: portico.core.v1.PartialObjectMetadataList.items:type_name -> portico.core.v1.PartialObjectMetadata
+	6,  // 16: portico.core.v1.Status.metadata:type_name -> portico.core.v1.ListMeta
+	18, // 17: portico.core.v1.Status.details:type_name -> portico.core.v1.StatusDetails
+	17, // 18: portico.core.v1.StatusDetails.causes:type_name -> portico.core.v1.StatusCause
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_portico_core_v1_meta_proto_init() }
@@ -1735,14 +1849,14 @@ func file_portico_core_v1_meta_proto_init() {
 	file_portico_core_v1_meta_proto_msgTypes[6].OneofWrappers = []any{}
 	file_portico_core_v1_meta_proto_msgTypes[9].OneofWrappers = []any{}
 	file_portico_core_v1_meta_proto_msgTypes[10].OneofWrappers = []any{}
-	file_portico_core_v1_meta_proto_msgTypes[11].OneofWrappers = []any{}
+	file_portico_core_v1_meta_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_core_v1_meta_proto_rawDesc), len(file_portico_core_v1_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -33,8 +33,11 @@ type GetConfigMapRequest struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ConfigMaps.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetConfigMapRequest) Reset() {
@@ -88,12 +91,21 @@ func (x *GetConfigMapRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetConfigMapRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetConfigMapResponse holds the ConfigMap.
 type GetConfigMapResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ConfigMap     *ConfigMap             `protobuf:"bytes,1,opt,name=config_map,json=configMap,proto3" json:"config_map,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ConfigMap *ConfigMap             `protobuf:"bytes,1,opt,name=config_map,json=configMap,proto3" json:"config_map,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetConfigMapResponse) Reset() {
@@ -133,6 +145,13 @@ func (x *GetConfigMapResponse) GetConfigMap() *ConfigMap {
 	return nil
 }
 
+func (x *GetConfigMapResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListConfigMapsRequest selects ConfigMaps.
 type ListConfigMapsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -146,8 +165,11 @@ type ListConfigMapsRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ConfigMaps.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListConfigMapsRequest) Reset() {
@@ -236,13 +258,22 @@ func (x *ListConfigMapsRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListConfigMapsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListConfigMapsResponse is a ConfigMapList.
 type ListConfigMapsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*ConfigMap           `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*ConfigMap           `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListConfigMapsResponse) Reset() {
@@ -285,6 +316,13 @@ func (x *ListConfigMapsResponse) GetMetadata() *ListMeta {
 func (x *ListConfigMapsResponse) GetItems() []*ConfigMap {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListConfigMapsResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -982,8 +1020,11 @@ type WatchConfigMapsRequest struct {
 	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ConfigMaps.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchConfigMapsRequest) Reset() {
@@ -1065,14 +1106,23 @@ func (x *WatchConfigMapsRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchConfigMapsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchConfigMapsResponse is one watch event.
 type WatchConfigMapsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string     `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *ConfigMap `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string     `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *ConfigMap `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchConfigMapsResponse) Reset() {
@@ -1119,6 +1169,13 @@ func (x *WatchConfigMapsResponse) GetObject() *ConfigMap {
 	return nil
 }
 
+func (x *WatchConfigMapsResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // GetEndpointsRequest names the Endpoints to read.
 type GetEndpointsRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -1126,8 +1183,11 @@ type GetEndpointsRequest struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Endpoints.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetEndpointsRequest) Reset() {
@@ -1181,12 +1241,21 @@ func (x *GetEndpointsRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetEndpointsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetEndpointsResponse holds the Endpoints.
 type GetEndpointsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Endpoints     *Endpoints             `protobuf:"bytes,1,opt,name=endpoints,proto3" json:"endpoints,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Endpoints *Endpoints             `protobuf:"bytes,1,opt,name=endpoints,proto3" json:"endpoints,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetEndpointsResponse) Reset() {
@@ -1226,6 +1295,13 @@ func (x *GetEndpointsResponse) GetEndpoints() *Endpoints {
 	return nil
 }
 
+func (x *GetEndpointsResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListEndpointsRequest selects Endpoints.
 type ListEndpointsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1239,8 +1315,11 @@ type ListEndpointsRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Endpoints.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListEndpointsRequest) Reset() {
@@ -1329,13 +1408,22 @@ func (x *ListEndpointsRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListEndpointsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListEndpointsResponse is a EndpointsList.
 type ListEndpointsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*Endpoints           `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*Endpoints           `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListEndpointsResponse) Reset() {
@@ -1378,6 +1466,13 @@ func (x *ListEndpointsResponse) GetMetadata() *ListMeta {
 func (x *ListEndpointsResponse) GetItems() []*Endpoints {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListEndpointsResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -2075,8 +2170,11 @@ type WatchEndpointsRequest struct {
 	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Endpoints.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchEndpointsRequest) Reset() {
@@ -2158,14 +2256,23 @@ func (x *WatchEndpointsRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchEndpointsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchEndpointsResponse is one watch event.
 type WatchEndpointsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string     `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *Endpoints `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string     `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *Endpoints `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchEndpointsResponse) Reset() {
@@ -2212,6 +2319,13 @@ func (x *WatchEndpointsResponse) GetObject() *Endpoints {
 	return nil
 }
 
+func (x *WatchEndpointsResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // GetEventRequest names the Event to read.
 type GetEventRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -2219,8 +2333,11 @@ type GetEventRequest struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Events.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetEventRequest) Reset() {
@@ -2274,12 +2391,21 @@ func (x *GetEventRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetEventRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetEventResponse holds the Event.
 type GetEventResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Event         *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Event *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetEventResponse) Reset() {
@@ -2319,6 +2445,13 @@ func (x *GetEventResponse) GetEvent() *Event {
 	return nil
 }
 
+func (x *GetEventResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListEventsRequest selects Events.
 type ListEventsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2332,8 +2465,11 @@ type ListEventsRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Events.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListEventsRequest) Reset() {
@@ -2422,13 +2558,22 @@ func (x *ListEventsRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListEventsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListEventsResponse is a EventList.
 type ListEventsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*Event               `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*Event               `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListEventsResponse) Reset() {
@@ -2471,6 +2616,13 @@ func (x *ListEventsResponse) GetMetadata() *ListMeta {
 func (x *ListEventsResponse) GetItems() []*Event {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListEventsResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -3168,8 +3320,11 @@ type WatchEventsRequest struct {
 	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Events.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchEventsRequest) Reset() {
@@ -3251,14 +3406,23 @@ func (x *WatchEventsRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchEventsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchEventsResponse is one watch event.
 type WatchEventsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *Event `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *Event `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchEventsResponse) Reset() {
@@ -3305,14 +3469,24 @@ func (x *WatchEventsResponse) GetObject() *Event {
 	return nil
 }
 
+func (x *WatchEventsResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // GetNamespaceRequest names the Namespace to read.
 type GetNamespaceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Namespaces.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetNamespaceRequest) Reset() {
@@ -3359,12 +3533,21 @@ func (x *GetNamespaceRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetNamespaceRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetNamespaceResponse holds the Namespace.
 type GetNamespaceResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     *Namespace             `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace *Namespace             `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetNamespaceResponse) Reset() {
@@ -3404,6 +3587,13 @@ func (x *GetNamespaceResponse) GetNamespace() *Namespace {
 	return nil
 }
 
+func (x *GetNamespaceResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListNamespacesRequest selects Namespaces.
 type ListNamespacesRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -3415,8 +3605,11 @@ type ListNamespacesRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Namespaces.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListNamespacesRequest) Reset() {
@@ -3498,13 +3691,22 @@ func (x *ListNamespacesRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListNamespacesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListNamespacesResponse is a NamespaceList.
 type ListNamespacesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*Namespace           `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*Namespace           `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListNamespacesResponse) Reset() {
@@ -3547,6 +3749,13 @@ func (x *ListNamespacesResponse) GetMetadata() *ListMeta {
 func (x *ListNamespacesResponse) GetItems() []*Namespace {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListNamespacesResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -4078,8 +4287,11 @@ type WatchNamespacesRequest struct {
 	TimeoutSeconds      int64                  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool                   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool                  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Namespaces.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchNamespacesRequest) Reset() {
@@ -4154,14 +4366,23 @@ func (x *WatchNamespacesRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchNamespacesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchNamespacesResponse is one watch event.
 type WatchNamespacesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string     `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *Namespace `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string     `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *Namespace `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchNamespacesResponse) Reset() {
@@ -4204,6 +4425,13 @@ func (x *WatchNamespacesResponse) GetType() string {
 func (x *WatchNamespacesResponse) GetObject() *Namespace {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchNamespacesResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
 	}
 	return nil
 }
@@ -4462,8 +4690,11 @@ type GetNodeRequest struct {
 	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Nodes.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetNodeRequest) Reset() {
@@ -4510,12 +4741,21 @@ func (x *GetNodeRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetNodeRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetNodeResponse holds the Node.
 type GetNodeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Node          *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Node  *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetNodeResponse) Reset() {
@@ -4555,6 +4795,13 @@ func (x *GetNodeResponse) GetNode() *Node {
 	return nil
 }
 
+func (x *GetNodeResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListNodesRequest selects Nodes.
 type ListNodesRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -4566,8 +4813,11 @@ type ListNodesRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Nodes.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListNodesRequest) Reset() {
@@ -4649,13 +4899,22 @@ func (x *ListNodesRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListNodesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListNodesResponse is a NodeList.
 type ListNodesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*Node                `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*Node                `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListNodesResponse) Reset() {
@@ -4698,6 +4957,13 @@ func (x *ListNodesResponse) GetMetadata() *ListMeta {
 func (x *ListNodesResponse) GetItems() []*Node {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListNodesResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -5353,8 +5619,11 @@ type WatchNodesRequest struct {
 	TimeoutSeconds      int64                  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool                   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool                  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Nodes.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchNodesRequest) Reset() {
@@ -5429,14 +5698,23 @@ func (x *WatchNodesRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchNodesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchNodesResponse is one watch event.
 type WatchNodesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *Node  `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *Node  `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchNodesResponse) Reset() {
@@ -5479,6 +5757,13 @@ func (x *WatchNodesResponse) GetType() string {
 func (x *WatchNodesResponse) GetObject() *Node {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchNodesResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
 	}
 	return nil
 }
@@ -5857,8 +6142,11 @@ type GetPodRequest struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Pods.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetPodRequest) Reset() {
@@ -5912,12 +6200,21 @@ func (x *GetPodRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetPodRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetPodResponse holds the Pod.
 type GetPodResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pod           *Pod                   `protobuf:"bytes,1,opt,name=pod,proto3" json:"pod,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Pod   *Pod                   `protobuf:"bytes,1,opt,name=pod,proto3" json:"pod,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetPodResponse) Reset() {
@@ -5957,6 +6254,13 @@ func (x *GetPodResponse) GetPod() *Pod {
 	return nil
 }
 
+func (x *GetPodResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListPodsRequest selects Pods.
 type ListPodsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -5970,8 +6274,11 @@ type ListPodsRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Pods.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListPodsRequest) Reset() {
@@ -6060,13 +6367,22 @@ func (x *ListPodsRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListPodsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListPodsResponse is a PodList.
 type ListPodsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*Pod                 `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*Pod                 `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListPodsResponse) Reset() {
@@ -6109,6 +6425,13 @@ func (x *ListPodsResponse) GetMetadata() *ListMeta {
 func (x *ListPodsResponse) GetItems() []*Pod {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListPodsResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -6806,8 +7129,11 @@ type WatchPodsRequest struct {
 	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Pods.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchPodsRequest) Reset() {
@@ -6889,14 +7215,23 @@ func (x *WatchPodsRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchPodsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchPodsResponse is one watch event.
 type WatchPodsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *Pod   `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *Pod   `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchPodsResponse) Reset() {
@@ -6939,6 +7274,13 @@ func (x *WatchPodsResponse) GetType() string {
 func (x *WatchPodsResponse) GetObject() *Pod {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchPodsResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
 	}
 	return nil
 }
@@ -7464,8 +7806,11 @@ type GetSecretRequest struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Secrets.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetSecretRequest) Reset() {
@@ -7519,12 +7864,21 @@ func (x *GetSecretRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetSecretRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetSecretResponse holds the Secret.
 type GetSecretResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Secret        *Secret                `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Secret *Secret                `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetSecretResponse) Reset() {
@@ -7564,6 +7918,13 @@ func (x *GetSecretResponse) GetSecret() *Secret {
 	return nil
 }
 
+func (x *GetSecretResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListSecretsRequest selects Secrets.
 type ListSecretsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -7577,8 +7938,11 @@ type ListSecretsRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Secrets.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListSecretsRequest) Reset() {
@@ -7667,13 +8031,22 @@ func (x *ListSecretsRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListSecretsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListSecretsResponse is a SecretList.
 type ListSecretsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*Secret              `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*Secret              `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListSecretsResponse) Reset() {
@@ -7716,6 +8089,13 @@ func (x *ListSecretsResponse) GetMetadata() *ListMeta {
 func (x *ListSecretsResponse) GetItems() []*Secret {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListSecretsResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -8413,8 +8793,11 @@ type WatchSecretsRequest struct {
 	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Secrets.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchSecretsRequest) Reset() {
@@ -8496,14 +8879,23 @@ func (x *WatchSecretsRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchSecretsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchSecretsResponse is one watch event.
 type WatchSecretsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string  `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *Secret `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string  `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *Secret `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchSecretsResponse) Reset() {
@@ -8550,6 +8942,13 @@ func (x *WatchSecretsResponse) GetObject() *Secret {
 	return nil
 }
 
+func (x *WatchSecretsResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // GetServiceAccountRequest names the ServiceAccount to read.
 type GetServiceAccountRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -8557,8 +8956,11 @@ type GetServiceAccountRequest struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ServiceAccounts.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetServiceAccountRequest) Reset() {
@@ -8612,12 +9014,21 @@ func (x *GetServiceAccountRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetServiceAccountRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetServiceAccountResponse holds the ServiceAccount.
 type GetServiceAccountResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	ServiceAccount *ServiceAccount        `protobuf:"bytes,1,opt,name=service_account,json=serviceAccount,proto3" json:"service_account,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetServiceAccountResponse) Reset() {
@@ -8657,6 +9068,13 @@ func (x *GetServiceAccountResponse) GetServiceAccount() *ServiceAccount {
 	return nil
 }
 
+func (x *GetServiceAccountResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListServiceAccountsRequest selects ServiceAccounts.
 type ListServiceAccountsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -8670,8 +9088,11 @@ type ListServiceAccountsRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ServiceAccounts.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListServiceAccountsRequest) Reset() {
@@ -8760,13 +9181,22 @@ func (x *ListServiceAccountsRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListServiceAccountsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListServiceAccountsResponse is a ServiceAccountList.
 type ListServiceAccountsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*ServiceAccount      `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*ServiceAccount      `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListServiceAccountsResponse) Reset() {
@@ -8809,6 +9239,13 @@ func (x *ListServiceAccountsResponse) GetMetadata() *ListMeta {
 func (x *ListServiceAccountsResponse) GetItems() []*ServiceAccount {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListServiceAccountsResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -9506,8 +9943,11 @@ type WatchServiceAccountsRequest struct {
 	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ServiceAccounts.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchServiceAccountsRequest) Reset() {
@@ -9589,14 +10029,23 @@ func (x *WatchServiceAccountsRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchServiceAccountsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchServiceAccountsResponse is one watch event.
 type WatchServiceAccountsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string          `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *ServiceAccount `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string          `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *ServiceAccount `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchServiceAccountsResponse) Reset() {
@@ -9639,6 +10088,13 @@ func (x *WatchServiceAccountsResponse) GetType() string {
 func (x *WatchServiceAccountsResponse) GetObject() *ServiceAccount {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchServiceAccountsResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
 	}
 	return nil
 }
@@ -9773,8 +10229,11 @@ type GetServiceRequest struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Services.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetServiceRequest) Reset() {
@@ -9828,12 +10287,21 @@ func (x *GetServiceRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetServiceRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetServiceResponse holds the Service.
 type GetServiceResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Service       *Service               `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Service *Service               `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetServiceResponse) Reset() {
@@ -9873,6 +10341,13 @@ func (x *GetServiceResponse) GetService() *Service {
 	return nil
 }
 
+func (x *GetServiceResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListServicesRequest selects Services.
 type ListServicesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -9886,8 +10361,11 @@ type ListServicesRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Services.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListServicesRequest) Reset() {
@@ -9976,13 +10454,22 @@ func (x *ListServicesRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListServicesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListServicesResponse is a ServiceList.
 type ListServicesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*Service             `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*Service             `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListServicesResponse) Reset() {
@@ -10025,6 +10512,13 @@ func (x *ListServicesResponse) GetMetadata() *ListMeta {
 func (x *ListServicesResponse) GetItems() []*Service {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListServicesResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -10722,8 +11216,11 @@ type WatchServicesRequest struct {
 	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Services.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchServicesRequest) Reset() {
@@ -10805,14 +11302,23 @@ func (x *WatchServicesRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchServicesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchServicesResponse is one watch event.
 type WatchServicesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string   `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *Service `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string   `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *Service `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchServicesResponse) Reset() {
@@ -10859,18 +11365,27 @@ func (x *WatchServicesResponse) GetObject() *Service {
 	return nil
 }
 
+func (x *WatchServicesResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 var File_portico_core_v1_services_proto protoreflect.FileDescriptor
 
 const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1eportico/core/v1/services.proto\x12\x0fportico.core.v1\x1a\x1aportico/core/v1/meta.proto\x1a\x1bportico/core/v1/types.proto\"r\n" +
+	"\x1eportico/core/v1/services.proto\x12\x0fportico.core.v1\x1a\x1aportico/core/v1/meta.proto\x1a\x1bportico/core/v1/types.proto\"\x97\x01\n" +
 	"\x13GetConfigMapRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"Q\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xb1\x01\n" +
 	"\x14GetConfigMapResponse\x129\n" +
 	"\n" +
-	"config_map\x18\x01 \x01(\v2\x1a.portico.core.v1.ConfigMapR\tconfigMap\"\xbf\x02\n" +
+	"config_map\x18\x01 \x01(\v2\x1a.portico.core.v1.ConfigMapR\tconfigMap\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xe4\x02\n" +
 	"\x15ListConfigMapsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -10880,10 +11395,12 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"\x81\x01\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xec\x01\n" +
 	"\x16ListConfigMapsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x120\n" +
-	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.ConfigMapR\x05items\"\xda\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.ConfigMapR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xda\x01\n" +
 	"\x16CreateConfigMapRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x129\n" +
 	"\n" +
@@ -10939,7 +11456,7 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x8d\x01\n" +
 	"\"DeleteCollectionConfigMapsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x120\n" +
-	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.ConfigMapR\x05items\"\xd9\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.ConfigMapR\x05items\"\xfe\x02\n" +
 	"\x16WatchConfigMapsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -10947,17 +11464,21 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"a\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xc1\x01\n" +
 	"\x17WatchConfigMapsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x122\n" +
-	"\x06object\x18\x02 \x01(\v2\x1a.portico.core.v1.ConfigMapR\x06object\"r\n" +
+	"\x06object\x18\x02 \x01(\v2\x1a.portico.core.v1.ConfigMapR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x97\x01\n" +
 	"\x13GetEndpointsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"P\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xb0\x01\n" +
 	"\x14GetEndpointsResponse\x128\n" +
-	"\tendpoints\x18\x01 \x01(\v2\x1a.portico.core.v1.EndpointsR\tendpoints\"\xbe\x02\n" +
+	"\tendpoints\x18\x01 \x01(\v2\x1a.portico.core.v1.EndpointsR\tendpoints\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xe3\x02\n" +
 	"\x14ListEndpointsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -10967,10 +11488,12 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"\x80\x01\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xeb\x01\n" +
 	"\x15ListEndpointsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x120\n" +
-	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.EndpointsR\x05items\"\xd9\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.EndpointsR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xd9\x01\n" +
 	"\x16CreateEndpointsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x128\n" +
 	"\tendpoints\x18\x02 \x01(\v2\x1a.portico.core.v1.EndpointsR\tendpoints\x12\x17\n" +
@@ -11020,7 +11543,7 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x8c\x01\n" +
 	"!DeleteCollectionEndpointsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x120\n" +
-	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.EndpointsR\x05items\"\xd8\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.EndpointsR\x05items\"\xfd\x02\n" +
 	"\x15WatchEndpointsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11028,17 +11551,21 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"`\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xc0\x01\n" +
 	"\x16WatchEndpointsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x122\n" +
-	"\x06object\x18\x02 \x01(\v2\x1a.portico.core.v1.EndpointsR\x06object\"n\n" +
+	"\x06object\x18\x02 \x01(\v2\x1a.portico.core.v1.EndpointsR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x93\x01\n" +
 	"\x0fGetEventRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"@\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xa0\x01\n" +
 	"\x10GetEventResponse\x12,\n" +
-	"\x05event\x18\x01 \x01(\v2\x16.portico.core.v1.EventR\x05event\"\xbb\x02\n" +
+	"\x05event\x18\x01 \x01(\v2\x16.portico.core.v1.EventR\x05event\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xe0\x02\n" +
 	"\x11ListEventsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11048,10 +11575,12 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"y\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xe4\x01\n" +
 	"\x12ListEventsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12,\n" +
-	"\x05items\x18\x02 \x03(\v2\x16.portico.core.v1.EventR\x05items\"\xc9\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x16.portico.core.v1.EventR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xc9\x01\n" +
 	"\x12CreateEventRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12,\n" +
 	"\x05event\x18\x02 \x01(\v2\x16.portico.core.v1.EventR\x05event\x12\x17\n" +
@@ -11101,7 +11630,7 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x85\x01\n" +
 	"\x1eDeleteCollectionEventsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12,\n" +
-	"\x05items\x18\x02 \x03(\v2\x16.portico.core.v1.EventR\x05items\"\xd5\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x16.portico.core.v1.EventR\x05items\"\xfa\x02\n" +
 	"\x12WatchEventsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11109,16 +11638,20 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"Y\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xb9\x01\n" +
 	"\x13WatchEventsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12.\n" +
-	"\x06object\x18\x02 \x01(\v2\x16.portico.core.v1.EventR\x06object\"T\n" +
+	"\x06object\x18\x02 \x01(\v2\x16.portico.core.v1.EventR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"y\n" +
 	"\x13GetNamespaceRequest\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"P\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xb0\x01\n" +
 	"\x14GetNamespaceResponse\x128\n" +
-	"\tnamespace\x18\x01 \x01(\v2\x1a.portico.core.v1.NamespaceR\tnamespace\"\xa1\x02\n" +
+	"\tnamespace\x18\x01 \x01(\v2\x1a.portico.core.v1.NamespaceR\tnamespace\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xc6\x02\n" +
 	"\x15ListNamespacesRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
@@ -11127,10 +11660,12 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"\x81\x01\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xec\x01\n" +
 	"\x16ListNamespacesResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x120\n" +
-	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.NamespaceR\x05items\"\xbb\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.NamespaceR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xbb\x01\n" +
 	"\x16CreateNamespaceRequest\x128\n" +
 	"\tnamespace\x18\x02 \x01(\v2\x1a.portico.core.v1.NamespaceR\tnamespace\x12\x17\n" +
 	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
@@ -11167,18 +11702,20 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x15_grace_period_seconds\"\x84\x01\n" +
 	"\x17DeleteNamespaceResponse\x128\n" +
 	"\tnamespace\x18\x01 \x01(\v2\x1a.portico.core.v1.NamespaceR\tnamespace\x12/\n" +
-	"\x06status\x18\x02 \x01(\v2\x17.portico.core.v1.StatusR\x06status\"\xbb\x02\n" +
+	"\x06status\x18\x02 \x01(\v2\x17.portico.core.v1.StatusR\x06status\"\xe0\x02\n" +
 	"\x16WatchNamespacesRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"a\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xc1\x01\n" +
 	"\x17WatchNamespacesResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x122\n" +
-	"\x06object\x18\x02 \x01(\v2\x1a.portico.core.v1.NamespaceR\x06object\"\xd7\x01\n" +
+	"\x06object\x18\x02 \x01(\v2\x1a.portico.core.v1.NamespaceR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xd7\x01\n" +
 	"\x1eUpdateNamespaceFinalizeRequest\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
 	"\tnamespace\x18\x03 \x01(\v2\x1a.portico.core.v1.NamespaceR\tnamespace\x12\x17\n" +
@@ -11194,12 +11731,14 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
 	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"Y\n" +
 	"\x1dUpdateNamespaceStatusResponse\x128\n" +
-	"\tnamespace\x18\x01 \x01(\v2\x1a.portico.core.v1.NamespaceR\tnamespace\"O\n" +
+	"\tnamespace\x18\x01 \x01(\v2\x1a.portico.core.v1.NamespaceR\tnamespace\"t\n" +
 	"\x0eGetNodeRequest\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"<\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\x9c\x01\n" +
 	"\x0fGetNodeResponse\x12)\n" +
-	"\x04node\x18\x01 \x01(\v2\x15.portico.core.v1.NodeR\x04node\"\x9c\x02\n" +
+	"\x04node\x18\x01 \x01(\v2\x15.portico.core.v1.NodeR\x04node\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xc1\x02\n" +
 	"\x10ListNodesRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
@@ -11208,10 +11747,12 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"w\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xe2\x01\n" +
 	"\x11ListNodesResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12+\n" +
-	"\x05items\x18\x02 \x03(\v2\x15.portico.core.v1.NodeR\x05items\"\xa7\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x15.portico.core.v1.NodeR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xa7\x01\n" +
 	"\x11CreateNodeRequest\x12)\n" +
 	"\x04node\x18\x02 \x01(\v2\x15.portico.core.v1.NodeR\x04node\x12\x17\n" +
 	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
@@ -11256,18 +11797,20 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x83\x01\n" +
 	"\x1dDeleteCollectionNodesResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12+\n" +
-	"\x05items\x18\x02 \x03(\v2\x15.portico.core.v1.NodeR\x05items\"\xb6\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x15.portico.core.v1.NodeR\x05items\"\xdb\x02\n" +
 	"\x11WatchNodesRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"W\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xb7\x01\n" +
 	"\x12WatchNodesResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12-\n" +
-	"\x06object\x18\x02 \x01(\v2\x15.portico.core.v1.NodeR\x06object\"U\n" +
+	"\x06object\x18\x02 \x01(\v2\x15.portico.core.v1.NodeR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"U\n" +
 	"\x14GetNodeStatusRequest\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
 	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"B\n" +
@@ -11292,13 +11835,15 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
 	"\x06_force\"D\n" +
 	"\x17PatchNodeStatusResponse\x12)\n" +
-	"\x04node\x18\x01 \x01(\v2\x15.portico.core.v1.NodeR\x04node\"l\n" +
+	"\x04node\x18\x01 \x01(\v2\x15.portico.core.v1.NodeR\x04node\"\x91\x01\n" +
 	"\rGetPodRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"8\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\x98\x01\n" +
 	"\x0eGetPodResponse\x12&\n" +
-	"\x03pod\x18\x01 \x01(\v2\x14.portico.core.v1.PodR\x03pod\"\xb9\x02\n" +
+	"\x03pod\x18\x01 \x01(\v2\x14.portico.core.v1.PodR\x03pod\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xde\x02\n" +
 	"\x0fListPodsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11308,10 +11853,12 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"u\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xe0\x01\n" +
 	"\x10ListPodsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12*\n" +
-	"\x05items\x18\x02 \x03(\v2\x14.portico.core.v1.PodR\x05items\"\xc1\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x14.portico.core.v1.PodR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xc1\x01\n" +
 	"\x10CreatePodRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12&\n" +
 	"\x03pod\x18\x02 \x01(\v2\x14.portico.core.v1.PodR\x03pod\x12\x17\n" +
@@ -11361,7 +11908,7 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x81\x01\n" +
 	"\x1cDeleteCollectionPodsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12*\n" +
-	"\x05items\x18\x02 \x03(\v2\x14.portico.core.v1.PodR\x05items\"\xd3\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x14.portico.core.v1.PodR\x05items\"\xf8\x02\n" +
 	"\x10WatchPodsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11369,11 +11916,13 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"U\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xb5\x01\n" +
 	"\x11WatchPodsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12,\n" +
-	"\x06object\x18\x02 \x01(\v2\x14.portico.core.v1.PodR\x06object\"\xbd\x01\n" +
+	"\x06object\x18\x02 \x01(\v2\x14.portico.core.v1.PodR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xbd\x01\n" +
 	"\x17CreatePodBindingRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x122\n" +
@@ -11409,13 +11958,15 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
 	"\x06_force\"@\n" +
 	"\x16PatchPodStatusResponse\x12&\n" +
-	"\x03pod\x18\x01 \x01(\v2\x14.portico.core.v1.PodR\x03pod\"o\n" +
+	"\x03pod\x18\x01 \x01(\v2\x14.portico.core.v1.PodR\x03pod\"\x94\x01\n" +
 	"\x10GetSecretRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"D\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xa4\x01\n" +
 	"\x11GetSecretResponse\x12/\n" +
-	"\x06secret\x18\x01 \x01(\v2\x17.portico.core.v1.SecretR\x06secret\"\xbc\x02\n" +
+	"\x06secret\x18\x01 \x01(\v2\x17.portico.core.v1.SecretR\x06secret\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xe1\x02\n" +
 	"\x12ListSecretsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11425,10 +11976,12 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"{\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xe6\x01\n" +
 	"\x13ListSecretsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12-\n" +
-	"\x05items\x18\x02 \x03(\v2\x17.portico.core.v1.SecretR\x05items\"\xcd\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x17.portico.core.v1.SecretR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xcd\x01\n" +
 	"\x13CreateSecretRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12/\n" +
 	"\x06secret\x18\x02 \x01(\v2\x17.portico.core.v1.SecretR\x06secret\x12\x17\n" +
@@ -11478,7 +12031,7 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x87\x01\n" +
 	"\x1fDeleteCollectionSecretsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12-\n" +
-	"\x05items\x18\x02 \x03(\v2\x17.portico.core.v1.SecretR\x05items\"\xd6\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x17.portico.core.v1.SecretR\x05items\"\xfb\x02\n" +
 	"\x13WatchSecretsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11486,17 +12039,21 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"[\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xbb\x01\n" +
 	"\x14WatchSecretsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12/\n" +
-	"\x06object\x18\x02 \x01(\v2\x17.portico.core.v1.SecretR\x06object\"w\n" +
+	"\x06object\x18\x02 \x01(\v2\x17.portico.core.v1.SecretR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x9c\x01\n" +
 	"\x18GetServiceAccountRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"e\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xc5\x01\n" +
 	"\x19GetServiceAccountResponse\x12H\n" +
-	"\x0fservice_account\x18\x01 \x01(\v2\x1f.portico.core.v1.ServiceAccountR\x0eserviceAccount\"\xc4\x02\n" +
+	"\x0fservice_account\x18\x01 \x01(\v2\x1f.portico.core.v1.ServiceAccountR\x0eserviceAccount\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xe9\x02\n" +
 	"\x1aListServiceAccountsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11506,10 +12063,12 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"\x8b\x01\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xf6\x01\n" +
 	"\x1bListServiceAccountsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x125\n" +
-	"\x05items\x18\x02 \x03(\v2\x1f.portico.core.v1.ServiceAccountR\x05items\"\xee\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x1f.portico.core.v1.ServiceAccountR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xee\x01\n" +
 	"\x1bCreateServiceAccountRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12H\n" +
 	"\x0fservice_account\x18\x02 \x01(\v2\x1f.portico.core.v1.ServiceAccountR\x0eserviceAccount\x12\x17\n" +
@@ -11559,7 +12118,7 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x97\x01\n" +
 	"'DeleteCollectionServiceAccountsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x125\n" +
-	"\x05items\x18\x02 \x03(\v2\x1f.portico.core.v1.ServiceAccountR\x05items\"\xde\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x1f.portico.core.v1.ServiceAccountR\x05items\"\x83\x03\n" +
 	"\x1bWatchServiceAccountsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11567,11 +12126,13 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"k\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xcb\x01\n" +
 	"\x1cWatchServiceAccountsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x127\n" +
-	"\x06object\x18\x02 \x01(\v2\x1f.portico.core.v1.ServiceAccountR\x06object\"\xd6\x01\n" +
+	"\x06object\x18\x02 \x01(\v2\x1f.portico.core.v1.ServiceAccountR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xd6\x01\n" +
 	" CreateServiceAccountTokenRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12B\n" +
@@ -11579,13 +12140,15 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
 	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\"g\n" +
 	"!CreateServiceAccountTokenResponse\x12B\n" +
-	"\rtoken_request\x18\x01 \x01(\v2\x1d.portico.core.v1.TokenRequestR\ftokenRequest\"p\n" +
+	"\rtoken_request\x18\x01 \x01(\v2\x1d.portico.core.v1.TokenRequestR\ftokenRequest\"\x95\x01\n" +
 	"\x11GetServiceRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"H\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xa8\x01\n" +
 	"\x12GetServiceResponse\x122\n" +
-	"\aservice\x18\x01 \x01(\v2\x18.portico.core.v1.ServiceR\aservice\"\xbd\x02\n" +
+	"\aservice\x18\x01 \x01(\v2\x18.portico.core.v1.ServiceR\aservice\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xe2\x02\n" +
 	"\x13ListServicesRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11595,10 +12158,12 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"}\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xe8\x01\n" +
 	"\x14ListServicesResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12.\n" +
-	"\x05items\x18\x02 \x03(\v2\x18.portico.core.v1.ServiceR\x05items\"\xd1\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x18.portico.core.v1.ServiceR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xd1\x01\n" +
 	"\x14CreateServiceRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x122\n" +
 	"\aservice\x18\x02 \x01(\v2\x18.portico.core.v1.ServiceR\aservice\x12\x17\n" +
@@ -11648,7 +12213,7 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x89\x01\n" +
 	" DeleteCollectionServicesResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12.\n" +
-	"\x05items\x18\x02 \x03(\v2\x18.portico.core.v1.ServiceR\x05items\"\xd7\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x18.portico.core.v1.ServiceR\x05items\"\xfc\x02\n" +
 	"\x14WatchServicesRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -11656,11 +12221,13 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"]\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xbd\x01\n" +
 	"\x15WatchServicesResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x120\n" +
-	"\x06object\x18\x02 \x01(\v2\x18.portico.core.v1.ServiceR\x06object2\xd7\x06\n" +
+	"\x06object\x18\x02 \x01(\v2\x18.portico.core.v1.ServiceR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata2\xd7\x06\n" +
 	"\x10ConfigMapService\x12[\n" +
 	"\fGetConfigMap\x12$.portico.core.v1.GetConfigMapRequest\x1a%.portico.core.v1.GetConfigMapResponse\x12a\n" +
 	"\x0eListConfigMaps\x12&.portico.core.v1.ListConfigMapsRequest\x1a'.portico.core.v1.ListConfigMapsResponse\x12d\n" +
@@ -11937,336 +12504,364 @@ var file_portico_core_v1_services_proto_goTypes = []any{
 	(*WatchServicesRequest)(nil),                    // 160: portico.core.v1.WatchServicesRequest
 	(*WatchServicesResponse)(nil),                   // 161: portico.core.v1.WatchServicesResponse
 	(*ConfigMap)(nil),                               // 162: portico.core.v1.ConfigMap
-	(*ListMeta)(nil),                                // 163: portico.core.v1.ListMeta
-	(*DeleteOptions)(nil),                           // 164: portico.core.v1.DeleteOptions
-	(*Status)(nil),                                  // 165: portico.core.v1.Status
-	(*Endpoints)(nil),                               // 166: portico.core.v1.Endpoints
-	(*Event)(nil),                                   // 167: portico.core.v1.Event
-	(*Namespace)(nil),                               // 168: portico.core.v1.Namespace
-	(*Node)(nil),                                    // 169: portico.core.v1.Node
-	(*Pod)(nil),                                     // 170: portico.core.v1.Pod
-	(*Binding)(nil),                                 // 171: portico.core.v1.Binding
-	(*Secret)(nil),                                  // 172: portico.core.v1.Secret
-	(*ServiceAccount)(nil),                          // 173: portico.core.v1.ServiceAccount
-	(*TokenRequest)(nil),                            // 174: portico.core.v1.TokenRequest
-	(*Service)(nil),                                 // 175: portico.core.v1.Service
+	(*PartialObjectMetadata)(nil),                   // 163: portico.core.v1.PartialObjectMetadata
+	(*ListMeta)(nil),                                // 164: portico.core.v1.ListMeta
+	(*DeleteOptions)(nil),                           // 165: portico.core.v1.DeleteOptions
+	(*Status)(nil),                                  // 166: portico.core.v1.Status
+	(*Endpoints)(nil),                               // 167: portico.core.v1.Endpoints
+	(*Event)(nil),                                   // 168: portico.core.v1.Event
+	(*Namespace)(nil),                               // 169: portico.core.v1.Namespace
+	(*Node)(nil),                                    // 170: portico.core.v1.Node
+	(*Pod)(nil),                                     // 171: portico.core.v1.Pod
+	(*Binding)(nil),                                 // 172: portico.core.v1.Binding
+	(*Secret)(nil),                                  // 173: portico.core.v1.Secret
+	(*ServiceAccount)(nil),                          // 174: portico.core.v1.ServiceAccount
+	(*TokenRequest)(nil),                            // 175: portico.core.v1.TokenRequest
+	(*Service)(nil),                                 // 176: portico.core.v1.Service
 }
 var file_portico_core_v1_services_proto_depIdxs = []int32{
 	162, // 0: portico.core.v1.GetConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	163, // 1: portico.core.v1.ListConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	162, // 2: portico.core.v1.ListConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
-	162, // 3: portico.core.v1.CreateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
-	162, // 4: portico.core.v1.CreateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	162, // 5: portico.core.v1.UpdateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
-	162, // 6: portico.core.v1.UpdateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	162, // 7: portico.core.v1.PatchConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	164, // 8: portico.core.v1.DeleteConfigMapRequest.options:type_name -> portico.core.v1.DeleteOptions
-	162, // 9: portico.core.v1.DeleteConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	165, // 10: portico.core.v1.DeleteConfigMapResponse.status:type_name -> portico.core.v1.Status
-	164, // 11: portico.core.v1.DeleteCollectionConfigMapsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	163, // 12: portico.core.v1.DeleteCollectionConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	162, // 13: portico.core.v1.DeleteCollectionConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
-	162, // 14: portico.core.v1.WatchConfigMapsResponse.object:type_name -> portico.core.v1.ConfigMap
-	166, // 15: portico.core.v1.GetEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	163, // 16: portico.core.v1.ListEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	166, // 17: portico.core.v1.ListEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
-	166, // 18: portico.core.v1.CreateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
-	166, // 19: portico.core.v1.CreateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	166, // 20: portico.core.v1.UpdateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
-	166, // 21: portico.core.v1.UpdateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	166, // 22: portico.core.v1.PatchEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	164, // 23: portico.core.v1.DeleteEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	166, // 24: portico.core.v1.DeleteEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	165, // 25: portico.core.v1.DeleteEndpointsResponse.status:type_name -> portico.core.v1.Status
-	164, // 26: portico.core.v1.DeleteCollectionEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	163, // 27: portico.core.v1.DeleteCollectionEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	166, // 28: portico.core.v1.DeleteCollectionEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
-	166, // 29: portico.core.v1.WatchEndpointsResponse.object:type_name -> portico.core.v1.Endpoints
-	167, // 30: portico.core.v1.GetEventResponse.event:type_name -> portico.core.v1.Event
-	163, // 31: portico.core.v1.ListEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	167, // 32: portico.core.v1.ListEventsResponse.items:type_name -> portico.core.v1.Event
-	167, // 33: portico.core.v1.CreateEventRequest.event:type_name -> portico.core.v1.Event
-	167, // 34: portico.core.v1.CreateEventResponse.event:type_name -> portico.core.v1.Event
-	167, // 35: portico.core.v1.UpdateEventRequest.event:type_name -> portico.core.v1.Event
-	167, // 36: portico.core.v1.UpdateEventResponse.event:type_name -> portico.core.v1.Event
-	167, // 37: portico.core.v1.PatchEventResponse.event:type_name -> portico.core.v1.Event
-	164, // 38: portico.core.v1.DeleteEventRequest.options:type_name -> portico.core.v1.DeleteOptions
-	167, // 39: portico.core.v1.DeleteEventResponse.event:type_name -> portico.core.v1.Event
-	165, // 40: portico.core.v1.DeleteEventResponse.status:type_name -> portico.core.v1.Status
-	164, // 41: portico.core.v1.DeleteCollectionEventsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	163, // 42: portico.core.v1.DeleteCollectionEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	167, // 43: portico.core.v1.DeleteCollectionEventsResponse.items:type_name -> portico.core.v1.Event
-	167, // 44: portico.core.v1.WatchEventsResponse.object:type_name -> portico.core.v1.Event
-	168, // 45: portico.core.v1.GetNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	163, // 46: portico.core.v1.ListNamespacesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	168, // 47: portico.core.v1.ListNamespacesResponse.items:type_name -> portico.core.v1.Namespace
-	168, // 48: portico.core.v1.CreateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
-	168, // 49: portico.core.v1.CreateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	168, // 50: portico.core.v1.UpdateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
-	168, // 51: portico.core.v1.UpdateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	168, // 52: portico.core.v1.PatchNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	164, // 53: portico.core.v1.DeleteNamespaceRequest.options:type_name -> portico.core.v1.DeleteOptions
-	168, // 54: portico.core.v1.DeleteNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	165, // 55: portico.core.v1.DeleteNamespaceResponse.status:type_name -> portico.core.v1.Status
-	168, // 56: portico.core.v1.WatchNamespacesResponse.object:type_name -> portico.core.v1.Namespace
-	168, // 57: portico.core.v1.UpdateNamespaceFinalizeRequest.namespace:type_name -> portico.core.v1.Namespace
-	168, // 58: portico.core.v1.UpdateNamespaceFinalizeResponse.namespace:type_name -> portico.core.v1.Namespace
-	168, // 59: portico.core.v1.UpdateNamespaceStatusRequest.namespace:type_name -> portico.core.v1.Namespace
-	168, // 60: portico.core.v1.UpdateNamespaceStatusResponse.namespace:type_name -> portico.core.v1.Namespace
-	169, // 61: portico.core.v1.GetNodeResponse.node:type_name -> portico.core.v1.Node
-	163, // 62: portico.core.v1.ListNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	169, // 63: portico.core.v1.ListNodesResponse.items:type_name -> portico.core.v1.Node
-	169, // 64: portico.core.v1.CreateNodeRequest.node:type_name -> portico.core.v1.Node
-	169, // 65: portico.core.v1.CreateNodeResponse.node:type_name -> portico.core.v1.Node
-	169, // 66: portico.core.v1.UpdateNodeRequest.node:type_name -> portico.core.v1.Node
-	169, // 67: portico.core.v1.UpdateNodeResponse.node:type_name -> portico.core.v1.Node
-	169, // 68: portico.core.v1.PatchNodeResponse.node:type_name -> portico.core.v1.Node
-	164, // 69: portico.core.v1.DeleteNodeRequest.options:type_name -> portico.core.v1.DeleteOptions
-	169, // 70: portico.core.v1.DeleteNodeResponse.node:type_name -> portico.core.v1.Node
-	165, // 71: portico.core.v1.DeleteNodeResponse.status:type_name -> portico.core.v1.Status
-	164, // 72: portico.core.v1.DeleteCollectionNodesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	163, // 73: portico.core.v1.DeleteCollectionNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	169, // 74: portico.core.v1.DeleteCollectionNodesResponse.items:type_name -> portico.core.v1.Node
-	169, // 75: portico.core.v1.WatchNodesResponse.object:type_name -> portico.core.v1.Node
-	169, // 76: portico.core.v1.GetNodeStatusResponse.node:type_name -> portico.core.v1.Node
-	169, // 77: portico.core.v1.UpdateNodeStatusRequest.node:type_name -> portico.core.v1.Node
-	169, // 78: portico.core.v1.UpdateNodeStatusResponse.node:type_name -> portico.core.v1.Node
-	169, // 79: portico.core.v1.PatchNodeStatusResponse.node:type_name -> portico.core.v1.Node
-	170, // 80: portico.core.v1.GetPodResponse.pod:type_name -> portico.core.v1.Pod
-	163, // 81: portico.core.v1.ListPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	170, // 82: portico.core.v1.ListPodsResponse.items:type_name -> portico.core.v1.Pod
-	170, // 83: portico.core.v1.CreatePodRequest.pod:type_name -> portico.core.v1.Pod
-	170, // 84: portico.core.v1.CreatePodResponse.pod:type_name -> portico.core.v1.Pod
-	170, // 85: portico.core.v1.UpdatePodRequest.pod:type_name -> portico.core.v1.Pod
-	170, // 86: portico.core.v1.UpdatePodResponse.pod:type_name -> portico.core.v1.Pod
-	170, // 87: portico.core.v1.PatchPodResponse.pod:type_name -> portico.core.v1.Pod
-	164, // 88: portico.core.v1.DeletePodRequest.options:type_name -> portico.core.v1.DeleteOptions
-	170, // 89: portico.core.v1.DeletePodResponse.pod:type_name -> portico.core.v1.Pod
-	165, // 90: portico.core.v1.DeletePodResponse.status:type_name -> portico.core.v1.Status
-	164, // 91: portico.core.v1.DeleteCollectionPodsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	163, // 92: portico.core.v1.DeleteCollectionPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	170, // 93: portico.core.v1.DeleteCollectionPodsResponse.items:type_name -> portico.core.v1.Pod
-	170, // 94: portico.core.v1.WatchPodsResponse.object:type_name -> portico.core.v1.Pod
-	171, // 95: portico.core.v1.CreatePodBindingRequest.binding:type_name -> portico.core.v1.Binding
-	165, // 96: portico.core.v1.CreatePodBindingResponse.status:type_name -> portico.core.v1.Status
-	170, // 97: portico.core.v1.GetPodStatusResponse.pod:type_name -> portico.core.v1.Pod
-	170, // 98: portico.core.v1.UpdatePodStatusRequest.pod:type_name -> portico.core.v1.Pod
-	170, // 99: portico.core.v1.UpdatePodStatusResponse.pod:type_name -> portico.core.v1.Pod
-	170, // 100: portico.core.v1.PatchPodStatusResponse.pod:type_name -> portico.core.v1.Pod
-	172, // 101: portico.core.v1.GetSecretResponse.secret:type_name -> portico.core.v1.Secret
-	163, // 102: portico.core.v1.ListSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	172, // 103: portico.core.v1.ListSecretsResponse.items:type_name -> portico.core.v1.Secret
-	172, // 104: portico.core.v1.CreateSecretRequest.secret:type_name -> portico.core.v1.Secret
-	172, // 105: portico.core.v1.CreateSecretResponse.secret:type_name -> portico.core.v1.Secret
-	172, // 106: portico.core.v1.UpdateSecretRequest.secret:type_name -> portico.core.v1.Secret
-	172, // 107: portico.core.v1.UpdateSecretResponse.secret:type_name -> portico.core.v1.Secret
-	172, // 108: portico.core.v1.PatchSecretResponse.secret:type_name -> portico.core.v1.Secret
-	164, // 109: portico.core.v1.DeleteSecretRequest.options:type_name -> portico.core.v1.DeleteOptions
-	172, // 110: portico.core.v1.DeleteSecretResponse.secret:type_name -> portico.core.v1.Secret
-	165, // 111: portico.core.v1.DeleteSecretResponse.status:type_name -> portico.core.v1.Status
-	164, // 112: portico.core.v1.DeleteCollectionSecretsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	163, // 113: portico.core.v1.DeleteCollectionSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	172, // 114: portico.core.v1.DeleteCollectionSecretsResponse.items:type_name -> portico.core.v1.Secret
-	172, // 115: portico.core.v1.WatchSecretsResponse.object:type_name -> portico.core.v1.Secret
-	173, // 116: portico.core.v1.GetServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	163, // 117: portico.core.v1.ListServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	173, // 118: portico.core.v1.ListServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
-	173, // 119: portico.core.v1.CreateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
-	173, // 120: portico.core.v1.CreateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	173, // 121: portico.core.v1.UpdateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
-	173, // 122: portico.core.v1.UpdateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	173, // 123: portico.core.v1.PatchServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	164, // 124: portico.core.v1.DeleteServiceAccountRequest.options:type_name -> portico.core.v1.DeleteOptions
-	173, // 125: portico.core.v1.DeleteServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	165, // 126: portico.core.v1.DeleteServiceAccountResponse.status:type_name -> portico.core.v1.Status
-	164, // 127: portico.core.v1.DeleteCollectionServiceAccountsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	163, // 128: portico.core.v1.DeleteCollectionServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	173, // 129: portico.core.v1.DeleteCollectionServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
-	173, // 130: portico.core.v1.WatchServiceAccountsResponse.object:type_name -> portico.core.v1.ServiceAccount
-	174, // 131: portico.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> portico.core.v1.TokenRequest
-	174, // 132: portico.core.v1.CreateServiceAccountTokenResponse.token_request:type_name -> portico.core.v1.TokenRequest
-	175, // 133: portico.core.v1.GetServiceResponse.service:type_name -> portico.core.v1.Service
-	163, // 134: portico.core.v1.ListServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	175, // 135: portico.core.v1.ListServicesResponse.items:type_name -> portico.core.v1.Service
-	175, // 136: portico.core.v1.CreateServiceRequest.service:type_name -> portico.core.v1.Service
-	175, // 137: portico.core.v1.CreateServiceResponse.service:type_name -> portico.core.v1.Service
-	175, // 138: portico.core.v1.UpdateServiceRequest.service:type_name -> portico.core.v1.Service
-	175, // 139: portico.core.v1.UpdateServiceResponse.service:type_name -> portico.core.v1.Service
-	175, // 140: portico.core.v1.PatchServiceResponse.service:type_name -> portico.core.v1.Service
-	164, // 141: portico.core.v1.DeleteServiceRequest.options:type_name -> portico.core.v1.DeleteOptions
-	175, // 142: portico.core.v1.DeleteServiceResponse.service:type_name -> portico.core.v1.Service
-	165, // 143: portico.core.v1.DeleteServiceResponse.status:type_name -> portico.core.v1.Status
-	164, // 144: portico.core.v1.DeleteCollectionServicesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	163, // 145: portico.core.v1.DeleteCollectionServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	175, // 146: portico.core.v1.DeleteCollectionServicesResponse.items:type_name -> portico.core.v1.Service
-	175, // 147: portico.core.v1.WatchServicesResponse.object:type_name -> portico.core.v1.Service
-	0,   // 148: portico.core.v1.ConfigMapService.GetConfigMap:input_type -> portico.core.v1.GetConfigMapRequest
-	2,   // 149: portico.core.v1.ConfigMapService.ListConfigMaps:input_type -> portico.core.v1.ListConfigMapsRequest
-	4,   // 150: portico.core.v1.ConfigMapService.CreateConfigMap:input_type -> portico.core.v1.CreateConfigMapRequest
-	6,   // 151: portico.core.v1.ConfigMapService.UpdateConfigMap:input_type -> portico.core.v1.UpdateConfigMapRequest
-	8,   // 152: portico.core.v1.ConfigMapService.PatchConfigMap:input_type -> portico.core.v1.PatchConfigMapRequest
-	10,  // 153: portico.core.v1.ConfigMapService.DeleteConfigMap:input_type -> portico.core.v1.DeleteConfigMapRequest
-	12,  // 154: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:input_type -> portico.core.v1.DeleteCollectionConfigMapsRequest
-	14,  // 155: portico.core.v1.ConfigMapService.WatchConfigMaps:input_type -> portico.core.v1.WatchConfigMapsRequest
-	16,  // 156: portico.core.v1.EndpointsService.GetEndpoints:input_type -> portico.core.v1.GetEndpointsRequest
-	18,  // 157: portico.core.v1.EndpointsService.ListEndpoints:input_type -> portico.core.v1.ListEndpointsRequest
-	20,  // 158: portico.core.v1.EndpointsService.CreateEndpoints:input_type -> portico.core.v1.CreateEndpointsRequest
-	22,  // 159: portico.core.v1.EndpointsService.UpdateEndpoints:input_type -> portico.core.v1.UpdateEndpointsRequest
-	24,  // 160: portico.core.v1.EndpointsService.PatchEndpoints:input_type -> portico.core.v1.PatchEndpointsRequest
-	26,  // 161: portico.core.v1.EndpointsService.DeleteEndpoints:input_type -> portico.core.v1.DeleteEndpointsRequest
-	28,  // 162: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:input_type -> portico.core.v1.DeleteCollectionEndpointsRequest
-	30,  // 163: portico.core.v1.EndpointsService.WatchEndpoints:input_type -> portico.core.v1.WatchEndpointsRequest
-	32,  // 164: portico.core.v1.EventService.GetEvent:input_type -> portico.core.v1.GetEventRequest
-	34,  // 165: portico.core.v1.EventService.ListEvents:input_type -> portico.core.v1.ListEventsRequest
-	36,  // 166: portico.core.v1.EventService.CreateEvent:input_type -> portico.core.v1.CreateEventRequest
-	38,  // 167: portico.core.v1.EventService.UpdateEvent:input_type -> portico.core.v1.UpdateEventRequest
-	40,  // 168: portico.core.v1.EventService.PatchEvent:input_type -> portico.core.v1.PatchEventRequest
-	42,  // 169: portico.core.v1.EventService.DeleteEvent:input_type -> portico.core.v1.DeleteEventRequest
-	44,  // 170: portico.core.v1.EventService.DeleteCollectionEvents:input_type -> portico.core.v1.DeleteCollectionEventsRequest
-	46,  // 171: portico.core.v1.EventService.WatchEvents:input_type -> portico.core.v1.WatchEventsRequest
-	48,  // 172: portico.core.v1.NamespaceService.GetNamespace:input_type -> portico.core.v1.GetNamespaceRequest
-	50,  // 173: portico.core.v1.NamespaceService.ListNamespaces:input_type -> portico.core.v1.ListNamespacesRequest
-	52,  // 174: portico.core.v1.NamespaceService.CreateNamespace:input_type -> portico.core.v1.CreateNamespaceRequest
-	54,  // 175: portico.core.v1.NamespaceService.UpdateNamespace:input_type -> portico.core.v1.UpdateNamespaceRequest
-	56,  // 176: portico.core.v1.NamespaceService.PatchNamespace:input_type -> portico.core.v1.PatchNamespaceRequest
-	58,  // 177: portico.core.v1.NamespaceService.DeleteNamespace:input_type -> portico.core.v1.DeleteNamespaceRequest
-	60,  // 178: portico.core.v1.NamespaceService.WatchNamespaces:input_type -> portico.core.v1.WatchNamespacesRequest
-	62,  // 179: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:input_type -> portico.core.v1.UpdateNamespaceFinalizeRequest
-	64,  // 180: portico.core.v1.NamespaceService.UpdateNamespaceStatus:input_type -> portico.core.v1.UpdateNamespaceStatusRequest
-	66,  // 181: portico.core.v1.NodeService.GetNode:input_type -> portico.core.v1.GetNodeRequest
-	68,  // 182: portico.core.v1.NodeService.ListNodes:input_type -> portico.core.v1.ListNodesRequest
-	70,  // 183: portico.core.v1.NodeService.CreateNode:input_type -> portico.core.v1.CreateNodeRequest
-	72,  // 184: portico.core.v1.NodeService.UpdateNode:input_type -> portico.core.v1.UpdateNodeRequest
-	74,  // 185: portico.core.v1.NodeService.PatchNode:input_type -> portico.core.v1.PatchNodeRequest
-	76,  // 186: portico.core.v1.NodeService.DeleteNode:input_type -> portico.core.v1.DeleteNodeRequest
-	78,  // 187: portico.core.v1.NodeService.DeleteCollectionNodes:input_type -> portico.core.v1.DeleteCollectionNodesRequest
-	80,  // 188: portico.core.v1.NodeService.WatchNodes:input_type -> portico.core.v1.WatchNodesRequest
-	82,  // 189: portico.core.v1.NodeService.GetNodeStatus:input_type -> portico.core.v1.GetNodeStatusRequest
-	84,  // 190: portico.core.v1.NodeService.UpdateNodeStatus:input_type -> portico.core.v1.UpdateNodeStatusRequest
-	86,  // 191: portico.core.v1.NodeService.PatchNodeStatus:input_type -> portico.core.v1.PatchNodeStatusRequest
-	88,  // 192: portico.core.v1.PodService.GetPod:input_type -> portico.core.v1.GetPodRequest
-	90,  // 193: portico.core.v1.PodService.ListPods:input_type -> portico.core.v1.ListPodsRequest
-	92,  // 194: portico.core.v1.PodService.CreatePod:input_type -> portico.core.v1.CreatePodRequest
-	94,  // 195: portico.core.v1.PodService.UpdatePod:input_type -> portico.core.v1.UpdatePodRequest
-	96,  // 196: portico.core.v1.PodService.PatchPod:input_type -> portico.core.v1.PatchPodRequest
-	98,  // 197: portico.core.v1.PodService.DeletePod:input_type -> portico.core.v1.DeletePodRequest
-	100, // 198: portico.core.v1.PodService.DeleteCollectionPods:input_type -> portico.core.v1.DeleteCollectionPodsRequest
-	102, // 199: portico.core.v1.PodService.WatchPods:input_type -> portico.core.v1.WatchPodsRequest
-	104, // 200: portico.core.v1.PodService.CreatePodBinding:input_type -> portico.core.v1.CreatePodBindingRequest
-	106, // 201: portico.core.v1.PodService.GetPodStatus:input_type -> portico.core.v1.GetPodStatusRequest
-	108, // 202: portico.core.v1.PodService.UpdatePodStatus:input_type -> portico.core.v1.UpdatePodStatusRequest
-	110, // 203: portico.core.v1.PodService.PatchPodStatus:input_type -> portico.core.v1.PatchPodStatusRequest
-	112, // 204: portico.core.v1.SecretService.GetSecret:input_type -> portico.core.v1.GetSecretRequest
-	114, // 205: portico.core.v1.SecretService.ListSecrets:input_type -> portico.core.v1.ListSecretsRequest
-	116, // 206: portico.core.v1.SecretService.CreateSecret:input_type -> portico.core.v1.CreateSecretRequest
-	118, // 207: portico.core.v1.SecretService.UpdateSecret:input_type -> portico.core.v1.UpdateSecretRequest
-	120, // 208: portico.core.v1.SecretService.PatchSecret:input_type -> portico.core.v1.PatchSecretRequest
-	122, // 209: portico.core.v1.SecretService.DeleteSecret:input_type -> portico.core.v1.DeleteSecretRequest
-	124, // 210: portico.core.v1.SecretService.DeleteCollectionSecrets:input_type -> portico.core.v1.DeleteCollectionSecretsRequest
-	126, // 211: portico.core.v1.SecretService.WatchSecrets:input_type -> portico.core.v1.WatchSecretsRequest
-	128, // 212: portico.core.v1.ServiceAccountService.GetServiceAccount:input_type -> portico.core.v1.GetServiceAccountRequest
-	130, // 213: portico.core.v1.ServiceAccountService.ListServiceAccounts:input_type -> portico.core.v1.ListServiceAccountsRequest
-	132, // 214: portico.core.v1.ServiceAccountService.CreateServiceAccount:input_type -> portico.core.v1.CreateServiceAccountRequest
-	134, // 215: portico.core.v1.ServiceAccountService.UpdateServiceAccount:input_type -> portico.core.v1.UpdateServiceAccountRequest
-	136, // 216: portico.core.v1.ServiceAccountService.PatchServiceAccount:input_type -> portico.core.v1.PatchServiceAccountRequest
-	138, // 217: portico.core.v1.ServiceAccountService.DeleteServiceAccount:input_type -> portico.core.v1.DeleteServiceAccountRequest
-	140, // 218: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:input_type -> portico.core.v1.DeleteCollectionServiceAccountsRequest
-	142, // 219: portico.core.v1.ServiceAccountService.WatchServiceAccounts:input_type -> portico.core.v1.WatchServiceAccountsRequest
-	144, // 220: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:input_type -> portico.core.v1.CreateServiceAccountTokenRequest
-	146, // 221: portico.core.v1.ServiceService.GetService:input_type -> portico.core.v1.GetServiceRequest
-	148, // 222: portico.core.v1.ServiceService.ListServices:input_type -> portico.core.v1.ListServicesRequest
-	150, // 223: portico.core.v1.ServiceService.CreateService:input_type -> portico.core.v1.CreateServiceRequest
-	152, // 224: portico.core.v1.ServiceService.UpdateService:input_type -> portico.core.v1.UpdateServiceRequest
-	154, // 225: portico.core.v1.ServiceService.PatchService:input_type -> portico.core.v1.PatchServiceRequest
-	156, // 226: portico.core.v1.ServiceService.DeleteService:input_type -> portico.core.v1.DeleteServiceRequest
-	158, // 227: portico.core.v1.ServiceService.DeleteCollectionServices:input_type -> portico.core.v1.DeleteCollectionServicesRequest
-	160, // 228: portico.core.v1.ServiceService.WatchServices:input_type -> portico.core.v1.WatchServicesRequest
-	1,   // 229: portico.core.v1.ConfigMapService.GetConfigMap:output_type -> portico.core.v1.GetConfigMapResponse
-	3,   // 230: portico.core.v1.ConfigMapService.ListConfigMaps:output_type -> portico.core.v1.ListConfigMapsResponse
-	5,   // 231: portico.core.v1.ConfigMapService.CreateConfigMap:output_type -> portico.core.v1.CreateConfigMapResponse
-	7,   // 232: portico.core.v1.ConfigMapService.UpdateConfigMap:output_type -> portico.core.v1.UpdateConfigMapResponse
-	9,   // 233: portico.core.v1.ConfigMapService.PatchConfigMap:output_type -> portico.core.v1.PatchConfigMapResponse
-	11,  // 234: portico.core.v1.ConfigMapService.DeleteConfigMap:output_type -> portico.core.v1.DeleteConfigMapResponse
-	13,  // 235: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:output_type -> portico.core.v1.DeleteCollectionConfigMapsResponse
-	15,  // 236: portico.core.v1.ConfigMapService.WatchConfigMaps:output_type -> portico.core.v1.WatchConfigMapsResponse
-	17,  // 237: portico.core.v1.EndpointsService.GetEndpoints:output_type -> portico.core.v1.GetEndpointsResponse
-	19,  // 238: portico.core.v1.EndpointsService.ListEndpoints:output_type -> portico.core.v1.ListEndpointsResponse
-	21,  // 239: portico.core.v1.EndpointsService.CreateEndpoints:output_type -> portico.core.v1.CreateEndpointsResponse
-	23,  // 240: portico.core.v1.EndpointsService.UpdateEndpoints:output_type -> portico.core.v1.UpdateEndpointsResponse
-	25,  // 241: portico.core.v1.EndpointsService.PatchEndpoints:output_type -> portico.core.v1.PatchEndpointsResponse
-	27,  // 242: portico.core.v1.EndpointsService.DeleteEndpoints:output_type -> portico.core.v1.DeleteEndpointsResponse
-	29,  // 243: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:output_type -> portico.core.v1.DeleteCollectionEndpointsResponse
-	31,  // 244: portico.core.v1.EndpointsService.WatchEndpoints:output_type -> portico.core.v1.WatchEndpointsResponse
-	33,  // 245: portico.core.v1.EventService.GetEvent:output_type -> portico.core.v1.GetEventResponse
-	35,  // 246: portico.core.v1.EventService.ListEvents:output_type -> portico.core.v1.ListEventsResponse
-	37,  // 247: portico.core.v1.EventService.CreateEvent:output_type -> portico.core.v1.CreateEventResponse
-	39,  // 248: portico.core.v1.EventService.UpdateEvent:output_type -> portico.core.v1.UpdateEventResponse
-	41,  // 249: portico.core.v1.EventService.PatchEvent:output_type -> portico.core.v1.PatchEventResponse
-	43,  // 250: portico.core.v1.EventService.DeleteEvent:output_type -> portico.core.v1.DeleteEventResponse
-	45,  // 251: portico.core.v1.EventService.DeleteCollectionEvents:output_type -> portico.core.v1.DeleteCollectionEventsResponse
-	47,  // 252: portico.core.v1.EventService.WatchEvents:output_type -> portico.core.v1.WatchEventsResponse
-	49,  // 253: portico.core.v1.NamespaceService.GetNamespace:output_type -> portico.core.v1.GetNamespaceResponse
-	51,  // 254: portico.core.v1.NamespaceService.ListNamespaces:output_type -> portico.core.v1.ListNamespacesResponse
-	53,  // 255: portico.core.v1.NamespaceService.CreateNamespace:output_type -> portico.core.v1.CreateNamespaceResponse
-	55,  // 256: portico.core.v1.NamespaceService.UpdateNamespace:output_type -> portico.core.v1.UpdateNamespaceResponse
-	57,  // 257: portico.core.v1.NamespaceService.PatchNamespace:output_type -> portico.core.v1.PatchNamespaceResponse
-	59,  // 258: portico.core.v1.NamespaceService.DeleteNamespace:output_type -> portico.core.v1.DeleteNamespaceResponse
-	61,  // 259: portico.core.v1.NamespaceService.WatchNamespaces:output_type -> portico.core.v1.WatchNamespacesResponse
-	63,  // 260: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:output_type -> portico.core.v1.UpdateNamespaceFinalizeResponse
-	65,  // 261: portico.core.v1.NamespaceService.UpdateNamespaceStatus:output_type -> portico.core.v1.UpdateNamespaceStatusResponse
-	67,  // 262: portico.core.v1.NodeService.GetNode:output_type -> portico.core.v1.GetNodeResponse
-	69,  // 263: portico.core.v1.NodeService.ListNodes:output_type -> portico.core.v1.ListNodesResponse
-	71,  // 264: portico.core.v1.NodeService.CreateNode:output_type -> portico.core.v1.CreateNodeResponse
-	73,  // 265: portico.core.v1.NodeService.UpdateNode:output_type -> portico.core.v1.UpdateNodeResponse
-	75,  // 266: portico.core.v1.NodeService.PatchNode:output_type -> portico.core.v1.PatchNodeResponse
-	77,  // 267: portico.core.v1.NodeService.DeleteNode:output_type -> portico.core.v1.DeleteNodeResponse
-	79,  // 268: portico.core.v1.NodeService.DeleteCollectionNodes:output_type -> portico.core.v1.DeleteCollectionNodesResponse
-	81,  // 269: portico.core.v1.NodeService.WatchNodes:output_type -> portico.core.v1.WatchNodesResponse
-	83,  // 270: portico.core.v1.NodeService.GetNodeStatus:output_type -> portico.core.v1.GetNodeStatusResponse
-	85,  // 271: portico.core.v1.NodeService.UpdateNodeStatus:output_type -> portico.core.v1.UpdateNodeStatusResponse
-	87,  // 272: portico.core.v1.NodeService.PatchNodeStatus:output_type -> portico.core.v1.PatchNodeStatusResponse
-	89,  // 273: portico.core.v1.PodService.GetPod:output_type -> portico.core.v1.GetPodResponse
-	91,  // 274: portico.core.v1.PodService.ListPods:output_type -> portico.core.v1.ListPodsResponse
-	93,  // 275: portico.core.v1.PodService.CreatePod:output_type -> portico.core.v1.CreatePodResponse
-	95,  // 276: portico.core.v1.PodService.UpdatePod:output_type -> portico.core.v1.UpdatePodResponse
-	97,  // 277: portico.core.v1.PodService.PatchPod:output_type -> portico.core.v1.PatchPodResponse
-	99,  // 278: portico.core.v1.PodService.DeletePod:output_type -> portico.core.v1.DeletePodResponse
-	101, // 279: portico.core.v1.PodService.DeleteCollectionPods:output_type -> portico.core.v1.DeleteCollectionPodsResponse
-	103, // 280: portico.core.v1.PodService.WatchPods:output_type -> portico.core.v1.WatchPodsResponse
-	105, // 281: portico.core.v1.PodService.CreatePodBinding:output_type -> portico.core.v1.CreatePodBindingResponse
-	107, // 282: portico.core.v1.PodService.GetPodStatus:output_type -> portico.core.v1.GetPodStatusResponse
-	109, // 283: portico.core.v1.PodService.UpdatePodStatus:output_type -> portico.core.v1.UpdatePodStatusResponse
-	111, // 284: portico.core.v1.PodService.PatchPodStatus:output_type -> portico.core.v1.PatchPodStatusResponse
-	113, // 285: portico.core.v1.SecretService.GetSecret:output_type -> portico.core.v1.GetSecretResponse
-	115, // 286: portico.core.v1.SecretService.ListSecrets:output_type -> portico.core.v1.ListSecretsResponse
-	117, // 287: portico.core.v1.SecretService.CreateSecret:output_type -> portico.core.v1.CreateSecretResponse
-	119, // 288: portico.core.v1.SecretService.UpdateSecret:output_type -> portico.core.v1.UpdateSecretResponse
-	121, // 289: portico.core.v1.SecretService.PatchSecret:output_type -> portico.core.v1.PatchSecretResponse
-	123, // 290: portico.core.v1.SecretService.DeleteSecret:output_type -> portico.core.v1.DeleteSecretResponse
-	125, // 291: portico.core.v1.SecretService.DeleteCollectionSecrets:output_type -> portico.core.v1.DeleteCollectionSecretsResponse
-	127, // 292: portico.core.v1.SecretService.WatchSecrets:output_type -> portico.core.v1.WatchSecretsResponse
-	129, // 293: portico.core.v1.ServiceAccountService.GetServiceAccount:output_type -> portico.core.v1.GetServiceAccountResponse
-	131, // 294: portico.core.v1.ServiceAccountService.ListServiceAccounts:output_type -> portico.core.v1.ListServiceAccountsResponse
-	133, // 295: portico.core.v1.ServiceAccountService.CreateServiceAccount:output_type -> portico.core.v1.CreateServiceAccountResponse
-	135, // 296: portico.core.v1.ServiceAccountService.UpdateServiceAccount:output_type -> portico.core.v1.UpdateServiceAccountResponse
-	137, // 297: portico.core.v1.ServiceAccountService.PatchServiceAccount:output_type -> portico.core.v1.PatchServiceAccountResponse
-	139, // 298: portico.core.v1.ServiceAccountService.DeleteServiceAccount:output_type -> portico.core.v1.DeleteServiceAccountResponse
-	141, // 299: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:output_type -> portico.core.v1.DeleteCollectionServiceAccountsResponse
-	143, // 300: portico.core.v1.ServiceAccountService.WatchServiceAccounts:output_type -> portico.core.v1.WatchServiceAccountsResponse
-	145, // 301: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:output_type -> portico.core.v1.CreateServiceAccountTokenResponse
-	147, // 302: portico.core.v1.ServiceService.GetService:output_type -> portico.core.v1.GetServiceResponse
-	149, // 303: portico.core.v1.ServiceService.ListServices:output_type -> portico.core.v1.ListServicesResponse
-	151, // 304: portico.core.v1.ServiceService.CreateService:output_type -> portico.core.v1.CreateServiceResponse
-	153, // 305: portico.core.v1.ServiceService.UpdateService:output_type -> portico.core.v1.UpdateServiceResponse
-	155, // 306: portico.core.v1.ServiceService.PatchService:output_type -> portico.core.v1.PatchServiceResponse
-	157, // 307: portico.core.v1.ServiceService.DeleteService:output_type -> portico.core.v1.DeleteServiceResponse
-	159, // 308: portico.core.v1.ServiceService.DeleteCollectionServices:output_type -> portico.core.v1.DeleteCollectionServicesResponse
-	161, // 309: portico.core.v1.ServiceService.WatchServices:output_type -> portico.core.v1.WatchServicesResponse
-	229, // [229:310] is the sub-list for method output_type
-	148, // [148:229] is the sub-list for method input_type
-	148, // [148:148] is the sub-list for extension type_name
-	148, // [148:148] is the sub-list for extension extendee
-	0,   // [0:148] is the sub-list for field type_name
+	163, // 1: portico.core.v1.GetConfigMapResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	164, // 2: portico.core.v1.ListConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	162, // 3: portico.core.v1.ListConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
+	163, // 4: portico.core.v1.ListConfigMapsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	162, // 5: portico.core.v1.CreateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
+	162, // 6: portico.core.v1.CreateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	162, // 7: portico.core.v1.UpdateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
+	162, // 8: portico.core.v1.UpdateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	162, // 9: portico.core.v1.PatchConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	165, // 10: portico.core.v1.DeleteConfigMapRequest.options:type_name -> portico.core.v1.DeleteOptions
+	162, // 11: portico.core.v1.DeleteConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	166, // 12: portico.core.v1.DeleteConfigMapResponse.status:type_name -> portico.core.v1.Status
+	165, // 13: portico.core.v1.DeleteCollectionConfigMapsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	164, // 14: portico.core.v1.DeleteCollectionConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	162, // 15: portico.core.v1.DeleteCollectionConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
+	162, // 16: portico.core.v1.WatchConfigMapsResponse.object:type_name -> portico.core.v1.ConfigMap
+	163, // 17: portico.core.v1.WatchConfigMapsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	167, // 18: portico.core.v1.GetEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	163, // 19: portico.core.v1.GetEndpointsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	164, // 20: portico.core.v1.ListEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	167, // 21: portico.core.v1.ListEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
+	163, // 22: portico.core.v1.ListEndpointsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	167, // 23: portico.core.v1.CreateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
+	167, // 24: portico.core.v1.CreateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	167, // 25: portico.core.v1.UpdateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
+	167, // 26: portico.core.v1.UpdateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	167, // 27: portico.core.v1.PatchEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	165, // 28: portico.core.v1.DeleteEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	167, // 29: portico.core.v1.DeleteEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	166, // 30: portico.core.v1.DeleteEndpointsResponse.status:type_name -> portico.core.v1.Status
+	165, // 31: portico.core.v1.DeleteCollectionEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	164, // 32: portico.core.v1.DeleteCollectionEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	167, // 33: portico.core.v1.DeleteCollectionEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
+	167, // 34: portico.core.v1.WatchEndpointsResponse.object:type_name -> portico.core.v1.Endpoints
+	163, // 35: portico.core.v1.WatchEndpointsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	168, // 36: portico.core.v1.GetEventResponse.event:type_name -> portico.core.v1.Event
+	163, // 37: portico.core.v1.GetEventResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	164, // 38: portico.core.v1.ListEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	168, // 39: portico.core.v1.ListEventsResponse.items:type_name -> portico.core.v1.Event
+	163, // 40: portico.core.v1.ListEventsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	168, // 41: portico.core.v1.CreateEventRequest.event:type_name -> portico.core.v1.Event
+	168, // 42: portico.core.v1.CreateEventResponse.event:type_name -> portico.core.v1.Event
+	168, // 43: portico.core.v1.UpdateEventRequest.event:type_name -> portico.core.v1.Event
+	168, // 44: portico.core.v1.UpdateEventResponse.event:type_name -> portico.core.v1.Event
+	168, // 45: portico.core.v1.PatchEventResponse.event:type_name -> portico.core.v1.Event
+	165, // 46: portico.core.v1.DeleteEventRequest.options:type_name -> portico.core.v1.DeleteOptions
+	168, // 47: portico.core.v1.DeleteEventResponse.event:type_name -> portico.core.v1.Event
+	166, // 48: portico.core.v1.DeleteEventResponse.status:type_name -> portico.core.v1.Status
+	165, // 49: portico.core.v1.DeleteCollectionEventsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	164, // 50: portico.core.v1.DeleteCollectionEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	168, // 51: portico.core.v1.DeleteCollectionEventsResponse.items:type_name -> portico.core.v1.Event
+	168, // 52: portico.core.v1.WatchEventsResponse.object:type_name -> portico.core.v1.Event
+	163, // 53: portico.core.v1.WatchEventsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	169, // 54: portico.core.v1.GetNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	163, // 55: portico.core.v1.GetNamespaceResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	164, // 56: portico.core.v1.ListNamespacesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	169, // 57: portico.core.v1.ListNamespacesResponse.items:type_name -> portico.core.v1.Namespace
+	163, // 58: portico.core.v1.ListNamespacesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	169, // 59: portico.core.v1.CreateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
+	169, // 60: portico.core.v1.CreateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	169, // 61: portico.core.v1.UpdateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
+	169, // 62: portico.core.v1.UpdateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	169, // 63: portico.core.v1.PatchNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	165, // 64: portico.core.v1.DeleteNamespaceRequest.options:type_name -> portico.core.v1.DeleteOptions
+	169, // 65: portico.core.v1.DeleteNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	166, // 66: portico.core.v1.DeleteNamespaceResponse.status:type_name -> portico.core.v1.Status
+	169, // 67: portico.core.v1.WatchNamespacesResponse.object:type_name -> portico.core.v1.Namespace
+	163, // 68: portico.core.v1.WatchNamespacesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	169, // 69: portico.core.v1.UpdateNamespaceFinalizeRequest.namespace:type_name -> portico.core.v1.Namespace
+	169, // 70: portico.core.v1.UpdateNamespaceFinalizeResponse.namespace:type_name -> portico.core.v1.Namespace
+	169, // 71: portico.core.v1.UpdateNamespaceStatusRequest.namespace:type_name -> portico.core.v1.Namespace
+	169, // 72: portico.core.v1.UpdateNamespaceStatusResponse.namespace:type_name -> portico.core.v1.Namespace
+	170, // 73: portico.core.v1.GetNodeResponse.node:type_name -> portico.core.v1.Node
+	163, // 74: portico.core.v1.GetNodeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	164, // 75: portico.core.v1.ListNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	170, // 76: portico.core.v1.ListNodesResponse.items:type_name -> portico.core.v1.Node
+	163, // 77: portico.core.v1.ListNodesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	170, // 78: portico.core.v1.CreateNodeRequest.node:type_name -> portico.core.v1.Node
+	170, // 79: portico.core.v1.CreateNodeResponse.node:type_name -> portico.core.v1.Node
+	170, // 80: portico.core.v1.UpdateNodeRequest.node:type_name -> portico.core.v1.Node
+	170, // 81: portico.core.v1.UpdateNodeResponse.node:type_name -> portico.core.v1.Node
+	170, // 82: portico.core.v1.PatchNodeResponse.node:type_name -> portico.core.v1.Node
+	165, // 83: portico.core.v1.DeleteNodeRequest.options:type_name -> portico.core.v1.DeleteOptions
+	170, // 84: portico.core.v1.DeleteNodeResponse.node:type_name -> portico.core.v1.Node
+	166, // 85: portico.core.v1.DeleteNodeResponse.status:type_name -> portico.core.v1.Status
+	165, // 86: portico.core.v1.DeleteCollectionNodesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	164, // 87: portico.core.v1.DeleteCollectionNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	170, // 88: portico.core.v1.DeleteCollectionNodesResponse.items:type_name -> portico.core.v1.Node
+	170, // 89: portico.core.v1.WatchNodesResponse.object:type_name -> portico.core.v1.Node
+	163, // 90: portico.core.v1.WatchNodesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	170, // 91: portico.core.v1.GetNodeStatusResponse.node:type_name -> portico.core.v1.Node
+	170, // 92: portico.core.v1.UpdateNodeStatusRequest.node:type_name -> portico.core.v1.Node
+	170, // 93: portico.core.v1.UpdateNodeStatusResponse.node:type_name -> portico.core.v1.Node
+	170, // 94: portico.core.v1.PatchNodeStatusResponse.node:type_name -> portico.core.v1.Node
+	171, // 95: portico.core.v1.GetPodResponse.pod:type_name -> portico.core.v1.Pod
+	163, // 96: portico.core.v1.GetPodResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	164, // 97: portico.core.v1.ListPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	171, // 98: portico.core.v1.ListPodsResponse.items:type_name -> portico.core.v1.Pod
+	163, // 99: portico.core.v1.ListPodsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	171, // 100: portico.core.v1.CreatePodRequest.pod:type_name -> portico.core.v1.Pod
+	171, // 101: portico.core.v1.CreatePodResponse.pod:type_name -> portico.core.v1.Pod
+	171, // 102: portico.core.v1.UpdatePodRequest.pod:type_name -> portico.core.v1.Pod
+	171, // 103: portico.core.v1.UpdatePodResponse.pod:type_name -> portico.core.v1.Pod
+	171, // 104: portico.core.v1.PatchPodResponse.pod:type_name -> portico.core.v1.Pod
+	165, // 105: portico.core.v1.DeletePodRequest.options:type_name -> portico.core.v1.DeleteOptions
+	171, // 106: portico.core.v1.DeletePodResponse.pod:type_name -> portico.core.v1.Pod
+	166, // 107: portico.core.v1.DeletePodResponse.status:type_name -> portico.core.v1.Status
+	165, // 108: portico.core.v1.DeleteCollectionPodsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	164, // 109: portico.core.v1.DeleteCollectionPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	171, // 110: portico.core.v1.DeleteCollectionPodsResponse.items:type_name -> portico.core.v1.Pod
+	171, // 111: portico.core.v1.WatchPodsResponse.object:type_name -> portico.core.v1.Pod
+	163, // 112: portico.core.v1.WatchPodsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	172, // 113: portico.core.v1.CreatePodBindingRequest.binding:type_name -> portico.core.v1.Binding
+	166, // 114: portico.core.v1.CreatePodBindingResponse.status:type_name -> portico.core.v1.Status
+	171, // 115: portico.core.v1.GetPodStatusResponse.pod:type_name -> portico.core.v1.Pod
+	171, // 116: portico.core.v1.UpdatePodStatusRequest.pod:type_name -> portico.core.v1.Pod
+	171, // 117: portico.core.v1.UpdatePodStatusResponse.pod:type_name -> portico.core.v1.Pod
+	171, // 118: portico.core.v1.PatchPodStatusResponse.pod:type_name -> portico.core.v1.Pod
+	173, // 119: portico.core.v1.GetSecretResponse.secret:type_name -> portico.core.v1.Secret
+	163, // 120: portico.core.v1.GetSecretResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	164, // 121: portico.core.v1.ListSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	173, // 122: portico.core.v1.ListSecretsResponse.items:type_name -> portico.core.v1.Secret
+	163, // 123: portico.core.v1.ListSecretsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	173, // 124: portico.core.v1.CreateSecretRequest.secret:type_name -> portico.core.v1.Secret
+	173, // 125: portico.core.v1.CreateSecretResponse.secret:type_name -> portico.core.v1.Secret
+	173, // 126: portico.core.v1.UpdateSecretRequest.secret:type_name -> portico.core.v1.Secret
+	173, // 127: portico.core.v1.UpdateSecretResponse.secret:type_name -> portico.core.v1.Secret
+	173, // 128: portico.core.v1.PatchSecretResponse.secret:type_name -> portico.core.v1.Secret
+	165, // 129: portico.core.v1.DeleteSecretRequest.options:type_name -> portico.core.v1.DeleteOptions
+	173, // 130: portico.core.v1.DeleteSecretResponse.secret:type_name -> portico.core.v1.Secret
+	166, // 131: portico.core.v1.DeleteSecretResponse.status:type_name -> portico.core.v1.Status
+	165, // 132: portico.core.v1.DeleteCollectionSecretsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	164, // 133: portico.core.v1.DeleteCollectionSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	173, // 134: portico.core.v1.DeleteCollectionSecretsResponse.items:type_name -> portico.core.v1.Secret
+	173, // 135: portico.core.v1.WatchSecretsResponse.object:type_name -> portico.core.v1.Secret
+	163, // 136: portico.core.v1.WatchSecretsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	174, // 137: portico.core.v1.GetServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	163, // 138: portico.core.v1.GetServiceAccountResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	164, // 139: portico.core.v1.ListServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	174, // 140: portico.core.v1.ListServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
+	163, // 141: portico.core.v1.ListServiceAccountsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	174, // 142: portico.core.v1.CreateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
+	174, // 143: portico.core.v1.CreateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	174, // 144: portico.core.v1.UpdateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
+	174, // 145: portico.core.v1.UpdateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	174, // 146: portico.core.v1.PatchServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	165, // 147: portico.core.v1.DeleteServiceAccountRequest.options:type_name -> portico.core.v1.DeleteOptions
+	174, // 148: portico.core.v1.DeleteServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	166, // 149: portico.core.v1.DeleteServiceAccountResponse.status:type_name -> portico.core.v1.Status
+	165, // 150: portico.core.v1.DeleteCollectionServiceAccountsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	164, // 151: portico.core.v1.DeleteCollectionServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	174, // 152: portico.core.v1.DeleteCollectionServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
+	174, // 153: portico.core.v1.WatchServiceAccountsResponse.object:type_name -> portico.core.v1.ServiceAccount
+	163, // 154: portico.core.v1.WatchServiceAccountsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	175, // 155: portico.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> portico.core.v1.TokenRequest
+	175, // 156: portico.core.v1.CreateServiceAccountTokenResponse.token_request:type_name -> portico.core.v1.TokenRequest
+	176, // 157: portico.core.v1.GetServiceResponse.service:type_name -> portico.core.v1.Service
+	163, // 158: portico.core.v1.GetServiceResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	164, // 159: portico.core.v1.ListServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	176, // 160: portico.core.v1.ListServicesResponse.items:type_name -> portico.core.v1.Service
+	163, // 161: portico.core.v1.ListServicesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	176, // 162: portico.core.v1.CreateServiceRequest.service:type_name -> portico.core.v1.Service
+	176, // 163: portico.core.v1.CreateServiceResponse.service:type_name -> portico.core.v1.Service
+	176, // 164: portico.core.v1.UpdateServiceRequest.service:type_name -> portico.core.v1.Service
+	176, // 165: portico.core.v1.UpdateServiceResponse.service:type_name -> portico.core.v1.Service
+	176, // 166: portico.core.v1.PatchServiceResponse.service:type_name -> portico.core.v1.Service
+	165, // 167: portico.core.v1.DeleteServiceRequest.options:type_name -> portico.core.v1.DeleteOptions
+	176, // 168: portico.core.v1.DeleteServiceResponse.service:type_name -> portico.core.v1.Service
+	166, // 169: portico.core.v1.DeleteServiceResponse.status:type_name -> portico.core.v1.Status
+	165, // 170: portico.core.v1.DeleteCollectionServicesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	164, // 171: portico.core.v1.DeleteCollectionServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	176, // 172: portico.core.v1.DeleteCollectionServicesResponse.items:type_name -> portico.core.v1.Service
+	176, // 173: portico.core.v1.WatchServicesResponse.object:type_name -> portico.core.v1.Service
+	163, // 174: portico.core.v1.WatchServicesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	0,   // 175: portico.core.v1.ConfigMapService.GetConfigMap:input_type -> portico.core.v1.GetConfigMapRequest
+	2,   // 176: portico.core.v1.ConfigMapService.ListConfigMaps:input_type -> portico.core.v1.ListConfigMapsRequest
+	4,   // 177: portico.core.v1.ConfigMapService.CreateConfigMap:input_type -> portico.core.v1.CreateConfigMapRequest
+	6,   // 178: portico.core.v1.ConfigMapService.UpdateConfigMap:input_type -> portico.core.v1.UpdateConfigMapRequest
+	8,   // 179: portico.core.v1.ConfigMapService.PatchConfigMap:input_type -> portico.core.v1.PatchConfigMapRequest
+	10,  // 180: portico.core.v1.ConfigMapService.DeleteConfigMap:input_type -> portico.core.v1.DeleteConfigMapRequest
+	12,  // 181: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:input_type -> portico.core.v1.DeleteCollectionConfigMapsRequest
+	14,  // 182: portico.core.v1.ConfigMapService.WatchConfigMaps:input_type -> portico.core.v1.WatchConfigMapsRequest
+	16,  // 183: portico.core.v1.EndpointsService.GetEndpoints:input_type -> portico.core.v1.GetEndpointsRequest
+	18,  // 184: portico.core.v1.EndpointsService.ListEndpoints:input_type -> portico.core.v1.ListEndpointsRequest
+	20,  // 185: portico.core.v1.EndpointsService.CreateEndpoints:input_type -> portico.core.v1.CreateEndpointsRequest
+	22,  // 186: portico.core.v1.EndpointsService.UpdateEndpoints:input_type -> portico.core.v1.UpdateEndpointsRequest
+	24,  // 187: portico.core.v1.EndpointsService.PatchEndpoints:input_type -> portico.core.v1.PatchEndpointsRequest
+	26,  // 188: portico.core.v1.EndpointsService.DeleteEndpoints:input_type -> portico.core.v1.DeleteEndpointsRequest
+	28,  // 189: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:input_type -> portico.core.v1.DeleteCollectionEndpointsRequest
+	30,  // 190: portico.core.v1.EndpointsService.WatchEndpoints:input_type -> portico.core.v1.WatchEndpointsRequest
+	32,  // 191: portico.core.v1.EventService.GetEvent:input_type -> portico.core.v1.GetEventRequest
+	34,  // 192: portico.core.v1.EventService.ListEvents:input_type -> portico.core.v1.ListEventsRequest
+	36,  // 193: portico.core.v1.EventService.CreateEvent:input_type -> portico.core.v1.CreateEventRequest
+	38,  // 194: portico.core.v1.EventService.UpdateEvent:input_type -> portico.core.v1.UpdateEventRequest
+	40,  // 195: portico.core.v1.EventService.PatchEvent:input_type -> portico.core.v1.PatchEventRequest
+	42,  // 196: portico.core.v1.EventService.DeleteEvent:input_type -> portico.core.v1.DeleteEventRequest
+	44,  // 197: portico.core.v1.EventService.DeleteCollectionEvents:input_type -> portico.core.v1.DeleteCollectionEventsRequest
+	46,  // 198: portico.core.v1.EventService.WatchEvents:input_type -> portico.core.v1.WatchEventsRequest
+	48,  // 199: portico.core.v1.NamespaceService.GetNamespace:input_type -> portico.core.v1.GetNamespaceRequest
+	50,  // 200: portico.core.v1.NamespaceService.ListNamespaces:input_type -> portico.core.v1.ListNamespacesRequest
+	52,  // 201: portico.core.v1.NamespaceService.CreateNamespace:input_type -> portico.core.v1.CreateNamespaceRequest
+	54,  // 202: portico.core.v1.NamespaceService.UpdateNamespace:input_type -> portico.core.v1.UpdateNamespaceRequest
+	56,  // 203: portico.core.v1.NamespaceService.PatchNamespace:input_type -> portico.core.v1.PatchNamespaceRequest
+	58,  // 204: portico.core.v1.NamespaceService.DeleteNamespace:input_type -> portico.core.v1.DeleteNamespaceRequest
+	60,  // 205: portico.core.v1.NamespaceService.WatchNamespaces:input_type -> portico.core.v1.WatchNamespacesRequest
+	62,  // 206: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:input_type -> portico.core.v1.UpdateNamespaceFinalizeRequest
+	64,  // 207: portico.core.v1.NamespaceService.UpdateNamespaceStatus:input_type -> portico.core.v1.UpdateNamespaceStatusRequest
+	66,  // 208: portico.core.v1.NodeService.GetNode:input_type -> portico.core.v1.GetNodeRequest
+	68,  // 209: portico.core.v1.NodeService.ListNodes:input_type -> portico.core.v1.ListNodesRequest
+	70,  // 210: portico.core.v1.NodeService.CreateNode:input_type -> portico.core.v1.CreateNodeRequest
+	72,  // 211: portico.core.v1.NodeService.UpdateNode:input_type -> portico.core.v1.UpdateNodeRequest
+	74,  // 212: portico.core.v1.NodeService.PatchNode:input_type -> portico.core.v1.PatchNodeRequest
+	76,  // 213: portico.core.v1.NodeService.DeleteNode:input_type -> portico.core.v1.DeleteNodeRequest
+	78,  // 214: portico.core.v1.NodeService.DeleteCollectionNodes:input_type -> portico.core.v1.DeleteCollectionNodesRequest
+	80,  // 215: portico.core.v1.NodeService.WatchNodes:input_type -> portico.core.v1.WatchNodesRequest
+	82,  // 216: portico.core.v1.NodeService.GetNodeStatus:input_type -> portico.core.v1.GetNodeStatusRequest
+	84,  // 217: portico.core.v1.NodeService.UpdateNodeStatus:input_type -> portico.core.v1.UpdateNodeStatusRequest
+	86,  // 218: portico.core.v1.NodeService.PatchNodeStatus:input_type -> portico.core.v1.PatchNodeStatusRequest
+	88,  // 219: portico.core.v1.PodService.GetPod:input_type -> portico.core.v1.GetPodRequest
+	90,  // 220: portico.core.v1.PodService.ListPods:input_type -> portico.core.v1.ListPodsRequest
+	92,  // 221: portico.core.v1.PodService.CreatePod:input_type -> portico.core.v1.CreatePodRequest
+	94,  // 222: portico.core.v1.PodService.UpdatePod:input_type -> portico.core.v1.UpdatePodRequest
+	96,  // 223: portico.core.v1.PodService.PatchPod:input_type -> portico.core.v1.PatchPodRequest
+	98,  // 224: portico.core.v1.PodService.DeletePod:input_type -> portico.core.v1.DeletePodRequest
+	100, // 225: portico.core.v1.PodService.DeleteCollectionPods:input_type -> portico.core.v1.DeleteCollectionPodsRequest
+	102, // 226: portico.core.v1.PodService.WatchPods:input_type -> portico.core.v1.WatchPodsRequest
+	104, // 227: portico.core.v1.PodService.CreatePodBinding:input_type -> portico.core.v1.CreatePodBindingRequest
+	106, // 228: portico.core.v1.PodService.GetPodStatus:input_type -> portico.core.v1.GetPodStatusRequest
+	108, // 229: portico.core.v1.PodService.UpdatePodStatus:input_type -> portico.core.v1.UpdatePodStatusRequest
+	110, // 230: portico.core.v1.PodService.PatchPodStatus:input_type -> portico.core.v1.PatchPodStatusRequest
+	112, // 231: portico.core.v1.SecretService.GetSecret:input_type -> portico.core.v1.GetSecretRequest
+	114, // 232: portico.core.v1.SecretService.ListSecrets:input_type -> portico.core.v1.ListSecretsRequest
+	116, // 233: portico.core.v1.SecretService.CreateSecret:input_type -> portico.core.v1.CreateSecretRequest
+	118, // 234: portico.core.v1.SecretService.UpdateSecret:input_type -> portico.core.v1.UpdateSecretRequest
+	120, // 235: portico.core.v1.SecretService.PatchSecret:input_type -> portico.core.v1.PatchSecretRequest
+	122, // 236: portico.core.v1.SecretService.DeleteSecret:input_type -> portico.core.v1.DeleteSecretRequest
+	124, // 237: portico.core.v1.SecretService.DeleteCollectionSecrets:input_type -> portico.core.v1.DeleteCollectionSecretsRequest
+	126, // 238: portico.core.v1.SecretService.WatchSecrets:input_type -> portico.core.v1.WatchSecretsRequest
+	128, // 239: portico.core.v1.ServiceAccountService.GetServiceAccount:input_type -> portico.core.v1.GetServiceAccountRequest
+	130, // 240: portico.core.v1.ServiceAccountService.ListServiceAccounts:input_type -> portico.core.v1.ListServiceAccountsRequest
+	132, // 241: portico.core.v1.ServiceAccountService.CreateServiceAccount:input_type -> portico.core.v1.CreateServiceAccountRequest
+	134, // 242: portico.core.v1.ServiceAccountService.UpdateServiceAccount:input_type -> portico.core.v1.UpdateServiceAccountRequest
+	136, // 243: portico.core.v1.ServiceAccountService.PatchServiceAccount:input_type -> portico.core.v1.PatchServiceAccountRequest
+	138, // 244: portico.core.v1.ServiceAccountService.DeleteServiceAccount:input_type -> portico.core.v1.DeleteServiceAccountRequest
+	140, // 245: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:input_type -> portico.core.v1.DeleteCollectionServiceAccountsRequest
+	142, // 246: portico.core.v1.ServiceAccountService.WatchServiceAccounts:input_type -> portico.core.v1.WatchServiceAccountsRequest
+	144, // 247: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:input_type -> portico.core.v1.CreateServiceAccountTokenRequest
+	146, // 248: portico.core.v1.ServiceService.GetService:input_type -> portico.core.v1.GetServiceRequest
+	148, // 249: portico.core.v1.ServiceService.ListServices:input_type -> portico.core.v1.ListServicesRequest
+	150, // 250: portico.core.v1.ServiceService.CreateService:input_type -> portico.core.v1.CreateServiceRequest
+	152, // 251: portico.core.v1.ServiceService.UpdateService:input_type -> portico.core.v1.UpdateServiceRequest
+	154, // 252: portico.core.v1.ServiceService.PatchService:input_type -> portico.core.v1.PatchServiceRequest
+	156, // 253: portico.core.v1.ServiceService.DeleteService:input_type -> portico.core.v1.DeleteServiceRequest
+	158, // 254: portico.core.v1.ServiceService.DeleteCollectionServices:input_type -> portico.core.v1.DeleteCollectionServicesRequest
+	160, // 255: portico.core.v1.ServiceService.WatchServices:input_type -> portico.core.v1.WatchServicesRequest
+	1,   // 256: portico.core.v1.ConfigMapService.GetConfigMap:output_type -> portico.core.v1.GetConfigMapResponse
+	3,   // 257: portico.core.v1.ConfigMapService.ListConfigMaps:output_type -> portico.core.v1.ListConfigMapsResponse
+	5,   // 258: portico.core.v1.ConfigMapService.CreateConfigMap:output_type -> portico.core.v1.CreateConfigMapResponse
+	7,   // 259: portico.core.v1.ConfigMapService.UpdateConfigMap:output_type -> portico.core.v1.UpdateConfigMapResponse
+	9,   // 260: portico.core.v1.ConfigMapService.PatchConfigMap:output_type -> portico.core.v1.PatchConfigMapResponse
+	11,  // 261: portico.core.v1.ConfigMapService.DeleteConfigMap:output_type -> portico.core.v1.DeleteConfigMapResponse
+	13,  // 262: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:output_type -> portico.core.v1.DeleteCollectionConfigMapsResponse
+	15,  // 263: portico.core.v1.ConfigMapService.WatchConfigMaps:output_type -> portico.core.v1.WatchConfigMapsResponse
+	17,  // 264: portico.core.v1.EndpointsService.GetEndpoints:output_type -> portico.core.v1.GetEndpointsResponse
+	19,  // 265: portico.core.v1.EndpointsService.ListEndpoints:output_type -> portico.core.v1.ListEndpointsResponse
+	21,  // 266: portico.core.v1.EndpointsService.CreateEndpoints:output_type -> portico.core.v1.CreateEndpointsResponse
+	23,  // 267: portico.core.v1.EndpointsService.UpdateEndpoints:output_type -> portico.core.v1.UpdateEndpointsResponse
+	25,  // 268: portico.core.v1.EndpointsService.PatchEndpoints:output_type -> portico.core.v1.PatchEndpointsResponse
+	27,  // 269: portico.core.v1.EndpointsService.DeleteEndpoints:output_type -> portico.core.v1.DeleteEndpointsResponse
+	29,  // 270: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:output_type -> portico.core.v1.DeleteCollectionEndpointsResponse
+	31,  // 271: portico.core.v1.EndpointsService.WatchEndpoints:output_type -> portico.core.v1.WatchEndpointsResponse
+	33,  // 272: portico.core.v1.EventService.GetEvent:output_type -> portico.core.v1.GetEventResponse
+	35,  // 273: portico.core.v1.EventService.ListEvents:output_type -> portico.core.v1.ListEventsResponse
+	37,  // 274: portico.core.v1.EventService.CreateEvent:output_type -> portico.core.v1.CreateEventResponse
+	39,  // 275: portico.core.v1.EventService.UpdateEvent:output_type -> portico.core.v1.UpdateEventResponse
+	41,  // 276: portico.core.v1.EventService.PatchEvent:output_type -> portico.core.v1.PatchEventResponse
+	43,  // 277: portico.core.v1.EventService.DeleteEvent:output_type -> portico.core.v1.DeleteEventResponse
+	45,  // 278: portico.core.v1.EventService.DeleteCollectionEvents:output_type -> portico.core.v1.DeleteCollectionEventsResponse
+	47,  // 279: portico.core.v1.EventService.WatchEvents:output_type -> portico.core.v1.WatchEventsResponse
+	49,  // 280: portico.core.v1.NamespaceService.GetNamespace:output_type -> portico.core.v1.GetNamespaceResponse
+	51,  // 281: portico.core.v1.NamespaceService.ListNamespaces:output_type -> portico.core.v1.ListNamespacesResponse
+	53,  // 282: portico.core.v1.NamespaceService.CreateNamespace:output_type -> portico.core.v1.CreateNamespaceResponse
+	55,  // 283: portico.core.v1.NamespaceService.UpdateNamespace:output_type -> portico.core.v1.UpdateNamespaceResponse
+	57,  // 284: portico.core.v1.NamespaceService.PatchNamespace:output_type -> portico.core.v1.PatchNamespaceResponse
+	59,  // 285: portico.core.v1.NamespaceService.DeleteNamespace:output_type -> portico.core.v1.DeleteNamespaceResponse
+	61,  // 286: portico.core.v1.NamespaceService.WatchNamespaces:output_type -> portico.core.v1.WatchNamespacesResponse
+	63,  // 287: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:output_type -> portico.core.v1.UpdateNamespaceFinalizeResponse
+	65,  // 288: portico.core.v1.NamespaceService.UpdateNamespaceStatus:output_type -> portico.core.v1.UpdateNamespaceStatusResponse
+	67,  // 289: portico.core.v1.NodeService.GetNode:output_type -> portico.core.v1.GetNodeResponse
+	69,  // 290: portico.core.v1.NodeService.ListNodes:output_type -> portico.core.v1.ListNodesResponse
+	71,  // 291: portico.core.v1.NodeService.CreateNode:output_type -> portico.core.v1.CreateNodeResponse
+	73,  // 292: portico.core.v1.NodeService.UpdateNode:output_type -> portico.core.v1.UpdateNodeResponse
+	75,  // 293: portico.core.v1.NodeService.PatchNode:output_type -> portico.core.v1.PatchNodeResponse
+	77,  // 294: portico.core.v1.NodeService.DeleteNode:output_type -> portico.core.v1.DeleteNodeResponse
+	79,  // 295: portico.core.v1.NodeService.DeleteCollectionNodes:output_type -> portico.core.v1.DeleteCollectionNodesResponse
+	81,  // 296: portico.core.v1.NodeService.WatchNodes:output_type -> portico.core.v1.WatchNodesResponse
+	83,  // 297: portico.core.v1.NodeService.GetNodeStatus:output_type -> portico.core.v1.GetNodeStatusResponse
+	85,  // 298: portico.core.v1.NodeService.UpdateNodeStatus:output_type -> portico.core.v1.UpdateNodeStatusResponse
+	87,  // 299: portico.core.v1.NodeService.PatchNodeStatus:output_type -> portico.core.v1.PatchNodeStatusResponse
+	89,  // 300: portico.core.v1.PodService.GetPod:output_type -> portico.core.v1.GetPodResponse
+	91,  // 301: portico.core.v1.PodService.ListPods:output_type -> portico.core.v1.ListPodsResponse
+	93,  // 302: portico.core.v1.PodService.CreatePod:output_type -> portico.core.v1.CreatePodResponse
+	95,  // 303: portico.core.v1.PodService.UpdatePod:output_type -> portico.core.v1.UpdatePodResponse
+	97,  // 304: portico.core.v1.PodService.PatchPod:output_type -> portico.core.v1.PatchPodResponse
+	99,  // 305: portico.core.v1.PodService.DeletePod:output_type -> portico.core.v1.DeletePodResponse
+	101, // 306: portico.core.v1.PodService.DeleteCollectionPods:output_type -> portico.core.v1.DeleteCollectionPodsResponse
+	103, // 307: portico.core.v1.PodService.WatchPods:output_type -> portico.core.v1.WatchPodsResponse
+	105, // 308: portico.core.v1.PodService.CreatePodBinding:output_type -> portico.core.v1.CreatePodBindingResponse
+	107, // 309: portico.core.v1.PodService.GetPodStatus:output_type -> portico.core.v1.GetPodStatusResponse
+	109, // 310: portico.core.v1.PodService.UpdatePodStatus:output_type -> portico.core.v1.UpdatePodStatusResponse
+	111, // 311: portico.core.v1.PodService.PatchPodStatus:output_type -> portico.core.v1.PatchPodStatusResponse
+	113, // 312: portico.core.v1.SecretService.GetSecret:output_type -> portico.core.v1.GetSecretResponse
+	115, // 313: portico.core.v1.SecretService.ListSecrets:output_type -> portico.core.v1.ListSecretsResponse
+	117, // 314: portico.core.v1.SecretService.CreateSecret:output_type -> portico.core.v1.CreateSecretResponse
+	119, // 315: portico.core.v1.SecretService.UpdateSecret:output_type -> portico.core.v1.UpdateSecretResponse
+	121, // 316: portico.core.v1.SecretService.PatchSecret:output_type -> portico.core.v1.PatchSecretResponse
+	123, // 317: portico.core.v1.SecretService.DeleteSecret:output_type -> portico.core.v1.DeleteSecretResponse
+	125, // 318: portico.core.v1.SecretService.DeleteCollectionSecrets:output_type -> portico.core.v1.DeleteCollectionSecretsResponse
+	127, // 319: portico.core.v1.SecretService.WatchSecrets:output_type -> portico.core.v1.WatchSecretsResponse
+	129, // 320: portico.core.v1.ServiceAccountService.GetServiceAccount:output_type -> portico.core.v1.GetServiceAccountResponse
+	131, // 321: portico.core.v1.ServiceAccountService.ListServiceAccounts:output_type -> portico.core.v1.ListServiceAccountsResponse
+	133, // 322: portico.core.v1.ServiceAccountService.CreateServiceAccount:output_type -> portico.core.v1.CreateServiceAccountResponse
+	135, // 323: portico.core.v1.ServiceAccountService.UpdateServiceAccount:output_type -> portico.core.v1.UpdateServiceAccountResponse
+	137, // 324: portico.core.v1.ServiceAccountService.PatchServiceAccount:output_type -> portico.core.v1.PatchServiceAccountResponse
+	139, // 325: portico.core.v1.ServiceAccountService.DeleteServiceAccount:output_type -> portico.core.v1.DeleteServiceAccountResponse
+	141, // 326: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:output_type -> portico.core.v1.DeleteCollectionServiceAccountsResponse
+	143, // 327: portico.core.v1.ServiceAccountService.WatchServiceAccounts:output_type -> portico.core.v1.WatchServiceAccountsResponse
+	145, // 328: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:output_type -> portico.core.v1.CreateServiceAccountTokenResponse
+	147, // 329: portico.core.v1.ServiceService.GetService:output_type -> portico.core.v1.GetServiceResponse
+	149, // 330: portico.core.v1.ServiceService.ListServices:output_type -> portico.core.v1.ListServicesResponse
+	151, // 331: portico.core.v1.ServiceService.CreateService:output_type -> portico.core.v1.CreateServiceResponse
+	153, // 332: portico.core.v1.ServiceService.UpdateService:output_type -> portico.core.v1.UpdateServiceResponse
+	155, // 333: portico.core.v1.ServiceService.PatchService:output_type -> portico.core.v1.PatchServiceResponse
+	157, // 334: portico.core.v1.ServiceService.DeleteService:output_type -> portico.core.v1.DeleteServiceResponse
+	159, // 335: portico.core.v1.ServiceService.DeleteCollectionServices:output_type -> portico.core.v1.DeleteCollectionServicesResponse
+	161, // 336: portico.core.v1.ServiceService.WatchServices:output_type -> portico.core.v1.WatchServicesResponse
+	256, // [256:337] is the sub-list for method output_type
+	175, // [175:256] is the sub-list for method input_type
+	175, // [175:175] is the sub-list for extension type_name
+	175, // [175:175] is the sub-list for extension extendee
+	0,   // [0:175] is the sub-list for field type_name
 }
 
 func init() { file_portico_core_v1_services_proto_init() }

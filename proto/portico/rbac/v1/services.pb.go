@@ -33,8 +33,11 @@ type GetClusterRoleBindingRequest struct {
 	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ClusterRoleBindings.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetClusterRoleBindingRequest) Reset() {
@@ -81,12 +84,21 @@ func (x *GetClusterRoleBindingRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetClusterRoleBindingRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetClusterRoleBindingResponse holds the ClusterRoleBinding.
 type GetClusterRoleBindingResponse struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	ClusterRoleBinding *ClusterRoleBinding    `protobuf:"bytes,1,opt,name=cluster_role_binding,json=clusterRoleBinding,proto3" json:"cluster_role_binding,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetClusterRoleBindingResponse) Reset() {
@@ -126,6 +138,13 @@ func (x *GetClusterRoleBindingResponse) GetClusterRoleBinding() *ClusterRoleBind
 	return nil
 }
 
+func (x *GetClusterRoleBindingResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListClusterRoleBindingsRequest selects ClusterRoleBindings.
 type ListClusterRoleBindingsRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -137,8 +156,11 @@ type ListClusterRoleBindingsRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ClusterRoleBindings.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListClusterRoleBindingsRequest) Reset() {
@@ -220,13 +242,22 @@ func (x *ListClusterRoleBindingsRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListClusterRoleBindingsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListClusterRoleBindingsResponse is a ClusterRoleBindingList.
 type ListClusterRoleBindingsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *v1.ListMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*ClusterRoleBinding  `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *v1.ListMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*ClusterRoleBinding  `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*v1.PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListClusterRoleBindingsResponse) Reset() {
@@ -269,6 +300,13 @@ func (x *ListClusterRoleBindingsResponse) GetMetadata() *v1.ListMeta {
 func (x *ListClusterRoleBindingsResponse) GetItems() []*ClusterRoleBinding {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListClusterRoleBindingsResponse) GetPartialObjectMetadataItems() []*v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -926,8 +964,11 @@ type WatchClusterRoleBindingsRequest struct {
 	TimeoutSeconds      int64                  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool                   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool                  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ClusterRoleBindings.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchClusterRoleBindingsRequest) Reset() {
@@ -1002,14 +1043,23 @@ func (x *WatchClusterRoleBindingsRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchClusterRoleBindingsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchClusterRoleBindingsResponse is one watch event.
 type WatchClusterRoleBindingsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string              `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *ClusterRoleBinding `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string              `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *ClusterRoleBinding `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchClusterRoleBindingsResponse) Reset() {
@@ -1056,14 +1106,24 @@ func (x *WatchClusterRoleBindingsResponse) GetObject() *ClusterRoleBinding {
 	return nil
 }
 
+func (x *WatchClusterRoleBindingsResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // GetClusterRoleRequest names the ClusterRole to read.
 type GetClusterRoleRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ClusterRoles.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetClusterRoleRequest) Reset() {
@@ -1110,12 +1170,21 @@ func (x *GetClusterRoleRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetClusterRoleRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetClusterRoleResponse holds the ClusterRole.
 type GetClusterRoleResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ClusterRole   *ClusterRole           `protobuf:"bytes,1,opt,name=cluster_role,json=clusterRole,proto3" json:"cluster_role,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ClusterRole *ClusterRole           `protobuf:"bytes,1,opt,name=cluster_role,json=clusterRole,proto3" json:"cluster_role,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetClusterRoleResponse) Reset() {
@@ -1155,6 +1224,13 @@ func (x *GetClusterRoleResponse) GetClusterRole() *ClusterRole {
 	return nil
 }
 
+func (x *GetClusterRoleResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListClusterRolesRequest selects ClusterRoles.
 type ListClusterRolesRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -1166,8 +1242,11 @@ type ListClusterRolesRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ClusterRoles.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListClusterRolesRequest) Reset() {
@@ -1249,13 +1328,22 @@ func (x *ListClusterRolesRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListClusterRolesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListClusterRolesResponse is a ClusterRoleList.
 type ListClusterRolesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *v1.ListMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*ClusterRole         `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *v1.ListMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*ClusterRole         `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*v1.PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListClusterRolesResponse) Reset() {
@@ -1298,6 +1386,13 @@ func (x *ListClusterRolesResponse) GetMetadata() *v1.ListMeta {
 func (x *ListClusterRolesResponse) GetItems() []*ClusterRole {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListClusterRolesResponse) GetPartialObjectMetadataItems() []*v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -1953,8 +2048,11 @@ type WatchClusterRolesRequest struct {
 	TimeoutSeconds      int64                  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool                   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool                  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ClusterRoles.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchClusterRolesRequest) Reset() {
@@ -2029,14 +2127,23 @@ func (x *WatchClusterRolesRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchClusterRolesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchClusterRolesResponse is one watch event.
 type WatchClusterRolesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string       `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *ClusterRole `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string       `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *ClusterRole `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchClusterRolesResponse) Reset() {
@@ -2083,6 +2190,13 @@ func (x *WatchClusterRolesResponse) GetObject() *ClusterRole {
 	return nil
 }
 
+func (x *WatchClusterRolesResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // GetRoleBindingRequest names the RoleBinding to read.
 type GetRoleBindingRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -2090,8 +2204,11 @@ type GetRoleBindingRequest struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole RoleBindings.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetRoleBindingRequest) Reset() {
@@ -2145,12 +2262,21 @@ func (x *GetRoleBindingRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetRoleBindingRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetRoleBindingResponse holds the RoleBinding.
 type GetRoleBindingResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RoleBinding   *RoleBinding           `protobuf:"bytes,1,opt,name=role_binding,json=roleBinding,proto3" json:"role_binding,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	RoleBinding *RoleBinding           `protobuf:"bytes,1,opt,name=role_binding,json=roleBinding,proto3" json:"role_binding,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetRoleBindingResponse) Reset() {
@@ -2190,6 +2316,13 @@ func (x *GetRoleBindingResponse) GetRoleBinding() *RoleBinding {
 	return nil
 }
 
+func (x *GetRoleBindingResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListRoleBindingsRequest selects RoleBindings.
 type ListRoleBindingsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2203,8 +2336,11 @@ type ListRoleBindingsRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole RoleBindings.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListRoleBindingsRequest) Reset() {
@@ -2293,13 +2429,22 @@ func (x *ListRoleBindingsRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListRoleBindingsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListRoleBindingsResponse is a RoleBindingList.
 type ListRoleBindingsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *v1.ListMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*RoleBinding         `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *v1.ListMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*RoleBinding         `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*v1.PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListRoleBindingsResponse) Reset() {
@@ -2342,6 +2487,13 @@ func (x *ListRoleBindingsResponse) GetMetadata() *v1.ListMeta {
 func (x *ListRoleBindingsResponse) GetItems() []*RoleBinding {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListRoleBindingsResponse) GetPartialObjectMetadataItems() []*v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -3039,8 +3191,11 @@ type WatchRoleBindingsRequest struct {
 	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole RoleBindings.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchRoleBindingsRequest) Reset() {
@@ -3122,14 +3277,23 @@ func (x *WatchRoleBindingsRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchRoleBindingsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchRoleBindingsResponse is one watch event.
 type WatchRoleBindingsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string       `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *RoleBinding `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string       `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *RoleBinding `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchRoleBindingsResponse) Reset() {
@@ -3176,6 +3340,13 @@ func (x *WatchRoleBindingsResponse) GetObject() *RoleBinding {
 	return nil
 }
 
+func (x *WatchRoleBindingsResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // GetRoleRequest names the Role to read.
 type GetRoleRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -3183,8 +3354,11 @@ type GetRoleRequest struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// resource_version is empty for the latest version.
 	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Roles.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetRoleRequest) Reset() {
@@ -3238,12 +3412,21 @@ func (x *GetRoleRequest) GetResourceVersion() string {
 	return ""
 }
 
+func (x *GetRoleRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // GetRoleResponse holds the Role.
 type GetRoleResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Role          *Role                  `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Role  *Role                  `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetRoleResponse) Reset() {
@@ -3283,6 +3466,13 @@ func (x *GetRoleResponse) GetRole() *Role {
 	return nil
 }
 
+func (x *GetRoleResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // ListRolesRequest selects Roles.
 type ListRolesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3296,8 +3486,11 @@ type ListRolesRequest struct {
 	// continue is the token of the previous page's ListMeta.
 	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
 	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Roles.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListRolesRequest) Reset() {
@@ -3386,13 +3579,22 @@ func (x *ListRolesRequest) GetResourceVersionMatch() string {
 	return ""
 }
 
+func (x *ListRolesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // ListRolesResponse is a RoleList.
 type ListRolesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metadata      *v1.ListMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	Items         []*Role                `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *v1.ListMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*Role                `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*v1.PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ListRolesResponse) Reset() {
@@ -3435,6 +3637,13 @@ func (x *ListRolesResponse) GetMetadata() *v1.ListMeta {
 func (x *ListRolesResponse) GetItems() []*Role {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *ListRolesResponse) GetPartialObjectMetadataItems() []*v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
 	}
 	return nil
 }
@@ -4132,8 +4341,11 @@ type WatchRolesRequest struct {
 	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole Roles.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchRolesRequest) Reset() {
@@ -4215,14 +4427,23 @@ func (x *WatchRolesRequest) GetSendInitialEvents() bool {
 	return false
 }
 
+func (x *WatchRolesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
 // WatchRolesResponse is one watch event.
 type WatchRolesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Object        *Role  `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Type   string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *Role  `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WatchRolesResponse) Reset() {
@@ -4269,16 +4490,25 @@ func (x *WatchRolesResponse) GetObject() *Role {
 	return nil
 }
 
+func (x *WatchRolesResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 var File_portico_rbac_v1_services_proto protoreflect.FileDescriptor
 
 const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1eportico/rbac/v1/services.proto\x12\x0fportico.rbac.v1\x1a\x1aportico/core/v1/meta.proto\x1a\x1bportico/rbac/v1/types.proto\"]\n" +
+	"\x1eportico/rbac/v1/services.proto\x12\x0fportico.rbac.v1\x1a\x1aportico/core/v1/meta.proto\x1a\x1bportico/rbac/v1/types.proto\"\x82\x01\n" +
 	"\x1cGetClusterRoleBindingRequest\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"v\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xd6\x01\n" +
 	"\x1dGetClusterRoleBindingResponse\x12U\n" +
-	"\x14cluster_role_binding\x18\x01 \x01(\v2#.portico.rbac.v1.ClusterRoleBindingR\x12clusterRoleBinding\"\xaa\x02\n" +
+	"\x14cluster_role_binding\x18\x01 \x01(\v2#.portico.rbac.v1.ClusterRoleBindingR\x12clusterRoleBinding\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xcf\x02\n" +
 	"\x1eListClusterRoleBindingsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
@@ -4287,10 +4517,12 @@ const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"\x93\x01\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xfe\x01\n" +
 	"\x1fListClusterRoleBindingsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x129\n" +
-	"\x05items\x18\x02 \x03(\v2#.portico.rbac.v1.ClusterRoleBindingR\x05items\"\xe1\x01\n" +
+	"\x05items\x18\x02 \x03(\v2#.portico.rbac.v1.ClusterRoleBindingR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xe1\x01\n" +
 	"\x1fCreateClusterRoleBindingRequest\x12U\n" +
 	"\x14cluster_role_binding\x18\x02 \x01(\v2#.portico.rbac.v1.ClusterRoleBindingR\x12clusterRoleBinding\x12\x17\n" +
 	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
@@ -4335,23 +4567,27 @@ const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x9f\x01\n" +
 	"+DeleteCollectionClusterRoleBindingsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x129\n" +
-	"\x05items\x18\x02 \x03(\v2#.portico.rbac.v1.ClusterRoleBindingR\x05items\"\xc4\x02\n" +
+	"\x05items\x18\x02 \x03(\v2#.portico.rbac.v1.ClusterRoleBindingR\x05items\"\xe9\x02\n" +
 	"\x1fWatchClusterRoleBindingsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"s\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xd3\x01\n" +
 	" WatchClusterRoleBindingsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12;\n" +
-	"\x06object\x18\x02 \x01(\v2#.portico.rbac.v1.ClusterRoleBindingR\x06object\"V\n" +
+	"\x06object\x18\x02 \x01(\v2#.portico.rbac.v1.ClusterRoleBindingR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"{\n" +
 	"\x15GetClusterRoleRequest\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"Y\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xb9\x01\n" +
 	"\x16GetClusterRoleResponse\x12?\n" +
-	"\fcluster_role\x18\x01 \x01(\v2\x1c.portico.rbac.v1.ClusterRoleR\vclusterRole\"\xa3\x02\n" +
+	"\fcluster_role\x18\x01 \x01(\v2\x1c.portico.rbac.v1.ClusterRoleR\vclusterRole\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xc8\x02\n" +
 	"\x17ListClusterRolesRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
@@ -4360,10 +4596,12 @@ const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"\x85\x01\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xf0\x01\n" +
 	"\x18ListClusterRolesResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x122\n" +
-	"\x05items\x18\x02 \x03(\v2\x1c.portico.rbac.v1.ClusterRoleR\x05items\"\xc4\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x1c.portico.rbac.v1.ClusterRoleR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xc4\x01\n" +
 	"\x18CreateClusterRoleRequest\x12?\n" +
 	"\fcluster_role\x18\x02 \x01(\v2\x1c.portico.rbac.v1.ClusterRoleR\vclusterRole\x12\x17\n" +
 	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
@@ -4408,24 +4646,28 @@ const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x91\x01\n" +
 	"$DeleteCollectionClusterRolesResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x122\n" +
-	"\x05items\x18\x02 \x03(\v2\x1c.portico.rbac.v1.ClusterRoleR\x05items\"\xbd\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x1c.portico.rbac.v1.ClusterRoleR\x05items\"\xe2\x02\n" +
 	"\x18WatchClusterRolesRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"e\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xc5\x01\n" +
 	"\x19WatchClusterRolesResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x124\n" +
-	"\x06object\x18\x02 \x01(\v2\x1c.portico.rbac.v1.ClusterRoleR\x06object\"t\n" +
+	"\x06object\x18\x02 \x01(\v2\x1c.portico.rbac.v1.ClusterRoleR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x99\x01\n" +
 	"\x15GetRoleBindingRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"Y\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xb9\x01\n" +
 	"\x16GetRoleBindingResponse\x12?\n" +
-	"\frole_binding\x18\x01 \x01(\v2\x1c.portico.rbac.v1.RoleBindingR\vroleBinding\"\xc1\x02\n" +
+	"\frole_binding\x18\x01 \x01(\v2\x1c.portico.rbac.v1.RoleBindingR\vroleBinding\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xe6\x02\n" +
 	"\x17ListRoleBindingsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -4435,10 +4677,12 @@ const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"\x85\x01\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xf0\x01\n" +
 	"\x18ListRoleBindingsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x122\n" +
-	"\x05items\x18\x02 \x03(\v2\x1c.portico.rbac.v1.RoleBindingR\x05items\"\xe2\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x1c.portico.rbac.v1.RoleBindingR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xe2\x01\n" +
 	"\x18CreateRoleBindingRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12?\n" +
 	"\frole_binding\x18\x02 \x01(\v2\x1c.portico.rbac.v1.RoleBindingR\vroleBinding\x12\x17\n" +
@@ -4488,7 +4732,7 @@ const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x91\x01\n" +
 	"$DeleteCollectionRoleBindingsResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x122\n" +
-	"\x05items\x18\x02 \x03(\v2\x1c.portico.rbac.v1.RoleBindingR\x05items\"\xdb\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x1c.portico.rbac.v1.RoleBindingR\x05items\"\x80\x03\n" +
 	"\x18WatchRoleBindingsRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -4496,17 +4740,21 @@ const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"e\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xc5\x01\n" +
 	"\x19WatchRoleBindingsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x124\n" +
-	"\x06object\x18\x02 \x01(\v2\x1c.portico.rbac.v1.RoleBindingR\x06object\"m\n" +
+	"\x06object\x18\x02 \x01(\v2\x1c.portico.rbac.v1.RoleBindingR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x92\x01\n" +
 	"\x0eGetRoleRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"<\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\x9c\x01\n" +
 	"\x0fGetRoleResponse\x12)\n" +
-	"\x04role\x18\x01 \x01(\v2\x15.portico.rbac.v1.RoleR\x04role\"\xba\x02\n" +
+	"\x04role\x18\x01 \x01(\v2\x15.portico.rbac.v1.RoleR\x04role\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xdf\x02\n" +
 	"\x10ListRolesRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -4516,10 +4764,12 @@ const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
 	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
 	"\x16resource_version_match\x18\n" +
-	" \x01(\tR\x14resourceVersionMatch\"w\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xe2\x01\n" +
 	"\x11ListRolesResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12+\n" +
-	"\x05items\x18\x02 \x03(\v2\x15.portico.rbac.v1.RoleR\x05items\"\xc5\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x15.portico.rbac.v1.RoleR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xc5\x01\n" +
 	"\x11CreateRoleRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12)\n" +
 	"\x04role\x18\x02 \x01(\v2\x15.portico.rbac.v1.RoleR\x04role\x12\x17\n" +
@@ -4569,7 +4819,7 @@ const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x83\x01\n" +
 	"\x1dDeleteCollectionRolesResponse\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12+\n" +
-	"\x05items\x18\x02 \x03(\v2\x15.portico.rbac.v1.RoleR\x05items\"\xd4\x02\n" +
+	"\x05items\x18\x02 \x03(\v2\x15.portico.rbac.v1.RoleR\x05items\"\xf9\x02\n" +
 	"\x11WatchRolesRequest\x12%\n" +
 	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
@@ -4577,11 +4827,13 @@ const file_portico_rbac_v1_services_proto_rawDesc = "" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
 	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
 	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
-	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01B\x16\n" +
-	"\x14_send_initial_events\"W\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xb7\x01\n" +
 	"\x12WatchRolesResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12-\n" +
-	"\x06object\x18\x02 \x01(\v2\x15.portico.rbac.v1.RoleR\x06object2\xb9\b\n" +
+	"\x06object\x18\x02 \x01(\v2\x15.portico.rbac.v1.RoleR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata2\xb9\b\n" +
 	"\x19ClusterRoleBindingService\x12v\n" +
 	"\x15GetClusterRoleBinding\x12-.portico.rbac.v1.GetClusterRoleBindingRequest\x1a..portico.rbac.v1.GetClusterRoleBindingResponse\x12|\n" +
 	"\x17ListClusterRoleBindings\x12/.portico.rbac.v1.ListClusterRoleBindingsRequest\x1a0.portico.rbac.v1.ListClusterRoleBindingsResponse\x12\x7f\n" +
@@ -4702,143 +4954,156 @@ var file_portico_rbac_v1_services_proto_goTypes = []any{
 	(*WatchRolesRequest)(nil),                           // 62: portico.rbac.v1.WatchRolesRequest
 	(*WatchRolesResponse)(nil),                          // 63: portico.rbac.v1.WatchRolesResponse
 	(*ClusterRoleBinding)(nil),                          // 64: portico.rbac.v1.ClusterRoleBinding
-	(*v1.ListMeta)(nil),                                 // 65: portico.core.v1.ListMeta
-	(*v1.DeleteOptions)(nil),                            // 66: portico.core.v1.DeleteOptions
-	(*v1.Status)(nil),                                   // 67: portico.core.v1.Status
-	(*ClusterRole)(nil),                                 // 68: portico.rbac.v1.ClusterRole
-	(*RoleBinding)(nil),                                 // 69: portico.rbac.v1.RoleBinding
-	(*Role)(nil),                                        // 70: portico.rbac.v1.Role
+	(*v1.PartialObjectMetadata)(nil),                    // 65: portico.core.v1.PartialObjectMetadata
+	(*v1.ListMeta)(nil),                                 // 66: portico.core.v1.ListMeta
+	(*v1.DeleteOptions)(nil),                            // 67: portico.core.v1.DeleteOptions
+	(*v1.Status)(nil),                                   // 68: portico.core.v1.Status
+	(*ClusterRole)(nil),                                 // 69: portico.rbac.v1.ClusterRole
+	(*RoleBinding)(nil),                                 // 70: portico.rbac.v1.RoleBinding
+	(*Role)(nil),                                        // 71: portico.rbac.v1.Role
 }
 var file_portico_rbac_v1_services_proto_depIdxs = []int32{
-	64, // 0: portico.rbac.v1.GetClusterRoleBindingResponse.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
-	65, // 1: portico.rbac.v1.ListClusterRoleBindingsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	64, // 2: portico.rbac.v1.ListClusterRoleBindingsResponse.items:type_name -> portico.rbac.v1.ClusterRoleBinding
-	64, // 3: portico.rbac.v1.CreateClusterRoleBindingRequest.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
-	64, // 4: portico.rbac.v1.CreateClusterRoleBindingResponse.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
-	64, // 5: portico.rbac.v1.UpdateClusterRoleBindingRequest.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
-	64, // 6: portico.rbac.v1.UpdateClusterRoleBindingResponse.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
-	64, // 7: portico.rbac.v1.PatchClusterRoleBindingResponse.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
-	66, // 8: portico.rbac.v1.DeleteClusterRoleBindingRequest.options:type_name -> portico.core.v1.DeleteOptions
-	64, // 9: portico.rbac.v1.DeleteClusterRoleBindingResponse.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
-	67, // 10: portico.rbac.v1.DeleteClusterRoleBindingResponse.status:type_name -> portico.core.v1.Status
-	66, // 11: portico.rbac.v1.DeleteCollectionClusterRoleBindingsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	65, // 12: portico.rbac.v1.DeleteCollectionClusterRoleBindingsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	64, // 13: portico.rbac.v1.DeleteCollectionClusterRoleBindingsResponse.items:type_name -> portico.rbac.v1.ClusterRoleBinding
-	64, // 14: portico.rbac.v1.WatchClusterRoleBindingsResponse.object:type_name -> portico.rbac.v1.ClusterRoleBinding
-	68, // 15: portico.rbac.v1.GetClusterRoleResponse.cluster_role:type_name -> portico.rbac.v1.ClusterRole
-	65, // 16: portico.rbac.v1.ListClusterRolesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	68, // 17: portico.rbac.v1.ListClusterRolesResponse.items:type_name -> portico.rbac.v1.ClusterRole
-	68, // 18: portico.rbac.v1.CreateClusterRoleRequest.cluster_role:type_name -> portico.rbac.v1.ClusterRole
-	68, // 19: portico.rbac.v1.CreateClusterRoleResponse.cluster_role:type_name -> portico.rbac.v1.ClusterRole
-	68, // 20: portico.rbac.v1.UpdateClusterRoleRequest.cluster_role:type_name -> portico.rbac.v1.ClusterRole
-	68, // 21: portico.rbac.v1.UpdateClusterRoleResponse.cluster_role:type_name -> portico.rbac.v1.ClusterRole
-	68, // 22: portico.rbac.v1.PatchClusterRoleResponse.cluster_role:type_name -> portico.rbac.v1.ClusterRole
-	66, // 23: portico.rbac.v1.DeleteClusterRoleRequest.options:type_name -> portico.core.v1.DeleteOptions
-	68, // 24: portico.rbac.v1.DeleteClusterRoleResponse.cluster_role:type_name -> portico.rbac.v1.ClusterRole
-	67, // 25: portico.rbac.v1.DeleteClusterRoleResponse.status:type_name -> portico.core.v1.Status
-	66, // 26: portico.rbac.v1.DeleteCollectionClusterRolesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	65, // 27: portico.rbac.v1.DeleteCollectionClusterRolesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	68, // 28: portico.rbac.v1.DeleteCollectionClusterRolesResponse.items:type_name -> portico.rbac.v1.ClusterRole
-	68, // 29: portico.rbac.v1.WatchClusterRolesResponse.object:type_name -> portico.rbac.v1.ClusterRole
-	69, // 30: portico.rbac.v1.GetRoleBindingResponse.role_binding:type_name -> portico.rbac.v1.RoleBinding
-	65, // 31: portico.rbac.v1.ListRoleBindingsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	69, // 32: portico.rbac.v1.ListRoleBindingsResponse.items:type_name -> portico.rbac.v1.RoleBinding
-	69, // 33: portico.rbac.v1.CreateRoleBindingRequest.role_binding:type_name -> portico.rbac.v1.RoleBinding
-	69, // 34: portico.rbac.v1.CreateRoleBindingResponse.role_binding:type_name -> portico.rbac.v1.RoleBinding
-	69, // 35: portico.rbac.v1.UpdateRoleBindingRequest.role_binding:type_name -> portico.rbac.v1.RoleBinding
-	69, // 36: portico.rbac.v1.UpdateRoleBindingResponse.role_binding:type_name -> portico.rbac.v1.RoleBinding
-	69, // 37: portico.rbac.v1.PatchRoleBindingResponse.role_binding:type_name -> portico.rbac.v1.RoleBinding
-	66, // 38: portico.rbac.v1.DeleteRoleBindingRequest.options:type_name -> portico.core.v1.DeleteOptions
-	69, // 39: portico.rbac.v1.DeleteRoleBindingResponse.role_binding:type_name -> portico.rbac.v1.RoleBinding
-	67, // 40: portico.rbac.v1.DeleteRoleBindingResponse.status:type_name -> portico.core.v1.Status
-	66, // 41: portico.rbac.v1.DeleteCollectionRoleBindingsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	65, // 42: portico.rbac.v1.DeleteCollectionRoleBindingsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	69, // 43: portico.rbac.v1.DeleteCollectionRoleBindingsResponse.items:type_name -> portico.rbac.v1.RoleBinding
-	69, // 44: portico.rbac.v1.WatchRoleBindingsResponse.object:type_name -> portico.rbac.v1.RoleBinding
-	70, // 45: portico.rbac.v1.GetRoleResponse.role:type_name -> portico.rbac.v1.Role
-	65, // 46: portico.rbac.v1.ListRolesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	70, // 47: portico.rbac.v1.ListRolesResponse.items:type_name -> portico.rbac.v1.Role
-	70, // 48: portico.rbac.v1.CreateRoleRequest.role:type_name -> portico.rbac.v1.Role
-	70, // 49: portico.rbac.v1.CreateRoleResponse.role:type_name -> portico.rbac.v1.Role
-	70, // 50: portico.rbac.v1.UpdateRoleRequest.role:type_name -> portico.rbac.v1.Role
-	70, // 51: portico.rbac.v1.UpdateRoleResponse.role:type_name -> portico.rbac.v1.Role
-	70, // 52: portico.rbac.v1.PatchRoleResponse.role:type_name -> portico.rbac.v1.Role
-	66, // 53: portico.rbac.v1.DeleteRoleRequest.options:type_name -> portico.core.v1.DeleteOptions
-	70, // 54: portico.rbac.v1.DeleteRoleResponse.role:type_name -> portico.rbac.v1.Role
-	67, // 55: portico.rbac.v1.DeleteRoleResponse.status:type_name -> portico.core.v1.Status
-	66, // 56: portico.rbac.v1.DeleteCollectionRolesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	65, // 57: portico.rbac.v1.DeleteCollectionRolesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	70, // 58: portico.rbac.v1.DeleteCollectionRolesResponse.items:type_name -> portico.rbac.v1.Role
-	70, // 59: portico.rbac.v1.WatchRolesResponse.object:type_name -> portico.rbac.v1.Role
-	0,  // 60: portico.rbac.v1.ClusterRoleBindingService.GetClusterRoleBinding:input_type -> portico.rbac.v1.GetClusterRoleBindingRequest
-	2,  // 61: portico.rbac.v1.ClusterRoleBindingService.ListClusterRoleBindings:input_type -> portico.rbac.v1.ListClusterRoleBindingsRequest
-	4,  // 62: portico.rbac.v1.ClusterRoleBindingService.CreateClusterRoleBinding:input_type -> portico.rbac.v1.CreateClusterRoleBindingRequest
-	6,  // 63: portico.rbac.v1.ClusterRoleBindingService.UpdateClusterRoleBinding:input_type -> portico.rbac.v1.UpdateClusterRoleBindingRequest
-	8,  // 64: portico.rbac.v1.ClusterRoleBindingService.PatchClusterRoleBinding:input_type -> portico.rbac.v1.PatchClusterRoleBindingRequest
-	10, // 65: portico.rbac.v1.ClusterRoleBindingService.DeleteClusterRoleBinding:input_type -> portico.rbac.v1.DeleteClusterRoleBindingRequest
-	12, // 66: portico.rbac.v1.ClusterRoleBindingService.DeleteCollectionClusterRoleBindings:input_type -> portico.rbac.v1.DeleteCollectionClusterRoleBindingsRequest
-	14, // 67: portico.rbac.v1.ClusterRoleBindingService.WatchClusterRoleBindings:input_type -> portico.rbac.v1.WatchClusterRoleBindingsRequest
-	16, // 68: portico.rbac.v1.ClusterRoleService.GetClusterRole:input_type -> portico.rbac.v1.GetClusterRoleRequest
-	18, // 69: portico.rbac.v1.ClusterRoleService.ListClusterRoles:input_type -> portico.rbac.v1.ListClusterRolesRequest
-	20, // 70: portico.rbac.v1.ClusterRoleService.CreateClusterRole:input_type -> portico.rbac.v1.CreateClusterRoleRequest
-	22, // 71: portico.rbac.v1.ClusterRoleService.UpdateClusterRole:input_type -> portico.rbac.v1.UpdateClusterRoleRequest
-	24, // 72: portico.rbac.v1.ClusterRoleService.PatchClusterRole:input_type -> portico.rbac.v1.PatchClusterRoleRequest
-	26, // 73: portico.rbac.v1.ClusterRoleService.DeleteClusterRole:input_type -> portico.rbac.v1.DeleteClusterRoleRequest
-	28, // 74: portico.rbac.v1.ClusterRoleService.DeleteCollectionClusterRoles:input_type -> portico.rbac.v1.DeleteCollectionClusterRolesRequest
-	30, // 75: portico.rbac.v1.ClusterRoleService.WatchClusterRoles:input_type -> portico.rbac.v1.WatchClusterRolesRequest
-	32, // 76: portico.rbac.v1.RoleBindingService.GetRoleBinding:input_type -> portico.rbac.v1.GetRoleBindingRequest
-	34, // 77: portico.rbac.v1.RoleBindingService.ListRoleBindings:input_type -> portico.rbac.v1.ListRoleBindingsRequest
-	36, // 78: portico.rbac.v1.RoleBindingService.CreateRoleBinding:input_type -> portico.rbac.v1.CreateRoleBindingRequest
-	38, // 79: portico.rbac.v1.RoleBindingService.UpdateRoleBinding:input_type -> portico.rbac.v1.UpdateRoleBindingRequest
-	40, // 80: portico.rbac.v1.RoleBindingService.PatchRoleBinding:input_type -> portico.rbac.v1.PatchRoleBindingRequest
-	42, // 81: portico.rbac.v1.RoleBindingService.DeleteRoleBinding:input_type -> portico.rbac.v1.DeleteRoleBindingRequest
-	44, // 82: portico.rbac.v1.RoleBindingService.DeleteCollectionRoleBindings:input_type -> portico.rbac.v1.DeleteCollectionRoleBindingsRequest
-	46, // 83: portico.rbac.v1.RoleBindingService.WatchRoleBindings:input_type -> portico.rbac.v1.WatchRoleBindingsRequest
-	48, // 84: portico.rbac.v1.RoleService.GetRole:input_type -> portico.rbac.v1.GetRoleRequest
-	50, // 85: portico.rbac.v1.RoleService.ListRoles:input_type -> portico.rbac.v1.ListRolesRequest
-	52, // 86: portico.rbac.v1.RoleService.CreateRole:input_type -> portico.rbac.v1.CreateRoleRequest
-	54, // 87: portico.rbac.v1.RoleService.UpdateRole:input_type -> portico.rbac.v1.UpdateRoleRequest
-	56, // 88: portico.rbac.v1.RoleService.PatchRole:input_type -> portico.rbac.v1.PatchRoleRequest
-	58, // 89: portico.rbac.v1.RoleService.DeleteRole:input_type -> portico.rbac.v1.DeleteRoleRequest
-	60, // 90: portico.rbac.v1.RoleService.DeleteCollectionRoles:input_type -> portico.rbac.v1.DeleteCollectionRolesRequest
-	62, // 91: portico.rbac.v1.RoleService.WatchRoles:input_type -> portico.rbac.v1.WatchRolesRequest
-	1,  // 92: portico.rbac.v1.ClusterRoleBindingService.GetClusterRoleBinding:output_type -> portico.rbac.v1.GetClusterRoleBindingResponse
-	3,  // 93: portico.rbac.v1.ClusterRoleBindingService.ListClusterRoleBindings:output_type -> portico.rbac.v1.ListClusterRoleBindingsResponse
-	5,  // 94: portico.rbac.v1.ClusterRoleBindingService.CreateClusterRoleBinding:output_type -> portico.rbac.v1.CreateClusterRoleBindingResponse
-	7,  // 95: portico.rbac.v1.ClusterRoleBindingService.UpdateClusterRoleBinding:output_type -> portico.rbac.v1.UpdateClusterRoleBindingResponse
-	9,  // 96: portico.rbac.v1.ClusterRoleBindingService.PatchClusterRoleBinding:output_type -> portico.rbac.v1.PatchClusterRoleBindingResponse
-	11, // 97: portico.rbac.v1.ClusterRoleBindingService.DeleteClusterRoleBinding:output_type -> portico.rbac.v1.DeleteClusterRoleBindingResponse
-	13, // 98: portico.rbac.v1.ClusterRoleBindingService.DeleteCollectionClusterRoleBindings:output_type -> portico.rbac.v1.DeleteCollectionClusterRoleBindingsResponse
-	15, // 99: portico.rbac.v1.ClusterRoleBindingService.WatchClusterRoleBindings:output_type -> portico.rbac.v1.WatchClusterRoleBindingsResponse
-	17, // 100: portico.rbac.v1.ClusterRoleService.GetClusterRole:output_type -> portico.rbac.v1.GetClusterRoleResponse
-	19, // 101: portico.rbac.v1.ClusterRoleService.ListClusterRoles:output_type -> portico.rbac.v1.ListClusterRolesResponse
-	21, // 102: portico.rbac.v1.ClusterRoleService.CreateClusterRole:output_type -> portico.rbac.v1.CreateClusterRoleResponse
-	23, // 103: portico.rbac.v1.ClusterRoleService.UpdateClusterRole:output_type -> portico.rbac.v1.UpdateClusterRoleResponse
-	25, // 104: portico.rbac.v1.ClusterRoleService.PatchClusterRole:output_type -> portico.rbac.v1.PatchClusterRoleResponse
-	27, // 105: portico.rbac.v1.ClusterRoleService.DeleteClusterRole:output_type -> portico.rbac.v1.DeleteClusterRoleResponse
-	29, // 106: portico.rbac.v1.ClusterRoleService.DeleteCollectionClusterRoles:output_type -> portico.rbac.v1.DeleteCollectionClusterRolesResponse
-	31, // 107: portico.rbac.v1.ClusterRoleService.WatchClusterRoles:output_type -> portico.rbac.v1.WatchClusterRolesResponse
-	33, // 108: portico.rbac.v1.RoleBindingService.GetRoleBinding:output_type -> portico.rbac.v1.GetRoleBindingResponse
-	35, // 109: portico.rbac.v1.RoleBindingService.ListRoleBindings:output_type -> portico.rbac.v1.ListRoleBindingsResponse
-	37, // 110: portico.rbac.v1.RoleBindingService.CreateRoleBinding:output_type -> portico.rbac.v1.CreateRoleBindingResponse
-	39, // 111: portico.rbac.v1.RoleBindingService.UpdateRoleBinding:output_type -> portico.rbac.v1.UpdateRoleBindingResponse
-	41, // 112: portico.rbac.v1.RoleBindingService.PatchRoleBinding:output_type -> portico.rbac.v1.PatchRoleBindingResponse
-	43, // 113: portico.rbac.v1.RoleBindingService.DeleteRoleBinding:output_type -> portico.rbac.v1.DeleteRoleBindingResponse
-	45, // 114: portico.rbac.v1.RoleBindingService.DeleteCollectionRoleBindings:output_type -> portico.rbac.v1.DeleteCollectionRoleBindingsResponse
-	47, // 115: portico.rbac.v1.RoleBindingService.WatchRoleBindings:output_type -> portico.rbac.v1.WatchRoleBindingsResponse
-	49, // 116: portico.rbac.v1.RoleService.GetRole:output_type -> portico.rbac.v1.GetRoleResponse
-	51, // 117: portico.rbac.v1.RoleService.ListRoles:output_type -> portico.rbac.v1.ListRolesResponse
-	53, // 118: portico.rbac.v1.RoleService.CreateRole:output_type -> portico.rbac.v1.CreateRoleResponse
-	55, // 119: portico.rbac.v1.RoleService.UpdateRole:output_type -> portico.rbac.v1.UpdateRoleResponse
-	57, // 120: portico.rbac.v1.RoleService.PatchRole:output_type -> portico.rbac.v1.PatchRoleResponse
-	59, // 121: portico.rbac.v1.RoleService.DeleteRole:output_type -> portico.rbac.v1.DeleteRoleResponse
-	61, // 122: portico.rbac.v1.RoleService.DeleteCollectionRoles:output_type -> portico.rbac.v1.DeleteCollectionRolesResponse
-	63, // 123: portico.rbac.v1.RoleService.WatchRoles:output_type -> portico.rbac.v1.WatchRolesResponse
-	92, // [92:124] is the sub-list for method output_type
-	60, // [60:92] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	64,  // 0: portico.rbac.v1.GetClusterRoleBindingResponse.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
+	65,  // 1: portico.rbac.v1.GetClusterRoleBindingResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	66,  // 2: portico.rbac.v1.ListClusterRoleBindingsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	64,  // 3: portico.rbac.v1.ListClusterRoleBindingsResponse.items:type_name -> portico.rbac.v1.ClusterRoleBinding
+	65,  // 4: portico.rbac.v1.ListClusterRoleBindingsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	64,  // 5: portico.rbac.v1.CreateClusterRoleBindingRequest.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
+	64,  // 6: portico.rbac.v1.CreateClusterRoleBindingResponse.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
+	64,  // 7: portico.rbac.v1.UpdateClusterRoleBindingRequest.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
+	64,  // 8: portico.rbac.v1.UpdateClusterRoleBindingResponse.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
+	64,  // 9: portico.rbac.v1.PatchClusterRoleBindingResponse.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
+	67,  // 10: portico.rbac.v1.DeleteClusterRoleBindingRequest.options:type_name -> portico.core.v1.DeleteOptions
+	64,  // 11: portico.rbac.v1.DeleteClusterRoleBindingResponse.cluster_role_binding:type_name -> portico.rbac.v1.ClusterRoleBinding
+	68,  // 12: portico.rbac.v1.DeleteClusterRoleBindingResponse.status:type_name -> portico.core.v1.Status
+	67,  // 13: portico.rbac.v1.DeleteCollectionClusterRoleBindingsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	66,  // 14: portico.rbac.v1.DeleteCollectionClusterRoleBindingsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	64,  // 15: portico.rbac.v1.DeleteCollectionClusterRoleBindingsResponse.items:type_name -> portico.rbac.v1.ClusterRoleBinding
+	64,  // 16: portico.rbac.v1.WatchClusterRoleBindingsResponse.object:type_name -> portico.rbac.v1.ClusterRoleBinding
+	65,  // 17: portico.rbac.v1.WatchClusterRoleBindingsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	69,  // 18: portico.rbac.v1.GetClusterRoleResponse.cluster_role:type_name -> portico.rbac.v1.ClusterRole
+	65,  // 19: portico.rbac.v1.GetClusterRoleResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	66,  // 20: portico.rbac.v1.ListClusterRolesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	69,  // 21: portico.rbac.v1.ListClusterRolesResponse.items:type_name -> portico.rbac.v1.ClusterRole
+	65,  // 22: portico.rbac.v1.ListClusterRolesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	69,  // 23: portico.rbac.v1.CreateClusterRoleRequest.cluster_role:type_name -> portico.rbac.v1.ClusterRole
+	69,  // 24: portico.rbac.v1.CreateClusterRoleResponse.cluster_role:type_name -> portico.rbac.v1.ClusterRole
+	69,  // 25: portico.rbac.v1.UpdateClusterRoleRequest.cluster_role:type_name -> portico.rbac.v1.ClusterRole
+	69,  // 26: portico.rbac.v1.UpdateClusterRoleResponse.cluster_role:type_name -> portico.rbac.v1.ClusterRole
+	69,  // 27: portico.rbac.v1.PatchClusterRoleResponse.cluster_role:type_name -> portico.rbac.v1.ClusterRole
+	67,  // 28: portico.rbac.v1.DeleteClusterRoleRequest.options:type_name -> portico.core.v1.DeleteOptions
+	69,  // 29: portico.rbac.v1.DeleteClusterRoleResponse.cluster_role:type_name -> portico.rbac.v1.ClusterRole
+	68,  // 30: portico.rbac.v1.DeleteClusterRoleResponse.status:type_name -> portico.core.v1.Status
+	67,  // 31: portico.rbac.v1.DeleteCollectionClusterRolesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	66,  // 32: portico.rbac.v1.DeleteCollectionClusterRolesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	69,  // 33: portico.rbac.v1.DeleteCollectionClusterRolesResponse.items:type_name -> portico.rbac.v1.ClusterRole
+	69,  // 34: portico.rbac.v1.WatchClusterRolesResponse.object:type_name -> portico.rbac.v1.ClusterRole
+	65,  // 35: portico.rbac.v1.WatchClusterRolesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	70,  // 36: portico.rbac.v1.GetRoleBindingResponse.role_binding:type_name -> portico.rbac.v1.RoleBinding
+	65,  // 37: portico.rbac.v1.GetRoleBindingResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	66,  // 38: portico.rbac.v1.ListRoleBindingsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	70,  // 39: portico.rbac.v1.ListRoleBindingsResponse.items:type_name -> portico.rbac.v1.RoleBinding
+	65,  // 40: portico.rbac.v1.ListRoleBindingsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	70,  // 41: portico.rbac.v1.CreateRoleBindingRequest.role_binding:type_name -> portico.rbac.v1.RoleBinding
+	70,  // 42: portico.rbac.v1.CreateRoleBindingResponse.role_binding:type_name -> portico.rbac.v1.RoleBinding
+	70,  // 43: portico.rbac.v1.UpdateRoleBindingRequest.role_binding:type_name -> portico.rbac.v1.RoleBinding
+	70,  // 44: portico.rbac.v1.UpdateRoleBindingResponse.role_binding:type_name -> portico.rbac.v1.RoleBinding
+	70,  // 45: portico.rbac.v1.PatchRoleBindingResponse.role_binding:type_name -> portico.rbac.v1.RoleBinding
+	67,  // 46: portico.rbac.v1.DeleteRoleBindingRequest.options:type_name -> portico.core.v1.DeleteOptions
+	70,  // 47: portico.rbac.v1.DeleteRoleBindingResponse.role_binding:type_name -> portico.rbac.v1.RoleBinding
+	68,  // 48: portico.rbac.v1.DeleteRoleBindingResponse.status:type_name -> portico.core.v1.Status
+	67,  // 49: portico.rbac.v1.DeleteCollectionRoleBindingsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	66,  // 50: portico.rbac.v1.DeleteCollectionRoleBindingsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	70,  // 51: portico.rbac.v1.DeleteCollectionRoleBindingsResponse.items:type_name -> portico.rbac.v1.RoleBinding
+	70,  // 52: portico.rbac.v1.WatchRoleBindingsResponse.object:type_name -> portico.rbac.v1.RoleBinding
+	65,  // 53: portico.rbac.v1.WatchRoleBindingsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	71,  // 54: portico.rbac.v1.GetRoleResponse.role:type_name -> portico.rbac.v1.Role
+	65,  // 55: portico.rbac.v1.GetRoleResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	66,  // 56: portico.rbac.v1.ListRolesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	71,  // 57: portico.rbac.v1.ListRolesResponse.items:type_name -> portico.rbac.v1.Role
+	65,  // 58: portico.rbac.v1.ListRolesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	71,  // 59: portico.rbac.v1.CreateRoleRequest.role:type_name -> portico.rbac.v1.Role
+	71,  // 60: portico.rbac.v1.CreateRoleResponse.role:type_name -> portico.rbac.v1.Role
+	71,  // 61: portico.rbac.v1.UpdateRoleRequest.role:type_name -> portico.rbac.v1.Role
+	71,  // 62: portico.rbac.v1.UpdateRoleResponse.role:type_name -> portico.rbac.v1.Role
+	71,  // 63: portico.rbac.v1.PatchRoleResponse.role:type_name -> portico.rbac.v1.Role
+	67,  // 64: portico.rbac.v1.DeleteRoleRequest.options:type_name -> portico.core.v1.DeleteOptions
+	71,  // 65: portico.rbac.v1.DeleteRoleResponse.role:type_name -> portico.rbac.v1.Role
+	68,  // 66: portico.rbac.v1.DeleteRoleResponse.status:type_name -> portico.core.v1.Status
+	67,  // 67: portico.rbac.v1.DeleteCollectionRolesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	66,  // 68: portico.rbac.v1.DeleteCollectionRolesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	71,  // 69: portico.rbac.v1.DeleteCollectionRolesResponse.items:type_name -> portico.rbac.v1.Role
+	71,  // 70: portico.rbac.v1.WatchRolesResponse.object:type_name -> portico.rbac.v1.Role
+	65,  // 71: portico.rbac.v1.WatchRolesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	0,   // 72: portico.rbac.v1.ClusterRoleBindingService.GetClusterRoleBinding:input_type -> portico.rbac.v1.GetClusterRoleBindingRequest
+	2,   // 73: portico.rbac.v1.ClusterRoleBindingService.ListClusterRoleBindings:input_type -> portico.rbac.v1.ListClusterRoleBindingsRequest
+	4,   // 74: portico.rbac.v1.ClusterRoleBindingService.CreateClusterRoleBinding:input_type -> portico.rbac.v1.CreateClusterRoleBindingRequest
+	6,   // 75: portico.rbac.v1.ClusterRoleBindingService.UpdateClusterRoleBinding:input_type -> portico.rbac.v1.UpdateClusterRoleBindingRequest
+	8,   // 76: portico.rbac.v1.ClusterRoleBindingService.PatchClusterRoleBinding:input_type -> portico.rbac.v1.PatchClusterRoleBindingRequest
+	10,  // 77: portico.rbac.v1.ClusterRoleBindingService.DeleteClusterRoleBinding:input_type -> portico.rbac.v1.DeleteClusterRoleBindingRequest
+	12,  // 78: portico.rbac.v1.ClusterRoleBindingService.DeleteCollectionClusterRoleBindings:input_type -> portico.rbac.v1.DeleteCollectionClusterRoleBindingsRequest
+	14,  // 79: portico.rbac.v1.ClusterRoleBindingService.WatchClusterRoleBindings:input_type -> portico.rbac.v1.WatchClusterRoleBindingsRequest
+	16,  // 80: portico.rbac.v1.ClusterRoleService.GetClusterRole:input_type -> portico.rbac.v1.GetClusterRoleRequest
+	18,  // 81: portico.rbac.v1.ClusterRoleService.ListClusterRoles:input_type -> portico.rbac.v1.ListClusterRolesRequest
+	20,  // 82: portico.rbac.v1.ClusterRoleService.CreateClusterRole:input_type -> portico.rbac.v1.CreateClusterRoleRequest
+	22,  // 83: portico.rbac.v1.ClusterRoleService.UpdateClusterRole:input_type -> portico.rbac.v1.UpdateClusterRoleRequest
+	24,  // 84: portico.rbac.v1.ClusterRoleService.PatchClusterRole:input_type -> portico.rbac.v1.PatchClusterRoleRequest
+	26,  // 85: portico.rbac.v1.ClusterRoleService.DeleteClusterRole:input_type -> portico.rbac.v1.DeleteClusterRoleRequest
+	28,  // 86: portico.rbac.v1.ClusterRoleService.DeleteCollectionClusterRoles:input_type -> portico.rbac.v1.DeleteCollectionClusterRolesRequest
+	30,  // 87: portico.rbac.v1.ClusterRoleService.WatchClusterRoles:input_type -> portico.rbac.v1.WatchClusterRolesRequest
+	32,  // 88: portico.rbac.v1.RoleBindingService.GetRoleBinding:input_type -> portico.rbac.v1.GetRoleBindingRequest
+	34,  // 89: portico.rbac.v1.RoleBindingService.ListRoleBindings:input_type -> portico.rbac.v1.ListRoleBindingsRequest
+	36,  // 90: portico.rbac.v1.RoleBindingService.CreateRoleBinding:input_type -> portico.rbac.v1.CreateRoleBindingRequest
+	38,  // 91: portico.rbac.v1.RoleBindingService.UpdateRoleBinding:input_type -> portico.rbac.v1.UpdateRoleBindingRequest
+	40,  // 92: portico.rbac.v1.RoleBindingService.PatchRoleBinding:input_type -> portico.rbac.v1.PatchRoleBindingRequest
+	42,  // 93: portico.rbac.v1.RoleBindingService.DeleteRoleBinding:input_type -> portico.rbac.v1.DeleteRoleBindingRequest
+	44,  // 94: portico.rbac.v1.RoleBindingService.DeleteCollectionRoleBindings:input_type -> portico.rbac.v1.DeleteCollectionRoleBindingsRequest
+	46,  // 95: portico.rbac.v1.RoleBindingService.WatchRoleBindings:input_type -> portico.rbac.v1.WatchRoleBindingsRequest
+	48,  // 96: portico.rbac.v1.RoleService.GetRole:input_type -> portico.rbac.v1.GetRoleRequest
+	50,  // 97: portico.rbac.v1.RoleService.ListRoles:input_type -> portico.rbac.v1.ListRolesRequest
+	52,  // 98: portico.rbac.v1.RoleService.CreateRole:input_type -> portico.rbac.v1.CreateRoleRequest
+	54,  // 99: portico.rbac.v1.RoleService.UpdateRole:input_type -> portico.rbac.v1.UpdateRoleRequest
+	56,  // 100: portico.rbac.v1.RoleService.PatchRole:input_type -> portico.rbac.v1.PatchRoleRequest
+	58,  // 101: portico.rbac.v1.RoleService.DeleteRole:input_type -> portico.rbac.v1.DeleteRoleRequest
+	60,  // 102: portico.rbac.v1.RoleService.DeleteCollectionRoles:input_type -> portico.rbac.v1.DeleteCollectionRolesRequest
+	62,  // 103: portico.rbac.v1.RoleService.WatchRoles:input_type -> portico.rbac.v1.WatchRolesRequest
+	1,   // 104: portico.rbac.v1.ClusterRoleBindingService.GetClusterRoleBinding:output_type -> portico.rbac.v1.GetClusterRoleBindingResponse
+	3,   // 105: portico.rbac.v1.ClusterRoleBindingService.ListClusterRoleBindings:output_type -> portico.rbac.v1.ListClusterRoleBindingsResponse
+	5,   // 106: portico.rbac.v1.ClusterRoleBindingService.CreateClusterRoleBinding:output_type -> portico.rbac.v1.CreateClusterRoleBindingResponse
+	7,   // 107: portico.rbac.v1.ClusterRoleBindingService.UpdateClusterRoleBinding:output_type -> portico.rbac.v1.UpdateClusterRoleBindingResponse
+	9,   // 108: portico.rbac.v1.ClusterRoleBindingService.PatchClusterRoleBinding:output_type -> portico.rbac.v1.PatchClusterRoleBindingResponse
+	11,  // 109: portico.rbac.v1.ClusterRoleBindingService.DeleteClusterRoleBinding:output_type -> portico.rbac.v1.DeleteClusterRoleBindingResponse
+	13,  // 110: portico.rbac.v1.ClusterRoleBindingService.DeleteCollectionClusterRoleBindings:output_type -> portico.rbac.v1.DeleteCollectionClusterRoleBindingsResponse
+	15,  // 111: portico.rbac.v1.ClusterRoleBindingService.WatchClusterRoleBindings:output_type -> portico.rbac.v1.WatchClusterRoleBindingsResponse
+	17,  // 112: portico.rbac.v1.ClusterRoleService.GetClusterRole:output_type -> portico.rbac.v1.GetClusterRoleResponse
+	19,  // 113: portico.rbac.v1.ClusterRoleService.ListClusterRoles:output_type -> portico.rbac.v1.ListClusterRolesResponse
+	21,  // 114: portico.rbac.v1.ClusterRoleService.CreateClusterRole:output_type -> portico.rbac.v1.CreateClusterRoleResponse
+	23,  // 115: portico.rbac.v1.ClusterRoleService.UpdateClusterRole:output_type -> portico.rbac.v1.UpdateClusterRoleResponse
+	25,  // 116: portico.rbac.v1.ClusterRoleService.PatchClusterRole:output_type -> portico.rbac.v1.PatchClusterRoleResponse
+	27,  // 117: portico.rbac.v1.ClusterRoleService.DeleteClusterRole:output_type -> portico.rbac.v1.DeleteClusterRoleResponse
+	29,  // 118: portico.rbac.v1.ClusterRoleService.DeleteCollectionClusterRoles:output_type -> portico.rbac.v1.DeleteCollectionClusterRolesResponse
+	31,  // 119: portico.rbac.v1.ClusterRoleService.WatchClusterRoles:output_type -> portico.rbac.v1.WatchClusterRolesResponse
+	33,  // 120: portico.rbac.v1.RoleBindingService.GetRoleBinding:output_type -> portico.rbac.v1.GetRoleBindingResponse
+	35,  // 121: portico.rbac.v1.RoleBindingService.ListRoleBindings:output_type -> portico.rbac.v1.ListRoleBindingsResponse
+	37,  // 122: portico.rbac.v1.RoleBindingService.CreateRoleBinding:output_type -> portico.rbac.v1.CreateRoleBindingResponse
+	39,  // 123: portico.rbac.v1.RoleBindingService.UpdateRoleBinding:output_type -> portico.rbac.v1.UpdateRoleBindingResponse
+	41,  // 124: portico.rbac.v1.RoleBindingService.PatchRoleBinding:output_type -> portico.rbac.v1.PatchRoleBindingResponse
+	43,  // 125: portico.rbac.v1.RoleBindingService.DeleteRoleBinding:output_type -> portico.rbac.v1.DeleteRoleBindingResponse
+	45,  // 126: portico.rbac.v1.RoleBindingService.DeleteCollectionRoleBindings:output_type -> portico.rbac.v1.DeleteCollectionRoleBindingsResponse
+	47,  // 127: portico.rbac.v1.RoleBindingService.WatchRoleBindings:output_type -> portico.rbac.v1.WatchRoleBindingsResponse
+	49,  // 128: portico.rbac.v1.RoleService.GetRole:output_type -> portico.rbac.v1.GetRoleResponse
+	51,  // 129: portico.rbac.v1.RoleService.ListRoles:output_type -> portico.rbac.v1.ListRolesResponse
+	53,  // 130: portico.rbac.v1.RoleService.CreateRole:output_type -> portico.rbac.v1.CreateRoleResponse
+	55,  // 131: portico.rbac.v1.RoleService.UpdateRole:output_type -> portico.rbac.v1.UpdateRoleResponse
+	57,  // 132: portico.rbac.v1.RoleService.PatchRole:output_type -> portico.rbac.v1.PatchRoleResponse
+	59,  // 133: portico.rbac.v1.RoleService.DeleteRole:output_type -> portico.rbac.v1.DeleteRoleResponse
+	61,  // 134: portico.rbac.v1.RoleService.DeleteCollectionRoles:output_type -> portico.rbac.v1.DeleteCollectionRolesResponse
+	63,  // 135: portico.rbac.v1.RoleService.WatchRoles:output_type -> portico.rbac.v1.WatchRolesResponse
+	104, // [104:136] is the sub-list for method output_type
+	72,  // [72:104] is the sub-list for method input_type
+	72,  // [72:72] is the sub-list for extension type_name
+	72,  // [72:72] is the sub-list for extension extendee
+	0,   // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_portico_rbac_v1_services_proto_init() }
