@@ -16,8 +16,10 @@ import (
 //   - each resource's kind and apiVersion on its message, its list kind on
 //     its List and DeleteCollection responses, "object" as a whole object
 //     in its Watch responses;
-//   - meta/v1 Status and DeleteOptions (also as meta.k8s.io/v1), and the
-//     kinds posted to subresources (Binding, TokenRequest, Eviction);
+//   - meta/v1 Status and DeleteOptions (also as meta.k8s.io/v1),
+//     PartialObjectMetadata(List) (meta.k8s.io/v1, the list's items with
+//     their kind), and the kinds posted to subresources (Binding,
+//     TokenRequest, Eviction);
 //   - AlwaysEmit, EmitNull and Inline fields, and the messages with their
 //     own encoding (IntOrString, Quantity, MicroTime, FieldsV1).
 //
@@ -91,12 +93,19 @@ func buildKubernetesTypes() (*Types, error) {
 		{"portico.core.v1.Binding", "v1", "Binding", nil},
 		{"portico.core.v1.TokenRequest", "authentication.k8s.io/v1", "TokenRequest", nil},
 		{"portico.core.v1.Eviction", "policy/v1", "Eviction", nil},
+		{"portico.core.v1.PartialObjectMetadata", "meta.k8s.io/v1", "PartialObjectMetadata", nil},
+		{"portico.core.v1.PartialObjectMetadataList", "meta.k8s.io/v1", "PartialObjectMetadataList", nil},
 	} {
 		if _, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(k.name)); err != nil {
 			continue
 		}
 		setKind(protoreflect.FullName(k.name), k.apiVersion, k.kind)
 		get(protoreflect.FullName(k.name)).AcceptAPIVersions = k.accept
+	}
+	// A PartialObjectMetadataList's items carry their kind, as
+	// kube-apiserver writes them.
+	if _, err := protoregistry.GlobalTypes.FindMessageByName("portico.core.v1.PartialObjectMetadataList"); err == nil {
+		get("portico.core.v1.PartialObjectMetadataList").Objects = []string{"items"}
 	}
 
 	entries := make([]Entry, 0, len(types))

@@ -413,8 +413,8 @@ func TestNewTypes(t *testing.T) {
 	}{
 		{&corev1.Namespace{}, kjson.Type{Kind: "Namespace"}, "Kind and APIVersion must be set together"},
 		{&corev1.Namespace{}, kjson.Type{AlwaysEmit: []string{"spek"}}, `AlwaysEmit names no field "spek"`},
-		{&corev1.Namespace{}, kjson.Type{AlwaysEmit: []string{"metadata"}, Objects: []string{"spec", "x"}}, `Objects names no singular message field "x"`},
-		{&corev1.ConfigMap{}, kjson.Type{Objects: []string{"data"}}, `Objects names no singular message field "data"`},
+		{&corev1.Namespace{}, kjson.Type{AlwaysEmit: []string{"metadata"}, Objects: []string{"spec", "x"}}, `Objects names no message field "x"`},
+		{&corev1.ConfigMap{}, kjson.Type{Objects: []string{"data"}}, `Objects names no message field "data"`},
 		{&corev1.Namespace{}, kjson.Type{APIVersion: "v1", Kind: "Namespace"}, ""},
 		{&corev1.ConfigMap{}, kjson.Type{Encoding: "Bogus"}, `unknown Encoding "Bogus"`},
 		{&corev1.ConfigMap{}, kjson.Type{Encoding: kjson.EncodingQuantity}, "does not have the fields Encoding Quantity needs"},

@@ -93,7 +93,7 @@ func (t *Types) appendFields(b []byte, m protoreflect.Message, p *msgPlan, first
 		}
 		switch {
 		case fd.IsList():
-			b, err = t.appendList(b, fd, m.Get(fd).List(), depth)
+			b, err = t.appendList(b, fd, m.Get(fd).List(), f.object, depth)
 		case fd.IsMap():
 			b, err = t.appendMapField(b, m, p, f, depth)
 		case fd.Message() != nil:
@@ -150,7 +150,7 @@ func (t *Types) appendEncoded(b []byte, m protoreflect.Message, p *msgPlan, dept
 		if l.Len() == 0 {
 			return append(b, "null"...), nil
 		}
-		return t.appendList(b, fd, l, depth)
+		return t.appendList(b, fd, l, false, depth)
 	case specDuration:
 		return appendString(b, time.Duration(m.Get(fields.Get(0)).Int()).String()), nil
 	}
@@ -172,7 +172,8 @@ func appendRawJSON(b []byte, raw []byte) ([]byte, error) {
 	return append(b, escaped.Bytes()...), nil
 }
 
-func (t *Types) appendList(b []byte, fd protoreflect.FieldDescriptor, l protoreflect.List, depth int) ([]byte, error) {
+// appendList writes a list; objects writes each message with its kind.
+func (t *Types) appendList(b []byte, fd protoreflect.FieldDescriptor, l protoreflect.List, objects bool, depth int) ([]byte, error) {
 	b = append(b, '[')
 	var err error
 	isMsg := fd.Message() != nil
@@ -181,7 +182,7 @@ func (t *Types) appendList(b []byte, fd protoreflect.FieldDescriptor, l protoref
 			b = append(b, ',')
 		}
 		if isMsg {
-			b, err = t.appendMessage(b, l.Get(i).Message(), false, depth+1)
+			b, err = t.appendMessage(b, l.Get(i).Message(), objects, depth+1)
 		} else {
 			b, err = appendScalar(b, fd, l.Get(i))
 		}
@@ -418,7 +419,7 @@ func (t *Types) appendListValue(b []byte, m protoreflect.Message, depth int) ([]
 	if fd == nil || !fd.IsList() {
 		return b, fmt.Errorf("kjson: %s is not google.protobuf.ListValue", m.Descriptor().FullName())
 	}
-	return t.appendList(b, fd, m.Get(fd).List(), depth)
+	return t.appendList(b, fd, m.Get(fd).List(), false, depth)
 }
 
 // appendProtoJSON writes the well-known types Kubernetes has no form of

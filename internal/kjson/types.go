@@ -35,8 +35,9 @@ type Type struct {
 	// "rules"). Listing a field here is enough to have it always written.
 	EmitNull []string
 	// Objects are the JSON names of message fields holding a whole object
-	// (a runtime.Object, as a watch event's "object"), written with their
-	// own kind and apiVersion.
+	// (a runtime.Object, as a watch event's "object"), or a list of them
+	// (a PartialObjectMetadataList's "items"), written with their own kind
+	// and apiVersion.
 	Objects []string
 	// Inline are the JSON names of message fields whose fields Kubernetes
 	// JSON writes and reads as the parent's own (Go structs embedded with
@@ -90,8 +91,8 @@ type Entry struct {
 }
 
 // NewTypes returns the registry of entries. It fails when a field named in
-// AlwaysEmit or Objects does not exist (Objects: is not a singular message
-// field), when only one of Kind and APIVersion is set, or when a kind is
+// AlwaysEmit or Objects does not exist (Objects: is not a message or
+// repeated message field), when only one of Kind and APIVersion is set, or when a kind is
 // given to two messages.
 func NewTypes(entries ...Entry) (*Types, error) {
 	t := &Types{byName: map[protoreflect.FullName]*Type{}, byKind: map[kindKey]protoreflect.FullName{}}
@@ -142,8 +143,8 @@ func (t *Types) register(msg proto.Message, typ Type) error {
 	}
 	for _, name := range typ.Objects {
 		fd := fieldByJSONName(md, name)
-		if fd == nil || fd.Message() == nil || fd.IsList() || fd.IsMap() {
-			return fmt.Errorf("kjson: %s: Objects names no singular message field %q", md.FullName(), name)
+		if fd == nil || fd.Message() == nil || fd.IsMap() {
+			return fmt.Errorf("kjson: %s: Objects names no message field %q", md.FullName(), name)
 		}
 	}
 	for _, name := range typ.Inline {
