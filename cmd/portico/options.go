@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/internal/pki"
 	"github.com/portico-dev/portico/internal/tlsconf"
+	"github.com/portico-dev/portico/services/api"
 )
 
 // options is the union of every service's flags; each subcommand
@@ -74,6 +75,8 @@ type options struct {
 	// encryption at rest
 	encryptionProviderConfig string
 	encryptionRewriteStale   bool
+	// watches
+	watchBookmarkInterval time.Duration
 
 	shutdownGrace time.Duration
 }
@@ -95,6 +98,7 @@ func defaultOptions() *options {
 		requestTimeout:              gateway.DefaultRequestTimeout,
 		authorizationModes:          authz.DefaultModes(),
 		shutdownGrace:               10 * time.Second,
+		watchBookmarkInterval:       api.DefaultWatchBookmarkInterval,
 	}
 }
 
@@ -150,6 +154,7 @@ func (o *options) addStorageFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.etcdKeyFile, "etcd-keyfile", "", "Key of --etcd-certfile.")
 	fs.StringVar(&o.encryptionProviderConfig, "encryption-provider-config", "", "File with kube-apiserver's EncryptionConfiguration (apiserver.config.k8s.io/v1): which resources are encrypted in etcd, with which providers (aesgcm, aescbc, secretbox, identity) and keys. The first provider of an entry encrypts writes; all of them read.")
 	fs.BoolVar(&o.encryptionRewriteStale, "encryption-rewrite-stale", false, "After the api starts, store again every object of the configured resources that is not stored with the first provider and key (the last step of a key rotation, as `kubectl get secrets -A -o json | kubectl replace -f -`). Concurrent writes are never lost.")
+	fs.DurationVar(&o.watchBookmarkInterval, "watch-bookmark-interval", o.watchBookmarkInterval, "How often a watch with allowWatchBookmarks gets a BOOKMARK event (one also comes two seconds before its timeoutSeconds ends).")
 }
 
 // pki is the layout of the internal PKI under --data-dir.
@@ -205,6 +210,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("%s: %d is negative (0 is no limit)", f.flag, f.v))
 		}
+	}
+	if o.watchBookmarkInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--watch-bookmark-interval: %s must be positive", o.watchBookmarkInterval))
 	}
 	if o.requestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--request-timeout: %s must be positive", o.requestTimeout))

@@ -103,6 +103,11 @@ func TestPortFlagsValidate(t *testing.T) {
 			args:    []string{"--request-timeout", "0s"},
 			wantErr: []string{"--request-timeout: 0s must be positive"},
 		},
+		"zero bookmark interval": {
+			args:    []string{"--watch-bookmark-interval", "0s"},
+			wantErr: []string{"--watch-bookmark-interval: 0s must be positive"},
+		},
+		"short bookmark interval": {args: []string{"--watch-bookmark-interval", "200ms"}},
 		"every error at once": {
 			args:    []string{"--tls-min-version", "VersionTLS10", "--secure-port", "70000", "--request-timeout", "-1s"},
 			wantErr: []string{"VersionTLS10 is refused", "--secure-port: 70000 is not a port", "--request-timeout"},

@@ -306,7 +306,8 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 	deps := api.Deps{
 		Etcd: etcdc, Authn: authnc, Authz: authzc,
 		Verifier: e.verify, Logger: log,
-		JSON: kjson.New(kjson.WithTypes(kjson.KubernetesTypes())),
+		JSON:    kjson.New(kjson.WithTypes(kjson.KubernetesTypes())),
+		Options: api.Options{WatchBookmarkInterval: e.o.watchBookmarkInterval},
 	}
 	if e.encryption != nil {
 		deps.Encryption = e.encryption

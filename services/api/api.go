@@ -39,6 +39,28 @@ type Deps struct {
 	// at rest, --encryption-provider-config); nil, or a nil transformer
 	// for a resource, stores its objects as they are.
 	Encryption Transformers
+	// Options tune the service; a zero field takes its default.
+	Options Options
+}
+
+// DefaultWatchBookmarkInterval is how often a watch that allows bookmarks
+// gets one: about every minute, as kube-apiserver's watch cache.
+const DefaultWatchBookmarkInterval = time.Minute
+
+// Options tune the service.
+type Options struct {
+	// WatchBookmarkInterval is how often a watch with allowWatchBookmarks
+	// gets a BOOKMARK; one also comes two seconds before its
+	// timeoutSeconds ends. 0 is DefaultWatchBookmarkInterval.
+	WatchBookmarkInterval time.Duration
+}
+
+// Validate reports options out of range.
+func (o *Options) Validate() error {
+	if o.WatchBookmarkInterval < 0 {
+		return fmt.Errorf("api: the watch bookmark interval %s is negative", o.WatchBookmarkInterval)
+	}
+	return nil
 }
 
 // Transformers gives the value transformer of a resource by group and
@@ -64,6 +86,9 @@ func (d *Deps) Validate() error {
 	}
 	if d.JSON == nil {
 		errs = append(errs, errors.New("api: a JSON codec is required"))
+	}
+	if err := d.Options.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -111,7 +136,11 @@ func New(d Deps) (*Service, error) {
 	for _, row := range resources.All() {
 		table[row.Kind] = row
 	}
-	s.handlers = s.kinds(kindEnv{etcd: d.Etcd, now: now, codec: d.JSON, nsActive: s.namespaceActive, table: table, encryption: d.Encryption})
+	bookmarks := d.Options.WatchBookmarkInterval
+	if bookmarks == 0 {
+		bookmarks = DefaultWatchBookmarkInterval
+	}
+	s.handlers = s.kinds(kindEnv{etcd: d.Etcd, now: now, codec: d.JSON, nsActive: s.namespaceActive, table: table, encryption: d.Encryption, bookmarkInterval: bookmarks})
 	return s, nil
 }
 

@@ -85,10 +85,17 @@ func newAPI(t *testing.T) clients {
 // newAPIWith is newAPI with authn's stand-in a.
 func newAPIWith(t *testing.T, a Authenticator) clients {
 	t.Helper()
+	return newAPIOptions(t, a, Options{})
+}
+
+// newAPIOptions is newAPIWith with options.
+func newAPIOptions(t *testing.T, a Authenticator, o Options) clients {
+	t.Helper()
 	s, err := New(Deps{
 		Etcd: testEtcd, Authn: a, Authz: allowAll{}, Verifier: svcauth.NewVerifier(x509.NewCertPool()),
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		JSON:   kjson.New(kjson.WithTypes(kjson.KubernetesTypes())),
+		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		JSON:    kjson.New(kjson.WithTypes(kjson.KubernetesTypes())),
+		Options: o,
 	})
 	if err != nil {
 		t.Fatal(err)

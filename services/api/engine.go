@@ -12,6 +12,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/apierrors"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	"github.com/portico-dev/portico/services/api/storage"
 )
 
 // The engine serves every resource's gRPC service from its descriptor:
@@ -174,11 +175,18 @@ func (r *resource[T]) unary(ctx context.Context, o op, req proto.Message, resp p
 		if err != nil {
 			return err
 		}
+		if boolField(req, "metadata_only") {
+			return setSingle(resp, partialOf(obj))
+		}
 		return setSingle(resp, obj)
 	case "list":
 		res, err := r.list(ctx, ns, req.(listRequest))
 		if err != nil {
 			return err
+		}
+		if boolField(req, "metadata_only") {
+			setPartialList(resp, listMeta(res), res.Items)
+			return nil
 		}
 		setList(resp, listMeta(res), res.Items)
 		return nil
@@ -258,11 +266,19 @@ func (r *resource[T]) watchStream(ctx context.Context, req proto.Message, stream
 	if !ok {
 		return apierrors.Internal(fmt.Sprintf("%T is not a watch request", req))
 	}
+	objField := protoreflect.Name("object")
+	if boolField(req, "metadata_only") {
+		objField = "partial_object_metadata"
+	}
 	return r.watch(ctx, stringField(req, "namespace"), wr, startStream(stream), func(typ string, obj T) error {
 		resp := newResp()
 		fields := resp.Descriptor().Fields()
 		resp.Set(fields.ByName("type"), protoreflect.ValueOfString(typ))
-		resp.Set(fields.ByName("object"), protoreflect.ValueOfMessage(obj.ProtoReflect()))
+		var m proto.Message = obj
+		if objField != "object" {
+			m = partialOf(obj)
+		}
+		resp.Set(fields.ByName(objField), protoreflect.ValueOfMessage(m.ProtoReflect()))
 		return stream.SendMsg(resp.Interface())
 	})
 }
@@ -308,6 +324,31 @@ func setList[T proto.Message](resp protoreflect.Message, meta *corev1.ListMeta, 
 	for _, it := range items {
 		list.Append(protoreflect.ValueOfMessage(it.ProtoReflect()))
 	}
+}
+
+// partialOf is obj's metadata alone, as a PartialObjectMetadata.
+func partialOf[T storage.Object](obj T) *corev1.PartialObjectMetadata {
+	return &corev1.PartialObjectMetadata{Metadata: obj.GetMetadata()}
+}
+
+// setPartialList fills a list response's metadata and, for metadata_only,
+// its partial_object_metadata_items.
+func setPartialList[T storage.Object](resp protoreflect.Message, meta *corev1.ListMeta, items []T) {
+	fields := resp.Descriptor().Fields()
+	resp.Set(fields.ByName("metadata"), protoreflect.ValueOfMessage(meta.ProtoReflect()))
+	list := resp.Mutable(fields.ByName("partial_object_metadata_items")).List()
+	for _, it := range items {
+		list.Append(protoreflect.ValueOfMessage(partialOf(it).ProtoReflect()))
+	}
+}
+
+func boolField(m proto.Message, name protoreflect.Name) bool {
+	pm := m.ProtoReflect()
+	fd := pm.Descriptor().Fields().ByName(name)
+	if fd == nil || fd.Kind() != protoreflect.BoolKind || fd.IsList() {
+		return false
+	}
+	return pm.Get(fd).Bool()
 }
 
 func stringField(m proto.Message, name protoreflect.Name) string {

@@ -32,6 +32,8 @@ type kindEnv struct {
 	table    map[string]resources.Resource // by Kind
 	// encryption gives each resource's value transformer; nil for none.
 	encryption Transformers
+	// bookmarkInterval is Options.WatchBookmarkInterval.
+	bookmarkInterval time.Duration
 }
 
 // build makes the resource of one kind from its row of the generated
@@ -56,13 +58,15 @@ func build[T storage.Object](env kindEnv, kind string) *resource[T] {
 			pluralKind: pluralKind(row.Service, row.Kind), namespaced: row.Namespaced,
 			service: protoreflect.FullName(row.Service),
 		},
-		store:           storage.NewStore(env.etcd, "/registry/"+registryPrefix(row)+"/", func() T { return row.New().(T) }, storage.WithTransformer(tr)),
-		encrypted:       tr != nil,
-		newObj:          newObj,
-		validateName:    validateSubdomainName,
-		codec:           env.codec,
-		strategicSchema: strategicSchema(row.Group, row.Kind),
-		now:             env.now,
+		store:            storage.NewStore(env.etcd, "/registry/"+registryPrefix(row)+"/", func() T { return row.New().(T) }, storage.WithTransformer(tr)),
+		encrypted:        tr != nil,
+		newObj:           newObj,
+		validateName:     validateSubdomainName,
+		codec:            env.codec,
+		strategicSchema:  strategicSchema(row.Group, row.Kind),
+		now:              env.now,
+		suffix:           randomSuffix,
+		bookmarkInterval: env.bookmarkInterval,
 	}
 	if row.Namespaced {
 		r.namespaceExists = env.nsActive

@@ -74,6 +74,11 @@ type resource[T storage.Object] struct {
 	// refuses that patch type, as kube-apiserver does for custom kinds.
 	strategicSchema func() any
 	now             func() time.Time
+	// suffix makes generateName's random part (randomSuffix).
+	suffix func() string
+	// bookmarkInterval is how often a watch that allows bookmarks gets
+	// one.
+	bookmarkInterval time.Duration
 }
 
 func (r *resource[T]) meta() *kindMeta { return &r.kindMeta }
@@ -173,8 +178,9 @@ func (r *resource[T]) create(ctx context.Context, ns string, obj T, o writeOptio
 	if m.ResourceVersion != "" {
 		return zero, apierrors.BadRequest("resourceVersion should not be set on objects to be created")
 	}
-	if m.Name == "" && m.GenerateName != "" {
-		m.Name = m.GenerateName + randomSuffix()
+	generated := m.Name == "" && m.GenerateName != ""
+	if generated {
+		m.Name = generateName(m.GenerateName, r.suffix)
 	}
 	if causes := r.check(obj, zero, true); len(causes) > 0 {
 		return zero, apierrors.Invalid(r.group, r.kind, m.Name, causes)
@@ -204,6 +210,12 @@ func (r *resource[T]) create(ctx context.Context, ns string, obj T, o writeOptio
 		return obj, nil
 	}
 	out, err := r.store.Create(ctx, ns, m.Name, obj)
+	// A generated name that is taken is tried again with a new suffix,
+	// as kube-apiserver does (RetryGenerateName).
+	for attempt := 1; generated && errors.Is(err, storage.ErrAlreadyExists) && attempt < maxGenerateNameAttempts; attempt++ {
+		m.Name = generateName(m.GenerateName, r.suffix)
+		out, err = r.store.Create(ctx, ns, m.Name, obj)
+	}
 	if err == nil && r.afterCreate != nil {
 		r.afterCreate(ctx, out)
 	}
@@ -568,14 +580,18 @@ const (
 // watch streams events to send until ctx ends or the timeout passes. With
 // no resourceVersion (or "0") it first sends the current objects as ADDED,
 // as kube-apiserver does; started is called once the watch is established.
+// A watch that allows bookmarks gets one every bookmarkInterval and one
+// shortly before its timeout (bookmarks).
 func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, started func() error, send func(typ string, obj T) error) error {
 	sel, err := r.selectors(req.GetLabelSelector(), req.GetFieldSelector())
 	if err != nil {
 		return err
 	}
+	var deadline time.Time
 	if t := req.GetTimeoutSeconds(); t > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(t)*time.Second)
+		deadline = time.Now().Add(time.Duration(t) * time.Second)
+		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
 	from := req.GetResourceVersion()
@@ -610,10 +626,24 @@ func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, st
 			return err
 		}
 	}
+	bm := newBookmarks(req.GetAllowWatchBookmarks(), r.bookmarkInterval, deadline, parseRevision(from))
+	defer bm.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-bm.due():
+			if rv, ok := bm.fired(); ok {
+				if err := send(eventBookmark, r.bookmark(strconv.FormatInt(rv, 10), false)); err != nil {
+					return err
+				}
+				continue
+			}
+			// etcd answers with a progress notification (a storage
+			// Bookmark) once this watch has every event up to now.
+			if err := r.store.RequestProgress(ctx); err != nil && ctx.Err() == nil {
+				return r.err(err, "")
+			}
 		case ev, ok := <-events:
 			if !ok {
 				return nil
@@ -630,17 +660,20 @@ func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, st
 			case storage.Deleted:
 				typ = eventDeleted
 			case storage.Bookmark:
-				// A bookmark carries only metadata.resourceVersion.
-				if !req.GetAllowWatchBookmarks() {
+				// Every event up to its revision has come: one is sent
+				// when due, never older than an event already sent.
+				rv, ok := bm.progress(parseRevision(metaOf(ev.Object).GetResourceVersion()))
+				if !ok {
 					continue
 				}
-				if err := send(eventBookmark, ev.Object); err != nil {
+				if err := send(eventBookmark, r.bookmark(strconv.FormatInt(rv, 10), false)); err != nil {
 					return err
 				}
 				continue
 			default:
 				return apierrors.Internal(fmt.Sprintf("unknown watch event type %q", ev.Type))
 			}
+			bm.seen(parseRevision(metaOf(ev.Object).GetResourceVersion()))
 			if !r.selected(sel, ev.Object) {
 				continue
 			}
@@ -694,15 +727,39 @@ func isNil[T storage.Object](obj T) bool {
 	return any(obj) == nil || !obj.ProtoReflect().IsValid()
 }
 
+// maxGenerateNameAttempts bounds the names tried for one create with
+// generateName, as kube-apiserver's (8).
+const maxGenerateNameAttempts = 8
+
+// generateName is kube-apiserver's SimpleNameGenerator: the base cut to
+// leave room for the suffix within 63 characters, then the suffix.
+func generateName(base string, suffix func() string) string {
+	const maxNameLength, randomLength = 63, 5
+	if len(base) > maxNameLength-randomLength {
+		base = base[:maxNameLength-randomLength]
+	}
+	return base + suffix()
+}
+
+// suffixAlphabet is kube's (k8s.io/apimachinery/pkg/util/rand): no vowels
+// and no look-alikes, so no words and no confusion.
+const suffixAlphabet = "bcdfghjklmnpqrstvwxz2456789"
+
 // randomSuffix is kube-apiserver's generateName suffix: five characters
-// from an alphabet without vowels or look-alikes.
+// drawn uniformly from suffixAlphabet.
 func randomSuffix() string {
-	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	out := make([]byte, len(b))
-	for i, c := range b {
-		out[i] = alphabet[int(c)%len(alphabet)]
+	// Bytes at or above the largest multiple of the alphabet's size are
+	// drawn again, so every character is equally likely.
+	const limit = 256 - 256%len(suffixAlphabet)
+	out := make([]byte, 0, 5)
+	var b [8]byte
+	for len(out) < cap(out) {
+		_, _ = rand.Read(b[:])
+		for _, c := range b {
+			if int(c) < limit && len(out) < cap(out) {
+				out = append(out, suffixAlphabet[int(c)%len(suffixAlphabet)])
+			}
+		}
 	}
 	return string(out)
 }

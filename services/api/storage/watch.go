@@ -115,6 +115,16 @@ func (s *Store[T]) Watch(ctx context.Context, namespace, fromRV string) (<-chan 
 	return out, nil
 }
 
+// RequestProgress asks etcd to report progress on the watches of this
+// store's client: each one that has delivered every event up to the
+// current revision gets a Bookmark at that revision (a watch still
+// catching up gets none; ask again later).
+func (s *Store[T]) RequestProgress(ctx context.Context) error {
+	// Watch's context carries require-leader, which picks the client's
+	// watch stream; the request must travel on the same one.
+	return etcdErr(s.client.RequestProgress(clientv3.WithRequireLeader(ctx)))
+}
+
 func (s *Store[T]) event(e *clientv3.Event) (Event[T], error) {
 	switch {
 	case e.Type == mvccpb.DELETE:
