@@ -206,6 +206,7 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonM),
 		runtime.WithMarshalerOption("application/json", jsonM),
 		runtime.WithMarshalerOption(mediaProtobuf, protoM),
+		runtime.WithMarshalerOption(mediaPartialProtobuf, partialProtobuf{jsonM}),
 		// Nothing a client sends becomes metadata: identity is set by
 		// WithMetadata from what this gateway authenticated.
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
@@ -220,7 +221,7 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
 		runtime.WithForwardResponseOption(g.forwardResponse),
-		runtime.WithForwardResponseRewriter(rewriter(jsonM.Types(), newTabler(jsonM))),
+		runtime.WithForwardResponseRewriter(rewriter(jsonM.Types(), newTabler(jsonM), partialer{jsonM})),
 	}
 	for _, mt := range patchMediaTypes {
 		muxOpts = append(muxOpts, runtime.WithMarshalerOption(mt, patchMarshaler{jsonM, o.MaxBodyBytes}))

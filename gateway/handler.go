@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/internal/identity"
 	"github.com/portico-dev/portico/internal/impersonation"
 	"github.com/portico-dev/portico/internal/kjson"
+	"github.com/portico-dev/portico/internal/kubeproto"
 	"github.com/portico-dev/portico/internal/requestinfo"
 	"github.com/portico-dev/portico/internal/respmeta"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
@@ -51,7 +52,7 @@ func (g *Gateway) routes(mux *runtime.ServeMux) http.Handler {
 	g.openAPIRoutes(local)
 	g.authnRoutes(local)
 	g.authzRoutes(local)
-	resources := g.limitBody(watchToPath(g.stopping, withTable(mux)))
+	resources := g.limitBody(watchToPath(g.stopping, g.withNegotiation(mux)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// ServeHTTP, not the handler Handler returns, so that path
 		// values ({check}, {path...}) are set on the request.
@@ -262,7 +263,11 @@ func forwardUser(_ context.Context, r *http.Request) metadata.MD {
 // client sees 200 before the first event.
 func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, msg proto.Message) error {
 	if msg == nil {
-		w.Header().Set("Content-Type", mediaJSON)
+		ct := mediaJSON
+		if outputOf(ctx).protobuf {
+			ct = kubeproto.WatchContentType
+		}
+		w.Header().Set("Content-Type", ct)
 		w.Header().Set("Cache-Control", "no-cache, private")
 		w.WriteHeader(http.StatusOK)
 		if err := http.NewResponseController(w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {

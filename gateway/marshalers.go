@@ -32,15 +32,19 @@ func streamErrorStatus(st *spb.Status) proto.Message {
 }
 
 // rewriter is grpc-gateway's response rewriter: unwrap the RPC's wrapper,
-// then print a Table when the request asked for one.
-func rewriter(types *kjson.Types, t *tabler) func(context.Context, proto.Message) (any, error) {
+// then print a Table or cut the answer down to its metadata when the
+// request negotiated it.
+func rewriter(types *kjson.Types, t *tabler, p partialer) func(context.Context, proto.Message) (any, error) {
 	un := unwrap(types)
 	return func(ctx context.Context, msg proto.Message) (any, error) {
 		v, err := un(ctx, msg)
 		if err != nil {
 			return nil, err
 		}
-		return t.rewrite(ctx, v)
+		if v, err = t.rewrite(ctx, v); err != nil {
+			return nil, err
+		}
+		return p.rewrite(ctx, v)
 	}
 }
 

@@ -3,8 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"mime"
-	"net/http"
 	"strings"
 	"time"
 
@@ -28,38 +26,6 @@ type tableRequest struct {
 }
 
 type tableKey struct{}
-
-// withTable marks GET requests whose Accept header asks for a Table first.
-func withTable(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && acceptsTable(r.Header.Values("Accept")) {
-			inc := r.URL.Query().Get("includeObject")
-			if inc == "" {
-				inc = "Metadata"
-			}
-			r = r.WithContext(context.WithValue(r.Context(), tableKey{}, tableRequest{includeObject: inc}))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// acceptsTable reports whether the first media type of Accept we can serve
-// is a meta.k8s.io Table.
-func acceptsTable(accept []string) bool {
-	for _, h := range accept {
-		for _, part := range strings.Split(h, ",") {
-			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil {
-				continue
-			}
-			if mt != "application/json" && mt != "*/*" {
-				continue
-			}
-			return params["as"] == "Table" && params["g"] == "meta.k8s.io" && (params["v"] == "v1" || params["v"] == "v1beta1")
-		}
-	}
-	return false
-}
 
 // table is meta.k8s.io/v1 Table.
 type table struct {

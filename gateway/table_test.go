@@ -15,28 +15,6 @@ import (
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 )
 
-func TestAcceptsTable(t *testing.T) {
-	tests := map[string]struct {
-		accept []string
-		want   bool
-	}{
-		"kubectl get":      {[]string{"application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"}, true},
-		"v1beta1 only":     {[]string{"application/json;as=Table;v=v1beta1;g=meta.k8s.io"}, true},
-		"plain json":       {[]string{"application/json"}, false},
-		"json first":       {[]string{"application/json, application/json;as=Table;v=v1;g=meta.k8s.io"}, false},
-		"protobuf first":   {[]string{"application/vnd.kubernetes.protobuf,application/json"}, false},
-		"other group":      {[]string{"application/json;as=Table;v=v1;g=example.com"}, false},
-		"no accept header": {nil, false},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			if got := acceptsTable(tc.accept); got != tc.want {
-				t.Errorf("acceptsTable(%q) = %v, want %v", tc.accept, got, tc.want)
-			}
-		})
-	}
-}
-
 func TestTableRewrite(t *testing.T) {
 	created := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	tb := newTabler(kjson.New(kjson.WithTypes(kjson.KubernetesTypes())))
