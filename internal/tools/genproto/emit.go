@@ -50,6 +50,11 @@ func generate(mods map[string]module) ([]outFile, error) {
 		return nil, err
 	}
 	out = append(out, outFile{Path: "gateway/zz_routes.go", Data: routes})
+	docs, err := descriptionsGo(m, svcs)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, outFile{Path: "internal/resources/zz_descriptions.go", Data: docs})
 	return out, nil
 }
 
