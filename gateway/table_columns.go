@@ -9,10 +9,14 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+	k8scorev1 "k8s.io/api/core/v1"
+	k8srbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 )
 
-// kindColumns are kube-apiserver's printed columns for each kind.
+// kindColumns are kube-apiserver's printed columns for each kind. A
+// column showing a field is described, as kube-apiserver's printers do,
+// by that field's documentation (the k8s.io/api types' SwaggerDoc).
 func kindColumns() map[string][]column {
 	return map[string][]column{
 		"Namespace": {nameColumn(),
@@ -30,7 +34,7 @@ func kindColumns() map[string][]column {
 			}),
 			ageColumn()},
 		"ServiceAccount": {nameColumn(),
-			col("Secrets", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.", 0,
+			col("Secrets", k8scorev1.ServiceAccount{}.SwaggerDoc()["secrets"], 0,
 				func(o protoreflect.Message, _ time.Time) any { return int64(listLen(listAt(o, "secrets"))) }),
 			ageColumn()},
 		"Pod":                podColumns(),
@@ -80,16 +84,16 @@ func podColumns() []column {
 			return strconv.FormatInt(n, 10)
 		}),
 		ageColumn(),
-		col("IP", "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.", 1, func(o protoreflect.Message, _ time.Time) any {
+		col("IP", k8scorev1.PodStatus{}.SwaggerDoc()["podIP"], 1, func(o protoreflect.Message, _ time.Time) any {
 			return none(stringAt(o, "status", "podIP"))
 		}),
-		col("Node", "NodeName indicates in which node this pod is scheduled.", 1, func(o protoreflect.Message, _ time.Time) any {
+		col("Node", k8scorev1.PodSpec{}.SwaggerDoc()["nodeName"], 1, func(o protoreflect.Message, _ time.Time) any {
 			return none(stringAt(o, "spec", "nodeName"))
 		}),
-		col("Nominated Node", "nominatedNodeName is set only when this pod preempts other pods on the node.", 1, func(o protoreflect.Message, _ time.Time) any {
+		col("Nominated Node", k8scorev1.PodStatus{}.SwaggerDoc()["nominatedNodeName"], 1, func(o protoreflect.Message, _ time.Time) any {
 			return none(stringAt(o, "status", "nominatedNodeName"))
 		}),
-		col("Readiness Gates", "If specified, all readiness gates will be evaluated for pod readiness.", 1, func(o protoreflect.Message, _ time.Time) any {
+		col("Readiness Gates", k8scorev1.PodSpec{}.SwaggerDoc()["readinessGates"], 1, func(o protoreflect.Message, _ time.Time) any {
 			if n := listLen(listAt(o, "spec", "readinessGates")); n > 0 {
 				return fmt.Sprintf("0/%d", n)
 			}
@@ -226,22 +230,22 @@ func nodeColumns() []column {
 			return strings.Join(roles, ",")
 		}),
 		ageColumn(),
-		col("Version", "Kubelet Version reported by the node.", 0, func(o protoreflect.Message, _ time.Time) any {
+		col("Version", k8scorev1.NodeSystemInfo{}.SwaggerDoc()["kubeletVersion"], 0, func(o protoreflect.Message, _ time.Time) any {
 			return stringAt(o, "status", "nodeInfo", "kubeletVersion")
 		}),
-		col("Internal-IP", "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).", 1,
+		col("Internal-IP", k8scorev1.NodeStatus{}.SwaggerDoc()["addresses"], 1,
 			func(o protoreflect.Message, _ time.Time) any { return nodeAddress(o, "InternalIP") }),
-		col("External-IP", "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).", 1,
+		col("External-IP", k8scorev1.NodeStatus{}.SwaggerDoc()["addresses"], 1,
 			func(o protoreflect.Message, _ time.Time) any { return nodeAddress(o, "ExternalIP") }),
-		col("OS-Image", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).", 1,
+		col("OS-Image", k8scorev1.NodeSystemInfo{}.SwaggerDoc()["osImage"], 1,
 			func(o protoreflect.Message, _ time.Time) any {
 				return unknown(stringAt(o, "status", "nodeInfo", "osImage"))
 			}),
-		col("Kernel-Version", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1,
+		col("Kernel-Version", k8scorev1.NodeSystemInfo{}.SwaggerDoc()["kernelVersion"], 1,
 			func(o protoreflect.Message, _ time.Time) any {
 				return unknown(stringAt(o, "status", "nodeInfo", "kernelVersion"))
 			}),
-		col("Container-Runtime", "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).", 1,
+		col("Container-Runtime", k8scorev1.NodeSystemInfo{}.SwaggerDoc()["containerRuntimeVersion"], 1,
 			func(o protoreflect.Message, _ time.Time) any {
 				return unknown(stringAt(o, "status", "nodeInfo", "containerRuntimeVersion"))
 			}),
@@ -285,7 +289,7 @@ func eventColumns() []column {
 		return s
 	}
 	return []column{
-		col("Last Seen", "The time at which the most recent occurrence of this event was recorded.", 0, func(o protoreflect.Message, now time.Time) any {
+		col("Last Seen", k8scorev1.Event{}.SwaggerDoc()["lastTimestamp"], 0, func(o protoreflect.Message, now time.Time) any {
 			if _, _, ok := valueAt(o, "series"); ok {
 				s, _ := seen(o, now, "series", "lastObservedTime")
 				return s
@@ -295,31 +299,31 @@ func eventColumns() []column {
 			}
 			return first(o, now)
 		}),
-		col("Type", "Type of this event (Normal, Warning), new types could be added in the future", 0, func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "type") }),
-		col("Reason", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.", 0, func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "reason") }),
-		col("Object", "The object that this event is about.", 0, func(o protoreflect.Message, _ time.Time) any {
+		col("Type", k8scorev1.Event{}.SwaggerDoc()["type"], 0, func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "type") }),
+		col("Reason", k8scorev1.Event{}.SwaggerDoc()["reason"], 0, func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "reason") }),
+		col("Object", k8scorev1.Event{}.SwaggerDoc()["involvedObject"], 0, func(o protoreflect.Message, _ time.Time) any {
 			kind := strings.ToLower(stringAt(o, "involvedObject", "kind"))
 			if name := stringAt(o, "involvedObject", "name"); name != "" {
 				return kind + "/" + name
 			}
 			return kind
 		}),
-		col("Subobject", "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: \"spec.containers{name}\" (where \"name\" refers to the name of the container that triggered the event) or if no container name is specified \"spec.containers[2]\" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object.", 1,
+		col("Subobject", k8scorev1.ObjectReference{}.SwaggerDoc()["fieldPath"], 1,
 			func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "involvedObject", "fieldPath") }),
-		col("Source", "The component reporting this event. Should be a short machine understandable string.", 1, func(o protoreflect.Message, _ time.Time) any {
+		col("Source", k8scorev1.Event{}.SwaggerDoc()["source"], 1, func(o protoreflect.Message, _ time.Time) any {
 			component := cmp.Or(stringAt(o, "source", "component"), stringAt(o, "reportingComponent"))
 			if host := cmp.Or(stringAt(o, "source", "host"), stringAt(o, "reportingInstance")); host != "" {
 				return component + ", " + host
 			}
 			return component
 		}),
-		col("Message", "A human-readable description of the status of this operation.", 0, func(o protoreflect.Message, _ time.Time) any {
+		col("Message", k8scorev1.Event{}.SwaggerDoc()["message"], 0, func(o protoreflect.Message, _ time.Time) any {
 			return strings.TrimSpace(stringAt(o, "message"))
 		}),
-		col("First Seen", "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)", 1, func(o protoreflect.Message, now time.Time) any {
+		col("First Seen", k8scorev1.Event{}.SwaggerDoc()["firstTimestamp"], 1, func(o protoreflect.Message, now time.Time) any {
 			return first(o, now)
 		}),
-		col("Count", "The number of times this event has occurred.", 1, func(o protoreflect.Message, _ time.Time) any {
+		col("Count", k8scorev1.Event{}.SwaggerDoc()["count"], 1, func(o protoreflect.Message, _ time.Time) any {
 			if v, _, ok := valueAt(o, "series", "count"); ok {
 				return v.Int()
 			}
@@ -336,6 +340,10 @@ func eventColumns() []column {
 // bindingColumns are the columns of (Cluster)RoleBindings: the role as
 // Kind/name, and the subjects by kind (wide).
 func bindingColumns(what string) []column {
+	roleRefDoc := k8srbacv1.RoleBinding{}.SwaggerDoc()["roleRef"]
+	if what == "clusterRoleBinding" {
+		roleRefDoc = k8srbacv1.ClusterRoleBinding{}.SwaggerDoc()["roleRef"]
+	}
 	subjects := func(kind string) func(protoreflect.Message, time.Time) any {
 		return func(o protoreflect.Message, _ time.Time) any {
 			var out []string
@@ -356,7 +364,7 @@ func bindingColumns(what string) []column {
 	}
 	return []column{
 		nameColumn(),
-		col("Role", "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.", 0,
+		col("Role", roleRefDoc, 0,
 			func(o protoreflect.Message, _ time.Time) any {
 				return stringAt(o, "roleRef", "kind") + "/" + stringAt(o, "roleRef", "name")
 			}),
