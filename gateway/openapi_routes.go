@@ -42,7 +42,7 @@ func buildOpenAPI(all []resources.Resource) (*openAPIDocs, error) {
 		})
 	}
 	v := ServerVersion()
-	root, docs, err := openapi.Build(in, openapi.KubernetesNames, "Kubernetes", v.GitVersion)
+	root, docs, err := openapi.Build(in, openapi.KubernetesNames, openapi.Descriptions(resources.Descriptions()), "Kubernetes", v.GitVersion)
 	if err != nil {
 		return nil, err
 	}

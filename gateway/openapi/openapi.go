@@ -31,6 +31,16 @@ type Resource struct {
 // Namer gives a message's definition name, e.g. "io.k8s.api.core.v1.Pod".
 type Namer func(md protoreflect.MessageDescriptor) string
 
+// Describer gives the description of a message or field by full name
+// ("portico.core.v1.PodSpec.containers"); "" for none. kubectl explain
+// prints them.
+type Describer func(name protoreflect.FullName) string
+
+// Descriptions is a Describer reading a table.
+func Descriptions(table map[protoreflect.FullName]string) Describer {
+	return func(name protoreflect.FullName) string { return table[name] }
+}
+
 // Document is one group-version's OpenAPI v3 document, already encoded.
 type Document struct {
 	// Path is the document's key under /openapi/v3: "api/v1",
@@ -43,7 +53,11 @@ type Document struct {
 
 // Build returns the documents of every group-version of resources, and
 // the root document that lists them.
-func Build(resources []Resource, name Namer, title, version string) (root []byte, docs map[string]Document, err error) {
+// describe may be nil (no descriptions).
+func Build(resources []Resource, name Namer, describe Describer, title, version string) (root []byte, docs map[string]Document, err error) {
+	if describe == nil {
+		describe = func(protoreflect.FullName) string { return "" }
+	}
 	byGV := map[string][]Resource{}
 	for _, r := range resources {
 		byGV[gvPath(r.Group, r.Version)] = append(byGV[gvPath(r.Group, r.Version)], r)
@@ -51,7 +65,7 @@ func Build(resources []Resource, name Namer, title, version string) (root []byte
 	docs = map[string]Document{}
 	rootPaths := map[string]any{}
 	for path, rs := range byGV {
-		b := &builder{name: name, schemas: map[string]any{}}
+		b := &builder{name: name, describe: describe, schemas: map[string]any{}}
 		paths := map[string]any{}
 		for _, r := range rs {
 			b.resource(paths, r)
@@ -83,8 +97,9 @@ func gvPath(group, version string) string {
 }
 
 type builder struct {
-	name    Namer
-	schemas map[string]any
+	name     Namer
+	describe Describer
+	schemas  map[string]any
 }
 
 func ref(name string) map[string]any {
@@ -220,11 +235,22 @@ func (b *builder) schemaNamed(md protoreflect.MessageDescriptor, name string) st
 		return name
 	}
 	if s, ok := special[md.FullName()]; ok {
-		b.schemas[name] = s
+		c := make(map[string]any, len(s)+1)
+		for k, v := range s {
+			c[k] = v
+		}
+		if d := b.describe(md.FullName()); d != "" {
+			c["description"] = d
+		}
+		b.schemas[name] = c
 		return name
 	}
 	props := map[string]any{}
-	b.schemas[name] = map[string]any{"type": "object", "properties": props}
+	schema := map[string]any{"type": "object", "properties": props}
+	if d := b.describe(md.FullName()); d != "" {
+		schema["description"] = d
+	}
+	b.schemas[name] = schema
 	fields := md.Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
@@ -232,14 +258,23 @@ func (b *builder) schemaNamed(md protoreflect.MessageDescriptor, name string) st
 		for k, v := range patchExtensions[name][fd.JSONName()] {
 			p[k] = v
 		}
+		if d := b.describe(fd.FullName()); d != "" {
+			p["description"] = d
+		}
 		props[fd.JSONName()] = p
 	}
 	if isObject(md) {
-		props["apiVersion"] = map[string]any{"type": "string"}
-		props["kind"] = map[string]any{"type": "string"}
+		props["apiVersion"] = map[string]any{"type": "string", "description": descAPIVersion}
+		props["kind"] = map[string]any{"type": "string", "description": descKind}
 	}
 	return name
 }
+
+// The descriptions of meta/v1 TypeMeta's fields, which every object has.
+const (
+	descAPIVersion = "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources"
+	descKind       = "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"
+)
 
 // isObject reports whether md is a top-level object or list (it has
 // metadata), so it carries kind and apiVersion.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
 
@@ -16,7 +18,7 @@ func TestBuild(t *testing.T) {
 		{Version: "v1", Plural: "namespaces", Kind: "Namespace",
 			Verbs: []string{"get", "list"}, Object: &corev1.Namespace{}, List: &corev1.ListNamespacesResponse{}},
 	}
-	root, docs, err := Build(res, KubernetesNames, "Kubernetes", "v1.34.0")
+	root, docs, err := Build(res, KubernetesNames, nil, "Kubernetes", "v1.34.0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,7 @@ func TestBuild(t *testing.T) {
 func TestPatchExtensions(t *testing.T) {
 	res := []Resource{{Version: "v1", Plural: "pods", Kind: "Pod", Namespaced: true,
 		Verbs: []string{"get", "patch"}, Object: &corev1.Pod{}, List: &corev1.ListPodsResponse{}}}
-	_, docs, err := Build(res, KubernetesNames, "Kubernetes", "v1.34.0")
+	_, docs, err := Build(res, KubernetesNames, nil, "Kubernetes", "v1.34.0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,5 +129,56 @@ func TestPatchExtensions(t *testing.T) {
 		if s != tc.strategy || k != tc.key {
 			t.Errorf("%s.%s: strategy %q key %q, want %q %q", tc.def, tc.field, s, k, tc.strategy, tc.key)
 		}
+	}
+}
+
+// TestDescriptions: schemas and their properties carry the descriptions
+// kubectl explain prints.
+func TestDescriptions(t *testing.T) {
+	res := []Resource{{Version: "v1", Plural: "configmaps", Kind: "ConfigMap", Namespaced: true,
+		Verbs: []string{"get", "list"}, Object: &corev1.ConfigMap{}, List: &corev1.ListConfigMapsResponse{}}}
+	describe := Descriptions(map[protoreflect.FullName]string{
+		"portico.core.v1.ConfigMap":              "ConfigMap holds configuration data for pods to consume.",
+		"portico.core.v1.ConfigMap.data":         "Data contains the configuration data.",
+		"portico.core.v1.ConfigMap.metadata":     "Standard object's metadata.",
+		"portico.core.v1.ListConfigMapsResponse": "ConfigMapList is a resource containing a list of ConfigMap objects.",
+		"google.protobuf.Timestamp":              "Time is a wrapper around time.Time.",
+	})
+	_, docs, err := Build(res, KubernetesNames, describe, "Kubernetes", "v1.34.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Components struct {
+			Schemas map[string]struct {
+				Description string `json:"description"`
+				Properties  map[string]struct {
+					Description string `json:"description"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(docs["api/v1"].JSON, &d); err != nil {
+		t.Fatal(err)
+	}
+	s := d.Components.Schemas
+	tests := map[string]struct{ got, want string }{
+		"type":              {s["io.k8s.api.core.v1.ConfigMap"].Description, "ConfigMap holds configuration data for pods to consume."},
+		"field":             {s["io.k8s.api.core.v1.ConfigMap"].Properties["data"].Description, "Data contains the configuration data."},
+		"message field":     {s["io.k8s.api.core.v1.ConfigMap"].Properties["metadata"].Description, "Standard object's metadata."},
+		"kind":              {s["io.k8s.api.core.v1.ConfigMap"].Properties["kind"].Description, descKind},
+		"list":              {s["io.k8s.api.core.v1.ConfigMapList"].Description, "ConfigMapList is a resource containing a list of ConfigMap objects."},
+		"own JSON form":     {s["io.k8s.apimachinery.pkg.apis.meta.v1.Time"].Description, "Time is a wrapper around time.Time."},
+		"none is not there": {s["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"].Description, ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Errorf("description %q, want %q", tc.got, tc.want)
+			}
+		})
+	}
+	if special["google.protobuf.Timestamp"]["description"] != nil {
+		t.Error("a description was written into the shared table of special schemas")
 	}
 }

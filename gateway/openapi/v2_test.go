@@ -15,7 +15,7 @@ func TestBuildV2(t *testing.T) {
 	res := []Resource{{Version: "v1", Plural: "pods", Kind: "Pod", Namespaced: true,
 		Verbs:  []string{"create", "get", "list", "patch", "update"},
 		Object: &corev1.Pod{}, List: &corev1.ListPodsResponse{}}}
-	_, docs, err := Build(res, KubernetesNames, "Kubernetes", "v1.34.0")
+	_, docs, err := Build(res, KubernetesNames, nil, "Kubernetes", "v1.34.0")
 	if err != nil {
 		t.Fatal(err)
 	}
