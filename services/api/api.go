@@ -20,7 +20,6 @@ import (
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 	"github.com/portico-dev/portico/services/api/noderestriction"
-	"github.com/portico-dev/portico/services/api/storage"
 	"github.com/portico-dev/portico/services/api/storage/value"
 )
 
@@ -110,9 +109,6 @@ type Service struct {
 	// nodeRestriction limits what kubelets write (noderestriction.go).
 	nodeRestriction *noderestriction.Admission
 	handlers        []kindHandler
-	// namespaced lists the cleanup of every namespaced kind, run when a
-	// namespace is deleted.
-	namespaced []func(ctx context.Context, ns string) error
 
 	// RBAC: the escalation checks (rbac_escalation.go) and the bootstrap
 	// policy (rbac_bootstrap.go).
@@ -198,11 +194,3 @@ func (s *Service) UnaryAuthorizer() grpc.UnaryServerInterceptor { return s.autho
 
 // StreamAuthorizer is UnaryAuthorizer for streams.
 func (s *Service) StreamAuthorizer() grpc.StreamServerInterceptor { return s.authorizeStream }
-
-// deleteAllIn removes every object of one kind in a namespace.
-func deleteAllIn[T storage.Object](r *resource[T]) func(ctx context.Context, ns string) error {
-	return func(ctx context.Context, ns string) error {
-		_, err := r.store.DeleteNamespace(ctx, ns)
-		return r.err(err, "")
-	}
-}

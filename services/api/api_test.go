@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -445,6 +446,9 @@ func TestPodSubresources(t *testing.T) {
 	}
 }
 
+// TestNamespaceDeletion: a delete makes the namespace Terminating (no
+// controller runs here to empty it), creates in it are refused, and
+// namespaces/finalize removes it once spec.finalizers is empty.
 func TestNamespaceDeletion(t *testing.T) {
 	c := newAPI(t)
 	ctx := t.Context()
@@ -452,20 +456,127 @@ func TestNamespaceDeletion(t *testing.T) {
 	if _, err := c.cm.CreateConfigMap(ctx, &corev1.CreateConfigMapRequest{Namespace: ns, ConfigMap: configMap("a", nil)}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := c.ns.DeleteNamespace(ctx, &corev1.DeleteNamespaceRequest{Name: ns})
-	if err != nil || out.GetNamespace().GetStatus().GetPhase() != "Terminating" {
-		t.Fatalf("delete namespace: %v %v", out, err)
+	got, err := c.ns.GetNamespace(ctx, &corev1.GetNamespaceRequest{Name: ns})
+	if err != nil || !slices.Equal(got.GetNamespace().GetSpec().GetFinalizers(), []string{"kubernetes"}) {
+		t.Fatalf("new namespace: %v %v", got, err)
 	}
-	if _, err := c.cm.GetConfigMap(ctx, &corev1.GetConfigMapRequest{Namespace: ns, Name: "a"}); reason(err) != apierrors.ReasonNotFound {
-		t.Fatalf("content survived its namespace: %v", err)
+	for range 2 {
+		out, err := c.ns.DeleteNamespace(ctx, &corev1.DeleteNamespaceRequest{Name: ns})
+		if m := out.GetNamespace().GetMetadata(); err != nil || out.GetNamespace().GetStatus().GetPhase() != "Terminating" || m.GetDeletionTimestamp() == nil {
+			t.Fatalf("delete namespace: %v %v", out, err)
+		}
+	}
+	if _, err := c.cm.GetConfigMap(ctx, &corev1.GetConfigMapRequest{Namespace: ns, Name: "a"}); err != nil {
+		t.Fatalf("content is removed by the namespace controller, not the delete: %v", err)
+	}
+	_, err = c.cm.CreateConfigMap(ctx, &corev1.CreateConfigMapRequest{Namespace: ns, ConfigMap: configMap("b", nil)})
+	if reason(err) != apierrors.ReasonForbidden || !strings.Contains(err.Error(), "because it is being terminated") {
+		t.Fatalf("create in a Terminating namespace: %v", err)
+	}
+	finalize := func(finalizers ...string) (*corev1.UpdateNamespaceFinalizeResponse, error) {
+		return c.ns.UpdateNamespaceFinalize(ctx, &corev1.UpdateNamespaceFinalizeRequest{Name: ns,
+			Namespace: &corev1.Namespace{Metadata: &corev1.ObjectMeta{Name: ns}, Spec: &corev1.NamespaceSpec{Finalizers: finalizers}}})
+	}
+	if _, err := finalize("bogus"); reason(err) != apierrors.ReasonInvalid || !strings.Contains(err.Error(), "spec.finalizers[0]") {
+		t.Fatalf("finalize with a bad name: %v", err)
+	}
+	if out, err := finalize("kubernetes", "example.com/more"); err != nil || len(out.GetNamespace().GetSpec().GetFinalizers()) != 2 {
+		t.Fatalf("finalize adding one: %v %v", out, err)
+	}
+	if _, err := finalize(); err != nil {
+		t.Fatalf("finalize: %v", err)
 	}
 	if _, err := c.ns.GetNamespace(ctx, &corev1.GetNamespaceRequest{Name: ns}); reason(err) != apierrors.ReasonNotFound {
-		t.Fatalf("namespace survived: %v", err)
+		t.Fatalf("namespace survived its finalizers: %v", err)
 	}
 	for _, sys := range []string{"default", "kube-system", "kube-public"} {
 		if _, err := c.ns.DeleteNamespace(ctx, &corev1.DeleteNamespaceRequest{Name: sys}); reason(err) != apierrors.ReasonForbidden {
 			t.Errorf("delete %s: %v", sys, err)
 		}
+	}
+}
+
+// TestFinalizersHoldDeletion: finalizers keep a deleted object marked
+// until an update removes the last; Foreground and Orphan add theirs.
+func TestFinalizersHoldDeletion(t *testing.T) {
+	c := newAPI(t)
+	ctx := t.Context()
+	ns := newNamespace(t, c)
+	policy := func(p string) *corev1.DeleteOptions { return &corev1.DeleteOptions{PropagationPolicy: &p} }
+	for name, tc := range map[string]struct {
+		finalizers []string
+		opts       *corev1.DeleteOptions
+		want       []string
+	}{
+		"hold":       {[]string{"example.com/hold"}, nil, []string{"example.com/hold"}},
+		"foreground": {nil, policy("Foreground"), []string{"foregroundDeletion"}},
+		"orphan":     {nil, policy("Orphan"), []string{"orphan"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cm := configMap(name, nil)
+			cm.Metadata.Finalizers = tc.finalizers
+			if _, err := c.cm.CreateConfigMap(ctx, &corev1.CreateConfigMapRequest{Namespace: ns, ConfigMap: cm}); err != nil {
+				t.Fatal(err)
+			}
+			out, err := c.cm.DeleteConfigMap(ctx, &corev1.DeleteConfigMapRequest{Namespace: ns, Name: name, Options: tc.opts})
+			if m := out.GetConfigMap().GetMetadata(); err != nil || m.GetDeletionTimestamp() == nil || m.DeletionGracePeriodSeconds == nil || !slices.Equal(m.GetFinalizers(), tc.want) {
+				t.Fatalf("delete: %v %v", out, err)
+			}
+			// A second delete answers the object again.
+			if again, err := c.cm.DeleteConfigMap(ctx, &corev1.DeleteConfigMapRequest{Namespace: ns, Name: name}); err != nil || again.GetConfigMap() == nil {
+				t.Fatalf("second delete: %v %v", again, err)
+			}
+			cur := out.GetConfigMap()
+			cur.Metadata.Finalizers = append(cur.Metadata.Finalizers, "example.com/late")
+			if _, err := c.cm.UpdateConfigMap(ctx, &corev1.UpdateConfigMapRequest{Namespace: ns, Name: name, ConfigMap: cur}); reason(err) != apierrors.ReasonInvalid {
+				t.Fatalf("adding a finalizer while deleting: %v", err)
+			}
+			cur.Metadata.Finalizers = nil
+			cur.Metadata.ResourceVersion = ""
+			if _, err := c.cm.UpdateConfigMap(ctx, &corev1.UpdateConfigMapRequest{Namespace: ns, Name: name, ConfigMap: cur}); err != nil {
+				t.Fatalf("removing the finalizers: %v", err)
+			}
+			if _, err := c.cm.GetConfigMap(ctx, &corev1.GetConfigMapRequest{Namespace: ns, Name: name}); reason(err) != apierrors.ReasonNotFound {
+				t.Fatalf("still there without finalizers: %v", err)
+			}
+		})
+	}
+}
+
+// TestPodGracefulDeletion: a bound pod's delete waits out its grace
+// period until a delete with gracePeriodSeconds 0 confirms it.
+func TestPodGracefulDeletion(t *testing.T) {
+	c := newAPI(t)
+	ctx := t.Context()
+	ns := newNamespace(t, c)
+	mk := func(name, node string) {
+		p := &corev1.Pod{Metadata: &corev1.ObjectMeta{Name: name}, Spec: &corev1.PodSpec{NodeName: node, Containers: []*corev1.Container{{Name: "c", Image: "i"}}}}
+		if _, err := c.pods.CreatePod(ctx, &corev1.CreatePodRequest{Namespace: ns, Pod: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := func(name string) bool {
+		_, err := c.pods.GetPod(ctx, &corev1.GetPodRequest{Namespace: ns, Name: name})
+		return reason(err) == apierrors.ReasonNotFound
+	}
+	mk("unbound", "")
+	if out, err := c.pods.DeletePod(ctx, &corev1.DeletePodRequest{Namespace: ns, Name: "unbound"}); err != nil || !gone("unbound") || out.GetPod().GetMetadata().GetDeletionGracePeriodSeconds() != 0 {
+		t.Fatalf("unbound pod: %v %v", out, err)
+	}
+	mk("bound", "n1")
+	out, err := c.pods.DeletePod(ctx, &corev1.DeletePodRequest{Namespace: ns, Name: "bound"})
+	if m := out.GetPod().GetMetadata(); err != nil || m.GetDeletionGracePeriodSeconds() != 30 || gone("bound") || m.GetGeneration() != 2 ||
+		m.GetDeletionTimestamp().AsTime().Sub(m.GetCreationTimestamp().AsTime()) < 29*time.Second {
+		t.Fatalf("bound pod: %v %v", out, err)
+	}
+	ten := int64(10)
+	out, err = c.pods.DeletePod(ctx, &corev1.DeletePodRequest{Namespace: ns, Name: "bound", GracePeriodSeconds: &ten})
+	if err != nil || out.GetPod().GetMetadata().GetDeletionGracePeriodSeconds() != 10 || gone("bound") {
+		t.Fatalf("shorter grace: %v %v", out, err)
+	}
+	zero := int64(0)
+	if _, err := c.pods.DeletePod(ctx, &corev1.DeletePodRequest{Namespace: ns, Name: "bound", Options: &corev1.DeleteOptions{GracePeriodSeconds: &zero}}); err != nil || !gone("bound") {
+		t.Fatalf("grace-0 delete: %v", err)
 	}
 }
 

@@ -223,14 +223,15 @@ func (r *resource[T]) unary(ctx context.Context, o op, req proto.Message, resp p
 		}
 		return setSingle(resp, out)
 	case "delete":
-		opts, _ := messageField(req, "options").(*corev1.DeleteOptions)
-		dry, err := dryRunAll(append(stringsField(req, "dry_run"), opts.GetDryRun()...))
+		body, _ := messageField(req, "options").(*corev1.DeleteOptions)
+		dry, err := dryRunAll(append(stringsField(req, "dry_run"), body.GetDryRun()...))
 		if err != nil {
 			return err
 		}
-		if err := validateDeleteOptions(opts, stringField(req, "propagation_policy")); err != nil {
+		if err := validateDeleteOptions(body, stringField(req, "propagation_policy")); err != nil {
 			return err
 		}
+		opts := deleteOptions(req)
 		if r.onDelete != nil {
 			out, err := r.onDelete(ctx, name, opts, dry)
 			if err != nil {

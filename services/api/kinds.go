@@ -126,6 +126,10 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 		return map[string]string{"status.phase": ns.GetStatus().GetPhase()}
 	}
 	s.namespaces.onDelete = s.deleteNamespace
+	s.namespaces.finalizing = namespaceFinalizing
+	s.namespaces.subresources["finalize"] = map[string]func(context.Context, proto.Message) (proto.Message, error){
+		"update": s.finalizeNamespace,
+	}
 	s.namespaces.beforeUpdate = func(ns, old *corev1.Namespace) {
 		// spec.finalizers change through namespaces/finalize only.
 		copyField(ns, old, "spec")
@@ -177,6 +181,7 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 		}
 	}
 	pods.deleteReturnsObject = true
+	pods.gracePeriod = podGracePeriod
 	s.pods = pods
 	pods.subresources["binding"] = map[string]func(context.Context, proto.Message) (proto.Message, error){
 		"create": func(ctx context.Context, req proto.Message) (proto.Message, error) { return bindPod(ctx, pods, req) },
@@ -215,11 +220,6 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	}
 	s.rbacHooks(roles, clusterRoles, roleBindings, clusterRoleBindings)
 
-	s.namespaced = []func(context.Context, string) error{
-		deleteAllIn(configMaps), deleteAllIn(secrets), deleteAllIn(pods), deleteAllIn(services),
-		deleteAllIn(events), deleteAllIn(endpoints), deleteAllIn(serviceAccounts),
-		deleteAllIn(roles), deleteAllIn(roleBindings),
-	}
 	return []kindHandler{
 		s.namespaces, configMaps, secrets, pods, services, events, nodes, endpoints, serviceAccounts,
 		roles, clusterRoles, roleBindings, clusterRoleBindings,
@@ -325,6 +325,21 @@ func defaultPod(p *corev1.Pod) {
 			}
 		}
 	}
+}
+
+// podGracePeriod is a pod's graceful deletion (kube's pod
+// CheckGracefulDelete): the period asked for, else the pod's
+// terminationGracePeriodSeconds; none for a pod no kubelet runs (not
+// bound to a node) or one that has finished (Succeeded, Failed), which
+// are removed at once.
+func podGracePeriod(p *corev1.Pod, requested *int64) int64 {
+	switch phase := p.GetStatus().GetPhase(); {
+	case p.GetSpec().GetNodeName() == "", phase == "Succeeded", phase == "Failed":
+		return 0
+	case requested != nil:
+		return *requested
+	}
+	return p.GetSpec().GetTerminationGracePeriodSeconds()
 }
 
 // defaultTolerations is the DefaultTolerationSeconds admission plugin: a
@@ -547,7 +562,7 @@ func (r *resource[T]) deleteCollection(ctx context.Context, ns string, req proto
 	out := res.Items[:0]
 	for _, obj := range res.Items {
 		m := metaOf(obj)
-		o, deleted, err := r.remove(ctx, m.GetNamespace(), m.GetName(), &corev1.DeleteOptions{}, dry)
+		o, deleted, err := r.remove(ctx, m.GetNamespace(), m.GetName(), deleteOptions(req), dry)
 		if err != nil {
 			if apierrors.ReasonOf(err) == apierrors.ReasonNotFound {
 				continue

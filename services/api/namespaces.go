@@ -52,60 +52,118 @@ func (s *Service) namespaceActive(ctx context.Context, ns string) error {
 	return nil
 }
 
-// deleteNamespace marks the namespace Terminating, deletes everything in
-// it, then the namespace itself, and answers the Terminating object, as
-// kube-apiserver does (it finishes the deletion in the background; this
-// does it before answering, so a later create in the namespace is refused
-// until it is gone).
+// deleteNamespace is kube-apiserver's namespace delete: the first marks
+// the namespace Terminating (deletionTimestamp, the garbage collector's
+// finalizers as opts ask) and answers it; the namespace controller (the
+// built-in cleaner, or kube-controller-manager's) empties it and takes
+// "kubernetes" out of spec.finalizers through namespaces/finalize, which
+// removes it once no finalizer is left. A later delete answers the
+// Terminating namespace, or deletes it as any object once spec.finalizers
+// is empty.
 func (s *Service) deleteNamespace(ctx context.Context, name string, opts *corev1.DeleteOptions, dry bool) (proto.Message, error) {
 	if slices.Contains(systemNamespaces, name) {
 		return nil, apierrors.Forbidden("", "namespaces", name, fmt.Sprintf("namespaces %q is forbidden: this namespace may not be deleted", name))
 	}
-	ns, err := s.namespaces.get(ctx, "", name)
+	r := s.namespaces
+	for attempt := 0; ; attempt++ {
+		ns, err := r.get(ctx, "", name)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkPreconditions(ns.GetMetadata(), opts.GetPreconditions()); err != nil {
+			return nil, apierrors.Conflict("", "namespaces", name, err.Error())
+		}
+		if ns.GetMetadata().GetDeletionTimestamp() != nil {
+			if len(ns.GetSpec().GetFinalizers()) > 0 {
+				return ns, nil
+			}
+			obj, deleted, err := r.remove(ctx, "", name, opts, dry)
+			switch {
+			case err != nil:
+				return nil, err
+			case deleted:
+				return r.deletedStatus(obj), nil
+			}
+			return obj, nil
+		}
+		term := proto.Clone(ns).(*corev1.Namespace)
+		if term.Status == nil {
+			term.Status = &corev1.NamespaceStatus{}
+		}
+		term.Status.Phase = phaseTerminating
+		term.Metadata.DeletionTimestamp = timestamppb.New(r.now().Truncate(time.Second))
+		term.Metadata.Finalizers = gcFinalizers(term.Metadata.Finalizers, opts)
+		if dry {
+			return term, nil
+		}
+		out, err := r.store.Update(ctx, "", name, term)
+		if errors.Is(err, storage.ErrConflict) && attempt < maxUpdateRetries {
+			continue
+		}
+		if err != nil {
+			return nil, r.err(err, name)
+		}
+		// Nothing to wait for: gone at once.
+		return r.finishDeletion(ctx, "", name, out)
+	}
+}
+
+// namespaceFinalizing is true while spec.finalizers keep a namespace.
+func namespaceFinalizing(ns *corev1.Namespace) bool { return len(ns.GetSpec().GetFinalizers()) > 0 }
+
+// finalizeNamespace is namespaces/finalize: it sets spec.finalizers and
+// nothing else; a Terminating namespace left with no finalizer is
+// removed.
+func (s *Service) finalizeNamespace(ctx context.Context, req proto.Message) (proto.Message, error) {
+	r := s.namespaces
+	name := stringField(req, "name")
+	body, _ := messageField(req, "namespace").(*corev1.Namespace)
+	if body == nil {
+		return nil, apierrors.BadRequest("the request has no Namespace")
+	}
+	if n := body.GetMetadata().GetName(); n != name {
+		return nil, apierrors.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", n, name))
+	}
+	dry, err := dryRunAll(stringsField(req, "dry_run"))
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPreconditions(ns.GetMetadata(), opts.GetPreconditions()); err != nil {
-		return nil, apierrors.Conflict("", "namespaces", name, err.Error())
-	}
-	term := proto.Clone(ns).(*corev1.Namespace)
-	if term.Status == nil {
-		term.Status = &corev1.NamespaceStatus{}
-	}
-	term.Status.Phase = phaseTerminating
-	if term.Metadata.DeletionTimestamp == nil {
-		term.Metadata.DeletionTimestamp = timestamppb.New(s.namespaces.now().Truncate(time.Second))
-	}
-	if dry {
-		return term, nil
-	}
-	term, err = s.namespaces.store.Update(ctx, "", name, term)
-	if err != nil {
-		return nil, s.namespaces.err(err, name)
-	}
-	for _, clean := range s.namespaced {
-		if err := clean(ctx, name); err != nil {
-			return nil, err
+	finalizers := body.GetSpec().GetFinalizers()
+	var causes []*corev1.StatusCause
+	for i, f := range finalizers {
+		if msg := validateFinalizerName(f); msg != "" {
+			causes = append(causes, &corev1.StatusCause{Reason: "FieldValueInvalid", Field: fmt.Sprintf("spec.finalizers[%d]", i), Message: fmt.Sprintf("Invalid value: %q: %s", f, msg)})
 		}
 	}
-	if _, err := s.namespaces.store.Delete(ctx, "", name, storage.Preconditions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return nil, s.namespaces.err(err, name)
+	if len(causes) > 0 {
+		return nil, apierrors.Invalid("", "Namespace", name, causes)
 	}
-	return term, nil
-}
-
-// checkPreconditions is nil when the delete preconditions hold for m.
-func checkPreconditions(m *corev1.ObjectMeta, p *corev1.Preconditions) error {
-	if p == nil {
-		return nil
+	rv := body.GetMetadata().GetResourceVersion()
+	for attempt := 0; ; attempt++ {
+		cur, err := r.get(ctx, "", name)
+		if err != nil {
+			return nil, err
+		}
+		if rv != "" && rv != cur.GetMetadata().GetResourceVersion() {
+			return nil, r.err(storage.ErrConflict, name)
+		}
+		next := proto.Clone(cur).(*corev1.Namespace)
+		if next.Spec == nil {
+			next.Spec = &corev1.NamespaceSpec{}
+		}
+		next.Spec.Finalizers = slices.Clone(finalizers)
+		if dry {
+			return next, nil
+		}
+		out, err := r.store.Update(ctx, "", name, next)
+		if errors.Is(err, storage.ErrConflict) && rv == "" && attempt < maxUpdateRetries {
+			continue
+		}
+		if err != nil {
+			return nil, r.err(err, name)
+		}
+		return r.finishDeletion(ctx, "", name, out)
 	}
-	if p.Uid != nil && p.GetUid() != m.GetUid() {
-		return fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", p.GetUid(), m.GetUid())
-	}
-	if p.ResourceVersion != nil && p.GetResourceVersion() != m.GetResourceVersion() {
-		return fmt.Errorf("Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s", p.GetResourceVersion(), m.GetResourceVersion())
-	}
-	return nil
 }
 
 // created tells the gateway to answer 201 Created.

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -62,9 +61,16 @@ type resource[T storage.Object] struct {
 	// extraFields adds the kind's own selectable fields (e.g.
 	// status.phase) to metadata.name and metadata.namespace; may be nil.
 	extraFields func(obj T) map[string]string
-	// onDelete replaces the plain delete (namespaces: terminate, empty,
-	// then delete); it returns what the answer holds.
+	// onDelete replaces the plain delete (namespaces: Terminating first);
+	// it returns what the answer holds.
 	onDelete func(ctx context.Context, name string, opts *corev1.DeleteOptions, dryRun bool) (proto.Message, error)
+	// gracePeriod makes deletion graceful (pods): the grace period a
+	// delete asking for requested (nil: the default) gives obj. nil for
+	// the kinds deleted at once.
+	gracePeriod func(obj T, requested *int64) int64
+	// finalizing is true while kind-specific finalizers also keep a
+	// deleted object (a namespace's spec.finalizers); may be nil.
+	finalizing func(obj T) bool
 	// subresources serve "<verb>" on "<resource>/<subresource>".
 	subresources map[string]map[string]func(ctx context.Context, req proto.Message) (proto.Message, error)
 	// codec is the JSON form that patches apply to; nil refuses PATCH.
@@ -250,8 +256,7 @@ func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writ
 		// What the server owns is kept from the stored object.
 		m.Uid = om.Uid
 		m.CreationTimestamp = om.CreationTimestamp
-		m.DeletionTimestamp = om.DeletionTimestamp
-		m.DeletionGracePeriodSeconds = om.DeletionGracePeriodSeconds
+		deletion := deletionFields(m, om)
 		m.Generation = om.Generation
 		m.SelfLink = ""
 		m.ResourceVersion = om.ResourceVersion
@@ -266,8 +271,7 @@ func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writ
 		if r.beforeUpdate != nil {
 			r.beforeUpdate(obj, old)
 		}
-		causes := r.check(obj, old, false)
-		causes = append(causes, newFinalizers(m, om)...)
+		causes := append(r.check(obj, old, false), deletion...)
 		if len(causes) > 0 {
 			return zero, apierrors.Invalid(r.group, r.kind, name, causes)
 		}
@@ -301,133 +305,6 @@ func copyField[T storage.Object](obj, old T, name protoreflect.Name) {
 	} else {
 		obj.ProtoReflect().Clear(fd)
 	}
-}
-
-// Propagation policies of a delete.
-const (
-	propagationForeground = "Foreground"
-	propagationBackground = "Background"
-	propagationOrphan     = "Orphan"
-)
-
-// validateDeleteOptions checks a delete's options as kube-apiserver does
-// (422 on an unknown propagation policy). policy is the propagationPolicy
-// request parameter; one in the options overrides it.
-func validateDeleteOptions(opts *corev1.DeleteOptions, policy string) error {
-	if opts != nil && opts.PropagationPolicy != nil {
-		policy = opts.GetPropagationPolicy()
-	}
-	var causes []*corev1.StatusCause
-	if policy != "" && opts != nil && opts.OrphanDependents != nil {
-		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueInvalid", Field: "propagationPolicy",
-			Message: fmt.Sprintf("Invalid value: %q: orphanDependents and deletionPropagation cannot be both set", policy)})
-	}
-	switch policy {
-	case "", propagationForeground, propagationBackground, propagationOrphan:
-	default:
-		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueNotSupported", Field: "propagationPolicy",
-			Message: fmt.Sprintf("Unsupported value: %q: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"", policy)})
-	}
-	if len(causes) > 0 {
-		return apierrors.Invalid("meta.k8s.io", "DeleteOptions", "", causes)
-	}
-	return nil
-}
-
-// remove deletes an object, honouring the preconditions of opts. An
-// object with finalizers is not deleted: it is marked with a
-// deletionTimestamp and kept until an update removes its last finalizer
-// (deleted is false and obj is the object as it is now).
-//
-// Every propagation policy deletes the object itself at once: Portico
-// runs no garbage collector, which is what removes kube-apiserver's
-// foregroundDeletion and orphan finalizers, so adding them would keep the
-// object forever; dependents (ownerReferences) are not collected.
-func (r *resource[T]) remove(ctx context.Context, ns, name string, opts *corev1.DeleteOptions, dryRun bool) (obj T, deleted bool, err error) {
-	var zero T
-	if err := r.checkNamespace(ns); err != nil {
-		return zero, false, err
-	}
-	if name == "" {
-		return zero, false, apierrors.BadRequest("a name is required")
-	}
-	for attempt := 0; ; attempt++ {
-		cur, err := r.store.Get(ctx, ns, name)
-		if err != nil {
-			return zero, false, r.err(err, name)
-		}
-		m := metaOf(cur)
-		if err := checkPreconditions(m, opts.GetPreconditions()); err != nil {
-			return zero, false, apierrors.Conflict(r.group, r.plural, name, err.Error())
-		}
-		if r.admitDelete != nil {
-			if err := r.admitDelete(ctx, cur); err != nil {
-				return zero, false, err
-			}
-		}
-		var out T
-		if len(m.Finalizers) > 0 {
-			if m.DeletionTimestamp != nil || dryRun {
-				r.markDeleting(m)
-				return cur, false, nil
-			}
-			r.markDeleting(m)
-			out, err = r.store.Update(ctx, ns, name, cur)
-		} else {
-			if dryRun {
-				return cur, true, nil
-			}
-			// Only the object just read: a finalizer added since keeps it.
-			out, err = r.store.Delete(ctx, ns, name, storage.Preconditions{ResourceVersion: m.ResourceVersion})
-		}
-		if errors.Is(err, storage.ErrConflict) && attempt < maxUpdateRetries {
-			continue
-		}
-		return out, len(m.Finalizers) == 0, r.err(err, name)
-	}
-}
-
-// markDeleting sets a deletionTimestamp (once) and a zero grace period.
-func (r *resource[T]) markDeleting(m *corev1.ObjectMeta) {
-	if m.DeletionTimestamp == nil {
-		m.DeletionTimestamp = timestamppb.New(r.now().Truncate(time.Second))
-	}
-	zero := int64(0)
-	m.DeletionGracePeriodSeconds = &zero
-}
-
-// finishDeletion deletes an object that an update left marked deleted
-// with no finalizer, as kube-apiserver does; it answers the updated
-// object.
-func (r *resource[T]) finishDeletion(ctx context.Context, ns, name string, out T) (T, error) {
-	m := metaOf(out)
-	if m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
-		return out, nil
-	}
-	_, err := r.store.Delete(ctx, ns, name, storage.Preconditions{ResourceVersion: m.GetResourceVersion()})
-	if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict) {
-		return out, r.err(err, name)
-	}
-	return out, nil
-}
-
-// newFinalizers is a cause when an update adds finalizers to an object
-// being deleted, which kube-apiserver forbids.
-func newFinalizers(obj, old *corev1.ObjectMeta) []*corev1.StatusCause {
-	if old.GetDeletionTimestamp() == nil {
-		return nil
-	}
-	var added []string
-	for _, f := range obj.GetFinalizers() {
-		if !slices.Contains(old.GetFinalizers(), f) {
-			added = append(added, f)
-		}
-	}
-	if len(added) == 0 {
-		return nil
-	}
-	return []*corev1.StatusCause{{Reason: "FieldValueForbidden", Field: "metadata.finalizers",
-		Message: fmt.Sprintf("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers %q", added)}}
 }
 
 // deletedStatus is the Status kube-apiserver answers for a finished delete.

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -86,6 +87,21 @@ func validateQualifiedKey(key string) string {
 	return ""
 }
 
+// standardFinalizers are the finalizer names that need no domain prefix.
+var standardFinalizers = []string{"kubernetes", finalizerOrphan, finalizerForeground}
+
+// validateFinalizerName is kube's ValidateFinalizerName: a qualified name,
+// with a domain prefix unless it is a standard finalizer; "" when valid.
+func validateFinalizerName(name string) string {
+	if p := validateQualifiedKey(name); p != "" {
+		return p
+	}
+	if !strings.Contains(name, "/") && !slices.Contains(standardFinalizers, name) {
+		return "name is neither a standard finalizer name nor is it fully qualified"
+	}
+	return ""
+}
+
 func validateMeta(m *corev1.ObjectMeta) []*corev1.StatusCause {
 	var causes []*corev1.StatusCause
 	invalid := func(field, msg string) {
@@ -108,6 +124,14 @@ func validateMeta(m *corev1.ObjectMeta) []*corev1.StatusCause {
 	}
 	if total > MaxAnnotationBytes {
 		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueTooLong", Field: "metadata.annotations", Message: fmt.Sprintf("Too long: may not be more than %d bytes", MaxAnnotationBytes)})
+	}
+	for _, f := range m.GetFinalizers() {
+		if msg := validateFinalizerName(f); msg != "" {
+			invalid("metadata.finalizers", fmt.Sprintf("Invalid value: %q: %s", f, msg))
+		}
+	}
+	if slices.Contains(m.GetFinalizers(), finalizerOrphan) && slices.Contains(m.GetFinalizers(), finalizerForeground) {
+		invalid("metadata.finalizers", fmt.Sprintf("Invalid value: %q: finalizer %s and %s cannot be both set", m.GetFinalizers(), finalizerOrphan, finalizerForeground))
 	}
 	if m.GetGenerateName() != "" && m.GetName() == "" {
 		invalid("metadata.generateName", "Invalid value: generateName did not produce a name")
