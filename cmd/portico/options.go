@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/internal/pki"
 	"github.com/portico-dev/portico/internal/tlsconf"
 	"github.com/portico-dev/portico/services/api"
+	"github.com/portico-dev/portico/services/api/controllers"
 )
 
 // options is the union of every service's flags; each subcommand
@@ -77,6 +78,8 @@ type options struct {
 	encryptionRewriteStale   bool
 	// watches
 	watchBookmarkInterval time.Duration
+	// builtinControllers are the api's controllers to run.
+	builtinControllers []string
 
 	shutdownGrace time.Duration
 }
@@ -99,6 +102,7 @@ func defaultOptions() *options {
 		authorizationModes:          authz.DefaultModes(),
 		shutdownGrace:               10 * time.Second,
 		watchBookmarkInterval:       api.DefaultWatchBookmarkInterval,
+		builtinControllers:          controllers.All(),
 	}
 }
 
@@ -153,6 +157,7 @@ func (o *options) addStorageFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.etcdCertFile, "etcd-certfile", "", "Client certificate for the external etcd.")
 	fs.StringVar(&o.etcdKeyFile, "etcd-keyfile", "", "Key of --etcd-certfile.")
 	fs.StringVar(&o.encryptionProviderConfig, "encryption-provider-config", "", "File with kube-apiserver's EncryptionConfiguration (apiserver.config.k8s.io/v1): which resources are encrypted in etcd, with which providers (aesgcm, aescbc, secretbox, identity) and keys. The first provider of an entry encrypts writes; all of them read.")
+	fs.StringSliceVar(&o.builtinControllers, "builtin-controllers", o.builtinControllers, "The api's built-in controllers: garbagecollector (ownerReferences, foregroundDeletion and orphan finalizers) and namespace (empties Terminating namespaces, then finalizes them). kube-controller-manager's names (garbage-collector-controller, namespace-controller), '*' and '-name' work too. Set it empty (--builtin-controllers=) when a kube-controller-manager runs against Portico, and on all but one api replica.")
 	fs.BoolVar(&o.encryptionRewriteStale, "encryption-rewrite-stale", false, "After the api starts, store again every object of the configured resources that is not stored with the first provider and key (the last step of a key rotation, as `kubectl get secrets -A -o json | kubectl replace -f -`). Concurrent writes are never lost.")
 	fs.DurationVar(&o.watchBookmarkInterval, "watch-bookmark-interval", o.watchBookmarkInterval, "How often a watch with allowWatchBookmarks gets a BOOKMARK event (one also comes two seconds before its timeoutSeconds ends).")
 }
@@ -229,6 +234,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	}
 	if o.encryptionRewriteStale && o.encryptionProviderConfig == "" {
 		errs = append(errs, errors.New("--encryption-rewrite-stale needs --encryption-provider-config: with no configuration nothing is encrypted"))
+	}
+	if _, err := controllers.Parse(o.builtinControllers); err != nil {
+		errs = append(errs, fmt.Errorf("--builtin-controllers: %w", err))
 	}
 	switch strings.ToLower(o.logLevel) {
 	case "debug", "info", "warn", "error":

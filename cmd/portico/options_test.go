@@ -55,6 +55,12 @@ func TestPortFlagsValidate(t *testing.T) {
 		"the same with TLS 1.3 minimum: suites unused": {
 			args: []string{"--tls-cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "--tls-min-version", "VersionTLS13"},
 		},
+		"built-in controllers off":          {args: []string{"--builtin-controllers="}},
+		"built-in controllers by kube name": {args: []string{"--builtin-controllers=*,-garbage-collector-controller"}},
+		"unknown built-in controller": {
+			args:    []string{"--builtin-controllers=replicaset"},
+			wantErr: []string{`--builtin-controllers: unknown controller "replicaset"`},
+		},
 		"rewrite without an encryption config": {
 			args:    []string{"--encryption-rewrite-stale"},
 			wantErr: []string{"--encryption-rewrite-stale needs --encryption-provider-config"},

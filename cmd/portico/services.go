@@ -29,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/internal/tlsconf"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api"
+	"github.com/portico-dev/portico/services/api/controllers"
 	"github.com/portico-dev/portico/services/api/storage/encryption"
 	"github.com/portico-dev/portico/services/authn"
 	"github.com/portico-dev/portico/services/authn/accounts"
@@ -342,6 +343,19 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 	if e.o.encryptionRewriteStale {
 		go rewriteStale(probeCtx, svc, log)
 	}
+	enabled, err := controllers.Parse(e.o.builtinControllers)
+	if err != nil {
+		return nil, closers, err
+	}
+	ctlCtx, stopControllers := context.WithCancel(context.Background())
+	ctlDone := make(chan struct{})
+	go func() {
+		defer close(ctlDone)
+		if err := svc.RunControllers(ctlCtx, enabled); err != nil {
+			log.Error("built-in controllers did not start", "error", err)
+		}
+	}()
+	closers = append(closers, func() error { stopControllers(); <-ctlDone; return nil })
 	return srv, closers, nil
 }
 
