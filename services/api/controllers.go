@@ -211,15 +211,11 @@ func (m *metaResource[T]) UpdateMeta(ctx context.Context, namespace, name, uid s
 		if !mutate(metaOf(next)) {
 			return nil
 		}
-		out, err := r.store.Update(ctx, namespace, name, next)
+		_, err = r.commit(ctx, namespace, name, next, cur)
 		if errors.Is(err, storage.ErrConflict) && attempt < metaUpdateRetries {
 			continue
 		}
-		if err != nil {
-			return metaErr(r.err(err, name))
-		}
-		_, err = r.finishDeletion(ctx, namespace, name, out)
-		return metaErr(err)
+		return metaErr(r.err(err, name))
 	}
 }
 

@@ -268,22 +268,24 @@ func (r *resource[T]) remove(ctx context.Context, ns, name string, opts *corev1.
 	}
 }
 
-// finishDeletion deletes an object that an update left marked deleted
-// with no finalizer and no grace period to wait out, as kube-apiserver
-// does (shouldDeleteDuringUpdate); it answers the updated object.
-func (r *resource[T]) finishDeletion(ctx context.Context, ns, name string, out T) (T, error) {
-	m := metaOf(out)
-	if m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 || m.GetDeletionGracePeriodSeconds() > 0 {
-		return out, nil
+// commit stores obj as the update of old, or, when the update leaves a
+// deleted object with no finalizer and no grace period to wait out,
+// deletes it instead (kube's shouldDeleteDuringUpdate): watchers then see
+// it DELETED, not modified first. obj must carry old's resourceVersion;
+// the answer is obj at the revision written.
+func (r *resource[T]) commit(ctx context.Context, ns, name string, obj, old T) (T, error) {
+	m, om := metaOf(obj), metaOf(old)
+	if om.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 || om.GetDeletionGracePeriodSeconds() > 0 ||
+		(r.finalizing != nil && r.finalizing(obj)) {
+		return r.store.Update(ctx, ns, name, obj)
 	}
-	if r.finalizing != nil && r.finalizing(out) {
-		return out, nil
+	out, err := r.store.Delete(ctx, ns, name, storage.Preconditions{ResourceVersion: om.GetResourceVersion()})
+	if err != nil {
+		return out, err
 	}
-	_, err := r.store.Delete(ctx, ns, name, storage.Preconditions{ResourceVersion: m.GetResourceVersion()})
-	if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict) {
-		return out, r.err(err, name)
-	}
-	return out, nil
+	obj = proto.Clone(obj).(T)
+	metaOf(obj).ResourceVersion = metaOf(out).GetResourceVersion()
+	return obj, nil
 }
 
 // deletionFields keeps on an update what only a delete sets, as

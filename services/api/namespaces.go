@@ -73,8 +73,9 @@ func (s *Service) deleteNamespace(ctx context.Context, name string, opts *corev1
 		if err := checkPreconditions(ns.GetMetadata(), opts.GetPreconditions()); err != nil {
 			return nil, apierrors.Conflict("", "namespaces", name, err.Error())
 		}
-		if ns.GetMetadata().GetDeletionTimestamp() != nil {
-			if len(ns.GetSpec().GetFinalizers()) > 0 {
+		if ns.GetMetadata().GetDeletionTimestamp() != nil || !namespaceFinalizing(ns) {
+			// Terminating already, or nothing to terminate for.
+			if namespaceFinalizing(ns) {
 				return ns, nil
 			}
 			obj, deleted, err := r.remove(ctx, "", name, opts, dry)
@@ -103,8 +104,7 @@ func (s *Service) deleteNamespace(ctx context.Context, name string, opts *corev1
 		if err != nil {
 			return nil, r.err(err, name)
 		}
-		// Nothing to wait for: gone at once.
-		return r.finishDeletion(ctx, "", name, out)
+		return out, nil
 	}
 }
 
@@ -155,14 +155,14 @@ func (s *Service) finalizeNamespace(ctx context.Context, req proto.Message) (pro
 		if dry {
 			return next, nil
 		}
-		out, err := r.store.Update(ctx, "", name, next)
+		out, err := r.commit(ctx, "", name, next, cur)
 		if errors.Is(err, storage.ErrConflict) && rv == "" && attempt < maxUpdateRetries {
 			continue
 		}
 		if err != nil {
 			return nil, r.err(err, name)
 		}
-		return r.finishDeletion(ctx, "", name, out)
+		return out, nil
 	}
 }
 

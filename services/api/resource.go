@@ -283,14 +283,11 @@ func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writ
 		if o.dryRun {
 			return obj, nil
 		}
-		out, err := r.store.Update(ctx, ns, name, obj)
+		out, err := r.commit(ctx, ns, name, obj, old)
 		if errors.Is(err, storage.ErrConflict) && !conditional && attempt < maxUpdateRetries {
 			continue
 		}
-		if err != nil {
-			return out, r.err(err, name)
-		}
-		return r.finishDeletion(ctx, ns, name, out)
+		return out, r.err(err, name)
 	}
 }
 
