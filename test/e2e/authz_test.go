@@ -456,7 +456,8 @@ func TestAuthzNode(t *testing.T) {
 		t.Errorf("a kubelet created a pod that is not its mirror pod: %s", r)
 	}
 	// A pod moved to node-1 brings its secret along, without a restart.
-	p.mustKubectl(t, "delete", "pod", "db", "-n", "default")
+	// No kubelet runs to confirm the graceful deletion: force it.
+	p.mustKubectl(t, "delete", "pod", "db", "-n", "default", "--grace-period=0", "--force")
 	if r := run(t, podOn("db", "node-1", "db-secret"), "kubectl", "--server", p.insecureURL(), "--cache-dir", t.TempDir(), "create", "-f", "-"); r.err != nil {
 		t.Fatal(r)
 	}

@@ -156,7 +156,9 @@ func TestBoundServiceAccountTokens(t *testing.T) {
 		claim      string // the kubernetes.io claim naming the object
 		del        []string
 	}{
-		{"Pod", "app-pod", "pod", []string{"delete", "pod", "app-pod", "-n", "default"}},
+		// A bound pod's deletion waits for its kubelet; the token dies as
+		// soon as it starts.
+		{"Pod", "app-pod", "pod", []string{"delete", "pod", "app-pod", "-n", "default", "--wait=false"}},
 		{"Secret", "app-secret", "secret", []string{"delete", "secret", "app-secret", "-n", "default"}},
 		{"Node", "n3", "node", []string{"delete", "node", "n3"}},
 	}

@@ -163,9 +163,12 @@ func TestAPISemantics(t *testing.T) {
 
 	t.Run("pod round trip", func(t *testing.T) {
 		p.mustKubectlIn(t, "", "create", "serviceaccount", "builder", "-n", "sem")
+		// The pod's owner exists, or the garbage collector deletes the pod.
+		p.mustKubectlIn(t, "", "create", "configmap", "owner", "-n", "sem")
+		manifest := strings.ReplaceAll(fullPod, "6b8f5ad4-1d5c-4c4a-9e8e-9a5f0c7f2b11", jsonStr(p.getJSON(t, "configmap", "owner", "-n", "sem"), "metadata", "uid"))
 		// What kubectl sends for the manifest, as JSON.
-		want := decodeJSON(t, p.mustKubectlIn(t, fullPod, "create", "-f", "-", "--dry-run=client", "-o", "json"))
-		if out := p.mustKubectlIn(t, fullPod, "create", "-f", "-", "-n", "sem"); !strings.Contains(out, "pod/full created") {
+		want := decodeJSON(t, p.mustKubectlIn(t, manifest, "create", "-f", "-", "--dry-run=client", "-o", "json"))
+		if out := p.mustKubectlIn(t, manifest, "create", "-f", "-", "-n", "sem"); !strings.Contains(out, "pod/full created") {
 			t.Fatalf("create printed %q", out)
 		}
 		got := p.getJSON(t, "pod", "full", "-n", "sem")
@@ -216,6 +219,7 @@ func TestAPISemantics(t *testing.T) {
 		if code, _, body := api("GET", "/pods/full", "", ""); code != http.StatusNotFound {
 			t.Errorf("pod still there once its finalizers are gone: %d %s", code, body)
 		}
+		p.mustKubectlIn(t, "", "delete", "configmap", "owner", "-n", "sem")
 	})
 
 	t.Run("metadata", func(t *testing.T) {
@@ -478,16 +482,28 @@ func TestAPISemantics(t *testing.T) {
 			code, _, _ := api("GET", "/configmaps/"+name, "", "")
 			return code == http.StatusOK
 		}
-		for _, policy := range []string{"Background", "Foreground", "Orphan"} {
-			name := "del-" + strings.ToLower(policy)
+		// Background deletes at once and answers a Status; Foreground and
+		// Orphan answer the object with their finalizer, and the garbage
+		// collector removes it (it has no dependents) shortly after.
+		for _, tc := range []struct{ policy, finalizer string }{{"Background", ""}, {"Foreground", "foregroundDeletion"}, {"Orphan", "orphan"}} {
+			name := "del-" + strings.ToLower(tc.policy)
 			uid := mk(name)
-			code, _, body := api("DELETE", "/configmaps/"+name+"?propagationPolicy="+policy, "", "")
-			if st := apiStatusOf(t, body); code != http.StatusOK || st.Status != "Success" || st.Details.Name != name || exists(name) {
-				t.Errorf("delete with %s: %d %s", policy, code, body)
+			code, _, body := api("DELETE", "/configmaps/"+name+"?propagationPolicy="+tc.policy, "", "")
+			if tc.finalizer == "" {
+				if st := apiStatusOf(t, body); code != http.StatusOK || st.Status != "Success" || st.Details.Name != name || exists(name) {
+					t.Errorf("delete with %s: %d %s", tc.policy, code, body)
+				}
+				if !strings.Contains(body, uid) {
+					t.Errorf("delete Status lacks the uid %s: %s", uid, body)
+				}
+				continue
 			}
-			if !strings.Contains(body, uid) {
-				t.Errorf("delete Status lacks the uid %s: %s", uid, body)
+			obj := decodeJSON(t, body)
+			if code != http.StatusOK || jsonStr(obj, "kind") != "ConfigMap" || jsonStr(obj, "metadata", "finalizers", 0) != tc.finalizer ||
+				jsonStr(obj, "metadata", "deletionTimestamp") == "" {
+				t.Errorf("delete with %s: %d %s", tc.policy, code, body)
 			}
+			waitUntil(t, 10*time.Second, name+" collected", func() bool { return !exists(name) })
 		}
 		uid := mk("del-opts")
 		for _, tc := range []struct {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // grpcKinds are the served kinds as the gRPC API names them, with a
@@ -108,9 +109,11 @@ func TestGrpcEveryResource(t *testing.T) {
 			if jsonStr(deleted, "status", "status") != "Success" && jsonStr(deleted, field, "metadata", "uid") != uid {
 				t.Errorf("Delete answered %v", deleted)
 			}
-			if _, r := call(t, k.service, "Get"+k.kind, in(map[string]any{"name": name})); r.err == nil || !strings.Contains(r.stderr, "NotFound") {
-				t.Errorf("Get after Delete: %s", r)
-			}
+			// A namespace goes once the namespace controller has emptied it.
+			waitUntil(t, 10*time.Second, "Get after Delete NotFound", func() bool {
+				_, r := call(t, k.service, "Get"+k.kind, in(map[string]any{"name": name}))
+				return r.err != nil && strings.Contains(r.stderr, "NotFound")
+			})
 
 			var types []string
 			watch.waitOutput(t, "gRPC watch events", func(stdout, _ string) bool {
@@ -119,8 +122,11 @@ func TestGrpcEveryResource(t *testing.T) {
 			})
 			watch.stop()
 			want := []string{"ADDED", "MODIFIED", "DELETED"}
-			if k.kind == "Namespace" {
+			switch k.kind {
+			case "Namespace":
 				want = []string{"ADDED", "MODIFIED", "MODIFIED", "DELETED"} // Terminating, then gone
+			case "Pod":
+				want = []string{"ADDED", "MODIFIED", "MODIFIED", "DELETED"} // marked deleted, then gone
 			}
 			if !slices.Equal(types, want) {
 				t.Errorf("Watch events %v, want %v\n%s", types, want, watch.stdout.String())

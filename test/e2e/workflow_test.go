@@ -121,6 +121,8 @@ var workflowKinds = []kindCase{
 		strategic:      `{"spec":{"containers":[{"name":"nginx","image":"nginx:1.29"}]}}`,
 		strategicWants: map[string]string{"{.spec.containers[*].image}": "nginx:1.29", "{.spec.containers[0].ports[0].containerPort}": "80"},
 		extra:          podStatusAndBinding,
+		// Pods are deleted gracefully: marked (grace 0 when not bound), then removed.
+		deleteEvents: []string{"MODIFIED", "DELETED"},
 	},
 	{
 		resource: "event", name: "demo.1",
