@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/portico-dev/portico/internal/backoff"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api/controllers/metaclient"
@@ -201,7 +203,7 @@ func (c *Cleaner) clean(ctx context.Context, name string) (done bool, err error)
 		c.log.Debug("namespace content remaining", "namespace", name, "objects", remaining)
 		return false, nil
 	}
-	next := ns
+	next := proto.Clone(ns).(*corev1.Namespace)
 	next.Spec.Finalizers = slices.DeleteFunc(slices.Clone(ns.Spec.Finalizers), func(f string) bool { return f == FinalizerKubernetes })
 	if err := c.o.Namespaces.Finalize(ctx, next); err != nil {
 		if errors.Is(err, metaclient.ErrNotFound) {
