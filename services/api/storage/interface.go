@@ -1,0 +1,32 @@
+package storage
+
+import "context"
+
+// Interface is what the api's resources call on their storage. *Store
+// answers from etcd; *Cache answers reads from memory kept current by
+// one etcd watch and passes writes to the *Store it wraps. Callers never
+// know which one answers: both have etcd's semantics (see Store), and
+// every object either returns is the caller's to modify.
+type Interface[T Object] interface {
+	// Prefix and Key name the etcd keys of the objects.
+	Prefix() string
+	Key(namespace, name string) string
+
+	Get(ctx context.Context, namespace, name string) (T, error)
+	List(ctx context.Context, namespace string, o ListOptions[T]) (ListResult[T], error)
+	Watch(ctx context.Context, namespace, fromRV string) (<-chan Event[T], error)
+	// CurrentRevision is etcd's current revision (a linearizable read).
+	CurrentRevision(ctx context.Context) (int64, error)
+
+	Create(ctx context.Context, namespace, name string, obj T) (T, error)
+	Update(ctx context.Context, namespace, name string, obj T) (T, error)
+	GuaranteedUpdate(ctx context.Context, namespace, name string, tryUpdate func(current T) (T, error)) (T, error)
+	Delete(ctx context.Context, namespace, name string, pre Preconditions) (T, error)
+	DeleteNamespace(ctx context.Context, namespace string) (int64, error)
+	RewriteStale(ctx context.Context) (int, error)
+}
+
+var (
+	_ Interface[Object] = (*Store[Object])(nil)
+	_ Interface[Object] = (*Cache[Object])(nil)
+)
