@@ -188,19 +188,23 @@ func TestCacheRecovers(t *testing.T) {
 			}
 			var g gate
 			c := startCache(t, s, CacheOptions{}, g.beforeWatch)
-			start, err := c.CurrentRevision(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			etcdEvents, err := s.Watch(ctx, "", fmt.Sprint(start))
-			if err != nil {
-				t.Fatal(err)
-			}
 			r := &reflector{t: t, st: c}
 			rctx, stop := context.WithCancel(ctx)
 			done := make(chan struct{})
 			go func() { defer close(done); r.run(rctx) }()
 			defer func() { stop(); <-done }()
+			testwait.Until(t, 10*time.Second, "the reflector's list", func() bool {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				return r.lists == 1
+			})
+			r.mu.Lock()
+			start := r.lastRV
+			r.mu.Unlock()
+			etcdEvents, err := s.Watch(ctx, "", start)
+			if err != nil {
+				t.Fatal(err)
+			}
 
 			writes(t, s, 0)
 			release := g.hold(t, c)
