@@ -80,6 +80,9 @@ type options struct {
 	watchBookmarkInterval time.Duration
 	// builtinControllers are the api's controllers to run.
 	builtinControllers []string
+	// watch cache
+	watchCache     bool
+	watchCacheSize int
 
 	shutdownGrace time.Duration
 }
@@ -103,6 +106,8 @@ func defaultOptions() *options {
 		shutdownGrace:               10 * time.Second,
 		watchBookmarkInterval:       api.DefaultWatchBookmarkInterval,
 		builtinControllers:          controllers.All(),
+		watchCache:                  true,
+		watchCacheSize:              100,
 	}
 }
 
@@ -158,6 +163,8 @@ func (o *options) addStorageFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.etcdKeyFile, "etcd-keyfile", "", "Key of --etcd-certfile.")
 	fs.StringVar(&o.encryptionProviderConfig, "encryption-provider-config", "", "File with kube-apiserver's EncryptionConfiguration (apiserver.config.k8s.io/v1): which resources are encrypted in etcd, with which providers (aesgcm, aescbc, secretbox, identity) and keys. The first provider of an entry encrypts writes; all of them read.")
 	fs.StringSliceVar(&o.builtinControllers, "builtin-controllers", o.builtinControllers, "The api's built-in controllers: garbagecollector (ownerReferences, foregroundDeletion and orphan finalizers) and namespace (empties Terminating namespaces, then finalizes them). kube-controller-manager's names (garbage-collector-controller, namespace-controller), '*' and '-name' work too. Set it empty (--builtin-controllers=) when a kube-controller-manager runs against Portico, and on all but one api replica.")
+	fs.BoolVar(&o.watchCache, "watch-cache", o.watchCache, "Serve gets, lists and watches of every resource from memory kept current by one etcd watch per resource, as fresh as a quorum read of etcd (kube-apiserver's consistent reads from cache). false reads etcd on every request.")
+	fs.IntVar(&o.watchCacheSize, "default-watch-cache-size", o.watchCacheSize, "How many recent events the watch cache keeps per resource, for watches that resume from a resourceVersion; older ones get 410 Gone and list again.")
 	fs.BoolVar(&o.encryptionRewriteStale, "encryption-rewrite-stale", false, "After the api starts, store again every object of the configured resources that is not stored with the first provider and key (the last step of a key rotation, as `kubectl get secrets -A -o json | kubectl replace -f -`). Concurrent writes are never lost.")
 	fs.DurationVar(&o.watchBookmarkInterval, "watch-bookmark-interval", o.watchBookmarkInterval, "How often a watch with allowWatchBookmarks gets a BOOKMARK event (one also comes two seconds before its timeoutSeconds ends).")
 }
@@ -231,6 +238,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		} else if _, err := strconv.Atoi(port); err != nil {
 			errs = append(errs, fmt.Errorf("%s: port %q is not a number", flag, port))
 		}
+	}
+	if o.watchCache && o.watchCacheSize <= 0 {
+		errs = append(errs, fmt.Errorf("--default-watch-cache-size: %d is not a size; disable the cache with --watch-cache=false", o.watchCacheSize))
 	}
 	if o.encryptionRewriteStale && o.encryptionProviderConfig == "" {
 		errs = append(errs, errors.New("--encryption-rewrite-stale needs --encryption-provider-config: with no configuration nothing is encrypted"))

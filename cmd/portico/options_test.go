@@ -65,6 +65,13 @@ func TestPortFlagsValidate(t *testing.T) {
 			args:    []string{"--encryption-rewrite-stale"},
 			wantErr: []string{"--encryption-rewrite-stale needs --encryption-provider-config"},
 		},
+		"watch cache without a size": {
+			args:    []string{"--default-watch-cache-size", "0"},
+			wantErr: []string{"--default-watch-cache-size: 0 is not a size"},
+		},
+		"no watch cache": {
+			args: []string{"--watch-cache=false", "--default-watch-cache-size", "0"},
+		},
 		"rewrite with an encryption config": {
 			args: []string{"--encryption-rewrite-stale", "--encryption-provider-config", "enc.yaml"},
 		},

@@ -30,6 +30,7 @@ import (
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api"
 	"github.com/portico-dev/portico/services/api/controllers"
+	"github.com/portico-dev/portico/services/api/storage"
 	"github.com/portico-dev/portico/services/api/storage/encryption"
 	"github.com/portico-dev/portico/services/authn"
 	"github.com/portico-dev/portico/services/authn/accounts"
@@ -314,10 +315,14 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 		deps.Encryption = e.encryption
 		logEncryption(log, e.encryption)
 	}
+	if e.o.watchCache {
+		deps.WatchCache = &storage.CacheOptions{WindowSize: e.o.watchCacheSize}
+	}
 	svc, err := api.New(deps)
 	if err != nil {
 		return nil, closers, err
 	}
+	closers = append(closers, func() error { svc.Close(); return nil })
 	initCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := svc.EnsureSystemNamespaces(initCtx); err != nil {

@@ -20,6 +20,7 @@ import (
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 	"github.com/portico-dev/portico/services/api/noderestriction"
+	"github.com/portico-dev/portico/services/api/storage"
 	"github.com/portico-dev/portico/services/api/storage/value"
 )
 
@@ -38,6 +39,10 @@ type Deps struct {
 	// at rest, --encryption-provider-config); nil, or a nil transformer
 	// for a resource, stores its objects as they are.
 	Encryption Transformers
+	// WatchCache, when set, serves reads and watches of every resource
+	// from memory kept current by one etcd watch each (--watch-cache);
+	// nil serves them from etcd. Close stops the caches.
+	WatchCache *storage.CacheOptions
 	// Options tune the service; a zero field takes its default.
 	Options Options
 }
@@ -89,6 +94,11 @@ func (d *Deps) Validate() error {
 	if err := d.Options.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if d.WatchCache != nil {
+		if err := d.WatchCache.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("api: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -109,6 +119,8 @@ type Service struct {
 	// nodeRestriction limits what kubelets write (noderestriction.go).
 	nodeRestriction *noderestriction.Admission
 	handlers        []kindHandler
+	// stops ends what runs in the background (the watch caches).
+	stops []func()
 
 	// RBAC: the escalation checks (rbac_escalation.go) and the bootstrap
 	// policy (rbac_bootstrap.go).
@@ -136,8 +148,23 @@ func New(d Deps) (*Service, error) {
 	if bookmarks == 0 {
 		bookmarks = DefaultWatchBookmarkInterval
 	}
-	s.handlers = s.kinds(kindEnv{etcd: d.Etcd, now: now, codec: d.JSON, nsActive: s.namespaceActive, table: table, encryption: d.Encryption, bookmarkInterval: bookmarks})
+	env := kindEnv{etcd: d.Etcd, now: now, codec: d.JSON, nsActive: s.namespaceActive, table: table, encryption: d.Encryption, bookmarkInterval: bookmarks, stops: &s.stops}
+	if d.WatchCache != nil {
+		wc := *d.WatchCache
+		if wc.Logger == nil {
+			wc.Logger = d.Logger
+		}
+		env.watchCache = &wc
+	}
+	s.handlers = s.kinds(env)
 	return s, nil
+}
+
+// Close stops the watch caches; their watches end.
+func (s *Service) Close() {
+	for _, stop := range s.stops {
+		stop()
+	}
 }
 
 // RewriteStale stores again, under the current write provider and key,

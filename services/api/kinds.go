@@ -34,6 +34,10 @@ type kindEnv struct {
 	encryption Transformers
 	// bookmarkInterval is Options.WatchBookmarkInterval.
 	bookmarkInterval time.Duration
+	// watchCache, when set, puts a watch cache in front of every store;
+	// each cache's Stop is added to stops.
+	watchCache *storage.CacheOptions
+	stops      *[]func()
 }
 
 // build makes the resource of one kind from its row of the generated
@@ -58,7 +62,7 @@ func build[T storage.Object](env kindEnv, kind string) *resource[T] {
 			pluralKind: pluralKind(row.Service, row.Kind), namespaced: row.Namespaced,
 			service: protoreflect.FullName(row.Service),
 		},
-		store:            storage.NewStore(env.etcd, "/registry/"+registryPrefix(row)+"/", func() T { return row.New().(T) }, storage.WithTransformer(tr)),
+		store:            withWatchCache(env, storage.NewStore(env.etcd, "/registry/"+registryPrefix(row)+"/", func() T { return row.New().(T) }, storage.WithTransformer(tr))),
 		encrypted:        tr != nil,
 		newObj:           newObj,
 		validateName:     validateSubdomainName,

@@ -19,10 +19,11 @@ import (
 )
 
 // resource is the logic every kind shares: metadata defaults, validation
-// hooks, optimistic concurrency and error wording, over one Store.
+// hooks, optimistic concurrency and error wording, over one store (etcd,
+// or the watch cache in front of it).
 type resource[T storage.Object] struct {
 	kindMeta
-	store *storage.Store[T]
+	store storage.Interface[T]
 	// encrypted: the store has a value transformer (encryption at rest).
 	encrypted bool
 	// newObj returns an empty object with non-nil Metadata.
@@ -335,7 +336,8 @@ func (r *resource[T]) list(ctx context.Context, ns string, req listRequest) (sto
 		return storage.ListResult[T]{}, err
 	}
 	o := storage.ListOptions[T]{Limit: req.GetLimit(), Continue: req.GetContinue()}
-	if exact {
+	if exact || rv == "0" {
+		// "0" is any state: the watch cache answers it at once.
 		o.ResourceVersion = rv
 	}
 	if !sel.empty() {
@@ -475,7 +477,11 @@ func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, st
 	streamList := req.GetSendInitialEvents()
 	var initial []T
 	if from == "" || from == "0" || streamList {
-		res, err := r.store.List(ctx, ns, storage.ListOptions[T]{})
+		var lo storage.ListOptions[T]
+		if from == "0" {
+			lo.ResourceVersion = from // any state will do
+		}
+		res, err := r.store.List(ctx, ns, lo)
 		if err != nil {
 			return r.err(err, "")
 		}

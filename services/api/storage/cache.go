@@ -301,6 +301,21 @@ func (c *Cache[T]) list(prefix string, o ListOptions[T]) ListResult[T] {
 	return res
 }
 
+// RequestProgress is Store.RequestProgress for the cache's watchers: it
+// asks etcd for the progress of the cache's own watch, and the watchers
+// get a Bookmark when that moves the cache forward. While the cache is not
+// ready its watches are the store's, so the store is asked.
+func (c *Cache[T]) RequestProgress(ctx context.Context) error {
+	if !c.isReady() {
+		return c.store.RequestProgress(ctx)
+	}
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
 // Watch is Store.Watch served from memory: from "0" it starts at the
 // cache's revision, from "" at etcd's current one, from a revision it
 // replays the window after it (ErrGone before the window or when etcd

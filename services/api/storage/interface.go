@@ -15,6 +15,9 @@ type Interface[T Object] interface {
 	Get(ctx context.Context, namespace, name string) (T, error)
 	List(ctx context.Context, namespace string, o ListOptions[T]) (ListResult[T], error)
 	Watch(ctx context.Context, namespace, fromRV string) (<-chan Event[T], error)
+	// RequestProgress asks for a Bookmark on every watch that has all
+	// events up to the current revision.
+	RequestProgress(ctx context.Context) error
 	// CurrentRevision is etcd's current revision (a linearizable read).
 	CurrentRevision(ctx context.Context) (int64, error)
 
