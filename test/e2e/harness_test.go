@@ -146,6 +146,9 @@ func startPortico(t *testing.T, extra ...string) *portico {
 			"--grpc-authn-address", fmt.Sprintf("127.0.0.1:%d", p.authnPort),
 			"--grpc-authz-address", fmt.Sprintf("127.0.0.1:%d", p.authzPort),
 		}, extra...)
+		// PORTICO_E2E_UP_ARGS runs every test with more flags, e.g.
+		// --watch-cache=false to run the suite without the watch cache.
+		p.args = append(p.args, strings.Fields(os.Getenv("PORTICO_E2E_UP_ARGS"))...)
 		if p.launch() {
 			return p
 		}
