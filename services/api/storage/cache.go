@@ -461,18 +461,19 @@ func (c *Cache[T]) waitFor(ctx context.Context, want int64) (bool, error) {
 // requestProgress asks etcd for the progress of the cache's watch when a
 // reader waits, and again every progressRetry while one does.
 func (c *Cache[T]) requestProgress() {
-	t := time.NewTicker(progressRetry)
-	defer t.Stop()
+	retry := time.NewTimer(progressRetry)
+	defer retry.Stop()
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-c.kick:
-		case <-t.C:
-			if c.waiting.Load() == 0 {
-				continue
-			}
+		case <-retry.C:
 		}
+		if c.waiting.Load() == 0 {
+			continue // no retry armed until the next kick
+		}
+		retry.Reset(progressRetry)
 		c.mu.RLock()
 		stream := c.stream
 		c.mu.RUnlock()

@@ -22,9 +22,10 @@ type ListOptions[T Object] struct {
 	// Continue is the token of the previous page's ListResult. The page is
 	// read at the same revision as the first page.
 	Continue string
-	// ResourceVersion "" or "0" reads the latest state; a revision reads
+	// ResourceVersion "" reads the latest state, "0" any state (the
+	// Store reads the latest, a Cache what it holds); a revision reads
 	// the state exactly at that revision (ErrGone when compacted). It must
-	// be empty with Continue.
+	// be empty or "0" with Continue.
 	ResourceVersion string
 	// Filter, when set, keeps only the objects it returns true for; Limit
 	// counts kept objects.
