@@ -55,6 +55,11 @@ func generate(mods map[string]module) ([]outFile, error) {
 		return nil, err
 	}
 	out = append(out, outFile{Path: "internal/resources/zz_descriptions.go", Data: docs})
+	markers, err := markersGo(m)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, outFile{Path: "internal/resources/zz_generated_markers.go", Data: markers})
 	return out, nil
 }
 
