@@ -16,6 +16,9 @@ type Markers struct {
 	StructType    string
 	PatchStrategy string
 	PatchMergeKey string
+	// Default is the JSON of the field's +default: apply fills a list map
+	// key that an element omits with it (a container port's protocol).
+	Default string
 }
 
 // FieldMarkers returns, per message full name, the Markers of its fields
@@ -24,6 +27,10 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 	return map[protoreflect.FullName]map[string]Markers{
 		"portico.core.v1.TokenRequestSpec": {
 			"audiences": {ListType: "atomic"},
+		},
+		"portico.core.v1.AzureDiskVolumeSource": {
+			"fsType":   {Default: "\"ext4\""},
+			"readOnly": {Default: "false"},
 		},
 		"portico.core.v1.Capabilities": {
 			"add":  {ListType: "atomic"},
@@ -51,6 +58,9 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		},
 		"portico.core.v1.ContainerImage": {
 			"names": {ListType: "atomic"},
+		},
+		"portico.core.v1.ContainerPort": {
+			"protocol": {Default: "\"TCP\""},
 		},
 		"portico.core.v1.ContainerRestartRuleOnExitCodes": {
 			"values": {ListType: "set"},
@@ -91,6 +101,12 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 			"targetWWNs": {ListType: "atomic"},
 			"wwids":      {ListType: "atomic"},
 		},
+		"portico.core.v1.FileKeySelector": {
+			"optional": {Default: "false"},
+		},
+		"portico.core.v1.GRPCAction": {
+			"service": {Default: "\"\""},
+		},
 		"portico.core.v1.HTTPGetAction": {
 			"httpHeaders": {ListType: "atomic"},
 		},
@@ -98,7 +114,8 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 			"hostnames": {ListType: "atomic"},
 		},
 		"portico.core.v1.ISCSIVolumeSource": {
-			"portals": {ListType: "atomic"},
+			"iscsiInterface": {Default: "\"default\""},
+			"portals":        {ListType: "atomic"},
 		},
 		"portico.core.v1.LinuxContainerUser": {
 			"supplementalGroups": {ListType: "atomic"},
@@ -108,6 +125,9 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		},
 		"portico.core.v1.LoadBalancerStatus": {
 			"ingress": {ListType: "atomic"},
+		},
+		"portico.core.v1.LocalObjectReference": {
+			"name": {Default: "\"\""},
 		},
 		"portico.core.v1.NamespaceSpec": {
 			"finalizers": {ListType: "atomic"},
@@ -211,12 +231,19 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		},
 		"portico.core.v1.RBDVolumeSource": {
 			"monitors": {ListType: "atomic"},
+			"pool":     {Default: "\"rbd\""},
+			"user":     {Default: "\"admin\""},
+			"keyring":  {Default: "\"/etc/ceph/keyring\""},
 		},
 		"portico.core.v1.ResourceRequirements": {
 			"claims": {ListType: "map", ListMapKeys: []string{"name"}},
 		},
 		"portico.core.v1.ResourceStatus": {
 			"resources": {ListType: "map", ListMapKeys: []string{"resourceID"}},
+		},
+		"portico.core.v1.ScaleIOVolumeSource": {
+			"storageMode": {Default: "\"ThinProvisioned\""},
+			"fsType":      {Default: "\"xfs\""},
 		},
 		"portico.core.v1.SecretProjection": {
 			"items": {ListType: "atomic"},
@@ -227,6 +254,9 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		"portico.core.v1.ServiceAccount": {
 			"secrets":          {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
 			"imagePullSecrets": {ListType: "atomic"},
+		},
+		"portico.core.v1.ServicePort": {
+			"protocol": {Default: "\"TCP\""},
 		},
 		"portico.core.v1.ServiceSpec": {
 			"ports":                    {ListType: "map", ListMapKeys: []string{"port", "protocol"}, PatchStrategy: "merge", PatchMergeKey: "port"},

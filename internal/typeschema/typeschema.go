@@ -7,12 +7,14 @@
 // Kubernetes JSON shape (inline fields, messages with their own encoding)
 // and the apply markers of k8s.io/api's comments (internal/resources), with
 // schemaconv's rules: a list is what its listType says, else a map keyed by
-// its patchMergeKey when its patchStrategy merges, else atomic.
+// its patchMergeKey when its patchStrategy merges, else atomic; a field's
+// +default fills a list map key an element omits.
 //
 // A Schema is built once, at start, and is safe for concurrent use.
 package typeschema
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -180,7 +182,13 @@ func (b *builder) fields(md protoreflect.MessageDescriptor) []smdschema.StructFi
 			out = append(out, b.fields(fd.Message())...)
 			continue
 		}
-		out = append(out, smdschema.StructField{Name: fd.JSONName(), Type: b.field(md, fd)})
+		f := smdschema.StructField{Name: fd.JSONName(), Type: b.field(md, fd)}
+		if d := b.info.Markers[md.FullName()][fd.JSONName()].Default; d != "" {
+			if err := json.Unmarshal([]byte(d), &f.Default); err != nil {
+				b.fail("%s.%s: default %s: %v", md.FullName(), fd.JSONName(), d, err)
+			}
+		}
+		out = append(out, f)
 	}
 	return out
 }

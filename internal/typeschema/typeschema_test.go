@@ -38,7 +38,7 @@ spec:
   - name: c
     image: i
     args: [a, b]
-    ports: [{containerPort: 80, protocol: TCP}]
+    ports: [{containerPort: 80}]
     env: [{name: E, valueFrom: {configMapKeyRef: {name: cm, key: k}}}]
   volumes: [{name: v, configMap: {name: cm}}]
 `, []string{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"go/format"
 	"maps"
@@ -24,10 +25,14 @@ type fieldMarkers struct {
 	StructType    string
 	PatchStrategy string
 	PatchMergeKey string
+	// Default is the JSON of a +default marker (ref(...) defaults, which
+	// name Go constants, are left out): apply fills a list map key that
+	// an element omits with it (a container port's protocol).
+	Default string
 }
 
 func (f fieldMarkers) empty() bool {
-	return f.ListType == "" && len(f.ListMapKeys) == 0 && f.MapType == "" && f.StructType == "" && f.PatchStrategy == "" && f.PatchMergeKey == ""
+	return f.ListType == "" && len(f.ListMapKeys) == 0 && f.MapType == "" && f.StructType == "" && f.PatchStrategy == "" && f.PatchMergeKey == "" && f.Default == ""
 }
 
 // readMarkers reads the apply markers of a comment. A plain marker
@@ -46,6 +51,11 @@ func readMarkers(comment []string) fieldMarkers {
 			continue
 		}
 		switch key {
+		case "default":
+			if !json.Valid([]byte(value)) {
+				continue
+			}
+			fallthrough
 		case "listType", "listMapKey", "mapType", "structType", "patchStrategy", "patchMergeKey":
 			if !slices.Contains(into[key], value) {
 				into[key] = append(into[key], value)
@@ -67,6 +77,7 @@ func readMarkers(comment []string) fieldMarkers {
 	return fieldMarkers{
 		ListType: first("listType"), ListMapKeys: get("listMapKey"), MapType: first("mapType"),
 		StructType: first("structType"), PatchStrategy: first("patchStrategy"), PatchMergeKey: first("patchMergeKey"),
+		Default: first("default"),
 	}
 }
 
@@ -92,6 +103,9 @@ type Markers struct {
 	StructType    string
 	PatchStrategy string
 	PatchMergeKey string
+	// Default is the JSON of the field's +default: apply fills a list map
+	// key that an element omits with it (a container port's protocol).
+	Default string
 }
 
 // FieldMarkers returns, per message full name, the Markers of its fields
@@ -113,6 +127,7 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		add("StructType", f.StructType)
 		add("PatchStrategy", f.PatchStrategy)
 		add("PatchMergeKey", f.PatchMergeKey)
+		add("Default", f.Default)
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
 	structs := map[string]string{}

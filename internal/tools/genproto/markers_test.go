@@ -23,6 +23,10 @@ func TestReadMarkers(t *testing.T) {
 			[]string{"+patchStrategy=merge", "+listMapKey=reason", "+k8s:listType=map", "+k8s:listMapKey=reason"},
 			fieldMarkers{ListType: "map", ListMapKeys: []string{"reason"}, PatchStrategy: "merge"},
 		},
+		"a JSON default, not a ref(...) one": {
+			[]string{`+default="TCP"`, "+default=ref(AzureSharedBlobDisk)"},
+			fieldMarkers{Default: `"TCP"`},
+		},
 		"other markers and prose are ignored": {
 			[]string{"  +mapType=atomic", "+k8s:maxItems=10", "a + b = c", "+structType=atomic"},
 			fieldMarkers{MapType: "atomic", StructType: "atomic"},
