@@ -24,10 +24,12 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/portico-dev/portico/gateway/flowcontrol"
 	"github.com/portico-dev/portico/internal/authnclient"
 	"github.com/portico-dev/portico/internal/authzclient"
+	"github.com/portico-dev/portico/internal/reqmeta"
 	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/tlsconf"
 )
@@ -213,6 +215,8 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMetadata(forwardUser),
+		// The User-Agent names the field manager of a write without one.
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD { return reqmeta.WithUserAgent(r.UserAgent()) }),
 		// The verb is the HTTP method: no X-HTTP-Method-Override (a form
 		// POST that deletes, audited as a create) and no form POST served
 		// as a GET.

@@ -15,11 +15,16 @@ import (
 // gateway passes it as the request's patchType and hands the body over as
 // bytes (the rule's body is the Patch request's `patch` field).
 
-// patchMediaTypes are the patch types the api applies.
+// patchMediaTypes are the patch types the api applies, in the order
+// kube-apiserver's 415 lists them. A server-side apply patch is YAML (or
+// JSON); application/apply-patch+cbor, which client-go sends only behind
+// its alpha ClientsPreferCBOR gate (kubectl never), is refused as
+// kube-apiserver refuses it without its CBOR feature gate.
 var patchMediaTypes = []string{
 	"application/json-patch+json",
 	"application/merge-patch+json",
 	"application/strategic-merge-patch+json",
+	"application/apply-patch+yaml",
 }
 
 // patchMarshaler decodes a PATCH body into the request's bytes field and

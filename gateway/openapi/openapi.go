@@ -175,6 +175,7 @@ func (b *builder) resource(paths map[string]any, r Resource) {
 			"application/json-patch+json":            map[string]any{"schema": map[string]any{"type": "object"}},
 			"application/merge-patch+json":           map[string]any{"schema": map[string]any{"type": "object"}},
 			"application/strategic-merge-patch+json": map[string]any{"schema": map[string]any{"type": "object"}},
+			"application/apply-patch+yaml":           map[string]any{"schema": map[string]any{"type": "object"}},
 		}, "required": true}
 		it["patch"] = p
 	}

@@ -25,6 +25,9 @@ const (
 	Merge     = "application/merge-patch+json"
 	JSON      = "application/json-patch+json"
 	Strategic = "application/strategic-merge-patch+json"
+	// ApplyYAML is a server-side apply patch (YAML, or JSON, which is
+	// YAML): the api applies it with its field manager, after DecodeApply.
+	ApplyYAML = "application/apply-patch+yaml"
 )
 
 // Default bounds. MaxBytes is kube-apiserver's request body limit (its
@@ -127,8 +130,14 @@ func Apply(doc, patch []byte, patchType string, schema any, l Limits) ([]byte, e
 	return out, nil
 }
 
-// Unsupported is kube-apiserver's 415 for a patch type it does not apply.
-func Unsupported() error { return apierrors.UnsupportedMediaType(JSON, Merge, Strategic) }
+// Unsupported is kube-apiserver's 415 for a patch type it does not
+// apply, listing the accepted ones as its patch handler does.
+func Unsupported() error { return apierrors.UnsupportedMediaType(Accepted...) }
+
+// Accepted are the patch types, in the order kube-apiserver lists them
+// (application/apply-patch+cbor only behind its CBORServingAndStorage
+// feature gate, which Portico does not serve).
+var Accepted = []string{JSON, Merge, Strategic, ApplyYAML}
 
 func applyJSON(doc, patch []byte, l Limits) ([]byte, error) {
 	// Not a JSON array of objects is 400; an array whose operations do
