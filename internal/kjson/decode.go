@@ -756,7 +756,16 @@ func (d *decodeState) field(m protoreflect.Message, p *msgPlan, f *fieldPlan) er
 		}
 		l := m.Mutable(fd).List()
 		l.Truncate(0)
-		return d.list(l, fd)
+		if err := d.list(l, fd); err != nil {
+			return err
+		}
+		if l.Len() == 0 && fd.FullName() == managedFieldsField {
+			// [] asks kube-apiserver to reset managedFields, but proto3
+			// cannot tell an empty list from none: it becomes [{}],
+			// kube's other way of saying the same.
+			l.Append(l.NewElement())
+		}
+		return nil
 	case fd.IsMap():
 		if c != '{' {
 			return d.typeError(valueKind(c), goTypeName(fd, false))
@@ -797,6 +806,9 @@ func (d *decodeState) field(m protoreflect.Message, p *msgPlan, f *fieldPlan) er
 		return nil
 	}
 }
+
+// managedFieldsField is ObjectMeta's managedFields.
+const managedFieldsField protoreflect.FullName = "portico.core.v1.ObjectMeta.managed_fields"
 
 func (d *decodeState) list(l protoreflect.List, fd protoreflect.FieldDescriptor) error {
 	if err := d.enter(); err != nil {

@@ -472,3 +472,40 @@ func TestQuantityCanonical(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeManagedFieldsReset: managedFields [] is kube-apiserver's
+// request to reset them; proto3 has no empty list apart from none, so it
+// decodes as [{}], the other form of that request. Other lists keep [].
+func TestDecodeManagedFieldsReset(t *testing.T) {
+	tests := map[string]struct {
+		body string
+		want []*corev1.ManagedFieldsEntry
+	}{
+		"empty list resets":        {`{"metadata":{"managedFields":[]}}`, []*corev1.ManagedFieldsEntry{{}}},
+		"[{}] stays":               {`{"metadata":{"managedFields":[{}]}}`, []*corev1.ManagedFieldsEntry{{}}},
+		"null is none":             {`{"metadata":{"managedFields":null}}`, nil},
+		"absent is none":           {`{"metadata":{}}`, nil},
+		"entries stay as they are": {`{"metadata":{"managedFields":[{"manager":"m"}]}}`, []*corev1.ManagedFieldsEntry{{Manager: "m"}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var cm corev1.ConfigMap
+			if err := newMarshaler().Unmarshal([]byte(tc.body), &cm); err != nil {
+				t.Fatal(err)
+			}
+			got := cm.GetMetadata().GetManagedFields()
+			if len(got) != len(tc.want) {
+				t.Fatalf("managedFields = %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if !proto.Equal(got[i], tc.want[i]) {
+					t.Fatalf("managedFields = %v, want %v", got, tc.want)
+				}
+			}
+		})
+	}
+	var cm corev1.ConfigMap
+	if err := newMarshaler().Unmarshal([]byte(`{"metadata":{"finalizers":[]}}`), &cm); err != nil || len(cm.Metadata.Finalizers) != 0 {
+		t.Fatalf("finalizers %v, %v", cm.Metadata.Finalizers, err)
+	}
+}
