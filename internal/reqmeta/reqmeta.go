@@ -12,8 +12,9 @@ import (
 
 // UserAgentKey carries the HTTP client's User-Agent, which names the
 // field manager of a write that gives none (kubectl/v1.32.4 ... is
-// "kubectl"), as in kube-apiserver.
-const UserAgentKey = "x-portico-user-agent"
+// "kubectl"), as in kube-apiserver. It is a binary key: a User-Agent may
+// hold bytes a gRPC text value may not.
+const UserAgentKey = "x-portico-user-agent-bin"
 
 // WithUserAgent is the metadata that forwards an HTTP User-Agent.
 func WithUserAgent(userAgent string) metadata.MD {

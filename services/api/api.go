@@ -17,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/svcauth"
+	"github.com/portico-dev/portico/internal/typeschema"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 	"github.com/portico-dev/portico/services/api/noderestriction"
@@ -144,11 +145,16 @@ func New(d Deps) (*Service, error) {
 	for _, row := range resources.All() {
 		table[row.Kind] = row
 	}
+	schema, err := typeschema.Served()
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	bookmarks := d.Options.WatchBookmarkInterval
 	if bookmarks == 0 {
 		bookmarks = DefaultWatchBookmarkInterval
 	}
-	env := kindEnv{etcd: d.Etcd, now: now, codec: d.JSON, nsActive: s.namespaceActive, table: table, encryption: d.Encryption, bookmarkInterval: bookmarks, stops: &s.stops}
+	env := kindEnv{etcd: d.Etcd, now: now, codec: d.JSON, nsActive: s.namespaceActive, table: table, encryption: d.Encryption, bookmarkInterval: bookmarks, stops: &s.stops,
+		schema: schema, log: d.Logger}
 	if d.WatchCache != nil {
 		wc := *d.WatchCache
 		if wc.Logger == nil {

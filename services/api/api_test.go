@@ -294,12 +294,13 @@ func TestPatch(t *testing.T) {
 		"unknown validation": {patchType: patchpkg.Merge, patch: `{}`, validation: "Loose", wantReason: apierrors.ReasonBadRequest},
 		"stale resourceVersion": {patchType: patchpkg.Merge, patch: `{"metadata":{"resourceVersion":"1","labels":{"z":"1"}}}`,
 			wantReason: apierrors.ReasonConflict},
-		"apply patch is not served": {patchType: "application/apply-patch+yaml", patch: `{}`, wantReason: apierrors.ReasonUnsupportedMediaType},
-		"not json":                  {patchType: patchpkg.Merge, patch: `{`, wantReason: apierrors.ReasonBadRequest},
+		"apply patch without a field manager": {patchType: patchpkg.ApplyYAML, patch: `{}`, wantReason: apierrors.ReasonInvalid},
+		"cbor apply patch is not served":      {patchType: "application/apply-patch+cbor", patch: `{}`, wantReason: apierrors.ReasonUnsupportedMediaType},
+		"not json":                            {patchType: patchpkg.Merge, patch: `{`, wantReason: apierrors.ReasonBadRequest},
 	}
 	order := []string{"strategic merges containers by name", "merge patch adds a label", "json patch", "json patch failing test", "json patch copy bomb",
 		"unknown field, Strict", "unknown field, Warn", "unknown field, Ignore", "unknown validation",
-		"stale resourceVersion", "apply patch is not served", "not json", "merge patch replaces lists"}
+		"stale resourceVersion", "apply patch without a field manager", "cbor apply patch is not served", "not json", "merge patch replaces lists"}
 	for _, name := range order {
 		tc := tests[name]
 		t.Run(name, func(t *testing.T) {

@@ -195,18 +195,22 @@ func (r *resource[T]) unary(ctx context.Context, o op, req proto.Message, resp p
 		if !ok {
 			return apierrors.BadRequest(fmt.Sprintf("the request has no %s", r.kind))
 		}
-		dry, err := dryRunAll(stringsField(req, "dry_run"))
+		optionsKind := "UpdateOptions"
+		if o.verb == "create" {
+			optionsKind = "CreateOptions"
+		}
+		wo, err := readWriteOptions(ctx, req, optionsKind)
 		if err != nil {
 			return err
 		}
 		var out T
 		if o.verb == "create" {
-			out, err = r.create(ctx, ns, obj, writeOptions{dryRun: dry})
+			out, err = r.create(ctx, ns, obj, wo)
 			if err == nil {
 				created(ctx)
 			}
 		} else {
-			out, err = r.update(ctx, ns, name, obj, writeOptions{dryRun: dry})
+			out, err = r.update(ctx, ns, name, obj, wo)
 		}
 		if err != nil {
 			return err

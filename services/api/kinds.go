@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/resources"
+	"github.com/portico-dev/portico/internal/typeschema"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 	"github.com/portico-dev/portico/services/api/noderestriction"
@@ -38,6 +40,9 @@ type kindEnv struct {
 	// each cache's Stop is added to stops.
 	watchCache *storage.CacheOptions
 	stops      *[]func()
+	// schema types the objects for managedFields and apply.
+	schema *typeschema.Schema
+	log    *slog.Logger
 }
 
 // build makes the resource of one kind from its row of the generated
@@ -68,6 +73,7 @@ func build[T storage.Object](env kindEnv, kind string) *resource[T] {
 		validateName:     validateSubdomainName,
 		codec:            env.codec,
 		strategicSchema:  strategicSchema(row.Group, row.Kind),
+		log:              env.log,
 		now:              env.now,
 		suffix:           randomSuffix,
 		bookmarkInterval: env.bookmarkInterval,
@@ -81,6 +87,11 @@ func build[T storage.Object](env kindEnv, kind string) *resource[T] {
 			r.subresources["status"] = statusSubresource(r)
 		}
 	}
+	fields, err := fieldManagers(env.schema, r)
+	if err != nil {
+		panic(fmt.Sprintf("api: kind %s: %v", kind, err))
+	}
+	r.fields = fields
 	return r
 }
 
@@ -463,7 +474,10 @@ func bindPod(ctx context.Context, pods *resource[*corev1.Pod], req proto.Message
 // and patch change only its status, keeping everything else as stored.
 func statusSubresource[T storage.Object](r *resource[T]) map[string]func(context.Context, proto.Message) (proto.Message, error) {
 	status := protoreflect.Name("status")
-	write := func(ctx context.Context, ns, name string, incoming T, rv string, dry bool) (proto.Message, error) {
+	// write stores incoming's status on the stored object; its
+	// managedFields are an apply's (o.applied) or an Update of the
+	// status subresource by o.manager.
+	write := func(ctx context.Context, ns, name string, incoming T, rv string, o writeOptions) (proto.Message, error) {
 		for attempt := 0; ; attempt++ {
 			cur, err := r.get(ctx, ns, name)
 			if err != nil {
@@ -482,12 +496,18 @@ func statusSubresource[T storage.Object](r *resource[T]) map[string]func(context
 			} else {
 				next.ProtoReflect().Clear(fd)
 			}
+			switch {
+			case o.applied:
+				metaOf(next).ManagedFields = metaOf(incoming).GetManagedFields()
+			case o.manager != "":
+				r.trackUpdate("status", cur, next, o)
+			}
 			if r.admitStatus != nil {
 				if err := r.admitStatus(ctx, next, cur); err != nil {
 					return nil, err
 				}
 			}
-			if dry {
+			if o.dryRun {
 				return next, nil
 			}
 			out, err := r.store.Update(ctx, ns, name, next)
@@ -506,7 +526,7 @@ func statusSubresource[T storage.Object](r *resource[T]) map[string]func(context
 			if !ok {
 				return nil, apierrors.BadRequest(fmt.Sprintf("the request has no %s", r.kind))
 			}
-			dry, err := dryRunAll(stringsField(req, "dry_run"))
+			o, err := readWriteOptions(ctx, req, "UpdateOptions")
 			if err != nil {
 				return nil, err
 			}
@@ -514,31 +534,39 @@ func statusSubresource[T storage.Object](r *resource[T]) map[string]func(context
 			if metaOf(obj).GetName() != name {
 				return nil, apierrors.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", metaOf(obj).GetName(), name))
 			}
-			return write(ctx, stringField(req, "namespace"), name, obj, metaOf(obj).GetResourceVersion(), dry)
+			return write(ctx, stringField(req, "namespace"), name, obj, metaOf(obj).GetResourceVersion(), o)
 		},
 		"patch": func(ctx context.Context, req proto.Message) (proto.Message, error) {
 			pr, ok := req.(patchRequest)
 			if !ok || r.codec == nil {
 				return nil, apierrors.MethodNotAllowed()
 			}
-			dry, err := dryRunAll(pr.GetDryRun())
+			o, err := readPatchOptions(ctx, pr)
 			if err != nil {
 				return nil, err
 			}
 			ns, name := stringField(req, "namespace"), stringField(req, "name")
-			cur, err := r.get(ctx, ns, name)
-			if err != nil {
-				return nil, err
+			for attempt := 0; ; attempt++ {
+				cur, err := r.get(ctx, ns, name)
+				if err != nil {
+					return nil, err
+				}
+				patched, pinned, err := r.applyPatch(ctx, "status", cur, pr, o)
+				if err != nil {
+					return nil, err
+				}
+				// Written on the version patched, unless the patch
+				// names its own.
+				rv := metaOf(cur).GetResourceVersion()
+				if pinned {
+					rv = metaOf(patched).GetResourceVersion()
+				}
+				out, err := write(ctx, ns, name, patched, rv, o.write())
+				if err != nil && !pinned && attempt < maxUpdateRetries && apierrors.ReasonOf(err) == apierrors.ReasonConflict {
+					continue
+				}
+				return out, err
 			}
-			patched, pinned, err := r.applyPatch(ctx, cur, pr)
-			if err != nil {
-				return nil, err
-			}
-			rv := ""
-			if pinned {
-				rv = metaOf(patched).GetResourceVersion()
-			}
-			return write(ctx, ns, name, patched, rv, dry)
 		},
 	}
 }

@@ -32,7 +32,7 @@ var systemNamespaces = []string{"default", "kube-system", "kube-public"}
 // kube-node-lease when missing.
 func (s *Service) EnsureSystemNamespaces(ctx context.Context) error {
 	for _, name := range append(slices.Clone(systemNamespaces), "kube-node-lease") {
-		_, err := s.namespaces.create(ctx, "", &corev1.Namespace{Metadata: &corev1.ObjectMeta{Name: name}}, writeOptions{})
+		_, err := s.namespaces.create(ctx, "", &corev1.Namespace{Metadata: &corev1.ObjectMeta{Name: name}}, writeOptions{manager: managerAPIServer})
 		if err != nil && apierrors.ReasonOf(err) != apierrors.ReasonAlreadyExists {
 			return fmt.Errorf("creating namespace %s: %w", name, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/kjson"
 	"github.com/portico-dev/portico/internal/respmeta"
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	patchpkg "github.com/portico-dev/portico/services/api/patch"
 )
 
@@ -26,30 +27,85 @@ type Codec interface {
 
 // patchRequest is what every Patch RPC carries.
 type patchRequest interface {
+	proto.Message
 	GetPatchType() string
 	GetPatch() []byte
 	GetDryRun() []string
 	GetFieldValidation() string
+	GetFieldManager() string
+	GetForce() bool
+}
+
+// patchOptions are a patch's options once checked.
+type patchOptions struct {
+	dryRun bool
+	apply  bool
+	// manager names the write: the fieldManager, required for an apply
+	// patch, else from the User-Agent.
+	manager string
+	force   bool
+	// validation is fieldValidation: kjson.FieldValidationStrict, Warn
+	// (the default) or Ignore.
+	validation string
+}
+
+// readPatchOptions checks a patch's options as kube-apiserver's
+// ValidatePatchOptions does (422 PatchOptions).
+func readPatchOptions(ctx context.Context, req patchRequest) (patchOptions, error) {
+	o := patchOptions{apply: req.GetPatchType() == patchpkg.ApplyYAML, force: req.GetForce()}
+	var err error
+	if o.validation, err = kjson.ParseFieldValidation(req.GetFieldValidation()); err != nil {
+		return o, apierrors.BadRequest(err.Error())
+	}
+	if o.dryRun, err = dryRunAll(req.GetDryRun()); err != nil {
+		return o, err
+	}
+	var causes []*corev1.StatusCause
+	switch {
+	case !o.apply && hasField(req, "force"):
+		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueForbidden", Field: "force", Message: "Forbidden: may not be specified for non-apply patch"})
+	case o.apply && req.GetFieldManager() == "":
+		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueRequired", Field: "fieldManager", Message: "Required value: is required for apply patch"})
+	}
+	causes = append(causes, validateFieldManager(req.GetFieldManager())...)
+	if len(causes) > 0 {
+		return o, apierrors.Invalid("meta.k8s.io", "PatchOptions", "", causes)
+	}
+	o.manager, err = fieldManager(ctx, req.GetFieldManager(), "PatchOptions")
+	return o, err
+}
+
+func (o patchOptions) write() writeOptions {
+	return writeOptions{dryRun: o.dryRun, manager: o.manager, applied: o.apply}
 }
 
 // patch applies a patch to the stored object and writes the result with
 // compare-and-swap on the version it was applied to, retrying when another
-// write came between (unless the patch itself names a resourceVersion).
+// write came between (unless the patch itself names a resourceVersion). An
+// apply patch to an object that does not exist creates it (201), as in
+// kube-apiserver.
 func (r *resource[T]) patch(ctx context.Context, ns, name string, req patchRequest) (T, error) {
 	var zero T
 	if r.codec == nil {
 		return zero, apierrors.MethodNotAllowed()
 	}
-	dry, err := dryRunAll(req.GetDryRun())
+	o, err := readPatchOptions(ctx, req)
 	if err != nil {
 		return zero, err
 	}
 	for attempt := 0; ; attempt++ {
 		cur, err := r.get(ctx, ns, name)
+		if o.apply && apierrors.ReasonOf(err) == apierrors.ReasonNotFound {
+			out, err := r.applyCreate(ctx, ns, name, req, o)
+			if apierrors.ReasonOf(err) == apierrors.ReasonAlreadyExists && attempt < maxUpdateRetries {
+				continue
+			}
+			return out, err
+		}
 		if err != nil {
 			return zero, err
 		}
-		obj, pinned, err := r.applyPatch(ctx, cur, req)
+		obj, pinned, err := r.applyPatch(ctx, "", cur, req, o)
 		if err != nil {
 			return zero, err
 		}
@@ -57,7 +113,7 @@ func (r *resource[T]) patch(ctx context.Context, ns, name string, req patchReque
 		if !pinned {
 			m.ResourceVersion = metaOf(cur).GetResourceVersion()
 		}
-		out, err := r.update(ctx, ns, name, obj, writeOptions{dryRun: dry})
+		out, err := r.update(ctx, ns, name, obj, o.write())
 		if err != nil && !pinned && attempt < maxUpdateRetries && apierrors.ReasonOf(err) == apierrors.ReasonConflict {
 			continue
 		}
@@ -65,16 +121,38 @@ func (r *resource[T]) patch(ctx context.Context, ns, name string, req patchReque
 	}
 }
 
+// applyCreate creates the object an apply patch describes.
+func (r *resource[T]) applyCreate(ctx context.Context, ns, name string, req patchRequest, o patchOptions) (T, error) {
+	var zero T
+	obj, _, err := r.applyPatch(ctx, "", zero, req, o)
+	if err != nil {
+		return zero, err
+	}
+	if got := metaOf(obj).GetName(); got != name {
+		return zero, apierrors.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", got, name))
+	}
+	if metaOf(obj).GetUid() != "" {
+		return zero, apierrors.Conflict(r.group, r.plural, name, fmt.Sprintf("uid mismatch: the provided object specified uid %s, and no existing object was found", metaOf(obj).GetUid()))
+	}
+	out, err := r.create(ctx, ns, obj, o.write())
+	if err == nil {
+		created(ctx)
+	}
+	return out, err
+}
+
 // applyPatch returns cur with the patch applied, and whether the patch set
-// metadata.resourceVersion itself. Unknown fields the patch brings are
+// metadata.resourceVersion itself; subresource is "" or "status" (whose
+// managedFields an apply records). Unknown fields the patch brings are
 // refused (fieldValidation=Strict), answered as warnings (Warn, the
-// default) or dropped as asked (Ignore), as kube-apiserver does.
-func (r *resource[T]) applyPatch(ctx context.Context, cur T, req patchRequest) (T, bool, error) {
+// default) or dropped as asked (Ignore), as kube-apiserver does; an apply
+// patch's are always refused (the schema has no place for them).
+func (r *resource[T]) applyPatch(ctx context.Context, subresource string, cur T, req patchRequest, o patchOptions) (T, bool, error) {
 	var zero T
 	patchType, patch := req.GetPatchType(), req.GetPatch()
-	mode, err := kjson.ParseFieldValidation(req.GetFieldValidation())
-	if err != nil {
-		return zero, false, apierrors.BadRequest(err.Error())
+	if o.apply {
+		obj, rv, err := r.applyTo(ctx, subresource, cur, patch, applyOptions{manager: o.manager, force: o.force, strict: o.validation})
+		return obj, rv != "", err
 	}
 	doc, err := r.codec.Marshal(cur)
 	if err != nil {
@@ -89,19 +167,26 @@ func (r *resource[T]) applyPatch(ctx context.Context, cur T, req patchRequest) (
 		return zero, false, err
 	}
 	obj := r.newObj()
-	if mode == kjson.FieldValidationStrict {
+	if o.validation == kjson.FieldValidationStrict {
 		err = r.codec.Unmarshal(out, obj)
 	} else {
 		var warnings []string
 		err = r.codec.DecodeLenient(out, obj, func(problem string) { warnings = append(warnings, problem) })
-		if err == nil && mode != kjson.FieldValidationIgnore && len(warnings) > 0 {
-			_ = grpc.SetHeader(ctx, metadata.Pairs(warningPairs(warnings)...))
+		if err == nil && o.validation != kjson.FieldValidationIgnore {
+			warn(ctx, warnings)
 		}
 	}
 	if err != nil {
 		return zero, false, apierrors.BadRequest(err.Error())
 	}
 	return obj, patchSetsResourceVersion(patch, patchType), nil
+}
+
+// warn answers warnings to the client (Warning headers over REST).
+func warn(ctx context.Context, warnings []string) {
+	if len(warnings) > 0 {
+		_ = grpc.SetHeader(ctx, metadata.Pairs(warningPairs(warnings)...))
+	}
 }
 
 func warningPairs(warnings []string) []string {

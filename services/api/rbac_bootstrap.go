@@ -131,12 +131,12 @@ func (s *Service) EnsureRBACBootstrap(ctx context.Context) error {
 	}
 	ctx = context.WithValue(ctx, bootstrapKey{}, true)
 	for _, cr := range bootstrapClusterRoles() {
-		if _, err := s.rbac.clusterRoles.create(ctx, "", cr, writeOptions{}); err != nil && apierrors.ReasonOf(err) != apierrors.ReasonAlreadyExists {
+		if _, err := s.rbac.clusterRoles.create(ctx, "", cr, writeOptions{manager: managerAPIServer}); err != nil && apierrors.ReasonOf(err) != apierrors.ReasonAlreadyExists {
 			return fmt.Errorf("creating cluster role %s: %w", cr.GetMetadata().GetName(), err)
 		}
 	}
 	for _, b := range bootstrapClusterRoleBindings() {
-		if _, err := s.rbac.clusterRoleBindings.create(ctx, "", b, writeOptions{}); err != nil && apierrors.ReasonOf(err) != apierrors.ReasonAlreadyExists {
+		if _, err := s.rbac.clusterRoleBindings.create(ctx, "", b, writeOptions{manager: managerAPIServer}); err != nil && apierrors.ReasonOf(err) != apierrors.ReasonAlreadyExists {
 			return fmt.Errorf("creating cluster role binding %s: %w", b.GetMetadata().GetName(), err)
 		}
 	}

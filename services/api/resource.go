@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -12,9 +13,11 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/portico-dev/portico/internal/apierrors"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	"github.com/portico-dev/portico/services/api/fieldmanager"
 	"github.com/portico-dev/portico/services/api/storage"
 )
 
@@ -80,7 +83,12 @@ type resource[T storage.Object] struct {
 	// (patchStrategy, patchMergeKey) drive a strategic merge patch; nil
 	// refuses that patch type, as kube-apiserver does for custom kinds.
 	strategicSchema func() any
-	now             func() time.Time
+	// fields record managedFields and apply apply patches, by
+	// subresource ("" for the object itself, "status"); nil records none
+	// and refuses apply patches.
+	fields map[string]*fieldmanager.Manager
+	log    *slog.Logger
+	now    func() time.Time
 	// suffix makes generateName's random part (randomSuffix).
 	suffix func() string
 	// bookmarkInterval is how often a watch that allows bookmarks gets
@@ -90,9 +98,19 @@ type resource[T storage.Object] struct {
 
 func (r *resource[T]) meta() *kindMeta { return &r.kindMeta }
 
+func (m *kindMeta) gvk() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: m.group, Version: m.version, Kind: m.kind}
+}
+
 // writeOptions are what create and update requests share.
 type writeOptions struct {
 	dryRun bool
+	// manager names the write in managedFields (an Update); "" records
+	// nothing, the object keeping the managedFields it comes with.
+	manager string
+	// applied: the object is an apply patch's result, its managedFields
+	// already set.
+	applied bool
 }
 
 func dryRunAll(values []string) (bool, error) {
@@ -202,6 +220,9 @@ func (r *resource[T]) create(ctx context.Context, ns string, obj T, o writeOptio
 	m.DeletionTimestamp = nil
 	m.DeletionGracePeriodSeconds = nil
 	m.SelfLink = ""
+	if o.manager != "" {
+		r.trackUpdate("", zero, obj, o)
+	}
 	if r.beforeCreate != nil {
 		r.beforeCreate(obj)
 	}
@@ -242,7 +263,10 @@ func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writ
 		return zero, apierrors.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.Name, name))
 	}
 	conditional := m.ResourceVersion != ""
+	// Each attempt reads the request's own managedFields.
+	requested := m.ManagedFields
 	for attempt := 0; ; attempt++ {
+		m.ManagedFields = requested
 		old, err := r.store.Get(ctx, ns, name)
 		if err != nil {
 			return zero, r.err(err, name)
@@ -268,6 +292,9 @@ func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writ
 		}
 		if r.beforeWrite != nil {
 			r.beforeWrite(obj)
+		}
+		if o.manager != "" {
+			r.trackUpdate("", old, obj, o)
 		}
 		if r.beforeUpdate != nil {
 			r.beforeUpdate(obj, old)

@@ -44,7 +44,7 @@ func (s *Service) serviceAccountHooks(sa *resource[*corev1.ServiceAccount]) {
 // account when it is missing. A failure is logged: the namespace exists
 // either way, and EnsureDefaultServiceAccounts repairs it at the next start.
 func (s *Service) ensureDefaultServiceAccount(ctx context.Context, ns string) {
-	_, err := s.serviceAccounts.create(ctx, ns, &corev1.ServiceAccount{Metadata: &corev1.ObjectMeta{Name: DefaultServiceAccount}}, writeOptions{})
+	_, err := s.serviceAccounts.create(ctx, ns, &corev1.ServiceAccount{Metadata: &corev1.ObjectMeta{Name: DefaultServiceAccount}}, writeOptions{manager: managerControllerManager})
 	if err != nil && apierrors.ReasonOf(err) != apierrors.ReasonAlreadyExists {
 		s.log.WarnContext(ctx, "creating the default service account failed", "namespace", ns, "error", err)
 	}
