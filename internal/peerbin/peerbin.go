@@ -81,12 +81,12 @@ var buildEnv = []string{"CGO_ENABLED=0", "GOWORK=off"}
 const baseLDFlags = "-s -w"
 
 // kubeVersionVars are the variables Kubernetes' build
-// (hack/lib/version.sh) sets with -X; %[1]s is the version (v1.37.2),
-// %[2]s and %[3]s its major and minor numbers.
+// (hack/lib/version.sh) sets with -X; VERSION is the version (v1.37.2),
+// MAJOR and MINOR its first two numbers.
 var kubeVersionVars = []string{
-	"gitVersion=%[1]s",
-	"gitMajor=%[2]s",
-	"gitMinor=%[3]s",
+	"gitVersion=VERSION",
+	"gitMajor=MAJOR",
+	"gitMinor=MINOR",
 	"gitTreeState=clean",
 }
 
@@ -245,10 +245,11 @@ func (c Cache) kubeVersionFlags(ctx context.Context) (string, error) {
 	if len(parts) < 2 {
 		return "", fmt.Errorf("k8s.io/kubernetes version %q is not vMAJOR.MINOR.PATCH", version)
 	}
+	subst := strings.NewReplacer("VERSION", version, "MAJOR", parts[0], "MINOR", parts[1])
 	var flags []string
 	for _, pkg := range kubeVersionPackages {
 		for _, v := range kubeVersionVars {
-			flags = append(flags, "-X "+pkg+"."+fmt.Sprintf(v, version, parts[0], parts[1]))
+			flags = append(flags, "-X "+pkg+"."+subst.Replace(v))
 		}
 	}
 	return strings.Join(flags, " "), nil
