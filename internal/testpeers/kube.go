@@ -85,6 +85,9 @@ func StartKubeAPIServer(tb testing.TB, etcd *Etcd, extra ...string) *KubeAPIServ
 			"--etcd-prefix", fmt.Sprintf("/registry-%d", attempt),
 			"--bind-address", "127.0.0.1",
 			"--advertise-address", "127.0.0.1",
+			// The endpoints of the kubernetes Service may not be
+			// loopback; nothing in these tests dials that Service.
+			"--endpoint-reconciler-type", "none",
 			"--secure-port", fmt.Sprint(port),
 			"--tls-cert-file", certFile,
 			"--tls-private-key-file", keyFile,
