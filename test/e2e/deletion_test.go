@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // TestDeletion drives kube's deletion semantics with the real kubectl
@@ -96,7 +98,7 @@ func TestDeletion(t *testing.T) {
 		if out := k("", "delete", "configmap", "bg", "--cascade=background"); !strings.Contains(out, `configmap "bg" deleted`) || exists("configmap", "bg") {
 			t.Errorf("delete printed %q", out)
 		}
-		waitUntil(t, 10*time.Second, "the dependents collected", func() bool { return gone(deps) })
+		testwait.Until(t, 10*time.Second, "the dependents collected", func() bool { return gone(deps) })
 	})
 
 	t.Run("finalizers hold", func(t *testing.T) {
@@ -144,14 +146,14 @@ func TestDeletion(t *testing.T) {
 			}
 		}
 		del := startBackground(t, "kubectl", "--server", p.insecureURL(), "--cache-dir", t.TempDir(), "delete", "namespace", doomed)
-		waitUntil(t, 10*time.Second, "the namespace Terminating", func() bool {
+		testwait.Until(t, 10*time.Second, "the namespace Terminating", func() bool {
 			return p.mustKubectlIn(t, "", "get", "namespace", doomed, "-o", "jsonpath={.status.phase}") == "Terminating"
 		})
 		r := in("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late}\n", "create", "-f", "-")
 		if r.err == nil || !strings.Contains(r.stderr, "unable to create new content in namespace doomed because it is being terminated") {
 			t.Errorf("create in a Terminating namespace: %s", r)
 		}
-		waitUntil(t, 10*time.Second, "the content deleted but the held config map", func() bool {
+		testwait.Until(t, 10*time.Second, "the content deleted but the held config map", func() bool {
 			out := p.mustKubectlIn(t, "", "get", "configmaps,pods", "-n", doomed, "-o", "name")
 			return strings.TrimSpace(out) == "configmap/held"
 		})

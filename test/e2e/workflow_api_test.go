@@ -14,6 +14,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // fullPod is a manifest with the fields users write in real pods; every
@@ -503,7 +505,7 @@ func TestAPISemantics(t *testing.T) {
 				jsonStr(obj, "metadata", "deletionTimestamp") == "" {
 				t.Errorf("delete with %s: %d %s", tc.policy, code, body)
 			}
-			waitUntil(t, 10*time.Second, name+" collected", func() bool { return !exists(name) })
+			testwait.Until(t, 10*time.Second, name+" collected", func() bool { return !exists(name) })
 		}
 		uid := mk("del-opts")
 		for _, tc := range []struct {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // grpcKinds are the served kinds as the gRPC API names them, with a
@@ -110,7 +112,7 @@ func TestGrpcEveryResource(t *testing.T) {
 				t.Errorf("Delete answered %v", deleted)
 			}
 			// A namespace goes once the namespace controller has emptied it.
-			waitUntil(t, 10*time.Second, "Get after Delete NotFound", func() bool {
+			testwait.Until(t, 10*time.Second, "Get after Delete NotFound", func() bool {
 				_, r := call(t, k.service, "Get"+k.kind, in(map[string]any{"name": name}))
 				return r.err != nil && strings.Contains(r.stderr, "NotFound")
 			})
