@@ -175,17 +175,6 @@ func (c *Cache[T]) Stop() {
 	c.broadcastLocked()
 }
 
-// Prefix returns the store's key prefix.
-func (c *Cache[T]) Prefix() string { return c.store.Prefix() }
-
-// Key returns the store's key of an object.
-func (c *Cache[T]) Key(namespace, name string) string { return c.store.Key(namespace, name) }
-
-// CurrentRevision returns etcd's current revision (a linearizable read).
-func (c *Cache[T]) CurrentRevision(ctx context.Context) (int64, error) {
-	return c.store.CurrentRevision(ctx)
-}
-
 // Create writes to the store.
 func (c *Cache[T]) Create(ctx context.Context, namespace, name string, obj T) (T, error) {
 	return c.store.Create(ctx, namespace, name, obj)
@@ -194,12 +183,6 @@ func (c *Cache[T]) Create(ctx context.Context, namespace, name string, obj T) (T
 // Update writes to the store.
 func (c *Cache[T]) Update(ctx context.Context, namespace, name string, obj T) (T, error) {
 	return c.store.Update(ctx, namespace, name, obj)
-}
-
-// GuaranteedUpdate reads and writes the store (its compare-and-swap
-// needs etcd's copy).
-func (c *Cache[T]) GuaranteedUpdate(ctx context.Context, namespace, name string, tryUpdate func(current T) (T, error)) (T, error) {
-	return c.store.GuaranteedUpdate(ctx, namespace, name, tryUpdate)
 }
 
 // Delete writes to the store.

@@ -127,7 +127,7 @@ func TestCacheConsistentRead(t *testing.T) {
 	other := newStore(t)
 	c := startCache(t, s, CacheOptions{}, nil)
 	ctx := t.Context()
-	direct := NewStore(testClient, s.Prefix(), newConfigMap) // the same keys, no cache
+	direct := NewStore(testClient, s.prefix, newConfigMap) // the same keys, no cache
 	obj := mustCreate(t, direct, "ns", "a")
 	for i := range 30 {
 		obj.Data = map[string]string{"k": fmt.Sprint(i)}
@@ -268,7 +268,7 @@ func TestCacheWatchResume(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				n := len(c.window.after(from, s.Prefix()+ns))
+				n := len(c.window.after(from, s.prefix+ns))
 				if w, g := watchAll(t, want, n), watchAll(t, got, n); !slices.Equal(g, w) {
 					t.Fatalf("cache watch:\n%v\netcd watch:\n%v", g, w)
 				}

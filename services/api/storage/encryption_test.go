@@ -67,7 +67,7 @@ func secretCM(namespace, name string) *corev1.ConfigMap {
 func TestEncryptedStore(t *testing.T) {
 	ctx := t.Context()
 	plainStore := newStore(t)
-	s := NewStore(testClient, plainStore.Prefix(), newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 1))))
+	s := NewStore(testClient, plainStore.prefix, newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 1))))
 	const prefix = "k8s:enc:aesgcm:v1:k1:"
 
 	wctx, cancel := context.WithCancel(ctx)
@@ -88,29 +88,11 @@ func TestEncryptedStore(t *testing.T) {
 	}
 
 	got.Data["k2"] = secretText
-	if _, err := s.Update(ctx, "ns", "a", got); err != nil {
-		t.Fatal(err)
-	}
-	assertSealed(t, s.Key("ns", "a"), prefix)
-	if _, err := s.GuaranteedUpdate(ctx, "ns", "a", func(c *corev1.ConfigMap) (*corev1.ConfigMap, error) {
-		c.Data["k3"] = "x"
-		return c, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	assertSealed(t, s.Key("ns", "a"), prefix)
-
-	// An unchanged GuaranteedUpdate writes nothing: the ciphertexts differ
-	// every time, the encodings do not.
-	before := raw(t, s.Key("ns", "a"))
-	same, err := s.GuaranteedUpdate(ctx, "ns", "a", func(c *corev1.ConfigMap) (*corev1.ConfigMap, error) { return c, nil })
+	updated, err := s.Update(ctx, "ns", "a", got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(before, raw(t, s.Key("ns", "a"))) {
-		t.Fatalf("an unchanged GuaranteedUpdate wrote again")
-	}
-
+	assertSealed(t, s.Key("ns", "a"), prefix)
 	list, err := s.List(ctx, "ns", ListOptions[*corev1.ConfigMap]{})
 	if err != nil || len(list.Items) != 1 || list.Items[0].GetData()["k"] != secretText {
 		t.Fatalf("List = %v, %v", list.Items, err)
@@ -120,11 +102,11 @@ func TestEncryptedStore(t *testing.T) {
 		t.Fatalf("a store without the key decoded the ciphertext")
 	}
 
-	del, err := s.Delete(ctx, "ns", "a", Preconditions{ResourceVersion: same.Metadata.ResourceVersion})
+	del, err := s.Delete(ctx, "ns", "a", Preconditions{ResourceVersion: updated.Metadata.ResourceVersion})
 	if err != nil || del.GetData()["k"] != secretText {
 		t.Fatalf("Delete = %v, %v", del, err)
 	}
-	for i, want := range []EventType{Added, Modified, Modified, Deleted} {
+	for i, want := range []EventType{Added, Modified, Deleted} {
 		ev, _ := next(t, events)
 		if ev.Type != want || ev.Object.GetData()["k"] != secretText {
 			t.Fatalf("event %d: %s, want %s with the plaintext", i, describe(ev), want)
@@ -137,8 +119,8 @@ func TestEncryptedStore(t *testing.T) {
 func TestEncryptedStoreWrongKey(t *testing.T) {
 	ctx := t.Context()
 	a := newStore(t)
-	s1 := NewStore(testClient, a.Prefix(), newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 1))))
-	s2 := NewStore(testClient, a.Prefix(), newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 2))))
+	s1 := NewStore(testClient, a.prefix, newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 1))))
+	s2 := NewStore(testClient, a.prefix, newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 2))))
 	if _, err := s1.Create(ctx, "ns", "a", secretCM("ns", "a")); err != nil {
 		t.Fatal(err)
 	}
@@ -157,9 +139,9 @@ func TestEncryptedStoreWrongKey(t *testing.T) {
 func TestRewriteStale(t *testing.T) {
 	ctx := t.Context()
 	base := newStore(t)
-	plain := NewStore(testClient, base.Prefix(), newConfigMap)
-	old := NewStore(testClient, base.Prefix(), newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 1))))
-	rotated := NewStore(testClient, base.Prefix(), newConfigMap, WithTransformer(chain(t, gcmKey(t, "k2", 2), gcmKey(t, "k1", 1), value.Prefixed{Transformer: value.Identity{}})))
+	plain := NewStore(testClient, base.prefix, newConfigMap)
+	old := NewStore(testClient, base.prefix, newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 1))))
+	rotated := NewStore(testClient, base.prefix, newConfigMap, WithTransformer(chain(t, gcmKey(t, "k2", 2), gcmKey(t, "k1", 1), value.Prefixed{Transformer: value.Identity{}})))
 
 	if _, err := plain.Create(ctx, "ns", "was-plain", secretCM("ns", "was-plain")); err != nil {
 		t.Fatal(err)
@@ -217,9 +199,9 @@ func (h *hookTransformer) TransformToStorage(plain []byte, key string) ([]byte, 
 func TestRewriteStaleLosesNoWrite(t *testing.T) {
 	ctx := t.Context()
 	base := newStore(t)
-	old := NewStore(testClient, base.Prefix(), newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 1))))
+	old := NewStore(testClient, base.prefix, newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 1))))
 	rotatedChain := chain(t, gcmKey(t, "k2", 2), gcmKey(t, "k1", 1))
-	writer := NewStore(testClient, base.Prefix(), newConfigMap, WithTransformer(rotatedChain))
+	writer := NewStore(testClient, base.prefix, newConfigMap, WithTransformer(rotatedChain))
 	for _, name := range []string{"a", "b"} {
 		if _, err := old.Create(ctx, "ns", name, secretCM("ns", name)); err != nil {
 			t.Fatal(err)
@@ -236,7 +218,7 @@ func TestRewriteStaleLosesNoWrite(t *testing.T) {
 			t.Error(err)
 		}
 	}}
-	rewriter := NewStore(testClient, base.Prefix(), newConfigMap, WithTransformer(hook))
+	rewriter := NewStore(testClient, base.prefix, newConfigMap, WithTransformer(hook))
 	n, err := rewriter.RewriteStale(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -250,25 +232,4 @@ func TestRewriteStaleLosesNoWrite(t *testing.T) {
 	}
 	assertSealed(t, base.Key("ns", "a"), "k8s:enc:aesgcm:v1:k2:")
 	assertSealed(t, base.Key("ns", "b"), "k8s:enc:aesgcm:v1:k2:")
-}
-
-// TestGuaranteedUpdateRewritesStale: an update that changes nothing still
-// writes a value stored under an old key, as kube-apiserver does.
-func TestGuaranteedUpdateRewritesStale(t *testing.T) {
-	ctx := t.Context()
-	base := newStore(t)
-	old := NewStore(testClient, base.Prefix(), newConfigMap, WithTransformer(chain(t, gcmKey(t, "k1", 1))))
-	rotated := NewStore(testClient, base.Prefix(), newConfigMap, WithTransformer(chain(t, gcmKey(t, "k2", 2), gcmKey(t, "k1", 1))))
-	created, err := old.Create(ctx, "ns", "a", secretCM("ns", "a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := rotated.GuaranteedUpdate(ctx, "ns", "a", func(c *corev1.ConfigMap) (*corev1.ConfigMap, error) { return c, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.Metadata.ResourceVersion == created.Metadata.ResourceVersion {
-		t.Fatalf("a stale value was not written again")
-	}
-	assertSealed(t, base.Key("ns", "a"), "k8s:enc:aesgcm:v1:k2:")
 }

@@ -8,22 +8,15 @@ import "context"
 // know which one answers: both have etcd's semantics (see Store), and
 // every object either returns is the caller's to modify.
 type Interface[T Object] interface {
-	// Prefix and Key name the etcd keys of the objects.
-	Prefix() string
-	Key(namespace, name string) string
-
 	Get(ctx context.Context, namespace, name string) (T, error)
 	List(ctx context.Context, namespace string, o ListOptions[T]) (ListResult[T], error)
 	Watch(ctx context.Context, namespace, fromRV string) (<-chan Event[T], error)
 	// RequestProgress asks for a Bookmark on every watch that has all
 	// events up to the current revision.
 	RequestProgress(ctx context.Context) error
-	// CurrentRevision is etcd's current revision (a linearizable read).
-	CurrentRevision(ctx context.Context) (int64, error)
 
 	Create(ctx context.Context, namespace, name string, obj T) (T, error)
 	Update(ctx context.Context, namespace, name string, obj T) (T, error)
-	GuaranteedUpdate(ctx context.Context, namespace, name string, tryUpdate func(current T) (T, error)) (T, error)
 	Delete(ctx context.Context, namespace, name string, pre Preconditions) (T, error)
 	DeleteNamespace(ctx context.Context, namespace string) (int64, error)
 	RewriteStale(ctx context.Context) (int, error)

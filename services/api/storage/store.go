@@ -12,7 +12,6 @@
 package storage
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -78,9 +77,6 @@ func NewStore[T Object](c *clientv3.Client, prefix string, newObj func() T, opts
 	}
 	return &Store[T]{client: c, prefix: prefix, newObj: newObj, transformer: o.transformer}
 }
-
-// Prefix returns the key prefix of this store, ending in "/".
-func (s *Store[T]) Prefix() string { return s.prefix }
 
 // Key returns the etcd key of an object: prefix + namespace + "/" + name, or
 // prefix + name when namespace is "".
@@ -311,57 +307,6 @@ func (s *Store[T]) Update(ctx context.Context, namespace, name string, obj T) (T
 	}
 	setResourceVersion(out, resp.Header.Revision)
 	return out, nil
-}
-
-// GuaranteedUpdate reads the object, applies tryUpdate to it and writes the
-// result with compare-and-swap on the revision it read, retrying with a
-// fresh read while other writers get in between. tryUpdate may modify and
-// return its argument; an error from it aborts and is returned. When the
-// result encodes to the stored bytes nothing is written and the
-// resourceVersion stays, as in kube-apiserver, unless the stored form is
-// stale (written with an older encryption key): then it is written again.
-func (s *Store[T]) GuaranteedUpdate(ctx context.Context, namespace, name string, tryUpdate func(current T) (T, error)) (T, error) {
-	var zero T
-	key, err := s.key(namespace, name)
-	if err != nil {
-		return zero, err
-	}
-	for {
-		cur, err := s.current(ctx, key)
-		if err != nil {
-			return zero, err
-		}
-		next, err := tryUpdate(cur.obj)
-		if err != nil {
-			return zero, err
-		}
-		out, data, err := s.encode(next)
-		if err != nil {
-			return zero, err
-		}
-		if !cur.stale && bytes.Equal(data, cur.data) {
-			setResourceVersion(out, cur.kv.ModRevision)
-			return out, nil
-		}
-		sv, err := s.toStorage(key, data)
-		if err != nil {
-			return zero, err
-		}
-		tresp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", cur.kv.ModRevision)).
-			Then(clientv3.OpPut(key, sv)).
-			Commit()
-		if err != nil {
-			return zero, etcdErr(err)
-		}
-		if tresp.Succeeded {
-			setResourceVersion(out, tresp.Header.Revision)
-			return out, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return zero, err
-		}
-	}
 }
 
 // Preconditions must hold for Delete to proceed; empty fields are not

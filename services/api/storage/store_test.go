@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -199,51 +198,6 @@ func TestUpdate(t *testing.T) {
 				t.Fatalf("Get = %v, want %v", got, out)
 			}
 		})
-	}
-}
-
-func TestGuaranteedUpdate(t *testing.T) {
-	s := newStore(t)
-	mustCreate(t, s, "ns", "counter")
-	const writers, each = 4, 5
-	var wg sync.WaitGroup
-	for range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range each {
-				_, err := s.GuaranteedUpdate(t.Context(), "ns", "counter", func(cur *corev1.ConfigMap) (*corev1.ConfigMap, error) {
-					n, _ := strconv.Atoi(cur.Data["n"])
-					cur.Data["n"] = strconv.Itoa(n + 1)
-					return cur, nil
-				})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	got, err := s.Get(t.Context(), "ns", "counter")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Data["n"] != strconv.Itoa(writers*each) {
-		t.Fatalf("counter = %s, want %d", got.Data["n"], writers*each)
-	}
-
-	noop, err := s.GuaranteedUpdate(t.Context(), "ns", "counter", func(c *corev1.ConfigMap) (*corev1.ConfigMap, error) { return c, nil })
-	if err != nil || noop.Metadata.ResourceVersion != got.Metadata.ResourceVersion {
-		t.Fatalf("no-op update: %v, %v; want no write (resourceVersion %s)", noop.GetMetadata().GetResourceVersion(), err, got.Metadata.ResourceVersion)
-	}
-
-	stop := errors.New("stop")
-	if _, err := s.GuaranteedUpdate(t.Context(), "ns", "counter", func(*corev1.ConfigMap) (*corev1.ConfigMap, error) { return nil, stop }); !errors.Is(err, stop) {
-		t.Fatalf("error = %v, want the one tryUpdate returned", err)
-	}
-	if _, err := s.GuaranteedUpdate(t.Context(), "ns", "missing", func(c *corev1.ConfigMap) (*corev1.ConfigMap, error) { return c, nil }); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("error = %v, want ErrNotFound", err)
 	}
 }
 
