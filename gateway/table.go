@@ -2,13 +2,13 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/portico-dev/portico/internal/kjson"
@@ -27,42 +27,15 @@ type tableRequest struct {
 
 type tableKey struct{}
 
-// table is meta.k8s.io/v1 Table.
-type table struct {
-	Kind              string             `json:"kind"`
-	APIVersion        string             `json:"apiVersion"`
-	Metadata          tableListMeta      `json:"metadata"`
-	ColumnDefinitions []columnDefinition `json:"columnDefinitions"`
-	Rows              []tableRow         `json:"rows"`
-}
-
-type tableListMeta struct {
-	ResourceVersion string `json:"resourceVersion,omitempty"`
-	Continue        string `json:"continue,omitempty"`
-}
-
-type columnDefinition struct {
-	Name        string `json:"name"`
-	Type        string `json:"type"`
-	Format      string `json:"format"`
-	Description string `json:"description"`
-	Priority    int    `json:"priority"`
-}
-
-type tableRow struct {
-	Cells  []any           `json:"cells"`
-	Object json.RawMessage `json:"object,omitempty"`
-}
-
 // tableEvent is a watch event whose object is a one-row Table.
 type tableEvent struct {
-	Type   string `json:"type"`
-	Object table  `json:"object"`
+	Type   string       `json:"type"`
+	Object metav1.Table `json:"object"`
 }
 
 // column is a column definition and how to compute its cell.
 type column struct {
-	def  columnDefinition
+	def  metav1.TableColumnDefinition
 	cell func(obj protoreflect.Message, now time.Time) any
 }
 
@@ -109,14 +82,14 @@ func (t *tabler) rewrite(ctx context.Context, msg any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		tb.Metadata.ResourceVersion = stringAt(obj, "metadata", "resourceVersion")
+		tb.ResourceVersion = stringAt(obj, "metadata", "resourceVersion")
 		return tableEvent{Type: m.Get(fields.ByName("type")).String(), Object: *tb}, nil
 	case kind != "" && kind != "Status" && fields.ByName("metadata") != nil:
 		tb, err := t.build(req, kind, []protoreflect.Message{m}, nil)
 		if err != nil {
 			return nil, err
 		}
-		tb.Metadata.ResourceVersion = stringAt(m, "metadata", "resourceVersion")
+		tb.ResourceVersion = stringAt(m, "metadata", "resourceVersion")
 		return tb, nil
 	}
 	return msg, nil
@@ -133,22 +106,22 @@ func kindOfMessage(types *kjson.Types, md protoreflect.MessageDescriptor) string
 	return string(md.Name())
 }
 
-func (t *tabler) build(req tableRequest, kind string, objs []protoreflect.Message, listMeta protoreflect.Message) (*table, error) {
+func (t *tabler) build(req tableRequest, kind string, objs []protoreflect.Message, listMeta protoreflect.Message) (*metav1.Table, error) {
 	cols, ok := t.columns[kind]
 	if !ok {
 		cols = defaultColumns()
 	}
-	tb := &table{Kind: "Table", APIVersion: "meta.k8s.io/v1", Rows: []tableRow{}}
+	tb := &metav1.Table{TypeMeta: metav1.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"}, Rows: []metav1.TableRow{}}
 	if listMeta != nil {
-		tb.Metadata.ResourceVersion = stringAt(listMeta, "resourceVersion")
-		tb.Metadata.Continue = stringAt(listMeta, "continue")
+		tb.ResourceVersion = stringAt(listMeta, "resourceVersion")
+		tb.Continue = stringAt(listMeta, "continue")
 	}
 	for _, c := range cols {
 		tb.ColumnDefinitions = append(tb.ColumnDefinitions, c.def)
 	}
 	now := t.now()
 	for _, obj := range objs {
-		row := tableRow{Cells: make([]any, len(cols))}
+		row := metav1.TableRow{Cells: make([]any, len(cols))}
 		for i, c := range cols {
 			row.Cells[i] = c.cell(obj, now)
 		}
@@ -158,14 +131,14 @@ func (t *tabler) build(req tableRequest, kind string, objs []protoreflect.Messag
 			if err != nil {
 				return nil, err
 			}
-			row.Object = b
+			row.Object.Raw = b
 		case "None":
 		default:
 			b, err := t.partialMetadata(obj)
 			if err != nil {
 				return nil, err
 			}
-			row.Object = b
+			row.Object.Raw = b
 		}
 		tb.Rows = append(tb.Rows, row)
 	}
@@ -282,17 +255,17 @@ const (
 
 func nameColumn() column {
 	return column{
-		def:  columnDefinition{Name: "Name", Type: "string", Format: "name", Description: descName},
+		def:  metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name", Description: descName},
 		cell: func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "metadata", "name") },
 	}
 }
 
 func ageColumn() column {
-	return column{def: columnDefinition{Name: "Age", Type: "string", Description: descAge}, cell: age}
+	return column{def: metav1.TableColumnDefinition{Name: "Age", Type: "string", Description: descAge}, cell: age}
 }
 
-func col(name, desc string, priority int, cell func(protoreflect.Message, time.Time) any) column {
-	return column{def: columnDefinition{Name: name, Type: "string", Description: desc, Priority: priority}, cell: cell}
+func col(name, desc string, priority int32, cell func(protoreflect.Message, time.Time) any) column {
+	return column{def: metav1.TableColumnDefinition{Name: name, Type: "string", Description: desc, Priority: priority}, cell: cell}
 }
 
 // defaultColumns are kube-apiserver's default table, for kinds without a
@@ -300,7 +273,7 @@ func col(name, desc string, priority int, cell func(protoreflect.Message, time.T
 // time in RFC 3339.
 func defaultColumns() []column {
 	return []column{nameColumn(), {
-		def: columnDefinition{Name: "Created At", Type: "date", Description: descAge},
+		def: metav1.TableColumnDefinition{Name: "Created At", Type: "date", Description: descAge},
 		cell: func(o protoreflect.Message, _ time.Time) any {
 			if t, ok := timeAt(o, "metadata", "creationTimestamp"); ok {
 				return t.UTC().Format(time.RFC3339)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	k8scorev1 "k8s.io/api/core/v1"
 	k8srbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 )
 
@@ -332,7 +333,7 @@ func eventColumns() []column {
 			}
 			return int64(1) // singleton events of the new API have no count
 		}),
-		{def: columnDefinition{Name: "Name", Type: "string", Format: "name", Description: descName, Priority: 1},
+		{def: metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name", Description: descName, Priority: 1},
 			cell: func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "metadata", "name") }},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/portico-dev/portico/internal/kjson"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
@@ -51,14 +52,14 @@ func TestTableRewrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, ok := out.(*table)
+			got, ok := out.(*metav1.Table)
 			if ok != tc.isTable {
 				t.Fatalf("rewrite gave %T", out)
 			}
 			if !ok {
 				return
 			}
-			if got.Metadata.ResourceVersion != tc.wantRV || len(got.Rows) != len(tc.wantCells) {
+			if got.ResourceVersion != tc.wantRV || len(got.Rows) != len(tc.wantCells) {
 				t.Fatalf("table = %+v", got)
 			}
 			for i, row := range got.Rows {
