@@ -149,12 +149,12 @@ func (g *Gateway) withNegotiation(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		info, err := requestinfo.Parse(r.Method, r.URL)
+		info, err := requestInfoOf(r)
 		if err != nil || !info.ResourceRequest {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if msg := partialMismatch(out.as, info, kinds[info.APIGroup+"/"+info.Resource]); msg != "" {
+		if msg := partialMismatch(out.as, *info, kinds[info.APIGroup+"/"+info.Resource]); msg != "" {
 			g.fail(w, apierrors.ReasonNotAcceptable, msg, nil)
 			return
 		}

@@ -2,12 +2,13 @@ package serviceaccount
 
 import (
 	"crypto"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // TokenRequest limits (k8s.io/kubernetes pkg/apis/authentication).
@@ -185,7 +186,7 @@ func (s *Signer) Issue(r Request) (*Token, error) {
 	}
 	now := s.now().Truncate(time.Second)
 	exp := now.Add(time.Duration(seconds) * time.Second)
-	jti, err := newUUID()
+	jti, err := uuid.NewRandom()
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +195,7 @@ func (s *Signer) Issue(r Request) (*Token, error) {
 		Expiry:   numericDate(exp.Unix()),
 		IssuedAt: numericDate(now.Unix()),
 		Issuer:   s.issuer,
-		ID:       jti,
+		ID:       jti.String(),
 		Kubernetes: &k8sClaims{
 			Namespace:      r.Namespace,
 			ServiceAccount: ref{Name: r.Name, UID: r.UID},
@@ -220,15 +221,4 @@ func refOf(o *ObjectRef) *ref {
 		return nil
 	}
 	return &ref{Name: o.Name, UID: o.UID}
-}
-
-// newUUID is a random (version 4) UUID.
-func newUUID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
