@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // oneLevel is a controller with one limited level, a flow per user, and
@@ -40,18 +42,6 @@ func (c *Controller) levelNamed(name string) *level {
 		}
 	}
 	return nil
-}
-
-// waitFor polls cond until it holds, failing the test after a deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func user(name string) *Request { return &Request{User: name, Groups: []string{groupAuthenticated}} }
@@ -101,9 +91,9 @@ func testFairness(t *testing.T, seats int) {
 	for range 10 {
 		queue("attacker")
 	}
-	waitFor(t, "the attacker's requests queued", func() bool { return l.stats().waiting == 10 })
+	testwait.UntilEvery(t, 5*time.Second, time.Millisecond, "the attacker's requests queued", func() bool { return l.stats().waiting == 10 })
 	queue("victim")
-	waitFor(t, "the victim's request queued", func() bool { return l.stats().waiting == 11 })
+	testwait.UntilEvery(t, 5*time.Second, time.Millisecond, "the victim's request queued", func() bool { return l.stats().waiting == 11 })
 
 	held[0]()
 	first := <-got
@@ -148,7 +138,7 @@ func TestFairnessRoundRobin(t *testing.T) {
 			order <- who
 			releases <- release
 		}()
-		waitFor(t, fmt.Sprintf("request %d queued", i), func() bool { return l.stats().waiting == i+1 })
+		testwait.UntilEvery(t, 5*time.Second, time.Millisecond, fmt.Sprintf("request %d queued", i), func() bool { return l.stats().waiting == i+1 })
 	}
 	hold()
 	var seq []string
@@ -192,7 +182,7 @@ func TestRejections(t *testing.T) {
 						release()
 					}
 				}()
-				waitFor(t, "queued", func() bool { return l.stats().waiting == i+1 })
+				testwait.UntilEvery(t, 5*time.Second, time.Millisecond, "queued", func() bool { return l.stats().waiting == i+1 })
 			}
 			errc := make(chan error, 1)
 			go func() {
@@ -203,14 +193,14 @@ func TestRejections(t *testing.T) {
 				errc <- err
 			}()
 			if tc.wantReason == "" {
-				waitFor(t, "queued", func() bool { return l.stats().waiting == len(tc.queued)+1 })
+				testwait.UntilEvery(t, 5*time.Second, time.Millisecond, "queued", func() bool { return l.stats().waiting == len(tc.queued)+1 })
 				cancel()
 				<-errc
 				hold()
 				return
 			}
 			if tc.cancel {
-				waitFor(t, "queued", func() bool { return l.stats().waiting == len(tc.queued)+1 })
+				testwait.UntilEvery(t, 5*time.Second, time.Millisecond, "queued", func() bool { return l.stats().waiting == len(tc.queued)+1 })
 				cancel()
 			}
 			err := <-errc
@@ -220,7 +210,7 @@ func TestRejections(t *testing.T) {
 			}
 			cancel()
 			hold()
-			waitFor(t, "the level empties", func() bool { return l.stats() == stats{} })
+			testwait.UntilEvery(t, 5*time.Second, time.Millisecond, "the level empties", func() bool { return l.stats() == stats{} })
 		})
 	}
 }
@@ -268,7 +258,7 @@ func TestIdleFlowsForgotten(t *testing.T) {
 			done <- err
 		}()
 	}
-	waitFor(t, "20 flows waiting", func() bool { return l.stats().waiting == 20 })
+	testwait.UntilEvery(t, 5*time.Second, time.Millisecond, "20 flows waiting", func() bool { return l.stats().waiting == 20 })
 	if s := l.stats(); s.flows != 30 {
 		t.Fatalf("flows %d, want 30", s.flows)
 	}
@@ -470,7 +460,7 @@ func TestMetrics(t *testing.T) {
 	}
 	queued := make(chan error)
 	go func() { _, err := c.Wait(context.Background(), c.Classify(user("u"))); queued <- err }()
-	waitFor(t, "in queue", func() bool { return value(t, m.inqueue.WithLabelValues("l", "s")) == 1 })
+	testwait.UntilEvery(t, 5*time.Second, time.Millisecond, "in queue", func() bool { return value(t, m.inqueue.WithLabelValues("l", "s")) == 1 })
 	if _, err := c.Wait(context.Background(), c.Classify(user("u"))); err == nil {
 		t.Fatal("admitted past the queue")
 	}

@@ -12,11 +12,18 @@ import (
 // a hundredth of the timeout, between a millisecond and 100ms.
 func Until(tb testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
 	tb.Helper()
+	return UntilEvery(tb, timeout, min(max(timeout/100, time.Millisecond), 100*time.Millisecond), what, cond)
+}
+
+// UntilEvery is Until polling every interval: for a condition that holds
+// only briefly (a request queued for a few milliseconds).
+func UntilEvery(tb testing.TB, timeout, interval time.Duration, what string, cond func() bool) time.Duration {
+	tb.Helper()
 	start := time.Now()
 	if cond() {
 		return 0
 	}
-	tick := time.NewTicker(min(max(timeout/100, time.Millisecond), 100*time.Millisecond))
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/apierrors"
+	"github.com/portico-dev/portico/internal/testwait"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api/controllers"
 )
@@ -24,18 +25,6 @@ func runControllers(t *testing.T, c clients) {
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-}
-
-// eventually polls cond until it holds, failing after a deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestGarbageCollection: dependents of an owner deleted with each
@@ -75,11 +64,11 @@ func TestGarbageCollection(t *testing.T) {
 		if _, ok := get("bg"); ok {
 			t.Fatal("the owner stays")
 		}
-		eventually(t, "the dependent collected", func() bool { _, ok := get("bg-dep"); return !ok })
+		testwait.Until(t, 10*time.Second, "the dependent collected", func() bool { _, ok := get("bg-dep"); return !ok })
 	})
 	t.Run("dangling at creation", func(t *testing.T) {
 		mk("ghost-dep", &corev1.ConfigMap{Metadata: &corev1.ObjectMeta{Name: "ghost", Uid: "00000000-0000-0000-0000-000000000001"}})
-		eventually(t, "a dependent of a missing owner collected", func() bool { _, ok := get("ghost-dep"); return !ok })
+		testwait.Until(t, 10*time.Second, "a dependent of a missing owner collected", func() bool { _, ok := get("ghost-dep"); return !ok })
 	})
 	t.Run("foreground", func(t *testing.T) {
 		owner := mk("fg", nil)
@@ -88,7 +77,7 @@ func TestGarbageCollection(t *testing.T) {
 		// The hold keeps the grandchild, so the owner must wait.
 		held := mk("fg-held", owner, "example.com/hold")
 		del("fg", "Foreground")
-		eventually(t, "the free dependents deleted", func() bool {
+		testwait.Until(t, 10*time.Second, "the free dependents deleted", func() bool {
 			_, a := get("fg-dep")
 			_, b := get("fg-grand")
 			return !a && !b
@@ -101,13 +90,13 @@ func TestGarbageCollection(t *testing.T) {
 		if _, err := c.cm.UpdateConfigMap(ctx, &corev1.UpdateConfigMapRequest{Namespace: ns, Name: held.Metadata.Name, ConfigMap: h}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the owner deleted after its dependents", func() bool { _, ok := get("fg"); return !ok })
+		testwait.Until(t, 10*time.Second, "the owner deleted after its dependents", func() bool { _, ok := get("fg"); return !ok })
 	})
 	t.Run("orphan", func(t *testing.T) {
 		owner := mk("or", nil)
 		mk("or-dep", owner)
 		del("or", "Orphan")
-		eventually(t, "the owner deleted", func() bool { _, ok := get("or"); return !ok })
+		testwait.Until(t, 10*time.Second, "the owner deleted", func() bool { _, ok := get("or"); return !ok })
 		d, ok := get("or-dep")
 		if !ok || len(d.GetMetadata().GetOwnerReferences()) != 0 {
 			t.Fatalf("orphan: dependent %v (there: %v)", d, ok)
@@ -124,7 +113,7 @@ func TestGarbageCollection(t *testing.T) {
 			t.Fatal(err)
 		}
 		del("two-a", "")
-		eventually(t, "the reference to the gone owner removed", func() bool {
+		testwait.Until(t, 10*time.Second, "the reference to the gone owner removed", func() bool {
 			d, ok := get("two-dep")
 			return ok && len(d.GetMetadata().GetOwnerReferences()) == 1 && d.GetMetadata().GetOwnerReferences()[0].GetName() == "two-b"
 		})
@@ -155,7 +144,7 @@ func TestNamespaceCleaner(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone := func(err error) bool { return reason(err) == apierrors.ReasonNotFound }
-	eventually(t, "the content deleted", func() bool {
+	testwait.Until(t, 10*time.Second, "the content deleted", func() bool {
 		_, errA := c.cm.GetConfigMap(ctx, &corev1.GetConfigMapRequest{Namespace: ns, Name: "a"})
 		_, errP := c.pods.GetPod(ctx, &corev1.GetPodRequest{Namespace: ns, Name: "p"})
 		return gone(errA) && gone(errP)
@@ -173,7 +162,7 @@ func TestNamespaceCleaner(t *testing.T) {
 	if _, err := c.cm.UpdateConfigMap(ctx, &corev1.UpdateConfigMapRequest{Namespace: ns, Name: "held", ConfigMap: h}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the namespace gone", func() bool {
+	testwait.Until(t, 10*time.Second, "the namespace gone", func() bool {
 		_, err := c.ns.GetNamespace(ctx, &corev1.GetNamespaceRequest{Name: ns})
 		return gone(err)
 	})

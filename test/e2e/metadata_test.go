@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 var configMapsGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
@@ -280,19 +282,11 @@ func metadataInformer(t *testing.T, ctx context.Context, cfg *rest.Config, cs ku
 		t.Fatal(err)
 	}
 	want := fmt.Sprint([]string{"add watched", "update watched 2", "delete watched"})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testwait.Until(t, 20*time.Second, "the metadata informer to see "+want, func() bool {
 		mu.Lock()
-		got := fmt.Sprint(seen)
-		mu.Unlock()
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the metadata informer saw %s, want %s", got, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return fmt.Sprint(seen) == want
+	})
 }
 
 // TestWatchBookmarks: a watch with allowWatchBookmarks gets BOOKMARK

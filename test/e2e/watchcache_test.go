@@ -51,11 +51,12 @@ func TestWatchCache(t *testing.T) {
 				s := storage.NewStore(dialEtcd(t, p, "api"), "/registry/configmaps/", func() *corev1.ConfigMap { return new(corev1.ConfigMap) })
 				for i := range 5 {
 					want := fmt.Sprint("etcd", i)
-					_, err := s.GuaranteedUpdate(t.Context(), "wc", "c", func(cm *corev1.ConfigMap) (*corev1.ConfigMap, error) {
-						cm.Data = map[string]string{"v": want}
-						return cm, nil
-					})
+					cm, err := s.Get(t.Context(), "wc", "c")
 					if err != nil {
+						t.Fatal(err)
+					}
+					cm.Data = map[string]string{"v": want}
+					if _, err := s.Update(t.Context(), "wc", "c", cm); err != nil {
 						t.Fatal(err)
 					}
 					code, _, body := httpDo(t, http.DefaultClient, "GET", base+"/configmaps/c", "", "")
