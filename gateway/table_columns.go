@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+	k8scoordinationv1 "k8s.io/api/coordination/v1"
 	k8scorev1 "k8s.io/api/core/v1"
 	k8srbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +27,11 @@ func kindColumns() map[string][]column {
 		"ConfigMap": {nameColumn(),
 			col("Data", "Number of data items", 0, func(o protoreflect.Message, _ time.Time) any {
 				return int64(mapLen(o, "data") + mapLen(o, "binaryData"))
+			}),
+			ageColumn()},
+		"Lease": {nameColumn(),
+			col("Holder", k8scoordinationv1.LeaseSpec{}.SwaggerDoc()["holderIdentity"], 0, func(o protoreflect.Message, _ time.Time) any {
+				return stringAt(o, "spec", "holderIdentity")
 			}),
 			ageColumn()},
 		"Secret": {nameColumn(),

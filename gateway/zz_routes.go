@@ -8,6 +8,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 
+	coordinationv1 "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 )
@@ -53,6 +54,9 @@ func restRoutes() map[string]registrar {
 		},
 		"portico.rbac.v1.RoleService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return rbacv1.RegisterRoleServiceHandlerClient(ctx, mux, rbacv1.NewRoleServiceClient(c))
+		},
+		"portico.coordination.v1.LeaseService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return coordinationv1.RegisterLeaseServiceHandlerClient(ctx, mux, coordinationv1.NewLeaseServiceClient(c))
 		},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	coordinationv1 "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 )
@@ -141,6 +142,13 @@ func All() []Resource {
 			Service:    "portico.rbac.v1.RoleService",
 			New:        func() proto.Message { return &rbacv1.Role{} },
 		},
+		{
+			Group: "coordination.k8s.io", Version: "v1", Resource: "leases", Kind: "Lease", ListKind: "LeaseList", SingularName: "lease",
+			Namespaced: true,
+			Verbs:      []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+			Service:    "portico.coordination.v1.LeaseService",
+			New:        func() proto.Message { return &coordinationv1.Lease{} },
+		},
 	}
 }
 
@@ -153,6 +161,10 @@ func All() []Resource {
 // FieldsV1, RawExtension) are left out.
 func AlwaysEmit() map[protoreflect.FullName][]string {
 	return map[protoreflect.FullName][]string{
+		"portico.coordination.v1.DeleteCollectionLeasesResponse":      {"metadata", "items"},
+		"portico.coordination.v1.Lease":                               {"metadata", "spec"},
+		"portico.coordination.v1.ListLeasesResponse":                  {"metadata", "items"},
+		"portico.coordination.v1.WatchLeasesResponse":                 {"type", "object"},
 		"portico.core.v1.AWSElasticBlockStoreVolumeSource":            {"volumeID"},
 		"portico.core.v1.AppArmorProfile":                             {"type"},
 		"portico.core.v1.AttachedVolume":                              {"name", "devicePath"},

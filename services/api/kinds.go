@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/typeschema"
+	coordinationv1 "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
 	"github.com/portico-dev/portico/services/api/noderestriction"
@@ -220,7 +221,8 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 
 	nodes := build[*corev1.Node](env, "Node")
 	s.nodes = nodes
-	s.nodeRestrictionHooks(pods, nodes)
+	leases := build[*coordinationv1.Lease](env, "Lease")
+	s.nodeRestrictionHooks(pods, nodes, leases)
 	endpoints := build[*corev1.Endpoints](env, "Endpoints")
 	serviceAccounts := build[*corev1.ServiceAccount](env, "ServiceAccount")
 	s.serviceAccounts = serviceAccounts
@@ -238,6 +240,7 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	return []kindHandler{
 		s.namespaces, configMaps, secrets, pods, services, events, nodes, endpoints, serviceAccounts,
 		roles, clusterRoles, roleBindings, clusterRoleBindings,
+		leases,
 	}
 }
 

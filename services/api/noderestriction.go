@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	coordinationv1 "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api/noderestriction"
 )
@@ -11,7 +12,7 @@ import (
 // writes of pods and nodes: every create, update, patch, status write
 // and delete by a kubelet passes it (serviceaccounts/token too, in
 // createServiceAccountToken).
-func (s *Service) nodeRestrictionHooks(pods *resource[*corev1.Pod], nodes *resource[*corev1.Node]) {
+func (s *Service) nodeRestrictionHooks(pods *resource[*corev1.Pod], nodes *resource[*corev1.Node], leases *resource[*coordinationv1.Lease]) {
 	s.nodeRestriction = noderestriction.New(storedObjects{pods: pods, nodes: nodes})
 	pods.admit = s.nodeRestriction.Pod
 	pods.admitDelete = s.nodeRestriction.PodDelete
@@ -19,6 +20,12 @@ func (s *Service) nodeRestrictionHooks(pods *resource[*corev1.Pod], nodes *resou
 	nodes.admit = s.nodeRestriction.Node
 	nodes.admitDelete = s.nodeRestriction.NodeDelete
 	nodes.admitStatus = s.nodeRestriction.Node
+	leases.admit = func(ctx context.Context, l, _ *coordinationv1.Lease) error {
+		return s.nodeRestriction.Lease(ctx, l.GetMetadata().GetNamespace(), l.GetMetadata().GetName())
+	}
+	leases.admitDelete = func(ctx context.Context, l *coordinationv1.Lease) error {
+		return s.nodeRestriction.Lease(ctx, l.GetMetadata().GetNamespace(), l.GetMetadata().GetName())
+	}
 }
 
 // storedObjects reads pods and nodes from storage for the admission

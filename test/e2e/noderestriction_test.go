@@ -99,6 +99,25 @@ func TestNodeRestriction(t *testing.T) {
 		t.Errorf("the mirror pod got service account %q", sa)
 	}
 
+	// Leases: its heartbeat, its own only, in kube-node-lease.
+	lease := func(ns, name string) string {
+		return fmt.Sprintf(`{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":%q,"namespace":%q},
+"spec":{"holderIdentity":%q,"leaseDurationSeconds":40,"renewTime":"2026-12-02T10:00:00.000000Z"}}`, name, ns, name)
+	}
+	ok("its own lease", p.create(t, &n1, lease("kube-node-lease", "n1")))
+	ok("its lease renewed", p.kubectlAs(t, n1, "patch", "lease", "n1", "-n", "kube-node-lease", "--type=merge",
+		"-p", `{"spec":{"renewTime":"2026-12-02T10:00:10.000000Z"}}`))
+	refused("another node's lease", `leases.coordination.k8s.io "n2" is forbidden: can only access node lease with the same name as the requesting node`,
+		p.create(t, &n1, lease("kube-node-lease", "n2")))
+	refused("a lease elsewhere", `can only access leases in the "kube-node-lease" system namespace`,
+		p.create(t, &n1, lease("default", "n1")))
+	if got := p.mustKubectl(t, "get", "leases", "-n", "kube-node-lease"); !strings.Contains(got, "HOLDER") || !strings.Contains(got, "n1 ") {
+		t.Errorf("kubectl get leases:\n%s", got)
+	}
+	if got := p.mustKubectl(t, "get", "lease", "n1", "-n", "kube-node-lease", "-o", "jsonpath={.spec.renewTime}"); got != "2026-12-02T10:00:10.000000Z" {
+		t.Errorf("the renewed lease's renewTime = %q", got)
+	}
+
 	// Tokens: bound to its own pod, and capped.
 	refused("an unbound token", `serviceaccounts "default" is forbidden: node requested token not bound to a pod`,
 		p.kubectlAs(t, n1, "create", "token", "default", "-n", "default"))

@@ -2,8 +2,10 @@ package main
 
 import (
 	"reflect"
+	"slices"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	k8scoordinationv1 "k8s.io/api/coordination/v1"
 	k8scorev1 "k8s.io/api/core/v1"
 	k8srbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +19,11 @@ type outPackage struct {
 	GoAlias string // corev1
 	// Group and Version are the Kubernetes API group served from it.
 	Group, Version string
+	// K8sPackages are the k8s.io/api proto packages whose messages it
+	// holds (k8s.io.api.rbac.v1).
+	K8sPackages []string
+	// Doc is the package comment of its types.proto.
+	Doc string
 }
 
 func (p *outPackage) GoPackage() string { return p.GoPath + ";" + p.GoAlias }
@@ -38,9 +45,17 @@ func (p *outPackage) PathPrefix() string {
 }
 
 var (
-	corePkg = &outPackage{Proto: "portico.core.v1", Dir: "portico/core/v1", GoPath: "github.com/portico-dev/portico/proto/portico/core/v1", GoAlias: "corev1", Version: "v1"}
-	rbacPkg = &outPackage{Proto: "portico.rbac.v1", Dir: "portico/rbac/v1", GoPath: "github.com/portico-dev/portico/proto/portico/rbac/v1", GoAlias: "rbacv1", Group: "rbac.authorization.k8s.io", Version: "v1"}
+	corePkg = &outPackage{Proto: "portico.core.v1", Dir: "portico/core/v1", GoPath: "github.com/portico-dev/portico/proto/portico/core/v1", GoAlias: "corev1", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.core.v1", "k8s.io.api.authentication.v1"},
+		Doc:         "The core/v1 kinds (and authentication/v1 TokenRequest), mirroring k8s.io/api."}
+	rbacPkg = &outPackage{Proto: "portico.rbac.v1", Dir: "portico/rbac/v1", GoPath: "github.com/portico-dev/portico/proto/portico/rbac/v1", GoAlias: "rbacv1", Group: "rbac.authorization.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.rbac.v1"}}
+	coordinationPkg = &outPackage{Proto: "portico.coordination.v1", Dir: "portico/coordination/v1", GoPath: "github.com/portico-dev/portico/proto/portico/coordination/v1", GoAlias: "coordinationv1", Group: "coordination.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.coordination.v1"}}
 )
+
+// outPackages are the generated packages, core first (it holds meta/v1).
+var outPackages = []*outPackage{corePkg, rbacPkg, coordinationPkg}
 
 // k8sFiles are the generated.proto files read, relative to their module.
 var k8sFiles = []struct{ Module, Path string }{
@@ -51,15 +66,15 @@ var k8sFiles = []struct{ Module, Path string }{
 	{"k8s.io/api", "core/v1/generated.proto"},
 	{"k8s.io/api", "authentication/v1/generated.proto"},
 	{"k8s.io/api", "rbac/v1/generated.proto"},
+	{"k8s.io/api", "coordination/v1/generated.proto"},
 }
 
 // fileOf says which generated .proto a k8s message goes to.
 func fileOf(k8sPackage string) (pkg *outPackage, file string) {
-	switch k8sPackage {
-	case "k8s.io.api.core.v1", "k8s.io.api.authentication.v1":
-		return corePkg, "types.proto"
-	case "k8s.io.api.rbac.v1":
-		return rbacPkg, "types.proto"
+	for _, p := range outPackages {
+		if slices.Contains(p.K8sPackages, k8sPackage) {
+			return p, "types.proto"
+		}
 	}
 	return corePkg, "meta.proto"
 }
@@ -147,6 +162,8 @@ var kinds = []*kind{
 	{Pkg: rbacPkg, Go: t[k8srbacv1.ClusterRole](), List: t[k8srbacv1.ClusterRoleList](), Kind: "ClusterRole", PluralKind: "ClusterRoles", Resource: "clusterroles", Singular: "clusterrole"},
 	{Pkg: rbacPkg, Go: t[k8srbacv1.RoleBinding](), List: t[k8srbacv1.RoleBindingList](), Kind: "RoleBinding", PluralKind: "RoleBindings", Resource: "rolebindings", Singular: "rolebinding", Namespaced: true},
 	{Pkg: rbacPkg, Go: t[k8srbacv1.Role](), List: t[k8srbacv1.RoleList](), Kind: "Role", PluralKind: "Roles", Resource: "roles", Singular: "role", Namespaced: true},
+
+	{Pkg: coordinationPkg, Go: t[k8scoordinationv1.Lease](), List: t[k8scoordinationv1.LeaseList](), Kind: "Lease", PluralKind: "Leases", Resource: "leases", Singular: "lease", Namespaced: true},
 }
 
 // extraRoots are further messages every package needs (the meta/v1 types

@@ -24,7 +24,7 @@ func generate(mods map[string]module) ([]outFile, error) {
 	}
 	svcs := buildServices(m)
 	var out []outFile
-	for _, pkg := range []*outPackage{corePkg, rbacPkg} {
+	for _, pkg := range outPackages {
 		for _, file := range []string{"meta.proto", "types.proto"} {
 			var msgs []*message
 			for _, n := range m.sortedNames() {
@@ -182,13 +182,10 @@ func typesProto(m *model, pkg *outPackage, file string, msgs []*message) []byte 
 			"into them, and the Kubernetes JSON names. This file holds the",
 			"k8s.io/apimachinery messages (meta/v1, intstr, resource, runtime).",
 		}
-	case pkg == corePkg:
-		doc = []string{"The core/v1 kinds (and authentication/v1 TokenRequest), mirroring k8s.io/api."}
+	case pkg.Doc != "":
+		doc = []string{pkg.Doc}
 	default:
-		doc = []string{
-			"Package portico.rbac.v1 is the Kubernetes rbac.authorization.k8s.io/v1",
-			"group as gRPC services; its messages mirror k8s.io/api's generated.proto.",
-		}
+		doc = wrap(fmt.Sprintf("Package %s is the Kubernetes %s group as gRPC services; its messages mirror k8s.io/api's generated.proto.", pkg.Proto, pkg.APIVersion()), 78)
 	}
 	return w.bytes(doc)
 }

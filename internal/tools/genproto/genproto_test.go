@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/randfill"
 
 	"github.com/portico-dev/portico/internal/resources"
+	_ "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	_ "github.com/portico-dev/portico/proto/portico/core/v1"
 	_ "github.com/portico-dev/portico/proto/portico/rbac/v1"
 )
@@ -316,10 +317,7 @@ func roundTrip(t *testing.T, name string, in k8sObject, ours proto.Message) {
 func newOurs(t *testing.T, v any) proto.Message {
 	t.Helper()
 	gt := reflect.TypeOf(v).Elem()
-	pkg := corePkg
-	if gt.PkgPath() == "k8s.io/api/rbac/v1" {
-		pkg = rbacPkg
-	}
+	pkg, _ := fileOf(strings.ReplaceAll(gt.PkgPath(), "/", "."))
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(pkg.Proto + "." + gt.Name()))
 	if err != nil {
 		t.Fatal(err)

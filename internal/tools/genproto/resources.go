@@ -64,10 +64,11 @@ package resources
 import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
-
-	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
-	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
-)
+`)
+	for _, pkg := range outPackages {
+		p("\t%s %q", pkg.GoAlias, pkg.GoPath)
+	}
+	p(`)
 
 // Resource is one served resource, as kube-apiserver's discovery has it.
 type Resource struct {

@@ -301,12 +301,7 @@ func servicesProto(pkg *outPackage, svcs []*serviceDef) []byte {
 			}
 		}
 	}
-	var doc []string
-	if pkg == corePkg {
-		doc = wrap("The services of portico.core.v1: one per resource, served at /api/v1 by the gateway (see proto/http.yaml).", 78)
-	} else {
-		doc = wrap("The services of portico.rbac.v1: one per resource, served at /apis/rbac.authorization.k8s.io/v1 by the gateway (see proto/http.yaml).", 78)
-	}
+	doc := wrap(fmt.Sprintf("The services of %s: one per resource, served at %s by the gateway (see proto/http.yaml).", pkg.Proto, pkg.PathPrefix()), 78)
 	return w.bytes(doc)
 }
 

@@ -232,6 +232,26 @@ func (a *Admission) NodeDelete(ctx context.Context, obj *corev1.Node) error {
 	return nil
 }
 
+// NodeLeaseNamespace is where kubelets keep their heartbeat leases.
+const NodeLeaseNamespace = "kube-node-lease"
+
+// Lease admits a kubelet's write of a Lease (create, update, delete): only
+// its own, named as the node, in kube-node-lease.
+func (a *Admission) Lease(ctx context.Context, namespace, name string) error {
+	const resource = "leases.coordination.k8s.io"
+	node, isNode, err := nodeOf(ctx, resource, name)
+	if !isNode || err != nil {
+		return err
+	}
+	if namespace != NodeLeaseNamespace {
+		return forbidden(resource, name, fmt.Sprintf("can only access leases in the %q system namespace", NodeLeaseNamespace))
+	}
+	if name != node {
+		return forbidden(resource, name, "can only access node lease with the same name as the requesting node")
+	}
+	return nil
+}
+
 // TokenRequest admits a serviceaccounts/token create for the account
 // name in namespace: a kubelet's token must be bound to one of its pods,
 // named with its UID.

@@ -141,6 +141,22 @@ func TestPodDeleteAndStatus(t *testing.T) {
 	}
 }
 
+func TestLease(t *testing.T) {
+	a := New(objects{})
+	tests := map[string]struct {
+		err  error
+		want string
+	}{
+		"own lease":             {a.Lease(as(kubelet), NodeLeaseNamespace, "n1"), ""},
+		"another node's lease":  {a.Lease(as(kubelet), NodeLeaseNamespace, "n2"), `leases.coordination.k8s.io "n2" is forbidden: can only access node lease with the same name as the requesting node`},
+		"outside its namespace": {a.Lease(as(kubelet), "default", "n1"), `can only access leases in the "kube-node-lease" system namespace`},
+		"admin anywhere":        {a.Lease(as(admin), "default", "leader"), ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) { check(t, tc.err, tc.want) })
+	}
+}
+
 func TestNode(t *testing.T) {
 	a := New(objects{})
 	const base = `{"metadata":{"name":"n1","labels":{"kubernetes.io/hostname":"n1"}},"spec":{"taints":[{"key":"k","effect":"NoSchedule"}]}}`

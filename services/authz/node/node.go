@@ -12,7 +12,9 @@
 //     only pods bound to it);
 //   - read (by name) the secrets, config maps, service accounts and
 //     claims those pods use, and request tokens for those service accounts;
-//   - create and update events; create token and access reviews.
+//   - create and update events; create token and access reviews;
+//   - get, create, update, patch and delete leases (its heartbeat; the
+//     node restriction keeps it to its own in kube-node-lease).
 //
 // Everything else, and every other user, gets no opinion.
 package node
@@ -21,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/fields"
 
@@ -90,6 +93,12 @@ func (a *Authorizer) Authorize(_ context.Context, u *authnv1.UserInfo, at *authz
 		if at.GetResource() == "events" {
 			return events(at)
 		}
+	case "coordination.k8s.io":
+		// A kubelet's heartbeat (kube's system:node rule; node
+		// restriction admission keeps it to its own lease).
+		if at.GetResource() == "leases" && at.GetSubresource() == "" && slices.Contains(leaseVerbs, at.GetVerb()) {
+			return authorizer.Allow, "", nil
+		}
 	case "authentication.k8s.io":
 		if at.GetResource() == "tokenreviews" && at.GetVerb() == "create" {
 			return authorizer.Allow, "", nil
@@ -115,6 +124,9 @@ func (a *Authorizer) RulesFor(_ context.Context, u *authnv1.UserInfo, _ string) 
 	}
 	return authorizer.Rules{}, false, nil
 }
+
+// leaseVerbs are what a kubelet may do with leases.
+var leaseVerbs = []string{"get", "create", "update", "patch", "delete"}
 
 func readVerb(v string) bool { return v == "get" || v == "list" || v == "watch" }
 

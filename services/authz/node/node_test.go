@@ -85,6 +85,12 @@ func attrs(verb, resource, sub, ns, name string) *authzv1.Attributes {
 	return &authzv1.Attributes{Verb: verb, Resource: resource, Subresource: sub, Namespace: ns, Name: name, ResourceRequest: true}
 }
 
+func leaseAttrs(verb, ns, name string) *authzv1.Attributes {
+	a := attrs(verb, "leases", "", ns, name)
+	a.ApiGroup = "coordination.k8s.io"
+	return a
+}
+
 func TestAuthorize(t *testing.T) {
 	g := NewGraph(nil)
 	g.Replace([]*corev1.Pod{pod(t, web), pod(t, `{"metadata":{"namespace":"demo","name":"other"},"spec":{"nodeName":"node-2","volumes":[{"name":"s","volumeSource":{"secret":{"secretName":"other-secret"}}}]}}`)})
@@ -116,6 +122,10 @@ func TestAuthorize(t *testing.T) {
 		"other node status":       {n1, attrs("patch", "nodes", "status", "", "node-2"), authorizer.NoOpinion, ""},
 		"create node (admission checks the name)": {n1, attrs("create", "nodes", "", "", ""), authorizer.Allow, ""},
 		"own pod":                             {n1, attrs("get", "pods", "", "demo", "web"), authorizer.Allow, ""},
+		"update a lease (admission: its own)": {n1, leaseAttrs("update", "kube-node-lease", "node-1"), authorizer.Allow, ""},
+		"create a lease":                      {n1, leaseAttrs("create", "kube-node-lease", ""), authorizer.Allow, ""},
+		"no lease lists":                      {n1, leaseAttrs("list", "kube-node-lease", ""), authorizer.NoOpinion, ""},
+		"lease in the core group":             {n1, attrs("get", "leases", "", "kube-node-lease", "node-1"), authorizer.NoOpinion, ""},
 		"other node's pod":                    {n1, attrs("get", "pods", "", "demo", "other"), authorizer.NoOpinion, "no relationship found between node 'node-1' and this object"},
 		"pods on own node":                    {n1, listOn("spec.nodeName=node-1"), authorizer.Allow, ""},
 		"pods on other node":                  {n1, listOn("spec.nodeName=node-2"), authorizer.NoOpinion, "can only list/watch pods with spec.nodeName field selector"},

@@ -6,8 +6,8 @@
 // 	protoc        (unknown)
 // source: portico/rbac/v1/types.proto
 
-// Package portico.rbac.v1 is the Kubernetes rbac.authorization.k8s.io/v1
-// group as gRPC services; its messages mirror k8s.io/api's generated.proto.
+// Package portico.rbac.v1 is the Kubernetes rbac.authorization.k8s.io/v1 group
+// as gRPC services; its messages mirror k8s.io/api's generated.proto.
 
 package rbacv1
 
