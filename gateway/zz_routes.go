@@ -8,9 +8,20 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 
+	appsv1 "github.com/portico-dev/portico/proto/portico/apps/v1"
+	autoscalingv2 "github.com/portico-dev/portico/proto/portico/autoscaling/v2"
+	batchv1 "github.com/portico-dev/portico/proto/portico/batch/v1"
+	certificatesv1 "github.com/portico-dev/portico/proto/portico/certificates/v1"
 	coordinationv1 "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	discoveryv1 "github.com/portico-dev/portico/proto/portico/discovery/v1"
+	networkingv1 "github.com/portico-dev/portico/proto/portico/networking/v1"
+	nodev1 "github.com/portico-dev/portico/proto/portico/node/v1"
+	policyv1 "github.com/portico-dev/portico/proto/portico/policy/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
+	resourcev1 "github.com/portico-dev/portico/proto/portico/resource/v1"
+	schedulingv1 "github.com/portico-dev/portico/proto/portico/scheduling/v1"
+	storagev1 "github.com/portico-dev/portico/proto/portico/storage/v1"
 )
 
 // restRoutes are the grpc-gateway registrations, by gRPC service full name.
@@ -25,14 +36,32 @@ func restRoutes() map[string]registrar {
 		"portico.core.v1.EventService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return corev1.RegisterEventServiceHandlerClient(ctx, mux, corev1.NewEventServiceClient(c))
 		},
+		"portico.core.v1.LimitRangeService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return corev1.RegisterLimitRangeServiceHandlerClient(ctx, mux, corev1.NewLimitRangeServiceClient(c))
+		},
 		"portico.core.v1.NamespaceService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return corev1.RegisterNamespaceServiceHandlerClient(ctx, mux, corev1.NewNamespaceServiceClient(c))
 		},
 		"portico.core.v1.NodeService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return corev1.RegisterNodeServiceHandlerClient(ctx, mux, corev1.NewNodeServiceClient(c))
 		},
+		"portico.core.v1.PersistentVolumeClaimService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return corev1.RegisterPersistentVolumeClaimServiceHandlerClient(ctx, mux, corev1.NewPersistentVolumeClaimServiceClient(c))
+		},
+		"portico.core.v1.PersistentVolumeService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return corev1.RegisterPersistentVolumeServiceHandlerClient(ctx, mux, corev1.NewPersistentVolumeServiceClient(c))
+		},
 		"portico.core.v1.PodService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return corev1.RegisterPodServiceHandlerClient(ctx, mux, corev1.NewPodServiceClient(c))
+		},
+		"portico.core.v1.PodTemplateService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return corev1.RegisterPodTemplateServiceHandlerClient(ctx, mux, corev1.NewPodTemplateServiceClient(c))
+		},
+		"portico.core.v1.ReplicationControllerService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return corev1.RegisterReplicationControllerServiceHandlerClient(ctx, mux, corev1.NewReplicationControllerServiceClient(c))
+		},
+		"portico.core.v1.ResourceQuotaService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return corev1.RegisterResourceQuotaServiceHandlerClient(ctx, mux, corev1.NewResourceQuotaServiceClient(c))
 		},
 		"portico.core.v1.SecretService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return corev1.RegisterSecretServiceHandlerClient(ctx, mux, corev1.NewSecretServiceClient(c))
@@ -57,6 +86,93 @@ func restRoutes() map[string]registrar {
 		},
 		"portico.coordination.v1.LeaseService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return coordinationv1.RegisterLeaseServiceHandlerClient(ctx, mux, coordinationv1.NewLeaseServiceClient(c))
+		},
+		"portico.apps.v1.ControllerRevisionService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return appsv1.RegisterControllerRevisionServiceHandlerClient(ctx, mux, appsv1.NewControllerRevisionServiceClient(c))
+		},
+		"portico.apps.v1.DaemonSetService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return appsv1.RegisterDaemonSetServiceHandlerClient(ctx, mux, appsv1.NewDaemonSetServiceClient(c))
+		},
+		"portico.apps.v1.DeploymentService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return appsv1.RegisterDeploymentServiceHandlerClient(ctx, mux, appsv1.NewDeploymentServiceClient(c))
+		},
+		"portico.apps.v1.ReplicaSetService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return appsv1.RegisterReplicaSetServiceHandlerClient(ctx, mux, appsv1.NewReplicaSetServiceClient(c))
+		},
+		"portico.apps.v1.StatefulSetService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return appsv1.RegisterStatefulSetServiceHandlerClient(ctx, mux, appsv1.NewStatefulSetServiceClient(c))
+		},
+		"portico.autoscaling.v2.HorizontalPodAutoscalerService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return autoscalingv2.RegisterHorizontalPodAutoscalerServiceHandlerClient(ctx, mux, autoscalingv2.NewHorizontalPodAutoscalerServiceClient(c))
+		},
+		"portico.batch.v1.CronJobService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return batchv1.RegisterCronJobServiceHandlerClient(ctx, mux, batchv1.NewCronJobServiceClient(c))
+		},
+		"portico.batch.v1.JobService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return batchv1.RegisterJobServiceHandlerClient(ctx, mux, batchv1.NewJobServiceClient(c))
+		},
+		"portico.certificates.v1.CertificateSigningRequestService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return certificatesv1.RegisterCertificateSigningRequestServiceHandlerClient(ctx, mux, certificatesv1.NewCertificateSigningRequestServiceClient(c))
+		},
+		"portico.discovery.v1.EndpointSliceService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return discoveryv1.RegisterEndpointSliceServiceHandlerClient(ctx, mux, discoveryv1.NewEndpointSliceServiceClient(c))
+		},
+		"portico.networking.v1.IngressClassService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return networkingv1.RegisterIngressClassServiceHandlerClient(ctx, mux, networkingv1.NewIngressClassServiceClient(c))
+		},
+		"portico.networking.v1.IngressService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return networkingv1.RegisterIngressServiceHandlerClient(ctx, mux, networkingv1.NewIngressServiceClient(c))
+		},
+		"portico.networking.v1.IPAddressService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return networkingv1.RegisterIPAddressServiceHandlerClient(ctx, mux, networkingv1.NewIPAddressServiceClient(c))
+		},
+		"portico.networking.v1.NetworkPolicyService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return networkingv1.RegisterNetworkPolicyServiceHandlerClient(ctx, mux, networkingv1.NewNetworkPolicyServiceClient(c))
+		},
+		"portico.networking.v1.ServiceCIDRService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return networkingv1.RegisterServiceCIDRServiceHandlerClient(ctx, mux, networkingv1.NewServiceCIDRServiceClient(c))
+		},
+		"portico.node.v1.RuntimeClassService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return nodev1.RegisterRuntimeClassServiceHandlerClient(ctx, mux, nodev1.NewRuntimeClassServiceClient(c))
+		},
+		"portico.policy.v1.PodDisruptionBudgetService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return policyv1.RegisterPodDisruptionBudgetServiceHandlerClient(ctx, mux, policyv1.NewPodDisruptionBudgetServiceClient(c))
+		},
+		"portico.resource.v1.DeviceClassService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return resourcev1.RegisterDeviceClassServiceHandlerClient(ctx, mux, resourcev1.NewDeviceClassServiceClient(c))
+		},
+		"portico.resource.v1.DeviceTaintRuleService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return resourcev1.RegisterDeviceTaintRuleServiceHandlerClient(ctx, mux, resourcev1.NewDeviceTaintRuleServiceClient(c))
+		},
+		"portico.resource.v1.ResourceClaimService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return resourcev1.RegisterResourceClaimServiceHandlerClient(ctx, mux, resourcev1.NewResourceClaimServiceClient(c))
+		},
+		"portico.resource.v1.ResourceClaimTemplateService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return resourcev1.RegisterResourceClaimTemplateServiceHandlerClient(ctx, mux, resourcev1.NewResourceClaimTemplateServiceClient(c))
+		},
+		"portico.resource.v1.ResourceSliceService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return resourcev1.RegisterResourceSliceServiceHandlerClient(ctx, mux, resourcev1.NewResourceSliceServiceClient(c))
+		},
+		"portico.scheduling.v1.PriorityClassService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return schedulingv1.RegisterPriorityClassServiceHandlerClient(ctx, mux, schedulingv1.NewPriorityClassServiceClient(c))
+		},
+		"portico.storage.v1.CSIDriverService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return storagev1.RegisterCSIDriverServiceHandlerClient(ctx, mux, storagev1.NewCSIDriverServiceClient(c))
+		},
+		"portico.storage.v1.CSINodeService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return storagev1.RegisterCSINodeServiceHandlerClient(ctx, mux, storagev1.NewCSINodeServiceClient(c))
+		},
+		"portico.storage.v1.CSIStorageCapacityService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return storagev1.RegisterCSIStorageCapacityServiceHandlerClient(ctx, mux, storagev1.NewCSIStorageCapacityServiceClient(c))
+		},
+		"portico.storage.v1.StorageClassService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return storagev1.RegisterStorageClassServiceHandlerClient(ctx, mux, storagev1.NewStorageClassServiceClient(c))
+		},
+		"portico.storage.v1.VolumeAttachmentService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return storagev1.RegisterVolumeAttachmentServiceHandlerClient(ctx, mux, storagev1.NewVolumeAttachmentServiceClient(c))
+		},
+		"portico.storage.v1.VolumeAttributesClassService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return storagev1.RegisterVolumeAttributesClassServiceHandlerClient(ctx, mux, storagev1.NewVolumeAttributesClassServiceClient(c))
 		},
 	}
 }

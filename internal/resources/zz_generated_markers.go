@@ -25,8 +25,68 @@ type Markers struct {
 // by JSON name (fields without markers are left out).
 func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 	return map[protoreflect.FullName]map[string]Markers{
+		"portico.apps.v1.DaemonSetStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
+		"portico.apps.v1.DeploymentSpec": {
+			"strategy": {PatchStrategy: "retainKeys"},
+		},
+		"portico.apps.v1.DeploymentStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
+		"portico.apps.v1.ReplicaSetStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
+		"portico.apps.v1.StatefulSetSpec": {
+			"volumeClaimTemplates": {ListType: "atomic"},
+		},
+		"portico.apps.v1.StatefulSetStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
 		"portico.core.v1.TokenRequestSpec": {
 			"audiences": {ListType: "atomic"},
+		},
+		"portico.autoscaling.v2.HPAScalingRules": {
+			"policies": {ListType: "atomic"},
+		},
+		"portico.autoscaling.v2.HorizontalPodAutoscalerSpec": {
+			"metrics": {ListType: "atomic"},
+		},
+		"portico.autoscaling.v2.HorizontalPodAutoscalerStatus": {
+			"currentMetrics": {ListType: "atomic"},
+			"conditions":     {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
+		"portico.batch.v1.CronJobStatus": {
+			"active": {ListType: "atomic"},
+		},
+		"portico.batch.v1.JobSchedulingConfiguration": {
+			"resourceClaims": {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
+		},
+		"portico.batch.v1.JobStatus": {
+			"conditions": {ListType: "atomic", PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
+		"portico.batch.v1.PodFailurePolicy": {
+			"rules": {ListType: "atomic"},
+		},
+		"portico.batch.v1.PodFailurePolicyOnExitCodesRequirement": {
+			"values": {ListType: "set"},
+		},
+		"portico.batch.v1.PodFailurePolicyRule": {
+			"onPodConditions": {ListType: "atomic"},
+		},
+		"portico.batch.v1.SuccessPolicy": {
+			"rules": {ListType: "atomic"},
+		},
+		"portico.batch.v1.UncountedTerminatedPods": {
+			"succeeded": {ListType: "set"},
+			"failed":    {ListType: "set"},
+		},
+		"portico.certificates.v1.CertificateSigningRequestSpec": {
+			"usages": {ListType: "atomic"},
+			"groups": {ListType: "atomic"},
+		},
+		"portico.certificates.v1.CertificateSigningRequestStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}},
 		},
 		"portico.core.v1.AzureDiskVolumeSource": {
 			"fsType":   {Default: "\"ext4\""},
@@ -35,6 +95,9 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		"portico.core.v1.Capabilities": {
 			"add":  {ListType: "atomic"},
 			"drop": {ListType: "atomic"},
+		},
+		"portico.core.v1.CephFSPersistentVolumeSource": {
+			"monitors": {ListType: "atomic"},
 		},
 		"portico.core.v1.CephFSVolumeSource": {
 			"monitors": {ListType: "atomic"},
@@ -113,9 +176,16 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		"portico.core.v1.HostAlias": {
 			"hostnames": {ListType: "atomic"},
 		},
+		"portico.core.v1.ISCSIPersistentVolumeSource": {
+			"iscsiInterface": {Default: "\"default\""},
+			"portals":        {ListType: "atomic"},
+		},
 		"portico.core.v1.ISCSIVolumeSource": {
 			"iscsiInterface": {Default: "\"default\""},
 			"portals":        {ListType: "atomic"},
+		},
+		"portico.core.v1.LimitRangeSpec": {
+			"limits": {ListType: "atomic"},
 		},
 		"portico.core.v1.LinuxContainerUser": {
 			"supplementalGroups": {ListType: "atomic"},
@@ -171,6 +241,16 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		},
 		"portico.core.v1.PersistentVolumeClaimSpec": {
 			"accessModes": {ListType: "atomic"},
+		},
+		"portico.core.v1.PersistentVolumeClaimStatus": {
+			"accessModes":               {ListType: "atomic"},
+			"conditions":                {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+			"allocatedResourceStatuses": {MapType: "granular"},
+		},
+		"portico.core.v1.PersistentVolumeSpec": {
+			"accessModes":  {ListType: "atomic"},
+			"claimRef":     {StructType: "granular"},
+			"mountOptions": {ListType: "atomic"},
 		},
 		"portico.core.v1.PodAffinity": {
 			"requiredDuringSchedulingIgnoredDuringExecution":  {ListType: "atomic"},
@@ -229,11 +309,28 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		"portico.core.v1.ProjectedVolumeSource": {
 			"sources": {ListType: "atomic"},
 		},
+		"portico.core.v1.RBDPersistentVolumeSource": {
+			"monitors": {ListType: "atomic"},
+			"pool":     {Default: "\"rbd\""},
+			"user":     {Default: "\"admin\""},
+			"keyring":  {Default: "\"/etc/ceph/keyring\""},
+		},
 		"portico.core.v1.RBDVolumeSource": {
 			"monitors": {ListType: "atomic"},
 			"pool":     {Default: "\"rbd\""},
 			"user":     {Default: "\"admin\""},
 			"keyring":  {Default: "\"/etc/ceph/keyring\""},
+		},
+		"portico.core.v1.ReplicationControllerSpec": {
+			"replicas":        {Default: "1"},
+			"minReadySeconds": {Default: "0"},
+			"selector":        {MapType: "atomic"},
+		},
+		"portico.core.v1.ReplicationControllerStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
+		"portico.core.v1.ResourceQuotaSpec": {
+			"scopes": {ListType: "atomic"},
 		},
 		"portico.core.v1.ResourceRequirements": {
 			"claims": {ListType: "map", ListMapKeys: []string{"name"}},
@@ -241,9 +338,19 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		"portico.core.v1.ResourceStatus": {
 			"resources": {ListType: "map", ListMapKeys: []string{"resourceID"}},
 		},
+		"portico.core.v1.ScaleIOPersistentVolumeSource": {
+			"storageMode": {Default: "\"ThinProvisioned\""},
+			"fsType":      {Default: "\"xfs\""},
+		},
 		"portico.core.v1.ScaleIOVolumeSource": {
 			"storageMode": {Default: "\"ThinProvisioned\""},
 			"fsType":      {Default: "\"xfs\""},
+		},
+		"portico.core.v1.ScopeSelector": {
+			"matchExpressions": {ListType: "atomic"},
+		},
+		"portico.core.v1.ScopedResourceSelectorRequirement": {
+			"values": {ListType: "atomic"},
 		},
 		"portico.core.v1.SecretProjection": {
 			"items": {ListType: "atomic"},
@@ -269,11 +376,79 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		"portico.core.v1.ServiceStatus": {
 			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
 		},
+		"portico.core.v1.TopologySelectorLabelRequirement": {
+			"values": {ListType: "atomic"},
+		},
+		"portico.core.v1.TopologySelectorTerm": {
+			"matchLabelExpressions": {ListType: "atomic"},
+		},
 		"portico.core.v1.TopologySpreadConstraint": {
 			"matchLabelKeys": {ListType: "atomic"},
 		},
+		"portico.core.v1.VolumeHealthStatus": {
+			"healthConditions": {ListType: "map", ListMapKeys: []string{"status", "reason"}, PatchStrategy: "merge", PatchMergeKey: "status"},
+		},
 		"portico.core.v1.VolumeMount": {
 			"bindMountOptions": {ListType: "set"},
+		},
+		"portico.discovery.v1.Endpoint": {
+			"addresses": {ListType: "set"},
+		},
+		"portico.discovery.v1.EndpointHints": {
+			"forZones": {ListType: "atomic"},
+			"forNodes": {ListType: "atomic"},
+		},
+		"portico.discovery.v1.EndpointSlice": {
+			"endpoints": {ListType: "atomic"},
+			"ports":     {ListType: "atomic"},
+		},
+		"portico.networking.v1.HTTPIngressRuleValue": {
+			"paths": {ListType: "atomic"},
+		},
+		"portico.networking.v1.IPBlock": {
+			"except": {ListType: "atomic"},
+		},
+		"portico.networking.v1.IngressLoadBalancerIngress": {
+			"ports": {ListType: "atomic"},
+		},
+		"portico.networking.v1.IngressLoadBalancerStatus": {
+			"ingress": {ListType: "atomic"},
+		},
+		"portico.networking.v1.IngressSpec": {
+			"tls":   {ListType: "atomic"},
+			"rules": {ListType: "atomic"},
+		},
+		"portico.networking.v1.IngressTLS": {
+			"hosts": {ListType: "atomic"},
+		},
+		"portico.networking.v1.NetworkPolicyEgressRule": {
+			"ports": {ListType: "atomic"},
+			"to":    {ListType: "atomic"},
+		},
+		"portico.networking.v1.NetworkPolicyIngressRule": {
+			"ports": {ListType: "atomic"},
+			"from":  {ListType: "atomic"},
+		},
+		"portico.networking.v1.NetworkPolicySpec": {
+			"ingress":     {ListType: "atomic"},
+			"egress":      {ListType: "atomic"},
+			"policyTypes": {ListType: "atomic"},
+		},
+		"portico.networking.v1.ServiceCIDRSpec": {
+			"cidrs": {ListType: "atomic"},
+		},
+		"portico.networking.v1.ServiceCIDRStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
+		"portico.node.v1.Scheduling": {
+			"nodeSelector": {MapType: "atomic"},
+			"tolerations":  {ListType: "atomic"},
+		},
+		"portico.policy.v1.PodDisruptionBudgetSpec": {
+			"selector": {PatchStrategy: "replace"},
+		},
+		"portico.policy.v1.PodDisruptionBudgetStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
 		},
 		"portico.rbac.v1.AggregationRule": {
 			"clusterRoleSelectors": {ListType: "atomic"},
@@ -296,6 +471,109 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		},
 		"portico.rbac.v1.RoleBinding": {
 			"subjects": {ListType: "atomic"},
+		},
+		"portico.resource.v1.AllocatedDeviceStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}},
+		},
+		"portico.resource.v1.CapacityRequestPolicy": {
+			"validValues": {ListType: "atomic"},
+		},
+		"portico.resource.v1.Device": {
+			"consumesCounters":         {ListType: "atomic"},
+			"taints":                   {ListType: "atomic"},
+			"bindingConditions":        {ListType: "atomic"},
+			"bindingFailureConditions": {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceAllocationConfiguration": {
+			"requests": {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceAllocationResult": {
+			"results": {ListType: "atomic"},
+			"config":  {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceAttribute": {
+			"ints":     {ListType: "atomic"},
+			"bools":    {ListType: "atomic"},
+			"strings":  {ListType: "atomic"},
+			"versions": {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceClaim": {
+			"requests":    {ListType: "atomic"},
+			"constraints": {ListType: "atomic"},
+			"config":      {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceClaimConfiguration": {
+			"requests": {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceClassSpec": {
+			"selectors": {ListType: "atomic"},
+			"config":    {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceConstraint": {
+			"requests": {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceCounterConsumption": {
+			"compatibilityGroups": {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceRequest": {
+			"firstAvailable": {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceRequestAllocationResult": {
+			"tolerations":              {ListType: "atomic"},
+			"bindingConditions":        {ListType: "atomic"},
+			"bindingFailureConditions": {ListType: "atomic"},
+			"skipNodeOperations":       {ListType: "set"},
+		},
+		"portico.resource.v1.DeviceSubRequest": {
+			"selectors":         {ListType: "atomic"},
+			"tolerations":       {ListType: "atomic"},
+			"derivedAttributes": {ListType: "atomic"},
+		},
+		"portico.resource.v1.DeviceTaintRuleStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
+		"portico.resource.v1.DeviceToleration": {
+			"operator": {Default: "\"Equal\""},
+		},
+		"portico.resource.v1.ExactDeviceRequest": {
+			"selectors":         {ListType: "atomic"},
+			"tolerations":       {ListType: "atomic"},
+			"derivedAttributes": {ListType: "atomic"},
+		},
+		"portico.resource.v1.NetworkDeviceData": {
+			"ips": {ListType: "atomic"},
+		},
+		"portico.resource.v1.ResourceClaimStatus": {
+			"reservedFor": {ListType: "map", ListMapKeys: []string{"uid"}, PatchStrategy: "merge", PatchMergeKey: "uid"},
+			"devices":     {ListType: "map", ListMapKeys: []string{"driver", "device", "pool", "shareID"}},
+		},
+		"portico.resource.v1.ResourceSliceSpec": {
+			"devices":            {ListType: "atomic"},
+			"sharedCounters":     {ListType: "atomic"},
+			"skipNodeOperations": {ListType: "set"},
+		},
+		"portico.scheduling.v1alpha3.WorkloadPodGroupSchedulingConstraints": {
+			"topology": {ListType: "atomic"},
+		},
+		"portico.storage.v1.CSIDriverSpec": {
+			"volumeLifecycleModes": {ListType: "set"},
+			"tokenRequests":        {ListType: "atomic"},
+		},
+		"portico.storage.v1.CSINodeDriver": {
+			"topologyKeys": {ListType: "atomic"},
+		},
+		"portico.storage.v1.CSINodeSpec": {
+			"drivers": {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
+		},
+		"portico.storage.v1.CSINodeStatus": {
+			"storageHealth": {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
+		},
+		"portico.storage.v1.StorageClass": {
+			"mountOptions":      {ListType: "atomic"},
+			"allowedTopologies": {ListType: "atomic"},
+		},
+		"portico.storage.v1.StorageHealth": {
+			"healthConditions": {ListType: "atomic"},
 		},
 		"portico.core.v1.DeleteOptions": {
 			"dryRun": {ListType: "atomic"},
@@ -334,8 +612,13 @@ func StructTypes() map[protoreflect.FullName]string {
 		"portico.core.v1.ObjectReference":           "atomic",
 		"portico.core.v1.OwnerReference":            "atomic",
 		"portico.core.v1.ResourceFieldSelector":     "atomic",
+		"portico.core.v1.ScopeSelector":             "atomic",
 		"portico.core.v1.SecretKeySelector":         "atomic",
+		"portico.core.v1.SecretReference":           "atomic",
+		"portico.core.v1.TopologySelectorTerm":      "atomic",
 		"portico.core.v1.TypedLocalObjectReference": "atomic",
+		"portico.discovery.v1.EndpointPort":         "atomic",
+		"portico.networking.v1.ServiceBackendPort":  "atomic",
 		"portico.rbac.v1.RoleRef":                   "atomic",
 		"portico.rbac.v1.Subject":                   "atomic",
 	}

@@ -292,7 +292,7 @@ func (r *resource[T]) watchStream(ctx context.Context, req proto.Message, stream
 func (r *resource[T]) body(req proto.Message) (T, bool) {
 	var zero T
 	m := req.ProtoReflect()
-	want := zero.ProtoReflect().Descriptor().FullName()
+	want := r.newObj().ProtoReflect().Descriptor().FullName()
 	fields := m.Descriptor().Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)

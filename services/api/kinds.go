@@ -73,7 +73,7 @@ func build[T storage.Object](env kindEnv, kind string) *resource[T] {
 		newObj:           newObj,
 		validateName:     validateSubdomainName,
 		codec:            env.codec,
-		strategicSchema:  strategicSchema(row.Group, row.Kind),
+		strategicSchema:  row.K8s,
 		log:              env.log,
 		now:              env.now,
 		suffix:           randomSuffix,
@@ -175,16 +175,7 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	pods := build[*corev1.Pod](env, "Pod")
 	pods.beforeCreate = createPod
 	pods.beforeWrite = defaultPod
-	pods.beforeUpdate = func(p, old *corev1.Pod) {
-		// Any change to the spec is a new generation. The specs are
-		// compared in their JSON form, where an empty message and none
-		// are the same.
-		a, errA := env.codec.Marshal(p.GetSpec())
-		b, errB := env.codec.Marshal(old.GetSpec())
-		if errA != nil || errB != nil || !bytes.Equal(a, b) {
-			p.Metadata.Generation = old.GetMetadata().GetGeneration() + 1
-		}
-	}
+	pods.beforeUpdate = func(p, old *corev1.Pod) { nextGeneration(env.codec, p, old) }
 	pods.extraFields = func(p *corev1.Pod) map[string]string {
 		return map[string]string{
 			"spec.nodeName":            p.GetSpec().GetNodeName(),
@@ -237,10 +228,62 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	}
 	s.rbacHooks(roles, clusterRoles, roleBindings, clusterRoleBindings)
 
-	return []kindHandler{
+	handlers := []kindHandler{
 		s.namespaces, configMaps, secrets, pods, services, events, nodes, endpoints, serviceAccounts,
-		roles, clusterRoles, roleBindings, clusterRoleBindings,
-		leases,
+		roles, clusterRoles, roleBindings, clusterRoleBindings, leases,
+	}
+	// Every other kind is served as it is stored, with the engine's
+	// generic semantics (status subresource, generation).
+	configured := map[string]bool{}
+	for _, h := range handlers {
+		configured[h.meta().group+"/"+h.meta().kind] = true
+	}
+	for _, row := range resources.All() {
+		if configured[row.Group+"/"+row.Kind] {
+			continue
+		}
+		r := build[storage.Object](env, row.Kind)
+		if tracksGeneration(row) {
+			r.beforeCreate = func(obj storage.Object) { metaOf(obj).Generation = 1 }
+			r.beforeUpdate = func(obj, old storage.Object) { nextGeneration(env.codec, obj, old) }
+		}
+		handlers = append(handlers, r)
+	}
+	return handlers
+}
+
+// tracksGeneration reports the kinds whose metadata.generation counts
+// their spec's changes (observedGeneration in their status follows it), as
+// kube-apiserver's strategies of the workload, policy and networking kinds.
+func tracksGeneration(row resources.Resource) bool {
+	switch row.Group {
+	case "apps", "batch", "autoscaling", "policy", "networking.k8s.io":
+	case "":
+		if row.Kind != "ReplicationController" {
+			return false
+		}
+	default:
+		return false
+	}
+	return row.New().ProtoReflect().Descriptor().Fields().ByName("spec") != nil
+}
+
+// nextGeneration bumps obj's generation past old's when its spec changed.
+// The specs are compared in their JSON form, where an empty message and
+// none are the same.
+func nextGeneration(codec Codec, obj, old storage.Object) {
+	spec := func(o storage.Object) ([]byte, error) {
+		m := o.ProtoReflect()
+		fd := m.Descriptor().Fields().ByName("spec")
+		if fd == nil || !m.Has(fd) {
+			return []byte("{}"), nil
+		}
+		return codec.Marshal(m.Get(fd).Message().Interface())
+	}
+	a, errA := spec(obj)
+	b, errB := spec(old)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		metaOf(obj).Generation = metaOf(old).GetGeneration() + 1
 	}
 }
 

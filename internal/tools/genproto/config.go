@@ -4,10 +4,21 @@ import (
 	"reflect"
 	"slices"
 
+	k8sappsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	k8sautoscalingv2 "k8s.io/api/autoscaling/v2"
+	k8sbatchv1 "k8s.io/api/batch/v1"
+	k8scertificatesv1 "k8s.io/api/certificates/v1"
 	k8scoordinationv1 "k8s.io/api/coordination/v1"
 	k8scorev1 "k8s.io/api/core/v1"
+	k8sdiscoveryv1 "k8s.io/api/discovery/v1"
+	k8snetworkingv1 "k8s.io/api/networking/v1"
+	k8snodev1 "k8s.io/api/node/v1"
+	k8spolicyv1 "k8s.io/api/policy/v1"
 	k8srbacv1 "k8s.io/api/rbac/v1"
+	k8sresourcev1 "k8s.io/api/resource/v1"
+	k8sschedulingv1 "k8s.io/api/scheduling/v1"
+	k8sstoragev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -24,6 +35,17 @@ type outPackage struct {
 	K8sPackages []string
 	// Doc is the package comment of its types.proto.
 	Doc string
+}
+
+// served reports whether any kind is served from the package (one may
+// only hold messages other packages refer to).
+func (p *outPackage) served() bool {
+	for _, k := range kinds {
+		if k.Pkg == p {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *outPackage) GoPackage() string { return p.GoPath + ";" + p.GoAlias }
@@ -52,10 +74,36 @@ var (
 		K8sPackages: []string{"k8s.io.api.rbac.v1"}}
 	coordinationPkg = &outPackage{Proto: "portico.coordination.v1", Dir: "portico/coordination/v1", GoPath: "github.com/portico-dev/portico/proto/portico/coordination/v1", GoAlias: "coordinationv1", Group: "coordination.k8s.io", Version: "v1",
 		K8sPackages: []string{"k8s.io.api.coordination.v1"}}
+	appsPkg = &outPackage{Proto: "portico.apps.v1", Dir: "portico/apps/v1", GoPath: "github.com/portico-dev/portico/proto/portico/apps/v1", GoAlias: "appsv1", Group: "apps", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.apps.v1"}}
+	autoscalingPkg = &outPackage{Proto: "portico.autoscaling.v2", Dir: "portico/autoscaling/v2", GoPath: "github.com/portico-dev/portico/proto/portico/autoscaling/v2", GoAlias: "autoscalingv2", Group: "autoscaling", Version: "v2",
+		K8sPackages: []string{"k8s.io.api.autoscaling.v2"}}
+	batchPkg = &outPackage{Proto: "portico.batch.v1", Dir: "portico/batch/v1", GoPath: "github.com/portico-dev/portico/proto/portico/batch/v1", GoAlias: "batchv1", Group: "batch", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.batch.v1"}}
+	certificatesPkg = &outPackage{Proto: "portico.certificates.v1", Dir: "portico/certificates/v1", GoPath: "github.com/portico-dev/portico/proto/portico/certificates/v1", GoAlias: "certificatesv1", Group: "certificates.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.certificates.v1"}}
+	discoveryPkg = &outPackage{Proto: "portico.discovery.v1", Dir: "portico/discovery/v1", GoPath: "github.com/portico-dev/portico/proto/portico/discovery/v1", GoAlias: "discoveryv1", Group: "discovery.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.discovery.v1"}}
+	networkingPkg = &outPackage{Proto: "portico.networking.v1", Dir: "portico/networking/v1", GoPath: "github.com/portico-dev/portico/proto/portico/networking/v1", GoAlias: "networkingv1", Group: "networking.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.networking.v1"}}
+	nodePkg = &outPackage{Proto: "portico.node.v1", Dir: "portico/node/v1", GoPath: "github.com/portico-dev/portico/proto/portico/node/v1", GoAlias: "nodev1", Group: "node.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.node.v1"}}
+	policyPkg = &outPackage{Proto: "portico.policy.v1", Dir: "portico/policy/v1", GoPath: "github.com/portico-dev/portico/proto/portico/policy/v1", GoAlias: "policyv1", Group: "policy", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.policy.v1"}}
+	resourcePkg = &outPackage{Proto: "portico.resource.v1", Dir: "portico/resource/v1", GoPath: "github.com/portico-dev/portico/proto/portico/resource/v1", GoAlias: "resourcev1", Group: "resource.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.resource.v1"}}
+	schedulingPkg = &outPackage{Proto: "portico.scheduling.v1", Dir: "portico/scheduling/v1", GoPath: "github.com/portico-dev/portico/proto/portico/scheduling/v1", GoAlias: "schedulingv1", Group: "scheduling.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.scheduling.v1"}}
+	// schedulingAlphaPkg holds the scheduling.k8s.io/v1alpha3 messages
+	// batch/v1 Jobs refer to; none of its kinds is served.
+	schedulingAlphaPkg = &outPackage{Proto: "portico.scheduling.v1alpha3", Dir: "portico/scheduling/v1alpha3", GoPath: "github.com/portico-dev/portico/proto/portico/scheduling/v1alpha3", GoAlias: "schedulingv1alpha3", Group: "scheduling.k8s.io", Version: "v1alpha3",
+		K8sPackages: []string{"k8s.io.api.scheduling.v1alpha3"}}
+	storagePkg = &outPackage{Proto: "portico.storage.v1", Dir: "portico/storage/v1", GoPath: "github.com/portico-dev/portico/proto/portico/storage/v1", GoAlias: "storagev1", Group: "storage.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.storage.v1"}}
 )
 
 // outPackages are the generated packages, core first (it holds meta/v1).
-var outPackages = []*outPackage{corePkg, rbacPkg, coordinationPkg}
+var outPackages = []*outPackage{corePkg, rbacPkg, coordinationPkg, appsPkg, autoscalingPkg, batchPkg, certificatesPkg, discoveryPkg, networkingPkg, nodePkg, policyPkg, resourcePkg, schedulingPkg, schedulingAlphaPkg, storagePkg}
 
 // k8sFiles are the generated.proto files read, relative to their module.
 var k8sFiles = []struct{ Module, Path string }{
@@ -67,6 +115,18 @@ var k8sFiles = []struct{ Module, Path string }{
 	{"k8s.io/api", "authentication/v1/generated.proto"},
 	{"k8s.io/api", "rbac/v1/generated.proto"},
 	{"k8s.io/api", "coordination/v1/generated.proto"},
+	{"k8s.io/api", "apps/v1/generated.proto"},
+	{"k8s.io/api", "autoscaling/v2/generated.proto"},
+	{"k8s.io/api", "batch/v1/generated.proto"},
+	{"k8s.io/api", "certificates/v1/generated.proto"},
+	{"k8s.io/api", "discovery/v1/generated.proto"},
+	{"k8s.io/api", "networking/v1/generated.proto"},
+	{"k8s.io/api", "node/v1/generated.proto"},
+	{"k8s.io/api", "policy/v1/generated.proto"},
+	{"k8s.io/api", "resource/v1/generated.proto"},
+	{"k8s.io/api", "scheduling/v1/generated.proto"},
+	{"k8s.io/api", "scheduling/v1alpha3/generated.proto"},
+	{"k8s.io/api", "storage/v1/generated.proto"},
 }
 
 // fileOf says which generated .proto a k8s message goes to.
@@ -144,15 +204,25 @@ var kinds = []*kind{
 	{Pkg: corePkg, Go: t[k8scorev1.ConfigMap](), List: t[k8scorev1.ConfigMapList](), Kind: "ConfigMap", PluralKind: "ConfigMaps", Resource: "configmaps", Singular: "configmap", ShortNames: []string{"cm"}, Namespaced: true},
 	{Pkg: corePkg, Go: t[k8scorev1.Endpoints](), List: t[k8scorev1.EndpointsList](), Kind: "Endpoints", PluralKind: "Endpoints", Resource: "endpoints", Singular: "endpoints", ShortNames: []string{"ep"}, Namespaced: true},
 	{Pkg: corePkg, Go: t[k8scorev1.Event](), List: t[k8scorev1.EventList](), Kind: "Event", PluralKind: "Events", Resource: "events", Singular: "event", ShortNames: []string{"ev"}, Namespaced: true},
+	{Pkg: corePkg, Go: t[k8scorev1.LimitRange](), List: t[k8scorev1.LimitRangeList](), Kind: "LimitRange", PluralKind: "LimitRanges", Resource: "limitranges", Singular: "limitrange", ShortNames: []string{"limits"}, Namespaced: true},
 	{Pkg: corePkg, Go: t[k8scorev1.Namespace](), List: t[k8scorev1.NamespaceList](), Kind: "Namespace", PluralKind: "Namespaces", Resource: "namespaces", Singular: "namespace", ShortNames: []string{"ns"}, NoDeleteCollection: true,
 		Subresources: []subresource{{Name: "finalize", Verbs: []string{"update"}}, {Name: "status", Verbs: []string{"update"}}}},
 	{Pkg: corePkg, Go: t[k8scorev1.Node](), List: t[k8scorev1.NodeList](), Kind: "Node", PluralKind: "Nodes", Resource: "nodes", Singular: "node", ShortNames: []string{"no"},
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: corePkg, Go: t[k8scorev1.PersistentVolumeClaim](), List: t[k8scorev1.PersistentVolumeClaimList](), Kind: "PersistentVolumeClaim", PluralKind: "PersistentVolumeClaims", Resource: "persistentvolumeclaims", Singular: "persistentvolumeclaim", ShortNames: []string{"pvc"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: corePkg, Go: t[k8scorev1.PersistentVolume](), List: t[k8scorev1.PersistentVolumeList](), Kind: "PersistentVolume", PluralKind: "PersistentVolumes", Resource: "persistentvolumes", Singular: "persistentvolume", ShortNames: []string{"pv"},
 		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
 	{Pkg: corePkg, Go: t[k8scorev1.Pod](), List: t[k8scorev1.PodList](), Kind: "Pod", PluralKind: "Pods", Resource: "pods", Singular: "pod", ShortNames: []string{"po"}, Categories: []string{"all"}, Namespaced: true,
 		Subresources: []subresource{
 			{Name: "binding", Verbs: []string{"create"}, Body: t[k8scorev1.Binding](), Result: t[metav1.Status]()},
 			{Name: "status", Verbs: []string{"get", "update", "patch"}},
 		}},
+	{Pkg: corePkg, Go: t[k8scorev1.PodTemplate](), List: t[k8scorev1.PodTemplateList](), Kind: "PodTemplate", PluralKind: "PodTemplates", Resource: "podtemplates", Singular: "podtemplate", Namespaced: true},
+	{Pkg: corePkg, Go: t[k8scorev1.ReplicationController](), List: t[k8scorev1.ReplicationControllerList](), Kind: "ReplicationController", PluralKind: "ReplicationControllers", Resource: "replicationcontrollers", Singular: "replicationcontroller", ShortNames: []string{"rc"}, Categories: []string{"all"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: corePkg, Go: t[k8scorev1.ResourceQuota](), List: t[k8scorev1.ResourceQuotaList](), Kind: "ResourceQuota", PluralKind: "ResourceQuotas", Resource: "resourcequotas", Singular: "resourcequota", ShortNames: []string{"quota"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
 	{Pkg: corePkg, Go: t[k8scorev1.Secret](), List: t[k8scorev1.SecretList](), Kind: "Secret", PluralKind: "Secrets", Resource: "secrets", Singular: "secret", Namespaced: true},
 	{Pkg: corePkg, Go: t[k8scorev1.ServiceAccount](), List: t[k8scorev1.ServiceAccountList](), Kind: "ServiceAccount", PluralKind: "ServiceAccounts", Resource: "serviceaccounts", Singular: "serviceaccount", ShortNames: []string{"sa"}, Namespaced: true,
 		Subresources: []subresource{{Name: "token", Verbs: []string{"create"}, Body: t[authenticationv1.TokenRequest](), Result: t[authenticationv1.TokenRequest]()}}},
@@ -164,6 +234,60 @@ var kinds = []*kind{
 	{Pkg: rbacPkg, Go: t[k8srbacv1.Role](), List: t[k8srbacv1.RoleList](), Kind: "Role", PluralKind: "Roles", Resource: "roles", Singular: "role", Namespaced: true},
 
 	{Pkg: coordinationPkg, Go: t[k8scoordinationv1.Lease](), List: t[k8scoordinationv1.LeaseList](), Kind: "Lease", PluralKind: "Leases", Resource: "leases", Singular: "lease", Namespaced: true},
+
+	{Pkg: appsPkg, Go: t[k8sappsv1.ControllerRevision](), List: t[k8sappsv1.ControllerRevisionList](), Kind: "ControllerRevision", PluralKind: "ControllerRevisions", Resource: "controllerrevisions", Singular: "controllerrevision", Namespaced: true},
+	{Pkg: appsPkg, Go: t[k8sappsv1.DaemonSet](), List: t[k8sappsv1.DaemonSetList](), Kind: "DaemonSet", PluralKind: "DaemonSets", Resource: "daemonsets", Singular: "daemonset", ShortNames: []string{"ds"}, Categories: []string{"all"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: appsPkg, Go: t[k8sappsv1.Deployment](), List: t[k8sappsv1.DeploymentList](), Kind: "Deployment", PluralKind: "Deployments", Resource: "deployments", Singular: "deployment", ShortNames: []string{"deploy"}, Categories: []string{"all"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: appsPkg, Go: t[k8sappsv1.ReplicaSet](), List: t[k8sappsv1.ReplicaSetList](), Kind: "ReplicaSet", PluralKind: "ReplicaSets", Resource: "replicasets", Singular: "replicaset", ShortNames: []string{"rs"}, Categories: []string{"all"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: appsPkg, Go: t[k8sappsv1.StatefulSet](), List: t[k8sappsv1.StatefulSetList](), Kind: "StatefulSet", PluralKind: "StatefulSets", Resource: "statefulsets", Singular: "statefulset", ShortNames: []string{"sts"}, Categories: []string{"all"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+
+	{Pkg: autoscalingPkg, Go: t[k8sautoscalingv2.HorizontalPodAutoscaler](), List: t[k8sautoscalingv2.HorizontalPodAutoscalerList](), Kind: "HorizontalPodAutoscaler", PluralKind: "HorizontalPodAutoscalers", Resource: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler", ShortNames: []string{"hpa"}, Categories: []string{"all"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+
+	{Pkg: batchPkg, Go: t[k8sbatchv1.CronJob](), List: t[k8sbatchv1.CronJobList](), Kind: "CronJob", PluralKind: "CronJobs", Resource: "cronjobs", Singular: "cronjob", ShortNames: []string{"cj"}, Categories: []string{"all"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: batchPkg, Go: t[k8sbatchv1.Job](), List: t[k8sbatchv1.JobList](), Kind: "Job", PluralKind: "Jobs", Resource: "jobs", Singular: "job", Categories: []string{"all"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+
+	{Pkg: certificatesPkg, Go: t[k8scertificatesv1.CertificateSigningRequest](), List: t[k8scertificatesv1.CertificateSigningRequestList](), Kind: "CertificateSigningRequest", PluralKind: "CertificateSigningRequests", Resource: "certificatesigningrequests", Singular: "certificatesigningrequest", ShortNames: []string{"csr"},
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+
+	{Pkg: discoveryPkg, Go: t[k8sdiscoveryv1.EndpointSlice](), List: t[k8sdiscoveryv1.EndpointSliceList](), Kind: "EndpointSlice", PluralKind: "EndpointSlices", Resource: "endpointslices", Singular: "endpointslice", Namespaced: true},
+
+	{Pkg: networkingPkg, Go: t[k8snetworkingv1.IngressClass](), List: t[k8snetworkingv1.IngressClassList](), Kind: "IngressClass", PluralKind: "IngressClasses", Resource: "ingressclasses", Singular: "ingressclass"},
+	{Pkg: networkingPkg, Go: t[k8snetworkingv1.Ingress](), List: t[k8snetworkingv1.IngressList](), Kind: "Ingress", PluralKind: "Ingresses", Resource: "ingresses", Singular: "ingress", ShortNames: []string{"ing"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: networkingPkg, Go: t[k8snetworkingv1.IPAddress](), List: t[k8snetworkingv1.IPAddressList](), Kind: "IPAddress", PluralKind: "IPAddresses", Resource: "ipaddresses", Singular: "ipaddress", ShortNames: []string{"ip"}},
+	{Pkg: networkingPkg, Go: t[k8snetworkingv1.NetworkPolicy](), List: t[k8snetworkingv1.NetworkPolicyList](), Kind: "NetworkPolicy", PluralKind: "NetworkPolicies", Resource: "networkpolicies", Singular: "networkpolicy", ShortNames: []string{"netpol"}, Namespaced: true},
+	{Pkg: networkingPkg, Go: t[k8snetworkingv1.ServiceCIDR](), List: t[k8snetworkingv1.ServiceCIDRList](), Kind: "ServiceCIDR", PluralKind: "ServiceCIDRs", Resource: "servicecidrs", Singular: "servicecidr",
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+
+	{Pkg: nodePkg, Go: t[k8snodev1.RuntimeClass](), List: t[k8snodev1.RuntimeClassList](), Kind: "RuntimeClass", PluralKind: "RuntimeClasses", Resource: "runtimeclasses", Singular: "runtimeclass"},
+
+	{Pkg: policyPkg, Go: t[k8spolicyv1.PodDisruptionBudget](), List: t[k8spolicyv1.PodDisruptionBudgetList](), Kind: "PodDisruptionBudget", PluralKind: "PodDisruptionBudgets", Resource: "poddisruptionbudgets", Singular: "poddisruptionbudget", ShortNames: []string{"pdb"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+
+	{Pkg: resourcePkg, Go: t[k8sresourcev1.DeviceClass](), List: t[k8sresourcev1.DeviceClassList](), Kind: "DeviceClass", PluralKind: "DeviceClasses", Resource: "deviceclasses", Singular: "deviceclass"},
+	{Pkg: resourcePkg, Go: t[k8sresourcev1.DeviceTaintRule](), List: t[k8sresourcev1.DeviceTaintRuleList](), Kind: "DeviceTaintRule", PluralKind: "DeviceTaintRules", Resource: "devicetaintrules", Singular: "devicetaintrule",
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: resourcePkg, Go: t[k8sresourcev1.ResourceClaim](), List: t[k8sresourcev1.ResourceClaimList](), Kind: "ResourceClaim", PluralKind: "ResourceClaims", Resource: "resourceclaims", Singular: "resourceclaim", Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: resourcePkg, Go: t[k8sresourcev1.ResourceClaimTemplate](), List: t[k8sresourcev1.ResourceClaimTemplateList](), Kind: "ResourceClaimTemplate", PluralKind: "ResourceClaimTemplates", Resource: "resourceclaimtemplates", Singular: "resourceclaimtemplate", Namespaced: true},
+	{Pkg: resourcePkg, Go: t[k8sresourcev1.ResourceSlice](), List: t[k8sresourcev1.ResourceSliceList](), Kind: "ResourceSlice", PluralKind: "ResourceSlices", Resource: "resourceslices", Singular: "resourceslice"},
+
+	{Pkg: schedulingPkg, Go: t[k8sschedulingv1.PriorityClass](), List: t[k8sschedulingv1.PriorityClassList](), Kind: "PriorityClass", PluralKind: "PriorityClasses", Resource: "priorityclasses", Singular: "priorityclass", ShortNames: []string{"pc"}},
+
+	{Pkg: storagePkg, Go: t[k8sstoragev1.CSIDriver](), List: t[k8sstoragev1.CSIDriverList](), Kind: "CSIDriver", PluralKind: "CSIDrivers", Resource: "csidrivers", Singular: "csidriver"},
+	{Pkg: storagePkg, Go: t[k8sstoragev1.CSINode](), List: t[k8sstoragev1.CSINodeList](), Kind: "CSINode", PluralKind: "CSINodes", Resource: "csinodes", Singular: "csinode"},
+	{Pkg: storagePkg, Go: t[k8sstoragev1.CSIStorageCapacity](), List: t[k8sstoragev1.CSIStorageCapacityList](), Kind: "CSIStorageCapacity", PluralKind: "CSIStorageCapacities", Resource: "csistoragecapacities", Singular: "csistoragecapacity", Namespaced: true},
+	{Pkg: storagePkg, Go: t[k8sstoragev1.StorageClass](), List: t[k8sstoragev1.StorageClassList](), Kind: "StorageClass", PluralKind: "StorageClasses", Resource: "storageclasses", Singular: "storageclass", ShortNames: []string{"sc"}},
+	{Pkg: storagePkg, Go: t[k8sstoragev1.VolumeAttachment](), List: t[k8sstoragev1.VolumeAttachmentList](), Kind: "VolumeAttachment", PluralKind: "VolumeAttachments", Resource: "volumeattachments", Singular: "volumeattachment",
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: storagePkg, Go: t[k8sstoragev1.VolumeAttributesClass](), List: t[k8sstoragev1.VolumeAttributesClassList](), Kind: "VolumeAttributesClass", PluralKind: "VolumeAttributesClasses", Resource: "volumeattributesclasses", Singular: "volumeattributesclass", ShortNames: []string{"vac"}},
 }
 
 // extraRoots are further messages every package needs (the meta/v1 types

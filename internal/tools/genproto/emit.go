@@ -37,7 +37,9 @@ func generate(mods map[string]module) ([]outFile, error) {
 				out = append(out, outFile{Path: "proto/" + pkg.Dir + "/" + file, Data: typesProto(m, pkg, file, msgs)})
 			}
 		}
-		out = append(out, outFile{Path: "proto/" + pkg.Dir + "/services.proto", Data: servicesProto(pkg, svcs)})
+		if pkg.served() {
+			out = append(out, outFile{Path: "proto/" + pkg.Dir + "/services.proto", Data: servicesProto(pkg, svcs)})
+		}
 	}
 	out = append(out, outFile{Path: "proto/http.yaml", Data: httpYAML(svcs)})
 	goFile, err := resourcesGo(m, svcs)

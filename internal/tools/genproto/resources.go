@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -50,6 +51,12 @@ func goStrings(ss []string) string {
 	return "[]string{" + strings.Join(q, ", ") + "}"
 }
 
+// k8sAlias is the import name of a k8s.io/api Go package in generated
+// code: k8scorev1 for k8s.io/api/core/v1.
+func k8sAlias(t reflect.Type) string {
+	return "k8s" + strings.ReplaceAll(strings.TrimPrefix(t.PkgPath(), "k8s.io/api/"), "/", "")
+}
+
 // resourcesGo writes internal/resources/zz_generated.go.
 func resourcesGo(m *model, svcs []*serviceDef) ([]byte, error) {
 	var b bytes.Buffer
@@ -65,8 +72,18 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 `)
+	k8sImports := map[string]string{}
+	for _, k := range kinds {
+		k8sImports[k8sAlias(k.Go)] = k.Go.PkgPath()
+	}
+	for _, a := range slices.Sorted(maps.Keys(k8sImports)) {
+		p("\t%s %q", a, k8sImports[a])
+	}
+	p("")
 	for _, pkg := range outPackages {
-		p("\t%s %q", pkg.GoAlias, pkg.GoPath)
+		if pkg.served() {
+			p("\t%s %q", pkg.GoAlias, pkg.GoPath)
+		}
 	}
 	p(`)
 
@@ -85,6 +102,9 @@ type Resource struct {
 	Service string
 	// New returns an empty object: &corev1.Pod{}.
 	New func() proto.Message
+	// K8s returns an empty object of the k8s.io/api Go type: &k8scorev1.Pod{}
+	// (its struct tags drive a strategic merge patch).
+	K8s func() any
 	// Categories are the discovery categories ("all").
 	Categories []string
 }
@@ -115,6 +135,7 @@ func All() []Resource {
 		}
 		p("\t\t\tService: %q,", s.FullName())
 		p("\t\t\tNew: func() proto.Message { return &%s.%s{} },", k.Pkg.GoAlias, s.Obj.Name())
+		p("\t\t\tK8s: func() any { return &%s.%s{} },", k8sAlias(k.Go), k.Go.Name())
 		if len(k.Categories) > 0 {
 			p("\t\t\tCategories: %s,", goStrings(k.Categories))
 		}

@@ -1318,6 +1318,52 @@ func (x *Quantity) GetString_() string {
 	return ""
 }
 
+// RawExtension is used to hold extensions in external versions.
+type RawExtension struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Raw is the underlying serialization of this object.
+	Raw           []byte `protobuf:"bytes,1,opt,name=raw,proto3" json:"raw,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RawExtension) Reset() {
+	*x = RawExtension{}
+	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RawExtension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RawExtension) ProtoMessage() {}
+
+func (x *RawExtension) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RawExtension.ProtoReflect.Descriptor instead.
+func (*RawExtension) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RawExtension) GetRaw() []byte {
+	if x != nil {
+		return x.Raw
+	}
+	return nil
+}
+
 // ShardInfo describes the shard selector that was applied to produce a list response.
 // Its presence on a list response indicates the list is a filtered subset.
 type ShardInfo struct {
@@ -1331,7 +1377,7 @@ type ShardInfo struct {
 
 func (x *ShardInfo) Reset() {
 	*x = ShardInfo{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1389,7 @@ func (x *ShardInfo) String() string {
 func (*ShardInfo) ProtoMessage() {}
 
 func (x *ShardInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1402,7 @@ func (x *ShardInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardInfo.ProtoReflect.Descriptor instead.
 func (*ShardInfo) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{15}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ShardInfo) GetSelector() string {
@@ -1396,7 +1442,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1454,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1467,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{16}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Status) GetMetadata() *ListMeta {
@@ -1488,7 +1534,7 @@ type StatusCause struct {
 
 func (x *StatusCause) Reset() {
 	*x = StatusCause{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[17]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1500,7 +1546,7 @@ func (x *StatusCause) String() string {
 func (*StatusCause) ProtoMessage() {}
 
 func (x *StatusCause) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[17]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1513,7 +1559,7 @@ func (x *StatusCause) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCause.ProtoReflect.Descriptor instead.
 func (*StatusCause) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{17}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StatusCause) GetReason() string {
@@ -1571,7 +1617,7 @@ type StatusDetails struct {
 
 func (x *StatusDetails) Reset() {
 	*x = StatusDetails{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[18]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1629,7 @@ func (x *StatusDetails) String() string {
 func (*StatusDetails) ProtoMessage() {}
 
 func (x *StatusDetails) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[18]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +1642,7 @@ func (x *StatusDetails) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusDetails.ProtoReflect.Descriptor instead.
 func (*StatusDetails) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{18}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StatusDetails) GetName() string {
@@ -1753,7 +1799,9 @@ const file_portico_core_v1_meta_proto_rawDesc = "" +
 	"\x04_uidB\x13\n" +
 	"\x11_resource_version\"\"\n" +
 	"\bQuantity\x12\x16\n" +
-	"\x06string\x18\x01 \x01(\tR\x06string\"'\n" +
+	"\x06string\x18\x01 \x01(\tR\x06string\" \n" +
+	"\fRawExtension\x12\x10\n" +
+	"\x03raw\x18\x01 \x01(\fR\x03raw\"'\n" +
 	"\tShardInfo\x12\x1a\n" +
 	"\bselector\x18\x01 \x01(\tR\bselector\"\xd7\x01\n" +
 	"\x06Status\x125\n" +
@@ -1787,7 +1835,7 @@ func file_portico_core_v1_meta_proto_rawDescGZIP() []byte {
 	return file_portico_core_v1_meta_proto_rawDescData
 }
 
-var file_portico_core_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_portico_core_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_portico_core_v1_meta_proto_goTypes = []any{
 	(*Condition)(nil),                 // 0: portico.core.v1.Condition
 	(*DeleteOptions)(nil),             // 1: portico.core.v1.DeleteOptions
@@ -1804,35 +1852,36 @@ var file_portico_core_v1_meta_proto_goTypes = []any{
 	(*PartialObjectMetadataList)(nil), // 12: portico.core.v1.PartialObjectMetadataList
 	(*Preconditions)(nil),             // 13: portico.core.v1.Preconditions
 	(*Quantity)(nil),                  // 14: portico.core.v1.Quantity
-	(*ShardInfo)(nil),                 // 15: portico.core.v1.ShardInfo
-	(*Status)(nil),                    // 16: portico.core.v1.Status
-	(*StatusCause)(nil),               // 17: portico.core.v1.StatusCause
-	(*StatusDetails)(nil),             // 18: portico.core.v1.StatusDetails
-	nil,                               // 19: portico.core.v1.LabelSelector.MatchLabelsEntry
-	nil,                               // 20: portico.core.v1.ObjectMeta.LabelsEntry
-	nil,                               // 21: portico.core.v1.ObjectMeta.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil),     // 22: google.protobuf.Timestamp
+	(*RawExtension)(nil),              // 15: portico.core.v1.RawExtension
+	(*ShardInfo)(nil),                 // 16: portico.core.v1.ShardInfo
+	(*Status)(nil),                    // 17: portico.core.v1.Status
+	(*StatusCause)(nil),               // 18: portico.core.v1.StatusCause
+	(*StatusDetails)(nil),             // 19: portico.core.v1.StatusDetails
+	nil,                               // 20: portico.core.v1.LabelSelector.MatchLabelsEntry
+	nil,                               // 21: portico.core.v1.ObjectMeta.LabelsEntry
+	nil,                               // 22: portico.core.v1.ObjectMeta.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
 }
 var file_portico_core_v1_meta_proto_depIdxs = []int32{
-	22, // 0: portico.core.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	23, // 0: portico.core.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
 	13, // 1: portico.core.v1.DeleteOptions.preconditions:type_name -> portico.core.v1.Preconditions
-	19, // 2: portico.core.v1.LabelSelector.match_labels:type_name -> portico.core.v1.LabelSelector.MatchLabelsEntry
+	20, // 2: portico.core.v1.LabelSelector.match_labels:type_name -> portico.core.v1.LabelSelector.MatchLabelsEntry
 	5,  // 3: portico.core.v1.LabelSelector.match_expressions:type_name -> portico.core.v1.LabelSelectorRequirement
-	15, // 4: portico.core.v1.ListMeta.shard_info:type_name -> portico.core.v1.ShardInfo
-	22, // 5: portico.core.v1.ManagedFieldsEntry.time:type_name -> google.protobuf.Timestamp
+	16, // 4: portico.core.v1.ListMeta.shard_info:type_name -> portico.core.v1.ShardInfo
+	23, // 5: portico.core.v1.ManagedFieldsEntry.time:type_name -> google.protobuf.Timestamp
 	2,  // 6: portico.core.v1.ManagedFieldsEntry.fields_v1:type_name -> portico.core.v1.FieldsV1
-	22, // 7: portico.core.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
-	22, // 8: portico.core.v1.ObjectMeta.deletion_timestamp:type_name -> google.protobuf.Timestamp
-	20, // 9: portico.core.v1.ObjectMeta.labels:type_name -> portico.core.v1.ObjectMeta.LabelsEntry
-	21, // 10: portico.core.v1.ObjectMeta.annotations:type_name -> portico.core.v1.ObjectMeta.AnnotationsEntry
+	23, // 7: portico.core.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
+	23, // 8: portico.core.v1.ObjectMeta.deletion_timestamp:type_name -> google.protobuf.Timestamp
+	21, // 9: portico.core.v1.ObjectMeta.labels:type_name -> portico.core.v1.ObjectMeta.LabelsEntry
+	22, // 10: portico.core.v1.ObjectMeta.annotations:type_name -> portico.core.v1.ObjectMeta.AnnotationsEntry
 	10, // 11: portico.core.v1.ObjectMeta.owner_references:type_name -> portico.core.v1.OwnerReference
 	7,  // 12: portico.core.v1.ObjectMeta.managed_fields:type_name -> portico.core.v1.ManagedFieldsEntry
 	9,  // 13: portico.core.v1.PartialObjectMetadata.metadata:type_name -> portico.core.v1.ObjectMeta
 	6,  // 14: portico.core.v1.PartialObjectMetadataList.metadata:type_name -> portico.core.v1.ListMeta
 	11, // 15: portico.core.v1.PartialObjectMetadataList.items:type_name -> portico.core.v1.PartialObjectMetadata
 	6,  // 16: portico.core.v1.Status.metadata:type_name -> portico.core.v1.ListMeta
-	18, // 17: portico.core.v1.Status.details:type_name -> portico.core.v1.StatusDetails
-	17, // 18: portico.core.v1.StatusDetails.causes:type_name -> portico.core.v1.StatusCause
+	19, // 17: portico.core.v1.Status.details:type_name -> portico.core.v1.StatusDetails
+	18, // 18: portico.core.v1.StatusDetails.causes:type_name -> portico.core.v1.StatusCause
 	19, // [19:19] is the sub-list for method output_type
 	19, // [19:19] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
@@ -1856,7 +1905,7 @@ func file_portico_core_v1_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_core_v1_meta_proto_rawDesc), len(file_portico_core_v1_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

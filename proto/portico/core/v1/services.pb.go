@@ -3476,6 +3476,1156 @@ func (x *WatchEventsResponse) GetPartialObjectMetadata() *PartialObjectMetadata 
 	return nil
 }
 
+// GetLimitRangeRequest names the LimitRange to read.
+type GetLimitRangeRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole LimitRanges.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLimitRangeRequest) Reset() {
+	*x = GetLimitRangeRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLimitRangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLimitRangeRequest) ProtoMessage() {}
+
+func (x *GetLimitRangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLimitRangeRequest.ProtoReflect.Descriptor instead.
+func (*GetLimitRangeRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GetLimitRangeRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetLimitRangeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetLimitRangeRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *GetLimitRangeRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// GetLimitRangeResponse holds the LimitRange.
+type GetLimitRangeResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	LimitRange *LimitRange            `protobuf:"bytes,1,opt,name=limit_range,json=limitRange,proto3" json:"limit_range,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetLimitRangeResponse) Reset() {
+	*x = GetLimitRangeResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLimitRangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLimitRangeResponse) ProtoMessage() {}
+
+func (x *GetLimitRangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLimitRangeResponse.ProtoReflect.Descriptor instead.
+func (*GetLimitRangeResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *GetLimitRangeResponse) GetLimitRange() *LimitRange {
+	if x != nil {
+		return x.LimitRange
+	}
+	return nil
+}
+
+func (x *GetLimitRangeResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// ListLimitRangesRequest selects LimitRanges.
+type ListLimitRangesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace       string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds  int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	Limit           int64  `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	// continue is the token of the previous page's ListMeta.
+	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
+	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole LimitRanges.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLimitRangesRequest) Reset() {
+	*x = ListLimitRangesRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLimitRangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLimitRangesRequest) ProtoMessage() {}
+
+func (x *ListLimitRangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLimitRangesRequest.ProtoReflect.Descriptor instead.
+func (*ListLimitRangesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListLimitRangesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *ListLimitRangesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *ListLimitRangesRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ListLimitRangesRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *ListLimitRangesRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *ListLimitRangesRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListLimitRangesRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+func (x *ListLimitRangesRequest) GetResourceVersionMatch() string {
+	if x != nil {
+		return x.ResourceVersionMatch
+	}
+	return ""
+}
+
+func (x *ListLimitRangesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// ListLimitRangesResponse is a LimitRangeList.
+type ListLimitRangesResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*LimitRange          `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *ListLimitRangesResponse) Reset() {
+	*x = ListLimitRangesResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLimitRangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLimitRangesResponse) ProtoMessage() {}
+
+func (x *ListLimitRangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLimitRangesResponse.ProtoReflect.Descriptor instead.
+func (*ListLimitRangesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListLimitRangesResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ListLimitRangesResponse) GetItems() []*LimitRange {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListLimitRangesResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
+	}
+	return nil
+}
+
+// CreateLimitRangeRequest holds the LimitRange to create.
+type CreateLimitRangeRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Namespace  string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	LimitRange *LimitRange            `protobuf:"bytes,2,opt,name=limit_range,json=limitRange,proto3" json:"limit_range,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,3,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,4,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,5,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CreateLimitRangeRequest) Reset() {
+	*x = CreateLimitRangeRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateLimitRangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateLimitRangeRequest) ProtoMessage() {}
+
+func (x *CreateLimitRangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateLimitRangeRequest.ProtoReflect.Descriptor instead.
+func (*CreateLimitRangeRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *CreateLimitRangeRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *CreateLimitRangeRequest) GetLimitRange() *LimitRange {
+	if x != nil {
+		return x.LimitRange
+	}
+	return nil
+}
+
+func (x *CreateLimitRangeRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreateLimitRangeRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreateLimitRangeRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreateLimitRangeResponse holds the LimitRange.
+type CreateLimitRangeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LimitRange    *LimitRange            `protobuf:"bytes,1,opt,name=limit_range,json=limitRange,proto3" json:"limit_range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateLimitRangeResponse) Reset() {
+	*x = CreateLimitRangeResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateLimitRangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateLimitRangeResponse) ProtoMessage() {}
+
+func (x *CreateLimitRangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateLimitRangeResponse.ProtoReflect.Descriptor instead.
+func (*CreateLimitRangeResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *CreateLimitRangeResponse) GetLimitRange() *LimitRange {
+	if x != nil {
+		return x.LimitRange
+	}
+	return nil
+}
+
+// UpdateLimitRangeRequest holds the new LimitRange.
+type UpdateLimitRangeRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Namespace  string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name       string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	LimitRange *LimitRange            `protobuf:"bytes,3,opt,name=limit_range,json=limitRange,proto3" json:"limit_range,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateLimitRangeRequest) Reset() {
+	*x = UpdateLimitRangeRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateLimitRangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateLimitRangeRequest) ProtoMessage() {}
+
+func (x *UpdateLimitRangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateLimitRangeRequest.ProtoReflect.Descriptor instead.
+func (*UpdateLimitRangeRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *UpdateLimitRangeRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdateLimitRangeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateLimitRangeRequest) GetLimitRange() *LimitRange {
+	if x != nil {
+		return x.LimitRange
+	}
+	return nil
+}
+
+func (x *UpdateLimitRangeRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateLimitRangeRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateLimitRangeRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateLimitRangeResponse holds the LimitRange.
+type UpdateLimitRangeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LimitRange    *LimitRange            `protobuf:"bytes,1,opt,name=limit_range,json=limitRange,proto3" json:"limit_range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateLimitRangeResponse) Reset() {
+	*x = UpdateLimitRangeResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateLimitRangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateLimitRangeResponse) ProtoMessage() {}
+
+func (x *UpdateLimitRangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateLimitRangeResponse.ProtoReflect.Descriptor instead.
+func (*UpdateLimitRangeResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *UpdateLimitRangeResponse) GetLimitRange() *LimitRange {
+	if x != nil {
+		return x.LimitRange
+	}
+	return nil
+}
+
+// PatchLimitRangeRequest holds a patch to the LimitRange.
+type PatchLimitRangeRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchLimitRangeRequest) Reset() {
+	*x = PatchLimitRangeRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchLimitRangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchLimitRangeRequest) ProtoMessage() {}
+
+func (x *PatchLimitRangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchLimitRangeRequest.ProtoReflect.Descriptor instead.
+func (*PatchLimitRangeRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *PatchLimitRangeRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchLimitRangeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchLimitRangeRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchLimitRangeRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchLimitRangeRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchLimitRangeRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchLimitRangeRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchLimitRangeRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchLimitRangeResponse holds the LimitRange.
+type PatchLimitRangeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LimitRange    *LimitRange            `protobuf:"bytes,1,opt,name=limit_range,json=limitRange,proto3" json:"limit_range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchLimitRangeResponse) Reset() {
+	*x = PatchLimitRangeResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchLimitRangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchLimitRangeResponse) ProtoMessage() {}
+
+func (x *PatchLimitRangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchLimitRangeResponse.ProtoReflect.Descriptor instead.
+func (*PatchLimitRangeResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *PatchLimitRangeResponse) GetLimitRange() *LimitRange {
+	if x != nil {
+		return x.LimitRange
+	}
+	return nil
+}
+
+// DeleteLimitRangeRequest names the LimitRange to delete.
+type DeleteLimitRangeRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// options is the request body; the query parameters below add to it.
+	Options            *DeleteOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	GracePeriodSeconds *int64         `protobuf:"varint,4,opt,name=grace_period_seconds,json=gracePeriodSeconds,proto3,oneof" json:"grace_period_seconds,omitempty"`
+	// propagation_policy is Orphan, Background or Foreground.
+	PropagationPolicy string `protobuf:"bytes,5,opt,name=propagation_policy,json=propagationPolicy,proto3" json:"propagation_policy,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,6,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteLimitRangeRequest) Reset() {
+	*x = DeleteLimitRangeRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteLimitRangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteLimitRangeRequest) ProtoMessage() {}
+
+func (x *DeleteLimitRangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteLimitRangeRequest.ProtoReflect.Descriptor instead.
+func (*DeleteLimitRangeRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *DeleteLimitRangeRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteLimitRangeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteLimitRangeRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteLimitRangeRequest) GetGracePeriodSeconds() int64 {
+	if x != nil && x.GracePeriodSeconds != nil {
+		return *x.GracePeriodSeconds
+	}
+	return 0
+}
+
+func (x *DeleteLimitRangeRequest) GetPropagationPolicy() string {
+	if x != nil {
+		return x.PropagationPolicy
+	}
+	return ""
+}
+
+func (x *DeleteLimitRangeRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteLimitRangeResponse is the LimitRange, while its deletion is pending, or
+// the Status of a finished delete: one of the two is set.
+type DeleteLimitRangeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LimitRange    *LimitRange            `protobuf:"bytes,1,opt,name=limit_range,json=limitRange,proto3" json:"limit_range,omitempty"`
+	Status        *Status                `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteLimitRangeResponse) Reset() {
+	*x = DeleteLimitRangeResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteLimitRangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteLimitRangeResponse) ProtoMessage() {}
+
+func (x *DeleteLimitRangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteLimitRangeResponse.ProtoReflect.Descriptor instead.
+func (*DeleteLimitRangeResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *DeleteLimitRangeResponse) GetLimitRange() *LimitRange {
+	if x != nil {
+		return x.LimitRange
+	}
+	return nil
+}
+
+func (x *DeleteLimitRangeResponse) GetStatus() *Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// DeleteCollectionLimitRangesRequest selects the LimitRanges to delete.
+type DeleteCollectionLimitRangesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	LabelSelector string                 `protobuf:"bytes,2,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,3,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// options is the request body.
+	Options *DeleteOptions `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionLimitRangesRequest) Reset() {
+	*x = DeleteCollectionLimitRangesRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionLimitRangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionLimitRangesRequest) ProtoMessage() {}
+
+func (x *DeleteCollectionLimitRangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionLimitRangesRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionLimitRangesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *DeleteCollectionLimitRangesRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteCollectionLimitRangesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionLimitRangesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionLimitRangesRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteCollectionLimitRangesRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteCollectionLimitRangesResponse is the LimitRangeList deleted.
+type DeleteCollectionLimitRangesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items         []*LimitRange          `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionLimitRangesResponse) Reset() {
+	*x = DeleteCollectionLimitRangesResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionLimitRangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionLimitRangesResponse) ProtoMessage() {}
+
+func (x *DeleteCollectionLimitRangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionLimitRangesResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionLimitRangesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *DeleteCollectionLimitRangesResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *DeleteCollectionLimitRangesResponse) GetItems() []*LimitRange {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// WatchLimitRangesRequest selects the LimitRanges to watch.
+type WatchLimitRangesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace           string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion     string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
+	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole LimitRanges.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchLimitRangesRequest) Reset() {
+	*x = WatchLimitRangesRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchLimitRangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchLimitRangesRequest) ProtoMessage() {}
+
+func (x *WatchLimitRangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchLimitRangesRequest.ProtoReflect.Descriptor instead.
+func (*WatchLimitRangesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *WatchLimitRangesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *WatchLimitRangesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *WatchLimitRangesRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *WatchLimitRangesRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *WatchLimitRangesRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *WatchLimitRangesRequest) GetAllowWatchBookmarks() bool {
+	if x != nil {
+		return x.AllowWatchBookmarks
+	}
+	return false
+}
+
+func (x *WatchLimitRangesRequest) GetSendInitialEvents() bool {
+	if x != nil && x.SendInitialEvents != nil {
+		return *x.SendInitialEvents
+	}
+	return false
+}
+
+func (x *WatchLimitRangesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// WatchLimitRangesResponse is one watch event.
+type WatchLimitRangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
+	Type   string      `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *LimitRange `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *WatchLimitRangesResponse) Reset() {
+	*x = WatchLimitRangesResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchLimitRangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchLimitRangesResponse) ProtoMessage() {}
+
+func (x *WatchLimitRangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchLimitRangesResponse.ProtoReflect.Descriptor instead.
+func (*WatchLimitRangesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *WatchLimitRangesResponse) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *WatchLimitRangesResponse) GetObject() *LimitRange {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchLimitRangesResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
 // GetNamespaceRequest names the Namespace to read.
 type GetNamespaceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3491,7 +4641,7 @@ type GetNamespaceRequest struct {
 
 func (x *GetNamespaceRequest) Reset() {
 	*x = GetNamespaceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[48]
+	mi := &file_portico_core_v1_services_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3503,7 +4653,7 @@ func (x *GetNamespaceRequest) String() string {
 func (*GetNamespaceRequest) ProtoMessage() {}
 
 func (x *GetNamespaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[48]
+	mi := &file_portico_core_v1_services_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +4666,7 @@ func (x *GetNamespaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNamespaceRequest.ProtoReflect.Descriptor instead.
 func (*GetNamespaceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{48}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetNamespaceRequest) GetName() string {
@@ -3552,7 +4702,7 @@ type GetNamespaceResponse struct {
 
 func (x *GetNamespaceResponse) Reset() {
 	*x = GetNamespaceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[49]
+	mi := &file_portico_core_v1_services_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3564,7 +4714,7 @@ func (x *GetNamespaceResponse) String() string {
 func (*GetNamespaceResponse) ProtoMessage() {}
 
 func (x *GetNamespaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[49]
+	mi := &file_portico_core_v1_services_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3577,7 +4727,7 @@ func (x *GetNamespaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNamespaceResponse.ProtoReflect.Descriptor instead.
 func (*GetNamespaceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{49}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GetNamespaceResponse) GetNamespace() *Namespace {
@@ -3614,7 +4764,7 @@ type ListNamespacesRequest struct {
 
 func (x *ListNamespacesRequest) Reset() {
 	*x = ListNamespacesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[50]
+	mi := &file_portico_core_v1_services_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3626,7 +4776,7 @@ func (x *ListNamespacesRequest) String() string {
 func (*ListNamespacesRequest) ProtoMessage() {}
 
 func (x *ListNamespacesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[50]
+	mi := &file_portico_core_v1_services_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3639,7 +4789,7 @@ func (x *ListNamespacesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNamespacesRequest.ProtoReflect.Descriptor instead.
 func (*ListNamespacesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{50}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ListNamespacesRequest) GetLabelSelector() string {
@@ -3711,7 +4861,7 @@ type ListNamespacesResponse struct {
 
 func (x *ListNamespacesResponse) Reset() {
 	*x = ListNamespacesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[51]
+	mi := &file_portico_core_v1_services_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3723,7 +4873,7 @@ func (x *ListNamespacesResponse) String() string {
 func (*ListNamespacesResponse) ProtoMessage() {}
 
 func (x *ListNamespacesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[51]
+	mi := &file_portico_core_v1_services_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3736,7 +4886,7 @@ func (x *ListNamespacesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNamespacesResponse.ProtoReflect.Descriptor instead.
 func (*ListNamespacesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{51}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ListNamespacesResponse) GetMetadata() *ListMeta {
@@ -3775,7 +4925,7 @@ type CreateNamespaceRequest struct {
 
 func (x *CreateNamespaceRequest) Reset() {
 	*x = CreateNamespaceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[52]
+	mi := &file_portico_core_v1_services_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3787,7 +4937,7 @@ func (x *CreateNamespaceRequest) String() string {
 func (*CreateNamespaceRequest) ProtoMessage() {}
 
 func (x *CreateNamespaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[52]
+	mi := &file_portico_core_v1_services_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3800,7 +4950,7 @@ func (x *CreateNamespaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNamespaceRequest.ProtoReflect.Descriptor instead.
 func (*CreateNamespaceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{52}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *CreateNamespaceRequest) GetNamespace() *Namespace {
@@ -3841,7 +4991,7 @@ type CreateNamespaceResponse struct {
 
 func (x *CreateNamespaceResponse) Reset() {
 	*x = CreateNamespaceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[53]
+	mi := &file_portico_core_v1_services_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3853,7 +5003,7 @@ func (x *CreateNamespaceResponse) String() string {
 func (*CreateNamespaceResponse) ProtoMessage() {}
 
 func (x *CreateNamespaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[53]
+	mi := &file_portico_core_v1_services_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3866,7 +5016,7 @@ func (x *CreateNamespaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNamespaceResponse.ProtoReflect.Descriptor instead.
 func (*CreateNamespaceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{53}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *CreateNamespaceResponse) GetNamespace() *Namespace {
@@ -3892,7 +5042,7 @@ type UpdateNamespaceRequest struct {
 
 func (x *UpdateNamespaceRequest) Reset() {
 	*x = UpdateNamespaceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[54]
+	mi := &file_portico_core_v1_services_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3904,7 +5054,7 @@ func (x *UpdateNamespaceRequest) String() string {
 func (*UpdateNamespaceRequest) ProtoMessage() {}
 
 func (x *UpdateNamespaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[54]
+	mi := &file_portico_core_v1_services_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3917,7 +5067,7 @@ func (x *UpdateNamespaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNamespaceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateNamespaceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{54}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *UpdateNamespaceRequest) GetName() string {
@@ -3965,7 +5115,7 @@ type UpdateNamespaceResponse struct {
 
 func (x *UpdateNamespaceResponse) Reset() {
 	*x = UpdateNamespaceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[55]
+	mi := &file_portico_core_v1_services_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3977,7 +5127,7 @@ func (x *UpdateNamespaceResponse) String() string {
 func (*UpdateNamespaceResponse) ProtoMessage() {}
 
 func (x *UpdateNamespaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[55]
+	mi := &file_portico_core_v1_services_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3990,7 +5140,7 @@ func (x *UpdateNamespaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNamespaceResponse.ProtoReflect.Descriptor instead.
 func (*UpdateNamespaceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{55}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *UpdateNamespaceResponse) GetNamespace() *Namespace {
@@ -4022,7 +5172,7 @@ type PatchNamespaceRequest struct {
 
 func (x *PatchNamespaceRequest) Reset() {
 	*x = PatchNamespaceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[56]
+	mi := &file_portico_core_v1_services_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4034,7 +5184,7 @@ func (x *PatchNamespaceRequest) String() string {
 func (*PatchNamespaceRequest) ProtoMessage() {}
 
 func (x *PatchNamespaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[56]
+	mi := &file_portico_core_v1_services_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4047,7 +5197,7 @@ func (x *PatchNamespaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchNamespaceRequest.ProtoReflect.Descriptor instead.
 func (*PatchNamespaceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{56}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *PatchNamespaceRequest) GetName() string {
@@ -4109,7 +5259,7 @@ type PatchNamespaceResponse struct {
 
 func (x *PatchNamespaceResponse) Reset() {
 	*x = PatchNamespaceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[57]
+	mi := &file_portico_core_v1_services_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4121,7 +5271,7 @@ func (x *PatchNamespaceResponse) String() string {
 func (*PatchNamespaceResponse) ProtoMessage() {}
 
 func (x *PatchNamespaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[57]
+	mi := &file_portico_core_v1_services_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4134,7 +5284,7 @@ func (x *PatchNamespaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchNamespaceResponse.ProtoReflect.Descriptor instead.
 func (*PatchNamespaceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{57}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *PatchNamespaceResponse) GetNamespace() *Namespace {
@@ -4161,7 +5311,7 @@ type DeleteNamespaceRequest struct {
 
 func (x *DeleteNamespaceRequest) Reset() {
 	*x = DeleteNamespaceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[58]
+	mi := &file_portico_core_v1_services_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4173,7 +5323,7 @@ func (x *DeleteNamespaceRequest) String() string {
 func (*DeleteNamespaceRequest) ProtoMessage() {}
 
 func (x *DeleteNamespaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[58]
+	mi := &file_portico_core_v1_services_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4186,7 +5336,7 @@ func (x *DeleteNamespaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNamespaceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteNamespaceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{58}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *DeleteNamespaceRequest) GetName() string {
@@ -4236,7 +5386,7 @@ type DeleteNamespaceResponse struct {
 
 func (x *DeleteNamespaceResponse) Reset() {
 	*x = DeleteNamespaceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[59]
+	mi := &file_portico_core_v1_services_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4248,7 +5398,7 @@ func (x *DeleteNamespaceResponse) String() string {
 func (*DeleteNamespaceResponse) ProtoMessage() {}
 
 func (x *DeleteNamespaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[59]
+	mi := &file_portico_core_v1_services_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4261,7 +5411,7 @@ func (x *DeleteNamespaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNamespaceResponse.ProtoReflect.Descriptor instead.
 func (*DeleteNamespaceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{59}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *DeleteNamespaceResponse) GetNamespace() *Namespace {
@@ -4296,7 +5446,7 @@ type WatchNamespacesRequest struct {
 
 func (x *WatchNamespacesRequest) Reset() {
 	*x = WatchNamespacesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[60]
+	mi := &file_portico_core_v1_services_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4308,7 +5458,7 @@ func (x *WatchNamespacesRequest) String() string {
 func (*WatchNamespacesRequest) ProtoMessage() {}
 
 func (x *WatchNamespacesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[60]
+	mi := &file_portico_core_v1_services_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4321,7 +5471,7 @@ func (x *WatchNamespacesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchNamespacesRequest.ProtoReflect.Descriptor instead.
 func (*WatchNamespacesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{60}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *WatchNamespacesRequest) GetLabelSelector() string {
@@ -4387,7 +5537,7 @@ type WatchNamespacesResponse struct {
 
 func (x *WatchNamespacesResponse) Reset() {
 	*x = WatchNamespacesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[61]
+	mi := &file_portico_core_v1_services_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4399,7 +5549,7 @@ func (x *WatchNamespacesResponse) String() string {
 func (*WatchNamespacesResponse) ProtoMessage() {}
 
 func (x *WatchNamespacesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[61]
+	mi := &file_portico_core_v1_services_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4412,7 +5562,7 @@ func (x *WatchNamespacesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchNamespacesResponse.ProtoReflect.Descriptor instead.
 func (*WatchNamespacesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{61}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *WatchNamespacesResponse) GetType() string {
@@ -4452,7 +5602,7 @@ type UpdateNamespaceFinalizeRequest struct {
 
 func (x *UpdateNamespaceFinalizeRequest) Reset() {
 	*x = UpdateNamespaceFinalizeRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[62]
+	mi := &file_portico_core_v1_services_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4464,7 +5614,7 @@ func (x *UpdateNamespaceFinalizeRequest) String() string {
 func (*UpdateNamespaceFinalizeRequest) ProtoMessage() {}
 
 func (x *UpdateNamespaceFinalizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[62]
+	mi := &file_portico_core_v1_services_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4477,7 +5627,7 @@ func (x *UpdateNamespaceFinalizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNamespaceFinalizeRequest.ProtoReflect.Descriptor instead.
 func (*UpdateNamespaceFinalizeRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{62}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *UpdateNamespaceFinalizeRequest) GetName() string {
@@ -4525,7 +5675,7 @@ type UpdateNamespaceFinalizeResponse struct {
 
 func (x *UpdateNamespaceFinalizeResponse) Reset() {
 	*x = UpdateNamespaceFinalizeResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[63]
+	mi := &file_portico_core_v1_services_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4537,7 +5687,7 @@ func (x *UpdateNamespaceFinalizeResponse) String() string {
 func (*UpdateNamespaceFinalizeResponse) ProtoMessage() {}
 
 func (x *UpdateNamespaceFinalizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[63]
+	mi := &file_portico_core_v1_services_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4550,7 +5700,7 @@ func (x *UpdateNamespaceFinalizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNamespaceFinalizeResponse.ProtoReflect.Descriptor instead.
 func (*UpdateNamespaceFinalizeResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{63}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *UpdateNamespaceFinalizeResponse) GetNamespace() *Namespace {
@@ -4576,7 +5726,7 @@ type UpdateNamespaceStatusRequest struct {
 
 func (x *UpdateNamespaceStatusRequest) Reset() {
 	*x = UpdateNamespaceStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[64]
+	mi := &file_portico_core_v1_services_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4588,7 +5738,7 @@ func (x *UpdateNamespaceStatusRequest) String() string {
 func (*UpdateNamespaceStatusRequest) ProtoMessage() {}
 
 func (x *UpdateNamespaceStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[64]
+	mi := &file_portico_core_v1_services_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4601,7 +5751,7 @@ func (x *UpdateNamespaceStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNamespaceStatusRequest.ProtoReflect.Descriptor instead.
 func (*UpdateNamespaceStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{64}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *UpdateNamespaceStatusRequest) GetName() string {
@@ -4649,7 +5799,7 @@ type UpdateNamespaceStatusResponse struct {
 
 func (x *UpdateNamespaceStatusResponse) Reset() {
 	*x = UpdateNamespaceStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[65]
+	mi := &file_portico_core_v1_services_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4661,7 +5811,7 @@ func (x *UpdateNamespaceStatusResponse) String() string {
 func (*UpdateNamespaceStatusResponse) ProtoMessage() {}
 
 func (x *UpdateNamespaceStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[65]
+	mi := &file_portico_core_v1_services_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4674,7 +5824,7 @@ func (x *UpdateNamespaceStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNamespaceStatusResponse.ProtoReflect.Descriptor instead.
 func (*UpdateNamespaceStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{65}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *UpdateNamespaceStatusResponse) GetNamespace() *Namespace {
@@ -4699,7 +5849,7 @@ type GetNodeRequest struct {
 
 func (x *GetNodeRequest) Reset() {
 	*x = GetNodeRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[66]
+	mi := &file_portico_core_v1_services_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4711,7 +5861,7 @@ func (x *GetNodeRequest) String() string {
 func (*GetNodeRequest) ProtoMessage() {}
 
 func (x *GetNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[66]
+	mi := &file_portico_core_v1_services_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4724,7 +5874,7 @@ func (x *GetNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNodeRequest.ProtoReflect.Descriptor instead.
 func (*GetNodeRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{66}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *GetNodeRequest) GetName() string {
@@ -4760,7 +5910,7 @@ type GetNodeResponse struct {
 
 func (x *GetNodeResponse) Reset() {
 	*x = GetNodeResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[67]
+	mi := &file_portico_core_v1_services_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4772,7 +5922,7 @@ func (x *GetNodeResponse) String() string {
 func (*GetNodeResponse) ProtoMessage() {}
 
 func (x *GetNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[67]
+	mi := &file_portico_core_v1_services_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4785,7 +5935,7 @@ func (x *GetNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNodeResponse.ProtoReflect.Descriptor instead.
 func (*GetNodeResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{67}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *GetNodeResponse) GetNode() *Node {
@@ -4822,7 +5972,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[68]
+	mi := &file_portico_core_v1_services_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4834,7 +5984,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[68]
+	mi := &file_portico_core_v1_services_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4847,7 +5997,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{68}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *ListNodesRequest) GetLabelSelector() string {
@@ -4919,7 +6069,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[69]
+	mi := &file_portico_core_v1_services_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4931,7 +6081,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[69]
+	mi := &file_portico_core_v1_services_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4944,7 +6094,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{69}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *ListNodesResponse) GetMetadata() *ListMeta {
@@ -4983,7 +6133,7 @@ type CreateNodeRequest struct {
 
 func (x *CreateNodeRequest) Reset() {
 	*x = CreateNodeRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[70]
+	mi := &file_portico_core_v1_services_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4995,7 +6145,7 @@ func (x *CreateNodeRequest) String() string {
 func (*CreateNodeRequest) ProtoMessage() {}
 
 func (x *CreateNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[70]
+	mi := &file_portico_core_v1_services_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5008,7 +6158,7 @@ func (x *CreateNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNodeRequest.ProtoReflect.Descriptor instead.
 func (*CreateNodeRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{70}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *CreateNodeRequest) GetNode() *Node {
@@ -5049,7 +6199,7 @@ type CreateNodeResponse struct {
 
 func (x *CreateNodeResponse) Reset() {
 	*x = CreateNodeResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[71]
+	mi := &file_portico_core_v1_services_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5061,7 +6211,7 @@ func (x *CreateNodeResponse) String() string {
 func (*CreateNodeResponse) ProtoMessage() {}
 
 func (x *CreateNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[71]
+	mi := &file_portico_core_v1_services_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5074,7 +6224,7 @@ func (x *CreateNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNodeResponse.ProtoReflect.Descriptor instead.
 func (*CreateNodeResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{71}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *CreateNodeResponse) GetNode() *Node {
@@ -5100,7 +6250,7 @@ type UpdateNodeRequest struct {
 
 func (x *UpdateNodeRequest) Reset() {
 	*x = UpdateNodeRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[72]
+	mi := &file_portico_core_v1_services_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5112,7 +6262,7 @@ func (x *UpdateNodeRequest) String() string {
 func (*UpdateNodeRequest) ProtoMessage() {}
 
 func (x *UpdateNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[72]
+	mi := &file_portico_core_v1_services_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5125,7 +6275,7 @@ func (x *UpdateNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNodeRequest.ProtoReflect.Descriptor instead.
 func (*UpdateNodeRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{72}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *UpdateNodeRequest) GetName() string {
@@ -5173,7 +6323,7 @@ type UpdateNodeResponse struct {
 
 func (x *UpdateNodeResponse) Reset() {
 	*x = UpdateNodeResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[73]
+	mi := &file_portico_core_v1_services_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5185,7 +6335,7 @@ func (x *UpdateNodeResponse) String() string {
 func (*UpdateNodeResponse) ProtoMessage() {}
 
 func (x *UpdateNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[73]
+	mi := &file_portico_core_v1_services_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5198,7 +6348,7 @@ func (x *UpdateNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNodeResponse.ProtoReflect.Descriptor instead.
 func (*UpdateNodeResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{73}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *UpdateNodeResponse) GetNode() *Node {
@@ -5230,7 +6380,7 @@ type PatchNodeRequest struct {
 
 func (x *PatchNodeRequest) Reset() {
 	*x = PatchNodeRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[74]
+	mi := &file_portico_core_v1_services_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5242,7 +6392,7 @@ func (x *PatchNodeRequest) String() string {
 func (*PatchNodeRequest) ProtoMessage() {}
 
 func (x *PatchNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[74]
+	mi := &file_portico_core_v1_services_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5255,7 +6405,7 @@ func (x *PatchNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchNodeRequest.ProtoReflect.Descriptor instead.
 func (*PatchNodeRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{74}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *PatchNodeRequest) GetName() string {
@@ -5317,7 +6467,7 @@ type PatchNodeResponse struct {
 
 func (x *PatchNodeResponse) Reset() {
 	*x = PatchNodeResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[75]
+	mi := &file_portico_core_v1_services_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5329,7 +6479,7 @@ func (x *PatchNodeResponse) String() string {
 func (*PatchNodeResponse) ProtoMessage() {}
 
 func (x *PatchNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[75]
+	mi := &file_portico_core_v1_services_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5342,7 +6492,7 @@ func (x *PatchNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchNodeResponse.ProtoReflect.Descriptor instead.
 func (*PatchNodeResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{75}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *PatchNodeResponse) GetNode() *Node {
@@ -5369,7 +6519,7 @@ type DeleteNodeRequest struct {
 
 func (x *DeleteNodeRequest) Reset() {
 	*x = DeleteNodeRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[76]
+	mi := &file_portico_core_v1_services_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5381,7 +6531,7 @@ func (x *DeleteNodeRequest) String() string {
 func (*DeleteNodeRequest) ProtoMessage() {}
 
 func (x *DeleteNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[76]
+	mi := &file_portico_core_v1_services_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5394,7 +6544,7 @@ func (x *DeleteNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNodeRequest.ProtoReflect.Descriptor instead.
 func (*DeleteNodeRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{76}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *DeleteNodeRequest) GetName() string {
@@ -5444,7 +6594,7 @@ type DeleteNodeResponse struct {
 
 func (x *DeleteNodeResponse) Reset() {
 	*x = DeleteNodeResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[77]
+	mi := &file_portico_core_v1_services_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5456,7 +6606,7 @@ func (x *DeleteNodeResponse) String() string {
 func (*DeleteNodeResponse) ProtoMessage() {}
 
 func (x *DeleteNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[77]
+	mi := &file_portico_core_v1_services_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5469,7 +6619,7 @@ func (x *DeleteNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNodeResponse.ProtoReflect.Descriptor instead.
 func (*DeleteNodeResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{77}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *DeleteNodeResponse) GetNode() *Node {
@@ -5501,7 +6651,7 @@ type DeleteCollectionNodesRequest struct {
 
 func (x *DeleteCollectionNodesRequest) Reset() {
 	*x = DeleteCollectionNodesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[78]
+	mi := &file_portico_core_v1_services_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5513,7 +6663,7 @@ func (x *DeleteCollectionNodesRequest) String() string {
 func (*DeleteCollectionNodesRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[78]
+	mi := &file_portico_core_v1_services_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5526,7 +6676,7 @@ func (x *DeleteCollectionNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionNodesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionNodesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{78}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *DeleteCollectionNodesRequest) GetLabelSelector() string {
@@ -5568,7 +6718,7 @@ type DeleteCollectionNodesResponse struct {
 
 func (x *DeleteCollectionNodesResponse) Reset() {
 	*x = DeleteCollectionNodesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[79]
+	mi := &file_portico_core_v1_services_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5580,7 +6730,7 @@ func (x *DeleteCollectionNodesResponse) String() string {
 func (*DeleteCollectionNodesResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[79]
+	mi := &file_portico_core_v1_services_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5593,7 +6743,7 @@ func (x *DeleteCollectionNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionNodesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionNodesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{79}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *DeleteCollectionNodesResponse) GetMetadata() *ListMeta {
@@ -5628,7 +6778,7 @@ type WatchNodesRequest struct {
 
 func (x *WatchNodesRequest) Reset() {
 	*x = WatchNodesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[80]
+	mi := &file_portico_core_v1_services_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5640,7 +6790,7 @@ func (x *WatchNodesRequest) String() string {
 func (*WatchNodesRequest) ProtoMessage() {}
 
 func (x *WatchNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[80]
+	mi := &file_portico_core_v1_services_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5653,7 +6803,7 @@ func (x *WatchNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchNodesRequest.ProtoReflect.Descriptor instead.
 func (*WatchNodesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{80}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *WatchNodesRequest) GetLabelSelector() string {
@@ -5719,7 +6869,7 @@ type WatchNodesResponse struct {
 
 func (x *WatchNodesResponse) Reset() {
 	*x = WatchNodesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[81]
+	mi := &file_portico_core_v1_services_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5731,7 +6881,7 @@ func (x *WatchNodesResponse) String() string {
 func (*WatchNodesResponse) ProtoMessage() {}
 
 func (x *WatchNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[81]
+	mi := &file_portico_core_v1_services_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5744,7 +6894,7 @@ func (x *WatchNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchNodesResponse.ProtoReflect.Descriptor instead.
 func (*WatchNodesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{81}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *WatchNodesResponse) GetType() string {
@@ -5780,7 +6930,7 @@ type GetNodeStatusRequest struct {
 
 func (x *GetNodeStatusRequest) Reset() {
 	*x = GetNodeStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[82]
+	mi := &file_portico_core_v1_services_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5792,7 +6942,7 @@ func (x *GetNodeStatusRequest) String() string {
 func (*GetNodeStatusRequest) ProtoMessage() {}
 
 func (x *GetNodeStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[82]
+	mi := &file_portico_core_v1_services_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5805,7 +6955,7 @@ func (x *GetNodeStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNodeStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetNodeStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{82}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *GetNodeStatusRequest) GetName() string {
@@ -5832,7 +6982,7 @@ type GetNodeStatusResponse struct {
 
 func (x *GetNodeStatusResponse) Reset() {
 	*x = GetNodeStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[83]
+	mi := &file_portico_core_v1_services_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5844,7 +6994,7 @@ func (x *GetNodeStatusResponse) String() string {
 func (*GetNodeStatusResponse) ProtoMessage() {}
 
 func (x *GetNodeStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[83]
+	mi := &file_portico_core_v1_services_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5857,7 +7007,7 @@ func (x *GetNodeStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNodeStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetNodeStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{83}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *GetNodeStatusResponse) GetNode() *Node {
@@ -5883,7 +7033,7 @@ type UpdateNodeStatusRequest struct {
 
 func (x *UpdateNodeStatusRequest) Reset() {
 	*x = UpdateNodeStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[84]
+	mi := &file_portico_core_v1_services_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5895,7 +7045,7 @@ func (x *UpdateNodeStatusRequest) String() string {
 func (*UpdateNodeStatusRequest) ProtoMessage() {}
 
 func (x *UpdateNodeStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[84]
+	mi := &file_portico_core_v1_services_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5908,7 +7058,7 @@ func (x *UpdateNodeStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNodeStatusRequest.ProtoReflect.Descriptor instead.
 func (*UpdateNodeStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{84}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *UpdateNodeStatusRequest) GetName() string {
@@ -5956,7 +7106,7 @@ type UpdateNodeStatusResponse struct {
 
 func (x *UpdateNodeStatusResponse) Reset() {
 	*x = UpdateNodeStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[85]
+	mi := &file_portico_core_v1_services_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5968,7 +7118,7 @@ func (x *UpdateNodeStatusResponse) String() string {
 func (*UpdateNodeStatusResponse) ProtoMessage() {}
 
 func (x *UpdateNodeStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[85]
+	mi := &file_portico_core_v1_services_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5981,7 +7131,7 @@ func (x *UpdateNodeStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNodeStatusResponse.ProtoReflect.Descriptor instead.
 func (*UpdateNodeStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{85}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *UpdateNodeStatusResponse) GetNode() *Node {
@@ -6013,7 +7163,7 @@ type PatchNodeStatusRequest struct {
 
 func (x *PatchNodeStatusRequest) Reset() {
 	*x = PatchNodeStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[86]
+	mi := &file_portico_core_v1_services_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6025,7 +7175,7 @@ func (x *PatchNodeStatusRequest) String() string {
 func (*PatchNodeStatusRequest) ProtoMessage() {}
 
 func (x *PatchNodeStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[86]
+	mi := &file_portico_core_v1_services_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6038,7 +7188,7 @@ func (x *PatchNodeStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchNodeStatusRequest.ProtoReflect.Descriptor instead.
 func (*PatchNodeStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{86}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *PatchNodeStatusRequest) GetName() string {
@@ -6100,7 +7250,7 @@ type PatchNodeStatusResponse struct {
 
 func (x *PatchNodeStatusResponse) Reset() {
 	*x = PatchNodeStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[87]
+	mi := &file_portico_core_v1_services_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6112,7 +7262,7 @@ func (x *PatchNodeStatusResponse) String() string {
 func (*PatchNodeStatusResponse) ProtoMessage() {}
 
 func (x *PatchNodeStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[87]
+	mi := &file_portico_core_v1_services_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6125,12 +7275,3013 @@ func (x *PatchNodeStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchNodeStatusResponse.ProtoReflect.Descriptor instead.
 func (*PatchNodeStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{87}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *PatchNodeStatusResponse) GetNode() *Node {
 	if x != nil {
 		return x.Node
+	}
+	return nil
+}
+
+// GetPersistentVolumeClaimRequest names the PersistentVolumeClaim to read.
+type GetPersistentVolumeClaimRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PersistentVolumeClaims.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPersistentVolumeClaimRequest) Reset() {
+	*x = GetPersistentVolumeClaimRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersistentVolumeClaimRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersistentVolumeClaimRequest) ProtoMessage() {}
+
+func (x *GetPersistentVolumeClaimRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersistentVolumeClaimRequest.ProtoReflect.Descriptor instead.
+func (*GetPersistentVolumeClaimRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *GetPersistentVolumeClaimRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetPersistentVolumeClaimRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetPersistentVolumeClaimRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *GetPersistentVolumeClaimRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// GetPersistentVolumeClaimResponse holds the PersistentVolumeClaim.
+type GetPersistentVolumeClaimResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,1,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetPersistentVolumeClaimResponse) Reset() {
+	*x = GetPersistentVolumeClaimResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersistentVolumeClaimResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersistentVolumeClaimResponse) ProtoMessage() {}
+
+func (x *GetPersistentVolumeClaimResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersistentVolumeClaimResponse.ProtoReflect.Descriptor instead.
+func (*GetPersistentVolumeClaimResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *GetPersistentVolumeClaimResponse) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+func (x *GetPersistentVolumeClaimResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// ListPersistentVolumeClaimsRequest selects PersistentVolumeClaims.
+type ListPersistentVolumeClaimsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace       string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds  int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	Limit           int64  `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	// continue is the token of the previous page's ListMeta.
+	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
+	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PersistentVolumeClaims.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPersistentVolumeClaimsRequest) Reset() {
+	*x = ListPersistentVolumeClaimsRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPersistentVolumeClaimsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPersistentVolumeClaimsRequest) ProtoMessage() {}
+
+func (x *ListPersistentVolumeClaimsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPersistentVolumeClaimsRequest.ProtoReflect.Descriptor instead.
+func (*ListPersistentVolumeClaimsRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *ListPersistentVolumeClaimsRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumeClaimsRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumeClaimsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumeClaimsRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumeClaimsRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *ListPersistentVolumeClaimsRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListPersistentVolumeClaimsRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumeClaimsRequest) GetResourceVersionMatch() string {
+	if x != nil {
+		return x.ResourceVersionMatch
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumeClaimsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// ListPersistentVolumeClaimsResponse is a PersistentVolumeClaimList.
+type ListPersistentVolumeClaimsResponse struct {
+	state    protoimpl.MessageState   `protogen:"open.v1"`
+	Metadata *ListMeta                `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*PersistentVolumeClaim `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *ListPersistentVolumeClaimsResponse) Reset() {
+	*x = ListPersistentVolumeClaimsResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPersistentVolumeClaimsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPersistentVolumeClaimsResponse) ProtoMessage() {}
+
+func (x *ListPersistentVolumeClaimsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPersistentVolumeClaimsResponse.ProtoReflect.Descriptor instead.
+func (*ListPersistentVolumeClaimsResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *ListPersistentVolumeClaimsResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ListPersistentVolumeClaimsResponse) GetItems() []*PersistentVolumeClaim {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListPersistentVolumeClaimsResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
+	}
+	return nil
+}
+
+// CreatePersistentVolumeClaimRequest holds the PersistentVolumeClaim to create.
+type CreatePersistentVolumeClaimRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Namespace             string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,2,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,3,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,4,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,5,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CreatePersistentVolumeClaimRequest) Reset() {
+	*x = CreatePersistentVolumeClaimRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePersistentVolumeClaimRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePersistentVolumeClaimRequest) ProtoMessage() {}
+
+func (x *CreatePersistentVolumeClaimRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePersistentVolumeClaimRequest.ProtoReflect.Descriptor instead.
+func (*CreatePersistentVolumeClaimRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{108}
+}
+
+func (x *CreatePersistentVolumeClaimRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *CreatePersistentVolumeClaimRequest) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+func (x *CreatePersistentVolumeClaimRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreatePersistentVolumeClaimRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreatePersistentVolumeClaimRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreatePersistentVolumeClaimResponse holds the PersistentVolumeClaim.
+type CreatePersistentVolumeClaimResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,1,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *CreatePersistentVolumeClaimResponse) Reset() {
+	*x = CreatePersistentVolumeClaimResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePersistentVolumeClaimResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePersistentVolumeClaimResponse) ProtoMessage() {}
+
+func (x *CreatePersistentVolumeClaimResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePersistentVolumeClaimResponse.ProtoReflect.Descriptor instead.
+func (*CreatePersistentVolumeClaimResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{109}
+}
+
+func (x *CreatePersistentVolumeClaimResponse) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+// UpdatePersistentVolumeClaimRequest holds the new PersistentVolumeClaim.
+type UpdatePersistentVolumeClaimRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Namespace             string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name                  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,3,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) Reset() {
+	*x = UpdatePersistentVolumeClaimRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePersistentVolumeClaimRequest) ProtoMessage() {}
+
+func (x *UpdatePersistentVolumeClaimRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePersistentVolumeClaimRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePersistentVolumeClaimRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdatePersistentVolumeClaimResponse holds the PersistentVolumeClaim.
+type UpdatePersistentVolumeClaimResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,1,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *UpdatePersistentVolumeClaimResponse) Reset() {
+	*x = UpdatePersistentVolumeClaimResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePersistentVolumeClaimResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePersistentVolumeClaimResponse) ProtoMessage() {}
+
+func (x *UpdatePersistentVolumeClaimResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePersistentVolumeClaimResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePersistentVolumeClaimResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *UpdatePersistentVolumeClaimResponse) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+// PatchPersistentVolumeClaimRequest holds a patch to the PersistentVolumeClaim.
+type PatchPersistentVolumeClaimRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchPersistentVolumeClaimRequest) Reset() {
+	*x = PatchPersistentVolumeClaimRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[112]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPersistentVolumeClaimRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPersistentVolumeClaimRequest) ProtoMessage() {}
+
+func (x *PatchPersistentVolumeClaimRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[112]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPersistentVolumeClaimRequest.ProtoReflect.Descriptor instead.
+func (*PatchPersistentVolumeClaimRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{112}
+}
+
+func (x *PatchPersistentVolumeClaimRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeClaimRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeClaimRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeClaimRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchPersistentVolumeClaimRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchPersistentVolumeClaimRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeClaimRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeClaimRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchPersistentVolumeClaimResponse holds the PersistentVolumeClaim.
+type PatchPersistentVolumeClaimResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,1,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *PatchPersistentVolumeClaimResponse) Reset() {
+	*x = PatchPersistentVolumeClaimResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[113]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPersistentVolumeClaimResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPersistentVolumeClaimResponse) ProtoMessage() {}
+
+func (x *PatchPersistentVolumeClaimResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[113]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPersistentVolumeClaimResponse.ProtoReflect.Descriptor instead.
+func (*PatchPersistentVolumeClaimResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{113}
+}
+
+func (x *PatchPersistentVolumeClaimResponse) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+// DeletePersistentVolumeClaimRequest names the PersistentVolumeClaim to delete.
+type DeletePersistentVolumeClaimRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// options is the request body; the query parameters below add to it.
+	Options            *DeleteOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	GracePeriodSeconds *int64         `protobuf:"varint,4,opt,name=grace_period_seconds,json=gracePeriodSeconds,proto3,oneof" json:"grace_period_seconds,omitempty"`
+	// propagation_policy is Orphan, Background or Foreground.
+	PropagationPolicy string `protobuf:"bytes,5,opt,name=propagation_policy,json=propagationPolicy,proto3" json:"propagation_policy,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,6,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePersistentVolumeClaimRequest) Reset() {
+	*x = DeletePersistentVolumeClaimRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[114]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePersistentVolumeClaimRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePersistentVolumeClaimRequest) ProtoMessage() {}
+
+func (x *DeletePersistentVolumeClaimRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[114]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePersistentVolumeClaimRequest.ProtoReflect.Descriptor instead.
+func (*DeletePersistentVolumeClaimRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{114}
+}
+
+func (x *DeletePersistentVolumeClaimRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeletePersistentVolumeClaimRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeletePersistentVolumeClaimRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeletePersistentVolumeClaimRequest) GetGracePeriodSeconds() int64 {
+	if x != nil && x.GracePeriodSeconds != nil {
+		return *x.GracePeriodSeconds
+	}
+	return 0
+}
+
+func (x *DeletePersistentVolumeClaimRequest) GetPropagationPolicy() string {
+	if x != nil {
+		return x.PropagationPolicy
+	}
+	return ""
+}
+
+func (x *DeletePersistentVolumeClaimRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeletePersistentVolumeClaimResponse is the PersistentVolumeClaim, while its
+// deletion is pending, or the Status of a finished delete: one of the two is
+// set.
+type DeletePersistentVolumeClaimResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,1,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	Status                *Status                `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *DeletePersistentVolumeClaimResponse) Reset() {
+	*x = DeletePersistentVolumeClaimResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePersistentVolumeClaimResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePersistentVolumeClaimResponse) ProtoMessage() {}
+
+func (x *DeletePersistentVolumeClaimResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePersistentVolumeClaimResponse.ProtoReflect.Descriptor instead.
+func (*DeletePersistentVolumeClaimResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{115}
+}
+
+func (x *DeletePersistentVolumeClaimResponse) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+func (x *DeletePersistentVolumeClaimResponse) GetStatus() *Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// DeleteCollectionPersistentVolumeClaimsRequest selects the
+// PersistentVolumeClaims to delete.
+type DeleteCollectionPersistentVolumeClaimsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	LabelSelector string                 `protobuf:"bytes,2,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,3,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// options is the request body.
+	Options *DeleteOptions `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsRequest) Reset() {
+	*x = DeleteCollectionPersistentVolumeClaimsRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionPersistentVolumeClaimsRequest) ProtoMessage() {}
+
+func (x *DeleteCollectionPersistentVolumeClaimsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionPersistentVolumeClaimsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionPersistentVolumeClaimsRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteCollectionPersistentVolumeClaimsResponse is the
+// PersistentVolumeClaimList deleted.
+type DeleteCollectionPersistentVolumeClaimsResponse struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Metadata      *ListMeta                `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items         []*PersistentVolumeClaim `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsResponse) Reset() {
+	*x = DeleteCollectionPersistentVolumeClaimsResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionPersistentVolumeClaimsResponse) ProtoMessage() {}
+
+func (x *DeleteCollectionPersistentVolumeClaimsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionPersistentVolumeClaimsResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionPersistentVolumeClaimsResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{117}
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *DeleteCollectionPersistentVolumeClaimsResponse) GetItems() []*PersistentVolumeClaim {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// WatchPersistentVolumeClaimsRequest selects the PersistentVolumeClaims to
+// watch.
+type WatchPersistentVolumeClaimsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace           string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion     string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
+	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PersistentVolumeClaims.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchPersistentVolumeClaimsRequest) Reset() {
+	*x = WatchPersistentVolumeClaimsRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPersistentVolumeClaimsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPersistentVolumeClaimsRequest) ProtoMessage() {}
+
+func (x *WatchPersistentVolumeClaimsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPersistentVolumeClaimsRequest.ProtoReflect.Descriptor instead.
+func (*WatchPersistentVolumeClaimsRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *WatchPersistentVolumeClaimsRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *WatchPersistentVolumeClaimsRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *WatchPersistentVolumeClaimsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *WatchPersistentVolumeClaimsRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *WatchPersistentVolumeClaimsRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *WatchPersistentVolumeClaimsRequest) GetAllowWatchBookmarks() bool {
+	if x != nil {
+		return x.AllowWatchBookmarks
+	}
+	return false
+}
+
+func (x *WatchPersistentVolumeClaimsRequest) GetSendInitialEvents() bool {
+	if x != nil && x.SendInitialEvents != nil {
+		return *x.SendInitialEvents
+	}
+	return false
+}
+
+func (x *WatchPersistentVolumeClaimsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// WatchPersistentVolumeClaimsResponse is one watch event.
+type WatchPersistentVolumeClaimsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
+	Type   string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *PersistentVolumeClaim `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *WatchPersistentVolumeClaimsResponse) Reset() {
+	*x = WatchPersistentVolumeClaimsResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPersistentVolumeClaimsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPersistentVolumeClaimsResponse) ProtoMessage() {}
+
+func (x *WatchPersistentVolumeClaimsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPersistentVolumeClaimsResponse.ProtoReflect.Descriptor instead.
+func (*WatchPersistentVolumeClaimsResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *WatchPersistentVolumeClaimsResponse) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *WatchPersistentVolumeClaimsResponse) GetObject() *PersistentVolumeClaim {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchPersistentVolumeClaimsResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// GetPersistentVolumeClaimStatusRequest names the PersistentVolumeClaim status
+// to read.
+type GetPersistentVolumeClaimStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetPersistentVolumeClaimStatusRequest) Reset() {
+	*x = GetPersistentVolumeClaimStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersistentVolumeClaimStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersistentVolumeClaimStatusRequest) ProtoMessage() {}
+
+func (x *GetPersistentVolumeClaimStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersistentVolumeClaimStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetPersistentVolumeClaimStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{120}
+}
+
+func (x *GetPersistentVolumeClaimStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetPersistentVolumeClaimStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetPersistentVolumeClaimStatusRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetPersistentVolumeClaimStatusResponse holds the PersistentVolumeClaim.
+type GetPersistentVolumeClaimStatusResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,1,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetPersistentVolumeClaimStatusResponse) Reset() {
+	*x = GetPersistentVolumeClaimStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersistentVolumeClaimStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersistentVolumeClaimStatusResponse) ProtoMessage() {}
+
+func (x *GetPersistentVolumeClaimStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersistentVolumeClaimStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetPersistentVolumeClaimStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *GetPersistentVolumeClaimStatusResponse) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+// UpdatePersistentVolumeClaimStatusRequest holds the new PersistentVolumeClaim
+// status.
+type UpdatePersistentVolumeClaimStatusRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Namespace             string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name                  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,3,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdatePersistentVolumeClaimStatusRequest) Reset() {
+	*x = UpdatePersistentVolumeClaimStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePersistentVolumeClaimStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePersistentVolumeClaimStatusRequest) ProtoMessage() {}
+
+func (x *UpdatePersistentVolumeClaimStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePersistentVolumeClaimStatusRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePersistentVolumeClaimStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{122}
+}
+
+func (x *UpdatePersistentVolumeClaimStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdatePersistentVolumeClaimStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePersistentVolumeClaimStatusRequest) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+func (x *UpdatePersistentVolumeClaimStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdatePersistentVolumeClaimStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdatePersistentVolumeClaimStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdatePersistentVolumeClaimStatusResponse holds the PersistentVolumeClaim.
+type UpdatePersistentVolumeClaimStatusResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,1,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *UpdatePersistentVolumeClaimStatusResponse) Reset() {
+	*x = UpdatePersistentVolumeClaimStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePersistentVolumeClaimStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePersistentVolumeClaimStatusResponse) ProtoMessage() {}
+
+func (x *UpdatePersistentVolumeClaimStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePersistentVolumeClaimStatusResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePersistentVolumeClaimStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{123}
+}
+
+func (x *UpdatePersistentVolumeClaimStatusResponse) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+// PatchPersistentVolumeClaimStatusRequest holds a patch to the
+// PersistentVolumeClaim status.
+type PatchPersistentVolumeClaimStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) Reset() {
+	*x = PatchPersistentVolumeClaimStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[124]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPersistentVolumeClaimStatusRequest) ProtoMessage() {}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[124]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPersistentVolumeClaimStatusRequest.ProtoReflect.Descriptor instead.
+func (*PatchPersistentVolumeClaimStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{124}
+}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeClaimStatusRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchPersistentVolumeClaimStatusResponse holds the PersistentVolumeClaim.
+type PatchPersistentVolumeClaimStatusResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,1,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *PatchPersistentVolumeClaimStatusResponse) Reset() {
+	*x = PatchPersistentVolumeClaimStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[125]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPersistentVolumeClaimStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPersistentVolumeClaimStatusResponse) ProtoMessage() {}
+
+func (x *PatchPersistentVolumeClaimStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[125]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPersistentVolumeClaimStatusResponse.ProtoReflect.Descriptor instead.
+func (*PatchPersistentVolumeClaimStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{125}
+}
+
+func (x *PatchPersistentVolumeClaimStatusResponse) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+// GetPersistentVolumeRequest names the PersistentVolume to read.
+type GetPersistentVolumeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PersistentVolumes.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPersistentVolumeRequest) Reset() {
+	*x = GetPersistentVolumeRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[126]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersistentVolumeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersistentVolumeRequest) ProtoMessage() {}
+
+func (x *GetPersistentVolumeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[126]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersistentVolumeRequest.ProtoReflect.Descriptor instead.
+func (*GetPersistentVolumeRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{126}
+}
+
+func (x *GetPersistentVolumeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetPersistentVolumeRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *GetPersistentVolumeRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// GetPersistentVolumeResponse holds the PersistentVolume.
+type GetPersistentVolumeResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,1,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetPersistentVolumeResponse) Reset() {
+	*x = GetPersistentVolumeResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[127]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersistentVolumeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersistentVolumeResponse) ProtoMessage() {}
+
+func (x *GetPersistentVolumeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[127]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersistentVolumeResponse.ProtoReflect.Descriptor instead.
+func (*GetPersistentVolumeResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{127}
+}
+
+func (x *GetPersistentVolumeResponse) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return nil
+}
+
+func (x *GetPersistentVolumeResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// ListPersistentVolumesRequest selects PersistentVolumes.
+type ListPersistentVolumesRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector   string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector   string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	ResourceVersion string                 `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds  int64                  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	Limit           int64                  `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	// continue is the token of the previous page's ListMeta.
+	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
+	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PersistentVolumes.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPersistentVolumesRequest) Reset() {
+	*x = ListPersistentVolumesRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[128]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPersistentVolumesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPersistentVolumesRequest) ProtoMessage() {}
+
+func (x *ListPersistentVolumesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[128]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPersistentVolumesRequest.ProtoReflect.Descriptor instead.
+func (*ListPersistentVolumesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{128}
+}
+
+func (x *ListPersistentVolumesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumesRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumesRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *ListPersistentVolumesRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListPersistentVolumesRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumesRequest) GetResourceVersionMatch() string {
+	if x != nil {
+		return x.ResourceVersionMatch
+	}
+	return ""
+}
+
+func (x *ListPersistentVolumesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// ListPersistentVolumesResponse is a PersistentVolumeList.
+type ListPersistentVolumesResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*PersistentVolume    `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *ListPersistentVolumesResponse) Reset() {
+	*x = ListPersistentVolumesResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[129]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPersistentVolumesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPersistentVolumesResponse) ProtoMessage() {}
+
+func (x *ListPersistentVolumesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[129]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPersistentVolumesResponse.ProtoReflect.Descriptor instead.
+func (*ListPersistentVolumesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{129}
+}
+
+func (x *ListPersistentVolumesResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ListPersistentVolumesResponse) GetItems() []*PersistentVolume {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListPersistentVolumesResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
+	}
+	return nil
+}
+
+// CreatePersistentVolumeRequest holds the PersistentVolume to create.
+type CreatePersistentVolumeRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,2,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,3,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,4,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,5,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CreatePersistentVolumeRequest) Reset() {
+	*x = CreatePersistentVolumeRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[130]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePersistentVolumeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePersistentVolumeRequest) ProtoMessage() {}
+
+func (x *CreatePersistentVolumeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[130]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePersistentVolumeRequest.ProtoReflect.Descriptor instead.
+func (*CreatePersistentVolumeRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{130}
+}
+
+func (x *CreatePersistentVolumeRequest) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return nil
+}
+
+func (x *CreatePersistentVolumeRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreatePersistentVolumeRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreatePersistentVolumeRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreatePersistentVolumeResponse holds the PersistentVolume.
+type CreatePersistentVolumeResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,1,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CreatePersistentVolumeResponse) Reset() {
+	*x = CreatePersistentVolumeResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[131]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePersistentVolumeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePersistentVolumeResponse) ProtoMessage() {}
+
+func (x *CreatePersistentVolumeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[131]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePersistentVolumeResponse.ProtoReflect.Descriptor instead.
+func (*CreatePersistentVolumeResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{131}
+}
+
+func (x *CreatePersistentVolumeResponse) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return nil
+}
+
+// UpdatePersistentVolumeRequest holds the new PersistentVolume.
+type UpdatePersistentVolumeRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Name             string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,3,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdatePersistentVolumeRequest) Reset() {
+	*x = UpdatePersistentVolumeRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[132]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePersistentVolumeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePersistentVolumeRequest) ProtoMessage() {}
+
+func (x *UpdatePersistentVolumeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[132]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePersistentVolumeRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePersistentVolumeRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{132}
+}
+
+func (x *UpdatePersistentVolumeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePersistentVolumeRequest) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return nil
+}
+
+func (x *UpdatePersistentVolumeRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdatePersistentVolumeRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdatePersistentVolumeRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdatePersistentVolumeResponse holds the PersistentVolume.
+type UpdatePersistentVolumeResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,1,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *UpdatePersistentVolumeResponse) Reset() {
+	*x = UpdatePersistentVolumeResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[133]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePersistentVolumeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePersistentVolumeResponse) ProtoMessage() {}
+
+func (x *UpdatePersistentVolumeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[133]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePersistentVolumeResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePersistentVolumeResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{133}
+}
+
+func (x *UpdatePersistentVolumeResponse) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return nil
+}
+
+// PatchPersistentVolumeRequest holds a patch to the PersistentVolume.
+type PatchPersistentVolumeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchPersistentVolumeRequest) Reset() {
+	*x = PatchPersistentVolumeRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[134]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPersistentVolumeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPersistentVolumeRequest) ProtoMessage() {}
+
+func (x *PatchPersistentVolumeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[134]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPersistentVolumeRequest.ProtoReflect.Descriptor instead.
+func (*PatchPersistentVolumeRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{134}
+}
+
+func (x *PatchPersistentVolumeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchPersistentVolumeRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchPersistentVolumeRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchPersistentVolumeResponse holds the PersistentVolume.
+type PatchPersistentVolumeResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,1,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PatchPersistentVolumeResponse) Reset() {
+	*x = PatchPersistentVolumeResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[135]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPersistentVolumeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPersistentVolumeResponse) ProtoMessage() {}
+
+func (x *PatchPersistentVolumeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[135]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPersistentVolumeResponse.ProtoReflect.Descriptor instead.
+func (*PatchPersistentVolumeResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{135}
+}
+
+func (x *PatchPersistentVolumeResponse) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return nil
+}
+
+// DeletePersistentVolumeRequest names the PersistentVolume to delete.
+type DeletePersistentVolumeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// options is the request body; the query parameters below add to it.
+	Options            *DeleteOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	GracePeriodSeconds *int64         `protobuf:"varint,4,opt,name=grace_period_seconds,json=gracePeriodSeconds,proto3,oneof" json:"grace_period_seconds,omitempty"`
+	// propagation_policy is Orphan, Background or Foreground.
+	PropagationPolicy string `protobuf:"bytes,5,opt,name=propagation_policy,json=propagationPolicy,proto3" json:"propagation_policy,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,6,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePersistentVolumeRequest) Reset() {
+	*x = DeletePersistentVolumeRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[136]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePersistentVolumeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePersistentVolumeRequest) ProtoMessage() {}
+
+func (x *DeletePersistentVolumeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[136]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePersistentVolumeRequest.ProtoReflect.Descriptor instead.
+func (*DeletePersistentVolumeRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{136}
+}
+
+func (x *DeletePersistentVolumeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeletePersistentVolumeRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeletePersistentVolumeRequest) GetGracePeriodSeconds() int64 {
+	if x != nil && x.GracePeriodSeconds != nil {
+		return *x.GracePeriodSeconds
+	}
+	return 0
+}
+
+func (x *DeletePersistentVolumeRequest) GetPropagationPolicy() string {
+	if x != nil {
+		return x.PropagationPolicy
+	}
+	return ""
+}
+
+func (x *DeletePersistentVolumeRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeletePersistentVolumeResponse is the PersistentVolume, while its deletion is
+// pending, or the Status of a finished delete: one of the two is set.
+type DeletePersistentVolumeResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,1,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	Status           *Status                `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DeletePersistentVolumeResponse) Reset() {
+	*x = DeletePersistentVolumeResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[137]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePersistentVolumeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePersistentVolumeResponse) ProtoMessage() {}
+
+func (x *DeletePersistentVolumeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[137]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePersistentVolumeResponse.ProtoReflect.Descriptor instead.
+func (*DeletePersistentVolumeResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{137}
+}
+
+func (x *DeletePersistentVolumeResponse) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return nil
+}
+
+func (x *DeletePersistentVolumeResponse) GetStatus() *Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// DeleteCollectionPersistentVolumesRequest selects the PersistentVolumes to
+// delete.
+type DeleteCollectionPersistentVolumesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,2,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,3,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// options is the request body.
+	Options *DeleteOptions `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionPersistentVolumesRequest) Reset() {
+	*x = DeleteCollectionPersistentVolumesRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[138]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionPersistentVolumesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionPersistentVolumesRequest) ProtoMessage() {}
+
+func (x *DeleteCollectionPersistentVolumesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[138]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionPersistentVolumesRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionPersistentVolumesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{138}
+}
+
+func (x *DeleteCollectionPersistentVolumesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPersistentVolumesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPersistentVolumesRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteCollectionPersistentVolumesRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteCollectionPersistentVolumesResponse is the PersistentVolumeList deleted.
+type DeleteCollectionPersistentVolumesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items         []*PersistentVolume    `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionPersistentVolumesResponse) Reset() {
+	*x = DeleteCollectionPersistentVolumesResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[139]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionPersistentVolumesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionPersistentVolumesResponse) ProtoMessage() {}
+
+func (x *DeleteCollectionPersistentVolumesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[139]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionPersistentVolumesResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionPersistentVolumesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{139}
+}
+
+func (x *DeleteCollectionPersistentVolumesResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *DeleteCollectionPersistentVolumesResponse) GetItems() []*PersistentVolume {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// WatchPersistentVolumesRequest selects the PersistentVolumes to watch.
+type WatchPersistentVolumesRequest struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector       string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector       string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	ResourceVersion     string                 `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds      int64                  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	AllowWatchBookmarks bool                   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
+	SendInitialEvents   *bool                  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PersistentVolumes.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchPersistentVolumesRequest) Reset() {
+	*x = WatchPersistentVolumesRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[140]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPersistentVolumesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPersistentVolumesRequest) ProtoMessage() {}
+
+func (x *WatchPersistentVolumesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[140]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPersistentVolumesRequest.ProtoReflect.Descriptor instead.
+func (*WatchPersistentVolumesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{140}
+}
+
+func (x *WatchPersistentVolumesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *WatchPersistentVolumesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *WatchPersistentVolumesRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *WatchPersistentVolumesRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *WatchPersistentVolumesRequest) GetAllowWatchBookmarks() bool {
+	if x != nil {
+		return x.AllowWatchBookmarks
+	}
+	return false
+}
+
+func (x *WatchPersistentVolumesRequest) GetSendInitialEvents() bool {
+	if x != nil && x.SendInitialEvents != nil {
+		return *x.SendInitialEvents
+	}
+	return false
+}
+
+func (x *WatchPersistentVolumesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// WatchPersistentVolumesResponse is one watch event.
+type WatchPersistentVolumesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
+	Type   string            `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *PersistentVolume `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *WatchPersistentVolumesResponse) Reset() {
+	*x = WatchPersistentVolumesResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[141]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPersistentVolumesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPersistentVolumesResponse) ProtoMessage() {}
+
+func (x *WatchPersistentVolumesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[141]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPersistentVolumesResponse.ProtoReflect.Descriptor instead.
+func (*WatchPersistentVolumesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{141}
+}
+
+func (x *WatchPersistentVolumesResponse) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *WatchPersistentVolumesResponse) GetObject() *PersistentVolume {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchPersistentVolumesResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// GetPersistentVolumeStatusRequest names the PersistentVolume status to read.
+type GetPersistentVolumeStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetPersistentVolumeStatusRequest) Reset() {
+	*x = GetPersistentVolumeStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[142]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersistentVolumeStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersistentVolumeStatusRequest) ProtoMessage() {}
+
+func (x *GetPersistentVolumeStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[142]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersistentVolumeStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetPersistentVolumeStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{142}
+}
+
+func (x *GetPersistentVolumeStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetPersistentVolumeStatusRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetPersistentVolumeStatusResponse holds the PersistentVolume.
+type GetPersistentVolumeStatusResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,1,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GetPersistentVolumeStatusResponse) Reset() {
+	*x = GetPersistentVolumeStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[143]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPersistentVolumeStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPersistentVolumeStatusResponse) ProtoMessage() {}
+
+func (x *GetPersistentVolumeStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[143]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPersistentVolumeStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetPersistentVolumeStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{143}
+}
+
+func (x *GetPersistentVolumeStatusResponse) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return nil
+}
+
+// UpdatePersistentVolumeStatusRequest holds the new PersistentVolume status.
+type UpdatePersistentVolumeStatusRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Name             string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,3,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdatePersistentVolumeStatusRequest) Reset() {
+	*x = UpdatePersistentVolumeStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[144]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePersistentVolumeStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePersistentVolumeStatusRequest) ProtoMessage() {}
+
+func (x *UpdatePersistentVolumeStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[144]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePersistentVolumeStatusRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePersistentVolumeStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{144}
+}
+
+func (x *UpdatePersistentVolumeStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePersistentVolumeStatusRequest) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return nil
+}
+
+func (x *UpdatePersistentVolumeStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdatePersistentVolumeStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdatePersistentVolumeStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdatePersistentVolumeStatusResponse holds the PersistentVolume.
+type UpdatePersistentVolumeStatusResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,1,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *UpdatePersistentVolumeStatusResponse) Reset() {
+	*x = UpdatePersistentVolumeStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[145]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePersistentVolumeStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePersistentVolumeStatusResponse) ProtoMessage() {}
+
+func (x *UpdatePersistentVolumeStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[145]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePersistentVolumeStatusResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePersistentVolumeStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{145}
+}
+
+func (x *UpdatePersistentVolumeStatusResponse) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return nil
+}
+
+// PatchPersistentVolumeStatusRequest holds a patch to the PersistentVolume
+// status.
+type PatchPersistentVolumeStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchPersistentVolumeStatusRequest) Reset() {
+	*x = PatchPersistentVolumeStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[146]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPersistentVolumeStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPersistentVolumeStatusRequest) ProtoMessage() {}
+
+func (x *PatchPersistentVolumeStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[146]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPersistentVolumeStatusRequest.ProtoReflect.Descriptor instead.
+func (*PatchPersistentVolumeStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{146}
+}
+
+func (x *PatchPersistentVolumeStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeStatusRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeStatusRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchPersistentVolumeStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchPersistentVolumeStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchPersistentVolumeStatusRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchPersistentVolumeStatusResponse holds the PersistentVolume.
+type PatchPersistentVolumeStatusResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume *PersistentVolume      `protobuf:"bytes,1,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PatchPersistentVolumeStatusResponse) Reset() {
+	*x = PatchPersistentVolumeStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[147]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPersistentVolumeStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPersistentVolumeStatusResponse) ProtoMessage() {}
+
+func (x *PatchPersistentVolumeStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[147]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPersistentVolumeStatusResponse.ProtoReflect.Descriptor instead.
+func (*PatchPersistentVolumeStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{147}
+}
+
+func (x *PatchPersistentVolumeStatusResponse) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		return x.PersistentVolume
 	}
 	return nil
 }
@@ -6151,7 +10302,7 @@ type GetPodRequest struct {
 
 func (x *GetPodRequest) Reset() {
 	*x = GetPodRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[88]
+	mi := &file_portico_core_v1_services_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6163,7 +10314,7 @@ func (x *GetPodRequest) String() string {
 func (*GetPodRequest) ProtoMessage() {}
 
 func (x *GetPodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[88]
+	mi := &file_portico_core_v1_services_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6176,7 +10327,7 @@ func (x *GetPodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPodRequest.ProtoReflect.Descriptor instead.
 func (*GetPodRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{88}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *GetPodRequest) GetNamespace() string {
@@ -6219,7 +10370,7 @@ type GetPodResponse struct {
 
 func (x *GetPodResponse) Reset() {
 	*x = GetPodResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[89]
+	mi := &file_portico_core_v1_services_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6231,7 +10382,7 @@ func (x *GetPodResponse) String() string {
 func (*GetPodResponse) ProtoMessage() {}
 
 func (x *GetPodResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[89]
+	mi := &file_portico_core_v1_services_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6244,7 +10395,7 @@ func (x *GetPodResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPodResponse.ProtoReflect.Descriptor instead.
 func (*GetPodResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{89}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *GetPodResponse) GetPod() *Pod {
@@ -6283,7 +10434,7 @@ type ListPodsRequest struct {
 
 func (x *ListPodsRequest) Reset() {
 	*x = ListPodsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[90]
+	mi := &file_portico_core_v1_services_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6295,7 +10446,7 @@ func (x *ListPodsRequest) String() string {
 func (*ListPodsRequest) ProtoMessage() {}
 
 func (x *ListPodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[90]
+	mi := &file_portico_core_v1_services_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6308,7 +10459,7 @@ func (x *ListPodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPodsRequest.ProtoReflect.Descriptor instead.
 func (*ListPodsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{90}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *ListPodsRequest) GetLabelSelector() string {
@@ -6387,7 +10538,7 @@ type ListPodsResponse struct {
 
 func (x *ListPodsResponse) Reset() {
 	*x = ListPodsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[91]
+	mi := &file_portico_core_v1_services_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6399,7 +10550,7 @@ func (x *ListPodsResponse) String() string {
 func (*ListPodsResponse) ProtoMessage() {}
 
 func (x *ListPodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[91]
+	mi := &file_portico_core_v1_services_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6412,7 +10563,7 @@ func (x *ListPodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPodsResponse.ProtoReflect.Descriptor instead.
 func (*ListPodsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{91}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *ListPodsResponse) GetMetadata() *ListMeta {
@@ -6452,7 +10603,7 @@ type CreatePodRequest struct {
 
 func (x *CreatePodRequest) Reset() {
 	*x = CreatePodRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[92]
+	mi := &file_portico_core_v1_services_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6464,7 +10615,7 @@ func (x *CreatePodRequest) String() string {
 func (*CreatePodRequest) ProtoMessage() {}
 
 func (x *CreatePodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[92]
+	mi := &file_portico_core_v1_services_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6477,7 +10628,7 @@ func (x *CreatePodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePodRequest.ProtoReflect.Descriptor instead.
 func (*CreatePodRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{92}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *CreatePodRequest) GetNamespace() string {
@@ -6525,7 +10676,7 @@ type CreatePodResponse struct {
 
 func (x *CreatePodResponse) Reset() {
 	*x = CreatePodResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[93]
+	mi := &file_portico_core_v1_services_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6537,7 +10688,7 @@ func (x *CreatePodResponse) String() string {
 func (*CreatePodResponse) ProtoMessage() {}
 
 func (x *CreatePodResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[93]
+	mi := &file_portico_core_v1_services_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6550,7 +10701,7 @@ func (x *CreatePodResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePodResponse.ProtoReflect.Descriptor instead.
 func (*CreatePodResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{93}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *CreatePodResponse) GetPod() *Pod {
@@ -6577,7 +10728,7 @@ type UpdatePodRequest struct {
 
 func (x *UpdatePodRequest) Reset() {
 	*x = UpdatePodRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[94]
+	mi := &file_portico_core_v1_services_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6589,7 +10740,7 @@ func (x *UpdatePodRequest) String() string {
 func (*UpdatePodRequest) ProtoMessage() {}
 
 func (x *UpdatePodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[94]
+	mi := &file_portico_core_v1_services_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6602,7 +10753,7 @@ func (x *UpdatePodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePodRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePodRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{94}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *UpdatePodRequest) GetNamespace() string {
@@ -6657,7 +10808,7 @@ type UpdatePodResponse struct {
 
 func (x *UpdatePodResponse) Reset() {
 	*x = UpdatePodResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[95]
+	mi := &file_portico_core_v1_services_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6669,7 +10820,7 @@ func (x *UpdatePodResponse) String() string {
 func (*UpdatePodResponse) ProtoMessage() {}
 
 func (x *UpdatePodResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[95]
+	mi := &file_portico_core_v1_services_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6682,7 +10833,7 @@ func (x *UpdatePodResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePodResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePodResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{95}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{155}
 }
 
 func (x *UpdatePodResponse) GetPod() *Pod {
@@ -6715,7 +10866,7 @@ type PatchPodRequest struct {
 
 func (x *PatchPodRequest) Reset() {
 	*x = PatchPodRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[96]
+	mi := &file_portico_core_v1_services_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6727,7 +10878,7 @@ func (x *PatchPodRequest) String() string {
 func (*PatchPodRequest) ProtoMessage() {}
 
 func (x *PatchPodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[96]
+	mi := &file_portico_core_v1_services_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6740,7 +10891,7 @@ func (x *PatchPodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchPodRequest.ProtoReflect.Descriptor instead.
 func (*PatchPodRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{96}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *PatchPodRequest) GetNamespace() string {
@@ -6809,7 +10960,7 @@ type PatchPodResponse struct {
 
 func (x *PatchPodResponse) Reset() {
 	*x = PatchPodResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[97]
+	mi := &file_portico_core_v1_services_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6821,7 +10972,7 @@ func (x *PatchPodResponse) String() string {
 func (*PatchPodResponse) ProtoMessage() {}
 
 func (x *PatchPodResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[97]
+	mi := &file_portico_core_v1_services_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6834,7 +10985,7 @@ func (x *PatchPodResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchPodResponse.ProtoReflect.Descriptor instead.
 func (*PatchPodResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{97}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{157}
 }
 
 func (x *PatchPodResponse) GetPod() *Pod {
@@ -6862,7 +11013,7 @@ type DeletePodRequest struct {
 
 func (x *DeletePodRequest) Reset() {
 	*x = DeletePodRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[98]
+	mi := &file_portico_core_v1_services_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6874,7 +11025,7 @@ func (x *DeletePodRequest) String() string {
 func (*DeletePodRequest) ProtoMessage() {}
 
 func (x *DeletePodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[98]
+	mi := &file_portico_core_v1_services_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6887,7 +11038,7 @@ func (x *DeletePodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePodRequest.ProtoReflect.Descriptor instead.
 func (*DeletePodRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{98}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *DeletePodRequest) GetNamespace() string {
@@ -6944,7 +11095,7 @@ type DeletePodResponse struct {
 
 func (x *DeletePodResponse) Reset() {
 	*x = DeletePodResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[99]
+	mi := &file_portico_core_v1_services_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6956,7 +11107,7 @@ func (x *DeletePodResponse) String() string {
 func (*DeletePodResponse) ProtoMessage() {}
 
 func (x *DeletePodResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[99]
+	mi := &file_portico_core_v1_services_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6969,7 +11120,7 @@ func (x *DeletePodResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePodResponse.ProtoReflect.Descriptor instead.
 func (*DeletePodResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{99}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{159}
 }
 
 func (x *DeletePodResponse) GetPod() *Pod {
@@ -7002,7 +11153,7 @@ type DeleteCollectionPodsRequest struct {
 
 func (x *DeleteCollectionPodsRequest) Reset() {
 	*x = DeleteCollectionPodsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[100]
+	mi := &file_portico_core_v1_services_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7014,7 +11165,7 @@ func (x *DeleteCollectionPodsRequest) String() string {
 func (*DeleteCollectionPodsRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionPodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[100]
+	mi := &file_portico_core_v1_services_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7027,7 +11178,7 @@ func (x *DeleteCollectionPodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionPodsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionPodsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{100}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{160}
 }
 
 func (x *DeleteCollectionPodsRequest) GetNamespace() string {
@@ -7076,7 +11227,7 @@ type DeleteCollectionPodsResponse struct {
 
 func (x *DeleteCollectionPodsResponse) Reset() {
 	*x = DeleteCollectionPodsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[101]
+	mi := &file_portico_core_v1_services_proto_msgTypes[161]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7088,7 +11239,7 @@ func (x *DeleteCollectionPodsResponse) String() string {
 func (*DeleteCollectionPodsResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionPodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[101]
+	mi := &file_portico_core_v1_services_proto_msgTypes[161]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7101,7 +11252,7 @@ func (x *DeleteCollectionPodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionPodsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionPodsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{101}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{161}
 }
 
 func (x *DeleteCollectionPodsResponse) GetMetadata() *ListMeta {
@@ -7138,7 +11289,7 @@ type WatchPodsRequest struct {
 
 func (x *WatchPodsRequest) Reset() {
 	*x = WatchPodsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[102]
+	mi := &file_portico_core_v1_services_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7150,7 +11301,7 @@ func (x *WatchPodsRequest) String() string {
 func (*WatchPodsRequest) ProtoMessage() {}
 
 func (x *WatchPodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[102]
+	mi := &file_portico_core_v1_services_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7163,7 +11314,7 @@ func (x *WatchPodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchPodsRequest.ProtoReflect.Descriptor instead.
 func (*WatchPodsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{102}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{162}
 }
 
 func (x *WatchPodsRequest) GetLabelSelector() string {
@@ -7236,7 +11387,7 @@ type WatchPodsResponse struct {
 
 func (x *WatchPodsResponse) Reset() {
 	*x = WatchPodsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[103]
+	mi := &file_portico_core_v1_services_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7248,7 +11399,7 @@ func (x *WatchPodsResponse) String() string {
 func (*WatchPodsResponse) ProtoMessage() {}
 
 func (x *WatchPodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[103]
+	mi := &file_portico_core_v1_services_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7261,7 +11412,7 @@ func (x *WatchPodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchPodsResponse.ProtoReflect.Descriptor instead.
 func (*WatchPodsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{103}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{163}
 }
 
 func (x *WatchPodsResponse) GetType() string {
@@ -7300,7 +11451,7 @@ type CreatePodBindingRequest struct {
 
 func (x *CreatePodBindingRequest) Reset() {
 	*x = CreatePodBindingRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[104]
+	mi := &file_portico_core_v1_services_proto_msgTypes[164]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7312,7 +11463,7 @@ func (x *CreatePodBindingRequest) String() string {
 func (*CreatePodBindingRequest) ProtoMessage() {}
 
 func (x *CreatePodBindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[104]
+	mi := &file_portico_core_v1_services_proto_msgTypes[164]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7325,7 +11476,7 @@ func (x *CreatePodBindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePodBindingRequest.ProtoReflect.Descriptor instead.
 func (*CreatePodBindingRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{104}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{164}
 }
 
 func (x *CreatePodBindingRequest) GetNamespace() string {
@@ -7373,7 +11524,7 @@ type CreatePodBindingResponse struct {
 
 func (x *CreatePodBindingResponse) Reset() {
 	*x = CreatePodBindingResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[105]
+	mi := &file_portico_core_v1_services_proto_msgTypes[165]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7385,7 +11536,7 @@ func (x *CreatePodBindingResponse) String() string {
 func (*CreatePodBindingResponse) ProtoMessage() {}
 
 func (x *CreatePodBindingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[105]
+	mi := &file_portico_core_v1_services_proto_msgTypes[165]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7398,7 +11549,7 @@ func (x *CreatePodBindingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePodBindingResponse.ProtoReflect.Descriptor instead.
 func (*CreatePodBindingResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{105}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{165}
 }
 
 func (x *CreatePodBindingResponse) GetStatus() *Status {
@@ -7421,7 +11572,7 @@ type GetPodStatusRequest struct {
 
 func (x *GetPodStatusRequest) Reset() {
 	*x = GetPodStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[106]
+	mi := &file_portico_core_v1_services_proto_msgTypes[166]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7433,7 +11584,7 @@ func (x *GetPodStatusRequest) String() string {
 func (*GetPodStatusRequest) ProtoMessage() {}
 
 func (x *GetPodStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[106]
+	mi := &file_portico_core_v1_services_proto_msgTypes[166]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7446,7 +11597,7 @@ func (x *GetPodStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPodStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetPodStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{106}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{166}
 }
 
 func (x *GetPodStatusRequest) GetNamespace() string {
@@ -7480,7 +11631,7 @@ type GetPodStatusResponse struct {
 
 func (x *GetPodStatusResponse) Reset() {
 	*x = GetPodStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[107]
+	mi := &file_portico_core_v1_services_proto_msgTypes[167]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7492,7 +11643,7 @@ func (x *GetPodStatusResponse) String() string {
 func (*GetPodStatusResponse) ProtoMessage() {}
 
 func (x *GetPodStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[107]
+	mi := &file_portico_core_v1_services_proto_msgTypes[167]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7505,7 +11656,7 @@ func (x *GetPodStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPodStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetPodStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{107}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{167}
 }
 
 func (x *GetPodStatusResponse) GetPod() *Pod {
@@ -7532,7 +11683,7 @@ type UpdatePodStatusRequest struct {
 
 func (x *UpdatePodStatusRequest) Reset() {
 	*x = UpdatePodStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[108]
+	mi := &file_portico_core_v1_services_proto_msgTypes[168]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7544,7 +11695,7 @@ func (x *UpdatePodStatusRequest) String() string {
 func (*UpdatePodStatusRequest) ProtoMessage() {}
 
 func (x *UpdatePodStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[108]
+	mi := &file_portico_core_v1_services_proto_msgTypes[168]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7557,7 +11708,7 @@ func (x *UpdatePodStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePodStatusRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePodStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{108}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{168}
 }
 
 func (x *UpdatePodStatusRequest) GetNamespace() string {
@@ -7612,7 +11763,7 @@ type UpdatePodStatusResponse struct {
 
 func (x *UpdatePodStatusResponse) Reset() {
 	*x = UpdatePodStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[109]
+	mi := &file_portico_core_v1_services_proto_msgTypes[169]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7624,7 +11775,7 @@ func (x *UpdatePodStatusResponse) String() string {
 func (*UpdatePodStatusResponse) ProtoMessage() {}
 
 func (x *UpdatePodStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[109]
+	mi := &file_portico_core_v1_services_proto_msgTypes[169]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7637,7 +11788,7 @@ func (x *UpdatePodStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePodStatusResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePodStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{109}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{169}
 }
 
 func (x *UpdatePodStatusResponse) GetPod() *Pod {
@@ -7670,7 +11821,7 @@ type PatchPodStatusRequest struct {
 
 func (x *PatchPodStatusRequest) Reset() {
 	*x = PatchPodStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[110]
+	mi := &file_portico_core_v1_services_proto_msgTypes[170]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7682,7 +11833,7 @@ func (x *PatchPodStatusRequest) String() string {
 func (*PatchPodStatusRequest) ProtoMessage() {}
 
 func (x *PatchPodStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[110]
+	mi := &file_portico_core_v1_services_proto_msgTypes[170]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7695,7 +11846,7 @@ func (x *PatchPodStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchPodStatusRequest.ProtoReflect.Descriptor instead.
 func (*PatchPodStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{110}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{170}
 }
 
 func (x *PatchPodStatusRequest) GetNamespace() string {
@@ -7764,7 +11915,7 @@ type PatchPodStatusResponse struct {
 
 func (x *PatchPodStatusResponse) Reset() {
 	*x = PatchPodStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[111]
+	mi := &file_portico_core_v1_services_proto_msgTypes[171]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7776,7 +11927,7 @@ func (x *PatchPodStatusResponse) String() string {
 func (*PatchPodStatusResponse) ProtoMessage() {}
 
 func (x *PatchPodStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[111]
+	mi := &file_portico_core_v1_services_proto_msgTypes[171]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7789,12 +11940,4251 @@ func (x *PatchPodStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchPodStatusResponse.ProtoReflect.Descriptor instead.
 func (*PatchPodStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{111}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{171}
 }
 
 func (x *PatchPodStatusResponse) GetPod() *Pod {
 	if x != nil {
 		return x.Pod
+	}
+	return nil
+}
+
+// GetPodTemplateRequest names the PodTemplate to read.
+type GetPodTemplateRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PodTemplates.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPodTemplateRequest) Reset() {
+	*x = GetPodTemplateRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[172]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPodTemplateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPodTemplateRequest) ProtoMessage() {}
+
+func (x *GetPodTemplateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[172]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPodTemplateRequest.ProtoReflect.Descriptor instead.
+func (*GetPodTemplateRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{172}
+}
+
+func (x *GetPodTemplateRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetPodTemplateRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetPodTemplateRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *GetPodTemplateRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// GetPodTemplateResponse holds the PodTemplate.
+type GetPodTemplateResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	PodTemplate *PodTemplate           `protobuf:"bytes,1,opt,name=pod_template,json=podTemplate,proto3" json:"pod_template,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetPodTemplateResponse) Reset() {
+	*x = GetPodTemplateResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[173]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPodTemplateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPodTemplateResponse) ProtoMessage() {}
+
+func (x *GetPodTemplateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[173]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPodTemplateResponse.ProtoReflect.Descriptor instead.
+func (*GetPodTemplateResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{173}
+}
+
+func (x *GetPodTemplateResponse) GetPodTemplate() *PodTemplate {
+	if x != nil {
+		return x.PodTemplate
+	}
+	return nil
+}
+
+func (x *GetPodTemplateResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// ListPodTemplatesRequest selects PodTemplates.
+type ListPodTemplatesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace       string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds  int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	Limit           int64  `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	// continue is the token of the previous page's ListMeta.
+	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
+	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PodTemplates.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPodTemplatesRequest) Reset() {
+	*x = ListPodTemplatesRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[174]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPodTemplatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPodTemplatesRequest) ProtoMessage() {}
+
+func (x *ListPodTemplatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[174]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPodTemplatesRequest.ProtoReflect.Descriptor instead.
+func (*ListPodTemplatesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{174}
+}
+
+func (x *ListPodTemplatesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *ListPodTemplatesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *ListPodTemplatesRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ListPodTemplatesRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *ListPodTemplatesRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *ListPodTemplatesRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListPodTemplatesRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+func (x *ListPodTemplatesRequest) GetResourceVersionMatch() string {
+	if x != nil {
+		return x.ResourceVersionMatch
+	}
+	return ""
+}
+
+func (x *ListPodTemplatesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// ListPodTemplatesResponse is a PodTemplateList.
+type ListPodTemplatesResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*PodTemplate         `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *ListPodTemplatesResponse) Reset() {
+	*x = ListPodTemplatesResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[175]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPodTemplatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPodTemplatesResponse) ProtoMessage() {}
+
+func (x *ListPodTemplatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[175]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPodTemplatesResponse.ProtoReflect.Descriptor instead.
+func (*ListPodTemplatesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{175}
+}
+
+func (x *ListPodTemplatesResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ListPodTemplatesResponse) GetItems() []*PodTemplate {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListPodTemplatesResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
+	}
+	return nil
+}
+
+// CreatePodTemplateRequest holds the PodTemplate to create.
+type CreatePodTemplateRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Namespace   string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	PodTemplate *PodTemplate           `protobuf:"bytes,2,opt,name=pod_template,json=podTemplate,proto3" json:"pod_template,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,3,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,4,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,5,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CreatePodTemplateRequest) Reset() {
+	*x = CreatePodTemplateRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[176]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePodTemplateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePodTemplateRequest) ProtoMessage() {}
+
+func (x *CreatePodTemplateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[176]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePodTemplateRequest.ProtoReflect.Descriptor instead.
+func (*CreatePodTemplateRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{176}
+}
+
+func (x *CreatePodTemplateRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *CreatePodTemplateRequest) GetPodTemplate() *PodTemplate {
+	if x != nil {
+		return x.PodTemplate
+	}
+	return nil
+}
+
+func (x *CreatePodTemplateRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreatePodTemplateRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreatePodTemplateRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreatePodTemplateResponse holds the PodTemplate.
+type CreatePodTemplateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PodTemplate   *PodTemplate           `protobuf:"bytes,1,opt,name=pod_template,json=podTemplate,proto3" json:"pod_template,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePodTemplateResponse) Reset() {
+	*x = CreatePodTemplateResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[177]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePodTemplateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePodTemplateResponse) ProtoMessage() {}
+
+func (x *CreatePodTemplateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[177]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePodTemplateResponse.ProtoReflect.Descriptor instead.
+func (*CreatePodTemplateResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{177}
+}
+
+func (x *CreatePodTemplateResponse) GetPodTemplate() *PodTemplate {
+	if x != nil {
+		return x.PodTemplate
+	}
+	return nil
+}
+
+// UpdatePodTemplateRequest holds the new PodTemplate.
+type UpdatePodTemplateRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Namespace   string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	PodTemplate *PodTemplate           `protobuf:"bytes,3,opt,name=pod_template,json=podTemplate,proto3" json:"pod_template,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdatePodTemplateRequest) Reset() {
+	*x = UpdatePodTemplateRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[178]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePodTemplateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePodTemplateRequest) ProtoMessage() {}
+
+func (x *UpdatePodTemplateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[178]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePodTemplateRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePodTemplateRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{178}
+}
+
+func (x *UpdatePodTemplateRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdatePodTemplateRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePodTemplateRequest) GetPodTemplate() *PodTemplate {
+	if x != nil {
+		return x.PodTemplate
+	}
+	return nil
+}
+
+func (x *UpdatePodTemplateRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdatePodTemplateRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdatePodTemplateRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdatePodTemplateResponse holds the PodTemplate.
+type UpdatePodTemplateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PodTemplate   *PodTemplate           `protobuf:"bytes,1,opt,name=pod_template,json=podTemplate,proto3" json:"pod_template,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePodTemplateResponse) Reset() {
+	*x = UpdatePodTemplateResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[179]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePodTemplateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePodTemplateResponse) ProtoMessage() {}
+
+func (x *UpdatePodTemplateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[179]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePodTemplateResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePodTemplateResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{179}
+}
+
+func (x *UpdatePodTemplateResponse) GetPodTemplate() *PodTemplate {
+	if x != nil {
+		return x.PodTemplate
+	}
+	return nil
+}
+
+// PatchPodTemplateRequest holds a patch to the PodTemplate.
+type PatchPodTemplateRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchPodTemplateRequest) Reset() {
+	*x = PatchPodTemplateRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[180]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPodTemplateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPodTemplateRequest) ProtoMessage() {}
+
+func (x *PatchPodTemplateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[180]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPodTemplateRequest.ProtoReflect.Descriptor instead.
+func (*PatchPodTemplateRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{180}
+}
+
+func (x *PatchPodTemplateRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchPodTemplateRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchPodTemplateRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchPodTemplateRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchPodTemplateRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchPodTemplateRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchPodTemplateRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchPodTemplateRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchPodTemplateResponse holds the PodTemplate.
+type PatchPodTemplateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PodTemplate   *PodTemplate           `protobuf:"bytes,1,opt,name=pod_template,json=podTemplate,proto3" json:"pod_template,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchPodTemplateResponse) Reset() {
+	*x = PatchPodTemplateResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[181]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPodTemplateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPodTemplateResponse) ProtoMessage() {}
+
+func (x *PatchPodTemplateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[181]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPodTemplateResponse.ProtoReflect.Descriptor instead.
+func (*PatchPodTemplateResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{181}
+}
+
+func (x *PatchPodTemplateResponse) GetPodTemplate() *PodTemplate {
+	if x != nil {
+		return x.PodTemplate
+	}
+	return nil
+}
+
+// DeletePodTemplateRequest names the PodTemplate to delete.
+type DeletePodTemplateRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// options is the request body; the query parameters below add to it.
+	Options            *DeleteOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	GracePeriodSeconds *int64         `protobuf:"varint,4,opt,name=grace_period_seconds,json=gracePeriodSeconds,proto3,oneof" json:"grace_period_seconds,omitempty"`
+	// propagation_policy is Orphan, Background or Foreground.
+	PropagationPolicy string `protobuf:"bytes,5,opt,name=propagation_policy,json=propagationPolicy,proto3" json:"propagation_policy,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,6,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePodTemplateRequest) Reset() {
+	*x = DeletePodTemplateRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[182]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePodTemplateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePodTemplateRequest) ProtoMessage() {}
+
+func (x *DeletePodTemplateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[182]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePodTemplateRequest.ProtoReflect.Descriptor instead.
+func (*DeletePodTemplateRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{182}
+}
+
+func (x *DeletePodTemplateRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeletePodTemplateRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeletePodTemplateRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeletePodTemplateRequest) GetGracePeriodSeconds() int64 {
+	if x != nil && x.GracePeriodSeconds != nil {
+		return *x.GracePeriodSeconds
+	}
+	return 0
+}
+
+func (x *DeletePodTemplateRequest) GetPropagationPolicy() string {
+	if x != nil {
+		return x.PropagationPolicy
+	}
+	return ""
+}
+
+func (x *DeletePodTemplateRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeletePodTemplateResponse is the PodTemplate, while its deletion is pending,
+// or the Status of a finished delete: one of the two is set.
+type DeletePodTemplateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PodTemplate   *PodTemplate           `protobuf:"bytes,1,opt,name=pod_template,json=podTemplate,proto3" json:"pod_template,omitempty"`
+	Status        *Status                `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePodTemplateResponse) Reset() {
+	*x = DeletePodTemplateResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[183]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePodTemplateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePodTemplateResponse) ProtoMessage() {}
+
+func (x *DeletePodTemplateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[183]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePodTemplateResponse.ProtoReflect.Descriptor instead.
+func (*DeletePodTemplateResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{183}
+}
+
+func (x *DeletePodTemplateResponse) GetPodTemplate() *PodTemplate {
+	if x != nil {
+		return x.PodTemplate
+	}
+	return nil
+}
+
+func (x *DeletePodTemplateResponse) GetStatus() *Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// DeleteCollectionPodTemplatesRequest selects the PodTemplates to delete.
+type DeleteCollectionPodTemplatesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	LabelSelector string                 `protobuf:"bytes,2,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,3,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// options is the request body.
+	Options *DeleteOptions `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionPodTemplatesRequest) Reset() {
+	*x = DeleteCollectionPodTemplatesRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[184]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionPodTemplatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionPodTemplatesRequest) ProtoMessage() {}
+
+func (x *DeleteCollectionPodTemplatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[184]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionPodTemplatesRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionPodTemplatesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{184}
+}
+
+func (x *DeleteCollectionPodTemplatesRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPodTemplatesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPodTemplatesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPodTemplatesRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteCollectionPodTemplatesRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteCollectionPodTemplatesResponse is the PodTemplateList deleted.
+type DeleteCollectionPodTemplatesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items         []*PodTemplate         `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionPodTemplatesResponse) Reset() {
+	*x = DeleteCollectionPodTemplatesResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[185]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionPodTemplatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionPodTemplatesResponse) ProtoMessage() {}
+
+func (x *DeleteCollectionPodTemplatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[185]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionPodTemplatesResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionPodTemplatesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{185}
+}
+
+func (x *DeleteCollectionPodTemplatesResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *DeleteCollectionPodTemplatesResponse) GetItems() []*PodTemplate {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// WatchPodTemplatesRequest selects the PodTemplates to watch.
+type WatchPodTemplatesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace           string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion     string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
+	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PodTemplates.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchPodTemplatesRequest) Reset() {
+	*x = WatchPodTemplatesRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[186]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPodTemplatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPodTemplatesRequest) ProtoMessage() {}
+
+func (x *WatchPodTemplatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[186]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPodTemplatesRequest.ProtoReflect.Descriptor instead.
+func (*WatchPodTemplatesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{186}
+}
+
+func (x *WatchPodTemplatesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *WatchPodTemplatesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *WatchPodTemplatesRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *WatchPodTemplatesRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *WatchPodTemplatesRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *WatchPodTemplatesRequest) GetAllowWatchBookmarks() bool {
+	if x != nil {
+		return x.AllowWatchBookmarks
+	}
+	return false
+}
+
+func (x *WatchPodTemplatesRequest) GetSendInitialEvents() bool {
+	if x != nil && x.SendInitialEvents != nil {
+		return *x.SendInitialEvents
+	}
+	return false
+}
+
+func (x *WatchPodTemplatesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// WatchPodTemplatesResponse is one watch event.
+type WatchPodTemplatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
+	Type   string       `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *PodTemplate `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *WatchPodTemplatesResponse) Reset() {
+	*x = WatchPodTemplatesResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[187]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPodTemplatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPodTemplatesResponse) ProtoMessage() {}
+
+func (x *WatchPodTemplatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[187]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPodTemplatesResponse.ProtoReflect.Descriptor instead.
+func (*WatchPodTemplatesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{187}
+}
+
+func (x *WatchPodTemplatesResponse) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *WatchPodTemplatesResponse) GetObject() *PodTemplate {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchPodTemplatesResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// GetReplicationControllerRequest names the ReplicationController to read.
+type GetReplicationControllerRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ReplicationControllers.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReplicationControllerRequest) Reset() {
+	*x = GetReplicationControllerRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[188]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReplicationControllerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReplicationControllerRequest) ProtoMessage() {}
+
+func (x *GetReplicationControllerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[188]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReplicationControllerRequest.ProtoReflect.Descriptor instead.
+func (*GetReplicationControllerRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{188}
+}
+
+func (x *GetReplicationControllerRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetReplicationControllerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetReplicationControllerRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *GetReplicationControllerRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// GetReplicationControllerResponse holds the ReplicationController.
+type GetReplicationControllerResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ReplicationController *ReplicationController `protobuf:"bytes,1,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetReplicationControllerResponse) Reset() {
+	*x = GetReplicationControllerResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[189]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReplicationControllerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReplicationControllerResponse) ProtoMessage() {}
+
+func (x *GetReplicationControllerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[189]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReplicationControllerResponse.ProtoReflect.Descriptor instead.
+func (*GetReplicationControllerResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{189}
+}
+
+func (x *GetReplicationControllerResponse) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+func (x *GetReplicationControllerResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// ListReplicationControllersRequest selects ReplicationControllers.
+type ListReplicationControllersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace       string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds  int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	Limit           int64  `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	// continue is the token of the previous page's ListMeta.
+	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
+	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ReplicationControllers.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReplicationControllersRequest) Reset() {
+	*x = ListReplicationControllersRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[190]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReplicationControllersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReplicationControllersRequest) ProtoMessage() {}
+
+func (x *ListReplicationControllersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[190]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReplicationControllersRequest.ProtoReflect.Descriptor instead.
+func (*ListReplicationControllersRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{190}
+}
+
+func (x *ListReplicationControllersRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *ListReplicationControllersRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *ListReplicationControllersRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ListReplicationControllersRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *ListReplicationControllersRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *ListReplicationControllersRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListReplicationControllersRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+func (x *ListReplicationControllersRequest) GetResourceVersionMatch() string {
+	if x != nil {
+		return x.ResourceVersionMatch
+	}
+	return ""
+}
+
+func (x *ListReplicationControllersRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// ListReplicationControllersResponse is a ReplicationControllerList.
+type ListReplicationControllersResponse struct {
+	state    protoimpl.MessageState   `protogen:"open.v1"`
+	Metadata *ListMeta                `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*ReplicationController `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *ListReplicationControllersResponse) Reset() {
+	*x = ListReplicationControllersResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[191]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReplicationControllersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReplicationControllersResponse) ProtoMessage() {}
+
+func (x *ListReplicationControllersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[191]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReplicationControllersResponse.ProtoReflect.Descriptor instead.
+func (*ListReplicationControllersResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{191}
+}
+
+func (x *ListReplicationControllersResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ListReplicationControllersResponse) GetItems() []*ReplicationController {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListReplicationControllersResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
+	}
+	return nil
+}
+
+// CreateReplicationControllerRequest holds the ReplicationController to create.
+type CreateReplicationControllerRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Namespace             string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ReplicationController *ReplicationController `protobuf:"bytes,2,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,3,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,4,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,5,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CreateReplicationControllerRequest) Reset() {
+	*x = CreateReplicationControllerRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[192]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateReplicationControllerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateReplicationControllerRequest) ProtoMessage() {}
+
+func (x *CreateReplicationControllerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[192]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateReplicationControllerRequest.ProtoReflect.Descriptor instead.
+func (*CreateReplicationControllerRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{192}
+}
+
+func (x *CreateReplicationControllerRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *CreateReplicationControllerRequest) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+func (x *CreateReplicationControllerRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreateReplicationControllerRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreateReplicationControllerRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreateReplicationControllerResponse holds the ReplicationController.
+type CreateReplicationControllerResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ReplicationController *ReplicationController `protobuf:"bytes,1,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *CreateReplicationControllerResponse) Reset() {
+	*x = CreateReplicationControllerResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[193]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateReplicationControllerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateReplicationControllerResponse) ProtoMessage() {}
+
+func (x *CreateReplicationControllerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[193]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateReplicationControllerResponse.ProtoReflect.Descriptor instead.
+func (*CreateReplicationControllerResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{193}
+}
+
+func (x *CreateReplicationControllerResponse) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+// UpdateReplicationControllerRequest holds the new ReplicationController.
+type UpdateReplicationControllerRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Namespace             string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name                  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	ReplicationController *ReplicationController `protobuf:"bytes,3,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateReplicationControllerRequest) Reset() {
+	*x = UpdateReplicationControllerRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[194]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicationControllerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicationControllerRequest) ProtoMessage() {}
+
+func (x *UpdateReplicationControllerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[194]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicationControllerRequest.ProtoReflect.Descriptor instead.
+func (*UpdateReplicationControllerRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{194}
+}
+
+func (x *UpdateReplicationControllerRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdateReplicationControllerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateReplicationControllerRequest) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+func (x *UpdateReplicationControllerRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateReplicationControllerRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateReplicationControllerRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateReplicationControllerResponse holds the ReplicationController.
+type UpdateReplicationControllerResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ReplicationController *ReplicationController `protobuf:"bytes,1,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *UpdateReplicationControllerResponse) Reset() {
+	*x = UpdateReplicationControllerResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[195]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicationControllerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicationControllerResponse) ProtoMessage() {}
+
+func (x *UpdateReplicationControllerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[195]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicationControllerResponse.ProtoReflect.Descriptor instead.
+func (*UpdateReplicationControllerResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{195}
+}
+
+func (x *UpdateReplicationControllerResponse) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+// PatchReplicationControllerRequest holds a patch to the ReplicationController.
+type PatchReplicationControllerRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchReplicationControllerRequest) Reset() {
+	*x = PatchReplicationControllerRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[196]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchReplicationControllerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchReplicationControllerRequest) ProtoMessage() {}
+
+func (x *PatchReplicationControllerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[196]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchReplicationControllerRequest.ProtoReflect.Descriptor instead.
+func (*PatchReplicationControllerRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{196}
+}
+
+func (x *PatchReplicationControllerRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchReplicationControllerRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchReplicationControllerRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchReplicationControllerResponse holds the ReplicationController.
+type PatchReplicationControllerResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ReplicationController *ReplicationController `protobuf:"bytes,1,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *PatchReplicationControllerResponse) Reset() {
+	*x = PatchReplicationControllerResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[197]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchReplicationControllerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchReplicationControllerResponse) ProtoMessage() {}
+
+func (x *PatchReplicationControllerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[197]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchReplicationControllerResponse.ProtoReflect.Descriptor instead.
+func (*PatchReplicationControllerResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{197}
+}
+
+func (x *PatchReplicationControllerResponse) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+// DeleteReplicationControllerRequest names the ReplicationController to delete.
+type DeleteReplicationControllerRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// options is the request body; the query parameters below add to it.
+	Options            *DeleteOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	GracePeriodSeconds *int64         `protobuf:"varint,4,opt,name=grace_period_seconds,json=gracePeriodSeconds,proto3,oneof" json:"grace_period_seconds,omitempty"`
+	// propagation_policy is Orphan, Background or Foreground.
+	PropagationPolicy string `protobuf:"bytes,5,opt,name=propagation_policy,json=propagationPolicy,proto3" json:"propagation_policy,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,6,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteReplicationControllerRequest) Reset() {
+	*x = DeleteReplicationControllerRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[198]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteReplicationControllerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteReplicationControllerRequest) ProtoMessage() {}
+
+func (x *DeleteReplicationControllerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[198]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteReplicationControllerRequest.ProtoReflect.Descriptor instead.
+func (*DeleteReplicationControllerRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{198}
+}
+
+func (x *DeleteReplicationControllerRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteReplicationControllerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteReplicationControllerRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteReplicationControllerRequest) GetGracePeriodSeconds() int64 {
+	if x != nil && x.GracePeriodSeconds != nil {
+		return *x.GracePeriodSeconds
+	}
+	return 0
+}
+
+func (x *DeleteReplicationControllerRequest) GetPropagationPolicy() string {
+	if x != nil {
+		return x.PropagationPolicy
+	}
+	return ""
+}
+
+func (x *DeleteReplicationControllerRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteReplicationControllerResponse is the ReplicationController, while its
+// deletion is pending, or the Status of a finished delete: one of the two is
+// set.
+type DeleteReplicationControllerResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ReplicationController *ReplicationController `protobuf:"bytes,1,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	Status                *Status                `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *DeleteReplicationControllerResponse) Reset() {
+	*x = DeleteReplicationControllerResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[199]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteReplicationControllerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteReplicationControllerResponse) ProtoMessage() {}
+
+func (x *DeleteReplicationControllerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[199]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteReplicationControllerResponse.ProtoReflect.Descriptor instead.
+func (*DeleteReplicationControllerResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{199}
+}
+
+func (x *DeleteReplicationControllerResponse) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+func (x *DeleteReplicationControllerResponse) GetStatus() *Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// DeleteCollectionReplicationControllersRequest selects the
+// ReplicationControllers to delete.
+type DeleteCollectionReplicationControllersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	LabelSelector string                 `protobuf:"bytes,2,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,3,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// options is the request body.
+	Options *DeleteOptions `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionReplicationControllersRequest) Reset() {
+	*x = DeleteCollectionReplicationControllersRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[200]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionReplicationControllersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionReplicationControllersRequest) ProtoMessage() {}
+
+func (x *DeleteCollectionReplicationControllersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[200]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionReplicationControllersRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionReplicationControllersRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{200}
+}
+
+func (x *DeleteCollectionReplicationControllersRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteCollectionReplicationControllersRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionReplicationControllersRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionReplicationControllersRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteCollectionReplicationControllersRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteCollectionReplicationControllersResponse is the
+// ReplicationControllerList deleted.
+type DeleteCollectionReplicationControllersResponse struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Metadata      *ListMeta                `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items         []*ReplicationController `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionReplicationControllersResponse) Reset() {
+	*x = DeleteCollectionReplicationControllersResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[201]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionReplicationControllersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionReplicationControllersResponse) ProtoMessage() {}
+
+func (x *DeleteCollectionReplicationControllersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[201]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionReplicationControllersResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionReplicationControllersResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{201}
+}
+
+func (x *DeleteCollectionReplicationControllersResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *DeleteCollectionReplicationControllersResponse) GetItems() []*ReplicationController {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// WatchReplicationControllersRequest selects the ReplicationControllers to
+// watch.
+type WatchReplicationControllersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace           string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion     string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
+	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ReplicationControllers.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchReplicationControllersRequest) Reset() {
+	*x = WatchReplicationControllersRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[202]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchReplicationControllersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchReplicationControllersRequest) ProtoMessage() {}
+
+func (x *WatchReplicationControllersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[202]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchReplicationControllersRequest.ProtoReflect.Descriptor instead.
+func (*WatchReplicationControllersRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{202}
+}
+
+func (x *WatchReplicationControllersRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *WatchReplicationControllersRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *WatchReplicationControllersRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *WatchReplicationControllersRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *WatchReplicationControllersRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *WatchReplicationControllersRequest) GetAllowWatchBookmarks() bool {
+	if x != nil {
+		return x.AllowWatchBookmarks
+	}
+	return false
+}
+
+func (x *WatchReplicationControllersRequest) GetSendInitialEvents() bool {
+	if x != nil && x.SendInitialEvents != nil {
+		return *x.SendInitialEvents
+	}
+	return false
+}
+
+func (x *WatchReplicationControllersRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// WatchReplicationControllersResponse is one watch event.
+type WatchReplicationControllersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
+	Type   string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *ReplicationController `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *WatchReplicationControllersResponse) Reset() {
+	*x = WatchReplicationControllersResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[203]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchReplicationControllersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchReplicationControllersResponse) ProtoMessage() {}
+
+func (x *WatchReplicationControllersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[203]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchReplicationControllersResponse.ProtoReflect.Descriptor instead.
+func (*WatchReplicationControllersResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{203}
+}
+
+func (x *WatchReplicationControllersResponse) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *WatchReplicationControllersResponse) GetObject() *ReplicationController {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchReplicationControllersResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// GetReplicationControllerStatusRequest names the ReplicationController status
+// to read.
+type GetReplicationControllerStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetReplicationControllerStatusRequest) Reset() {
+	*x = GetReplicationControllerStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[204]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReplicationControllerStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReplicationControllerStatusRequest) ProtoMessage() {}
+
+func (x *GetReplicationControllerStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[204]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReplicationControllerStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetReplicationControllerStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{204}
+}
+
+func (x *GetReplicationControllerStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetReplicationControllerStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetReplicationControllerStatusRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetReplicationControllerStatusResponse holds the ReplicationController.
+type GetReplicationControllerStatusResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ReplicationController *ReplicationController `protobuf:"bytes,1,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetReplicationControllerStatusResponse) Reset() {
+	*x = GetReplicationControllerStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[205]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReplicationControllerStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReplicationControllerStatusResponse) ProtoMessage() {}
+
+func (x *GetReplicationControllerStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[205]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReplicationControllerStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetReplicationControllerStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{205}
+}
+
+func (x *GetReplicationControllerStatusResponse) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+// UpdateReplicationControllerStatusRequest holds the new ReplicationController
+// status.
+type UpdateReplicationControllerStatusRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Namespace             string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name                  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	ReplicationController *ReplicationController `protobuf:"bytes,3,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateReplicationControllerStatusRequest) Reset() {
+	*x = UpdateReplicationControllerStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[206]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicationControllerStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicationControllerStatusRequest) ProtoMessage() {}
+
+func (x *UpdateReplicationControllerStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[206]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicationControllerStatusRequest.ProtoReflect.Descriptor instead.
+func (*UpdateReplicationControllerStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{206}
+}
+
+func (x *UpdateReplicationControllerStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdateReplicationControllerStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateReplicationControllerStatusRequest) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+func (x *UpdateReplicationControllerStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateReplicationControllerStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateReplicationControllerStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateReplicationControllerStatusResponse holds the ReplicationController.
+type UpdateReplicationControllerStatusResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ReplicationController *ReplicationController `protobuf:"bytes,1,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *UpdateReplicationControllerStatusResponse) Reset() {
+	*x = UpdateReplicationControllerStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[207]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicationControllerStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicationControllerStatusResponse) ProtoMessage() {}
+
+func (x *UpdateReplicationControllerStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[207]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicationControllerStatusResponse.ProtoReflect.Descriptor instead.
+func (*UpdateReplicationControllerStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{207}
+}
+
+func (x *UpdateReplicationControllerStatusResponse) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+// PatchReplicationControllerStatusRequest holds a patch to the
+// ReplicationController status.
+type PatchReplicationControllerStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchReplicationControllerStatusRequest) Reset() {
+	*x = PatchReplicationControllerStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[208]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchReplicationControllerStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchReplicationControllerStatusRequest) ProtoMessage() {}
+
+func (x *PatchReplicationControllerStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[208]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchReplicationControllerStatusRequest.ProtoReflect.Descriptor instead.
+func (*PatchReplicationControllerStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{208}
+}
+
+func (x *PatchReplicationControllerStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerStatusRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerStatusRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchReplicationControllerStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchReplicationControllerStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerStatusRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchReplicationControllerStatusResponse holds the ReplicationController.
+type PatchReplicationControllerStatusResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ReplicationController *ReplicationController `protobuf:"bytes,1,opt,name=replication_controller,json=replicationController,proto3" json:"replication_controller,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *PatchReplicationControllerStatusResponse) Reset() {
+	*x = PatchReplicationControllerStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[209]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchReplicationControllerStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchReplicationControllerStatusResponse) ProtoMessage() {}
+
+func (x *PatchReplicationControllerStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[209]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchReplicationControllerStatusResponse.ProtoReflect.Descriptor instead.
+func (*PatchReplicationControllerStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{209}
+}
+
+func (x *PatchReplicationControllerStatusResponse) GetReplicationController() *ReplicationController {
+	if x != nil {
+		return x.ReplicationController
+	}
+	return nil
+}
+
+// GetResourceQuotaRequest names the ResourceQuota to read.
+type GetResourceQuotaRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ResourceQuotas.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetResourceQuotaRequest) Reset() {
+	*x = GetResourceQuotaRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[210]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResourceQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResourceQuotaRequest) ProtoMessage() {}
+
+func (x *GetResourceQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[210]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResourceQuotaRequest.ProtoReflect.Descriptor instead.
+func (*GetResourceQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{210}
+}
+
+func (x *GetResourceQuotaRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetResourceQuotaRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetResourceQuotaRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *GetResourceQuotaRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// GetResourceQuotaResponse holds the ResourceQuota.
+type GetResourceQuotaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,1,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetResourceQuotaResponse) Reset() {
+	*x = GetResourceQuotaResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[211]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResourceQuotaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResourceQuotaResponse) ProtoMessage() {}
+
+func (x *GetResourceQuotaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[211]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResourceQuotaResponse.ProtoReflect.Descriptor instead.
+func (*GetResourceQuotaResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{211}
+}
+
+func (x *GetResourceQuotaResponse) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
+	}
+	return nil
+}
+
+func (x *GetResourceQuotaResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// ListResourceQuotasRequest selects ResourceQuotas.
+type ListResourceQuotasRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace       string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds  int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	Limit           int64  `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	// continue is the token of the previous page's ListMeta.
+	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
+	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ResourceQuotas.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListResourceQuotasRequest) Reset() {
+	*x = ListResourceQuotasRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[212]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResourceQuotasRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResourceQuotasRequest) ProtoMessage() {}
+
+func (x *ListResourceQuotasRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[212]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResourceQuotasRequest.ProtoReflect.Descriptor instead.
+func (*ListResourceQuotasRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{212}
+}
+
+func (x *ListResourceQuotasRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *ListResourceQuotasRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *ListResourceQuotasRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ListResourceQuotasRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *ListResourceQuotasRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *ListResourceQuotasRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListResourceQuotasRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+func (x *ListResourceQuotasRequest) GetResourceVersionMatch() string {
+	if x != nil {
+		return x.ResourceVersionMatch
+	}
+	return ""
+}
+
+func (x *ListResourceQuotasRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// ListResourceQuotasResponse is a ResourceQuotaList.
+type ListResourceQuotasResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*ResourceQuota       `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *ListResourceQuotasResponse) Reset() {
+	*x = ListResourceQuotasResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[213]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResourceQuotasResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResourceQuotasResponse) ProtoMessage() {}
+
+func (x *ListResourceQuotasResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[213]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResourceQuotasResponse.ProtoReflect.Descriptor instead.
+func (*ListResourceQuotasResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{213}
+}
+
+func (x *ListResourceQuotasResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ListResourceQuotasResponse) GetItems() []*ResourceQuota {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListResourceQuotasResponse) GetPartialObjectMetadataItems() []*PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
+	}
+	return nil
+}
+
+// CreateResourceQuotaRequest holds the ResourceQuota to create.
+type CreateResourceQuotaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,2,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,3,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,4,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,5,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CreateResourceQuotaRequest) Reset() {
+	*x = CreateResourceQuotaRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[214]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateResourceQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateResourceQuotaRequest) ProtoMessage() {}
+
+func (x *CreateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[214]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateResourceQuotaRequest.ProtoReflect.Descriptor instead.
+func (*CreateResourceQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{214}
+}
+
+func (x *CreateResourceQuotaRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *CreateResourceQuotaRequest) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
+	}
+	return nil
+}
+
+func (x *CreateResourceQuotaRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreateResourceQuotaRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreateResourceQuotaRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreateResourceQuotaResponse holds the ResourceQuota.
+type CreateResourceQuotaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,1,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateResourceQuotaResponse) Reset() {
+	*x = CreateResourceQuotaResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[215]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateResourceQuotaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateResourceQuotaResponse) ProtoMessage() {}
+
+func (x *CreateResourceQuotaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[215]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateResourceQuotaResponse.ProtoReflect.Descriptor instead.
+func (*CreateResourceQuotaResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{215}
+}
+
+func (x *CreateResourceQuotaResponse) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
+	}
+	return nil
+}
+
+// UpdateResourceQuotaRequest holds the new ResourceQuota.
+type UpdateResourceQuotaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,3,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateResourceQuotaRequest) Reset() {
+	*x = UpdateResourceQuotaRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[216]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResourceQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResourceQuotaRequest) ProtoMessage() {}
+
+func (x *UpdateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[216]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResourceQuotaRequest.ProtoReflect.Descriptor instead.
+func (*UpdateResourceQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{216}
+}
+
+func (x *UpdateResourceQuotaRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdateResourceQuotaRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateResourceQuotaRequest) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
+	}
+	return nil
+}
+
+func (x *UpdateResourceQuotaRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateResourceQuotaRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateResourceQuotaRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateResourceQuotaResponse holds the ResourceQuota.
+type UpdateResourceQuotaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,1,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResourceQuotaResponse) Reset() {
+	*x = UpdateResourceQuotaResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[217]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResourceQuotaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResourceQuotaResponse) ProtoMessage() {}
+
+func (x *UpdateResourceQuotaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[217]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResourceQuotaResponse.ProtoReflect.Descriptor instead.
+func (*UpdateResourceQuotaResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{217}
+}
+
+func (x *UpdateResourceQuotaResponse) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
+	}
+	return nil
+}
+
+// PatchResourceQuotaRequest holds a patch to the ResourceQuota.
+type PatchResourceQuotaRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchResourceQuotaRequest) Reset() {
+	*x = PatchResourceQuotaRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[218]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchResourceQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchResourceQuotaRequest) ProtoMessage() {}
+
+func (x *PatchResourceQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[218]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchResourceQuotaRequest.ProtoReflect.Descriptor instead.
+func (*PatchResourceQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{218}
+}
+
+func (x *PatchResourceQuotaRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchResourceQuotaRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchResourceQuotaRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchResourceQuotaRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchResourceQuotaRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchResourceQuotaRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchResourceQuotaRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchResourceQuotaRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchResourceQuotaResponse holds the ResourceQuota.
+type PatchResourceQuotaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,1,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchResourceQuotaResponse) Reset() {
+	*x = PatchResourceQuotaResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[219]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchResourceQuotaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchResourceQuotaResponse) ProtoMessage() {}
+
+func (x *PatchResourceQuotaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[219]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchResourceQuotaResponse.ProtoReflect.Descriptor instead.
+func (*PatchResourceQuotaResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{219}
+}
+
+func (x *PatchResourceQuotaResponse) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
+	}
+	return nil
+}
+
+// DeleteResourceQuotaRequest names the ResourceQuota to delete.
+type DeleteResourceQuotaRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// options is the request body; the query parameters below add to it.
+	Options            *DeleteOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	GracePeriodSeconds *int64         `protobuf:"varint,4,opt,name=grace_period_seconds,json=gracePeriodSeconds,proto3,oneof" json:"grace_period_seconds,omitempty"`
+	// propagation_policy is Orphan, Background or Foreground.
+	PropagationPolicy string `protobuf:"bytes,5,opt,name=propagation_policy,json=propagationPolicy,proto3" json:"propagation_policy,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,6,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteResourceQuotaRequest) Reset() {
+	*x = DeleteResourceQuotaRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[220]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteResourceQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteResourceQuotaRequest) ProtoMessage() {}
+
+func (x *DeleteResourceQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[220]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteResourceQuotaRequest.ProtoReflect.Descriptor instead.
+func (*DeleteResourceQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{220}
+}
+
+func (x *DeleteResourceQuotaRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteResourceQuotaRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteResourceQuotaRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteResourceQuotaRequest) GetGracePeriodSeconds() int64 {
+	if x != nil && x.GracePeriodSeconds != nil {
+		return *x.GracePeriodSeconds
+	}
+	return 0
+}
+
+func (x *DeleteResourceQuotaRequest) GetPropagationPolicy() string {
+	if x != nil {
+		return x.PropagationPolicy
+	}
+	return ""
+}
+
+func (x *DeleteResourceQuotaRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteResourceQuotaResponse is the ResourceQuota, while its deletion is
+// pending, or the Status of a finished delete: one of the two is set.
+type DeleteResourceQuotaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,1,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	Status        *Status                `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteResourceQuotaResponse) Reset() {
+	*x = DeleteResourceQuotaResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[221]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteResourceQuotaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteResourceQuotaResponse) ProtoMessage() {}
+
+func (x *DeleteResourceQuotaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[221]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteResourceQuotaResponse.ProtoReflect.Descriptor instead.
+func (*DeleteResourceQuotaResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{221}
+}
+
+func (x *DeleteResourceQuotaResponse) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
+	}
+	return nil
+}
+
+func (x *DeleteResourceQuotaResponse) GetStatus() *Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// DeleteCollectionResourceQuotasRequest selects the ResourceQuotas to delete.
+type DeleteCollectionResourceQuotasRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	LabelSelector string                 `protobuf:"bytes,2,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,3,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// options is the request body.
+	Options *DeleteOptions `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionResourceQuotasRequest) Reset() {
+	*x = DeleteCollectionResourceQuotasRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[222]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionResourceQuotasRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionResourceQuotasRequest) ProtoMessage() {}
+
+func (x *DeleteCollectionResourceQuotasRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[222]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionResourceQuotasRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionResourceQuotasRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{222}
+}
+
+func (x *DeleteCollectionResourceQuotasRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteCollectionResourceQuotasRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionResourceQuotasRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionResourceQuotasRequest) GetOptions() *DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteCollectionResourceQuotasRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteCollectionResourceQuotasResponse is the ResourceQuotaList deleted.
+type DeleteCollectionResourceQuotasResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items         []*ResourceQuota       `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionResourceQuotasResponse) Reset() {
+	*x = DeleteCollectionResourceQuotasResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[223]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionResourceQuotasResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionResourceQuotasResponse) ProtoMessage() {}
+
+func (x *DeleteCollectionResourceQuotasResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[223]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionResourceQuotasResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionResourceQuotasResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{223}
+}
+
+func (x *DeleteCollectionResourceQuotasResponse) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *DeleteCollectionResourceQuotasResponse) GetItems() []*ResourceQuota {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// WatchResourceQuotasRequest selects the ResourceQuotas to watch.
+type WatchResourceQuotasRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace           string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion     string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
+	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ResourceQuotas.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchResourceQuotasRequest) Reset() {
+	*x = WatchResourceQuotasRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[224]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchResourceQuotasRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchResourceQuotasRequest) ProtoMessage() {}
+
+func (x *WatchResourceQuotasRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[224]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchResourceQuotasRequest.ProtoReflect.Descriptor instead.
+func (*WatchResourceQuotasRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{224}
+}
+
+func (x *WatchResourceQuotasRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *WatchResourceQuotasRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *WatchResourceQuotasRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *WatchResourceQuotasRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *WatchResourceQuotasRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *WatchResourceQuotasRequest) GetAllowWatchBookmarks() bool {
+	if x != nil {
+		return x.AllowWatchBookmarks
+	}
+	return false
+}
+
+func (x *WatchResourceQuotasRequest) GetSendInitialEvents() bool {
+	if x != nil && x.SendInitialEvents != nil {
+		return *x.SendInitialEvents
+	}
+	return false
+}
+
+func (x *WatchResourceQuotasRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// WatchResourceQuotasResponse is one watch event.
+type WatchResourceQuotasResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
+	Type   string         `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *ResourceQuota `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *WatchResourceQuotasResponse) Reset() {
+	*x = WatchResourceQuotasResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[225]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchResourceQuotasResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchResourceQuotasResponse) ProtoMessage() {}
+
+func (x *WatchResourceQuotasResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[225]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchResourceQuotasResponse.ProtoReflect.Descriptor instead.
+func (*WatchResourceQuotasResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{225}
+}
+
+func (x *WatchResourceQuotasResponse) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *WatchResourceQuotasResponse) GetObject() *ResourceQuota {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchResourceQuotasResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// GetResourceQuotaStatusRequest names the ResourceQuota status to read.
+type GetResourceQuotaStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetResourceQuotaStatusRequest) Reset() {
+	*x = GetResourceQuotaStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[226]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResourceQuotaStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResourceQuotaStatusRequest) ProtoMessage() {}
+
+func (x *GetResourceQuotaStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[226]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResourceQuotaStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetResourceQuotaStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{226}
+}
+
+func (x *GetResourceQuotaStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetResourceQuotaStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetResourceQuotaStatusRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetResourceQuotaStatusResponse holds the ResourceQuota.
+type GetResourceQuotaStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,1,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetResourceQuotaStatusResponse) Reset() {
+	*x = GetResourceQuotaStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[227]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResourceQuotaStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResourceQuotaStatusResponse) ProtoMessage() {}
+
+func (x *GetResourceQuotaStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[227]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResourceQuotaStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetResourceQuotaStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{227}
+}
+
+func (x *GetResourceQuotaStatusResponse) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
+	}
+	return nil
+}
+
+// UpdateResourceQuotaStatusRequest holds the new ResourceQuota status.
+type UpdateResourceQuotaStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,3,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateResourceQuotaStatusRequest) Reset() {
+	*x = UpdateResourceQuotaStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[228]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResourceQuotaStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResourceQuotaStatusRequest) ProtoMessage() {}
+
+func (x *UpdateResourceQuotaStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[228]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResourceQuotaStatusRequest.ProtoReflect.Descriptor instead.
+func (*UpdateResourceQuotaStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{228}
+}
+
+func (x *UpdateResourceQuotaStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdateResourceQuotaStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateResourceQuotaStatusRequest) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
+	}
+	return nil
+}
+
+func (x *UpdateResourceQuotaStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateResourceQuotaStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateResourceQuotaStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateResourceQuotaStatusResponse holds the ResourceQuota.
+type UpdateResourceQuotaStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,1,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResourceQuotaStatusResponse) Reset() {
+	*x = UpdateResourceQuotaStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[229]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResourceQuotaStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResourceQuotaStatusResponse) ProtoMessage() {}
+
+func (x *UpdateResourceQuotaStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[229]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResourceQuotaStatusResponse.ProtoReflect.Descriptor instead.
+func (*UpdateResourceQuotaStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{229}
+}
+
+func (x *UpdateResourceQuotaStatusResponse) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
+	}
+	return nil
+}
+
+// PatchResourceQuotaStatusRequest holds a patch to the ResourceQuota status.
+type PatchResourceQuotaStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchResourceQuotaStatusRequest) Reset() {
+	*x = PatchResourceQuotaStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[230]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchResourceQuotaStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchResourceQuotaStatusRequest) ProtoMessage() {}
+
+func (x *PatchResourceQuotaStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[230]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchResourceQuotaStatusRequest.ProtoReflect.Descriptor instead.
+func (*PatchResourceQuotaStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{230}
+}
+
+func (x *PatchResourceQuotaStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchResourceQuotaStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchResourceQuotaStatusRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchResourceQuotaStatusRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchResourceQuotaStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchResourceQuotaStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchResourceQuotaStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchResourceQuotaStatusRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchResourceQuotaStatusResponse holds the ResourceQuota.
+type PatchResourceQuotaStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResourceQuota *ResourceQuota         `protobuf:"bytes,1,opt,name=resource_quota,json=resourceQuota,proto3" json:"resource_quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchResourceQuotaStatusResponse) Reset() {
+	*x = PatchResourceQuotaStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[231]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchResourceQuotaStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchResourceQuotaStatusResponse) ProtoMessage() {}
+
+func (x *PatchResourceQuotaStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[231]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchResourceQuotaStatusResponse.ProtoReflect.Descriptor instead.
+func (*PatchResourceQuotaStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{231}
+}
+
+func (x *PatchResourceQuotaStatusResponse) GetResourceQuota() *ResourceQuota {
+	if x != nil {
+		return x.ResourceQuota
 	}
 	return nil
 }
@@ -7815,7 +16205,7 @@ type GetSecretRequest struct {
 
 func (x *GetSecretRequest) Reset() {
 	*x = GetSecretRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[112]
+	mi := &file_portico_core_v1_services_proto_msgTypes[232]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7827,7 +16217,7 @@ func (x *GetSecretRequest) String() string {
 func (*GetSecretRequest) ProtoMessage() {}
 
 func (x *GetSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[112]
+	mi := &file_portico_core_v1_services_proto_msgTypes[232]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7840,7 +16230,7 @@ func (x *GetSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecretRequest.ProtoReflect.Descriptor instead.
 func (*GetSecretRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{112}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{232}
 }
 
 func (x *GetSecretRequest) GetNamespace() string {
@@ -7883,7 +16273,7 @@ type GetSecretResponse struct {
 
 func (x *GetSecretResponse) Reset() {
 	*x = GetSecretResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[113]
+	mi := &file_portico_core_v1_services_proto_msgTypes[233]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7895,7 +16285,7 @@ func (x *GetSecretResponse) String() string {
 func (*GetSecretResponse) ProtoMessage() {}
 
 func (x *GetSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[113]
+	mi := &file_portico_core_v1_services_proto_msgTypes[233]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7908,7 +16298,7 @@ func (x *GetSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecretResponse.ProtoReflect.Descriptor instead.
 func (*GetSecretResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{113}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{233}
 }
 
 func (x *GetSecretResponse) GetSecret() *Secret {
@@ -7947,7 +16337,7 @@ type ListSecretsRequest struct {
 
 func (x *ListSecretsRequest) Reset() {
 	*x = ListSecretsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[114]
+	mi := &file_portico_core_v1_services_proto_msgTypes[234]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7959,7 +16349,7 @@ func (x *ListSecretsRequest) String() string {
 func (*ListSecretsRequest) ProtoMessage() {}
 
 func (x *ListSecretsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[114]
+	mi := &file_portico_core_v1_services_proto_msgTypes[234]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7972,7 +16362,7 @@ func (x *ListSecretsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsRequest.ProtoReflect.Descriptor instead.
 func (*ListSecretsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{114}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{234}
 }
 
 func (x *ListSecretsRequest) GetLabelSelector() string {
@@ -8051,7 +16441,7 @@ type ListSecretsResponse struct {
 
 func (x *ListSecretsResponse) Reset() {
 	*x = ListSecretsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[115]
+	mi := &file_portico_core_v1_services_proto_msgTypes[235]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8063,7 +16453,7 @@ func (x *ListSecretsResponse) String() string {
 func (*ListSecretsResponse) ProtoMessage() {}
 
 func (x *ListSecretsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[115]
+	mi := &file_portico_core_v1_services_proto_msgTypes[235]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8076,7 +16466,7 @@ func (x *ListSecretsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsResponse.ProtoReflect.Descriptor instead.
 func (*ListSecretsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{115}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{235}
 }
 
 func (x *ListSecretsResponse) GetMetadata() *ListMeta {
@@ -8116,7 +16506,7 @@ type CreateSecretRequest struct {
 
 func (x *CreateSecretRequest) Reset() {
 	*x = CreateSecretRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[116]
+	mi := &file_portico_core_v1_services_proto_msgTypes[236]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8128,7 +16518,7 @@ func (x *CreateSecretRequest) String() string {
 func (*CreateSecretRequest) ProtoMessage() {}
 
 func (x *CreateSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[116]
+	mi := &file_portico_core_v1_services_proto_msgTypes[236]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8141,7 +16531,7 @@ func (x *CreateSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSecretRequest.ProtoReflect.Descriptor instead.
 func (*CreateSecretRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{116}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{236}
 }
 
 func (x *CreateSecretRequest) GetNamespace() string {
@@ -8189,7 +16579,7 @@ type CreateSecretResponse struct {
 
 func (x *CreateSecretResponse) Reset() {
 	*x = CreateSecretResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[117]
+	mi := &file_portico_core_v1_services_proto_msgTypes[237]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8201,7 +16591,7 @@ func (x *CreateSecretResponse) String() string {
 func (*CreateSecretResponse) ProtoMessage() {}
 
 func (x *CreateSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[117]
+	mi := &file_portico_core_v1_services_proto_msgTypes[237]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8214,7 +16604,7 @@ func (x *CreateSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSecretResponse.ProtoReflect.Descriptor instead.
 func (*CreateSecretResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{117}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{237}
 }
 
 func (x *CreateSecretResponse) GetSecret() *Secret {
@@ -8241,7 +16631,7 @@ type UpdateSecretRequest struct {
 
 func (x *UpdateSecretRequest) Reset() {
 	*x = UpdateSecretRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[118]
+	mi := &file_portico_core_v1_services_proto_msgTypes[238]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8253,7 +16643,7 @@ func (x *UpdateSecretRequest) String() string {
 func (*UpdateSecretRequest) ProtoMessage() {}
 
 func (x *UpdateSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[118]
+	mi := &file_portico_core_v1_services_proto_msgTypes[238]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8266,7 +16656,7 @@ func (x *UpdateSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSecretRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSecretRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{118}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{238}
 }
 
 func (x *UpdateSecretRequest) GetNamespace() string {
@@ -8321,7 +16711,7 @@ type UpdateSecretResponse struct {
 
 func (x *UpdateSecretResponse) Reset() {
 	*x = UpdateSecretResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[119]
+	mi := &file_portico_core_v1_services_proto_msgTypes[239]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8333,7 +16723,7 @@ func (x *UpdateSecretResponse) String() string {
 func (*UpdateSecretResponse) ProtoMessage() {}
 
 func (x *UpdateSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[119]
+	mi := &file_portico_core_v1_services_proto_msgTypes[239]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8346,7 +16736,7 @@ func (x *UpdateSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSecretResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSecretResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{119}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{239}
 }
 
 func (x *UpdateSecretResponse) GetSecret() *Secret {
@@ -8379,7 +16769,7 @@ type PatchSecretRequest struct {
 
 func (x *PatchSecretRequest) Reset() {
 	*x = PatchSecretRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[120]
+	mi := &file_portico_core_v1_services_proto_msgTypes[240]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8391,7 +16781,7 @@ func (x *PatchSecretRequest) String() string {
 func (*PatchSecretRequest) ProtoMessage() {}
 
 func (x *PatchSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[120]
+	mi := &file_portico_core_v1_services_proto_msgTypes[240]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8404,7 +16794,7 @@ func (x *PatchSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchSecretRequest.ProtoReflect.Descriptor instead.
 func (*PatchSecretRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{120}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{240}
 }
 
 func (x *PatchSecretRequest) GetNamespace() string {
@@ -8473,7 +16863,7 @@ type PatchSecretResponse struct {
 
 func (x *PatchSecretResponse) Reset() {
 	*x = PatchSecretResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[121]
+	mi := &file_portico_core_v1_services_proto_msgTypes[241]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8485,7 +16875,7 @@ func (x *PatchSecretResponse) String() string {
 func (*PatchSecretResponse) ProtoMessage() {}
 
 func (x *PatchSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[121]
+	mi := &file_portico_core_v1_services_proto_msgTypes[241]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8498,7 +16888,7 @@ func (x *PatchSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchSecretResponse.ProtoReflect.Descriptor instead.
 func (*PatchSecretResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{121}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{241}
 }
 
 func (x *PatchSecretResponse) GetSecret() *Secret {
@@ -8526,7 +16916,7 @@ type DeleteSecretRequest struct {
 
 func (x *DeleteSecretRequest) Reset() {
 	*x = DeleteSecretRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[122]
+	mi := &file_portico_core_v1_services_proto_msgTypes[242]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8538,7 +16928,7 @@ func (x *DeleteSecretRequest) String() string {
 func (*DeleteSecretRequest) ProtoMessage() {}
 
 func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[122]
+	mi := &file_portico_core_v1_services_proto_msgTypes[242]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8551,7 +16941,7 @@ func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSecretRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{122}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{242}
 }
 
 func (x *DeleteSecretRequest) GetNamespace() string {
@@ -8608,7 +16998,7 @@ type DeleteSecretResponse struct {
 
 func (x *DeleteSecretResponse) Reset() {
 	*x = DeleteSecretResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[123]
+	mi := &file_portico_core_v1_services_proto_msgTypes[243]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8620,7 +17010,7 @@ func (x *DeleteSecretResponse) String() string {
 func (*DeleteSecretResponse) ProtoMessage() {}
 
 func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[123]
+	mi := &file_portico_core_v1_services_proto_msgTypes[243]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8633,7 +17023,7 @@ func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSecretResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{123}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{243}
 }
 
 func (x *DeleteSecretResponse) GetSecret() *Secret {
@@ -8666,7 +17056,7 @@ type DeleteCollectionSecretsRequest struct {
 
 func (x *DeleteCollectionSecretsRequest) Reset() {
 	*x = DeleteCollectionSecretsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[124]
+	mi := &file_portico_core_v1_services_proto_msgTypes[244]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8678,7 +17068,7 @@ func (x *DeleteCollectionSecretsRequest) String() string {
 func (*DeleteCollectionSecretsRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionSecretsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[124]
+	mi := &file_portico_core_v1_services_proto_msgTypes[244]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8691,7 +17081,7 @@ func (x *DeleteCollectionSecretsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionSecretsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionSecretsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{124}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{244}
 }
 
 func (x *DeleteCollectionSecretsRequest) GetNamespace() string {
@@ -8740,7 +17130,7 @@ type DeleteCollectionSecretsResponse struct {
 
 func (x *DeleteCollectionSecretsResponse) Reset() {
 	*x = DeleteCollectionSecretsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[125]
+	mi := &file_portico_core_v1_services_proto_msgTypes[245]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8752,7 +17142,7 @@ func (x *DeleteCollectionSecretsResponse) String() string {
 func (*DeleteCollectionSecretsResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionSecretsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[125]
+	mi := &file_portico_core_v1_services_proto_msgTypes[245]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8765,7 +17155,7 @@ func (x *DeleteCollectionSecretsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionSecretsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionSecretsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{125}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{245}
 }
 
 func (x *DeleteCollectionSecretsResponse) GetMetadata() *ListMeta {
@@ -8802,7 +17192,7 @@ type WatchSecretsRequest struct {
 
 func (x *WatchSecretsRequest) Reset() {
 	*x = WatchSecretsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[126]
+	mi := &file_portico_core_v1_services_proto_msgTypes[246]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8814,7 +17204,7 @@ func (x *WatchSecretsRequest) String() string {
 func (*WatchSecretsRequest) ProtoMessage() {}
 
 func (x *WatchSecretsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[126]
+	mi := &file_portico_core_v1_services_proto_msgTypes[246]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8827,7 +17217,7 @@ func (x *WatchSecretsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSecretsRequest.ProtoReflect.Descriptor instead.
 func (*WatchSecretsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{126}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{246}
 }
 
 func (x *WatchSecretsRequest) GetLabelSelector() string {
@@ -8900,7 +17290,7 @@ type WatchSecretsResponse struct {
 
 func (x *WatchSecretsResponse) Reset() {
 	*x = WatchSecretsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[127]
+	mi := &file_portico_core_v1_services_proto_msgTypes[247]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8912,7 +17302,7 @@ func (x *WatchSecretsResponse) String() string {
 func (*WatchSecretsResponse) ProtoMessage() {}
 
 func (x *WatchSecretsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[127]
+	mi := &file_portico_core_v1_services_proto_msgTypes[247]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8925,7 +17315,7 @@ func (x *WatchSecretsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSecretsResponse.ProtoReflect.Descriptor instead.
 func (*WatchSecretsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{127}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{247}
 }
 
 func (x *WatchSecretsResponse) GetType() string {
@@ -8965,7 +17355,7 @@ type GetServiceAccountRequest struct {
 
 func (x *GetServiceAccountRequest) Reset() {
 	*x = GetServiceAccountRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[128]
+	mi := &file_portico_core_v1_services_proto_msgTypes[248]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8977,7 +17367,7 @@ func (x *GetServiceAccountRequest) String() string {
 func (*GetServiceAccountRequest) ProtoMessage() {}
 
 func (x *GetServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[128]
+	mi := &file_portico_core_v1_services_proto_msgTypes[248]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8990,7 +17380,7 @@ func (x *GetServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*GetServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{128}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{248}
 }
 
 func (x *GetServiceAccountRequest) GetNamespace() string {
@@ -9033,7 +17423,7 @@ type GetServiceAccountResponse struct {
 
 func (x *GetServiceAccountResponse) Reset() {
 	*x = GetServiceAccountResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[129]
+	mi := &file_portico_core_v1_services_proto_msgTypes[249]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9045,7 +17435,7 @@ func (x *GetServiceAccountResponse) String() string {
 func (*GetServiceAccountResponse) ProtoMessage() {}
 
 func (x *GetServiceAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[129]
+	mi := &file_portico_core_v1_services_proto_msgTypes[249]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9058,7 +17448,7 @@ func (x *GetServiceAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceAccountResponse.ProtoReflect.Descriptor instead.
 func (*GetServiceAccountResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{129}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{249}
 }
 
 func (x *GetServiceAccountResponse) GetServiceAccount() *ServiceAccount {
@@ -9097,7 +17487,7 @@ type ListServiceAccountsRequest struct {
 
 func (x *ListServiceAccountsRequest) Reset() {
 	*x = ListServiceAccountsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[130]
+	mi := &file_portico_core_v1_services_proto_msgTypes[250]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9109,7 +17499,7 @@ func (x *ListServiceAccountsRequest) String() string {
 func (*ListServiceAccountsRequest) ProtoMessage() {}
 
 func (x *ListServiceAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[130]
+	mi := &file_portico_core_v1_services_proto_msgTypes[250]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9122,7 +17512,7 @@ func (x *ListServiceAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServiceAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListServiceAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{130}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{250}
 }
 
 func (x *ListServiceAccountsRequest) GetLabelSelector() string {
@@ -9201,7 +17591,7 @@ type ListServiceAccountsResponse struct {
 
 func (x *ListServiceAccountsResponse) Reset() {
 	*x = ListServiceAccountsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[131]
+	mi := &file_portico_core_v1_services_proto_msgTypes[251]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9213,7 +17603,7 @@ func (x *ListServiceAccountsResponse) String() string {
 func (*ListServiceAccountsResponse) ProtoMessage() {}
 
 func (x *ListServiceAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[131]
+	mi := &file_portico_core_v1_services_proto_msgTypes[251]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9226,7 +17616,7 @@ func (x *ListServiceAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServiceAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListServiceAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{131}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{251}
 }
 
 func (x *ListServiceAccountsResponse) GetMetadata() *ListMeta {
@@ -9266,7 +17656,7 @@ type CreateServiceAccountRequest struct {
 
 func (x *CreateServiceAccountRequest) Reset() {
 	*x = CreateServiceAccountRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[132]
+	mi := &file_portico_core_v1_services_proto_msgTypes[252]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9278,7 +17668,7 @@ func (x *CreateServiceAccountRequest) String() string {
 func (*CreateServiceAccountRequest) ProtoMessage() {}
 
 func (x *CreateServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[132]
+	mi := &file_portico_core_v1_services_proto_msgTypes[252]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9291,7 +17681,7 @@ func (x *CreateServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{132}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{252}
 }
 
 func (x *CreateServiceAccountRequest) GetNamespace() string {
@@ -9339,7 +17729,7 @@ type CreateServiceAccountResponse struct {
 
 func (x *CreateServiceAccountResponse) Reset() {
 	*x = CreateServiceAccountResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[133]
+	mi := &file_portico_core_v1_services_proto_msgTypes[253]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9351,7 +17741,7 @@ func (x *CreateServiceAccountResponse) String() string {
 func (*CreateServiceAccountResponse) ProtoMessage() {}
 
 func (x *CreateServiceAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[133]
+	mi := &file_portico_core_v1_services_proto_msgTypes[253]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9364,7 +17754,7 @@ func (x *CreateServiceAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceAccountResponse.ProtoReflect.Descriptor instead.
 func (*CreateServiceAccountResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{133}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{253}
 }
 
 func (x *CreateServiceAccountResponse) GetServiceAccount() *ServiceAccount {
@@ -9391,7 +17781,7 @@ type UpdateServiceAccountRequest struct {
 
 func (x *UpdateServiceAccountRequest) Reset() {
 	*x = UpdateServiceAccountRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[134]
+	mi := &file_portico_core_v1_services_proto_msgTypes[254]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9403,7 +17793,7 @@ func (x *UpdateServiceAccountRequest) String() string {
 func (*UpdateServiceAccountRequest) ProtoMessage() {}
 
 func (x *UpdateServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[134]
+	mi := &file_portico_core_v1_services_proto_msgTypes[254]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9416,7 +17806,7 @@ func (x *UpdateServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{134}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{254}
 }
 
 func (x *UpdateServiceAccountRequest) GetNamespace() string {
@@ -9471,7 +17861,7 @@ type UpdateServiceAccountResponse struct {
 
 func (x *UpdateServiceAccountResponse) Reset() {
 	*x = UpdateServiceAccountResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[135]
+	mi := &file_portico_core_v1_services_proto_msgTypes[255]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9483,7 +17873,7 @@ func (x *UpdateServiceAccountResponse) String() string {
 func (*UpdateServiceAccountResponse) ProtoMessage() {}
 
 func (x *UpdateServiceAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[135]
+	mi := &file_portico_core_v1_services_proto_msgTypes[255]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9496,7 +17886,7 @@ func (x *UpdateServiceAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceAccountResponse.ProtoReflect.Descriptor instead.
 func (*UpdateServiceAccountResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{135}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{255}
 }
 
 func (x *UpdateServiceAccountResponse) GetServiceAccount() *ServiceAccount {
@@ -9529,7 +17919,7 @@ type PatchServiceAccountRequest struct {
 
 func (x *PatchServiceAccountRequest) Reset() {
 	*x = PatchServiceAccountRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[136]
+	mi := &file_portico_core_v1_services_proto_msgTypes[256]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9541,7 +17931,7 @@ func (x *PatchServiceAccountRequest) String() string {
 func (*PatchServiceAccountRequest) ProtoMessage() {}
 
 func (x *PatchServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[136]
+	mi := &file_portico_core_v1_services_proto_msgTypes[256]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9554,7 +17944,7 @@ func (x *PatchServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*PatchServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{136}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{256}
 }
 
 func (x *PatchServiceAccountRequest) GetNamespace() string {
@@ -9623,7 +18013,7 @@ type PatchServiceAccountResponse struct {
 
 func (x *PatchServiceAccountResponse) Reset() {
 	*x = PatchServiceAccountResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[137]
+	mi := &file_portico_core_v1_services_proto_msgTypes[257]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9635,7 +18025,7 @@ func (x *PatchServiceAccountResponse) String() string {
 func (*PatchServiceAccountResponse) ProtoMessage() {}
 
 func (x *PatchServiceAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[137]
+	mi := &file_portico_core_v1_services_proto_msgTypes[257]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9648,7 +18038,7 @@ func (x *PatchServiceAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchServiceAccountResponse.ProtoReflect.Descriptor instead.
 func (*PatchServiceAccountResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{137}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{257}
 }
 
 func (x *PatchServiceAccountResponse) GetServiceAccount() *ServiceAccount {
@@ -9676,7 +18066,7 @@ type DeleteServiceAccountRequest struct {
 
 func (x *DeleteServiceAccountRequest) Reset() {
 	*x = DeleteServiceAccountRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[138]
+	mi := &file_portico_core_v1_services_proto_msgTypes[258]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9688,7 +18078,7 @@ func (x *DeleteServiceAccountRequest) String() string {
 func (*DeleteServiceAccountRequest) ProtoMessage() {}
 
 func (x *DeleteServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[138]
+	mi := &file_portico_core_v1_services_proto_msgTypes[258]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9701,7 +18091,7 @@ func (x *DeleteServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*DeleteServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{138}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{258}
 }
 
 func (x *DeleteServiceAccountRequest) GetNamespace() string {
@@ -9758,7 +18148,7 @@ type DeleteServiceAccountResponse struct {
 
 func (x *DeleteServiceAccountResponse) Reset() {
 	*x = DeleteServiceAccountResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[139]
+	mi := &file_portico_core_v1_services_proto_msgTypes[259]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9770,7 +18160,7 @@ func (x *DeleteServiceAccountResponse) String() string {
 func (*DeleteServiceAccountResponse) ProtoMessage() {}
 
 func (x *DeleteServiceAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[139]
+	mi := &file_portico_core_v1_services_proto_msgTypes[259]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9783,7 +18173,7 @@ func (x *DeleteServiceAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceAccountResponse.ProtoReflect.Descriptor instead.
 func (*DeleteServiceAccountResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{139}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{259}
 }
 
 func (x *DeleteServiceAccountResponse) GetServiceAccount() *ServiceAccount {
@@ -9816,7 +18206,7 @@ type DeleteCollectionServiceAccountsRequest struct {
 
 func (x *DeleteCollectionServiceAccountsRequest) Reset() {
 	*x = DeleteCollectionServiceAccountsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[140]
+	mi := &file_portico_core_v1_services_proto_msgTypes[260]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9828,7 +18218,7 @@ func (x *DeleteCollectionServiceAccountsRequest) String() string {
 func (*DeleteCollectionServiceAccountsRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionServiceAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[140]
+	mi := &file_portico_core_v1_services_proto_msgTypes[260]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9841,7 +18231,7 @@ func (x *DeleteCollectionServiceAccountsRequest) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use DeleteCollectionServiceAccountsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionServiceAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{140}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{260}
 }
 
 func (x *DeleteCollectionServiceAccountsRequest) GetNamespace() string {
@@ -9890,7 +18280,7 @@ type DeleteCollectionServiceAccountsResponse struct {
 
 func (x *DeleteCollectionServiceAccountsResponse) Reset() {
 	*x = DeleteCollectionServiceAccountsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[141]
+	mi := &file_portico_core_v1_services_proto_msgTypes[261]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9902,7 +18292,7 @@ func (x *DeleteCollectionServiceAccountsResponse) String() string {
 func (*DeleteCollectionServiceAccountsResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionServiceAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[141]
+	mi := &file_portico_core_v1_services_proto_msgTypes[261]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9915,7 +18305,7 @@ func (x *DeleteCollectionServiceAccountsResponse) ProtoReflect() protoreflect.Me
 
 // Deprecated: Use DeleteCollectionServiceAccountsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionServiceAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{141}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{261}
 }
 
 func (x *DeleteCollectionServiceAccountsResponse) GetMetadata() *ListMeta {
@@ -9952,7 +18342,7 @@ type WatchServiceAccountsRequest struct {
 
 func (x *WatchServiceAccountsRequest) Reset() {
 	*x = WatchServiceAccountsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[142]
+	mi := &file_portico_core_v1_services_proto_msgTypes[262]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9964,7 +18354,7 @@ func (x *WatchServiceAccountsRequest) String() string {
 func (*WatchServiceAccountsRequest) ProtoMessage() {}
 
 func (x *WatchServiceAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[142]
+	mi := &file_portico_core_v1_services_proto_msgTypes[262]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9977,7 +18367,7 @@ func (x *WatchServiceAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchServiceAccountsRequest.ProtoReflect.Descriptor instead.
 func (*WatchServiceAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{142}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{262}
 }
 
 func (x *WatchServiceAccountsRequest) GetLabelSelector() string {
@@ -10050,7 +18440,7 @@ type WatchServiceAccountsResponse struct {
 
 func (x *WatchServiceAccountsResponse) Reset() {
 	*x = WatchServiceAccountsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[143]
+	mi := &file_portico_core_v1_services_proto_msgTypes[263]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10062,7 +18452,7 @@ func (x *WatchServiceAccountsResponse) String() string {
 func (*WatchServiceAccountsResponse) ProtoMessage() {}
 
 func (x *WatchServiceAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[143]
+	mi := &file_portico_core_v1_services_proto_msgTypes[263]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10075,7 +18465,7 @@ func (x *WatchServiceAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchServiceAccountsResponse.ProtoReflect.Descriptor instead.
 func (*WatchServiceAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{143}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{263}
 }
 
 func (x *WatchServiceAccountsResponse) GetType() string {
@@ -10114,7 +18504,7 @@ type CreateServiceAccountTokenRequest struct {
 
 func (x *CreateServiceAccountTokenRequest) Reset() {
 	*x = CreateServiceAccountTokenRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[144]
+	mi := &file_portico_core_v1_services_proto_msgTypes[264]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10126,7 +18516,7 @@ func (x *CreateServiceAccountTokenRequest) String() string {
 func (*CreateServiceAccountTokenRequest) ProtoMessage() {}
 
 func (x *CreateServiceAccountTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[144]
+	mi := &file_portico_core_v1_services_proto_msgTypes[264]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10139,7 +18529,7 @@ func (x *CreateServiceAccountTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceAccountTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceAccountTokenRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{144}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{264}
 }
 
 func (x *CreateServiceAccountTokenRequest) GetNamespace() string {
@@ -10187,7 +18577,7 @@ type CreateServiceAccountTokenResponse struct {
 
 func (x *CreateServiceAccountTokenResponse) Reset() {
 	*x = CreateServiceAccountTokenResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[145]
+	mi := &file_portico_core_v1_services_proto_msgTypes[265]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10199,7 +18589,7 @@ func (x *CreateServiceAccountTokenResponse) String() string {
 func (*CreateServiceAccountTokenResponse) ProtoMessage() {}
 
 func (x *CreateServiceAccountTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[145]
+	mi := &file_portico_core_v1_services_proto_msgTypes[265]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10212,7 +18602,7 @@ func (x *CreateServiceAccountTokenResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use CreateServiceAccountTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateServiceAccountTokenResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{145}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{265}
 }
 
 func (x *CreateServiceAccountTokenResponse) GetTokenRequest() *TokenRequest {
@@ -10238,7 +18628,7 @@ type GetServiceRequest struct {
 
 func (x *GetServiceRequest) Reset() {
 	*x = GetServiceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[146]
+	mi := &file_portico_core_v1_services_proto_msgTypes[266]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10250,7 +18640,7 @@ func (x *GetServiceRequest) String() string {
 func (*GetServiceRequest) ProtoMessage() {}
 
 func (x *GetServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[146]
+	mi := &file_portico_core_v1_services_proto_msgTypes[266]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10263,7 +18653,7 @@ func (x *GetServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceRequest.ProtoReflect.Descriptor instead.
 func (*GetServiceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{146}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{266}
 }
 
 func (x *GetServiceRequest) GetNamespace() string {
@@ -10306,7 +18696,7 @@ type GetServiceResponse struct {
 
 func (x *GetServiceResponse) Reset() {
 	*x = GetServiceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[147]
+	mi := &file_portico_core_v1_services_proto_msgTypes[267]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10318,7 +18708,7 @@ func (x *GetServiceResponse) String() string {
 func (*GetServiceResponse) ProtoMessage() {}
 
 func (x *GetServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[147]
+	mi := &file_portico_core_v1_services_proto_msgTypes[267]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10331,7 +18721,7 @@ func (x *GetServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceResponse.ProtoReflect.Descriptor instead.
 func (*GetServiceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{147}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{267}
 }
 
 func (x *GetServiceResponse) GetService() *Service {
@@ -10370,7 +18760,7 @@ type ListServicesRequest struct {
 
 func (x *ListServicesRequest) Reset() {
 	*x = ListServicesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[148]
+	mi := &file_portico_core_v1_services_proto_msgTypes[268]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10382,7 +18772,7 @@ func (x *ListServicesRequest) String() string {
 func (*ListServicesRequest) ProtoMessage() {}
 
 func (x *ListServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[148]
+	mi := &file_portico_core_v1_services_proto_msgTypes[268]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10395,7 +18785,7 @@ func (x *ListServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicesRequest.ProtoReflect.Descriptor instead.
 func (*ListServicesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{148}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{268}
 }
 
 func (x *ListServicesRequest) GetLabelSelector() string {
@@ -10474,7 +18864,7 @@ type ListServicesResponse struct {
 
 func (x *ListServicesResponse) Reset() {
 	*x = ListServicesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[149]
+	mi := &file_portico_core_v1_services_proto_msgTypes[269]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10486,7 +18876,7 @@ func (x *ListServicesResponse) String() string {
 func (*ListServicesResponse) ProtoMessage() {}
 
 func (x *ListServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[149]
+	mi := &file_portico_core_v1_services_proto_msgTypes[269]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10499,7 +18889,7 @@ func (x *ListServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicesResponse.ProtoReflect.Descriptor instead.
 func (*ListServicesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{149}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{269}
 }
 
 func (x *ListServicesResponse) GetMetadata() *ListMeta {
@@ -10539,7 +18929,7 @@ type CreateServiceRequest struct {
 
 func (x *CreateServiceRequest) Reset() {
 	*x = CreateServiceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[150]
+	mi := &file_portico_core_v1_services_proto_msgTypes[270]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10551,7 +18941,7 @@ func (x *CreateServiceRequest) String() string {
 func (*CreateServiceRequest) ProtoMessage() {}
 
 func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[150]
+	mi := &file_portico_core_v1_services_proto_msgTypes[270]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10564,7 +18954,7 @@ func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{150}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{270}
 }
 
 func (x *CreateServiceRequest) GetNamespace() string {
@@ -10612,7 +19002,7 @@ type CreateServiceResponse struct {
 
 func (x *CreateServiceResponse) Reset() {
 	*x = CreateServiceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[151]
+	mi := &file_portico_core_v1_services_proto_msgTypes[271]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10624,7 +19014,7 @@ func (x *CreateServiceResponse) String() string {
 func (*CreateServiceResponse) ProtoMessage() {}
 
 func (x *CreateServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[151]
+	mi := &file_portico_core_v1_services_proto_msgTypes[271]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10637,7 +19027,7 @@ func (x *CreateServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceResponse.ProtoReflect.Descriptor instead.
 func (*CreateServiceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{151}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{271}
 }
 
 func (x *CreateServiceResponse) GetService() *Service {
@@ -10664,7 +19054,7 @@ type UpdateServiceRequest struct {
 
 func (x *UpdateServiceRequest) Reset() {
 	*x = UpdateServiceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[152]
+	mi := &file_portico_core_v1_services_proto_msgTypes[272]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10676,7 +19066,7 @@ func (x *UpdateServiceRequest) String() string {
 func (*UpdateServiceRequest) ProtoMessage() {}
 
 func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[152]
+	mi := &file_portico_core_v1_services_proto_msgTypes[272]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10689,7 +19079,7 @@ func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{152}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{272}
 }
 
 func (x *UpdateServiceRequest) GetNamespace() string {
@@ -10744,7 +19134,7 @@ type UpdateServiceResponse struct {
 
 func (x *UpdateServiceResponse) Reset() {
 	*x = UpdateServiceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[153]
+	mi := &file_portico_core_v1_services_proto_msgTypes[273]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10756,7 +19146,7 @@ func (x *UpdateServiceResponse) String() string {
 func (*UpdateServiceResponse) ProtoMessage() {}
 
 func (x *UpdateServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[153]
+	mi := &file_portico_core_v1_services_proto_msgTypes[273]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10769,7 +19159,7 @@ func (x *UpdateServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceResponse.ProtoReflect.Descriptor instead.
 func (*UpdateServiceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{153}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{273}
 }
 
 func (x *UpdateServiceResponse) GetService() *Service {
@@ -10802,7 +19192,7 @@ type PatchServiceRequest struct {
 
 func (x *PatchServiceRequest) Reset() {
 	*x = PatchServiceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[154]
+	mi := &file_portico_core_v1_services_proto_msgTypes[274]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10814,7 +19204,7 @@ func (x *PatchServiceRequest) String() string {
 func (*PatchServiceRequest) ProtoMessage() {}
 
 func (x *PatchServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[154]
+	mi := &file_portico_core_v1_services_proto_msgTypes[274]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10827,7 +19217,7 @@ func (x *PatchServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchServiceRequest.ProtoReflect.Descriptor instead.
 func (*PatchServiceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{154}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{274}
 }
 
 func (x *PatchServiceRequest) GetNamespace() string {
@@ -10896,7 +19286,7 @@ type PatchServiceResponse struct {
 
 func (x *PatchServiceResponse) Reset() {
 	*x = PatchServiceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[155]
+	mi := &file_portico_core_v1_services_proto_msgTypes[275]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10908,7 +19298,7 @@ func (x *PatchServiceResponse) String() string {
 func (*PatchServiceResponse) ProtoMessage() {}
 
 func (x *PatchServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[155]
+	mi := &file_portico_core_v1_services_proto_msgTypes[275]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10921,7 +19311,7 @@ func (x *PatchServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchServiceResponse.ProtoReflect.Descriptor instead.
 func (*PatchServiceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{155}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{275}
 }
 
 func (x *PatchServiceResponse) GetService() *Service {
@@ -10949,7 +19339,7 @@ type DeleteServiceRequest struct {
 
 func (x *DeleteServiceRequest) Reset() {
 	*x = DeleteServiceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[156]
+	mi := &file_portico_core_v1_services_proto_msgTypes[276]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10961,7 +19351,7 @@ func (x *DeleteServiceRequest) String() string {
 func (*DeleteServiceRequest) ProtoMessage() {}
 
 func (x *DeleteServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[156]
+	mi := &file_portico_core_v1_services_proto_msgTypes[276]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10974,7 +19364,7 @@ func (x *DeleteServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteServiceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{156}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{276}
 }
 
 func (x *DeleteServiceRequest) GetNamespace() string {
@@ -11031,7 +19421,7 @@ type DeleteServiceResponse struct {
 
 func (x *DeleteServiceResponse) Reset() {
 	*x = DeleteServiceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[157]
+	mi := &file_portico_core_v1_services_proto_msgTypes[277]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11043,7 +19433,7 @@ func (x *DeleteServiceResponse) String() string {
 func (*DeleteServiceResponse) ProtoMessage() {}
 
 func (x *DeleteServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[157]
+	mi := &file_portico_core_v1_services_proto_msgTypes[277]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11056,7 +19446,7 @@ func (x *DeleteServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceResponse.ProtoReflect.Descriptor instead.
 func (*DeleteServiceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{157}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{277}
 }
 
 func (x *DeleteServiceResponse) GetService() *Service {
@@ -11089,7 +19479,7 @@ type DeleteCollectionServicesRequest struct {
 
 func (x *DeleteCollectionServicesRequest) Reset() {
 	*x = DeleteCollectionServicesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[158]
+	mi := &file_portico_core_v1_services_proto_msgTypes[278]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11101,7 +19491,7 @@ func (x *DeleteCollectionServicesRequest) String() string {
 func (*DeleteCollectionServicesRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[158]
+	mi := &file_portico_core_v1_services_proto_msgTypes[278]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11114,7 +19504,7 @@ func (x *DeleteCollectionServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionServicesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionServicesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{158}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{278}
 }
 
 func (x *DeleteCollectionServicesRequest) GetNamespace() string {
@@ -11163,7 +19553,7 @@ type DeleteCollectionServicesResponse struct {
 
 func (x *DeleteCollectionServicesResponse) Reset() {
 	*x = DeleteCollectionServicesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[159]
+	mi := &file_portico_core_v1_services_proto_msgTypes[279]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11175,7 +19565,7 @@ func (x *DeleteCollectionServicesResponse) String() string {
 func (*DeleteCollectionServicesResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[159]
+	mi := &file_portico_core_v1_services_proto_msgTypes[279]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11188,7 +19578,7 @@ func (x *DeleteCollectionServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionServicesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionServicesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{159}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{279}
 }
 
 func (x *DeleteCollectionServicesResponse) GetMetadata() *ListMeta {
@@ -11225,7 +19615,7 @@ type WatchServicesRequest struct {
 
 func (x *WatchServicesRequest) Reset() {
 	*x = WatchServicesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[160]
+	mi := &file_portico_core_v1_services_proto_msgTypes[280]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11237,7 +19627,7 @@ func (x *WatchServicesRequest) String() string {
 func (*WatchServicesRequest) ProtoMessage() {}
 
 func (x *WatchServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[160]
+	mi := &file_portico_core_v1_services_proto_msgTypes[280]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11250,7 +19640,7 @@ func (x *WatchServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchServicesRequest.ProtoReflect.Descriptor instead.
 func (*WatchServicesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{160}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{280}
 }
 
 func (x *WatchServicesRequest) GetLabelSelector() string {
@@ -11323,7 +19713,7 @@ type WatchServicesResponse struct {
 
 func (x *WatchServicesResponse) Reset() {
 	*x = WatchServicesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[161]
+	mi := &file_portico_core_v1_services_proto_msgTypes[281]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11335,7 +19725,7 @@ func (x *WatchServicesResponse) String() string {
 func (*WatchServicesResponse) ProtoMessage() {}
 
 func (x *WatchServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[161]
+	mi := &file_portico_core_v1_services_proto_msgTypes[281]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11348,7 +19738,7 @@ func (x *WatchServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchServicesResponse.ProtoReflect.Descriptor instead.
 func (*WatchServicesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{161}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{281}
 }
 
 func (x *WatchServicesResponse) GetType() string {
@@ -11644,6 +20034,100 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x13WatchEventsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12.\n" +
 	"\x06object\x18\x02 \x01(\v2\x16.portico.core.v1.EventR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x98\x01\n" +
+	"\x14GetLimitRangeRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xb5\x01\n" +
+	"\x15GetLimitRangeResponse\x12<\n" +
+	"\vlimit_range\x18\x01 \x01(\v2\x1b.portico.core.v1.LimitRangeR\n" +
+	"limitRange\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xe5\x02\n" +
+	"\x16ListLimitRangesRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x12\x14\n" +
+	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
+	"\x16resource_version_match\x18\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xee\x01\n" +
+	"\x17ListLimitRangesResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x121\n" +
+	"\x05items\x18\x02 \x03(\v2\x1b.portico.core.v1.LimitRangeR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xde\x01\n" +
+	"\x17CreateLimitRangeRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12<\n" +
+	"\vlimit_range\x18\x02 \x01(\v2\x1b.portico.core.v1.LimitRangeR\n" +
+	"limitRange\x12\x17\n" +
+	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x04 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x05 \x01(\tR\x0ffieldValidation\"X\n" +
+	"\x18CreateLimitRangeResponse\x12<\n" +
+	"\vlimit_range\x18\x01 \x01(\v2\x1b.portico.core.v1.LimitRangeR\n" +
+	"limitRange\"\xf2\x01\n" +
+	"\x17UpdateLimitRangeRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12<\n" +
+	"\vlimit_range\x18\x03 \x01(\v2\x1b.portico.core.v1.LimitRangeR\n" +
+	"limitRange\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"X\n" +
+	"\x18UpdateLimitRangeResponse\x12<\n" +
+	"\vlimit_range\x18\x01 \x01(\v2\x1b.portico.core.v1.LimitRangeR\n" +
+	"limitRange\"\x8d\x02\n" +
+	"\x16PatchLimitRangeRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"W\n" +
+	"\x17PatchLimitRangeResponse\x12<\n" +
+	"\vlimit_range\x18\x01 \x01(\v2\x1b.portico.core.v1.LimitRangeR\n" +
+	"limitRange\"\x9d\x02\n" +
+	"\x17DeleteLimitRangeRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x125\n" +
+	"\x14grace_period_seconds\x18\x04 \x01(\x03H\x00R\x12gracePeriodSeconds\x88\x01\x01\x12-\n" +
+	"\x12propagation_policy\x18\x05 \x01(\tR\x11propagationPolicy\x12\x17\n" +
+	"\adry_run\x18\x06 \x03(\tR\x06dryRunB\x17\n" +
+	"\x15_grace_period_seconds\"\x89\x01\n" +
+	"\x18DeleteLimitRangeResponse\x12<\n" +
+	"\vlimit_range\x18\x01 \x01(\v2\x1b.portico.core.v1.LimitRangeR\n" +
+	"limitRange\x12/\n" +
+	"\x06status\x18\x02 \x01(\v2\x17.portico.core.v1.StatusR\x06status\"\xe3\x01\n" +
+	"\"DeleteCollectionLimitRangesRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12%\n" +
+	"\x0elabel_selector\x18\x02 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x03 \x01(\tR\rfieldSelector\x128\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x8f\x01\n" +
+	"#DeleteCollectionLimitRangesResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x121\n" +
+	"\x05items\x18\x02 \x03(\v2\x1b.portico.core.v1.LimitRangeR\x05items\"\xff\x02\n" +
+	"\x17WatchLimitRangesRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
+	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xc3\x01\n" +
+	"\x18WatchLimitRangesResponse\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x123\n" +
+	"\x06object\x18\x02 \x01(\v2\x1b.portico.core.v1.LimitRangeR\x06object\x12^\n" +
 	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"y\n" +
 	"\x13GetNamespaceRequest\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
@@ -11835,7 +20319,226 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
 	"\x06_force\"D\n" +
 	"\x17PatchNodeStatusResponse\x12)\n" +
-	"\x04node\x18\x01 \x01(\v2\x15.portico.core.v1.NodeR\x04node\"\x91\x01\n" +
+	"\x04node\x18\x01 \x01(\v2\x15.portico.core.v1.NodeR\x04node\"\xa3\x01\n" +
+	"\x1fGetPersistentVolumeClaimRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xe2\x01\n" +
+	" GetPersistentVolumeClaimResponse\x12^\n" +
+	"\x17persistent_volume_claim\x18\x01 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xf0\x02\n" +
+	"!ListPersistentVolumeClaimsRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x12\x14\n" +
+	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
+	"\x16resource_version_match\x18\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\x84\x02\n" +
+	"\"ListPersistentVolumeClaimsResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12<\n" +
+	"\x05items\x18\x02 \x03(\v2&.portico.core.v1.PersistentVolumeClaimR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\x8b\x02\n" +
+	"\"CreatePersistentVolumeClaimRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12^\n" +
+	"\x17persistent_volume_claim\x18\x02 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\x12\x17\n" +
+	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x04 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x05 \x01(\tR\x0ffieldValidation\"\x85\x01\n" +
+	"#CreatePersistentVolumeClaimResponse\x12^\n" +
+	"\x17persistent_volume_claim\x18\x01 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\"\x9f\x02\n" +
+	"\"UpdatePersistentVolumeClaimRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12^\n" +
+	"\x17persistent_volume_claim\x18\x03 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"\x85\x01\n" +
+	"#UpdatePersistentVolumeClaimResponse\x12^\n" +
+	"\x17persistent_volume_claim\x18\x01 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\"\x98\x02\n" +
+	"!PatchPersistentVolumeClaimRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"\x84\x01\n" +
+	"\"PatchPersistentVolumeClaimResponse\x12^\n" +
+	"\x17persistent_volume_claim\x18\x01 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\"\xa8\x02\n" +
+	"\"DeletePersistentVolumeClaimRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x125\n" +
+	"\x14grace_period_seconds\x18\x04 \x01(\x03H\x00R\x12gracePeriodSeconds\x88\x01\x01\x12-\n" +
+	"\x12propagation_policy\x18\x05 \x01(\tR\x11propagationPolicy\x12\x17\n" +
+	"\adry_run\x18\x06 \x03(\tR\x06dryRunB\x17\n" +
+	"\x15_grace_period_seconds\"\xb6\x01\n" +
+	"#DeletePersistentVolumeClaimResponse\x12^\n" +
+	"\x17persistent_volume_claim\x18\x01 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\x12/\n" +
+	"\x06status\x18\x02 \x01(\v2\x17.portico.core.v1.StatusR\x06status\"\xee\x01\n" +
+	"-DeleteCollectionPersistentVolumeClaimsRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12%\n" +
+	"\x0elabel_selector\x18\x02 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x03 \x01(\tR\rfieldSelector\x128\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\xa5\x01\n" +
+	".DeleteCollectionPersistentVolumeClaimsResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12<\n" +
+	"\x05items\x18\x02 \x03(\v2&.portico.core.v1.PersistentVolumeClaimR\x05items\"\x8a\x03\n" +
+	"\"WatchPersistentVolumeClaimsRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
+	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xd9\x01\n" +
+	"#WatchPersistentVolumeClaimsResponse\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12>\n" +
+	"\x06object\x18\x02 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x84\x01\n" +
+	"%GetPersistentVolumeClaimStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"\x88\x01\n" +
+	"&GetPersistentVolumeClaimStatusResponse\x12^\n" +
+	"\x17persistent_volume_claim\x18\x01 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\"\xa5\x02\n" +
+	"(UpdatePersistentVolumeClaimStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12^\n" +
+	"\x17persistent_volume_claim\x18\x03 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"\x8b\x01\n" +
+	")UpdatePersistentVolumeClaimStatusResponse\x12^\n" +
+	"\x17persistent_volume_claim\x18\x01 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\"\x9e\x02\n" +
+	"'PatchPersistentVolumeClaimStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"\x8a\x01\n" +
+	"(PatchPersistentVolumeClaimStatusResponse\x12^\n" +
+	"\x17persistent_volume_claim\x18\x01 \x01(\v2&.portico.core.v1.PersistentVolumeClaimR\x15persistentVolumeClaim\"\x80\x01\n" +
+	"\x1aGetPersistentVolumeRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xcd\x01\n" +
+	"\x1bGetPersistentVolumeResponse\x12N\n" +
+	"\x11persistent_volume\x18\x01 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xcd\x02\n" +
+	"\x1cListPersistentVolumesRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x12\x14\n" +
+	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
+	"\x16resource_version_match\x18\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xfa\x01\n" +
+	"\x1dListPersistentVolumesResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x127\n" +
+	"\x05items\x18\x02 \x03(\v2!.portico.core.v1.PersistentVolumeR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xd8\x01\n" +
+	"\x1dCreatePersistentVolumeRequest\x12N\n" +
+	"\x11persistent_volume\x18\x02 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\x12\x17\n" +
+	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x04 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x05 \x01(\tR\x0ffieldValidation\"p\n" +
+	"\x1eCreatePersistentVolumeResponse\x12N\n" +
+	"\x11persistent_volume\x18\x01 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\"\xec\x01\n" +
+	"\x1dUpdatePersistentVolumeRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12N\n" +
+	"\x11persistent_volume\x18\x03 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"p\n" +
+	"\x1eUpdatePersistentVolumeResponse\x12N\n" +
+	"\x11persistent_volume\x18\x01 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\"\xf5\x01\n" +
+	"\x1cPatchPersistentVolumeRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"o\n" +
+	"\x1dPatchPersistentVolumeResponse\x12N\n" +
+	"\x11persistent_volume\x18\x01 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\"\x85\x02\n" +
+	"\x1dDeletePersistentVolumeRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x125\n" +
+	"\x14grace_period_seconds\x18\x04 \x01(\x03H\x00R\x12gracePeriodSeconds\x88\x01\x01\x12-\n" +
+	"\x12propagation_policy\x18\x05 \x01(\tR\x11propagationPolicy\x12\x17\n" +
+	"\adry_run\x18\x06 \x03(\tR\x06dryRunB\x17\n" +
+	"\x15_grace_period_seconds\"\xa1\x01\n" +
+	"\x1eDeletePersistentVolumeResponse\x12N\n" +
+	"\x11persistent_volume\x18\x01 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\x12/\n" +
+	"\x06status\x18\x02 \x01(\v2\x17.portico.core.v1.StatusR\x06status\"\xcb\x01\n" +
+	"(DeleteCollectionPersistentVolumesRequest\x12%\n" +
+	"\x0elabel_selector\x18\x02 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x03 \x01(\tR\rfieldSelector\x128\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x9b\x01\n" +
+	")DeleteCollectionPersistentVolumesResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x127\n" +
+	"\x05items\x18\x02 \x03(\v2!.portico.core.v1.PersistentVolumeR\x05items\"\xe7\x02\n" +
+	"\x1dWatchPersistentVolumesRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
+	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xcf\x01\n" +
+	"\x1eWatchPersistentVolumesResponse\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x129\n" +
+	"\x06object\x18\x02 \x01(\v2!.portico.core.v1.PersistentVolumeR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"a\n" +
+	" GetPersistentVolumeStatusRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"s\n" +
+	"!GetPersistentVolumeStatusResponse\x12N\n" +
+	"\x11persistent_volume\x18\x01 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\"\xf2\x01\n" +
+	"#UpdatePersistentVolumeStatusRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12N\n" +
+	"\x11persistent_volume\x18\x03 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"v\n" +
+	"$UpdatePersistentVolumeStatusResponse\x12N\n" +
+	"\x11persistent_volume\x18\x01 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\"\xfb\x01\n" +
+	"\"PatchPersistentVolumeStatusRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"u\n" +
+	"#PatchPersistentVolumeStatusResponse\x12N\n" +
+	"\x11persistent_volume\x18\x01 \x01(\v2!.portico.core.v1.PersistentVolumeR\x10persistentVolume\"\x91\x01\n" +
 	"\rGetPodRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
@@ -11958,7 +20661,324 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
 	"\x06_force\"@\n" +
 	"\x16PatchPodStatusResponse\x12&\n" +
-	"\x03pod\x18\x01 \x01(\v2\x14.portico.core.v1.PodR\x03pod\"\x94\x01\n" +
+	"\x03pod\x18\x01 \x01(\v2\x14.portico.core.v1.PodR\x03pod\"\x99\x01\n" +
+	"\x15GetPodTemplateRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xb9\x01\n" +
+	"\x16GetPodTemplateResponse\x12?\n" +
+	"\fpod_template\x18\x01 \x01(\v2\x1c.portico.core.v1.PodTemplateR\vpodTemplate\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xe6\x02\n" +
+	"\x17ListPodTemplatesRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x12\x14\n" +
+	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
+	"\x16resource_version_match\x18\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xf0\x01\n" +
+	"\x18ListPodTemplatesResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x122\n" +
+	"\x05items\x18\x02 \x03(\v2\x1c.portico.core.v1.PodTemplateR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xe2\x01\n" +
+	"\x18CreatePodTemplateRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12?\n" +
+	"\fpod_template\x18\x02 \x01(\v2\x1c.portico.core.v1.PodTemplateR\vpodTemplate\x12\x17\n" +
+	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x04 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x05 \x01(\tR\x0ffieldValidation\"\\\n" +
+	"\x19CreatePodTemplateResponse\x12?\n" +
+	"\fpod_template\x18\x01 \x01(\v2\x1c.portico.core.v1.PodTemplateR\vpodTemplate\"\xf6\x01\n" +
+	"\x18UpdatePodTemplateRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12?\n" +
+	"\fpod_template\x18\x03 \x01(\v2\x1c.portico.core.v1.PodTemplateR\vpodTemplate\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"\\\n" +
+	"\x19UpdatePodTemplateResponse\x12?\n" +
+	"\fpod_template\x18\x01 \x01(\v2\x1c.portico.core.v1.PodTemplateR\vpodTemplate\"\x8e\x02\n" +
+	"\x17PatchPodTemplateRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"[\n" +
+	"\x18PatchPodTemplateResponse\x12?\n" +
+	"\fpod_template\x18\x01 \x01(\v2\x1c.portico.core.v1.PodTemplateR\vpodTemplate\"\x9e\x02\n" +
+	"\x18DeletePodTemplateRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x125\n" +
+	"\x14grace_period_seconds\x18\x04 \x01(\x03H\x00R\x12gracePeriodSeconds\x88\x01\x01\x12-\n" +
+	"\x12propagation_policy\x18\x05 \x01(\tR\x11propagationPolicy\x12\x17\n" +
+	"\adry_run\x18\x06 \x03(\tR\x06dryRunB\x17\n" +
+	"\x15_grace_period_seconds\"\x8d\x01\n" +
+	"\x19DeletePodTemplateResponse\x12?\n" +
+	"\fpod_template\x18\x01 \x01(\v2\x1c.portico.core.v1.PodTemplateR\vpodTemplate\x12/\n" +
+	"\x06status\x18\x02 \x01(\v2\x17.portico.core.v1.StatusR\x06status\"\xe4\x01\n" +
+	"#DeleteCollectionPodTemplatesRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12%\n" +
+	"\x0elabel_selector\x18\x02 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x03 \x01(\tR\rfieldSelector\x128\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x91\x01\n" +
+	"$DeleteCollectionPodTemplatesResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x122\n" +
+	"\x05items\x18\x02 \x03(\v2\x1c.portico.core.v1.PodTemplateR\x05items\"\x80\x03\n" +
+	"\x18WatchPodTemplatesRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
+	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xc5\x01\n" +
+	"\x19WatchPodTemplatesResponse\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x124\n" +
+	"\x06object\x18\x02 \x01(\v2\x1c.portico.core.v1.PodTemplateR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xa3\x01\n" +
+	"\x1fGetReplicationControllerRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xe1\x01\n" +
+	" GetReplicationControllerResponse\x12]\n" +
+	"\x16replication_controller\x18\x01 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xf0\x02\n" +
+	"!ListReplicationControllersRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x12\x14\n" +
+	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
+	"\x16resource_version_match\x18\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\x84\x02\n" +
+	"\"ListReplicationControllersResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12<\n" +
+	"\x05items\x18\x02 \x03(\v2&.portico.core.v1.ReplicationControllerR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\x8a\x02\n" +
+	"\"CreateReplicationControllerRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12]\n" +
+	"\x16replication_controller\x18\x02 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\x12\x17\n" +
+	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x04 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x05 \x01(\tR\x0ffieldValidation\"\x84\x01\n" +
+	"#CreateReplicationControllerResponse\x12]\n" +
+	"\x16replication_controller\x18\x01 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\"\x9e\x02\n" +
+	"\"UpdateReplicationControllerRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12]\n" +
+	"\x16replication_controller\x18\x03 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"\x84\x01\n" +
+	"#UpdateReplicationControllerResponse\x12]\n" +
+	"\x16replication_controller\x18\x01 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\"\x98\x02\n" +
+	"!PatchReplicationControllerRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"\x83\x01\n" +
+	"\"PatchReplicationControllerResponse\x12]\n" +
+	"\x16replication_controller\x18\x01 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\"\xa8\x02\n" +
+	"\"DeleteReplicationControllerRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x125\n" +
+	"\x14grace_period_seconds\x18\x04 \x01(\x03H\x00R\x12gracePeriodSeconds\x88\x01\x01\x12-\n" +
+	"\x12propagation_policy\x18\x05 \x01(\tR\x11propagationPolicy\x12\x17\n" +
+	"\adry_run\x18\x06 \x03(\tR\x06dryRunB\x17\n" +
+	"\x15_grace_period_seconds\"\xb5\x01\n" +
+	"#DeleteReplicationControllerResponse\x12]\n" +
+	"\x16replication_controller\x18\x01 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\x12/\n" +
+	"\x06status\x18\x02 \x01(\v2\x17.portico.core.v1.StatusR\x06status\"\xee\x01\n" +
+	"-DeleteCollectionReplicationControllersRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12%\n" +
+	"\x0elabel_selector\x18\x02 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x03 \x01(\tR\rfieldSelector\x128\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\xa5\x01\n" +
+	".DeleteCollectionReplicationControllersResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12<\n" +
+	"\x05items\x18\x02 \x03(\v2&.portico.core.v1.ReplicationControllerR\x05items\"\x8a\x03\n" +
+	"\"WatchReplicationControllersRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
+	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xd9\x01\n" +
+	"#WatchReplicationControllersResponse\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12>\n" +
+	"\x06object\x18\x02 \x01(\v2&.portico.core.v1.ReplicationControllerR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x84\x01\n" +
+	"%GetReplicationControllerStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"\x87\x01\n" +
+	"&GetReplicationControllerStatusResponse\x12]\n" +
+	"\x16replication_controller\x18\x01 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\"\xa4\x02\n" +
+	"(UpdateReplicationControllerStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12]\n" +
+	"\x16replication_controller\x18\x03 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"\x8a\x01\n" +
+	")UpdateReplicationControllerStatusResponse\x12]\n" +
+	"\x16replication_controller\x18\x01 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\"\x9e\x02\n" +
+	"'PatchReplicationControllerStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"\x89\x01\n" +
+	"(PatchReplicationControllerStatusResponse\x12]\n" +
+	"\x16replication_controller\x18\x01 \x01(\v2&.portico.core.v1.ReplicationControllerR\x15replicationController\"\x9b\x01\n" +
+	"\x17GetResourceQuotaRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xc1\x01\n" +
+	"\x18GetResourceQuotaResponse\x12E\n" +
+	"\x0eresource_quota\x18\x01 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xe8\x02\n" +
+	"\x19ListResourceQuotasRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x12\x14\n" +
+	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
+	"\x16resource_version_match\x18\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xf4\x01\n" +
+	"\x1aListResourceQuotasResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x124\n" +
+	"\x05items\x18\x02 \x03(\v2\x1e.portico.core.v1.ResourceQuotaR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xea\x01\n" +
+	"\x1aCreateResourceQuotaRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12E\n" +
+	"\x0eresource_quota\x18\x02 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\x12\x17\n" +
+	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x04 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x05 \x01(\tR\x0ffieldValidation\"d\n" +
+	"\x1bCreateResourceQuotaResponse\x12E\n" +
+	"\x0eresource_quota\x18\x01 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\"\xfe\x01\n" +
+	"\x1aUpdateResourceQuotaRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12E\n" +
+	"\x0eresource_quota\x18\x03 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"d\n" +
+	"\x1bUpdateResourceQuotaResponse\x12E\n" +
+	"\x0eresource_quota\x18\x01 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\"\x90\x02\n" +
+	"\x19PatchResourceQuotaRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"c\n" +
+	"\x1aPatchResourceQuotaResponse\x12E\n" +
+	"\x0eresource_quota\x18\x01 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\"\xa0\x02\n" +
+	"\x1aDeleteResourceQuotaRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x125\n" +
+	"\x14grace_period_seconds\x18\x04 \x01(\x03H\x00R\x12gracePeriodSeconds\x88\x01\x01\x12-\n" +
+	"\x12propagation_policy\x18\x05 \x01(\tR\x11propagationPolicy\x12\x17\n" +
+	"\adry_run\x18\x06 \x03(\tR\x06dryRunB\x17\n" +
+	"\x15_grace_period_seconds\"\x95\x01\n" +
+	"\x1bDeleteResourceQuotaResponse\x12E\n" +
+	"\x0eresource_quota\x18\x01 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\x12/\n" +
+	"\x06status\x18\x02 \x01(\v2\x17.portico.core.v1.StatusR\x06status\"\xe6\x01\n" +
+	"%DeleteCollectionResourceQuotasRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12%\n" +
+	"\x0elabel_selector\x18\x02 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x03 \x01(\tR\rfieldSelector\x128\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\x95\x01\n" +
+	"&DeleteCollectionResourceQuotasResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x124\n" +
+	"\x05items\x18\x02 \x03(\v2\x1e.portico.core.v1.ResourceQuotaR\x05items\"\x82\x03\n" +
+	"\x1aWatchResourceQuotasRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
+	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xc9\x01\n" +
+	"\x1bWatchResourceQuotasResponse\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x126\n" +
+	"\x06object\x18\x02 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"|\n" +
+	"\x1dGetResourceQuotaStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"g\n" +
+	"\x1eGetResourceQuotaStatusResponse\x12E\n" +
+	"\x0eresource_quota\x18\x01 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\"\x84\x02\n" +
+	" UpdateResourceQuotaStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12E\n" +
+	"\x0eresource_quota\x18\x03 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"j\n" +
+	"!UpdateResourceQuotaStatusResponse\x12E\n" +
+	"\x0eresource_quota\x18\x01 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\"\x96\x02\n" +
+	"\x1fPatchResourceQuotaStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"i\n" +
+	" PatchResourceQuotaStatusResponse\x12E\n" +
+	"\x0eresource_quota\x18\x01 \x01(\v2\x1e.portico.core.v1.ResourceQuotaR\rresourceQuota\"\x94\x01\n" +
 	"\x10GetSecretRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
@@ -12256,7 +21276,16 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"PatchEvent\x12\".portico.core.v1.PatchEventRequest\x1a#.portico.core.v1.PatchEventResponse\x12X\n" +
 	"\vDeleteEvent\x12#.portico.core.v1.DeleteEventRequest\x1a$.portico.core.v1.DeleteEventResponse\x12y\n" +
 	"\x16DeleteCollectionEvents\x12..portico.core.v1.DeleteCollectionEventsRequest\x1a/.portico.core.v1.DeleteCollectionEventsResponse\x12Z\n" +
-	"\vWatchEvents\x12#.portico.core.v1.WatchEventsRequest\x1a$.portico.core.v1.WatchEventsResponse0\x012\xc5\a\n" +
+	"\vWatchEvents\x12#.portico.core.v1.WatchEventsRequest\x1a$.portico.core.v1.WatchEventsResponse0\x012\xf0\x06\n" +
+	"\x11LimitRangeService\x12^\n" +
+	"\rGetLimitRange\x12%.portico.core.v1.GetLimitRangeRequest\x1a&.portico.core.v1.GetLimitRangeResponse\x12d\n" +
+	"\x0fListLimitRanges\x12'.portico.core.v1.ListLimitRangesRequest\x1a(.portico.core.v1.ListLimitRangesResponse\x12g\n" +
+	"\x10CreateLimitRange\x12(.portico.core.v1.CreateLimitRangeRequest\x1a).portico.core.v1.CreateLimitRangeResponse\x12g\n" +
+	"\x10UpdateLimitRange\x12(.portico.core.v1.UpdateLimitRangeRequest\x1a).portico.core.v1.UpdateLimitRangeResponse\x12d\n" +
+	"\x0fPatchLimitRange\x12'.portico.core.v1.PatchLimitRangeRequest\x1a(.portico.core.v1.PatchLimitRangeResponse\x12g\n" +
+	"\x10DeleteLimitRange\x12(.portico.core.v1.DeleteLimitRangeRequest\x1a).portico.core.v1.DeleteLimitRangeResponse\x12\x88\x01\n" +
+	"\x1bDeleteCollectionLimitRanges\x123.portico.core.v1.DeleteCollectionLimitRangesRequest\x1a4.portico.core.v1.DeleteCollectionLimitRangesResponse\x12i\n" +
+	"\x10WatchLimitRanges\x12(.portico.core.v1.WatchLimitRangesRequest\x1a).portico.core.v1.WatchLimitRangesResponse0\x012\xc5\a\n" +
 	"\x10NamespaceService\x12[\n" +
 	"\fGetNamespace\x12$.portico.core.v1.GetNamespaceRequest\x1a%.portico.core.v1.GetNamespaceResponse\x12a\n" +
 	"\x0eListNamespaces\x12&.portico.core.v1.ListNamespacesRequest\x1a'.portico.core.v1.ListNamespacesResponse\x12d\n" +
@@ -12282,7 +21311,31 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"WatchNodes\x12\".portico.core.v1.WatchNodesRequest\x1a#.portico.core.v1.WatchNodesResponse0\x01\x12^\n" +
 	"\rGetNodeStatus\x12%.portico.core.v1.GetNodeStatusRequest\x1a&.portico.core.v1.GetNodeStatusResponse\x12g\n" +
 	"\x10UpdateNodeStatus\x12(.portico.core.v1.UpdateNodeStatusRequest\x1a).portico.core.v1.UpdateNodeStatusResponse\x12d\n" +
-	"\x0fPatchNodeStatus\x12'.portico.core.v1.PatchNodeStatusRequest\x1a(.portico.core.v1.PatchNodeStatusResponse2\xcf\b\n" +
+	"\x0fPatchNodeStatus\x12'.portico.core.v1.PatchNodeStatusRequest\x1a(.portico.core.v1.PatchNodeStatusResponse2\xd4\f\n" +
+	"\x1cPersistentVolumeClaimService\x12\x7f\n" +
+	"\x18GetPersistentVolumeClaim\x120.portico.core.v1.GetPersistentVolumeClaimRequest\x1a1.portico.core.v1.GetPersistentVolumeClaimResponse\x12\x85\x01\n" +
+	"\x1aListPersistentVolumeClaims\x122.portico.core.v1.ListPersistentVolumeClaimsRequest\x1a3.portico.core.v1.ListPersistentVolumeClaimsResponse\x12\x88\x01\n" +
+	"\x1bCreatePersistentVolumeClaim\x123.portico.core.v1.CreatePersistentVolumeClaimRequest\x1a4.portico.core.v1.CreatePersistentVolumeClaimResponse\x12\x88\x01\n" +
+	"\x1bUpdatePersistentVolumeClaim\x123.portico.core.v1.UpdatePersistentVolumeClaimRequest\x1a4.portico.core.v1.UpdatePersistentVolumeClaimResponse\x12\x85\x01\n" +
+	"\x1aPatchPersistentVolumeClaim\x122.portico.core.v1.PatchPersistentVolumeClaimRequest\x1a3.portico.core.v1.PatchPersistentVolumeClaimResponse\x12\x88\x01\n" +
+	"\x1bDeletePersistentVolumeClaim\x123.portico.core.v1.DeletePersistentVolumeClaimRequest\x1a4.portico.core.v1.DeletePersistentVolumeClaimResponse\x12\xa9\x01\n" +
+	"&DeleteCollectionPersistentVolumeClaims\x12>.portico.core.v1.DeleteCollectionPersistentVolumeClaimsRequest\x1a?.portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse\x12\x8a\x01\n" +
+	"\x1bWatchPersistentVolumeClaims\x123.portico.core.v1.WatchPersistentVolumeClaimsRequest\x1a4.portico.core.v1.WatchPersistentVolumeClaimsResponse0\x01\x12\x91\x01\n" +
+	"\x1eGetPersistentVolumeClaimStatus\x126.portico.core.v1.GetPersistentVolumeClaimStatusRequest\x1a7.portico.core.v1.GetPersistentVolumeClaimStatusResponse\x12\x9a\x01\n" +
+	"!UpdatePersistentVolumeClaimStatus\x129.portico.core.v1.UpdatePersistentVolumeClaimStatusRequest\x1a:.portico.core.v1.UpdatePersistentVolumeClaimStatusResponse\x12\x97\x01\n" +
+	" PatchPersistentVolumeClaimStatus\x128.portico.core.v1.PatchPersistentVolumeClaimStatusRequest\x1a9.portico.core.v1.PatchPersistentVolumeClaimStatusResponse2\xa4\v\n" +
+	"\x17PersistentVolumeService\x12p\n" +
+	"\x13GetPersistentVolume\x12+.portico.core.v1.GetPersistentVolumeRequest\x1a,.portico.core.v1.GetPersistentVolumeResponse\x12v\n" +
+	"\x15ListPersistentVolumes\x12-.portico.core.v1.ListPersistentVolumesRequest\x1a..portico.core.v1.ListPersistentVolumesResponse\x12y\n" +
+	"\x16CreatePersistentVolume\x12..portico.core.v1.CreatePersistentVolumeRequest\x1a/.portico.core.v1.CreatePersistentVolumeResponse\x12y\n" +
+	"\x16UpdatePersistentVolume\x12..portico.core.v1.UpdatePersistentVolumeRequest\x1a/.portico.core.v1.UpdatePersistentVolumeResponse\x12v\n" +
+	"\x15PatchPersistentVolume\x12-.portico.core.v1.PatchPersistentVolumeRequest\x1a..portico.core.v1.PatchPersistentVolumeResponse\x12y\n" +
+	"\x16DeletePersistentVolume\x12..portico.core.v1.DeletePersistentVolumeRequest\x1a/.portico.core.v1.DeletePersistentVolumeResponse\x12\x9a\x01\n" +
+	"!DeleteCollectionPersistentVolumes\x129.portico.core.v1.DeleteCollectionPersistentVolumesRequest\x1a:.portico.core.v1.DeleteCollectionPersistentVolumesResponse\x12{\n" +
+	"\x16WatchPersistentVolumes\x12..portico.core.v1.WatchPersistentVolumesRequest\x1a/.portico.core.v1.WatchPersistentVolumesResponse0\x01\x12\x82\x01\n" +
+	"\x19GetPersistentVolumeStatus\x121.portico.core.v1.GetPersistentVolumeStatusRequest\x1a2.portico.core.v1.GetPersistentVolumeStatusResponse\x12\x8b\x01\n" +
+	"\x1cUpdatePersistentVolumeStatus\x124.portico.core.v1.UpdatePersistentVolumeStatusRequest\x1a5.portico.core.v1.UpdatePersistentVolumeStatusResponse\x12\x88\x01\n" +
+	"\x1bPatchPersistentVolumeStatus\x123.portico.core.v1.PatchPersistentVolumeStatusRequest\x1a4.portico.core.v1.PatchPersistentVolumeStatusResponse2\xcf\b\n" +
 	"\n" +
 	"PodService\x12I\n" +
 	"\x06GetPod\x12\x1e.portico.core.v1.GetPodRequest\x1a\x1f.portico.core.v1.GetPodResponse\x12O\n" +
@@ -12296,7 +21349,41 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x10CreatePodBinding\x12(.portico.core.v1.CreatePodBindingRequest\x1a).portico.core.v1.CreatePodBindingResponse\x12[\n" +
 	"\fGetPodStatus\x12$.portico.core.v1.GetPodStatusRequest\x1a%.portico.core.v1.GetPodStatusResponse\x12d\n" +
 	"\x0fUpdatePodStatus\x12'.portico.core.v1.UpdatePodStatusRequest\x1a(.portico.core.v1.UpdatePodStatusResponse\x12a\n" +
-	"\x0ePatchPodStatus\x12&.portico.core.v1.PatchPodStatusRequest\x1a'.portico.core.v1.PatchPodStatusResponse2\x8b\x06\n" +
+	"\x0ePatchPodStatus\x12&.portico.core.v1.PatchPodStatusRequest\x1a'.portico.core.v1.PatchPodStatusResponse2\x89\a\n" +
+	"\x12PodTemplateService\x12a\n" +
+	"\x0eGetPodTemplate\x12&.portico.core.v1.GetPodTemplateRequest\x1a'.portico.core.v1.GetPodTemplateResponse\x12g\n" +
+	"\x10ListPodTemplates\x12(.portico.core.v1.ListPodTemplatesRequest\x1a).portico.core.v1.ListPodTemplatesResponse\x12j\n" +
+	"\x11CreatePodTemplate\x12).portico.core.v1.CreatePodTemplateRequest\x1a*.portico.core.v1.CreatePodTemplateResponse\x12j\n" +
+	"\x11UpdatePodTemplate\x12).portico.core.v1.UpdatePodTemplateRequest\x1a*.portico.core.v1.UpdatePodTemplateResponse\x12g\n" +
+	"\x10PatchPodTemplate\x12(.portico.core.v1.PatchPodTemplateRequest\x1a).portico.core.v1.PatchPodTemplateResponse\x12j\n" +
+	"\x11DeletePodTemplate\x12).portico.core.v1.DeletePodTemplateRequest\x1a*.portico.core.v1.DeletePodTemplateResponse\x12\x8b\x01\n" +
+	"\x1cDeleteCollectionPodTemplates\x124.portico.core.v1.DeleteCollectionPodTemplatesRequest\x1a5.portico.core.v1.DeleteCollectionPodTemplatesResponse\x12l\n" +
+	"\x11WatchPodTemplates\x12).portico.core.v1.WatchPodTemplatesRequest\x1a*.portico.core.v1.WatchPodTemplatesResponse0\x012\xd4\f\n" +
+	"\x1cReplicationControllerService\x12\x7f\n" +
+	"\x18GetReplicationController\x120.portico.core.v1.GetReplicationControllerRequest\x1a1.portico.core.v1.GetReplicationControllerResponse\x12\x85\x01\n" +
+	"\x1aListReplicationControllers\x122.portico.core.v1.ListReplicationControllersRequest\x1a3.portico.core.v1.ListReplicationControllersResponse\x12\x88\x01\n" +
+	"\x1bCreateReplicationController\x123.portico.core.v1.CreateReplicationControllerRequest\x1a4.portico.core.v1.CreateReplicationControllerResponse\x12\x88\x01\n" +
+	"\x1bUpdateReplicationController\x123.portico.core.v1.UpdateReplicationControllerRequest\x1a4.portico.core.v1.UpdateReplicationControllerResponse\x12\x85\x01\n" +
+	"\x1aPatchReplicationController\x122.portico.core.v1.PatchReplicationControllerRequest\x1a3.portico.core.v1.PatchReplicationControllerResponse\x12\x88\x01\n" +
+	"\x1bDeleteReplicationController\x123.portico.core.v1.DeleteReplicationControllerRequest\x1a4.portico.core.v1.DeleteReplicationControllerResponse\x12\xa9\x01\n" +
+	"&DeleteCollectionReplicationControllers\x12>.portico.core.v1.DeleteCollectionReplicationControllersRequest\x1a?.portico.core.v1.DeleteCollectionReplicationControllersResponse\x12\x8a\x01\n" +
+	"\x1bWatchReplicationControllers\x123.portico.core.v1.WatchReplicationControllersRequest\x1a4.portico.core.v1.WatchReplicationControllersResponse0\x01\x12\x91\x01\n" +
+	"\x1eGetReplicationControllerStatus\x126.portico.core.v1.GetReplicationControllerStatusRequest\x1a7.portico.core.v1.GetReplicationControllerStatusResponse\x12\x9a\x01\n" +
+	"!UpdateReplicationControllerStatus\x129.portico.core.v1.UpdateReplicationControllerStatusRequest\x1a:.portico.core.v1.UpdateReplicationControllerStatusResponse\x12\x97\x01\n" +
+	" PatchReplicationControllerStatus\x128.portico.core.v1.PatchReplicationControllerStatusRequest\x1a9.portico.core.v1.PatchReplicationControllerStatusResponse2\xbc\n" +
+	"\n" +
+	"\x14ResourceQuotaService\x12g\n" +
+	"\x10GetResourceQuota\x12(.portico.core.v1.GetResourceQuotaRequest\x1a).portico.core.v1.GetResourceQuotaResponse\x12m\n" +
+	"\x12ListResourceQuotas\x12*.portico.core.v1.ListResourceQuotasRequest\x1a+.portico.core.v1.ListResourceQuotasResponse\x12p\n" +
+	"\x13CreateResourceQuota\x12+.portico.core.v1.CreateResourceQuotaRequest\x1a,.portico.core.v1.CreateResourceQuotaResponse\x12p\n" +
+	"\x13UpdateResourceQuota\x12+.portico.core.v1.UpdateResourceQuotaRequest\x1a,.portico.core.v1.UpdateResourceQuotaResponse\x12m\n" +
+	"\x12PatchResourceQuota\x12*.portico.core.v1.PatchResourceQuotaRequest\x1a+.portico.core.v1.PatchResourceQuotaResponse\x12p\n" +
+	"\x13DeleteResourceQuota\x12+.portico.core.v1.DeleteResourceQuotaRequest\x1a,.portico.core.v1.DeleteResourceQuotaResponse\x12\x91\x01\n" +
+	"\x1eDeleteCollectionResourceQuotas\x126.portico.core.v1.DeleteCollectionResourceQuotasRequest\x1a7.portico.core.v1.DeleteCollectionResourceQuotasResponse\x12r\n" +
+	"\x13WatchResourceQuotas\x12+.portico.core.v1.WatchResourceQuotasRequest\x1a,.portico.core.v1.WatchResourceQuotasResponse0\x01\x12y\n" +
+	"\x16GetResourceQuotaStatus\x12..portico.core.v1.GetResourceQuotaStatusRequest\x1a/.portico.core.v1.GetResourceQuotaStatusResponse\x12\x82\x01\n" +
+	"\x19UpdateResourceQuotaStatus\x121.portico.core.v1.UpdateResourceQuotaStatusRequest\x1a2.portico.core.v1.UpdateResourceQuotaStatusResponse\x12\x7f\n" +
+	"\x18PatchResourceQuotaStatus\x120.portico.core.v1.PatchResourceQuotaStatusRequest\x1a1.portico.core.v1.PatchResourceQuotaStatusResponse2\x8b\x06\n" +
 	"\rSecretService\x12R\n" +
 	"\tGetSecret\x12!.portico.core.v1.GetSecretRequest\x1a\".portico.core.v1.GetSecretResponse\x12X\n" +
 	"\vListSecrets\x12#.portico.core.v1.ListSecretsRequest\x1a$.portico.core.v1.ListSecretsResponse\x12[\n" +
@@ -12339,529 +21426,899 @@ func file_portico_core_v1_services_proto_rawDescGZIP() []byte {
 	return file_portico_core_v1_services_proto_rawDescData
 }
 
-var file_portico_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 162)
+var file_portico_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 282)
 var file_portico_core_v1_services_proto_goTypes = []any{
-	(*GetConfigMapRequest)(nil),                     // 0: portico.core.v1.GetConfigMapRequest
-	(*GetConfigMapResponse)(nil),                    // 1: portico.core.v1.GetConfigMapResponse
-	(*ListConfigMapsRequest)(nil),                   // 2: portico.core.v1.ListConfigMapsRequest
-	(*ListConfigMapsResponse)(nil),                  // 3: portico.core.v1.ListConfigMapsResponse
-	(*CreateConfigMapRequest)(nil),                  // 4: portico.core.v1.CreateConfigMapRequest
-	(*CreateConfigMapResponse)(nil),                 // 5: portico.core.v1.CreateConfigMapResponse
-	(*UpdateConfigMapRequest)(nil),                  // 6: portico.core.v1.UpdateConfigMapRequest
-	(*UpdateConfigMapResponse)(nil),                 // 7: portico.core.v1.UpdateConfigMapResponse
-	(*PatchConfigMapRequest)(nil),                   // 8: portico.core.v1.PatchConfigMapRequest
-	(*PatchConfigMapResponse)(nil),                  // 9: portico.core.v1.PatchConfigMapResponse
-	(*DeleteConfigMapRequest)(nil),                  // 10: portico.core.v1.DeleteConfigMapRequest
-	(*DeleteConfigMapResponse)(nil),                 // 11: portico.core.v1.DeleteConfigMapResponse
-	(*DeleteCollectionConfigMapsRequest)(nil),       // 12: portico.core.v1.DeleteCollectionConfigMapsRequest
-	(*DeleteCollectionConfigMapsResponse)(nil),      // 13: portico.core.v1.DeleteCollectionConfigMapsResponse
-	(*WatchConfigMapsRequest)(nil),                  // 14: portico.core.v1.WatchConfigMapsRequest
-	(*WatchConfigMapsResponse)(nil),                 // 15: portico.core.v1.WatchConfigMapsResponse
-	(*GetEndpointsRequest)(nil),                     // 16: portico.core.v1.GetEndpointsRequest
-	(*GetEndpointsResponse)(nil),                    // 17: portico.core.v1.GetEndpointsResponse
-	(*ListEndpointsRequest)(nil),                    // 18: portico.core.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),                   // 19: portico.core.v1.ListEndpointsResponse
-	(*CreateEndpointsRequest)(nil),                  // 20: portico.core.v1.CreateEndpointsRequest
-	(*CreateEndpointsResponse)(nil),                 // 21: portico.core.v1.CreateEndpointsResponse
-	(*UpdateEndpointsRequest)(nil),                  // 22: portico.core.v1.UpdateEndpointsRequest
-	(*UpdateEndpointsResponse)(nil),                 // 23: portico.core.v1.UpdateEndpointsResponse
-	(*PatchEndpointsRequest)(nil),                   // 24: portico.core.v1.PatchEndpointsRequest
-	(*PatchEndpointsResponse)(nil),                  // 25: portico.core.v1.PatchEndpointsResponse
-	(*DeleteEndpointsRequest)(nil),                  // 26: portico.core.v1.DeleteEndpointsRequest
-	(*DeleteEndpointsResponse)(nil),                 // 27: portico.core.v1.DeleteEndpointsResponse
-	(*DeleteCollectionEndpointsRequest)(nil),        // 28: portico.core.v1.DeleteCollectionEndpointsRequest
-	(*DeleteCollectionEndpointsResponse)(nil),       // 29: portico.core.v1.DeleteCollectionEndpointsResponse
-	(*WatchEndpointsRequest)(nil),                   // 30: portico.core.v1.WatchEndpointsRequest
-	(*WatchEndpointsResponse)(nil),                  // 31: portico.core.v1.WatchEndpointsResponse
-	(*GetEventRequest)(nil),                         // 32: portico.core.v1.GetEventRequest
-	(*GetEventResponse)(nil),                        // 33: portico.core.v1.GetEventResponse
-	(*ListEventsRequest)(nil),                       // 34: portico.core.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),                      // 35: portico.core.v1.ListEventsResponse
-	(*CreateEventRequest)(nil),                      // 36: portico.core.v1.CreateEventRequest
-	(*CreateEventResponse)(nil),                     // 37: portico.core.v1.CreateEventResponse
-	(*UpdateEventRequest)(nil),                      // 38: portico.core.v1.UpdateEventRequest
-	(*UpdateEventResponse)(nil),                     // 39: portico.core.v1.UpdateEventResponse
-	(*PatchEventRequest)(nil),                       // 40: portico.core.v1.PatchEventRequest
-	(*PatchEventResponse)(nil),                      // 41: portico.core.v1.PatchEventResponse
-	(*DeleteEventRequest)(nil),                      // 42: portico.core.v1.DeleteEventRequest
-	(*DeleteEventResponse)(nil),                     // 43: portico.core.v1.DeleteEventResponse
-	(*DeleteCollectionEventsRequest)(nil),           // 44: portico.core.v1.DeleteCollectionEventsRequest
-	(*DeleteCollectionEventsResponse)(nil),          // 45: portico.core.v1.DeleteCollectionEventsResponse
-	(*WatchEventsRequest)(nil),                      // 46: portico.core.v1.WatchEventsRequest
-	(*WatchEventsResponse)(nil),                     // 47: portico.core.v1.WatchEventsResponse
-	(*GetNamespaceRequest)(nil),                     // 48: portico.core.v1.GetNamespaceRequest
-	(*GetNamespaceResponse)(nil),                    // 49: portico.core.v1.GetNamespaceResponse
-	(*ListNamespacesRequest)(nil),                   // 50: portico.core.v1.ListNamespacesRequest
-	(*ListNamespacesResponse)(nil),                  // 51: portico.core.v1.ListNamespacesResponse
-	(*CreateNamespaceRequest)(nil),                  // 52: portico.core.v1.CreateNamespaceRequest
-	(*CreateNamespaceResponse)(nil),                 // 53: portico.core.v1.CreateNamespaceResponse
-	(*UpdateNamespaceRequest)(nil),                  // 54: portico.core.v1.UpdateNamespaceRequest
-	(*UpdateNamespaceResponse)(nil),                 // 55: portico.core.v1.UpdateNamespaceResponse
-	(*PatchNamespaceRequest)(nil),                   // 56: portico.core.v1.PatchNamespaceRequest
-	(*PatchNamespaceResponse)(nil),                  // 57: portico.core.v1.PatchNamespaceResponse
-	(*DeleteNamespaceRequest)(nil),                  // 58: portico.core.v1.DeleteNamespaceRequest
-	(*DeleteNamespaceResponse)(nil),                 // 59: portico.core.v1.DeleteNamespaceResponse
-	(*WatchNamespacesRequest)(nil),                  // 60: portico.core.v1.WatchNamespacesRequest
-	(*WatchNamespacesResponse)(nil),                 // 61: portico.core.v1.WatchNamespacesResponse
-	(*UpdateNamespaceFinalizeRequest)(nil),          // 62: portico.core.v1.UpdateNamespaceFinalizeRequest
-	(*UpdateNamespaceFinalizeResponse)(nil),         // 63: portico.core.v1.UpdateNamespaceFinalizeResponse
-	(*UpdateNamespaceStatusRequest)(nil),            // 64: portico.core.v1.UpdateNamespaceStatusRequest
-	(*UpdateNamespaceStatusResponse)(nil),           // 65: portico.core.v1.UpdateNamespaceStatusResponse
-	(*GetNodeRequest)(nil),                          // 66: portico.core.v1.GetNodeRequest
-	(*GetNodeResponse)(nil),                         // 67: portico.core.v1.GetNodeResponse
-	(*ListNodesRequest)(nil),                        // 68: portico.core.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),                       // 69: portico.core.v1.ListNodesResponse
-	(*CreateNodeRequest)(nil),                       // 70: portico.core.v1.CreateNodeRequest
-	(*CreateNodeResponse)(nil),                      // 71: portico.core.v1.CreateNodeResponse
-	(*UpdateNodeRequest)(nil),                       // 72: portico.core.v1.UpdateNodeRequest
-	(*UpdateNodeResponse)(nil),                      // 73: portico.core.v1.UpdateNodeResponse
-	(*PatchNodeRequest)(nil),                        // 74: portico.core.v1.PatchNodeRequest
-	(*PatchNodeResponse)(nil),                       // 75: portico.core.v1.PatchNodeResponse
-	(*DeleteNodeRequest)(nil),                       // 76: portico.core.v1.DeleteNodeRequest
-	(*DeleteNodeResponse)(nil),                      // 77: portico.core.v1.DeleteNodeResponse
-	(*DeleteCollectionNodesRequest)(nil),            // 78: portico.core.v1.DeleteCollectionNodesRequest
-	(*DeleteCollectionNodesResponse)(nil),           // 79: portico.core.v1.DeleteCollectionNodesResponse
-	(*WatchNodesRequest)(nil),                       // 80: portico.core.v1.WatchNodesRequest
-	(*WatchNodesResponse)(nil),                      // 81: portico.core.v1.WatchNodesResponse
-	(*GetNodeStatusRequest)(nil),                    // 82: portico.core.v1.GetNodeStatusRequest
-	(*GetNodeStatusResponse)(nil),                   // 83: portico.core.v1.GetNodeStatusResponse
-	(*UpdateNodeStatusRequest)(nil),                 // 84: portico.core.v1.UpdateNodeStatusRequest
-	(*UpdateNodeStatusResponse)(nil),                // 85: portico.core.v1.UpdateNodeStatusResponse
-	(*PatchNodeStatusRequest)(nil),                  // 86: portico.core.v1.PatchNodeStatusRequest
-	(*PatchNodeStatusResponse)(nil),                 // 87: portico.core.v1.PatchNodeStatusResponse
-	(*GetPodRequest)(nil),                           // 88: portico.core.v1.GetPodRequest
-	(*GetPodResponse)(nil),                          // 89: portico.core.v1.GetPodResponse
-	(*ListPodsRequest)(nil),                         // 90: portico.core.v1.ListPodsRequest
-	(*ListPodsResponse)(nil),                        // 91: portico.core.v1.ListPodsResponse
-	(*CreatePodRequest)(nil),                        // 92: portico.core.v1.CreatePodRequest
-	(*CreatePodResponse)(nil),                       // 93: portico.core.v1.CreatePodResponse
-	(*UpdatePodRequest)(nil),                        // 94: portico.core.v1.UpdatePodRequest
-	(*UpdatePodResponse)(nil),                       // 95: portico.core.v1.UpdatePodResponse
-	(*PatchPodRequest)(nil),                         // 96: portico.core.v1.PatchPodRequest
-	(*PatchPodResponse)(nil),                        // 97: portico.core.v1.PatchPodResponse
-	(*DeletePodRequest)(nil),                        // 98: portico.core.v1.DeletePodRequest
-	(*DeletePodResponse)(nil),                       // 99: portico.core.v1.DeletePodResponse
-	(*DeleteCollectionPodsRequest)(nil),             // 100: portico.core.v1.DeleteCollectionPodsRequest
-	(*DeleteCollectionPodsResponse)(nil),            // 101: portico.core.v1.DeleteCollectionPodsResponse
-	(*WatchPodsRequest)(nil),                        // 102: portico.core.v1.WatchPodsRequest
-	(*WatchPodsResponse)(nil),                       // 103: portico.core.v1.WatchPodsResponse
-	(*CreatePodBindingRequest)(nil),                 // 104: portico.core.v1.CreatePodBindingRequest
-	(*CreatePodBindingResponse)(nil),                // 105: portico.core.v1.CreatePodBindingResponse
-	(*GetPodStatusRequest)(nil),                     // 106: portico.core.v1.GetPodStatusRequest
-	(*GetPodStatusResponse)(nil),                    // 107: portico.core.v1.GetPodStatusResponse
-	(*UpdatePodStatusRequest)(nil),                  // 108: portico.core.v1.UpdatePodStatusRequest
-	(*UpdatePodStatusResponse)(nil),                 // 109: portico.core.v1.UpdatePodStatusResponse
-	(*PatchPodStatusRequest)(nil),                   // 110: portico.core.v1.PatchPodStatusRequest
-	(*PatchPodStatusResponse)(nil),                  // 111: portico.core.v1.PatchPodStatusResponse
-	(*GetSecretRequest)(nil),                        // 112: portico.core.v1.GetSecretRequest
-	(*GetSecretResponse)(nil),                       // 113: portico.core.v1.GetSecretResponse
-	(*ListSecretsRequest)(nil),                      // 114: portico.core.v1.ListSecretsRequest
-	(*ListSecretsResponse)(nil),                     // 115: portico.core.v1.ListSecretsResponse
-	(*CreateSecretRequest)(nil),                     // 116: portico.core.v1.CreateSecretRequest
-	(*CreateSecretResponse)(nil),                    // 117: portico.core.v1.CreateSecretResponse
-	(*UpdateSecretRequest)(nil),                     // 118: portico.core.v1.UpdateSecretRequest
-	(*UpdateSecretResponse)(nil),                    // 119: portico.core.v1.UpdateSecretResponse
-	(*PatchSecretRequest)(nil),                      // 120: portico.core.v1.PatchSecretRequest
-	(*PatchSecretResponse)(nil),                     // 121: portico.core.v1.PatchSecretResponse
-	(*DeleteSecretRequest)(nil),                     // 122: portico.core.v1.DeleteSecretRequest
-	(*DeleteSecretResponse)(nil),                    // 123: portico.core.v1.DeleteSecretResponse
-	(*DeleteCollectionSecretsRequest)(nil),          // 124: portico.core.v1.DeleteCollectionSecretsRequest
-	(*DeleteCollectionSecretsResponse)(nil),         // 125: portico.core.v1.DeleteCollectionSecretsResponse
-	(*WatchSecretsRequest)(nil),                     // 126: portico.core.v1.WatchSecretsRequest
-	(*WatchSecretsResponse)(nil),                    // 127: portico.core.v1.WatchSecretsResponse
-	(*GetServiceAccountRequest)(nil),                // 128: portico.core.v1.GetServiceAccountRequest
-	(*GetServiceAccountResponse)(nil),               // 129: portico.core.v1.GetServiceAccountResponse
-	(*ListServiceAccountsRequest)(nil),              // 130: portico.core.v1.ListServiceAccountsRequest
-	(*ListServiceAccountsResponse)(nil),             // 131: portico.core.v1.ListServiceAccountsResponse
-	(*CreateServiceAccountRequest)(nil),             // 132: portico.core.v1.CreateServiceAccountRequest
-	(*CreateServiceAccountResponse)(nil),            // 133: portico.core.v1.CreateServiceAccountResponse
-	(*UpdateServiceAccountRequest)(nil),             // 134: portico.core.v1.UpdateServiceAccountRequest
-	(*UpdateServiceAccountResponse)(nil),            // 135: portico.core.v1.UpdateServiceAccountResponse
-	(*PatchServiceAccountRequest)(nil),              // 136: portico.core.v1.PatchServiceAccountRequest
-	(*PatchServiceAccountResponse)(nil),             // 137: portico.core.v1.PatchServiceAccountResponse
-	(*DeleteServiceAccountRequest)(nil),             // 138: portico.core.v1.DeleteServiceAccountRequest
-	(*DeleteServiceAccountResponse)(nil),            // 139: portico.core.v1.DeleteServiceAccountResponse
-	(*DeleteCollectionServiceAccountsRequest)(nil),  // 140: portico.core.v1.DeleteCollectionServiceAccountsRequest
-	(*DeleteCollectionServiceAccountsResponse)(nil), // 141: portico.core.v1.DeleteCollectionServiceAccountsResponse
-	(*WatchServiceAccountsRequest)(nil),             // 142: portico.core.v1.WatchServiceAccountsRequest
-	(*WatchServiceAccountsResponse)(nil),            // 143: portico.core.v1.WatchServiceAccountsResponse
-	(*CreateServiceAccountTokenRequest)(nil),        // 144: portico.core.v1.CreateServiceAccountTokenRequest
-	(*CreateServiceAccountTokenResponse)(nil),       // 145: portico.core.v1.CreateServiceAccountTokenResponse
-	(*GetServiceRequest)(nil),                       // 146: portico.core.v1.GetServiceRequest
-	(*GetServiceResponse)(nil),                      // 147: portico.core.v1.GetServiceResponse
-	(*ListServicesRequest)(nil),                     // 148: portico.core.v1.ListServicesRequest
-	(*ListServicesResponse)(nil),                    // 149: portico.core.v1.ListServicesResponse
-	(*CreateServiceRequest)(nil),                    // 150: portico.core.v1.CreateServiceRequest
-	(*CreateServiceResponse)(nil),                   // 151: portico.core.v1.CreateServiceResponse
-	(*UpdateServiceRequest)(nil),                    // 152: portico.core.v1.UpdateServiceRequest
-	(*UpdateServiceResponse)(nil),                   // 153: portico.core.v1.UpdateServiceResponse
-	(*PatchServiceRequest)(nil),                     // 154: portico.core.v1.PatchServiceRequest
-	(*PatchServiceResponse)(nil),                    // 155: portico.core.v1.PatchServiceResponse
-	(*DeleteServiceRequest)(nil),                    // 156: portico.core.v1.DeleteServiceRequest
-	(*DeleteServiceResponse)(nil),                   // 157: portico.core.v1.DeleteServiceResponse
-	(*DeleteCollectionServicesRequest)(nil),         // 158: portico.core.v1.DeleteCollectionServicesRequest
-	(*DeleteCollectionServicesResponse)(nil),        // 159: portico.core.v1.DeleteCollectionServicesResponse
-	(*WatchServicesRequest)(nil),                    // 160: portico.core.v1.WatchServicesRequest
-	(*WatchServicesResponse)(nil),                   // 161: portico.core.v1.WatchServicesResponse
-	(*ConfigMap)(nil),                               // 162: portico.core.v1.ConfigMap
-	(*PartialObjectMetadata)(nil),                   // 163: portico.core.v1.PartialObjectMetadata
-	(*ListMeta)(nil),                                // 164: portico.core.v1.ListMeta
-	(*DeleteOptions)(nil),                           // 165: portico.core.v1.DeleteOptions
-	(*Status)(nil),                                  // 166: portico.core.v1.Status
-	(*Endpoints)(nil),                               // 167: portico.core.v1.Endpoints
-	(*Event)(nil),                                   // 168: portico.core.v1.Event
-	(*Namespace)(nil),                               // 169: portico.core.v1.Namespace
-	(*Node)(nil),                                    // 170: portico.core.v1.Node
-	(*Pod)(nil),                                     // 171: portico.core.v1.Pod
-	(*Binding)(nil),                                 // 172: portico.core.v1.Binding
-	(*Secret)(nil),                                  // 173: portico.core.v1.Secret
-	(*ServiceAccount)(nil),                          // 174: portico.core.v1.ServiceAccount
-	(*TokenRequest)(nil),                            // 175: portico.core.v1.TokenRequest
-	(*Service)(nil),                                 // 176: portico.core.v1.Service
+	(*GetConfigMapRequest)(nil),                            // 0: portico.core.v1.GetConfigMapRequest
+	(*GetConfigMapResponse)(nil),                           // 1: portico.core.v1.GetConfigMapResponse
+	(*ListConfigMapsRequest)(nil),                          // 2: portico.core.v1.ListConfigMapsRequest
+	(*ListConfigMapsResponse)(nil),                         // 3: portico.core.v1.ListConfigMapsResponse
+	(*CreateConfigMapRequest)(nil),                         // 4: portico.core.v1.CreateConfigMapRequest
+	(*CreateConfigMapResponse)(nil),                        // 5: portico.core.v1.CreateConfigMapResponse
+	(*UpdateConfigMapRequest)(nil),                         // 6: portico.core.v1.UpdateConfigMapRequest
+	(*UpdateConfigMapResponse)(nil),                        // 7: portico.core.v1.UpdateConfigMapResponse
+	(*PatchConfigMapRequest)(nil),                          // 8: portico.core.v1.PatchConfigMapRequest
+	(*PatchConfigMapResponse)(nil),                         // 9: portico.core.v1.PatchConfigMapResponse
+	(*DeleteConfigMapRequest)(nil),                         // 10: portico.core.v1.DeleteConfigMapRequest
+	(*DeleteConfigMapResponse)(nil),                        // 11: portico.core.v1.DeleteConfigMapResponse
+	(*DeleteCollectionConfigMapsRequest)(nil),              // 12: portico.core.v1.DeleteCollectionConfigMapsRequest
+	(*DeleteCollectionConfigMapsResponse)(nil),             // 13: portico.core.v1.DeleteCollectionConfigMapsResponse
+	(*WatchConfigMapsRequest)(nil),                         // 14: portico.core.v1.WatchConfigMapsRequest
+	(*WatchConfigMapsResponse)(nil),                        // 15: portico.core.v1.WatchConfigMapsResponse
+	(*GetEndpointsRequest)(nil),                            // 16: portico.core.v1.GetEndpointsRequest
+	(*GetEndpointsResponse)(nil),                           // 17: portico.core.v1.GetEndpointsResponse
+	(*ListEndpointsRequest)(nil),                           // 18: portico.core.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),                          // 19: portico.core.v1.ListEndpointsResponse
+	(*CreateEndpointsRequest)(nil),                         // 20: portico.core.v1.CreateEndpointsRequest
+	(*CreateEndpointsResponse)(nil),                        // 21: portico.core.v1.CreateEndpointsResponse
+	(*UpdateEndpointsRequest)(nil),                         // 22: portico.core.v1.UpdateEndpointsRequest
+	(*UpdateEndpointsResponse)(nil),                        // 23: portico.core.v1.UpdateEndpointsResponse
+	(*PatchEndpointsRequest)(nil),                          // 24: portico.core.v1.PatchEndpointsRequest
+	(*PatchEndpointsResponse)(nil),                         // 25: portico.core.v1.PatchEndpointsResponse
+	(*DeleteEndpointsRequest)(nil),                         // 26: portico.core.v1.DeleteEndpointsRequest
+	(*DeleteEndpointsResponse)(nil),                        // 27: portico.core.v1.DeleteEndpointsResponse
+	(*DeleteCollectionEndpointsRequest)(nil),               // 28: portico.core.v1.DeleteCollectionEndpointsRequest
+	(*DeleteCollectionEndpointsResponse)(nil),              // 29: portico.core.v1.DeleteCollectionEndpointsResponse
+	(*WatchEndpointsRequest)(nil),                          // 30: portico.core.v1.WatchEndpointsRequest
+	(*WatchEndpointsResponse)(nil),                         // 31: portico.core.v1.WatchEndpointsResponse
+	(*GetEventRequest)(nil),                                // 32: portico.core.v1.GetEventRequest
+	(*GetEventResponse)(nil),                               // 33: portico.core.v1.GetEventResponse
+	(*ListEventsRequest)(nil),                              // 34: portico.core.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),                             // 35: portico.core.v1.ListEventsResponse
+	(*CreateEventRequest)(nil),                             // 36: portico.core.v1.CreateEventRequest
+	(*CreateEventResponse)(nil),                            // 37: portico.core.v1.CreateEventResponse
+	(*UpdateEventRequest)(nil),                             // 38: portico.core.v1.UpdateEventRequest
+	(*UpdateEventResponse)(nil),                            // 39: portico.core.v1.UpdateEventResponse
+	(*PatchEventRequest)(nil),                              // 40: portico.core.v1.PatchEventRequest
+	(*PatchEventResponse)(nil),                             // 41: portico.core.v1.PatchEventResponse
+	(*DeleteEventRequest)(nil),                             // 42: portico.core.v1.DeleteEventRequest
+	(*DeleteEventResponse)(nil),                            // 43: portico.core.v1.DeleteEventResponse
+	(*DeleteCollectionEventsRequest)(nil),                  // 44: portico.core.v1.DeleteCollectionEventsRequest
+	(*DeleteCollectionEventsResponse)(nil),                 // 45: portico.core.v1.DeleteCollectionEventsResponse
+	(*WatchEventsRequest)(nil),                             // 46: portico.core.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil),                            // 47: portico.core.v1.WatchEventsResponse
+	(*GetLimitRangeRequest)(nil),                           // 48: portico.core.v1.GetLimitRangeRequest
+	(*GetLimitRangeResponse)(nil),                          // 49: portico.core.v1.GetLimitRangeResponse
+	(*ListLimitRangesRequest)(nil),                         // 50: portico.core.v1.ListLimitRangesRequest
+	(*ListLimitRangesResponse)(nil),                        // 51: portico.core.v1.ListLimitRangesResponse
+	(*CreateLimitRangeRequest)(nil),                        // 52: portico.core.v1.CreateLimitRangeRequest
+	(*CreateLimitRangeResponse)(nil),                       // 53: portico.core.v1.CreateLimitRangeResponse
+	(*UpdateLimitRangeRequest)(nil),                        // 54: portico.core.v1.UpdateLimitRangeRequest
+	(*UpdateLimitRangeResponse)(nil),                       // 55: portico.core.v1.UpdateLimitRangeResponse
+	(*PatchLimitRangeRequest)(nil),                         // 56: portico.core.v1.PatchLimitRangeRequest
+	(*PatchLimitRangeResponse)(nil),                        // 57: portico.core.v1.PatchLimitRangeResponse
+	(*DeleteLimitRangeRequest)(nil),                        // 58: portico.core.v1.DeleteLimitRangeRequest
+	(*DeleteLimitRangeResponse)(nil),                       // 59: portico.core.v1.DeleteLimitRangeResponse
+	(*DeleteCollectionLimitRangesRequest)(nil),             // 60: portico.core.v1.DeleteCollectionLimitRangesRequest
+	(*DeleteCollectionLimitRangesResponse)(nil),            // 61: portico.core.v1.DeleteCollectionLimitRangesResponse
+	(*WatchLimitRangesRequest)(nil),                        // 62: portico.core.v1.WatchLimitRangesRequest
+	(*WatchLimitRangesResponse)(nil),                       // 63: portico.core.v1.WatchLimitRangesResponse
+	(*GetNamespaceRequest)(nil),                            // 64: portico.core.v1.GetNamespaceRequest
+	(*GetNamespaceResponse)(nil),                           // 65: portico.core.v1.GetNamespaceResponse
+	(*ListNamespacesRequest)(nil),                          // 66: portico.core.v1.ListNamespacesRequest
+	(*ListNamespacesResponse)(nil),                         // 67: portico.core.v1.ListNamespacesResponse
+	(*CreateNamespaceRequest)(nil),                         // 68: portico.core.v1.CreateNamespaceRequest
+	(*CreateNamespaceResponse)(nil),                        // 69: portico.core.v1.CreateNamespaceResponse
+	(*UpdateNamespaceRequest)(nil),                         // 70: portico.core.v1.UpdateNamespaceRequest
+	(*UpdateNamespaceResponse)(nil),                        // 71: portico.core.v1.UpdateNamespaceResponse
+	(*PatchNamespaceRequest)(nil),                          // 72: portico.core.v1.PatchNamespaceRequest
+	(*PatchNamespaceResponse)(nil),                         // 73: portico.core.v1.PatchNamespaceResponse
+	(*DeleteNamespaceRequest)(nil),                         // 74: portico.core.v1.DeleteNamespaceRequest
+	(*DeleteNamespaceResponse)(nil),                        // 75: portico.core.v1.DeleteNamespaceResponse
+	(*WatchNamespacesRequest)(nil),                         // 76: portico.core.v1.WatchNamespacesRequest
+	(*WatchNamespacesResponse)(nil),                        // 77: portico.core.v1.WatchNamespacesResponse
+	(*UpdateNamespaceFinalizeRequest)(nil),                 // 78: portico.core.v1.UpdateNamespaceFinalizeRequest
+	(*UpdateNamespaceFinalizeResponse)(nil),                // 79: portico.core.v1.UpdateNamespaceFinalizeResponse
+	(*UpdateNamespaceStatusRequest)(nil),                   // 80: portico.core.v1.UpdateNamespaceStatusRequest
+	(*UpdateNamespaceStatusResponse)(nil),                  // 81: portico.core.v1.UpdateNamespaceStatusResponse
+	(*GetNodeRequest)(nil),                                 // 82: portico.core.v1.GetNodeRequest
+	(*GetNodeResponse)(nil),                                // 83: portico.core.v1.GetNodeResponse
+	(*ListNodesRequest)(nil),                               // 84: portico.core.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),                              // 85: portico.core.v1.ListNodesResponse
+	(*CreateNodeRequest)(nil),                              // 86: portico.core.v1.CreateNodeRequest
+	(*CreateNodeResponse)(nil),                             // 87: portico.core.v1.CreateNodeResponse
+	(*UpdateNodeRequest)(nil),                              // 88: portico.core.v1.UpdateNodeRequest
+	(*UpdateNodeResponse)(nil),                             // 89: portico.core.v1.UpdateNodeResponse
+	(*PatchNodeRequest)(nil),                               // 90: portico.core.v1.PatchNodeRequest
+	(*PatchNodeResponse)(nil),                              // 91: portico.core.v1.PatchNodeResponse
+	(*DeleteNodeRequest)(nil),                              // 92: portico.core.v1.DeleteNodeRequest
+	(*DeleteNodeResponse)(nil),                             // 93: portico.core.v1.DeleteNodeResponse
+	(*DeleteCollectionNodesRequest)(nil),                   // 94: portico.core.v1.DeleteCollectionNodesRequest
+	(*DeleteCollectionNodesResponse)(nil),                  // 95: portico.core.v1.DeleteCollectionNodesResponse
+	(*WatchNodesRequest)(nil),                              // 96: portico.core.v1.WatchNodesRequest
+	(*WatchNodesResponse)(nil),                             // 97: portico.core.v1.WatchNodesResponse
+	(*GetNodeStatusRequest)(nil),                           // 98: portico.core.v1.GetNodeStatusRequest
+	(*GetNodeStatusResponse)(nil),                          // 99: portico.core.v1.GetNodeStatusResponse
+	(*UpdateNodeStatusRequest)(nil),                        // 100: portico.core.v1.UpdateNodeStatusRequest
+	(*UpdateNodeStatusResponse)(nil),                       // 101: portico.core.v1.UpdateNodeStatusResponse
+	(*PatchNodeStatusRequest)(nil),                         // 102: portico.core.v1.PatchNodeStatusRequest
+	(*PatchNodeStatusResponse)(nil),                        // 103: portico.core.v1.PatchNodeStatusResponse
+	(*GetPersistentVolumeClaimRequest)(nil),                // 104: portico.core.v1.GetPersistentVolumeClaimRequest
+	(*GetPersistentVolumeClaimResponse)(nil),               // 105: portico.core.v1.GetPersistentVolumeClaimResponse
+	(*ListPersistentVolumeClaimsRequest)(nil),              // 106: portico.core.v1.ListPersistentVolumeClaimsRequest
+	(*ListPersistentVolumeClaimsResponse)(nil),             // 107: portico.core.v1.ListPersistentVolumeClaimsResponse
+	(*CreatePersistentVolumeClaimRequest)(nil),             // 108: portico.core.v1.CreatePersistentVolumeClaimRequest
+	(*CreatePersistentVolumeClaimResponse)(nil),            // 109: portico.core.v1.CreatePersistentVolumeClaimResponse
+	(*UpdatePersistentVolumeClaimRequest)(nil),             // 110: portico.core.v1.UpdatePersistentVolumeClaimRequest
+	(*UpdatePersistentVolumeClaimResponse)(nil),            // 111: portico.core.v1.UpdatePersistentVolumeClaimResponse
+	(*PatchPersistentVolumeClaimRequest)(nil),              // 112: portico.core.v1.PatchPersistentVolumeClaimRequest
+	(*PatchPersistentVolumeClaimResponse)(nil),             // 113: portico.core.v1.PatchPersistentVolumeClaimResponse
+	(*DeletePersistentVolumeClaimRequest)(nil),             // 114: portico.core.v1.DeletePersistentVolumeClaimRequest
+	(*DeletePersistentVolumeClaimResponse)(nil),            // 115: portico.core.v1.DeletePersistentVolumeClaimResponse
+	(*DeleteCollectionPersistentVolumeClaimsRequest)(nil),  // 116: portico.core.v1.DeleteCollectionPersistentVolumeClaimsRequest
+	(*DeleteCollectionPersistentVolumeClaimsResponse)(nil), // 117: portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse
+	(*WatchPersistentVolumeClaimsRequest)(nil),             // 118: portico.core.v1.WatchPersistentVolumeClaimsRequest
+	(*WatchPersistentVolumeClaimsResponse)(nil),            // 119: portico.core.v1.WatchPersistentVolumeClaimsResponse
+	(*GetPersistentVolumeClaimStatusRequest)(nil),          // 120: portico.core.v1.GetPersistentVolumeClaimStatusRequest
+	(*GetPersistentVolumeClaimStatusResponse)(nil),         // 121: portico.core.v1.GetPersistentVolumeClaimStatusResponse
+	(*UpdatePersistentVolumeClaimStatusRequest)(nil),       // 122: portico.core.v1.UpdatePersistentVolumeClaimStatusRequest
+	(*UpdatePersistentVolumeClaimStatusResponse)(nil),      // 123: portico.core.v1.UpdatePersistentVolumeClaimStatusResponse
+	(*PatchPersistentVolumeClaimStatusRequest)(nil),        // 124: portico.core.v1.PatchPersistentVolumeClaimStatusRequest
+	(*PatchPersistentVolumeClaimStatusResponse)(nil),       // 125: portico.core.v1.PatchPersistentVolumeClaimStatusResponse
+	(*GetPersistentVolumeRequest)(nil),                     // 126: portico.core.v1.GetPersistentVolumeRequest
+	(*GetPersistentVolumeResponse)(nil),                    // 127: portico.core.v1.GetPersistentVolumeResponse
+	(*ListPersistentVolumesRequest)(nil),                   // 128: portico.core.v1.ListPersistentVolumesRequest
+	(*ListPersistentVolumesResponse)(nil),                  // 129: portico.core.v1.ListPersistentVolumesResponse
+	(*CreatePersistentVolumeRequest)(nil),                  // 130: portico.core.v1.CreatePersistentVolumeRequest
+	(*CreatePersistentVolumeResponse)(nil),                 // 131: portico.core.v1.CreatePersistentVolumeResponse
+	(*UpdatePersistentVolumeRequest)(nil),                  // 132: portico.core.v1.UpdatePersistentVolumeRequest
+	(*UpdatePersistentVolumeResponse)(nil),                 // 133: portico.core.v1.UpdatePersistentVolumeResponse
+	(*PatchPersistentVolumeRequest)(nil),                   // 134: portico.core.v1.PatchPersistentVolumeRequest
+	(*PatchPersistentVolumeResponse)(nil),                  // 135: portico.core.v1.PatchPersistentVolumeResponse
+	(*DeletePersistentVolumeRequest)(nil),                  // 136: portico.core.v1.DeletePersistentVolumeRequest
+	(*DeletePersistentVolumeResponse)(nil),                 // 137: portico.core.v1.DeletePersistentVolumeResponse
+	(*DeleteCollectionPersistentVolumesRequest)(nil),       // 138: portico.core.v1.DeleteCollectionPersistentVolumesRequest
+	(*DeleteCollectionPersistentVolumesResponse)(nil),      // 139: portico.core.v1.DeleteCollectionPersistentVolumesResponse
+	(*WatchPersistentVolumesRequest)(nil),                  // 140: portico.core.v1.WatchPersistentVolumesRequest
+	(*WatchPersistentVolumesResponse)(nil),                 // 141: portico.core.v1.WatchPersistentVolumesResponse
+	(*GetPersistentVolumeStatusRequest)(nil),               // 142: portico.core.v1.GetPersistentVolumeStatusRequest
+	(*GetPersistentVolumeStatusResponse)(nil),              // 143: portico.core.v1.GetPersistentVolumeStatusResponse
+	(*UpdatePersistentVolumeStatusRequest)(nil),            // 144: portico.core.v1.UpdatePersistentVolumeStatusRequest
+	(*UpdatePersistentVolumeStatusResponse)(nil),           // 145: portico.core.v1.UpdatePersistentVolumeStatusResponse
+	(*PatchPersistentVolumeStatusRequest)(nil),             // 146: portico.core.v1.PatchPersistentVolumeStatusRequest
+	(*PatchPersistentVolumeStatusResponse)(nil),            // 147: portico.core.v1.PatchPersistentVolumeStatusResponse
+	(*GetPodRequest)(nil),                                  // 148: portico.core.v1.GetPodRequest
+	(*GetPodResponse)(nil),                                 // 149: portico.core.v1.GetPodResponse
+	(*ListPodsRequest)(nil),                                // 150: portico.core.v1.ListPodsRequest
+	(*ListPodsResponse)(nil),                               // 151: portico.core.v1.ListPodsResponse
+	(*CreatePodRequest)(nil),                               // 152: portico.core.v1.CreatePodRequest
+	(*CreatePodResponse)(nil),                              // 153: portico.core.v1.CreatePodResponse
+	(*UpdatePodRequest)(nil),                               // 154: portico.core.v1.UpdatePodRequest
+	(*UpdatePodResponse)(nil),                              // 155: portico.core.v1.UpdatePodResponse
+	(*PatchPodRequest)(nil),                                // 156: portico.core.v1.PatchPodRequest
+	(*PatchPodResponse)(nil),                               // 157: portico.core.v1.PatchPodResponse
+	(*DeletePodRequest)(nil),                               // 158: portico.core.v1.DeletePodRequest
+	(*DeletePodResponse)(nil),                              // 159: portico.core.v1.DeletePodResponse
+	(*DeleteCollectionPodsRequest)(nil),                    // 160: portico.core.v1.DeleteCollectionPodsRequest
+	(*DeleteCollectionPodsResponse)(nil),                   // 161: portico.core.v1.DeleteCollectionPodsResponse
+	(*WatchPodsRequest)(nil),                               // 162: portico.core.v1.WatchPodsRequest
+	(*WatchPodsResponse)(nil),                              // 163: portico.core.v1.WatchPodsResponse
+	(*CreatePodBindingRequest)(nil),                        // 164: portico.core.v1.CreatePodBindingRequest
+	(*CreatePodBindingResponse)(nil),                       // 165: portico.core.v1.CreatePodBindingResponse
+	(*GetPodStatusRequest)(nil),                            // 166: portico.core.v1.GetPodStatusRequest
+	(*GetPodStatusResponse)(nil),                           // 167: portico.core.v1.GetPodStatusResponse
+	(*UpdatePodStatusRequest)(nil),                         // 168: portico.core.v1.UpdatePodStatusRequest
+	(*UpdatePodStatusResponse)(nil),                        // 169: portico.core.v1.UpdatePodStatusResponse
+	(*PatchPodStatusRequest)(nil),                          // 170: portico.core.v1.PatchPodStatusRequest
+	(*PatchPodStatusResponse)(nil),                         // 171: portico.core.v1.PatchPodStatusResponse
+	(*GetPodTemplateRequest)(nil),                          // 172: portico.core.v1.GetPodTemplateRequest
+	(*GetPodTemplateResponse)(nil),                         // 173: portico.core.v1.GetPodTemplateResponse
+	(*ListPodTemplatesRequest)(nil),                        // 174: portico.core.v1.ListPodTemplatesRequest
+	(*ListPodTemplatesResponse)(nil),                       // 175: portico.core.v1.ListPodTemplatesResponse
+	(*CreatePodTemplateRequest)(nil),                       // 176: portico.core.v1.CreatePodTemplateRequest
+	(*CreatePodTemplateResponse)(nil),                      // 177: portico.core.v1.CreatePodTemplateResponse
+	(*UpdatePodTemplateRequest)(nil),                       // 178: portico.core.v1.UpdatePodTemplateRequest
+	(*UpdatePodTemplateResponse)(nil),                      // 179: portico.core.v1.UpdatePodTemplateResponse
+	(*PatchPodTemplateRequest)(nil),                        // 180: portico.core.v1.PatchPodTemplateRequest
+	(*PatchPodTemplateResponse)(nil),                       // 181: portico.core.v1.PatchPodTemplateResponse
+	(*DeletePodTemplateRequest)(nil),                       // 182: portico.core.v1.DeletePodTemplateRequest
+	(*DeletePodTemplateResponse)(nil),                      // 183: portico.core.v1.DeletePodTemplateResponse
+	(*DeleteCollectionPodTemplatesRequest)(nil),            // 184: portico.core.v1.DeleteCollectionPodTemplatesRequest
+	(*DeleteCollectionPodTemplatesResponse)(nil),           // 185: portico.core.v1.DeleteCollectionPodTemplatesResponse
+	(*WatchPodTemplatesRequest)(nil),                       // 186: portico.core.v1.WatchPodTemplatesRequest
+	(*WatchPodTemplatesResponse)(nil),                      // 187: portico.core.v1.WatchPodTemplatesResponse
+	(*GetReplicationControllerRequest)(nil),                // 188: portico.core.v1.GetReplicationControllerRequest
+	(*GetReplicationControllerResponse)(nil),               // 189: portico.core.v1.GetReplicationControllerResponse
+	(*ListReplicationControllersRequest)(nil),              // 190: portico.core.v1.ListReplicationControllersRequest
+	(*ListReplicationControllersResponse)(nil),             // 191: portico.core.v1.ListReplicationControllersResponse
+	(*CreateReplicationControllerRequest)(nil),             // 192: portico.core.v1.CreateReplicationControllerRequest
+	(*CreateReplicationControllerResponse)(nil),            // 193: portico.core.v1.CreateReplicationControllerResponse
+	(*UpdateReplicationControllerRequest)(nil),             // 194: portico.core.v1.UpdateReplicationControllerRequest
+	(*UpdateReplicationControllerResponse)(nil),            // 195: portico.core.v1.UpdateReplicationControllerResponse
+	(*PatchReplicationControllerRequest)(nil),              // 196: portico.core.v1.PatchReplicationControllerRequest
+	(*PatchReplicationControllerResponse)(nil),             // 197: portico.core.v1.PatchReplicationControllerResponse
+	(*DeleteReplicationControllerRequest)(nil),             // 198: portico.core.v1.DeleteReplicationControllerRequest
+	(*DeleteReplicationControllerResponse)(nil),            // 199: portico.core.v1.DeleteReplicationControllerResponse
+	(*DeleteCollectionReplicationControllersRequest)(nil),  // 200: portico.core.v1.DeleteCollectionReplicationControllersRequest
+	(*DeleteCollectionReplicationControllersResponse)(nil), // 201: portico.core.v1.DeleteCollectionReplicationControllersResponse
+	(*WatchReplicationControllersRequest)(nil),             // 202: portico.core.v1.WatchReplicationControllersRequest
+	(*WatchReplicationControllersResponse)(nil),            // 203: portico.core.v1.WatchReplicationControllersResponse
+	(*GetReplicationControllerStatusRequest)(nil),          // 204: portico.core.v1.GetReplicationControllerStatusRequest
+	(*GetReplicationControllerStatusResponse)(nil),         // 205: portico.core.v1.GetReplicationControllerStatusResponse
+	(*UpdateReplicationControllerStatusRequest)(nil),       // 206: portico.core.v1.UpdateReplicationControllerStatusRequest
+	(*UpdateReplicationControllerStatusResponse)(nil),      // 207: portico.core.v1.UpdateReplicationControllerStatusResponse
+	(*PatchReplicationControllerStatusRequest)(nil),        // 208: portico.core.v1.PatchReplicationControllerStatusRequest
+	(*PatchReplicationControllerStatusResponse)(nil),       // 209: portico.core.v1.PatchReplicationControllerStatusResponse
+	(*GetResourceQuotaRequest)(nil),                        // 210: portico.core.v1.GetResourceQuotaRequest
+	(*GetResourceQuotaResponse)(nil),                       // 211: portico.core.v1.GetResourceQuotaResponse
+	(*ListResourceQuotasRequest)(nil),                      // 212: portico.core.v1.ListResourceQuotasRequest
+	(*ListResourceQuotasResponse)(nil),                     // 213: portico.core.v1.ListResourceQuotasResponse
+	(*CreateResourceQuotaRequest)(nil),                     // 214: portico.core.v1.CreateResourceQuotaRequest
+	(*CreateResourceQuotaResponse)(nil),                    // 215: portico.core.v1.CreateResourceQuotaResponse
+	(*UpdateResourceQuotaRequest)(nil),                     // 216: portico.core.v1.UpdateResourceQuotaRequest
+	(*UpdateResourceQuotaResponse)(nil),                    // 217: portico.core.v1.UpdateResourceQuotaResponse
+	(*PatchResourceQuotaRequest)(nil),                      // 218: portico.core.v1.PatchResourceQuotaRequest
+	(*PatchResourceQuotaResponse)(nil),                     // 219: portico.core.v1.PatchResourceQuotaResponse
+	(*DeleteResourceQuotaRequest)(nil),                     // 220: portico.core.v1.DeleteResourceQuotaRequest
+	(*DeleteResourceQuotaResponse)(nil),                    // 221: portico.core.v1.DeleteResourceQuotaResponse
+	(*DeleteCollectionResourceQuotasRequest)(nil),          // 222: portico.core.v1.DeleteCollectionResourceQuotasRequest
+	(*DeleteCollectionResourceQuotasResponse)(nil),         // 223: portico.core.v1.DeleteCollectionResourceQuotasResponse
+	(*WatchResourceQuotasRequest)(nil),                     // 224: portico.core.v1.WatchResourceQuotasRequest
+	(*WatchResourceQuotasResponse)(nil),                    // 225: portico.core.v1.WatchResourceQuotasResponse
+	(*GetResourceQuotaStatusRequest)(nil),                  // 226: portico.core.v1.GetResourceQuotaStatusRequest
+	(*GetResourceQuotaStatusResponse)(nil),                 // 227: portico.core.v1.GetResourceQuotaStatusResponse
+	(*UpdateResourceQuotaStatusRequest)(nil),               // 228: portico.core.v1.UpdateResourceQuotaStatusRequest
+	(*UpdateResourceQuotaStatusResponse)(nil),              // 229: portico.core.v1.UpdateResourceQuotaStatusResponse
+	(*PatchResourceQuotaStatusRequest)(nil),                // 230: portico.core.v1.PatchResourceQuotaStatusRequest
+	(*PatchResourceQuotaStatusResponse)(nil),               // 231: portico.core.v1.PatchResourceQuotaStatusResponse
+	(*GetSecretRequest)(nil),                               // 232: portico.core.v1.GetSecretRequest
+	(*GetSecretResponse)(nil),                              // 233: portico.core.v1.GetSecretResponse
+	(*ListSecretsRequest)(nil),                             // 234: portico.core.v1.ListSecretsRequest
+	(*ListSecretsResponse)(nil),                            // 235: portico.core.v1.ListSecretsResponse
+	(*CreateSecretRequest)(nil),                            // 236: portico.core.v1.CreateSecretRequest
+	(*CreateSecretResponse)(nil),                           // 237: portico.core.v1.CreateSecretResponse
+	(*UpdateSecretRequest)(nil),                            // 238: portico.core.v1.UpdateSecretRequest
+	(*UpdateSecretResponse)(nil),                           // 239: portico.core.v1.UpdateSecretResponse
+	(*PatchSecretRequest)(nil),                             // 240: portico.core.v1.PatchSecretRequest
+	(*PatchSecretResponse)(nil),                            // 241: portico.core.v1.PatchSecretResponse
+	(*DeleteSecretRequest)(nil),                            // 242: portico.core.v1.DeleteSecretRequest
+	(*DeleteSecretResponse)(nil),                           // 243: portico.core.v1.DeleteSecretResponse
+	(*DeleteCollectionSecretsRequest)(nil),                 // 244: portico.core.v1.DeleteCollectionSecretsRequest
+	(*DeleteCollectionSecretsResponse)(nil),                // 245: portico.core.v1.DeleteCollectionSecretsResponse
+	(*WatchSecretsRequest)(nil),                            // 246: portico.core.v1.WatchSecretsRequest
+	(*WatchSecretsResponse)(nil),                           // 247: portico.core.v1.WatchSecretsResponse
+	(*GetServiceAccountRequest)(nil),                       // 248: portico.core.v1.GetServiceAccountRequest
+	(*GetServiceAccountResponse)(nil),                      // 249: portico.core.v1.GetServiceAccountResponse
+	(*ListServiceAccountsRequest)(nil),                     // 250: portico.core.v1.ListServiceAccountsRequest
+	(*ListServiceAccountsResponse)(nil),                    // 251: portico.core.v1.ListServiceAccountsResponse
+	(*CreateServiceAccountRequest)(nil),                    // 252: portico.core.v1.CreateServiceAccountRequest
+	(*CreateServiceAccountResponse)(nil),                   // 253: portico.core.v1.CreateServiceAccountResponse
+	(*UpdateServiceAccountRequest)(nil),                    // 254: portico.core.v1.UpdateServiceAccountRequest
+	(*UpdateServiceAccountResponse)(nil),                   // 255: portico.core.v1.UpdateServiceAccountResponse
+	(*PatchServiceAccountRequest)(nil),                     // 256: portico.core.v1.PatchServiceAccountRequest
+	(*PatchServiceAccountResponse)(nil),                    // 257: portico.core.v1.PatchServiceAccountResponse
+	(*DeleteServiceAccountRequest)(nil),                    // 258: portico.core.v1.DeleteServiceAccountRequest
+	(*DeleteServiceAccountResponse)(nil),                   // 259: portico.core.v1.DeleteServiceAccountResponse
+	(*DeleteCollectionServiceAccountsRequest)(nil),         // 260: portico.core.v1.DeleteCollectionServiceAccountsRequest
+	(*DeleteCollectionServiceAccountsResponse)(nil),        // 261: portico.core.v1.DeleteCollectionServiceAccountsResponse
+	(*WatchServiceAccountsRequest)(nil),                    // 262: portico.core.v1.WatchServiceAccountsRequest
+	(*WatchServiceAccountsResponse)(nil),                   // 263: portico.core.v1.WatchServiceAccountsResponse
+	(*CreateServiceAccountTokenRequest)(nil),               // 264: portico.core.v1.CreateServiceAccountTokenRequest
+	(*CreateServiceAccountTokenResponse)(nil),              // 265: portico.core.v1.CreateServiceAccountTokenResponse
+	(*GetServiceRequest)(nil),                              // 266: portico.core.v1.GetServiceRequest
+	(*GetServiceResponse)(nil),                             // 267: portico.core.v1.GetServiceResponse
+	(*ListServicesRequest)(nil),                            // 268: portico.core.v1.ListServicesRequest
+	(*ListServicesResponse)(nil),                           // 269: portico.core.v1.ListServicesResponse
+	(*CreateServiceRequest)(nil),                           // 270: portico.core.v1.CreateServiceRequest
+	(*CreateServiceResponse)(nil),                          // 271: portico.core.v1.CreateServiceResponse
+	(*UpdateServiceRequest)(nil),                           // 272: portico.core.v1.UpdateServiceRequest
+	(*UpdateServiceResponse)(nil),                          // 273: portico.core.v1.UpdateServiceResponse
+	(*PatchServiceRequest)(nil),                            // 274: portico.core.v1.PatchServiceRequest
+	(*PatchServiceResponse)(nil),                           // 275: portico.core.v1.PatchServiceResponse
+	(*DeleteServiceRequest)(nil),                           // 276: portico.core.v1.DeleteServiceRequest
+	(*DeleteServiceResponse)(nil),                          // 277: portico.core.v1.DeleteServiceResponse
+	(*DeleteCollectionServicesRequest)(nil),                // 278: portico.core.v1.DeleteCollectionServicesRequest
+	(*DeleteCollectionServicesResponse)(nil),               // 279: portico.core.v1.DeleteCollectionServicesResponse
+	(*WatchServicesRequest)(nil),                           // 280: portico.core.v1.WatchServicesRequest
+	(*WatchServicesResponse)(nil),                          // 281: portico.core.v1.WatchServicesResponse
+	(*ConfigMap)(nil),                                      // 282: portico.core.v1.ConfigMap
+	(*PartialObjectMetadata)(nil),                          // 283: portico.core.v1.PartialObjectMetadata
+	(*ListMeta)(nil),                                       // 284: portico.core.v1.ListMeta
+	(*DeleteOptions)(nil),                                  // 285: portico.core.v1.DeleteOptions
+	(*Status)(nil),                                         // 286: portico.core.v1.Status
+	(*Endpoints)(nil),                                      // 287: portico.core.v1.Endpoints
+	(*Event)(nil),                                          // 288: portico.core.v1.Event
+	(*LimitRange)(nil),                                     // 289: portico.core.v1.LimitRange
+	(*Namespace)(nil),                                      // 290: portico.core.v1.Namespace
+	(*Node)(nil),                                           // 291: portico.core.v1.Node
+	(*PersistentVolumeClaim)(nil),                          // 292: portico.core.v1.PersistentVolumeClaim
+	(*PersistentVolume)(nil),                               // 293: portico.core.v1.PersistentVolume
+	(*Pod)(nil),                                            // 294: portico.core.v1.Pod
+	(*Binding)(nil),                                        // 295: portico.core.v1.Binding
+	(*PodTemplate)(nil),                                    // 296: portico.core.v1.PodTemplate
+	(*ReplicationController)(nil),                          // 297: portico.core.v1.ReplicationController
+	(*ResourceQuota)(nil),                                  // 298: portico.core.v1.ResourceQuota
+	(*Secret)(nil),                                         // 299: portico.core.v1.Secret
+	(*ServiceAccount)(nil),                                 // 300: portico.core.v1.ServiceAccount
+	(*TokenRequest)(nil),                                   // 301: portico.core.v1.TokenRequest
+	(*Service)(nil),                                        // 302: portico.core.v1.Service
 }
 var file_portico_core_v1_services_proto_depIdxs = []int32{
-	162, // 0: portico.core.v1.GetConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	163, // 1: portico.core.v1.GetConfigMapResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	164, // 2: portico.core.v1.ListConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	162, // 3: portico.core.v1.ListConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
-	163, // 4: portico.core.v1.ListConfigMapsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	162, // 5: portico.core.v1.CreateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
-	162, // 6: portico.core.v1.CreateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	162, // 7: portico.core.v1.UpdateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
-	162, // 8: portico.core.v1.UpdateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	162, // 9: portico.core.v1.PatchConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	165, // 10: portico.core.v1.DeleteConfigMapRequest.options:type_name -> portico.core.v1.DeleteOptions
-	162, // 11: portico.core.v1.DeleteConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	166, // 12: portico.core.v1.DeleteConfigMapResponse.status:type_name -> portico.core.v1.Status
-	165, // 13: portico.core.v1.DeleteCollectionConfigMapsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	164, // 14: portico.core.v1.DeleteCollectionConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	162, // 15: portico.core.v1.DeleteCollectionConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
-	162, // 16: portico.core.v1.WatchConfigMapsResponse.object:type_name -> portico.core.v1.ConfigMap
-	163, // 17: portico.core.v1.WatchConfigMapsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	167, // 18: portico.core.v1.GetEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	163, // 19: portico.core.v1.GetEndpointsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	164, // 20: portico.core.v1.ListEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	167, // 21: portico.core.v1.ListEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
-	163, // 22: portico.core.v1.ListEndpointsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	167, // 23: portico.core.v1.CreateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
-	167, // 24: portico.core.v1.CreateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	167, // 25: portico.core.v1.UpdateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
-	167, // 26: portico.core.v1.UpdateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	167, // 27: portico.core.v1.PatchEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	165, // 28: portico.core.v1.DeleteEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	167, // 29: portico.core.v1.DeleteEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	166, // 30: portico.core.v1.DeleteEndpointsResponse.status:type_name -> portico.core.v1.Status
-	165, // 31: portico.core.v1.DeleteCollectionEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	164, // 32: portico.core.v1.DeleteCollectionEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	167, // 33: portico.core.v1.DeleteCollectionEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
-	167, // 34: portico.core.v1.WatchEndpointsResponse.object:type_name -> portico.core.v1.Endpoints
-	163, // 35: portico.core.v1.WatchEndpointsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	168, // 36: portico.core.v1.GetEventResponse.event:type_name -> portico.core.v1.Event
-	163, // 37: portico.core.v1.GetEventResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	164, // 38: portico.core.v1.ListEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	168, // 39: portico.core.v1.ListEventsResponse.items:type_name -> portico.core.v1.Event
-	163, // 40: portico.core.v1.ListEventsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	168, // 41: portico.core.v1.CreateEventRequest.event:type_name -> portico.core.v1.Event
-	168, // 42: portico.core.v1.CreateEventResponse.event:type_name -> portico.core.v1.Event
-	168, // 43: portico.core.v1.UpdateEventRequest.event:type_name -> portico.core.v1.Event
-	168, // 44: portico.core.v1.UpdateEventResponse.event:type_name -> portico.core.v1.Event
-	168, // 45: portico.core.v1.PatchEventResponse.event:type_name -> portico.core.v1.Event
-	165, // 46: portico.core.v1.DeleteEventRequest.options:type_name -> portico.core.v1.DeleteOptions
-	168, // 47: portico.core.v1.DeleteEventResponse.event:type_name -> portico.core.v1.Event
-	166, // 48: portico.core.v1.DeleteEventResponse.status:type_name -> portico.core.v1.Status
-	165, // 49: portico.core.v1.DeleteCollectionEventsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	164, // 50: portico.core.v1.DeleteCollectionEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	168, // 51: portico.core.v1.DeleteCollectionEventsResponse.items:type_name -> portico.core.v1.Event
-	168, // 52: portico.core.v1.WatchEventsResponse.object:type_name -> portico.core.v1.Event
-	163, // 53: portico.core.v1.WatchEventsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	169, // 54: portico.core.v1.GetNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	163, // 55: portico.core.v1.GetNamespaceResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	164, // 56: portico.core.v1.ListNamespacesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	169, // 57: portico.core.v1.ListNamespacesResponse.items:type_name -> portico.core.v1.Namespace
-	163, // 58: portico.core.v1.ListNamespacesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	169, // 59: portico.core.v1.CreateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
-	169, // 60: portico.core.v1.CreateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	169, // 61: portico.core.v1.UpdateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
-	169, // 62: portico.core.v1.UpdateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	169, // 63: portico.core.v1.PatchNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	165, // 64: portico.core.v1.DeleteNamespaceRequest.options:type_name -> portico.core.v1.DeleteOptions
-	169, // 65: portico.core.v1.DeleteNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	166, // 66: portico.core.v1.DeleteNamespaceResponse.status:type_name -> portico.core.v1.Status
-	169, // 67: portico.core.v1.WatchNamespacesResponse.object:type_name -> portico.core.v1.Namespace
-	163, // 68: portico.core.v1.WatchNamespacesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	169, // 69: portico.core.v1.UpdateNamespaceFinalizeRequest.namespace:type_name -> portico.core.v1.Namespace
-	169, // 70: portico.core.v1.UpdateNamespaceFinalizeResponse.namespace:type_name -> portico.core.v1.Namespace
-	169, // 71: portico.core.v1.UpdateNamespaceStatusRequest.namespace:type_name -> portico.core.v1.Namespace
-	169, // 72: portico.core.v1.UpdateNamespaceStatusResponse.namespace:type_name -> portico.core.v1.Namespace
-	170, // 73: portico.core.v1.GetNodeResponse.node:type_name -> portico.core.v1.Node
-	163, // 74: portico.core.v1.GetNodeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	164, // 75: portico.core.v1.ListNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	170, // 76: portico.core.v1.ListNodesResponse.items:type_name -> portico.core.v1.Node
-	163, // 77: portico.core.v1.ListNodesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	170, // 78: portico.core.v1.CreateNodeRequest.node:type_name -> portico.core.v1.Node
-	170, // 79: portico.core.v1.CreateNodeResponse.node:type_name -> portico.core.v1.Node
-	170, // 80: portico.core.v1.UpdateNodeRequest.node:type_name -> portico.core.v1.Node
-	170, // 81: portico.core.v1.UpdateNodeResponse.node:type_name -> portico.core.v1.Node
-	170, // 82: portico.core.v1.PatchNodeResponse.node:type_name -> portico.core.v1.Node
-	165, // 83: portico.core.v1.DeleteNodeRequest.options:type_name -> portico.core.v1.DeleteOptions
-	170, // 84: portico.core.v1.DeleteNodeResponse.node:type_name -> portico.core.v1.Node
-	166, // 85: portico.core.v1.DeleteNodeResponse.status:type_name -> portico.core.v1.Status
-	165, // 86: portico.core.v1.DeleteCollectionNodesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	164, // 87: portico.core.v1.DeleteCollectionNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	170, // 88: portico.core.v1.DeleteCollectionNodesResponse.items:type_name -> portico.core.v1.Node
-	170, // 89: portico.core.v1.WatchNodesResponse.object:type_name -> portico.core.v1.Node
-	163, // 90: portico.core.v1.WatchNodesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	170, // 91: portico.core.v1.GetNodeStatusResponse.node:type_name -> portico.core.v1.Node
-	170, // 92: portico.core.v1.UpdateNodeStatusRequest.node:type_name -> portico.core.v1.Node
-	170, // 93: portico.core.v1.UpdateNodeStatusResponse.node:type_name -> portico.core.v1.Node
-	170, // 94: portico.core.v1.PatchNodeStatusResponse.node:type_name -> portico.core.v1.Node
-	171, // 95: portico.core.v1.GetPodResponse.pod:type_name -> portico.core.v1.Pod
-	163, // 96: portico.core.v1.GetPodResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	164, // 97: portico.core.v1.ListPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	171, // 98: portico.core.v1.ListPodsResponse.items:type_name -> portico.core.v1.Pod
-	163, // 99: portico.core.v1.ListPodsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	171, // 100: portico.core.v1.CreatePodRequest.pod:type_name -> portico.core.v1.Pod
-	171, // 101: portico.core.v1.CreatePodResponse.pod:type_name -> portico.core.v1.Pod
-	171, // 102: portico.core.v1.UpdatePodRequest.pod:type_name -> portico.core.v1.Pod
-	171, // 103: portico.core.v1.UpdatePodResponse.pod:type_name -> portico.core.v1.Pod
-	171, // 104: portico.core.v1.PatchPodResponse.pod:type_name -> portico.core.v1.Pod
-	165, // 105: portico.core.v1.DeletePodRequest.options:type_name -> portico.core.v1.DeleteOptions
-	171, // 106: portico.core.v1.DeletePodResponse.pod:type_name -> portico.core.v1.Pod
-	166, // 107: portico.core.v1.DeletePodResponse.status:type_name -> portico.core.v1.Status
-	165, // 108: portico.core.v1.DeleteCollectionPodsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	164, // 109: portico.core.v1.DeleteCollectionPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	171, // 110: portico.core.v1.DeleteCollectionPodsResponse.items:type_name -> portico.core.v1.Pod
-	171, // 111: portico.core.v1.WatchPodsResponse.object:type_name -> portico.core.v1.Pod
-	163, // 112: portico.core.v1.WatchPodsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	172, // 113: portico.core.v1.CreatePodBindingRequest.binding:type_name -> portico.core.v1.Binding
-	166, // 114: portico.core.v1.CreatePodBindingResponse.status:type_name -> portico.core.v1.Status
-	171, // 115: portico.core.v1.GetPodStatusResponse.pod:type_name -> portico.core.v1.Pod
-	171, // 116: portico.core.v1.UpdatePodStatusRequest.pod:type_name -> portico.core.v1.Pod
-	171, // 117: portico.core.v1.UpdatePodStatusResponse.pod:type_name -> portico.core.v1.Pod
-	171, // 118: portico.core.v1.PatchPodStatusResponse.pod:type_name -> portico.core.v1.Pod
-	173, // 119: portico.core.v1.GetSecretResponse.secret:type_name -> portico.core.v1.Secret
-	163, // 120: portico.core.v1.GetSecretResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	164, // 121: portico.core.v1.ListSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	173, // 122: portico.core.v1.ListSecretsResponse.items:type_name -> portico.core.v1.Secret
-	163, // 123: portico.core.v1.ListSecretsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	173, // 124: portico.core.v1.CreateSecretRequest.secret:type_name -> portico.core.v1.Secret
-	173, // 125: portico.core.v1.CreateSecretResponse.secret:type_name -> portico.core.v1.Secret
-	173, // 126: portico.core.v1.UpdateSecretRequest.secret:type_name -> portico.core.v1.Secret
-	173, // 127: portico.core.v1.UpdateSecretResponse.secret:type_name -> portico.core.v1.Secret
-	173, // 128: portico.core.v1.PatchSecretResponse.secret:type_name -> portico.core.v1.Secret
-	165, // 129: portico.core.v1.DeleteSecretRequest.options:type_name -> portico.core.v1.DeleteOptions
-	173, // 130: portico.core.v1.DeleteSecretResponse.secret:type_name -> portico.core.v1.Secret
-	166, // 131: portico.core.v1.DeleteSecretResponse.status:type_name -> portico.core.v1.Status
-	165, // 132: portico.core.v1.DeleteCollectionSecretsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	164, // 133: portico.core.v1.DeleteCollectionSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	173, // 134: portico.core.v1.DeleteCollectionSecretsResponse.items:type_name -> portico.core.v1.Secret
-	173, // 135: portico.core.v1.WatchSecretsResponse.object:type_name -> portico.core.v1.Secret
-	163, // 136: portico.core.v1.WatchSecretsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	174, // 137: portico.core.v1.GetServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	163, // 138: portico.core.v1.GetServiceAccountResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	164, // 139: portico.core.v1.ListServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	174, // 140: portico.core.v1.ListServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
-	163, // 141: portico.core.v1.ListServiceAccountsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	174, // 142: portico.core.v1.CreateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
-	174, // 143: portico.core.v1.CreateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	174, // 144: portico.core.v1.UpdateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
-	174, // 145: portico.core.v1.UpdateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	174, // 146: portico.core.v1.PatchServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	165, // 147: portico.core.v1.DeleteServiceAccountRequest.options:type_name -> portico.core.v1.DeleteOptions
-	174, // 148: portico.core.v1.DeleteServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	166, // 149: portico.core.v1.DeleteServiceAccountResponse.status:type_name -> portico.core.v1.Status
-	165, // 150: portico.core.v1.DeleteCollectionServiceAccountsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	164, // 151: portico.core.v1.DeleteCollectionServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	174, // 152: portico.core.v1.DeleteCollectionServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
-	174, // 153: portico.core.v1.WatchServiceAccountsResponse.object:type_name -> portico.core.v1.ServiceAccount
-	163, // 154: portico.core.v1.WatchServiceAccountsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	175, // 155: portico.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> portico.core.v1.TokenRequest
-	175, // 156: portico.core.v1.CreateServiceAccountTokenResponse.token_request:type_name -> portico.core.v1.TokenRequest
-	176, // 157: portico.core.v1.GetServiceResponse.service:type_name -> portico.core.v1.Service
-	163, // 158: portico.core.v1.GetServiceResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	164, // 159: portico.core.v1.ListServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	176, // 160: portico.core.v1.ListServicesResponse.items:type_name -> portico.core.v1.Service
-	163, // 161: portico.core.v1.ListServicesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	176, // 162: portico.core.v1.CreateServiceRequest.service:type_name -> portico.core.v1.Service
-	176, // 163: portico.core.v1.CreateServiceResponse.service:type_name -> portico.core.v1.Service
-	176, // 164: portico.core.v1.UpdateServiceRequest.service:type_name -> portico.core.v1.Service
-	176, // 165: portico.core.v1.UpdateServiceResponse.service:type_name -> portico.core.v1.Service
-	176, // 166: portico.core.v1.PatchServiceResponse.service:type_name -> portico.core.v1.Service
-	165, // 167: portico.core.v1.DeleteServiceRequest.options:type_name -> portico.core.v1.DeleteOptions
-	176, // 168: portico.core.v1.DeleteServiceResponse.service:type_name -> portico.core.v1.Service
-	166, // 169: portico.core.v1.DeleteServiceResponse.status:type_name -> portico.core.v1.Status
-	165, // 170: portico.core.v1.DeleteCollectionServicesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	164, // 171: portico.core.v1.DeleteCollectionServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	176, // 172: portico.core.v1.DeleteCollectionServicesResponse.items:type_name -> portico.core.v1.Service
-	176, // 173: portico.core.v1.WatchServicesResponse.object:type_name -> portico.core.v1.Service
-	163, // 174: portico.core.v1.WatchServicesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	0,   // 175: portico.core.v1.ConfigMapService.GetConfigMap:input_type -> portico.core.v1.GetConfigMapRequest
-	2,   // 176: portico.core.v1.ConfigMapService.ListConfigMaps:input_type -> portico.core.v1.ListConfigMapsRequest
-	4,   // 177: portico.core.v1.ConfigMapService.CreateConfigMap:input_type -> portico.core.v1.CreateConfigMapRequest
-	6,   // 178: portico.core.v1.ConfigMapService.UpdateConfigMap:input_type -> portico.core.v1.UpdateConfigMapRequest
-	8,   // 179: portico.core.v1.ConfigMapService.PatchConfigMap:input_type -> portico.core.v1.PatchConfigMapRequest
-	10,  // 180: portico.core.v1.ConfigMapService.DeleteConfigMap:input_type -> portico.core.v1.DeleteConfigMapRequest
-	12,  // 181: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:input_type -> portico.core.v1.DeleteCollectionConfigMapsRequest
-	14,  // 182: portico.core.v1.ConfigMapService.WatchConfigMaps:input_type -> portico.core.v1.WatchConfigMapsRequest
-	16,  // 183: portico.core.v1.EndpointsService.GetEndpoints:input_type -> portico.core.v1.GetEndpointsRequest
-	18,  // 184: portico.core.v1.EndpointsService.ListEndpoints:input_type -> portico.core.v1.ListEndpointsRequest
-	20,  // 185: portico.core.v1.EndpointsService.CreateEndpoints:input_type -> portico.core.v1.CreateEndpointsRequest
-	22,  // 186: portico.core.v1.EndpointsService.UpdateEndpoints:input_type -> portico.core.v1.UpdateEndpointsRequest
-	24,  // 187: portico.core.v1.EndpointsService.PatchEndpoints:input_type -> portico.core.v1.PatchEndpointsRequest
-	26,  // 188: portico.core.v1.EndpointsService.DeleteEndpoints:input_type -> portico.core.v1.DeleteEndpointsRequest
-	28,  // 189: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:input_type -> portico.core.v1.DeleteCollectionEndpointsRequest
-	30,  // 190: portico.core.v1.EndpointsService.WatchEndpoints:input_type -> portico.core.v1.WatchEndpointsRequest
-	32,  // 191: portico.core.v1.EventService.GetEvent:input_type -> portico.core.v1.GetEventRequest
-	34,  // 192: portico.core.v1.EventService.ListEvents:input_type -> portico.core.v1.ListEventsRequest
-	36,  // 193: portico.core.v1.EventService.CreateEvent:input_type -> portico.core.v1.CreateEventRequest
-	38,  // 194: portico.core.v1.EventService.UpdateEvent:input_type -> portico.core.v1.UpdateEventRequest
-	40,  // 195: portico.core.v1.EventService.PatchEvent:input_type -> portico.core.v1.PatchEventRequest
-	42,  // 196: portico.core.v1.EventService.DeleteEvent:input_type -> portico.core.v1.DeleteEventRequest
-	44,  // 197: portico.core.v1.EventService.DeleteCollectionEvents:input_type -> portico.core.v1.DeleteCollectionEventsRequest
-	46,  // 198: portico.core.v1.EventService.WatchEvents:input_type -> portico.core.v1.WatchEventsRequest
-	48,  // 199: portico.core.v1.NamespaceService.GetNamespace:input_type -> portico.core.v1.GetNamespaceRequest
-	50,  // 200: portico.core.v1.NamespaceService.ListNamespaces:input_type -> portico.core.v1.ListNamespacesRequest
-	52,  // 201: portico.core.v1.NamespaceService.CreateNamespace:input_type -> portico.core.v1.CreateNamespaceRequest
-	54,  // 202: portico.core.v1.NamespaceService.UpdateNamespace:input_type -> portico.core.v1.UpdateNamespaceRequest
-	56,  // 203: portico.core.v1.NamespaceService.PatchNamespace:input_type -> portico.core.v1.PatchNamespaceRequest
-	58,  // 204: portico.core.v1.NamespaceService.DeleteNamespace:input_type -> portico.core.v1.DeleteNamespaceRequest
-	60,  // 205: portico.core.v1.NamespaceService.WatchNamespaces:input_type -> portico.core.v1.WatchNamespacesRequest
-	62,  // 206: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:input_type -> portico.core.v1.UpdateNamespaceFinalizeRequest
-	64,  // 207: portico.core.v1.NamespaceService.UpdateNamespaceStatus:input_type -> portico.core.v1.UpdateNamespaceStatusRequest
-	66,  // 208: portico.core.v1.NodeService.GetNode:input_type -> portico.core.v1.GetNodeRequest
-	68,  // 209: portico.core.v1.NodeService.ListNodes:input_type -> portico.core.v1.ListNodesRequest
-	70,  // 210: portico.core.v1.NodeService.CreateNode:input_type -> portico.core.v1.CreateNodeRequest
-	72,  // 211: portico.core.v1.NodeService.UpdateNode:input_type -> portico.core.v1.UpdateNodeRequest
-	74,  // 212: portico.core.v1.NodeService.PatchNode:input_type -> portico.core.v1.PatchNodeRequest
-	76,  // 213: portico.core.v1.NodeService.DeleteNode:input_type -> portico.core.v1.DeleteNodeRequest
-	78,  // 214: portico.core.v1.NodeService.DeleteCollectionNodes:input_type -> portico.core.v1.DeleteCollectionNodesRequest
-	80,  // 215: portico.core.v1.NodeService.WatchNodes:input_type -> portico.core.v1.WatchNodesRequest
-	82,  // 216: portico.core.v1.NodeService.GetNodeStatus:input_type -> portico.core.v1.GetNodeStatusRequest
-	84,  // 217: portico.core.v1.NodeService.UpdateNodeStatus:input_type -> portico.core.v1.UpdateNodeStatusRequest
-	86,  // 218: portico.core.v1.NodeService.PatchNodeStatus:input_type -> portico.core.v1.PatchNodeStatusRequest
-	88,  // 219: portico.core.v1.PodService.GetPod:input_type -> portico.core.v1.GetPodRequest
-	90,  // 220: portico.core.v1.PodService.ListPods:input_type -> portico.core.v1.ListPodsRequest
-	92,  // 221: portico.core.v1.PodService.CreatePod:input_type -> portico.core.v1.CreatePodRequest
-	94,  // 222: portico.core.v1.PodService.UpdatePod:input_type -> portico.core.v1.UpdatePodRequest
-	96,  // 223: portico.core.v1.PodService.PatchPod:input_type -> portico.core.v1.PatchPodRequest
-	98,  // 224: portico.core.v1.PodService.DeletePod:input_type -> portico.core.v1.DeletePodRequest
-	100, // 225: portico.core.v1.PodService.DeleteCollectionPods:input_type -> portico.core.v1.DeleteCollectionPodsRequest
-	102, // 226: portico.core.v1.PodService.WatchPods:input_type -> portico.core.v1.WatchPodsRequest
-	104, // 227: portico.core.v1.PodService.CreatePodBinding:input_type -> portico.core.v1.CreatePodBindingRequest
-	106, // 228: portico.core.v1.PodService.GetPodStatus:input_type -> portico.core.v1.GetPodStatusRequest
-	108, // 229: portico.core.v1.PodService.UpdatePodStatus:input_type -> portico.core.v1.UpdatePodStatusRequest
-	110, // 230: portico.core.v1.PodService.PatchPodStatus:input_type -> portico.core.v1.PatchPodStatusRequest
-	112, // 231: portico.core.v1.SecretService.GetSecret:input_type -> portico.core.v1.GetSecretRequest
-	114, // 232: portico.core.v1.SecretService.ListSecrets:input_type -> portico.core.v1.ListSecretsRequest
-	116, // 233: portico.core.v1.SecretService.CreateSecret:input_type -> portico.core.v1.CreateSecretRequest
-	118, // 234: portico.core.v1.SecretService.UpdateSecret:input_type -> portico.core.v1.UpdateSecretRequest
-	120, // 235: portico.core.v1.SecretService.PatchSecret:input_type -> portico.core.v1.PatchSecretRequest
-	122, // 236: portico.core.v1.SecretService.DeleteSecret:input_type -> portico.core.v1.DeleteSecretRequest
-	124, // 237: portico.core.v1.SecretService.DeleteCollectionSecrets:input_type -> portico.core.v1.DeleteCollectionSecretsRequest
-	126, // 238: portico.core.v1.SecretService.WatchSecrets:input_type -> portico.core.v1.WatchSecretsRequest
-	128, // 239: portico.core.v1.ServiceAccountService.GetServiceAccount:input_type -> portico.core.v1.GetServiceAccountRequest
-	130, // 240: portico.core.v1.ServiceAccountService.ListServiceAccounts:input_type -> portico.core.v1.ListServiceAccountsRequest
-	132, // 241: portico.core.v1.ServiceAccountService.CreateServiceAccount:input_type -> portico.core.v1.CreateServiceAccountRequest
-	134, // 242: portico.core.v1.ServiceAccountService.UpdateServiceAccount:input_type -> portico.core.v1.UpdateServiceAccountRequest
-	136, // 243: portico.core.v1.ServiceAccountService.PatchServiceAccount:input_type -> portico.core.v1.PatchServiceAccountRequest
-	138, // 244: portico.core.v1.ServiceAccountService.DeleteServiceAccount:input_type -> portico.core.v1.DeleteServiceAccountRequest
-	140, // 245: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:input_type -> portico.core.v1.DeleteCollectionServiceAccountsRequest
-	142, // 246: portico.core.v1.ServiceAccountService.WatchServiceAccounts:input_type -> portico.core.v1.WatchServiceAccountsRequest
-	144, // 247: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:input_type -> portico.core.v1.CreateServiceAccountTokenRequest
-	146, // 248: portico.core.v1.ServiceService.GetService:input_type -> portico.core.v1.GetServiceRequest
-	148, // 249: portico.core.v1.ServiceService.ListServices:input_type -> portico.core.v1.ListServicesRequest
-	150, // 250: portico.core.v1.ServiceService.CreateService:input_type -> portico.core.v1.CreateServiceRequest
-	152, // 251: portico.core.v1.ServiceService.UpdateService:input_type -> portico.core.v1.UpdateServiceRequest
-	154, // 252: portico.core.v1.ServiceService.PatchService:input_type -> portico.core.v1.PatchServiceRequest
-	156, // 253: portico.core.v1.ServiceService.DeleteService:input_type -> portico.core.v1.DeleteServiceRequest
-	158, // 254: portico.core.v1.ServiceService.DeleteCollectionServices:input_type -> portico.core.v1.DeleteCollectionServicesRequest
-	160, // 255: portico.core.v1.ServiceService.WatchServices:input_type -> portico.core.v1.WatchServicesRequest
-	1,   // 256: portico.core.v1.ConfigMapService.GetConfigMap:output_type -> portico.core.v1.GetConfigMapResponse
-	3,   // 257: portico.core.v1.ConfigMapService.ListConfigMaps:output_type -> portico.core.v1.ListConfigMapsResponse
-	5,   // 258: portico.core.v1.ConfigMapService.CreateConfigMap:output_type -> portico.core.v1.CreateConfigMapResponse
-	7,   // 259: portico.core.v1.ConfigMapService.UpdateConfigMap:output_type -> portico.core.v1.UpdateConfigMapResponse
-	9,   // 260: portico.core.v1.ConfigMapService.PatchConfigMap:output_type -> portico.core.v1.PatchConfigMapResponse
-	11,  // 261: portico.core.v1.ConfigMapService.DeleteConfigMap:output_type -> portico.core.v1.DeleteConfigMapResponse
-	13,  // 262: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:output_type -> portico.core.v1.DeleteCollectionConfigMapsResponse
-	15,  // 263: portico.core.v1.ConfigMapService.WatchConfigMaps:output_type -> portico.core.v1.WatchConfigMapsResponse
-	17,  // 264: portico.core.v1.EndpointsService.GetEndpoints:output_type -> portico.core.v1.GetEndpointsResponse
-	19,  // 265: portico.core.v1.EndpointsService.ListEndpoints:output_type -> portico.core.v1.ListEndpointsResponse
-	21,  // 266: portico.core.v1.EndpointsService.CreateEndpoints:output_type -> portico.core.v1.CreateEndpointsResponse
-	23,  // 267: portico.core.v1.EndpointsService.UpdateEndpoints:output_type -> portico.core.v1.UpdateEndpointsResponse
-	25,  // 268: portico.core.v1.EndpointsService.PatchEndpoints:output_type -> portico.core.v1.PatchEndpointsResponse
-	27,  // 269: portico.core.v1.EndpointsService.DeleteEndpoints:output_type -> portico.core.v1.DeleteEndpointsResponse
-	29,  // 270: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:output_type -> portico.core.v1.DeleteCollectionEndpointsResponse
-	31,  // 271: portico.core.v1.EndpointsService.WatchEndpoints:output_type -> portico.core.v1.WatchEndpointsResponse
-	33,  // 272: portico.core.v1.EventService.GetEvent:output_type -> portico.core.v1.GetEventResponse
-	35,  // 273: portico.core.v1.EventService.ListEvents:output_type -> portico.core.v1.ListEventsResponse
-	37,  // 274: portico.core.v1.EventService.CreateEvent:output_type -> portico.core.v1.CreateEventResponse
-	39,  // 275: portico.core.v1.EventService.UpdateEvent:output_type -> portico.core.v1.UpdateEventResponse
-	41,  // 276: portico.core.v1.EventService.PatchEvent:output_type -> portico.core.v1.PatchEventResponse
-	43,  // 277: portico.core.v1.EventService.DeleteEvent:output_type -> portico.core.v1.DeleteEventResponse
-	45,  // 278: portico.core.v1.EventService.DeleteCollectionEvents:output_type -> portico.core.v1.DeleteCollectionEventsResponse
-	47,  // 279: portico.core.v1.EventService.WatchEvents:output_type -> portico.core.v1.WatchEventsResponse
-	49,  // 280: portico.core.v1.NamespaceService.GetNamespace:output_type -> portico.core.v1.GetNamespaceResponse
-	51,  // 281: portico.core.v1.NamespaceService.ListNamespaces:output_type -> portico.core.v1.ListNamespacesResponse
-	53,  // 282: portico.core.v1.NamespaceService.CreateNamespace:output_type -> portico.core.v1.CreateNamespaceResponse
-	55,  // 283: portico.core.v1.NamespaceService.UpdateNamespace:output_type -> portico.core.v1.UpdateNamespaceResponse
-	57,  // 284: portico.core.v1.NamespaceService.PatchNamespace:output_type -> portico.core.v1.PatchNamespaceResponse
-	59,  // 285: portico.core.v1.NamespaceService.DeleteNamespace:output_type -> portico.core.v1.DeleteNamespaceResponse
-	61,  // 286: portico.core.v1.NamespaceService.WatchNamespaces:output_type -> portico.core.v1.WatchNamespacesResponse
-	63,  // 287: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:output_type -> portico.core.v1.UpdateNamespaceFinalizeResponse
-	65,  // 288: portico.core.v1.NamespaceService.UpdateNamespaceStatus:output_type -> portico.core.v1.UpdateNamespaceStatusResponse
-	67,  // 289: portico.core.v1.NodeService.GetNode:output_type -> portico.core.v1.GetNodeResponse
-	69,  // 290: portico.core.v1.NodeService.ListNodes:output_type -> portico.core.v1.ListNodesResponse
-	71,  // 291: portico.core.v1.NodeService.CreateNode:output_type -> portico.core.v1.CreateNodeResponse
-	73,  // 292: portico.core.v1.NodeService.UpdateNode:output_type -> portico.core.v1.UpdateNodeResponse
-	75,  // 293: portico.core.v1.NodeService.PatchNode:output_type -> portico.core.v1.PatchNodeResponse
-	77,  // 294: portico.core.v1.NodeService.DeleteNode:output_type -> portico.core.v1.DeleteNodeResponse
-	79,  // 295: portico.core.v1.NodeService.DeleteCollectionNodes:output_type -> portico.core.v1.DeleteCollectionNodesResponse
-	81,  // 296: portico.core.v1.NodeService.WatchNodes:output_type -> portico.core.v1.WatchNodesResponse
-	83,  // 297: portico.core.v1.NodeService.GetNodeStatus:output_type -> portico.core.v1.GetNodeStatusResponse
-	85,  // 298: portico.core.v1.NodeService.UpdateNodeStatus:output_type -> portico.core.v1.UpdateNodeStatusResponse
-	87,  // 299: portico.core.v1.NodeService.PatchNodeStatus:output_type -> portico.core.v1.PatchNodeStatusResponse
-	89,  // 300: portico.core.v1.PodService.GetPod:output_type -> portico.core.v1.GetPodResponse
-	91,  // 301: portico.core.v1.PodService.ListPods:output_type -> portico.core.v1.ListPodsResponse
-	93,  // 302: portico.core.v1.PodService.CreatePod:output_type -> portico.core.v1.CreatePodResponse
-	95,  // 303: portico.core.v1.PodService.UpdatePod:output_type -> portico.core.v1.UpdatePodResponse
-	97,  // 304: portico.core.v1.PodService.PatchPod:output_type -> portico.core.v1.PatchPodResponse
-	99,  // 305: portico.core.v1.PodService.DeletePod:output_type -> portico.core.v1.DeletePodResponse
-	101, // 306: portico.core.v1.PodService.DeleteCollectionPods:output_type -> portico.core.v1.DeleteCollectionPodsResponse
-	103, // 307: portico.core.v1.PodService.WatchPods:output_type -> portico.core.v1.WatchPodsResponse
-	105, // 308: portico.core.v1.PodService.CreatePodBinding:output_type -> portico.core.v1.CreatePodBindingResponse
-	107, // 309: portico.core.v1.PodService.GetPodStatus:output_type -> portico.core.v1.GetPodStatusResponse
-	109, // 310: portico.core.v1.PodService.UpdatePodStatus:output_type -> portico.core.v1.UpdatePodStatusResponse
-	111, // 311: portico.core.v1.PodService.PatchPodStatus:output_type -> portico.core.v1.PatchPodStatusResponse
-	113, // 312: portico.core.v1.SecretService.GetSecret:output_type -> portico.core.v1.GetSecretResponse
-	115, // 313: portico.core.v1.SecretService.ListSecrets:output_type -> portico.core.v1.ListSecretsResponse
-	117, // 314: portico.core.v1.SecretService.CreateSecret:output_type -> portico.core.v1.CreateSecretResponse
-	119, // 315: portico.core.v1.SecretService.UpdateSecret:output_type -> portico.core.v1.UpdateSecretResponse
-	121, // 316: portico.core.v1.SecretService.PatchSecret:output_type -> portico.core.v1.PatchSecretResponse
-	123, // 317: portico.core.v1.SecretService.DeleteSecret:output_type -> portico.core.v1.DeleteSecretResponse
-	125, // 318: portico.core.v1.SecretService.DeleteCollectionSecrets:output_type -> portico.core.v1.DeleteCollectionSecretsResponse
-	127, // 319: portico.core.v1.SecretService.WatchSecrets:output_type -> portico.core.v1.WatchSecretsResponse
-	129, // 320: portico.core.v1.ServiceAccountService.GetServiceAccount:output_type -> portico.core.v1.GetServiceAccountResponse
-	131, // 321: portico.core.v1.ServiceAccountService.ListServiceAccounts:output_type -> portico.core.v1.ListServiceAccountsResponse
-	133, // 322: portico.core.v1.ServiceAccountService.CreateServiceAccount:output_type -> portico.core.v1.CreateServiceAccountResponse
-	135, // 323: portico.core.v1.ServiceAccountService.UpdateServiceAccount:output_type -> portico.core.v1.UpdateServiceAccountResponse
-	137, // 324: portico.core.v1.ServiceAccountService.PatchServiceAccount:output_type -> portico.core.v1.PatchServiceAccountResponse
-	139, // 325: portico.core.v1.ServiceAccountService.DeleteServiceAccount:output_type -> portico.core.v1.DeleteServiceAccountResponse
-	141, // 326: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:output_type -> portico.core.v1.DeleteCollectionServiceAccountsResponse
-	143, // 327: portico.core.v1.ServiceAccountService.WatchServiceAccounts:output_type -> portico.core.v1.WatchServiceAccountsResponse
-	145, // 328: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:output_type -> portico.core.v1.CreateServiceAccountTokenResponse
-	147, // 329: portico.core.v1.ServiceService.GetService:output_type -> portico.core.v1.GetServiceResponse
-	149, // 330: portico.core.v1.ServiceService.ListServices:output_type -> portico.core.v1.ListServicesResponse
-	151, // 331: portico.core.v1.ServiceService.CreateService:output_type -> portico.core.v1.CreateServiceResponse
-	153, // 332: portico.core.v1.ServiceService.UpdateService:output_type -> portico.core.v1.UpdateServiceResponse
-	155, // 333: portico.core.v1.ServiceService.PatchService:output_type -> portico.core.v1.PatchServiceResponse
-	157, // 334: portico.core.v1.ServiceService.DeleteService:output_type -> portico.core.v1.DeleteServiceResponse
-	159, // 335: portico.core.v1.ServiceService.DeleteCollectionServices:output_type -> portico.core.v1.DeleteCollectionServicesResponse
-	161, // 336: portico.core.v1.ServiceService.WatchServices:output_type -> portico.core.v1.WatchServicesResponse
-	256, // [256:337] is the sub-list for method output_type
-	175, // [175:256] is the sub-list for method input_type
-	175, // [175:175] is the sub-list for extension type_name
-	175, // [175:175] is the sub-list for extension extendee
-	0,   // [0:175] is the sub-list for field type_name
+	282, // 0: portico.core.v1.GetConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	283, // 1: portico.core.v1.GetConfigMapResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 2: portico.core.v1.ListConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	282, // 3: portico.core.v1.ListConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
+	283, // 4: portico.core.v1.ListConfigMapsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	282, // 5: portico.core.v1.CreateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
+	282, // 6: portico.core.v1.CreateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	282, // 7: portico.core.v1.UpdateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
+	282, // 8: portico.core.v1.UpdateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	282, // 9: portico.core.v1.PatchConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	285, // 10: portico.core.v1.DeleteConfigMapRequest.options:type_name -> portico.core.v1.DeleteOptions
+	282, // 11: portico.core.v1.DeleteConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	286, // 12: portico.core.v1.DeleteConfigMapResponse.status:type_name -> portico.core.v1.Status
+	285, // 13: portico.core.v1.DeleteCollectionConfigMapsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 14: portico.core.v1.DeleteCollectionConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	282, // 15: portico.core.v1.DeleteCollectionConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
+	282, // 16: portico.core.v1.WatchConfigMapsResponse.object:type_name -> portico.core.v1.ConfigMap
+	283, // 17: portico.core.v1.WatchConfigMapsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	287, // 18: portico.core.v1.GetEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	283, // 19: portico.core.v1.GetEndpointsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 20: portico.core.v1.ListEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	287, // 21: portico.core.v1.ListEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
+	283, // 22: portico.core.v1.ListEndpointsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	287, // 23: portico.core.v1.CreateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
+	287, // 24: portico.core.v1.CreateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	287, // 25: portico.core.v1.UpdateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
+	287, // 26: portico.core.v1.UpdateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	287, // 27: portico.core.v1.PatchEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	285, // 28: portico.core.v1.DeleteEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	287, // 29: portico.core.v1.DeleteEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	286, // 30: portico.core.v1.DeleteEndpointsResponse.status:type_name -> portico.core.v1.Status
+	285, // 31: portico.core.v1.DeleteCollectionEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 32: portico.core.v1.DeleteCollectionEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	287, // 33: portico.core.v1.DeleteCollectionEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
+	287, // 34: portico.core.v1.WatchEndpointsResponse.object:type_name -> portico.core.v1.Endpoints
+	283, // 35: portico.core.v1.WatchEndpointsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	288, // 36: portico.core.v1.GetEventResponse.event:type_name -> portico.core.v1.Event
+	283, // 37: portico.core.v1.GetEventResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 38: portico.core.v1.ListEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	288, // 39: portico.core.v1.ListEventsResponse.items:type_name -> portico.core.v1.Event
+	283, // 40: portico.core.v1.ListEventsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	288, // 41: portico.core.v1.CreateEventRequest.event:type_name -> portico.core.v1.Event
+	288, // 42: portico.core.v1.CreateEventResponse.event:type_name -> portico.core.v1.Event
+	288, // 43: portico.core.v1.UpdateEventRequest.event:type_name -> portico.core.v1.Event
+	288, // 44: portico.core.v1.UpdateEventResponse.event:type_name -> portico.core.v1.Event
+	288, // 45: portico.core.v1.PatchEventResponse.event:type_name -> portico.core.v1.Event
+	285, // 46: portico.core.v1.DeleteEventRequest.options:type_name -> portico.core.v1.DeleteOptions
+	288, // 47: portico.core.v1.DeleteEventResponse.event:type_name -> portico.core.v1.Event
+	286, // 48: portico.core.v1.DeleteEventResponse.status:type_name -> portico.core.v1.Status
+	285, // 49: portico.core.v1.DeleteCollectionEventsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 50: portico.core.v1.DeleteCollectionEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	288, // 51: portico.core.v1.DeleteCollectionEventsResponse.items:type_name -> portico.core.v1.Event
+	288, // 52: portico.core.v1.WatchEventsResponse.object:type_name -> portico.core.v1.Event
+	283, // 53: portico.core.v1.WatchEventsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	289, // 54: portico.core.v1.GetLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
+	283, // 55: portico.core.v1.GetLimitRangeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 56: portico.core.v1.ListLimitRangesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	289, // 57: portico.core.v1.ListLimitRangesResponse.items:type_name -> portico.core.v1.LimitRange
+	283, // 58: portico.core.v1.ListLimitRangesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	289, // 59: portico.core.v1.CreateLimitRangeRequest.limit_range:type_name -> portico.core.v1.LimitRange
+	289, // 60: portico.core.v1.CreateLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
+	289, // 61: portico.core.v1.UpdateLimitRangeRequest.limit_range:type_name -> portico.core.v1.LimitRange
+	289, // 62: portico.core.v1.UpdateLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
+	289, // 63: portico.core.v1.PatchLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
+	285, // 64: portico.core.v1.DeleteLimitRangeRequest.options:type_name -> portico.core.v1.DeleteOptions
+	289, // 65: portico.core.v1.DeleteLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
+	286, // 66: portico.core.v1.DeleteLimitRangeResponse.status:type_name -> portico.core.v1.Status
+	285, // 67: portico.core.v1.DeleteCollectionLimitRangesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 68: portico.core.v1.DeleteCollectionLimitRangesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	289, // 69: portico.core.v1.DeleteCollectionLimitRangesResponse.items:type_name -> portico.core.v1.LimitRange
+	289, // 70: portico.core.v1.WatchLimitRangesResponse.object:type_name -> portico.core.v1.LimitRange
+	283, // 71: portico.core.v1.WatchLimitRangesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	290, // 72: portico.core.v1.GetNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	283, // 73: portico.core.v1.GetNamespaceResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 74: portico.core.v1.ListNamespacesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	290, // 75: portico.core.v1.ListNamespacesResponse.items:type_name -> portico.core.v1.Namespace
+	283, // 76: portico.core.v1.ListNamespacesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	290, // 77: portico.core.v1.CreateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
+	290, // 78: portico.core.v1.CreateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	290, // 79: portico.core.v1.UpdateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
+	290, // 80: portico.core.v1.UpdateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	290, // 81: portico.core.v1.PatchNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	285, // 82: portico.core.v1.DeleteNamespaceRequest.options:type_name -> portico.core.v1.DeleteOptions
+	290, // 83: portico.core.v1.DeleteNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	286, // 84: portico.core.v1.DeleteNamespaceResponse.status:type_name -> portico.core.v1.Status
+	290, // 85: portico.core.v1.WatchNamespacesResponse.object:type_name -> portico.core.v1.Namespace
+	283, // 86: portico.core.v1.WatchNamespacesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	290, // 87: portico.core.v1.UpdateNamespaceFinalizeRequest.namespace:type_name -> portico.core.v1.Namespace
+	290, // 88: portico.core.v1.UpdateNamespaceFinalizeResponse.namespace:type_name -> portico.core.v1.Namespace
+	290, // 89: portico.core.v1.UpdateNamespaceStatusRequest.namespace:type_name -> portico.core.v1.Namespace
+	290, // 90: portico.core.v1.UpdateNamespaceStatusResponse.namespace:type_name -> portico.core.v1.Namespace
+	291, // 91: portico.core.v1.GetNodeResponse.node:type_name -> portico.core.v1.Node
+	283, // 92: portico.core.v1.GetNodeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 93: portico.core.v1.ListNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	291, // 94: portico.core.v1.ListNodesResponse.items:type_name -> portico.core.v1.Node
+	283, // 95: portico.core.v1.ListNodesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	291, // 96: portico.core.v1.CreateNodeRequest.node:type_name -> portico.core.v1.Node
+	291, // 97: portico.core.v1.CreateNodeResponse.node:type_name -> portico.core.v1.Node
+	291, // 98: portico.core.v1.UpdateNodeRequest.node:type_name -> portico.core.v1.Node
+	291, // 99: portico.core.v1.UpdateNodeResponse.node:type_name -> portico.core.v1.Node
+	291, // 100: portico.core.v1.PatchNodeResponse.node:type_name -> portico.core.v1.Node
+	285, // 101: portico.core.v1.DeleteNodeRequest.options:type_name -> portico.core.v1.DeleteOptions
+	291, // 102: portico.core.v1.DeleteNodeResponse.node:type_name -> portico.core.v1.Node
+	286, // 103: portico.core.v1.DeleteNodeResponse.status:type_name -> portico.core.v1.Status
+	285, // 104: portico.core.v1.DeleteCollectionNodesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 105: portico.core.v1.DeleteCollectionNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	291, // 106: portico.core.v1.DeleteCollectionNodesResponse.items:type_name -> portico.core.v1.Node
+	291, // 107: portico.core.v1.WatchNodesResponse.object:type_name -> portico.core.v1.Node
+	283, // 108: portico.core.v1.WatchNodesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	291, // 109: portico.core.v1.GetNodeStatusResponse.node:type_name -> portico.core.v1.Node
+	291, // 110: portico.core.v1.UpdateNodeStatusRequest.node:type_name -> portico.core.v1.Node
+	291, // 111: portico.core.v1.UpdateNodeStatusResponse.node:type_name -> portico.core.v1.Node
+	291, // 112: portico.core.v1.PatchNodeStatusResponse.node:type_name -> portico.core.v1.Node
+	292, // 113: portico.core.v1.GetPersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	283, // 114: portico.core.v1.GetPersistentVolumeClaimResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 115: portico.core.v1.ListPersistentVolumeClaimsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	292, // 116: portico.core.v1.ListPersistentVolumeClaimsResponse.items:type_name -> portico.core.v1.PersistentVolumeClaim
+	283, // 117: portico.core.v1.ListPersistentVolumeClaimsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	292, // 118: portico.core.v1.CreatePersistentVolumeClaimRequest.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	292, // 119: portico.core.v1.CreatePersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	292, // 120: portico.core.v1.UpdatePersistentVolumeClaimRequest.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	292, // 121: portico.core.v1.UpdatePersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	292, // 122: portico.core.v1.PatchPersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	285, // 123: portico.core.v1.DeletePersistentVolumeClaimRequest.options:type_name -> portico.core.v1.DeleteOptions
+	292, // 124: portico.core.v1.DeletePersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	286, // 125: portico.core.v1.DeletePersistentVolumeClaimResponse.status:type_name -> portico.core.v1.Status
+	285, // 126: portico.core.v1.DeleteCollectionPersistentVolumeClaimsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 127: portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	292, // 128: portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse.items:type_name -> portico.core.v1.PersistentVolumeClaim
+	292, // 129: portico.core.v1.WatchPersistentVolumeClaimsResponse.object:type_name -> portico.core.v1.PersistentVolumeClaim
+	283, // 130: portico.core.v1.WatchPersistentVolumeClaimsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	292, // 131: portico.core.v1.GetPersistentVolumeClaimStatusResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	292, // 132: portico.core.v1.UpdatePersistentVolumeClaimStatusRequest.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	292, // 133: portico.core.v1.UpdatePersistentVolumeClaimStatusResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	292, // 134: portico.core.v1.PatchPersistentVolumeClaimStatusResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	293, // 135: portico.core.v1.GetPersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	283, // 136: portico.core.v1.GetPersistentVolumeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 137: portico.core.v1.ListPersistentVolumesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	293, // 138: portico.core.v1.ListPersistentVolumesResponse.items:type_name -> portico.core.v1.PersistentVolume
+	283, // 139: portico.core.v1.ListPersistentVolumesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	293, // 140: portico.core.v1.CreatePersistentVolumeRequest.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	293, // 141: portico.core.v1.CreatePersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	293, // 142: portico.core.v1.UpdatePersistentVolumeRequest.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	293, // 143: portico.core.v1.UpdatePersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	293, // 144: portico.core.v1.PatchPersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	285, // 145: portico.core.v1.DeletePersistentVolumeRequest.options:type_name -> portico.core.v1.DeleteOptions
+	293, // 146: portico.core.v1.DeletePersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	286, // 147: portico.core.v1.DeletePersistentVolumeResponse.status:type_name -> portico.core.v1.Status
+	285, // 148: portico.core.v1.DeleteCollectionPersistentVolumesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 149: portico.core.v1.DeleteCollectionPersistentVolumesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	293, // 150: portico.core.v1.DeleteCollectionPersistentVolumesResponse.items:type_name -> portico.core.v1.PersistentVolume
+	293, // 151: portico.core.v1.WatchPersistentVolumesResponse.object:type_name -> portico.core.v1.PersistentVolume
+	283, // 152: portico.core.v1.WatchPersistentVolumesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	293, // 153: portico.core.v1.GetPersistentVolumeStatusResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	293, // 154: portico.core.v1.UpdatePersistentVolumeStatusRequest.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	293, // 155: portico.core.v1.UpdatePersistentVolumeStatusResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	293, // 156: portico.core.v1.PatchPersistentVolumeStatusResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	294, // 157: portico.core.v1.GetPodResponse.pod:type_name -> portico.core.v1.Pod
+	283, // 158: portico.core.v1.GetPodResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 159: portico.core.v1.ListPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	294, // 160: portico.core.v1.ListPodsResponse.items:type_name -> portico.core.v1.Pod
+	283, // 161: portico.core.v1.ListPodsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	294, // 162: portico.core.v1.CreatePodRequest.pod:type_name -> portico.core.v1.Pod
+	294, // 163: portico.core.v1.CreatePodResponse.pod:type_name -> portico.core.v1.Pod
+	294, // 164: portico.core.v1.UpdatePodRequest.pod:type_name -> portico.core.v1.Pod
+	294, // 165: portico.core.v1.UpdatePodResponse.pod:type_name -> portico.core.v1.Pod
+	294, // 166: portico.core.v1.PatchPodResponse.pod:type_name -> portico.core.v1.Pod
+	285, // 167: portico.core.v1.DeletePodRequest.options:type_name -> portico.core.v1.DeleteOptions
+	294, // 168: portico.core.v1.DeletePodResponse.pod:type_name -> portico.core.v1.Pod
+	286, // 169: portico.core.v1.DeletePodResponse.status:type_name -> portico.core.v1.Status
+	285, // 170: portico.core.v1.DeleteCollectionPodsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 171: portico.core.v1.DeleteCollectionPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	294, // 172: portico.core.v1.DeleteCollectionPodsResponse.items:type_name -> portico.core.v1.Pod
+	294, // 173: portico.core.v1.WatchPodsResponse.object:type_name -> portico.core.v1.Pod
+	283, // 174: portico.core.v1.WatchPodsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	295, // 175: portico.core.v1.CreatePodBindingRequest.binding:type_name -> portico.core.v1.Binding
+	286, // 176: portico.core.v1.CreatePodBindingResponse.status:type_name -> portico.core.v1.Status
+	294, // 177: portico.core.v1.GetPodStatusResponse.pod:type_name -> portico.core.v1.Pod
+	294, // 178: portico.core.v1.UpdatePodStatusRequest.pod:type_name -> portico.core.v1.Pod
+	294, // 179: portico.core.v1.UpdatePodStatusResponse.pod:type_name -> portico.core.v1.Pod
+	294, // 180: portico.core.v1.PatchPodStatusResponse.pod:type_name -> portico.core.v1.Pod
+	296, // 181: portico.core.v1.GetPodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
+	283, // 182: portico.core.v1.GetPodTemplateResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 183: portico.core.v1.ListPodTemplatesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	296, // 184: portico.core.v1.ListPodTemplatesResponse.items:type_name -> portico.core.v1.PodTemplate
+	283, // 185: portico.core.v1.ListPodTemplatesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 186: portico.core.v1.CreatePodTemplateRequest.pod_template:type_name -> portico.core.v1.PodTemplate
+	296, // 187: portico.core.v1.CreatePodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
+	296, // 188: portico.core.v1.UpdatePodTemplateRequest.pod_template:type_name -> portico.core.v1.PodTemplate
+	296, // 189: portico.core.v1.UpdatePodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
+	296, // 190: portico.core.v1.PatchPodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
+	285, // 191: portico.core.v1.DeletePodTemplateRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 192: portico.core.v1.DeletePodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
+	286, // 193: portico.core.v1.DeletePodTemplateResponse.status:type_name -> portico.core.v1.Status
+	285, // 194: portico.core.v1.DeleteCollectionPodTemplatesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 195: portico.core.v1.DeleteCollectionPodTemplatesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	296, // 196: portico.core.v1.DeleteCollectionPodTemplatesResponse.items:type_name -> portico.core.v1.PodTemplate
+	296, // 197: portico.core.v1.WatchPodTemplatesResponse.object:type_name -> portico.core.v1.PodTemplate
+	283, // 198: portico.core.v1.WatchPodTemplatesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	297, // 199: portico.core.v1.GetReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	283, // 200: portico.core.v1.GetReplicationControllerResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 201: portico.core.v1.ListReplicationControllersResponse.metadata:type_name -> portico.core.v1.ListMeta
+	297, // 202: portico.core.v1.ListReplicationControllersResponse.items:type_name -> portico.core.v1.ReplicationController
+	283, // 203: portico.core.v1.ListReplicationControllersResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	297, // 204: portico.core.v1.CreateReplicationControllerRequest.replication_controller:type_name -> portico.core.v1.ReplicationController
+	297, // 205: portico.core.v1.CreateReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	297, // 206: portico.core.v1.UpdateReplicationControllerRequest.replication_controller:type_name -> portico.core.v1.ReplicationController
+	297, // 207: portico.core.v1.UpdateReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	297, // 208: portico.core.v1.PatchReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	285, // 209: portico.core.v1.DeleteReplicationControllerRequest.options:type_name -> portico.core.v1.DeleteOptions
+	297, // 210: portico.core.v1.DeleteReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	286, // 211: portico.core.v1.DeleteReplicationControllerResponse.status:type_name -> portico.core.v1.Status
+	285, // 212: portico.core.v1.DeleteCollectionReplicationControllersRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 213: portico.core.v1.DeleteCollectionReplicationControllersResponse.metadata:type_name -> portico.core.v1.ListMeta
+	297, // 214: portico.core.v1.DeleteCollectionReplicationControllersResponse.items:type_name -> portico.core.v1.ReplicationController
+	297, // 215: portico.core.v1.WatchReplicationControllersResponse.object:type_name -> portico.core.v1.ReplicationController
+	283, // 216: portico.core.v1.WatchReplicationControllersResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	297, // 217: portico.core.v1.GetReplicationControllerStatusResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	297, // 218: portico.core.v1.UpdateReplicationControllerStatusRequest.replication_controller:type_name -> portico.core.v1.ReplicationController
+	297, // 219: portico.core.v1.UpdateReplicationControllerStatusResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	297, // 220: portico.core.v1.PatchReplicationControllerStatusResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	298, // 221: portico.core.v1.GetResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	283, // 222: portico.core.v1.GetResourceQuotaResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 223: portico.core.v1.ListResourceQuotasResponse.metadata:type_name -> portico.core.v1.ListMeta
+	298, // 224: portico.core.v1.ListResourceQuotasResponse.items:type_name -> portico.core.v1.ResourceQuota
+	283, // 225: portico.core.v1.ListResourceQuotasResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	298, // 226: portico.core.v1.CreateResourceQuotaRequest.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	298, // 227: portico.core.v1.CreateResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	298, // 228: portico.core.v1.UpdateResourceQuotaRequest.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	298, // 229: portico.core.v1.UpdateResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	298, // 230: portico.core.v1.PatchResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	285, // 231: portico.core.v1.DeleteResourceQuotaRequest.options:type_name -> portico.core.v1.DeleteOptions
+	298, // 232: portico.core.v1.DeleteResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	286, // 233: portico.core.v1.DeleteResourceQuotaResponse.status:type_name -> portico.core.v1.Status
+	285, // 234: portico.core.v1.DeleteCollectionResourceQuotasRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 235: portico.core.v1.DeleteCollectionResourceQuotasResponse.metadata:type_name -> portico.core.v1.ListMeta
+	298, // 236: portico.core.v1.DeleteCollectionResourceQuotasResponse.items:type_name -> portico.core.v1.ResourceQuota
+	298, // 237: portico.core.v1.WatchResourceQuotasResponse.object:type_name -> portico.core.v1.ResourceQuota
+	283, // 238: portico.core.v1.WatchResourceQuotasResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	298, // 239: portico.core.v1.GetResourceQuotaStatusResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	298, // 240: portico.core.v1.UpdateResourceQuotaStatusRequest.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	298, // 241: portico.core.v1.UpdateResourceQuotaStatusResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	298, // 242: portico.core.v1.PatchResourceQuotaStatusResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	299, // 243: portico.core.v1.GetSecretResponse.secret:type_name -> portico.core.v1.Secret
+	283, // 244: portico.core.v1.GetSecretResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 245: portico.core.v1.ListSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	299, // 246: portico.core.v1.ListSecretsResponse.items:type_name -> portico.core.v1.Secret
+	283, // 247: portico.core.v1.ListSecretsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	299, // 248: portico.core.v1.CreateSecretRequest.secret:type_name -> portico.core.v1.Secret
+	299, // 249: portico.core.v1.CreateSecretResponse.secret:type_name -> portico.core.v1.Secret
+	299, // 250: portico.core.v1.UpdateSecretRequest.secret:type_name -> portico.core.v1.Secret
+	299, // 251: portico.core.v1.UpdateSecretResponse.secret:type_name -> portico.core.v1.Secret
+	299, // 252: portico.core.v1.PatchSecretResponse.secret:type_name -> portico.core.v1.Secret
+	285, // 253: portico.core.v1.DeleteSecretRequest.options:type_name -> portico.core.v1.DeleteOptions
+	299, // 254: portico.core.v1.DeleteSecretResponse.secret:type_name -> portico.core.v1.Secret
+	286, // 255: portico.core.v1.DeleteSecretResponse.status:type_name -> portico.core.v1.Status
+	285, // 256: portico.core.v1.DeleteCollectionSecretsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 257: portico.core.v1.DeleteCollectionSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	299, // 258: portico.core.v1.DeleteCollectionSecretsResponse.items:type_name -> portico.core.v1.Secret
+	299, // 259: portico.core.v1.WatchSecretsResponse.object:type_name -> portico.core.v1.Secret
+	283, // 260: portico.core.v1.WatchSecretsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	300, // 261: portico.core.v1.GetServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	283, // 262: portico.core.v1.GetServiceAccountResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 263: portico.core.v1.ListServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	300, // 264: portico.core.v1.ListServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
+	283, // 265: portico.core.v1.ListServiceAccountsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	300, // 266: portico.core.v1.CreateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
+	300, // 267: portico.core.v1.CreateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	300, // 268: portico.core.v1.UpdateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
+	300, // 269: portico.core.v1.UpdateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	300, // 270: portico.core.v1.PatchServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	285, // 271: portico.core.v1.DeleteServiceAccountRequest.options:type_name -> portico.core.v1.DeleteOptions
+	300, // 272: portico.core.v1.DeleteServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	286, // 273: portico.core.v1.DeleteServiceAccountResponse.status:type_name -> portico.core.v1.Status
+	285, // 274: portico.core.v1.DeleteCollectionServiceAccountsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 275: portico.core.v1.DeleteCollectionServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	300, // 276: portico.core.v1.DeleteCollectionServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
+	300, // 277: portico.core.v1.WatchServiceAccountsResponse.object:type_name -> portico.core.v1.ServiceAccount
+	283, // 278: portico.core.v1.WatchServiceAccountsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	301, // 279: portico.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> portico.core.v1.TokenRequest
+	301, // 280: portico.core.v1.CreateServiceAccountTokenResponse.token_request:type_name -> portico.core.v1.TokenRequest
+	302, // 281: portico.core.v1.GetServiceResponse.service:type_name -> portico.core.v1.Service
+	283, // 282: portico.core.v1.GetServiceResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	284, // 283: portico.core.v1.ListServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	302, // 284: portico.core.v1.ListServicesResponse.items:type_name -> portico.core.v1.Service
+	283, // 285: portico.core.v1.ListServicesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	302, // 286: portico.core.v1.CreateServiceRequest.service:type_name -> portico.core.v1.Service
+	302, // 287: portico.core.v1.CreateServiceResponse.service:type_name -> portico.core.v1.Service
+	302, // 288: portico.core.v1.UpdateServiceRequest.service:type_name -> portico.core.v1.Service
+	302, // 289: portico.core.v1.UpdateServiceResponse.service:type_name -> portico.core.v1.Service
+	302, // 290: portico.core.v1.PatchServiceResponse.service:type_name -> portico.core.v1.Service
+	285, // 291: portico.core.v1.DeleteServiceRequest.options:type_name -> portico.core.v1.DeleteOptions
+	302, // 292: portico.core.v1.DeleteServiceResponse.service:type_name -> portico.core.v1.Service
+	286, // 293: portico.core.v1.DeleteServiceResponse.status:type_name -> portico.core.v1.Status
+	285, // 294: portico.core.v1.DeleteCollectionServicesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	284, // 295: portico.core.v1.DeleteCollectionServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	302, // 296: portico.core.v1.DeleteCollectionServicesResponse.items:type_name -> portico.core.v1.Service
+	302, // 297: portico.core.v1.WatchServicesResponse.object:type_name -> portico.core.v1.Service
+	283, // 298: portico.core.v1.WatchServicesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	0,   // 299: portico.core.v1.ConfigMapService.GetConfigMap:input_type -> portico.core.v1.GetConfigMapRequest
+	2,   // 300: portico.core.v1.ConfigMapService.ListConfigMaps:input_type -> portico.core.v1.ListConfigMapsRequest
+	4,   // 301: portico.core.v1.ConfigMapService.CreateConfigMap:input_type -> portico.core.v1.CreateConfigMapRequest
+	6,   // 302: portico.core.v1.ConfigMapService.UpdateConfigMap:input_type -> portico.core.v1.UpdateConfigMapRequest
+	8,   // 303: portico.core.v1.ConfigMapService.PatchConfigMap:input_type -> portico.core.v1.PatchConfigMapRequest
+	10,  // 304: portico.core.v1.ConfigMapService.DeleteConfigMap:input_type -> portico.core.v1.DeleteConfigMapRequest
+	12,  // 305: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:input_type -> portico.core.v1.DeleteCollectionConfigMapsRequest
+	14,  // 306: portico.core.v1.ConfigMapService.WatchConfigMaps:input_type -> portico.core.v1.WatchConfigMapsRequest
+	16,  // 307: portico.core.v1.EndpointsService.GetEndpoints:input_type -> portico.core.v1.GetEndpointsRequest
+	18,  // 308: portico.core.v1.EndpointsService.ListEndpoints:input_type -> portico.core.v1.ListEndpointsRequest
+	20,  // 309: portico.core.v1.EndpointsService.CreateEndpoints:input_type -> portico.core.v1.CreateEndpointsRequest
+	22,  // 310: portico.core.v1.EndpointsService.UpdateEndpoints:input_type -> portico.core.v1.UpdateEndpointsRequest
+	24,  // 311: portico.core.v1.EndpointsService.PatchEndpoints:input_type -> portico.core.v1.PatchEndpointsRequest
+	26,  // 312: portico.core.v1.EndpointsService.DeleteEndpoints:input_type -> portico.core.v1.DeleteEndpointsRequest
+	28,  // 313: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:input_type -> portico.core.v1.DeleteCollectionEndpointsRequest
+	30,  // 314: portico.core.v1.EndpointsService.WatchEndpoints:input_type -> portico.core.v1.WatchEndpointsRequest
+	32,  // 315: portico.core.v1.EventService.GetEvent:input_type -> portico.core.v1.GetEventRequest
+	34,  // 316: portico.core.v1.EventService.ListEvents:input_type -> portico.core.v1.ListEventsRequest
+	36,  // 317: portico.core.v1.EventService.CreateEvent:input_type -> portico.core.v1.CreateEventRequest
+	38,  // 318: portico.core.v1.EventService.UpdateEvent:input_type -> portico.core.v1.UpdateEventRequest
+	40,  // 319: portico.core.v1.EventService.PatchEvent:input_type -> portico.core.v1.PatchEventRequest
+	42,  // 320: portico.core.v1.EventService.DeleteEvent:input_type -> portico.core.v1.DeleteEventRequest
+	44,  // 321: portico.core.v1.EventService.DeleteCollectionEvents:input_type -> portico.core.v1.DeleteCollectionEventsRequest
+	46,  // 322: portico.core.v1.EventService.WatchEvents:input_type -> portico.core.v1.WatchEventsRequest
+	48,  // 323: portico.core.v1.LimitRangeService.GetLimitRange:input_type -> portico.core.v1.GetLimitRangeRequest
+	50,  // 324: portico.core.v1.LimitRangeService.ListLimitRanges:input_type -> portico.core.v1.ListLimitRangesRequest
+	52,  // 325: portico.core.v1.LimitRangeService.CreateLimitRange:input_type -> portico.core.v1.CreateLimitRangeRequest
+	54,  // 326: portico.core.v1.LimitRangeService.UpdateLimitRange:input_type -> portico.core.v1.UpdateLimitRangeRequest
+	56,  // 327: portico.core.v1.LimitRangeService.PatchLimitRange:input_type -> portico.core.v1.PatchLimitRangeRequest
+	58,  // 328: portico.core.v1.LimitRangeService.DeleteLimitRange:input_type -> portico.core.v1.DeleteLimitRangeRequest
+	60,  // 329: portico.core.v1.LimitRangeService.DeleteCollectionLimitRanges:input_type -> portico.core.v1.DeleteCollectionLimitRangesRequest
+	62,  // 330: portico.core.v1.LimitRangeService.WatchLimitRanges:input_type -> portico.core.v1.WatchLimitRangesRequest
+	64,  // 331: portico.core.v1.NamespaceService.GetNamespace:input_type -> portico.core.v1.GetNamespaceRequest
+	66,  // 332: portico.core.v1.NamespaceService.ListNamespaces:input_type -> portico.core.v1.ListNamespacesRequest
+	68,  // 333: portico.core.v1.NamespaceService.CreateNamespace:input_type -> portico.core.v1.CreateNamespaceRequest
+	70,  // 334: portico.core.v1.NamespaceService.UpdateNamespace:input_type -> portico.core.v1.UpdateNamespaceRequest
+	72,  // 335: portico.core.v1.NamespaceService.PatchNamespace:input_type -> portico.core.v1.PatchNamespaceRequest
+	74,  // 336: portico.core.v1.NamespaceService.DeleteNamespace:input_type -> portico.core.v1.DeleteNamespaceRequest
+	76,  // 337: portico.core.v1.NamespaceService.WatchNamespaces:input_type -> portico.core.v1.WatchNamespacesRequest
+	78,  // 338: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:input_type -> portico.core.v1.UpdateNamespaceFinalizeRequest
+	80,  // 339: portico.core.v1.NamespaceService.UpdateNamespaceStatus:input_type -> portico.core.v1.UpdateNamespaceStatusRequest
+	82,  // 340: portico.core.v1.NodeService.GetNode:input_type -> portico.core.v1.GetNodeRequest
+	84,  // 341: portico.core.v1.NodeService.ListNodes:input_type -> portico.core.v1.ListNodesRequest
+	86,  // 342: portico.core.v1.NodeService.CreateNode:input_type -> portico.core.v1.CreateNodeRequest
+	88,  // 343: portico.core.v1.NodeService.UpdateNode:input_type -> portico.core.v1.UpdateNodeRequest
+	90,  // 344: portico.core.v1.NodeService.PatchNode:input_type -> portico.core.v1.PatchNodeRequest
+	92,  // 345: portico.core.v1.NodeService.DeleteNode:input_type -> portico.core.v1.DeleteNodeRequest
+	94,  // 346: portico.core.v1.NodeService.DeleteCollectionNodes:input_type -> portico.core.v1.DeleteCollectionNodesRequest
+	96,  // 347: portico.core.v1.NodeService.WatchNodes:input_type -> portico.core.v1.WatchNodesRequest
+	98,  // 348: portico.core.v1.NodeService.GetNodeStatus:input_type -> portico.core.v1.GetNodeStatusRequest
+	100, // 349: portico.core.v1.NodeService.UpdateNodeStatus:input_type -> portico.core.v1.UpdateNodeStatusRequest
+	102, // 350: portico.core.v1.NodeService.PatchNodeStatus:input_type -> portico.core.v1.PatchNodeStatusRequest
+	104, // 351: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaim:input_type -> portico.core.v1.GetPersistentVolumeClaimRequest
+	106, // 352: portico.core.v1.PersistentVolumeClaimService.ListPersistentVolumeClaims:input_type -> portico.core.v1.ListPersistentVolumeClaimsRequest
+	108, // 353: portico.core.v1.PersistentVolumeClaimService.CreatePersistentVolumeClaim:input_type -> portico.core.v1.CreatePersistentVolumeClaimRequest
+	110, // 354: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaim:input_type -> portico.core.v1.UpdatePersistentVolumeClaimRequest
+	112, // 355: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaim:input_type -> portico.core.v1.PatchPersistentVolumeClaimRequest
+	114, // 356: portico.core.v1.PersistentVolumeClaimService.DeletePersistentVolumeClaim:input_type -> portico.core.v1.DeletePersistentVolumeClaimRequest
+	116, // 357: portico.core.v1.PersistentVolumeClaimService.DeleteCollectionPersistentVolumeClaims:input_type -> portico.core.v1.DeleteCollectionPersistentVolumeClaimsRequest
+	118, // 358: portico.core.v1.PersistentVolumeClaimService.WatchPersistentVolumeClaims:input_type -> portico.core.v1.WatchPersistentVolumeClaimsRequest
+	120, // 359: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaimStatus:input_type -> portico.core.v1.GetPersistentVolumeClaimStatusRequest
+	122, // 360: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaimStatus:input_type -> portico.core.v1.UpdatePersistentVolumeClaimStatusRequest
+	124, // 361: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaimStatus:input_type -> portico.core.v1.PatchPersistentVolumeClaimStatusRequest
+	126, // 362: portico.core.v1.PersistentVolumeService.GetPersistentVolume:input_type -> portico.core.v1.GetPersistentVolumeRequest
+	128, // 363: portico.core.v1.PersistentVolumeService.ListPersistentVolumes:input_type -> portico.core.v1.ListPersistentVolumesRequest
+	130, // 364: portico.core.v1.PersistentVolumeService.CreatePersistentVolume:input_type -> portico.core.v1.CreatePersistentVolumeRequest
+	132, // 365: portico.core.v1.PersistentVolumeService.UpdatePersistentVolume:input_type -> portico.core.v1.UpdatePersistentVolumeRequest
+	134, // 366: portico.core.v1.PersistentVolumeService.PatchPersistentVolume:input_type -> portico.core.v1.PatchPersistentVolumeRequest
+	136, // 367: portico.core.v1.PersistentVolumeService.DeletePersistentVolume:input_type -> portico.core.v1.DeletePersistentVolumeRequest
+	138, // 368: portico.core.v1.PersistentVolumeService.DeleteCollectionPersistentVolumes:input_type -> portico.core.v1.DeleteCollectionPersistentVolumesRequest
+	140, // 369: portico.core.v1.PersistentVolumeService.WatchPersistentVolumes:input_type -> portico.core.v1.WatchPersistentVolumesRequest
+	142, // 370: portico.core.v1.PersistentVolumeService.GetPersistentVolumeStatus:input_type -> portico.core.v1.GetPersistentVolumeStatusRequest
+	144, // 371: portico.core.v1.PersistentVolumeService.UpdatePersistentVolumeStatus:input_type -> portico.core.v1.UpdatePersistentVolumeStatusRequest
+	146, // 372: portico.core.v1.PersistentVolumeService.PatchPersistentVolumeStatus:input_type -> portico.core.v1.PatchPersistentVolumeStatusRequest
+	148, // 373: portico.core.v1.PodService.GetPod:input_type -> portico.core.v1.GetPodRequest
+	150, // 374: portico.core.v1.PodService.ListPods:input_type -> portico.core.v1.ListPodsRequest
+	152, // 375: portico.core.v1.PodService.CreatePod:input_type -> portico.core.v1.CreatePodRequest
+	154, // 376: portico.core.v1.PodService.UpdatePod:input_type -> portico.core.v1.UpdatePodRequest
+	156, // 377: portico.core.v1.PodService.PatchPod:input_type -> portico.core.v1.PatchPodRequest
+	158, // 378: portico.core.v1.PodService.DeletePod:input_type -> portico.core.v1.DeletePodRequest
+	160, // 379: portico.core.v1.PodService.DeleteCollectionPods:input_type -> portico.core.v1.DeleteCollectionPodsRequest
+	162, // 380: portico.core.v1.PodService.WatchPods:input_type -> portico.core.v1.WatchPodsRequest
+	164, // 381: portico.core.v1.PodService.CreatePodBinding:input_type -> portico.core.v1.CreatePodBindingRequest
+	166, // 382: portico.core.v1.PodService.GetPodStatus:input_type -> portico.core.v1.GetPodStatusRequest
+	168, // 383: portico.core.v1.PodService.UpdatePodStatus:input_type -> portico.core.v1.UpdatePodStatusRequest
+	170, // 384: portico.core.v1.PodService.PatchPodStatus:input_type -> portico.core.v1.PatchPodStatusRequest
+	172, // 385: portico.core.v1.PodTemplateService.GetPodTemplate:input_type -> portico.core.v1.GetPodTemplateRequest
+	174, // 386: portico.core.v1.PodTemplateService.ListPodTemplates:input_type -> portico.core.v1.ListPodTemplatesRequest
+	176, // 387: portico.core.v1.PodTemplateService.CreatePodTemplate:input_type -> portico.core.v1.CreatePodTemplateRequest
+	178, // 388: portico.core.v1.PodTemplateService.UpdatePodTemplate:input_type -> portico.core.v1.UpdatePodTemplateRequest
+	180, // 389: portico.core.v1.PodTemplateService.PatchPodTemplate:input_type -> portico.core.v1.PatchPodTemplateRequest
+	182, // 390: portico.core.v1.PodTemplateService.DeletePodTemplate:input_type -> portico.core.v1.DeletePodTemplateRequest
+	184, // 391: portico.core.v1.PodTemplateService.DeleteCollectionPodTemplates:input_type -> portico.core.v1.DeleteCollectionPodTemplatesRequest
+	186, // 392: portico.core.v1.PodTemplateService.WatchPodTemplates:input_type -> portico.core.v1.WatchPodTemplatesRequest
+	188, // 393: portico.core.v1.ReplicationControllerService.GetReplicationController:input_type -> portico.core.v1.GetReplicationControllerRequest
+	190, // 394: portico.core.v1.ReplicationControllerService.ListReplicationControllers:input_type -> portico.core.v1.ListReplicationControllersRequest
+	192, // 395: portico.core.v1.ReplicationControllerService.CreateReplicationController:input_type -> portico.core.v1.CreateReplicationControllerRequest
+	194, // 396: portico.core.v1.ReplicationControllerService.UpdateReplicationController:input_type -> portico.core.v1.UpdateReplicationControllerRequest
+	196, // 397: portico.core.v1.ReplicationControllerService.PatchReplicationController:input_type -> portico.core.v1.PatchReplicationControllerRequest
+	198, // 398: portico.core.v1.ReplicationControllerService.DeleteReplicationController:input_type -> portico.core.v1.DeleteReplicationControllerRequest
+	200, // 399: portico.core.v1.ReplicationControllerService.DeleteCollectionReplicationControllers:input_type -> portico.core.v1.DeleteCollectionReplicationControllersRequest
+	202, // 400: portico.core.v1.ReplicationControllerService.WatchReplicationControllers:input_type -> portico.core.v1.WatchReplicationControllersRequest
+	204, // 401: portico.core.v1.ReplicationControllerService.GetReplicationControllerStatus:input_type -> portico.core.v1.GetReplicationControllerStatusRequest
+	206, // 402: portico.core.v1.ReplicationControllerService.UpdateReplicationControllerStatus:input_type -> portico.core.v1.UpdateReplicationControllerStatusRequest
+	208, // 403: portico.core.v1.ReplicationControllerService.PatchReplicationControllerStatus:input_type -> portico.core.v1.PatchReplicationControllerStatusRequest
+	210, // 404: portico.core.v1.ResourceQuotaService.GetResourceQuota:input_type -> portico.core.v1.GetResourceQuotaRequest
+	212, // 405: portico.core.v1.ResourceQuotaService.ListResourceQuotas:input_type -> portico.core.v1.ListResourceQuotasRequest
+	214, // 406: portico.core.v1.ResourceQuotaService.CreateResourceQuota:input_type -> portico.core.v1.CreateResourceQuotaRequest
+	216, // 407: portico.core.v1.ResourceQuotaService.UpdateResourceQuota:input_type -> portico.core.v1.UpdateResourceQuotaRequest
+	218, // 408: portico.core.v1.ResourceQuotaService.PatchResourceQuota:input_type -> portico.core.v1.PatchResourceQuotaRequest
+	220, // 409: portico.core.v1.ResourceQuotaService.DeleteResourceQuota:input_type -> portico.core.v1.DeleteResourceQuotaRequest
+	222, // 410: portico.core.v1.ResourceQuotaService.DeleteCollectionResourceQuotas:input_type -> portico.core.v1.DeleteCollectionResourceQuotasRequest
+	224, // 411: portico.core.v1.ResourceQuotaService.WatchResourceQuotas:input_type -> portico.core.v1.WatchResourceQuotasRequest
+	226, // 412: portico.core.v1.ResourceQuotaService.GetResourceQuotaStatus:input_type -> portico.core.v1.GetResourceQuotaStatusRequest
+	228, // 413: portico.core.v1.ResourceQuotaService.UpdateResourceQuotaStatus:input_type -> portico.core.v1.UpdateResourceQuotaStatusRequest
+	230, // 414: portico.core.v1.ResourceQuotaService.PatchResourceQuotaStatus:input_type -> portico.core.v1.PatchResourceQuotaStatusRequest
+	232, // 415: portico.core.v1.SecretService.GetSecret:input_type -> portico.core.v1.GetSecretRequest
+	234, // 416: portico.core.v1.SecretService.ListSecrets:input_type -> portico.core.v1.ListSecretsRequest
+	236, // 417: portico.core.v1.SecretService.CreateSecret:input_type -> portico.core.v1.CreateSecretRequest
+	238, // 418: portico.core.v1.SecretService.UpdateSecret:input_type -> portico.core.v1.UpdateSecretRequest
+	240, // 419: portico.core.v1.SecretService.PatchSecret:input_type -> portico.core.v1.PatchSecretRequest
+	242, // 420: portico.core.v1.SecretService.DeleteSecret:input_type -> portico.core.v1.DeleteSecretRequest
+	244, // 421: portico.core.v1.SecretService.DeleteCollectionSecrets:input_type -> portico.core.v1.DeleteCollectionSecretsRequest
+	246, // 422: portico.core.v1.SecretService.WatchSecrets:input_type -> portico.core.v1.WatchSecretsRequest
+	248, // 423: portico.core.v1.ServiceAccountService.GetServiceAccount:input_type -> portico.core.v1.GetServiceAccountRequest
+	250, // 424: portico.core.v1.ServiceAccountService.ListServiceAccounts:input_type -> portico.core.v1.ListServiceAccountsRequest
+	252, // 425: portico.core.v1.ServiceAccountService.CreateServiceAccount:input_type -> portico.core.v1.CreateServiceAccountRequest
+	254, // 426: portico.core.v1.ServiceAccountService.UpdateServiceAccount:input_type -> portico.core.v1.UpdateServiceAccountRequest
+	256, // 427: portico.core.v1.ServiceAccountService.PatchServiceAccount:input_type -> portico.core.v1.PatchServiceAccountRequest
+	258, // 428: portico.core.v1.ServiceAccountService.DeleteServiceAccount:input_type -> portico.core.v1.DeleteServiceAccountRequest
+	260, // 429: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:input_type -> portico.core.v1.DeleteCollectionServiceAccountsRequest
+	262, // 430: portico.core.v1.ServiceAccountService.WatchServiceAccounts:input_type -> portico.core.v1.WatchServiceAccountsRequest
+	264, // 431: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:input_type -> portico.core.v1.CreateServiceAccountTokenRequest
+	266, // 432: portico.core.v1.ServiceService.GetService:input_type -> portico.core.v1.GetServiceRequest
+	268, // 433: portico.core.v1.ServiceService.ListServices:input_type -> portico.core.v1.ListServicesRequest
+	270, // 434: portico.core.v1.ServiceService.CreateService:input_type -> portico.core.v1.CreateServiceRequest
+	272, // 435: portico.core.v1.ServiceService.UpdateService:input_type -> portico.core.v1.UpdateServiceRequest
+	274, // 436: portico.core.v1.ServiceService.PatchService:input_type -> portico.core.v1.PatchServiceRequest
+	276, // 437: portico.core.v1.ServiceService.DeleteService:input_type -> portico.core.v1.DeleteServiceRequest
+	278, // 438: portico.core.v1.ServiceService.DeleteCollectionServices:input_type -> portico.core.v1.DeleteCollectionServicesRequest
+	280, // 439: portico.core.v1.ServiceService.WatchServices:input_type -> portico.core.v1.WatchServicesRequest
+	1,   // 440: portico.core.v1.ConfigMapService.GetConfigMap:output_type -> portico.core.v1.GetConfigMapResponse
+	3,   // 441: portico.core.v1.ConfigMapService.ListConfigMaps:output_type -> portico.core.v1.ListConfigMapsResponse
+	5,   // 442: portico.core.v1.ConfigMapService.CreateConfigMap:output_type -> portico.core.v1.CreateConfigMapResponse
+	7,   // 443: portico.core.v1.ConfigMapService.UpdateConfigMap:output_type -> portico.core.v1.UpdateConfigMapResponse
+	9,   // 444: portico.core.v1.ConfigMapService.PatchConfigMap:output_type -> portico.core.v1.PatchConfigMapResponse
+	11,  // 445: portico.core.v1.ConfigMapService.DeleteConfigMap:output_type -> portico.core.v1.DeleteConfigMapResponse
+	13,  // 446: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:output_type -> portico.core.v1.DeleteCollectionConfigMapsResponse
+	15,  // 447: portico.core.v1.ConfigMapService.WatchConfigMaps:output_type -> portico.core.v1.WatchConfigMapsResponse
+	17,  // 448: portico.core.v1.EndpointsService.GetEndpoints:output_type -> portico.core.v1.GetEndpointsResponse
+	19,  // 449: portico.core.v1.EndpointsService.ListEndpoints:output_type -> portico.core.v1.ListEndpointsResponse
+	21,  // 450: portico.core.v1.EndpointsService.CreateEndpoints:output_type -> portico.core.v1.CreateEndpointsResponse
+	23,  // 451: portico.core.v1.EndpointsService.UpdateEndpoints:output_type -> portico.core.v1.UpdateEndpointsResponse
+	25,  // 452: portico.core.v1.EndpointsService.PatchEndpoints:output_type -> portico.core.v1.PatchEndpointsResponse
+	27,  // 453: portico.core.v1.EndpointsService.DeleteEndpoints:output_type -> portico.core.v1.DeleteEndpointsResponse
+	29,  // 454: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:output_type -> portico.core.v1.DeleteCollectionEndpointsResponse
+	31,  // 455: portico.core.v1.EndpointsService.WatchEndpoints:output_type -> portico.core.v1.WatchEndpointsResponse
+	33,  // 456: portico.core.v1.EventService.GetEvent:output_type -> portico.core.v1.GetEventResponse
+	35,  // 457: portico.core.v1.EventService.ListEvents:output_type -> portico.core.v1.ListEventsResponse
+	37,  // 458: portico.core.v1.EventService.CreateEvent:output_type -> portico.core.v1.CreateEventResponse
+	39,  // 459: portico.core.v1.EventService.UpdateEvent:output_type -> portico.core.v1.UpdateEventResponse
+	41,  // 460: portico.core.v1.EventService.PatchEvent:output_type -> portico.core.v1.PatchEventResponse
+	43,  // 461: portico.core.v1.EventService.DeleteEvent:output_type -> portico.core.v1.DeleteEventResponse
+	45,  // 462: portico.core.v1.EventService.DeleteCollectionEvents:output_type -> portico.core.v1.DeleteCollectionEventsResponse
+	47,  // 463: portico.core.v1.EventService.WatchEvents:output_type -> portico.core.v1.WatchEventsResponse
+	49,  // 464: portico.core.v1.LimitRangeService.GetLimitRange:output_type -> portico.core.v1.GetLimitRangeResponse
+	51,  // 465: portico.core.v1.LimitRangeService.ListLimitRanges:output_type -> portico.core.v1.ListLimitRangesResponse
+	53,  // 466: portico.core.v1.LimitRangeService.CreateLimitRange:output_type -> portico.core.v1.CreateLimitRangeResponse
+	55,  // 467: portico.core.v1.LimitRangeService.UpdateLimitRange:output_type -> portico.core.v1.UpdateLimitRangeResponse
+	57,  // 468: portico.core.v1.LimitRangeService.PatchLimitRange:output_type -> portico.core.v1.PatchLimitRangeResponse
+	59,  // 469: portico.core.v1.LimitRangeService.DeleteLimitRange:output_type -> portico.core.v1.DeleteLimitRangeResponse
+	61,  // 470: portico.core.v1.LimitRangeService.DeleteCollectionLimitRanges:output_type -> portico.core.v1.DeleteCollectionLimitRangesResponse
+	63,  // 471: portico.core.v1.LimitRangeService.WatchLimitRanges:output_type -> portico.core.v1.WatchLimitRangesResponse
+	65,  // 472: portico.core.v1.NamespaceService.GetNamespace:output_type -> portico.core.v1.GetNamespaceResponse
+	67,  // 473: portico.core.v1.NamespaceService.ListNamespaces:output_type -> portico.core.v1.ListNamespacesResponse
+	69,  // 474: portico.core.v1.NamespaceService.CreateNamespace:output_type -> portico.core.v1.CreateNamespaceResponse
+	71,  // 475: portico.core.v1.NamespaceService.UpdateNamespace:output_type -> portico.core.v1.UpdateNamespaceResponse
+	73,  // 476: portico.core.v1.NamespaceService.PatchNamespace:output_type -> portico.core.v1.PatchNamespaceResponse
+	75,  // 477: portico.core.v1.NamespaceService.DeleteNamespace:output_type -> portico.core.v1.DeleteNamespaceResponse
+	77,  // 478: portico.core.v1.NamespaceService.WatchNamespaces:output_type -> portico.core.v1.WatchNamespacesResponse
+	79,  // 479: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:output_type -> portico.core.v1.UpdateNamespaceFinalizeResponse
+	81,  // 480: portico.core.v1.NamespaceService.UpdateNamespaceStatus:output_type -> portico.core.v1.UpdateNamespaceStatusResponse
+	83,  // 481: portico.core.v1.NodeService.GetNode:output_type -> portico.core.v1.GetNodeResponse
+	85,  // 482: portico.core.v1.NodeService.ListNodes:output_type -> portico.core.v1.ListNodesResponse
+	87,  // 483: portico.core.v1.NodeService.CreateNode:output_type -> portico.core.v1.CreateNodeResponse
+	89,  // 484: portico.core.v1.NodeService.UpdateNode:output_type -> portico.core.v1.UpdateNodeResponse
+	91,  // 485: portico.core.v1.NodeService.PatchNode:output_type -> portico.core.v1.PatchNodeResponse
+	93,  // 486: portico.core.v1.NodeService.DeleteNode:output_type -> portico.core.v1.DeleteNodeResponse
+	95,  // 487: portico.core.v1.NodeService.DeleteCollectionNodes:output_type -> portico.core.v1.DeleteCollectionNodesResponse
+	97,  // 488: portico.core.v1.NodeService.WatchNodes:output_type -> portico.core.v1.WatchNodesResponse
+	99,  // 489: portico.core.v1.NodeService.GetNodeStatus:output_type -> portico.core.v1.GetNodeStatusResponse
+	101, // 490: portico.core.v1.NodeService.UpdateNodeStatus:output_type -> portico.core.v1.UpdateNodeStatusResponse
+	103, // 491: portico.core.v1.NodeService.PatchNodeStatus:output_type -> portico.core.v1.PatchNodeStatusResponse
+	105, // 492: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaim:output_type -> portico.core.v1.GetPersistentVolumeClaimResponse
+	107, // 493: portico.core.v1.PersistentVolumeClaimService.ListPersistentVolumeClaims:output_type -> portico.core.v1.ListPersistentVolumeClaimsResponse
+	109, // 494: portico.core.v1.PersistentVolumeClaimService.CreatePersistentVolumeClaim:output_type -> portico.core.v1.CreatePersistentVolumeClaimResponse
+	111, // 495: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaim:output_type -> portico.core.v1.UpdatePersistentVolumeClaimResponse
+	113, // 496: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaim:output_type -> portico.core.v1.PatchPersistentVolumeClaimResponse
+	115, // 497: portico.core.v1.PersistentVolumeClaimService.DeletePersistentVolumeClaim:output_type -> portico.core.v1.DeletePersistentVolumeClaimResponse
+	117, // 498: portico.core.v1.PersistentVolumeClaimService.DeleteCollectionPersistentVolumeClaims:output_type -> portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse
+	119, // 499: portico.core.v1.PersistentVolumeClaimService.WatchPersistentVolumeClaims:output_type -> portico.core.v1.WatchPersistentVolumeClaimsResponse
+	121, // 500: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaimStatus:output_type -> portico.core.v1.GetPersistentVolumeClaimStatusResponse
+	123, // 501: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaimStatus:output_type -> portico.core.v1.UpdatePersistentVolumeClaimStatusResponse
+	125, // 502: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaimStatus:output_type -> portico.core.v1.PatchPersistentVolumeClaimStatusResponse
+	127, // 503: portico.core.v1.PersistentVolumeService.GetPersistentVolume:output_type -> portico.core.v1.GetPersistentVolumeResponse
+	129, // 504: portico.core.v1.PersistentVolumeService.ListPersistentVolumes:output_type -> portico.core.v1.ListPersistentVolumesResponse
+	131, // 505: portico.core.v1.PersistentVolumeService.CreatePersistentVolume:output_type -> portico.core.v1.CreatePersistentVolumeResponse
+	133, // 506: portico.core.v1.PersistentVolumeService.UpdatePersistentVolume:output_type -> portico.core.v1.UpdatePersistentVolumeResponse
+	135, // 507: portico.core.v1.PersistentVolumeService.PatchPersistentVolume:output_type -> portico.core.v1.PatchPersistentVolumeResponse
+	137, // 508: portico.core.v1.PersistentVolumeService.DeletePersistentVolume:output_type -> portico.core.v1.DeletePersistentVolumeResponse
+	139, // 509: portico.core.v1.PersistentVolumeService.DeleteCollectionPersistentVolumes:output_type -> portico.core.v1.DeleteCollectionPersistentVolumesResponse
+	141, // 510: portico.core.v1.PersistentVolumeService.WatchPersistentVolumes:output_type -> portico.core.v1.WatchPersistentVolumesResponse
+	143, // 511: portico.core.v1.PersistentVolumeService.GetPersistentVolumeStatus:output_type -> portico.core.v1.GetPersistentVolumeStatusResponse
+	145, // 512: portico.core.v1.PersistentVolumeService.UpdatePersistentVolumeStatus:output_type -> portico.core.v1.UpdatePersistentVolumeStatusResponse
+	147, // 513: portico.core.v1.PersistentVolumeService.PatchPersistentVolumeStatus:output_type -> portico.core.v1.PatchPersistentVolumeStatusResponse
+	149, // 514: portico.core.v1.PodService.GetPod:output_type -> portico.core.v1.GetPodResponse
+	151, // 515: portico.core.v1.PodService.ListPods:output_type -> portico.core.v1.ListPodsResponse
+	153, // 516: portico.core.v1.PodService.CreatePod:output_type -> portico.core.v1.CreatePodResponse
+	155, // 517: portico.core.v1.PodService.UpdatePod:output_type -> portico.core.v1.UpdatePodResponse
+	157, // 518: portico.core.v1.PodService.PatchPod:output_type -> portico.core.v1.PatchPodResponse
+	159, // 519: portico.core.v1.PodService.DeletePod:output_type -> portico.core.v1.DeletePodResponse
+	161, // 520: portico.core.v1.PodService.DeleteCollectionPods:output_type -> portico.core.v1.DeleteCollectionPodsResponse
+	163, // 521: portico.core.v1.PodService.WatchPods:output_type -> portico.core.v1.WatchPodsResponse
+	165, // 522: portico.core.v1.PodService.CreatePodBinding:output_type -> portico.core.v1.CreatePodBindingResponse
+	167, // 523: portico.core.v1.PodService.GetPodStatus:output_type -> portico.core.v1.GetPodStatusResponse
+	169, // 524: portico.core.v1.PodService.UpdatePodStatus:output_type -> portico.core.v1.UpdatePodStatusResponse
+	171, // 525: portico.core.v1.PodService.PatchPodStatus:output_type -> portico.core.v1.PatchPodStatusResponse
+	173, // 526: portico.core.v1.PodTemplateService.GetPodTemplate:output_type -> portico.core.v1.GetPodTemplateResponse
+	175, // 527: portico.core.v1.PodTemplateService.ListPodTemplates:output_type -> portico.core.v1.ListPodTemplatesResponse
+	177, // 528: portico.core.v1.PodTemplateService.CreatePodTemplate:output_type -> portico.core.v1.CreatePodTemplateResponse
+	179, // 529: portico.core.v1.PodTemplateService.UpdatePodTemplate:output_type -> portico.core.v1.UpdatePodTemplateResponse
+	181, // 530: portico.core.v1.PodTemplateService.PatchPodTemplate:output_type -> portico.core.v1.PatchPodTemplateResponse
+	183, // 531: portico.core.v1.PodTemplateService.DeletePodTemplate:output_type -> portico.core.v1.DeletePodTemplateResponse
+	185, // 532: portico.core.v1.PodTemplateService.DeleteCollectionPodTemplates:output_type -> portico.core.v1.DeleteCollectionPodTemplatesResponse
+	187, // 533: portico.core.v1.PodTemplateService.WatchPodTemplates:output_type -> portico.core.v1.WatchPodTemplatesResponse
+	189, // 534: portico.core.v1.ReplicationControllerService.GetReplicationController:output_type -> portico.core.v1.GetReplicationControllerResponse
+	191, // 535: portico.core.v1.ReplicationControllerService.ListReplicationControllers:output_type -> portico.core.v1.ListReplicationControllersResponse
+	193, // 536: portico.core.v1.ReplicationControllerService.CreateReplicationController:output_type -> portico.core.v1.CreateReplicationControllerResponse
+	195, // 537: portico.core.v1.ReplicationControllerService.UpdateReplicationController:output_type -> portico.core.v1.UpdateReplicationControllerResponse
+	197, // 538: portico.core.v1.ReplicationControllerService.PatchReplicationController:output_type -> portico.core.v1.PatchReplicationControllerResponse
+	199, // 539: portico.core.v1.ReplicationControllerService.DeleteReplicationController:output_type -> portico.core.v1.DeleteReplicationControllerResponse
+	201, // 540: portico.core.v1.ReplicationControllerService.DeleteCollectionReplicationControllers:output_type -> portico.core.v1.DeleteCollectionReplicationControllersResponse
+	203, // 541: portico.core.v1.ReplicationControllerService.WatchReplicationControllers:output_type -> portico.core.v1.WatchReplicationControllersResponse
+	205, // 542: portico.core.v1.ReplicationControllerService.GetReplicationControllerStatus:output_type -> portico.core.v1.GetReplicationControllerStatusResponse
+	207, // 543: portico.core.v1.ReplicationControllerService.UpdateReplicationControllerStatus:output_type -> portico.core.v1.UpdateReplicationControllerStatusResponse
+	209, // 544: portico.core.v1.ReplicationControllerService.PatchReplicationControllerStatus:output_type -> portico.core.v1.PatchReplicationControllerStatusResponse
+	211, // 545: portico.core.v1.ResourceQuotaService.GetResourceQuota:output_type -> portico.core.v1.GetResourceQuotaResponse
+	213, // 546: portico.core.v1.ResourceQuotaService.ListResourceQuotas:output_type -> portico.core.v1.ListResourceQuotasResponse
+	215, // 547: portico.core.v1.ResourceQuotaService.CreateResourceQuota:output_type -> portico.core.v1.CreateResourceQuotaResponse
+	217, // 548: portico.core.v1.ResourceQuotaService.UpdateResourceQuota:output_type -> portico.core.v1.UpdateResourceQuotaResponse
+	219, // 549: portico.core.v1.ResourceQuotaService.PatchResourceQuota:output_type -> portico.core.v1.PatchResourceQuotaResponse
+	221, // 550: portico.core.v1.ResourceQuotaService.DeleteResourceQuota:output_type -> portico.core.v1.DeleteResourceQuotaResponse
+	223, // 551: portico.core.v1.ResourceQuotaService.DeleteCollectionResourceQuotas:output_type -> portico.core.v1.DeleteCollectionResourceQuotasResponse
+	225, // 552: portico.core.v1.ResourceQuotaService.WatchResourceQuotas:output_type -> portico.core.v1.WatchResourceQuotasResponse
+	227, // 553: portico.core.v1.ResourceQuotaService.GetResourceQuotaStatus:output_type -> portico.core.v1.GetResourceQuotaStatusResponse
+	229, // 554: portico.core.v1.ResourceQuotaService.UpdateResourceQuotaStatus:output_type -> portico.core.v1.UpdateResourceQuotaStatusResponse
+	231, // 555: portico.core.v1.ResourceQuotaService.PatchResourceQuotaStatus:output_type -> portico.core.v1.PatchResourceQuotaStatusResponse
+	233, // 556: portico.core.v1.SecretService.GetSecret:output_type -> portico.core.v1.GetSecretResponse
+	235, // 557: portico.core.v1.SecretService.ListSecrets:output_type -> portico.core.v1.ListSecretsResponse
+	237, // 558: portico.core.v1.SecretService.CreateSecret:output_type -> portico.core.v1.CreateSecretResponse
+	239, // 559: portico.core.v1.SecretService.UpdateSecret:output_type -> portico.core.v1.UpdateSecretResponse
+	241, // 560: portico.core.v1.SecretService.PatchSecret:output_type -> portico.core.v1.PatchSecretResponse
+	243, // 561: portico.core.v1.SecretService.DeleteSecret:output_type -> portico.core.v1.DeleteSecretResponse
+	245, // 562: portico.core.v1.SecretService.DeleteCollectionSecrets:output_type -> portico.core.v1.DeleteCollectionSecretsResponse
+	247, // 563: portico.core.v1.SecretService.WatchSecrets:output_type -> portico.core.v1.WatchSecretsResponse
+	249, // 564: portico.core.v1.ServiceAccountService.GetServiceAccount:output_type -> portico.core.v1.GetServiceAccountResponse
+	251, // 565: portico.core.v1.ServiceAccountService.ListServiceAccounts:output_type -> portico.core.v1.ListServiceAccountsResponse
+	253, // 566: portico.core.v1.ServiceAccountService.CreateServiceAccount:output_type -> portico.core.v1.CreateServiceAccountResponse
+	255, // 567: portico.core.v1.ServiceAccountService.UpdateServiceAccount:output_type -> portico.core.v1.UpdateServiceAccountResponse
+	257, // 568: portico.core.v1.ServiceAccountService.PatchServiceAccount:output_type -> portico.core.v1.PatchServiceAccountResponse
+	259, // 569: portico.core.v1.ServiceAccountService.DeleteServiceAccount:output_type -> portico.core.v1.DeleteServiceAccountResponse
+	261, // 570: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:output_type -> portico.core.v1.DeleteCollectionServiceAccountsResponse
+	263, // 571: portico.core.v1.ServiceAccountService.WatchServiceAccounts:output_type -> portico.core.v1.WatchServiceAccountsResponse
+	265, // 572: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:output_type -> portico.core.v1.CreateServiceAccountTokenResponse
+	267, // 573: portico.core.v1.ServiceService.GetService:output_type -> portico.core.v1.GetServiceResponse
+	269, // 574: portico.core.v1.ServiceService.ListServices:output_type -> portico.core.v1.ListServicesResponse
+	271, // 575: portico.core.v1.ServiceService.CreateService:output_type -> portico.core.v1.CreateServiceResponse
+	273, // 576: portico.core.v1.ServiceService.UpdateService:output_type -> portico.core.v1.UpdateServiceResponse
+	275, // 577: portico.core.v1.ServiceService.PatchService:output_type -> portico.core.v1.PatchServiceResponse
+	277, // 578: portico.core.v1.ServiceService.DeleteService:output_type -> portico.core.v1.DeleteServiceResponse
+	279, // 579: portico.core.v1.ServiceService.DeleteCollectionServices:output_type -> portico.core.v1.DeleteCollectionServicesResponse
+	281, // 580: portico.core.v1.ServiceService.WatchServices:output_type -> portico.core.v1.WatchServicesResponse
+	440, // [440:581] is the sub-list for method output_type
+	299, // [299:440] is the sub-list for method input_type
+	299, // [299:299] is the sub-list for extension type_name
+	299, // [299:299] is the sub-list for extension extendee
+	0,   // [0:299] is the sub-list for field type_name
 }
 
 func init() { file_portico_core_v1_services_proto_init() }
@@ -12882,33 +22339,55 @@ func file_portico_core_v1_services_proto_init() {
 	file_portico_core_v1_services_proto_msgTypes[46].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[56].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[58].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[60].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[62].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[72].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[74].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[76].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[80].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[86].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[90].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[92].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[96].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[98].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[102].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[110].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[120].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[122].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[126].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[112].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[114].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[118].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[124].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[134].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[136].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[138].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[142].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[154].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[140].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[146].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[156].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[160].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[158].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[162].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[170].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[180].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[182].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[186].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[196].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[198].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[202].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[208].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[218].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[220].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[224].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[230].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[240].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[242].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[246].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[256].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[258].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[262].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[274].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[276].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[280].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_core_v1_services_proto_rawDesc), len(file_portico_core_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   162,
+			NumMessages:   282,
 			NumExtensions: 0,
-			NumServices:   9,
+			NumServices:   15,
 		},
 		GoTypes:           file_portico_core_v1_services_proto_goTypes,
 		DependencyIndexes: file_portico_core_v1_services_proto_depIdxs,

@@ -1204,6 +1204,400 @@ var EventService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	LimitRangeService_GetLimitRange_FullMethodName               = "/portico.core.v1.LimitRangeService/GetLimitRange"
+	LimitRangeService_ListLimitRanges_FullMethodName             = "/portico.core.v1.LimitRangeService/ListLimitRanges"
+	LimitRangeService_CreateLimitRange_FullMethodName            = "/portico.core.v1.LimitRangeService/CreateLimitRange"
+	LimitRangeService_UpdateLimitRange_FullMethodName            = "/portico.core.v1.LimitRangeService/UpdateLimitRange"
+	LimitRangeService_PatchLimitRange_FullMethodName             = "/portico.core.v1.LimitRangeService/PatchLimitRange"
+	LimitRangeService_DeleteLimitRange_FullMethodName            = "/portico.core.v1.LimitRangeService/DeleteLimitRange"
+	LimitRangeService_DeleteCollectionLimitRanges_FullMethodName = "/portico.core.v1.LimitRangeService/DeleteCollectionLimitRanges"
+	LimitRangeService_WatchLimitRanges_FullMethodName            = "/portico.core.v1.LimitRangeService/WatchLimitRanges"
+)
+
+// LimitRangeServiceClient is the client API for LimitRangeService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// LimitRangeService serves limitranges (namespaced, v1 LimitRange).
+type LimitRangeServiceClient interface {
+	// GetLimitRange reads one LimitRange.
+	GetLimitRange(ctx context.Context, in *GetLimitRangeRequest, opts ...grpc.CallOption) (*GetLimitRangeResponse, error)
+	// ListLimitRanges lists LimitRanges in a namespace, or in all namespaces.
+	ListLimitRanges(ctx context.Context, in *ListLimitRangesRequest, opts ...grpc.CallOption) (*ListLimitRangesResponse, error)
+	// CreateLimitRange creates a LimitRange.
+	CreateLimitRange(ctx context.Context, in *CreateLimitRangeRequest, opts ...grpc.CallOption) (*CreateLimitRangeResponse, error)
+	// UpdateLimitRange replaces a LimitRange, compare-and-swap on its
+	// resourceVersion.
+	UpdateLimitRange(ctx context.Context, in *UpdateLimitRangeRequest, opts ...grpc.CallOption) (*UpdateLimitRangeResponse, error)
+	// PatchLimitRange patches a LimitRange.
+	PatchLimitRange(ctx context.Context, in *PatchLimitRangeRequest, opts ...grpc.CallOption) (*PatchLimitRangeResponse, error)
+	// DeleteLimitRange deletes a LimitRange.
+	DeleteLimitRange(ctx context.Context, in *DeleteLimitRangeRequest, opts ...grpc.CallOption) (*DeleteLimitRangeResponse, error)
+	// DeleteCollectionLimitRanges deletes the LimitRanges a selector matches.
+	DeleteCollectionLimitRanges(ctx context.Context, in *DeleteCollectionLimitRangesRequest, opts ...grpc.CallOption) (*DeleteCollectionLimitRangesResponse, error)
+	// WatchLimitRanges streams changes to LimitRanges from a resourceVersion.
+	WatchLimitRanges(ctx context.Context, in *WatchLimitRangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchLimitRangesResponse], error)
+}
+
+type limitRangeServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewLimitRangeServiceClient(cc grpc.ClientConnInterface) LimitRangeServiceClient {
+	return &limitRangeServiceClient{cc}
+}
+
+func (c *limitRangeServiceClient) GetLimitRange(ctx context.Context, in *GetLimitRangeRequest, opts ...grpc.CallOption) (*GetLimitRangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLimitRangeResponse)
+	err := c.cc.Invoke(ctx, LimitRangeService_GetLimitRange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) ListLimitRanges(ctx context.Context, in *ListLimitRangesRequest, opts ...grpc.CallOption) (*ListLimitRangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLimitRangesResponse)
+	err := c.cc.Invoke(ctx, LimitRangeService_ListLimitRanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) CreateLimitRange(ctx context.Context, in *CreateLimitRangeRequest, opts ...grpc.CallOption) (*CreateLimitRangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateLimitRangeResponse)
+	err := c.cc.Invoke(ctx, LimitRangeService_CreateLimitRange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) UpdateLimitRange(ctx context.Context, in *UpdateLimitRangeRequest, opts ...grpc.CallOption) (*UpdateLimitRangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateLimitRangeResponse)
+	err := c.cc.Invoke(ctx, LimitRangeService_UpdateLimitRange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) PatchLimitRange(ctx context.Context, in *PatchLimitRangeRequest, opts ...grpc.CallOption) (*PatchLimitRangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchLimitRangeResponse)
+	err := c.cc.Invoke(ctx, LimitRangeService_PatchLimitRange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) DeleteLimitRange(ctx context.Context, in *DeleteLimitRangeRequest, opts ...grpc.CallOption) (*DeleteLimitRangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteLimitRangeResponse)
+	err := c.cc.Invoke(ctx, LimitRangeService_DeleteLimitRange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) DeleteCollectionLimitRanges(ctx context.Context, in *DeleteCollectionLimitRangesRequest, opts ...grpc.CallOption) (*DeleteCollectionLimitRangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCollectionLimitRangesResponse)
+	err := c.cc.Invoke(ctx, LimitRangeService_DeleteCollectionLimitRanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) WatchLimitRanges(ctx context.Context, in *WatchLimitRangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchLimitRangesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LimitRangeService_ServiceDesc.Streams[0], LimitRangeService_WatchLimitRanges_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchLimitRangesRequest, WatchLimitRangesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LimitRangeService_WatchLimitRangesClient = grpc.ServerStreamingClient[WatchLimitRangesResponse]
+
+// LimitRangeServiceServer is the server API for LimitRangeService service.
+// All implementations must embed UnimplementedLimitRangeServiceServer
+// for forward compatibility.
+//
+// LimitRangeService serves limitranges (namespaced, v1 LimitRange).
+type LimitRangeServiceServer interface {
+	// GetLimitRange reads one LimitRange.
+	GetLimitRange(context.Context, *GetLimitRangeRequest) (*GetLimitRangeResponse, error)
+	// ListLimitRanges lists LimitRanges in a namespace, or in all namespaces.
+	ListLimitRanges(context.Context, *ListLimitRangesRequest) (*ListLimitRangesResponse, error)
+	// CreateLimitRange creates a LimitRange.
+	CreateLimitRange(context.Context, *CreateLimitRangeRequest) (*CreateLimitRangeResponse, error)
+	// UpdateLimitRange replaces a LimitRange, compare-and-swap on its
+	// resourceVersion.
+	UpdateLimitRange(context.Context, *UpdateLimitRangeRequest) (*UpdateLimitRangeResponse, error)
+	// PatchLimitRange patches a LimitRange.
+	PatchLimitRange(context.Context, *PatchLimitRangeRequest) (*PatchLimitRangeResponse, error)
+	// DeleteLimitRange deletes a LimitRange.
+	DeleteLimitRange(context.Context, *DeleteLimitRangeRequest) (*DeleteLimitRangeResponse, error)
+	// DeleteCollectionLimitRanges deletes the LimitRanges a selector matches.
+	DeleteCollectionLimitRanges(context.Context, *DeleteCollectionLimitRangesRequest) (*DeleteCollectionLimitRangesResponse, error)
+	// WatchLimitRanges streams changes to LimitRanges from a resourceVersion.
+	WatchLimitRanges(*WatchLimitRangesRequest, grpc.ServerStreamingServer[WatchLimitRangesResponse]) error
+	mustEmbedUnimplementedLimitRangeServiceServer()
+}
+
+// UnimplementedLimitRangeServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedLimitRangeServiceServer struct{}
+
+func (UnimplementedLimitRangeServiceServer) GetLimitRange(context.Context, *GetLimitRangeRequest) (*GetLimitRangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLimitRange not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) ListLimitRanges(context.Context, *ListLimitRangesRequest) (*ListLimitRangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLimitRanges not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) CreateLimitRange(context.Context, *CreateLimitRangeRequest) (*CreateLimitRangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateLimitRange not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) UpdateLimitRange(context.Context, *UpdateLimitRangeRequest) (*UpdateLimitRangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateLimitRange not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) PatchLimitRange(context.Context, *PatchLimitRangeRequest) (*PatchLimitRangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchLimitRange not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) DeleteLimitRange(context.Context, *DeleteLimitRangeRequest) (*DeleteLimitRangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteLimitRange not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) DeleteCollectionLimitRanges(context.Context, *DeleteCollectionLimitRangesRequest) (*DeleteCollectionLimitRangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCollectionLimitRanges not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) WatchLimitRanges(*WatchLimitRangesRequest, grpc.ServerStreamingServer[WatchLimitRangesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchLimitRanges not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) mustEmbedUnimplementedLimitRangeServiceServer() {}
+func (UnimplementedLimitRangeServiceServer) testEmbeddedByValue()                           {}
+
+// UnsafeLimitRangeServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to LimitRangeServiceServer will
+// result in compilation errors.
+type UnsafeLimitRangeServiceServer interface {
+	mustEmbedUnimplementedLimitRangeServiceServer()
+}
+
+func RegisterLimitRangeServiceServer(s grpc.ServiceRegistrar, srv LimitRangeServiceServer) {
+	// If the following call panics, it indicates UnimplementedLimitRangeServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&LimitRangeService_ServiceDesc, srv)
+}
+
+func _LimitRangeService_GetLimitRange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLimitRangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).GetLimitRange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_GetLimitRange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).GetLimitRange(ctx, req.(*GetLimitRangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_ListLimitRanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLimitRangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).ListLimitRanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_ListLimitRanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).ListLimitRanges(ctx, req.(*ListLimitRangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_CreateLimitRange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateLimitRangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).CreateLimitRange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_CreateLimitRange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).CreateLimitRange(ctx, req.(*CreateLimitRangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_UpdateLimitRange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateLimitRangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).UpdateLimitRange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_UpdateLimitRange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).UpdateLimitRange(ctx, req.(*UpdateLimitRangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_PatchLimitRange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchLimitRangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).PatchLimitRange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_PatchLimitRange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).PatchLimitRange(ctx, req.(*PatchLimitRangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_DeleteLimitRange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteLimitRangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).DeleteLimitRange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_DeleteLimitRange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).DeleteLimitRange(ctx, req.(*DeleteLimitRangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_DeleteCollectionLimitRanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCollectionLimitRangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).DeleteCollectionLimitRanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_DeleteCollectionLimitRanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).DeleteCollectionLimitRanges(ctx, req.(*DeleteCollectionLimitRangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_WatchLimitRanges_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchLimitRangesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LimitRangeServiceServer).WatchLimitRanges(m, &grpc.GenericServerStream[WatchLimitRangesRequest, WatchLimitRangesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LimitRangeService_WatchLimitRangesServer = grpc.ServerStreamingServer[WatchLimitRangesResponse]
+
+// LimitRangeService_ServiceDesc is the grpc.ServiceDesc for LimitRangeService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var LimitRangeService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "portico.core.v1.LimitRangeService",
+	HandlerType: (*LimitRangeServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetLimitRange",
+			Handler:    _LimitRangeService_GetLimitRange_Handler,
+		},
+		{
+			MethodName: "ListLimitRanges",
+			Handler:    _LimitRangeService_ListLimitRanges_Handler,
+		},
+		{
+			MethodName: "CreateLimitRange",
+			Handler:    _LimitRangeService_CreateLimitRange_Handler,
+		},
+		{
+			MethodName: "UpdateLimitRange",
+			Handler:    _LimitRangeService_UpdateLimitRange_Handler,
+		},
+		{
+			MethodName: "PatchLimitRange",
+			Handler:    _LimitRangeService_PatchLimitRange_Handler,
+		},
+		{
+			MethodName: "DeleteLimitRange",
+			Handler:    _LimitRangeService_DeleteLimitRange_Handler,
+		},
+		{
+			MethodName: "DeleteCollectionLimitRanges",
+			Handler:    _LimitRangeService_DeleteCollectionLimitRanges_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchLimitRanges",
+			Handler:       _LimitRangeService_WatchLimitRanges_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "portico/core/v1/services.proto",
+}
+
+const (
 	NamespaceService_GetNamespace_FullMethodName            = "/portico.core.v1.NamespaceService/GetNamespace"
 	NamespaceService_ListNamespaces_FullMethodName          = "/portico.core.v1.NamespaceService/ListNamespaces"
 	NamespaceService_CreateNamespace_FullMethodName         = "/portico.core.v1.NamespaceService/CreateNamespace"
@@ -2150,6 +2544,1062 @@ var NodeService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	PersistentVolumeClaimService_GetPersistentVolumeClaim_FullMethodName               = "/portico.core.v1.PersistentVolumeClaimService/GetPersistentVolumeClaim"
+	PersistentVolumeClaimService_ListPersistentVolumeClaims_FullMethodName             = "/portico.core.v1.PersistentVolumeClaimService/ListPersistentVolumeClaims"
+	PersistentVolumeClaimService_CreatePersistentVolumeClaim_FullMethodName            = "/portico.core.v1.PersistentVolumeClaimService/CreatePersistentVolumeClaim"
+	PersistentVolumeClaimService_UpdatePersistentVolumeClaim_FullMethodName            = "/portico.core.v1.PersistentVolumeClaimService/UpdatePersistentVolumeClaim"
+	PersistentVolumeClaimService_PatchPersistentVolumeClaim_FullMethodName             = "/portico.core.v1.PersistentVolumeClaimService/PatchPersistentVolumeClaim"
+	PersistentVolumeClaimService_DeletePersistentVolumeClaim_FullMethodName            = "/portico.core.v1.PersistentVolumeClaimService/DeletePersistentVolumeClaim"
+	PersistentVolumeClaimService_DeleteCollectionPersistentVolumeClaims_FullMethodName = "/portico.core.v1.PersistentVolumeClaimService/DeleteCollectionPersistentVolumeClaims"
+	PersistentVolumeClaimService_WatchPersistentVolumeClaims_FullMethodName            = "/portico.core.v1.PersistentVolumeClaimService/WatchPersistentVolumeClaims"
+	PersistentVolumeClaimService_GetPersistentVolumeClaimStatus_FullMethodName         = "/portico.core.v1.PersistentVolumeClaimService/GetPersistentVolumeClaimStatus"
+	PersistentVolumeClaimService_UpdatePersistentVolumeClaimStatus_FullMethodName      = "/portico.core.v1.PersistentVolumeClaimService/UpdatePersistentVolumeClaimStatus"
+	PersistentVolumeClaimService_PatchPersistentVolumeClaimStatus_FullMethodName       = "/portico.core.v1.PersistentVolumeClaimService/PatchPersistentVolumeClaimStatus"
+)
+
+// PersistentVolumeClaimServiceClient is the client API for PersistentVolumeClaimService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// PersistentVolumeClaimService serves persistentvolumeclaims (namespaced, v1
+// PersistentVolumeClaim).
+type PersistentVolumeClaimServiceClient interface {
+	// GetPersistentVolumeClaim reads one PersistentVolumeClaim.
+	GetPersistentVolumeClaim(ctx context.Context, in *GetPersistentVolumeClaimRequest, opts ...grpc.CallOption) (*GetPersistentVolumeClaimResponse, error)
+	// ListPersistentVolumeClaims lists PersistentVolumeClaims in a namespace, or
+	// in all namespaces.
+	ListPersistentVolumeClaims(ctx context.Context, in *ListPersistentVolumeClaimsRequest, opts ...grpc.CallOption) (*ListPersistentVolumeClaimsResponse, error)
+	// CreatePersistentVolumeClaim creates a PersistentVolumeClaim.
+	CreatePersistentVolumeClaim(ctx context.Context, in *CreatePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*CreatePersistentVolumeClaimResponse, error)
+	// UpdatePersistentVolumeClaim replaces a PersistentVolumeClaim,
+	// compare-and-swap on its resourceVersion.
+	UpdatePersistentVolumeClaim(ctx context.Context, in *UpdatePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*UpdatePersistentVolumeClaimResponse, error)
+	// PatchPersistentVolumeClaim patches a PersistentVolumeClaim.
+	PatchPersistentVolumeClaim(ctx context.Context, in *PatchPersistentVolumeClaimRequest, opts ...grpc.CallOption) (*PatchPersistentVolumeClaimResponse, error)
+	// DeletePersistentVolumeClaim deletes a PersistentVolumeClaim.
+	DeletePersistentVolumeClaim(ctx context.Context, in *DeletePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*DeletePersistentVolumeClaimResponse, error)
+	// DeleteCollectionPersistentVolumeClaims deletes the PersistentVolumeClaims a
+	// selector matches.
+	DeleteCollectionPersistentVolumeClaims(ctx context.Context, in *DeleteCollectionPersistentVolumeClaimsRequest, opts ...grpc.CallOption) (*DeleteCollectionPersistentVolumeClaimsResponse, error)
+	// WatchPersistentVolumeClaims streams changes to PersistentVolumeClaims from a
+	// resourceVersion.
+	WatchPersistentVolumeClaims(ctx context.Context, in *WatchPersistentVolumeClaimsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPersistentVolumeClaimsResponse], error)
+	// GetPersistentVolumeClaimStatus reads the status subresource of a
+	// PersistentVolumeClaim.
+	GetPersistentVolumeClaimStatus(ctx context.Context, in *GetPersistentVolumeClaimStatusRequest, opts ...grpc.CallOption) (*GetPersistentVolumeClaimStatusResponse, error)
+	// UpdatePersistentVolumeClaimStatus replaces the status subresource of a
+	// PersistentVolumeClaim.
+	UpdatePersistentVolumeClaimStatus(ctx context.Context, in *UpdatePersistentVolumeClaimStatusRequest, opts ...grpc.CallOption) (*UpdatePersistentVolumeClaimStatusResponse, error)
+	// PatchPersistentVolumeClaimStatus patches the status subresource of a
+	// PersistentVolumeClaim.
+	PatchPersistentVolumeClaimStatus(ctx context.Context, in *PatchPersistentVolumeClaimStatusRequest, opts ...grpc.CallOption) (*PatchPersistentVolumeClaimStatusResponse, error)
+}
+
+type persistentVolumeClaimServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewPersistentVolumeClaimServiceClient(cc grpc.ClientConnInterface) PersistentVolumeClaimServiceClient {
+	return &persistentVolumeClaimServiceClient{cc}
+}
+
+func (c *persistentVolumeClaimServiceClient) GetPersistentVolumeClaim(ctx context.Context, in *GetPersistentVolumeClaimRequest, opts ...grpc.CallOption) (*GetPersistentVolumeClaimResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPersistentVolumeClaimResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_GetPersistentVolumeClaim_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) ListPersistentVolumeClaims(ctx context.Context, in *ListPersistentVolumeClaimsRequest, opts ...grpc.CallOption) (*ListPersistentVolumeClaimsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPersistentVolumeClaimsResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_ListPersistentVolumeClaims_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) CreatePersistentVolumeClaim(ctx context.Context, in *CreatePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*CreatePersistentVolumeClaimResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreatePersistentVolumeClaimResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_CreatePersistentVolumeClaim_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) UpdatePersistentVolumeClaim(ctx context.Context, in *UpdatePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*UpdatePersistentVolumeClaimResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdatePersistentVolumeClaimResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_UpdatePersistentVolumeClaim_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) PatchPersistentVolumeClaim(ctx context.Context, in *PatchPersistentVolumeClaimRequest, opts ...grpc.CallOption) (*PatchPersistentVolumeClaimResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchPersistentVolumeClaimResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_PatchPersistentVolumeClaim_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) DeletePersistentVolumeClaim(ctx context.Context, in *DeletePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*DeletePersistentVolumeClaimResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeletePersistentVolumeClaimResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_DeletePersistentVolumeClaim_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) DeleteCollectionPersistentVolumeClaims(ctx context.Context, in *DeleteCollectionPersistentVolumeClaimsRequest, opts ...grpc.CallOption) (*DeleteCollectionPersistentVolumeClaimsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCollectionPersistentVolumeClaimsResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_DeleteCollectionPersistentVolumeClaims_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) WatchPersistentVolumeClaims(ctx context.Context, in *WatchPersistentVolumeClaimsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPersistentVolumeClaimsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &PersistentVolumeClaimService_ServiceDesc.Streams[0], PersistentVolumeClaimService_WatchPersistentVolumeClaims_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchPersistentVolumeClaimsRequest, WatchPersistentVolumeClaimsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PersistentVolumeClaimService_WatchPersistentVolumeClaimsClient = grpc.ServerStreamingClient[WatchPersistentVolumeClaimsResponse]
+
+func (c *persistentVolumeClaimServiceClient) GetPersistentVolumeClaimStatus(ctx context.Context, in *GetPersistentVolumeClaimStatusRequest, opts ...grpc.CallOption) (*GetPersistentVolumeClaimStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPersistentVolumeClaimStatusResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_GetPersistentVolumeClaimStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) UpdatePersistentVolumeClaimStatus(ctx context.Context, in *UpdatePersistentVolumeClaimStatusRequest, opts ...grpc.CallOption) (*UpdatePersistentVolumeClaimStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdatePersistentVolumeClaimStatusResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_UpdatePersistentVolumeClaimStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) PatchPersistentVolumeClaimStatus(ctx context.Context, in *PatchPersistentVolumeClaimStatusRequest, opts ...grpc.CallOption) (*PatchPersistentVolumeClaimStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchPersistentVolumeClaimStatusResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_PatchPersistentVolumeClaimStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PersistentVolumeClaimServiceServer is the server API for PersistentVolumeClaimService service.
+// All implementations must embed UnimplementedPersistentVolumeClaimServiceServer
+// for forward compatibility.
+//
+// PersistentVolumeClaimService serves persistentvolumeclaims (namespaced, v1
+// PersistentVolumeClaim).
+type PersistentVolumeClaimServiceServer interface {
+	// GetPersistentVolumeClaim reads one PersistentVolumeClaim.
+	GetPersistentVolumeClaim(context.Context, *GetPersistentVolumeClaimRequest) (*GetPersistentVolumeClaimResponse, error)
+	// ListPersistentVolumeClaims lists PersistentVolumeClaims in a namespace, or
+	// in all namespaces.
+	ListPersistentVolumeClaims(context.Context, *ListPersistentVolumeClaimsRequest) (*ListPersistentVolumeClaimsResponse, error)
+	// CreatePersistentVolumeClaim creates a PersistentVolumeClaim.
+	CreatePersistentVolumeClaim(context.Context, *CreatePersistentVolumeClaimRequest) (*CreatePersistentVolumeClaimResponse, error)
+	// UpdatePersistentVolumeClaim replaces a PersistentVolumeClaim,
+	// compare-and-swap on its resourceVersion.
+	UpdatePersistentVolumeClaim(context.Context, *UpdatePersistentVolumeClaimRequest) (*UpdatePersistentVolumeClaimResponse, error)
+	// PatchPersistentVolumeClaim patches a PersistentVolumeClaim.
+	PatchPersistentVolumeClaim(context.Context, *PatchPersistentVolumeClaimRequest) (*PatchPersistentVolumeClaimResponse, error)
+	// DeletePersistentVolumeClaim deletes a PersistentVolumeClaim.
+	DeletePersistentVolumeClaim(context.Context, *DeletePersistentVolumeClaimRequest) (*DeletePersistentVolumeClaimResponse, error)
+	// DeleteCollectionPersistentVolumeClaims deletes the PersistentVolumeClaims a
+	// selector matches.
+	DeleteCollectionPersistentVolumeClaims(context.Context, *DeleteCollectionPersistentVolumeClaimsRequest) (*DeleteCollectionPersistentVolumeClaimsResponse, error)
+	// WatchPersistentVolumeClaims streams changes to PersistentVolumeClaims from a
+	// resourceVersion.
+	WatchPersistentVolumeClaims(*WatchPersistentVolumeClaimsRequest, grpc.ServerStreamingServer[WatchPersistentVolumeClaimsResponse]) error
+	// GetPersistentVolumeClaimStatus reads the status subresource of a
+	// PersistentVolumeClaim.
+	GetPersistentVolumeClaimStatus(context.Context, *GetPersistentVolumeClaimStatusRequest) (*GetPersistentVolumeClaimStatusResponse, error)
+	// UpdatePersistentVolumeClaimStatus replaces the status subresource of a
+	// PersistentVolumeClaim.
+	UpdatePersistentVolumeClaimStatus(context.Context, *UpdatePersistentVolumeClaimStatusRequest) (*UpdatePersistentVolumeClaimStatusResponse, error)
+	// PatchPersistentVolumeClaimStatus patches the status subresource of a
+	// PersistentVolumeClaim.
+	PatchPersistentVolumeClaimStatus(context.Context, *PatchPersistentVolumeClaimStatusRequest) (*PatchPersistentVolumeClaimStatusResponse, error)
+	mustEmbedUnimplementedPersistentVolumeClaimServiceServer()
+}
+
+// UnimplementedPersistentVolumeClaimServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedPersistentVolumeClaimServiceServer struct{}
+
+func (UnimplementedPersistentVolumeClaimServiceServer) GetPersistentVolumeClaim(context.Context, *GetPersistentVolumeClaimRequest) (*GetPersistentVolumeClaimResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPersistentVolumeClaim not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) ListPersistentVolumeClaims(context.Context, *ListPersistentVolumeClaimsRequest) (*ListPersistentVolumeClaimsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPersistentVolumeClaims not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) CreatePersistentVolumeClaim(context.Context, *CreatePersistentVolumeClaimRequest) (*CreatePersistentVolumeClaimResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreatePersistentVolumeClaim not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) UpdatePersistentVolumeClaim(context.Context, *UpdatePersistentVolumeClaimRequest) (*UpdatePersistentVolumeClaimResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePersistentVolumeClaim not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) PatchPersistentVolumeClaim(context.Context, *PatchPersistentVolumeClaimRequest) (*PatchPersistentVolumeClaimResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchPersistentVolumeClaim not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) DeletePersistentVolumeClaim(context.Context, *DeletePersistentVolumeClaimRequest) (*DeletePersistentVolumeClaimResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeletePersistentVolumeClaim not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) DeleteCollectionPersistentVolumeClaims(context.Context, *DeleteCollectionPersistentVolumeClaimsRequest) (*DeleteCollectionPersistentVolumeClaimsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCollectionPersistentVolumeClaims not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) WatchPersistentVolumeClaims(*WatchPersistentVolumeClaimsRequest, grpc.ServerStreamingServer[WatchPersistentVolumeClaimsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchPersistentVolumeClaims not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) GetPersistentVolumeClaimStatus(context.Context, *GetPersistentVolumeClaimStatusRequest) (*GetPersistentVolumeClaimStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPersistentVolumeClaimStatus not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) UpdatePersistentVolumeClaimStatus(context.Context, *UpdatePersistentVolumeClaimStatusRequest) (*UpdatePersistentVolumeClaimStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePersistentVolumeClaimStatus not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) PatchPersistentVolumeClaimStatus(context.Context, *PatchPersistentVolumeClaimStatusRequest) (*PatchPersistentVolumeClaimStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchPersistentVolumeClaimStatus not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) mustEmbedUnimplementedPersistentVolumeClaimServiceServer() {
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) testEmbeddedByValue() {}
+
+// UnsafePersistentVolumeClaimServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to PersistentVolumeClaimServiceServer will
+// result in compilation errors.
+type UnsafePersistentVolumeClaimServiceServer interface {
+	mustEmbedUnimplementedPersistentVolumeClaimServiceServer()
+}
+
+func RegisterPersistentVolumeClaimServiceServer(s grpc.ServiceRegistrar, srv PersistentVolumeClaimServiceServer) {
+	// If the following call panics, it indicates UnimplementedPersistentVolumeClaimServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&PersistentVolumeClaimService_ServiceDesc, srv)
+}
+
+func _PersistentVolumeClaimService_GetPersistentVolumeClaim_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPersistentVolumeClaimRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).GetPersistentVolumeClaim(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_GetPersistentVolumeClaim_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).GetPersistentVolumeClaim(ctx, req.(*GetPersistentVolumeClaimRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_ListPersistentVolumeClaims_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPersistentVolumeClaimsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).ListPersistentVolumeClaims(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_ListPersistentVolumeClaims_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).ListPersistentVolumeClaims(ctx, req.(*ListPersistentVolumeClaimsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_CreatePersistentVolumeClaim_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePersistentVolumeClaimRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).CreatePersistentVolumeClaim(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_CreatePersistentVolumeClaim_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).CreatePersistentVolumeClaim(ctx, req.(*CreatePersistentVolumeClaimRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_UpdatePersistentVolumeClaim_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePersistentVolumeClaimRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).UpdatePersistentVolumeClaim(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_UpdatePersistentVolumeClaim_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).UpdatePersistentVolumeClaim(ctx, req.(*UpdatePersistentVolumeClaimRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_PatchPersistentVolumeClaim_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchPersistentVolumeClaimRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).PatchPersistentVolumeClaim(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_PatchPersistentVolumeClaim_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).PatchPersistentVolumeClaim(ctx, req.(*PatchPersistentVolumeClaimRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_DeletePersistentVolumeClaim_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePersistentVolumeClaimRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).DeletePersistentVolumeClaim(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_DeletePersistentVolumeClaim_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).DeletePersistentVolumeClaim(ctx, req.(*DeletePersistentVolumeClaimRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_DeleteCollectionPersistentVolumeClaims_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCollectionPersistentVolumeClaimsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).DeleteCollectionPersistentVolumeClaims(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_DeleteCollectionPersistentVolumeClaims_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).DeleteCollectionPersistentVolumeClaims(ctx, req.(*DeleteCollectionPersistentVolumeClaimsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_WatchPersistentVolumeClaims_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchPersistentVolumeClaimsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PersistentVolumeClaimServiceServer).WatchPersistentVolumeClaims(m, &grpc.GenericServerStream[WatchPersistentVolumeClaimsRequest, WatchPersistentVolumeClaimsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PersistentVolumeClaimService_WatchPersistentVolumeClaimsServer = grpc.ServerStreamingServer[WatchPersistentVolumeClaimsResponse]
+
+func _PersistentVolumeClaimService_GetPersistentVolumeClaimStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPersistentVolumeClaimStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).GetPersistentVolumeClaimStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_GetPersistentVolumeClaimStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).GetPersistentVolumeClaimStatus(ctx, req.(*GetPersistentVolumeClaimStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_UpdatePersistentVolumeClaimStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePersistentVolumeClaimStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).UpdatePersistentVolumeClaimStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_UpdatePersistentVolumeClaimStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).UpdatePersistentVolumeClaimStatus(ctx, req.(*UpdatePersistentVolumeClaimStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_PatchPersistentVolumeClaimStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchPersistentVolumeClaimStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).PatchPersistentVolumeClaimStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_PatchPersistentVolumeClaimStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).PatchPersistentVolumeClaimStatus(ctx, req.(*PatchPersistentVolumeClaimStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// PersistentVolumeClaimService_ServiceDesc is the grpc.ServiceDesc for PersistentVolumeClaimService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var PersistentVolumeClaimService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "portico.core.v1.PersistentVolumeClaimService",
+	HandlerType: (*PersistentVolumeClaimServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetPersistentVolumeClaim",
+			Handler:    _PersistentVolumeClaimService_GetPersistentVolumeClaim_Handler,
+		},
+		{
+			MethodName: "ListPersistentVolumeClaims",
+			Handler:    _PersistentVolumeClaimService_ListPersistentVolumeClaims_Handler,
+		},
+		{
+			MethodName: "CreatePersistentVolumeClaim",
+			Handler:    _PersistentVolumeClaimService_CreatePersistentVolumeClaim_Handler,
+		},
+		{
+			MethodName: "UpdatePersistentVolumeClaim",
+			Handler:    _PersistentVolumeClaimService_UpdatePersistentVolumeClaim_Handler,
+		},
+		{
+			MethodName: "PatchPersistentVolumeClaim",
+			Handler:    _PersistentVolumeClaimService_PatchPersistentVolumeClaim_Handler,
+		},
+		{
+			MethodName: "DeletePersistentVolumeClaim",
+			Handler:    _PersistentVolumeClaimService_DeletePersistentVolumeClaim_Handler,
+		},
+		{
+			MethodName: "DeleteCollectionPersistentVolumeClaims",
+			Handler:    _PersistentVolumeClaimService_DeleteCollectionPersistentVolumeClaims_Handler,
+		},
+		{
+			MethodName: "GetPersistentVolumeClaimStatus",
+			Handler:    _PersistentVolumeClaimService_GetPersistentVolumeClaimStatus_Handler,
+		},
+		{
+			MethodName: "UpdatePersistentVolumeClaimStatus",
+			Handler:    _PersistentVolumeClaimService_UpdatePersistentVolumeClaimStatus_Handler,
+		},
+		{
+			MethodName: "PatchPersistentVolumeClaimStatus",
+			Handler:    _PersistentVolumeClaimService_PatchPersistentVolumeClaimStatus_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchPersistentVolumeClaims",
+			Handler:       _PersistentVolumeClaimService_WatchPersistentVolumeClaims_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "portico/core/v1/services.proto",
+}
+
+const (
+	PersistentVolumeService_GetPersistentVolume_FullMethodName               = "/portico.core.v1.PersistentVolumeService/GetPersistentVolume"
+	PersistentVolumeService_ListPersistentVolumes_FullMethodName             = "/portico.core.v1.PersistentVolumeService/ListPersistentVolumes"
+	PersistentVolumeService_CreatePersistentVolume_FullMethodName            = "/portico.core.v1.PersistentVolumeService/CreatePersistentVolume"
+	PersistentVolumeService_UpdatePersistentVolume_FullMethodName            = "/portico.core.v1.PersistentVolumeService/UpdatePersistentVolume"
+	PersistentVolumeService_PatchPersistentVolume_FullMethodName             = "/portico.core.v1.PersistentVolumeService/PatchPersistentVolume"
+	PersistentVolumeService_DeletePersistentVolume_FullMethodName            = "/portico.core.v1.PersistentVolumeService/DeletePersistentVolume"
+	PersistentVolumeService_DeleteCollectionPersistentVolumes_FullMethodName = "/portico.core.v1.PersistentVolumeService/DeleteCollectionPersistentVolumes"
+	PersistentVolumeService_WatchPersistentVolumes_FullMethodName            = "/portico.core.v1.PersistentVolumeService/WatchPersistentVolumes"
+	PersistentVolumeService_GetPersistentVolumeStatus_FullMethodName         = "/portico.core.v1.PersistentVolumeService/GetPersistentVolumeStatus"
+	PersistentVolumeService_UpdatePersistentVolumeStatus_FullMethodName      = "/portico.core.v1.PersistentVolumeService/UpdatePersistentVolumeStatus"
+	PersistentVolumeService_PatchPersistentVolumeStatus_FullMethodName       = "/portico.core.v1.PersistentVolumeService/PatchPersistentVolumeStatus"
+)
+
+// PersistentVolumeServiceClient is the client API for PersistentVolumeService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// PersistentVolumeService serves persistentvolumes (cluster-scoped, v1
+// PersistentVolume).
+type PersistentVolumeServiceClient interface {
+	// GetPersistentVolume reads one PersistentVolume.
+	GetPersistentVolume(ctx context.Context, in *GetPersistentVolumeRequest, opts ...grpc.CallOption) (*GetPersistentVolumeResponse, error)
+	// ListPersistentVolumes lists PersistentVolumes.
+	ListPersistentVolumes(ctx context.Context, in *ListPersistentVolumesRequest, opts ...grpc.CallOption) (*ListPersistentVolumesResponse, error)
+	// CreatePersistentVolume creates a PersistentVolume.
+	CreatePersistentVolume(ctx context.Context, in *CreatePersistentVolumeRequest, opts ...grpc.CallOption) (*CreatePersistentVolumeResponse, error)
+	// UpdatePersistentVolume replaces a PersistentVolume, compare-and-swap on its
+	// resourceVersion.
+	UpdatePersistentVolume(ctx context.Context, in *UpdatePersistentVolumeRequest, opts ...grpc.CallOption) (*UpdatePersistentVolumeResponse, error)
+	// PatchPersistentVolume patches a PersistentVolume.
+	PatchPersistentVolume(ctx context.Context, in *PatchPersistentVolumeRequest, opts ...grpc.CallOption) (*PatchPersistentVolumeResponse, error)
+	// DeletePersistentVolume deletes a PersistentVolume.
+	DeletePersistentVolume(ctx context.Context, in *DeletePersistentVolumeRequest, opts ...grpc.CallOption) (*DeletePersistentVolumeResponse, error)
+	// DeleteCollectionPersistentVolumes deletes the PersistentVolumes a selector
+	// matches.
+	DeleteCollectionPersistentVolumes(ctx context.Context, in *DeleteCollectionPersistentVolumesRequest, opts ...grpc.CallOption) (*DeleteCollectionPersistentVolumesResponse, error)
+	// WatchPersistentVolumes streams changes to PersistentVolumes from a
+	// resourceVersion.
+	WatchPersistentVolumes(ctx context.Context, in *WatchPersistentVolumesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPersistentVolumesResponse], error)
+	// GetPersistentVolumeStatus reads the status subresource of a
+	// PersistentVolume.
+	GetPersistentVolumeStatus(ctx context.Context, in *GetPersistentVolumeStatusRequest, opts ...grpc.CallOption) (*GetPersistentVolumeStatusResponse, error)
+	// UpdatePersistentVolumeStatus replaces the status subresource of a
+	// PersistentVolume.
+	UpdatePersistentVolumeStatus(ctx context.Context, in *UpdatePersistentVolumeStatusRequest, opts ...grpc.CallOption) (*UpdatePersistentVolumeStatusResponse, error)
+	// PatchPersistentVolumeStatus patches the status subresource of a
+	// PersistentVolume.
+	PatchPersistentVolumeStatus(ctx context.Context, in *PatchPersistentVolumeStatusRequest, opts ...grpc.CallOption) (*PatchPersistentVolumeStatusResponse, error)
+}
+
+type persistentVolumeServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewPersistentVolumeServiceClient(cc grpc.ClientConnInterface) PersistentVolumeServiceClient {
+	return &persistentVolumeServiceClient{cc}
+}
+
+func (c *persistentVolumeServiceClient) GetPersistentVolume(ctx context.Context, in *GetPersistentVolumeRequest, opts ...grpc.CallOption) (*GetPersistentVolumeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPersistentVolumeResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_GetPersistentVolume_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) ListPersistentVolumes(ctx context.Context, in *ListPersistentVolumesRequest, opts ...grpc.CallOption) (*ListPersistentVolumesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPersistentVolumesResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_ListPersistentVolumes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) CreatePersistentVolume(ctx context.Context, in *CreatePersistentVolumeRequest, opts ...grpc.CallOption) (*CreatePersistentVolumeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreatePersistentVolumeResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_CreatePersistentVolume_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) UpdatePersistentVolume(ctx context.Context, in *UpdatePersistentVolumeRequest, opts ...grpc.CallOption) (*UpdatePersistentVolumeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdatePersistentVolumeResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_UpdatePersistentVolume_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) PatchPersistentVolume(ctx context.Context, in *PatchPersistentVolumeRequest, opts ...grpc.CallOption) (*PatchPersistentVolumeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchPersistentVolumeResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_PatchPersistentVolume_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) DeletePersistentVolume(ctx context.Context, in *DeletePersistentVolumeRequest, opts ...grpc.CallOption) (*DeletePersistentVolumeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeletePersistentVolumeResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_DeletePersistentVolume_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) DeleteCollectionPersistentVolumes(ctx context.Context, in *DeleteCollectionPersistentVolumesRequest, opts ...grpc.CallOption) (*DeleteCollectionPersistentVolumesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCollectionPersistentVolumesResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_DeleteCollectionPersistentVolumes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) WatchPersistentVolumes(ctx context.Context, in *WatchPersistentVolumesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPersistentVolumesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &PersistentVolumeService_ServiceDesc.Streams[0], PersistentVolumeService_WatchPersistentVolumes_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchPersistentVolumesRequest, WatchPersistentVolumesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PersistentVolumeService_WatchPersistentVolumesClient = grpc.ServerStreamingClient[WatchPersistentVolumesResponse]
+
+func (c *persistentVolumeServiceClient) GetPersistentVolumeStatus(ctx context.Context, in *GetPersistentVolumeStatusRequest, opts ...grpc.CallOption) (*GetPersistentVolumeStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPersistentVolumeStatusResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_GetPersistentVolumeStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) UpdatePersistentVolumeStatus(ctx context.Context, in *UpdatePersistentVolumeStatusRequest, opts ...grpc.CallOption) (*UpdatePersistentVolumeStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdatePersistentVolumeStatusResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_UpdatePersistentVolumeStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) PatchPersistentVolumeStatus(ctx context.Context, in *PatchPersistentVolumeStatusRequest, opts ...grpc.CallOption) (*PatchPersistentVolumeStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchPersistentVolumeStatusResponse)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_PatchPersistentVolumeStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PersistentVolumeServiceServer is the server API for PersistentVolumeService service.
+// All implementations must embed UnimplementedPersistentVolumeServiceServer
+// for forward compatibility.
+//
+// PersistentVolumeService serves persistentvolumes (cluster-scoped, v1
+// PersistentVolume).
+type PersistentVolumeServiceServer interface {
+	// GetPersistentVolume reads one PersistentVolume.
+	GetPersistentVolume(context.Context, *GetPersistentVolumeRequest) (*GetPersistentVolumeResponse, error)
+	// ListPersistentVolumes lists PersistentVolumes.
+	ListPersistentVolumes(context.Context, *ListPersistentVolumesRequest) (*ListPersistentVolumesResponse, error)
+	// CreatePersistentVolume creates a PersistentVolume.
+	CreatePersistentVolume(context.Context, *CreatePersistentVolumeRequest) (*CreatePersistentVolumeResponse, error)
+	// UpdatePersistentVolume replaces a PersistentVolume, compare-and-swap on its
+	// resourceVersion.
+	UpdatePersistentVolume(context.Context, *UpdatePersistentVolumeRequest) (*UpdatePersistentVolumeResponse, error)
+	// PatchPersistentVolume patches a PersistentVolume.
+	PatchPersistentVolume(context.Context, *PatchPersistentVolumeRequest) (*PatchPersistentVolumeResponse, error)
+	// DeletePersistentVolume deletes a PersistentVolume.
+	DeletePersistentVolume(context.Context, *DeletePersistentVolumeRequest) (*DeletePersistentVolumeResponse, error)
+	// DeleteCollectionPersistentVolumes deletes the PersistentVolumes a selector
+	// matches.
+	DeleteCollectionPersistentVolumes(context.Context, *DeleteCollectionPersistentVolumesRequest) (*DeleteCollectionPersistentVolumesResponse, error)
+	// WatchPersistentVolumes streams changes to PersistentVolumes from a
+	// resourceVersion.
+	WatchPersistentVolumes(*WatchPersistentVolumesRequest, grpc.ServerStreamingServer[WatchPersistentVolumesResponse]) error
+	// GetPersistentVolumeStatus reads the status subresource of a
+	// PersistentVolume.
+	GetPersistentVolumeStatus(context.Context, *GetPersistentVolumeStatusRequest) (*GetPersistentVolumeStatusResponse, error)
+	// UpdatePersistentVolumeStatus replaces the status subresource of a
+	// PersistentVolume.
+	UpdatePersistentVolumeStatus(context.Context, *UpdatePersistentVolumeStatusRequest) (*UpdatePersistentVolumeStatusResponse, error)
+	// PatchPersistentVolumeStatus patches the status subresource of a
+	// PersistentVolume.
+	PatchPersistentVolumeStatus(context.Context, *PatchPersistentVolumeStatusRequest) (*PatchPersistentVolumeStatusResponse, error)
+	mustEmbedUnimplementedPersistentVolumeServiceServer()
+}
+
+// UnimplementedPersistentVolumeServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedPersistentVolumeServiceServer struct{}
+
+func (UnimplementedPersistentVolumeServiceServer) GetPersistentVolume(context.Context, *GetPersistentVolumeRequest) (*GetPersistentVolumeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPersistentVolume not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) ListPersistentVolumes(context.Context, *ListPersistentVolumesRequest) (*ListPersistentVolumesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPersistentVolumes not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) CreatePersistentVolume(context.Context, *CreatePersistentVolumeRequest) (*CreatePersistentVolumeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreatePersistentVolume not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) UpdatePersistentVolume(context.Context, *UpdatePersistentVolumeRequest) (*UpdatePersistentVolumeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePersistentVolume not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) PatchPersistentVolume(context.Context, *PatchPersistentVolumeRequest) (*PatchPersistentVolumeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchPersistentVolume not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) DeletePersistentVolume(context.Context, *DeletePersistentVolumeRequest) (*DeletePersistentVolumeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeletePersistentVolume not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) DeleteCollectionPersistentVolumes(context.Context, *DeleteCollectionPersistentVolumesRequest) (*DeleteCollectionPersistentVolumesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCollectionPersistentVolumes not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) WatchPersistentVolumes(*WatchPersistentVolumesRequest, grpc.ServerStreamingServer[WatchPersistentVolumesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchPersistentVolumes not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) GetPersistentVolumeStatus(context.Context, *GetPersistentVolumeStatusRequest) (*GetPersistentVolumeStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPersistentVolumeStatus not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) UpdatePersistentVolumeStatus(context.Context, *UpdatePersistentVolumeStatusRequest) (*UpdatePersistentVolumeStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePersistentVolumeStatus not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) PatchPersistentVolumeStatus(context.Context, *PatchPersistentVolumeStatusRequest) (*PatchPersistentVolumeStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchPersistentVolumeStatus not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) mustEmbedUnimplementedPersistentVolumeServiceServer() {
+}
+func (UnimplementedPersistentVolumeServiceServer) testEmbeddedByValue() {}
+
+// UnsafePersistentVolumeServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to PersistentVolumeServiceServer will
+// result in compilation errors.
+type UnsafePersistentVolumeServiceServer interface {
+	mustEmbedUnimplementedPersistentVolumeServiceServer()
+}
+
+func RegisterPersistentVolumeServiceServer(s grpc.ServiceRegistrar, srv PersistentVolumeServiceServer) {
+	// If the following call panics, it indicates UnimplementedPersistentVolumeServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&PersistentVolumeService_ServiceDesc, srv)
+}
+
+func _PersistentVolumeService_GetPersistentVolume_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPersistentVolumeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).GetPersistentVolume(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_GetPersistentVolume_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).GetPersistentVolume(ctx, req.(*GetPersistentVolumeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_ListPersistentVolumes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPersistentVolumesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).ListPersistentVolumes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_ListPersistentVolumes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).ListPersistentVolumes(ctx, req.(*ListPersistentVolumesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_CreatePersistentVolume_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePersistentVolumeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).CreatePersistentVolume(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_CreatePersistentVolume_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).CreatePersistentVolume(ctx, req.(*CreatePersistentVolumeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_UpdatePersistentVolume_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePersistentVolumeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).UpdatePersistentVolume(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_UpdatePersistentVolume_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).UpdatePersistentVolume(ctx, req.(*UpdatePersistentVolumeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_PatchPersistentVolume_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchPersistentVolumeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).PatchPersistentVolume(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_PatchPersistentVolume_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).PatchPersistentVolume(ctx, req.(*PatchPersistentVolumeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_DeletePersistentVolume_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePersistentVolumeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).DeletePersistentVolume(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_DeletePersistentVolume_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).DeletePersistentVolume(ctx, req.(*DeletePersistentVolumeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_DeleteCollectionPersistentVolumes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCollectionPersistentVolumesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).DeleteCollectionPersistentVolumes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_DeleteCollectionPersistentVolumes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).DeleteCollectionPersistentVolumes(ctx, req.(*DeleteCollectionPersistentVolumesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_WatchPersistentVolumes_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchPersistentVolumesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PersistentVolumeServiceServer).WatchPersistentVolumes(m, &grpc.GenericServerStream[WatchPersistentVolumesRequest, WatchPersistentVolumesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PersistentVolumeService_WatchPersistentVolumesServer = grpc.ServerStreamingServer[WatchPersistentVolumesResponse]
+
+func _PersistentVolumeService_GetPersistentVolumeStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPersistentVolumeStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).GetPersistentVolumeStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_GetPersistentVolumeStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).GetPersistentVolumeStatus(ctx, req.(*GetPersistentVolumeStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_UpdatePersistentVolumeStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePersistentVolumeStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).UpdatePersistentVolumeStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_UpdatePersistentVolumeStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).UpdatePersistentVolumeStatus(ctx, req.(*UpdatePersistentVolumeStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_PatchPersistentVolumeStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchPersistentVolumeStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).PatchPersistentVolumeStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_PatchPersistentVolumeStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).PatchPersistentVolumeStatus(ctx, req.(*PatchPersistentVolumeStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// PersistentVolumeService_ServiceDesc is the grpc.ServiceDesc for PersistentVolumeService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var PersistentVolumeService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "portico.core.v1.PersistentVolumeService",
+	HandlerType: (*PersistentVolumeServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetPersistentVolume",
+			Handler:    _PersistentVolumeService_GetPersistentVolume_Handler,
+		},
+		{
+			MethodName: "ListPersistentVolumes",
+			Handler:    _PersistentVolumeService_ListPersistentVolumes_Handler,
+		},
+		{
+			MethodName: "CreatePersistentVolume",
+			Handler:    _PersistentVolumeService_CreatePersistentVolume_Handler,
+		},
+		{
+			MethodName: "UpdatePersistentVolume",
+			Handler:    _PersistentVolumeService_UpdatePersistentVolume_Handler,
+		},
+		{
+			MethodName: "PatchPersistentVolume",
+			Handler:    _PersistentVolumeService_PatchPersistentVolume_Handler,
+		},
+		{
+			MethodName: "DeletePersistentVolume",
+			Handler:    _PersistentVolumeService_DeletePersistentVolume_Handler,
+		},
+		{
+			MethodName: "DeleteCollectionPersistentVolumes",
+			Handler:    _PersistentVolumeService_DeleteCollectionPersistentVolumes_Handler,
+		},
+		{
+			MethodName: "GetPersistentVolumeStatus",
+			Handler:    _PersistentVolumeService_GetPersistentVolumeStatus_Handler,
+		},
+		{
+			MethodName: "UpdatePersistentVolumeStatus",
+			Handler:    _PersistentVolumeService_UpdatePersistentVolumeStatus_Handler,
+		},
+		{
+			MethodName: "PatchPersistentVolumeStatus",
+			Handler:    _PersistentVolumeService_PatchPersistentVolumeStatus_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchPersistentVolumes",
+			Handler:       _PersistentVolumeService_WatchPersistentVolumes_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "portico/core/v1/services.proto",
+}
+
+const (
 	PodService_GetPod_FullMethodName               = "/portico.core.v1.PodService/GetPod"
 	PodService_ListPods_FullMethodName             = "/portico.core.v1.PodService/ListPods"
 	PodService_CreatePod_FullMethodName            = "/portico.core.v1.PodService/CreatePod"
@@ -2695,6 +4145,1451 @@ var PodService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WatchPods",
 			Handler:       _PodService_WatchPods_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "portico/core/v1/services.proto",
+}
+
+const (
+	PodTemplateService_GetPodTemplate_FullMethodName               = "/portico.core.v1.PodTemplateService/GetPodTemplate"
+	PodTemplateService_ListPodTemplates_FullMethodName             = "/portico.core.v1.PodTemplateService/ListPodTemplates"
+	PodTemplateService_CreatePodTemplate_FullMethodName            = "/portico.core.v1.PodTemplateService/CreatePodTemplate"
+	PodTemplateService_UpdatePodTemplate_FullMethodName            = "/portico.core.v1.PodTemplateService/UpdatePodTemplate"
+	PodTemplateService_PatchPodTemplate_FullMethodName             = "/portico.core.v1.PodTemplateService/PatchPodTemplate"
+	PodTemplateService_DeletePodTemplate_FullMethodName            = "/portico.core.v1.PodTemplateService/DeletePodTemplate"
+	PodTemplateService_DeleteCollectionPodTemplates_FullMethodName = "/portico.core.v1.PodTemplateService/DeleteCollectionPodTemplates"
+	PodTemplateService_WatchPodTemplates_FullMethodName            = "/portico.core.v1.PodTemplateService/WatchPodTemplates"
+)
+
+// PodTemplateServiceClient is the client API for PodTemplateService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// PodTemplateService serves podtemplates (namespaced, v1 PodTemplate).
+type PodTemplateServiceClient interface {
+	// GetPodTemplate reads one PodTemplate.
+	GetPodTemplate(ctx context.Context, in *GetPodTemplateRequest, opts ...grpc.CallOption) (*GetPodTemplateResponse, error)
+	// ListPodTemplates lists PodTemplates in a namespace, or in all namespaces.
+	ListPodTemplates(ctx context.Context, in *ListPodTemplatesRequest, opts ...grpc.CallOption) (*ListPodTemplatesResponse, error)
+	// CreatePodTemplate creates a PodTemplate.
+	CreatePodTemplate(ctx context.Context, in *CreatePodTemplateRequest, opts ...grpc.CallOption) (*CreatePodTemplateResponse, error)
+	// UpdatePodTemplate replaces a PodTemplate, compare-and-swap on its
+	// resourceVersion.
+	UpdatePodTemplate(ctx context.Context, in *UpdatePodTemplateRequest, opts ...grpc.CallOption) (*UpdatePodTemplateResponse, error)
+	// PatchPodTemplate patches a PodTemplate.
+	PatchPodTemplate(ctx context.Context, in *PatchPodTemplateRequest, opts ...grpc.CallOption) (*PatchPodTemplateResponse, error)
+	// DeletePodTemplate deletes a PodTemplate.
+	DeletePodTemplate(ctx context.Context, in *DeletePodTemplateRequest, opts ...grpc.CallOption) (*DeletePodTemplateResponse, error)
+	// DeleteCollectionPodTemplates deletes the PodTemplates a selector matches.
+	DeleteCollectionPodTemplates(ctx context.Context, in *DeleteCollectionPodTemplatesRequest, opts ...grpc.CallOption) (*DeleteCollectionPodTemplatesResponse, error)
+	// WatchPodTemplates streams changes to PodTemplates from a resourceVersion.
+	WatchPodTemplates(ctx context.Context, in *WatchPodTemplatesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPodTemplatesResponse], error)
+}
+
+type podTemplateServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewPodTemplateServiceClient(cc grpc.ClientConnInterface) PodTemplateServiceClient {
+	return &podTemplateServiceClient{cc}
+}
+
+func (c *podTemplateServiceClient) GetPodTemplate(ctx context.Context, in *GetPodTemplateRequest, opts ...grpc.CallOption) (*GetPodTemplateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPodTemplateResponse)
+	err := c.cc.Invoke(ctx, PodTemplateService_GetPodTemplate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) ListPodTemplates(ctx context.Context, in *ListPodTemplatesRequest, opts ...grpc.CallOption) (*ListPodTemplatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPodTemplatesResponse)
+	err := c.cc.Invoke(ctx, PodTemplateService_ListPodTemplates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) CreatePodTemplate(ctx context.Context, in *CreatePodTemplateRequest, opts ...grpc.CallOption) (*CreatePodTemplateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreatePodTemplateResponse)
+	err := c.cc.Invoke(ctx, PodTemplateService_CreatePodTemplate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) UpdatePodTemplate(ctx context.Context, in *UpdatePodTemplateRequest, opts ...grpc.CallOption) (*UpdatePodTemplateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdatePodTemplateResponse)
+	err := c.cc.Invoke(ctx, PodTemplateService_UpdatePodTemplate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) PatchPodTemplate(ctx context.Context, in *PatchPodTemplateRequest, opts ...grpc.CallOption) (*PatchPodTemplateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchPodTemplateResponse)
+	err := c.cc.Invoke(ctx, PodTemplateService_PatchPodTemplate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) DeletePodTemplate(ctx context.Context, in *DeletePodTemplateRequest, opts ...grpc.CallOption) (*DeletePodTemplateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeletePodTemplateResponse)
+	err := c.cc.Invoke(ctx, PodTemplateService_DeletePodTemplate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) DeleteCollectionPodTemplates(ctx context.Context, in *DeleteCollectionPodTemplatesRequest, opts ...grpc.CallOption) (*DeleteCollectionPodTemplatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCollectionPodTemplatesResponse)
+	err := c.cc.Invoke(ctx, PodTemplateService_DeleteCollectionPodTemplates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) WatchPodTemplates(ctx context.Context, in *WatchPodTemplatesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPodTemplatesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &PodTemplateService_ServiceDesc.Streams[0], PodTemplateService_WatchPodTemplates_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchPodTemplatesRequest, WatchPodTemplatesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PodTemplateService_WatchPodTemplatesClient = grpc.ServerStreamingClient[WatchPodTemplatesResponse]
+
+// PodTemplateServiceServer is the server API for PodTemplateService service.
+// All implementations must embed UnimplementedPodTemplateServiceServer
+// for forward compatibility.
+//
+// PodTemplateService serves podtemplates (namespaced, v1 PodTemplate).
+type PodTemplateServiceServer interface {
+	// GetPodTemplate reads one PodTemplate.
+	GetPodTemplate(context.Context, *GetPodTemplateRequest) (*GetPodTemplateResponse, error)
+	// ListPodTemplates lists PodTemplates in a namespace, or in all namespaces.
+	ListPodTemplates(context.Context, *ListPodTemplatesRequest) (*ListPodTemplatesResponse, error)
+	// CreatePodTemplate creates a PodTemplate.
+	CreatePodTemplate(context.Context, *CreatePodTemplateRequest) (*CreatePodTemplateResponse, error)
+	// UpdatePodTemplate replaces a PodTemplate, compare-and-swap on its
+	// resourceVersion.
+	UpdatePodTemplate(context.Context, *UpdatePodTemplateRequest) (*UpdatePodTemplateResponse, error)
+	// PatchPodTemplate patches a PodTemplate.
+	PatchPodTemplate(context.Context, *PatchPodTemplateRequest) (*PatchPodTemplateResponse, error)
+	// DeletePodTemplate deletes a PodTemplate.
+	DeletePodTemplate(context.Context, *DeletePodTemplateRequest) (*DeletePodTemplateResponse, error)
+	// DeleteCollectionPodTemplates deletes the PodTemplates a selector matches.
+	DeleteCollectionPodTemplates(context.Context, *DeleteCollectionPodTemplatesRequest) (*DeleteCollectionPodTemplatesResponse, error)
+	// WatchPodTemplates streams changes to PodTemplates from a resourceVersion.
+	WatchPodTemplates(*WatchPodTemplatesRequest, grpc.ServerStreamingServer[WatchPodTemplatesResponse]) error
+	mustEmbedUnimplementedPodTemplateServiceServer()
+}
+
+// UnimplementedPodTemplateServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedPodTemplateServiceServer struct{}
+
+func (UnimplementedPodTemplateServiceServer) GetPodTemplate(context.Context, *GetPodTemplateRequest) (*GetPodTemplateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPodTemplate not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) ListPodTemplates(context.Context, *ListPodTemplatesRequest) (*ListPodTemplatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPodTemplates not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) CreatePodTemplate(context.Context, *CreatePodTemplateRequest) (*CreatePodTemplateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreatePodTemplate not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) UpdatePodTemplate(context.Context, *UpdatePodTemplateRequest) (*UpdatePodTemplateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePodTemplate not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) PatchPodTemplate(context.Context, *PatchPodTemplateRequest) (*PatchPodTemplateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchPodTemplate not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) DeletePodTemplate(context.Context, *DeletePodTemplateRequest) (*DeletePodTemplateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeletePodTemplate not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) DeleteCollectionPodTemplates(context.Context, *DeleteCollectionPodTemplatesRequest) (*DeleteCollectionPodTemplatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCollectionPodTemplates not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) WatchPodTemplates(*WatchPodTemplatesRequest, grpc.ServerStreamingServer[WatchPodTemplatesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchPodTemplates not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) mustEmbedUnimplementedPodTemplateServiceServer() {}
+func (UnimplementedPodTemplateServiceServer) testEmbeddedByValue()                            {}
+
+// UnsafePodTemplateServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to PodTemplateServiceServer will
+// result in compilation errors.
+type UnsafePodTemplateServiceServer interface {
+	mustEmbedUnimplementedPodTemplateServiceServer()
+}
+
+func RegisterPodTemplateServiceServer(s grpc.ServiceRegistrar, srv PodTemplateServiceServer) {
+	// If the following call panics, it indicates UnimplementedPodTemplateServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&PodTemplateService_ServiceDesc, srv)
+}
+
+func _PodTemplateService_GetPodTemplate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPodTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).GetPodTemplate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_GetPodTemplate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).GetPodTemplate(ctx, req.(*GetPodTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_ListPodTemplates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPodTemplatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).ListPodTemplates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_ListPodTemplates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).ListPodTemplates(ctx, req.(*ListPodTemplatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_CreatePodTemplate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePodTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).CreatePodTemplate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_CreatePodTemplate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).CreatePodTemplate(ctx, req.(*CreatePodTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_UpdatePodTemplate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePodTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).UpdatePodTemplate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_UpdatePodTemplate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).UpdatePodTemplate(ctx, req.(*UpdatePodTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_PatchPodTemplate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchPodTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).PatchPodTemplate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_PatchPodTemplate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).PatchPodTemplate(ctx, req.(*PatchPodTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_DeletePodTemplate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePodTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).DeletePodTemplate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_DeletePodTemplate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).DeletePodTemplate(ctx, req.(*DeletePodTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_DeleteCollectionPodTemplates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCollectionPodTemplatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).DeleteCollectionPodTemplates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_DeleteCollectionPodTemplates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).DeleteCollectionPodTemplates(ctx, req.(*DeleteCollectionPodTemplatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_WatchPodTemplates_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchPodTemplatesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PodTemplateServiceServer).WatchPodTemplates(m, &grpc.GenericServerStream[WatchPodTemplatesRequest, WatchPodTemplatesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PodTemplateService_WatchPodTemplatesServer = grpc.ServerStreamingServer[WatchPodTemplatesResponse]
+
+// PodTemplateService_ServiceDesc is the grpc.ServiceDesc for PodTemplateService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var PodTemplateService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "portico.core.v1.PodTemplateService",
+	HandlerType: (*PodTemplateServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetPodTemplate",
+			Handler:    _PodTemplateService_GetPodTemplate_Handler,
+		},
+		{
+			MethodName: "ListPodTemplates",
+			Handler:    _PodTemplateService_ListPodTemplates_Handler,
+		},
+		{
+			MethodName: "CreatePodTemplate",
+			Handler:    _PodTemplateService_CreatePodTemplate_Handler,
+		},
+		{
+			MethodName: "UpdatePodTemplate",
+			Handler:    _PodTemplateService_UpdatePodTemplate_Handler,
+		},
+		{
+			MethodName: "PatchPodTemplate",
+			Handler:    _PodTemplateService_PatchPodTemplate_Handler,
+		},
+		{
+			MethodName: "DeletePodTemplate",
+			Handler:    _PodTemplateService_DeletePodTemplate_Handler,
+		},
+		{
+			MethodName: "DeleteCollectionPodTemplates",
+			Handler:    _PodTemplateService_DeleteCollectionPodTemplates_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchPodTemplates",
+			Handler:       _PodTemplateService_WatchPodTemplates_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "portico/core/v1/services.proto",
+}
+
+const (
+	ReplicationControllerService_GetReplicationController_FullMethodName               = "/portico.core.v1.ReplicationControllerService/GetReplicationController"
+	ReplicationControllerService_ListReplicationControllers_FullMethodName             = "/portico.core.v1.ReplicationControllerService/ListReplicationControllers"
+	ReplicationControllerService_CreateReplicationController_FullMethodName            = "/portico.core.v1.ReplicationControllerService/CreateReplicationController"
+	ReplicationControllerService_UpdateReplicationController_FullMethodName            = "/portico.core.v1.ReplicationControllerService/UpdateReplicationController"
+	ReplicationControllerService_PatchReplicationController_FullMethodName             = "/portico.core.v1.ReplicationControllerService/PatchReplicationController"
+	ReplicationControllerService_DeleteReplicationController_FullMethodName            = "/portico.core.v1.ReplicationControllerService/DeleteReplicationController"
+	ReplicationControllerService_DeleteCollectionReplicationControllers_FullMethodName = "/portico.core.v1.ReplicationControllerService/DeleteCollectionReplicationControllers"
+	ReplicationControllerService_WatchReplicationControllers_FullMethodName            = "/portico.core.v1.ReplicationControllerService/WatchReplicationControllers"
+	ReplicationControllerService_GetReplicationControllerStatus_FullMethodName         = "/portico.core.v1.ReplicationControllerService/GetReplicationControllerStatus"
+	ReplicationControllerService_UpdateReplicationControllerStatus_FullMethodName      = "/portico.core.v1.ReplicationControllerService/UpdateReplicationControllerStatus"
+	ReplicationControllerService_PatchReplicationControllerStatus_FullMethodName       = "/portico.core.v1.ReplicationControllerService/PatchReplicationControllerStatus"
+)
+
+// ReplicationControllerServiceClient is the client API for ReplicationControllerService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ReplicationControllerService serves replicationcontrollers (namespaced, v1
+// ReplicationController).
+type ReplicationControllerServiceClient interface {
+	// GetReplicationController reads one ReplicationController.
+	GetReplicationController(ctx context.Context, in *GetReplicationControllerRequest, opts ...grpc.CallOption) (*GetReplicationControllerResponse, error)
+	// ListReplicationControllers lists ReplicationControllers in a namespace, or
+	// in all namespaces.
+	ListReplicationControllers(ctx context.Context, in *ListReplicationControllersRequest, opts ...grpc.CallOption) (*ListReplicationControllersResponse, error)
+	// CreateReplicationController creates a ReplicationController.
+	CreateReplicationController(ctx context.Context, in *CreateReplicationControllerRequest, opts ...grpc.CallOption) (*CreateReplicationControllerResponse, error)
+	// UpdateReplicationController replaces a ReplicationController,
+	// compare-and-swap on its resourceVersion.
+	UpdateReplicationController(ctx context.Context, in *UpdateReplicationControllerRequest, opts ...grpc.CallOption) (*UpdateReplicationControllerResponse, error)
+	// PatchReplicationController patches a ReplicationController.
+	PatchReplicationController(ctx context.Context, in *PatchReplicationControllerRequest, opts ...grpc.CallOption) (*PatchReplicationControllerResponse, error)
+	// DeleteReplicationController deletes a ReplicationController.
+	DeleteReplicationController(ctx context.Context, in *DeleteReplicationControllerRequest, opts ...grpc.CallOption) (*DeleteReplicationControllerResponse, error)
+	// DeleteCollectionReplicationControllers deletes the ReplicationControllers a
+	// selector matches.
+	DeleteCollectionReplicationControllers(ctx context.Context, in *DeleteCollectionReplicationControllersRequest, opts ...grpc.CallOption) (*DeleteCollectionReplicationControllersResponse, error)
+	// WatchReplicationControllers streams changes to ReplicationControllers from a
+	// resourceVersion.
+	WatchReplicationControllers(ctx context.Context, in *WatchReplicationControllersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchReplicationControllersResponse], error)
+	// GetReplicationControllerStatus reads the status subresource of a
+	// ReplicationController.
+	GetReplicationControllerStatus(ctx context.Context, in *GetReplicationControllerStatusRequest, opts ...grpc.CallOption) (*GetReplicationControllerStatusResponse, error)
+	// UpdateReplicationControllerStatus replaces the status subresource of a
+	// ReplicationController.
+	UpdateReplicationControllerStatus(ctx context.Context, in *UpdateReplicationControllerStatusRequest, opts ...grpc.CallOption) (*UpdateReplicationControllerStatusResponse, error)
+	// PatchReplicationControllerStatus patches the status subresource of a
+	// ReplicationController.
+	PatchReplicationControllerStatus(ctx context.Context, in *PatchReplicationControllerStatusRequest, opts ...grpc.CallOption) (*PatchReplicationControllerStatusResponse, error)
+}
+
+type replicationControllerServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewReplicationControllerServiceClient(cc grpc.ClientConnInterface) ReplicationControllerServiceClient {
+	return &replicationControllerServiceClient{cc}
+}
+
+func (c *replicationControllerServiceClient) GetReplicationController(ctx context.Context, in *GetReplicationControllerRequest, opts ...grpc.CallOption) (*GetReplicationControllerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReplicationControllerResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_GetReplicationController_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) ListReplicationControllers(ctx context.Context, in *ListReplicationControllersRequest, opts ...grpc.CallOption) (*ListReplicationControllersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReplicationControllersResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_ListReplicationControllers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) CreateReplicationController(ctx context.Context, in *CreateReplicationControllerRequest, opts ...grpc.CallOption) (*CreateReplicationControllerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateReplicationControllerResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_CreateReplicationController_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) UpdateReplicationController(ctx context.Context, in *UpdateReplicationControllerRequest, opts ...grpc.CallOption) (*UpdateReplicationControllerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateReplicationControllerResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_UpdateReplicationController_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) PatchReplicationController(ctx context.Context, in *PatchReplicationControllerRequest, opts ...grpc.CallOption) (*PatchReplicationControllerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchReplicationControllerResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_PatchReplicationController_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) DeleteReplicationController(ctx context.Context, in *DeleteReplicationControllerRequest, opts ...grpc.CallOption) (*DeleteReplicationControllerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteReplicationControllerResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_DeleteReplicationController_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) DeleteCollectionReplicationControllers(ctx context.Context, in *DeleteCollectionReplicationControllersRequest, opts ...grpc.CallOption) (*DeleteCollectionReplicationControllersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCollectionReplicationControllersResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_DeleteCollectionReplicationControllers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) WatchReplicationControllers(ctx context.Context, in *WatchReplicationControllersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchReplicationControllersResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ReplicationControllerService_ServiceDesc.Streams[0], ReplicationControllerService_WatchReplicationControllers_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchReplicationControllersRequest, WatchReplicationControllersResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ReplicationControllerService_WatchReplicationControllersClient = grpc.ServerStreamingClient[WatchReplicationControllersResponse]
+
+func (c *replicationControllerServiceClient) GetReplicationControllerStatus(ctx context.Context, in *GetReplicationControllerStatusRequest, opts ...grpc.CallOption) (*GetReplicationControllerStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReplicationControllerStatusResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_GetReplicationControllerStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) UpdateReplicationControllerStatus(ctx context.Context, in *UpdateReplicationControllerStatusRequest, opts ...grpc.CallOption) (*UpdateReplicationControllerStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateReplicationControllerStatusResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_UpdateReplicationControllerStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) PatchReplicationControllerStatus(ctx context.Context, in *PatchReplicationControllerStatusRequest, opts ...grpc.CallOption) (*PatchReplicationControllerStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchReplicationControllerStatusResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_PatchReplicationControllerStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReplicationControllerServiceServer is the server API for ReplicationControllerService service.
+// All implementations must embed UnimplementedReplicationControllerServiceServer
+// for forward compatibility.
+//
+// ReplicationControllerService serves replicationcontrollers (namespaced, v1
+// ReplicationController).
+type ReplicationControllerServiceServer interface {
+	// GetReplicationController reads one ReplicationController.
+	GetReplicationController(context.Context, *GetReplicationControllerRequest) (*GetReplicationControllerResponse, error)
+	// ListReplicationControllers lists ReplicationControllers in a namespace, or
+	// in all namespaces.
+	ListReplicationControllers(context.Context, *ListReplicationControllersRequest) (*ListReplicationControllersResponse, error)
+	// CreateReplicationController creates a ReplicationController.
+	CreateReplicationController(context.Context, *CreateReplicationControllerRequest) (*CreateReplicationControllerResponse, error)
+	// UpdateReplicationController replaces a ReplicationController,
+	// compare-and-swap on its resourceVersion.
+	UpdateReplicationController(context.Context, *UpdateReplicationControllerRequest) (*UpdateReplicationControllerResponse, error)
+	// PatchReplicationController patches a ReplicationController.
+	PatchReplicationController(context.Context, *PatchReplicationControllerRequest) (*PatchReplicationControllerResponse, error)
+	// DeleteReplicationController deletes a ReplicationController.
+	DeleteReplicationController(context.Context, *DeleteReplicationControllerRequest) (*DeleteReplicationControllerResponse, error)
+	// DeleteCollectionReplicationControllers deletes the ReplicationControllers a
+	// selector matches.
+	DeleteCollectionReplicationControllers(context.Context, *DeleteCollectionReplicationControllersRequest) (*DeleteCollectionReplicationControllersResponse, error)
+	// WatchReplicationControllers streams changes to ReplicationControllers from a
+	// resourceVersion.
+	WatchReplicationControllers(*WatchReplicationControllersRequest, grpc.ServerStreamingServer[WatchReplicationControllersResponse]) error
+	// GetReplicationControllerStatus reads the status subresource of a
+	// ReplicationController.
+	GetReplicationControllerStatus(context.Context, *GetReplicationControllerStatusRequest) (*GetReplicationControllerStatusResponse, error)
+	// UpdateReplicationControllerStatus replaces the status subresource of a
+	// ReplicationController.
+	UpdateReplicationControllerStatus(context.Context, *UpdateReplicationControllerStatusRequest) (*UpdateReplicationControllerStatusResponse, error)
+	// PatchReplicationControllerStatus patches the status subresource of a
+	// ReplicationController.
+	PatchReplicationControllerStatus(context.Context, *PatchReplicationControllerStatusRequest) (*PatchReplicationControllerStatusResponse, error)
+	mustEmbedUnimplementedReplicationControllerServiceServer()
+}
+
+// UnimplementedReplicationControllerServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedReplicationControllerServiceServer struct{}
+
+func (UnimplementedReplicationControllerServiceServer) GetReplicationController(context.Context, *GetReplicationControllerRequest) (*GetReplicationControllerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReplicationController not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) ListReplicationControllers(context.Context, *ListReplicationControllersRequest) (*ListReplicationControllersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReplicationControllers not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) CreateReplicationController(context.Context, *CreateReplicationControllerRequest) (*CreateReplicationControllerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateReplicationController not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) UpdateReplicationController(context.Context, *UpdateReplicationControllerRequest) (*UpdateReplicationControllerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateReplicationController not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) PatchReplicationController(context.Context, *PatchReplicationControllerRequest) (*PatchReplicationControllerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchReplicationController not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) DeleteReplicationController(context.Context, *DeleteReplicationControllerRequest) (*DeleteReplicationControllerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteReplicationController not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) DeleteCollectionReplicationControllers(context.Context, *DeleteCollectionReplicationControllersRequest) (*DeleteCollectionReplicationControllersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCollectionReplicationControllers not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) WatchReplicationControllers(*WatchReplicationControllersRequest, grpc.ServerStreamingServer[WatchReplicationControllersResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchReplicationControllers not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) GetReplicationControllerStatus(context.Context, *GetReplicationControllerStatusRequest) (*GetReplicationControllerStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReplicationControllerStatus not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) UpdateReplicationControllerStatus(context.Context, *UpdateReplicationControllerStatusRequest) (*UpdateReplicationControllerStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateReplicationControllerStatus not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) PatchReplicationControllerStatus(context.Context, *PatchReplicationControllerStatusRequest) (*PatchReplicationControllerStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchReplicationControllerStatus not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) mustEmbedUnimplementedReplicationControllerServiceServer() {
+}
+func (UnimplementedReplicationControllerServiceServer) testEmbeddedByValue() {}
+
+// UnsafeReplicationControllerServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ReplicationControllerServiceServer will
+// result in compilation errors.
+type UnsafeReplicationControllerServiceServer interface {
+	mustEmbedUnimplementedReplicationControllerServiceServer()
+}
+
+func RegisterReplicationControllerServiceServer(s grpc.ServiceRegistrar, srv ReplicationControllerServiceServer) {
+	// If the following call panics, it indicates UnimplementedReplicationControllerServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ReplicationControllerService_ServiceDesc, srv)
+}
+
+func _ReplicationControllerService_GetReplicationController_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReplicationControllerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).GetReplicationController(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_GetReplicationController_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).GetReplicationController(ctx, req.(*GetReplicationControllerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_ListReplicationControllers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReplicationControllersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).ListReplicationControllers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_ListReplicationControllers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).ListReplicationControllers(ctx, req.(*ListReplicationControllersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_CreateReplicationController_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateReplicationControllerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).CreateReplicationController(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_CreateReplicationController_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).CreateReplicationController(ctx, req.(*CreateReplicationControllerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_UpdateReplicationController_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateReplicationControllerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).UpdateReplicationController(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_UpdateReplicationController_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).UpdateReplicationController(ctx, req.(*UpdateReplicationControllerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_PatchReplicationController_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchReplicationControllerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).PatchReplicationController(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_PatchReplicationController_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).PatchReplicationController(ctx, req.(*PatchReplicationControllerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_DeleteReplicationController_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteReplicationControllerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).DeleteReplicationController(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_DeleteReplicationController_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).DeleteReplicationController(ctx, req.(*DeleteReplicationControllerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_DeleteCollectionReplicationControllers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCollectionReplicationControllersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).DeleteCollectionReplicationControllers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_DeleteCollectionReplicationControllers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).DeleteCollectionReplicationControllers(ctx, req.(*DeleteCollectionReplicationControllersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_WatchReplicationControllers_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchReplicationControllersRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ReplicationControllerServiceServer).WatchReplicationControllers(m, &grpc.GenericServerStream[WatchReplicationControllersRequest, WatchReplicationControllersResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ReplicationControllerService_WatchReplicationControllersServer = grpc.ServerStreamingServer[WatchReplicationControllersResponse]
+
+func _ReplicationControllerService_GetReplicationControllerStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReplicationControllerStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).GetReplicationControllerStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_GetReplicationControllerStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).GetReplicationControllerStatus(ctx, req.(*GetReplicationControllerStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_UpdateReplicationControllerStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateReplicationControllerStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).UpdateReplicationControllerStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_UpdateReplicationControllerStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).UpdateReplicationControllerStatus(ctx, req.(*UpdateReplicationControllerStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_PatchReplicationControllerStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchReplicationControllerStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).PatchReplicationControllerStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_PatchReplicationControllerStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).PatchReplicationControllerStatus(ctx, req.(*PatchReplicationControllerStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ReplicationControllerService_ServiceDesc is the grpc.ServiceDesc for ReplicationControllerService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ReplicationControllerService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "portico.core.v1.ReplicationControllerService",
+	HandlerType: (*ReplicationControllerServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetReplicationController",
+			Handler:    _ReplicationControllerService_GetReplicationController_Handler,
+		},
+		{
+			MethodName: "ListReplicationControllers",
+			Handler:    _ReplicationControllerService_ListReplicationControllers_Handler,
+		},
+		{
+			MethodName: "CreateReplicationController",
+			Handler:    _ReplicationControllerService_CreateReplicationController_Handler,
+		},
+		{
+			MethodName: "UpdateReplicationController",
+			Handler:    _ReplicationControllerService_UpdateReplicationController_Handler,
+		},
+		{
+			MethodName: "PatchReplicationController",
+			Handler:    _ReplicationControllerService_PatchReplicationController_Handler,
+		},
+		{
+			MethodName: "DeleteReplicationController",
+			Handler:    _ReplicationControllerService_DeleteReplicationController_Handler,
+		},
+		{
+			MethodName: "DeleteCollectionReplicationControllers",
+			Handler:    _ReplicationControllerService_DeleteCollectionReplicationControllers_Handler,
+		},
+		{
+			MethodName: "GetReplicationControllerStatus",
+			Handler:    _ReplicationControllerService_GetReplicationControllerStatus_Handler,
+		},
+		{
+			MethodName: "UpdateReplicationControllerStatus",
+			Handler:    _ReplicationControllerService_UpdateReplicationControllerStatus_Handler,
+		},
+		{
+			MethodName: "PatchReplicationControllerStatus",
+			Handler:    _ReplicationControllerService_PatchReplicationControllerStatus_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchReplicationControllers",
+			Handler:       _ReplicationControllerService_WatchReplicationControllers_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "portico/core/v1/services.proto",
+}
+
+const (
+	ResourceQuotaService_GetResourceQuota_FullMethodName               = "/portico.core.v1.ResourceQuotaService/GetResourceQuota"
+	ResourceQuotaService_ListResourceQuotas_FullMethodName             = "/portico.core.v1.ResourceQuotaService/ListResourceQuotas"
+	ResourceQuotaService_CreateResourceQuota_FullMethodName            = "/portico.core.v1.ResourceQuotaService/CreateResourceQuota"
+	ResourceQuotaService_UpdateResourceQuota_FullMethodName            = "/portico.core.v1.ResourceQuotaService/UpdateResourceQuota"
+	ResourceQuotaService_PatchResourceQuota_FullMethodName             = "/portico.core.v1.ResourceQuotaService/PatchResourceQuota"
+	ResourceQuotaService_DeleteResourceQuota_FullMethodName            = "/portico.core.v1.ResourceQuotaService/DeleteResourceQuota"
+	ResourceQuotaService_DeleteCollectionResourceQuotas_FullMethodName = "/portico.core.v1.ResourceQuotaService/DeleteCollectionResourceQuotas"
+	ResourceQuotaService_WatchResourceQuotas_FullMethodName            = "/portico.core.v1.ResourceQuotaService/WatchResourceQuotas"
+	ResourceQuotaService_GetResourceQuotaStatus_FullMethodName         = "/portico.core.v1.ResourceQuotaService/GetResourceQuotaStatus"
+	ResourceQuotaService_UpdateResourceQuotaStatus_FullMethodName      = "/portico.core.v1.ResourceQuotaService/UpdateResourceQuotaStatus"
+	ResourceQuotaService_PatchResourceQuotaStatus_FullMethodName       = "/portico.core.v1.ResourceQuotaService/PatchResourceQuotaStatus"
+)
+
+// ResourceQuotaServiceClient is the client API for ResourceQuotaService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ResourceQuotaService serves resourcequotas (namespaced, v1 ResourceQuota).
+type ResourceQuotaServiceClient interface {
+	// GetResourceQuota reads one ResourceQuota.
+	GetResourceQuota(ctx context.Context, in *GetResourceQuotaRequest, opts ...grpc.CallOption) (*GetResourceQuotaResponse, error)
+	// ListResourceQuotas lists ResourceQuotas in a namespace, or in all
+	// namespaces.
+	ListResourceQuotas(ctx context.Context, in *ListResourceQuotasRequest, opts ...grpc.CallOption) (*ListResourceQuotasResponse, error)
+	// CreateResourceQuota creates a ResourceQuota.
+	CreateResourceQuota(ctx context.Context, in *CreateResourceQuotaRequest, opts ...grpc.CallOption) (*CreateResourceQuotaResponse, error)
+	// UpdateResourceQuota replaces a ResourceQuota, compare-and-swap on its
+	// resourceVersion.
+	UpdateResourceQuota(ctx context.Context, in *UpdateResourceQuotaRequest, opts ...grpc.CallOption) (*UpdateResourceQuotaResponse, error)
+	// PatchResourceQuota patches a ResourceQuota.
+	PatchResourceQuota(ctx context.Context, in *PatchResourceQuotaRequest, opts ...grpc.CallOption) (*PatchResourceQuotaResponse, error)
+	// DeleteResourceQuota deletes a ResourceQuota.
+	DeleteResourceQuota(ctx context.Context, in *DeleteResourceQuotaRequest, opts ...grpc.CallOption) (*DeleteResourceQuotaResponse, error)
+	// DeleteCollectionResourceQuotas deletes the ResourceQuotas a selector
+	// matches.
+	DeleteCollectionResourceQuotas(ctx context.Context, in *DeleteCollectionResourceQuotasRequest, opts ...grpc.CallOption) (*DeleteCollectionResourceQuotasResponse, error)
+	// WatchResourceQuotas streams changes to ResourceQuotas from a
+	// resourceVersion.
+	WatchResourceQuotas(ctx context.Context, in *WatchResourceQuotasRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResourceQuotasResponse], error)
+	// GetResourceQuotaStatus reads the status subresource of a ResourceQuota.
+	GetResourceQuotaStatus(ctx context.Context, in *GetResourceQuotaStatusRequest, opts ...grpc.CallOption) (*GetResourceQuotaStatusResponse, error)
+	// UpdateResourceQuotaStatus replaces the status subresource of a
+	// ResourceQuota.
+	UpdateResourceQuotaStatus(ctx context.Context, in *UpdateResourceQuotaStatusRequest, opts ...grpc.CallOption) (*UpdateResourceQuotaStatusResponse, error)
+	// PatchResourceQuotaStatus patches the status subresource of a ResourceQuota.
+	PatchResourceQuotaStatus(ctx context.Context, in *PatchResourceQuotaStatusRequest, opts ...grpc.CallOption) (*PatchResourceQuotaStatusResponse, error)
+}
+
+type resourceQuotaServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewResourceQuotaServiceClient(cc grpc.ClientConnInterface) ResourceQuotaServiceClient {
+	return &resourceQuotaServiceClient{cc}
+}
+
+func (c *resourceQuotaServiceClient) GetResourceQuota(ctx context.Context, in *GetResourceQuotaRequest, opts ...grpc.CallOption) (*GetResourceQuotaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetResourceQuotaResponse)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_GetResourceQuota_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) ListResourceQuotas(ctx context.Context, in *ListResourceQuotasRequest, opts ...grpc.CallOption) (*ListResourceQuotasResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListResourceQuotasResponse)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_ListResourceQuotas_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) CreateResourceQuota(ctx context.Context, in *CreateResourceQuotaRequest, opts ...grpc.CallOption) (*CreateResourceQuotaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateResourceQuotaResponse)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_CreateResourceQuota_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) UpdateResourceQuota(ctx context.Context, in *UpdateResourceQuotaRequest, opts ...grpc.CallOption) (*UpdateResourceQuotaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateResourceQuotaResponse)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_UpdateResourceQuota_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) PatchResourceQuota(ctx context.Context, in *PatchResourceQuotaRequest, opts ...grpc.CallOption) (*PatchResourceQuotaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchResourceQuotaResponse)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_PatchResourceQuota_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) DeleteResourceQuota(ctx context.Context, in *DeleteResourceQuotaRequest, opts ...grpc.CallOption) (*DeleteResourceQuotaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteResourceQuotaResponse)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_DeleteResourceQuota_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) DeleteCollectionResourceQuotas(ctx context.Context, in *DeleteCollectionResourceQuotasRequest, opts ...grpc.CallOption) (*DeleteCollectionResourceQuotasResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCollectionResourceQuotasResponse)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_DeleteCollectionResourceQuotas_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) WatchResourceQuotas(ctx context.Context, in *WatchResourceQuotasRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResourceQuotasResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ResourceQuotaService_ServiceDesc.Streams[0], ResourceQuotaService_WatchResourceQuotas_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchResourceQuotasRequest, WatchResourceQuotasResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ResourceQuotaService_WatchResourceQuotasClient = grpc.ServerStreamingClient[WatchResourceQuotasResponse]
+
+func (c *resourceQuotaServiceClient) GetResourceQuotaStatus(ctx context.Context, in *GetResourceQuotaStatusRequest, opts ...grpc.CallOption) (*GetResourceQuotaStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetResourceQuotaStatusResponse)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_GetResourceQuotaStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) UpdateResourceQuotaStatus(ctx context.Context, in *UpdateResourceQuotaStatusRequest, opts ...grpc.CallOption) (*UpdateResourceQuotaStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateResourceQuotaStatusResponse)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_UpdateResourceQuotaStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) PatchResourceQuotaStatus(ctx context.Context, in *PatchResourceQuotaStatusRequest, opts ...grpc.CallOption) (*PatchResourceQuotaStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchResourceQuotaStatusResponse)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_PatchResourceQuotaStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ResourceQuotaServiceServer is the server API for ResourceQuotaService service.
+// All implementations must embed UnimplementedResourceQuotaServiceServer
+// for forward compatibility.
+//
+// ResourceQuotaService serves resourcequotas (namespaced, v1 ResourceQuota).
+type ResourceQuotaServiceServer interface {
+	// GetResourceQuota reads one ResourceQuota.
+	GetResourceQuota(context.Context, *GetResourceQuotaRequest) (*GetResourceQuotaResponse, error)
+	// ListResourceQuotas lists ResourceQuotas in a namespace, or in all
+	// namespaces.
+	ListResourceQuotas(context.Context, *ListResourceQuotasRequest) (*ListResourceQuotasResponse, error)
+	// CreateResourceQuota creates a ResourceQuota.
+	CreateResourceQuota(context.Context, *CreateResourceQuotaRequest) (*CreateResourceQuotaResponse, error)
+	// UpdateResourceQuota replaces a ResourceQuota, compare-and-swap on its
+	// resourceVersion.
+	UpdateResourceQuota(context.Context, *UpdateResourceQuotaRequest) (*UpdateResourceQuotaResponse, error)
+	// PatchResourceQuota patches a ResourceQuota.
+	PatchResourceQuota(context.Context, *PatchResourceQuotaRequest) (*PatchResourceQuotaResponse, error)
+	// DeleteResourceQuota deletes a ResourceQuota.
+	DeleteResourceQuota(context.Context, *DeleteResourceQuotaRequest) (*DeleteResourceQuotaResponse, error)
+	// DeleteCollectionResourceQuotas deletes the ResourceQuotas a selector
+	// matches.
+	DeleteCollectionResourceQuotas(context.Context, *DeleteCollectionResourceQuotasRequest) (*DeleteCollectionResourceQuotasResponse, error)
+	// WatchResourceQuotas streams changes to ResourceQuotas from a
+	// resourceVersion.
+	WatchResourceQuotas(*WatchResourceQuotasRequest, grpc.ServerStreamingServer[WatchResourceQuotasResponse]) error
+	// GetResourceQuotaStatus reads the status subresource of a ResourceQuota.
+	GetResourceQuotaStatus(context.Context, *GetResourceQuotaStatusRequest) (*GetResourceQuotaStatusResponse, error)
+	// UpdateResourceQuotaStatus replaces the status subresource of a
+	// ResourceQuota.
+	UpdateResourceQuotaStatus(context.Context, *UpdateResourceQuotaStatusRequest) (*UpdateResourceQuotaStatusResponse, error)
+	// PatchResourceQuotaStatus patches the status subresource of a ResourceQuota.
+	PatchResourceQuotaStatus(context.Context, *PatchResourceQuotaStatusRequest) (*PatchResourceQuotaStatusResponse, error)
+	mustEmbedUnimplementedResourceQuotaServiceServer()
+}
+
+// UnimplementedResourceQuotaServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedResourceQuotaServiceServer struct{}
+
+func (UnimplementedResourceQuotaServiceServer) GetResourceQuota(context.Context, *GetResourceQuotaRequest) (*GetResourceQuotaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetResourceQuota not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) ListResourceQuotas(context.Context, *ListResourceQuotasRequest) (*ListResourceQuotasResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListResourceQuotas not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) CreateResourceQuota(context.Context, *CreateResourceQuotaRequest) (*CreateResourceQuotaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateResourceQuota not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) UpdateResourceQuota(context.Context, *UpdateResourceQuotaRequest) (*UpdateResourceQuotaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateResourceQuota not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) PatchResourceQuota(context.Context, *PatchResourceQuotaRequest) (*PatchResourceQuotaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchResourceQuota not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) DeleteResourceQuota(context.Context, *DeleteResourceQuotaRequest) (*DeleteResourceQuotaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteResourceQuota not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) DeleteCollectionResourceQuotas(context.Context, *DeleteCollectionResourceQuotasRequest) (*DeleteCollectionResourceQuotasResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCollectionResourceQuotas not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) WatchResourceQuotas(*WatchResourceQuotasRequest, grpc.ServerStreamingServer[WatchResourceQuotasResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchResourceQuotas not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) GetResourceQuotaStatus(context.Context, *GetResourceQuotaStatusRequest) (*GetResourceQuotaStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetResourceQuotaStatus not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) UpdateResourceQuotaStatus(context.Context, *UpdateResourceQuotaStatusRequest) (*UpdateResourceQuotaStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateResourceQuotaStatus not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) PatchResourceQuotaStatus(context.Context, *PatchResourceQuotaStatusRequest) (*PatchResourceQuotaStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchResourceQuotaStatus not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) mustEmbedUnimplementedResourceQuotaServiceServer() {}
+func (UnimplementedResourceQuotaServiceServer) testEmbeddedByValue()                              {}
+
+// UnsafeResourceQuotaServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ResourceQuotaServiceServer will
+// result in compilation errors.
+type UnsafeResourceQuotaServiceServer interface {
+	mustEmbedUnimplementedResourceQuotaServiceServer()
+}
+
+func RegisterResourceQuotaServiceServer(s grpc.ServiceRegistrar, srv ResourceQuotaServiceServer) {
+	// If the following call panics, it indicates UnimplementedResourceQuotaServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ResourceQuotaService_ServiceDesc, srv)
+}
+
+func _ResourceQuotaService_GetResourceQuota_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetResourceQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).GetResourceQuota(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_GetResourceQuota_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).GetResourceQuota(ctx, req.(*GetResourceQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_ListResourceQuotas_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListResourceQuotasRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).ListResourceQuotas(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_ListResourceQuotas_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).ListResourceQuotas(ctx, req.(*ListResourceQuotasRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_CreateResourceQuota_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateResourceQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).CreateResourceQuota(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_CreateResourceQuota_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).CreateResourceQuota(ctx, req.(*CreateResourceQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_UpdateResourceQuota_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateResourceQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).UpdateResourceQuota(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_UpdateResourceQuota_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).UpdateResourceQuota(ctx, req.(*UpdateResourceQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_PatchResourceQuota_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchResourceQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).PatchResourceQuota(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_PatchResourceQuota_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).PatchResourceQuota(ctx, req.(*PatchResourceQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_DeleteResourceQuota_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteResourceQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).DeleteResourceQuota(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_DeleteResourceQuota_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).DeleteResourceQuota(ctx, req.(*DeleteResourceQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_DeleteCollectionResourceQuotas_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCollectionResourceQuotasRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).DeleteCollectionResourceQuotas(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_DeleteCollectionResourceQuotas_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).DeleteCollectionResourceQuotas(ctx, req.(*DeleteCollectionResourceQuotasRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_WatchResourceQuotas_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchResourceQuotasRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ResourceQuotaServiceServer).WatchResourceQuotas(m, &grpc.GenericServerStream[WatchResourceQuotasRequest, WatchResourceQuotasResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ResourceQuotaService_WatchResourceQuotasServer = grpc.ServerStreamingServer[WatchResourceQuotasResponse]
+
+func _ResourceQuotaService_GetResourceQuotaStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetResourceQuotaStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).GetResourceQuotaStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_GetResourceQuotaStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).GetResourceQuotaStatus(ctx, req.(*GetResourceQuotaStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_UpdateResourceQuotaStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateResourceQuotaStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).UpdateResourceQuotaStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_UpdateResourceQuotaStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).UpdateResourceQuotaStatus(ctx, req.(*UpdateResourceQuotaStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_PatchResourceQuotaStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchResourceQuotaStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).PatchResourceQuotaStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_PatchResourceQuotaStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).PatchResourceQuotaStatus(ctx, req.(*PatchResourceQuotaStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ResourceQuotaService_ServiceDesc is the grpc.ServiceDesc for ResourceQuotaService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ResourceQuotaService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "portico.core.v1.ResourceQuotaService",
+	HandlerType: (*ResourceQuotaServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetResourceQuota",
+			Handler:    _ResourceQuotaService_GetResourceQuota_Handler,
+		},
+		{
+			MethodName: "ListResourceQuotas",
+			Handler:    _ResourceQuotaService_ListResourceQuotas_Handler,
+		},
+		{
+			MethodName: "CreateResourceQuota",
+			Handler:    _ResourceQuotaService_CreateResourceQuota_Handler,
+		},
+		{
+			MethodName: "UpdateResourceQuota",
+			Handler:    _ResourceQuotaService_UpdateResourceQuota_Handler,
+		},
+		{
+			MethodName: "PatchResourceQuota",
+			Handler:    _ResourceQuotaService_PatchResourceQuota_Handler,
+		},
+		{
+			MethodName: "DeleteResourceQuota",
+			Handler:    _ResourceQuotaService_DeleteResourceQuota_Handler,
+		},
+		{
+			MethodName: "DeleteCollectionResourceQuotas",
+			Handler:    _ResourceQuotaService_DeleteCollectionResourceQuotas_Handler,
+		},
+		{
+			MethodName: "GetResourceQuotaStatus",
+			Handler:    _ResourceQuotaService_GetResourceQuotaStatus_Handler,
+		},
+		{
+			MethodName: "UpdateResourceQuotaStatus",
+			Handler:    _ResourceQuotaService_UpdateResourceQuotaStatus_Handler,
+		},
+		{
+			MethodName: "PatchResourceQuotaStatus",
+			Handler:    _ResourceQuotaService_PatchResourceQuotaStatus_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchResourceQuotas",
+			Handler:       _ResourceQuotaService_WatchResourceQuotas_Handler,
 			ServerStreams: true,
 		},
 	},

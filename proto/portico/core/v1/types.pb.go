@@ -430,6 +430,81 @@ func (x *AzureDiskVolumeSource) GetKind() string {
 }
 
 // AzureFile represents an Azure File Service mount on the host and bind mount to the pod.
+type AzureFilePersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// secretName is the name of secret that contains Azure Storage Account Name and Key
+	SecretName string `protobuf:"bytes,1,opt,name=secret_name,json=secretName,proto3" json:"secret_name,omitempty"`
+	// shareName is the azure Share Name
+	ShareName string `protobuf:"bytes,2,opt,name=share_name,json=shareName,proto3" json:"share_name,omitempty"`
+	// readOnly defaults to false (read/write). ReadOnly here will force
+	// the ReadOnly setting in VolumeMounts.
+	ReadOnly bool `protobuf:"varint,3,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	// secretNamespace is the namespace of the secret that contains Azure Storage Account Name and Key
+	// default is the same as the Pod
+	SecretNamespace *string `protobuf:"bytes,4,opt,name=secret_namespace,json=secretNamespace,proto3,oneof" json:"secret_namespace,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AzureFilePersistentVolumeSource) Reset() {
+	*x = AzureFilePersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AzureFilePersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AzureFilePersistentVolumeSource) ProtoMessage() {}
+
+func (x *AzureFilePersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AzureFilePersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*AzureFilePersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AzureFilePersistentVolumeSource) GetSecretName() string {
+	if x != nil {
+		return x.SecretName
+	}
+	return ""
+}
+
+func (x *AzureFilePersistentVolumeSource) GetShareName() string {
+	if x != nil {
+		return x.ShareName
+	}
+	return ""
+}
+
+func (x *AzureFilePersistentVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *AzureFilePersistentVolumeSource) GetSecretNamespace() string {
+	if x != nil && x.SecretNamespace != nil {
+		return *x.SecretNamespace
+	}
+	return ""
+}
+
+// AzureFile represents an Azure File Service mount on the host and bind mount to the pod.
 type AzureFileVolumeSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// secretName is the  name of secret that contains Azure Storage Account Name and Key
@@ -445,7 +520,7 @@ type AzureFileVolumeSource struct {
 
 func (x *AzureFileVolumeSource) Reset() {
 	*x = AzureFileVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[6]
+	mi := &file_portico_core_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +532,7 @@ func (x *AzureFileVolumeSource) String() string {
 func (*AzureFileVolumeSource) ProtoMessage() {}
 
 func (x *AzureFileVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[6]
+	mi := &file_portico_core_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +545,7 @@ func (x *AzureFileVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AzureFileVolumeSource.ProtoReflect.Descriptor instead.
 func (*AzureFileVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AzureFileVolumeSource) GetSecretName() string {
@@ -508,7 +583,7 @@ type Binding struct {
 
 func (x *Binding) Reset() {
 	*x = Binding{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[7]
+	mi := &file_portico_core_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +595,7 @@ func (x *Binding) String() string {
 func (*Binding) ProtoMessage() {}
 
 func (x *Binding) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[7]
+	mi := &file_portico_core_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +608,7 @@ func (x *Binding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Binding.ProtoReflect.Descriptor instead.
 func (*Binding) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Binding) GetMetadata() *ObjectMeta {
@@ -569,7 +644,7 @@ type BoundObjectReference struct {
 
 func (x *BoundObjectReference) Reset() {
 	*x = BoundObjectReference{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[8]
+	mi := &file_portico_core_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +656,7 @@ func (x *BoundObjectReference) String() string {
 func (*BoundObjectReference) ProtoMessage() {}
 
 func (x *BoundObjectReference) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[8]
+	mi := &file_portico_core_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +669,7 @@ func (x *BoundObjectReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoundObjectReference.ProtoReflect.Descriptor instead.
 func (*BoundObjectReference) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BoundObjectReference) GetKind() string {
@@ -625,6 +700,158 @@ func (x *BoundObjectReference) GetUid() string {
 	return ""
 }
 
+// Represents storage that is managed by an external CSI volume driver
+type CSIPersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// driver is the name of the driver to use for this volume.
+	// Required.
+	Driver string `protobuf:"bytes,1,opt,name=driver,proto3" json:"driver,omitempty"`
+	// volumeHandle is the unique volume name returned by the CSI volume
+	// plugin’s CreateVolume to refer to the volume on all subsequent calls.
+	// Required.
+	VolumeHandle string `protobuf:"bytes,2,opt,name=volume_handle,json=volumeHandle,proto3" json:"volume_handle,omitempty"`
+	// readOnly value to pass to ControllerPublishVolumeRequest.
+	// Defaults to false (read/write).
+	ReadOnly bool `protobuf:"varint,3,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	// fsType to mount. Must be a filesystem type supported by the host operating system.
+	// Ex. "ext4", "xfs", "ntfs".
+	FsType string `protobuf:"bytes,4,opt,name=fs_type,json=fsType,proto3" json:"fs_type,omitempty"`
+	// volumeAttributes of the volume to publish.
+	VolumeAttributes map[string]string `protobuf:"bytes,5,rep,name=volume_attributes,json=volumeAttributes,proto3" json:"volume_attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// controllerPublishSecretRef is a reference to the secret object containing
+	// sensitive information to pass to the CSI driver to complete the CSI
+	// ControllerPublishVolume and ControllerUnpublishVolume calls.
+	// This field is optional, and may be empty if no secret is required. If the
+	// secret object contains more than one secret, all secrets are passed.
+	ControllerPublishSecretRef *SecretReference `protobuf:"bytes,6,opt,name=controller_publish_secret_ref,json=controllerPublishSecretRef,proto3" json:"controller_publish_secret_ref,omitempty"`
+	// nodeStageSecretRef is a reference to the secret object containing sensitive
+	// information to pass to the CSI driver to complete the CSI NodeStageVolume
+	// and NodeStageVolume and NodeUnstageVolume calls.
+	// This field is optional, and may be empty if no secret is required. If the
+	// secret object contains more than one secret, all secrets are passed.
+	NodeStageSecretRef *SecretReference `protobuf:"bytes,7,opt,name=node_stage_secret_ref,json=nodeStageSecretRef,proto3" json:"node_stage_secret_ref,omitempty"`
+	// nodePublishSecretRef is a reference to the secret object containing
+	// sensitive information to pass to the CSI driver to complete the CSI
+	// NodePublishVolume and NodeUnpublishVolume calls.
+	// This field is optional, and may be empty if no secret is required. If the
+	// secret object contains more than one secret, all secrets are passed.
+	NodePublishSecretRef *SecretReference `protobuf:"bytes,8,opt,name=node_publish_secret_ref,json=nodePublishSecretRef,proto3" json:"node_publish_secret_ref,omitempty"`
+	// controllerExpandSecretRef is a reference to the secret object containing
+	// sensitive information to pass to the CSI driver to complete the CSI
+	// ControllerExpandVolume call.
+	// This field is optional, and may be empty if no secret is required. If the
+	// secret object contains more than one secret, all secrets are passed.
+	ControllerExpandSecretRef *SecretReference `protobuf:"bytes,9,opt,name=controller_expand_secret_ref,json=controllerExpandSecretRef,proto3" json:"controller_expand_secret_ref,omitempty"`
+	// nodeExpandSecretRef is a reference to the secret object containing
+	// sensitive information to pass to the CSI driver to complete the CSI
+	// NodeExpandVolume call.
+	// This field is optional, may be omitted if no secret is required. If the
+	// secret object contains more than one secret, all secrets are passed.
+	NodeExpandSecretRef *SecretReference `protobuf:"bytes,10,opt,name=node_expand_secret_ref,json=nodeExpandSecretRef,proto3" json:"node_expand_secret_ref,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *CSIPersistentVolumeSource) Reset() {
+	*x = CSIPersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CSIPersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CSIPersistentVolumeSource) ProtoMessage() {}
+
+func (x *CSIPersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CSIPersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*CSIPersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CSIPersistentVolumeSource) GetDriver() string {
+	if x != nil {
+		return x.Driver
+	}
+	return ""
+}
+
+func (x *CSIPersistentVolumeSource) GetVolumeHandle() string {
+	if x != nil {
+		return x.VolumeHandle
+	}
+	return ""
+}
+
+func (x *CSIPersistentVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *CSIPersistentVolumeSource) GetFsType() string {
+	if x != nil {
+		return x.FsType
+	}
+	return ""
+}
+
+func (x *CSIPersistentVolumeSource) GetVolumeAttributes() map[string]string {
+	if x != nil {
+		return x.VolumeAttributes
+	}
+	return nil
+}
+
+func (x *CSIPersistentVolumeSource) GetControllerPublishSecretRef() *SecretReference {
+	if x != nil {
+		return x.ControllerPublishSecretRef
+	}
+	return nil
+}
+
+func (x *CSIPersistentVolumeSource) GetNodeStageSecretRef() *SecretReference {
+	if x != nil {
+		return x.NodeStageSecretRef
+	}
+	return nil
+}
+
+func (x *CSIPersistentVolumeSource) GetNodePublishSecretRef() *SecretReference {
+	if x != nil {
+		return x.NodePublishSecretRef
+	}
+	return nil
+}
+
+func (x *CSIPersistentVolumeSource) GetControllerExpandSecretRef() *SecretReference {
+	if x != nil {
+		return x.ControllerExpandSecretRef
+	}
+	return nil
+}
+
+func (x *CSIPersistentVolumeSource) GetNodeExpandSecretRef() *SecretReference {
+	if x != nil {
+		return x.NodeExpandSecretRef
+	}
+	return nil
+}
+
 // Represents a source location of a volume to mount, managed by an external CSI driver
 type CSIVolumeSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -653,7 +880,7 @@ type CSIVolumeSource struct {
 
 func (x *CSIVolumeSource) Reset() {
 	*x = CSIVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[9]
+	mi := &file_portico_core_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +892,7 @@ func (x *CSIVolumeSource) String() string {
 func (*CSIVolumeSource) ProtoMessage() {}
 
 func (x *CSIVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[9]
+	mi := &file_portico_core_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +905,7 @@ func (x *CSIVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CSIVolumeSource.ProtoReflect.Descriptor instead.
 func (*CSIVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CSIVolumeSource) GetDriver() string {
@@ -729,7 +956,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[10]
+	mi := &file_portico_core_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +968,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[10]
+	mi := &file_portico_core_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +981,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -769,6 +996,104 @@ func (x *Capabilities) GetDrop() []string {
 		return x.Drop
 	}
 	return nil
+}
+
+// Represents a Ceph Filesystem mount that lasts the lifetime of a pod
+// Cephfs volumes do not support ownership management or SELinux relabeling.
+type CephFSPersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// monitors is Required: Monitors is a collection of Ceph monitors
+	// More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
+	Monitors []string `protobuf:"bytes,1,rep,name=monitors,proto3" json:"monitors,omitempty"`
+	// path is Optional: Used as the mounted root, rather than the full Ceph tree, default is /
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// user is Optional: User is the rados user name, default is admin
+	// More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
+	User string `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	// secretFile is Optional: SecretFile is the path to key ring for User, default is /etc/ceph/user.secret
+	// More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
+	SecretFile string `protobuf:"bytes,4,opt,name=secret_file,json=secretFile,proto3" json:"secret_file,omitempty"`
+	// secretRef is Optional: SecretRef is reference to the authentication secret for User, default is empty.
+	// More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
+	SecretRef *SecretReference `protobuf:"bytes,5,opt,name=secret_ref,json=secretRef,proto3" json:"secret_ref,omitempty"`
+	// readOnly is Optional: Defaults to false (read/write). ReadOnly here will force
+	// the ReadOnly setting in VolumeMounts.
+	// More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
+	ReadOnly      bool `protobuf:"varint,6,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CephFSPersistentVolumeSource) Reset() {
+	*x = CephFSPersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CephFSPersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CephFSPersistentVolumeSource) ProtoMessage() {}
+
+func (x *CephFSPersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CephFSPersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*CephFSPersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CephFSPersistentVolumeSource) GetMonitors() []string {
+	if x != nil {
+		return x.Monitors
+	}
+	return nil
+}
+
+func (x *CephFSPersistentVolumeSource) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *CephFSPersistentVolumeSource) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *CephFSPersistentVolumeSource) GetSecretFile() string {
+	if x != nil {
+		return x.SecretFile
+	}
+	return ""
+}
+
+func (x *CephFSPersistentVolumeSource) GetSecretRef() *SecretReference {
+	if x != nil {
+		return x.SecretRef
+	}
+	return nil
+}
+
+func (x *CephFSPersistentVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
 }
 
 // Represents a Ceph Filesystem mount that lasts the lifetime of a pod
@@ -799,7 +1124,7 @@ type CephFSVolumeSource struct {
 
 func (x *CephFSVolumeSource) Reset() {
 	*x = CephFSVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[11]
+	mi := &file_portico_core_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +1136,7 @@ func (x *CephFSVolumeSource) String() string {
 func (*CephFSVolumeSource) ProtoMessage() {}
 
 func (x *CephFSVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[11]
+	mi := &file_portico_core_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +1149,7 @@ func (x *CephFSVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CephFSVolumeSource.ProtoReflect.Descriptor instead.
 func (*CephFSVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CephFSVolumeSource) GetMonitors() []string {
@@ -873,6 +1198,89 @@ func (x *CephFSVolumeSource) GetReadOnly() bool {
 // A Cinder volume must exist before mounting to a container.
 // The volume must also be in the same region as the kubelet.
 // Cinder volumes support ownership management and SELinux relabeling.
+type CinderPersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// volumeID used to identify the volume in cinder.
+	// More info: https://examples.k8s.io/mysql-cinder-pd/README.md
+	VolumeId string `protobuf:"bytes,1,opt,name=volume_id,json=volumeID,proto3" json:"volume_id,omitempty"`
+	// fsType Filesystem type to mount.
+	// Must be a filesystem type supported by the host operating system.
+	// Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
+	// More info: https://examples.k8s.io/mysql-cinder-pd/README.md
+	FsType string `protobuf:"bytes,2,opt,name=fs_type,json=fsType,proto3" json:"fs_type,omitempty"`
+	// readOnly is Optional: Defaults to false (read/write). ReadOnly here will force
+	// the ReadOnly setting in VolumeMounts.
+	// More info: https://examples.k8s.io/mysql-cinder-pd/README.md
+	ReadOnly bool `protobuf:"varint,3,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	// secretRef is Optional: points to a secret object containing parameters used to connect
+	// to OpenStack.
+	SecretRef     *SecretReference `protobuf:"bytes,4,opt,name=secret_ref,json=secretRef,proto3" json:"secret_ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CinderPersistentVolumeSource) Reset() {
+	*x = CinderPersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CinderPersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CinderPersistentVolumeSource) ProtoMessage() {}
+
+func (x *CinderPersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CinderPersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*CinderPersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CinderPersistentVolumeSource) GetVolumeId() string {
+	if x != nil {
+		return x.VolumeId
+	}
+	return ""
+}
+
+func (x *CinderPersistentVolumeSource) GetFsType() string {
+	if x != nil {
+		return x.FsType
+	}
+	return ""
+}
+
+func (x *CinderPersistentVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *CinderPersistentVolumeSource) GetSecretRef() *SecretReference {
+	if x != nil {
+		return x.SecretRef
+	}
+	return nil
+}
+
+// Represents a cinder volume resource in Openstack.
+// A Cinder volume must exist before mounting to a container.
+// The volume must also be in the same region as the kubelet.
+// Cinder volumes support ownership management and SELinux relabeling.
 type CinderVolumeSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// volumeID used to identify the volume in cinder.
@@ -896,7 +1304,7 @@ type CinderVolumeSource struct {
 
 func (x *CinderVolumeSource) Reset() {
 	*x = CinderVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[12]
+	mi := &file_portico_core_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +1316,7 @@ func (x *CinderVolumeSource) String() string {
 func (*CinderVolumeSource) ProtoMessage() {}
 
 func (x *CinderVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[12]
+	mi := &file_portico_core_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1329,7 @@ func (x *CinderVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CinderVolumeSource.ProtoReflect.Descriptor instead.
 func (*CinderVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CinderVolumeSource) GetVolumeId() string {
@@ -965,7 +1373,7 @@ type ClientIPConfig struct {
 
 func (x *ClientIPConfig) Reset() {
 	*x = ClientIPConfig{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[13]
+	mi := &file_portico_core_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1385,7 @@ func (x *ClientIPConfig) String() string {
 func (*ClientIPConfig) ProtoMessage() {}
 
 func (x *ClientIPConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[13]
+	mi := &file_portico_core_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1398,7 @@ func (x *ClientIPConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientIPConfig.ProtoReflect.Descriptor instead.
 func (*ClientIPConfig) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ClientIPConfig) GetTimeoutSeconds() int32 {
@@ -1035,7 +1443,7 @@ type ClusterTrustBundleProjection struct {
 
 func (x *ClusterTrustBundleProjection) Reset() {
 	*x = ClusterTrustBundleProjection{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[14]
+	mi := &file_portico_core_v1_types_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +1455,7 @@ func (x *ClusterTrustBundleProjection) String() string {
 func (*ClusterTrustBundleProjection) ProtoMessage() {}
 
 func (x *ClusterTrustBundleProjection) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[14]
+	mi := &file_portico_core_v1_types_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +1468,7 @@ func (x *ClusterTrustBundleProjection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterTrustBundleProjection.ProtoReflect.Descriptor instead.
 func (*ClusterTrustBundleProjection) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ClusterTrustBundleProjection) GetName() string {
@@ -1138,7 +1546,7 @@ type ConfigMap struct {
 
 func (x *ConfigMap) Reset() {
 	*x = ConfigMap{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[15]
+	mi := &file_portico_core_v1_types_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1558,7 @@ func (x *ConfigMap) String() string {
 func (*ConfigMap) ProtoMessage() {}
 
 func (x *ConfigMap) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[15]
+	mi := &file_portico_core_v1_types_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1571,7 @@ func (x *ConfigMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMap.ProtoReflect.Descriptor instead.
 func (*ConfigMap) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{15}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ConfigMap) GetMetadata() *ObjectMeta {
@@ -1208,7 +1616,7 @@ type ConfigMapEnvSource struct {
 
 func (x *ConfigMapEnvSource) Reset() {
 	*x = ConfigMapEnvSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[16]
+	mi := &file_portico_core_v1_types_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1628,7 @@ func (x *ConfigMapEnvSource) String() string {
 func (*ConfigMapEnvSource) ProtoMessage() {}
 
 func (x *ConfigMapEnvSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[16]
+	mi := &file_portico_core_v1_types_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1641,7 @@ func (x *ConfigMapEnvSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapEnvSource.ProtoReflect.Descriptor instead.
 func (*ConfigMapEnvSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{16}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ConfigMapEnvSource) GetLocalObjectReference() *LocalObjectReference {
@@ -1266,7 +1674,7 @@ type ConfigMapKeySelector struct {
 
 func (x *ConfigMapKeySelector) Reset() {
 	*x = ConfigMapKeySelector{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[17]
+	mi := &file_portico_core_v1_types_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1686,7 @@ func (x *ConfigMapKeySelector) String() string {
 func (*ConfigMapKeySelector) ProtoMessage() {}
 
 func (x *ConfigMapKeySelector) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[17]
+	mi := &file_portico_core_v1_types_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1699,7 @@ func (x *ConfigMapKeySelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapKeySelector.ProtoReflect.Descriptor instead.
 func (*ConfigMapKeySelector) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{17}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ConfigMapKeySelector) GetLocalObjectReference() *LocalObjectReference {
@@ -1340,7 +1748,7 @@ type ConfigMapNodeConfigSource struct {
 
 func (x *ConfigMapNodeConfigSource) Reset() {
 	*x = ConfigMapNodeConfigSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[18]
+	mi := &file_portico_core_v1_types_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1352,7 +1760,7 @@ func (x *ConfigMapNodeConfigSource) String() string {
 func (*ConfigMapNodeConfigSource) ProtoMessage() {}
 
 func (x *ConfigMapNodeConfigSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[18]
+	mi := &file_portico_core_v1_types_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1365,7 +1773,7 @@ func (x *ConfigMapNodeConfigSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapNodeConfigSource.ProtoReflect.Descriptor instead.
 func (*ConfigMapNodeConfigSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{18}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ConfigMapNodeConfigSource) GetNamespace() string {
@@ -1423,7 +1831,7 @@ type ConfigMapProjection struct {
 
 func (x *ConfigMapProjection) Reset() {
 	*x = ConfigMapProjection{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[19]
+	mi := &file_portico_core_v1_types_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1843,7 @@ func (x *ConfigMapProjection) String() string {
 func (*ConfigMapProjection) ProtoMessage() {}
 
 func (x *ConfigMapProjection) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[19]
+	mi := &file_portico_core_v1_types_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1856,7 @@ func (x *ConfigMapProjection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapProjection.ProtoReflect.Descriptor instead.
 func (*ConfigMapProjection) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{19}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ConfigMapProjection) GetLocalObjectReference() *LocalObjectReference {
@@ -1504,7 +1912,7 @@ type ConfigMapVolumeSource struct {
 
 func (x *ConfigMapVolumeSource) Reset() {
 	*x = ConfigMapVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[20]
+	mi := &file_portico_core_v1_types_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +1924,7 @@ func (x *ConfigMapVolumeSource) String() string {
 func (*ConfigMapVolumeSource) ProtoMessage() {}
 
 func (x *ConfigMapVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[20]
+	mi := &file_portico_core_v1_types_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +1937,7 @@ func (x *ConfigMapVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapVolumeSource.ProtoReflect.Descriptor instead.
 func (*ConfigMapVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{20}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ConfigMapVolumeSource) GetLocalObjectReference() *LocalObjectReference {
@@ -1728,7 +2136,7 @@ type Container struct {
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[21]
+	mi := &file_portico_core_v1_types_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1740,7 +2148,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[21]
+	mi := &file_portico_core_v1_types_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1753,7 +2161,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{21}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Container) GetName() string {
@@ -1947,7 +2355,7 @@ type ContainerExtendedResourceRequest struct {
 
 func (x *ContainerExtendedResourceRequest) Reset() {
 	*x = ContainerExtendedResourceRequest{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[22]
+	mi := &file_portico_core_v1_types_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1959,7 +2367,7 @@ func (x *ContainerExtendedResourceRequest) String() string {
 func (*ContainerExtendedResourceRequest) ProtoMessage() {}
 
 func (x *ContainerExtendedResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[22]
+	mi := &file_portico_core_v1_types_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1972,7 +2380,7 @@ func (x *ContainerExtendedResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerExtendedResourceRequest.ProtoReflect.Descriptor instead.
 func (*ContainerExtendedResourceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{22}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ContainerExtendedResourceRequest) GetContainerName() string {
@@ -2010,7 +2418,7 @@ type ContainerImage struct {
 
 func (x *ContainerImage) Reset() {
 	*x = ContainerImage{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[23]
+	mi := &file_portico_core_v1_types_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2022,7 +2430,7 @@ func (x *ContainerImage) String() string {
 func (*ContainerImage) ProtoMessage() {}
 
 func (x *ContainerImage) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[23]
+	mi := &file_portico_core_v1_types_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2035,7 +2443,7 @@ func (x *ContainerImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerImage.ProtoReflect.Descriptor instead.
 func (*ContainerImage) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{23}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ContainerImage) GetNames() []string {
@@ -2078,7 +2486,7 @@ type ContainerPort struct {
 
 func (x *ContainerPort) Reset() {
 	*x = ContainerPort{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[24]
+	mi := &file_portico_core_v1_types_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2090,7 +2498,7 @@ func (x *ContainerPort) String() string {
 func (*ContainerPort) ProtoMessage() {}
 
 func (x *ContainerPort) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[24]
+	mi := &file_portico_core_v1_types_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2103,7 +2511,7 @@ func (x *ContainerPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerPort.ProtoReflect.Descriptor instead.
 func (*ContainerPort) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{24}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ContainerPort) GetName() string {
@@ -2156,7 +2564,7 @@ type ContainerResizePolicy struct {
 
 func (x *ContainerResizePolicy) Reset() {
 	*x = ContainerResizePolicy{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[25]
+	mi := &file_portico_core_v1_types_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2576,7 @@ func (x *ContainerResizePolicy) String() string {
 func (*ContainerResizePolicy) ProtoMessage() {}
 
 func (x *ContainerResizePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[25]
+	mi := &file_portico_core_v1_types_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2589,7 @@ func (x *ContainerResizePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerResizePolicy.ProtoReflect.Descriptor instead.
 func (*ContainerResizePolicy) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{25}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ContainerResizePolicy) GetResourceName() string {
@@ -2213,7 +2621,7 @@ type ContainerRestartRule struct {
 
 func (x *ContainerRestartRule) Reset() {
 	*x = ContainerRestartRule{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[26]
+	mi := &file_portico_core_v1_types_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2225,7 +2633,7 @@ func (x *ContainerRestartRule) String() string {
 func (*ContainerRestartRule) ProtoMessage() {}
 
 func (x *ContainerRestartRule) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[26]
+	mi := &file_portico_core_v1_types_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2238,7 +2646,7 @@ func (x *ContainerRestartRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerRestartRule.ProtoReflect.Descriptor instead.
 func (*ContainerRestartRule) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{26}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ContainerRestartRule) GetAction() string {
@@ -2275,7 +2683,7 @@ type ContainerRestartRuleOnExitCodes struct {
 
 func (x *ContainerRestartRuleOnExitCodes) Reset() {
 	*x = ContainerRestartRuleOnExitCodes{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[27]
+	mi := &file_portico_core_v1_types_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2287,7 +2695,7 @@ func (x *ContainerRestartRuleOnExitCodes) String() string {
 func (*ContainerRestartRuleOnExitCodes) ProtoMessage() {}
 
 func (x *ContainerRestartRuleOnExitCodes) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[27]
+	mi := &file_portico_core_v1_types_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2300,7 +2708,7 @@ func (x *ContainerRestartRuleOnExitCodes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerRestartRuleOnExitCodes.ProtoReflect.Descriptor instead.
 func (*ContainerRestartRuleOnExitCodes) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{27}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ContainerRestartRuleOnExitCodes) GetOperator() string {
@@ -2334,7 +2742,7 @@ type ContainerState struct {
 
 func (x *ContainerState) Reset() {
 	*x = ContainerState{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[28]
+	mi := &file_portico_core_v1_types_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2346,7 +2754,7 @@ func (x *ContainerState) String() string {
 func (*ContainerState) ProtoMessage() {}
 
 func (x *ContainerState) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[28]
+	mi := &file_portico_core_v1_types_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2359,7 +2767,7 @@ func (x *ContainerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
 func (*ContainerState) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{28}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ContainerState) GetWaiting() *ContainerStateWaiting {
@@ -2394,7 +2802,7 @@ type ContainerStateRunning struct {
 
 func (x *ContainerStateRunning) Reset() {
 	*x = ContainerStateRunning{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[29]
+	mi := &file_portico_core_v1_types_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2406,7 +2814,7 @@ func (x *ContainerStateRunning) String() string {
 func (*ContainerStateRunning) ProtoMessage() {}
 
 func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[29]
+	mi := &file_portico_core_v1_types_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2419,7 +2827,7 @@ func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateRunning.ProtoReflect.Descriptor instead.
 func (*ContainerStateRunning) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{29}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ContainerStateRunning) GetStartedAt() *timestamppb.Timestamp {
@@ -2452,7 +2860,7 @@ type ContainerStateTerminated struct {
 
 func (x *ContainerStateTerminated) Reset() {
 	*x = ContainerStateTerminated{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[30]
+	mi := &file_portico_core_v1_types_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2872,7 @@ func (x *ContainerStateTerminated) String() string {
 func (*ContainerStateTerminated) ProtoMessage() {}
 
 func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[30]
+	mi := &file_portico_core_v1_types_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2885,7 @@ func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateTerminated.ProtoReflect.Descriptor instead.
 func (*ContainerStateTerminated) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{30}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ContainerStateTerminated) GetExitCode() int32 {
@@ -2542,7 +2950,7 @@ type ContainerStateWaiting struct {
 
 func (x *ContainerStateWaiting) Reset() {
 	*x = ContainerStateWaiting{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[31]
+	mi := &file_portico_core_v1_types_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2554,7 +2962,7 @@ func (x *ContainerStateWaiting) String() string {
 func (*ContainerStateWaiting) ProtoMessage() {}
 
 func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[31]
+	mi := &file_portico_core_v1_types_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2567,7 +2975,7 @@ func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateWaiting.ProtoReflect.Descriptor instead.
 func (*ContainerStateWaiting) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{31}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ContainerStateWaiting) GetReason() string {
@@ -2651,7 +3059,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[32]
+	mi := &file_portico_core_v1_types_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2663,7 +3071,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[32]
+	mi := &file_portico_core_v1_types_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2676,7 +3084,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{32}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -2796,7 +3204,7 @@ type ContainerUser struct {
 
 func (x *ContainerUser) Reset() {
 	*x = ContainerUser{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[33]
+	mi := &file_portico_core_v1_types_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2808,7 +3216,7 @@ func (x *ContainerUser) String() string {
 func (*ContainerUser) ProtoMessage() {}
 
 func (x *ContainerUser) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[33]
+	mi := &file_portico_core_v1_types_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2821,7 +3229,7 @@ func (x *ContainerUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerUser.ProtoReflect.Descriptor instead.
 func (*ContainerUser) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{33}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ContainerUser) GetLinux() *LinuxContainerUser {
@@ -2842,7 +3250,7 @@ type DaemonEndpoint struct {
 
 func (x *DaemonEndpoint) Reset() {
 	*x = DaemonEndpoint{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[34]
+	mi := &file_portico_core_v1_types_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2854,7 +3262,7 @@ func (x *DaemonEndpoint) String() string {
 func (*DaemonEndpoint) ProtoMessage() {}
 
 func (x *DaemonEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[34]
+	mi := &file_portico_core_v1_types_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2867,7 +3275,7 @@ func (x *DaemonEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaemonEndpoint.ProtoReflect.Descriptor instead.
 func (*DaemonEndpoint) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{34}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DaemonEndpoint) GetPort() int32 {
@@ -2890,7 +3298,7 @@ type DownwardAPIProjection struct {
 
 func (x *DownwardAPIProjection) Reset() {
 	*x = DownwardAPIProjection{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[35]
+	mi := &file_portico_core_v1_types_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2902,7 +3310,7 @@ func (x *DownwardAPIProjection) String() string {
 func (*DownwardAPIProjection) ProtoMessage() {}
 
 func (x *DownwardAPIProjection) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[35]
+	mi := &file_portico_core_v1_types_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2915,7 +3323,7 @@ func (x *DownwardAPIProjection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownwardAPIProjection.ProtoReflect.Descriptor instead.
 func (*DownwardAPIProjection) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{35}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DownwardAPIProjection) GetItems() []*DownwardAPIVolumeFile {
@@ -2952,7 +3360,7 @@ type DownwardAPIVolumeFile struct {
 
 func (x *DownwardAPIVolumeFile) Reset() {
 	*x = DownwardAPIVolumeFile{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[36]
+	mi := &file_portico_core_v1_types_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2964,7 +3372,7 @@ func (x *DownwardAPIVolumeFile) String() string {
 func (*DownwardAPIVolumeFile) ProtoMessage() {}
 
 func (x *DownwardAPIVolumeFile) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[36]
+	mi := &file_portico_core_v1_types_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2977,7 +3385,7 @@ func (x *DownwardAPIVolumeFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownwardAPIVolumeFile.ProtoReflect.Descriptor instead.
 func (*DownwardAPIVolumeFile) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{36}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DownwardAPIVolumeFile) GetPath() string {
@@ -3040,7 +3448,7 @@ type DownwardAPIVolumeSource struct {
 
 func (x *DownwardAPIVolumeSource) Reset() {
 	*x = DownwardAPIVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[37]
+	mi := &file_portico_core_v1_types_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3052,7 +3460,7 @@ func (x *DownwardAPIVolumeSource) String() string {
 func (*DownwardAPIVolumeSource) ProtoMessage() {}
 
 func (x *DownwardAPIVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[37]
+	mi := &file_portico_core_v1_types_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3065,7 +3473,7 @@ func (x *DownwardAPIVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownwardAPIVolumeSource.ProtoReflect.Descriptor instead.
 func (*DownwardAPIVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{37}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DownwardAPIVolumeSource) GetItems() []*DownwardAPIVolumeFile {
@@ -3120,7 +3528,7 @@ type EmptyDirVolumeSource struct {
 
 func (x *EmptyDirVolumeSource) Reset() {
 	*x = EmptyDirVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[38]
+	mi := &file_portico_core_v1_types_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3132,7 +3540,7 @@ func (x *EmptyDirVolumeSource) String() string {
 func (*EmptyDirVolumeSource) ProtoMessage() {}
 
 func (x *EmptyDirVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[38]
+	mi := &file_portico_core_v1_types_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3145,7 +3553,7 @@ func (x *EmptyDirVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmptyDirVolumeSource.ProtoReflect.Descriptor instead.
 func (*EmptyDirVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{38}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *EmptyDirVolumeSource) GetMedium() string {
@@ -3189,7 +3597,7 @@ type EndpointAddress struct {
 
 func (x *EndpointAddress) Reset() {
 	*x = EndpointAddress{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[39]
+	mi := &file_portico_core_v1_types_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3201,7 +3609,7 @@ func (x *EndpointAddress) String() string {
 func (*EndpointAddress) ProtoMessage() {}
 
 func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[39]
+	mi := &file_portico_core_v1_types_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3214,7 +3622,7 @@ func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointAddress.ProtoReflect.Descriptor instead.
 func (*EndpointAddress) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{39}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *EndpointAddress) GetIp() string {
@@ -3271,7 +3679,7 @@ type EndpointPort struct {
 
 func (x *EndpointPort) Reset() {
 	*x = EndpointPort{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[40]
+	mi := &file_portico_core_v1_types_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3283,7 +3691,7 @@ func (x *EndpointPort) String() string {
 func (*EndpointPort) ProtoMessage() {}
 
 func (x *EndpointPort) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[40]
+	mi := &file_portico_core_v1_types_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3296,7 +3704,7 @@ func (x *EndpointPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointPort.ProtoReflect.Descriptor instead.
 func (*EndpointPort) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{40}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *EndpointPort) GetName() string {
@@ -3347,7 +3755,7 @@ type EndpointSubset struct {
 
 func (x *EndpointSubset) Reset() {
 	*x = EndpointSubset{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[41]
+	mi := &file_portico_core_v1_types_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3359,7 +3767,7 @@ func (x *EndpointSubset) String() string {
 func (*EndpointSubset) ProtoMessage() {}
 
 func (x *EndpointSubset) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[41]
+	mi := &file_portico_core_v1_types_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3372,7 +3780,7 @@ func (x *EndpointSubset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSubset.ProtoReflect.Descriptor instead.
 func (*EndpointSubset) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{41}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *EndpointSubset) GetAddresses() []*EndpointAddress {
@@ -3416,7 +3824,7 @@ type Endpoints struct {
 
 func (x *Endpoints) Reset() {
 	*x = Endpoints{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[42]
+	mi := &file_portico_core_v1_types_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3428,7 +3836,7 @@ func (x *Endpoints) String() string {
 func (*Endpoints) ProtoMessage() {}
 
 func (x *Endpoints) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[42]
+	mi := &file_portico_core_v1_types_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3441,7 +3849,7 @@ func (x *Endpoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoints.ProtoReflect.Descriptor instead.
 func (*Endpoints) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{42}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Endpoints) GetMetadata() *ObjectMeta {
@@ -3474,7 +3882,7 @@ type EnvFromSource struct {
 
 func (x *EnvFromSource) Reset() {
 	*x = EnvFromSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[43]
+	mi := &file_portico_core_v1_types_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3486,7 +3894,7 @@ func (x *EnvFromSource) String() string {
 func (*EnvFromSource) ProtoMessage() {}
 
 func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[43]
+	mi := &file_portico_core_v1_types_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3499,7 +3907,7 @@ func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvFromSource.ProtoReflect.Descriptor instead.
 func (*EnvFromSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{43}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EnvFromSource) GetPrefix() string {
@@ -3547,7 +3955,7 @@ type EnvVar struct {
 
 func (x *EnvVar) Reset() {
 	*x = EnvVar{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[44]
+	mi := &file_portico_core_v1_types_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3559,7 +3967,7 @@ func (x *EnvVar) String() string {
 func (*EnvVar) ProtoMessage() {}
 
 func (x *EnvVar) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[44]
+	mi := &file_portico_core_v1_types_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3572,7 +3980,7 @@ func (x *EnvVar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvVar.ProtoReflect.Descriptor instead.
 func (*EnvVar) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{44}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EnvVar) GetName() string {
@@ -3618,7 +4026,7 @@ type EnvVarSource struct {
 
 func (x *EnvVarSource) Reset() {
 	*x = EnvVarSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[45]
+	mi := &file_portico_core_v1_types_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3630,7 +4038,7 @@ func (x *EnvVarSource) String() string {
 func (*EnvVarSource) ProtoMessage() {}
 
 func (x *EnvVarSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[45]
+	mi := &file_portico_core_v1_types_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3643,7 +4051,7 @@ func (x *EnvVarSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvVarSource.ProtoReflect.Descriptor instead.
 func (*EnvVarSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{45}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *EnvVarSource) GetFieldRef() *ObjectFieldSelector {
@@ -3703,7 +4111,7 @@ type EphemeralContainer struct {
 
 func (x *EphemeralContainer) Reset() {
 	*x = EphemeralContainer{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[46]
+	mi := &file_portico_core_v1_types_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3715,7 +4123,7 @@ func (x *EphemeralContainer) String() string {
 func (*EphemeralContainer) ProtoMessage() {}
 
 func (x *EphemeralContainer) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[46]
+	mi := &file_portico_core_v1_types_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3728,7 +4136,7 @@ func (x *EphemeralContainer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EphemeralContainer.ProtoReflect.Descriptor instead.
 func (*EphemeralContainer) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{46}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EphemeralContainer) GetEphemeralContainerCommon() *EphemeralContainerCommon {
@@ -3864,7 +4272,7 @@ type EphemeralContainerCommon struct {
 
 func (x *EphemeralContainerCommon) Reset() {
 	*x = EphemeralContainerCommon{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[47]
+	mi := &file_portico_core_v1_types_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3876,7 +4284,7 @@ func (x *EphemeralContainerCommon) String() string {
 func (*EphemeralContainerCommon) ProtoMessage() {}
 
 func (x *EphemeralContainerCommon) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[47]
+	mi := &file_portico_core_v1_types_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3889,7 +4297,7 @@ func (x *EphemeralContainerCommon) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EphemeralContainerCommon.ProtoReflect.Descriptor instead.
 func (*EphemeralContainerCommon) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{47}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *EphemeralContainerCommon) GetName() string {
@@ -4084,7 +4492,7 @@ type EphemeralVolumeSource struct {
 
 func (x *EphemeralVolumeSource) Reset() {
 	*x = EphemeralVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[48]
+	mi := &file_portico_core_v1_types_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4096,7 +4504,7 @@ func (x *EphemeralVolumeSource) String() string {
 func (*EphemeralVolumeSource) ProtoMessage() {}
 
 func (x *EphemeralVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[48]
+	mi := &file_portico_core_v1_types_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4109,7 +4517,7 @@ func (x *EphemeralVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EphemeralVolumeSource.ProtoReflect.Descriptor instead.
 func (*EphemeralVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{48}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *EphemeralVolumeSource) GetVolumeClaimTemplate() *PersistentVolumeClaimTemplate {
@@ -4167,7 +4575,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[49]
+	mi := &file_portico_core_v1_types_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4179,7 +4587,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[49]
+	mi := &file_portico_core_v1_types_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4192,7 +4600,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{49}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Event) GetMetadata() *ObjectMeta {
@@ -4314,7 +4722,7 @@ type EventSeries struct {
 
 func (x *EventSeries) Reset() {
 	*x = EventSeries{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[50]
+	mi := &file_portico_core_v1_types_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4326,7 +4734,7 @@ func (x *EventSeries) String() string {
 func (*EventSeries) ProtoMessage() {}
 
 func (x *EventSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[50]
+	mi := &file_portico_core_v1_types_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4339,7 +4747,7 @@ func (x *EventSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventSeries.ProtoReflect.Descriptor instead.
 func (*EventSeries) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{50}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *EventSeries) GetCount() int32 {
@@ -4369,7 +4777,7 @@ type EventSource struct {
 
 func (x *EventSource) Reset() {
 	*x = EventSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[51]
+	mi := &file_portico_core_v1_types_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4381,7 +4789,7 @@ func (x *EventSource) String() string {
 func (*EventSource) ProtoMessage() {}
 
 func (x *EventSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[51]
+	mi := &file_portico_core_v1_types_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4394,7 +4802,7 @@ func (x *EventSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventSource.ProtoReflect.Descriptor instead.
 func (*EventSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{51}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *EventSource) GetComponent() string {
@@ -4429,7 +4837,7 @@ type EvictionResponder struct {
 
 func (x *EvictionResponder) Reset() {
 	*x = EvictionResponder{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[52]
+	mi := &file_portico_core_v1_types_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4441,7 +4849,7 @@ func (x *EvictionResponder) String() string {
 func (*EvictionResponder) ProtoMessage() {}
 
 func (x *EvictionResponder) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[52]
+	mi := &file_portico_core_v1_types_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4454,7 +4862,7 @@ func (x *EvictionResponder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvictionResponder.ProtoReflect.Descriptor instead.
 func (*EvictionResponder) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{52}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *EvictionResponder) GetName() string {
@@ -4486,7 +4894,7 @@ type ExecAction struct {
 
 func (x *ExecAction) Reset() {
 	*x = ExecAction{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[53]
+	mi := &file_portico_core_v1_types_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4498,7 +4906,7 @@ func (x *ExecAction) String() string {
 func (*ExecAction) ProtoMessage() {}
 
 func (x *ExecAction) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[53]
+	mi := &file_portico_core_v1_types_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4511,7 +4919,7 @@ func (x *ExecAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecAction.ProtoReflect.Descriptor instead.
 func (*ExecAction) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{53}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ExecAction) GetCommand() []string {
@@ -4547,7 +4955,7 @@ type FCVolumeSource struct {
 
 func (x *FCVolumeSource) Reset() {
 	*x = FCVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[54]
+	mi := &file_portico_core_v1_types_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4559,7 +4967,7 @@ func (x *FCVolumeSource) String() string {
 func (*FCVolumeSource) ProtoMessage() {}
 
 func (x *FCVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[54]
+	mi := &file_portico_core_v1_types_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4572,7 +4980,7 @@ func (x *FCVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FCVolumeSource.ProtoReflect.Descriptor instead.
 func (*FCVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{54}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *FCVolumeSource) GetTargetWwns() []string {
@@ -4633,7 +5041,7 @@ type FileKeySelector struct {
 
 func (x *FileKeySelector) Reset() {
 	*x = FileKeySelector{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[55]
+	mi := &file_portico_core_v1_types_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4645,7 +5053,7 @@ func (x *FileKeySelector) String() string {
 func (*FileKeySelector) ProtoMessage() {}
 
 func (x *FileKeySelector) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[55]
+	mi := &file_portico_core_v1_types_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4658,7 +5066,7 @@ func (x *FileKeySelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileKeySelector.ProtoReflect.Descriptor instead.
 func (*FileKeySelector) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{55}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *FileKeySelector) GetVolumeName() string {
@@ -4689,6 +5097,96 @@ func (x *FileKeySelector) GetOptional() bool {
 	return false
 }
 
+// FlexPersistentVolumeSource represents a generic persistent volume resource that is
+// provisioned/attached using an exec based plugin.
+type FlexPersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// driver is the name of the driver to use for this volume.
+	Driver string `protobuf:"bytes,1,opt,name=driver,proto3" json:"driver,omitempty"`
+	// fsType is the Filesystem type to mount.
+	// Must be a filesystem type supported by the host operating system.
+	// Ex. "ext4", "xfs", "ntfs". The default filesystem depends on FlexVolume script.
+	FsType string `protobuf:"bytes,2,opt,name=fs_type,json=fsType,proto3" json:"fs_type,omitempty"`
+	// secretRef is Optional: SecretRef is reference to the secret object containing
+	// sensitive information to pass to the plugin scripts. This may be
+	// empty if no secret object is specified. If the secret object
+	// contains more than one secret, all secrets are passed to the plugin
+	// scripts.
+	SecretRef *SecretReference `protobuf:"bytes,3,opt,name=secret_ref,json=secretRef,proto3" json:"secret_ref,omitempty"`
+	// readOnly is Optional: defaults to false (read/write). ReadOnly here will force
+	// the ReadOnly setting in VolumeMounts.
+	ReadOnly bool `protobuf:"varint,4,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	// options is Optional: this field holds extra command options if any.
+	Options       map[string]string `protobuf:"bytes,5,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlexPersistentVolumeSource) Reset() {
+	*x = FlexPersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlexPersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlexPersistentVolumeSource) ProtoMessage() {}
+
+func (x *FlexPersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlexPersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*FlexPersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *FlexPersistentVolumeSource) GetDriver() string {
+	if x != nil {
+		return x.Driver
+	}
+	return ""
+}
+
+func (x *FlexPersistentVolumeSource) GetFsType() string {
+	if x != nil {
+		return x.FsType
+	}
+	return ""
+}
+
+func (x *FlexPersistentVolumeSource) GetSecretRef() *SecretReference {
+	if x != nil {
+		return x.SecretRef
+	}
+	return nil
+}
+
+func (x *FlexPersistentVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *FlexPersistentVolumeSource) GetOptions() map[string]string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
 // FlexVolume represents a generic volume resource that is
 // provisioned/attached using an exec based plugin.
 type FlexVolumeSource struct {
@@ -4716,7 +5214,7 @@ type FlexVolumeSource struct {
 
 func (x *FlexVolumeSource) Reset() {
 	*x = FlexVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[56]
+	mi := &file_portico_core_v1_types_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4728,7 +5226,7 @@ func (x *FlexVolumeSource) String() string {
 func (*FlexVolumeSource) ProtoMessage() {}
 
 func (x *FlexVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[56]
+	mi := &file_portico_core_v1_types_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4741,7 +5239,7 @@ func (x *FlexVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlexVolumeSource.ProtoReflect.Descriptor instead.
 func (*FlexVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{56}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *FlexVolumeSource) GetDriver() string {
@@ -4795,7 +5293,7 @@ type FlockerVolumeSource struct {
 
 func (x *FlockerVolumeSource) Reset() {
 	*x = FlockerVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[57]
+	mi := &file_portico_core_v1_types_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4807,7 +5305,7 @@ func (x *FlockerVolumeSource) String() string {
 func (*FlockerVolumeSource) ProtoMessage() {}
 
 func (x *FlockerVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[57]
+	mi := &file_portico_core_v1_types_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4820,7 +5318,7 @@ func (x *FlockerVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlockerVolumeSource.ProtoReflect.Descriptor instead.
 func (*FlockerVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{57}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *FlockerVolumeSource) GetDatasetName() string {
@@ -4865,7 +5363,7 @@ type GCEPersistentDiskVolumeSource struct {
 
 func (x *GCEPersistentDiskVolumeSource) Reset() {
 	*x = GCEPersistentDiskVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[58]
+	mi := &file_portico_core_v1_types_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4877,7 +5375,7 @@ func (x *GCEPersistentDiskVolumeSource) String() string {
 func (*GCEPersistentDiskVolumeSource) ProtoMessage() {}
 
 func (x *GCEPersistentDiskVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[58]
+	mi := &file_portico_core_v1_types_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4890,7 +5388,7 @@ func (x *GCEPersistentDiskVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCEPersistentDiskVolumeSource.ProtoReflect.Descriptor instead.
 func (*GCEPersistentDiskVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{58}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GCEPersistentDiskVolumeSource) GetPdName() string {
@@ -4940,7 +5438,7 @@ type GRPCAction struct {
 
 func (x *GRPCAction) Reset() {
 	*x = GRPCAction{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[59]
+	mi := &file_portico_core_v1_types_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4952,7 +5450,7 @@ func (x *GRPCAction) String() string {
 func (*GRPCAction) ProtoMessage() {}
 
 func (x *GRPCAction) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[59]
+	mi := &file_portico_core_v1_types_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4965,7 +5463,7 @@ func (x *GRPCAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GRPCAction.ProtoReflect.Descriptor instead.
 func (*GRPCAction) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{59}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GRPCAction) GetPort() int32 {
@@ -5009,7 +5507,7 @@ type GitRepoVolumeSource struct {
 
 func (x *GitRepoVolumeSource) Reset() {
 	*x = GitRepoVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[60]
+	mi := &file_portico_core_v1_types_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5021,7 +5519,7 @@ func (x *GitRepoVolumeSource) String() string {
 func (*GitRepoVolumeSource) ProtoMessage() {}
 
 func (x *GitRepoVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[60]
+	mi := &file_portico_core_v1_types_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5034,7 +5532,7 @@ func (x *GitRepoVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GitRepoVolumeSource.ProtoReflect.Descriptor instead.
 func (*GitRepoVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{60}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GitRepoVolumeSource) GetRepository() string {
@@ -5060,6 +5558,86 @@ func (x *GitRepoVolumeSource) GetDirectory() string {
 
 // Represents a Glusterfs mount that lasts the lifetime of a pod.
 // Glusterfs volumes do not support ownership management or SELinux relabeling.
+type GlusterfsPersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// endpoints is the endpoint name that details Glusterfs topology.
+	// More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
+	Endpoints string `protobuf:"bytes,1,opt,name=endpoints,proto3" json:"endpoints,omitempty"`
+	// path is the Glusterfs volume path.
+	// More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// readOnly here will force the Glusterfs volume to be mounted with read-only permissions.
+	// Defaults to false.
+	// More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
+	ReadOnly bool `protobuf:"varint,3,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	// endpointsNamespace is the namespace that contains Glusterfs endpoint.
+	// If this field is empty, the EndpointNamespace defaults to the same namespace as the bound PVC.
+	// More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
+	EndpointsNamespace *string `protobuf:"bytes,4,opt,name=endpoints_namespace,json=endpointsNamespace,proto3,oneof" json:"endpoints_namespace,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *GlusterfsPersistentVolumeSource) Reset() {
+	*x = GlusterfsPersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GlusterfsPersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GlusterfsPersistentVolumeSource) ProtoMessage() {}
+
+func (x *GlusterfsPersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GlusterfsPersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*GlusterfsPersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *GlusterfsPersistentVolumeSource) GetEndpoints() string {
+	if x != nil {
+		return x.Endpoints
+	}
+	return ""
+}
+
+func (x *GlusterfsPersistentVolumeSource) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *GlusterfsPersistentVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *GlusterfsPersistentVolumeSource) GetEndpointsNamespace() string {
+	if x != nil && x.EndpointsNamespace != nil {
+		return *x.EndpointsNamespace
+	}
+	return ""
+}
+
+// Represents a Glusterfs mount that lasts the lifetime of a pod.
+// Glusterfs volumes do not support ownership management or SELinux relabeling.
 type GlusterfsVolumeSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// endpoints is the endpoint name that details Glusterfs topology.
@@ -5077,7 +5655,7 @@ type GlusterfsVolumeSource struct {
 
 func (x *GlusterfsVolumeSource) Reset() {
 	*x = GlusterfsVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[61]
+	mi := &file_portico_core_v1_types_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5089,7 +5667,7 @@ func (x *GlusterfsVolumeSource) String() string {
 func (*GlusterfsVolumeSource) ProtoMessage() {}
 
 func (x *GlusterfsVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[61]
+	mi := &file_portico_core_v1_types_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5102,7 +5680,7 @@ func (x *GlusterfsVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GlusterfsVolumeSource.ProtoReflect.Descriptor instead.
 func (*GlusterfsVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{61}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GlusterfsVolumeSource) GetEndpoints() string {
@@ -5152,7 +5730,7 @@ type HTTPGetAction struct {
 
 func (x *HTTPGetAction) Reset() {
 	*x = HTTPGetAction{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[62]
+	mi := &file_portico_core_v1_types_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5164,7 +5742,7 @@ func (x *HTTPGetAction) String() string {
 func (*HTTPGetAction) ProtoMessage() {}
 
 func (x *HTTPGetAction) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[62]
+	mi := &file_portico_core_v1_types_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5177,7 +5755,7 @@ func (x *HTTPGetAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPGetAction.ProtoReflect.Descriptor instead.
 func (*HTTPGetAction) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{62}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *HTTPGetAction) GetPath() string {
@@ -5236,7 +5814,7 @@ type HTTPHeader struct {
 
 func (x *HTTPHeader) Reset() {
 	*x = HTTPHeader{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[63]
+	mi := &file_portico_core_v1_types_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5248,7 +5826,7 @@ func (x *HTTPHeader) String() string {
 func (*HTTPHeader) ProtoMessage() {}
 
 func (x *HTTPHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[63]
+	mi := &file_portico_core_v1_types_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5261,7 +5839,7 @@ func (x *HTTPHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPHeader.ProtoReflect.Descriptor instead.
 func (*HTTPHeader) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{63}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *HTTPHeader) GetName() string {
@@ -5292,7 +5870,7 @@ type HostAlias struct {
 
 func (x *HostAlias) Reset() {
 	*x = HostAlias{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[64]
+	mi := &file_portico_core_v1_types_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5304,7 +5882,7 @@ func (x *HostAlias) String() string {
 func (*HostAlias) ProtoMessage() {}
 
 func (x *HostAlias) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[64]
+	mi := &file_portico_core_v1_types_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5317,7 +5895,7 @@ func (x *HostAlias) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostAlias.ProtoReflect.Descriptor instead.
 func (*HostAlias) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{64}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *HostAlias) GetIp() string {
@@ -5345,7 +5923,7 @@ type HostIP struct {
 
 func (x *HostIP) Reset() {
 	*x = HostIP{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[65]
+	mi := &file_portico_core_v1_types_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5357,7 +5935,7 @@ func (x *HostIP) String() string {
 func (*HostIP) ProtoMessage() {}
 
 func (x *HostIP) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[65]
+	mi := &file_portico_core_v1_types_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5370,7 +5948,7 @@ func (x *HostIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostIP.ProtoReflect.Descriptor instead.
 func (*HostIP) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{65}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *HostIP) GetIp() string {
@@ -5398,7 +5976,7 @@ type HostPathVolumeSource struct {
 
 func (x *HostPathVolumeSource) Reset() {
 	*x = HostPathVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[66]
+	mi := &file_portico_core_v1_types_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5410,7 +5988,7 @@ func (x *HostPathVolumeSource) String() string {
 func (*HostPathVolumeSource) ProtoMessage() {}
 
 func (x *HostPathVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[66]
+	mi := &file_portico_core_v1_types_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5423,7 +6001,7 @@ func (x *HostPathVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostPathVolumeSource.ProtoReflect.Descriptor instead.
 func (*HostPathVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{66}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *HostPathVolumeSource) GetPath() string {
@@ -5436,6 +6014,154 @@ func (x *HostPathVolumeSource) GetPath() string {
 func (x *HostPathVolumeSource) GetType() string {
 	if x != nil && x.Type != nil {
 		return *x.Type
+	}
+	return ""
+}
+
+// ISCSIPersistentVolumeSource represents an ISCSI disk.
+// ISCSI volumes can only be mounted as read/write once.
+// ISCSI volumes support ownership management and SELinux relabeling.
+type ISCSIPersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// targetPortal is iSCSI Target Portal. The Portal is either an IP or ip_addr:port if the port
+	// is other than default (typically TCP ports 860 and 3260).
+	TargetPortal string `protobuf:"bytes,1,opt,name=target_portal,json=targetPortal,proto3" json:"target_portal,omitempty"`
+	// iqn is Target iSCSI Qualified Name.
+	Iqn string `protobuf:"bytes,2,opt,name=iqn,proto3" json:"iqn,omitempty"`
+	// lun is iSCSI Target Lun number.
+	Lun int32 `protobuf:"varint,3,opt,name=lun,proto3" json:"lun,omitempty"`
+	// iscsiInterface is the interface Name that uses an iSCSI transport.
+	// Defaults to 'default' (tcp).
+	IscsiInterface string `protobuf:"bytes,4,opt,name=iscsi_interface,json=iscsiInterface,proto3" json:"iscsi_interface,omitempty"`
+	// fsType is the filesystem type of the volume that you want to mount.
+	// Tip: Ensure that the filesystem type is supported by the host operating system.
+	// Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
+	// More info: https://kubernetes.io/docs/concepts/storage/volumes#iscsi
+	// TODO: how do we prevent errors in the filesystem from compromising the machine
+	FsType string `protobuf:"bytes,5,opt,name=fs_type,json=fsType,proto3" json:"fs_type,omitempty"`
+	// readOnly here will force the ReadOnly setting in VolumeMounts.
+	// Defaults to false.
+	ReadOnly bool `protobuf:"varint,6,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	// portals is the iSCSI Target Portal List. The Portal is either an IP or ip_addr:port if the port
+	// is other than default (typically TCP ports 860 and 3260).
+	Portals []string `protobuf:"bytes,7,rep,name=portals,proto3" json:"portals,omitempty"`
+	// chapAuthDiscovery defines whether support iSCSI Discovery CHAP authentication
+	ChapAuthDiscovery bool `protobuf:"varint,8,opt,name=chap_auth_discovery,json=chapAuthDiscovery,proto3" json:"chap_auth_discovery,omitempty"`
+	// chapAuthSession defines whether support iSCSI Session CHAP authentication
+	ChapAuthSession bool `protobuf:"varint,11,opt,name=chap_auth_session,json=chapAuthSession,proto3" json:"chap_auth_session,omitempty"`
+	// secretRef is the CHAP Secret for iSCSI target and initiator authentication
+	SecretRef *SecretReference `protobuf:"bytes,10,opt,name=secret_ref,json=secretRef,proto3" json:"secret_ref,omitempty"`
+	// initiatorName is the custom iSCSI Initiator Name.
+	// If initiatorName is specified with iscsiInterface simultaneously, new iSCSI interface
+	// <target portal>:<volume name> will be created for the connection.
+	InitiatorName *string `protobuf:"bytes,12,opt,name=initiator_name,json=initiatorName,proto3,oneof" json:"initiator_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ISCSIPersistentVolumeSource) Reset() {
+	*x = ISCSIPersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ISCSIPersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ISCSIPersistentVolumeSource) ProtoMessage() {}
+
+func (x *ISCSIPersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ISCSIPersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*ISCSIPersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *ISCSIPersistentVolumeSource) GetTargetPortal() string {
+	if x != nil {
+		return x.TargetPortal
+	}
+	return ""
+}
+
+func (x *ISCSIPersistentVolumeSource) GetIqn() string {
+	if x != nil {
+		return x.Iqn
+	}
+	return ""
+}
+
+func (x *ISCSIPersistentVolumeSource) GetLun() int32 {
+	if x != nil {
+		return x.Lun
+	}
+	return 0
+}
+
+func (x *ISCSIPersistentVolumeSource) GetIscsiInterface() string {
+	if x != nil {
+		return x.IscsiInterface
+	}
+	return ""
+}
+
+func (x *ISCSIPersistentVolumeSource) GetFsType() string {
+	if x != nil {
+		return x.FsType
+	}
+	return ""
+}
+
+func (x *ISCSIPersistentVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *ISCSIPersistentVolumeSource) GetPortals() []string {
+	if x != nil {
+		return x.Portals
+	}
+	return nil
+}
+
+func (x *ISCSIPersistentVolumeSource) GetChapAuthDiscovery() bool {
+	if x != nil {
+		return x.ChapAuthDiscovery
+	}
+	return false
+}
+
+func (x *ISCSIPersistentVolumeSource) GetChapAuthSession() bool {
+	if x != nil {
+		return x.ChapAuthSession
+	}
+	return false
+}
+
+func (x *ISCSIPersistentVolumeSource) GetSecretRef() *SecretReference {
+	if x != nil {
+		return x.SecretRef
+	}
+	return nil
+}
+
+func (x *ISCSIPersistentVolumeSource) GetInitiatorName() string {
+	if x != nil && x.InitiatorName != nil {
+		return *x.InitiatorName
 	}
 	return ""
 }
@@ -5483,7 +6209,7 @@ type ISCSIVolumeSource struct {
 
 func (x *ISCSIVolumeSource) Reset() {
 	*x = ISCSIVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[67]
+	mi := &file_portico_core_v1_types_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5495,7 +6221,7 @@ func (x *ISCSIVolumeSource) String() string {
 func (*ISCSIVolumeSource) ProtoMessage() {}
 
 func (x *ISCSIVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[67]
+	mi := &file_portico_core_v1_types_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5508,7 +6234,7 @@ func (x *ISCSIVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ISCSIVolumeSource.ProtoReflect.Descriptor instead.
 func (*ISCSIVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{67}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ISCSIVolumeSource) GetTargetPortal() string {
@@ -5610,7 +6336,7 @@ type ImageVolumeSource struct {
 
 func (x *ImageVolumeSource) Reset() {
 	*x = ImageVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[68]
+	mi := &file_portico_core_v1_types_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5622,7 +6348,7 @@ func (x *ImageVolumeSource) String() string {
 func (*ImageVolumeSource) ProtoMessage() {}
 
 func (x *ImageVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[68]
+	mi := &file_portico_core_v1_types_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5635,7 +6361,7 @@ func (x *ImageVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageVolumeSource.ProtoReflect.Descriptor instead.
 func (*ImageVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{68}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ImageVolumeSource) GetReference() string {
@@ -5665,7 +6391,7 @@ type ImageVolumeStatus struct {
 
 func (x *ImageVolumeStatus) Reset() {
 	*x = ImageVolumeStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[69]
+	mi := &file_portico_core_v1_types_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5677,7 +6403,7 @@ func (x *ImageVolumeStatus) String() string {
 func (*ImageVolumeStatus) ProtoMessage() {}
 
 func (x *ImageVolumeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[69]
+	mi := &file_portico_core_v1_types_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5690,7 +6416,7 @@ func (x *ImageVolumeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageVolumeStatus.ProtoReflect.Descriptor instead.
 func (*ImageVolumeStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{69}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ImageVolumeStatus) GetImageRef() string {
@@ -5727,7 +6453,7 @@ type KeyToPath struct {
 
 func (x *KeyToPath) Reset() {
 	*x = KeyToPath{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[70]
+	mi := &file_portico_core_v1_types_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5739,7 +6465,7 @@ func (x *KeyToPath) String() string {
 func (*KeyToPath) ProtoMessage() {}
 
 func (x *KeyToPath) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[70]
+	mi := &file_portico_core_v1_types_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5752,7 +6478,7 @@ func (x *KeyToPath) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyToPath.ProtoReflect.Descriptor instead.
 func (*KeyToPath) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{70}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *KeyToPath) GetKey() string {
@@ -5813,7 +6539,7 @@ type Lifecycle struct {
 
 func (x *Lifecycle) Reset() {
 	*x = Lifecycle{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[71]
+	mi := &file_portico_core_v1_types_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5825,7 +6551,7 @@ func (x *Lifecycle) String() string {
 func (*Lifecycle) ProtoMessage() {}
 
 func (x *Lifecycle) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[71]
+	mi := &file_portico_core_v1_types_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5838,7 +6564,7 @@ func (x *Lifecycle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lifecycle.ProtoReflect.Descriptor instead.
 func (*Lifecycle) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{71}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *Lifecycle) GetPostStart() *LifecycleHandler {
@@ -5882,7 +6608,7 @@ type LifecycleHandler struct {
 
 func (x *LifecycleHandler) Reset() {
 	*x = LifecycleHandler{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[72]
+	mi := &file_portico_core_v1_types_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5894,7 +6620,7 @@ func (x *LifecycleHandler) String() string {
 func (*LifecycleHandler) ProtoMessage() {}
 
 func (x *LifecycleHandler) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[72]
+	mi := &file_portico_core_v1_types_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5907,7 +6633,7 @@ func (x *LifecycleHandler) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleHandler.ProtoReflect.Descriptor instead.
 func (*LifecycleHandler) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{72}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *LifecycleHandler) GetExec() *ExecAction {
@@ -5938,6 +6664,200 @@ func (x *LifecycleHandler) GetSleep() *SleepAction {
 	return nil
 }
 
+// LimitRange sets resource usage limits for each kind of resource in a Namespace.
+type LimitRange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Standard object's metadata.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
+	Metadata *ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// Spec defines the limits enforced.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
+	Spec          *LimitRangeSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LimitRange) Reset() {
+	*x = LimitRange{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LimitRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LimitRange) ProtoMessage() {}
+
+func (x *LimitRange) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LimitRange.ProtoReflect.Descriptor instead.
+func (*LimitRange) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *LimitRange) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *LimitRange) GetSpec() *LimitRangeSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// LimitRangeItem defines a min/max usage limit for any resource that matches on kind.
+type LimitRangeItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Type of resource that this limit applies to.
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// Max usage constraints on this kind by resource name.
+	Max map[string]*Quantity `protobuf:"bytes,2,rep,name=max,proto3" json:"max,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Min usage constraints on this kind by resource name.
+	Min map[string]*Quantity `protobuf:"bytes,3,rep,name=min,proto3" json:"min,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Default resource requirement limit value by resource name if resource limit is omitted.
+	Default map[string]*Quantity `protobuf:"bytes,4,rep,name=default,proto3" json:"default,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// DefaultRequest is the default resource requirement request value by resource name if resource request is omitted.
+	DefaultRequest map[string]*Quantity `protobuf:"bytes,5,rep,name=default_request,json=defaultRequest,proto3" json:"default_request,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// MaxLimitRequestRatio if specified, the named resource must have a request and limit that are both non-zero where limit divided by request is less than or equal to the enumerated value; this represents the max burst for the named resource.
+	MaxLimitRequestRatio map[string]*Quantity `protobuf:"bytes,6,rep,name=max_limit_request_ratio,json=maxLimitRequestRatio,proto3" json:"max_limit_request_ratio,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *LimitRangeItem) Reset() {
+	*x = LimitRangeItem{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LimitRangeItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LimitRangeItem) ProtoMessage() {}
+
+func (x *LimitRangeItem) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LimitRangeItem.ProtoReflect.Descriptor instead.
+func (*LimitRangeItem) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{81}
+}
+
+func (x *LimitRangeItem) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *LimitRangeItem) GetMax() map[string]*Quantity {
+	if x != nil {
+		return x.Max
+	}
+	return nil
+}
+
+func (x *LimitRangeItem) GetMin() map[string]*Quantity {
+	if x != nil {
+		return x.Min
+	}
+	return nil
+}
+
+func (x *LimitRangeItem) GetDefault() map[string]*Quantity {
+	if x != nil {
+		return x.Default
+	}
+	return nil
+}
+
+func (x *LimitRangeItem) GetDefaultRequest() map[string]*Quantity {
+	if x != nil {
+		return x.DefaultRequest
+	}
+	return nil
+}
+
+func (x *LimitRangeItem) GetMaxLimitRequestRatio() map[string]*Quantity {
+	if x != nil {
+		return x.MaxLimitRequestRatio
+	}
+	return nil
+}
+
+// LimitRangeSpec defines a min/max usage limit for resources that match on kind.
+type LimitRangeSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Limits is the list of LimitRangeItem objects that are enforced.
+	Limits        []*LimitRangeItem `protobuf:"bytes,1,rep,name=limits,proto3" json:"limits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LimitRangeSpec) Reset() {
+	*x = LimitRangeSpec{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LimitRangeSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LimitRangeSpec) ProtoMessage() {}
+
+func (x *LimitRangeSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LimitRangeSpec.ProtoReflect.Descriptor instead.
+func (*LimitRangeSpec) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *LimitRangeSpec) GetLimits() []*LimitRangeItem {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
 // LinuxContainerUser represents user identity information in Linux containers
 type LinuxContainerUser struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -5953,7 +6873,7 @@ type LinuxContainerUser struct {
 
 func (x *LinuxContainerUser) Reset() {
 	*x = LinuxContainerUser{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[73]
+	mi := &file_portico_core_v1_types_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5965,7 +6885,7 @@ func (x *LinuxContainerUser) String() string {
 func (*LinuxContainerUser) ProtoMessage() {}
 
 func (x *LinuxContainerUser) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[73]
+	mi := &file_portico_core_v1_types_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5978,7 +6898,7 @@ func (x *LinuxContainerUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinuxContainerUser.ProtoReflect.Descriptor instead.
 func (*LinuxContainerUser) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{73}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *LinuxContainerUser) GetUid() int64 {
@@ -6028,7 +6948,7 @@ type LoadBalancerIngress struct {
 
 func (x *LoadBalancerIngress) Reset() {
 	*x = LoadBalancerIngress{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[74]
+	mi := &file_portico_core_v1_types_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6040,7 +6960,7 @@ func (x *LoadBalancerIngress) String() string {
 func (*LoadBalancerIngress) ProtoMessage() {}
 
 func (x *LoadBalancerIngress) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[74]
+	mi := &file_portico_core_v1_types_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6053,7 +6973,7 @@ func (x *LoadBalancerIngress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerIngress.ProtoReflect.Descriptor instead.
 func (*LoadBalancerIngress) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{74}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *LoadBalancerIngress) GetIp() string {
@@ -6096,7 +7016,7 @@ type LoadBalancerStatus struct {
 
 func (x *LoadBalancerStatus) Reset() {
 	*x = LoadBalancerStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[75]
+	mi := &file_portico_core_v1_types_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6108,7 +7028,7 @@ func (x *LoadBalancerStatus) String() string {
 func (*LoadBalancerStatus) ProtoMessage() {}
 
 func (x *LoadBalancerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[75]
+	mi := &file_portico_core_v1_types_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6121,7 +7041,7 @@ func (x *LoadBalancerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerStatus.ProtoReflect.Descriptor instead.
 func (*LoadBalancerStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{75}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *LoadBalancerStatus) GetIngress() []*LoadBalancerIngress {
@@ -6148,7 +7068,7 @@ type LocalObjectReference struct {
 
 func (x *LocalObjectReference) Reset() {
 	*x = LocalObjectReference{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[76]
+	mi := &file_portico_core_v1_types_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6160,7 +7080,7 @@ func (x *LocalObjectReference) String() string {
 func (*LocalObjectReference) ProtoMessage() {}
 
 func (x *LocalObjectReference) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[76]
+	mi := &file_portico_core_v1_types_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6173,12 +7093,136 @@ func (x *LocalObjectReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalObjectReference.ProtoReflect.Descriptor instead.
 func (*LocalObjectReference) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{76}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *LocalObjectReference) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+// Local represents directly-attached storage with node affinity
+type LocalVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// path of the full path to the volume on the node.
+	// It can be either a directory or block device (disk, partition, ...).
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// fsType is the filesystem type to mount.
+	// It applies only when the Path is a block device.
+	// Must be a filesystem type supported by the host operating system.
+	// Ex. "ext4", "xfs", "ntfs". The default value is to auto-select a filesystem if unspecified.
+	FsType        *string `protobuf:"bytes,2,opt,name=fs_type,json=fsType,proto3,oneof" json:"fs_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocalVolumeSource) Reset() {
+	*x = LocalVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocalVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocalVolumeSource) ProtoMessage() {}
+
+func (x *LocalVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocalVolumeSource.ProtoReflect.Descriptor instead.
+func (*LocalVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *LocalVolumeSource) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *LocalVolumeSource) GetFsType() string {
+	if x != nil && x.FsType != nil {
+		return *x.FsType
+	}
+	return ""
+}
+
+// ModifyVolumeStatus represents the status object of ControllerModifyVolume operation
+type ModifyVolumeStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// targetVolumeAttributesClassName is the name of the VolumeAttributesClass the PVC currently being reconciled
+	TargetVolumeAttributesClassName string `protobuf:"bytes,1,opt,name=target_volume_attributes_class_name,json=targetVolumeAttributesClassName,proto3" json:"target_volume_attributes_class_name,omitempty"`
+	// status is the status of the ControllerModifyVolume operation. It can be in any of following states:
+	//   - Pending
+	//     Pending indicates that the PersistentVolumeClaim cannot be modified due to unmet requirements, such as
+	//     the specified VolumeAttributesClass not existing.
+	//   - InProgress
+	//     InProgress indicates that the volume is being modified.
+	//   - Infeasible
+	//     Infeasible indicates that the request has been rejected as invalid by the CSI driver. To
+	//     resolve the error, a valid VolumeAttributesClass needs to be specified.
+	//
+	// Note: New statuses can be added in the future. Consumers should check for unknown statuses and fail appropriately.
+	Status        string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModifyVolumeStatus) Reset() {
+	*x = ModifyVolumeStatus{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[88]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModifyVolumeStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModifyVolumeStatus) ProtoMessage() {}
+
+func (x *ModifyVolumeStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[88]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModifyVolumeStatus.ProtoReflect.Descriptor instead.
+func (*ModifyVolumeStatus) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{88}
+}
+
+func (x *ModifyVolumeStatus) GetTargetVolumeAttributesClassName() string {
+	if x != nil {
+		return x.TargetVolumeAttributesClassName
+	}
+	return ""
+}
+
+func (x *ModifyVolumeStatus) GetStatus() string {
+	if x != nil {
+		return x.Status
 	}
 	return ""
 }
@@ -6203,7 +7247,7 @@ type NFSVolumeSource struct {
 
 func (x *NFSVolumeSource) Reset() {
 	*x = NFSVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[77]
+	mi := &file_portico_core_v1_types_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6215,7 +7259,7 @@ func (x *NFSVolumeSource) String() string {
 func (*NFSVolumeSource) ProtoMessage() {}
 
 func (x *NFSVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[77]
+	mi := &file_portico_core_v1_types_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6228,7 +7272,7 @@ func (x *NFSVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NFSVolumeSource.ProtoReflect.Descriptor instead.
 func (*NFSVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{77}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *NFSVolumeSource) GetServer() string {
@@ -6271,7 +7315,7 @@ type Namespace struct {
 
 func (x *Namespace) Reset() {
 	*x = Namespace{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[78]
+	mi := &file_portico_core_v1_types_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6283,7 +7327,7 @@ func (x *Namespace) String() string {
 func (*Namespace) ProtoMessage() {}
 
 func (x *Namespace) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[78]
+	mi := &file_portico_core_v1_types_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6296,7 +7340,7 @@ func (x *Namespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Namespace.ProtoReflect.Descriptor instead.
 func (*Namespace) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{78}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *Namespace) GetMetadata() *ObjectMeta {
@@ -6339,7 +7383,7 @@ type NamespaceCondition struct {
 
 func (x *NamespaceCondition) Reset() {
 	*x = NamespaceCondition{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[79]
+	mi := &file_portico_core_v1_types_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6351,7 +7395,7 @@ func (x *NamespaceCondition) String() string {
 func (*NamespaceCondition) ProtoMessage() {}
 
 func (x *NamespaceCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[79]
+	mi := &file_portico_core_v1_types_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6364,7 +7408,7 @@ func (x *NamespaceCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceCondition.ProtoReflect.Descriptor instead.
 func (*NamespaceCondition) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{79}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *NamespaceCondition) GetType() string {
@@ -6414,7 +7458,7 @@ type NamespaceSpec struct {
 
 func (x *NamespaceSpec) Reset() {
 	*x = NamespaceSpec{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[80]
+	mi := &file_portico_core_v1_types_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6426,7 +7470,7 @@ func (x *NamespaceSpec) String() string {
 func (*NamespaceSpec) ProtoMessage() {}
 
 func (x *NamespaceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[80]
+	mi := &file_portico_core_v1_types_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6439,7 +7483,7 @@ func (x *NamespaceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceSpec.ProtoReflect.Descriptor instead.
 func (*NamespaceSpec) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{80}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *NamespaceSpec) GetFinalizers() []string {
@@ -6463,7 +7507,7 @@ type NamespaceStatus struct {
 
 func (x *NamespaceStatus) Reset() {
 	*x = NamespaceStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[81]
+	mi := &file_portico_core_v1_types_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6475,7 +7519,7 @@ func (x *NamespaceStatus) String() string {
 func (*NamespaceStatus) ProtoMessage() {}
 
 func (x *NamespaceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[81]
+	mi := &file_portico_core_v1_types_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6488,7 +7532,7 @@ func (x *NamespaceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceStatus.ProtoReflect.Descriptor instead.
 func (*NamespaceStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{81}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *NamespaceStatus) GetPhase() string {
@@ -6526,7 +7570,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[82]
+	mi := &file_portico_core_v1_types_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6538,7 +7582,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[82]
+	mi := &file_portico_core_v1_types_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6551,7 +7595,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{82}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *Node) GetMetadata() *ObjectMeta {
@@ -6588,7 +7632,7 @@ type NodeAddress struct {
 
 func (x *NodeAddress) Reset() {
 	*x = NodeAddress{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[83]
+	mi := &file_portico_core_v1_types_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6600,7 +7644,7 @@ func (x *NodeAddress) String() string {
 func (*NodeAddress) ProtoMessage() {}
 
 func (x *NodeAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[83]
+	mi := &file_portico_core_v1_types_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6613,7 +7657,7 @@ func (x *NodeAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAddress.ProtoReflect.Descriptor instead.
 func (*NodeAddress) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{83}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *NodeAddress) GetType() string {
@@ -6655,7 +7699,7 @@ type NodeAffinity struct {
 
 func (x *NodeAffinity) Reset() {
 	*x = NodeAffinity{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[84]
+	mi := &file_portico_core_v1_types_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6667,7 +7711,7 @@ func (x *NodeAffinity) String() string {
 func (*NodeAffinity) ProtoMessage() {}
 
 func (x *NodeAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[84]
+	mi := &file_portico_core_v1_types_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6680,7 +7724,7 @@ func (x *NodeAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAffinity.ProtoReflect.Descriptor instead.
 func (*NodeAffinity) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{84}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *NodeAffinity) GetRequiredDuringSchedulingIgnoredDuringExecution() *NodeSelector {
@@ -6712,7 +7756,7 @@ type NodeAllocatableMappedResources struct {
 
 func (x *NodeAllocatableMappedResources) Reset() {
 	*x = NodeAllocatableMappedResources{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[85]
+	mi := &file_portico_core_v1_types_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6724,7 +7768,7 @@ func (x *NodeAllocatableMappedResources) String() string {
 func (*NodeAllocatableMappedResources) ProtoMessage() {}
 
 func (x *NodeAllocatableMappedResources) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[85]
+	mi := &file_portico_core_v1_types_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6737,7 +7781,7 @@ func (x *NodeAllocatableMappedResources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAllocatableMappedResources.ProtoReflect.Descriptor instead.
 func (*NodeAllocatableMappedResources) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{85}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *NodeAllocatableMappedResources) GetName() string {
@@ -6779,7 +7823,7 @@ type NodeAllocatableOverheadResources struct {
 
 func (x *NodeAllocatableOverheadResources) Reset() {
 	*x = NodeAllocatableOverheadResources{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[86]
+	mi := &file_portico_core_v1_types_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6791,7 +7835,7 @@ func (x *NodeAllocatableOverheadResources) String() string {
 func (*NodeAllocatableOverheadResources) ProtoMessage() {}
 
 func (x *NodeAllocatableOverheadResources) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[86]
+	mi := &file_portico_core_v1_types_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6804,7 +7848,7 @@ func (x *NodeAllocatableOverheadResources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAllocatableOverheadResources.ProtoReflect.Descriptor instead.
 func (*NodeAllocatableOverheadResources) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{86}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *NodeAllocatableOverheadResources) GetName() string {
@@ -6847,7 +7891,7 @@ type NodeAllocatableResourceClaimStatus struct {
 
 func (x *NodeAllocatableResourceClaimStatus) Reset() {
 	*x = NodeAllocatableResourceClaimStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[87]
+	mi := &file_portico_core_v1_types_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6859,7 +7903,7 @@ func (x *NodeAllocatableResourceClaimStatus) String() string {
 func (*NodeAllocatableResourceClaimStatus) ProtoMessage() {}
 
 func (x *NodeAllocatableResourceClaimStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[87]
+	mi := &file_portico_core_v1_types_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6872,7 +7916,7 @@ func (x *NodeAllocatableResourceClaimStatus) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use NodeAllocatableResourceClaimStatus.ProtoReflect.Descriptor instead.
 func (*NodeAllocatableResourceClaimStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{87}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *NodeAllocatableResourceClaimStatus) GetResourceClaimName() string {
@@ -6924,7 +7968,7 @@ type NodeCondition struct {
 
 func (x *NodeCondition) Reset() {
 	*x = NodeCondition{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[88]
+	mi := &file_portico_core_v1_types_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6936,7 +7980,7 @@ func (x *NodeCondition) String() string {
 func (*NodeCondition) ProtoMessage() {}
 
 func (x *NodeCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[88]
+	mi := &file_portico_core_v1_types_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6949,7 +7993,7 @@ func (x *NodeCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeCondition.ProtoReflect.Descriptor instead.
 func (*NodeCondition) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{88}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *NodeCondition) GetType() string {
@@ -7006,7 +8050,7 @@ type NodeConfigSource struct {
 
 func (x *NodeConfigSource) Reset() {
 	*x = NodeConfigSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[89]
+	mi := &file_portico_core_v1_types_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7018,7 +8062,7 @@ func (x *NodeConfigSource) String() string {
 func (*NodeConfigSource) ProtoMessage() {}
 
 func (x *NodeConfigSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[89]
+	mi := &file_portico_core_v1_types_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7031,7 +8075,7 @@ func (x *NodeConfigSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeConfigSource.ProtoReflect.Descriptor instead.
 func (*NodeConfigSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{89}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *NodeConfigSource) GetConfigMap() *ConfigMapNodeConfigSource {
@@ -7089,7 +8133,7 @@ type NodeConfigStatus struct {
 
 func (x *NodeConfigStatus) Reset() {
 	*x = NodeConfigStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[90]
+	mi := &file_portico_core_v1_types_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7101,7 +8145,7 @@ func (x *NodeConfigStatus) String() string {
 func (*NodeConfigStatus) ProtoMessage() {}
 
 func (x *NodeConfigStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[90]
+	mi := &file_portico_core_v1_types_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7114,7 +8158,7 @@ func (x *NodeConfigStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeConfigStatus.ProtoReflect.Descriptor instead.
 func (*NodeConfigStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{90}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *NodeConfigStatus) GetAssigned() *NodeConfigSource {
@@ -7156,7 +8200,7 @@ type NodeDaemonEndpoints struct {
 
 func (x *NodeDaemonEndpoints) Reset() {
 	*x = NodeDaemonEndpoints{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[91]
+	mi := &file_portico_core_v1_types_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7168,7 +8212,7 @@ func (x *NodeDaemonEndpoints) String() string {
 func (*NodeDaemonEndpoints) ProtoMessage() {}
 
 func (x *NodeDaemonEndpoints) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[91]
+	mi := &file_portico_core_v1_types_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7181,7 +8225,7 @@ func (x *NodeDaemonEndpoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDaemonEndpoints.ProtoReflect.Descriptor instead.
 func (*NodeDaemonEndpoints) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{91}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *NodeDaemonEndpoints) GetKubeletEndpoint() *DaemonEndpoint {
@@ -7204,7 +8248,7 @@ type NodeFeatures struct {
 
 func (x *NodeFeatures) Reset() {
 	*x = NodeFeatures{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[92]
+	mi := &file_portico_core_v1_types_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7216,7 +8260,7 @@ func (x *NodeFeatures) String() string {
 func (*NodeFeatures) ProtoMessage() {}
 
 func (x *NodeFeatures) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[92]
+	mi := &file_portico_core_v1_types_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7229,7 +8273,7 @@ func (x *NodeFeatures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeFeatures.ProtoReflect.Descriptor instead.
 func (*NodeFeatures) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{92}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *NodeFeatures) GetSupplementalGroupsPolicy() bool {
@@ -7253,7 +8297,7 @@ type NodePodPreemptionPolicy struct {
 
 func (x *NodePodPreemptionPolicy) Reset() {
 	*x = NodePodPreemptionPolicy{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[93]
+	mi := &file_portico_core_v1_types_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7265,7 +8309,7 @@ func (x *NodePodPreemptionPolicy) String() string {
 func (*NodePodPreemptionPolicy) ProtoMessage() {}
 
 func (x *NodePodPreemptionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[93]
+	mi := &file_portico_core_v1_types_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7278,7 +8322,7 @@ func (x *NodePodPreemptionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodePodPreemptionPolicy.ProtoReflect.Descriptor instead.
 func (*NodePodPreemptionPolicy) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{93}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *NodePodPreemptionPolicy) GetDisableResizePreemption() []string {
@@ -7302,7 +8346,7 @@ type NodeRuntimeHandler struct {
 
 func (x *NodeRuntimeHandler) Reset() {
 	*x = NodeRuntimeHandler{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[94]
+	mi := &file_portico_core_v1_types_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7314,7 +8358,7 @@ func (x *NodeRuntimeHandler) String() string {
 func (*NodeRuntimeHandler) ProtoMessage() {}
 
 func (x *NodeRuntimeHandler) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[94]
+	mi := &file_portico_core_v1_types_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7327,7 +8371,7 @@ func (x *NodeRuntimeHandler) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRuntimeHandler.ProtoReflect.Descriptor instead.
 func (*NodeRuntimeHandler) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{94}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *NodeRuntimeHandler) GetName() string {
@@ -7357,7 +8401,7 @@ type NodeRuntimeHandlerFeatures struct {
 
 func (x *NodeRuntimeHandlerFeatures) Reset() {
 	*x = NodeRuntimeHandlerFeatures{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[95]
+	mi := &file_portico_core_v1_types_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7369,7 +8413,7 @@ func (x *NodeRuntimeHandlerFeatures) String() string {
 func (*NodeRuntimeHandlerFeatures) ProtoMessage() {}
 
 func (x *NodeRuntimeHandlerFeatures) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[95]
+	mi := &file_portico_core_v1_types_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7382,7 +8426,7 @@ func (x *NodeRuntimeHandlerFeatures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRuntimeHandlerFeatures.ProtoReflect.Descriptor instead.
 func (*NodeRuntimeHandlerFeatures) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{95}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *NodeRuntimeHandlerFeatures) GetRecursiveReadOnlyMounts() bool {
@@ -7412,7 +8456,7 @@ type NodeSelector struct {
 
 func (x *NodeSelector) Reset() {
 	*x = NodeSelector{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[96]
+	mi := &file_portico_core_v1_types_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7424,7 +8468,7 @@ func (x *NodeSelector) String() string {
 func (*NodeSelector) ProtoMessage() {}
 
 func (x *NodeSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[96]
+	mi := &file_portico_core_v1_types_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7437,7 +8481,7 @@ func (x *NodeSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelector.ProtoReflect.Descriptor instead.
 func (*NodeSelector) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{96}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *NodeSelector) GetNodeSelectorTerms() []*NodeSelectorTerm {
@@ -7468,7 +8512,7 @@ type NodeSelectorRequirement struct {
 
 func (x *NodeSelectorRequirement) Reset() {
 	*x = NodeSelectorRequirement{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[97]
+	mi := &file_portico_core_v1_types_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7480,7 +8524,7 @@ func (x *NodeSelectorRequirement) String() string {
 func (*NodeSelectorRequirement) ProtoMessage() {}
 
 func (x *NodeSelectorRequirement) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[97]
+	mi := &file_portico_core_v1_types_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7493,7 +8537,7 @@ func (x *NodeSelectorRequirement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorRequirement.ProtoReflect.Descriptor instead.
 func (*NodeSelectorRequirement) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{97}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *NodeSelectorRequirement) GetKey() string {
@@ -7532,7 +8576,7 @@ type NodeSelectorTerm struct {
 
 func (x *NodeSelectorTerm) Reset() {
 	*x = NodeSelectorTerm{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[98]
+	mi := &file_portico_core_v1_types_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7544,7 +8588,7 @@ func (x *NodeSelectorTerm) String() string {
 func (*NodeSelectorTerm) ProtoMessage() {}
 
 func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[98]
+	mi := &file_portico_core_v1_types_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7557,7 +8601,7 @@ func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorTerm.ProtoReflect.Descriptor instead.
 func (*NodeSelectorTerm) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{98}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *NodeSelectorTerm) GetMatchExpressions() []*NodeSelectorRequirement {
@@ -7604,7 +8648,7 @@ type NodeSpec struct {
 
 func (x *NodeSpec) Reset() {
 	*x = NodeSpec{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[99]
+	mi := &file_portico_core_v1_types_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7616,7 +8660,7 @@ func (x *NodeSpec) String() string {
 func (*NodeSpec) ProtoMessage() {}
 
 func (x *NodeSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[99]
+	mi := &file_portico_core_v1_types_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7629,7 +8673,7 @@ func (x *NodeSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSpec.ProtoReflect.Descriptor instead.
 func (*NodeSpec) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{99}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *NodeSpec) GetPodCidr() string {
@@ -7740,7 +8784,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[100]
+	mi := &file_portico_core_v1_types_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7752,7 +8796,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[100]
+	mi := &file_portico_core_v1_types_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7765,7 +8809,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{100}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *NodeStatus) GetCapacity() map[string]*Quantity {
@@ -7877,7 +8921,7 @@ type NodeSwapStatus struct {
 
 func (x *NodeSwapStatus) Reset() {
 	*x = NodeSwapStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[101]
+	mi := &file_portico_core_v1_types_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7889,7 +8933,7 @@ func (x *NodeSwapStatus) String() string {
 func (*NodeSwapStatus) ProtoMessage() {}
 
 func (x *NodeSwapStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[101]
+	mi := &file_portico_core_v1_types_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7902,7 +8946,7 @@ func (x *NodeSwapStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSwapStatus.ProtoReflect.Descriptor instead.
 func (*NodeSwapStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{101}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *NodeSwapStatus) GetCapacity() int64 {
@@ -7949,7 +8993,7 @@ type NodeSystemInfo struct {
 
 func (x *NodeSystemInfo) Reset() {
 	*x = NodeSystemInfo{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[102]
+	mi := &file_portico_core_v1_types_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7961,7 +9005,7 @@ func (x *NodeSystemInfo) String() string {
 func (*NodeSystemInfo) ProtoMessage() {}
 
 func (x *NodeSystemInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[102]
+	mi := &file_portico_core_v1_types_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7974,7 +9018,7 @@ func (x *NodeSystemInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSystemInfo.ProtoReflect.Descriptor instead.
 func (*NodeSystemInfo) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{102}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *NodeSystemInfo) GetMachineId() string {
@@ -8074,7 +9118,7 @@ type ObjectFieldSelector struct {
 
 func (x *ObjectFieldSelector) Reset() {
 	*x = ObjectFieldSelector{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[103]
+	mi := &file_portico_core_v1_types_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8086,7 +9130,7 @@ func (x *ObjectFieldSelector) String() string {
 func (*ObjectFieldSelector) ProtoMessage() {}
 
 func (x *ObjectFieldSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[103]
+	mi := &file_portico_core_v1_types_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8099,7 +9143,7 @@ func (x *ObjectFieldSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectFieldSelector.ProtoReflect.Descriptor instead.
 func (*ObjectFieldSelector) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{103}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *ObjectFieldSelector) GetApiVersion() string {
@@ -8151,7 +9195,7 @@ type ObjectReference struct {
 
 func (x *ObjectReference) Reset() {
 	*x = ObjectReference{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[104]
+	mi := &file_portico_core_v1_types_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8163,7 +9207,7 @@ func (x *ObjectReference) String() string {
 func (*ObjectReference) ProtoMessage() {}
 
 func (x *ObjectReference) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[104]
+	mi := &file_portico_core_v1_types_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8176,7 +9220,7 @@ func (x *ObjectReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectReference.ProtoReflect.Descriptor instead.
 func (*ObjectReference) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{104}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *ObjectReference) GetKind() string {
@@ -8224,6 +9268,242 @@ func (x *ObjectReference) GetResourceVersion() string {
 func (x *ObjectReference) GetFieldPath() string {
 	if x != nil {
 		return x.FieldPath
+	}
+	return ""
+}
+
+// PersistentVolume (PV) is a storage resource provisioned by an administrator.
+// It is analogous to a node.
+// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes
+type PersistentVolume struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Standard object's metadata.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
+	Metadata *ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// spec defines a specification of a persistent volume owned by the cluster.
+	// Provisioned by an administrator.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistent-volumes
+	Spec *PersistentVolumeSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// status represents the current information/status for the persistent volume.
+	// Populated by the system.
+	// Read-only.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistent-volumes
+	Status        *PersistentVolumeStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolume) Reset() {
+	*x = PersistentVolume{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolume) ProtoMessage() {}
+
+func (x *PersistentVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolume.ProtoReflect.Descriptor instead.
+func (*PersistentVolume) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{117}
+}
+
+func (x *PersistentVolume) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *PersistentVolume) GetSpec() *PersistentVolumeSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PersistentVolume) GetStatus() *PersistentVolumeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// PersistentVolumeClaim is a user's request for and claim to a persistent volume
+type PersistentVolumeClaim struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Standard object's metadata.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
+	Metadata *ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// spec defines the desired characteristics of a volume requested by a pod author.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims
+	Spec *PersistentVolumeClaimSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// status represents the current information/status of a persistent volume claim.
+	// Read-only.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims
+	Status        *PersistentVolumeClaimStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeClaim) Reset() {
+	*x = PersistentVolumeClaim{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeClaim) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeClaim) ProtoMessage() {}
+
+func (x *PersistentVolumeClaim) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeClaim.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeClaim) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *PersistentVolumeClaim) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaim) GetSpec() *PersistentVolumeClaimSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaim) GetStatus() *PersistentVolumeClaimStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// PersistentVolumeClaimCondition contains details about state of pvc
+type PersistentVolumeClaimCondition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Type is the type of the condition.
+	// More info: https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/persistent-volume-claim-v1/#:~:text=set%20to%20%27ResizeStarted%27.-,PersistentVolumeClaimCondition,-contains%20details%20about
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// Status is the status of the condition.
+	// Can be True, False, Unknown.
+	// More info: https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/persistent-volume-claim-v1/#:~:text=state%20of%20pvc-,conditions.status,-(string)%2C%20required
+	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	// lastProbeTime is the time we probed the condition.
+	LastProbeTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_probe_time,json=lastProbeTime,proto3" json:"last_probe_time,omitempty"`
+	// lastTransitionTime is the time the condition transitioned from one status to another.
+	LastTransitionTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_transition_time,json=lastTransitionTime,proto3" json:"last_transition_time,omitempty"`
+	// reason is a unique, this should be a short, machine understandable string that gives the reason
+	// for condition's last transition. If it reports "Resizing" that means the underlying
+	// persistent volume is being resized.
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// message is the human-readable message indicating details about last transition.
+	Message       string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeClaimCondition) Reset() {
+	*x = PersistentVolumeClaimCondition{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeClaimCondition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeClaimCondition) ProtoMessage() {}
+
+func (x *PersistentVolumeClaimCondition) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeClaimCondition.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeClaimCondition) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *PersistentVolumeClaimCondition) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimCondition) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimCondition) GetLastProbeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastProbeTime
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimCondition) GetLastTransitionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastTransitionTime
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimCondition) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimCondition) GetMessage() string {
+	if x != nil {
+		return x.Message
 	}
 	return ""
 }
@@ -8301,7 +9581,7 @@ type PersistentVolumeClaimSpec struct {
 
 func (x *PersistentVolumeClaimSpec) Reset() {
 	*x = PersistentVolumeClaimSpec{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[105]
+	mi := &file_portico_core_v1_types_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8313,7 +9593,7 @@ func (x *PersistentVolumeClaimSpec) String() string {
 func (*PersistentVolumeClaimSpec) ProtoMessage() {}
 
 func (x *PersistentVolumeClaimSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[105]
+	mi := &file_portico_core_v1_types_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8326,7 +9606,7 @@ func (x *PersistentVolumeClaimSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersistentVolumeClaimSpec.ProtoReflect.Descriptor instead.
 func (*PersistentVolumeClaimSpec) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{105}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *PersistentVolumeClaimSpec) GetAccessModes() []string {
@@ -8392,6 +9672,143 @@ func (x *PersistentVolumeClaimSpec) GetVolumeAttributesClassName() string {
 	return ""
 }
 
+// PersistentVolumeClaimStatus is the current status of a persistent volume claim.
+type PersistentVolumeClaimStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// phase represents the current phase of PersistentVolumeClaim.
+	Phase string `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
+	// accessModes contains the actual access modes the volume backing the PVC has.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1
+	AccessModes []string `protobuf:"bytes,2,rep,name=access_modes,json=accessModes,proto3" json:"access_modes,omitempty"`
+	// capacity represents the actual resources of the underlying volume.
+	Capacity map[string]*Quantity `protobuf:"bytes,3,rep,name=capacity,proto3" json:"capacity,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// conditions is the current Condition of persistent volume claim. If underlying persistent volume is being
+	// resized then the Condition will be set to 'Resizing'.
+	Conditions []*PersistentVolumeClaimCondition `protobuf:"bytes,4,rep,name=conditions,proto3" json:"conditions,omitempty"`
+	// allocatedResources tracks the resources allocated to a PVC including its capacity.
+	// Key names follow standard Kubernetes label syntax. Valid values are either:
+	//   - Un-prefixed keys:
+	//   - storage - the capacity of the volume.
+	//   - Custom resources must use implementation-defined prefixed names such as "example.com/my-custom-resource"
+	//
+	// Apart from above values - keys that are unprefixed or have kubernetes.io prefix are considered
+	// reserved and hence may not be used.
+	AllocatedResources map[string]*Quantity `protobuf:"bytes,5,rep,name=allocated_resources,json=allocatedResources,proto3" json:"allocated_resources,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// allocatedResourceStatuses stores status of resource being resized for the given PVC.
+	// Key names follow standard Kubernetes label syntax. Valid values are either:
+	//   - Un-prefixed keys:
+	//   - storage - the capacity of the volume.
+	//   - Custom resources must use implementation-defined prefixed names such as "example.com/my-custom-resource"
+	//
+	// Apart from above values - keys that are unprefixed or have kubernetes.io prefix are considered
+	// reserved and hence may not be used.
+	AllocatedResourceStatuses map[string]string `protobuf:"bytes,7,rep,name=allocated_resource_statuses,json=allocatedResourceStatuses,proto3" json:"allocated_resource_statuses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// currentVolumeAttributesClassName is the current name of the VolumeAttributesClass the PVC is using.
+	// When unset, there is no VolumeAttributeClass applied to this PersistentVolumeClaim
+	CurrentVolumeAttributesClassName *string `protobuf:"bytes,8,opt,name=current_volume_attributes_class_name,json=currentVolumeAttributesClassName,proto3,oneof" json:"current_volume_attributes_class_name,omitempty"`
+	// ModifyVolumeStatus represents the status object of ControllerModifyVolume operation.
+	// When this is unset, there is no ModifyVolume operation being attempted.
+	ModifyVolumeStatus *ModifyVolumeStatus `protobuf:"bytes,9,opt,name=modify_volume_status,json=modifyVolumeStatus,proto3" json:"modify_volume_status,omitempty"`
+	// healthStatus contains the latest controller-reported health information
+	// for the volume bound to this claim.
+	HealthStatus  *VolumeHealthStatus `protobuf:"bytes,10,opt,name=health_status,json=healthStatus,proto3" json:"health_status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeClaimStatus) Reset() {
+	*x = PersistentVolumeClaimStatus{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeClaimStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeClaimStatus) ProtoMessage() {}
+
+func (x *PersistentVolumeClaimStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeClaimStatus.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeClaimStatus) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *PersistentVolumeClaimStatus) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimStatus) GetAccessModes() []string {
+	if x != nil {
+		return x.AccessModes
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimStatus) GetCapacity() map[string]*Quantity {
+	if x != nil {
+		return x.Capacity
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimStatus) GetConditions() []*PersistentVolumeClaimCondition {
+	if x != nil {
+		return x.Conditions
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimStatus) GetAllocatedResources() map[string]*Quantity {
+	if x != nil {
+		return x.AllocatedResources
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimStatus) GetAllocatedResourceStatuses() map[string]string {
+	if x != nil {
+		return x.AllocatedResourceStatuses
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimStatus) GetCurrentVolumeAttributesClassName() string {
+	if x != nil && x.CurrentVolumeAttributesClassName != nil {
+		return *x.CurrentVolumeAttributesClassName
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimStatus) GetModifyVolumeStatus() *ModifyVolumeStatus {
+	if x != nil {
+		return x.ModifyVolumeStatus
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimStatus) GetHealthStatus() *VolumeHealthStatus {
+	if x != nil {
+		return x.HealthStatus
+	}
+	return nil
+}
+
 // PersistentVolumeClaimTemplate is used to produce
 // PersistentVolumeClaim objects as part of an EphemeralVolumeSource.
 type PersistentVolumeClaimTemplate struct {
@@ -8411,7 +9828,7 @@ type PersistentVolumeClaimTemplate struct {
 
 func (x *PersistentVolumeClaimTemplate) Reset() {
 	*x = PersistentVolumeClaimTemplate{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[106]
+	mi := &file_portico_core_v1_types_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8423,7 +9840,7 @@ func (x *PersistentVolumeClaimTemplate) String() string {
 func (*PersistentVolumeClaimTemplate) ProtoMessage() {}
 
 func (x *PersistentVolumeClaimTemplate) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[106]
+	mi := &file_portico_core_v1_types_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8436,7 +9853,7 @@ func (x *PersistentVolumeClaimTemplate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersistentVolumeClaimTemplate.ProtoReflect.Descriptor instead.
 func (*PersistentVolumeClaimTemplate) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{106}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *PersistentVolumeClaimTemplate) GetMetadata() *ObjectMeta {
@@ -8471,7 +9888,7 @@ type PersistentVolumeClaimVolumeSource struct {
 
 func (x *PersistentVolumeClaimVolumeSource) Reset() {
 	*x = PersistentVolumeClaimVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[107]
+	mi := &file_portico_core_v1_types_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8483,7 +9900,7 @@ func (x *PersistentVolumeClaimVolumeSource) String() string {
 func (*PersistentVolumeClaimVolumeSource) ProtoMessage() {}
 
 func (x *PersistentVolumeClaimVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[107]
+	mi := &file_portico_core_v1_types_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8496,7 +9913,7 @@ func (x *PersistentVolumeClaimVolumeSource) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use PersistentVolumeClaimVolumeSource.ProtoReflect.Descriptor instead.
 func (*PersistentVolumeClaimVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{107}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *PersistentVolumeClaimVolumeSource) GetClaimName() string {
@@ -8511,6 +9928,504 @@ func (x *PersistentVolumeClaimVolumeSource) GetReadOnly() bool {
 		return x.ReadOnly
 	}
 	return false
+}
+
+// PersistentVolumeSource is similar to VolumeSource but meant for the
+// administrator who creates PVs. Exactly one of its members must be set.
+type PersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// gcePersistentDisk represents a GCE Disk resource that is attached to a
+	// kubelet's host machine and then exposed to the pod. Provisioned by an admin.
+	// Deprecated: GCEPersistentDisk is deprecated. All operations for the in-tree
+	// gcePersistentDisk type are redirected to the pd.csi.storage.gke.io CSI driver.
+	// More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
+	GcePersistentDisk *GCEPersistentDiskVolumeSource `protobuf:"bytes,1,opt,name=gce_persistent_disk,json=gcePersistentDisk,proto3" json:"gce_persistent_disk,omitempty"`
+	// awsElasticBlockStore represents an AWS Disk resource that is attached to a
+	// kubelet's host machine and then exposed to the pod.
+	// Deprecated: AWSElasticBlockStore is deprecated. All operations for the in-tree
+	// awsElasticBlockStore type are redirected to the ebs.csi.aws.com CSI driver.
+	// More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore
+	AwsElasticBlockStore *AWSElasticBlockStoreVolumeSource `protobuf:"bytes,2,opt,name=aws_elastic_block_store,json=awsElasticBlockStore,proto3" json:"aws_elastic_block_store,omitempty"`
+	// hostPath represents a directory on the host.
+	// Provisioned by a developer or tester.
+	// This is useful for single-node development and testing only!
+	// On-host storage is not supported in any way and WILL NOT WORK in a multi-node cluster.
+	// More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath
+	HostPath *HostPathVolumeSource `protobuf:"bytes,3,opt,name=host_path,json=hostPath,proto3" json:"host_path,omitempty"`
+	// glusterfs represents a Glusterfs volume that is attached to a host and
+	// exposed to the pod. Provisioned by an admin.
+	// Deprecated: Glusterfs is deprecated and the in-tree glusterfs type is no longer supported.
+	// More info: https://examples.k8s.io/volumes/glusterfs/README.md
+	Glusterfs *GlusterfsPersistentVolumeSource `protobuf:"bytes,4,opt,name=glusterfs,proto3" json:"glusterfs,omitempty"`
+	// nfs represents an NFS mount on the host. Provisioned by an admin.
+	// More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs
+	Nfs *NFSVolumeSource `protobuf:"bytes,5,opt,name=nfs,proto3" json:"nfs,omitempty"`
+	// rbd represents a Rados Block Device mount on the host that shares a pod's lifetime.
+	// Deprecated: RBD is deprecated and the in-tree rbd type is no longer supported.
+	// More info: https://examples.k8s.io/volumes/rbd/README.md
+	Rbd *RBDPersistentVolumeSource `protobuf:"bytes,6,opt,name=rbd,proto3" json:"rbd,omitempty"`
+	// iscsi represents an ISCSI Disk resource that is attached to a
+	// kubelet's host machine and then exposed to the pod. Provisioned by an admin.
+	Iscsi *ISCSIPersistentVolumeSource `protobuf:"bytes,7,opt,name=iscsi,proto3" json:"iscsi,omitempty"`
+	// cinder represents a cinder volume attached and mounted on kubelets host machine.
+	// Deprecated: Cinder is deprecated. All operations for the in-tree cinder type
+	// are redirected to the cinder.csi.openstack.org CSI driver.
+	// More info: https://examples.k8s.io/mysql-cinder-pd/README.md
+	Cinder *CinderPersistentVolumeSource `protobuf:"bytes,8,opt,name=cinder,proto3" json:"cinder,omitempty"`
+	// cephFS represents a Ceph FS mount on the host that shares a pod's lifetime.
+	// Deprecated: CephFS is deprecated and the in-tree cephfs type is no longer supported.
+	Cephfs *CephFSPersistentVolumeSource `protobuf:"bytes,9,opt,name=cephfs,proto3" json:"cephfs,omitempty"`
+	// fc represents a Fibre Channel resource that is attached to a kubelet's host machine and then exposed to the pod.
+	Fc *FCVolumeSource `protobuf:"bytes,10,opt,name=fc,proto3" json:"fc,omitempty"`
+	// flocker represents a Flocker volume attached to a kubelet's host machine and exposed to the pod for its usage. This depends on the Flocker control service being running.
+	// Deprecated: Flocker is deprecated and the in-tree flocker type is no longer supported.
+	Flocker *FlockerVolumeSource `protobuf:"bytes,11,opt,name=flocker,proto3" json:"flocker,omitempty"`
+	// flexVolume represents a generic volume resource that is
+	// provisioned/attached using an exec based plugin.
+	// Deprecated: FlexVolume is deprecated. Consider using a CSIDriver instead.
+	FlexVolume *FlexPersistentVolumeSource `protobuf:"bytes,12,opt,name=flex_volume,json=flexVolume,proto3" json:"flex_volume,omitempty"`
+	// azureFile represents an Azure File Service mount on the host and bind mount to the pod.
+	// Deprecated: AzureFile is deprecated. All operations for the in-tree azureFile type
+	// are redirected to the file.csi.azure.com CSI driver.
+	AzureFile *AzureFilePersistentVolumeSource `protobuf:"bytes,13,opt,name=azure_file,json=azureFile,proto3" json:"azure_file,omitempty"`
+	// vsphereVolume represents a vSphere volume attached and mounted on kubelets host machine.
+	// Deprecated: VsphereVolume is deprecated. All operations for the in-tree vsphereVolume type
+	// are redirected to the csi.vsphere.vmware.com CSI driver.
+	VsphereVolume *VsphereVirtualDiskVolumeSource `protobuf:"bytes,14,opt,name=vsphere_volume,json=vsphereVolume,proto3" json:"vsphere_volume,omitempty"`
+	// quobyte represents a Quobyte mount on the host that shares a pod's lifetime.
+	// Deprecated: Quobyte is deprecated and the in-tree quobyte type is no longer supported.
+	Quobyte *QuobyteVolumeSource `protobuf:"bytes,15,opt,name=quobyte,proto3" json:"quobyte,omitempty"`
+	// azureDisk represents an Azure Data Disk mount on the host and bind mount to the pod.
+	// Deprecated: AzureDisk is deprecated. All operations for the in-tree azureDisk type
+	// are redirected to the disk.csi.azure.com CSI driver.
+	AzureDisk *AzureDiskVolumeSource `protobuf:"bytes,16,opt,name=azure_disk,json=azureDisk,proto3" json:"azure_disk,omitempty"`
+	// photonPersistentDisk represents a PhotonController persistent disk attached and mounted on kubelets host machine.
+	// Deprecated: PhotonPersistentDisk is deprecated and the in-tree photonPersistentDisk type is no longer supported.
+	PhotonPersistentDisk *PhotonPersistentDiskVolumeSource `protobuf:"bytes,17,opt,name=photon_persistent_disk,json=photonPersistentDisk,proto3" json:"photon_persistent_disk,omitempty"`
+	// portworxVolume represents a portworx volume attached and mounted on kubelets host machine.
+	// Deprecated: PortworxVolume is deprecated. All operations for the in-tree portworxVolume type
+	// are redirected to the pxd.portworx.com CSI driver.
+	PortworxVolume *PortworxVolumeSource `protobuf:"bytes,18,opt,name=portworx_volume,json=portworxVolume,proto3" json:"portworx_volume,omitempty"`
+	// scaleIO represents a ScaleIO persistent volume attached and mounted on Kubernetes nodes.
+	// Deprecated: ScaleIO is deprecated and the in-tree scaleIO type is no longer supported.
+	ScaleIo *ScaleIOPersistentVolumeSource `protobuf:"bytes,19,opt,name=scale_io,json=scaleIO,proto3" json:"scale_io,omitempty"`
+	// local represents directly-attached storage with node affinity
+	Local *LocalVolumeSource `protobuf:"bytes,20,opt,name=local,proto3" json:"local,omitempty"`
+	// storageOS represents a StorageOS volume that is attached to the kubelet's host machine and mounted into the pod.
+	// Deprecated: StorageOS is deprecated and the in-tree storageos type is no longer supported.
+	// More info: https://examples.k8s.io/volumes/storageos/README.md
+	Storageos *StorageOSPersistentVolumeSource `protobuf:"bytes,21,opt,name=storageos,proto3" json:"storageos,omitempty"`
+	// csi represents storage that is handled by an external CSI driver.
+	Csi           *CSIPersistentVolumeSource `protobuf:"bytes,22,opt,name=csi,proto3" json:"csi,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeSource) Reset() {
+	*x = PersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[124]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeSource) ProtoMessage() {}
+
+func (x *PersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[124]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{124}
+}
+
+func (x *PersistentVolumeSource) GetGcePersistentDisk() *GCEPersistentDiskVolumeSource {
+	if x != nil {
+		return x.GcePersistentDisk
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetAwsElasticBlockStore() *AWSElasticBlockStoreVolumeSource {
+	if x != nil {
+		return x.AwsElasticBlockStore
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetHostPath() *HostPathVolumeSource {
+	if x != nil {
+		return x.HostPath
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetGlusterfs() *GlusterfsPersistentVolumeSource {
+	if x != nil {
+		return x.Glusterfs
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetNfs() *NFSVolumeSource {
+	if x != nil {
+		return x.Nfs
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetRbd() *RBDPersistentVolumeSource {
+	if x != nil {
+		return x.Rbd
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetIscsi() *ISCSIPersistentVolumeSource {
+	if x != nil {
+		return x.Iscsi
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetCinder() *CinderPersistentVolumeSource {
+	if x != nil {
+		return x.Cinder
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetCephfs() *CephFSPersistentVolumeSource {
+	if x != nil {
+		return x.Cephfs
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetFc() *FCVolumeSource {
+	if x != nil {
+		return x.Fc
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetFlocker() *FlockerVolumeSource {
+	if x != nil {
+		return x.Flocker
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetFlexVolume() *FlexPersistentVolumeSource {
+	if x != nil {
+		return x.FlexVolume
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetAzureFile() *AzureFilePersistentVolumeSource {
+	if x != nil {
+		return x.AzureFile
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetVsphereVolume() *VsphereVirtualDiskVolumeSource {
+	if x != nil {
+		return x.VsphereVolume
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetQuobyte() *QuobyteVolumeSource {
+	if x != nil {
+		return x.Quobyte
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetAzureDisk() *AzureDiskVolumeSource {
+	if x != nil {
+		return x.AzureDisk
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetPhotonPersistentDisk() *PhotonPersistentDiskVolumeSource {
+	if x != nil {
+		return x.PhotonPersistentDisk
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetPortworxVolume() *PortworxVolumeSource {
+	if x != nil {
+		return x.PortworxVolume
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetScaleIo() *ScaleIOPersistentVolumeSource {
+	if x != nil {
+		return x.ScaleIo
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetLocal() *LocalVolumeSource {
+	if x != nil {
+		return x.Local
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetStorageos() *StorageOSPersistentVolumeSource {
+	if x != nil {
+		return x.Storageos
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSource) GetCsi() *CSIPersistentVolumeSource {
+	if x != nil {
+		return x.Csi
+	}
+	return nil
+}
+
+// PersistentVolumeSpec is the specification of a persistent volume.
+type PersistentVolumeSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capacity is the description of the persistent volume's resources and capacity.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#capacity
+	Capacity map[string]*Quantity `protobuf:"bytes,1,rep,name=capacity,proto3" json:"capacity,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// persistentVolumeSource is the actual volume backing the persistent volume.
+	PersistentVolumeSource *PersistentVolumeSource `protobuf:"bytes,2,opt,name=persistent_volume_source,json=persistentVolumeSource,proto3" json:"persistent_volume_source,omitempty"`
+	// accessModes contains all ways the volume can be mounted.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes
+	AccessModes []string `protobuf:"bytes,3,rep,name=access_modes,json=accessModes,proto3" json:"access_modes,omitempty"`
+	// claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.
+	// Expected to be non-nil when bound.
+	// claim.VolumeName is the authoritative bind between PV and PVC.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#binding
+	ClaimRef *ObjectReference `protobuf:"bytes,4,opt,name=claim_ref,json=claimRef,proto3" json:"claim_ref,omitempty"`
+	// persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.
+	// Valid options are Retain (default for manually created PersistentVolumes), Delete (default
+	// for dynamically provisioned PersistentVolumes), and Recycle (deprecated).
+	// Recycle must be supported by the volume plugin underlying this PersistentVolume.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#reclaiming
+	PersistentVolumeReclaimPolicy string `protobuf:"bytes,5,opt,name=persistent_volume_reclaim_policy,json=persistentVolumeReclaimPolicy,proto3" json:"persistent_volume_reclaim_policy,omitempty"`
+	// storageClassName is the name of StorageClass to which this persistent volume belongs. Empty value
+	// means that this volume does not belong to any StorageClass.
+	StorageClassName string `protobuf:"bytes,6,opt,name=storage_class_name,json=storageClassName,proto3" json:"storage_class_name,omitempty"`
+	// mountOptions is the list of mount options, e.g. ["ro", "soft"]. Not validated - mount will
+	// simply fail if one is invalid.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes/#mount-options
+	MountOptions []string `protobuf:"bytes,7,rep,name=mount_options,json=mountOptions,proto3" json:"mount_options,omitempty"`
+	// volumeMode defines if a volume is intended to be used with a formatted filesystem
+	// or to remain in raw block state. Value of Filesystem is implied when not included in spec.
+	VolumeMode *string `protobuf:"bytes,8,opt,name=volume_mode,json=volumeMode,proto3,oneof" json:"volume_mode,omitempty"`
+	// nodeAffinity defines constraints that limit what nodes this volume can be accessed from.
+	// This field influences the scheduling of pods that use this volume.
+	// This field is mutable if MutablePVNodeAffinity feature gate is enabled.
+	NodeAffinity *VolumeNodeAffinity `protobuf:"bytes,9,opt,name=node_affinity,json=nodeAffinity,proto3" json:"node_affinity,omitempty"`
+	// Name of VolumeAttributesClass to which this persistent volume belongs. Empty value
+	// is not allowed. When this field is not set, it indicates that this volume does not belong to any
+	// VolumeAttributesClass. This field is mutable and can be changed by the CSI driver
+	// after a volume has been updated successfully to a new class.
+	// For an unbound PersistentVolume, the volumeAttributesClassName will be matched with unbound
+	// PersistentVolumeClaims during the binding process.
+	VolumeAttributesClassName *string `protobuf:"bytes,10,opt,name=volume_attributes_class_name,json=volumeAttributesClassName,proto3,oneof" json:"volume_attributes_class_name,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeSpec) Reset() {
+	*x = PersistentVolumeSpec{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[125]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeSpec) ProtoMessage() {}
+
+func (x *PersistentVolumeSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[125]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeSpec.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeSpec) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{125}
+}
+
+func (x *PersistentVolumeSpec) GetCapacity() map[string]*Quantity {
+	if x != nil {
+		return x.Capacity
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetPersistentVolumeSource() *PersistentVolumeSource {
+	if x != nil {
+		return x.PersistentVolumeSource
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetAccessModes() []string {
+	if x != nil {
+		return x.AccessModes
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetClaimRef() *ObjectReference {
+	if x != nil {
+		return x.ClaimRef
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetPersistentVolumeReclaimPolicy() string {
+	if x != nil {
+		return x.PersistentVolumeReclaimPolicy
+	}
+	return ""
+}
+
+func (x *PersistentVolumeSpec) GetStorageClassName() string {
+	if x != nil {
+		return x.StorageClassName
+	}
+	return ""
+}
+
+func (x *PersistentVolumeSpec) GetMountOptions() []string {
+	if x != nil {
+		return x.MountOptions
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetVolumeMode() string {
+	if x != nil && x.VolumeMode != nil {
+		return *x.VolumeMode
+	}
+	return ""
+}
+
+func (x *PersistentVolumeSpec) GetNodeAffinity() *VolumeNodeAffinity {
+	if x != nil {
+		return x.NodeAffinity
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetVolumeAttributesClassName() string {
+	if x != nil && x.VolumeAttributesClassName != nil {
+		return *x.VolumeAttributesClassName
+	}
+	return ""
+}
+
+// PersistentVolumeStatus is the current status of a persistent volume.
+type PersistentVolumeStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// phase indicates if a volume is available, bound to a claim, or released by a claim.
+	// More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#phase
+	Phase string `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
+	// message is a human-readable message indicating details about why the volume is in this state.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// reason is a brief CamelCase string that describes any failure and is meant
+	// for machine parsing and tidy display in the CLI.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// lastPhaseTransitionTime is the time the phase transitioned from one to another
+	// and automatically resets to current time everytime a volume phase transitions.
+	LastPhaseTransitionTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_phase_transition_time,json=lastPhaseTransitionTime,proto3" json:"last_phase_transition_time,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeStatus) Reset() {
+	*x = PersistentVolumeStatus{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[126]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeStatus) ProtoMessage() {}
+
+func (x *PersistentVolumeStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[126]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeStatus.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeStatus) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{126}
+}
+
+func (x *PersistentVolumeStatus) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *PersistentVolumeStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *PersistentVolumeStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PersistentVolumeStatus) GetLastPhaseTransitionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastPhaseTransitionTime
+	}
+	return nil
 }
 
 // Represents a Photon Controller persistent disk resource.
@@ -8528,7 +10443,7 @@ type PhotonPersistentDiskVolumeSource struct {
 
 func (x *PhotonPersistentDiskVolumeSource) Reset() {
 	*x = PhotonPersistentDiskVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[108]
+	mi := &file_portico_core_v1_types_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8540,7 +10455,7 @@ func (x *PhotonPersistentDiskVolumeSource) String() string {
 func (*PhotonPersistentDiskVolumeSource) ProtoMessage() {}
 
 func (x *PhotonPersistentDiskVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[108]
+	mi := &file_portico_core_v1_types_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8553,7 +10468,7 @@ func (x *PhotonPersistentDiskVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhotonPersistentDiskVolumeSource.ProtoReflect.Descriptor instead.
 func (*PhotonPersistentDiskVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{108}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *PhotonPersistentDiskVolumeSource) GetPdId() string {
@@ -8592,7 +10507,7 @@ type Pod struct {
 
 func (x *Pod) Reset() {
 	*x = Pod{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[109]
+	mi := &file_portico_core_v1_types_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8604,7 +10519,7 @@ func (x *Pod) String() string {
 func (*Pod) ProtoMessage() {}
 
 func (x *Pod) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[109]
+	mi := &file_portico_core_v1_types_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8617,7 +10532,7 @@ func (x *Pod) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pod.ProtoReflect.Descriptor instead.
 func (*Pod) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{109}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *Pod) GetMetadata() *ObjectMeta {
@@ -8668,7 +10583,7 @@ type PodAffinity struct {
 
 func (x *PodAffinity) Reset() {
 	*x = PodAffinity{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[110]
+	mi := &file_portico_core_v1_types_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8680,7 +10595,7 @@ func (x *PodAffinity) String() string {
 func (*PodAffinity) ProtoMessage() {}
 
 func (x *PodAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[110]
+	mi := &file_portico_core_v1_types_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8693,7 +10608,7 @@ func (x *PodAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodAffinity.ProtoReflect.Descriptor instead.
 func (*PodAffinity) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{110}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *PodAffinity) GetRequiredDuringSchedulingIgnoredDuringExecution() []*PodAffinityTerm {
@@ -8762,7 +10677,7 @@ type PodAffinityTerm struct {
 
 func (x *PodAffinityTerm) Reset() {
 	*x = PodAffinityTerm{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[111]
+	mi := &file_portico_core_v1_types_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8774,7 +10689,7 @@ func (x *PodAffinityTerm) String() string {
 func (*PodAffinityTerm) ProtoMessage() {}
 
 func (x *PodAffinityTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[111]
+	mi := &file_portico_core_v1_types_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8787,7 +10702,7 @@ func (x *PodAffinityTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodAffinityTerm.ProtoReflect.Descriptor instead.
 func (*PodAffinityTerm) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{111}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *PodAffinityTerm) GetLabelSelector() *LabelSelector {
@@ -8859,7 +10774,7 @@ type PodAntiAffinity struct {
 
 func (x *PodAntiAffinity) Reset() {
 	*x = PodAntiAffinity{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[112]
+	mi := &file_portico_core_v1_types_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8871,7 +10786,7 @@ func (x *PodAntiAffinity) String() string {
 func (*PodAntiAffinity) ProtoMessage() {}
 
 func (x *PodAntiAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[112]
+	mi := &file_portico_core_v1_types_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8884,7 +10799,7 @@ func (x *PodAntiAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodAntiAffinity.ProtoReflect.Descriptor instead.
 func (*PodAntiAffinity) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{112}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *PodAntiAffinity) GetRequiredDuringSchedulingIgnoredDuringExecution() []*PodAffinityTerm {
@@ -8932,7 +10847,7 @@ type PodCertificateProjection struct {
 
 func (x *PodCertificateProjection) Reset() {
 	*x = PodCertificateProjection{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[113]
+	mi := &file_portico_core_v1_types_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8944,7 +10859,7 @@ func (x *PodCertificateProjection) String() string {
 func (*PodCertificateProjection) ProtoMessage() {}
 
 func (x *PodCertificateProjection) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[113]
+	mi := &file_portico_core_v1_types_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8957,7 +10872,7 @@ func (x *PodCertificateProjection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodCertificateProjection.ProtoReflect.Descriptor instead.
 func (*PodCertificateProjection) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{113}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *PodCertificateProjection) GetSignerName() string {
@@ -9042,7 +10957,7 @@ type PodCondition struct {
 
 func (x *PodCondition) Reset() {
 	*x = PodCondition{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[114]
+	mi := &file_portico_core_v1_types_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9054,7 +10969,7 @@ func (x *PodCondition) String() string {
 func (*PodCondition) ProtoMessage() {}
 
 func (x *PodCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[114]
+	mi := &file_portico_core_v1_types_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9067,7 +10982,7 @@ func (x *PodCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodCondition.ProtoReflect.Descriptor instead.
 func (*PodCondition) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{114}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *PodCondition) GetType() string {
@@ -9142,7 +11057,7 @@ type PodDNSConfig struct {
 
 func (x *PodDNSConfig) Reset() {
 	*x = PodDNSConfig{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[115]
+	mi := &file_portico_core_v1_types_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9154,7 +11069,7 @@ func (x *PodDNSConfig) String() string {
 func (*PodDNSConfig) ProtoMessage() {}
 
 func (x *PodDNSConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[115]
+	mi := &file_portico_core_v1_types_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9167,7 +11082,7 @@ func (x *PodDNSConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodDNSConfig.ProtoReflect.Descriptor instead.
 func (*PodDNSConfig) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{115}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *PodDNSConfig) GetNameservers() []string {
@@ -9205,7 +11120,7 @@ type PodDNSConfigOption struct {
 
 func (x *PodDNSConfigOption) Reset() {
 	*x = PodDNSConfigOption{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[116]
+	mi := &file_portico_core_v1_types_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9217,7 +11132,7 @@ func (x *PodDNSConfigOption) String() string {
 func (*PodDNSConfigOption) ProtoMessage() {}
 
 func (x *PodDNSConfigOption) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[116]
+	mi := &file_portico_core_v1_types_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9230,7 +11145,7 @@ func (x *PodDNSConfigOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodDNSConfigOption.ProtoReflect.Descriptor instead.
 func (*PodDNSConfigOption) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{116}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *PodDNSConfigOption) GetName() string {
@@ -9264,7 +11179,7 @@ type PodExtendedResourceClaimStatus struct {
 
 func (x *PodExtendedResourceClaimStatus) Reset() {
 	*x = PodExtendedResourceClaimStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[117]
+	mi := &file_portico_core_v1_types_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9276,7 +11191,7 @@ func (x *PodExtendedResourceClaimStatus) String() string {
 func (*PodExtendedResourceClaimStatus) ProtoMessage() {}
 
 func (x *PodExtendedResourceClaimStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[117]
+	mi := &file_portico_core_v1_types_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9289,7 +11204,7 @@ func (x *PodExtendedResourceClaimStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodExtendedResourceClaimStatus.ProtoReflect.Descriptor instead.
 func (*PodExtendedResourceClaimStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{117}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *PodExtendedResourceClaimStatus) GetRequestMappings() []*ContainerExtendedResourceRequest {
@@ -9317,7 +11232,7 @@ type PodIP struct {
 
 func (x *PodIP) Reset() {
 	*x = PodIP{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[118]
+	mi := &file_portico_core_v1_types_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9329,7 +11244,7 @@ func (x *PodIP) String() string {
 func (*PodIP) ProtoMessage() {}
 
 func (x *PodIP) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[118]
+	mi := &file_portico_core_v1_types_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9342,7 +11257,7 @@ func (x *PodIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodIP.ProtoReflect.Descriptor instead.
 func (*PodIP) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{118}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *PodIP) GetIp() string {
@@ -9366,7 +11281,7 @@ type PodOS struct {
 
 func (x *PodOS) Reset() {
 	*x = PodOS{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[119]
+	mi := &file_portico_core_v1_types_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9378,7 +11293,7 @@ func (x *PodOS) String() string {
 func (*PodOS) ProtoMessage() {}
 
 func (x *PodOS) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[119]
+	mi := &file_portico_core_v1_types_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9391,7 +11306,7 @@ func (x *PodOS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodOS.ProtoReflect.Descriptor instead.
 func (*PodOS) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{119}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *PodOS) GetName() string {
@@ -9412,7 +11327,7 @@ type PodReadinessGate struct {
 
 func (x *PodReadinessGate) Reset() {
 	*x = PodReadinessGate{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[120]
+	mi := &file_portico_core_v1_types_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9424,7 +11339,7 @@ func (x *PodReadinessGate) String() string {
 func (*PodReadinessGate) ProtoMessage() {}
 
 func (x *PodReadinessGate) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[120]
+	mi := &file_portico_core_v1_types_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9437,7 +11352,7 @@ func (x *PodReadinessGate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodReadinessGate.ProtoReflect.Descriptor instead.
 func (*PodReadinessGate) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{120}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *PodReadinessGate) GetConditionType() string {
@@ -9467,7 +11382,7 @@ type PodResourceClaim struct {
 
 func (x *PodResourceClaim) Reset() {
 	*x = PodResourceClaim{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[121]
+	mi := &file_portico_core_v1_types_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9479,7 +11394,7 @@ func (x *PodResourceClaim) String() string {
 func (*PodResourceClaim) ProtoMessage() {}
 
 func (x *PodResourceClaim) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[121]
+	mi := &file_portico_core_v1_types_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9492,7 +11407,7 @@ func (x *PodResourceClaim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodResourceClaim.ProtoReflect.Descriptor instead.
 func (*PodResourceClaim) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{121}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *PodResourceClaim) GetName() string {
@@ -9534,7 +11449,7 @@ type PodResourceClaimStatus struct {
 
 func (x *PodResourceClaimStatus) Reset() {
 	*x = PodResourceClaimStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[122]
+	mi := &file_portico_core_v1_types_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9546,7 +11461,7 @@ func (x *PodResourceClaimStatus) String() string {
 func (*PodResourceClaimStatus) ProtoMessage() {}
 
 func (x *PodResourceClaimStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[122]
+	mi := &file_portico_core_v1_types_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9559,7 +11474,7 @@ func (x *PodResourceClaimStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodResourceClaimStatus.ProtoReflect.Descriptor instead.
 func (*PodResourceClaimStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{122}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *PodResourceClaimStatus) GetName() string {
@@ -9588,7 +11503,7 @@ type PodSchedulingGate struct {
 
 func (x *PodSchedulingGate) Reset() {
 	*x = PodSchedulingGate{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[123]
+	mi := &file_portico_core_v1_types_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9600,7 +11515,7 @@ func (x *PodSchedulingGate) String() string {
 func (*PodSchedulingGate) ProtoMessage() {}
 
 func (x *PodSchedulingGate) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[123]
+	mi := &file_portico_core_v1_types_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9613,7 +11528,7 @@ func (x *PodSchedulingGate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodSchedulingGate.ProtoReflect.Descriptor instead.
 func (*PodSchedulingGate) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{123}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *PodSchedulingGate) GetName() string {
@@ -9638,7 +11553,7 @@ type PodSchedulingGroup struct {
 
 func (x *PodSchedulingGroup) Reset() {
 	*x = PodSchedulingGroup{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[124]
+	mi := &file_portico_core_v1_types_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9650,7 +11565,7 @@ func (x *PodSchedulingGroup) String() string {
 func (*PodSchedulingGroup) ProtoMessage() {}
 
 func (x *PodSchedulingGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[124]
+	mi := &file_portico_core_v1_types_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9663,7 +11578,7 @@ func (x *PodSchedulingGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodSchedulingGroup.ProtoReflect.Descriptor instead.
 func (*PodSchedulingGroup) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{124}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *PodSchedulingGroup) GetPodGroupName() string {
@@ -9760,7 +11675,7 @@ type PodSecurityContext struct {
 
 func (x *PodSecurityContext) Reset() {
 	*x = PodSecurityContext{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[125]
+	mi := &file_portico_core_v1_types_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9772,7 +11687,7 @@ func (x *PodSecurityContext) String() string {
 func (*PodSecurityContext) ProtoMessage() {}
 
 func (x *PodSecurityContext) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[125]
+	mi := &file_portico_core_v1_types_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9785,7 +11700,7 @@ func (x *PodSecurityContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodSecurityContext.ProtoReflect.Descriptor instead.
 func (*PodSecurityContext) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{125}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *PodSecurityContext) GetSeLinuxOptions() *SELinuxOptions {
@@ -10106,7 +12021,7 @@ type PodSpec struct {
 
 func (x *PodSpec) Reset() {
 	*x = PodSpec{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[126]
+	mi := &file_portico_core_v1_types_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10118,7 +12033,7 @@ func (x *PodSpec) String() string {
 func (*PodSpec) ProtoMessage() {}
 
 func (x *PodSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[126]
+	mi := &file_portico_core_v1_types_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10131,7 +12046,7 @@ func (x *PodSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodSpec.ProtoReflect.Descriptor instead.
 func (*PodSpec) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{126}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *PodSpec) GetVolumes() []*Volume {
@@ -10550,7 +12465,7 @@ type PodStatus struct {
 
 func (x *PodStatus) Reset() {
 	*x = PodStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[127]
+	mi := &file_portico_core_v1_types_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10562,7 +12477,7 @@ func (x *PodStatus) String() string {
 func (*PodStatus) ProtoMessage() {}
 
 func (x *PodStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[127]
+	mi := &file_portico_core_v1_types_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10575,7 +12490,7 @@ func (x *PodStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodStatus.ProtoReflect.Descriptor instead.
 func (*PodStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{127}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *PodStatus) GetObservedGeneration() int64 {
@@ -10732,6 +12647,120 @@ func (x *PodStatus) GetVolumeHealth() []*PodVolumeHealth {
 	return nil
 }
 
+// PodTemplate describes a template for creating copies of a predefined pod.
+type PodTemplate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Standard object's metadata.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
+	Metadata *ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// Template defines the pods that will be created from this pod template.
+	// https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
+	Template      *PodTemplateSpec `protobuf:"bytes,2,opt,name=template,proto3" json:"template,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PodTemplate) Reset() {
+	*x = PodTemplate{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[147]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodTemplate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodTemplate) ProtoMessage() {}
+
+func (x *PodTemplate) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[147]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodTemplate.ProtoReflect.Descriptor instead.
+func (*PodTemplate) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{147}
+}
+
+func (x *PodTemplate) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *PodTemplate) GetTemplate() *PodTemplateSpec {
+	if x != nil {
+		return x.Template
+	}
+	return nil
+}
+
+// PodTemplateSpec describes the data a pod should have when created from a template
+type PodTemplateSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Standard object's metadata.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
+	Metadata *ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// Specification of the desired behavior of the pod.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
+	Spec          *PodSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PodTemplateSpec) Reset() {
+	*x = PodTemplateSpec{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[148]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodTemplateSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodTemplateSpec) ProtoMessage() {}
+
+func (x *PodTemplateSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[148]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodTemplateSpec.ProtoReflect.Descriptor instead.
+func (*PodTemplateSpec) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{148}
+}
+
+func (x *PodTemplateSpec) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *PodTemplateSpec) GetSpec() *PodSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
 // PodVolumeHealth contains health information for a volume used by a pod,
 // reported by the CSI node plugin via the kubelet.
 type PodVolumeHealth struct {
@@ -10750,7 +12779,7 @@ type PodVolumeHealth struct {
 
 func (x *PodVolumeHealth) Reset() {
 	*x = PodVolumeHealth{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[128]
+	mi := &file_portico_core_v1_types_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10762,7 +12791,7 @@ func (x *PodVolumeHealth) String() string {
 func (*PodVolumeHealth) ProtoMessage() {}
 
 func (x *PodVolumeHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[128]
+	mi := &file_portico_core_v1_types_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10775,7 +12804,7 @@ func (x *PodVolumeHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodVolumeHealth.ProtoReflect.Descriptor instead.
 func (*PodVolumeHealth) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{128}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *PodVolumeHealth) GetName() string {
@@ -10820,7 +12849,7 @@ type PortStatus struct {
 
 func (x *PortStatus) Reset() {
 	*x = PortStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[129]
+	mi := &file_portico_core_v1_types_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10832,7 +12861,7 @@ func (x *PortStatus) String() string {
 func (*PortStatus) ProtoMessage() {}
 
 func (x *PortStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[129]
+	mi := &file_portico_core_v1_types_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10845,7 +12874,7 @@ func (x *PortStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortStatus.ProtoReflect.Descriptor instead.
 func (*PortStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{129}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *PortStatus) GetPort() int32 {
@@ -10887,7 +12916,7 @@ type PortworxVolumeSource struct {
 
 func (x *PortworxVolumeSource) Reset() {
 	*x = PortworxVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[130]
+	mi := &file_portico_core_v1_types_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10899,7 +12928,7 @@ func (x *PortworxVolumeSource) String() string {
 func (*PortworxVolumeSource) ProtoMessage() {}
 
 func (x *PortworxVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[130]
+	mi := &file_portico_core_v1_types_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10912,7 +12941,7 @@ func (x *PortworxVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortworxVolumeSource.ProtoReflect.Descriptor instead.
 func (*PortworxVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{130}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *PortworxVolumeSource) GetVolumeId() string {
@@ -10950,7 +12979,7 @@ type PreferredSchedulingTerm struct {
 
 func (x *PreferredSchedulingTerm) Reset() {
 	*x = PreferredSchedulingTerm{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[131]
+	mi := &file_portico_core_v1_types_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10962,7 +12991,7 @@ func (x *PreferredSchedulingTerm) String() string {
 func (*PreferredSchedulingTerm) ProtoMessage() {}
 
 func (x *PreferredSchedulingTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[131]
+	mi := &file_portico_core_v1_types_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10975,7 +13004,7 @@ func (x *PreferredSchedulingTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreferredSchedulingTerm.ProtoReflect.Descriptor instead.
 func (*PreferredSchedulingTerm) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{131}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *PreferredSchedulingTerm) GetWeight() int32 {
@@ -11031,7 +13060,7 @@ type Probe struct {
 
 func (x *Probe) Reset() {
 	*x = Probe{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[132]
+	mi := &file_portico_core_v1_types_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11043,7 +13072,7 @@ func (x *Probe) String() string {
 func (*Probe) ProtoMessage() {}
 
 func (x *Probe) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[132]
+	mi := &file_portico_core_v1_types_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11056,7 +13085,7 @@ func (x *Probe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Probe.ProtoReflect.Descriptor instead.
 func (*Probe) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{132}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *Probe) GetHandler() *ProbeHandler {
@@ -11126,7 +13155,7 @@ type ProbeHandler struct {
 
 func (x *ProbeHandler) Reset() {
 	*x = ProbeHandler{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[133]
+	mi := &file_portico_core_v1_types_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11138,7 +13167,7 @@ func (x *ProbeHandler) String() string {
 func (*ProbeHandler) ProtoMessage() {}
 
 func (x *ProbeHandler) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[133]
+	mi := &file_portico_core_v1_types_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11151,7 +13180,7 @@ func (x *ProbeHandler) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeHandler.ProtoReflect.Descriptor instead.
 func (*ProbeHandler) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{133}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *ProbeHandler) GetExec() *ExecAction {
@@ -11205,7 +13234,7 @@ type ProjectedVolumeSource struct {
 
 func (x *ProjectedVolumeSource) Reset() {
 	*x = ProjectedVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[134]
+	mi := &file_portico_core_v1_types_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11217,7 +13246,7 @@ func (x *ProjectedVolumeSource) String() string {
 func (*ProjectedVolumeSource) ProtoMessage() {}
 
 func (x *ProjectedVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[134]
+	mi := &file_portico_core_v1_types_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11230,7 +13259,7 @@ func (x *ProjectedVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectedVolumeSource.ProtoReflect.Descriptor instead.
 func (*ProjectedVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{134}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{155}
 }
 
 func (x *ProjectedVolumeSource) GetSources() []*VolumeProjection {
@@ -11282,7 +13311,7 @@ type QuobyteVolumeSource struct {
 
 func (x *QuobyteVolumeSource) Reset() {
 	*x = QuobyteVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[135]
+	mi := &file_portico_core_v1_types_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11294,7 +13323,7 @@ func (x *QuobyteVolumeSource) String() string {
 func (*QuobyteVolumeSource) ProtoMessage() {}
 
 func (x *QuobyteVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[135]
+	mi := &file_portico_core_v1_types_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11307,7 +13336,7 @@ func (x *QuobyteVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuobyteVolumeSource.ProtoReflect.Descriptor instead.
 func (*QuobyteVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{135}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *QuobyteVolumeSource) GetRegistry() string {
@@ -11354,6 +13383,133 @@ func (x *QuobyteVolumeSource) GetTenant() string {
 
 // Represents a Rados Block Device mount that lasts the lifetime of a pod.
 // RBD volumes support ownership management and SELinux relabeling.
+type RBDPersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// monitors is a collection of Ceph monitors.
+	// More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
+	Monitors []string `protobuf:"bytes,1,rep,name=monitors,proto3" json:"monitors,omitempty"`
+	// image is the rados image name.
+	// More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
+	Image string `protobuf:"bytes,2,opt,name=image,proto3" json:"image,omitempty"`
+	// fsType is the filesystem type of the volume that you want to mount.
+	// Tip: Ensure that the filesystem type is supported by the host operating system.
+	// Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
+	// More info: https://kubernetes.io/docs/concepts/storage/volumes#rbd
+	// TODO: how do we prevent errors in the filesystem from compromising the machine
+	FsType string `protobuf:"bytes,3,opt,name=fs_type,json=fsType,proto3" json:"fs_type,omitempty"`
+	// pool is the rados pool name.
+	// Default is rbd.
+	// More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
+	Pool string `protobuf:"bytes,4,opt,name=pool,proto3" json:"pool,omitempty"`
+	// user is the rados user name.
+	// Default is admin.
+	// More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
+	User string `protobuf:"bytes,5,opt,name=user,proto3" json:"user,omitempty"`
+	// keyring is the path to key ring for RBDUser.
+	// Default is /etc/ceph/keyring.
+	// More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
+	Keyring string `protobuf:"bytes,6,opt,name=keyring,proto3" json:"keyring,omitempty"`
+	// secretRef is name of the authentication secret for RBDUser. If provided
+	// overrides keyring.
+	// Default is nil.
+	// More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
+	SecretRef *SecretReference `protobuf:"bytes,7,opt,name=secret_ref,json=secretRef,proto3" json:"secret_ref,omitempty"`
+	// readOnly here will force the ReadOnly setting in VolumeMounts.
+	// Defaults to false.
+	// More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
+	ReadOnly      bool `protobuf:"varint,8,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RBDPersistentVolumeSource) Reset() {
+	*x = RBDPersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[157]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RBDPersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RBDPersistentVolumeSource) ProtoMessage() {}
+
+func (x *RBDPersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[157]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RBDPersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*RBDPersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{157}
+}
+
+func (x *RBDPersistentVolumeSource) GetMonitors() []string {
+	if x != nil {
+		return x.Monitors
+	}
+	return nil
+}
+
+func (x *RBDPersistentVolumeSource) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *RBDPersistentVolumeSource) GetFsType() string {
+	if x != nil {
+		return x.FsType
+	}
+	return ""
+}
+
+func (x *RBDPersistentVolumeSource) GetPool() string {
+	if x != nil {
+		return x.Pool
+	}
+	return ""
+}
+
+func (x *RBDPersistentVolumeSource) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *RBDPersistentVolumeSource) GetKeyring() string {
+	if x != nil {
+		return x.Keyring
+	}
+	return ""
+}
+
+func (x *RBDPersistentVolumeSource) GetSecretRef() *SecretReference {
+	if x != nil {
+		return x.SecretRef
+	}
+	return nil
+}
+
+func (x *RBDPersistentVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+// Represents a Rados Block Device mount that lasts the lifetime of a pod.
+// RBD volumes support ownership management and SELinux relabeling.
 type RBDVolumeSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// monitors is a collection of Ceph monitors.
@@ -11395,7 +13551,7 @@ type RBDVolumeSource struct {
 
 func (x *RBDVolumeSource) Reset() {
 	*x = RBDVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[136]
+	mi := &file_portico_core_v1_types_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11407,7 +13563,7 @@ func (x *RBDVolumeSource) String() string {
 func (*RBDVolumeSource) ProtoMessage() {}
 
 func (x *RBDVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[136]
+	mi := &file_portico_core_v1_types_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11420,7 +13576,7 @@ func (x *RBDVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RBDVolumeSource.ProtoReflect.Descriptor instead.
 func (*RBDVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{136}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *RBDVolumeSource) GetMonitors() []string {
@@ -11479,6 +13635,337 @@ func (x *RBDVolumeSource) GetReadOnly() bool {
 	return false
 }
 
+// ReplicationController represents the configuration of a replication controller.
+type ReplicationController struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// If the Labels of a ReplicationController are empty, they are defaulted to
+	// be the same as the Pod(s) that the replication controller manages.
+	// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
+	Metadata *ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// Spec defines the specification of the desired behavior of the replication controller.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
+	Spec *ReplicationControllerSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// Status is the most recently observed status of the replication controller.
+	// This data may be out of date by some window of time.
+	// Populated by the system.
+	// Read-only.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
+	Status        *ReplicationControllerStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicationController) Reset() {
+	*x = ReplicationController{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[159]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicationController) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicationController) ProtoMessage() {}
+
+func (x *ReplicationController) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[159]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicationController.ProtoReflect.Descriptor instead.
+func (*ReplicationController) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{159}
+}
+
+func (x *ReplicationController) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ReplicationController) GetSpec() *ReplicationControllerSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *ReplicationController) GetStatus() *ReplicationControllerStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// ReplicationControllerCondition describes the state of a replication controller at a certain point.
+type ReplicationControllerCondition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Type of replication controller condition.
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// Status of the condition, one of True, False, Unknown.
+	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	// The last time the condition transitioned from one status to another.
+	LastTransitionTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_transition_time,json=lastTransitionTime,proto3" json:"last_transition_time,omitempty"`
+	// The reason for the condition's last transition.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// A human readable message indicating details about the transition.
+	Message       string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicationControllerCondition) Reset() {
+	*x = ReplicationControllerCondition{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[160]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicationControllerCondition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicationControllerCondition) ProtoMessage() {}
+
+func (x *ReplicationControllerCondition) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[160]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicationControllerCondition.ProtoReflect.Descriptor instead.
+func (*ReplicationControllerCondition) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{160}
+}
+
+func (x *ReplicationControllerCondition) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ReplicationControllerCondition) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ReplicationControllerCondition) GetLastTransitionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastTransitionTime
+	}
+	return nil
+}
+
+func (x *ReplicationControllerCondition) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ReplicationControllerCondition) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// ReplicationControllerSpec is the specification of a replication controller.
+type ReplicationControllerSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Replicas is the number of desired replicas.
+	// This is a pointer to distinguish between explicit zero and unspecified.
+	// Defaults to 1.
+	// More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller
+	Replicas *int32 `protobuf:"varint,1,opt,name=replicas,proto3,oneof" json:"replicas,omitempty"`
+	// Minimum number of seconds for which a newly created pod should be ready
+	// without any of its container crashing, for it to be considered available.
+	// Defaults to 0 (pod will be considered available as soon as it is ready)
+	MinReadySeconds int32 `protobuf:"varint,4,opt,name=min_ready_seconds,json=minReadySeconds,proto3" json:"min_ready_seconds,omitempty"`
+	// Selector is a label query over pods that should match the Replicas count.
+	// If Selector is empty, it is defaulted to the labels present on the Pod template.
+	// Label keys and values that must match in order to be controlled by this replication
+	// controller, if empty defaulted to labels on Pod template.
+	// More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors
+	Selector map[string]string `protobuf:"bytes,2,rep,name=selector,proto3" json:"selector,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Template is the object that describes the pod that will be created if
+	// insufficient replicas are detected. This takes precedence over a TemplateRef.
+	// The only allowed template.spec.restartPolicy value is "Always".
+	// More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#pod-template
+	Template      *PodTemplateSpec `protobuf:"bytes,3,opt,name=template,proto3" json:"template,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicationControllerSpec) Reset() {
+	*x = ReplicationControllerSpec{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[161]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicationControllerSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicationControllerSpec) ProtoMessage() {}
+
+func (x *ReplicationControllerSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[161]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicationControllerSpec.ProtoReflect.Descriptor instead.
+func (*ReplicationControllerSpec) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{161}
+}
+
+func (x *ReplicationControllerSpec) GetReplicas() int32 {
+	if x != nil && x.Replicas != nil {
+		return *x.Replicas
+	}
+	return 0
+}
+
+func (x *ReplicationControllerSpec) GetMinReadySeconds() int32 {
+	if x != nil {
+		return x.MinReadySeconds
+	}
+	return 0
+}
+
+func (x *ReplicationControllerSpec) GetSelector() map[string]string {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *ReplicationControllerSpec) GetTemplate() *PodTemplateSpec {
+	if x != nil {
+		return x.Template
+	}
+	return nil
+}
+
+// ReplicationControllerStatus represents the current status of a replication
+// controller.
+type ReplicationControllerStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Replicas is the most recently observed number of replicas.
+	// More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller
+	Replicas int32 `protobuf:"varint,1,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	// The number of pods that have labels matching the labels of the pod template of the replication controller.
+	FullyLabeledReplicas int32 `protobuf:"varint,2,opt,name=fully_labeled_replicas,json=fullyLabeledReplicas,proto3" json:"fully_labeled_replicas,omitempty"`
+	// The number of ready replicas for this replication controller.
+	ReadyReplicas int32 `protobuf:"varint,4,opt,name=ready_replicas,json=readyReplicas,proto3" json:"ready_replicas,omitempty"`
+	// The number of available replicas (ready for at least minReadySeconds) for this replication controller.
+	AvailableReplicas int32 `protobuf:"varint,5,opt,name=available_replicas,json=availableReplicas,proto3" json:"available_replicas,omitempty"`
+	// ObservedGeneration reflects the generation of the most recently observed replication controller.
+	ObservedGeneration int64 `protobuf:"varint,3,opt,name=observed_generation,json=observedGeneration,proto3" json:"observed_generation,omitempty"`
+	// Represents the latest available observations of a replication controller's current state.
+	Conditions    []*ReplicationControllerCondition `protobuf:"bytes,6,rep,name=conditions,proto3" json:"conditions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicationControllerStatus) Reset() {
+	*x = ReplicationControllerStatus{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[162]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicationControllerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicationControllerStatus) ProtoMessage() {}
+
+func (x *ReplicationControllerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[162]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicationControllerStatus.ProtoReflect.Descriptor instead.
+func (*ReplicationControllerStatus) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{162}
+}
+
+func (x *ReplicationControllerStatus) GetReplicas() int32 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
+}
+
+func (x *ReplicationControllerStatus) GetFullyLabeledReplicas() int32 {
+	if x != nil {
+		return x.FullyLabeledReplicas
+	}
+	return 0
+}
+
+func (x *ReplicationControllerStatus) GetReadyReplicas() int32 {
+	if x != nil {
+		return x.ReadyReplicas
+	}
+	return 0
+}
+
+func (x *ReplicationControllerStatus) GetAvailableReplicas() int32 {
+	if x != nil {
+		return x.AvailableReplicas
+	}
+	return 0
+}
+
+func (x *ReplicationControllerStatus) GetObservedGeneration() int64 {
+	if x != nil {
+		return x.ObservedGeneration
+	}
+	return 0
+}
+
+func (x *ReplicationControllerStatus) GetConditions() []*ReplicationControllerCondition {
+	if x != nil {
+		return x.Conditions
+	}
+	return nil
+}
+
 // ResourceClaim references one entry in PodSpec.ResourceClaims.
 type ResourceClaim struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -11496,7 +13983,7 @@ type ResourceClaim struct {
 
 func (x *ResourceClaim) Reset() {
 	*x = ResourceClaim{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[137]
+	mi := &file_portico_core_v1_types_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11508,7 +13995,7 @@ func (x *ResourceClaim) String() string {
 func (*ResourceClaim) ProtoMessage() {}
 
 func (x *ResourceClaim) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[137]
+	mi := &file_portico_core_v1_types_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11521,7 +14008,7 @@ func (x *ResourceClaim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceClaim.ProtoReflect.Descriptor instead.
 func (*ResourceClaim) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{137}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{163}
 }
 
 func (x *ResourceClaim) GetName() string {
@@ -11553,7 +14040,7 @@ type ResourceFieldSelector struct {
 
 func (x *ResourceFieldSelector) Reset() {
 	*x = ResourceFieldSelector{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[138]
+	mi := &file_portico_core_v1_types_proto_msgTypes[164]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11565,7 +14052,7 @@ func (x *ResourceFieldSelector) String() string {
 func (*ResourceFieldSelector) ProtoMessage() {}
 
 func (x *ResourceFieldSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[138]
+	mi := &file_portico_core_v1_types_proto_msgTypes[164]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11578,7 +14065,7 @@ func (x *ResourceFieldSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceFieldSelector.ProtoReflect.Descriptor instead.
 func (*ResourceFieldSelector) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{138}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{164}
 }
 
 func (x *ResourceFieldSelector) GetContainerName() string {
@@ -11626,7 +14113,7 @@ type ResourceHealth struct {
 
 func (x *ResourceHealth) Reset() {
 	*x = ResourceHealth{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[139]
+	mi := &file_portico_core_v1_types_proto_msgTypes[165]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11638,7 +14125,7 @@ func (x *ResourceHealth) String() string {
 func (*ResourceHealth) ProtoMessage() {}
 
 func (x *ResourceHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[139]
+	mi := &file_portico_core_v1_types_proto_msgTypes[165]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11651,7 +14138,7 @@ func (x *ResourceHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceHealth.ProtoReflect.Descriptor instead.
 func (*ResourceHealth) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{139}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{165}
 }
 
 func (x *ResourceHealth) GetResourceId() string {
@@ -11675,6 +14162,197 @@ func (x *ResourceHealth) GetMessage() string {
 	return ""
 }
 
+// ResourceQuota sets aggregate quota restrictions enforced per namespace
+type ResourceQuota struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Standard object's metadata.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
+	Metadata *ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// Spec defines the desired quota.
+	// https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
+	Spec *ResourceQuotaSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// Status defines the actual enforced quota and its current usage.
+	// https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
+	Status        *ResourceQuotaStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceQuota) Reset() {
+	*x = ResourceQuota{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[166]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceQuota) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceQuota) ProtoMessage() {}
+
+func (x *ResourceQuota) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[166]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceQuota.ProtoReflect.Descriptor instead.
+func (*ResourceQuota) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{166}
+}
+
+func (x *ResourceQuota) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ResourceQuota) GetSpec() *ResourceQuotaSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *ResourceQuota) GetStatus() *ResourceQuotaStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// ResourceQuotaSpec defines the desired hard limits to enforce for Quota.
+type ResourceQuotaSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// hard is the set of desired hard limits for each named resource.
+	// More info: https://kubernetes.io/docs/concepts/policy/resource-quotas/
+	Hard map[string]*Quantity `protobuf:"bytes,1,rep,name=hard,proto3" json:"hard,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// A collection of filters that must match each object tracked by a quota.
+	// If not specified, the quota matches all objects.
+	Scopes []string `protobuf:"bytes,2,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// scopeSelector is also a collection of filters like scopes that must match each object tracked by a quota
+	// but expressed using ScopeSelectorOperator in combination with possible values.
+	// For a resource to match, both scopes AND scopeSelector (if specified in spec), must be matched.
+	ScopeSelector *ScopeSelector `protobuf:"bytes,3,opt,name=scope_selector,json=scopeSelector,proto3" json:"scope_selector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceQuotaSpec) Reset() {
+	*x = ResourceQuotaSpec{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[167]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceQuotaSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceQuotaSpec) ProtoMessage() {}
+
+func (x *ResourceQuotaSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[167]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceQuotaSpec.ProtoReflect.Descriptor instead.
+func (*ResourceQuotaSpec) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{167}
+}
+
+func (x *ResourceQuotaSpec) GetHard() map[string]*Quantity {
+	if x != nil {
+		return x.Hard
+	}
+	return nil
+}
+
+func (x *ResourceQuotaSpec) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *ResourceQuotaSpec) GetScopeSelector() *ScopeSelector {
+	if x != nil {
+		return x.ScopeSelector
+	}
+	return nil
+}
+
+// ResourceQuotaStatus defines the enforced hard limits and observed use.
+type ResourceQuotaStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Hard is the set of enforced hard limits for each named resource.
+	// More info: https://kubernetes.io/docs/concepts/policy/resource-quotas/
+	Hard map[string]*Quantity `protobuf:"bytes,1,rep,name=hard,proto3" json:"hard,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Used is the current observed total usage of the resource in the namespace.
+	Used          map[string]*Quantity `protobuf:"bytes,2,rep,name=used,proto3" json:"used,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceQuotaStatus) Reset() {
+	*x = ResourceQuotaStatus{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[168]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceQuotaStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceQuotaStatus) ProtoMessage() {}
+
+func (x *ResourceQuotaStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[168]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceQuotaStatus.ProtoReflect.Descriptor instead.
+func (*ResourceQuotaStatus) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{168}
+}
+
+func (x *ResourceQuotaStatus) GetHard() map[string]*Quantity {
+	if x != nil {
+		return x.Hard
+	}
+	return nil
+}
+
+func (x *ResourceQuotaStatus) GetUsed() map[string]*Quantity {
+	if x != nil {
+		return x.Used
+	}
+	return nil
+}
+
 // ResourceRequirements describes the compute resource requirements.
 type ResourceRequirements struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -11695,7 +14373,7 @@ type ResourceRequirements struct {
 
 func (x *ResourceRequirements) Reset() {
 	*x = ResourceRequirements{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[140]
+	mi := &file_portico_core_v1_types_proto_msgTypes[169]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11707,7 +14385,7 @@ func (x *ResourceRequirements) String() string {
 func (*ResourceRequirements) ProtoMessage() {}
 
 func (x *ResourceRequirements) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[140]
+	mi := &file_portico_core_v1_types_proto_msgTypes[169]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11720,7 +14398,7 @@ func (x *ResourceRequirements) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceRequirements.ProtoReflect.Descriptor instead.
 func (*ResourceRequirements) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{140}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{169}
 }
 
 func (x *ResourceRequirements) GetLimits() map[string]*Quantity {
@@ -11767,7 +14445,7 @@ type ResourceStatus struct {
 
 func (x *ResourceStatus) Reset() {
 	*x = ResourceStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[141]
+	mi := &file_portico_core_v1_types_proto_msgTypes[170]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11779,7 +14457,7 @@ func (x *ResourceStatus) String() string {
 func (*ResourceStatus) ProtoMessage() {}
 
 func (x *ResourceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[141]
+	mi := &file_portico_core_v1_types_proto_msgTypes[170]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11792,7 +14470,7 @@ func (x *ResourceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceStatus.ProtoReflect.Descriptor instead.
 func (*ResourceStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{141}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{170}
 }
 
 func (x *ResourceStatus) GetName() string {
@@ -11826,7 +14504,7 @@ type SELinuxOptions struct {
 
 func (x *SELinuxOptions) Reset() {
 	*x = SELinuxOptions{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[142]
+	mi := &file_portico_core_v1_types_proto_msgTypes[171]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11838,7 +14516,7 @@ func (x *SELinuxOptions) String() string {
 func (*SELinuxOptions) ProtoMessage() {}
 
 func (x *SELinuxOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[142]
+	mi := &file_portico_core_v1_types_proto_msgTypes[171]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11851,7 +14529,7 @@ func (x *SELinuxOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SELinuxOptions.ProtoReflect.Descriptor instead.
 func (*SELinuxOptions) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{142}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{171}
 }
 
 func (x *SELinuxOptions) GetUser() string {
@@ -11880,6 +14558,140 @@ func (x *SELinuxOptions) GetLevel() string {
 		return x.Level
 	}
 	return ""
+}
+
+// ScaleIOPersistentVolumeSource represents a persistent ScaleIO volume
+type ScaleIOPersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// gateway is the host address of the ScaleIO API Gateway.
+	Gateway string `protobuf:"bytes,1,opt,name=gateway,proto3" json:"gateway,omitempty"`
+	// system is the name of the storage system as configured in ScaleIO.
+	System string `protobuf:"bytes,2,opt,name=system,proto3" json:"system,omitempty"`
+	// secretRef references to the secret for ScaleIO user and other
+	// sensitive information. If this is not provided, Login operation will fail.
+	SecretRef *SecretReference `protobuf:"bytes,3,opt,name=secret_ref,json=secretRef,proto3" json:"secret_ref,omitempty"`
+	// sslEnabled is the flag to enable/disable SSL communication with Gateway, default false
+	SslEnabled bool `protobuf:"varint,4,opt,name=ssl_enabled,json=sslEnabled,proto3" json:"ssl_enabled,omitempty"`
+	// protectionDomain is the name of the ScaleIO Protection Domain for the configured storage.
+	ProtectionDomain string `protobuf:"bytes,5,opt,name=protection_domain,json=protectionDomain,proto3" json:"protection_domain,omitempty"`
+	// storagePool is the ScaleIO Storage Pool associated with the protection domain.
+	StoragePool string `protobuf:"bytes,6,opt,name=storage_pool,json=storagePool,proto3" json:"storage_pool,omitempty"`
+	// storageMode indicates whether the storage for a volume should be ThickProvisioned or ThinProvisioned.
+	// Default is ThinProvisioned.
+	StorageMode string `protobuf:"bytes,7,opt,name=storage_mode,json=storageMode,proto3" json:"storage_mode,omitempty"`
+	// volumeName is the name of a volume already created in the ScaleIO system
+	// that is associated with this volume source.
+	VolumeName string `protobuf:"bytes,8,opt,name=volume_name,json=volumeName,proto3" json:"volume_name,omitempty"`
+	// fsType is the filesystem type to mount.
+	// Must be a filesystem type supported by the host operating system.
+	// Ex. "ext4", "xfs", "ntfs".
+	// Default is "xfs"
+	FsType string `protobuf:"bytes,9,opt,name=fs_type,json=fsType,proto3" json:"fs_type,omitempty"`
+	// readOnly defaults to false (read/write). ReadOnly here will force
+	// the ReadOnly setting in VolumeMounts.
+	ReadOnly      bool `protobuf:"varint,10,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScaleIOPersistentVolumeSource) Reset() {
+	*x = ScaleIOPersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[172]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScaleIOPersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScaleIOPersistentVolumeSource) ProtoMessage() {}
+
+func (x *ScaleIOPersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[172]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScaleIOPersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*ScaleIOPersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{172}
+}
+
+func (x *ScaleIOPersistentVolumeSource) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
+func (x *ScaleIOPersistentVolumeSource) GetSystem() string {
+	if x != nil {
+		return x.System
+	}
+	return ""
+}
+
+func (x *ScaleIOPersistentVolumeSource) GetSecretRef() *SecretReference {
+	if x != nil {
+		return x.SecretRef
+	}
+	return nil
+}
+
+func (x *ScaleIOPersistentVolumeSource) GetSslEnabled() bool {
+	if x != nil {
+		return x.SslEnabled
+	}
+	return false
+}
+
+func (x *ScaleIOPersistentVolumeSource) GetProtectionDomain() string {
+	if x != nil {
+		return x.ProtectionDomain
+	}
+	return ""
+}
+
+func (x *ScaleIOPersistentVolumeSource) GetStoragePool() string {
+	if x != nil {
+		return x.StoragePool
+	}
+	return ""
+}
+
+func (x *ScaleIOPersistentVolumeSource) GetStorageMode() string {
+	if x != nil {
+		return x.StorageMode
+	}
+	return ""
+}
+
+func (x *ScaleIOPersistentVolumeSource) GetVolumeName() string {
+	if x != nil {
+		return x.VolumeName
+	}
+	return ""
+}
+
+func (x *ScaleIOPersistentVolumeSource) GetFsType() string {
+	if x != nil {
+		return x.FsType
+	}
+	return ""
+}
+
+func (x *ScaleIOPersistentVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
 }
 
 // ScaleIOVolumeSource represents a persistent ScaleIO volume
@@ -11918,7 +14730,7 @@ type ScaleIOVolumeSource struct {
 
 func (x *ScaleIOVolumeSource) Reset() {
 	*x = ScaleIOVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[143]
+	mi := &file_portico_core_v1_types_proto_msgTypes[173]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11930,7 +14742,7 @@ func (x *ScaleIOVolumeSource) String() string {
 func (*ScaleIOVolumeSource) ProtoMessage() {}
 
 func (x *ScaleIOVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[143]
+	mi := &file_portico_core_v1_types_proto_msgTypes[173]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11943,7 +14755,7 @@ func (x *ScaleIOVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleIOVolumeSource.ProtoReflect.Descriptor instead.
 func (*ScaleIOVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{143}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{173}
 }
 
 func (x *ScaleIOVolumeSource) GetGateway() string {
@@ -12016,6 +14828,122 @@ func (x *ScaleIOVolumeSource) GetReadOnly() bool {
 	return false
 }
 
+// A scope selector represents the AND of the selectors represented
+// by the scoped-resource selector requirements.
+type ScopeSelector struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A list of scope selector requirements by scope of the resources.
+	MatchExpressions []*ScopedResourceSelectorRequirement `protobuf:"bytes,1,rep,name=match_expressions,json=matchExpressions,proto3" json:"match_expressions,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ScopeSelector) Reset() {
+	*x = ScopeSelector{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[174]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScopeSelector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScopeSelector) ProtoMessage() {}
+
+func (x *ScopeSelector) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[174]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScopeSelector.ProtoReflect.Descriptor instead.
+func (*ScopeSelector) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{174}
+}
+
+func (x *ScopeSelector) GetMatchExpressions() []*ScopedResourceSelectorRequirement {
+	if x != nil {
+		return x.MatchExpressions
+	}
+	return nil
+}
+
+// A scoped-resource selector requirement is a selector that contains values, a scope name, and an operator
+// that relates the scope name and values.
+type ScopedResourceSelectorRequirement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name of the scope that the selector applies to.
+	ScopeName string `protobuf:"bytes,1,opt,name=scope_name,json=scopeName,proto3" json:"scope_name,omitempty"`
+	// Represents a scope's relationship to a set of values.
+	// Valid operators are In, NotIn, Exists, DoesNotExist.
+	Operator string `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
+	// An array of string values. If the operator is In or NotIn,
+	// the values array must be non-empty. If the operator is Exists or DoesNotExist,
+	// the values array must be empty.
+	// This array is replaced during a strategic merge patch.
+	Values        []string `protobuf:"bytes,3,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScopedResourceSelectorRequirement) Reset() {
+	*x = ScopedResourceSelectorRequirement{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[175]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScopedResourceSelectorRequirement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScopedResourceSelectorRequirement) ProtoMessage() {}
+
+func (x *ScopedResourceSelectorRequirement) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[175]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScopedResourceSelectorRequirement.ProtoReflect.Descriptor instead.
+func (*ScopedResourceSelectorRequirement) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{175}
+}
+
+func (x *ScopedResourceSelectorRequirement) GetScopeName() string {
+	if x != nil {
+		return x.ScopeName
+	}
+	return ""
+}
+
+func (x *ScopedResourceSelectorRequirement) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *ScopedResourceSelectorRequirement) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 // SeccompProfile defines a pod/container's seccomp profile settings.
 // Only one profile source may be set.
 type SeccompProfile struct {
@@ -12034,7 +14962,7 @@ type SeccompProfile struct {
 
 func (x *SeccompProfile) Reset() {
 	*x = SeccompProfile{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[144]
+	mi := &file_portico_core_v1_types_proto_msgTypes[176]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12046,7 +14974,7 @@ func (x *SeccompProfile) String() string {
 func (*SeccompProfile) ProtoMessage() {}
 
 func (x *SeccompProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[144]
+	mi := &file_portico_core_v1_types_proto_msgTypes[176]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12059,7 +14987,7 @@ func (x *SeccompProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeccompProfile.ProtoReflect.Descriptor instead.
 func (*SeccompProfile) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{144}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{176}
 }
 
 func (x *SeccompProfile) GetType() string {
@@ -12107,7 +15035,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[145]
+	mi := &file_portico_core_v1_types_proto_msgTypes[177]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12119,7 +15047,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[145]
+	mi := &file_portico_core_v1_types_proto_msgTypes[177]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12132,7 +15060,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{145}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{177}
 }
 
 func (x *Secret) GetMetadata() *ObjectMeta {
@@ -12184,7 +15112,7 @@ type SecretEnvSource struct {
 
 func (x *SecretEnvSource) Reset() {
 	*x = SecretEnvSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[146]
+	mi := &file_portico_core_v1_types_proto_msgTypes[178]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12196,7 +15124,7 @@ func (x *SecretEnvSource) String() string {
 func (*SecretEnvSource) ProtoMessage() {}
 
 func (x *SecretEnvSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[146]
+	mi := &file_portico_core_v1_types_proto_msgTypes[178]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12209,7 +15137,7 @@ func (x *SecretEnvSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretEnvSource.ProtoReflect.Descriptor instead.
 func (*SecretEnvSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{146}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{178}
 }
 
 func (x *SecretEnvSource) GetLocalObjectReference() *LocalObjectReference {
@@ -12241,7 +15169,7 @@ type SecretKeySelector struct {
 
 func (x *SecretKeySelector) Reset() {
 	*x = SecretKeySelector{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[147]
+	mi := &file_portico_core_v1_types_proto_msgTypes[179]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12253,7 +15181,7 @@ func (x *SecretKeySelector) String() string {
 func (*SecretKeySelector) ProtoMessage() {}
 
 func (x *SecretKeySelector) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[147]
+	mi := &file_portico_core_v1_types_proto_msgTypes[179]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12266,7 +15194,7 @@ func (x *SecretKeySelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretKeySelector.ProtoReflect.Descriptor instead.
 func (*SecretKeySelector) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{147}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{179}
 }
 
 func (x *SecretKeySelector) GetLocalObjectReference() *LocalObjectReference {
@@ -12310,7 +15238,7 @@ type SecretProjection struct {
 
 func (x *SecretProjection) Reset() {
 	*x = SecretProjection{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[148]
+	mi := &file_portico_core_v1_types_proto_msgTypes[180]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12322,7 +15250,7 @@ func (x *SecretProjection) String() string {
 func (*SecretProjection) ProtoMessage() {}
 
 func (x *SecretProjection) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[148]
+	mi := &file_portico_core_v1_types_proto_msgTypes[180]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12335,7 +15263,7 @@ func (x *SecretProjection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretProjection.ProtoReflect.Descriptor instead.
 func (*SecretProjection) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{148}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{180}
 }
 
 func (x *SecretProjection) GetLocalObjectReference() *LocalObjectReference {
@@ -12357,6 +15285,62 @@ func (x *SecretProjection) GetOptional() bool {
 		return *x.Optional
 	}
 	return false
+}
+
+// SecretReference represents a Secret Reference. It has enough information to retrieve secret
+// in any namespace
+type SecretReference struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is unique within a namespace to reference a secret resource.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// namespace defines the space within which the secret name must be unique.
+	Namespace     string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretReference) Reset() {
+	*x = SecretReference{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[181]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretReference) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretReference) ProtoMessage() {}
+
+func (x *SecretReference) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[181]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretReference.ProtoReflect.Descriptor instead.
+func (*SecretReference) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{181}
+}
+
+func (x *SecretReference) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretReference) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
 }
 
 // Adapts a Secret into a volume.
@@ -12393,7 +15377,7 @@ type SecretVolumeSource struct {
 
 func (x *SecretVolumeSource) Reset() {
 	*x = SecretVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[149]
+	mi := &file_portico_core_v1_types_proto_msgTypes[182]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12405,7 +15389,7 @@ func (x *SecretVolumeSource) String() string {
 func (*SecretVolumeSource) ProtoMessage() {}
 
 func (x *SecretVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[149]
+	mi := &file_portico_core_v1_types_proto_msgTypes[182]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12418,7 +15402,7 @@ func (x *SecretVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretVolumeSource.ProtoReflect.Descriptor instead.
 func (*SecretVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{149}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{182}
 }
 
 func (x *SecretVolumeSource) GetSecretName() string {
@@ -12532,7 +15516,7 @@ type SecurityContext struct {
 
 func (x *SecurityContext) Reset() {
 	*x = SecurityContext{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[150]
+	mi := &file_portico_core_v1_types_proto_msgTypes[183]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12544,7 +15528,7 @@ func (x *SecurityContext) String() string {
 func (*SecurityContext) ProtoMessage() {}
 
 func (x *SecurityContext) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[150]
+	mi := &file_portico_core_v1_types_proto_msgTypes[183]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12557,7 +15541,7 @@ func (x *SecurityContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityContext.ProtoReflect.Descriptor instead.
 func (*SecurityContext) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{150}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{183}
 }
 
 func (x *SecurityContext) GetCapabilities() *Capabilities {
@@ -12666,7 +15650,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[151]
+	mi := &file_portico_core_v1_types_proto_msgTypes[184]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12678,7 +15662,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[151]
+	mi := &file_portico_core_v1_types_proto_msgTypes[184]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12691,7 +15675,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{151}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{184}
 }
 
 func (x *Service) GetMetadata() *ObjectMeta {
@@ -12746,7 +15730,7 @@ type ServiceAccount struct {
 
 func (x *ServiceAccount) Reset() {
 	*x = ServiceAccount{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[152]
+	mi := &file_portico_core_v1_types_proto_msgTypes[185]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12758,7 +15742,7 @@ func (x *ServiceAccount) String() string {
 func (*ServiceAccount) ProtoMessage() {}
 
 func (x *ServiceAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[152]
+	mi := &file_portico_core_v1_types_proto_msgTypes[185]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12771,7 +15755,7 @@ func (x *ServiceAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAccount.ProtoReflect.Descriptor instead.
 func (*ServiceAccount) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{152}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{185}
 }
 
 func (x *ServiceAccount) GetMetadata() *ObjectMeta {
@@ -12833,7 +15817,7 @@ type ServiceAccountTokenProjection struct {
 
 func (x *ServiceAccountTokenProjection) Reset() {
 	*x = ServiceAccountTokenProjection{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[153]
+	mi := &file_portico_core_v1_types_proto_msgTypes[186]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12845,7 +15829,7 @@ func (x *ServiceAccountTokenProjection) String() string {
 func (*ServiceAccountTokenProjection) ProtoMessage() {}
 
 func (x *ServiceAccountTokenProjection) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[153]
+	mi := &file_portico_core_v1_types_proto_msgTypes[186]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12858,7 +15842,7 @@ func (x *ServiceAccountTokenProjection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAccountTokenProjection.ProtoReflect.Descriptor instead.
 func (*ServiceAccountTokenProjection) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{153}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{186}
 }
 
 func (x *ServiceAccountTokenProjection) GetAudience() string {
@@ -12933,7 +15917,7 @@ type ServicePort struct {
 
 func (x *ServicePort) Reset() {
 	*x = ServicePort{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[154]
+	mi := &file_portico_core_v1_types_proto_msgTypes[187]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12945,7 +15929,7 @@ func (x *ServicePort) String() string {
 func (*ServicePort) ProtoMessage() {}
 
 func (x *ServicePort) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[154]
+	mi := &file_portico_core_v1_types_proto_msgTypes[187]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12958,7 +15942,7 @@ func (x *ServicePort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServicePort.ProtoReflect.Descriptor instead.
 func (*ServicePort) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{154}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{187}
 }
 
 func (x *ServicePort) GetName() string {
@@ -13194,7 +16178,7 @@ type ServiceSpec struct {
 
 func (x *ServiceSpec) Reset() {
 	*x = ServiceSpec{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[155]
+	mi := &file_portico_core_v1_types_proto_msgTypes[188]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13206,7 +16190,7 @@ func (x *ServiceSpec) String() string {
 func (*ServiceSpec) ProtoMessage() {}
 
 func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[155]
+	mi := &file_portico_core_v1_types_proto_msgTypes[188]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13219,7 +16203,7 @@ func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceSpec.ProtoReflect.Descriptor instead.
 func (*ServiceSpec) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{155}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{188}
 }
 
 func (x *ServiceSpec) GetPorts() []*ServicePort {
@@ -13376,7 +16360,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[156]
+	mi := &file_portico_core_v1_types_proto_msgTypes[189]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13388,7 +16372,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[156]
+	mi := &file_portico_core_v1_types_proto_msgTypes[189]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13401,7 +16385,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{156}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{189}
 }
 
 func (x *ServiceStatus) GetLoadBalancer() *LoadBalancerStatus {
@@ -13429,7 +16413,7 @@ type SessionAffinityConfig struct {
 
 func (x *SessionAffinityConfig) Reset() {
 	*x = SessionAffinityConfig{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[157]
+	mi := &file_portico_core_v1_types_proto_msgTypes[190]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13441,7 +16425,7 @@ func (x *SessionAffinityConfig) String() string {
 func (*SessionAffinityConfig) ProtoMessage() {}
 
 func (x *SessionAffinityConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[157]
+	mi := &file_portico_core_v1_types_proto_msgTypes[190]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13454,7 +16438,7 @@ func (x *SessionAffinityConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionAffinityConfig.ProtoReflect.Descriptor instead.
 func (*SessionAffinityConfig) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{157}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{190}
 }
 
 func (x *SessionAffinityConfig) GetClientIp() *ClientIPConfig {
@@ -13475,7 +16459,7 @@ type SleepAction struct {
 
 func (x *SleepAction) Reset() {
 	*x = SleepAction{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[158]
+	mi := &file_portico_core_v1_types_proto_msgTypes[191]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13487,7 +16471,7 @@ func (x *SleepAction) String() string {
 func (*SleepAction) ProtoMessage() {}
 
 func (x *SleepAction) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[158]
+	mi := &file_portico_core_v1_types_proto_msgTypes[191]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13500,7 +16484,7 @@ func (x *SleepAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SleepAction.ProtoReflect.Descriptor instead.
 func (*SleepAction) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{158}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{191}
 }
 
 func (x *SleepAction) GetSeconds() int64 {
@@ -13508,6 +16492,98 @@ func (x *SleepAction) GetSeconds() int64 {
 		return x.Seconds
 	}
 	return 0
+}
+
+// Represents a StorageOS persistent volume resource.
+type StorageOSPersistentVolumeSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// volumeName is the human-readable name of the StorageOS volume.  Volume
+	// names are only unique within a namespace.
+	VolumeName string `protobuf:"bytes,1,opt,name=volume_name,json=volumeName,proto3" json:"volume_name,omitempty"`
+	// volumeNamespace specifies the scope of the volume within StorageOS.  If no
+	// namespace is specified then the Pod's namespace will be used.  This allows the
+	// Kubernetes name scoping to be mirrored within StorageOS for tighter integration.
+	// Set VolumeName to any name to override the default behaviour.
+	// Set to "default" if you are not using namespaces within StorageOS.
+	// Namespaces that do not pre-exist within StorageOS will be created.
+	VolumeNamespace string `protobuf:"bytes,2,opt,name=volume_namespace,json=volumeNamespace,proto3" json:"volume_namespace,omitempty"`
+	// fsType is the filesystem type to mount.
+	// Must be a filesystem type supported by the host operating system.
+	// Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
+	FsType string `protobuf:"bytes,3,opt,name=fs_type,json=fsType,proto3" json:"fs_type,omitempty"`
+	// readOnly defaults to false (read/write). ReadOnly here will force
+	// the ReadOnly setting in VolumeMounts.
+	ReadOnly bool `protobuf:"varint,4,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	// secretRef specifies the secret to use for obtaining the StorageOS API
+	// credentials.  If not specified, default values will be attempted.
+	SecretRef     *ObjectReference `protobuf:"bytes,5,opt,name=secret_ref,json=secretRef,proto3" json:"secret_ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageOSPersistentVolumeSource) Reset() {
+	*x = StorageOSPersistentVolumeSource{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[192]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageOSPersistentVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageOSPersistentVolumeSource) ProtoMessage() {}
+
+func (x *StorageOSPersistentVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[192]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageOSPersistentVolumeSource.ProtoReflect.Descriptor instead.
+func (*StorageOSPersistentVolumeSource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{192}
+}
+
+func (x *StorageOSPersistentVolumeSource) GetVolumeName() string {
+	if x != nil {
+		return x.VolumeName
+	}
+	return ""
+}
+
+func (x *StorageOSPersistentVolumeSource) GetVolumeNamespace() string {
+	if x != nil {
+		return x.VolumeNamespace
+	}
+	return ""
+}
+
+func (x *StorageOSPersistentVolumeSource) GetFsType() string {
+	if x != nil {
+		return x.FsType
+	}
+	return ""
+}
+
+func (x *StorageOSPersistentVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *StorageOSPersistentVolumeSource) GetSecretRef() *ObjectReference {
+	if x != nil {
+		return x.SecretRef
+	}
+	return nil
 }
 
 // Represents a StorageOS persistent volume resource.
@@ -13539,7 +16615,7 @@ type StorageOSVolumeSource struct {
 
 func (x *StorageOSVolumeSource) Reset() {
 	*x = StorageOSVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[159]
+	mi := &file_portico_core_v1_types_proto_msgTypes[193]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13551,7 +16627,7 @@ func (x *StorageOSVolumeSource) String() string {
 func (*StorageOSVolumeSource) ProtoMessage() {}
 
 func (x *StorageOSVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[159]
+	mi := &file_portico_core_v1_types_proto_msgTypes[193]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13564,7 +16640,7 @@ func (x *StorageOSVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageOSVolumeSource.ProtoReflect.Descriptor instead.
 func (*StorageOSVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{159}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{193}
 }
 
 func (x *StorageOSVolumeSource) GetVolumeName() string {
@@ -13615,7 +16691,7 @@ type Sysctl struct {
 
 func (x *Sysctl) Reset() {
 	*x = Sysctl{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[160]
+	mi := &file_portico_core_v1_types_proto_msgTypes[194]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13627,7 +16703,7 @@ func (x *Sysctl) String() string {
 func (*Sysctl) ProtoMessage() {}
 
 func (x *Sysctl) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[160]
+	mi := &file_portico_core_v1_types_proto_msgTypes[194]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13640,7 +16716,7 @@ func (x *Sysctl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sysctl.ProtoReflect.Descriptor instead.
 func (*Sysctl) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{160}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{194}
 }
 
 func (x *Sysctl) GetName() string {
@@ -13672,7 +16748,7 @@ type TCPSocketAction struct {
 
 func (x *TCPSocketAction) Reset() {
 	*x = TCPSocketAction{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[161]
+	mi := &file_portico_core_v1_types_proto_msgTypes[195]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13684,7 +16760,7 @@ func (x *TCPSocketAction) String() string {
 func (*TCPSocketAction) ProtoMessage() {}
 
 func (x *TCPSocketAction) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[161]
+	mi := &file_portico_core_v1_types_proto_msgTypes[195]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13697,7 +16773,7 @@ func (x *TCPSocketAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPSocketAction.ProtoReflect.Descriptor instead.
 func (*TCPSocketAction) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{161}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{195}
 }
 
 func (x *TCPSocketAction) GetPort() *IntOrString {
@@ -13734,7 +16810,7 @@ type Taint struct {
 
 func (x *Taint) Reset() {
 	*x = Taint{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[162]
+	mi := &file_portico_core_v1_types_proto_msgTypes[196]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13746,7 +16822,7 @@ func (x *Taint) String() string {
 func (*Taint) ProtoMessage() {}
 
 func (x *Taint) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[162]
+	mi := &file_portico_core_v1_types_proto_msgTypes[196]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13759,7 +16835,7 @@ func (x *Taint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Taint.ProtoReflect.Descriptor instead.
 func (*Taint) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{162}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{196}
 }
 
 func (x *Taint) GetKey() string {
@@ -13806,7 +16882,7 @@ type TokenRequest struct {
 
 func (x *TokenRequest) Reset() {
 	*x = TokenRequest{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[163]
+	mi := &file_portico_core_v1_types_proto_msgTypes[197]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13818,7 +16894,7 @@ func (x *TokenRequest) String() string {
 func (*TokenRequest) ProtoMessage() {}
 
 func (x *TokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[163]
+	mi := &file_portico_core_v1_types_proto_msgTypes[197]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13831,7 +16907,7 @@ func (x *TokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenRequest.ProtoReflect.Descriptor instead.
 func (*TokenRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{163}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{197}
 }
 
 func (x *TokenRequest) GetMetadata() *ObjectMeta {
@@ -13887,7 +16963,7 @@ type TokenRequestSpec struct {
 
 func (x *TokenRequestSpec) Reset() {
 	*x = TokenRequestSpec{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[164]
+	mi := &file_portico_core_v1_types_proto_msgTypes[198]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13899,7 +16975,7 @@ func (x *TokenRequestSpec) String() string {
 func (*TokenRequestSpec) ProtoMessage() {}
 
 func (x *TokenRequestSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[164]
+	mi := &file_portico_core_v1_types_proto_msgTypes[198]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13912,7 +16988,7 @@ func (x *TokenRequestSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenRequestSpec.ProtoReflect.Descriptor instead.
 func (*TokenRequestSpec) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{164}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{198}
 }
 
 func (x *TokenRequestSpec) GetAudiences() []string {
@@ -13956,7 +17032,7 @@ type TokenRequestStatus struct {
 
 func (x *TokenRequestStatus) Reset() {
 	*x = TokenRequestStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[165]
+	mi := &file_portico_core_v1_types_proto_msgTypes[199]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13968,7 +17044,7 @@ func (x *TokenRequestStatus) String() string {
 func (*TokenRequestStatus) ProtoMessage() {}
 
 func (x *TokenRequestStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[165]
+	mi := &file_portico_core_v1_types_proto_msgTypes[199]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13981,7 +17057,7 @@ func (x *TokenRequestStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenRequestStatus.ProtoReflect.Descriptor instead.
 func (*TokenRequestStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{165}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{199}
 }
 
 func (x *TokenRequestStatus) GetToken() string {
@@ -14028,7 +17104,7 @@ type Toleration struct {
 
 func (x *Toleration) Reset() {
 	*x = Toleration{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[166]
+	mi := &file_portico_core_v1_types_proto_msgTypes[200]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14040,7 +17116,7 @@ func (x *Toleration) String() string {
 func (*Toleration) ProtoMessage() {}
 
 func (x *Toleration) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[166]
+	mi := &file_portico_core_v1_types_proto_msgTypes[200]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14053,7 +17129,7 @@ func (x *Toleration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Toleration.ProtoReflect.Descriptor instead.
 func (*Toleration) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{166}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{200}
 }
 
 func (x *Toleration) GetKey() string {
@@ -14089,6 +17165,113 @@ func (x *Toleration) GetTolerationSeconds() int64 {
 		return *x.TolerationSeconds
 	}
 	return 0
+}
+
+// A topology selector requirement is a selector that matches given label.
+// This is an alpha feature and may change in the future.
+type TopologySelectorLabelRequirement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The label key that the selector applies to.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// An array of string values. One value must match the label to be selected.
+	// Each entry in Values is ORed.
+	Values        []string `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopologySelectorLabelRequirement) Reset() {
+	*x = TopologySelectorLabelRequirement{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[201]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopologySelectorLabelRequirement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopologySelectorLabelRequirement) ProtoMessage() {}
+
+func (x *TopologySelectorLabelRequirement) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[201]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopologySelectorLabelRequirement.ProtoReflect.Descriptor instead.
+func (*TopologySelectorLabelRequirement) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{201}
+}
+
+func (x *TopologySelectorLabelRequirement) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *TopologySelectorLabelRequirement) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// A topology selector term represents the result of label queries.
+// A null or empty topology selector term matches no objects.
+// The requirements of them are ANDed.
+// It provides a subset of functionality as NodeSelectorTerm.
+// This is an alpha feature and may change in the future.
+type TopologySelectorTerm struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A list of topology selector requirements by labels.
+	MatchLabelExpressions []*TopologySelectorLabelRequirement `protobuf:"bytes,1,rep,name=match_label_expressions,json=matchLabelExpressions,proto3" json:"match_label_expressions,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *TopologySelectorTerm) Reset() {
+	*x = TopologySelectorTerm{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[202]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopologySelectorTerm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopologySelectorTerm) ProtoMessage() {}
+
+func (x *TopologySelectorTerm) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[202]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopologySelectorTerm.ProtoReflect.Descriptor instead.
+func (*TopologySelectorTerm) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{202}
+}
+
+func (x *TopologySelectorTerm) GetMatchLabelExpressions() []*TopologySelectorLabelRequirement {
+	if x != nil {
+		return x.MatchLabelExpressions
+	}
+	return nil
 }
 
 // TopologySpreadConstraint specifies how to spread matching pods among the given topology.
@@ -14184,7 +17367,7 @@ type TopologySpreadConstraint struct {
 
 func (x *TopologySpreadConstraint) Reset() {
 	*x = TopologySpreadConstraint{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[167]
+	mi := &file_portico_core_v1_types_proto_msgTypes[203]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14196,7 +17379,7 @@ func (x *TopologySpreadConstraint) String() string {
 func (*TopologySpreadConstraint) ProtoMessage() {}
 
 func (x *TopologySpreadConstraint) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[167]
+	mi := &file_portico_core_v1_types_proto_msgTypes[203]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14209,7 +17392,7 @@ func (x *TopologySpreadConstraint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologySpreadConstraint.ProtoReflect.Descriptor instead.
 func (*TopologySpreadConstraint) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{167}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{203}
 }
 
 func (x *TopologySpreadConstraint) GetMaxSkew() int32 {
@@ -14286,7 +17469,7 @@ type TypedLocalObjectReference struct {
 
 func (x *TypedLocalObjectReference) Reset() {
 	*x = TypedLocalObjectReference{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[168]
+	mi := &file_portico_core_v1_types_proto_msgTypes[204]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14298,7 +17481,7 @@ func (x *TypedLocalObjectReference) String() string {
 func (*TypedLocalObjectReference) ProtoMessage() {}
 
 func (x *TypedLocalObjectReference) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[168]
+	mi := &file_portico_core_v1_types_proto_msgTypes[204]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14311,7 +17494,7 @@ func (x *TypedLocalObjectReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedLocalObjectReference.ProtoReflect.Descriptor instead.
 func (*TypedLocalObjectReference) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{168}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{204}
 }
 
 func (x *TypedLocalObjectReference) GetApiGroup() string {
@@ -14356,7 +17539,7 @@ type TypedObjectReference struct {
 
 func (x *TypedObjectReference) Reset() {
 	*x = TypedObjectReference{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[169]
+	mi := &file_portico_core_v1_types_proto_msgTypes[205]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14368,7 +17551,7 @@ func (x *TypedObjectReference) String() string {
 func (*TypedObjectReference) ProtoMessage() {}
 
 func (x *TypedObjectReference) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[169]
+	mi := &file_portico_core_v1_types_proto_msgTypes[205]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14381,7 +17564,7 @@ func (x *TypedObjectReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedObjectReference.ProtoReflect.Descriptor instead.
 func (*TypedObjectReference) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{169}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{205}
 }
 
 func (x *TypedObjectReference) GetApiGroup() string {
@@ -14429,7 +17612,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[170]
+	mi := &file_portico_core_v1_types_proto_msgTypes[206]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14441,7 +17624,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[170]
+	mi := &file_portico_core_v1_types_proto_msgTypes[206]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14454,7 +17637,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{170}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{206}
 }
 
 func (x *Volume) GetName() string {
@@ -14484,7 +17667,7 @@ type VolumeDevice struct {
 
 func (x *VolumeDevice) Reset() {
 	*x = VolumeDevice{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[171]
+	mi := &file_portico_core_v1_types_proto_msgTypes[207]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14496,7 +17679,7 @@ func (x *VolumeDevice) String() string {
 func (*VolumeDevice) ProtoMessage() {}
 
 func (x *VolumeDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[171]
+	mi := &file_portico_core_v1_types_proto_msgTypes[207]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14509,7 +17692,7 @@ func (x *VolumeDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeDevice.ProtoReflect.Descriptor instead.
 func (*VolumeDevice) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{171}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{207}
 }
 
 func (x *VolumeDevice) GetName() string {
@@ -14548,7 +17731,7 @@ type VolumeHealthCondition struct {
 
 func (x *VolumeHealthCondition) Reset() {
 	*x = VolumeHealthCondition{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[172]
+	mi := &file_portico_core_v1_types_proto_msgTypes[208]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14560,7 +17743,7 @@ func (x *VolumeHealthCondition) String() string {
 func (*VolumeHealthCondition) ProtoMessage() {}
 
 func (x *VolumeHealthCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[172]
+	mi := &file_portico_core_v1_types_proto_msgTypes[208]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14573,7 +17756,7 @@ func (x *VolumeHealthCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeHealthCondition.ProtoReflect.Descriptor instead.
 func (*VolumeHealthCondition) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{172}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{208}
 }
 
 func (x *VolumeHealthCondition) GetStatus() string {
@@ -14595,6 +17778,64 @@ func (x *VolumeHealthCondition) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+// VolumeHealthStatus contains health information for a volume reported
+// by the CSI controller plugin.
+type VolumeHealthStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// conditions is the set of adverse conditions reported by
+	// the CSI controller plugin. An empty list means no adverse condition.
+	// At most 16 conditions may be reported.
+	HealthConditions []*VolumeHealthCondition `protobuf:"bytes,1,rep,name=health_conditions,json=healthConditions,proto3" json:"health_conditions,omitempty"`
+	// lastTransitionTime is when the current set of conditions first appeared.
+	LastTransitionTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=last_transition_time,json=lastTransitionTime,proto3" json:"last_transition_time,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *VolumeHealthStatus) Reset() {
+	*x = VolumeHealthStatus{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[209]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeHealthStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeHealthStatus) ProtoMessage() {}
+
+func (x *VolumeHealthStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[209]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeHealthStatus.ProtoReflect.Descriptor instead.
+func (*VolumeHealthStatus) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{209}
+}
+
+func (x *VolumeHealthStatus) GetHealthConditions() []*VolumeHealthCondition {
+	if x != nil {
+		return x.HealthConditions
+	}
+	return nil
+}
+
+func (x *VolumeHealthStatus) GetLastTransitionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastTransitionTime
+	}
+	return nil
 }
 
 // VolumeMount describes a mounting of a Volume within a container.
@@ -14638,7 +17879,7 @@ type VolumeMount struct {
 
 func (x *VolumeMount) Reset() {
 	*x = VolumeMount{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[173]
+	mi := &file_portico_core_v1_types_proto_msgTypes[210]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14650,7 +17891,7 @@ func (x *VolumeMount) String() string {
 func (*VolumeMount) ProtoMessage() {}
 
 func (x *VolumeMount) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[173]
+	mi := &file_portico_core_v1_types_proto_msgTypes[210]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14663,7 +17904,7 @@ func (x *VolumeMount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeMount.ProtoReflect.Descriptor instead.
 func (*VolumeMount) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{173}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{210}
 }
 
 func (x *VolumeMount) GetName() string {
@@ -14744,7 +17985,7 @@ type VolumeMountStatus struct {
 
 func (x *VolumeMountStatus) Reset() {
 	*x = VolumeMountStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[174]
+	mi := &file_portico_core_v1_types_proto_msgTypes[211]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14756,7 +17997,7 @@ func (x *VolumeMountStatus) String() string {
 func (*VolumeMountStatus) ProtoMessage() {}
 
 func (x *VolumeMountStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[174]
+	mi := &file_portico_core_v1_types_proto_msgTypes[211]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14769,7 +18010,7 @@ func (x *VolumeMountStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeMountStatus.ProtoReflect.Descriptor instead.
 func (*VolumeMountStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{174}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{211}
 }
 
 func (x *VolumeMountStatus) GetName() string {
@@ -14807,6 +18048,52 @@ func (x *VolumeMountStatus) GetVolumeStatus() *VolumeStatus {
 	return nil
 }
 
+// VolumeNodeAffinity defines constraints that limit what nodes this volume can be accessed from.
+type VolumeNodeAffinity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// required specifies hard node constraints that must be met.
+	Required      *NodeSelector `protobuf:"bytes,1,opt,name=required,proto3" json:"required,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VolumeNodeAffinity) Reset() {
+	*x = VolumeNodeAffinity{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[212]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeNodeAffinity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeNodeAffinity) ProtoMessage() {}
+
+func (x *VolumeNodeAffinity) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[212]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeNodeAffinity.ProtoReflect.Descriptor instead.
+func (*VolumeNodeAffinity) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{212}
+}
+
+func (x *VolumeNodeAffinity) GetRequired() *NodeSelector {
+	if x != nil {
+		return x.Required
+	}
+	return nil
+}
+
 // Projection that may be projected along with other supported volume types.
 // Exactly one of these fields must be set.
 type VolumeProjection struct {
@@ -14831,7 +18118,7 @@ type VolumeProjection struct {
 
 func (x *VolumeProjection) Reset() {
 	*x = VolumeProjection{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[175]
+	mi := &file_portico_core_v1_types_proto_msgTypes[213]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14843,7 +18130,7 @@ func (x *VolumeProjection) String() string {
 func (*VolumeProjection) ProtoMessage() {}
 
 func (x *VolumeProjection) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[175]
+	mi := &file_portico_core_v1_types_proto_msgTypes[213]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14856,7 +18143,7 @@ func (x *VolumeProjection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeProjection.ProtoReflect.Descriptor instead.
 func (*VolumeProjection) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{175}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{213}
 }
 
 func (x *VolumeProjection) GetSecret() *SecretProjection {
@@ -14918,7 +18205,7 @@ type VolumeResourceRequirements struct {
 
 func (x *VolumeResourceRequirements) Reset() {
 	*x = VolumeResourceRequirements{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[176]
+	mi := &file_portico_core_v1_types_proto_msgTypes[214]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14930,7 +18217,7 @@ func (x *VolumeResourceRequirements) String() string {
 func (*VolumeResourceRequirements) ProtoMessage() {}
 
 func (x *VolumeResourceRequirements) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[176]
+	mi := &file_portico_core_v1_types_proto_msgTypes[214]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14943,7 +18230,7 @@ func (x *VolumeResourceRequirements) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeResourceRequirements.ProtoReflect.Descriptor instead.
 func (*VolumeResourceRequirements) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{176}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{214}
 }
 
 func (x *VolumeResourceRequirements) GetLimits() map[string]*Quantity {
@@ -15076,7 +18363,7 @@ type VolumeSource struct {
 
 func (x *VolumeSource) Reset() {
 	*x = VolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[177]
+	mi := &file_portico_core_v1_types_proto_msgTypes[215]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15088,7 +18375,7 @@ func (x *VolumeSource) String() string {
 func (*VolumeSource) ProtoMessage() {}
 
 func (x *VolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[177]
+	mi := &file_portico_core_v1_types_proto_msgTypes[215]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15101,7 +18388,7 @@ func (x *VolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeSource.ProtoReflect.Descriptor instead.
 func (*VolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{177}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{215}
 }
 
 func (x *VolumeSource) GetHostPath() *HostPathVolumeSource {
@@ -15326,7 +18613,7 @@ type VolumeStatus struct {
 
 func (x *VolumeStatus) Reset() {
 	*x = VolumeStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[178]
+	mi := &file_portico_core_v1_types_proto_msgTypes[216]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15338,7 +18625,7 @@ func (x *VolumeStatus) String() string {
 func (*VolumeStatus) ProtoMessage() {}
 
 func (x *VolumeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[178]
+	mi := &file_portico_core_v1_types_proto_msgTypes[216]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15351,7 +18638,7 @@ func (x *VolumeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeStatus.ProtoReflect.Descriptor instead.
 func (*VolumeStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{178}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{216}
 }
 
 func (x *VolumeStatus) GetImage() *ImageVolumeStatus {
@@ -15380,7 +18667,7 @@ type VsphereVirtualDiskVolumeSource struct {
 
 func (x *VsphereVirtualDiskVolumeSource) Reset() {
 	*x = VsphereVirtualDiskVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[179]
+	mi := &file_portico_core_v1_types_proto_msgTypes[217]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15392,7 +18679,7 @@ func (x *VsphereVirtualDiskVolumeSource) String() string {
 func (*VsphereVirtualDiskVolumeSource) ProtoMessage() {}
 
 func (x *VsphereVirtualDiskVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[179]
+	mi := &file_portico_core_v1_types_proto_msgTypes[217]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15405,7 +18692,7 @@ func (x *VsphereVirtualDiskVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VsphereVirtualDiskVolumeSource.ProtoReflect.Descriptor instead.
 func (*VsphereVirtualDiskVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{179}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{217}
 }
 
 func (x *VsphereVirtualDiskVolumeSource) GetVolumePath() string {
@@ -15450,7 +18737,7 @@ type WeightedPodAffinityTerm struct {
 
 func (x *WeightedPodAffinityTerm) Reset() {
 	*x = WeightedPodAffinityTerm{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[180]
+	mi := &file_portico_core_v1_types_proto_msgTypes[218]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15462,7 +18749,7 @@ func (x *WeightedPodAffinityTerm) String() string {
 func (*WeightedPodAffinityTerm) ProtoMessage() {}
 
 func (x *WeightedPodAffinityTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[180]
+	mi := &file_portico_core_v1_types_proto_msgTypes[218]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15475,7 +18762,7 @@ func (x *WeightedPodAffinityTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeightedPodAffinityTerm.ProtoReflect.Descriptor instead.
 func (*WeightedPodAffinityTerm) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{180}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{218}
 }
 
 func (x *WeightedPodAffinityTerm) GetWeight() int32 {
@@ -15517,7 +18804,7 @@ type WindowsSecurityContextOptions struct {
 
 func (x *WindowsSecurityContextOptions) Reset() {
 	*x = WindowsSecurityContextOptions{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[181]
+	mi := &file_portico_core_v1_types_proto_msgTypes[219]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15529,7 +18816,7 @@ func (x *WindowsSecurityContextOptions) String() string {
 func (*WindowsSecurityContextOptions) ProtoMessage() {}
 
 func (x *WindowsSecurityContextOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[181]
+	mi := &file_portico_core_v1_types_proto_msgTypes[219]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15542,7 +18829,7 @@ func (x *WindowsSecurityContextOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WindowsSecurityContextOptions.ProtoReflect.Descriptor instead.
 func (*WindowsSecurityContextOptions) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{181}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{219}
 }
 
 func (x *WindowsSecurityContextOptions) GetGmsaCredentialSpecName() string {
@@ -15609,7 +18896,15 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\b_fs_typeB\f\n" +
 	"\n" +
 	"_read_onlyB\a\n" +
-	"\x05_kind\"t\n" +
+	"\x05_kind\"\xc3\x01\n" +
+	"\x1fAzureFilePersistentVolumeSource\x12\x1f\n" +
+	"\vsecret_name\x18\x01 \x01(\tR\n" +
+	"secretName\x12\x1d\n" +
+	"\n" +
+	"share_name\x18\x02 \x01(\tR\tshareName\x12\x1b\n" +
+	"\tread_only\x18\x03 \x01(\bR\breadOnly\x12.\n" +
+	"\x10secret_namespace\x18\x04 \x01(\tH\x00R\x0fsecretNamespace\x88\x01\x01B\x13\n" +
+	"\x11_secret_namespace\"t\n" +
 	"\x15AzureFileVolumeSource\x12\x1f\n" +
 	"\vsecret_name\x18\x01 \x01(\tR\n" +
 	"secretName\x12\x1d\n" +
@@ -15624,7 +18919,22 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\vapi_version\x18\x02 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x10\n" +
-	"\x03uid\x18\x04 \x01(\tR\x03uid\"\x8b\x03\n" +
+	"\x03uid\x18\x04 \x01(\tR\x03uid\"\x8f\x06\n" +
+	"\x19CSIPersistentVolumeSource\x12\x16\n" +
+	"\x06driver\x18\x01 \x01(\tR\x06driver\x12#\n" +
+	"\rvolume_handle\x18\x02 \x01(\tR\fvolumeHandle\x12\x1b\n" +
+	"\tread_only\x18\x03 \x01(\bR\breadOnly\x12\x17\n" +
+	"\afs_type\x18\x04 \x01(\tR\x06fsType\x12m\n" +
+	"\x11volume_attributes\x18\x05 \x03(\v2@.portico.core.v1.CSIPersistentVolumeSource.VolumeAttributesEntryR\x10volumeAttributes\x12c\n" +
+	"\x1dcontroller_publish_secret_ref\x18\x06 \x01(\v2 .portico.core.v1.SecretReferenceR\x1acontrollerPublishSecretRef\x12S\n" +
+	"\x15node_stage_secret_ref\x18\a \x01(\v2 .portico.core.v1.SecretReferenceR\x12nodeStageSecretRef\x12W\n" +
+	"\x17node_publish_secret_ref\x18\b \x01(\v2 .portico.core.v1.SecretReferenceR\x14nodePublishSecretRef\x12a\n" +
+	"\x1ccontroller_expand_secret_ref\x18\t \x01(\v2 .portico.core.v1.SecretReferenceR\x19controllerExpandSecretRef\x12U\n" +
+	"\x16node_expand_secret_ref\x18\n" +
+	" \x01(\v2 .portico.core.v1.SecretReferenceR\x13nodeExpandSecretRef\x1aC\n" +
+	"\x15VolumeAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8b\x03\n" +
 	"\x0fCSIVolumeSource\x12\x16\n" +
 	"\x06driver\x18\x01 \x01(\tR\x06driver\x12 \n" +
 	"\tread_only\x18\x02 \x01(\bH\x00R\breadOnly\x88\x01\x01\x12\x1c\n" +
@@ -15640,7 +18950,16 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\b_fs_type\"4\n" +
 	"\fCapabilities\x12\x10\n" +
 	"\x03add\x18\x01 \x03(\tR\x03add\x12\x12\n" +
-	"\x04drop\x18\x02 \x03(\tR\x04drop\"\xdc\x01\n" +
+	"\x04drop\x18\x02 \x03(\tR\x04drop\"\xe1\x01\n" +
+	"\x1cCephFSPersistentVolumeSource\x12\x1a\n" +
+	"\bmonitors\x18\x01 \x03(\tR\bmonitors\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
+	"\x04user\x18\x03 \x01(\tR\x04user\x12\x1f\n" +
+	"\vsecret_file\x18\x04 \x01(\tR\n" +
+	"secretFile\x12?\n" +
+	"\n" +
+	"secret_ref\x18\x05 \x01(\v2 .portico.core.v1.SecretReferenceR\tsecretRef\x12\x1b\n" +
+	"\tread_only\x18\x06 \x01(\bR\breadOnly\"\xdc\x01\n" +
 	"\x12CephFSVolumeSource\x12\x1a\n" +
 	"\bmonitors\x18\x01 \x03(\tR\bmonitors\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
@@ -15649,7 +18968,13 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"secretFile\x12D\n" +
 	"\n" +
 	"secret_ref\x18\x05 \x01(\v2%.portico.core.v1.LocalObjectReferenceR\tsecretRef\x12\x1b\n" +
-	"\tread_only\x18\x06 \x01(\bR\breadOnly\"\xad\x01\n" +
+	"\tread_only\x18\x06 \x01(\bR\breadOnly\"\xb2\x01\n" +
+	"\x1cCinderPersistentVolumeSource\x12\x1b\n" +
+	"\tvolume_id\x18\x01 \x01(\tR\bvolumeID\x12\x17\n" +
+	"\afs_type\x18\x02 \x01(\tR\x06fsType\x12\x1b\n" +
+	"\tread_only\x18\x03 \x01(\bR\breadOnly\x12?\n" +
+	"\n" +
+	"secret_ref\x18\x04 \x01(\v2 .portico.core.v1.SecretReferenceR\tsecretRef\"\xad\x01\n" +
 	"\x12CinderVolumeSource\x12\x1b\n" +
 	"\tvolume_id\x18\x01 \x01(\tR\bvolumeID\x12\x17\n" +
 	"\afs_type\x18\x02 \x01(\tR\x06fsType\x12\x1b\n" +
@@ -15961,7 +19286,17 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x1f\n" +
 	"\boptional\x18\x04 \x01(\bH\x00R\boptional\x88\x01\x01B\v\n" +
-	"\t_optional\"\xac\x02\n" +
+	"\t_optional\"\xbb\x02\n" +
+	"\x1aFlexPersistentVolumeSource\x12\x16\n" +
+	"\x06driver\x18\x01 \x01(\tR\x06driver\x12\x17\n" +
+	"\afs_type\x18\x02 \x01(\tR\x06fsType\x12?\n" +
+	"\n" +
+	"secret_ref\x18\x03 \x01(\v2 .portico.core.v1.SecretReferenceR\tsecretRef\x12\x1b\n" +
+	"\tread_only\x18\x04 \x01(\bR\breadOnly\x12R\n" +
+	"\aoptions\x18\x05 \x03(\v28.portico.core.v1.FlexPersistentVolumeSource.OptionsEntryR\aoptions\x1a:\n" +
+	"\fOptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x02\n" +
 	"\x10FlexVolumeSource\x12\x16\n" +
 	"\x06driver\x18\x01 \x01(\tR\x06driver\x12\x17\n" +
 	"\afs_type\x18\x02 \x01(\tR\x06fsType\x12D\n" +
@@ -15993,7 +19328,13 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"repository\x18\x01 \x01(\tR\n" +
 	"repository\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\tR\brevision\x12\x1c\n" +
-	"\tdirectory\x18\x03 \x01(\tR\tdirectory\"f\n" +
+	"\tdirectory\x18\x03 \x01(\tR\tdirectory\"\xbe\x01\n" +
+	"\x1fGlusterfsPersistentVolumeSource\x12\x1c\n" +
+	"\tendpoints\x18\x01 \x01(\tR\tendpoints\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1b\n" +
+	"\tread_only\x18\x03 \x01(\bR\breadOnly\x124\n" +
+	"\x13endpoints_namespace\x18\x04 \x01(\tH\x00R\x12endpointsNamespace\x88\x01\x01B\x16\n" +
+	"\x14_endpoints_namespace\"f\n" +
 	"\x15GlusterfsVolumeSource\x12\x1c\n" +
 	"\tendpoints\x18\x01 \x01(\tR\tendpoints\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1b\n" +
@@ -16018,7 +19359,22 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x14HostPathVolumeSource\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x17\n" +
 	"\x04type\x18\x02 \x01(\tH\x00R\x04type\x88\x01\x01B\a\n" +
-	"\x05_type\"\xb6\x03\n" +
+	"\x05_type\"\xbb\x03\n" +
+	"\x1bISCSIPersistentVolumeSource\x12#\n" +
+	"\rtarget_portal\x18\x01 \x01(\tR\ftargetPortal\x12\x10\n" +
+	"\x03iqn\x18\x02 \x01(\tR\x03iqn\x12\x10\n" +
+	"\x03lun\x18\x03 \x01(\x05R\x03lun\x12'\n" +
+	"\x0fiscsi_interface\x18\x04 \x01(\tR\x0eiscsiInterface\x12\x17\n" +
+	"\afs_type\x18\x05 \x01(\tR\x06fsType\x12\x1b\n" +
+	"\tread_only\x18\x06 \x01(\bR\breadOnly\x12\x18\n" +
+	"\aportals\x18\a \x03(\tR\aportals\x12.\n" +
+	"\x13chap_auth_discovery\x18\b \x01(\bR\x11chapAuthDiscovery\x12*\n" +
+	"\x11chap_auth_session\x18\v \x01(\bR\x0fchapAuthSession\x12?\n" +
+	"\n" +
+	"secret_ref\x18\n" +
+	" \x01(\v2 .portico.core.v1.SecretReferenceR\tsecretRef\x12*\n" +
+	"\x0einitiator_name\x18\f \x01(\tH\x00R\rinitiatorName\x88\x01\x01B\x11\n" +
+	"\x0f_initiator_name\"\xb6\x03\n" +
 	"\x11ISCSIVolumeSource\x12#\n" +
 	"\rtarget_portal\x18\x01 \x01(\tR\ftargetPortal\x12\x10\n" +
 	"\x03iqn\x18\x02 \x01(\tR\x03iqn\x12\x10\n" +
@@ -16059,7 +19415,35 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\bhttp_get\x18\x02 \x01(\v2\x1e.portico.core.v1.HTTPGetActionR\ahttpGet\x12?\n" +
 	"\n" +
 	"tcp_socket\x18\x03 \x01(\v2 .portico.core.v1.TCPSocketActionR\ttcpSocket\x122\n" +
-	"\x05sleep\x18\x04 \x01(\v2\x1c.portico.core.v1.SleepActionR\x05sleep\"i\n" +
+	"\x05sleep\x18\x04 \x01(\v2\x1c.portico.core.v1.SleepActionR\x05sleep\"z\n" +
+	"\n" +
+	"LimitRange\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x123\n" +
+	"\x04spec\x18\x02 \x01(\v2\x1f.portico.core.v1.LimitRangeSpecR\x04spec\"\xf3\x06\n" +
+	"\x0eLimitRangeItem\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12:\n" +
+	"\x03max\x18\x02 \x03(\v2(.portico.core.v1.LimitRangeItem.MaxEntryR\x03max\x12:\n" +
+	"\x03min\x18\x03 \x03(\v2(.portico.core.v1.LimitRangeItem.MinEntryR\x03min\x12F\n" +
+	"\adefault\x18\x04 \x03(\v2,.portico.core.v1.LimitRangeItem.DefaultEntryR\adefault\x12\\\n" +
+	"\x0fdefault_request\x18\x05 \x03(\v23.portico.core.v1.LimitRangeItem.DefaultRequestEntryR\x0edefaultRequest\x12p\n" +
+	"\x17max_limit_request_ratio\x18\x06 \x03(\v29.portico.core.v1.LimitRangeItem.MaxLimitRequestRatioEntryR\x14maxLimitRequestRatio\x1aQ\n" +
+	"\bMaxEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\x1aQ\n" +
+	"\bMinEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\x1aU\n" +
+	"\fDefaultEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\x1a\\\n" +
+	"\x13DefaultRequestEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\x1ab\n" +
+	"\x19MaxLimitRequestRatioEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\"I\n" +
+	"\x0eLimitRangeSpec\x127\n" +
+	"\x06limits\x18\x01 \x03(\v2\x1f.portico.core.v1.LimitRangeItemR\x06limits\"i\n" +
 	"\x12LinuxContainerUser\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\x03R\x03uid\x12\x10\n" +
 	"\x03gid\x18\x02 \x01(\x03R\x03gid\x12/\n" +
@@ -16074,7 +19458,15 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x12LoadBalancerStatus\x12>\n" +
 	"\aingress\x18\x01 \x03(\v2$.portico.core.v1.LoadBalancerIngressR\aingress\"*\n" +
 	"\x14LocalObjectReference\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"Z\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"Q\n" +
+	"\x11LocalVolumeSource\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +
+	"\afs_type\x18\x02 \x01(\tH\x00R\x06fsType\x88\x01\x01B\n" +
+	"\n" +
+	"\b_fs_type\"z\n" +
+	"\x12ModifyVolumeStatus\x12L\n" +
+	"#target_volume_attributes_class_name\x18\x01 \x01(\tR\x1ftargetVolumeAttributesClassName\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\"Z\n" +
 	"\x0fNFSVolumeSource\x12\x16\n" +
 	"\x06server\x18\x01 \x01(\tR\x06server\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1b\n" +
@@ -16231,7 +19623,22 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"apiVersion\x12)\n" +
 	"\x10resource_version\x18\x06 \x01(\tR\x0fresourceVersion\x12\x1d\n" +
 	"\n" +
-	"field_path\x18\a \x01(\tR\tfieldPath\"\xe9\x04\n" +
+	"field_path\x18\a \x01(\tR\tfieldPath\"\xc7\x01\n" +
+	"\x10PersistentVolume\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x129\n" +
+	"\x04spec\x18\x02 \x01(\v2%.portico.core.v1.PersistentVolumeSpecR\x04spec\x12?\n" +
+	"\x06status\x18\x03 \x01(\v2'.portico.core.v1.PersistentVolumeStatusR\x06status\"\xd6\x01\n" +
+	"\x15PersistentVolumeClaim\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12>\n" +
+	"\x04spec\x18\x02 \x01(\v2*.portico.core.v1.PersistentVolumeClaimSpecR\x04spec\x12D\n" +
+	"\x06status\x18\x03 \x01(\v2,.portico.core.v1.PersistentVolumeClaimStatusR\x06status\"\x90\x02\n" +
+	"\x1ePersistentVolumeClaimCondition\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12B\n" +
+	"\x0flast_probe_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\rlastProbeTime\x12L\n" +
+	"\x14last_transition_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12lastTransitionTime\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\"\xe9\x04\n" +
 	"\x19PersistentVolumeClaimSpec\x12!\n" +
 	"\faccess_modes\x18\x01 \x03(\tR\vaccessModes\x12:\n" +
 	"\bselector\x18\x04 \x01(\v2\x1e.portico.core.v1.LabelSelectorR\bselector\x12I\n" +
@@ -16247,14 +19654,87 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x1cvolume_attributes_class_name\x18\t \x01(\tH\x02R\x19volumeAttributesClassName\x88\x01\x01B\x15\n" +
 	"\x13_storage_class_nameB\x0e\n" +
 	"\f_volume_modeB\x1f\n" +
-	"\x1d_volume_attributes_class_name\"\x98\x01\n" +
+	"\x1d_volume_attributes_class_name\"\xab\b\n" +
+	"\x1bPersistentVolumeClaimStatus\x12\x14\n" +
+	"\x05phase\x18\x01 \x01(\tR\x05phase\x12!\n" +
+	"\faccess_modes\x18\x02 \x03(\tR\vaccessModes\x12V\n" +
+	"\bcapacity\x18\x03 \x03(\v2:.portico.core.v1.PersistentVolumeClaimStatus.CapacityEntryR\bcapacity\x12O\n" +
+	"\n" +
+	"conditions\x18\x04 \x03(\v2/.portico.core.v1.PersistentVolumeClaimConditionR\n" +
+	"conditions\x12u\n" +
+	"\x13allocated_resources\x18\x05 \x03(\v2D.portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourcesEntryR\x12allocatedResources\x12\x8b\x01\n" +
+	"\x1ballocated_resource_statuses\x18\a \x03(\v2K.portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourceStatusesEntryR\x19allocatedResourceStatuses\x12S\n" +
+	"$current_volume_attributes_class_name\x18\b \x01(\tH\x00R currentVolumeAttributesClassName\x88\x01\x01\x12U\n" +
+	"\x14modify_volume_status\x18\t \x01(\v2#.portico.core.v1.ModifyVolumeStatusR\x12modifyVolumeStatus\x12H\n" +
+	"\rhealth_status\x18\n" +
+	" \x01(\v2#.portico.core.v1.VolumeHealthStatusR\fhealthStatus\x1aV\n" +
+	"\rCapacityEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\x1a`\n" +
+	"\x17AllocatedResourcesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\x1aL\n" +
+	"\x1eAllocatedResourceStatusesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B'\n" +
+	"%_current_volume_attributes_class_name\"\x98\x01\n" +
 	"\x1dPersistentVolumeClaimTemplate\x127\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12>\n" +
 	"\x04spec\x18\x02 \x01(\v2*.portico.core.v1.PersistentVolumeClaimSpecR\x04spec\"_\n" +
 	"!PersistentVolumeClaimVolumeSource\x12\x1d\n" +
 	"\n" +
 	"claim_name\x18\x01 \x01(\tR\tclaimName\x12\x1b\n" +
-	"\tread_only\x18\x02 \x01(\bR\breadOnly\"P\n" +
+	"\tread_only\x18\x02 \x01(\bR\breadOnly\"\xf5\f\n" +
+	"\x16PersistentVolumeSource\x12^\n" +
+	"\x13gce_persistent_disk\x18\x01 \x01(\v2..portico.core.v1.GCEPersistentDiskVolumeSourceR\x11gcePersistentDisk\x12h\n" +
+	"\x17aws_elastic_block_store\x18\x02 \x01(\v21.portico.core.v1.AWSElasticBlockStoreVolumeSourceR\x14awsElasticBlockStore\x12B\n" +
+	"\thost_path\x18\x03 \x01(\v2%.portico.core.v1.HostPathVolumeSourceR\bhostPath\x12N\n" +
+	"\tglusterfs\x18\x04 \x01(\v20.portico.core.v1.GlusterfsPersistentVolumeSourceR\tglusterfs\x122\n" +
+	"\x03nfs\x18\x05 \x01(\v2 .portico.core.v1.NFSVolumeSourceR\x03nfs\x12<\n" +
+	"\x03rbd\x18\x06 \x01(\v2*.portico.core.v1.RBDPersistentVolumeSourceR\x03rbd\x12B\n" +
+	"\x05iscsi\x18\a \x01(\v2,.portico.core.v1.ISCSIPersistentVolumeSourceR\x05iscsi\x12E\n" +
+	"\x06cinder\x18\b \x01(\v2-.portico.core.v1.CinderPersistentVolumeSourceR\x06cinder\x12E\n" +
+	"\x06cephfs\x18\t \x01(\v2-.portico.core.v1.CephFSPersistentVolumeSourceR\x06cephfs\x12/\n" +
+	"\x02fc\x18\n" +
+	" \x01(\v2\x1f.portico.core.v1.FCVolumeSourceR\x02fc\x12>\n" +
+	"\aflocker\x18\v \x01(\v2$.portico.core.v1.FlockerVolumeSourceR\aflocker\x12L\n" +
+	"\vflex_volume\x18\f \x01(\v2+.portico.core.v1.FlexPersistentVolumeSourceR\n" +
+	"flexVolume\x12O\n" +
+	"\n" +
+	"azure_file\x18\r \x01(\v20.portico.core.v1.AzureFilePersistentVolumeSourceR\tazureFile\x12V\n" +
+	"\x0evsphere_volume\x18\x0e \x01(\v2/.portico.core.v1.VsphereVirtualDiskVolumeSourceR\rvsphereVolume\x12>\n" +
+	"\aquobyte\x18\x0f \x01(\v2$.portico.core.v1.QuobyteVolumeSourceR\aquobyte\x12E\n" +
+	"\n" +
+	"azure_disk\x18\x10 \x01(\v2&.portico.core.v1.AzureDiskVolumeSourceR\tazureDisk\x12g\n" +
+	"\x16photon_persistent_disk\x18\x11 \x01(\v21.portico.core.v1.PhotonPersistentDiskVolumeSourceR\x14photonPersistentDisk\x12N\n" +
+	"\x0fportworx_volume\x18\x12 \x01(\v2%.portico.core.v1.PortworxVolumeSourceR\x0eportworxVolume\x12I\n" +
+	"\bscale_io\x18\x13 \x01(\v2..portico.core.v1.ScaleIOPersistentVolumeSourceR\ascaleIO\x128\n" +
+	"\x05local\x18\x14 \x01(\v2\".portico.core.v1.LocalVolumeSourceR\x05local\x12N\n" +
+	"\tstorageos\x18\x15 \x01(\v20.portico.core.v1.StorageOSPersistentVolumeSourceR\tstorageos\x12<\n" +
+	"\x03csi\x18\x16 \x01(\v2*.portico.core.v1.CSIPersistentVolumeSourceR\x03csi\"\x87\x06\n" +
+	"\x14PersistentVolumeSpec\x12O\n" +
+	"\bcapacity\x18\x01 \x03(\v23.portico.core.v1.PersistentVolumeSpec.CapacityEntryR\bcapacity\x12a\n" +
+	"\x18persistent_volume_source\x18\x02 \x01(\v2'.portico.core.v1.PersistentVolumeSourceR\x16persistentVolumeSource\x12!\n" +
+	"\faccess_modes\x18\x03 \x03(\tR\vaccessModes\x12=\n" +
+	"\tclaim_ref\x18\x04 \x01(\v2 .portico.core.v1.ObjectReferenceR\bclaimRef\x12G\n" +
+	" persistent_volume_reclaim_policy\x18\x05 \x01(\tR\x1dpersistentVolumeReclaimPolicy\x12,\n" +
+	"\x12storage_class_name\x18\x06 \x01(\tR\x10storageClassName\x12#\n" +
+	"\rmount_options\x18\a \x03(\tR\fmountOptions\x12$\n" +
+	"\vvolume_mode\x18\b \x01(\tH\x00R\n" +
+	"volumeMode\x88\x01\x01\x12H\n" +
+	"\rnode_affinity\x18\t \x01(\v2#.portico.core.v1.VolumeNodeAffinityR\fnodeAffinity\x12D\n" +
+	"\x1cvolume_attributes_class_name\x18\n" +
+	" \x01(\tH\x01R\x19volumeAttributesClassName\x88\x01\x01\x1aV\n" +
+	"\rCapacityEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01B\x0e\n" +
+	"\f_volume_modeB\x1f\n" +
+	"\x1d_volume_attributes_class_name\"\xb9\x01\n" +
+	"\x16PersistentVolumeStatus\x12\x14\n" +
+	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12W\n" +
+	"\x1alast_phase_transition_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x17lastPhaseTransitionTime\"P\n" +
 	" PhotonPersistentDiskVolumeSource\x12\x13\n" +
 	"\x05pd_id\x18\x01 \x01(\tR\x04pdID\x12\x17\n" +
 	"\afs_type\x18\x02 \x01(\tR\x06fsType\"\xa0\x01\n" +
@@ -16452,7 +19932,13 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\rvolume_health\x18\x16 \x03(\v2 .portico.core.v1.PodVolumeHealthR\fvolumeHealth\x1a`\n" +
 	"\x17AllocatedResourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
-	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\"\xc8\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\"\x84\x01\n" +
+	"\vPodTemplate\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12<\n" +
+	"\btemplate\x18\x02 \x01(\v2 .portico.core.v1.PodTemplateSpecR\btemplate\"x\n" +
+	"\x0fPodTemplateSpec\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12,\n" +
+	"\x04spec\x18\x02 \x01(\v2\x18.portico.core.v1.PodSpecR\x04spec\"\xc8\x01\n" +
 	"\x0fPodVolumeHealth\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12S\n" +
 	"\x11health_conditions\x18\x02 \x03(\v2&.portico.core.v1.VolumeHealthConditionR\x10healthConditions\x12L\n" +
@@ -16499,7 +19985,17 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\tread_only\x18\x03 \x01(\bR\breadOnly\x12\x12\n" +
 	"\x04user\x18\x04 \x01(\tR\x04user\x12\x14\n" +
 	"\x05group\x18\x05 \x01(\tR\x05group\x12\x16\n" +
-	"\x06tenant\x18\x06 \x01(\tR\x06tenant\"\x81\x02\n" +
+	"\x06tenant\x18\x06 \x01(\tR\x06tenant\"\x86\x02\n" +
+	"\x19RBDPersistentVolumeSource\x12\x1a\n" +
+	"\bmonitors\x18\x01 \x03(\tR\bmonitors\x12\x14\n" +
+	"\x05image\x18\x02 \x01(\tR\x05image\x12\x17\n" +
+	"\afs_type\x18\x03 \x01(\tR\x06fsType\x12\x12\n" +
+	"\x04pool\x18\x04 \x01(\tR\x04pool\x12\x12\n" +
+	"\x04user\x18\x05 \x01(\tR\x04user\x12\x18\n" +
+	"\akeyring\x18\x06 \x01(\tR\akeyring\x12?\n" +
+	"\n" +
+	"secret_ref\x18\a \x01(\v2 .portico.core.v1.SecretReferenceR\tsecretRef\x12\x1b\n" +
+	"\tread_only\x18\b \x01(\bR\breadOnly\"\x81\x02\n" +
 	"\x0fRBDVolumeSource\x12\x1a\n" +
 	"\bmonitors\x18\x01 \x03(\tR\bmonitors\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12\x17\n" +
@@ -16509,7 +20005,35 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\akeyring\x18\x06 \x01(\tR\akeyring\x12D\n" +
 	"\n" +
 	"secret_ref\x18\a \x01(\v2%.portico.core.v1.LocalObjectReferenceR\tsecretRef\x12\x1b\n" +
-	"\tread_only\x18\b \x01(\bR\breadOnly\"=\n" +
+	"\tread_only\x18\b \x01(\bR\breadOnly\"\xd6\x01\n" +
+	"\x15ReplicationController\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12>\n" +
+	"\x04spec\x18\x02 \x01(\v2*.portico.core.v1.ReplicationControllerSpecR\x04spec\x12D\n" +
+	"\x06status\x18\x03 \x01(\v2,.portico.core.v1.ReplicationControllerStatusR\x06status\"\xcc\x01\n" +
+	"\x1eReplicationControllerCondition\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12L\n" +
+	"\x14last_transition_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x12lastTransitionTime\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\xc6\x02\n" +
+	"\x19ReplicationControllerSpec\x12\x1f\n" +
+	"\breplicas\x18\x01 \x01(\x05H\x00R\breplicas\x88\x01\x01\x12*\n" +
+	"\x11min_ready_seconds\x18\x04 \x01(\x05R\x0fminReadySeconds\x12T\n" +
+	"\bselector\x18\x02 \x03(\v28.portico.core.v1.ReplicationControllerSpec.SelectorEntryR\bselector\x12<\n" +
+	"\btemplate\x18\x03 \x01(\v2 .portico.core.v1.PodTemplateSpecR\btemplate\x1a;\n" +
+	"\rSelectorEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
+	"\t_replicas\"\xc7\x02\n" +
+	"\x1bReplicationControllerStatus\x12\x1a\n" +
+	"\breplicas\x18\x01 \x01(\x05R\breplicas\x124\n" +
+	"\x16fully_labeled_replicas\x18\x02 \x01(\x05R\x14fullyLabeledReplicas\x12%\n" +
+	"\x0eready_replicas\x18\x04 \x01(\x05R\rreadyReplicas\x12-\n" +
+	"\x12available_replicas\x18\x05 \x01(\x05R\x11availableReplicas\x12/\n" +
+	"\x13observed_generation\x18\x03 \x01(\x03R\x12observedGeneration\x12O\n" +
+	"\n" +
+	"conditions\x18\x06 \x03(\v2/.portico.core.v1.ReplicationControllerConditionR\n" +
+	"conditions\"=\n" +
 	"\rResourceClaim\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\arequest\x18\x02 \x01(\tR\arequest\"\x8f\x01\n" +
@@ -16523,7 +20047,27 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x06health\x18\x02 \x01(\tR\x06health\x12\x1d\n" +
 	"\amessage\x18\x06 \x01(\tH\x00R\amessage\x88\x01\x01B\n" +
 	"\n" +
-	"\b_message\"\x98\x03\n" +
+	"\b_message\"\xbe\x01\n" +
+	"\rResourceQuota\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x126\n" +
+	"\x04spec\x18\x02 \x01(\v2\".portico.core.v1.ResourceQuotaSpecR\x04spec\x12<\n" +
+	"\x06status\x18\x03 \x01(\v2$.portico.core.v1.ResourceQuotaStatusR\x06status\"\x88\x02\n" +
+	"\x11ResourceQuotaSpec\x12@\n" +
+	"\x04hard\x18\x01 \x03(\v2,.portico.core.v1.ResourceQuotaSpec.HardEntryR\x04hard\x12\x16\n" +
+	"\x06scopes\x18\x02 \x03(\tR\x06scopes\x12E\n" +
+	"\x0escope_selector\x18\x03 \x01(\v2\x1e.portico.core.v1.ScopeSelectorR\rscopeSelector\x1aR\n" +
+	"\tHardEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\"\xc5\x02\n" +
+	"\x13ResourceQuotaStatus\x12B\n" +
+	"\x04hard\x18\x01 \x03(\v2..portico.core.v1.ResourceQuotaStatus.HardEntryR\x04hard\x12B\n" +
+	"\x04used\x18\x02 \x03(\v2..portico.core.v1.ResourceQuotaStatus.UsedEntryR\x04used\x1aR\n" +
+	"\tHardEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\x1aR\n" +
+	"\tUsedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.portico.core.v1.QuantityR\x05value:\x028\x01\"\x98\x03\n" +
 	"\x14ResourceRequirements\x12I\n" +
 	"\x06limits\x18\x01 \x03(\v21.portico.core.v1.ResourceRequirements.LimitsEntryR\x06limits\x12O\n" +
 	"\brequests\x18\x02 \x03(\v23.portico.core.v1.ResourceRequirements.RequestsEntryR\brequests\x126\n" +
@@ -16541,7 +20085,22 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x14\n" +
-	"\x05level\x18\x04 \x01(\tR\x05level\"\xf8\x02\n" +
+	"\x05level\x18\x04 \x01(\tR\x05level\"\xfd\x02\n" +
+	"\x1dScaleIOPersistentVolumeSource\x12\x18\n" +
+	"\agateway\x18\x01 \x01(\tR\agateway\x12\x16\n" +
+	"\x06system\x18\x02 \x01(\tR\x06system\x12?\n" +
+	"\n" +
+	"secret_ref\x18\x03 \x01(\v2 .portico.core.v1.SecretReferenceR\tsecretRef\x12\x1f\n" +
+	"\vssl_enabled\x18\x04 \x01(\bR\n" +
+	"sslEnabled\x12+\n" +
+	"\x11protection_domain\x18\x05 \x01(\tR\x10protectionDomain\x12!\n" +
+	"\fstorage_pool\x18\x06 \x01(\tR\vstoragePool\x12!\n" +
+	"\fstorage_mode\x18\a \x01(\tR\vstorageMode\x12\x1f\n" +
+	"\vvolume_name\x18\b \x01(\tR\n" +
+	"volumeName\x12\x17\n" +
+	"\afs_type\x18\t \x01(\tR\x06fsType\x12\x1b\n" +
+	"\tread_only\x18\n" +
+	" \x01(\bR\breadOnly\"\xf8\x02\n" +
 	"\x13ScaleIOVolumeSource\x12\x18\n" +
 	"\agateway\x18\x01 \x01(\tR\agateway\x12\x16\n" +
 	"\x06system\x18\x02 \x01(\tR\x06system\x12D\n" +
@@ -16556,7 +20115,14 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"volumeName\x12\x17\n" +
 	"\afs_type\x18\t \x01(\tR\x06fsType\x12\x1b\n" +
 	"\tread_only\x18\n" +
-	" \x01(\bR\breadOnly\"l\n" +
+	" \x01(\bR\breadOnly\"p\n" +
+	"\rScopeSelector\x12_\n" +
+	"\x11match_expressions\x18\x01 \x03(\v22.portico.core.v1.ScopedResourceSelectorRequirementR\x10matchExpressions\"v\n" +
+	"!ScopedResourceSelectorRequirement\x12\x1d\n" +
+	"\n" +
+	"scope_name\x18\x01 \x01(\tR\tscopeName\x12\x1a\n" +
+	"\boperator\x18\x02 \x01(\tR\boperator\x12\x16\n" +
+	"\x06values\x18\x03 \x03(\tR\x06values\"l\n" +
 	"\x0eSeccompProfile\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x120\n" +
 	"\x11localhost_profile\x18\x02 \x01(\tH\x00R\x10localhostProfile\x88\x01\x01B\x14\n" +
@@ -16589,7 +20155,10 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x16local_object_reference\x18\x01 \x01(\v2%.portico.core.v1.LocalObjectReferenceR\x14localObjectReference\x120\n" +
 	"\x05items\x18\x02 \x03(\v2\x1a.portico.core.v1.KeyToPathR\x05items\x12\x1f\n" +
 	"\boptional\x18\x04 \x01(\bH\x00R\boptional\x88\x01\x01B\v\n" +
-	"\t_optional\"\x87\x02\n" +
+	"\t_optional\"C\n" +
+	"\x0fSecretReference\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\"\x87\x02\n" +
 	"\x12SecretVolumeSource\x12\x1f\n" +
 	"\vsecret_name\x18\x01 \x01(\tR\n" +
 	"secretName\x120\n" +
@@ -16692,7 +20261,15 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x15SessionAffinityConfig\x12<\n" +
 	"\tclient_ip\x18\x01 \x01(\v2\x1f.portico.core.v1.ClientIPConfigR\bclientIP\"'\n" +
 	"\vSleepAction\x12\x18\n" +
-	"\aseconds\x18\x01 \x01(\x03R\aseconds\"\xdf\x01\n" +
+	"\aseconds\x18\x01 \x01(\x03R\aseconds\"\xe4\x01\n" +
+	"\x1fStorageOSPersistentVolumeSource\x12\x1f\n" +
+	"\vvolume_name\x18\x01 \x01(\tR\n" +
+	"volumeName\x12)\n" +
+	"\x10volume_namespace\x18\x02 \x01(\tR\x0fvolumeNamespace\x12\x17\n" +
+	"\afs_type\x18\x03 \x01(\tR\x06fsType\x12\x1b\n" +
+	"\tread_only\x18\x04 \x01(\bR\breadOnly\x12?\n" +
+	"\n" +
+	"secret_ref\x18\x05 \x01(\v2 .portico.core.v1.ObjectReferenceR\tsecretRef\"\xdf\x01\n" +
 	"\x15StorageOSVolumeSource\x12\x1f\n" +
 	"\vvolume_name\x18\x01 \x01(\tR\n" +
 	"volumeName\x12)\n" +
@@ -16736,7 +20313,12 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x16\n" +
 	"\x06effect\x18\x04 \x01(\tR\x06effect\x122\n" +
 	"\x12toleration_seconds\x18\x05 \x01(\x03H\x00R\x11tolerationSeconds\x88\x01\x01B\x15\n" +
-	"\x13_toleration_seconds\"\xc8\x03\n" +
+	"\x13_toleration_seconds\"L\n" +
+	" TopologySelectorLabelRequirement\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"\x81\x01\n" +
+	"\x14TopologySelectorTerm\x12i\n" +
+	"\x17match_label_expressions\x18\x01 \x03(\v21.portico.core.v1.TopologySelectorLabelRequirementR\x15matchLabelExpressions\"\xc8\x03\n" +
 	"\x18TopologySpreadConstraint\x12\x19\n" +
 	"\bmax_skew\x18\x01 \x01(\x05R\amaxSkew\x12!\n" +
 	"\ftopology_key\x18\x02 \x01(\tR\vtopologyKey\x12-\n" +
@@ -16775,7 +20357,10 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x15VolumeHealthCondition\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xdf\x02\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xb7\x01\n" +
+	"\x12VolumeHealthStatus\x12S\n" +
+	"\x11health_conditions\x18\x01 \x03(\v2&.portico.core.v1.VolumeHealthConditionR\x10healthConditions\x12L\n" +
+	"\x14last_transition_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x12lastTransitionTime\"\xdf\x02\n" +
 	"\vVolumeMount\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tread_only\x18\x02 \x01(\bR\breadOnly\x123\n" +
@@ -16795,7 +20380,9 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\tread_only\x18\x03 \x01(\bR\breadOnly\x123\n" +
 	"\x13recursive_read_only\x18\x04 \x01(\tH\x00R\x11recursiveReadOnly\x88\x01\x01\x12B\n" +
 	"\rvolume_status\x18\x05 \x01(\v2\x1d.portico.core.v1.VolumeStatusR\fvolumeStatusB\x16\n" +
-	"\x14_recursive_read_only\"\xf6\x03\n" +
+	"\x14_recursive_read_only\"O\n" +
+	"\x12VolumeNodeAffinity\x129\n" +
+	"\brequired\x18\x01 \x01(\v2\x1d.portico.core.v1.NodeSelectorR\brequired\"\xf6\x03\n" +
 	"\x10VolumeProjection\x129\n" +
 	"\x06secret\x18\x01 \x01(\v2!.portico.core.v1.SecretProjectionR\x06secret\x12I\n" +
 	"\fdownward_api\x18\x02 \x01(\v2&.portico.core.v1.DownwardAPIProjectionR\vdownwardAPI\x12C\n" +
@@ -16882,7 +20469,7 @@ func file_portico_core_v1_types_proto_rawDescGZIP() []byte {
 	return file_portico_core_v1_types_proto_rawDescData
 }
 
-var file_portico_core_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 201)
+var file_portico_core_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 254)
 var file_portico_core_v1_types_proto_goTypes = []any{
 	(*AWSElasticBlockStoreVolumeSource)(nil),   // 0: portico.core.v1.AWSElasticBlockStoreVolumeSource
 	(*Affinity)(nil),                           // 1: portico.core.v1.Affinity
@@ -16890,521 +20477,671 @@ var file_portico_core_v1_types_proto_goTypes = []any{
 	(*AttachedVolume)(nil),                     // 3: portico.core.v1.AttachedVolume
 	(*AttestationValue)(nil),                   // 4: portico.core.v1.AttestationValue
 	(*AzureDiskVolumeSource)(nil),              // 5: portico.core.v1.AzureDiskVolumeSource
-	(*AzureFileVolumeSource)(nil),              // 6: portico.core.v1.AzureFileVolumeSource
-	(*Binding)(nil),                            // 7: portico.core.v1.Binding
-	(*BoundObjectReference)(nil),               // 8: portico.core.v1.BoundObjectReference
-	(*CSIVolumeSource)(nil),                    // 9: portico.core.v1.CSIVolumeSource
-	(*Capabilities)(nil),                       // 10: portico.core.v1.Capabilities
-	(*CephFSVolumeSource)(nil),                 // 11: portico.core.v1.CephFSVolumeSource
-	(*CinderVolumeSource)(nil),                 // 12: portico.core.v1.CinderVolumeSource
-	(*ClientIPConfig)(nil),                     // 13: portico.core.v1.ClientIPConfig
-	(*ClusterTrustBundleProjection)(nil),       // 14: portico.core.v1.ClusterTrustBundleProjection
-	(*ConfigMap)(nil),                          // 15: portico.core.v1.ConfigMap
-	(*ConfigMapEnvSource)(nil),                 // 16: portico.core.v1.ConfigMapEnvSource
-	(*ConfigMapKeySelector)(nil),               // 17: portico.core.v1.ConfigMapKeySelector
-	(*ConfigMapNodeConfigSource)(nil),          // 18: portico.core.v1.ConfigMapNodeConfigSource
-	(*ConfigMapProjection)(nil),                // 19: portico.core.v1.ConfigMapProjection
-	(*ConfigMapVolumeSource)(nil),              // 20: portico.core.v1.ConfigMapVolumeSource
-	(*Container)(nil),                          // 21: portico.core.v1.Container
-	(*ContainerExtendedResourceRequest)(nil),   // 22: portico.core.v1.ContainerExtendedResourceRequest
-	(*ContainerImage)(nil),                     // 23: portico.core.v1.ContainerImage
-	(*ContainerPort)(nil),                      // 24: portico.core.v1.ContainerPort
-	(*ContainerResizePolicy)(nil),              // 25: portico.core.v1.ContainerResizePolicy
-	(*ContainerRestartRule)(nil),               // 26: portico.core.v1.ContainerRestartRule
-	(*ContainerRestartRuleOnExitCodes)(nil),    // 27: portico.core.v1.ContainerRestartRuleOnExitCodes
-	(*ContainerState)(nil),                     // 28: portico.core.v1.ContainerState
-	(*ContainerStateRunning)(nil),              // 29: portico.core.v1.ContainerStateRunning
-	(*ContainerStateTerminated)(nil),           // 30: portico.core.v1.ContainerStateTerminated
-	(*ContainerStateWaiting)(nil),              // 31: portico.core.v1.ContainerStateWaiting
-	(*ContainerStatus)(nil),                    // 32: portico.core.v1.ContainerStatus
-	(*ContainerUser)(nil),                      // 33: portico.core.v1.ContainerUser
-	(*DaemonEndpoint)(nil),                     // 34: portico.core.v1.DaemonEndpoint
-	(*DownwardAPIProjection)(nil),              // 35: portico.core.v1.DownwardAPIProjection
-	(*DownwardAPIVolumeFile)(nil),              // 36: portico.core.v1.DownwardAPIVolumeFile
-	(*DownwardAPIVolumeSource)(nil),            // 37: portico.core.v1.DownwardAPIVolumeSource
-	(*EmptyDirVolumeSource)(nil),               // 38: portico.core.v1.EmptyDirVolumeSource
-	(*EndpointAddress)(nil),                    // 39: portico.core.v1.EndpointAddress
-	(*EndpointPort)(nil),                       // 40: portico.core.v1.EndpointPort
-	(*EndpointSubset)(nil),                     // 41: portico.core.v1.EndpointSubset
-	(*Endpoints)(nil),                          // 42: portico.core.v1.Endpoints
-	(*EnvFromSource)(nil),                      // 43: portico.core.v1.EnvFromSource
-	(*EnvVar)(nil),                             // 44: portico.core.v1.EnvVar
-	(*EnvVarSource)(nil),                       // 45: portico.core.v1.EnvVarSource
-	(*EphemeralContainer)(nil),                 // 46: portico.core.v1.EphemeralContainer
-	(*EphemeralContainerCommon)(nil),           // 47: portico.core.v1.EphemeralContainerCommon
-	(*EphemeralVolumeSource)(nil),              // 48: portico.core.v1.EphemeralVolumeSource
-	(*Event)(nil),                              // 49: portico.core.v1.Event
-	(*EventSeries)(nil),                        // 50: portico.core.v1.EventSeries
-	(*EventSource)(nil),                        // 51: portico.core.v1.EventSource
-	(*EvictionResponder)(nil),                  // 52: portico.core.v1.EvictionResponder
-	(*ExecAction)(nil),                         // 53: portico.core.v1.ExecAction
-	(*FCVolumeSource)(nil),                     // 54: portico.core.v1.FCVolumeSource
-	(*FileKeySelector)(nil),                    // 55: portico.core.v1.FileKeySelector
-	(*FlexVolumeSource)(nil),                   // 56: portico.core.v1.FlexVolumeSource
-	(*FlockerVolumeSource)(nil),                // 57: portico.core.v1.FlockerVolumeSource
-	(*GCEPersistentDiskVolumeSource)(nil),      // 58: portico.core.v1.GCEPersistentDiskVolumeSource
-	(*GRPCAction)(nil),                         // 59: portico.core.v1.GRPCAction
-	(*GitRepoVolumeSource)(nil),                // 60: portico.core.v1.GitRepoVolumeSource
-	(*GlusterfsVolumeSource)(nil),              // 61: portico.core.v1.GlusterfsVolumeSource
-	(*HTTPGetAction)(nil),                      // 62: portico.core.v1.HTTPGetAction
-	(*HTTPHeader)(nil),                         // 63: portico.core.v1.HTTPHeader
-	(*HostAlias)(nil),                          // 64: portico.core.v1.HostAlias
-	(*HostIP)(nil),                             // 65: portico.core.v1.HostIP
-	(*HostPathVolumeSource)(nil),               // 66: portico.core.v1.HostPathVolumeSource
-	(*ISCSIVolumeSource)(nil),                  // 67: portico.core.v1.ISCSIVolumeSource
-	(*ImageVolumeSource)(nil),                  // 68: portico.core.v1.ImageVolumeSource
-	(*ImageVolumeStatus)(nil),                  // 69: portico.core.v1.ImageVolumeStatus
-	(*KeyToPath)(nil),                          // 70: portico.core.v1.KeyToPath
-	(*Lifecycle)(nil),                          // 71: portico.core.v1.Lifecycle
-	(*LifecycleHandler)(nil),                   // 72: portico.core.v1.LifecycleHandler
-	(*LinuxContainerUser)(nil),                 // 73: portico.core.v1.LinuxContainerUser
-	(*LoadBalancerIngress)(nil),                // 74: portico.core.v1.LoadBalancerIngress
-	(*LoadBalancerStatus)(nil),                 // 75: portico.core.v1.LoadBalancerStatus
-	(*LocalObjectReference)(nil),               // 76: portico.core.v1.LocalObjectReference
-	(*NFSVolumeSource)(nil),                    // 77: portico.core.v1.NFSVolumeSource
-	(*Namespace)(nil),                          // 78: portico.core.v1.Namespace
-	(*NamespaceCondition)(nil),                 // 79: portico.core.v1.NamespaceCondition
-	(*NamespaceSpec)(nil),                      // 80: portico.core.v1.NamespaceSpec
-	(*NamespaceStatus)(nil),                    // 81: portico.core.v1.NamespaceStatus
-	(*Node)(nil),                               // 82: portico.core.v1.Node
-	(*NodeAddress)(nil),                        // 83: portico.core.v1.NodeAddress
-	(*NodeAffinity)(nil),                       // 84: portico.core.v1.NodeAffinity
-	(*NodeAllocatableMappedResources)(nil),     // 85: portico.core.v1.NodeAllocatableMappedResources
-	(*NodeAllocatableOverheadResources)(nil),   // 86: portico.core.v1.NodeAllocatableOverheadResources
-	(*NodeAllocatableResourceClaimStatus)(nil), // 87: portico.core.v1.NodeAllocatableResourceClaimStatus
-	(*NodeCondition)(nil),                      // 88: portico.core.v1.NodeCondition
-	(*NodeConfigSource)(nil),                   // 89: portico.core.v1.NodeConfigSource
-	(*NodeConfigStatus)(nil),                   // 90: portico.core.v1.NodeConfigStatus
-	(*NodeDaemonEndpoints)(nil),                // 91: portico.core.v1.NodeDaemonEndpoints
-	(*NodeFeatures)(nil),                       // 92: portico.core.v1.NodeFeatures
-	(*NodePodPreemptionPolicy)(nil),            // 93: portico.core.v1.NodePodPreemptionPolicy
-	(*NodeRuntimeHandler)(nil),                 // 94: portico.core.v1.NodeRuntimeHandler
-	(*NodeRuntimeHandlerFeatures)(nil),         // 95: portico.core.v1.NodeRuntimeHandlerFeatures
-	(*NodeSelector)(nil),                       // 96: portico.core.v1.NodeSelector
-	(*NodeSelectorRequirement)(nil),            // 97: portico.core.v1.NodeSelectorRequirement
-	(*NodeSelectorTerm)(nil),                   // 98: portico.core.v1.NodeSelectorTerm
-	(*NodeSpec)(nil),                           // 99: portico.core.v1.NodeSpec
-	(*NodeStatus)(nil),                         // 100: portico.core.v1.NodeStatus
-	(*NodeSwapStatus)(nil),                     // 101: portico.core.v1.NodeSwapStatus
-	(*NodeSystemInfo)(nil),                     // 102: portico.core.v1.NodeSystemInfo
-	(*ObjectFieldSelector)(nil),                // 103: portico.core.v1.ObjectFieldSelector
-	(*ObjectReference)(nil),                    // 104: portico.core.v1.ObjectReference
-	(*PersistentVolumeClaimSpec)(nil),          // 105: portico.core.v1.PersistentVolumeClaimSpec
-	(*PersistentVolumeClaimTemplate)(nil),      // 106: portico.core.v1.PersistentVolumeClaimTemplate
-	(*PersistentVolumeClaimVolumeSource)(nil),  // 107: portico.core.v1.PersistentVolumeClaimVolumeSource
-	(*PhotonPersistentDiskVolumeSource)(nil),   // 108: portico.core.v1.PhotonPersistentDiskVolumeSource
-	(*Pod)(nil),                                // 109: portico.core.v1.Pod
-	(*PodAffinity)(nil),                        // 110: portico.core.v1.PodAffinity
-	(*PodAffinityTerm)(nil),                    // 111: portico.core.v1.PodAffinityTerm
-	(*PodAntiAffinity)(nil),                    // 112: portico.core.v1.PodAntiAffinity
-	(*PodCertificateProjection)(nil),           // 113: portico.core.v1.PodCertificateProjection
-	(*PodCondition)(nil),                       // 114: portico.core.v1.PodCondition
-	(*PodDNSConfig)(nil),                       // 115: portico.core.v1.PodDNSConfig
-	(*PodDNSConfigOption)(nil),                 // 116: portico.core.v1.PodDNSConfigOption
-	(*PodExtendedResourceClaimStatus)(nil),     // 117: portico.core.v1.PodExtendedResourceClaimStatus
-	(*PodIP)(nil),                              // 118: portico.core.v1.PodIP
-	(*PodOS)(nil),                              // 119: portico.core.v1.PodOS
-	(*PodReadinessGate)(nil),                   // 120: portico.core.v1.PodReadinessGate
-	(*PodResourceClaim)(nil),                   // 121: portico.core.v1.PodResourceClaim
-	(*PodResourceClaimStatus)(nil),             // 122: portico.core.v1.PodResourceClaimStatus
-	(*PodSchedulingGate)(nil),                  // 123: portico.core.v1.PodSchedulingGate
-	(*PodSchedulingGroup)(nil),                 // 124: portico.core.v1.PodSchedulingGroup
-	(*PodSecurityContext)(nil),                 // 125: portico.core.v1.PodSecurityContext
-	(*PodSpec)(nil),                            // 126: portico.core.v1.PodSpec
-	(*PodStatus)(nil),                          // 127: portico.core.v1.PodStatus
-	(*PodVolumeHealth)(nil),                    // 128: portico.core.v1.PodVolumeHealth
-	(*PortStatus)(nil),                         // 129: portico.core.v1.PortStatus
-	(*PortworxVolumeSource)(nil),               // 130: portico.core.v1.PortworxVolumeSource
-	(*PreferredSchedulingTerm)(nil),            // 131: portico.core.v1.PreferredSchedulingTerm
-	(*Probe)(nil),                              // 132: portico.core.v1.Probe
-	(*ProbeHandler)(nil),                       // 133: portico.core.v1.ProbeHandler
-	(*ProjectedVolumeSource)(nil),              // 134: portico.core.v1.ProjectedVolumeSource
-	(*QuobyteVolumeSource)(nil),                // 135: portico.core.v1.QuobyteVolumeSource
-	(*RBDVolumeSource)(nil),                    // 136: portico.core.v1.RBDVolumeSource
-	(*ResourceClaim)(nil),                      // 137: portico.core.v1.ResourceClaim
-	(*ResourceFieldSelector)(nil),              // 138: portico.core.v1.ResourceFieldSelector
-	(*ResourceHealth)(nil),                     // 139: portico.core.v1.ResourceHealth
-	(*ResourceRequirements)(nil),               // 140: portico.core.v1.ResourceRequirements
-	(*ResourceStatus)(nil),                     // 141: portico.core.v1.ResourceStatus
-	(*SELinuxOptions)(nil),                     // 142: portico.core.v1.SELinuxOptions
-	(*ScaleIOVolumeSource)(nil),                // 143: portico.core.v1.ScaleIOVolumeSource
-	(*SeccompProfile)(nil),                     // 144: portico.core.v1.SeccompProfile
-	(*Secret)(nil),                             // 145: portico.core.v1.Secret
-	(*SecretEnvSource)(nil),                    // 146: portico.core.v1.SecretEnvSource
-	(*SecretKeySelector)(nil),                  // 147: portico.core.v1.SecretKeySelector
-	(*SecretProjection)(nil),                   // 148: portico.core.v1.SecretProjection
-	(*SecretVolumeSource)(nil),                 // 149: portico.core.v1.SecretVolumeSource
-	(*SecurityContext)(nil),                    // 150: portico.core.v1.SecurityContext
-	(*Service)(nil),                            // 151: portico.core.v1.Service
-	(*ServiceAccount)(nil),                     // 152: portico.core.v1.ServiceAccount
-	(*ServiceAccountTokenProjection)(nil),      // 153: portico.core.v1.ServiceAccountTokenProjection
-	(*ServicePort)(nil),                        // 154: portico.core.v1.ServicePort
-	(*ServiceSpec)(nil),                        // 155: portico.core.v1.ServiceSpec
-	(*ServiceStatus)(nil),                      // 156: portico.core.v1.ServiceStatus
-	(*SessionAffinityConfig)(nil),              // 157: portico.core.v1.SessionAffinityConfig
-	(*SleepAction)(nil),                        // 158: portico.core.v1.SleepAction
-	(*StorageOSVolumeSource)(nil),              // 159: portico.core.v1.StorageOSVolumeSource
-	(*Sysctl)(nil),                             // 160: portico.core.v1.Sysctl
-	(*TCPSocketAction)(nil),                    // 161: portico.core.v1.TCPSocketAction
-	(*Taint)(nil),                              // 162: portico.core.v1.Taint
-	(*TokenRequest)(nil),                       // 163: portico.core.v1.TokenRequest
-	(*TokenRequestSpec)(nil),                   // 164: portico.core.v1.TokenRequestSpec
-	(*TokenRequestStatus)(nil),                 // 165: portico.core.v1.TokenRequestStatus
-	(*Toleration)(nil),                         // 166: portico.core.v1.Toleration
-	(*TopologySpreadConstraint)(nil),           // 167: portico.core.v1.TopologySpreadConstraint
-	(*TypedLocalObjectReference)(nil),          // 168: portico.core.v1.TypedLocalObjectReference
-	(*TypedObjectReference)(nil),               // 169: portico.core.v1.TypedObjectReference
-	(*Volume)(nil),                             // 170: portico.core.v1.Volume
-	(*VolumeDevice)(nil),                       // 171: portico.core.v1.VolumeDevice
-	(*VolumeHealthCondition)(nil),              // 172: portico.core.v1.VolumeHealthCondition
-	(*VolumeMount)(nil),                        // 173: portico.core.v1.VolumeMount
-	(*VolumeMountStatus)(nil),                  // 174: portico.core.v1.VolumeMountStatus
-	(*VolumeProjection)(nil),                   // 175: portico.core.v1.VolumeProjection
-	(*VolumeResourceRequirements)(nil),         // 176: portico.core.v1.VolumeResourceRequirements
-	(*VolumeSource)(nil),                       // 177: portico.core.v1.VolumeSource
-	(*VolumeStatus)(nil),                       // 178: portico.core.v1.VolumeStatus
-	(*VsphereVirtualDiskVolumeSource)(nil),     // 179: portico.core.v1.VsphereVirtualDiskVolumeSource
-	(*WeightedPodAffinityTerm)(nil),            // 180: portico.core.v1.WeightedPodAffinityTerm
-	(*WindowsSecurityContextOptions)(nil),      // 181: portico.core.v1.WindowsSecurityContextOptions
-	nil,                                        // 182: portico.core.v1.CSIVolumeSource.VolumeAttributesEntry
-	nil,                                        // 183: portico.core.v1.ConfigMap.DataEntry
-	nil,                                        // 184: portico.core.v1.ConfigMap.BinaryDataEntry
-	nil,                                        // 185: portico.core.v1.ContainerStatus.AllocatedResourcesEntry
-	nil,                                        // 186: portico.core.v1.FlexVolumeSource.OptionsEntry
-	nil,                                        // 187: portico.core.v1.NodeStatus.CapacityEntry
-	nil,                                        // 188: portico.core.v1.NodeStatus.AllocatableEntry
-	nil,                                        // 189: portico.core.v1.PodCertificateProjection.UserAnnotationsEntry
-	nil,                                        // 190: portico.core.v1.PodSpec.NodeSelectorEntry
-	nil,                                        // 191: portico.core.v1.PodSpec.OverheadEntry
-	nil,                                        // 192: portico.core.v1.PodStatus.AllocatedResourcesEntry
-	nil,                                        // 193: portico.core.v1.ResourceRequirements.LimitsEntry
-	nil,                                        // 194: portico.core.v1.ResourceRequirements.RequestsEntry
-	nil,                                        // 195: portico.core.v1.Secret.DataEntry
-	nil,                                        // 196: portico.core.v1.Secret.StringDataEntry
-	nil,                                        // 197: portico.core.v1.ServiceSpec.SelectorEntry
-	nil,                                        // 198: portico.core.v1.TokenRequestSpec.AttestationsEntry
-	nil,                                        // 199: portico.core.v1.VolumeResourceRequirements.LimitsEntry
-	nil,                                        // 200: portico.core.v1.VolumeResourceRequirements.RequestsEntry
-	(*ObjectMeta)(nil),                         // 201: portico.core.v1.ObjectMeta
-	(*LabelSelector)(nil),                      // 202: portico.core.v1.LabelSelector
-	(*timestamppb.Timestamp)(nil),              // 203: google.protobuf.Timestamp
-	(*Quantity)(nil),                           // 204: portico.core.v1.Quantity
-	(*MicroTime)(nil),                          // 205: portico.core.v1.MicroTime
-	(*IntOrString)(nil),                        // 206: portico.core.v1.IntOrString
-	(*Condition)(nil),                          // 207: portico.core.v1.Condition
+	(*AzureFilePersistentVolumeSource)(nil),    // 6: portico.core.v1.AzureFilePersistentVolumeSource
+	(*AzureFileVolumeSource)(nil),              // 7: portico.core.v1.AzureFileVolumeSource
+	(*Binding)(nil),                            // 8: portico.core.v1.Binding
+	(*BoundObjectReference)(nil),               // 9: portico.core.v1.BoundObjectReference
+	(*CSIPersistentVolumeSource)(nil),          // 10: portico.core.v1.CSIPersistentVolumeSource
+	(*CSIVolumeSource)(nil),                    // 11: portico.core.v1.CSIVolumeSource
+	(*Capabilities)(nil),                       // 12: portico.core.v1.Capabilities
+	(*CephFSPersistentVolumeSource)(nil),       // 13: portico.core.v1.CephFSPersistentVolumeSource
+	(*CephFSVolumeSource)(nil),                 // 14: portico.core.v1.CephFSVolumeSource
+	(*CinderPersistentVolumeSource)(nil),       // 15: portico.core.v1.CinderPersistentVolumeSource
+	(*CinderVolumeSource)(nil),                 // 16: portico.core.v1.CinderVolumeSource
+	(*ClientIPConfig)(nil),                     // 17: portico.core.v1.ClientIPConfig
+	(*ClusterTrustBundleProjection)(nil),       // 18: portico.core.v1.ClusterTrustBundleProjection
+	(*ConfigMap)(nil),                          // 19: portico.core.v1.ConfigMap
+	(*ConfigMapEnvSource)(nil),                 // 20: portico.core.v1.ConfigMapEnvSource
+	(*ConfigMapKeySelector)(nil),               // 21: portico.core.v1.ConfigMapKeySelector
+	(*ConfigMapNodeConfigSource)(nil),          // 22: portico.core.v1.ConfigMapNodeConfigSource
+	(*ConfigMapProjection)(nil),                // 23: portico.core.v1.ConfigMapProjection
+	(*ConfigMapVolumeSource)(nil),              // 24: portico.core.v1.ConfigMapVolumeSource
+	(*Container)(nil),                          // 25: portico.core.v1.Container
+	(*ContainerExtendedResourceRequest)(nil),   // 26: portico.core.v1.ContainerExtendedResourceRequest
+	(*ContainerImage)(nil),                     // 27: portico.core.v1.ContainerImage
+	(*ContainerPort)(nil),                      // 28: portico.core.v1.ContainerPort
+	(*ContainerResizePolicy)(nil),              // 29: portico.core.v1.ContainerResizePolicy
+	(*ContainerRestartRule)(nil),               // 30: portico.core.v1.ContainerRestartRule
+	(*ContainerRestartRuleOnExitCodes)(nil),    // 31: portico.core.v1.ContainerRestartRuleOnExitCodes
+	(*ContainerState)(nil),                     // 32: portico.core.v1.ContainerState
+	(*ContainerStateRunning)(nil),              // 33: portico.core.v1.ContainerStateRunning
+	(*ContainerStateTerminated)(nil),           // 34: portico.core.v1.ContainerStateTerminated
+	(*ContainerStateWaiting)(nil),              // 35: portico.core.v1.ContainerStateWaiting
+	(*ContainerStatus)(nil),                    // 36: portico.core.v1.ContainerStatus
+	(*ContainerUser)(nil),                      // 37: portico.core.v1.ContainerUser
+	(*DaemonEndpoint)(nil),                     // 38: portico.core.v1.DaemonEndpoint
+	(*DownwardAPIProjection)(nil),              // 39: portico.core.v1.DownwardAPIProjection
+	(*DownwardAPIVolumeFile)(nil),              // 40: portico.core.v1.DownwardAPIVolumeFile
+	(*DownwardAPIVolumeSource)(nil),            // 41: portico.core.v1.DownwardAPIVolumeSource
+	(*EmptyDirVolumeSource)(nil),               // 42: portico.core.v1.EmptyDirVolumeSource
+	(*EndpointAddress)(nil),                    // 43: portico.core.v1.EndpointAddress
+	(*EndpointPort)(nil),                       // 44: portico.core.v1.EndpointPort
+	(*EndpointSubset)(nil),                     // 45: portico.core.v1.EndpointSubset
+	(*Endpoints)(nil),                          // 46: portico.core.v1.Endpoints
+	(*EnvFromSource)(nil),                      // 47: portico.core.v1.EnvFromSource
+	(*EnvVar)(nil),                             // 48: portico.core.v1.EnvVar
+	(*EnvVarSource)(nil),                       // 49: portico.core.v1.EnvVarSource
+	(*EphemeralContainer)(nil),                 // 50: portico.core.v1.EphemeralContainer
+	(*EphemeralContainerCommon)(nil),           // 51: portico.core.v1.EphemeralContainerCommon
+	(*EphemeralVolumeSource)(nil),              // 52: portico.core.v1.EphemeralVolumeSource
+	(*Event)(nil),                              // 53: portico.core.v1.Event
+	(*EventSeries)(nil),                        // 54: portico.core.v1.EventSeries
+	(*EventSource)(nil),                        // 55: portico.core.v1.EventSource
+	(*EvictionResponder)(nil),                  // 56: portico.core.v1.EvictionResponder
+	(*ExecAction)(nil),                         // 57: portico.core.v1.ExecAction
+	(*FCVolumeSource)(nil),                     // 58: portico.core.v1.FCVolumeSource
+	(*FileKeySelector)(nil),                    // 59: portico.core.v1.FileKeySelector
+	(*FlexPersistentVolumeSource)(nil),         // 60: portico.core.v1.FlexPersistentVolumeSource
+	(*FlexVolumeSource)(nil),                   // 61: portico.core.v1.FlexVolumeSource
+	(*FlockerVolumeSource)(nil),                // 62: portico.core.v1.FlockerVolumeSource
+	(*GCEPersistentDiskVolumeSource)(nil),      // 63: portico.core.v1.GCEPersistentDiskVolumeSource
+	(*GRPCAction)(nil),                         // 64: portico.core.v1.GRPCAction
+	(*GitRepoVolumeSource)(nil),                // 65: portico.core.v1.GitRepoVolumeSource
+	(*GlusterfsPersistentVolumeSource)(nil),    // 66: portico.core.v1.GlusterfsPersistentVolumeSource
+	(*GlusterfsVolumeSource)(nil),              // 67: portico.core.v1.GlusterfsVolumeSource
+	(*HTTPGetAction)(nil),                      // 68: portico.core.v1.HTTPGetAction
+	(*HTTPHeader)(nil),                         // 69: portico.core.v1.HTTPHeader
+	(*HostAlias)(nil),                          // 70: portico.core.v1.HostAlias
+	(*HostIP)(nil),                             // 71: portico.core.v1.HostIP
+	(*HostPathVolumeSource)(nil),               // 72: portico.core.v1.HostPathVolumeSource
+	(*ISCSIPersistentVolumeSource)(nil),        // 73: portico.core.v1.ISCSIPersistentVolumeSource
+	(*ISCSIVolumeSource)(nil),                  // 74: portico.core.v1.ISCSIVolumeSource
+	(*ImageVolumeSource)(nil),                  // 75: portico.core.v1.ImageVolumeSource
+	(*ImageVolumeStatus)(nil),                  // 76: portico.core.v1.ImageVolumeStatus
+	(*KeyToPath)(nil),                          // 77: portico.core.v1.KeyToPath
+	(*Lifecycle)(nil),                          // 78: portico.core.v1.Lifecycle
+	(*LifecycleHandler)(nil),                   // 79: portico.core.v1.LifecycleHandler
+	(*LimitRange)(nil),                         // 80: portico.core.v1.LimitRange
+	(*LimitRangeItem)(nil),                     // 81: portico.core.v1.LimitRangeItem
+	(*LimitRangeSpec)(nil),                     // 82: portico.core.v1.LimitRangeSpec
+	(*LinuxContainerUser)(nil),                 // 83: portico.core.v1.LinuxContainerUser
+	(*LoadBalancerIngress)(nil),                // 84: portico.core.v1.LoadBalancerIngress
+	(*LoadBalancerStatus)(nil),                 // 85: portico.core.v1.LoadBalancerStatus
+	(*LocalObjectReference)(nil),               // 86: portico.core.v1.LocalObjectReference
+	(*LocalVolumeSource)(nil),                  // 87: portico.core.v1.LocalVolumeSource
+	(*ModifyVolumeStatus)(nil),                 // 88: portico.core.v1.ModifyVolumeStatus
+	(*NFSVolumeSource)(nil),                    // 89: portico.core.v1.NFSVolumeSource
+	(*Namespace)(nil),                          // 90: portico.core.v1.Namespace
+	(*NamespaceCondition)(nil),                 // 91: portico.core.v1.NamespaceCondition
+	(*NamespaceSpec)(nil),                      // 92: portico.core.v1.NamespaceSpec
+	(*NamespaceStatus)(nil),                    // 93: portico.core.v1.NamespaceStatus
+	(*Node)(nil),                               // 94: portico.core.v1.Node
+	(*NodeAddress)(nil),                        // 95: portico.core.v1.NodeAddress
+	(*NodeAffinity)(nil),                       // 96: portico.core.v1.NodeAffinity
+	(*NodeAllocatableMappedResources)(nil),     // 97: portico.core.v1.NodeAllocatableMappedResources
+	(*NodeAllocatableOverheadResources)(nil),   // 98: portico.core.v1.NodeAllocatableOverheadResources
+	(*NodeAllocatableResourceClaimStatus)(nil), // 99: portico.core.v1.NodeAllocatableResourceClaimStatus
+	(*NodeCondition)(nil),                      // 100: portico.core.v1.NodeCondition
+	(*NodeConfigSource)(nil),                   // 101: portico.core.v1.NodeConfigSource
+	(*NodeConfigStatus)(nil),                   // 102: portico.core.v1.NodeConfigStatus
+	(*NodeDaemonEndpoints)(nil),                // 103: portico.core.v1.NodeDaemonEndpoints
+	(*NodeFeatures)(nil),                       // 104: portico.core.v1.NodeFeatures
+	(*NodePodPreemptionPolicy)(nil),            // 105: portico.core.v1.NodePodPreemptionPolicy
+	(*NodeRuntimeHandler)(nil),                 // 106: portico.core.v1.NodeRuntimeHandler
+	(*NodeRuntimeHandlerFeatures)(nil),         // 107: portico.core.v1.NodeRuntimeHandlerFeatures
+	(*NodeSelector)(nil),                       // 108: portico.core.v1.NodeSelector
+	(*NodeSelectorRequirement)(nil),            // 109: portico.core.v1.NodeSelectorRequirement
+	(*NodeSelectorTerm)(nil),                   // 110: portico.core.v1.NodeSelectorTerm
+	(*NodeSpec)(nil),                           // 111: portico.core.v1.NodeSpec
+	(*NodeStatus)(nil),                         // 112: portico.core.v1.NodeStatus
+	(*NodeSwapStatus)(nil),                     // 113: portico.core.v1.NodeSwapStatus
+	(*NodeSystemInfo)(nil),                     // 114: portico.core.v1.NodeSystemInfo
+	(*ObjectFieldSelector)(nil),                // 115: portico.core.v1.ObjectFieldSelector
+	(*ObjectReference)(nil),                    // 116: portico.core.v1.ObjectReference
+	(*PersistentVolume)(nil),                   // 117: portico.core.v1.PersistentVolume
+	(*PersistentVolumeClaim)(nil),              // 118: portico.core.v1.PersistentVolumeClaim
+	(*PersistentVolumeClaimCondition)(nil),     // 119: portico.core.v1.PersistentVolumeClaimCondition
+	(*PersistentVolumeClaimSpec)(nil),          // 120: portico.core.v1.PersistentVolumeClaimSpec
+	(*PersistentVolumeClaimStatus)(nil),        // 121: portico.core.v1.PersistentVolumeClaimStatus
+	(*PersistentVolumeClaimTemplate)(nil),      // 122: portico.core.v1.PersistentVolumeClaimTemplate
+	(*PersistentVolumeClaimVolumeSource)(nil),  // 123: portico.core.v1.PersistentVolumeClaimVolumeSource
+	(*PersistentVolumeSource)(nil),             // 124: portico.core.v1.PersistentVolumeSource
+	(*PersistentVolumeSpec)(nil),               // 125: portico.core.v1.PersistentVolumeSpec
+	(*PersistentVolumeStatus)(nil),             // 126: portico.core.v1.PersistentVolumeStatus
+	(*PhotonPersistentDiskVolumeSource)(nil),   // 127: portico.core.v1.PhotonPersistentDiskVolumeSource
+	(*Pod)(nil),                                // 128: portico.core.v1.Pod
+	(*PodAffinity)(nil),                        // 129: portico.core.v1.PodAffinity
+	(*PodAffinityTerm)(nil),                    // 130: portico.core.v1.PodAffinityTerm
+	(*PodAntiAffinity)(nil),                    // 131: portico.core.v1.PodAntiAffinity
+	(*PodCertificateProjection)(nil),           // 132: portico.core.v1.PodCertificateProjection
+	(*PodCondition)(nil),                       // 133: portico.core.v1.PodCondition
+	(*PodDNSConfig)(nil),                       // 134: portico.core.v1.PodDNSConfig
+	(*PodDNSConfigOption)(nil),                 // 135: portico.core.v1.PodDNSConfigOption
+	(*PodExtendedResourceClaimStatus)(nil),     // 136: portico.core.v1.PodExtendedResourceClaimStatus
+	(*PodIP)(nil),                              // 137: portico.core.v1.PodIP
+	(*PodOS)(nil),                              // 138: portico.core.v1.PodOS
+	(*PodReadinessGate)(nil),                   // 139: portico.core.v1.PodReadinessGate
+	(*PodResourceClaim)(nil),                   // 140: portico.core.v1.PodResourceClaim
+	(*PodResourceClaimStatus)(nil),             // 141: portico.core.v1.PodResourceClaimStatus
+	(*PodSchedulingGate)(nil),                  // 142: portico.core.v1.PodSchedulingGate
+	(*PodSchedulingGroup)(nil),                 // 143: portico.core.v1.PodSchedulingGroup
+	(*PodSecurityContext)(nil),                 // 144: portico.core.v1.PodSecurityContext
+	(*PodSpec)(nil),                            // 145: portico.core.v1.PodSpec
+	(*PodStatus)(nil),                          // 146: portico.core.v1.PodStatus
+	(*PodTemplate)(nil),                        // 147: portico.core.v1.PodTemplate
+	(*PodTemplateSpec)(nil),                    // 148: portico.core.v1.PodTemplateSpec
+	(*PodVolumeHealth)(nil),                    // 149: portico.core.v1.PodVolumeHealth
+	(*PortStatus)(nil),                         // 150: portico.core.v1.PortStatus
+	(*PortworxVolumeSource)(nil),               // 151: portico.core.v1.PortworxVolumeSource
+	(*PreferredSchedulingTerm)(nil),            // 152: portico.core.v1.PreferredSchedulingTerm
+	(*Probe)(nil),                              // 153: portico.core.v1.Probe
+	(*ProbeHandler)(nil),                       // 154: portico.core.v1.ProbeHandler
+	(*ProjectedVolumeSource)(nil),              // 155: portico.core.v1.ProjectedVolumeSource
+	(*QuobyteVolumeSource)(nil),                // 156: portico.core.v1.QuobyteVolumeSource
+	(*RBDPersistentVolumeSource)(nil),          // 157: portico.core.v1.RBDPersistentVolumeSource
+	(*RBDVolumeSource)(nil),                    // 158: portico.core.v1.RBDVolumeSource
+	(*ReplicationController)(nil),              // 159: portico.core.v1.ReplicationController
+	(*ReplicationControllerCondition)(nil),     // 160: portico.core.v1.ReplicationControllerCondition
+	(*ReplicationControllerSpec)(nil),          // 161: portico.core.v1.ReplicationControllerSpec
+	(*ReplicationControllerStatus)(nil),        // 162: portico.core.v1.ReplicationControllerStatus
+	(*ResourceClaim)(nil),                      // 163: portico.core.v1.ResourceClaim
+	(*ResourceFieldSelector)(nil),              // 164: portico.core.v1.ResourceFieldSelector
+	(*ResourceHealth)(nil),                     // 165: portico.core.v1.ResourceHealth
+	(*ResourceQuota)(nil),                      // 166: portico.core.v1.ResourceQuota
+	(*ResourceQuotaSpec)(nil),                  // 167: portico.core.v1.ResourceQuotaSpec
+	(*ResourceQuotaStatus)(nil),                // 168: portico.core.v1.ResourceQuotaStatus
+	(*ResourceRequirements)(nil),               // 169: portico.core.v1.ResourceRequirements
+	(*ResourceStatus)(nil),                     // 170: portico.core.v1.ResourceStatus
+	(*SELinuxOptions)(nil),                     // 171: portico.core.v1.SELinuxOptions
+	(*ScaleIOPersistentVolumeSource)(nil),      // 172: portico.core.v1.ScaleIOPersistentVolumeSource
+	(*ScaleIOVolumeSource)(nil),                // 173: portico.core.v1.ScaleIOVolumeSource
+	(*ScopeSelector)(nil),                      // 174: portico.core.v1.ScopeSelector
+	(*ScopedResourceSelectorRequirement)(nil),  // 175: portico.core.v1.ScopedResourceSelectorRequirement
+	(*SeccompProfile)(nil),                     // 176: portico.core.v1.SeccompProfile
+	(*Secret)(nil),                             // 177: portico.core.v1.Secret
+	(*SecretEnvSource)(nil),                    // 178: portico.core.v1.SecretEnvSource
+	(*SecretKeySelector)(nil),                  // 179: portico.core.v1.SecretKeySelector
+	(*SecretProjection)(nil),                   // 180: portico.core.v1.SecretProjection
+	(*SecretReference)(nil),                    // 181: portico.core.v1.SecretReference
+	(*SecretVolumeSource)(nil),                 // 182: portico.core.v1.SecretVolumeSource
+	(*SecurityContext)(nil),                    // 183: portico.core.v1.SecurityContext
+	(*Service)(nil),                            // 184: portico.core.v1.Service
+	(*ServiceAccount)(nil),                     // 185: portico.core.v1.ServiceAccount
+	(*ServiceAccountTokenProjection)(nil),      // 186: portico.core.v1.ServiceAccountTokenProjection
+	(*ServicePort)(nil),                        // 187: portico.core.v1.ServicePort
+	(*ServiceSpec)(nil),                        // 188: portico.core.v1.ServiceSpec
+	(*ServiceStatus)(nil),                      // 189: portico.core.v1.ServiceStatus
+	(*SessionAffinityConfig)(nil),              // 190: portico.core.v1.SessionAffinityConfig
+	(*SleepAction)(nil),                        // 191: portico.core.v1.SleepAction
+	(*StorageOSPersistentVolumeSource)(nil),    // 192: portico.core.v1.StorageOSPersistentVolumeSource
+	(*StorageOSVolumeSource)(nil),              // 193: portico.core.v1.StorageOSVolumeSource
+	(*Sysctl)(nil),                             // 194: portico.core.v1.Sysctl
+	(*TCPSocketAction)(nil),                    // 195: portico.core.v1.TCPSocketAction
+	(*Taint)(nil),                              // 196: portico.core.v1.Taint
+	(*TokenRequest)(nil),                       // 197: portico.core.v1.TokenRequest
+	(*TokenRequestSpec)(nil),                   // 198: portico.core.v1.TokenRequestSpec
+	(*TokenRequestStatus)(nil),                 // 199: portico.core.v1.TokenRequestStatus
+	(*Toleration)(nil),                         // 200: portico.core.v1.Toleration
+	(*TopologySelectorLabelRequirement)(nil),   // 201: portico.core.v1.TopologySelectorLabelRequirement
+	(*TopologySelectorTerm)(nil),               // 202: portico.core.v1.TopologySelectorTerm
+	(*TopologySpreadConstraint)(nil),           // 203: portico.core.v1.TopologySpreadConstraint
+	(*TypedLocalObjectReference)(nil),          // 204: portico.core.v1.TypedLocalObjectReference
+	(*TypedObjectReference)(nil),               // 205: portico.core.v1.TypedObjectReference
+	(*Volume)(nil),                             // 206: portico.core.v1.Volume
+	(*VolumeDevice)(nil),                       // 207: portico.core.v1.VolumeDevice
+	(*VolumeHealthCondition)(nil),              // 208: portico.core.v1.VolumeHealthCondition
+	(*VolumeHealthStatus)(nil),                 // 209: portico.core.v1.VolumeHealthStatus
+	(*VolumeMount)(nil),                        // 210: portico.core.v1.VolumeMount
+	(*VolumeMountStatus)(nil),                  // 211: portico.core.v1.VolumeMountStatus
+	(*VolumeNodeAffinity)(nil),                 // 212: portico.core.v1.VolumeNodeAffinity
+	(*VolumeProjection)(nil),                   // 213: portico.core.v1.VolumeProjection
+	(*VolumeResourceRequirements)(nil),         // 214: portico.core.v1.VolumeResourceRequirements
+	(*VolumeSource)(nil),                       // 215: portico.core.v1.VolumeSource
+	(*VolumeStatus)(nil),                       // 216: portico.core.v1.VolumeStatus
+	(*VsphereVirtualDiskVolumeSource)(nil),     // 217: portico.core.v1.VsphereVirtualDiskVolumeSource
+	(*WeightedPodAffinityTerm)(nil),            // 218: portico.core.v1.WeightedPodAffinityTerm
+	(*WindowsSecurityContextOptions)(nil),      // 219: portico.core.v1.WindowsSecurityContextOptions
+	nil,                                        // 220: portico.core.v1.CSIPersistentVolumeSource.VolumeAttributesEntry
+	nil,                                        // 221: portico.core.v1.CSIVolumeSource.VolumeAttributesEntry
+	nil,                                        // 222: portico.core.v1.ConfigMap.DataEntry
+	nil,                                        // 223: portico.core.v1.ConfigMap.BinaryDataEntry
+	nil,                                        // 224: portico.core.v1.ContainerStatus.AllocatedResourcesEntry
+	nil,                                        // 225: portico.core.v1.FlexPersistentVolumeSource.OptionsEntry
+	nil,                                        // 226: portico.core.v1.FlexVolumeSource.OptionsEntry
+	nil,                                        // 227: portico.core.v1.LimitRangeItem.MaxEntry
+	nil,                                        // 228: portico.core.v1.LimitRangeItem.MinEntry
+	nil,                                        // 229: portico.core.v1.LimitRangeItem.DefaultEntry
+	nil,                                        // 230: portico.core.v1.LimitRangeItem.DefaultRequestEntry
+	nil,                                        // 231: portico.core.v1.LimitRangeItem.MaxLimitRequestRatioEntry
+	nil,                                        // 232: portico.core.v1.NodeStatus.CapacityEntry
+	nil,                                        // 233: portico.core.v1.NodeStatus.AllocatableEntry
+	nil,                                        // 234: portico.core.v1.PersistentVolumeClaimStatus.CapacityEntry
+	nil,                                        // 235: portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourcesEntry
+	nil,                                        // 236: portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourceStatusesEntry
+	nil,                                        // 237: portico.core.v1.PersistentVolumeSpec.CapacityEntry
+	nil,                                        // 238: portico.core.v1.PodCertificateProjection.UserAnnotationsEntry
+	nil,                                        // 239: portico.core.v1.PodSpec.NodeSelectorEntry
+	nil,                                        // 240: portico.core.v1.PodSpec.OverheadEntry
+	nil,                                        // 241: portico.core.v1.PodStatus.AllocatedResourcesEntry
+	nil,                                        // 242: portico.core.v1.ReplicationControllerSpec.SelectorEntry
+	nil,                                        // 243: portico.core.v1.ResourceQuotaSpec.HardEntry
+	nil,                                        // 244: portico.core.v1.ResourceQuotaStatus.HardEntry
+	nil,                                        // 245: portico.core.v1.ResourceQuotaStatus.UsedEntry
+	nil,                                        // 246: portico.core.v1.ResourceRequirements.LimitsEntry
+	nil,                                        // 247: portico.core.v1.ResourceRequirements.RequestsEntry
+	nil,                                        // 248: portico.core.v1.Secret.DataEntry
+	nil,                                        // 249: portico.core.v1.Secret.StringDataEntry
+	nil,                                        // 250: portico.core.v1.ServiceSpec.SelectorEntry
+	nil,                                        // 251: portico.core.v1.TokenRequestSpec.AttestationsEntry
+	nil,                                        // 252: portico.core.v1.VolumeResourceRequirements.LimitsEntry
+	nil,                                        // 253: portico.core.v1.VolumeResourceRequirements.RequestsEntry
+	(*ObjectMeta)(nil),                         // 254: portico.core.v1.ObjectMeta
+	(*LabelSelector)(nil),                      // 255: portico.core.v1.LabelSelector
+	(*timestamppb.Timestamp)(nil),              // 256: google.protobuf.Timestamp
+	(*Quantity)(nil),                           // 257: portico.core.v1.Quantity
+	(*MicroTime)(nil),                          // 258: portico.core.v1.MicroTime
+	(*IntOrString)(nil),                        // 259: portico.core.v1.IntOrString
+	(*Condition)(nil),                          // 260: portico.core.v1.Condition
 }
 var file_portico_core_v1_types_proto_depIdxs = []int32{
-	84,  // 0: portico.core.v1.Affinity.node_affinity:type_name -> portico.core.v1.NodeAffinity
-	110, // 1: portico.core.v1.Affinity.pod_affinity:type_name -> portico.core.v1.PodAffinity
-	112, // 2: portico.core.v1.Affinity.pod_anti_affinity:type_name -> portico.core.v1.PodAntiAffinity
-	201, // 3: portico.core.v1.Binding.metadata:type_name -> portico.core.v1.ObjectMeta
-	104, // 4: portico.core.v1.Binding.target:type_name -> portico.core.v1.ObjectReference
-	182, // 5: portico.core.v1.CSIVolumeSource.volume_attributes:type_name -> portico.core.v1.CSIVolumeSource.VolumeAttributesEntry
-	76,  // 6: portico.core.v1.CSIVolumeSource.node_publish_secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	76,  // 7: portico.core.v1.CephFSVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	76,  // 8: portico.core.v1.CinderVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	202, // 9: portico.core.v1.ClusterTrustBundleProjection.label_selector:type_name -> portico.core.v1.LabelSelector
-	201, // 10: portico.core.v1.ConfigMap.metadata:type_name -> portico.core.v1.ObjectMeta
-	183, // 11: portico.core.v1.ConfigMap.data:type_name -> portico.core.v1.ConfigMap.DataEntry
-	184, // 12: portico.core.v1.ConfigMap.binary_data:type_name -> portico.core.v1.ConfigMap.BinaryDataEntry
-	76,  // 13: portico.core.v1.ConfigMapEnvSource.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
-	76,  // 14: portico.core.v1.ConfigMapKeySelector.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
-	76,  // 15: portico.core.v1.ConfigMapProjection.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
-	70,  // 16: portico.core.v1.ConfigMapProjection.items:type_name -> portico.core.v1.KeyToPath
-	76,  // 17: portico.core.v1.ConfigMapVolumeSource.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
-	70,  // 18: portico.core.v1.ConfigMapVolumeSource.items:type_name -> portico.core.v1.KeyToPath
-	24,  // 19: portico.core.v1.Container.ports:type_name -> portico.core.v1.ContainerPort
-	43,  // 20: portico.core.v1.Container.env_from:type_name -> portico.core.v1.EnvFromSource
-	44,  // 21: portico.core.v1.Container.env:type_name -> portico.core.v1.EnvVar
-	140, // 22: portico.core.v1.Container.resources:type_name -> portico.core.v1.ResourceRequirements
-	25,  // 23: portico.core.v1.Container.resize_policy:type_name -> portico.core.v1.ContainerResizePolicy
-	26,  // 24: portico.core.v1.Container.restart_policy_rules:type_name -> portico.core.v1.ContainerRestartRule
-	173, // 25: portico.core.v1.Container.volume_mounts:type_name -> portico.core.v1.VolumeMount
-	171, // 26: portico.core.v1.Container.volume_devices:type_name -> portico.core.v1.VolumeDevice
-	132, // 27: portico.core.v1.Container.liveness_probe:type_name -> portico.core.v1.Probe
-	132, // 28: portico.core.v1.Container.readiness_probe:type_name -> portico.core.v1.Probe
-	132, // 29: portico.core.v1.Container.startup_probe:type_name -> portico.core.v1.Probe
-	71,  // 30: portico.core.v1.Container.lifecycle:type_name -> portico.core.v1.Lifecycle
-	150, // 31: portico.core.v1.Container.security_context:type_name -> portico.core.v1.SecurityContext
-	27,  // 32: portico.core.v1.ContainerRestartRule.exit_codes:type_name -> portico.core.v1.ContainerRestartRuleOnExitCodes
-	31,  // 33: portico.core.v1.ContainerState.waiting:type_name -> portico.core.v1.ContainerStateWaiting
-	29,  // 34: portico.core.v1.ContainerState.running:type_name -> portico.core.v1.ContainerStateRunning
-	30,  // 35: portico.core.v1.ContainerState.terminated:type_name -> portico.core.v1.ContainerStateTerminated
-	203, // 36: portico.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
-	203, // 37: portico.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
-	203, // 38: portico.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
-	28,  // 39: portico.core.v1.ContainerStatus.state:type_name -> portico.core.v1.ContainerState
-	28,  // 40: portico.core.v1.ContainerStatus.last_state:type_name -> portico.core.v1.ContainerState
-	185, // 41: portico.core.v1.ContainerStatus.allocated_resources:type_name -> portico.core.v1.ContainerStatus.AllocatedResourcesEntry
-	140, // 42: portico.core.v1.ContainerStatus.resources:type_name -> portico.core.v1.ResourceRequirements
-	174, // 43: portico.core.v1.ContainerStatus.volume_mounts:type_name -> portico.core.v1.VolumeMountStatus
-	33,  // 44: portico.core.v1.ContainerStatus.user:type_name -> portico.core.v1.ContainerUser
-	141, // 45: portico.core.v1.ContainerStatus.allocated_resources_status:type_name -> portico.core.v1.ResourceStatus
-	73,  // 46: portico.core.v1.ContainerUser.linux:type_name -> portico.core.v1.LinuxContainerUser
-	36,  // 47: portico.core.v1.DownwardAPIProjection.items:type_name -> portico.core.v1.DownwardAPIVolumeFile
-	103, // 48: portico.core.v1.DownwardAPIVolumeFile.field_ref:type_name -> portico.core.v1.ObjectFieldSelector
-	138, // 49: portico.core.v1.DownwardAPIVolumeFile.resource_field_ref:type_name -> portico.core.v1.ResourceFieldSelector
-	36,  // 50: portico.core.v1.DownwardAPIVolumeSource.items:type_name -> portico.core.v1.DownwardAPIVolumeFile
-	204, // 51: portico.core.v1.EmptyDirVolumeSource.size_limit:type_name -> portico.core.v1.Quantity
-	104, // 52: portico.core.v1.EndpointAddress.target_ref:type_name -> portico.core.v1.ObjectReference
-	39,  // 53: portico.core.v1.EndpointSubset.addresses:type_name -> portico.core.v1.EndpointAddress
-	39,  // 54: portico.core.v1.EndpointSubset.not_ready_addresses:type_name -> portico.core.v1.EndpointAddress
-	40,  // 55: portico.core.v1.EndpointSubset.ports:type_name -> portico.core.v1.EndpointPort
-	201, // 56: portico.core.v1.Endpoints.metadata:type_name -> portico.core.v1.ObjectMeta
-	41,  // 57: portico.core.v1.Endpoints.subsets:type_name -> portico.core.v1.EndpointSubset
-	16,  // 58: portico.core.v1.EnvFromSource.config_map_ref:type_name -> portico.core.v1.ConfigMapEnvSource
-	146, // 59: portico.core.v1.EnvFromSource.secret_ref:type_name -> portico.core.v1.SecretEnvSource
-	45,  // 60: portico.core.v1.EnvVar.value_from:type_name -> portico.core.v1.EnvVarSource
-	103, // 61: portico.core.v1.EnvVarSource.field_ref:type_name -> portico.core.v1.ObjectFieldSelector
-	138, // 62: portico.core.v1.EnvVarSource.resource_field_ref:type_name -> portico.core.v1.ResourceFieldSelector
-	17,  // 63: portico.core.v1.EnvVarSource.config_map_key_ref:type_name -> portico.core.v1.ConfigMapKeySelector
-	147, // 64: portico.core.v1.EnvVarSource.secret_key_ref:type_name -> portico.core.v1.SecretKeySelector
-	55,  // 65: portico.core.v1.EnvVarSource.file_key_ref:type_name -> portico.core.v1.FileKeySelector
-	47,  // 66: portico.core.v1.EphemeralContainer.ephemeral_container_common:type_name -> portico.core.v1.EphemeralContainerCommon
-	24,  // 67: portico.core.v1.EphemeralContainerCommon.ports:type_name -> portico.core.v1.ContainerPort
-	43,  // 68: portico.core.v1.EphemeralContainerCommon.env_from:type_name -> portico.core.v1.EnvFromSource
-	44,  // 69: portico.core.v1.EphemeralContainerCommon.env:type_name -> portico.core.v1.EnvVar
-	140, // 70: portico.core.v1.EphemeralContainerCommon.resources:type_name -> portico.core.v1.ResourceRequirements
-	25,  // 71: portico.core.v1.EphemeralContainerCommon.resize_policy:type_name -> portico.core.v1.ContainerResizePolicy
-	26,  // 72: portico.core.v1.EphemeralContainerCommon.restart_policy_rules:type_name -> portico.core.v1.ContainerRestartRule
-	173, // 73: portico.core.v1.EphemeralContainerCommon.volume_mounts:type_name -> portico.core.v1.VolumeMount
-	171, // 74: portico.core.v1.EphemeralContainerCommon.volume_devices:type_name -> portico.core.v1.VolumeDevice
-	132, // 75: portico.core.v1.EphemeralContainerCommon.liveness_probe:type_name -> portico.core.v1.Probe
-	132, // 76: portico.core.v1.EphemeralContainerCommon.readiness_probe:type_name -> portico.core.v1.Probe
-	132, // 77: portico.core.v1.EphemeralContainerCommon.startup_probe:type_name -> portico.core.v1.Probe
-	71,  // 78: portico.core.v1.EphemeralContainerCommon.lifecycle:type_name -> portico.core.v1.Lifecycle
-	150, // 79: portico.core.v1.EphemeralContainerCommon.security_context:type_name -> portico.core.v1.SecurityContext
-	106, // 80: portico.core.v1.EphemeralVolumeSource.volume_claim_template:type_name -> portico.core.v1.PersistentVolumeClaimTemplate
-	201, // 81: portico.core.v1.Event.metadata:type_name -> portico.core.v1.ObjectMeta
-	104, // 82: portico.core.v1.Event.involved_object:type_name -> portico.core.v1.ObjectReference
-	51,  // 83: portico.core.v1.Event.source:type_name -> portico.core.v1.EventSource
-	203, // 84: portico.core.v1.Event.first_timestamp:type_name -> google.protobuf.Timestamp
-	203, // 85: portico.core.v1.Event.last_timestamp:type_name -> google.protobuf.Timestamp
-	205, // 86: portico.core.v1.Event.event_time:type_name -> portico.core.v1.MicroTime
-	50,  // 87: portico.core.v1.Event.series:type_name -> portico.core.v1.EventSeries
-	104, // 88: portico.core.v1.Event.related:type_name -> portico.core.v1.ObjectReference
-	205, // 89: portico.core.v1.EventSeries.last_observed_time:type_name -> portico.core.v1.MicroTime
-	76,  // 90: portico.core.v1.FlexVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	186, // 91: portico.core.v1.FlexVolumeSource.options:type_name -> portico.core.v1.FlexVolumeSource.OptionsEntry
-	206, // 92: portico.core.v1.HTTPGetAction.port:type_name -> portico.core.v1.IntOrString
-	63,  // 93: portico.core.v1.HTTPGetAction.http_headers:type_name -> portico.core.v1.HTTPHeader
-	76,  // 94: portico.core.v1.ISCSIVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	72,  // 95: portico.core.v1.Lifecycle.post_start:type_name -> portico.core.v1.LifecycleHandler
-	72,  // 96: portico.core.v1.Lifecycle.pre_stop:type_name -> portico.core.v1.LifecycleHandler
-	53,  // 97: portico.core.v1.LifecycleHandler.exec:type_name -> portico.core.v1.ExecAction
-	62,  // 98: portico.core.v1.LifecycleHandler.http_get:type_name -> portico.core.v1.HTTPGetAction
-	161, // 99: portico.core.v1.LifecycleHandler.tcp_socket:type_name -> portico.core.v1.TCPSocketAction
-	158, // 100: portico.core.v1.LifecycleHandler.sleep:type_name -> portico.core.v1.SleepAction
-	129, // 101: portico.core.v1.LoadBalancerIngress.ports:type_name -> portico.core.v1.PortStatus
-	74,  // 102: portico.core.v1.LoadBalancerStatus.ingress:type_name -> portico.core.v1.LoadBalancerIngress
-	201, // 103: portico.core.v1.Namespace.metadata:type_name -> portico.core.v1.ObjectMeta
-	80,  // 104: portico.core.v1.Namespace.spec:type_name -> portico.core.v1.NamespaceSpec
-	81,  // 105: portico.core.v1.Namespace.status:type_name -> portico.core.v1.NamespaceStatus
-	203, // 106: portico.core.v1.NamespaceCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	79,  // 107: portico.core.v1.NamespaceStatus.conditions:type_name -> portico.core.v1.NamespaceCondition
-	201, // 108: portico.core.v1.Node.metadata:type_name -> portico.core.v1.ObjectMeta
-	99,  // 109: portico.core.v1.Node.spec:type_name -> portico.core.v1.NodeSpec
-	100, // 110: portico.core.v1.Node.status:type_name -> portico.core.v1.NodeStatus
-	96,  // 111: portico.core.v1.NodeAffinity.required_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.NodeSelector
-	131, // 112: portico.core.v1.NodeAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.PreferredSchedulingTerm
-	204, // 113: portico.core.v1.NodeAllocatableMappedResources.quantity:type_name -> portico.core.v1.Quantity
-	204, // 114: portico.core.v1.NodeAllocatableOverheadResources.per_pod:type_name -> portico.core.v1.Quantity
-	204, // 115: portico.core.v1.NodeAllocatableOverheadResources.per_container:type_name -> portico.core.v1.Quantity
-	85,  // 116: portico.core.v1.NodeAllocatableResourceClaimStatus.mapping:type_name -> portico.core.v1.NodeAllocatableMappedResources
-	86,  // 117: portico.core.v1.NodeAllocatableResourceClaimStatus.overhead:type_name -> portico.core.v1.NodeAllocatableOverheadResources
-	203, // 118: portico.core.v1.NodeCondition.last_heartbeat_time:type_name -> google.protobuf.Timestamp
-	203, // 119: portico.core.v1.NodeCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	18,  // 120: portico.core.v1.NodeConfigSource.config_map:type_name -> portico.core.v1.ConfigMapNodeConfigSource
-	89,  // 121: portico.core.v1.NodeConfigStatus.assigned:type_name -> portico.core.v1.NodeConfigSource
-	89,  // 122: portico.core.v1.NodeConfigStatus.active:type_name -> portico.core.v1.NodeConfigSource
-	89,  // 123: portico.core.v1.NodeConfigStatus.last_known_good:type_name -> portico.core.v1.NodeConfigSource
-	34,  // 124: portico.core.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> portico.core.v1.DaemonEndpoint
-	95,  // 125: portico.core.v1.NodeRuntimeHandler.features:type_name -> portico.core.v1.NodeRuntimeHandlerFeatures
-	98,  // 126: portico.core.v1.NodeSelector.node_selector_terms:type_name -> portico.core.v1.NodeSelectorTerm
-	97,  // 127: portico.core.v1.NodeSelectorTerm.match_expressions:type_name -> portico.core.v1.NodeSelectorRequirement
-	97,  // 128: portico.core.v1.NodeSelectorTerm.match_fields:type_name -> portico.core.v1.NodeSelectorRequirement
-	162, // 129: portico.core.v1.NodeSpec.taints:type_name -> portico.core.v1.Taint
-	89,  // 130: portico.core.v1.NodeSpec.config_source:type_name -> portico.core.v1.NodeConfigSource
-	93,  // 131: portico.core.v1.NodeSpec.pod_preemption_policy:type_name -> portico.core.v1.NodePodPreemptionPolicy
-	187, // 132: portico.core.v1.NodeStatus.capacity:type_name -> portico.core.v1.NodeStatus.CapacityEntry
-	188, // 133: portico.core.v1.NodeStatus.allocatable:type_name -> portico.core.v1.NodeStatus.AllocatableEntry
-	88,  // 134: portico.core.v1.NodeStatus.conditions:type_name -> portico.core.v1.NodeCondition
-	83,  // 135: portico.core.v1.NodeStatus.addresses:type_name -> portico.core.v1.NodeAddress
-	91,  // 136: portico.core.v1.NodeStatus.daemon_endpoints:type_name -> portico.core.v1.NodeDaemonEndpoints
-	102, // 137: portico.core.v1.NodeStatus.node_info:type_name -> portico.core.v1.NodeSystemInfo
-	23,  // 138: portico.core.v1.NodeStatus.images:type_name -> portico.core.v1.ContainerImage
-	3,   // 139: portico.core.v1.NodeStatus.volumes_attached:type_name -> portico.core.v1.AttachedVolume
-	90,  // 140: portico.core.v1.NodeStatus.config:type_name -> portico.core.v1.NodeConfigStatus
-	94,  // 141: portico.core.v1.NodeStatus.runtime_handlers:type_name -> portico.core.v1.NodeRuntimeHandler
-	92,  // 142: portico.core.v1.NodeStatus.features:type_name -> portico.core.v1.NodeFeatures
-	101, // 143: portico.core.v1.NodeSystemInfo.swap:type_name -> portico.core.v1.NodeSwapStatus
-	202, // 144: portico.core.v1.PersistentVolumeClaimSpec.selector:type_name -> portico.core.v1.LabelSelector
-	176, // 145: portico.core.v1.PersistentVolumeClaimSpec.resources:type_name -> portico.core.v1.VolumeResourceRequirements
-	168, // 146: portico.core.v1.PersistentVolumeClaimSpec.data_source:type_name -> portico.core.v1.TypedLocalObjectReference
-	169, // 147: portico.core.v1.PersistentVolumeClaimSpec.data_source_ref:type_name -> portico.core.v1.TypedObjectReference
-	201, // 148: portico.core.v1.PersistentVolumeClaimTemplate.metadata:type_name -> portico.core.v1.ObjectMeta
-	105, // 149: portico.core.v1.PersistentVolumeClaimTemplate.spec:type_name -> portico.core.v1.PersistentVolumeClaimSpec
-	201, // 150: portico.core.v1.Pod.metadata:type_name -> portico.core.v1.ObjectMeta
-	126, // 151: portico.core.v1.Pod.spec:type_name -> portico.core.v1.PodSpec
-	127, // 152: portico.core.v1.Pod.status:type_name -> portico.core.v1.PodStatus
-	111, // 153: portico.core.v1.PodAffinity.required_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.PodAffinityTerm
-	180, // 154: portico.core.v1.PodAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.WeightedPodAffinityTerm
-	202, // 155: portico.core.v1.PodAffinityTerm.label_selector:type_name -> portico.core.v1.LabelSelector
-	202, // 156: portico.core.v1.PodAffinityTerm.namespace_selector:type_name -> portico.core.v1.LabelSelector
-	111, // 157: portico.core.v1.PodAntiAffinity.required_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.PodAffinityTerm
-	180, // 158: portico.core.v1.PodAntiAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.WeightedPodAffinityTerm
-	189, // 159: portico.core.v1.PodCertificateProjection.user_annotations:type_name -> portico.core.v1.PodCertificateProjection.UserAnnotationsEntry
-	203, // 160: portico.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
-	203, // 161: portico.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	116, // 162: portico.core.v1.PodDNSConfig.options:type_name -> portico.core.v1.PodDNSConfigOption
-	22,  // 163: portico.core.v1.PodExtendedResourceClaimStatus.request_mappings:type_name -> portico.core.v1.ContainerExtendedResourceRequest
-	142, // 164: portico.core.v1.PodSecurityContext.se_linux_options:type_name -> portico.core.v1.SELinuxOptions
-	181, // 165: portico.core.v1.PodSecurityContext.windows_options:type_name -> portico.core.v1.WindowsSecurityContextOptions
-	160, // 166: portico.core.v1.PodSecurityContext.sysctls:type_name -> portico.core.v1.Sysctl
-	144, // 167: portico.core.v1.PodSecurityContext.seccomp_profile:type_name -> portico.core.v1.SeccompProfile
-	2,   // 168: portico.core.v1.PodSecurityContext.app_armor_profile:type_name -> portico.core.v1.AppArmorProfile
-	170, // 169: portico.core.v1.PodSpec.volumes:type_name -> portico.core.v1.Volume
-	21,  // 170: portico.core.v1.PodSpec.init_containers:type_name -> portico.core.v1.Container
-	21,  // 171: portico.core.v1.PodSpec.containers:type_name -> portico.core.v1.Container
-	46,  // 172: portico.core.v1.PodSpec.ephemeral_containers:type_name -> portico.core.v1.EphemeralContainer
-	190, // 173: portico.core.v1.PodSpec.node_selector:type_name -> portico.core.v1.PodSpec.NodeSelectorEntry
-	125, // 174: portico.core.v1.PodSpec.security_context:type_name -> portico.core.v1.PodSecurityContext
-	76,  // 175: portico.core.v1.PodSpec.image_pull_secrets:type_name -> portico.core.v1.LocalObjectReference
-	1,   // 176: portico.core.v1.PodSpec.affinity:type_name -> portico.core.v1.Affinity
-	166, // 177: portico.core.v1.PodSpec.tolerations:type_name -> portico.core.v1.Toleration
-	64,  // 178: portico.core.v1.PodSpec.host_aliases:type_name -> portico.core.v1.HostAlias
-	115, // 179: portico.core.v1.PodSpec.dns_config:type_name -> portico.core.v1.PodDNSConfig
-	120, // 180: portico.core.v1.PodSpec.readiness_gates:type_name -> portico.core.v1.PodReadinessGate
-	191, // 181: portico.core.v1.PodSpec.overhead:type_name -> portico.core.v1.PodSpec.OverheadEntry
-	167, // 182: portico.core.v1.PodSpec.topology_spread_constraints:type_name -> portico.core.v1.TopologySpreadConstraint
-	119, // 183: portico.core.v1.PodSpec.os:type_name -> portico.core.v1.PodOS
-	123, // 184: portico.core.v1.PodSpec.scheduling_gates:type_name -> portico.core.v1.PodSchedulingGate
-	121, // 185: portico.core.v1.PodSpec.resource_claims:type_name -> portico.core.v1.PodResourceClaim
-	140, // 186: portico.core.v1.PodSpec.resources:type_name -> portico.core.v1.ResourceRequirements
-	124, // 187: portico.core.v1.PodSpec.scheduling_group:type_name -> portico.core.v1.PodSchedulingGroup
-	52,  // 188: portico.core.v1.PodSpec.eviction_responders:type_name -> portico.core.v1.EvictionResponder
-	114, // 189: portico.core.v1.PodStatus.conditions:type_name -> portico.core.v1.PodCondition
-	65,  // 190: portico.core.v1.PodStatus.host_ips:type_name -> portico.core.v1.HostIP
-	118, // 191: portico.core.v1.PodStatus.pod_ips:type_name -> portico.core.v1.PodIP
-	203, // 192: portico.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
-	32,  // 193: portico.core.v1.PodStatus.init_container_statuses:type_name -> portico.core.v1.ContainerStatus
-	32,  // 194: portico.core.v1.PodStatus.container_statuses:type_name -> portico.core.v1.ContainerStatus
-	32,  // 195: portico.core.v1.PodStatus.ephemeral_container_statuses:type_name -> portico.core.v1.ContainerStatus
-	122, // 196: portico.core.v1.PodStatus.resource_claim_statuses:type_name -> portico.core.v1.PodResourceClaimStatus
-	117, // 197: portico.core.v1.PodStatus.extended_resource_claim_status:type_name -> portico.core.v1.PodExtendedResourceClaimStatus
-	192, // 198: portico.core.v1.PodStatus.allocated_resources:type_name -> portico.core.v1.PodStatus.AllocatedResourcesEntry
-	140, // 199: portico.core.v1.PodStatus.resources:type_name -> portico.core.v1.ResourceRequirements
-	87,  // 200: portico.core.v1.PodStatus.node_allocatable_resource_claim_statuses:type_name -> portico.core.v1.NodeAllocatableResourceClaimStatus
-	128, // 201: portico.core.v1.PodStatus.volume_health:type_name -> portico.core.v1.PodVolumeHealth
-	172, // 202: portico.core.v1.PodVolumeHealth.health_conditions:type_name -> portico.core.v1.VolumeHealthCondition
-	203, // 203: portico.core.v1.PodVolumeHealth.last_transition_time:type_name -> google.protobuf.Timestamp
-	98,  // 204: portico.core.v1.PreferredSchedulingTerm.preference:type_name -> portico.core.v1.NodeSelectorTerm
-	133, // 205: portico.core.v1.Probe.handler:type_name -> portico.core.v1.ProbeHandler
-	53,  // 206: portico.core.v1.ProbeHandler.exec:type_name -> portico.core.v1.ExecAction
-	62,  // 207: portico.core.v1.ProbeHandler.http_get:type_name -> portico.core.v1.HTTPGetAction
-	161, // 208: portico.core.v1.ProbeHandler.tcp_socket:type_name -> portico.core.v1.TCPSocketAction
-	59,  // 209: portico.core.v1.ProbeHandler.grpc:type_name -> portico.core.v1.GRPCAction
-	175, // 210: portico.core.v1.ProjectedVolumeSource.sources:type_name -> portico.core.v1.VolumeProjection
-	76,  // 211: portico.core.v1.RBDVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	204, // 212: portico.core.v1.ResourceFieldSelector.divisor:type_name -> portico.core.v1.Quantity
-	193, // 213: portico.core.v1.ResourceRequirements.limits:type_name -> portico.core.v1.ResourceRequirements.LimitsEntry
-	194, // 214: portico.core.v1.ResourceRequirements.requests:type_name -> portico.core.v1.ResourceRequirements.RequestsEntry
-	137, // 215: portico.core.v1.ResourceRequirements.claims:type_name -> portico.core.v1.ResourceClaim
-	139, // 216: portico.core.v1.ResourceStatus.resources:type_name -> portico.core.v1.ResourceHealth
-	76,  // 217: portico.core.v1.ScaleIOVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	201, // 218: portico.core.v1.Secret.metadata:type_name -> portico.core.v1.ObjectMeta
-	195, // 219: portico.core.v1.Secret.data:type_name -> portico.core.v1.Secret.DataEntry
-	196, // 220: portico.core.v1.Secret.string_data:type_name -> portico.core.v1.Secret.StringDataEntry
-	76,  // 221: portico.core.v1.SecretEnvSource.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
-	76,  // 222: portico.core.v1.SecretKeySelector.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
-	76,  // 223: portico.core.v1.SecretProjection.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
-	70,  // 224: portico.core.v1.SecretProjection.items:type_name -> portico.core.v1.KeyToPath
-	70,  // 225: portico.core.v1.SecretVolumeSource.items:type_name -> portico.core.v1.KeyToPath
-	10,  // 226: portico.core.v1.SecurityContext.capabilities:type_name -> portico.core.v1.Capabilities
-	142, // 227: portico.core.v1.SecurityContext.se_linux_options:type_name -> portico.core.v1.SELinuxOptions
-	181, // 228: portico.core.v1.SecurityContext.windows_options:type_name -> portico.core.v1.WindowsSecurityContextOptions
-	144, // 229: portico.core.v1.SecurityContext.seccomp_profile:type_name -> portico.core.v1.SeccompProfile
-	2,   // 230: portico.core.v1.SecurityContext.app_armor_profile:type_name -> portico.core.v1.AppArmorProfile
-	201, // 231: portico.core.v1.Service.metadata:type_name -> portico.core.v1.ObjectMeta
-	155, // 232: portico.core.v1.Service.spec:type_name -> portico.core.v1.ServiceSpec
-	156, // 233: portico.core.v1.Service.status:type_name -> portico.core.v1.ServiceStatus
-	201, // 234: portico.core.v1.ServiceAccount.metadata:type_name -> portico.core.v1.ObjectMeta
-	104, // 235: portico.core.v1.ServiceAccount.secrets:type_name -> portico.core.v1.ObjectReference
-	76,  // 236: portico.core.v1.ServiceAccount.image_pull_secrets:type_name -> portico.core.v1.LocalObjectReference
-	206, // 237: portico.core.v1.ServicePort.target_port:type_name -> portico.core.v1.IntOrString
-	154, // 238: portico.core.v1.ServiceSpec.ports:type_name -> portico.core.v1.ServicePort
-	197, // 239: portico.core.v1.ServiceSpec.selector:type_name -> portico.core.v1.ServiceSpec.SelectorEntry
-	157, // 240: portico.core.v1.ServiceSpec.session_affinity_config:type_name -> portico.core.v1.SessionAffinityConfig
-	75,  // 241: portico.core.v1.ServiceStatus.load_balancer:type_name -> portico.core.v1.LoadBalancerStatus
-	207, // 242: portico.core.v1.ServiceStatus.conditions:type_name -> portico.core.v1.Condition
-	13,  // 243: portico.core.v1.SessionAffinityConfig.client_ip:type_name -> portico.core.v1.ClientIPConfig
-	76,  // 244: portico.core.v1.StorageOSVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	206, // 245: portico.core.v1.TCPSocketAction.port:type_name -> portico.core.v1.IntOrString
-	203, // 246: portico.core.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
-	201, // 247: portico.core.v1.TokenRequest.metadata:type_name -> portico.core.v1.ObjectMeta
-	164, // 248: portico.core.v1.TokenRequest.spec:type_name -> portico.core.v1.TokenRequestSpec
-	165, // 249: portico.core.v1.TokenRequest.status:type_name -> portico.core.v1.TokenRequestStatus
-	8,   // 250: portico.core.v1.TokenRequestSpec.bound_object_ref:type_name -> portico.core.v1.BoundObjectReference
-	198, // 251: portico.core.v1.TokenRequestSpec.attestations:type_name -> portico.core.v1.TokenRequestSpec.AttestationsEntry
-	203, // 252: portico.core.v1.TokenRequestStatus.expiration_timestamp:type_name -> google.protobuf.Timestamp
-	202, // 253: portico.core.v1.TopologySpreadConstraint.label_selector:type_name -> portico.core.v1.LabelSelector
-	177, // 254: portico.core.v1.Volume.volume_source:type_name -> portico.core.v1.VolumeSource
-	178, // 255: portico.core.v1.VolumeMountStatus.volume_status:type_name -> portico.core.v1.VolumeStatus
-	148, // 256: portico.core.v1.VolumeProjection.secret:type_name -> portico.core.v1.SecretProjection
-	35,  // 257: portico.core.v1.VolumeProjection.downward_api:type_name -> portico.core.v1.DownwardAPIProjection
-	19,  // 258: portico.core.v1.VolumeProjection.config_map:type_name -> portico.core.v1.ConfigMapProjection
-	153, // 259: portico.core.v1.VolumeProjection.service_account_token:type_name -> portico.core.v1.ServiceAccountTokenProjection
-	14,  // 260: portico.core.v1.VolumeProjection.cluster_trust_bundle:type_name -> portico.core.v1.ClusterTrustBundleProjection
-	113, // 261: portico.core.v1.VolumeProjection.pod_certificate:type_name -> portico.core.v1.PodCertificateProjection
-	199, // 262: portico.core.v1.VolumeResourceRequirements.limits:type_name -> portico.core.v1.VolumeResourceRequirements.LimitsEntry
-	200, // 263: portico.core.v1.VolumeResourceRequirements.requests:type_name -> portico.core.v1.VolumeResourceRequirements.RequestsEntry
-	66,  // 264: portico.core.v1.VolumeSource.host_path:type_name -> portico.core.v1.HostPathVolumeSource
-	38,  // 265: portico.core.v1.VolumeSource.empty_dir:type_name -> portico.core.v1.EmptyDirVolumeSource
-	58,  // 266: portico.core.v1.VolumeSource.gce_persistent_disk:type_name -> portico.core.v1.GCEPersistentDiskVolumeSource
-	0,   // 267: portico.core.v1.VolumeSource.aws_elastic_block_store:type_name -> portico.core.v1.AWSElasticBlockStoreVolumeSource
-	60,  // 268: portico.core.v1.VolumeSource.git_repo:type_name -> portico.core.v1.GitRepoVolumeSource
-	149, // 269: portico.core.v1.VolumeSource.secret:type_name -> portico.core.v1.SecretVolumeSource
-	77,  // 270: portico.core.v1.VolumeSource.nfs:type_name -> portico.core.v1.NFSVolumeSource
-	67,  // 271: portico.core.v1.VolumeSource.iscsi:type_name -> portico.core.v1.ISCSIVolumeSource
-	61,  // 272: portico.core.v1.VolumeSource.glusterfs:type_name -> portico.core.v1.GlusterfsVolumeSource
-	107, // 273: portico.core.v1.VolumeSource.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaimVolumeSource
-	136, // 274: portico.core.v1.VolumeSource.rbd:type_name -> portico.core.v1.RBDVolumeSource
-	56,  // 275: portico.core.v1.VolumeSource.flex_volume:type_name -> portico.core.v1.FlexVolumeSource
-	12,  // 276: portico.core.v1.VolumeSource.cinder:type_name -> portico.core.v1.CinderVolumeSource
-	11,  // 277: portico.core.v1.VolumeSource.cephfs:type_name -> portico.core.v1.CephFSVolumeSource
-	57,  // 278: portico.core.v1.VolumeSource.flocker:type_name -> portico.core.v1.FlockerVolumeSource
-	37,  // 279: portico.core.v1.VolumeSource.downward_api:type_name -> portico.core.v1.DownwardAPIVolumeSource
-	54,  // 280: portico.core.v1.VolumeSource.fc:type_name -> portico.core.v1.FCVolumeSource
-	6,   // 281: portico.core.v1.VolumeSource.azure_file:type_name -> portico.core.v1.AzureFileVolumeSource
-	20,  // 282: portico.core.v1.VolumeSource.config_map:type_name -> portico.core.v1.ConfigMapVolumeSource
-	179, // 283: portico.core.v1.VolumeSource.vsphere_volume:type_name -> portico.core.v1.VsphereVirtualDiskVolumeSource
-	135, // 284: portico.core.v1.VolumeSource.quobyte:type_name -> portico.core.v1.QuobyteVolumeSource
-	5,   // 285: portico.core.v1.VolumeSource.azure_disk:type_name -> portico.core.v1.AzureDiskVolumeSource
-	108, // 286: portico.core.v1.VolumeSource.photon_persistent_disk:type_name -> portico.core.v1.PhotonPersistentDiskVolumeSource
-	134, // 287: portico.core.v1.VolumeSource.projected:type_name -> portico.core.v1.ProjectedVolumeSource
-	130, // 288: portico.core.v1.VolumeSource.portworx_volume:type_name -> portico.core.v1.PortworxVolumeSource
-	143, // 289: portico.core.v1.VolumeSource.scale_io:type_name -> portico.core.v1.ScaleIOVolumeSource
-	159, // 290: portico.core.v1.VolumeSource.storageos:type_name -> portico.core.v1.StorageOSVolumeSource
-	9,   // 291: portico.core.v1.VolumeSource.csi:type_name -> portico.core.v1.CSIVolumeSource
-	48,  // 292: portico.core.v1.VolumeSource.ephemeral:type_name -> portico.core.v1.EphemeralVolumeSource
-	68,  // 293: portico.core.v1.VolumeSource.image:type_name -> portico.core.v1.ImageVolumeSource
-	69,  // 294: portico.core.v1.VolumeStatus.image:type_name -> portico.core.v1.ImageVolumeStatus
-	111, // 295: portico.core.v1.WeightedPodAffinityTerm.pod_affinity_term:type_name -> portico.core.v1.PodAffinityTerm
-	204, // 296: portico.core.v1.ContainerStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
-	204, // 297: portico.core.v1.NodeStatus.CapacityEntry.value:type_name -> portico.core.v1.Quantity
-	204, // 298: portico.core.v1.NodeStatus.AllocatableEntry.value:type_name -> portico.core.v1.Quantity
-	204, // 299: portico.core.v1.PodSpec.OverheadEntry.value:type_name -> portico.core.v1.Quantity
-	204, // 300: portico.core.v1.PodStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
-	204, // 301: portico.core.v1.ResourceRequirements.LimitsEntry.value:type_name -> portico.core.v1.Quantity
-	204, // 302: portico.core.v1.ResourceRequirements.RequestsEntry.value:type_name -> portico.core.v1.Quantity
-	4,   // 303: portico.core.v1.TokenRequestSpec.AttestationsEntry.value:type_name -> portico.core.v1.AttestationValue
-	204, // 304: portico.core.v1.VolumeResourceRequirements.LimitsEntry.value:type_name -> portico.core.v1.Quantity
-	204, // 305: portico.core.v1.VolumeResourceRequirements.RequestsEntry.value:type_name -> portico.core.v1.Quantity
-	306, // [306:306] is the sub-list for method output_type
-	306, // [306:306] is the sub-list for method input_type
-	306, // [306:306] is the sub-list for extension type_name
-	306, // [306:306] is the sub-list for extension extendee
-	0,   // [0:306] is the sub-list for field type_name
+	96,  // 0: portico.core.v1.Affinity.node_affinity:type_name -> portico.core.v1.NodeAffinity
+	129, // 1: portico.core.v1.Affinity.pod_affinity:type_name -> portico.core.v1.PodAffinity
+	131, // 2: portico.core.v1.Affinity.pod_anti_affinity:type_name -> portico.core.v1.PodAntiAffinity
+	254, // 3: portico.core.v1.Binding.metadata:type_name -> portico.core.v1.ObjectMeta
+	116, // 4: portico.core.v1.Binding.target:type_name -> portico.core.v1.ObjectReference
+	220, // 5: portico.core.v1.CSIPersistentVolumeSource.volume_attributes:type_name -> portico.core.v1.CSIPersistentVolumeSource.VolumeAttributesEntry
+	181, // 6: portico.core.v1.CSIPersistentVolumeSource.controller_publish_secret_ref:type_name -> portico.core.v1.SecretReference
+	181, // 7: portico.core.v1.CSIPersistentVolumeSource.node_stage_secret_ref:type_name -> portico.core.v1.SecretReference
+	181, // 8: portico.core.v1.CSIPersistentVolumeSource.node_publish_secret_ref:type_name -> portico.core.v1.SecretReference
+	181, // 9: portico.core.v1.CSIPersistentVolumeSource.controller_expand_secret_ref:type_name -> portico.core.v1.SecretReference
+	181, // 10: portico.core.v1.CSIPersistentVolumeSource.node_expand_secret_ref:type_name -> portico.core.v1.SecretReference
+	221, // 11: portico.core.v1.CSIVolumeSource.volume_attributes:type_name -> portico.core.v1.CSIVolumeSource.VolumeAttributesEntry
+	86,  // 12: portico.core.v1.CSIVolumeSource.node_publish_secret_ref:type_name -> portico.core.v1.LocalObjectReference
+	181, // 13: portico.core.v1.CephFSPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	86,  // 14: portico.core.v1.CephFSVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
+	181, // 15: portico.core.v1.CinderPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	86,  // 16: portico.core.v1.CinderVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
+	255, // 17: portico.core.v1.ClusterTrustBundleProjection.label_selector:type_name -> portico.core.v1.LabelSelector
+	254, // 18: portico.core.v1.ConfigMap.metadata:type_name -> portico.core.v1.ObjectMeta
+	222, // 19: portico.core.v1.ConfigMap.data:type_name -> portico.core.v1.ConfigMap.DataEntry
+	223, // 20: portico.core.v1.ConfigMap.binary_data:type_name -> portico.core.v1.ConfigMap.BinaryDataEntry
+	86,  // 21: portico.core.v1.ConfigMapEnvSource.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
+	86,  // 22: portico.core.v1.ConfigMapKeySelector.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
+	86,  // 23: portico.core.v1.ConfigMapProjection.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
+	77,  // 24: portico.core.v1.ConfigMapProjection.items:type_name -> portico.core.v1.KeyToPath
+	86,  // 25: portico.core.v1.ConfigMapVolumeSource.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
+	77,  // 26: portico.core.v1.ConfigMapVolumeSource.items:type_name -> portico.core.v1.KeyToPath
+	28,  // 27: portico.core.v1.Container.ports:type_name -> portico.core.v1.ContainerPort
+	47,  // 28: portico.core.v1.Container.env_from:type_name -> portico.core.v1.EnvFromSource
+	48,  // 29: portico.core.v1.Container.env:type_name -> portico.core.v1.EnvVar
+	169, // 30: portico.core.v1.Container.resources:type_name -> portico.core.v1.ResourceRequirements
+	29,  // 31: portico.core.v1.Container.resize_policy:type_name -> portico.core.v1.ContainerResizePolicy
+	30,  // 32: portico.core.v1.Container.restart_policy_rules:type_name -> portico.core.v1.ContainerRestartRule
+	210, // 33: portico.core.v1.Container.volume_mounts:type_name -> portico.core.v1.VolumeMount
+	207, // 34: portico.core.v1.Container.volume_devices:type_name -> portico.core.v1.VolumeDevice
+	153, // 35: portico.core.v1.Container.liveness_probe:type_name -> portico.core.v1.Probe
+	153, // 36: portico.core.v1.Container.readiness_probe:type_name -> portico.core.v1.Probe
+	153, // 37: portico.core.v1.Container.startup_probe:type_name -> portico.core.v1.Probe
+	78,  // 38: portico.core.v1.Container.lifecycle:type_name -> portico.core.v1.Lifecycle
+	183, // 39: portico.core.v1.Container.security_context:type_name -> portico.core.v1.SecurityContext
+	31,  // 40: portico.core.v1.ContainerRestartRule.exit_codes:type_name -> portico.core.v1.ContainerRestartRuleOnExitCodes
+	35,  // 41: portico.core.v1.ContainerState.waiting:type_name -> portico.core.v1.ContainerStateWaiting
+	33,  // 42: portico.core.v1.ContainerState.running:type_name -> portico.core.v1.ContainerStateRunning
+	34,  // 43: portico.core.v1.ContainerState.terminated:type_name -> portico.core.v1.ContainerStateTerminated
+	256, // 44: portico.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
+	256, // 45: portico.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
+	256, // 46: portico.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
+	32,  // 47: portico.core.v1.ContainerStatus.state:type_name -> portico.core.v1.ContainerState
+	32,  // 48: portico.core.v1.ContainerStatus.last_state:type_name -> portico.core.v1.ContainerState
+	224, // 49: portico.core.v1.ContainerStatus.allocated_resources:type_name -> portico.core.v1.ContainerStatus.AllocatedResourcesEntry
+	169, // 50: portico.core.v1.ContainerStatus.resources:type_name -> portico.core.v1.ResourceRequirements
+	211, // 51: portico.core.v1.ContainerStatus.volume_mounts:type_name -> portico.core.v1.VolumeMountStatus
+	37,  // 52: portico.core.v1.ContainerStatus.user:type_name -> portico.core.v1.ContainerUser
+	170, // 53: portico.core.v1.ContainerStatus.allocated_resources_status:type_name -> portico.core.v1.ResourceStatus
+	83,  // 54: portico.core.v1.ContainerUser.linux:type_name -> portico.core.v1.LinuxContainerUser
+	40,  // 55: portico.core.v1.DownwardAPIProjection.items:type_name -> portico.core.v1.DownwardAPIVolumeFile
+	115, // 56: portico.core.v1.DownwardAPIVolumeFile.field_ref:type_name -> portico.core.v1.ObjectFieldSelector
+	164, // 57: portico.core.v1.DownwardAPIVolumeFile.resource_field_ref:type_name -> portico.core.v1.ResourceFieldSelector
+	40,  // 58: portico.core.v1.DownwardAPIVolumeSource.items:type_name -> portico.core.v1.DownwardAPIVolumeFile
+	257, // 59: portico.core.v1.EmptyDirVolumeSource.size_limit:type_name -> portico.core.v1.Quantity
+	116, // 60: portico.core.v1.EndpointAddress.target_ref:type_name -> portico.core.v1.ObjectReference
+	43,  // 61: portico.core.v1.EndpointSubset.addresses:type_name -> portico.core.v1.EndpointAddress
+	43,  // 62: portico.core.v1.EndpointSubset.not_ready_addresses:type_name -> portico.core.v1.EndpointAddress
+	44,  // 63: portico.core.v1.EndpointSubset.ports:type_name -> portico.core.v1.EndpointPort
+	254, // 64: portico.core.v1.Endpoints.metadata:type_name -> portico.core.v1.ObjectMeta
+	45,  // 65: portico.core.v1.Endpoints.subsets:type_name -> portico.core.v1.EndpointSubset
+	20,  // 66: portico.core.v1.EnvFromSource.config_map_ref:type_name -> portico.core.v1.ConfigMapEnvSource
+	178, // 67: portico.core.v1.EnvFromSource.secret_ref:type_name -> portico.core.v1.SecretEnvSource
+	49,  // 68: portico.core.v1.EnvVar.value_from:type_name -> portico.core.v1.EnvVarSource
+	115, // 69: portico.core.v1.EnvVarSource.field_ref:type_name -> portico.core.v1.ObjectFieldSelector
+	164, // 70: portico.core.v1.EnvVarSource.resource_field_ref:type_name -> portico.core.v1.ResourceFieldSelector
+	21,  // 71: portico.core.v1.EnvVarSource.config_map_key_ref:type_name -> portico.core.v1.ConfigMapKeySelector
+	179, // 72: portico.core.v1.EnvVarSource.secret_key_ref:type_name -> portico.core.v1.SecretKeySelector
+	59,  // 73: portico.core.v1.EnvVarSource.file_key_ref:type_name -> portico.core.v1.FileKeySelector
+	51,  // 74: portico.core.v1.EphemeralContainer.ephemeral_container_common:type_name -> portico.core.v1.EphemeralContainerCommon
+	28,  // 75: portico.core.v1.EphemeralContainerCommon.ports:type_name -> portico.core.v1.ContainerPort
+	47,  // 76: portico.core.v1.EphemeralContainerCommon.env_from:type_name -> portico.core.v1.EnvFromSource
+	48,  // 77: portico.core.v1.EphemeralContainerCommon.env:type_name -> portico.core.v1.EnvVar
+	169, // 78: portico.core.v1.EphemeralContainerCommon.resources:type_name -> portico.core.v1.ResourceRequirements
+	29,  // 79: portico.core.v1.EphemeralContainerCommon.resize_policy:type_name -> portico.core.v1.ContainerResizePolicy
+	30,  // 80: portico.core.v1.EphemeralContainerCommon.restart_policy_rules:type_name -> portico.core.v1.ContainerRestartRule
+	210, // 81: portico.core.v1.EphemeralContainerCommon.volume_mounts:type_name -> portico.core.v1.VolumeMount
+	207, // 82: portico.core.v1.EphemeralContainerCommon.volume_devices:type_name -> portico.core.v1.VolumeDevice
+	153, // 83: portico.core.v1.EphemeralContainerCommon.liveness_probe:type_name -> portico.core.v1.Probe
+	153, // 84: portico.core.v1.EphemeralContainerCommon.readiness_probe:type_name -> portico.core.v1.Probe
+	153, // 85: portico.core.v1.EphemeralContainerCommon.startup_probe:type_name -> portico.core.v1.Probe
+	78,  // 86: portico.core.v1.EphemeralContainerCommon.lifecycle:type_name -> portico.core.v1.Lifecycle
+	183, // 87: portico.core.v1.EphemeralContainerCommon.security_context:type_name -> portico.core.v1.SecurityContext
+	122, // 88: portico.core.v1.EphemeralVolumeSource.volume_claim_template:type_name -> portico.core.v1.PersistentVolumeClaimTemplate
+	254, // 89: portico.core.v1.Event.metadata:type_name -> portico.core.v1.ObjectMeta
+	116, // 90: portico.core.v1.Event.involved_object:type_name -> portico.core.v1.ObjectReference
+	55,  // 91: portico.core.v1.Event.source:type_name -> portico.core.v1.EventSource
+	256, // 92: portico.core.v1.Event.first_timestamp:type_name -> google.protobuf.Timestamp
+	256, // 93: portico.core.v1.Event.last_timestamp:type_name -> google.protobuf.Timestamp
+	258, // 94: portico.core.v1.Event.event_time:type_name -> portico.core.v1.MicroTime
+	54,  // 95: portico.core.v1.Event.series:type_name -> portico.core.v1.EventSeries
+	116, // 96: portico.core.v1.Event.related:type_name -> portico.core.v1.ObjectReference
+	258, // 97: portico.core.v1.EventSeries.last_observed_time:type_name -> portico.core.v1.MicroTime
+	181, // 98: portico.core.v1.FlexPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	225, // 99: portico.core.v1.FlexPersistentVolumeSource.options:type_name -> portico.core.v1.FlexPersistentVolumeSource.OptionsEntry
+	86,  // 100: portico.core.v1.FlexVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
+	226, // 101: portico.core.v1.FlexVolumeSource.options:type_name -> portico.core.v1.FlexVolumeSource.OptionsEntry
+	259, // 102: portico.core.v1.HTTPGetAction.port:type_name -> portico.core.v1.IntOrString
+	69,  // 103: portico.core.v1.HTTPGetAction.http_headers:type_name -> portico.core.v1.HTTPHeader
+	181, // 104: portico.core.v1.ISCSIPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	86,  // 105: portico.core.v1.ISCSIVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
+	79,  // 106: portico.core.v1.Lifecycle.post_start:type_name -> portico.core.v1.LifecycleHandler
+	79,  // 107: portico.core.v1.Lifecycle.pre_stop:type_name -> portico.core.v1.LifecycleHandler
+	57,  // 108: portico.core.v1.LifecycleHandler.exec:type_name -> portico.core.v1.ExecAction
+	68,  // 109: portico.core.v1.LifecycleHandler.http_get:type_name -> portico.core.v1.HTTPGetAction
+	195, // 110: portico.core.v1.LifecycleHandler.tcp_socket:type_name -> portico.core.v1.TCPSocketAction
+	191, // 111: portico.core.v1.LifecycleHandler.sleep:type_name -> portico.core.v1.SleepAction
+	254, // 112: portico.core.v1.LimitRange.metadata:type_name -> portico.core.v1.ObjectMeta
+	82,  // 113: portico.core.v1.LimitRange.spec:type_name -> portico.core.v1.LimitRangeSpec
+	227, // 114: portico.core.v1.LimitRangeItem.max:type_name -> portico.core.v1.LimitRangeItem.MaxEntry
+	228, // 115: portico.core.v1.LimitRangeItem.min:type_name -> portico.core.v1.LimitRangeItem.MinEntry
+	229, // 116: portico.core.v1.LimitRangeItem.default:type_name -> portico.core.v1.LimitRangeItem.DefaultEntry
+	230, // 117: portico.core.v1.LimitRangeItem.default_request:type_name -> portico.core.v1.LimitRangeItem.DefaultRequestEntry
+	231, // 118: portico.core.v1.LimitRangeItem.max_limit_request_ratio:type_name -> portico.core.v1.LimitRangeItem.MaxLimitRequestRatioEntry
+	81,  // 119: portico.core.v1.LimitRangeSpec.limits:type_name -> portico.core.v1.LimitRangeItem
+	150, // 120: portico.core.v1.LoadBalancerIngress.ports:type_name -> portico.core.v1.PortStatus
+	84,  // 121: portico.core.v1.LoadBalancerStatus.ingress:type_name -> portico.core.v1.LoadBalancerIngress
+	254, // 122: portico.core.v1.Namespace.metadata:type_name -> portico.core.v1.ObjectMeta
+	92,  // 123: portico.core.v1.Namespace.spec:type_name -> portico.core.v1.NamespaceSpec
+	93,  // 124: portico.core.v1.Namespace.status:type_name -> portico.core.v1.NamespaceStatus
+	256, // 125: portico.core.v1.NamespaceCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	91,  // 126: portico.core.v1.NamespaceStatus.conditions:type_name -> portico.core.v1.NamespaceCondition
+	254, // 127: portico.core.v1.Node.metadata:type_name -> portico.core.v1.ObjectMeta
+	111, // 128: portico.core.v1.Node.spec:type_name -> portico.core.v1.NodeSpec
+	112, // 129: portico.core.v1.Node.status:type_name -> portico.core.v1.NodeStatus
+	108, // 130: portico.core.v1.NodeAffinity.required_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.NodeSelector
+	152, // 131: portico.core.v1.NodeAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.PreferredSchedulingTerm
+	257, // 132: portico.core.v1.NodeAllocatableMappedResources.quantity:type_name -> portico.core.v1.Quantity
+	257, // 133: portico.core.v1.NodeAllocatableOverheadResources.per_pod:type_name -> portico.core.v1.Quantity
+	257, // 134: portico.core.v1.NodeAllocatableOverheadResources.per_container:type_name -> portico.core.v1.Quantity
+	97,  // 135: portico.core.v1.NodeAllocatableResourceClaimStatus.mapping:type_name -> portico.core.v1.NodeAllocatableMappedResources
+	98,  // 136: portico.core.v1.NodeAllocatableResourceClaimStatus.overhead:type_name -> portico.core.v1.NodeAllocatableOverheadResources
+	256, // 137: portico.core.v1.NodeCondition.last_heartbeat_time:type_name -> google.protobuf.Timestamp
+	256, // 138: portico.core.v1.NodeCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	22,  // 139: portico.core.v1.NodeConfigSource.config_map:type_name -> portico.core.v1.ConfigMapNodeConfigSource
+	101, // 140: portico.core.v1.NodeConfigStatus.assigned:type_name -> portico.core.v1.NodeConfigSource
+	101, // 141: portico.core.v1.NodeConfigStatus.active:type_name -> portico.core.v1.NodeConfigSource
+	101, // 142: portico.core.v1.NodeConfigStatus.last_known_good:type_name -> portico.core.v1.NodeConfigSource
+	38,  // 143: portico.core.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> portico.core.v1.DaemonEndpoint
+	107, // 144: portico.core.v1.NodeRuntimeHandler.features:type_name -> portico.core.v1.NodeRuntimeHandlerFeatures
+	110, // 145: portico.core.v1.NodeSelector.node_selector_terms:type_name -> portico.core.v1.NodeSelectorTerm
+	109, // 146: portico.core.v1.NodeSelectorTerm.match_expressions:type_name -> portico.core.v1.NodeSelectorRequirement
+	109, // 147: portico.core.v1.NodeSelectorTerm.match_fields:type_name -> portico.core.v1.NodeSelectorRequirement
+	196, // 148: portico.core.v1.NodeSpec.taints:type_name -> portico.core.v1.Taint
+	101, // 149: portico.core.v1.NodeSpec.config_source:type_name -> portico.core.v1.NodeConfigSource
+	105, // 150: portico.core.v1.NodeSpec.pod_preemption_policy:type_name -> portico.core.v1.NodePodPreemptionPolicy
+	232, // 151: portico.core.v1.NodeStatus.capacity:type_name -> portico.core.v1.NodeStatus.CapacityEntry
+	233, // 152: portico.core.v1.NodeStatus.allocatable:type_name -> portico.core.v1.NodeStatus.AllocatableEntry
+	100, // 153: portico.core.v1.NodeStatus.conditions:type_name -> portico.core.v1.NodeCondition
+	95,  // 154: portico.core.v1.NodeStatus.addresses:type_name -> portico.core.v1.NodeAddress
+	103, // 155: portico.core.v1.NodeStatus.daemon_endpoints:type_name -> portico.core.v1.NodeDaemonEndpoints
+	114, // 156: portico.core.v1.NodeStatus.node_info:type_name -> portico.core.v1.NodeSystemInfo
+	27,  // 157: portico.core.v1.NodeStatus.images:type_name -> portico.core.v1.ContainerImage
+	3,   // 158: portico.core.v1.NodeStatus.volumes_attached:type_name -> portico.core.v1.AttachedVolume
+	102, // 159: portico.core.v1.NodeStatus.config:type_name -> portico.core.v1.NodeConfigStatus
+	106, // 160: portico.core.v1.NodeStatus.runtime_handlers:type_name -> portico.core.v1.NodeRuntimeHandler
+	104, // 161: portico.core.v1.NodeStatus.features:type_name -> portico.core.v1.NodeFeatures
+	113, // 162: portico.core.v1.NodeSystemInfo.swap:type_name -> portico.core.v1.NodeSwapStatus
+	254, // 163: portico.core.v1.PersistentVolume.metadata:type_name -> portico.core.v1.ObjectMeta
+	125, // 164: portico.core.v1.PersistentVolume.spec:type_name -> portico.core.v1.PersistentVolumeSpec
+	126, // 165: portico.core.v1.PersistentVolume.status:type_name -> portico.core.v1.PersistentVolumeStatus
+	254, // 166: portico.core.v1.PersistentVolumeClaim.metadata:type_name -> portico.core.v1.ObjectMeta
+	120, // 167: portico.core.v1.PersistentVolumeClaim.spec:type_name -> portico.core.v1.PersistentVolumeClaimSpec
+	121, // 168: portico.core.v1.PersistentVolumeClaim.status:type_name -> portico.core.v1.PersistentVolumeClaimStatus
+	256, // 169: portico.core.v1.PersistentVolumeClaimCondition.last_probe_time:type_name -> google.protobuf.Timestamp
+	256, // 170: portico.core.v1.PersistentVolumeClaimCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	255, // 171: portico.core.v1.PersistentVolumeClaimSpec.selector:type_name -> portico.core.v1.LabelSelector
+	214, // 172: portico.core.v1.PersistentVolumeClaimSpec.resources:type_name -> portico.core.v1.VolumeResourceRequirements
+	204, // 173: portico.core.v1.PersistentVolumeClaimSpec.data_source:type_name -> portico.core.v1.TypedLocalObjectReference
+	205, // 174: portico.core.v1.PersistentVolumeClaimSpec.data_source_ref:type_name -> portico.core.v1.TypedObjectReference
+	234, // 175: portico.core.v1.PersistentVolumeClaimStatus.capacity:type_name -> portico.core.v1.PersistentVolumeClaimStatus.CapacityEntry
+	119, // 176: portico.core.v1.PersistentVolumeClaimStatus.conditions:type_name -> portico.core.v1.PersistentVolumeClaimCondition
+	235, // 177: portico.core.v1.PersistentVolumeClaimStatus.allocated_resources:type_name -> portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourcesEntry
+	236, // 178: portico.core.v1.PersistentVolumeClaimStatus.allocated_resource_statuses:type_name -> portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourceStatusesEntry
+	88,  // 179: portico.core.v1.PersistentVolumeClaimStatus.modify_volume_status:type_name -> portico.core.v1.ModifyVolumeStatus
+	209, // 180: portico.core.v1.PersistentVolumeClaimStatus.health_status:type_name -> portico.core.v1.VolumeHealthStatus
+	254, // 181: portico.core.v1.PersistentVolumeClaimTemplate.metadata:type_name -> portico.core.v1.ObjectMeta
+	120, // 182: portico.core.v1.PersistentVolumeClaimTemplate.spec:type_name -> portico.core.v1.PersistentVolumeClaimSpec
+	63,  // 183: portico.core.v1.PersistentVolumeSource.gce_persistent_disk:type_name -> portico.core.v1.GCEPersistentDiskVolumeSource
+	0,   // 184: portico.core.v1.PersistentVolumeSource.aws_elastic_block_store:type_name -> portico.core.v1.AWSElasticBlockStoreVolumeSource
+	72,  // 185: portico.core.v1.PersistentVolumeSource.host_path:type_name -> portico.core.v1.HostPathVolumeSource
+	66,  // 186: portico.core.v1.PersistentVolumeSource.glusterfs:type_name -> portico.core.v1.GlusterfsPersistentVolumeSource
+	89,  // 187: portico.core.v1.PersistentVolumeSource.nfs:type_name -> portico.core.v1.NFSVolumeSource
+	157, // 188: portico.core.v1.PersistentVolumeSource.rbd:type_name -> portico.core.v1.RBDPersistentVolumeSource
+	73,  // 189: portico.core.v1.PersistentVolumeSource.iscsi:type_name -> portico.core.v1.ISCSIPersistentVolumeSource
+	15,  // 190: portico.core.v1.PersistentVolumeSource.cinder:type_name -> portico.core.v1.CinderPersistentVolumeSource
+	13,  // 191: portico.core.v1.PersistentVolumeSource.cephfs:type_name -> portico.core.v1.CephFSPersistentVolumeSource
+	58,  // 192: portico.core.v1.PersistentVolumeSource.fc:type_name -> portico.core.v1.FCVolumeSource
+	62,  // 193: portico.core.v1.PersistentVolumeSource.flocker:type_name -> portico.core.v1.FlockerVolumeSource
+	60,  // 194: portico.core.v1.PersistentVolumeSource.flex_volume:type_name -> portico.core.v1.FlexPersistentVolumeSource
+	6,   // 195: portico.core.v1.PersistentVolumeSource.azure_file:type_name -> portico.core.v1.AzureFilePersistentVolumeSource
+	217, // 196: portico.core.v1.PersistentVolumeSource.vsphere_volume:type_name -> portico.core.v1.VsphereVirtualDiskVolumeSource
+	156, // 197: portico.core.v1.PersistentVolumeSource.quobyte:type_name -> portico.core.v1.QuobyteVolumeSource
+	5,   // 198: portico.core.v1.PersistentVolumeSource.azure_disk:type_name -> portico.core.v1.AzureDiskVolumeSource
+	127, // 199: portico.core.v1.PersistentVolumeSource.photon_persistent_disk:type_name -> portico.core.v1.PhotonPersistentDiskVolumeSource
+	151, // 200: portico.core.v1.PersistentVolumeSource.portworx_volume:type_name -> portico.core.v1.PortworxVolumeSource
+	172, // 201: portico.core.v1.PersistentVolumeSource.scale_io:type_name -> portico.core.v1.ScaleIOPersistentVolumeSource
+	87,  // 202: portico.core.v1.PersistentVolumeSource.local:type_name -> portico.core.v1.LocalVolumeSource
+	192, // 203: portico.core.v1.PersistentVolumeSource.storageos:type_name -> portico.core.v1.StorageOSPersistentVolumeSource
+	10,  // 204: portico.core.v1.PersistentVolumeSource.csi:type_name -> portico.core.v1.CSIPersistentVolumeSource
+	237, // 205: portico.core.v1.PersistentVolumeSpec.capacity:type_name -> portico.core.v1.PersistentVolumeSpec.CapacityEntry
+	124, // 206: portico.core.v1.PersistentVolumeSpec.persistent_volume_source:type_name -> portico.core.v1.PersistentVolumeSource
+	116, // 207: portico.core.v1.PersistentVolumeSpec.claim_ref:type_name -> portico.core.v1.ObjectReference
+	212, // 208: portico.core.v1.PersistentVolumeSpec.node_affinity:type_name -> portico.core.v1.VolumeNodeAffinity
+	256, // 209: portico.core.v1.PersistentVolumeStatus.last_phase_transition_time:type_name -> google.protobuf.Timestamp
+	254, // 210: portico.core.v1.Pod.metadata:type_name -> portico.core.v1.ObjectMeta
+	145, // 211: portico.core.v1.Pod.spec:type_name -> portico.core.v1.PodSpec
+	146, // 212: portico.core.v1.Pod.status:type_name -> portico.core.v1.PodStatus
+	130, // 213: portico.core.v1.PodAffinity.required_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.PodAffinityTerm
+	218, // 214: portico.core.v1.PodAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.WeightedPodAffinityTerm
+	255, // 215: portico.core.v1.PodAffinityTerm.label_selector:type_name -> portico.core.v1.LabelSelector
+	255, // 216: portico.core.v1.PodAffinityTerm.namespace_selector:type_name -> portico.core.v1.LabelSelector
+	130, // 217: portico.core.v1.PodAntiAffinity.required_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.PodAffinityTerm
+	218, // 218: portico.core.v1.PodAntiAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.WeightedPodAffinityTerm
+	238, // 219: portico.core.v1.PodCertificateProjection.user_annotations:type_name -> portico.core.v1.PodCertificateProjection.UserAnnotationsEntry
+	256, // 220: portico.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
+	256, // 221: portico.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	135, // 222: portico.core.v1.PodDNSConfig.options:type_name -> portico.core.v1.PodDNSConfigOption
+	26,  // 223: portico.core.v1.PodExtendedResourceClaimStatus.request_mappings:type_name -> portico.core.v1.ContainerExtendedResourceRequest
+	171, // 224: portico.core.v1.PodSecurityContext.se_linux_options:type_name -> portico.core.v1.SELinuxOptions
+	219, // 225: portico.core.v1.PodSecurityContext.windows_options:type_name -> portico.core.v1.WindowsSecurityContextOptions
+	194, // 226: portico.core.v1.PodSecurityContext.sysctls:type_name -> portico.core.v1.Sysctl
+	176, // 227: portico.core.v1.PodSecurityContext.seccomp_profile:type_name -> portico.core.v1.SeccompProfile
+	2,   // 228: portico.core.v1.PodSecurityContext.app_armor_profile:type_name -> portico.core.v1.AppArmorProfile
+	206, // 229: portico.core.v1.PodSpec.volumes:type_name -> portico.core.v1.Volume
+	25,  // 230: portico.core.v1.PodSpec.init_containers:type_name -> portico.core.v1.Container
+	25,  // 231: portico.core.v1.PodSpec.containers:type_name -> portico.core.v1.Container
+	50,  // 232: portico.core.v1.PodSpec.ephemeral_containers:type_name -> portico.core.v1.EphemeralContainer
+	239, // 233: portico.core.v1.PodSpec.node_selector:type_name -> portico.core.v1.PodSpec.NodeSelectorEntry
+	144, // 234: portico.core.v1.PodSpec.security_context:type_name -> portico.core.v1.PodSecurityContext
+	86,  // 235: portico.core.v1.PodSpec.image_pull_secrets:type_name -> portico.core.v1.LocalObjectReference
+	1,   // 236: portico.core.v1.PodSpec.affinity:type_name -> portico.core.v1.Affinity
+	200, // 237: portico.core.v1.PodSpec.tolerations:type_name -> portico.core.v1.Toleration
+	70,  // 238: portico.core.v1.PodSpec.host_aliases:type_name -> portico.core.v1.HostAlias
+	134, // 239: portico.core.v1.PodSpec.dns_config:type_name -> portico.core.v1.PodDNSConfig
+	139, // 240: portico.core.v1.PodSpec.readiness_gates:type_name -> portico.core.v1.PodReadinessGate
+	240, // 241: portico.core.v1.PodSpec.overhead:type_name -> portico.core.v1.PodSpec.OverheadEntry
+	203, // 242: portico.core.v1.PodSpec.topology_spread_constraints:type_name -> portico.core.v1.TopologySpreadConstraint
+	138, // 243: portico.core.v1.PodSpec.os:type_name -> portico.core.v1.PodOS
+	142, // 244: portico.core.v1.PodSpec.scheduling_gates:type_name -> portico.core.v1.PodSchedulingGate
+	140, // 245: portico.core.v1.PodSpec.resource_claims:type_name -> portico.core.v1.PodResourceClaim
+	169, // 246: portico.core.v1.PodSpec.resources:type_name -> portico.core.v1.ResourceRequirements
+	143, // 247: portico.core.v1.PodSpec.scheduling_group:type_name -> portico.core.v1.PodSchedulingGroup
+	56,  // 248: portico.core.v1.PodSpec.eviction_responders:type_name -> portico.core.v1.EvictionResponder
+	133, // 249: portico.core.v1.PodStatus.conditions:type_name -> portico.core.v1.PodCondition
+	71,  // 250: portico.core.v1.PodStatus.host_ips:type_name -> portico.core.v1.HostIP
+	137, // 251: portico.core.v1.PodStatus.pod_ips:type_name -> portico.core.v1.PodIP
+	256, // 252: portico.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
+	36,  // 253: portico.core.v1.PodStatus.init_container_statuses:type_name -> portico.core.v1.ContainerStatus
+	36,  // 254: portico.core.v1.PodStatus.container_statuses:type_name -> portico.core.v1.ContainerStatus
+	36,  // 255: portico.core.v1.PodStatus.ephemeral_container_statuses:type_name -> portico.core.v1.ContainerStatus
+	141, // 256: portico.core.v1.PodStatus.resource_claim_statuses:type_name -> portico.core.v1.PodResourceClaimStatus
+	136, // 257: portico.core.v1.PodStatus.extended_resource_claim_status:type_name -> portico.core.v1.PodExtendedResourceClaimStatus
+	241, // 258: portico.core.v1.PodStatus.allocated_resources:type_name -> portico.core.v1.PodStatus.AllocatedResourcesEntry
+	169, // 259: portico.core.v1.PodStatus.resources:type_name -> portico.core.v1.ResourceRequirements
+	99,  // 260: portico.core.v1.PodStatus.node_allocatable_resource_claim_statuses:type_name -> portico.core.v1.NodeAllocatableResourceClaimStatus
+	149, // 261: portico.core.v1.PodStatus.volume_health:type_name -> portico.core.v1.PodVolumeHealth
+	254, // 262: portico.core.v1.PodTemplate.metadata:type_name -> portico.core.v1.ObjectMeta
+	148, // 263: portico.core.v1.PodTemplate.template:type_name -> portico.core.v1.PodTemplateSpec
+	254, // 264: portico.core.v1.PodTemplateSpec.metadata:type_name -> portico.core.v1.ObjectMeta
+	145, // 265: portico.core.v1.PodTemplateSpec.spec:type_name -> portico.core.v1.PodSpec
+	208, // 266: portico.core.v1.PodVolumeHealth.health_conditions:type_name -> portico.core.v1.VolumeHealthCondition
+	256, // 267: portico.core.v1.PodVolumeHealth.last_transition_time:type_name -> google.protobuf.Timestamp
+	110, // 268: portico.core.v1.PreferredSchedulingTerm.preference:type_name -> portico.core.v1.NodeSelectorTerm
+	154, // 269: portico.core.v1.Probe.handler:type_name -> portico.core.v1.ProbeHandler
+	57,  // 270: portico.core.v1.ProbeHandler.exec:type_name -> portico.core.v1.ExecAction
+	68,  // 271: portico.core.v1.ProbeHandler.http_get:type_name -> portico.core.v1.HTTPGetAction
+	195, // 272: portico.core.v1.ProbeHandler.tcp_socket:type_name -> portico.core.v1.TCPSocketAction
+	64,  // 273: portico.core.v1.ProbeHandler.grpc:type_name -> portico.core.v1.GRPCAction
+	213, // 274: portico.core.v1.ProjectedVolumeSource.sources:type_name -> portico.core.v1.VolumeProjection
+	181, // 275: portico.core.v1.RBDPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	86,  // 276: portico.core.v1.RBDVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
+	254, // 277: portico.core.v1.ReplicationController.metadata:type_name -> portico.core.v1.ObjectMeta
+	161, // 278: portico.core.v1.ReplicationController.spec:type_name -> portico.core.v1.ReplicationControllerSpec
+	162, // 279: portico.core.v1.ReplicationController.status:type_name -> portico.core.v1.ReplicationControllerStatus
+	256, // 280: portico.core.v1.ReplicationControllerCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	242, // 281: portico.core.v1.ReplicationControllerSpec.selector:type_name -> portico.core.v1.ReplicationControllerSpec.SelectorEntry
+	148, // 282: portico.core.v1.ReplicationControllerSpec.template:type_name -> portico.core.v1.PodTemplateSpec
+	160, // 283: portico.core.v1.ReplicationControllerStatus.conditions:type_name -> portico.core.v1.ReplicationControllerCondition
+	257, // 284: portico.core.v1.ResourceFieldSelector.divisor:type_name -> portico.core.v1.Quantity
+	254, // 285: portico.core.v1.ResourceQuota.metadata:type_name -> portico.core.v1.ObjectMeta
+	167, // 286: portico.core.v1.ResourceQuota.spec:type_name -> portico.core.v1.ResourceQuotaSpec
+	168, // 287: portico.core.v1.ResourceQuota.status:type_name -> portico.core.v1.ResourceQuotaStatus
+	243, // 288: portico.core.v1.ResourceQuotaSpec.hard:type_name -> portico.core.v1.ResourceQuotaSpec.HardEntry
+	174, // 289: portico.core.v1.ResourceQuotaSpec.scope_selector:type_name -> portico.core.v1.ScopeSelector
+	244, // 290: portico.core.v1.ResourceQuotaStatus.hard:type_name -> portico.core.v1.ResourceQuotaStatus.HardEntry
+	245, // 291: portico.core.v1.ResourceQuotaStatus.used:type_name -> portico.core.v1.ResourceQuotaStatus.UsedEntry
+	246, // 292: portico.core.v1.ResourceRequirements.limits:type_name -> portico.core.v1.ResourceRequirements.LimitsEntry
+	247, // 293: portico.core.v1.ResourceRequirements.requests:type_name -> portico.core.v1.ResourceRequirements.RequestsEntry
+	163, // 294: portico.core.v1.ResourceRequirements.claims:type_name -> portico.core.v1.ResourceClaim
+	165, // 295: portico.core.v1.ResourceStatus.resources:type_name -> portico.core.v1.ResourceHealth
+	181, // 296: portico.core.v1.ScaleIOPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	86,  // 297: portico.core.v1.ScaleIOVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
+	175, // 298: portico.core.v1.ScopeSelector.match_expressions:type_name -> portico.core.v1.ScopedResourceSelectorRequirement
+	254, // 299: portico.core.v1.Secret.metadata:type_name -> portico.core.v1.ObjectMeta
+	248, // 300: portico.core.v1.Secret.data:type_name -> portico.core.v1.Secret.DataEntry
+	249, // 301: portico.core.v1.Secret.string_data:type_name -> portico.core.v1.Secret.StringDataEntry
+	86,  // 302: portico.core.v1.SecretEnvSource.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
+	86,  // 303: portico.core.v1.SecretKeySelector.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
+	86,  // 304: portico.core.v1.SecretProjection.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
+	77,  // 305: portico.core.v1.SecretProjection.items:type_name -> portico.core.v1.KeyToPath
+	77,  // 306: portico.core.v1.SecretVolumeSource.items:type_name -> portico.core.v1.KeyToPath
+	12,  // 307: portico.core.v1.SecurityContext.capabilities:type_name -> portico.core.v1.Capabilities
+	171, // 308: portico.core.v1.SecurityContext.se_linux_options:type_name -> portico.core.v1.SELinuxOptions
+	219, // 309: portico.core.v1.SecurityContext.windows_options:type_name -> portico.core.v1.WindowsSecurityContextOptions
+	176, // 310: portico.core.v1.SecurityContext.seccomp_profile:type_name -> portico.core.v1.SeccompProfile
+	2,   // 311: portico.core.v1.SecurityContext.app_armor_profile:type_name -> portico.core.v1.AppArmorProfile
+	254, // 312: portico.core.v1.Service.metadata:type_name -> portico.core.v1.ObjectMeta
+	188, // 313: portico.core.v1.Service.spec:type_name -> portico.core.v1.ServiceSpec
+	189, // 314: portico.core.v1.Service.status:type_name -> portico.core.v1.ServiceStatus
+	254, // 315: portico.core.v1.ServiceAccount.metadata:type_name -> portico.core.v1.ObjectMeta
+	116, // 316: portico.core.v1.ServiceAccount.secrets:type_name -> portico.core.v1.ObjectReference
+	86,  // 317: portico.core.v1.ServiceAccount.image_pull_secrets:type_name -> portico.core.v1.LocalObjectReference
+	259, // 318: portico.core.v1.ServicePort.target_port:type_name -> portico.core.v1.IntOrString
+	187, // 319: portico.core.v1.ServiceSpec.ports:type_name -> portico.core.v1.ServicePort
+	250, // 320: portico.core.v1.ServiceSpec.selector:type_name -> portico.core.v1.ServiceSpec.SelectorEntry
+	190, // 321: portico.core.v1.ServiceSpec.session_affinity_config:type_name -> portico.core.v1.SessionAffinityConfig
+	85,  // 322: portico.core.v1.ServiceStatus.load_balancer:type_name -> portico.core.v1.LoadBalancerStatus
+	260, // 323: portico.core.v1.ServiceStatus.conditions:type_name -> portico.core.v1.Condition
+	17,  // 324: portico.core.v1.SessionAffinityConfig.client_ip:type_name -> portico.core.v1.ClientIPConfig
+	116, // 325: portico.core.v1.StorageOSPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.ObjectReference
+	86,  // 326: portico.core.v1.StorageOSVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
+	259, // 327: portico.core.v1.TCPSocketAction.port:type_name -> portico.core.v1.IntOrString
+	256, // 328: portico.core.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
+	254, // 329: portico.core.v1.TokenRequest.metadata:type_name -> portico.core.v1.ObjectMeta
+	198, // 330: portico.core.v1.TokenRequest.spec:type_name -> portico.core.v1.TokenRequestSpec
+	199, // 331: portico.core.v1.TokenRequest.status:type_name -> portico.core.v1.TokenRequestStatus
+	9,   // 332: portico.core.v1.TokenRequestSpec.bound_object_ref:type_name -> portico.core.v1.BoundObjectReference
+	251, // 333: portico.core.v1.TokenRequestSpec.attestations:type_name -> portico.core.v1.TokenRequestSpec.AttestationsEntry
+	256, // 334: portico.core.v1.TokenRequestStatus.expiration_timestamp:type_name -> google.protobuf.Timestamp
+	201, // 335: portico.core.v1.TopologySelectorTerm.match_label_expressions:type_name -> portico.core.v1.TopologySelectorLabelRequirement
+	255, // 336: portico.core.v1.TopologySpreadConstraint.label_selector:type_name -> portico.core.v1.LabelSelector
+	215, // 337: portico.core.v1.Volume.volume_source:type_name -> portico.core.v1.VolumeSource
+	208, // 338: portico.core.v1.VolumeHealthStatus.health_conditions:type_name -> portico.core.v1.VolumeHealthCondition
+	256, // 339: portico.core.v1.VolumeHealthStatus.last_transition_time:type_name -> google.protobuf.Timestamp
+	216, // 340: portico.core.v1.VolumeMountStatus.volume_status:type_name -> portico.core.v1.VolumeStatus
+	108, // 341: portico.core.v1.VolumeNodeAffinity.required:type_name -> portico.core.v1.NodeSelector
+	180, // 342: portico.core.v1.VolumeProjection.secret:type_name -> portico.core.v1.SecretProjection
+	39,  // 343: portico.core.v1.VolumeProjection.downward_api:type_name -> portico.core.v1.DownwardAPIProjection
+	23,  // 344: portico.core.v1.VolumeProjection.config_map:type_name -> portico.core.v1.ConfigMapProjection
+	186, // 345: portico.core.v1.VolumeProjection.service_account_token:type_name -> portico.core.v1.ServiceAccountTokenProjection
+	18,  // 346: portico.core.v1.VolumeProjection.cluster_trust_bundle:type_name -> portico.core.v1.ClusterTrustBundleProjection
+	132, // 347: portico.core.v1.VolumeProjection.pod_certificate:type_name -> portico.core.v1.PodCertificateProjection
+	252, // 348: portico.core.v1.VolumeResourceRequirements.limits:type_name -> portico.core.v1.VolumeResourceRequirements.LimitsEntry
+	253, // 349: portico.core.v1.VolumeResourceRequirements.requests:type_name -> portico.core.v1.VolumeResourceRequirements.RequestsEntry
+	72,  // 350: portico.core.v1.VolumeSource.host_path:type_name -> portico.core.v1.HostPathVolumeSource
+	42,  // 351: portico.core.v1.VolumeSource.empty_dir:type_name -> portico.core.v1.EmptyDirVolumeSource
+	63,  // 352: portico.core.v1.VolumeSource.gce_persistent_disk:type_name -> portico.core.v1.GCEPersistentDiskVolumeSource
+	0,   // 353: portico.core.v1.VolumeSource.aws_elastic_block_store:type_name -> portico.core.v1.AWSElasticBlockStoreVolumeSource
+	65,  // 354: portico.core.v1.VolumeSource.git_repo:type_name -> portico.core.v1.GitRepoVolumeSource
+	182, // 355: portico.core.v1.VolumeSource.secret:type_name -> portico.core.v1.SecretVolumeSource
+	89,  // 356: portico.core.v1.VolumeSource.nfs:type_name -> portico.core.v1.NFSVolumeSource
+	74,  // 357: portico.core.v1.VolumeSource.iscsi:type_name -> portico.core.v1.ISCSIVolumeSource
+	67,  // 358: portico.core.v1.VolumeSource.glusterfs:type_name -> portico.core.v1.GlusterfsVolumeSource
+	123, // 359: portico.core.v1.VolumeSource.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaimVolumeSource
+	158, // 360: portico.core.v1.VolumeSource.rbd:type_name -> portico.core.v1.RBDVolumeSource
+	61,  // 361: portico.core.v1.VolumeSource.flex_volume:type_name -> portico.core.v1.FlexVolumeSource
+	16,  // 362: portico.core.v1.VolumeSource.cinder:type_name -> portico.core.v1.CinderVolumeSource
+	14,  // 363: portico.core.v1.VolumeSource.cephfs:type_name -> portico.core.v1.CephFSVolumeSource
+	62,  // 364: portico.core.v1.VolumeSource.flocker:type_name -> portico.core.v1.FlockerVolumeSource
+	41,  // 365: portico.core.v1.VolumeSource.downward_api:type_name -> portico.core.v1.DownwardAPIVolumeSource
+	58,  // 366: portico.core.v1.VolumeSource.fc:type_name -> portico.core.v1.FCVolumeSource
+	7,   // 367: portico.core.v1.VolumeSource.azure_file:type_name -> portico.core.v1.AzureFileVolumeSource
+	24,  // 368: portico.core.v1.VolumeSource.config_map:type_name -> portico.core.v1.ConfigMapVolumeSource
+	217, // 369: portico.core.v1.VolumeSource.vsphere_volume:type_name -> portico.core.v1.VsphereVirtualDiskVolumeSource
+	156, // 370: portico.core.v1.VolumeSource.quobyte:type_name -> portico.core.v1.QuobyteVolumeSource
+	5,   // 371: portico.core.v1.VolumeSource.azure_disk:type_name -> portico.core.v1.AzureDiskVolumeSource
+	127, // 372: portico.core.v1.VolumeSource.photon_persistent_disk:type_name -> portico.core.v1.PhotonPersistentDiskVolumeSource
+	155, // 373: portico.core.v1.VolumeSource.projected:type_name -> portico.core.v1.ProjectedVolumeSource
+	151, // 374: portico.core.v1.VolumeSource.portworx_volume:type_name -> portico.core.v1.PortworxVolumeSource
+	173, // 375: portico.core.v1.VolumeSource.scale_io:type_name -> portico.core.v1.ScaleIOVolumeSource
+	193, // 376: portico.core.v1.VolumeSource.storageos:type_name -> portico.core.v1.StorageOSVolumeSource
+	11,  // 377: portico.core.v1.VolumeSource.csi:type_name -> portico.core.v1.CSIVolumeSource
+	52,  // 378: portico.core.v1.VolumeSource.ephemeral:type_name -> portico.core.v1.EphemeralVolumeSource
+	75,  // 379: portico.core.v1.VolumeSource.image:type_name -> portico.core.v1.ImageVolumeSource
+	76,  // 380: portico.core.v1.VolumeStatus.image:type_name -> portico.core.v1.ImageVolumeStatus
+	130, // 381: portico.core.v1.WeightedPodAffinityTerm.pod_affinity_term:type_name -> portico.core.v1.PodAffinityTerm
+	257, // 382: portico.core.v1.ContainerStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 383: portico.core.v1.LimitRangeItem.MaxEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 384: portico.core.v1.LimitRangeItem.MinEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 385: portico.core.v1.LimitRangeItem.DefaultEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 386: portico.core.v1.LimitRangeItem.DefaultRequestEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 387: portico.core.v1.LimitRangeItem.MaxLimitRequestRatioEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 388: portico.core.v1.NodeStatus.CapacityEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 389: portico.core.v1.NodeStatus.AllocatableEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 390: portico.core.v1.PersistentVolumeClaimStatus.CapacityEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 391: portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 392: portico.core.v1.PersistentVolumeSpec.CapacityEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 393: portico.core.v1.PodSpec.OverheadEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 394: portico.core.v1.PodStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 395: portico.core.v1.ResourceQuotaSpec.HardEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 396: portico.core.v1.ResourceQuotaStatus.HardEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 397: portico.core.v1.ResourceQuotaStatus.UsedEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 398: portico.core.v1.ResourceRequirements.LimitsEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 399: portico.core.v1.ResourceRequirements.RequestsEntry.value:type_name -> portico.core.v1.Quantity
+	4,   // 400: portico.core.v1.TokenRequestSpec.AttestationsEntry.value:type_name -> portico.core.v1.AttestationValue
+	257, // 401: portico.core.v1.VolumeResourceRequirements.LimitsEntry.value:type_name -> portico.core.v1.Quantity
+	257, // 402: portico.core.v1.VolumeResourceRequirements.RequestsEntry.value:type_name -> portico.core.v1.Quantity
+	403, // [403:403] is the sub-list for method output_type
+	403, // [403:403] is the sub-list for method input_type
+	403, // [403:403] is the sub-list for extension type_name
+	403, // [403:403] is the sub-list for extension extendee
+	0,   // [0:403] is the sub-list for field type_name
 }
 
 func init() { file_portico_core_v1_types_proto_init() }
@@ -17415,74 +21152,81 @@ func file_portico_core_v1_types_proto_init() {
 	file_portico_core_v1_meta_proto_init()
 	file_portico_core_v1_types_proto_msgTypes[2].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[5].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[9].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[13].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[14].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[15].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[16].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[6].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[11].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[17].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[18].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[19].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[20].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[21].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[32].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[23].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[24].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[25].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[36].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[37].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[38].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[39].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[40].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[47].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[52].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[54].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[55].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[41].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[42].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[43].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[44].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[51].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[56].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[58].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[59].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[62].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[64].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[66].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[67].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[70].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[71].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[68].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[72].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[73].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[74].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[92].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[95].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[101].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[102].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[105].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[77].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[78].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[84].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[87].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[104].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[107].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[113].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[116].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[114].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[120].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[121].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[122].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[124].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[125].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[126].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[129].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[132].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[134].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[139].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[135].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[140].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[141].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[143].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[144].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[145].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[146].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[147].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[148].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[149].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[150].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[152].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[153].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[154].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[155].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[164].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[166].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[167].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[168].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[169].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[173].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[174].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[181].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[161].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[165].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[176].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[177].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[178].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[179].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[180].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[182].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[183].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[185].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[186].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[187].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[188].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[198].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[200].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[203].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[204].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[205].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[210].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[211].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[219].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_core_v1_types_proto_rawDesc), len(file_portico_core_v1_types_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   201,
+			NumMessages:   254,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
