@@ -243,13 +243,32 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 			continue
 		}
 		r := build[storage.Object](env, row.Kind)
-		if tracksGeneration(row) {
-			r.beforeCreate = func(obj storage.Object) { metaOf(obj).Generation = 1 }
+		_, hasStatus := r.subresources["status"]
+		generations := tracksGeneration(row)
+		r.beforeCreate = func(obj storage.Object) {
+			if hasStatus {
+				// The status is the controllers' to write, through its
+				// subresource: a create starts without one.
+				clearField(obj, "status")
+			}
+			if generations {
+				metaOf(obj).Generation = 1
+			}
+		}
+		if generations {
 			r.beforeUpdate = func(obj, old storage.Object) { nextGeneration(env.codec, obj, old) }
 		}
 		handlers = append(handlers, r)
 	}
 	return handlers
+}
+
+// clearField unsets the named field of obj.
+func clearField(obj storage.Object, name protoreflect.Name) {
+	m := obj.ProtoReflect()
+	if fd := m.Descriptor().Fields().ByName(name); fd != nil {
+		m.Clear(fd)
+	}
 }
 
 // tracksGeneration reports the kinds whose metadata.generation counts

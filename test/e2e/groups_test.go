@@ -89,3 +89,47 @@ func TestGroupsMatchKubeAPIServer(t *testing.T) {
 	}
 	t.Logf("%d resources in %d group versions discovered as kube-apiserver does", compared, len(ours))
 }
+
+// TestWorkloadGenerations: a Deployment served by the generic engine
+// counts its spec's changes in metadata.generation, and keeps status to
+// its subresource, as kube-apiserver's strategy does: a write of the
+// object leaves the status alone, a write of the status leaves the spec
+// and the generation alone.
+func TestWorkloadGenerations(t *testing.T) {
+	p := startPortico(t)
+	base := p.insecureURL() + "/apis/apps/v1/namespaces/default/deployments"
+	do := func(method, url, contentType, body string, want int) map[string]any {
+		t.Helper()
+		code, _, out := httpDo(t, http.DefaultClient, method, url, contentType, body)
+		if code != want {
+			t.Fatalf("%s %s: %d, want %d: %s", method, url, code, want, out)
+		}
+		return decodeJSON(t, out)
+	}
+	generation := func(obj map[string]any) string { return fmt.Sprint(jsonAt(obj, "metadata", "generation")) }
+	const merge = "application/merge-patch+json"
+	created := do("POST", base, "application/json", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
+"spec":{"replicas":1,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}},
+"status":{"replicas":7}}`, http.StatusCreated)
+	if g := generation(created); g != "1" {
+		t.Errorf("generation after create = %s, want 1", g)
+	}
+	if s := jsonAt(created, "status", "replicas"); s != nil {
+		t.Errorf("a create set status.replicas to %v", s)
+	}
+	scaled := do("PATCH", base+"/web", merge, `{"spec":{"replicas":3},"status":{"replicas":9}}`, http.StatusOK)
+	if g := generation(scaled); g != "2" {
+		t.Errorf("generation after a spec change = %s, want 2", g)
+	}
+	if s := jsonAt(scaled, "status", "replicas"); s != nil {
+		t.Errorf("a write of the object set status.replicas to %v", s)
+	}
+	labelled := do("PATCH", base+"/web", merge, `{"metadata":{"labels":{"team":"a"}}}`, http.StatusOK)
+	if g := generation(labelled); g != "2" {
+		t.Errorf("generation after a metadata change = %s, want 2", g)
+	}
+	status := do("PATCH", base+"/web/status", merge, `{"spec":{"replicas":5},"status":{"replicas":3,"observedGeneration":2}}`, http.StatusOK)
+	if g, r, s := generation(status), jsonAt(status, "spec", "replicas"), jsonAt(status, "status", "replicas"); g != "2" || fmt.Sprint(r) != "3" || fmt.Sprint(s) != "3" {
+		t.Errorf("after a status write: generation %s, spec.replicas %v, status.replicas %v; want 2, 3, 3", g, r, s)
+	}
+}
