@@ -2,143 +2,173 @@ package api
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
 	"fmt"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/portico-dev/portico/internal/apierrors"
-	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
+	"github.com/portico-dev/portico/services/api/storage"
 )
 
-// The bootstrap RBAC policy (k8s plugin/pkg/auth/authorizer/rbac/
-// bootstrappolicy): the user-facing roles cluster-admin, admin, edit and
-// view, and the roles every user needs to find the API and learn about
-// themselves, bound as kube-apiserver binds them. The aggregated roles
-// (admin, edit, view) are written with their aggregated rules.
+// The bootstrap RBAC policy is kube-apiserver v1.37.2's own, written by
+// test/peers/bootstrappolicy from k8s.io/kubernetes (go tool task
+// generate): the user-facing roles (cluster-admin, admin, edit, view, the
+// aggregated ones with their rules filled in), the system roles
+// (system:kube-scheduler, system:kube-controller-manager, system:node,
+// system:volume-scheduler, ...), the controllers' roles and bindings for
+// --use-service-account-credentials, and the leader-election roles in
+// kube-system, bound as kube-apiserver binds them.
 
-var (
-	read  = []string{"get", "list", "watch"}
-	write = []string{"create", "delete", "deletecollection", "patch", "update"}
-)
+//go:embed zz_bootstrap_policy.json
+var bootstrapPolicyJSON []byte
 
-func rule(verbs []string, group string, resources ...string) *rbacv1.PolicyRule {
-	return &rbacv1.PolicyRule{Verbs: verbs, ApiGroups: []string{group}, Resources: resources}
+// bootstrapAutoupdate is the annotation by which an administrator keeps
+// the api from adding to a bootstrap object ("false").
+const bootstrapAutoupdate = "rbac.authorization.kubernetes.io/autoupdate"
+
+// bootstrapPolicy is the policy decoded.
+type bootstrapPolicy struct {
+	clusterRoles        []*rbacv1.ClusterRole
+	clusterRoleBindings []*rbacv1.ClusterRoleBinding
+	roles               []*rbacv1.Role
+	roleBindings        []*rbacv1.RoleBinding
 }
 
-func urls(verbs []string, paths ...string) *rbacv1.PolicyRule {
-	return &rbacv1.PolicyRule{Verbs: verbs, NonResourceUrls: paths}
-}
-
-func viewRules() []*rbacv1.PolicyRule {
-	return []*rbacv1.PolicyRule{
-		rule(read, "", "configmaps", "endpoints", "persistentvolumeclaims", "persistentvolumeclaims/status", "pods",
-			"replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts", "services", "services/status"),
-		rule(read, "", "bindings", "events", "limitranges", "namespaces/status", "pods/log", "pods/status",
-			"replicationcontrollers/status", "resourcequotas", "resourcequotas/status"),
-		rule(read, "", "namespaces"),
-		rule(read, "discovery.k8s.io", "endpointslices"),
-		rule(read, "apps", "controllerrevisions", "daemonsets", "daemonsets/status", "deployments", "deployments/scale",
-			"deployments/status", "replicasets", "replicasets/scale", "replicasets/status", "statefulsets",
-			"statefulsets/scale", "statefulsets/status"),
-		rule(read, "autoscaling", "horizontalpodautoscalers", "horizontalpodautoscalers/status"),
-		rule(read, "batch", "cronjobs", "cronjobs/status", "jobs", "jobs/status"),
-		rule(read, "policy", "poddisruptionbudgets", "poddisruptionbudgets/status"),
-		rule(read, "networking.k8s.io", "ingresses", "ingresses/status", "networkpolicies"),
+// loadBootstrapPolicy decodes the embedded policy with the Kubernetes JSON
+// codec.
+func loadBootstrapPolicy(codec Codec) (*bootstrapPolicy, error) {
+	var raw struct {
+		ClusterRoles        []json.RawMessage `json:"clusterRoles"`
+		ClusterRoleBindings []json.RawMessage `json:"clusterRoleBindings"`
+		Roles               []json.RawMessage `json:"roles"`
+		RoleBindings        []json.RawMessage `json:"roleBindings"`
 	}
-}
-
-func editRules() []*rbacv1.PolicyRule {
-	return append(viewRules(),
-		rule(read, "", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "secrets", "services/proxy"),
-		rule([]string{"impersonate"}, "", "serviceaccounts"),
-		rule(write, "", "pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy"),
-		rule([]string{"create"}, "", "pods/eviction"),
-		rule(write, "", "configmaps", "events", "persistentvolumeclaims", "replicationcontrollers",
-			"replicationcontrollers/scale", "secrets", "serviceaccounts", "services", "services/proxy"),
-		rule([]string{"create"}, "", "serviceaccounts/token"),
-		rule(write, "apps", "daemonsets", "deployments", "deployments/rollback", "deployments/scale", "replicasets",
-			"replicasets/scale", "statefulsets", "statefulsets/scale"),
-		rule(write, "autoscaling", "horizontalpodautoscalers"),
-		rule(write, "batch", "cronjobs", "jobs"),
-		rule(write, "policy", "poddisruptionbudgets"),
-		rule(write, "networking.k8s.io", "ingresses", "networkpolicies"),
-		rule(append(read, write...), "coordination.k8s.io", "leases"),
-	)
-}
-
-func adminRules() []*rbacv1.PolicyRule {
-	return append(editRules(),
-		rule([]string{"create"}, "authorization.k8s.io", "localsubjectaccessreviews"),
-		rule(append(read, write...), rbacGroup, "rolebindings", "roles"),
-	)
-}
-
-// bootstrapClusterRoles are the cluster roles that exist from the first
-// start.
-func bootstrapClusterRoles() []*rbacv1.ClusterRole {
-	cr := func(name string, rules ...*rbacv1.PolicyRule) *rbacv1.ClusterRole {
-		return &rbacv1.ClusterRole{Metadata: bootstrapMeta(name), Rules: rules}
+	if err := json.Unmarshal(bootstrapPolicyJSON, &raw); err != nil {
+		return nil, fmt.Errorf("bootstrap policy: %w", err)
 	}
-	return []*rbacv1.ClusterRole{
-		cr("cluster-admin", rule([]string{"*"}, "*", "*"), urls([]string{"*"}, "*")),
-		cr("admin", adminRules()...),
-		cr("edit", editRules()...),
-		cr("view", viewRules()...),
-		cr("system:discovery", urls([]string{"get"}, "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez",
-			"/openapi", "/openapi/*", "/readyz", "/version", "/version/")),
-		cr("system:basic-user",
-			rule([]string{"create"}, "authorization.k8s.io", "selfsubjectaccessreviews", "selfsubjectrulesreviews"),
-			rule([]string{"create"}, "authentication.k8s.io", "selfsubjectreviews")),
-		cr("system:public-info-viewer", urls([]string{"get"}, "/healthz", "/livez", "/readyz", "/version", "/version/")),
+	p := &bootstrapPolicy{}
+	var err error
+	if p.clusterRoles, err = decodeAll[*rbacv1.ClusterRole](codec, raw.ClusterRoles); err != nil {
+		return nil, err
 	}
+	if p.clusterRoleBindings, err = decodeAll[*rbacv1.ClusterRoleBinding](codec, raw.ClusterRoleBindings); err != nil {
+		return nil, err
+	}
+	if p.roles, err = decodeAll[*rbacv1.Role](codec, raw.Roles); err != nil {
+		return nil, err
+	}
+	if p.roleBindings, err = decodeAll[*rbacv1.RoleBinding](codec, raw.RoleBindings); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
-// bootstrapClusterRoleBindings bind them: cluster-admin to
-// system:masters, discovery and self-review to every authenticated user,
-// public information to everyone.
-func bootstrapClusterRoleBindings() []*rbacv1.ClusterRoleBinding {
-	group := func(name string) *rbacv1.Subject {
-		return &rbacv1.Subject{Kind: "Group", ApiGroup: rbacGroup, Name: name}
-	}
-	crb := func(name string, subjects ...*rbacv1.Subject) *rbacv1.ClusterRoleBinding {
-		return &rbacv1.ClusterRoleBinding{
-			Metadata: bootstrapMeta(name),
-			RoleRef:  &rbacv1.RoleRef{ApiGroup: rbacGroup, Kind: "ClusterRole", Name: name},
-			Subjects: subjects,
+func decodeAll[T proto.Message](codec Codec, items []json.RawMessage) ([]T, error) {
+	out := make([]T, len(items))
+	for i, data := range items {
+		var zero T
+		obj := zero.ProtoReflect().New().Interface().(T)
+		if err := codec.Unmarshal(data, obj); err != nil {
+			return nil, fmt.Errorf("bootstrap policy: %s: %w", data[:min(len(data), 80)], err)
 		}
+		out[i] = obj
 	}
-	return []*rbacv1.ClusterRoleBinding{
-		crb("cluster-admin", group("system:masters")),
-		crb("system:discovery", group("system:authenticated")),
-		crb("system:basic-user", group("system:authenticated")),
-		crb("system:public-info-viewer", group("system:authenticated"), group("system:unauthenticated")),
-	}
+	return out, nil
 }
 
-func bootstrapMeta(name string) *corev1.ObjectMeta {
-	return &corev1.ObjectMeta{
-		Name:        name,
-		Labels:      map[string]string{"kubernetes.io/bootstrapping": "rbac-defaults"},
-		Annotations: map[string]string{"rbac.authorization.kubernetes.io/autoupdate": "true"},
-	}
-}
-
-// EnsureRBACBootstrap creates the bootstrap cluster roles and bindings
-// that are missing; existing ones are left as they are (an administrator
-// may have changed them).
+// EnsureRBACBootstrap creates the bootstrap roles and bindings that are
+// missing and, as kube-apiserver's reconciliation does, adds the rules
+// and subjects a stored one lacks, unless its autoupdate annotation is
+// "false"; nothing an administrator added is ever removed.
 func (s *Service) EnsureRBACBootstrap(ctx context.Context) error {
 	if s.rbac == nil {
 		return nil
 	}
+	p, err := loadBootstrapPolicy(s.rbac.clusterRoles.codec)
+	if err != nil {
+		return err
+	}
 	ctx = context.WithValue(ctx, bootstrapKey{}, true)
-	for _, cr := range bootstrapClusterRoles() {
-		if _, err := s.rbac.clusterRoles.create(ctx, "", cr, writeOptions{manager: managerAPIServer}); err != nil && apierrors.ReasonOf(err) != apierrors.ReasonAlreadyExists {
-			return fmt.Errorf("creating cluster role %s: %w", cr.GetMetadata().GetName(), err)
+	for _, cr := range p.clusterRoles {
+		if err := reconcileBootstrap(ctx, s.rbac.clusterRoles, "", cr, func(stored, want *rbacv1.ClusterRole) bool {
+			return addMissing(&stored.Rules, want.GetRules())
+		}); err != nil {
+			return err
 		}
 	}
-	for _, b := range bootstrapClusterRoleBindings() {
-		if _, err := s.rbac.clusterRoleBindings.create(ctx, "", b, writeOptions{manager: managerAPIServer}); err != nil && apierrors.ReasonOf(err) != apierrors.ReasonAlreadyExists {
-			return fmt.Errorf("creating cluster role binding %s: %w", b.GetMetadata().GetName(), err)
+	for _, b := range p.clusterRoleBindings {
+		if err := reconcileBootstrap(ctx, s.rbac.clusterRoleBindings, "", b, func(stored, want *rbacv1.ClusterRoleBinding) bool {
+			return addMissing(&stored.Subjects, want.GetSubjects())
+		}); err != nil {
+			return err
+		}
+	}
+	for _, r := range p.roles {
+		if err := reconcileBootstrap(ctx, s.rbac.roles, r.GetMetadata().GetNamespace(), r, func(stored, want *rbacv1.Role) bool {
+			return addMissing(&stored.Rules, want.GetRules())
+		}); err != nil {
+			return err
+		}
+	}
+	for _, b := range p.roleBindings {
+		if err := reconcileBootstrap(ctx, s.rbac.roleBindings, b.GetMetadata().GetNamespace(), b, func(stored, want *rbacv1.RoleBinding) bool {
+			return addMissing(&stored.Subjects, want.GetSubjects())
+		}); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// reconcileBootstrap creates want, or merges it into the stored object
+// with merge (which reports a change) and writes that back.
+func reconcileBootstrap[T storage.Object](ctx context.Context, r *resource[T], ns string, want T, merge func(stored, want T) bool) error {
+	name := want.GetMetadata().GetName()
+	for attempt := 0; ; attempt++ {
+		_, err := r.create(ctx, ns, proto.Clone(want).(T), writeOptions{manager: managerAPIServer})
+		if apierrors.ReasonOf(err) != apierrors.ReasonAlreadyExists {
+			if err != nil {
+				return fmt.Errorf("creating %s %s: %w", r.kind, name, err)
+			}
+			return nil
+		}
+		stored, err := r.get(ctx, ns, name)
+		if err != nil {
+			return fmt.Errorf("reading %s %s: %w", r.kind, name, err)
+		}
+		if stored.GetMetadata().GetAnnotations()[bootstrapAutoupdate] == "false" || !merge(stored, want) {
+			return nil
+		}
+		_, err = r.update(ctx, ns, name, stored, writeOptions{manager: managerAPIServer})
+		if apierrors.ReasonOf(err) == apierrors.ReasonConflict && attempt < maxUpdateRetries {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("updating %s %s: %w", r.kind, name, err)
+		}
+		return nil
+	}
+}
+
+// addMissing appends to *have every item of want it lacks; it reports
+// whether it added any.
+func addMissing[M proto.Message](have *[]M, want []M) bool {
+	added := false
+	for _, w := range want {
+		found := false
+		for _, h := range *have {
+			if proto.Equal(h, w) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			*have = append(*have, w)
+			added = true
+		}
+	}
+	return added
 }

@@ -35,6 +35,8 @@ const rbacGroup = "rbac.authorization.k8s.io"
 type rbacKinds struct {
 	clusterRoles        *resource[*rbacv1.ClusterRole]
 	clusterRoleBindings *resource[*rbacv1.ClusterRoleBinding]
+	roles               *resource[*rbacv1.Role]
+	roleBindings        *resource[*rbacv1.RoleBinding]
 }
 
 // bootstrapKey marks the api's own writes of the bootstrap policy.
@@ -43,7 +45,7 @@ type bootstrapKey struct{}
 // rbacHooks adds the escalation checks to the RBAC kinds.
 func (s *Service) rbacHooks(roles *resource[*rbacv1.Role], clusterRoles *resource[*rbacv1.ClusterRole],
 	roleBindings *resource[*rbacv1.RoleBinding], clusterRoleBindings *resource[*rbacv1.ClusterRoleBinding]) {
-	s.rbac = &rbacKinds{clusterRoles: clusterRoles, clusterRoleBindings: clusterRoleBindings}
+	s.rbac = &rbacKinds{clusterRoles: clusterRoles, clusterRoleBindings: clusterRoleBindings, roles: roles, roleBindings: roleBindings}
 	roles.admit = func(ctx context.Context, obj, old *rbacv1.Role) error {
 		if old != nil && rulesEqual(obj.GetRules(), old.GetRules()) {
 			return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/authzclient"
 	"github.com/portico-dev/portico/internal/identity"
+	"github.com/portico-dev/portico/internal/kjson"
 	authnv1 "github.com/portico-dev/portico/proto/portico/authn/v1"
 	authzv1 "github.com/portico-dev/portico/proto/portico/authz/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
@@ -46,7 +47,7 @@ func escalationService(f *fakeAuthz) *Service {
 		if ref.GetName() == "missing" {
 			return nil, apierrors.NotFound(rbacGroup, "clusterroles", "missing")
 		}
-		return []*rbacv1.PolicyRule{rule([]string{"delete"}, "", "pods")}, nil
+		return []*rbacv1.PolicyRule{{Verbs: []string{"delete"}, ApiGroups: []string{""}, Resources: []string{"pods"}}}, nil
 	}
 	return s
 }
@@ -60,7 +61,7 @@ func TestEscalation(t *testing.T) {
 	as := func(name string, groups ...string) context.Context {
 		return identity.WithUser(context.Background(), &authnv1.UserInfo{Username: name, Groups: groups})
 	}
-	rules := []*rbacv1.PolicyRule{rule([]string{"delete"}, "", "pods")}
+	rules := []*rbacv1.PolicyRule{{Verbs: []string{"delete"}, ApiGroups: []string{""}, Resources: []string{"pods"}}}
 	ref := &rbacv1.RoleRef{ApiGroup: rbacGroup, Kind: "ClusterRole", Name: "edit"}
 	tests := map[string]struct {
 		check func() error
@@ -103,17 +104,26 @@ func TestEscalation(t *testing.T) {
 	}
 }
 
+// TestBootstrapPolicy: the embedded policy decodes, holds the roles a
+// control plane needs, and binds them as kube-apiserver does.
 func TestBootstrapPolicy(t *testing.T) {
+	p, err := loadBootstrapPolicy(kjson.New(kjson.WithTypes(kjson.KubernetesTypes())))
+	if err != nil {
+		t.Fatal(err)
+	}
 	roles := map[string]*rbacv1.ClusterRole{}
-	for _, cr := range bootstrapClusterRoles() {
+	for _, cr := range p.clusterRoles {
 		roles[cr.GetMetadata().GetName()] = cr
 	}
-	for _, name := range []string{"cluster-admin", "admin", "edit", "view", "system:public-info-viewer", "system:discovery", "system:basic-user"} {
+	for _, name := range []string{"cluster-admin", "admin", "edit", "view", "system:public-info-viewer", "system:discovery", "system:basic-user",
+		"system:kube-scheduler", "system:kube-controller-manager", "system:volume-scheduler", "system:node",
+		"system:controller:deployment-controller", "system:controller:generic-garbage-collector", "system:controller:namespace-controller"} {
 		if roles[name] == nil {
 			t.Errorf("no %s", name)
 		}
 	}
-	// admin ⊇ edit ⊇ view, and view reads no secrets.
+	// The aggregated roles come with their rules: admin ⊇ edit ⊇ view,
+	// and view reads no secrets.
 	contains := func(outer, inner *rbacv1.ClusterRole) bool {
 		for _, r := range inner.GetRules() {
 			found := false
@@ -126,8 +136,8 @@ func TestBootstrapPolicy(t *testing.T) {
 		}
 		return true
 	}
-	if !contains(roles["admin"], roles["edit"]) || !contains(roles["edit"], roles["view"]) {
-		t.Error("admin, edit and view are not nested")
+	if len(roles["view"].GetRules()) == 0 || !contains(roles["admin"], roles["edit"]) || !contains(roles["edit"], roles["view"]) {
+		t.Error("admin, edit and view are not filled and nested")
 	}
 	for _, r := range roles["view"].GetRules() {
 		for _, res := range r.GetResources() {
@@ -137,15 +147,56 @@ func TestBootstrapPolicy(t *testing.T) {
 		}
 	}
 	bound := map[string]string{}
-	for _, b := range bootstrapClusterRoleBindings() {
-		if b.GetRoleRef().GetName() != b.GetMetadata().GetName() || roles[b.GetRoleRef().GetName()] == nil {
+	for _, b := range p.clusterRoleBindings {
+		if roles[b.GetRoleRef().GetName()] == nil {
 			t.Errorf("binding %s refers to %v", b.GetMetadata().GetName(), b.GetRoleRef())
 		}
 		for _, s := range b.GetSubjects() {
 			bound[b.GetMetadata().GetName()] += s.GetName() + " "
 		}
 	}
-	if bound["cluster-admin"] != "system:masters " || bound["system:public-info-viewer"] != "system:authenticated system:unauthenticated " {
-		t.Errorf("bindings: %v", bound)
+	for name, want := range map[string]string{
+		"cluster-admin":                    "system:masters ",
+		"system:public-info-viewer":        "system:authenticated system:unauthenticated ",
+		"system:kube-scheduler":            "system:kube-scheduler ",
+		"system:kube-controller-manager":   "system:kube-controller-manager ",
+		"system:controller:job-controller": "job-controller ",
+	} {
+		if bound[name] != want {
+			t.Errorf("binding %s: subjects %q, want %q", name, bound[name], want)
+		}
+	}
+	leaderLocking := false
+	for _, r := range p.roles {
+		leaderLocking = leaderLocking || (r.GetMetadata().GetNamespace() == "kube-system" && r.GetMetadata().GetName() == "system::leader-locking-kube-scheduler")
+	}
+	if !leaderLocking {
+		t.Error("no leader-election role for the scheduler in kube-system")
+	}
+}
+
+// TestAddMissing: reconciliation adds what a stored object lacks and
+// keeps what it has.
+func TestAddMissing(t *testing.T) {
+	r := func(verb string) *rbacv1.PolicyRule {
+		return &rbacv1.PolicyRule{Verbs: []string{verb}, ApiGroups: []string{""}, Resources: []string{"pods"}}
+	}
+	tests := map[string]struct {
+		have, want []*rbacv1.PolicyRule
+		added      bool
+		n          int
+	}{
+		"nothing missing":     {[]*rbacv1.PolicyRule{r("get"), r("list")}, []*rbacv1.PolicyRule{r("get")}, false, 2},
+		"one missing":         {[]*rbacv1.PolicyRule{r("get")}, []*rbacv1.PolicyRule{r("get"), r("watch")}, true, 2},
+		"admin's rule stays":  {[]*rbacv1.PolicyRule{r("delete")}, []*rbacv1.PolicyRule{r("get")}, true, 2},
+		"empty stored object": {nil, []*rbacv1.PolicyRule{r("get")}, true, 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			have := tc.have
+			if got := addMissing(&have, tc.want); got != tc.added || len(have) != tc.n {
+				t.Errorf("addMissing = %v with %d rules, want %v with %d", got, len(have), tc.added, tc.n)
+			}
+		})
 	}
 }

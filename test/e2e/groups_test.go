@@ -133,3 +133,52 @@ func TestWorkloadGenerations(t *testing.T) {
 		t.Errorf("after a status write: generation %s, spec.replicas %v, status.replicas %v; want 2, 3, 3", g, r, s)
 	}
 }
+
+// TestBootstrapRoles: the control plane's identities may do what
+// kube-apiserver's bootstrap policy lets them, and no more, from the first
+// start: the scheduler reads the storage and resource kinds and holds its
+// leader lease, a controller's service account writes its kind's status,
+// a kubelet's view is not widened.
+func TestBootstrapRoles(t *testing.T) {
+	p := startPortico(t, "--authorization-mode", "Node,RBAC")
+	p.waitPolicy(t)
+	tests := []struct {
+		as, ns string
+		args   []string
+		want   string
+	}{
+		{"system:kube-scheduler", "", []string{"list", "csinodes.storage.k8s.io"}, "yes"},
+		{"system:kube-scheduler", "", []string{"watch", "resourceslices.resource.k8s.io"}, "yes"},
+		{"system:kube-scheduler", "", []string{"create", "pods", "--subresource=binding"}, "yes"},
+		{"system:kube-scheduler", "kube-system", []string{"update", "leases.coordination.k8s.io/kube-scheduler"}, "yes"},
+		{"system:kube-scheduler", "", []string{"delete", "deployments.apps"}, "no"},
+		{"system:kube-controller-manager", "kube-system", []string{"create", "leases.coordination.k8s.io"}, "yes"},
+		{"system:serviceaccount:kube-system:deployment-controller", "default", []string{"update", "deployments.apps", "--subresource=status"}, "yes"},
+		{"system:serviceaccount:kube-system:deployment-controller", "default", []string{"create", "replicasets.apps"}, "yes"},
+		{"system:serviceaccount:kube-system:deployment-controller", "default", []string{"get", "secrets"}, "no"},
+	}
+	for _, tc := range tests {
+		args := append([]string{"auth", "can-i"}, tc.args...)
+		args = append(args, "--as", tc.as)
+		if tc.ns != "" {
+			args = append(args, "-n", tc.ns)
+		}
+		r := p.kubectlAs(t, user{kubeconfig: p.kubeconfig()}, args...)
+		if got := strings.TrimSpace(r.stdout); got != tc.want {
+			t.Errorf("%s: kubectl %s = %q, want %q (%s)", tc.as, strings.Join(tc.args, " "), got, tc.want, r.stderr)
+		}
+	}
+	// An admin's change to a bootstrap role survives a restart when it
+	// says so; a deleted rule of one that does not is put back.
+	p.mustKubectl(t, "annotate", "clusterrole", "system:volume-scheduler", "rbac.authorization.kubernetes.io/autoupdate=false", "--overwrite")
+	p.mustKubectl(t, "patch", "clusterrole", "system:volume-scheduler", "--type=json", "-p", `[{"op":"replace","path":"/rules","value":[]}]`)
+	p.mustKubectl(t, "patch", "clusterrole", "system:node-proxier", "--type=json", "-p", `[{"op":"replace","path":"/rules","value":[]}]`)
+	p.stop()
+	p.start()
+	if got := p.mustKubectl(t, "get", "clusterrole", "system:volume-scheduler", "-o", "jsonpath={.rules}"); got != "" && got != "[]" && got != "null" {
+		t.Errorf("the admin's emptied system:volume-scheduler was refilled: %s", got)
+	}
+	if got := p.mustKubectl(t, "get", "clusterrole", "system:node-proxier", "-o", "jsonpath={.rules}"); got == "" || got == "[]" || got == "null" {
+		t.Error("system:node-proxier's rules were not put back")
+	}
+}
