@@ -191,7 +191,7 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	pods.gracePeriod = podGracePeriod
 	s.pods = pods
 	pods.subresources["binding"] = map[string]func(context.Context, proto.Message) (proto.Message, error){
-		"create": func(ctx context.Context, req proto.Message) (proto.Message, error) { return bindPod(ctx, pods, req) },
+		"create": func(ctx context.Context, req proto.Message) (proto.Message, error) { return bindPod(ctx, pods, env.now, req) },
 	}
 
 	services := build[*corev1.Service](env, "Service")
@@ -502,12 +502,28 @@ func defaultService(svc *corev1.Service) {
 	}
 }
 
-// bindPod is pods/binding: it sets spec.nodeName of an unbound pod.
-func bindPod(ctx context.Context, pods *resource[*corev1.Pod], req proto.Message) (proto.Message, error) {
+// bindPod is pods/binding (and the namespace's bindings collection, where
+// the pod is the one the Binding names), as kube-apiserver's: the pod must
+// not be bound yet nor deleted, the Binding's uid and resourceVersion are
+// preconditions, its annotations are added to the pod's, and the pod gets
+// spec.nodeName and the PodScheduled=True condition in one write.
+func bindPod(ctx context.Context, pods *resource[*corev1.Pod], now func() time.Time, req proto.Message) (proto.Message, error) {
 	ns, name := stringField(req, "namespace"), stringField(req, "name")
 	b, _ := messageField(req, "binding").(*corev1.Binding)
+	if bn := b.GetMetadata().GetName(); name == "" {
+		name = bn
+	} else if bn != "" && bn != name {
+		return nil, apierrors.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", bn, name))
+	}
+	var causes []*corev1.StatusCause
+	if name == "" {
+		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueRequired", Field: "metadata.name", Message: "Required value: name or generateName is required"})
+	}
 	if b.GetTarget().GetName() == "" {
-		return nil, apierrors.Invalid("", "Binding", name, []*corev1.StatusCause{{Reason: "FieldValueRequired", Field: "target.name", Message: "Required value"}})
+		causes = append(causes, &corev1.StatusCause{Reason: "FieldValueRequired", Field: "target.name", Message: "Required value"})
+	}
+	if len(causes) > 0 {
+		return nil, apierrors.Invalid("", "Binding", name, causes)
 	}
 	dry, err := dryRunAll(stringsField(req, "dry_run"))
 	if err != nil {
@@ -518,10 +534,30 @@ func bindPod(ctx context.Context, pods *resource[*corev1.Pod], req proto.Message
 		if err != nil {
 			return nil, err
 		}
+		m := pod.GetMetadata()
+		if uid := b.GetMetadata().GetUid(); uid != "" && uid != m.GetUid() {
+			return nil, apierrors.Conflict("", "pods", name, fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, m.GetUid()))
+		}
+		if rv := b.GetMetadata().GetResourceVersion(); rv != "" && rv != m.GetResourceVersion() {
+			return nil, apierrors.Conflict("", "pods", name, "the object has been modified; please apply your changes to the latest version and try again")
+		}
+		if m.DeletionTimestamp != nil {
+			return nil, apierrors.Conflict("", "pods", name, fmt.Sprintf("pod %s is being deleted, cannot be assigned to a host", name))
+		}
 		if pod.GetSpec().GetNodeName() != "" {
 			return nil, apierrors.Conflict("", "pods", name, fmt.Sprintf("pod %s is already assigned to node %q", name, pod.GetSpec().GetNodeName()))
 		}
+		if pod.Spec == nil {
+			pod.Spec = &corev1.PodSpec{}
+		}
 		pod.Spec.NodeName = b.GetTarget().GetName()
+		for k, v := range b.GetMetadata().GetAnnotations() {
+			if m.Annotations == nil {
+				m.Annotations = map[string]string{}
+			}
+			m.Annotations[k] = v
+		}
+		setPodScheduled(pod, now())
 		if dry {
 			break
 		}
@@ -533,6 +569,27 @@ func bindPod(ctx context.Context, pods *resource[*corev1.Pod], req proto.Message
 	}
 	created(ctx)
 	return &corev1.Status{Status: "Success", Code: 201}, nil
+}
+
+// setPodScheduled sets the pod's PodScheduled condition True, as kube's
+// UpdatePodCondition: a new transition time only when the status changes.
+func setPodScheduled(pod *corev1.Pod, now time.Time) {
+	if pod.Status == nil {
+		pod.Status = &corev1.PodStatus{}
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.GetType() == "PodScheduled" {
+			if c.GetStatus() != "True" {
+				c.Status = "True"
+				c.LastTransitionTime = timestamppb.New(now.Truncate(time.Second))
+			}
+			c.Reason, c.Message = "", ""
+			return
+		}
+	}
+	pod.Status.Conditions = append(pod.Status.Conditions, &corev1.PodCondition{
+		Type: "PodScheduled", Status: "True", LastTransitionTime: timestamppb.New(now.Truncate(time.Second)),
+	})
 }
 
 // statusSubresource serves <resource>/status: get reads the object; update

@@ -182,3 +182,47 @@ func TestBootstrapRoles(t *testing.T) {
 		t.Error("system:node-proxier's rules were not put back")
 	}
 }
+
+// TestBindings: the scheduler's two ways to bind a pod, pods/{name}/binding
+// and the namespace's bindings collection, set spec.nodeName and the
+// PodScheduled condition, carry the binding's annotations, and refuse a
+// pod already bound (409), as kube-apiserver's.
+func TestBindings(t *testing.T) {
+	p := startPortico(t)
+	base := p.insecureURL() + "/api/v1/namespaces/default"
+	for _, name := range []string{"a", "b"} {
+		p.mustKubectl(t, "run", name, "--image=busybox", "--restart=Never")
+	}
+	binding := func(pod, node string) string {
+		return fmt.Sprintf(`{"apiVersion":"v1","kind":"Binding","metadata":{"name":%q,"annotations":{"scheduled-by":"test"}},"target":{"apiVersion":"v1","kind":"Node","name":%q}}`, pod, node)
+	}
+	for _, tc := range []struct{ url, pod string }{{base + "/bindings", "a"}, {base + "/pods/b/binding", "b"}} {
+		code, _, body := httpDo(t, http.DefaultClient, "POST", tc.url, "application/json", binding(tc.pod, "node-1"))
+		if code != http.StatusCreated || jsonStr(decodeJSON(t, body), "status") != "Success" {
+			t.Fatalf("POST %s: %d %s", tc.url, code, body)
+		}
+		pod := decodeJSON(t, p.mustKubectl(t, "get", "pod", tc.pod, "-o", "json"))
+		if got := jsonStr(pod, "spec", "nodeName"); got != "node-1" {
+			t.Errorf("%s: spec.nodeName = %q", tc.pod, got)
+		}
+		if got := jsonStr(pod, "metadata", "annotations", "scheduled-by"); got != "test" {
+			t.Errorf("%s: the binding's annotation = %q", tc.pod, got)
+		}
+		scheduled := false
+		conds, _ := jsonAt(pod, "status", "conditions").([]any)
+		for _, c := range conds {
+			scheduled = scheduled || (jsonStr(c, "type") == "PodScheduled" && jsonStr(c, "status") == "True" && jsonStr(c, "lastTransitionTime") != "")
+		}
+		if !scheduled {
+			t.Errorf("%s: no PodScheduled=True condition: %v", tc.pod, conds)
+		}
+		code, _, body = httpDo(t, http.DefaultClient, "POST", tc.url, "application/json", binding(tc.pod, "node-2"))
+		if st := decodeJSON(t, body); code != http.StatusConflict || !strings.Contains(jsonStr(st, "message"), `is already assigned to node "node-1"`) {
+			t.Errorf("binding %s again: %d %s", tc.pod, code, body)
+		}
+	}
+	code, _, body := httpDo(t, http.DefaultClient, "POST", base+"/bindings", "application/json", `{"apiVersion":"v1","kind":"Binding","target":{"name":"node-1"}}`)
+	if code != http.StatusUnprocessableEntity {
+		t.Errorf("a binding without a pod's name: %d %s", code, body)
+	}
+}

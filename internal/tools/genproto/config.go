@@ -178,6 +178,9 @@ type subresource struct {
 	Verbs  []string
 	Body   reflect.Type // create: the object posted
 	Result reflect.Type // create: the object answered
+	// Collection is a namespace's collection that takes the same create,
+	// the object named in the body (pods/binding: bindings).
+	Collection string
 }
 
 // kind is one served resource.
@@ -215,7 +218,7 @@ var kinds = []*kind{
 		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
 	{Pkg: corePkg, Go: t[k8scorev1.Pod](), List: t[k8scorev1.PodList](), Kind: "Pod", PluralKind: "Pods", Resource: "pods", Singular: "pod", ShortNames: []string{"po"}, Categories: []string{"all"}, Namespaced: true,
 		Subresources: []subresource{
-			{Name: "binding", Verbs: []string{"create"}, Body: t[k8scorev1.Binding](), Result: t[metav1.Status]()},
+			{Name: "binding", Verbs: []string{"create"}, Body: t[k8scorev1.Binding](), Result: t[metav1.Status](), Collection: "bindings"},
 			{Name: "status", Verbs: []string{"get", "update", "patch"}},
 		}},
 	{Pkg: corePkg, Go: t[k8scorev1.PodTemplate](), List: t[k8scorev1.PodTemplateList](), Kind: "PodTemplate", PluralKind: "PodTemplates", Resource: "podtemplates", Singular: "podtemplate", Namespaced: true},

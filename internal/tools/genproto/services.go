@@ -239,7 +239,7 @@ func buildServices(m *model) []*serviceDef {
 							svcField{Name: bf, Number: 3, Msg: body}, dryRun(4), str("field_manager", 5, ""))},
 						Resp: &svcMessage{Name: method + "Response", Doc: fmt.Sprintf("%sResponse holds the %s answered.", method, result.Name()), Fields: []svcField{
 							{Name: rf, Number: 1, Msg: result}}},
-						HTTP: httpRule{Method: "post", Path: path, Body: bf}})
+						HTTP: httpRule{Method: "post", Path: path, Body: bf, More: collectionRule(k, sub, bf)}})
 				default:
 					panic("genproto: unknown subresource verb " + verb)
 				}
@@ -303,6 +303,15 @@ func servicesProto(pkg *outPackage, svcs []*serviceDef) []byte {
 	}
 	doc := wrap(fmt.Sprintf("The services of %s: one per resource, served at %s by the gateway (see proto/http.yaml).", pkg.Proto, pkg.PathPrefix()), 78)
 	return w.bytes(doc)
+}
+
+// collectionRule is the extra POST of a create subresource that a
+// namespace's collection takes too (POST .../namespaces/{ns}/bindings).
+func collectionRule(k *kind, sub subresource, body string) []httpRule {
+	if sub.Collection == "" {
+		return nil
+	}
+	return []httpRule{{Method: "post", Path: k.Pkg.PathPrefix() + "/namespaces/{namespace}/" + sub.Collection, Body: body}}
 }
 
 func httpYAML(svcs []*serviceDef) []byte {
