@@ -191,7 +191,9 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	pods.gracePeriod = podGracePeriod
 	s.pods = pods
 	pods.subresources["binding"] = map[string]func(context.Context, proto.Message) (proto.Message, error){
-		"create": func(ctx context.Context, req proto.Message) (proto.Message, error) { return bindPod(ctx, pods, env.now, req) },
+		"create": func(ctx context.Context, req proto.Message) (proto.Message, error) {
+			return bindPod(ctx, pods, env.now, req)
+		},
 	}
 
 	services := build[*corev1.Service](env, "Service")
