@@ -8,6 +8,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 
+	admissionregistrationv1 "github.com/portico-dev/portico/proto/portico/admissionregistration/v1"
 	appsv1 "github.com/portico-dev/portico/proto/portico/apps/v1"
 	autoscalingv2 "github.com/portico-dev/portico/proto/portico/autoscaling/v2"
 	batchv1 "github.com/portico-dev/portico/proto/portico/batch/v1"
@@ -15,6 +16,7 @@ import (
 	coordinationv1 "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	discoveryv1 "github.com/portico-dev/portico/proto/portico/discovery/v1"
+	flowcontrolv1 "github.com/portico-dev/portico/proto/portico/flowcontrol/v1"
 	networkingv1 "github.com/portico-dev/portico/proto/portico/networking/v1"
 	nodev1 "github.com/portico-dev/portico/proto/portico/node/v1"
 	policyv1 "github.com/portico-dev/portico/proto/portico/policy/v1"
@@ -22,6 +24,7 @@ import (
 	resourcev1 "github.com/portico-dev/portico/proto/portico/resource/v1"
 	schedulingv1 "github.com/portico-dev/portico/proto/portico/scheduling/v1"
 	storagev1 "github.com/portico-dev/portico/proto/portico/storage/v1"
+	storagemigrationv1 "github.com/portico-dev/portico/proto/portico/storagemigration/v1"
 )
 
 // restRoutes are the grpc-gateway registrations, by gRPC service full name.
@@ -87,6 +90,33 @@ func restRoutes() map[string]registrar {
 		"portico.coordination.v1.LeaseService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return coordinationv1.RegisterLeaseServiceHandlerClient(ctx, mux, coordinationv1.NewLeaseServiceClient(c))
 		},
+		"portico.admissionregistration.v1.MutatingAdmissionPolicyService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return admissionregistrationv1.RegisterMutatingAdmissionPolicyServiceHandlerClient(ctx, mux, admissionregistrationv1.NewMutatingAdmissionPolicyServiceClient(c))
+		},
+		"portico.admissionregistration.v1.MutatingAdmissionPolicyBindingService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return admissionregistrationv1.RegisterMutatingAdmissionPolicyBindingServiceHandlerClient(ctx, mux, admissionregistrationv1.NewMutatingAdmissionPolicyBindingServiceClient(c))
+		},
+		"portico.admissionregistration.v1.MutatingWebhookConfigurationService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return admissionregistrationv1.RegisterMutatingWebhookConfigurationServiceHandlerClient(ctx, mux, admissionregistrationv1.NewMutatingWebhookConfigurationServiceClient(c))
+		},
+		"portico.admissionregistration.v1.ValidatingAdmissionPolicyService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return admissionregistrationv1.RegisterValidatingAdmissionPolicyServiceHandlerClient(ctx, mux, admissionregistrationv1.NewValidatingAdmissionPolicyServiceClient(c))
+		},
+		"portico.admissionregistration.v1.ValidatingAdmissionPolicyBindingService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return admissionregistrationv1.RegisterValidatingAdmissionPolicyBindingServiceHandlerClient(ctx, mux, admissionregistrationv1.NewValidatingAdmissionPolicyBindingServiceClient(c))
+		},
+		"portico.admissionregistration.v1.ValidatingWebhookConfigurationService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return admissionregistrationv1.RegisterValidatingWebhookConfigurationServiceHandlerClient(ctx, mux, admissionregistrationv1.NewValidatingWebhookConfigurationServiceClient(c))
+		},
+		"portico.flowcontrol.v1.FlowSchemaService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return flowcontrolv1.RegisterFlowSchemaServiceHandlerClient(ctx, mux, flowcontrolv1.NewFlowSchemaServiceClient(c))
+		},
+		"portico.flowcontrol.v1.PriorityLevelConfigurationService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return flowcontrolv1.RegisterPriorityLevelConfigurationServiceHandlerClient(ctx, mux, flowcontrolv1.NewPriorityLevelConfigurationServiceClient(c))
+		},
+		"portico.storagemigration.v1.StorageVersionMigrationService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return storagemigrationv1.RegisterStorageVersionMigrationServiceHandlerClient(ctx, mux, storagemigrationv1.NewStorageVersionMigrationServiceClient(c))
+		},
 		"portico.apps.v1.ControllerRevisionService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return appsv1.RegisterControllerRevisionServiceHandlerClient(ctx, mux, appsv1.NewControllerRevisionServiceClient(c))
 		},
@@ -113,6 +143,12 @@ func restRoutes() map[string]registrar {
 		},
 		"portico.certificates.v1.CertificateSigningRequestService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return certificatesv1.RegisterCertificateSigningRequestServiceHandlerClient(ctx, mux, certificatesv1.NewCertificateSigningRequestServiceClient(c))
+		},
+		"portico.certificates.v1.ClusterTrustBundleService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return certificatesv1.RegisterClusterTrustBundleServiceHandlerClient(ctx, mux, certificatesv1.NewClusterTrustBundleServiceClient(c))
+		},
+		"portico.certificates.v1.PodCertificateRequestService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return certificatesv1.RegisterPodCertificateRequestServiceHandlerClient(ctx, mux, certificatesv1.NewPodCertificateRequestServiceClient(c))
 		},
 		"portico.discovery.v1.EndpointSliceService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return discoveryv1.RegisterEndpointSliceServiceHandlerClient(ctx, mux, discoveryv1.NewEndpointSliceServiceClient(c))

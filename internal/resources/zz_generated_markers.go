@@ -25,6 +25,57 @@ type Markers struct {
 // by JSON name (fields without markers are left out).
 func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 	return map[protoreflect.FullName]map[string]Markers{
+		"portico.admissionregistration.v1.MatchResources": {
+			"resourceRules":        {ListType: "atomic"},
+			"excludeResourceRules": {ListType: "atomic"},
+		},
+		"portico.admissionregistration.v1.MutatingAdmissionPolicySpec": {
+			"variables":       {ListType: "atomic"},
+			"mutations":       {ListType: "atomic"},
+			"matchConditions": {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
+		},
+		"portico.admissionregistration.v1.MutatingWebhook": {
+			"rules":                   {ListType: "atomic"},
+			"admissionReviewVersions": {ListType: "atomic"},
+			"matchConditions":         {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
+		},
+		"portico.admissionregistration.v1.MutatingWebhookConfiguration": {
+			"webhooks": {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
+		},
+		"portico.admissionregistration.v1.NamedRuleWithOperations": {
+			"resourceNames": {ListType: "atomic"},
+		},
+		"portico.admissionregistration.v1.Rule": {
+			"apiGroups":   {ListType: "atomic"},
+			"apiVersions": {ListType: "atomic"},
+			"resources":   {ListType: "atomic"},
+		},
+		"portico.admissionregistration.v1.RuleWithOperations": {
+			"operations": {ListType: "atomic"},
+		},
+		"portico.admissionregistration.v1.TypeChecking": {
+			"expressionWarnings": {ListType: "atomic"},
+		},
+		"portico.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec": {
+			"validationActions": {ListType: "set"},
+		},
+		"portico.admissionregistration.v1.ValidatingAdmissionPolicySpec": {
+			"validations":      {ListType: "atomic"},
+			"auditAnnotations": {ListType: "atomic"},
+			"matchConditions":  {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
+			"variables":        {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
+		},
+		"portico.admissionregistration.v1.ValidatingAdmissionPolicyStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}},
+		},
+		"portico.admissionregistration.v1.ValidatingWebhook": {
+			"rules":                   {ListType: "atomic"},
+			"admissionReviewVersions": {ListType: "atomic"},
+			"matchConditions":         {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
+		},
+		"portico.admissionregistration.v1.ValidatingWebhookConfiguration": {
+			"webhooks": {ListType: "map", ListMapKeys: []string{"name"}, PatchStrategy: "merge", PatchMergeKey: "name"},
+		},
 		"portico.apps.v1.DaemonSetStatus": {
 			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
 		},
@@ -87,6 +138,12 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		},
 		"portico.certificates.v1.CertificateSigningRequestStatus": {
 			"conditions": {ListType: "map", ListMapKeys: []string{"type"}},
+		},
+		"portico.certificates.v1.PodCertificateRequestSpec": {
+			"maxExpirationSeconds": {Default: "86400"},
+		},
+		"portico.certificates.v1.PodCertificateRequestStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
 		},
 		"portico.core.v1.AzureDiskVolumeSource": {
 			"fsType":   {Default: "\"ext4\""},
@@ -402,6 +459,30 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 			"endpoints": {ListType: "atomic"},
 			"ports":     {ListType: "atomic"},
 		},
+		"portico.flowcontrol.v1.FlowSchemaSpec": {
+			"rules": {ListType: "atomic"},
+		},
+		"portico.flowcontrol.v1.FlowSchemaStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
+		"portico.flowcontrol.v1.NonResourcePolicyRule": {
+			"verbs":           {ListType: "set"},
+			"nonResourceURLs": {ListType: "set"},
+		},
+		"portico.flowcontrol.v1.PolicyRulesWithSubjects": {
+			"subjects":         {ListType: "atomic"},
+			"resourceRules":    {ListType: "atomic"},
+			"nonResourceRules": {ListType: "atomic"},
+		},
+		"portico.flowcontrol.v1.PriorityLevelConfigurationStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
+		"portico.flowcontrol.v1.ResourcePolicyRule": {
+			"verbs":      {ListType: "set"},
+			"apiGroups":  {ListType: "set"},
+			"resources":  {ListType: "set"},
+			"namespaces": {ListType: "set"},
+		},
 		"portico.networking.v1.HTTPIngressRuleValue": {
 			"paths": {ListType: "atomic"},
 		},
@@ -575,6 +656,9 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		"portico.storage.v1.StorageHealth": {
 			"healthConditions": {ListType: "atomic"},
 		},
+		"portico.storagemigration.v1.StorageVersionMigrationStatus": {
+			"conditions": {ListType: "map", ListMapKeys: []string{"type"}, PatchStrategy: "merge", PatchMergeKey: "type"},
+		},
 		"portico.core.v1.DeleteOptions": {
 			"dryRun": {ListType: "atomic"},
 		},
@@ -599,27 +683,32 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 // applied and owned as one value, as a LocalObjectReference).
 func StructTypes() map[protoreflect.FullName]string {
 	return map[protoreflect.FullName]string{
-		"portico.core.v1.ConfigMapKeySelector":      "atomic",
-		"portico.core.v1.EndpointAddress":           "atomic",
-		"portico.core.v1.EndpointPort":              "atomic",
-		"portico.core.v1.EvictionResponder":         "atomic",
-		"portico.core.v1.FileKeySelector":           "atomic",
-		"portico.core.v1.LabelSelector":             "atomic",
-		"portico.core.v1.LocalObjectReference":      "atomic",
-		"portico.core.v1.NodeSelector":              "atomic",
-		"portico.core.v1.NodeSelectorTerm":          "atomic",
-		"portico.core.v1.ObjectFieldSelector":       "atomic",
-		"portico.core.v1.ObjectReference":           "atomic",
-		"portico.core.v1.OwnerReference":            "atomic",
-		"portico.core.v1.ResourceFieldSelector":     "atomic",
-		"portico.core.v1.ScopeSelector":             "atomic",
-		"portico.core.v1.SecretKeySelector":         "atomic",
-		"portico.core.v1.SecretReference":           "atomic",
-		"portico.core.v1.TopologySelectorTerm":      "atomic",
-		"portico.core.v1.TypedLocalObjectReference": "atomic",
-		"portico.discovery.v1.EndpointPort":         "atomic",
-		"portico.networking.v1.ServiceBackendPort":  "atomic",
-		"portico.rbac.v1.RoleRef":                   "atomic",
-		"portico.rbac.v1.Subject":                   "atomic",
+		"portico.admissionregistration.v1.MatchResources":          "atomic",
+		"portico.admissionregistration.v1.NamedRuleWithOperations": "atomic",
+		"portico.admissionregistration.v1.ParamKind":               "atomic",
+		"portico.admissionregistration.v1.ParamRef":                "atomic",
+		"portico.admissionregistration.v1.Variable":                "atomic",
+		"portico.core.v1.ConfigMapKeySelector":                     "atomic",
+		"portico.core.v1.EndpointAddress":                          "atomic",
+		"portico.core.v1.EndpointPort":                             "atomic",
+		"portico.core.v1.EvictionResponder":                        "atomic",
+		"portico.core.v1.FileKeySelector":                          "atomic",
+		"portico.core.v1.LabelSelector":                            "atomic",
+		"portico.core.v1.LocalObjectReference":                     "atomic",
+		"portico.core.v1.NodeSelector":                             "atomic",
+		"portico.core.v1.NodeSelectorTerm":                         "atomic",
+		"portico.core.v1.ObjectFieldSelector":                      "atomic",
+		"portico.core.v1.ObjectReference":                          "atomic",
+		"portico.core.v1.OwnerReference":                           "atomic",
+		"portico.core.v1.ResourceFieldSelector":                    "atomic",
+		"portico.core.v1.ScopeSelector":                            "atomic",
+		"portico.core.v1.SecretKeySelector":                        "atomic",
+		"portico.core.v1.SecretReference":                          "atomic",
+		"portico.core.v1.TopologySelectorTerm":                     "atomic",
+		"portico.core.v1.TypedLocalObjectReference":                "atomic",
+		"portico.discovery.v1.EndpointPort":                        "atomic",
+		"portico.networking.v1.ServiceBackendPort":                 "atomic",
+		"portico.rbac.v1.RoleRef":                                  "atomic",
+		"portico.rbac.v1.Subject":                                  "atomic",
 	}
 }

@@ -260,9 +260,65 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 		if generations {
 			r.beforeUpdate = func(obj, old storage.Object) { nextGeneration(env.codec, obj, old) }
 		}
+		if paths := selectableFields[row.Group+"/"+row.Kind]; len(paths) > 0 {
+			r.extraFields = func(obj storage.Object) map[string]string { return fieldsAt(obj, paths) }
+		}
 		handlers = append(handlers, r)
 	}
 	return handlers
+}
+
+// selectableFields are the field selectors kube-apiserver's strategies
+// offer for the kinds the generic engine serves, beyond metadata.name and
+// metadata.namespace (by group/Kind).
+var selectableFields = map[string][]string{
+	"/ReplicationController": {"status.replicas"},
+	"apps/ReplicaSet":        {"status.replicas"},
+	"batch/Job":              {"status.successful"},
+	"certificates.k8s.io/CertificateSigningRequest": {"spec.signerName"},
+	"certificates.k8s.io/ClusterTrustBundle":        {"spec.signerName"},
+	"certificates.k8s.io/PodCertificateRequest":     {"spec.signerName", "spec.podName", "spec.nodeName"},
+	"resource.k8s.io/ResourceSlice":                 {"spec.nodeName", "spec.driver"},
+}
+
+// fieldsAt reads each dotted JSON path of obj as a selector value: a
+// string as it is, a number in decimal, "" when unset.
+func fieldsAt(obj storage.Object, paths []string) map[string]string {
+	out := make(map[string]string, len(paths))
+	for _, path := range paths {
+		m := obj.ProtoReflect()
+		parts := strings.Split(path, ".")
+		val := ""
+		for i, part := range parts {
+			fd := fieldByJSONName(m.Descriptor(), part)
+			if fd == nil || fd.IsList() || fd.IsMap() || !m.Has(fd) {
+				if fd != nil && fd.Kind() != protoreflect.MessageKind && i == len(parts)-1 && !fd.HasPresence() {
+					val = fmt.Sprint(m.Get(fd).Interface())
+				}
+				break
+			}
+			if i == len(parts)-1 {
+				val = fmt.Sprint(m.Get(fd).Interface())
+				break
+			}
+			if fd.Kind() != protoreflect.MessageKind {
+				break
+			}
+			m = m.Get(fd).Message()
+		}
+		out[path] = val
+	}
+	return out
+}
+
+func fieldByJSONName(md protoreflect.MessageDescriptor, name string) protoreflect.FieldDescriptor {
+	fields := md.Fields()
+	for i := range fields.Len() {
+		if fields.Get(i).JSONName() == name {
+			return fields.Get(i)
+		}
+	}
+	return nil
 }
 
 // clearField unsets the named field of obj.

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 
+	k8sadmissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	k8sappsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	k8sautoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -12,6 +13,7 @@ import (
 	k8scoordinationv1 "k8s.io/api/coordination/v1"
 	k8scorev1 "k8s.io/api/core/v1"
 	k8sdiscoveryv1 "k8s.io/api/discovery/v1"
+	k8sflowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	k8snetworkingv1 "k8s.io/api/networking/v1"
 	k8snodev1 "k8s.io/api/node/v1"
 	k8spolicyv1 "k8s.io/api/policy/v1"
@@ -19,6 +21,7 @@ import (
 	k8sresourcev1 "k8s.io/api/resource/v1"
 	k8sschedulingv1 "k8s.io/api/scheduling/v1"
 	k8sstoragev1 "k8s.io/api/storage/v1"
+	k8sstoragemigrationv1 "k8s.io/api/storagemigration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -94,6 +97,12 @@ var (
 		K8sPackages: []string{"k8s.io.api.resource.v1"}}
 	schedulingPkg = &outPackage{Proto: "portico.scheduling.v1", Dir: "portico/scheduling/v1", GoPath: "github.com/portico-dev/portico/proto/portico/scheduling/v1", GoAlias: "schedulingv1", Group: "scheduling.k8s.io", Version: "v1",
 		K8sPackages: []string{"k8s.io.api.scheduling.v1"}}
+	admissionregistrationPkg = &outPackage{Proto: "portico.admissionregistration.v1", Dir: "portico/admissionregistration/v1", GoPath: "github.com/portico-dev/portico/proto/portico/admissionregistration/v1", GoAlias: "admissionregistrationv1", Group: "admissionregistration.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.admissionregistration.v1"}}
+	flowcontrolPkg = &outPackage{Proto: "portico.flowcontrol.v1", Dir: "portico/flowcontrol/v1", GoPath: "github.com/portico-dev/portico/proto/portico/flowcontrol/v1", GoAlias: "flowcontrolv1", Group: "flowcontrol.apiserver.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.flowcontrol.v1"}}
+	storagemigrationPkg = &outPackage{Proto: "portico.storagemigration.v1", Dir: "portico/storagemigration/v1", GoPath: "github.com/portico-dev/portico/proto/portico/storagemigration/v1", GoAlias: "storagemigrationv1", Group: "storagemigration.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.storagemigration.v1"}}
 	// schedulingAlphaPkg holds the scheduling.k8s.io/v1alpha3 messages
 	// batch/v1 Jobs refer to; none of its kinds is served.
 	schedulingAlphaPkg = &outPackage{Proto: "portico.scheduling.v1alpha3", Dir: "portico/scheduling/v1alpha3", GoPath: "github.com/portico-dev/portico/proto/portico/scheduling/v1alpha3", GoAlias: "schedulingv1alpha3", Group: "scheduling.k8s.io", Version: "v1alpha3",
@@ -103,7 +112,7 @@ var (
 )
 
 // outPackages are the generated packages, core first (it holds meta/v1).
-var outPackages = []*outPackage{corePkg, rbacPkg, coordinationPkg, appsPkg, autoscalingPkg, batchPkg, certificatesPkg, discoveryPkg, networkingPkg, nodePkg, policyPkg, resourcePkg, schedulingPkg, schedulingAlphaPkg, storagePkg}
+var outPackages = []*outPackage{corePkg, rbacPkg, coordinationPkg, admissionregistrationPkg, flowcontrolPkg, storagemigrationPkg, appsPkg, autoscalingPkg, batchPkg, certificatesPkg, discoveryPkg, networkingPkg, nodePkg, policyPkg, resourcePkg, schedulingPkg, schedulingAlphaPkg, storagePkg}
 
 // k8sFiles are the generated.proto files read, relative to their module.
 var k8sFiles = []struct{ Module, Path string }{
@@ -115,6 +124,9 @@ var k8sFiles = []struct{ Module, Path string }{
 	{"k8s.io/api", "authentication/v1/generated.proto"},
 	{"k8s.io/api", "rbac/v1/generated.proto"},
 	{"k8s.io/api", "coordination/v1/generated.proto"},
+	{"k8s.io/api", "admissionregistration/v1/generated.proto"},
+	{"k8s.io/api", "flowcontrol/v1/generated.proto"},
+	{"k8s.io/api", "storagemigration/v1/generated.proto"},
 	{"k8s.io/api", "apps/v1/generated.proto"},
 	{"k8s.io/api", "autoscaling/v2/generated.proto"},
 	{"k8s.io/api", "batch/v1/generated.proto"},
@@ -238,6 +250,22 @@ var kinds = []*kind{
 
 	{Pkg: coordinationPkg, Go: t[k8scoordinationv1.Lease](), List: t[k8scoordinationv1.LeaseList](), Kind: "Lease", PluralKind: "Leases", Resource: "leases", Singular: "lease", Namespaced: true},
 
+	{Pkg: admissionregistrationPkg, Go: t[k8sadmissionregistrationv1.MutatingAdmissionPolicy](), List: t[k8sadmissionregistrationv1.MutatingAdmissionPolicyList](), Kind: "MutatingAdmissionPolicy", PluralKind: "MutatingAdmissionPolicies", Resource: "mutatingadmissionpolicies", Singular: "mutatingadmissionpolicy", Categories: []string{"api-extensions"}},
+	{Pkg: admissionregistrationPkg, Go: t[k8sadmissionregistrationv1.MutatingAdmissionPolicyBinding](), List: t[k8sadmissionregistrationv1.MutatingAdmissionPolicyBindingList](), Kind: "MutatingAdmissionPolicyBinding", PluralKind: "MutatingAdmissionPolicyBindings", Resource: "mutatingadmissionpolicybindings", Singular: "mutatingadmissionpolicybinding", Categories: []string{"api-extensions"}},
+	{Pkg: admissionregistrationPkg, Go: t[k8sadmissionregistrationv1.MutatingWebhookConfiguration](), List: t[k8sadmissionregistrationv1.MutatingWebhookConfigurationList](), Kind: "MutatingWebhookConfiguration", PluralKind: "MutatingWebhookConfigurations", Resource: "mutatingwebhookconfigurations", Singular: "mutatingwebhookconfiguration", Categories: []string{"api-extensions"}},
+	{Pkg: admissionregistrationPkg, Go: t[k8sadmissionregistrationv1.ValidatingAdmissionPolicy](), List: t[k8sadmissionregistrationv1.ValidatingAdmissionPolicyList](), Kind: "ValidatingAdmissionPolicy", PluralKind: "ValidatingAdmissionPolicies", Resource: "validatingadmissionpolicies", Singular: "validatingadmissionpolicy", Categories: []string{"api-extensions"},
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: admissionregistrationPkg, Go: t[k8sadmissionregistrationv1.ValidatingAdmissionPolicyBinding](), List: t[k8sadmissionregistrationv1.ValidatingAdmissionPolicyBindingList](), Kind: "ValidatingAdmissionPolicyBinding", PluralKind: "ValidatingAdmissionPolicyBindings", Resource: "validatingadmissionpolicybindings", Singular: "validatingadmissionpolicybinding", Categories: []string{"api-extensions"}},
+	{Pkg: admissionregistrationPkg, Go: t[k8sadmissionregistrationv1.ValidatingWebhookConfiguration](), List: t[k8sadmissionregistrationv1.ValidatingWebhookConfigurationList](), Kind: "ValidatingWebhookConfiguration", PluralKind: "ValidatingWebhookConfigurations", Resource: "validatingwebhookconfigurations", Singular: "validatingwebhookconfiguration", Categories: []string{"api-extensions"}},
+
+	{Pkg: flowcontrolPkg, Go: t[k8sflowcontrolv1.FlowSchema](), List: t[k8sflowcontrolv1.FlowSchemaList](), Kind: "FlowSchema", PluralKind: "FlowSchemas", Resource: "flowschemas", Singular: "flowschema",
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: flowcontrolPkg, Go: t[k8sflowcontrolv1.PriorityLevelConfiguration](), List: t[k8sflowcontrolv1.PriorityLevelConfigurationList](), Kind: "PriorityLevelConfiguration", PluralKind: "PriorityLevelConfigurations", Resource: "prioritylevelconfigurations", Singular: "prioritylevelconfiguration",
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+
+	{Pkg: storagemigrationPkg, Go: t[k8sstoragemigrationv1.StorageVersionMigration](), List: t[k8sstoragemigrationv1.StorageVersionMigrationList](), Kind: "StorageVersionMigration", PluralKind: "StorageVersionMigrations", Resource: "storageversionmigrations", Singular: "storageversionmigration",
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+
 	{Pkg: appsPkg, Go: t[k8sappsv1.ControllerRevision](), List: t[k8sappsv1.ControllerRevisionList](), Kind: "ControllerRevision", PluralKind: "ControllerRevisions", Resource: "controllerrevisions", Singular: "controllerrevision", Namespaced: true},
 	{Pkg: appsPkg, Go: t[k8sappsv1.DaemonSet](), List: t[k8sappsv1.DaemonSetList](), Kind: "DaemonSet", PluralKind: "DaemonSets", Resource: "daemonsets", Singular: "daemonset", ShortNames: []string{"ds"}, Categories: []string{"all"}, Namespaced: true,
 		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
@@ -257,6 +285,9 @@ var kinds = []*kind{
 		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
 
 	{Pkg: certificatesPkg, Go: t[k8scertificatesv1.CertificateSigningRequest](), List: t[k8scertificatesv1.CertificateSigningRequestList](), Kind: "CertificateSigningRequest", PluralKind: "CertificateSigningRequests", Resource: "certificatesigningrequests", Singular: "certificatesigningrequest", ShortNames: []string{"csr"},
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+	{Pkg: certificatesPkg, Go: t[k8scertificatesv1.ClusterTrustBundle](), List: t[k8scertificatesv1.ClusterTrustBundleList](), Kind: "ClusterTrustBundle", PluralKind: "ClusterTrustBundles", Resource: "clustertrustbundles", Singular: "clustertrustbundle"},
+	{Pkg: certificatesPkg, Go: t[k8scertificatesv1.PodCertificateRequest](), List: t[k8scertificatesv1.PodCertificateRequestList](), Kind: "PodCertificateRequest", PluralKind: "PodCertificateRequests", Resource: "podcertificaterequests", Singular: "podcertificaterequest", Namespaced: true,
 		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
 
 	{Pkg: discoveryPkg, Go: t[k8sdiscoveryv1.EndpointSlice](), List: t[k8sdiscoveryv1.EndpointSliceList](), Kind: "EndpointSlice", PluralKind: "EndpointSlices", Resource: "endpointslices", Singular: "endpointslice", Namespaced: true},

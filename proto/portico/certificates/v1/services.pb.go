@@ -1493,6 +1493,2640 @@ func (x *PatchCertificateSigningRequestStatusResponse) GetCertificateSigningRequ
 	return nil
 }
 
+// GetClusterTrustBundleRequest names the ClusterTrustBundle to read.
+type GetClusterTrustBundleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ClusterTrustBundles.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetClusterTrustBundleRequest) Reset() {
+	*x = GetClusterTrustBundleRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetClusterTrustBundleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetClusterTrustBundleRequest) ProtoMessage() {}
+
+func (x *GetClusterTrustBundleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetClusterTrustBundleRequest.ProtoReflect.Descriptor instead.
+func (*GetClusterTrustBundleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetClusterTrustBundleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetClusterTrustBundleRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *GetClusterTrustBundleRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// GetClusterTrustBundleResponse holds the ClusterTrustBundle.
+type GetClusterTrustBundleResponse struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ClusterTrustBundle *ClusterTrustBundle    `protobuf:"bytes,1,opt,name=cluster_trust_bundle,json=clusterTrustBundle,proto3" json:"cluster_trust_bundle,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetClusterTrustBundleResponse) Reset() {
+	*x = GetClusterTrustBundleResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetClusterTrustBundleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetClusterTrustBundleResponse) ProtoMessage() {}
+
+func (x *GetClusterTrustBundleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetClusterTrustBundleResponse.ProtoReflect.Descriptor instead.
+func (*GetClusterTrustBundleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetClusterTrustBundleResponse) GetClusterTrustBundle() *ClusterTrustBundle {
+	if x != nil {
+		return x.ClusterTrustBundle
+	}
+	return nil
+}
+
+func (x *GetClusterTrustBundleResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// ListClusterTrustBundlesRequest selects ClusterTrustBundles.
+type ListClusterTrustBundlesRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector   string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector   string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	ResourceVersion string                 `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds  int64                  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	Limit           int64                  `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	// continue is the token of the previous page's ListMeta.
+	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
+	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ClusterTrustBundles.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListClusterTrustBundlesRequest) Reset() {
+	*x = ListClusterTrustBundlesRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListClusterTrustBundlesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListClusterTrustBundlesRequest) ProtoMessage() {}
+
+func (x *ListClusterTrustBundlesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListClusterTrustBundlesRequest.ProtoReflect.Descriptor instead.
+func (*ListClusterTrustBundlesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListClusterTrustBundlesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *ListClusterTrustBundlesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *ListClusterTrustBundlesRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *ListClusterTrustBundlesRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *ListClusterTrustBundlesRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListClusterTrustBundlesRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+func (x *ListClusterTrustBundlesRequest) GetResourceVersionMatch() string {
+	if x != nil {
+		return x.ResourceVersionMatch
+	}
+	return ""
+}
+
+func (x *ListClusterTrustBundlesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// ListClusterTrustBundlesResponse is a ClusterTrustBundleList.
+type ListClusterTrustBundlesResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *v1.ListMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*ClusterTrustBundle  `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*v1.PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *ListClusterTrustBundlesResponse) Reset() {
+	*x = ListClusterTrustBundlesResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListClusterTrustBundlesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListClusterTrustBundlesResponse) ProtoMessage() {}
+
+func (x *ListClusterTrustBundlesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListClusterTrustBundlesResponse.ProtoReflect.Descriptor instead.
+func (*ListClusterTrustBundlesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListClusterTrustBundlesResponse) GetMetadata() *v1.ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ListClusterTrustBundlesResponse) GetItems() []*ClusterTrustBundle {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListClusterTrustBundlesResponse) GetPartialObjectMetadataItems() []*v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
+	}
+	return nil
+}
+
+// CreateClusterTrustBundleRequest holds the ClusterTrustBundle to create.
+type CreateClusterTrustBundleRequest struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ClusterTrustBundle *ClusterTrustBundle    `protobuf:"bytes,2,opt,name=cluster_trust_bundle,json=clusterTrustBundle,proto3" json:"cluster_trust_bundle,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,3,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,4,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,5,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CreateClusterTrustBundleRequest) Reset() {
+	*x = CreateClusterTrustBundleRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateClusterTrustBundleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateClusterTrustBundleRequest) ProtoMessage() {}
+
+func (x *CreateClusterTrustBundleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateClusterTrustBundleRequest.ProtoReflect.Descriptor instead.
+func (*CreateClusterTrustBundleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CreateClusterTrustBundleRequest) GetClusterTrustBundle() *ClusterTrustBundle {
+	if x != nil {
+		return x.ClusterTrustBundle
+	}
+	return nil
+}
+
+func (x *CreateClusterTrustBundleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreateClusterTrustBundleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreateClusterTrustBundleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreateClusterTrustBundleResponse holds the ClusterTrustBundle.
+type CreateClusterTrustBundleResponse struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ClusterTrustBundle *ClusterTrustBundle    `protobuf:"bytes,1,opt,name=cluster_trust_bundle,json=clusterTrustBundle,proto3" json:"cluster_trust_bundle,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *CreateClusterTrustBundleResponse) Reset() {
+	*x = CreateClusterTrustBundleResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateClusterTrustBundleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateClusterTrustBundleResponse) ProtoMessage() {}
+
+func (x *CreateClusterTrustBundleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateClusterTrustBundleResponse.ProtoReflect.Descriptor instead.
+func (*CreateClusterTrustBundleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CreateClusterTrustBundleResponse) GetClusterTrustBundle() *ClusterTrustBundle {
+	if x != nil {
+		return x.ClusterTrustBundle
+	}
+	return nil
+}
+
+// UpdateClusterTrustBundleRequest holds the new ClusterTrustBundle.
+type UpdateClusterTrustBundleRequest struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Name               string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	ClusterTrustBundle *ClusterTrustBundle    `protobuf:"bytes,3,opt,name=cluster_trust_bundle,json=clusterTrustBundle,proto3" json:"cluster_trust_bundle,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateClusterTrustBundleRequest) Reset() {
+	*x = UpdateClusterTrustBundleRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateClusterTrustBundleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateClusterTrustBundleRequest) ProtoMessage() {}
+
+func (x *UpdateClusterTrustBundleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateClusterTrustBundleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateClusterTrustBundleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *UpdateClusterTrustBundleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateClusterTrustBundleRequest) GetClusterTrustBundle() *ClusterTrustBundle {
+	if x != nil {
+		return x.ClusterTrustBundle
+	}
+	return nil
+}
+
+func (x *UpdateClusterTrustBundleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateClusterTrustBundleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateClusterTrustBundleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateClusterTrustBundleResponse holds the ClusterTrustBundle.
+type UpdateClusterTrustBundleResponse struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ClusterTrustBundle *ClusterTrustBundle    `protobuf:"bytes,1,opt,name=cluster_trust_bundle,json=clusterTrustBundle,proto3" json:"cluster_trust_bundle,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *UpdateClusterTrustBundleResponse) Reset() {
+	*x = UpdateClusterTrustBundleResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateClusterTrustBundleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateClusterTrustBundleResponse) ProtoMessage() {}
+
+func (x *UpdateClusterTrustBundleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateClusterTrustBundleResponse.ProtoReflect.Descriptor instead.
+func (*UpdateClusterTrustBundleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *UpdateClusterTrustBundleResponse) GetClusterTrustBundle() *ClusterTrustBundle {
+	if x != nil {
+		return x.ClusterTrustBundle
+	}
+	return nil
+}
+
+// PatchClusterTrustBundleRequest holds a patch to the ClusterTrustBundle.
+type PatchClusterTrustBundleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchClusterTrustBundleRequest) Reset() {
+	*x = PatchClusterTrustBundleRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchClusterTrustBundleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchClusterTrustBundleRequest) ProtoMessage() {}
+
+func (x *PatchClusterTrustBundleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchClusterTrustBundleRequest.ProtoReflect.Descriptor instead.
+func (*PatchClusterTrustBundleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PatchClusterTrustBundleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchClusterTrustBundleRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchClusterTrustBundleRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchClusterTrustBundleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchClusterTrustBundleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchClusterTrustBundleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchClusterTrustBundleRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchClusterTrustBundleResponse holds the ClusterTrustBundle.
+type PatchClusterTrustBundleResponse struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ClusterTrustBundle *ClusterTrustBundle    `protobuf:"bytes,1,opt,name=cluster_trust_bundle,json=clusterTrustBundle,proto3" json:"cluster_trust_bundle,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *PatchClusterTrustBundleResponse) Reset() {
+	*x = PatchClusterTrustBundleResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchClusterTrustBundleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchClusterTrustBundleResponse) ProtoMessage() {}
+
+func (x *PatchClusterTrustBundleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchClusterTrustBundleResponse.ProtoReflect.Descriptor instead.
+func (*PatchClusterTrustBundleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PatchClusterTrustBundleResponse) GetClusterTrustBundle() *ClusterTrustBundle {
+	if x != nil {
+		return x.ClusterTrustBundle
+	}
+	return nil
+}
+
+// DeleteClusterTrustBundleRequest names the ClusterTrustBundle to delete.
+type DeleteClusterTrustBundleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// options is the request body; the query parameters below add to it.
+	Options            *v1.DeleteOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	GracePeriodSeconds *int64            `protobuf:"varint,4,opt,name=grace_period_seconds,json=gracePeriodSeconds,proto3,oneof" json:"grace_period_seconds,omitempty"`
+	// propagation_policy is Orphan, Background or Foreground.
+	PropagationPolicy string `protobuf:"bytes,5,opt,name=propagation_policy,json=propagationPolicy,proto3" json:"propagation_policy,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,6,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteClusterTrustBundleRequest) Reset() {
+	*x = DeleteClusterTrustBundleRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteClusterTrustBundleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteClusterTrustBundleRequest) ProtoMessage() {}
+
+func (x *DeleteClusterTrustBundleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteClusterTrustBundleRequest.ProtoReflect.Descriptor instead.
+func (*DeleteClusterTrustBundleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DeleteClusterTrustBundleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteClusterTrustBundleRequest) GetOptions() *v1.DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteClusterTrustBundleRequest) GetGracePeriodSeconds() int64 {
+	if x != nil && x.GracePeriodSeconds != nil {
+		return *x.GracePeriodSeconds
+	}
+	return 0
+}
+
+func (x *DeleteClusterTrustBundleRequest) GetPropagationPolicy() string {
+	if x != nil {
+		return x.PropagationPolicy
+	}
+	return ""
+}
+
+func (x *DeleteClusterTrustBundleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteClusterTrustBundleResponse is the ClusterTrustBundle, while its deletion
+// is pending, or the Status of a finished delete: one of the two is set.
+type DeleteClusterTrustBundleResponse struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ClusterTrustBundle *ClusterTrustBundle    `protobuf:"bytes,1,opt,name=cluster_trust_bundle,json=clusterTrustBundle,proto3" json:"cluster_trust_bundle,omitempty"`
+	Status             *v1.Status             `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DeleteClusterTrustBundleResponse) Reset() {
+	*x = DeleteClusterTrustBundleResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteClusterTrustBundleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteClusterTrustBundleResponse) ProtoMessage() {}
+
+func (x *DeleteClusterTrustBundleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteClusterTrustBundleResponse.ProtoReflect.Descriptor instead.
+func (*DeleteClusterTrustBundleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *DeleteClusterTrustBundleResponse) GetClusterTrustBundle() *ClusterTrustBundle {
+	if x != nil {
+		return x.ClusterTrustBundle
+	}
+	return nil
+}
+
+func (x *DeleteClusterTrustBundleResponse) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// DeleteCollectionClusterTrustBundlesRequest selects the ClusterTrustBundles to
+// delete.
+type DeleteCollectionClusterTrustBundlesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,2,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,3,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// options is the request body.
+	Options *v1.DeleteOptions `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionClusterTrustBundlesRequest) Reset() {
+	*x = DeleteCollectionClusterTrustBundlesRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionClusterTrustBundlesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionClusterTrustBundlesRequest) ProtoMessage() {}
+
+func (x *DeleteCollectionClusterTrustBundlesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionClusterTrustBundlesRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionClusterTrustBundlesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *DeleteCollectionClusterTrustBundlesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionClusterTrustBundlesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionClusterTrustBundlesRequest) GetOptions() *v1.DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteCollectionClusterTrustBundlesRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteCollectionClusterTrustBundlesResponse is the ClusterTrustBundleList
+// deleted.
+type DeleteCollectionClusterTrustBundlesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *v1.ListMeta           `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items         []*ClusterTrustBundle  `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionClusterTrustBundlesResponse) Reset() {
+	*x = DeleteCollectionClusterTrustBundlesResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionClusterTrustBundlesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionClusterTrustBundlesResponse) ProtoMessage() {}
+
+func (x *DeleteCollectionClusterTrustBundlesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionClusterTrustBundlesResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionClusterTrustBundlesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *DeleteCollectionClusterTrustBundlesResponse) GetMetadata() *v1.ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *DeleteCollectionClusterTrustBundlesResponse) GetItems() []*ClusterTrustBundle {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// WatchClusterTrustBundlesRequest selects the ClusterTrustBundles to watch.
+type WatchClusterTrustBundlesRequest struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector       string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector       string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	ResourceVersion     string                 `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds      int64                  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	AllowWatchBookmarks bool                   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
+	SendInitialEvents   *bool                  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole ClusterTrustBundles.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchClusterTrustBundlesRequest) Reset() {
+	*x = WatchClusterTrustBundlesRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchClusterTrustBundlesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchClusterTrustBundlesRequest) ProtoMessage() {}
+
+func (x *WatchClusterTrustBundlesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchClusterTrustBundlesRequest.ProtoReflect.Descriptor instead.
+func (*WatchClusterTrustBundlesRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *WatchClusterTrustBundlesRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *WatchClusterTrustBundlesRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *WatchClusterTrustBundlesRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *WatchClusterTrustBundlesRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *WatchClusterTrustBundlesRequest) GetAllowWatchBookmarks() bool {
+	if x != nil {
+		return x.AllowWatchBookmarks
+	}
+	return false
+}
+
+func (x *WatchClusterTrustBundlesRequest) GetSendInitialEvents() bool {
+	if x != nil && x.SendInitialEvents != nil {
+		return *x.SendInitialEvents
+	}
+	return false
+}
+
+func (x *WatchClusterTrustBundlesRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// WatchClusterTrustBundlesResponse is one watch event.
+type WatchClusterTrustBundlesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
+	Type   string              `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *ClusterTrustBundle `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *WatchClusterTrustBundlesResponse) Reset() {
+	*x = WatchClusterTrustBundlesResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchClusterTrustBundlesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchClusterTrustBundlesResponse) ProtoMessage() {}
+
+func (x *WatchClusterTrustBundlesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchClusterTrustBundlesResponse.ProtoReflect.Descriptor instead.
+func (*WatchClusterTrustBundlesResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *WatchClusterTrustBundlesResponse) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *WatchClusterTrustBundlesResponse) GetObject() *ClusterTrustBundle {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchClusterTrustBundlesResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// GetPodCertificateRequestRequest names the PodCertificateRequest to read.
+type GetPodCertificateRequestRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PodCertificateRequests.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPodCertificateRequestRequest) Reset() {
+	*x = GetPodCertificateRequestRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPodCertificateRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPodCertificateRequestRequest) ProtoMessage() {}
+
+func (x *GetPodCertificateRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPodCertificateRequestRequest.ProtoReflect.Descriptor instead.
+func (*GetPodCertificateRequestRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetPodCertificateRequestRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetPodCertificateRequestRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetPodCertificateRequestRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *GetPodCertificateRequestRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// GetPodCertificateRequestResponse holds the PodCertificateRequest.
+type GetPodCertificateRequestResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,1,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,2,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetPodCertificateRequestResponse) Reset() {
+	*x = GetPodCertificateRequestResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPodCertificateRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPodCertificateRequestResponse) ProtoMessage() {}
+
+func (x *GetPodCertificateRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPodCertificateRequestResponse.ProtoReflect.Descriptor instead.
+func (*GetPodCertificateRequestResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GetPodCertificateRequestResponse) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
+func (x *GetPodCertificateRequestResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// ListPodCertificateRequestsRequest selects PodCertificateRequests.
+type ListPodCertificateRequestsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace       string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds  int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	Limit           int64  `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	// continue is the token of the previous page's ListMeta.
+	Continue             string `protobuf:"bytes,8,opt,name=continue,proto3" json:"continue,omitempty"`
+	ResourceVersionMatch string `protobuf:"bytes,10,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PodCertificateRequests.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPodCertificateRequestsRequest) Reset() {
+	*x = ListPodCertificateRequestsRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPodCertificateRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPodCertificateRequestsRequest) ProtoMessage() {}
+
+func (x *ListPodCertificateRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPodCertificateRequestsRequest.ProtoReflect.Descriptor instead.
+func (*ListPodCertificateRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ListPodCertificateRequestsRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *ListPodCertificateRequestsRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *ListPodCertificateRequestsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ListPodCertificateRequestsRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *ListPodCertificateRequestsRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *ListPodCertificateRequestsRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListPodCertificateRequestsRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+func (x *ListPodCertificateRequestsRequest) GetResourceVersionMatch() string {
+	if x != nil {
+		return x.ResourceVersionMatch
+	}
+	return ""
+}
+
+func (x *ListPodCertificateRequestsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// ListPodCertificateRequestsResponse is a PodCertificateRequestList.
+type ListPodCertificateRequestsResponse struct {
+	state    protoimpl.MessageState   `protogen:"open.v1"`
+	Metadata *v1.ListMeta             `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items    []*PodCertificateRequest `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// partial_object_metadata_items is set instead when metadata_only was asked.
+	PartialObjectMetadataItems []*v1.PartialObjectMetadata `protobuf:"bytes,3,rep,name=partial_object_metadata_items,json=partialObjectMetadataItems,proto3" json:"partial_object_metadata_items,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *ListPodCertificateRequestsResponse) Reset() {
+	*x = ListPodCertificateRequestsResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPodCertificateRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPodCertificateRequestsResponse) ProtoMessage() {}
+
+func (x *ListPodCertificateRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPodCertificateRequestsResponse.ProtoReflect.Descriptor instead.
+func (*ListPodCertificateRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ListPodCertificateRequestsResponse) GetMetadata() *v1.ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ListPodCertificateRequestsResponse) GetItems() []*PodCertificateRequest {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListPodCertificateRequestsResponse) GetPartialObjectMetadataItems() []*v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadataItems
+	}
+	return nil
+}
+
+// CreatePodCertificateRequestRequest holds the PodCertificateRequest to create.
+type CreatePodCertificateRequestRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Namespace             string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,2,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,3,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,4,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,5,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CreatePodCertificateRequestRequest) Reset() {
+	*x = CreatePodCertificateRequestRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePodCertificateRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePodCertificateRequestRequest) ProtoMessage() {}
+
+func (x *CreatePodCertificateRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePodCertificateRequestRequest.ProtoReflect.Descriptor instead.
+func (*CreatePodCertificateRequestRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *CreatePodCertificateRequestRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *CreatePodCertificateRequestRequest) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
+func (x *CreatePodCertificateRequestRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *CreatePodCertificateRequestRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *CreatePodCertificateRequestRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// CreatePodCertificateRequestResponse holds the PodCertificateRequest.
+type CreatePodCertificateRequestResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,1,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *CreatePodCertificateRequestResponse) Reset() {
+	*x = CreatePodCertificateRequestResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePodCertificateRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePodCertificateRequestResponse) ProtoMessage() {}
+
+func (x *CreatePodCertificateRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePodCertificateRequestResponse.ProtoReflect.Descriptor instead.
+func (*CreatePodCertificateRequestResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *CreatePodCertificateRequestResponse) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
+// UpdatePodCertificateRequestRequest holds the new PodCertificateRequest.
+type UpdatePodCertificateRequestRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Namespace             string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name                  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,3,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdatePodCertificateRequestRequest) Reset() {
+	*x = UpdatePodCertificateRequestRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePodCertificateRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePodCertificateRequestRequest) ProtoMessage() {}
+
+func (x *UpdatePodCertificateRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePodCertificateRequestRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePodCertificateRequestRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *UpdatePodCertificateRequestRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdatePodCertificateRequestRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePodCertificateRequestRequest) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
+func (x *UpdatePodCertificateRequestRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdatePodCertificateRequestRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdatePodCertificateRequestRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdatePodCertificateRequestResponse holds the PodCertificateRequest.
+type UpdatePodCertificateRequestResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,1,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *UpdatePodCertificateRequestResponse) Reset() {
+	*x = UpdatePodCertificateRequestResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePodCertificateRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePodCertificateRequestResponse) ProtoMessage() {}
+
+func (x *UpdatePodCertificateRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePodCertificateRequestResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePodCertificateRequestResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *UpdatePodCertificateRequestResponse) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
+// PatchPodCertificateRequestRequest holds a patch to the PodCertificateRequest.
+type PatchPodCertificateRequestRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchPodCertificateRequestRequest) Reset() {
+	*x = PatchPodCertificateRequestRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPodCertificateRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPodCertificateRequestRequest) ProtoMessage() {}
+
+func (x *PatchPodCertificateRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPodCertificateRequestRequest.ProtoReflect.Descriptor instead.
+func (*PatchPodCertificateRequestRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *PatchPodCertificateRequestRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchPodCertificateRequestRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchPodCertificateRequestRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchPodCertificateRequestRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchPodCertificateRequestRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchPodCertificateRequestRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchPodCertificateRequestRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchPodCertificateRequestRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchPodCertificateRequestResponse holds the PodCertificateRequest.
+type PatchPodCertificateRequestResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,1,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *PatchPodCertificateRequestResponse) Reset() {
+	*x = PatchPodCertificateRequestResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPodCertificateRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPodCertificateRequestResponse) ProtoMessage() {}
+
+func (x *PatchPodCertificateRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPodCertificateRequestResponse.ProtoReflect.Descriptor instead.
+func (*PatchPodCertificateRequestResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *PatchPodCertificateRequestResponse) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
+// DeletePodCertificateRequestRequest names the PodCertificateRequest to delete.
+type DeletePodCertificateRequestRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// options is the request body; the query parameters below add to it.
+	Options            *v1.DeleteOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	GracePeriodSeconds *int64            `protobuf:"varint,4,opt,name=grace_period_seconds,json=gracePeriodSeconds,proto3,oneof" json:"grace_period_seconds,omitempty"`
+	// propagation_policy is Orphan, Background or Foreground.
+	PropagationPolicy string `protobuf:"bytes,5,opt,name=propagation_policy,json=propagationPolicy,proto3" json:"propagation_policy,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,6,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePodCertificateRequestRequest) Reset() {
+	*x = DeletePodCertificateRequestRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePodCertificateRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePodCertificateRequestRequest) ProtoMessage() {}
+
+func (x *DeletePodCertificateRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePodCertificateRequestRequest.ProtoReflect.Descriptor instead.
+func (*DeletePodCertificateRequestRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *DeletePodCertificateRequestRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeletePodCertificateRequestRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeletePodCertificateRequestRequest) GetOptions() *v1.DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeletePodCertificateRequestRequest) GetGracePeriodSeconds() int64 {
+	if x != nil && x.GracePeriodSeconds != nil {
+		return *x.GracePeriodSeconds
+	}
+	return 0
+}
+
+func (x *DeletePodCertificateRequestRequest) GetPropagationPolicy() string {
+	if x != nil {
+		return x.PropagationPolicy
+	}
+	return ""
+}
+
+func (x *DeletePodCertificateRequestRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeletePodCertificateRequestResponse is the PodCertificateRequest, while its
+// deletion is pending, or the Status of a finished delete: one of the two is
+// set.
+type DeletePodCertificateRequestResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,1,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	Status                *v1.Status             `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *DeletePodCertificateRequestResponse) Reset() {
+	*x = DeletePodCertificateRequestResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePodCertificateRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePodCertificateRequestResponse) ProtoMessage() {}
+
+func (x *DeletePodCertificateRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePodCertificateRequestResponse.ProtoReflect.Descriptor instead.
+func (*DeletePodCertificateRequestResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *DeletePodCertificateRequestResponse) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
+func (x *DeletePodCertificateRequestResponse) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// DeleteCollectionPodCertificateRequestsRequest selects the
+// PodCertificateRequests to delete.
+type DeleteCollectionPodCertificateRequestsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	LabelSelector string                 `protobuf:"bytes,2,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,3,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// options is the request body.
+	Options *v1.DeleteOptions `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun        []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionPodCertificateRequestsRequest) Reset() {
+	*x = DeleteCollectionPodCertificateRequestsRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionPodCertificateRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionPodCertificateRequestsRequest) ProtoMessage() {}
+
+func (x *DeleteCollectionPodCertificateRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionPodCertificateRequestsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionPodCertificateRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *DeleteCollectionPodCertificateRequestsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPodCertificateRequestsRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPodCertificateRequestsRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *DeleteCollectionPodCertificateRequestsRequest) GetOptions() *v1.DeleteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeleteCollectionPodCertificateRequestsRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+// DeleteCollectionPodCertificateRequestsResponse is the
+// PodCertificateRequestList deleted.
+type DeleteCollectionPodCertificateRequestsResponse struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Metadata      *v1.ListMeta             `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items         []*PodCertificateRequest `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionPodCertificateRequestsResponse) Reset() {
+	*x = DeleteCollectionPodCertificateRequestsResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionPodCertificateRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionPodCertificateRequestsResponse) ProtoMessage() {}
+
+func (x *DeleteCollectionPodCertificateRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionPodCertificateRequestsResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionPodCertificateRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *DeleteCollectionPodCertificateRequestsResponse) GetMetadata() *v1.ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *DeleteCollectionPodCertificateRequestsResponse) GetItems() []*PodCertificateRequest {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// WatchPodCertificateRequestsRequest selects the PodCertificateRequests to
+// watch.
+type WatchPodCertificateRequestsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabelSelector string                 `protobuf:"bytes,1,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	FieldSelector string                 `protobuf:"bytes,2,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
+	// namespace is empty for every namespace.
+	Namespace           string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceVersion     string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	TimeoutSeconds      int64  `protobuf:"varint,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	AllowWatchBookmarks bool   `protobuf:"varint,9,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
+	SendInitialEvents   *bool  `protobuf:"varint,11,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
+	// metadata_only answers only metadata: PartialObjectMetadata in the answer's
+	// partial_object_metadata fields, instead of whole PodCertificateRequests.
+	MetadataOnly  bool `protobuf:"varint,20,opt,name=metadata_only,json=metadataOnly,proto3" json:"metadata_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchPodCertificateRequestsRequest) Reset() {
+	*x = WatchPodCertificateRequestsRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPodCertificateRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPodCertificateRequestsRequest) ProtoMessage() {}
+
+func (x *WatchPodCertificateRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPodCertificateRequestsRequest.ProtoReflect.Descriptor instead.
+func (*WatchPodCertificateRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *WatchPodCertificateRequestsRequest) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *WatchPodCertificateRequestsRequest) GetFieldSelector() string {
+	if x != nil {
+		return x.FieldSelector
+	}
+	return ""
+}
+
+func (x *WatchPodCertificateRequestsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *WatchPodCertificateRequestsRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *WatchPodCertificateRequestsRequest) GetTimeoutSeconds() int64 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *WatchPodCertificateRequestsRequest) GetAllowWatchBookmarks() bool {
+	if x != nil {
+		return x.AllowWatchBookmarks
+	}
+	return false
+}
+
+func (x *WatchPodCertificateRequestsRequest) GetSendInitialEvents() bool {
+	if x != nil && x.SendInitialEvents != nil {
+		return *x.SendInitialEvents
+	}
+	return false
+}
+
+func (x *WatchPodCertificateRequestsRequest) GetMetadataOnly() bool {
+	if x != nil {
+		return x.MetadataOnly
+	}
+	return false
+}
+
+// WatchPodCertificateRequestsResponse is one watch event.
+type WatchPodCertificateRequestsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
+	Type   string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object *PodCertificateRequest `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// partial_object_metadata is set instead when metadata_only was asked.
+	PartialObjectMetadata *v1.PartialObjectMetadata `protobuf:"bytes,3,opt,name=partial_object_metadata,json=partialObjectMetadata,proto3" json:"partial_object_metadata,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *WatchPodCertificateRequestsResponse) Reset() {
+	*x = WatchPodCertificateRequestsResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPodCertificateRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPodCertificateRequestsResponse) ProtoMessage() {}
+
+func (x *WatchPodCertificateRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPodCertificateRequestsResponse.ProtoReflect.Descriptor instead.
+func (*WatchPodCertificateRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *WatchPodCertificateRequestsResponse) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *WatchPodCertificateRequestsResponse) GetObject() *PodCertificateRequest {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *WatchPodCertificateRequestsResponse) GetPartialObjectMetadata() *v1.PartialObjectMetadata {
+	if x != nil {
+		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// GetPodCertificateRequestStatusRequest names the PodCertificateRequest status
+// to read.
+type GetPodCertificateRequestStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetPodCertificateRequestStatusRequest) Reset() {
+	*x = GetPodCertificateRequestStatusRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPodCertificateRequestStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPodCertificateRequestStatusRequest) ProtoMessage() {}
+
+func (x *GetPodCertificateRequestStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPodCertificateRequestStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetPodCertificateRequestStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *GetPodCertificateRequestStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetPodCertificateRequestStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetPodCertificateRequestStatusRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetPodCertificateRequestStatusResponse holds the PodCertificateRequest.
+type GetPodCertificateRequestStatusResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,1,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetPodCertificateRequestStatusResponse) Reset() {
+	*x = GetPodCertificateRequestStatusResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPodCertificateRequestStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPodCertificateRequestStatusResponse) ProtoMessage() {}
+
+func (x *GetPodCertificateRequestStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPodCertificateRequestStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetPodCertificateRequestStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *GetPodCertificateRequestStatusResponse) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
+// UpdatePodCertificateRequestStatusRequest holds the new PodCertificateRequest
+// status.
+type UpdatePodCertificateRequestStatusRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Namespace             string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name                  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,3,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdatePodCertificateRequestStatusRequest) Reset() {
+	*x = UpdatePodCertificateRequestStatusRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePodCertificateRequestStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePodCertificateRequestStatusRequest) ProtoMessage() {}
+
+func (x *UpdatePodCertificateRequestStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePodCertificateRequestStatusRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePodCertificateRequestStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *UpdatePodCertificateRequestStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdatePodCertificateRequestStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePodCertificateRequestStatusRequest) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
+func (x *UpdatePodCertificateRequestStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdatePodCertificateRequestStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdatePodCertificateRequestStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdatePodCertificateRequestStatusResponse holds the PodCertificateRequest.
+type UpdatePodCertificateRequestStatusResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,1,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *UpdatePodCertificateRequestStatusResponse) Reset() {
+	*x = UpdatePodCertificateRequestStatusResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePodCertificateRequestStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePodCertificateRequestStatusResponse) ProtoMessage() {}
+
+func (x *UpdatePodCertificateRequestStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePodCertificateRequestStatusResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePodCertificateRequestStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *UpdatePodCertificateRequestStatusResponse) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
+// PatchPodCertificateRequestStatusRequest holds a patch to the
+// PodCertificateRequest status.
+type PatchPodCertificateRequestStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchPodCertificateRequestStatusRequest) Reset() {
+	*x = PatchPodCertificateRequestStatusRequest{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPodCertificateRequestStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPodCertificateRequestStatusRequest) ProtoMessage() {}
+
+func (x *PatchPodCertificateRequestStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPodCertificateRequestStatusRequest.ProtoReflect.Descriptor instead.
+func (*PatchPodCertificateRequestStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *PatchPodCertificateRequestStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchPodCertificateRequestStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchPodCertificateRequestStatusRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchPodCertificateRequestStatusRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchPodCertificateRequestStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchPodCertificateRequestStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchPodCertificateRequestStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchPodCertificateRequestStatusRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchPodCertificateRequestStatusResponse holds the PodCertificateRequest.
+type PatchPodCertificateRequestStatusResponse struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PodCertificateRequest *PodCertificateRequest `protobuf:"bytes,1,opt,name=pod_certificate_request,json=podCertificateRequest,proto3" json:"pod_certificate_request,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *PatchPodCertificateRequestStatusResponse) Reset() {
+	*x = PatchPodCertificateRequestStatusResponse{}
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchPodCertificateRequestStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchPodCertificateRequestStatusResponse) ProtoMessage() {}
+
+func (x *PatchPodCertificateRequestStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_services_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchPodCertificateRequestStatusResponse.ProtoReflect.Descriptor instead.
+func (*PatchPodCertificateRequestStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_services_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *PatchPodCertificateRequestStatusResponse) GetPodCertificateRequest() *PodCertificateRequest {
+	if x != nil {
+		return x.PodCertificateRequest
+	}
+	return nil
+}
+
 var File_portico_certificates_v1_services_proto protoreflect.FileDescriptor
 
 const file_portico_certificates_v1_services_proto_rawDesc = "" +
@@ -1601,7 +4235,201 @@ const file_portico_certificates_v1_services_proto_rawDesc = "" +
 	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
 	"\x06_force\"\xa2\x01\n" +
 	",PatchCertificateSigningRequestStatusResponse\x12r\n" +
-	"\x1bcertificate_signing_request\x18\x01 \x01(\v22.portico.certificates.v1.CertificateSigningRequestR\x19certificateSigningRequest2\x8d\x0f\n" +
+	"\x1bcertificate_signing_request\x18\x01 \x01(\v22.portico.certificates.v1.CertificateSigningRequestR\x19certificateSigningRequest\"\x82\x01\n" +
+	"\x1cGetClusterTrustBundleRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xde\x01\n" +
+	"\x1dGetClusterTrustBundleResponse\x12]\n" +
+	"\x14cluster_trust_bundle\x18\x01 \x01(\v2+.portico.certificates.v1.ClusterTrustBundleR\x12clusterTrustBundle\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xcf\x02\n" +
+	"\x1eListClusterTrustBundlesRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x12\x14\n" +
+	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
+	"\x16resource_version_match\x18\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\x86\x02\n" +
+	"\x1fListClusterTrustBundlesResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12A\n" +
+	"\x05items\x18\x02 \x03(\v2+.portico.certificates.v1.ClusterTrustBundleR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\xe9\x01\n" +
+	"\x1fCreateClusterTrustBundleRequest\x12]\n" +
+	"\x14cluster_trust_bundle\x18\x02 \x01(\v2+.portico.certificates.v1.ClusterTrustBundleR\x12clusterTrustBundle\x12\x17\n" +
+	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x04 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x05 \x01(\tR\x0ffieldValidation\"\x81\x01\n" +
+	" CreateClusterTrustBundleResponse\x12]\n" +
+	"\x14cluster_trust_bundle\x18\x01 \x01(\v2+.portico.certificates.v1.ClusterTrustBundleR\x12clusterTrustBundle\"\xfd\x01\n" +
+	"\x1fUpdateClusterTrustBundleRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12]\n" +
+	"\x14cluster_trust_bundle\x18\x03 \x01(\v2+.portico.certificates.v1.ClusterTrustBundleR\x12clusterTrustBundle\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"\x81\x01\n" +
+	" UpdateClusterTrustBundleResponse\x12]\n" +
+	"\x14cluster_trust_bundle\x18\x01 \x01(\v2+.portico.certificates.v1.ClusterTrustBundleR\x12clusterTrustBundle\"\xf7\x01\n" +
+	"\x1ePatchClusterTrustBundleRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"\x80\x01\n" +
+	"\x1fPatchClusterTrustBundleResponse\x12]\n" +
+	"\x14cluster_trust_bundle\x18\x01 \x01(\v2+.portico.certificates.v1.ClusterTrustBundleR\x12clusterTrustBundle\"\x87\x02\n" +
+	"\x1fDeleteClusterTrustBundleRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x125\n" +
+	"\x14grace_period_seconds\x18\x04 \x01(\x03H\x00R\x12gracePeriodSeconds\x88\x01\x01\x12-\n" +
+	"\x12propagation_policy\x18\x05 \x01(\tR\x11propagationPolicy\x12\x17\n" +
+	"\adry_run\x18\x06 \x03(\tR\x06dryRunB\x17\n" +
+	"\x15_grace_period_seconds\"\xb2\x01\n" +
+	" DeleteClusterTrustBundleResponse\x12]\n" +
+	"\x14cluster_trust_bundle\x18\x01 \x01(\v2+.portico.certificates.v1.ClusterTrustBundleR\x12clusterTrustBundle\x12/\n" +
+	"\x06status\x18\x02 \x01(\v2\x17.portico.core.v1.StatusR\x06status\"\xcd\x01\n" +
+	"*DeleteCollectionClusterTrustBundlesRequest\x12%\n" +
+	"\x0elabel_selector\x18\x02 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x03 \x01(\tR\rfieldSelector\x128\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\xa7\x01\n" +
+	"+DeleteCollectionClusterTrustBundlesResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12A\n" +
+	"\x05items\x18\x02 \x03(\v2+.portico.certificates.v1.ClusterTrustBundleR\x05items\"\xe9\x02\n" +
+	"\x1fWatchClusterTrustBundlesRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
+	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xdb\x01\n" +
+	" WatchClusterTrustBundlesResponse\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12C\n" +
+	"\x06object\x18\x02 \x01(\v2+.portico.certificates.v1.ClusterTrustBundleR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xa3\x01\n" +
+	"\x1fGetPodCertificateRequestRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\xea\x01\n" +
+	" GetPodCertificateRequestResponse\x12f\n" +
+	"\x17pod_certificate_request\x18\x01 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest\x12^\n" +
+	"\x17partial_object_metadata\x18\x02 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xf0\x02\n" +
+	"!ListPodCertificateRequestsRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x12\x14\n" +
+	"\x05limit\x18\a \x01(\x03R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\b \x01(\tR\bcontinue\x124\n" +
+	"\x16resource_version_match\x18\n" +
+	" \x01(\tR\x14resourceVersionMatch\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnly\"\x8c\x02\n" +
+	"\"ListPodCertificateRequestsResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12D\n" +
+	"\x05items\x18\x02 \x03(\v2..portico.certificates.v1.PodCertificateRequestR\x05items\x12i\n" +
+	"\x1dpartial_object_metadata_items\x18\x03 \x03(\v2&.portico.core.v1.PartialObjectMetadataR\x1apartialObjectMetadataItems\"\x93\x02\n" +
+	"\"CreatePodCertificateRequestRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12f\n" +
+	"\x17pod_certificate_request\x18\x02 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest\x12\x17\n" +
+	"\adry_run\x18\x03 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x04 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x05 \x01(\tR\x0ffieldValidation\"\x8d\x01\n" +
+	"#CreatePodCertificateRequestResponse\x12f\n" +
+	"\x17pod_certificate_request\x18\x01 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest\"\xa7\x02\n" +
+	"\"UpdatePodCertificateRequestRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12f\n" +
+	"\x17pod_certificate_request\x18\x03 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"\x8d\x01\n" +
+	"#UpdatePodCertificateRequestResponse\x12f\n" +
+	"\x17pod_certificate_request\x18\x01 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest\"\x98\x02\n" +
+	"!PatchPodCertificateRequestRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"\x8c\x01\n" +
+	"\"PatchPodCertificateRequestResponse\x12f\n" +
+	"\x17pod_certificate_request\x18\x01 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest\"\xa8\x02\n" +
+	"\"DeletePodCertificateRequestRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x125\n" +
+	"\x14grace_period_seconds\x18\x04 \x01(\x03H\x00R\x12gracePeriodSeconds\x88\x01\x01\x12-\n" +
+	"\x12propagation_policy\x18\x05 \x01(\tR\x11propagationPolicy\x12\x17\n" +
+	"\adry_run\x18\x06 \x03(\tR\x06dryRunB\x17\n" +
+	"\x15_grace_period_seconds\"\xbe\x01\n" +
+	"#DeletePodCertificateRequestResponse\x12f\n" +
+	"\x17pod_certificate_request\x18\x01 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest\x12/\n" +
+	"\x06status\x18\x02 \x01(\v2\x17.portico.core.v1.StatusR\x06status\"\xee\x01\n" +
+	"-DeleteCollectionPodCertificateRequestsRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12%\n" +
+	"\x0elabel_selector\x18\x02 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x03 \x01(\tR\rfieldSelector\x128\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1e.portico.core.v1.DeleteOptionsR\aoptions\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\"\xad\x01\n" +
+	".DeleteCollectionPodCertificateRequestsResponse\x125\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x19.portico.core.v1.ListMetaR\bmetadata\x12D\n" +
+	"\x05items\x18\x02 \x03(\v2..portico.certificates.v1.PodCertificateRequestR\x05items\"\x8a\x03\n" +
+	"\"WatchPodCertificateRequestsRequest\x12%\n" +
+	"\x0elabel_selector\x18\x01 \x01(\tR\rlabelSelector\x12%\n" +
+	"\x0efield_selector\x18\x02 \x01(\tR\rfieldSelector\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\x12'\n" +
+	"\x0ftimeout_seconds\x18\x05 \x01(\x03R\x0etimeoutSeconds\x122\n" +
+	"\x15allow_watch_bookmarks\x18\t \x01(\bR\x13allowWatchBookmarks\x123\n" +
+	"\x13send_initial_events\x18\v \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x12#\n" +
+	"\rmetadata_only\x18\x14 \x01(\bR\fmetadataOnlyB\x16\n" +
+	"\x14_send_initial_events\"\xe1\x01\n" +
+	"#WatchPodCertificateRequestsResponse\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12F\n" +
+	"\x06object\x18\x02 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x06object\x12^\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x84\x01\n" +
+	"%GetPodCertificateRequestStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"\x90\x01\n" +
+	"&GetPodCertificateRequestStatusResponse\x12f\n" +
+	"\x17pod_certificate_request\x18\x01 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest\"\xad\x02\n" +
+	"(UpdatePodCertificateRequestStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12f\n" +
+	"\x17pod_certificate_request\x18\x03 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"\x93\x01\n" +
+	")UpdatePodCertificateRequestStatusResponse\x12f\n" +
+	"\x17pod_certificate_request\x18\x01 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest\"\x9e\x02\n" +
+	"'PatchPodCertificateRequestStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"\x92\x01\n" +
+	"(PatchPodCertificateRequestStatusResponse\x12f\n" +
+	"\x17pod_certificate_request\x18\x01 \x01(\v2..portico.certificates.v1.PodCertificateRequestR\x15podCertificateRequest2\x8d\x0f\n" +
 	" CertificateSigningRequestService\x12\x9b\x01\n" +
 	"\x1cGetCertificateSigningRequest\x12<.portico.certificates.v1.GetCertificateSigningRequestRequest\x1a=.portico.certificates.v1.GetCertificateSigningRequestResponse\x12\xa1\x01\n" +
 	"\x1eListCertificateSigningRequests\x12>.portico.certificates.v1.ListCertificateSigningRequestsRequest\x1a?.portico.certificates.v1.ListCertificateSigningRequestsResponse\x12\xa4\x01\n" +
@@ -1613,7 +4441,28 @@ const file_portico_certificates_v1_services_proto_rawDesc = "" +
 	"\x1fWatchCertificateSigningRequests\x12?.portico.certificates.v1.WatchCertificateSigningRequestsRequest\x1a@.portico.certificates.v1.WatchCertificateSigningRequestsResponse0\x01\x12\xad\x01\n" +
 	"\"GetCertificateSigningRequestStatus\x12B.portico.certificates.v1.GetCertificateSigningRequestStatusRequest\x1aC.portico.certificates.v1.GetCertificateSigningRequestStatusResponse\x12\xb6\x01\n" +
 	"%UpdateCertificateSigningRequestStatus\x12E.portico.certificates.v1.UpdateCertificateSigningRequestStatusRequest\x1aF.portico.certificates.v1.UpdateCertificateSigningRequestStatusResponse\x12\xb3\x01\n" +
-	"$PatchCertificateSigningRequestStatus\x12D.portico.certificates.v1.PatchCertificateSigningRequestStatusRequest\x1aE.portico.certificates.v1.PatchCertificateSigningRequestStatusResponseBMZKgithub.com/portico-dev/portico/proto/portico/certificates/v1;certificatesv1b\x06proto3"
+	"$PatchCertificateSigningRequestStatus\x12D.portico.certificates.v1.PatchCertificateSigningRequestStatusRequest\x1aE.portico.certificates.v1.PatchCertificateSigningRequestStatusResponse2\xbf\t\n" +
+	"\x19ClusterTrustBundleService\x12\x86\x01\n" +
+	"\x15GetClusterTrustBundle\x125.portico.certificates.v1.GetClusterTrustBundleRequest\x1a6.portico.certificates.v1.GetClusterTrustBundleResponse\x12\x8c\x01\n" +
+	"\x17ListClusterTrustBundles\x127.portico.certificates.v1.ListClusterTrustBundlesRequest\x1a8.portico.certificates.v1.ListClusterTrustBundlesResponse\x12\x8f\x01\n" +
+	"\x18CreateClusterTrustBundle\x128.portico.certificates.v1.CreateClusterTrustBundleRequest\x1a9.portico.certificates.v1.CreateClusterTrustBundleResponse\x12\x8f\x01\n" +
+	"\x18UpdateClusterTrustBundle\x128.portico.certificates.v1.UpdateClusterTrustBundleRequest\x1a9.portico.certificates.v1.UpdateClusterTrustBundleResponse\x12\x8c\x01\n" +
+	"\x17PatchClusterTrustBundle\x127.portico.certificates.v1.PatchClusterTrustBundleRequest\x1a8.portico.certificates.v1.PatchClusterTrustBundleResponse\x12\x8f\x01\n" +
+	"\x18DeleteClusterTrustBundle\x128.portico.certificates.v1.DeleteClusterTrustBundleRequest\x1a9.portico.certificates.v1.DeleteClusterTrustBundleResponse\x12\xb0\x01\n" +
+	"#DeleteCollectionClusterTrustBundles\x12C.portico.certificates.v1.DeleteCollectionClusterTrustBundlesRequest\x1aD.portico.certificates.v1.DeleteCollectionClusterTrustBundlesResponse\x12\x91\x01\n" +
+	"\x18WatchClusterTrustBundles\x128.portico.certificates.v1.WatchClusterTrustBundlesRequest\x1a9.portico.certificates.v1.WatchClusterTrustBundlesResponse0\x012\x85\x0e\n" +
+	"\x1cPodCertificateRequestService\x12\x8f\x01\n" +
+	"\x18GetPodCertificateRequest\x128.portico.certificates.v1.GetPodCertificateRequestRequest\x1a9.portico.certificates.v1.GetPodCertificateRequestResponse\x12\x95\x01\n" +
+	"\x1aListPodCertificateRequests\x12:.portico.certificates.v1.ListPodCertificateRequestsRequest\x1a;.portico.certificates.v1.ListPodCertificateRequestsResponse\x12\x98\x01\n" +
+	"\x1bCreatePodCertificateRequest\x12;.portico.certificates.v1.CreatePodCertificateRequestRequest\x1a<.portico.certificates.v1.CreatePodCertificateRequestResponse\x12\x98\x01\n" +
+	"\x1bUpdatePodCertificateRequest\x12;.portico.certificates.v1.UpdatePodCertificateRequestRequest\x1a<.portico.certificates.v1.UpdatePodCertificateRequestResponse\x12\x95\x01\n" +
+	"\x1aPatchPodCertificateRequest\x12:.portico.certificates.v1.PatchPodCertificateRequestRequest\x1a;.portico.certificates.v1.PatchPodCertificateRequestResponse\x12\x98\x01\n" +
+	"\x1bDeletePodCertificateRequest\x12;.portico.certificates.v1.DeletePodCertificateRequestRequest\x1a<.portico.certificates.v1.DeletePodCertificateRequestResponse\x12\xb9\x01\n" +
+	"&DeleteCollectionPodCertificateRequests\x12F.portico.certificates.v1.DeleteCollectionPodCertificateRequestsRequest\x1aG.portico.certificates.v1.DeleteCollectionPodCertificateRequestsResponse\x12\x9a\x01\n" +
+	"\x1bWatchPodCertificateRequests\x12;.portico.certificates.v1.WatchPodCertificateRequestsRequest\x1a<.portico.certificates.v1.WatchPodCertificateRequestsResponse0\x01\x12\xa1\x01\n" +
+	"\x1eGetPodCertificateRequestStatus\x12>.portico.certificates.v1.GetPodCertificateRequestStatusRequest\x1a?.portico.certificates.v1.GetPodCertificateRequestStatusResponse\x12\xaa\x01\n" +
+	"!UpdatePodCertificateRequestStatus\x12A.portico.certificates.v1.UpdatePodCertificateRequestStatusRequest\x1aB.portico.certificates.v1.UpdatePodCertificateRequestStatusResponse\x12\xa7\x01\n" +
+	" PatchPodCertificateRequestStatus\x12@.portico.certificates.v1.PatchPodCertificateRequestStatusRequest\x1aA.portico.certificates.v1.PatchPodCertificateRequestStatusResponseBMZKgithub.com/portico-dev/portico/proto/portico/certificates/v1;certificatesv1b\x06proto3"
 
 var (
 	file_portico_certificates_v1_services_proto_rawDescOnce sync.Once
@@ -1627,7 +4476,7 @@ func file_portico_certificates_v1_services_proto_rawDescGZIP() []byte {
 	return file_portico_certificates_v1_services_proto_rawDescData
 }
 
-var file_portico_certificates_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_portico_certificates_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_portico_certificates_v1_services_proto_goTypes = []any{
 	(*GetCertificateSigningRequestRequest)(nil),                // 0: portico.certificates.v1.GetCertificateSigningRequestRequest
 	(*GetCertificateSigningRequestResponse)(nil),               // 1: portico.certificates.v1.GetCertificateSigningRequestResponse
@@ -1651,62 +4500,180 @@ var file_portico_certificates_v1_services_proto_goTypes = []any{
 	(*UpdateCertificateSigningRequestStatusResponse)(nil),      // 19: portico.certificates.v1.UpdateCertificateSigningRequestStatusResponse
 	(*PatchCertificateSigningRequestStatusRequest)(nil),        // 20: portico.certificates.v1.PatchCertificateSigningRequestStatusRequest
 	(*PatchCertificateSigningRequestStatusResponse)(nil),       // 21: portico.certificates.v1.PatchCertificateSigningRequestStatusResponse
-	(*CertificateSigningRequest)(nil),                          // 22: portico.certificates.v1.CertificateSigningRequest
-	(*v1.PartialObjectMetadata)(nil),                           // 23: portico.core.v1.PartialObjectMetadata
-	(*v1.ListMeta)(nil),                                        // 24: portico.core.v1.ListMeta
-	(*v1.DeleteOptions)(nil),                                   // 25: portico.core.v1.DeleteOptions
-	(*v1.Status)(nil),                                          // 26: portico.core.v1.Status
+	(*GetClusterTrustBundleRequest)(nil),                       // 22: portico.certificates.v1.GetClusterTrustBundleRequest
+	(*GetClusterTrustBundleResponse)(nil),                      // 23: portico.certificates.v1.GetClusterTrustBundleResponse
+	(*ListClusterTrustBundlesRequest)(nil),                     // 24: portico.certificates.v1.ListClusterTrustBundlesRequest
+	(*ListClusterTrustBundlesResponse)(nil),                    // 25: portico.certificates.v1.ListClusterTrustBundlesResponse
+	(*CreateClusterTrustBundleRequest)(nil),                    // 26: portico.certificates.v1.CreateClusterTrustBundleRequest
+	(*CreateClusterTrustBundleResponse)(nil),                   // 27: portico.certificates.v1.CreateClusterTrustBundleResponse
+	(*UpdateClusterTrustBundleRequest)(nil),                    // 28: portico.certificates.v1.UpdateClusterTrustBundleRequest
+	(*UpdateClusterTrustBundleResponse)(nil),                   // 29: portico.certificates.v1.UpdateClusterTrustBundleResponse
+	(*PatchClusterTrustBundleRequest)(nil),                     // 30: portico.certificates.v1.PatchClusterTrustBundleRequest
+	(*PatchClusterTrustBundleResponse)(nil),                    // 31: portico.certificates.v1.PatchClusterTrustBundleResponse
+	(*DeleteClusterTrustBundleRequest)(nil),                    // 32: portico.certificates.v1.DeleteClusterTrustBundleRequest
+	(*DeleteClusterTrustBundleResponse)(nil),                   // 33: portico.certificates.v1.DeleteClusterTrustBundleResponse
+	(*DeleteCollectionClusterTrustBundlesRequest)(nil),         // 34: portico.certificates.v1.DeleteCollectionClusterTrustBundlesRequest
+	(*DeleteCollectionClusterTrustBundlesResponse)(nil),        // 35: portico.certificates.v1.DeleteCollectionClusterTrustBundlesResponse
+	(*WatchClusterTrustBundlesRequest)(nil),                    // 36: portico.certificates.v1.WatchClusterTrustBundlesRequest
+	(*WatchClusterTrustBundlesResponse)(nil),                   // 37: portico.certificates.v1.WatchClusterTrustBundlesResponse
+	(*GetPodCertificateRequestRequest)(nil),                    // 38: portico.certificates.v1.GetPodCertificateRequestRequest
+	(*GetPodCertificateRequestResponse)(nil),                   // 39: portico.certificates.v1.GetPodCertificateRequestResponse
+	(*ListPodCertificateRequestsRequest)(nil),                  // 40: portico.certificates.v1.ListPodCertificateRequestsRequest
+	(*ListPodCertificateRequestsResponse)(nil),                 // 41: portico.certificates.v1.ListPodCertificateRequestsResponse
+	(*CreatePodCertificateRequestRequest)(nil),                 // 42: portico.certificates.v1.CreatePodCertificateRequestRequest
+	(*CreatePodCertificateRequestResponse)(nil),                // 43: portico.certificates.v1.CreatePodCertificateRequestResponse
+	(*UpdatePodCertificateRequestRequest)(nil),                 // 44: portico.certificates.v1.UpdatePodCertificateRequestRequest
+	(*UpdatePodCertificateRequestResponse)(nil),                // 45: portico.certificates.v1.UpdatePodCertificateRequestResponse
+	(*PatchPodCertificateRequestRequest)(nil),                  // 46: portico.certificates.v1.PatchPodCertificateRequestRequest
+	(*PatchPodCertificateRequestResponse)(nil),                 // 47: portico.certificates.v1.PatchPodCertificateRequestResponse
+	(*DeletePodCertificateRequestRequest)(nil),                 // 48: portico.certificates.v1.DeletePodCertificateRequestRequest
+	(*DeletePodCertificateRequestResponse)(nil),                // 49: portico.certificates.v1.DeletePodCertificateRequestResponse
+	(*DeleteCollectionPodCertificateRequestsRequest)(nil),      // 50: portico.certificates.v1.DeleteCollectionPodCertificateRequestsRequest
+	(*DeleteCollectionPodCertificateRequestsResponse)(nil),     // 51: portico.certificates.v1.DeleteCollectionPodCertificateRequestsResponse
+	(*WatchPodCertificateRequestsRequest)(nil),                 // 52: portico.certificates.v1.WatchPodCertificateRequestsRequest
+	(*WatchPodCertificateRequestsResponse)(nil),                // 53: portico.certificates.v1.WatchPodCertificateRequestsResponse
+	(*GetPodCertificateRequestStatusRequest)(nil),              // 54: portico.certificates.v1.GetPodCertificateRequestStatusRequest
+	(*GetPodCertificateRequestStatusResponse)(nil),             // 55: portico.certificates.v1.GetPodCertificateRequestStatusResponse
+	(*UpdatePodCertificateRequestStatusRequest)(nil),           // 56: portico.certificates.v1.UpdatePodCertificateRequestStatusRequest
+	(*UpdatePodCertificateRequestStatusResponse)(nil),          // 57: portico.certificates.v1.UpdatePodCertificateRequestStatusResponse
+	(*PatchPodCertificateRequestStatusRequest)(nil),            // 58: portico.certificates.v1.PatchPodCertificateRequestStatusRequest
+	(*PatchPodCertificateRequestStatusResponse)(nil),           // 59: portico.certificates.v1.PatchPodCertificateRequestStatusResponse
+	(*CertificateSigningRequest)(nil),                          // 60: portico.certificates.v1.CertificateSigningRequest
+	(*v1.PartialObjectMetadata)(nil),                           // 61: portico.core.v1.PartialObjectMetadata
+	(*v1.ListMeta)(nil),                                        // 62: portico.core.v1.ListMeta
+	(*v1.DeleteOptions)(nil),                                   // 63: portico.core.v1.DeleteOptions
+	(*v1.Status)(nil),                                          // 64: portico.core.v1.Status
+	(*ClusterTrustBundle)(nil),                                 // 65: portico.certificates.v1.ClusterTrustBundle
+	(*PodCertificateRequest)(nil),                              // 66: portico.certificates.v1.PodCertificateRequest
 }
 var file_portico_certificates_v1_services_proto_depIdxs = []int32{
-	22, // 0: portico.certificates.v1.GetCertificateSigningRequestResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	23, // 1: portico.certificates.v1.GetCertificateSigningRequestResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	24, // 2: portico.certificates.v1.ListCertificateSigningRequestsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	22, // 3: portico.certificates.v1.ListCertificateSigningRequestsResponse.items:type_name -> portico.certificates.v1.CertificateSigningRequest
-	23, // 4: portico.certificates.v1.ListCertificateSigningRequestsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	22, // 5: portico.certificates.v1.CreateCertificateSigningRequestRequest.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	22, // 6: portico.certificates.v1.CreateCertificateSigningRequestResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	22, // 7: portico.certificates.v1.UpdateCertificateSigningRequestRequest.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	22, // 8: portico.certificates.v1.UpdateCertificateSigningRequestResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	22, // 9: portico.certificates.v1.PatchCertificateSigningRequestResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	25, // 10: portico.certificates.v1.DeleteCertificateSigningRequestRequest.options:type_name -> portico.core.v1.DeleteOptions
-	22, // 11: portico.certificates.v1.DeleteCertificateSigningRequestResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	26, // 12: portico.certificates.v1.DeleteCertificateSigningRequestResponse.status:type_name -> portico.core.v1.Status
-	25, // 13: portico.certificates.v1.DeleteCollectionCertificateSigningRequestsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	24, // 14: portico.certificates.v1.DeleteCollectionCertificateSigningRequestsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	22, // 15: portico.certificates.v1.DeleteCollectionCertificateSigningRequestsResponse.items:type_name -> portico.certificates.v1.CertificateSigningRequest
-	22, // 16: portico.certificates.v1.WatchCertificateSigningRequestsResponse.object:type_name -> portico.certificates.v1.CertificateSigningRequest
-	23, // 17: portico.certificates.v1.WatchCertificateSigningRequestsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	22, // 18: portico.certificates.v1.GetCertificateSigningRequestStatusResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	22, // 19: portico.certificates.v1.UpdateCertificateSigningRequestStatusRequest.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	22, // 20: portico.certificates.v1.UpdateCertificateSigningRequestStatusResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	22, // 21: portico.certificates.v1.PatchCertificateSigningRequestStatusResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
-	0,  // 22: portico.certificates.v1.CertificateSigningRequestService.GetCertificateSigningRequest:input_type -> portico.certificates.v1.GetCertificateSigningRequestRequest
-	2,  // 23: portico.certificates.v1.CertificateSigningRequestService.ListCertificateSigningRequests:input_type -> portico.certificates.v1.ListCertificateSigningRequestsRequest
-	4,  // 24: portico.certificates.v1.CertificateSigningRequestService.CreateCertificateSigningRequest:input_type -> portico.certificates.v1.CreateCertificateSigningRequestRequest
-	6,  // 25: portico.certificates.v1.CertificateSigningRequestService.UpdateCertificateSigningRequest:input_type -> portico.certificates.v1.UpdateCertificateSigningRequestRequest
-	8,  // 26: portico.certificates.v1.CertificateSigningRequestService.PatchCertificateSigningRequest:input_type -> portico.certificates.v1.PatchCertificateSigningRequestRequest
-	10, // 27: portico.certificates.v1.CertificateSigningRequestService.DeleteCertificateSigningRequest:input_type -> portico.certificates.v1.DeleteCertificateSigningRequestRequest
-	12, // 28: portico.certificates.v1.CertificateSigningRequestService.DeleteCollectionCertificateSigningRequests:input_type -> portico.certificates.v1.DeleteCollectionCertificateSigningRequestsRequest
-	14, // 29: portico.certificates.v1.CertificateSigningRequestService.WatchCertificateSigningRequests:input_type -> portico.certificates.v1.WatchCertificateSigningRequestsRequest
-	16, // 30: portico.certificates.v1.CertificateSigningRequestService.GetCertificateSigningRequestStatus:input_type -> portico.certificates.v1.GetCertificateSigningRequestStatusRequest
-	18, // 31: portico.certificates.v1.CertificateSigningRequestService.UpdateCertificateSigningRequestStatus:input_type -> portico.certificates.v1.UpdateCertificateSigningRequestStatusRequest
-	20, // 32: portico.certificates.v1.CertificateSigningRequestService.PatchCertificateSigningRequestStatus:input_type -> portico.certificates.v1.PatchCertificateSigningRequestStatusRequest
-	1,  // 33: portico.certificates.v1.CertificateSigningRequestService.GetCertificateSigningRequest:output_type -> portico.certificates.v1.GetCertificateSigningRequestResponse
-	3,  // 34: portico.certificates.v1.CertificateSigningRequestService.ListCertificateSigningRequests:output_type -> portico.certificates.v1.ListCertificateSigningRequestsResponse
-	5,  // 35: portico.certificates.v1.CertificateSigningRequestService.CreateCertificateSigningRequest:output_type -> portico.certificates.v1.CreateCertificateSigningRequestResponse
-	7,  // 36: portico.certificates.v1.CertificateSigningRequestService.UpdateCertificateSigningRequest:output_type -> portico.certificates.v1.UpdateCertificateSigningRequestResponse
-	9,  // 37: portico.certificates.v1.CertificateSigningRequestService.PatchCertificateSigningRequest:output_type -> portico.certificates.v1.PatchCertificateSigningRequestResponse
-	11, // 38: portico.certificates.v1.CertificateSigningRequestService.DeleteCertificateSigningRequest:output_type -> portico.certificates.v1.DeleteCertificateSigningRequestResponse
-	13, // 39: portico.certificates.v1.CertificateSigningRequestService.DeleteCollectionCertificateSigningRequests:output_type -> portico.certificates.v1.DeleteCollectionCertificateSigningRequestsResponse
-	15, // 40: portico.certificates.v1.CertificateSigningRequestService.WatchCertificateSigningRequests:output_type -> portico.certificates.v1.WatchCertificateSigningRequestsResponse
-	17, // 41: portico.certificates.v1.CertificateSigningRequestService.GetCertificateSigningRequestStatus:output_type -> portico.certificates.v1.GetCertificateSigningRequestStatusResponse
-	19, // 42: portico.certificates.v1.CertificateSigningRequestService.UpdateCertificateSigningRequestStatus:output_type -> portico.certificates.v1.UpdateCertificateSigningRequestStatusResponse
-	21, // 43: portico.certificates.v1.CertificateSigningRequestService.PatchCertificateSigningRequestStatus:output_type -> portico.certificates.v1.PatchCertificateSigningRequestStatusResponse
-	33, // [33:44] is the sub-list for method output_type
-	22, // [22:33] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	60, // 0: portico.certificates.v1.GetCertificateSigningRequestResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	61, // 1: portico.certificates.v1.GetCertificateSigningRequestResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	62, // 2: portico.certificates.v1.ListCertificateSigningRequestsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	60, // 3: portico.certificates.v1.ListCertificateSigningRequestsResponse.items:type_name -> portico.certificates.v1.CertificateSigningRequest
+	61, // 4: portico.certificates.v1.ListCertificateSigningRequestsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	60, // 5: portico.certificates.v1.CreateCertificateSigningRequestRequest.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	60, // 6: portico.certificates.v1.CreateCertificateSigningRequestResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	60, // 7: portico.certificates.v1.UpdateCertificateSigningRequestRequest.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	60, // 8: portico.certificates.v1.UpdateCertificateSigningRequestResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	60, // 9: portico.certificates.v1.PatchCertificateSigningRequestResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	63, // 10: portico.certificates.v1.DeleteCertificateSigningRequestRequest.options:type_name -> portico.core.v1.DeleteOptions
+	60, // 11: portico.certificates.v1.DeleteCertificateSigningRequestResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	64, // 12: portico.certificates.v1.DeleteCertificateSigningRequestResponse.status:type_name -> portico.core.v1.Status
+	63, // 13: portico.certificates.v1.DeleteCollectionCertificateSigningRequestsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	62, // 14: portico.certificates.v1.DeleteCollectionCertificateSigningRequestsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	60, // 15: portico.certificates.v1.DeleteCollectionCertificateSigningRequestsResponse.items:type_name -> portico.certificates.v1.CertificateSigningRequest
+	60, // 16: portico.certificates.v1.WatchCertificateSigningRequestsResponse.object:type_name -> portico.certificates.v1.CertificateSigningRequest
+	61, // 17: portico.certificates.v1.WatchCertificateSigningRequestsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	60, // 18: portico.certificates.v1.GetCertificateSigningRequestStatusResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	60, // 19: portico.certificates.v1.UpdateCertificateSigningRequestStatusRequest.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	60, // 20: portico.certificates.v1.UpdateCertificateSigningRequestStatusResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	60, // 21: portico.certificates.v1.PatchCertificateSigningRequestStatusResponse.certificate_signing_request:type_name -> portico.certificates.v1.CertificateSigningRequest
+	65, // 22: portico.certificates.v1.GetClusterTrustBundleResponse.cluster_trust_bundle:type_name -> portico.certificates.v1.ClusterTrustBundle
+	61, // 23: portico.certificates.v1.GetClusterTrustBundleResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	62, // 24: portico.certificates.v1.ListClusterTrustBundlesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	65, // 25: portico.certificates.v1.ListClusterTrustBundlesResponse.items:type_name -> portico.certificates.v1.ClusterTrustBundle
+	61, // 26: portico.certificates.v1.ListClusterTrustBundlesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	65, // 27: portico.certificates.v1.CreateClusterTrustBundleRequest.cluster_trust_bundle:type_name -> portico.certificates.v1.ClusterTrustBundle
+	65, // 28: portico.certificates.v1.CreateClusterTrustBundleResponse.cluster_trust_bundle:type_name -> portico.certificates.v1.ClusterTrustBundle
+	65, // 29: portico.certificates.v1.UpdateClusterTrustBundleRequest.cluster_trust_bundle:type_name -> portico.certificates.v1.ClusterTrustBundle
+	65, // 30: portico.certificates.v1.UpdateClusterTrustBundleResponse.cluster_trust_bundle:type_name -> portico.certificates.v1.ClusterTrustBundle
+	65, // 31: portico.certificates.v1.PatchClusterTrustBundleResponse.cluster_trust_bundle:type_name -> portico.certificates.v1.ClusterTrustBundle
+	63, // 32: portico.certificates.v1.DeleteClusterTrustBundleRequest.options:type_name -> portico.core.v1.DeleteOptions
+	65, // 33: portico.certificates.v1.DeleteClusterTrustBundleResponse.cluster_trust_bundle:type_name -> portico.certificates.v1.ClusterTrustBundle
+	64, // 34: portico.certificates.v1.DeleteClusterTrustBundleResponse.status:type_name -> portico.core.v1.Status
+	63, // 35: portico.certificates.v1.DeleteCollectionClusterTrustBundlesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	62, // 36: portico.certificates.v1.DeleteCollectionClusterTrustBundlesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	65, // 37: portico.certificates.v1.DeleteCollectionClusterTrustBundlesResponse.items:type_name -> portico.certificates.v1.ClusterTrustBundle
+	65, // 38: portico.certificates.v1.WatchClusterTrustBundlesResponse.object:type_name -> portico.certificates.v1.ClusterTrustBundle
+	61, // 39: portico.certificates.v1.WatchClusterTrustBundlesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	66, // 40: portico.certificates.v1.GetPodCertificateRequestResponse.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	61, // 41: portico.certificates.v1.GetPodCertificateRequestResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	62, // 42: portico.certificates.v1.ListPodCertificateRequestsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	66, // 43: portico.certificates.v1.ListPodCertificateRequestsResponse.items:type_name -> portico.certificates.v1.PodCertificateRequest
+	61, // 44: portico.certificates.v1.ListPodCertificateRequestsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	66, // 45: portico.certificates.v1.CreatePodCertificateRequestRequest.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	66, // 46: portico.certificates.v1.CreatePodCertificateRequestResponse.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	66, // 47: portico.certificates.v1.UpdatePodCertificateRequestRequest.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	66, // 48: portico.certificates.v1.UpdatePodCertificateRequestResponse.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	66, // 49: portico.certificates.v1.PatchPodCertificateRequestResponse.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	63, // 50: portico.certificates.v1.DeletePodCertificateRequestRequest.options:type_name -> portico.core.v1.DeleteOptions
+	66, // 51: portico.certificates.v1.DeletePodCertificateRequestResponse.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	64, // 52: portico.certificates.v1.DeletePodCertificateRequestResponse.status:type_name -> portico.core.v1.Status
+	63, // 53: portico.certificates.v1.DeleteCollectionPodCertificateRequestsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	62, // 54: portico.certificates.v1.DeleteCollectionPodCertificateRequestsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	66, // 55: portico.certificates.v1.DeleteCollectionPodCertificateRequestsResponse.items:type_name -> portico.certificates.v1.PodCertificateRequest
+	66, // 56: portico.certificates.v1.WatchPodCertificateRequestsResponse.object:type_name -> portico.certificates.v1.PodCertificateRequest
+	61, // 57: portico.certificates.v1.WatchPodCertificateRequestsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	66, // 58: portico.certificates.v1.GetPodCertificateRequestStatusResponse.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	66, // 59: portico.certificates.v1.UpdatePodCertificateRequestStatusRequest.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	66, // 60: portico.certificates.v1.UpdatePodCertificateRequestStatusResponse.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	66, // 61: portico.certificates.v1.PatchPodCertificateRequestStatusResponse.pod_certificate_request:type_name -> portico.certificates.v1.PodCertificateRequest
+	0,  // 62: portico.certificates.v1.CertificateSigningRequestService.GetCertificateSigningRequest:input_type -> portico.certificates.v1.GetCertificateSigningRequestRequest
+	2,  // 63: portico.certificates.v1.CertificateSigningRequestService.ListCertificateSigningRequests:input_type -> portico.certificates.v1.ListCertificateSigningRequestsRequest
+	4,  // 64: portico.certificates.v1.CertificateSigningRequestService.CreateCertificateSigningRequest:input_type -> portico.certificates.v1.CreateCertificateSigningRequestRequest
+	6,  // 65: portico.certificates.v1.CertificateSigningRequestService.UpdateCertificateSigningRequest:input_type -> portico.certificates.v1.UpdateCertificateSigningRequestRequest
+	8,  // 66: portico.certificates.v1.CertificateSigningRequestService.PatchCertificateSigningRequest:input_type -> portico.certificates.v1.PatchCertificateSigningRequestRequest
+	10, // 67: portico.certificates.v1.CertificateSigningRequestService.DeleteCertificateSigningRequest:input_type -> portico.certificates.v1.DeleteCertificateSigningRequestRequest
+	12, // 68: portico.certificates.v1.CertificateSigningRequestService.DeleteCollectionCertificateSigningRequests:input_type -> portico.certificates.v1.DeleteCollectionCertificateSigningRequestsRequest
+	14, // 69: portico.certificates.v1.CertificateSigningRequestService.WatchCertificateSigningRequests:input_type -> portico.certificates.v1.WatchCertificateSigningRequestsRequest
+	16, // 70: portico.certificates.v1.CertificateSigningRequestService.GetCertificateSigningRequestStatus:input_type -> portico.certificates.v1.GetCertificateSigningRequestStatusRequest
+	18, // 71: portico.certificates.v1.CertificateSigningRequestService.UpdateCertificateSigningRequestStatus:input_type -> portico.certificates.v1.UpdateCertificateSigningRequestStatusRequest
+	20, // 72: portico.certificates.v1.CertificateSigningRequestService.PatchCertificateSigningRequestStatus:input_type -> portico.certificates.v1.PatchCertificateSigningRequestStatusRequest
+	22, // 73: portico.certificates.v1.ClusterTrustBundleService.GetClusterTrustBundle:input_type -> portico.certificates.v1.GetClusterTrustBundleRequest
+	24, // 74: portico.certificates.v1.ClusterTrustBundleService.ListClusterTrustBundles:input_type -> portico.certificates.v1.ListClusterTrustBundlesRequest
+	26, // 75: portico.certificates.v1.ClusterTrustBundleService.CreateClusterTrustBundle:input_type -> portico.certificates.v1.CreateClusterTrustBundleRequest
+	28, // 76: portico.certificates.v1.ClusterTrustBundleService.UpdateClusterTrustBundle:input_type -> portico.certificates.v1.UpdateClusterTrustBundleRequest
+	30, // 77: portico.certificates.v1.ClusterTrustBundleService.PatchClusterTrustBundle:input_type -> portico.certificates.v1.PatchClusterTrustBundleRequest
+	32, // 78: portico.certificates.v1.ClusterTrustBundleService.DeleteClusterTrustBundle:input_type -> portico.certificates.v1.DeleteClusterTrustBundleRequest
+	34, // 79: portico.certificates.v1.ClusterTrustBundleService.DeleteCollectionClusterTrustBundles:input_type -> portico.certificates.v1.DeleteCollectionClusterTrustBundlesRequest
+	36, // 80: portico.certificates.v1.ClusterTrustBundleService.WatchClusterTrustBundles:input_type -> portico.certificates.v1.WatchClusterTrustBundlesRequest
+	38, // 81: portico.certificates.v1.PodCertificateRequestService.GetPodCertificateRequest:input_type -> portico.certificates.v1.GetPodCertificateRequestRequest
+	40, // 82: portico.certificates.v1.PodCertificateRequestService.ListPodCertificateRequests:input_type -> portico.certificates.v1.ListPodCertificateRequestsRequest
+	42, // 83: portico.certificates.v1.PodCertificateRequestService.CreatePodCertificateRequest:input_type -> portico.certificates.v1.CreatePodCertificateRequestRequest
+	44, // 84: portico.certificates.v1.PodCertificateRequestService.UpdatePodCertificateRequest:input_type -> portico.certificates.v1.UpdatePodCertificateRequestRequest
+	46, // 85: portico.certificates.v1.PodCertificateRequestService.PatchPodCertificateRequest:input_type -> portico.certificates.v1.PatchPodCertificateRequestRequest
+	48, // 86: portico.certificates.v1.PodCertificateRequestService.DeletePodCertificateRequest:input_type -> portico.certificates.v1.DeletePodCertificateRequestRequest
+	50, // 87: portico.certificates.v1.PodCertificateRequestService.DeleteCollectionPodCertificateRequests:input_type -> portico.certificates.v1.DeleteCollectionPodCertificateRequestsRequest
+	52, // 88: portico.certificates.v1.PodCertificateRequestService.WatchPodCertificateRequests:input_type -> portico.certificates.v1.WatchPodCertificateRequestsRequest
+	54, // 89: portico.certificates.v1.PodCertificateRequestService.GetPodCertificateRequestStatus:input_type -> portico.certificates.v1.GetPodCertificateRequestStatusRequest
+	56, // 90: portico.certificates.v1.PodCertificateRequestService.UpdatePodCertificateRequestStatus:input_type -> portico.certificates.v1.UpdatePodCertificateRequestStatusRequest
+	58, // 91: portico.certificates.v1.PodCertificateRequestService.PatchPodCertificateRequestStatus:input_type -> portico.certificates.v1.PatchPodCertificateRequestStatusRequest
+	1,  // 92: portico.certificates.v1.CertificateSigningRequestService.GetCertificateSigningRequest:output_type -> portico.certificates.v1.GetCertificateSigningRequestResponse
+	3,  // 93: portico.certificates.v1.CertificateSigningRequestService.ListCertificateSigningRequests:output_type -> portico.certificates.v1.ListCertificateSigningRequestsResponse
+	5,  // 94: portico.certificates.v1.CertificateSigningRequestService.CreateCertificateSigningRequest:output_type -> portico.certificates.v1.CreateCertificateSigningRequestResponse
+	7,  // 95: portico.certificates.v1.CertificateSigningRequestService.UpdateCertificateSigningRequest:output_type -> portico.certificates.v1.UpdateCertificateSigningRequestResponse
+	9,  // 96: portico.certificates.v1.CertificateSigningRequestService.PatchCertificateSigningRequest:output_type -> portico.certificates.v1.PatchCertificateSigningRequestResponse
+	11, // 97: portico.certificates.v1.CertificateSigningRequestService.DeleteCertificateSigningRequest:output_type -> portico.certificates.v1.DeleteCertificateSigningRequestResponse
+	13, // 98: portico.certificates.v1.CertificateSigningRequestService.DeleteCollectionCertificateSigningRequests:output_type -> portico.certificates.v1.DeleteCollectionCertificateSigningRequestsResponse
+	15, // 99: portico.certificates.v1.CertificateSigningRequestService.WatchCertificateSigningRequests:output_type -> portico.certificates.v1.WatchCertificateSigningRequestsResponse
+	17, // 100: portico.certificates.v1.CertificateSigningRequestService.GetCertificateSigningRequestStatus:output_type -> portico.certificates.v1.GetCertificateSigningRequestStatusResponse
+	19, // 101: portico.certificates.v1.CertificateSigningRequestService.UpdateCertificateSigningRequestStatus:output_type -> portico.certificates.v1.UpdateCertificateSigningRequestStatusResponse
+	21, // 102: portico.certificates.v1.CertificateSigningRequestService.PatchCertificateSigningRequestStatus:output_type -> portico.certificates.v1.PatchCertificateSigningRequestStatusResponse
+	23, // 103: portico.certificates.v1.ClusterTrustBundleService.GetClusterTrustBundle:output_type -> portico.certificates.v1.GetClusterTrustBundleResponse
+	25, // 104: portico.certificates.v1.ClusterTrustBundleService.ListClusterTrustBundles:output_type -> portico.certificates.v1.ListClusterTrustBundlesResponse
+	27, // 105: portico.certificates.v1.ClusterTrustBundleService.CreateClusterTrustBundle:output_type -> portico.certificates.v1.CreateClusterTrustBundleResponse
+	29, // 106: portico.certificates.v1.ClusterTrustBundleService.UpdateClusterTrustBundle:output_type -> portico.certificates.v1.UpdateClusterTrustBundleResponse
+	31, // 107: portico.certificates.v1.ClusterTrustBundleService.PatchClusterTrustBundle:output_type -> portico.certificates.v1.PatchClusterTrustBundleResponse
+	33, // 108: portico.certificates.v1.ClusterTrustBundleService.DeleteClusterTrustBundle:output_type -> portico.certificates.v1.DeleteClusterTrustBundleResponse
+	35, // 109: portico.certificates.v1.ClusterTrustBundleService.DeleteCollectionClusterTrustBundles:output_type -> portico.certificates.v1.DeleteCollectionClusterTrustBundlesResponse
+	37, // 110: portico.certificates.v1.ClusterTrustBundleService.WatchClusterTrustBundles:output_type -> portico.certificates.v1.WatchClusterTrustBundlesResponse
+	39, // 111: portico.certificates.v1.PodCertificateRequestService.GetPodCertificateRequest:output_type -> portico.certificates.v1.GetPodCertificateRequestResponse
+	41, // 112: portico.certificates.v1.PodCertificateRequestService.ListPodCertificateRequests:output_type -> portico.certificates.v1.ListPodCertificateRequestsResponse
+	43, // 113: portico.certificates.v1.PodCertificateRequestService.CreatePodCertificateRequest:output_type -> portico.certificates.v1.CreatePodCertificateRequestResponse
+	45, // 114: portico.certificates.v1.PodCertificateRequestService.UpdatePodCertificateRequest:output_type -> portico.certificates.v1.UpdatePodCertificateRequestResponse
+	47, // 115: portico.certificates.v1.PodCertificateRequestService.PatchPodCertificateRequest:output_type -> portico.certificates.v1.PatchPodCertificateRequestResponse
+	49, // 116: portico.certificates.v1.PodCertificateRequestService.DeletePodCertificateRequest:output_type -> portico.certificates.v1.DeletePodCertificateRequestResponse
+	51, // 117: portico.certificates.v1.PodCertificateRequestService.DeleteCollectionPodCertificateRequests:output_type -> portico.certificates.v1.DeleteCollectionPodCertificateRequestsResponse
+	53, // 118: portico.certificates.v1.PodCertificateRequestService.WatchPodCertificateRequests:output_type -> portico.certificates.v1.WatchPodCertificateRequestsResponse
+	55, // 119: portico.certificates.v1.PodCertificateRequestService.GetPodCertificateRequestStatus:output_type -> portico.certificates.v1.GetPodCertificateRequestStatusResponse
+	57, // 120: portico.certificates.v1.PodCertificateRequestService.UpdatePodCertificateRequestStatus:output_type -> portico.certificates.v1.UpdatePodCertificateRequestStatusResponse
+	59, // 121: portico.certificates.v1.PodCertificateRequestService.PatchPodCertificateRequestStatus:output_type -> portico.certificates.v1.PatchPodCertificateRequestStatusResponse
+	92, // [92:122] is the sub-list for method output_type
+	62, // [62:92] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_portico_certificates_v1_services_proto_init() }
@@ -1719,15 +4686,22 @@ func file_portico_certificates_v1_services_proto_init() {
 	file_portico_certificates_v1_services_proto_msgTypes[10].OneofWrappers = []any{}
 	file_portico_certificates_v1_services_proto_msgTypes[14].OneofWrappers = []any{}
 	file_portico_certificates_v1_services_proto_msgTypes[20].OneofWrappers = []any{}
+	file_portico_certificates_v1_services_proto_msgTypes[30].OneofWrappers = []any{}
+	file_portico_certificates_v1_services_proto_msgTypes[32].OneofWrappers = []any{}
+	file_portico_certificates_v1_services_proto_msgTypes[36].OneofWrappers = []any{}
+	file_portico_certificates_v1_services_proto_msgTypes[46].OneofWrappers = []any{}
+	file_portico_certificates_v1_services_proto_msgTypes[48].OneofWrappers = []any{}
+	file_portico_certificates_v1_services_proto_msgTypes[52].OneofWrappers = []any{}
+	file_portico_certificates_v1_services_proto_msgTypes[58].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_certificates_v1_services_proto_rawDesc), len(file_portico_certificates_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   60,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   3,
 		},
 		GoTypes:           file_portico_certificates_v1_services_proto_goTypes,
 		DependencyIndexes: file_portico_certificates_v1_services_proto_depIdxs,

@@ -549,3 +549,933 @@ var CertificateSigningRequestService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "portico/certificates/v1/services.proto",
 }
+
+const (
+	ClusterTrustBundleService_GetClusterTrustBundle_FullMethodName               = "/portico.certificates.v1.ClusterTrustBundleService/GetClusterTrustBundle"
+	ClusterTrustBundleService_ListClusterTrustBundles_FullMethodName             = "/portico.certificates.v1.ClusterTrustBundleService/ListClusterTrustBundles"
+	ClusterTrustBundleService_CreateClusterTrustBundle_FullMethodName            = "/portico.certificates.v1.ClusterTrustBundleService/CreateClusterTrustBundle"
+	ClusterTrustBundleService_UpdateClusterTrustBundle_FullMethodName            = "/portico.certificates.v1.ClusterTrustBundleService/UpdateClusterTrustBundle"
+	ClusterTrustBundleService_PatchClusterTrustBundle_FullMethodName             = "/portico.certificates.v1.ClusterTrustBundleService/PatchClusterTrustBundle"
+	ClusterTrustBundleService_DeleteClusterTrustBundle_FullMethodName            = "/portico.certificates.v1.ClusterTrustBundleService/DeleteClusterTrustBundle"
+	ClusterTrustBundleService_DeleteCollectionClusterTrustBundles_FullMethodName = "/portico.certificates.v1.ClusterTrustBundleService/DeleteCollectionClusterTrustBundles"
+	ClusterTrustBundleService_WatchClusterTrustBundles_FullMethodName            = "/portico.certificates.v1.ClusterTrustBundleService/WatchClusterTrustBundles"
+)
+
+// ClusterTrustBundleServiceClient is the client API for ClusterTrustBundleService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ClusterTrustBundleService serves clustertrustbundles (cluster-scoped,
+// certificates.k8s.io/v1 ClusterTrustBundle).
+type ClusterTrustBundleServiceClient interface {
+	// GetClusterTrustBundle reads one ClusterTrustBundle.
+	GetClusterTrustBundle(ctx context.Context, in *GetClusterTrustBundleRequest, opts ...grpc.CallOption) (*GetClusterTrustBundleResponse, error)
+	// ListClusterTrustBundles lists ClusterTrustBundles.
+	ListClusterTrustBundles(ctx context.Context, in *ListClusterTrustBundlesRequest, opts ...grpc.CallOption) (*ListClusterTrustBundlesResponse, error)
+	// CreateClusterTrustBundle creates a ClusterTrustBundle.
+	CreateClusterTrustBundle(ctx context.Context, in *CreateClusterTrustBundleRequest, opts ...grpc.CallOption) (*CreateClusterTrustBundleResponse, error)
+	// UpdateClusterTrustBundle replaces a ClusterTrustBundle, compare-and-swap on
+	// its resourceVersion.
+	UpdateClusterTrustBundle(ctx context.Context, in *UpdateClusterTrustBundleRequest, opts ...grpc.CallOption) (*UpdateClusterTrustBundleResponse, error)
+	// PatchClusterTrustBundle patches a ClusterTrustBundle.
+	PatchClusterTrustBundle(ctx context.Context, in *PatchClusterTrustBundleRequest, opts ...grpc.CallOption) (*PatchClusterTrustBundleResponse, error)
+	// DeleteClusterTrustBundle deletes a ClusterTrustBundle.
+	DeleteClusterTrustBundle(ctx context.Context, in *DeleteClusterTrustBundleRequest, opts ...grpc.CallOption) (*DeleteClusterTrustBundleResponse, error)
+	// DeleteCollectionClusterTrustBundles deletes the ClusterTrustBundles a
+	// selector matches.
+	DeleteCollectionClusterTrustBundles(ctx context.Context, in *DeleteCollectionClusterTrustBundlesRequest, opts ...grpc.CallOption) (*DeleteCollectionClusterTrustBundlesResponse, error)
+	// WatchClusterTrustBundles streams changes to ClusterTrustBundles from a
+	// resourceVersion.
+	WatchClusterTrustBundles(ctx context.Context, in *WatchClusterTrustBundlesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchClusterTrustBundlesResponse], error)
+}
+
+type clusterTrustBundleServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewClusterTrustBundleServiceClient(cc grpc.ClientConnInterface) ClusterTrustBundleServiceClient {
+	return &clusterTrustBundleServiceClient{cc}
+}
+
+func (c *clusterTrustBundleServiceClient) GetClusterTrustBundle(ctx context.Context, in *GetClusterTrustBundleRequest, opts ...grpc.CallOption) (*GetClusterTrustBundleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetClusterTrustBundleResponse)
+	err := c.cc.Invoke(ctx, ClusterTrustBundleService_GetClusterTrustBundle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterTrustBundleServiceClient) ListClusterTrustBundles(ctx context.Context, in *ListClusterTrustBundlesRequest, opts ...grpc.CallOption) (*ListClusterTrustBundlesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListClusterTrustBundlesResponse)
+	err := c.cc.Invoke(ctx, ClusterTrustBundleService_ListClusterTrustBundles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterTrustBundleServiceClient) CreateClusterTrustBundle(ctx context.Context, in *CreateClusterTrustBundleRequest, opts ...grpc.CallOption) (*CreateClusterTrustBundleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateClusterTrustBundleResponse)
+	err := c.cc.Invoke(ctx, ClusterTrustBundleService_CreateClusterTrustBundle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterTrustBundleServiceClient) UpdateClusterTrustBundle(ctx context.Context, in *UpdateClusterTrustBundleRequest, opts ...grpc.CallOption) (*UpdateClusterTrustBundleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateClusterTrustBundleResponse)
+	err := c.cc.Invoke(ctx, ClusterTrustBundleService_UpdateClusterTrustBundle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterTrustBundleServiceClient) PatchClusterTrustBundle(ctx context.Context, in *PatchClusterTrustBundleRequest, opts ...grpc.CallOption) (*PatchClusterTrustBundleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchClusterTrustBundleResponse)
+	err := c.cc.Invoke(ctx, ClusterTrustBundleService_PatchClusterTrustBundle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterTrustBundleServiceClient) DeleteClusterTrustBundle(ctx context.Context, in *DeleteClusterTrustBundleRequest, opts ...grpc.CallOption) (*DeleteClusterTrustBundleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteClusterTrustBundleResponse)
+	err := c.cc.Invoke(ctx, ClusterTrustBundleService_DeleteClusterTrustBundle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterTrustBundleServiceClient) DeleteCollectionClusterTrustBundles(ctx context.Context, in *DeleteCollectionClusterTrustBundlesRequest, opts ...grpc.CallOption) (*DeleteCollectionClusterTrustBundlesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCollectionClusterTrustBundlesResponse)
+	err := c.cc.Invoke(ctx, ClusterTrustBundleService_DeleteCollectionClusterTrustBundles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterTrustBundleServiceClient) WatchClusterTrustBundles(ctx context.Context, in *WatchClusterTrustBundlesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchClusterTrustBundlesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ClusterTrustBundleService_ServiceDesc.Streams[0], ClusterTrustBundleService_WatchClusterTrustBundles_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchClusterTrustBundlesRequest, WatchClusterTrustBundlesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClusterTrustBundleService_WatchClusterTrustBundlesClient = grpc.ServerStreamingClient[WatchClusterTrustBundlesResponse]
+
+// ClusterTrustBundleServiceServer is the server API for ClusterTrustBundleService service.
+// All implementations must embed UnimplementedClusterTrustBundleServiceServer
+// for forward compatibility.
+//
+// ClusterTrustBundleService serves clustertrustbundles (cluster-scoped,
+// certificates.k8s.io/v1 ClusterTrustBundle).
+type ClusterTrustBundleServiceServer interface {
+	// GetClusterTrustBundle reads one ClusterTrustBundle.
+	GetClusterTrustBundle(context.Context, *GetClusterTrustBundleRequest) (*GetClusterTrustBundleResponse, error)
+	// ListClusterTrustBundles lists ClusterTrustBundles.
+	ListClusterTrustBundles(context.Context, *ListClusterTrustBundlesRequest) (*ListClusterTrustBundlesResponse, error)
+	// CreateClusterTrustBundle creates a ClusterTrustBundle.
+	CreateClusterTrustBundle(context.Context, *CreateClusterTrustBundleRequest) (*CreateClusterTrustBundleResponse, error)
+	// UpdateClusterTrustBundle replaces a ClusterTrustBundle, compare-and-swap on
+	// its resourceVersion.
+	UpdateClusterTrustBundle(context.Context, *UpdateClusterTrustBundleRequest) (*UpdateClusterTrustBundleResponse, error)
+	// PatchClusterTrustBundle patches a ClusterTrustBundle.
+	PatchClusterTrustBundle(context.Context, *PatchClusterTrustBundleRequest) (*PatchClusterTrustBundleResponse, error)
+	// DeleteClusterTrustBundle deletes a ClusterTrustBundle.
+	DeleteClusterTrustBundle(context.Context, *DeleteClusterTrustBundleRequest) (*DeleteClusterTrustBundleResponse, error)
+	// DeleteCollectionClusterTrustBundles deletes the ClusterTrustBundles a
+	// selector matches.
+	DeleteCollectionClusterTrustBundles(context.Context, *DeleteCollectionClusterTrustBundlesRequest) (*DeleteCollectionClusterTrustBundlesResponse, error)
+	// WatchClusterTrustBundles streams changes to ClusterTrustBundles from a
+	// resourceVersion.
+	WatchClusterTrustBundles(*WatchClusterTrustBundlesRequest, grpc.ServerStreamingServer[WatchClusterTrustBundlesResponse]) error
+	mustEmbedUnimplementedClusterTrustBundleServiceServer()
+}
+
+// UnimplementedClusterTrustBundleServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedClusterTrustBundleServiceServer struct{}
+
+func (UnimplementedClusterTrustBundleServiceServer) GetClusterTrustBundle(context.Context, *GetClusterTrustBundleRequest) (*GetClusterTrustBundleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetClusterTrustBundle not implemented")
+}
+func (UnimplementedClusterTrustBundleServiceServer) ListClusterTrustBundles(context.Context, *ListClusterTrustBundlesRequest) (*ListClusterTrustBundlesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListClusterTrustBundles not implemented")
+}
+func (UnimplementedClusterTrustBundleServiceServer) CreateClusterTrustBundle(context.Context, *CreateClusterTrustBundleRequest) (*CreateClusterTrustBundleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateClusterTrustBundle not implemented")
+}
+func (UnimplementedClusterTrustBundleServiceServer) UpdateClusterTrustBundle(context.Context, *UpdateClusterTrustBundleRequest) (*UpdateClusterTrustBundleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateClusterTrustBundle not implemented")
+}
+func (UnimplementedClusterTrustBundleServiceServer) PatchClusterTrustBundle(context.Context, *PatchClusterTrustBundleRequest) (*PatchClusterTrustBundleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchClusterTrustBundle not implemented")
+}
+func (UnimplementedClusterTrustBundleServiceServer) DeleteClusterTrustBundle(context.Context, *DeleteClusterTrustBundleRequest) (*DeleteClusterTrustBundleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteClusterTrustBundle not implemented")
+}
+func (UnimplementedClusterTrustBundleServiceServer) DeleteCollectionClusterTrustBundles(context.Context, *DeleteCollectionClusterTrustBundlesRequest) (*DeleteCollectionClusterTrustBundlesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCollectionClusterTrustBundles not implemented")
+}
+func (UnimplementedClusterTrustBundleServiceServer) WatchClusterTrustBundles(*WatchClusterTrustBundlesRequest, grpc.ServerStreamingServer[WatchClusterTrustBundlesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchClusterTrustBundles not implemented")
+}
+func (UnimplementedClusterTrustBundleServiceServer) mustEmbedUnimplementedClusterTrustBundleServiceServer() {
+}
+func (UnimplementedClusterTrustBundleServiceServer) testEmbeddedByValue() {}
+
+// UnsafeClusterTrustBundleServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ClusterTrustBundleServiceServer will
+// result in compilation errors.
+type UnsafeClusterTrustBundleServiceServer interface {
+	mustEmbedUnimplementedClusterTrustBundleServiceServer()
+}
+
+func RegisterClusterTrustBundleServiceServer(s grpc.ServiceRegistrar, srv ClusterTrustBundleServiceServer) {
+	// If the following call panics, it indicates UnimplementedClusterTrustBundleServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ClusterTrustBundleService_ServiceDesc, srv)
+}
+
+func _ClusterTrustBundleService_GetClusterTrustBundle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetClusterTrustBundleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterTrustBundleServiceServer).GetClusterTrustBundle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterTrustBundleService_GetClusterTrustBundle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterTrustBundleServiceServer).GetClusterTrustBundle(ctx, req.(*GetClusterTrustBundleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterTrustBundleService_ListClusterTrustBundles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListClusterTrustBundlesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterTrustBundleServiceServer).ListClusterTrustBundles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterTrustBundleService_ListClusterTrustBundles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterTrustBundleServiceServer).ListClusterTrustBundles(ctx, req.(*ListClusterTrustBundlesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterTrustBundleService_CreateClusterTrustBundle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateClusterTrustBundleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterTrustBundleServiceServer).CreateClusterTrustBundle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterTrustBundleService_CreateClusterTrustBundle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterTrustBundleServiceServer).CreateClusterTrustBundle(ctx, req.(*CreateClusterTrustBundleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterTrustBundleService_UpdateClusterTrustBundle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateClusterTrustBundleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterTrustBundleServiceServer).UpdateClusterTrustBundle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterTrustBundleService_UpdateClusterTrustBundle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterTrustBundleServiceServer).UpdateClusterTrustBundle(ctx, req.(*UpdateClusterTrustBundleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterTrustBundleService_PatchClusterTrustBundle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchClusterTrustBundleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterTrustBundleServiceServer).PatchClusterTrustBundle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterTrustBundleService_PatchClusterTrustBundle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterTrustBundleServiceServer).PatchClusterTrustBundle(ctx, req.(*PatchClusterTrustBundleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterTrustBundleService_DeleteClusterTrustBundle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteClusterTrustBundleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterTrustBundleServiceServer).DeleteClusterTrustBundle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterTrustBundleService_DeleteClusterTrustBundle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterTrustBundleServiceServer).DeleteClusterTrustBundle(ctx, req.(*DeleteClusterTrustBundleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterTrustBundleService_DeleteCollectionClusterTrustBundles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCollectionClusterTrustBundlesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterTrustBundleServiceServer).DeleteCollectionClusterTrustBundles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterTrustBundleService_DeleteCollectionClusterTrustBundles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterTrustBundleServiceServer).DeleteCollectionClusterTrustBundles(ctx, req.(*DeleteCollectionClusterTrustBundlesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterTrustBundleService_WatchClusterTrustBundles_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchClusterTrustBundlesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ClusterTrustBundleServiceServer).WatchClusterTrustBundles(m, &grpc.GenericServerStream[WatchClusterTrustBundlesRequest, WatchClusterTrustBundlesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClusterTrustBundleService_WatchClusterTrustBundlesServer = grpc.ServerStreamingServer[WatchClusterTrustBundlesResponse]
+
+// ClusterTrustBundleService_ServiceDesc is the grpc.ServiceDesc for ClusterTrustBundleService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ClusterTrustBundleService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "portico.certificates.v1.ClusterTrustBundleService",
+	HandlerType: (*ClusterTrustBundleServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetClusterTrustBundle",
+			Handler:    _ClusterTrustBundleService_GetClusterTrustBundle_Handler,
+		},
+		{
+			MethodName: "ListClusterTrustBundles",
+			Handler:    _ClusterTrustBundleService_ListClusterTrustBundles_Handler,
+		},
+		{
+			MethodName: "CreateClusterTrustBundle",
+			Handler:    _ClusterTrustBundleService_CreateClusterTrustBundle_Handler,
+		},
+		{
+			MethodName: "UpdateClusterTrustBundle",
+			Handler:    _ClusterTrustBundleService_UpdateClusterTrustBundle_Handler,
+		},
+		{
+			MethodName: "PatchClusterTrustBundle",
+			Handler:    _ClusterTrustBundleService_PatchClusterTrustBundle_Handler,
+		},
+		{
+			MethodName: "DeleteClusterTrustBundle",
+			Handler:    _ClusterTrustBundleService_DeleteClusterTrustBundle_Handler,
+		},
+		{
+			MethodName: "DeleteCollectionClusterTrustBundles",
+			Handler:    _ClusterTrustBundleService_DeleteCollectionClusterTrustBundles_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchClusterTrustBundles",
+			Handler:       _ClusterTrustBundleService_WatchClusterTrustBundles_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "portico/certificates/v1/services.proto",
+}
+
+const (
+	PodCertificateRequestService_GetPodCertificateRequest_FullMethodName               = "/portico.certificates.v1.PodCertificateRequestService/GetPodCertificateRequest"
+	PodCertificateRequestService_ListPodCertificateRequests_FullMethodName             = "/portico.certificates.v1.PodCertificateRequestService/ListPodCertificateRequests"
+	PodCertificateRequestService_CreatePodCertificateRequest_FullMethodName            = "/portico.certificates.v1.PodCertificateRequestService/CreatePodCertificateRequest"
+	PodCertificateRequestService_UpdatePodCertificateRequest_FullMethodName            = "/portico.certificates.v1.PodCertificateRequestService/UpdatePodCertificateRequest"
+	PodCertificateRequestService_PatchPodCertificateRequest_FullMethodName             = "/portico.certificates.v1.PodCertificateRequestService/PatchPodCertificateRequest"
+	PodCertificateRequestService_DeletePodCertificateRequest_FullMethodName            = "/portico.certificates.v1.PodCertificateRequestService/DeletePodCertificateRequest"
+	PodCertificateRequestService_DeleteCollectionPodCertificateRequests_FullMethodName = "/portico.certificates.v1.PodCertificateRequestService/DeleteCollectionPodCertificateRequests"
+	PodCertificateRequestService_WatchPodCertificateRequests_FullMethodName            = "/portico.certificates.v1.PodCertificateRequestService/WatchPodCertificateRequests"
+	PodCertificateRequestService_GetPodCertificateRequestStatus_FullMethodName         = "/portico.certificates.v1.PodCertificateRequestService/GetPodCertificateRequestStatus"
+	PodCertificateRequestService_UpdatePodCertificateRequestStatus_FullMethodName      = "/portico.certificates.v1.PodCertificateRequestService/UpdatePodCertificateRequestStatus"
+	PodCertificateRequestService_PatchPodCertificateRequestStatus_FullMethodName       = "/portico.certificates.v1.PodCertificateRequestService/PatchPodCertificateRequestStatus"
+)
+
+// PodCertificateRequestServiceClient is the client API for PodCertificateRequestService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// PodCertificateRequestService serves podcertificaterequests (namespaced,
+// certificates.k8s.io/v1 PodCertificateRequest).
+type PodCertificateRequestServiceClient interface {
+	// GetPodCertificateRequest reads one PodCertificateRequest.
+	GetPodCertificateRequest(ctx context.Context, in *GetPodCertificateRequestRequest, opts ...grpc.CallOption) (*GetPodCertificateRequestResponse, error)
+	// ListPodCertificateRequests lists PodCertificateRequests in a namespace, or
+	// in all namespaces.
+	ListPodCertificateRequests(ctx context.Context, in *ListPodCertificateRequestsRequest, opts ...grpc.CallOption) (*ListPodCertificateRequestsResponse, error)
+	// CreatePodCertificateRequest creates a PodCertificateRequest.
+	CreatePodCertificateRequest(ctx context.Context, in *CreatePodCertificateRequestRequest, opts ...grpc.CallOption) (*CreatePodCertificateRequestResponse, error)
+	// UpdatePodCertificateRequest replaces a PodCertificateRequest,
+	// compare-and-swap on its resourceVersion.
+	UpdatePodCertificateRequest(ctx context.Context, in *UpdatePodCertificateRequestRequest, opts ...grpc.CallOption) (*UpdatePodCertificateRequestResponse, error)
+	// PatchPodCertificateRequest patches a PodCertificateRequest.
+	PatchPodCertificateRequest(ctx context.Context, in *PatchPodCertificateRequestRequest, opts ...grpc.CallOption) (*PatchPodCertificateRequestResponse, error)
+	// DeletePodCertificateRequest deletes a PodCertificateRequest.
+	DeletePodCertificateRequest(ctx context.Context, in *DeletePodCertificateRequestRequest, opts ...grpc.CallOption) (*DeletePodCertificateRequestResponse, error)
+	// DeleteCollectionPodCertificateRequests deletes the PodCertificateRequests a
+	// selector matches.
+	DeleteCollectionPodCertificateRequests(ctx context.Context, in *DeleteCollectionPodCertificateRequestsRequest, opts ...grpc.CallOption) (*DeleteCollectionPodCertificateRequestsResponse, error)
+	// WatchPodCertificateRequests streams changes to PodCertificateRequests from a
+	// resourceVersion.
+	WatchPodCertificateRequests(ctx context.Context, in *WatchPodCertificateRequestsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPodCertificateRequestsResponse], error)
+	// GetPodCertificateRequestStatus reads the status subresource of a
+	// PodCertificateRequest.
+	GetPodCertificateRequestStatus(ctx context.Context, in *GetPodCertificateRequestStatusRequest, opts ...grpc.CallOption) (*GetPodCertificateRequestStatusResponse, error)
+	// UpdatePodCertificateRequestStatus replaces the status subresource of a
+	// PodCertificateRequest.
+	UpdatePodCertificateRequestStatus(ctx context.Context, in *UpdatePodCertificateRequestStatusRequest, opts ...grpc.CallOption) (*UpdatePodCertificateRequestStatusResponse, error)
+	// PatchPodCertificateRequestStatus patches the status subresource of a
+	// PodCertificateRequest.
+	PatchPodCertificateRequestStatus(ctx context.Context, in *PatchPodCertificateRequestStatusRequest, opts ...grpc.CallOption) (*PatchPodCertificateRequestStatusResponse, error)
+}
+
+type podCertificateRequestServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewPodCertificateRequestServiceClient(cc grpc.ClientConnInterface) PodCertificateRequestServiceClient {
+	return &podCertificateRequestServiceClient{cc}
+}
+
+func (c *podCertificateRequestServiceClient) GetPodCertificateRequest(ctx context.Context, in *GetPodCertificateRequestRequest, opts ...grpc.CallOption) (*GetPodCertificateRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPodCertificateRequestResponse)
+	err := c.cc.Invoke(ctx, PodCertificateRequestService_GetPodCertificateRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podCertificateRequestServiceClient) ListPodCertificateRequests(ctx context.Context, in *ListPodCertificateRequestsRequest, opts ...grpc.CallOption) (*ListPodCertificateRequestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPodCertificateRequestsResponse)
+	err := c.cc.Invoke(ctx, PodCertificateRequestService_ListPodCertificateRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podCertificateRequestServiceClient) CreatePodCertificateRequest(ctx context.Context, in *CreatePodCertificateRequestRequest, opts ...grpc.CallOption) (*CreatePodCertificateRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreatePodCertificateRequestResponse)
+	err := c.cc.Invoke(ctx, PodCertificateRequestService_CreatePodCertificateRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podCertificateRequestServiceClient) UpdatePodCertificateRequest(ctx context.Context, in *UpdatePodCertificateRequestRequest, opts ...grpc.CallOption) (*UpdatePodCertificateRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdatePodCertificateRequestResponse)
+	err := c.cc.Invoke(ctx, PodCertificateRequestService_UpdatePodCertificateRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podCertificateRequestServiceClient) PatchPodCertificateRequest(ctx context.Context, in *PatchPodCertificateRequestRequest, opts ...grpc.CallOption) (*PatchPodCertificateRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchPodCertificateRequestResponse)
+	err := c.cc.Invoke(ctx, PodCertificateRequestService_PatchPodCertificateRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podCertificateRequestServiceClient) DeletePodCertificateRequest(ctx context.Context, in *DeletePodCertificateRequestRequest, opts ...grpc.CallOption) (*DeletePodCertificateRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeletePodCertificateRequestResponse)
+	err := c.cc.Invoke(ctx, PodCertificateRequestService_DeletePodCertificateRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podCertificateRequestServiceClient) DeleteCollectionPodCertificateRequests(ctx context.Context, in *DeleteCollectionPodCertificateRequestsRequest, opts ...grpc.CallOption) (*DeleteCollectionPodCertificateRequestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCollectionPodCertificateRequestsResponse)
+	err := c.cc.Invoke(ctx, PodCertificateRequestService_DeleteCollectionPodCertificateRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podCertificateRequestServiceClient) WatchPodCertificateRequests(ctx context.Context, in *WatchPodCertificateRequestsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPodCertificateRequestsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &PodCertificateRequestService_ServiceDesc.Streams[0], PodCertificateRequestService_WatchPodCertificateRequests_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchPodCertificateRequestsRequest, WatchPodCertificateRequestsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PodCertificateRequestService_WatchPodCertificateRequestsClient = grpc.ServerStreamingClient[WatchPodCertificateRequestsResponse]
+
+func (c *podCertificateRequestServiceClient) GetPodCertificateRequestStatus(ctx context.Context, in *GetPodCertificateRequestStatusRequest, opts ...grpc.CallOption) (*GetPodCertificateRequestStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPodCertificateRequestStatusResponse)
+	err := c.cc.Invoke(ctx, PodCertificateRequestService_GetPodCertificateRequestStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podCertificateRequestServiceClient) UpdatePodCertificateRequestStatus(ctx context.Context, in *UpdatePodCertificateRequestStatusRequest, opts ...grpc.CallOption) (*UpdatePodCertificateRequestStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdatePodCertificateRequestStatusResponse)
+	err := c.cc.Invoke(ctx, PodCertificateRequestService_UpdatePodCertificateRequestStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podCertificateRequestServiceClient) PatchPodCertificateRequestStatus(ctx context.Context, in *PatchPodCertificateRequestStatusRequest, opts ...grpc.CallOption) (*PatchPodCertificateRequestStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchPodCertificateRequestStatusResponse)
+	err := c.cc.Invoke(ctx, PodCertificateRequestService_PatchPodCertificateRequestStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PodCertificateRequestServiceServer is the server API for PodCertificateRequestService service.
+// All implementations must embed UnimplementedPodCertificateRequestServiceServer
+// for forward compatibility.
+//
+// PodCertificateRequestService serves podcertificaterequests (namespaced,
+// certificates.k8s.io/v1 PodCertificateRequest).
+type PodCertificateRequestServiceServer interface {
+	// GetPodCertificateRequest reads one PodCertificateRequest.
+	GetPodCertificateRequest(context.Context, *GetPodCertificateRequestRequest) (*GetPodCertificateRequestResponse, error)
+	// ListPodCertificateRequests lists PodCertificateRequests in a namespace, or
+	// in all namespaces.
+	ListPodCertificateRequests(context.Context, *ListPodCertificateRequestsRequest) (*ListPodCertificateRequestsResponse, error)
+	// CreatePodCertificateRequest creates a PodCertificateRequest.
+	CreatePodCertificateRequest(context.Context, *CreatePodCertificateRequestRequest) (*CreatePodCertificateRequestResponse, error)
+	// UpdatePodCertificateRequest replaces a PodCertificateRequest,
+	// compare-and-swap on its resourceVersion.
+	UpdatePodCertificateRequest(context.Context, *UpdatePodCertificateRequestRequest) (*UpdatePodCertificateRequestResponse, error)
+	// PatchPodCertificateRequest patches a PodCertificateRequest.
+	PatchPodCertificateRequest(context.Context, *PatchPodCertificateRequestRequest) (*PatchPodCertificateRequestResponse, error)
+	// DeletePodCertificateRequest deletes a PodCertificateRequest.
+	DeletePodCertificateRequest(context.Context, *DeletePodCertificateRequestRequest) (*DeletePodCertificateRequestResponse, error)
+	// DeleteCollectionPodCertificateRequests deletes the PodCertificateRequests a
+	// selector matches.
+	DeleteCollectionPodCertificateRequests(context.Context, *DeleteCollectionPodCertificateRequestsRequest) (*DeleteCollectionPodCertificateRequestsResponse, error)
+	// WatchPodCertificateRequests streams changes to PodCertificateRequests from a
+	// resourceVersion.
+	WatchPodCertificateRequests(*WatchPodCertificateRequestsRequest, grpc.ServerStreamingServer[WatchPodCertificateRequestsResponse]) error
+	// GetPodCertificateRequestStatus reads the status subresource of a
+	// PodCertificateRequest.
+	GetPodCertificateRequestStatus(context.Context, *GetPodCertificateRequestStatusRequest) (*GetPodCertificateRequestStatusResponse, error)
+	// UpdatePodCertificateRequestStatus replaces the status subresource of a
+	// PodCertificateRequest.
+	UpdatePodCertificateRequestStatus(context.Context, *UpdatePodCertificateRequestStatusRequest) (*UpdatePodCertificateRequestStatusResponse, error)
+	// PatchPodCertificateRequestStatus patches the status subresource of a
+	// PodCertificateRequest.
+	PatchPodCertificateRequestStatus(context.Context, *PatchPodCertificateRequestStatusRequest) (*PatchPodCertificateRequestStatusResponse, error)
+	mustEmbedUnimplementedPodCertificateRequestServiceServer()
+}
+
+// UnimplementedPodCertificateRequestServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedPodCertificateRequestServiceServer struct{}
+
+func (UnimplementedPodCertificateRequestServiceServer) GetPodCertificateRequest(context.Context, *GetPodCertificateRequestRequest) (*GetPodCertificateRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPodCertificateRequest not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) ListPodCertificateRequests(context.Context, *ListPodCertificateRequestsRequest) (*ListPodCertificateRequestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPodCertificateRequests not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) CreatePodCertificateRequest(context.Context, *CreatePodCertificateRequestRequest) (*CreatePodCertificateRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreatePodCertificateRequest not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) UpdatePodCertificateRequest(context.Context, *UpdatePodCertificateRequestRequest) (*UpdatePodCertificateRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePodCertificateRequest not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) PatchPodCertificateRequest(context.Context, *PatchPodCertificateRequestRequest) (*PatchPodCertificateRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchPodCertificateRequest not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) DeletePodCertificateRequest(context.Context, *DeletePodCertificateRequestRequest) (*DeletePodCertificateRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeletePodCertificateRequest not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) DeleteCollectionPodCertificateRequests(context.Context, *DeleteCollectionPodCertificateRequestsRequest) (*DeleteCollectionPodCertificateRequestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCollectionPodCertificateRequests not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) WatchPodCertificateRequests(*WatchPodCertificateRequestsRequest, grpc.ServerStreamingServer[WatchPodCertificateRequestsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchPodCertificateRequests not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) GetPodCertificateRequestStatus(context.Context, *GetPodCertificateRequestStatusRequest) (*GetPodCertificateRequestStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPodCertificateRequestStatus not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) UpdatePodCertificateRequestStatus(context.Context, *UpdatePodCertificateRequestStatusRequest) (*UpdatePodCertificateRequestStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePodCertificateRequestStatus not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) PatchPodCertificateRequestStatus(context.Context, *PatchPodCertificateRequestStatusRequest) (*PatchPodCertificateRequestStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchPodCertificateRequestStatus not implemented")
+}
+func (UnimplementedPodCertificateRequestServiceServer) mustEmbedUnimplementedPodCertificateRequestServiceServer() {
+}
+func (UnimplementedPodCertificateRequestServiceServer) testEmbeddedByValue() {}
+
+// UnsafePodCertificateRequestServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to PodCertificateRequestServiceServer will
+// result in compilation errors.
+type UnsafePodCertificateRequestServiceServer interface {
+	mustEmbedUnimplementedPodCertificateRequestServiceServer()
+}
+
+func RegisterPodCertificateRequestServiceServer(s grpc.ServiceRegistrar, srv PodCertificateRequestServiceServer) {
+	// If the following call panics, it indicates UnimplementedPodCertificateRequestServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&PodCertificateRequestService_ServiceDesc, srv)
+}
+
+func _PodCertificateRequestService_GetPodCertificateRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPodCertificateRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodCertificateRequestServiceServer).GetPodCertificateRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodCertificateRequestService_GetPodCertificateRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodCertificateRequestServiceServer).GetPodCertificateRequest(ctx, req.(*GetPodCertificateRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodCertificateRequestService_ListPodCertificateRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPodCertificateRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodCertificateRequestServiceServer).ListPodCertificateRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodCertificateRequestService_ListPodCertificateRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodCertificateRequestServiceServer).ListPodCertificateRequests(ctx, req.(*ListPodCertificateRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodCertificateRequestService_CreatePodCertificateRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePodCertificateRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodCertificateRequestServiceServer).CreatePodCertificateRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodCertificateRequestService_CreatePodCertificateRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodCertificateRequestServiceServer).CreatePodCertificateRequest(ctx, req.(*CreatePodCertificateRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodCertificateRequestService_UpdatePodCertificateRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePodCertificateRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodCertificateRequestServiceServer).UpdatePodCertificateRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodCertificateRequestService_UpdatePodCertificateRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodCertificateRequestServiceServer).UpdatePodCertificateRequest(ctx, req.(*UpdatePodCertificateRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodCertificateRequestService_PatchPodCertificateRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchPodCertificateRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodCertificateRequestServiceServer).PatchPodCertificateRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodCertificateRequestService_PatchPodCertificateRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodCertificateRequestServiceServer).PatchPodCertificateRequest(ctx, req.(*PatchPodCertificateRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodCertificateRequestService_DeletePodCertificateRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePodCertificateRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodCertificateRequestServiceServer).DeletePodCertificateRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodCertificateRequestService_DeletePodCertificateRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodCertificateRequestServiceServer).DeletePodCertificateRequest(ctx, req.(*DeletePodCertificateRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodCertificateRequestService_DeleteCollectionPodCertificateRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCollectionPodCertificateRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodCertificateRequestServiceServer).DeleteCollectionPodCertificateRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodCertificateRequestService_DeleteCollectionPodCertificateRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodCertificateRequestServiceServer).DeleteCollectionPodCertificateRequests(ctx, req.(*DeleteCollectionPodCertificateRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodCertificateRequestService_WatchPodCertificateRequests_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchPodCertificateRequestsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PodCertificateRequestServiceServer).WatchPodCertificateRequests(m, &grpc.GenericServerStream[WatchPodCertificateRequestsRequest, WatchPodCertificateRequestsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PodCertificateRequestService_WatchPodCertificateRequestsServer = grpc.ServerStreamingServer[WatchPodCertificateRequestsResponse]
+
+func _PodCertificateRequestService_GetPodCertificateRequestStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPodCertificateRequestStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodCertificateRequestServiceServer).GetPodCertificateRequestStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodCertificateRequestService_GetPodCertificateRequestStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodCertificateRequestServiceServer).GetPodCertificateRequestStatus(ctx, req.(*GetPodCertificateRequestStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodCertificateRequestService_UpdatePodCertificateRequestStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePodCertificateRequestStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodCertificateRequestServiceServer).UpdatePodCertificateRequestStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodCertificateRequestService_UpdatePodCertificateRequestStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodCertificateRequestServiceServer).UpdatePodCertificateRequestStatus(ctx, req.(*UpdatePodCertificateRequestStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodCertificateRequestService_PatchPodCertificateRequestStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchPodCertificateRequestStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodCertificateRequestServiceServer).PatchPodCertificateRequestStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodCertificateRequestService_PatchPodCertificateRequestStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodCertificateRequestServiceServer).PatchPodCertificateRequestStatus(ctx, req.(*PatchPodCertificateRequestStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// PodCertificateRequestService_ServiceDesc is the grpc.ServiceDesc for PodCertificateRequestService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var PodCertificateRequestService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "portico.certificates.v1.PodCertificateRequestService",
+	HandlerType: (*PodCertificateRequestServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetPodCertificateRequest",
+			Handler:    _PodCertificateRequestService_GetPodCertificateRequest_Handler,
+		},
+		{
+			MethodName: "ListPodCertificateRequests",
+			Handler:    _PodCertificateRequestService_ListPodCertificateRequests_Handler,
+		},
+		{
+			MethodName: "CreatePodCertificateRequest",
+			Handler:    _PodCertificateRequestService_CreatePodCertificateRequest_Handler,
+		},
+		{
+			MethodName: "UpdatePodCertificateRequest",
+			Handler:    _PodCertificateRequestService_UpdatePodCertificateRequest_Handler,
+		},
+		{
+			MethodName: "PatchPodCertificateRequest",
+			Handler:    _PodCertificateRequestService_PatchPodCertificateRequest_Handler,
+		},
+		{
+			MethodName: "DeletePodCertificateRequest",
+			Handler:    _PodCertificateRequestService_DeletePodCertificateRequest_Handler,
+		},
+		{
+			MethodName: "DeleteCollectionPodCertificateRequests",
+			Handler:    _PodCertificateRequestService_DeleteCollectionPodCertificateRequests_Handler,
+		},
+		{
+			MethodName: "GetPodCertificateRequestStatus",
+			Handler:    _PodCertificateRequestService_GetPodCertificateRequestStatus_Handler,
+		},
+		{
+			MethodName: "UpdatePodCertificateRequestStatus",
+			Handler:    _PodCertificateRequestService_UpdatePodCertificateRequestStatus_Handler,
+		},
+		{
+			MethodName: "PatchPodCertificateRequestStatus",
+			Handler:    _PodCertificateRequestService_PatchPodCertificateRequestStatus_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchPodCertificateRequests",
+			Handler:       _PodCertificateRequestService_WatchPodCertificateRequests_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "portico/certificates/v1/services.proto",
+}

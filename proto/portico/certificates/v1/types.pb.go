@@ -363,6 +363,118 @@ func (x *CertificateSigningRequestStatus) GetCertificate() []byte {
 	return nil
 }
 
+// ClusterTrustBundle is a cluster-scoped container for X.509 trust anchors
+// (root certificates).
+type ClusterTrustBundle struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// metadata contains the object metadata.
+	Metadata *v1.ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// spec contains the signer (if any) and trust anchors.
+	Spec          *ClusterTrustBundleSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterTrustBundle) Reset() {
+	*x = ClusterTrustBundle{}
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterTrustBundle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterTrustBundle) ProtoMessage() {}
+
+func (x *ClusterTrustBundle) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterTrustBundle.ProtoReflect.Descriptor instead.
+func (*ClusterTrustBundle) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_types_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ClusterTrustBundle) GetMetadata() *v1.ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ClusterTrustBundle) GetSpec() *ClusterTrustBundleSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// ClusterTrustBundleSpec contains the signer and trust anchors.
+type ClusterTrustBundleSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// signerName indicates the associated signer, if any.
+	SignerName string `protobuf:"bytes,1,opt,name=signer_name,json=signerName,proto3" json:"signer_name,omitempty"`
+	// trustBundle contains the individual X.509 trust anchors for this
+	// bundle, as PEM bundle of PEM-wrapped, DER-formatted X.509 certificates.
+	TrustBundle   string `protobuf:"bytes,2,opt,name=trust_bundle,json=trustBundle,proto3" json:"trust_bundle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterTrustBundleSpec) Reset() {
+	*x = ClusterTrustBundleSpec{}
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterTrustBundleSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterTrustBundleSpec) ProtoMessage() {}
+
+func (x *ClusterTrustBundleSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterTrustBundleSpec.ProtoReflect.Descriptor instead.
+func (*ClusterTrustBundleSpec) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ClusterTrustBundleSpec) GetSignerName() string {
+	if x != nil {
+		return x.SignerName
+	}
+	return ""
+}
+
+func (x *ClusterTrustBundleSpec) GetTrustBundle() string {
+	if x != nil {
+		return x.TrustBundle
+	}
+	return ""
+}
+
 // ExtraValue masks the value so protobuf can generate
 type ExtraValue struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -373,7 +485,7 @@ type ExtraValue struct {
 
 func (x *ExtraValue) Reset() {
 	*x = ExtraValue{}
-	mi := &file_portico_certificates_v1_types_proto_msgTypes[4]
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +497,7 @@ func (x *ExtraValue) String() string {
 func (*ExtraValue) ProtoMessage() {}
 
 func (x *ExtraValue) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_certificates_v1_types_proto_msgTypes[4]
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,12 +510,305 @@ func (x *ExtraValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtraValue.ProtoReflect.Descriptor instead.
 func (*ExtraValue) Descriptor() ([]byte, []int) {
-	return file_portico_certificates_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_portico_certificates_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ExtraValue) GetItems() []string {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+// PodCertificateRequest encodes a pod requesting a certificate from a given
+// signer.
+type PodCertificateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// metadata contains the object metadata.
+	Metadata *v1.ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// spec contains the details about the certificate being requested.
+	Spec *PodCertificateRequestSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// status contains the issued certificate, and a standard set of conditions.
+	Status        *PodCertificateRequestStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PodCertificateRequest) Reset() {
+	*x = PodCertificateRequest{}
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodCertificateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodCertificateRequest) ProtoMessage() {}
+
+func (x *PodCertificateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodCertificateRequest.ProtoReflect.Descriptor instead.
+func (*PodCertificateRequest) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_types_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PodCertificateRequest) GetMetadata() *v1.ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *PodCertificateRequest) GetSpec() *PodCertificateRequestSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PodCertificateRequest) GetStatus() *PodCertificateRequestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// PodCertificateRequestSpec describes the certificate request.  All fields are
+// immutable after creation.
+type PodCertificateRequestSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// signerName indicates the requested signer.
+	SignerName string `protobuf:"bytes,1,opt,name=signer_name,json=signerName,proto3" json:"signer_name,omitempty"`
+	// podName is the name of the pod into which the certificate will be mounted.
+	PodName string `protobuf:"bytes,2,opt,name=pod_name,json=podName,proto3" json:"pod_name,omitempty"`
+	// podUID is the UID of the pod into which the certificate will be mounted.
+	PodUid string `protobuf:"bytes,3,opt,name=pod_uid,json=podUID,proto3" json:"pod_uid,omitempty"`
+	// serviceAccountName is the name of the service account the pod is running as.
+	ServiceAccountName string `protobuf:"bytes,4,opt,name=service_account_name,json=serviceAccountName,proto3" json:"service_account_name,omitempty"`
+	// serviceAccountUID is the UID of the service account the pod is running as.
+	ServiceAccountUid string `protobuf:"bytes,5,opt,name=service_account_uid,json=serviceAccountUID,proto3" json:"service_account_uid,omitempty"`
+	// nodeName is the name of the node the pod is assigned to.
+	NodeName string `protobuf:"bytes,6,opt,name=node_name,json=nodeName,proto3" json:"node_name,omitempty"`
+	// nodeUID is the UID of the node the pod is assigned to.
+	NodeUid string `protobuf:"bytes,7,opt,name=node_uid,json=nodeUID,proto3" json:"node_uid,omitempty"`
+	// maxExpirationSeconds is the maximum lifetime permitted for the
+	// certificate.
+	MaxExpirationSeconds *int32 `protobuf:"varint,8,opt,name=max_expiration_seconds,json=maxExpirationSeconds,proto3,oneof" json:"max_expiration_seconds,omitempty"`
+	// A PKCS#10 certificate signing request (DER-serialized) generated by
+	// Kubelet using the subject private key.
+	StubPkcs10Request []byte `protobuf:"bytes,12,opt,name=stub_pkcs10_request,json=stubPKCS10Request,proto3" json:"stub_pkcs10_request,omitempty"`
+	// unverifiedUserAnnotations allow pod authors to pass additional information to
+	// the signer implementation.  Kubernetes does not restrict or validate this
+	// metadata in any way.
+	UnverifiedUserAnnotations map[string]string `protobuf:"bytes,11,rep,name=unverified_user_annotations,json=unverifiedUserAnnotations,proto3" json:"unverified_user_annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *PodCertificateRequestSpec) Reset() {
+	*x = PodCertificateRequestSpec{}
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodCertificateRequestSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodCertificateRequestSpec) ProtoMessage() {}
+
+func (x *PodCertificateRequestSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodCertificateRequestSpec.ProtoReflect.Descriptor instead.
+func (*PodCertificateRequestSpec) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_types_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PodCertificateRequestSpec) GetSignerName() string {
+	if x != nil {
+		return x.SignerName
+	}
+	return ""
+}
+
+func (x *PodCertificateRequestSpec) GetPodName() string {
+	if x != nil {
+		return x.PodName
+	}
+	return ""
+}
+
+func (x *PodCertificateRequestSpec) GetPodUid() string {
+	if x != nil {
+		return x.PodUid
+	}
+	return ""
+}
+
+func (x *PodCertificateRequestSpec) GetServiceAccountName() string {
+	if x != nil {
+		return x.ServiceAccountName
+	}
+	return ""
+}
+
+func (x *PodCertificateRequestSpec) GetServiceAccountUid() string {
+	if x != nil {
+		return x.ServiceAccountUid
+	}
+	return ""
+}
+
+func (x *PodCertificateRequestSpec) GetNodeName() string {
+	if x != nil {
+		return x.NodeName
+	}
+	return ""
+}
+
+func (x *PodCertificateRequestSpec) GetNodeUid() string {
+	if x != nil {
+		return x.NodeUid
+	}
+	return ""
+}
+
+func (x *PodCertificateRequestSpec) GetMaxExpirationSeconds() int32 {
+	if x != nil && x.MaxExpirationSeconds != nil {
+		return *x.MaxExpirationSeconds
+	}
+	return 0
+}
+
+func (x *PodCertificateRequestSpec) GetStubPkcs10Request() []byte {
+	if x != nil {
+		return x.StubPkcs10Request
+	}
+	return nil
+}
+
+func (x *PodCertificateRequestSpec) GetUnverifiedUserAnnotations() map[string]string {
+	if x != nil {
+		return x.UnverifiedUserAnnotations
+	}
+	return nil
+}
+
+// PodCertificateRequestStatus describes the status of the request, and holds
+// the certificate data if the request is issued.
+type PodCertificateRequestStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// conditions applied to the request.
+	Conditions []*v1.Condition `protobuf:"bytes,1,rep,name=conditions,proto3" json:"conditions,omitempty"`
+	// certificateChain is populated with an issued certificate by the signer.
+	// This field is set via the /status subresource. Once populated, this field
+	// is immutable.
+	CertificateChain string `protobuf:"bytes,2,opt,name=certificate_chain,json=certificateChain,proto3" json:"certificate_chain,omitempty"`
+	// notBefore is the time at which the certificate becomes valid.  The value
+	// must be the same as the notBefore value in the leaf certificate in
+	// certificateChain.  This field is set via the /status subresource.  Once
+	// populated, it is immutable. The signer must set this field at the same
+	// time it sets certificateChain.
+	NotBefore *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=not_before,json=notBefore,proto3" json:"not_before,omitempty"`
+	// beginRefreshAt is the time at which the kubelet should begin trying to
+	// refresh the certificate.  This field is set via the /status subresource,
+	// and must be set at the same time as certificateChain.  Once populated,
+	// this field is immutable.
+	BeginRefreshAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=begin_refresh_at,json=beginRefreshAt,proto3" json:"begin_refresh_at,omitempty"`
+	// notAfter is the time at which the certificate expires.  The value must be
+	// the same as the notAfter value in the leaf certificate in
+	// certificateChain.  This field is set via the /status subresource.  Once
+	// populated, it is immutable.  The signer must set this field at the same
+	// time it sets certificateChain.
+	NotAfter      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=not_after,json=notAfter,proto3" json:"not_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PodCertificateRequestStatus) Reset() {
+	*x = PodCertificateRequestStatus{}
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodCertificateRequestStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodCertificateRequestStatus) ProtoMessage() {}
+
+func (x *PodCertificateRequestStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_certificates_v1_types_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodCertificateRequestStatus.ProtoReflect.Descriptor instead.
+func (*PodCertificateRequestStatus) Descriptor() ([]byte, []int) {
+	return file_portico_certificates_v1_types_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PodCertificateRequestStatus) GetConditions() []*v1.Condition {
+	if x != nil {
+		return x.Conditions
+	}
+	return nil
+}
+
+func (x *PodCertificateRequestStatus) GetCertificateChain() string {
+	if x != nil {
+		return x.CertificateChain
+	}
+	return ""
+}
+
+func (x *PodCertificateRequestStatus) GetNotBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotBefore
+	}
+	return nil
+}
+
+func (x *PodCertificateRequestStatus) GetBeginRefreshAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BeginRefreshAt
+	}
+	return nil
+}
+
+func (x *PodCertificateRequestStatus) GetNotAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotAfter
 	}
 	return nil
 }
@@ -443,10 +848,46 @@ const file_portico_certificates_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"conditions\x18\x01 \x03(\v2;.portico.certificates.v1.CertificateSigningRequestConditionR\n" +
 	"conditions\x12 \n" +
-	"\vcertificate\x18\x02 \x01(\fR\vcertificate\"\"\n" +
+	"\vcertificate\x18\x02 \x01(\fR\vcertificate\"\x92\x01\n" +
+	"\x12ClusterTrustBundle\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12C\n" +
+	"\x04spec\x18\x02 \x01(\v2/.portico.certificates.v1.ClusterTrustBundleSpecR\x04spec\"\\\n" +
+	"\x16ClusterTrustBundleSpec\x12\x1f\n" +
+	"\vsigner_name\x18\x01 \x01(\tR\n" +
+	"signerName\x12!\n" +
+	"\ftrust_bundle\x18\x02 \x01(\tR\vtrustBundle\"\"\n" +
 	"\n" +
 	"ExtraValue\x12\x14\n" +
-	"\x05items\x18\x01 \x03(\tR\x05itemsBMZKgithub.com/portico-dev/portico/proto/portico/certificates/v1;certificatesv1b\x06proto3"
+	"\x05items\x18\x01 \x03(\tR\x05items\"\xe6\x01\n" +
+	"\x15PodCertificateRequest\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12F\n" +
+	"\x04spec\x18\x02 \x01(\v22.portico.certificates.v1.PodCertificateRequestSpecR\x04spec\x12L\n" +
+	"\x06status\x18\x03 \x01(\v24.portico.certificates.v1.PodCertificateRequestStatusR\x06status\"\xf2\x04\n" +
+	"\x19PodCertificateRequestSpec\x12\x1f\n" +
+	"\vsigner_name\x18\x01 \x01(\tR\n" +
+	"signerName\x12\x19\n" +
+	"\bpod_name\x18\x02 \x01(\tR\apodName\x12\x17\n" +
+	"\apod_uid\x18\x03 \x01(\tR\x06podUID\x120\n" +
+	"\x14service_account_name\x18\x04 \x01(\tR\x12serviceAccountName\x12.\n" +
+	"\x13service_account_uid\x18\x05 \x01(\tR\x11serviceAccountUID\x12\x1b\n" +
+	"\tnode_name\x18\x06 \x01(\tR\bnodeName\x12\x19\n" +
+	"\bnode_uid\x18\a \x01(\tR\anodeUID\x129\n" +
+	"\x16max_expiration_seconds\x18\b \x01(\x05H\x00R\x14maxExpirationSeconds\x88\x01\x01\x12.\n" +
+	"\x13stub_pkcs10_request\x18\f \x01(\fR\x11stubPKCS10Request\x12\x91\x01\n" +
+	"\x1bunverified_user_annotations\x18\v \x03(\v2Q.portico.certificates.v1.PodCertificateRequestSpec.UnverifiedUserAnnotationsEntryR\x19unverifiedUserAnnotations\x1aL\n" +
+	"\x1eUnverifiedUserAnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x19\n" +
+	"\x17_max_expiration_seconds\"\xc0\x02\n" +
+	"\x1bPodCertificateRequestStatus\x12:\n" +
+	"\n" +
+	"conditions\x18\x01 \x03(\v2\x1a.portico.core.v1.ConditionR\n" +
+	"conditions\x12+\n" +
+	"\x11certificate_chain\x18\x02 \x01(\tR\x10certificateChain\x129\n" +
+	"\n" +
+	"not_before\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tnotBefore\x12D\n" +
+	"\x10begin_refresh_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0ebeginRefreshAt\x127\n" +
+	"\tnot_after\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfterBMZKgithub.com/portico-dev/portico/proto/portico/certificates/v1;certificatesv1b\x06proto3"
 
 var (
 	file_portico_certificates_v1_types_proto_rawDescOnce sync.Once
@@ -460,31 +901,48 @@ func file_portico_certificates_v1_types_proto_rawDescGZIP() []byte {
 	return file_portico_certificates_v1_types_proto_rawDescData
 }
 
-var file_portico_certificates_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_portico_certificates_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_portico_certificates_v1_types_proto_goTypes = []any{
 	(*CertificateSigningRequest)(nil),          // 0: portico.certificates.v1.CertificateSigningRequest
 	(*CertificateSigningRequestCondition)(nil), // 1: portico.certificates.v1.CertificateSigningRequestCondition
 	(*CertificateSigningRequestSpec)(nil),      // 2: portico.certificates.v1.CertificateSigningRequestSpec
 	(*CertificateSigningRequestStatus)(nil),    // 3: portico.certificates.v1.CertificateSigningRequestStatus
-	(*ExtraValue)(nil),                         // 4: portico.certificates.v1.ExtraValue
-	nil,                                        // 5: portico.certificates.v1.CertificateSigningRequestSpec.ExtraEntry
-	(*v1.ObjectMeta)(nil),                      // 6: portico.core.v1.ObjectMeta
-	(*timestamppb.Timestamp)(nil),              // 7: google.protobuf.Timestamp
+	(*ClusterTrustBundle)(nil),                 // 4: portico.certificates.v1.ClusterTrustBundle
+	(*ClusterTrustBundleSpec)(nil),             // 5: portico.certificates.v1.ClusterTrustBundleSpec
+	(*ExtraValue)(nil),                         // 6: portico.certificates.v1.ExtraValue
+	(*PodCertificateRequest)(nil),              // 7: portico.certificates.v1.PodCertificateRequest
+	(*PodCertificateRequestSpec)(nil),          // 8: portico.certificates.v1.PodCertificateRequestSpec
+	(*PodCertificateRequestStatus)(nil),        // 9: portico.certificates.v1.PodCertificateRequestStatus
+	nil,                                        // 10: portico.certificates.v1.CertificateSigningRequestSpec.ExtraEntry
+	nil,                                        // 11: portico.certificates.v1.PodCertificateRequestSpec.UnverifiedUserAnnotationsEntry
+	(*v1.ObjectMeta)(nil),                      // 12: portico.core.v1.ObjectMeta
+	(*timestamppb.Timestamp)(nil),              // 13: google.protobuf.Timestamp
+	(*v1.Condition)(nil),                       // 14: portico.core.v1.Condition
 }
 var file_portico_certificates_v1_types_proto_depIdxs = []int32{
-	6, // 0: portico.certificates.v1.CertificateSigningRequest.metadata:type_name -> portico.core.v1.ObjectMeta
-	2, // 1: portico.certificates.v1.CertificateSigningRequest.spec:type_name -> portico.certificates.v1.CertificateSigningRequestSpec
-	3, // 2: portico.certificates.v1.CertificateSigningRequest.status:type_name -> portico.certificates.v1.CertificateSigningRequestStatus
-	7, // 3: portico.certificates.v1.CertificateSigningRequestCondition.last_update_time:type_name -> google.protobuf.Timestamp
-	7, // 4: portico.certificates.v1.CertificateSigningRequestCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	5, // 5: portico.certificates.v1.CertificateSigningRequestSpec.extra:type_name -> portico.certificates.v1.CertificateSigningRequestSpec.ExtraEntry
-	1, // 6: portico.certificates.v1.CertificateSigningRequestStatus.conditions:type_name -> portico.certificates.v1.CertificateSigningRequestCondition
-	4, // 7: portico.certificates.v1.CertificateSigningRequestSpec.ExtraEntry.value:type_name -> portico.certificates.v1.ExtraValue
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	12, // 0: portico.certificates.v1.CertificateSigningRequest.metadata:type_name -> portico.core.v1.ObjectMeta
+	2,  // 1: portico.certificates.v1.CertificateSigningRequest.spec:type_name -> portico.certificates.v1.CertificateSigningRequestSpec
+	3,  // 2: portico.certificates.v1.CertificateSigningRequest.status:type_name -> portico.certificates.v1.CertificateSigningRequestStatus
+	13, // 3: portico.certificates.v1.CertificateSigningRequestCondition.last_update_time:type_name -> google.protobuf.Timestamp
+	13, // 4: portico.certificates.v1.CertificateSigningRequestCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	10, // 5: portico.certificates.v1.CertificateSigningRequestSpec.extra:type_name -> portico.certificates.v1.CertificateSigningRequestSpec.ExtraEntry
+	1,  // 6: portico.certificates.v1.CertificateSigningRequestStatus.conditions:type_name -> portico.certificates.v1.CertificateSigningRequestCondition
+	12, // 7: portico.certificates.v1.ClusterTrustBundle.metadata:type_name -> portico.core.v1.ObjectMeta
+	5,  // 8: portico.certificates.v1.ClusterTrustBundle.spec:type_name -> portico.certificates.v1.ClusterTrustBundleSpec
+	12, // 9: portico.certificates.v1.PodCertificateRequest.metadata:type_name -> portico.core.v1.ObjectMeta
+	8,  // 10: portico.certificates.v1.PodCertificateRequest.spec:type_name -> portico.certificates.v1.PodCertificateRequestSpec
+	9,  // 11: portico.certificates.v1.PodCertificateRequest.status:type_name -> portico.certificates.v1.PodCertificateRequestStatus
+	11, // 12: portico.certificates.v1.PodCertificateRequestSpec.unverified_user_annotations:type_name -> portico.certificates.v1.PodCertificateRequestSpec.UnverifiedUserAnnotationsEntry
+	14, // 13: portico.certificates.v1.PodCertificateRequestStatus.conditions:type_name -> portico.core.v1.Condition
+	13, // 14: portico.certificates.v1.PodCertificateRequestStatus.not_before:type_name -> google.protobuf.Timestamp
+	13, // 15: portico.certificates.v1.PodCertificateRequestStatus.begin_refresh_at:type_name -> google.protobuf.Timestamp
+	13, // 16: portico.certificates.v1.PodCertificateRequestStatus.not_after:type_name -> google.protobuf.Timestamp
+	6,  // 17: portico.certificates.v1.CertificateSigningRequestSpec.ExtraEntry.value:type_name -> portico.certificates.v1.ExtraValue
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_portico_certificates_v1_types_proto_init() }
@@ -493,13 +951,14 @@ func file_portico_certificates_v1_types_proto_init() {
 		return
 	}
 	file_portico_certificates_v1_types_proto_msgTypes[2].OneofWrappers = []any{}
+	file_portico_certificates_v1_types_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_certificates_v1_types_proto_rawDesc), len(file_portico_certificates_v1_types_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -295,6 +295,60 @@ func (x *FieldsV1) GetRaw() []byte {
 	return nil
 }
 
+// GroupResource specifies a Group and a Resource, but does not force a version.  This is useful for identifying
+// concepts during lookup stages without having partially valid types
+type GroupResource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Resource      string                 `protobuf:"bytes,2,opt,name=resource,proto3" json:"resource,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupResource) Reset() {
+	*x = GroupResource{}
+	mi := &file_portico_core_v1_meta_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupResource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupResource) ProtoMessage() {}
+
+func (x *GroupResource) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_meta_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupResource.ProtoReflect.Descriptor instead.
+func (*GroupResource) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GroupResource) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *GroupResource) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
 // IntOrString is a type that can hold an int32 or a string.  When used in
 // JSON or YAML marshalling and unmarshalling, it produces or consumes the
 // inner type.  This allows you to have, for example, a JSON field that can
@@ -311,7 +365,7 @@ type IntOrString struct {
 
 func (x *IntOrString) Reset() {
 	*x = IntOrString{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[3]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -323,7 +377,7 @@ func (x *IntOrString) String() string {
 func (*IntOrString) ProtoMessage() {}
 
 func (x *IntOrString) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[3]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -336,7 +390,7 @@ func (x *IntOrString) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntOrString.ProtoReflect.Descriptor instead.
 func (*IntOrString) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{3}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *IntOrString) GetType() int64 {
@@ -377,7 +431,7 @@ type LabelSelector struct {
 
 func (x *LabelSelector) Reset() {
 	*x = LabelSelector{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[4]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +443,7 @@ func (x *LabelSelector) String() string {
 func (*LabelSelector) ProtoMessage() {}
 
 func (x *LabelSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[4]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +456,7 @@ func (x *LabelSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelSelector.ProtoReflect.Descriptor instead.
 func (*LabelSelector) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{4}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *LabelSelector) GetMatchLabels() map[string]string {
@@ -439,7 +493,7 @@ type LabelSelectorRequirement struct {
 
 func (x *LabelSelectorRequirement) Reset() {
 	*x = LabelSelectorRequirement{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[5]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +505,7 @@ func (x *LabelSelectorRequirement) String() string {
 func (*LabelSelectorRequirement) ProtoMessage() {}
 
 func (x *LabelSelectorRequirement) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[5]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,7 +518,7 @@ func (x *LabelSelectorRequirement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelSelectorRequirement.ProtoReflect.Descriptor instead.
 func (*LabelSelectorRequirement) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{5}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LabelSelectorRequirement) GetKey() string {
@@ -531,7 +585,7 @@ type ListMeta struct {
 
 func (x *ListMeta) Reset() {
 	*x = ListMeta{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[6]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +597,7 @@ func (x *ListMeta) String() string {
 func (*ListMeta) ProtoMessage() {}
 
 func (x *ListMeta) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[6]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +610,7 @@ func (x *ListMeta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMeta.ProtoReflect.Descriptor instead.
 func (*ListMeta) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{6}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListMeta) GetSelfLink() string {
@@ -633,7 +687,7 @@ type ManagedFieldsEntry struct {
 
 func (x *ManagedFieldsEntry) Reset() {
 	*x = ManagedFieldsEntry{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[7]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +699,7 @@ func (x *ManagedFieldsEntry) String() string {
 func (*ManagedFieldsEntry) ProtoMessage() {}
 
 func (x *ManagedFieldsEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[7]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +712,7 @@ func (x *ManagedFieldsEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManagedFieldsEntry.ProtoReflect.Descriptor instead.
 func (*ManagedFieldsEntry) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{7}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ManagedFieldsEntry) GetManager() string {
@@ -728,7 +782,7 @@ type MicroTime struct {
 
 func (x *MicroTime) Reset() {
 	*x = MicroTime{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[8]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +794,7 @@ func (x *MicroTime) String() string {
 func (*MicroTime) ProtoMessage() {}
 
 func (x *MicroTime) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[8]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +807,7 @@ func (x *MicroTime) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MicroTime.ProtoReflect.Descriptor instead.
 func (*MicroTime) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{8}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *MicroTime) GetSeconds() int64 {
@@ -876,7 +930,7 @@ type ObjectMeta struct {
 
 func (x *ObjectMeta) Reset() {
 	*x = ObjectMeta{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[9]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -888,7 +942,7 @@ func (x *ObjectMeta) String() string {
 func (*ObjectMeta) ProtoMessage() {}
 
 func (x *ObjectMeta) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[9]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -901,7 +955,7 @@ func (x *ObjectMeta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectMeta.ProtoReflect.Descriptor instead.
 func (*ObjectMeta) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{9}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ObjectMeta) GetName() string {
@@ -1042,7 +1096,7 @@ type OwnerReference struct {
 
 func (x *OwnerReference) Reset() {
 	*x = OwnerReference{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[10]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1108,7 @@ func (x *OwnerReference) String() string {
 func (*OwnerReference) ProtoMessage() {}
 
 func (x *OwnerReference) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[10]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1121,7 @@ func (x *OwnerReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OwnerReference.ProtoReflect.Descriptor instead.
 func (*OwnerReference) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{10}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OwnerReference) GetApiVersion() string {
@@ -1125,7 +1179,7 @@ type PartialObjectMetadata struct {
 
 func (x *PartialObjectMetadata) Reset() {
 	*x = PartialObjectMetadata{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[11]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1137,7 +1191,7 @@ func (x *PartialObjectMetadata) String() string {
 func (*PartialObjectMetadata) ProtoMessage() {}
 
 func (x *PartialObjectMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[11]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1150,7 +1204,7 @@ func (x *PartialObjectMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartialObjectMetadata.ProtoReflect.Descriptor instead.
 func (*PartialObjectMetadata) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{11}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PartialObjectMetadata) GetMetadata() *ObjectMeta {
@@ -1174,7 +1228,7 @@ type PartialObjectMetadataList struct {
 
 func (x *PartialObjectMetadataList) Reset() {
 	*x = PartialObjectMetadataList{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[12]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1240,7 @@ func (x *PartialObjectMetadataList) String() string {
 func (*PartialObjectMetadataList) ProtoMessage() {}
 
 func (x *PartialObjectMetadataList) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[12]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1253,7 @@ func (x *PartialObjectMetadataList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartialObjectMetadataList.ProtoReflect.Descriptor instead.
 func (*PartialObjectMetadataList) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{12}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PartialObjectMetadataList) GetMetadata() *ListMeta {
@@ -1229,7 +1283,7 @@ type Preconditions struct {
 
 func (x *Preconditions) Reset() {
 	*x = Preconditions{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[13]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1295,7 @@ func (x *Preconditions) String() string {
 func (*Preconditions) ProtoMessage() {}
 
 func (x *Preconditions) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[13]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1308,7 @@ func (x *Preconditions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preconditions.ProtoReflect.Descriptor instead.
 func (*Preconditions) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{13}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Preconditions) GetUid() string {
@@ -1283,7 +1337,7 @@ type Quantity struct {
 
 func (x *Quantity) Reset() {
 	*x = Quantity{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[14]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1349,7 @@ func (x *Quantity) String() string {
 func (*Quantity) ProtoMessage() {}
 
 func (x *Quantity) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[14]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1362,7 @@ func (x *Quantity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quantity.ProtoReflect.Descriptor instead.
 func (*Quantity) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{14}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Quantity) GetString_() string {
@@ -1329,7 +1383,7 @@ type RawExtension struct {
 
 func (x *RawExtension) Reset() {
 	*x = RawExtension{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1395,7 @@ func (x *RawExtension) String() string {
 func (*RawExtension) ProtoMessage() {}
 
 func (x *RawExtension) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[15]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1408,7 @@ func (x *RawExtension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawExtension.ProtoReflect.Descriptor instead.
 func (*RawExtension) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{15}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RawExtension) GetRaw() []byte {
@@ -1377,7 +1431,7 @@ type ShardInfo struct {
 
 func (x *ShardInfo) Reset() {
 	*x = ShardInfo{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1389,7 +1443,7 @@ func (x *ShardInfo) String() string {
 func (*ShardInfo) ProtoMessage() {}
 
 func (x *ShardInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[16]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1402,7 +1456,7 @@ func (x *ShardInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardInfo.ProtoReflect.Descriptor instead.
 func (*ShardInfo) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{16}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ShardInfo) GetSelector() string {
@@ -1442,7 +1496,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[17]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1508,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[17]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1521,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{17}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Status) GetMetadata() *ListMeta {
@@ -1534,7 +1588,7 @@ type StatusCause struct {
 
 func (x *StatusCause) Reset() {
 	*x = StatusCause{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[18]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1600,7 @@ func (x *StatusCause) String() string {
 func (*StatusCause) ProtoMessage() {}
 
 func (x *StatusCause) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[18]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1613,7 @@ func (x *StatusCause) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCause.ProtoReflect.Descriptor instead.
 func (*StatusCause) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{18}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StatusCause) GetReason() string {
@@ -1617,7 +1671,7 @@ type StatusDetails struct {
 
 func (x *StatusDetails) Reset() {
 	*x = StatusDetails{}
-	mi := &file_portico_core_v1_meta_proto_msgTypes[19]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1683,7 @@ func (x *StatusDetails) String() string {
 func (*StatusDetails) ProtoMessage() {}
 
 func (x *StatusDetails) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_meta_proto_msgTypes[19]
+	mi := &file_portico_core_v1_meta_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1696,7 @@ func (x *StatusDetails) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusDetails.ProtoReflect.Descriptor instead.
 func (*StatusDetails) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{19}
+	return file_portico_core_v1_meta_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StatusDetails) GetName() string {
@@ -1711,7 +1765,10 @@ const file_portico_core_v1_meta_proto_rawDesc = "" +
 	"\x13_propagation_policyB:\n" +
 	"8_ignore_store_read_error_with_cluster_breaking_potential\"\x1c\n" +
 	"\bFieldsV1\x12\x10\n" +
-	"\x03raw\x18\x01 \x01(\fR\x03Raw\"S\n" +
+	"\x03raw\x18\x01 \x01(\fR\x03Raw\"A\n" +
+	"\rGroupResource\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1a\n" +
+	"\bresource\x18\x02 \x01(\tR\bresource\"S\n" +
 	"\vIntOrString\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\x03R\x04type\x12\x17\n" +
 	"\aint_val\x18\x02 \x01(\x05R\x06intVal\x12\x17\n" +
@@ -1835,53 +1892,54 @@ func file_portico_core_v1_meta_proto_rawDescGZIP() []byte {
 	return file_portico_core_v1_meta_proto_rawDescData
 }
 
-var file_portico_core_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_portico_core_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_portico_core_v1_meta_proto_goTypes = []any{
 	(*Condition)(nil),                 // 0: portico.core.v1.Condition
 	(*DeleteOptions)(nil),             // 1: portico.core.v1.DeleteOptions
 	(*FieldsV1)(nil),                  // 2: portico.core.v1.FieldsV1
-	(*IntOrString)(nil),               // 3: portico.core.v1.IntOrString
-	(*LabelSelector)(nil),             // 4: portico.core.v1.LabelSelector
-	(*LabelSelectorRequirement)(nil),  // 5: portico.core.v1.LabelSelectorRequirement
-	(*ListMeta)(nil),                  // 6: portico.core.v1.ListMeta
-	(*ManagedFieldsEntry)(nil),        // 7: portico.core.v1.ManagedFieldsEntry
-	(*MicroTime)(nil),                 // 8: portico.core.v1.MicroTime
-	(*ObjectMeta)(nil),                // 9: portico.core.v1.ObjectMeta
-	(*OwnerReference)(nil),            // 10: portico.core.v1.OwnerReference
-	(*PartialObjectMetadata)(nil),     // 11: portico.core.v1.PartialObjectMetadata
-	(*PartialObjectMetadataList)(nil), // 12: portico.core.v1.PartialObjectMetadataList
-	(*Preconditions)(nil),             // 13: portico.core.v1.Preconditions
-	(*Quantity)(nil),                  // 14: portico.core.v1.Quantity
-	(*RawExtension)(nil),              // 15: portico.core.v1.RawExtension
-	(*ShardInfo)(nil),                 // 16: portico.core.v1.ShardInfo
-	(*Status)(nil),                    // 17: portico.core.v1.Status
-	(*StatusCause)(nil),               // 18: portico.core.v1.StatusCause
-	(*StatusDetails)(nil),             // 19: portico.core.v1.StatusDetails
-	nil,                               // 20: portico.core.v1.LabelSelector.MatchLabelsEntry
-	nil,                               // 21: portico.core.v1.ObjectMeta.LabelsEntry
-	nil,                               // 22: portico.core.v1.ObjectMeta.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
+	(*GroupResource)(nil),             // 3: portico.core.v1.GroupResource
+	(*IntOrString)(nil),               // 4: portico.core.v1.IntOrString
+	(*LabelSelector)(nil),             // 5: portico.core.v1.LabelSelector
+	(*LabelSelectorRequirement)(nil),  // 6: portico.core.v1.LabelSelectorRequirement
+	(*ListMeta)(nil),                  // 7: portico.core.v1.ListMeta
+	(*ManagedFieldsEntry)(nil),        // 8: portico.core.v1.ManagedFieldsEntry
+	(*MicroTime)(nil),                 // 9: portico.core.v1.MicroTime
+	(*ObjectMeta)(nil),                // 10: portico.core.v1.ObjectMeta
+	(*OwnerReference)(nil),            // 11: portico.core.v1.OwnerReference
+	(*PartialObjectMetadata)(nil),     // 12: portico.core.v1.PartialObjectMetadata
+	(*PartialObjectMetadataList)(nil), // 13: portico.core.v1.PartialObjectMetadataList
+	(*Preconditions)(nil),             // 14: portico.core.v1.Preconditions
+	(*Quantity)(nil),                  // 15: portico.core.v1.Quantity
+	(*RawExtension)(nil),              // 16: portico.core.v1.RawExtension
+	(*ShardInfo)(nil),                 // 17: portico.core.v1.ShardInfo
+	(*Status)(nil),                    // 18: portico.core.v1.Status
+	(*StatusCause)(nil),               // 19: portico.core.v1.StatusCause
+	(*StatusDetails)(nil),             // 20: portico.core.v1.StatusDetails
+	nil,                               // 21: portico.core.v1.LabelSelector.MatchLabelsEntry
+	nil,                               // 22: portico.core.v1.ObjectMeta.LabelsEntry
+	nil,                               // 23: portico.core.v1.ObjectMeta.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),     // 24: google.protobuf.Timestamp
 }
 var file_portico_core_v1_meta_proto_depIdxs = []int32{
-	23, // 0: portico.core.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
-	13, // 1: portico.core.v1.DeleteOptions.preconditions:type_name -> portico.core.v1.Preconditions
-	20, // 2: portico.core.v1.LabelSelector.match_labels:type_name -> portico.core.v1.LabelSelector.MatchLabelsEntry
-	5,  // 3: portico.core.v1.LabelSelector.match_expressions:type_name -> portico.core.v1.LabelSelectorRequirement
-	16, // 4: portico.core.v1.ListMeta.shard_info:type_name -> portico.core.v1.ShardInfo
-	23, // 5: portico.core.v1.ManagedFieldsEntry.time:type_name -> google.protobuf.Timestamp
+	24, // 0: portico.core.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	14, // 1: portico.core.v1.DeleteOptions.preconditions:type_name -> portico.core.v1.Preconditions
+	21, // 2: portico.core.v1.LabelSelector.match_labels:type_name -> portico.core.v1.LabelSelector.MatchLabelsEntry
+	6,  // 3: portico.core.v1.LabelSelector.match_expressions:type_name -> portico.core.v1.LabelSelectorRequirement
+	17, // 4: portico.core.v1.ListMeta.shard_info:type_name -> portico.core.v1.ShardInfo
+	24, // 5: portico.core.v1.ManagedFieldsEntry.time:type_name -> google.protobuf.Timestamp
 	2,  // 6: portico.core.v1.ManagedFieldsEntry.fields_v1:type_name -> portico.core.v1.FieldsV1
-	23, // 7: portico.core.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
-	23, // 8: portico.core.v1.ObjectMeta.deletion_timestamp:type_name -> google.protobuf.Timestamp
-	21, // 9: portico.core.v1.ObjectMeta.labels:type_name -> portico.core.v1.ObjectMeta.LabelsEntry
-	22, // 10: portico.core.v1.ObjectMeta.annotations:type_name -> portico.core.v1.ObjectMeta.AnnotationsEntry
-	10, // 11: portico.core.v1.ObjectMeta.owner_references:type_name -> portico.core.v1.OwnerReference
-	7,  // 12: portico.core.v1.ObjectMeta.managed_fields:type_name -> portico.core.v1.ManagedFieldsEntry
-	9,  // 13: portico.core.v1.PartialObjectMetadata.metadata:type_name -> portico.core.v1.ObjectMeta
-	6,  // 14: portico.core.v1.PartialObjectMetadataList.metadata:type_name -> portico.core.v1.ListMeta
-	11, // 15: portico.core.v1.PartialObjectMetadataList.items:type_name -> portico.core.v1.PartialObjectMetadata
-	6,  // 16: portico.core.v1.Status.metadata:type_name -> portico.core.v1.ListMeta
-	19, // 17: portico.core.v1.Status.details:type_name -> portico.core.v1.StatusDetails
-	18, // 18: portico.core.v1.StatusDetails.causes:type_name -> portico.core.v1.StatusCause
+	24, // 7: portico.core.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
+	24, // 8: portico.core.v1.ObjectMeta.deletion_timestamp:type_name -> google.protobuf.Timestamp
+	22, // 9: portico.core.v1.ObjectMeta.labels:type_name -> portico.core.v1.ObjectMeta.LabelsEntry
+	23, // 10: portico.core.v1.ObjectMeta.annotations:type_name -> portico.core.v1.ObjectMeta.AnnotationsEntry
+	11, // 11: portico.core.v1.ObjectMeta.owner_references:type_name -> portico.core.v1.OwnerReference
+	8,  // 12: portico.core.v1.ObjectMeta.managed_fields:type_name -> portico.core.v1.ManagedFieldsEntry
+	10, // 13: portico.core.v1.PartialObjectMetadata.metadata:type_name -> portico.core.v1.ObjectMeta
+	7,  // 14: portico.core.v1.PartialObjectMetadataList.metadata:type_name -> portico.core.v1.ListMeta
+	12, // 15: portico.core.v1.PartialObjectMetadataList.items:type_name -> portico.core.v1.PartialObjectMetadata
+	7,  // 16: portico.core.v1.Status.metadata:type_name -> portico.core.v1.ListMeta
+	20, // 17: portico.core.v1.Status.details:type_name -> portico.core.v1.StatusDetails
+	19, // 18: portico.core.v1.StatusDetails.causes:type_name -> portico.core.v1.StatusCause
 	19, // [19:19] is the sub-list for method output_type
 	19, // [19:19] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
@@ -1895,17 +1953,17 @@ func file_portico_core_v1_meta_proto_init() {
 		return
 	}
 	file_portico_core_v1_meta_proto_msgTypes[1].OneofWrappers = []any{}
-	file_portico_core_v1_meta_proto_msgTypes[6].OneofWrappers = []any{}
-	file_portico_core_v1_meta_proto_msgTypes[9].OneofWrappers = []any{}
+	file_portico_core_v1_meta_proto_msgTypes[7].OneofWrappers = []any{}
 	file_portico_core_v1_meta_proto_msgTypes[10].OneofWrappers = []any{}
-	file_portico_core_v1_meta_proto_msgTypes[13].OneofWrappers = []any{}
+	file_portico_core_v1_meta_proto_msgTypes[11].OneofWrappers = []any{}
+	file_portico_core_v1_meta_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_core_v1_meta_proto_rawDesc), len(file_portico_core_v1_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
