@@ -210,7 +210,7 @@ func TestServerSideApply(t *testing.T) {
 			r := applyCM("bob", false, "{a: '1', a: '2'}")
 			r.FieldValidation = "Strict"
 			return apply(r)
-		}, reason: apierrors.ReasonBadRequest, message: "error strict decoding YAML"},
+		}, reason: apierrors.ReasonBadRequest, message: "error strict decoding patch"},
 		{name: "force on a merge patch is refused", call: func() (*corev1.ConfigMap, error) {
 			return apply(&corev1.PatchConfigMapRequest{Name: "cm", PatchType: patchpkg.Merge, Patch: []byte(`{}`), Force: proto.Bool(false)})
 		}, reason: apierrors.ReasonInvalid, message: `PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch`},
