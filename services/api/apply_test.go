@@ -206,6 +206,12 @@ func TestServerSideApply(t *testing.T) {
 			r.Name = "other"
 			return apply(r)
 		}, reason: apierrors.ReasonBadRequest, message: "the name of the object (cm) does not match the name on the URL (other)"},
+		{name: "apply of no name is refused", call: func() (*corev1.ConfigMap, error) {
+			r := applyCM("bob", false, "{}")
+			r.Name = "fresh"
+			r.Patch = []byte("apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n")
+			return apply(r)
+		}, reason: apierrors.ReasonBadRequest, message: "the name of the object (fresh based on URL) was undeterminable: name must be provided"},
 		{name: "duplicate fields with Strict are refused", call: func() (*corev1.ConfigMap, error) {
 			r := applyCM("bob", false, "{a: '1', a: '2'}")
 			r.FieldValidation = "Strict"
