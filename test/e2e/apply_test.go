@@ -135,11 +135,44 @@ metadata:
   namespace: default
   labels: {app: ssa}
 spec:
+  type: LoadBalancer
   selector: {app: ssa}
   ports:
   - port: 80
     targetPort: 8080
 `
+
+const podStatusYAML = `apiVersion: v1
+kind: Pod
+metadata:
+  name: ssa-pod
+  namespace: default
+status:
+  conditions:
+  - type: Ready
+    status: "False"
+`
+
+// podStatusFields is what podStatusYAML's applier owns: conditions are a
+// list map keyed by type.
+const podStatusFields = `{"f:status":{"f:conditions":{"k:{\"type\":\"Ready\"}":{".":{},"f:status":{},"f:type":{}}}}}`
+
+const podYAML = `apiVersion: v1
+kind: Pod
+metadata:
+  name: ssa-pod
+  namespace: default
+spec:
+  containers:
+  - name: c
+    image: busybox:1.36
+    ports:
+    - containerPort: 80
+`
+
+// podFields is what podYAML's applier owns: containers and their ports
+// are list maps (by name; by containerPort and the defaulted protocol).
+const podFields = `{"f:spec":{"f:containers":{"k:{\"name\":\"c\"}":{".":{},"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{".":{},"f:containerPort":{}}}}}}}`
 
 const roleYAML = `apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -171,6 +204,7 @@ func applyScenario() []applyStep {
 			"f:metadata": map[string]any{"f:labels": l},
 			"f:spec": map[string]any{
 				"f:selector": map[string]any{},
+				"f:type":     map[string]any{},
 				"f:ports": map[string]any{
 					`k:{"port":80,"protocol":"TCP"}`: map[string]any{".": map[string]any{}, "f:port": map[string]any{}, "f:targetPort": map[string]any{}},
 				},
@@ -223,6 +257,14 @@ func applyScenario() []applyStep {
 			data:   map[string]any{"k": "v", "r": "w"},
 			managed: []managedEntry{{"kubectl-create", "Update", "", `{"f:data":{".":{},"f:k":{}}}`},
 				{"kubectl-replace", "Update", "", `{"f:data":{"f:r":{}}}`}}, sameVersion: true},
+		{name: "kubectl annotate", args: []string{"annotate", "-n", "default", "configmap/ssa-upd", "note=n"}, object: "configmap/ssa-upd",
+			managed: []managedEntry{{"kubectl-annotate", "Update", "", `{"f:metadata":{"f:annotations":{".":{},"f:note":{}}}}`},
+				{"kubectl-create", "Update", "", `{"f:data":{".":{},"f:k":{}}}`}, {"kubectl-replace", "Update", "", `{"f:data":{"f:r":{}}}`}}},
+		{name: "kubectl patch", args: []string{"patch", "-n", "default", "configmap/ssa-upd", "-p", `{"data":{"p":"q"}}`}, object: "configmap/ssa-upd",
+			data: map[string]any{"k": "v", "r": "w", "p": "q"},
+			managed: []managedEntry{{"kubectl-annotate", "Update", "", `{"f:metadata":{"f:annotations":{".":{},"f:note":{}}}}`},
+				{"kubectl-create", "Update", "", `{"f:data":{".":{},"f:k":{}}}`}, {"kubectl-patch", "Update", "", `{"f:data":{"f:p":{}}}`},
+				{"kubectl-replace", "Update", "", `{"f:data":{"f:r":{}}}`}}},
 		{name: "client-side apply", stdin: configMapYAML("ssa-csa", "k", "v"), args: []string{"apply", "-f", "-"}, object: "configmap/ssa-csa",
 			data: map[string]any{"k": "v"},
 			managed: []managedEntry{{"kubectl-client-side-apply", "Update", "",
@@ -232,6 +274,16 @@ func applyScenario() []applyStep {
 			managed: []managedEntry{{"svc", "Apply", "", svcFields("app")}}},
 		{name: "service applied again", stdin: strings.Replace(serviceYAML, "labels: {app: ssa}", "labels: {app: ssa, tier: web}", 1), args: ssa("svc"), object: "service/ssa-svc",
 			managed: []managedEntry{{"svc", "Apply", "", svcFields("app", "tier")}}},
+		{name: "pod applied", stdin: podYAML, args: ssa("pod"), object: "pod/ssa-pod",
+			managed: []managedEntry{{"pod", "Apply", "", podFields}}},
+		{name: "pod image changed", stdin: strings.Replace(podYAML, "busybox:1.36", "busybox:1.37", 1), args: ssa("pod"), object: "pod/ssa-pod",
+			managed: []managedEntry{{"pod", "Apply", "", podFields}}},
+		{name: "pod status applied", stdin: podStatusYAML, args: ssa("kubelet", "--subresource=status"), object: "pod/ssa-pod",
+			managed: []managedEntry{{"pod", "Apply", "", podFields}, {"kubelet", "Apply", "status", podStatusFields}}},
+		{name: "pod status in a main apply is no one's", stdin: podYAML + podStatusYAML[strings.Index(podStatusYAML, "status:"):], args: ssa("pod"), object: "pod/ssa-pod",
+			managed: []managedEntry{{"pod", "Apply", "", podFields}, {"kubelet", "Apply", "status", podStatusFields}}},
+		{name: "pod spec in a status apply is no one's", stdin: strings.Replace(podYAML, "busybox:1.36", "busybox:1.38", 1) + podStatusYAML[strings.Index(podStatusYAML, "status:"):], args: ssa("kubelet", "--subresource=status"), object: "pod/ssa-pod",
+			managed: []managedEntry{{"pod", "Apply", "", podFields}, {"kubelet", "Apply", "status", podStatusFields}}},
 		{name: "role applied", stdin: roleYAML, args: ssa("rbac"), object: "role/ssa-role",
 			managed: []managedEntry{{"rbac", "Apply", "", `{"f:rules":{}}`}}},
 		{name: "role applied again", stdin: strings.Replace(roleYAML, "[get, list]", "[get]", 1), args: ssa("rbac"), object: "role/ssa-role",
@@ -331,10 +383,14 @@ func TestApplyKubectl(t *testing.T) {
 }
 
 // applyPatch sends an apply patch (or another patch type) to tg over
-// REST and returns the answer's code and body.
+// REST and returns the answer's code and body; path is under namespace
+// default's, or the whole path when it starts with /.
 func applyPatch(t *testing.T, tg applyTarget, path, query, contentType, body string) (int, string) {
 	t.Helper()
 	url := tg.url + "/api/v1/namespaces/default/" + path
+	if strings.HasPrefix(path, "/") {
+		url = tg.url + path
+	}
 	if query != "" {
 		url += "?" + query
 	}
@@ -462,6 +518,11 @@ func TestApplyBesideKubeAPIServer(t *testing.T) {
 	kube := kubeTarget(t, testpeers.StartKubeAPIServer(t, etcd))
 	p := startPortico(t, "--shutdown-grace-period", "2s")
 	port := porticoTarget(p)
+	// No kube-controller-manager makes the default service account a pod
+	// needs; Portico's built-in controllers do.
+	if r := kube.kubectl(t, "", "create", "serviceaccount", "default", "-n", "default"); r.err != nil {
+		t.Fatalf("kube-apiserver: create serviceaccount default: %s", r)
+	}
 	steps := applyScenario()
 	want := runApplyScenario(t, kube, steps)
 	got := runApplyScenario(t, port, steps)
@@ -477,31 +538,55 @@ func TestApplyBesideKubeAPIServer(t *testing.T) {
 	// answers 500 (the typed conversion's error is not an API error), Portico
 	// 400 with the same message, since the client sent it.
 	cases := map[string]struct {
-		query, contentType, body string
-		typing                   bool
+		path, query, contentType, body string
+		typing                         bool
 	}{
-		"conflict":                   {"fieldManager=z", apply, configMapYAML("ssa-cm", "key", "4"), false},
-		"apply without fieldManager": {"", apply, configMapYAML("ssa-cm", "key", "4"), false},
-		"force on a merge patch":     {"fieldManager=z&force=true", "application/merge-patch+json", `{"data":{"key":"4"}}`, false},
-		"duplicate field, Strict":    {"fieldManager=z&fieldValidation=Strict", apply, configMapYAML("ssa-cm", "key", "2", "key", "3"), false},
-		"not YAML":                   {"fieldManager=z", apply, "{[", false},
-		"not an object":              {"fieldManager=z", apply, "- 1\n", false},
-		"no kind":                    {"fieldManager=z", apply, "apiVersion: v1\nmetadata: {name: ssa-cm}\n", false},
-		"another name":               {"fieldManager=z", apply, configMapYAML("other", "key", "2"), false},
-		"unknown field, Strict":      {"fieldManager=z&fieldValidation=Strict", apply, configMapYAML("ssa-cm", "key", "2") + "bogus: 1\n", true},
-		"status of a config map":     {"fieldManager=z", apply, configMapYAML("ssa-cm") + "status: {}\n", true},
+		"conflict":                   {"configmaps/ssa-cm", "fieldManager=z", apply, configMapYAML("ssa-cm", "key", "4"), false},
+		"apply without fieldManager": {"configmaps/ssa-cm", "", apply, configMapYAML("ssa-cm", "key", "4"), false},
+		"force on a merge patch":     {"configmaps/ssa-cm", "fieldManager=z&force=true", "application/merge-patch+json", `{"data":{"key":"4"}}`, false},
+		"duplicate field, Strict":    {"configmaps/ssa-cm", "fieldManager=z&fieldValidation=Strict", apply, configMapYAML("ssa-cm", "key", "2", "key", "3"), false},
+		"not YAML":                   {"configmaps/ssa-cm", "fieldManager=z", apply, "{[", false},
+		"not an object":              {"configmaps/ssa-cm", "fieldManager=z", apply, "- 1\n", false},
+		"no kind":                    {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nmetadata: {name: ssa-cm}\n", false},
+		"another kind":               {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: Secret\nmetadata: {name: ssa-cm}\n", false},
+		"another version":            {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v2\nkind: ConfigMap\nmetadata: {name: ssa-cm}\n", false},
+		"another name":               {"configmaps/ssa-cm", "fieldManager=z", apply, configMapYAML("other", "key", "2"), false},
+		"no name, new object":        {"configmaps/nameless", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", false},
+		"no name, stored object":     {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", false},
+		"another namespace":          {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-cm, namespace: kube-system}\n", false},
+		"another namespace, new":     {"configmaps/fresh", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fresh, namespace: kube-system}\n", false},
+		"stale resourceVersion":      {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-cm, resourceVersion: \"1\"}\n", false},
+		"managedFields in the patch": {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-cm, managedFields: [{manager: x, operation: Apply}]}\n", false},
+		"uid of no object":           {"configmaps/fresh", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fresh, uid: 6a1e0f3c-0000-4000-8000-000000000000}\n", false},
+		"bad fieldManager":           {"configmaps/ssa-cm", "fieldManager=%01", apply, configMapYAML("ssa-cm", "key", "4"), false},
+		"dry-run create":             {"configmaps/fresh", "fieldManager=z&dryRun=All", apply, configMapYAML("fresh", "a", "b"), false},
+		"unknown field, Strict":      {"configmaps/ssa-cm", "fieldManager=z&fieldValidation=Strict", apply, configMapYAML("ssa-cm", "key", "2") + "bogus: 1\n", true},
+		"status of a config map":     {"configmaps/ssa-cm", "fieldManager=z", apply, configMapYAML("ssa-cm") + "status: {}\n", true},
+		"no namespace":               {"/api/v1/namespaces/nowhere/configmaps/x", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", false},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			wc, wb := applyPatch(t, kube, "configmaps/ssa-cm", c.query, c.contentType, c.body)
-			gc, gb := applyPatch(t, port, "configmaps/ssa-cm", c.query, c.contentType, c.body)
+			wc, wb := applyPatch(t, kube, c.path, c.query, c.contentType, c.body)
+			gc, gb := applyPatch(t, port, c.path, c.query, c.contentType, c.body)
+			if wc < 300 {
+				w, g := decodeJSON(t, wb), decodeJSON(t, gb)
+				if wc != gc || !jsonEqual(w["data"], g["data"]) || !slices.Equal(managedOf(t, w), managedOf(t, g)) {
+					t.Errorf("portico answered %d\n%s\nkube-apiserver %d\n%s", gc, gb, wc, wb)
+				}
+				return
+			}
 			ws, gs := apiStatusOf(t, wb), apiStatusOf(t, gb)
 			if c.typing && wc == http.StatusInternalServerError && gc == http.StatusBadRequest && gs.Reason == "BadRequest" {
 				wc, ws.Code, ws.Reason = gc, gs.Code, gs.Reason
 			}
-			if wc != gc || ws.Code != gs.Code || ws.Reason != gs.Reason || ws.Message != gs.Message || !jsonEqual(ws.Details.Causes, gs.Details.Causes) {
+			if wc != gc || ws.Code != gs.Code || ws.Reason != gs.Reason || ws.Message != gs.Message || !jsonEqual(ws.Details, gs.Details) {
 				t.Errorf("portico answered %d\n%s\nkube-apiserver %d\n%s", gc, gb, wc, wb)
 			}
 		})
+	}
+	for _, tg := range []applyTarget{kube, port} {
+		if r := tg.kubectl(t, "", "get", "configmap", "fresh", "-n", "default"); r.err == nil || !strings.Contains(r.stderr, "NotFound") {
+			t.Errorf("%s: the dry-run apply created the object: %s", tg.name, r)
+		}
 	}
 }
