@@ -342,3 +342,56 @@ func TestApplyStatus(t *testing.T) {
 		t.Fatalf("managedFields\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestWritesThatChangeNothing: an apply or an update that leaves the
+// object as stored writes nothing (the resourceVersion stays), as in
+// kube-apiserver; one that changes it is written.
+func TestWritesThatChangeNothing(t *testing.T) {
+	c := newAPI(t)
+	ctx := t.Context()
+	ns := newNamespace(t, c)
+	first := applyCM("alice", false, "{a: '1'}")
+	first.Namespace = ns
+	created, err := c.cm.PatchConfigMap(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv := created.GetConfigMap().GetMetadata().GetResourceVersion()
+	tests := []struct {
+		name  string
+		write func() (*corev1.ConfigMap, error)
+		same  bool
+	}{
+		{"the same apply", func() (*corev1.ConfigMap, error) {
+			r := applyCM("alice", false, "{a: '1'}")
+			r.Namespace = ns
+			out, err := c.cm.PatchConfigMap(ctx, r)
+			return out.GetConfigMap(), err
+		}, true},
+		{"an update sending the stored object", func() (*corev1.ConfigMap, error) {
+			cur, err := c.cm.GetConfigMap(ctx, &corev1.GetConfigMapRequest{Namespace: ns, Name: "cm"})
+			if err != nil {
+				return nil, err
+			}
+			out, err := c.cm.UpdateConfigMap(ctx, &corev1.UpdateConfigMapRequest{Namespace: ns, Name: "cm", ConfigMap: cur.GetConfigMap(), FieldManager: "alice"})
+			return out.GetConfigMap(), err
+		}, true},
+		{"an apply that changes a value", func() (*corev1.ConfigMap, error) {
+			r := applyCM("alice", false, "{a: '2'}")
+			r.Namespace = ns
+			out, err := c.cm.PatchConfigMap(ctx, r)
+			return out.GetConfigMap(), err
+		}, false},
+	}
+	for _, tc := range tests {
+		out, err := tc.write()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := out.GetMetadata().GetResourceVersion()
+		if (got == rv) != tc.same {
+			t.Errorf("%s: resourceVersion %s, was %s; want it the same: %v", tc.name, got, rv, tc.same)
+		}
+		rv = got
+	}
+}
