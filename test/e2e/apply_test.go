@@ -174,6 +174,16 @@ spec:
 // are list maps (by name; by containerPort and the defaulted protocol).
 const podFields = `{"f:spec":{"f:containers":{"k:{\"name\":\"c\"}":{".":{},"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{".":{},"f:containerPort":{}}}}}}}`
 
+const secretYAML = `apiVersion: v1
+kind: Secret
+metadata:
+  name: ssa-secret
+  namespace: default
+type: Opaque
+stringData:
+  a: one
+`
+
 const roleYAML = `apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
@@ -219,6 +229,9 @@ func applyScenario() []applyStep {
 		{name: "a changes its field", stdin: configMapYAML("ssa-cm", "key", "2", "other", "x"), args: ssa("a"), object: cm,
 			data:    map[string]any{"key": "2", "other": "x"},
 			managed: []managedEntry{{"a", "Apply", "", dataFields("key", "other")}}},
+		{name: "a applies the same again", stdin: configMapYAML("ssa-cm", "key", "2", "other", "x"), args: ssa("a"), object: cm,
+			data:    map[string]any{"key": "2", "other": "x"},
+			managed: []managedEntry{{"a", "Apply", "", dataFields("key", "other")}}, sameVersion: true},
 		{name: "b conflicts", stdin: configMapYAML("ssa-cm", "key", "3"), args: ssa("b"), object: cm, fails: true,
 			stderr:  `Apply failed with 1 conflict: conflict with "a": .data.key`,
 			data:    map[string]any{"key": "2", "other": "x"},
@@ -270,6 +283,15 @@ func applyScenario() []applyStep {
 			managed: []managedEntry{{"kubectl-client-side-apply", "Update", "",
 				`{"f:data":{".":{},"f:k":{}},"f:metadata":{"f:annotations":{".":{},"f:kubectl.kubernetes.io/last-applied-configuration":{}}}}`}}},
 
+		{name: "server-side apply after client-side apply", stdin: configMapYAML("ssa-csa", "k", "v2"), args: []string{"apply", "--server-side", "-f", "-"}, object: "configmap/ssa-csa",
+			data: map[string]any{"k": "v2"},
+			managed: []managedEntry{{"kubectl", "Apply", "", `{"f:data":{"f:k":{}}}`},
+				{"kubectl-last-applied", "Apply", "", `{"f:metadata":{"f:annotations":{"f:kubectl.kubernetes.io/last-applied-configuration":{}}}}`}}},
+		{name: "secret stringData applied", stdin: secretYAML, args: ssa("sec"), object: "secret/ssa-secret",
+			data:    map[string]any{"a": "b25l"},
+			managed: []managedEntry{{"sec", "Apply", "", `{"f:stringData":{"f:a":{}},"f:type":{}}`}}},
+		{name: "namespace applied", stdin: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ssa-ns\n  labels: {team: x}\n", args: ssa("ns"), object: "namespace/ssa-ns",
+			managed: []managedEntry{{"ns", "Apply", "", `{"f:metadata":{"f:labels":{"f:team":{}}}}`}}},
 		{name: "service applied", stdin: serviceYAML, args: ssa("svc"), object: "service/ssa-svc",
 			managed: []managedEntry{{"svc", "Apply", "", svcFields("app")}}},
 		{name: "service applied again", stdin: strings.Replace(serviceYAML, "labels: {app: ssa}", "labels: {app: ssa, tier: web}", 1), args: ssa("svc"), object: "service/ssa-svc",
