@@ -184,6 +184,16 @@ stringData:
   a: one
 `
 
+const roleBindingYAML = `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: ssa-rb
+  namespace: default
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ssa-role}
+subjects:
+- {kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}
+`
+
 const roleYAML = `apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
@@ -306,6 +316,11 @@ func applyScenario() []applyStep {
 			managed: []managedEntry{{"pod", "Apply", "", podFields}, {"kubelet", "Apply", "status", podStatusFields}}},
 		{name: "pod spec in a status apply is no one's", stdin: strings.Replace(podYAML, "busybox:1.36", "busybox:1.38", 1) + podStatusYAML[strings.Index(podStatusYAML, "status:"):], args: ssa("kubelet", "--subresource=status"), object: "pod/ssa-pod",
 			managed: []managedEntry{{"pod", "Apply", "", podFields}, {"kubelet", "Apply", "status", podStatusFields}}},
+		{name: "role binding applied", stdin: roleBindingYAML, args: ssa("rbac"), object: "rolebinding/ssa-rb",
+			managed: []managedEntry{{"rbac", "Apply", "", `{"f:roleRef":{},"f:subjects":{}}`}}},
+		{name: "role binding's roleRef is immutable", stdin: strings.Replace(roleBindingYAML, "name: ssa-role", "name: other-role", 1), args: ssa("rbac"), object: "rolebinding/ssa-rb", fails: true,
+			stderr:  `The RoleBinding "ssa-rb" is invalid: roleRef: Invalid value: {"APIGroup":"rbac.authorization.k8s.io","Kind":"Role","Name":"other-role"}: field is immutable`,
+			managed: []managedEntry{{"rbac", "Apply", "", `{"f:roleRef":{},"f:subjects":{}}`}}, sameVersion: true},
 		{name: "role applied", stdin: roleYAML, args: ssa("rbac"), object: "role/ssa-role",
 			managed: []managedEntry{{"rbac", "Apply", "", `{"f:rules":{}}`}}},
 		{name: "role applied again", stdin: strings.Replace(roleYAML, "[get, list]", "[get]", 1), args: ssa("rbac"), object: "role/ssa-role",
@@ -334,7 +349,7 @@ func runApplyScenario(t *testing.T, tg applyTarget, steps []applyStep) []stepOut
 		r := tg.kubectl(t, s.stdin, s.args...)
 		o := stepOutcome{ok: r.err == nil}
 		if r.err != nil {
-			o.errLine = conflictLine(r.stderr)
+			o.errLine = errorLine(r.stderr)
 		}
 		switch {
 		case s.fails && r.err == nil:
@@ -364,15 +379,11 @@ func runApplyScenario(t *testing.T, tg applyTarget, steps []applyStep) []stepOut
 	return out
 }
 
-// conflictLine is the line of kubectl's error output naming the
-// conflicts ("" when there is none).
-func conflictLine(stderr string) string {
-	for _, l := range strings.Split(stderr, "\n") {
-		if strings.Contains(l, "conflict") {
-			return strings.TrimSpace(l)
-		}
-	}
-	return ""
+// errorLine is the first line of kubectl's error output: the server's
+// message (the conflicts of an apply).
+func errorLine(stderr string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n")
+	return l
 }
 
 func jsonEqual(a, b any) bool {
@@ -563,28 +574,31 @@ func TestApplyBesideKubeAPIServer(t *testing.T) {
 		path, query, contentType, body string
 		typing                         bool
 	}{
-		"conflict":                   {"configmaps/ssa-cm", "fieldManager=z", apply, configMapYAML("ssa-cm", "key", "4"), false},
-		"apply without fieldManager": {"configmaps/ssa-cm", "", apply, configMapYAML("ssa-cm", "key", "4"), false},
-		"force on a merge patch":     {"configmaps/ssa-cm", "fieldManager=z&force=true", "application/merge-patch+json", `{"data":{"key":"4"}}`, false},
-		"duplicate field, Strict":    {"configmaps/ssa-cm", "fieldManager=z&fieldValidation=Strict", apply, configMapYAML("ssa-cm", "key", "2", "key", "3"), false},
-		"not YAML":                   {"configmaps/ssa-cm", "fieldManager=z", apply, "{[", false},
-		"not an object":              {"configmaps/ssa-cm", "fieldManager=z", apply, "- 1\n", false},
-		"no kind":                    {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nmetadata: {name: ssa-cm}\n", false},
-		"another kind":               {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: Secret\nmetadata: {name: ssa-cm}\n", false},
-		"another version":            {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v2\nkind: ConfigMap\nmetadata: {name: ssa-cm}\n", false},
-		"another name":               {"configmaps/ssa-cm", "fieldManager=z", apply, configMapYAML("other", "key", "2"), false},
-		"no name, new object":        {"configmaps/nameless", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", false},
-		"no name, stored object":     {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", false},
-		"another namespace":          {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-cm, namespace: kube-system}\n", false},
-		"another namespace, new":     {"configmaps/fresh", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fresh, namespace: kube-system}\n", false},
-		"stale resourceVersion":      {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-cm, resourceVersion: \"1\"}\n", false},
-		"managedFields in the patch": {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-cm, managedFields: [{manager: x, operation: Apply}]}\n", false},
-		"uid of no object":           {"configmaps/fresh", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fresh, uid: 6a1e0f3c-0000-4000-8000-000000000000}\n", false},
-		"bad fieldManager":           {"configmaps/ssa-cm", "fieldManager=%01", apply, configMapYAML("ssa-cm", "key", "4"), false},
-		"dry-run create":             {"configmaps/fresh", "fieldManager=z&dryRun=All", apply, configMapYAML("fresh", "a", "b"), false},
-		"unknown field, Strict":      {"configmaps/ssa-cm", "fieldManager=z&fieldValidation=Strict", apply, configMapYAML("ssa-cm", "key", "2") + "bogus: 1\n", true},
-		"status of a config map":     {"configmaps/ssa-cm", "fieldManager=z", apply, configMapYAML("ssa-cm") + "status: {}\n", true},
-		"no namespace":               {"/api/v1/namespaces/nowhere/configmaps/x", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", false},
+		"conflict":                            {"configmaps/ssa-cm", "fieldManager=z", apply, configMapYAML("ssa-cm", "key", "4"), false},
+		"apply without fieldManager":          {"configmaps/ssa-cm", "", apply, configMapYAML("ssa-cm", "key", "4"), false},
+		"force on a merge patch":              {"configmaps/ssa-cm", "fieldManager=z&force=true", "application/merge-patch+json", `{"data":{"key":"4"}}`, false},
+		"duplicate field, Strict":             {"configmaps/ssa-cm", "fieldManager=z&fieldValidation=Strict", apply, configMapYAML("ssa-cm", "key", "2", "key", "3"), false},
+		"not YAML":                            {"configmaps/ssa-cm", "fieldManager=z", apply, "{[", false},
+		"not an object":                       {"configmaps/ssa-cm", "fieldManager=z", apply, "- 1\n", false},
+		"no kind":                             {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nmetadata: {name: ssa-cm}\n", false},
+		"another kind":                        {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: Secret\nmetadata: {name: ssa-cm}\n", false},
+		"another version":                     {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v2\nkind: ConfigMap\nmetadata: {name: ssa-cm}\n", false},
+		"another name":                        {"configmaps/ssa-cm", "fieldManager=z", apply, configMapYAML("other", "key", "2"), false},
+		"no name, new object":                 {"configmaps/nameless", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", false},
+		"no name, stored object":              {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", false},
+		"another namespace":                   {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-cm, namespace: kube-system}\n", false},
+		"another namespace, new":              {"configmaps/fresh", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fresh, namespace: kube-system}\n", false},
+		"stale resourceVersion":               {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-cm, resourceVersion: \"1\"}\n", false},
+		"managedFields in the patch":          {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-cm, managedFields: [{manager: x, operation: Apply}]}\n", false},
+		"uid of no object":                    {"configmaps/fresh", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fresh, uid: 6a1e0f3c-0000-4000-8000-000000000000}\n", false},
+		"bad fieldManager":                    {"configmaps/ssa-cm", "fieldManager=%01", apply, configMapYAML("ssa-cm", "key", "4"), false},
+		"fieldManager too long":               {"configmaps/ssa-cm", "fieldManager=" + strings.Repeat("m", 129), apply, configMapYAML("ssa-cm", "key", "4"), false},
+		"merge patch by its User-Agent":       {"configmaps/ssa-upd", "", "application/merge-patch+json", `{"data":{"ua":"go"}}`, false},
+		"apply to the status of a config map": {"configmaps/ssa-cm/status", "fieldManager=z", apply, configMapYAML("ssa-cm"), false},
+		"dry-run create":                      {"configmaps/fresh", "fieldManager=z&dryRun=All", apply, configMapYAML("fresh", "a", "b"), false},
+		"unknown field, Strict":               {"configmaps/ssa-cm", "fieldManager=z&fieldValidation=Strict", apply, configMapYAML("ssa-cm", "key", "2") + "bogus: 1\n", true},
+		"status of a config map":              {"configmaps/ssa-cm", "fieldManager=z", apply, configMapYAML("ssa-cm") + "status: {}\n", true},
+		"no namespace":                        {"/api/v1/namespaces/nowhere/configmaps/x", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", false},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
