@@ -418,7 +418,7 @@ func TestApplyKubectl(t *testing.T) {
 // applyPatch sends an apply patch (or another patch type) to tg over
 // REST and returns the answer's code and body; path is under namespace
 // default's, or the whole path when it starts with /.
-func applyPatch(t *testing.T, tg applyTarget, path, query, contentType, body string) (int, string) {
+func applyPatch(t *testing.T, tg applyTarget, path, query, contentType, body string) (int, http.Header, string) {
 	t.Helper()
 	url := tg.url + "/api/v1/namespaces/default/" + path
 	if strings.HasPrefix(path, "/") {
@@ -427,8 +427,7 @@ func applyPatch(t *testing.T, tg applyTarget, path, query, contentType, body str
 	if query != "" {
 		url += "?" + query
 	}
-	code, _, resp := httpDo(t, tg.client, http.MethodPatch, url, contentType, body)
-	return code, resp
+	return httpDo(t, tg.client, http.MethodPatch, url, contentType, body)
 }
 
 // TestApplyHTTP: over raw HTTP, an apply patch without fieldManager and
@@ -440,7 +439,7 @@ func TestApplyHTTP(t *testing.T) {
 	p := startPortico(t, "--shutdown-grace-period", "2s")
 	tg := porticoTarget(p)
 	const apply = "application/apply-patch+yaml"
-	if code, body := applyPatch(t, tg, "configmaps/h", "fieldManager=a", apply, configMapYAML("h", "key", "1")); code != http.StatusCreated {
+	if code, _, body := applyPatch(t, tg, "configmaps/h", "fieldManager=a", apply, configMapYAML("h", "key", "1")); code != http.StatusCreated {
 		t.Fatalf("apply create: %d %s", code, body)
 	}
 	tests := map[string]struct {
@@ -465,7 +464,7 @@ func TestApplyHTTP(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			code, body := applyPatch(t, tg, tc.path, tc.query, tc.contentType, tc.body)
+			code, _, body := applyPatch(t, tg, tc.path, tc.query, tc.contentType, tc.body)
 			if code != tc.code {
 				t.Fatalf("code %d, want %d: %s", code, tc.code, body)
 			}
@@ -606,8 +605,11 @@ func TestApplyBesideKubeAPIServer(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			wc, wb := applyPatch(t, kube, c.path, c.query, c.contentType, c.body)
-			gc, gb := applyPatch(t, port, c.path, c.query, c.contentType, c.body)
+			wc, wh, wb := applyPatch(t, kube, c.path, c.query, c.contentType, c.body)
+			gc, gh, gb := applyPatch(t, port, c.path, c.query, c.contentType, c.body)
+			if !slices.Equal(wh.Values("Warning"), gh.Values("Warning")) {
+				t.Errorf("portico warned %q, kube-apiserver %q", gh.Values("Warning"), wh.Values("Warning"))
+			}
 			if wc < 300 {
 				w, g := decodeJSON(t, wb), decodeJSON(t, gb)
 				if wc != gc || !jsonEqual(w["data"], g["data"]) || !slices.Equal(managedOf(t, w), managedOf(t, g)) {
