@@ -341,6 +341,17 @@ func TestApplyStatus(t *testing.T) {
 	if got := entriesOf(t, out3.GetPod().GetMetadata()); !sameEntries(got, want) {
 		t.Fatalf("managedFields\n got %v\nwant %v", got, want)
 	}
+	// A patch of the status naming another object is refused, as the
+	// object's own is (kube-apiserver's checkName).
+	for patchType, patch := range map[string]string{
+		patchpkg.ApplyYAML: "apiVersion: v1\nkind: Pod\nmetadata: {name: other}\nstatus: {message: x}\n",
+		patchpkg.Merge:     `{"metadata":{"name":"other"},"status":{"message":"x"}}`,
+	} {
+		_, err := c.pods.PatchPodStatus(ctx, &corev1.PatchPodStatusRequest{Namespace: ns, Name: "p", PatchType: patchType, FieldManager: "kubelet", Patch: []byte(patch)})
+		if apierrors.ReasonOf(err) != apierrors.ReasonBadRequest || !strings.Contains(err.Error(), "the name of the object (other) does not match the name on the URL (p)") {
+			t.Errorf("%s of the status naming another pod: %v", patchType, err)
+		}
+	}
 }
 
 // TestWritesThatChangeNothing: an apply or an update that leaves the

@@ -128,7 +128,7 @@ func (r *resource[T]) applyCreate(ctx context.Context, ns, name string, req patc
 	if err != nil {
 		return zero, err
 	}
-	if err := checkApplyName(metaOf(obj).GetName(), name); err != nil {
+	if err := checkName(metaOf(obj).GetName(), name); err != nil {
 		return zero, err
 	}
 	if metaOf(obj).GetUid() != "" {
@@ -141,9 +141,9 @@ func (r *resource[T]) applyCreate(ctx context.Context, ns, name string, req patc
 	return out, err
 }
 
-// checkApplyName is kube-apiserver's checkName for the object an apply
-// patch creates: it must name itself, and as the URL does.
-func checkApplyName(got, name string) error {
+// checkName is kube-apiserver's checkName for a patched object (or the
+// object an apply patch creates): it must name itself, as the URL does.
+func checkName(got, name string) error {
 	switch got {
 	case name:
 		return nil
