@@ -93,6 +93,9 @@ type applyStep struct {
 	managed []managedEntry
 	// sameVersion: the step leaves the resourceVersion as it was.
 	sameVersion bool
+	// image is a pod's first container's image after the step ("": not
+	// checked).
+	image string
 }
 
 // stepOutcome is what a step left, compared between the servers.
@@ -306,15 +309,15 @@ func applyScenario() []applyStep {
 			managed: []managedEntry{{"svc", "Apply", "", svcFields("app")}}},
 		{name: "service applied again", stdin: strings.Replace(serviceYAML, "labels: {app: ssa}", "labels: {app: ssa, tier: web}", 1), args: ssa("svc"), object: "service/ssa-svc",
 			managed: []managedEntry{{"svc", "Apply", "", svcFields("app", "tier")}}},
-		{name: "pod applied", stdin: podYAML, args: ssa("pod"), object: "pod/ssa-pod",
+		{name: "pod applied", stdin: podYAML, args: ssa("pod"), object: "pod/ssa-pod", image: "busybox:1.36",
 			managed: []managedEntry{{"pod", "Apply", "", podFields}}},
-		{name: "pod image changed", stdin: strings.Replace(podYAML, "busybox:1.36", "busybox:1.37", 1), args: ssa("pod"), object: "pod/ssa-pod",
+		{name: "pod image changed", stdin: strings.Replace(podYAML, "busybox:1.36", "busybox:1.37", 1), args: ssa("pod"), object: "pod/ssa-pod", image: "busybox:1.37",
 			managed: []managedEntry{{"pod", "Apply", "", podFields}}},
 		{name: "pod status applied", stdin: podStatusYAML, args: ssa("kubelet", "--subresource=status"), object: "pod/ssa-pod",
 			managed: []managedEntry{{"pod", "Apply", "", podFields}, {"kubelet", "Apply", "status", podStatusFields}}},
-		{name: "pod status in a main apply is no one's", stdin: podYAML + podStatusYAML[strings.Index(podStatusYAML, "status:"):], args: ssa("pod"), object: "pod/ssa-pod",
+		{name: "pod status in a main apply is no one's", stdin: podYAML + podStatusYAML[strings.Index(podStatusYAML, "status:"):], args: ssa("pod"), object: "pod/ssa-pod", image: "busybox:1.36",
 			managed: []managedEntry{{"pod", "Apply", "", podFields}, {"kubelet", "Apply", "status", podStatusFields}}},
-		{name: "pod spec in a status apply is no one's", stdin: strings.Replace(podYAML, "busybox:1.36", "busybox:1.38", 1) + podStatusYAML[strings.Index(podStatusYAML, "status:"):], args: ssa("kubelet", "--subresource=status"), object: "pod/ssa-pod",
+		{name: "pod spec in a status apply is no one's", stdin: strings.Replace(podYAML, "busybox:1.36", "busybox:1.38", 1) + podStatusYAML[strings.Index(podStatusYAML, "status:"):], args: ssa("kubelet", "--subresource=status"), object: "pod/ssa-pod", image: "busybox:1.36",
 			managed: []managedEntry{{"pod", "Apply", "", podFields}, {"kubelet", "Apply", "status", podStatusFields}}},
 		{name: "role binding applied", stdin: roleBindingYAML, args: ssa("rbac"), object: "rolebinding/ssa-rb",
 			managed: []managedEntry{{"rbac", "Apply", "", `{"f:roleRef":{},"f:subjects":{}}`}}},
@@ -363,6 +366,9 @@ func runApplyScenario(t *testing.T, tg applyTarget, steps []applyStep) []stepOut
 		o.data, _ = obj["data"].(map[string]any)
 		o.managed = managedOf(t, obj)
 		o.rv = jsonStr(obj, "metadata", "resourceVersion")
+		if img := jsonStr(obj, "spec", "containers", 0, "image"); s.image != "" && img != s.image {
+			t.Errorf("%s: %s: image %q, want %q", tg.name, s.name, img, s.image)
+		}
 		if s.data != nil && !jsonEqual(o.data, s.data) {
 			t.Errorf("%s: %s: data %v, want %v", tg.name, s.name, o.data, s.data)
 		}
@@ -595,6 +601,10 @@ func TestApplyBesideKubeAPIServer(t *testing.T) {
 		"merge patch by its User-Agent":       {"configmaps/ssa-upd", "", "application/merge-patch+json", `{"data":{"ua":"go"}}`, false},
 		"apply to the status of a config map": {"configmaps/ssa-cm/status", "fieldManager=z", apply, configMapYAML("ssa-cm"), false},
 		"apply to the status of no pod":       {"pods/nope/status", "fieldManager=z", apply, "apiVersion: v1\nkind: Pod\nmetadata: {name: nope}\nstatus: {phase: Running}\n", false},
+		"status apply naming another pod":     {"pods/ssa-pod/status", "fieldManager=z", apply, "apiVersion: v1\nkind: Pod\nmetadata: {name: other}\nstatus: {phase: Running}\n", false},
+		"status apply naming no pod":          {"pods/ssa-pod/status", "fieldManager=z", apply, "apiVersion: v1\nkind: Pod\nstatus: {message: hi}\n", false},
+		"status apply without fieldManager":   {"pods/ssa-pod/status", "", apply, "apiVersion: v1\nkind: Pod\nmetadata: {name: ssa-pod}\nstatus: {message: hi}\n", false},
+		"status apply conflict":               {"pods/ssa-pod/status", "fieldManager=z", apply, "apiVersion: v1\nkind: Pod\nmetadata: {name: ssa-pod}\nstatus: {conditions: [{type: Ready, status: \"True\"}]}\n", false},
 		"no apiVersion":                       {"configmaps/ssa-cm", "fieldManager=z", apply, "kind: ConfigMap\nmetadata: {name: ssa-cm}\n", false},
 		"two documents":                       {"configmaps/ssa-cm", "fieldManager=z", apply, configMapYAML("ssa-cm", "two", "docs") + "---\n" + configMapYAML("ssa-cm", "key", "5"), false},
 		"a number for a string":               {"configmaps/ssa-cm", "fieldManager=z", apply, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-cm}\ndata: {n: 1}\n", true},
@@ -609,6 +619,9 @@ func TestApplyBesideKubeAPIServer(t *testing.T) {
 			gc, gh, gb := applyPatch(t, port, c.path, c.query, c.contentType, c.body)
 			if !slices.Equal(wh.Values("Warning"), gh.Values("Warning")) {
 				t.Errorf("portico warned %q, kube-apiserver %q", gh.Values("Warning"), wh.Values("Warning"))
+			}
+			if (wc < 300) != (gc < 300) {
+				t.Fatalf("portico answered %d\n%s\nkube-apiserver %d\n%s", gc, gb, wc, wb)
 			}
 			if wc < 300 {
 				w, g := decodeJSON(t, wb), decodeJSON(t, gb)
