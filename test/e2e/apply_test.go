@@ -209,10 +209,13 @@ rules:
 `
 
 // applyScenario are the steps: one ConfigMap through two appliers (a
-// conflict, force, a field given up), kubectl label, a server dry run;
-// another ConfigMap through kubectl create, replace, client-side apply;
-// a Service (a list map keyed by port and a defaulted protocol) and a
-// Role (an atomic list) applied twice.
+// repeated apply, a conflict, force, fields given up), kubectl label, a
+// server dry run; another through kubectl create, replace, annotate and
+// patch, then a conflicting apply; client-side apply and its migration to
+// server-side; a Secret's stringData, a Namespace, a Service (a list map
+// keyed by port and a defaulted protocol), a Pod and its status
+// subresource (reset fields both ways), a RoleBinding's immutable roleRef
+// and a Role (an atomic list).
 func applyScenario() []applyStep {
 	ssa := func(manager string, extra ...string) []string {
 		return append([]string{"apply", "--server-side", "--field-manager=" + manager, "-f", "-"}, extra...)
@@ -548,9 +551,11 @@ func grpcManaged(t *testing.T, resp map[string]any) []managedEntry {
 }
 
 // TestApplyBesideKubeAPIServer runs the scenario against Portico and a
-// real kube-apiserver v1.37.2 and compares what every step left, then
-// sends both the same conflicting apply over REST and compares the 409
-// Status and the answers to bad apply patches.
+// real kube-apiserver v1.37.2 and compares what every step left (exit,
+// the server's message, data, managedFields), then sends both the same
+// raw PATCH requests (a conflict, bad options, bad patches, a dry-run
+// create, status subresource applies) and compares code, Status and
+// Warning headers, or the object's data and managedFields on success.
 func TestApplyBesideKubeAPIServer(t *testing.T) {
 	etcd := testpeers.StartEtcd(t, testpeers.EtcdOptions{})
 	kube := kubeTarget(t, testpeers.StartKubeAPIServer(t, etcd))
