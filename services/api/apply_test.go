@@ -206,11 +206,17 @@ func TestServerSideApply(t *testing.T) {
 			r.Name = "other"
 			return apply(r)
 		}, reason: apierrors.ReasonBadRequest, message: "the name of the object (cm) does not match the name on the URL (other)"},
+		{name: "apply of no name is refused", call: func() (*corev1.ConfigMap, error) {
+			r := applyCM("bob", false, "{}")
+			r.Name = "fresh"
+			r.Patch = []byte("apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n")
+			return apply(r)
+		}, reason: apierrors.ReasonBadRequest, message: "the name of the object (fresh based on URL) was undeterminable: name must be provided"},
 		{name: "duplicate fields with Strict are refused", call: func() (*corev1.ConfigMap, error) {
 			r := applyCM("bob", false, "{a: '1', a: '2'}")
 			r.FieldValidation = "Strict"
 			return apply(r)
-		}, reason: apierrors.ReasonBadRequest, message: "error strict decoding YAML"},
+		}, reason: apierrors.ReasonBadRequest, message: "error strict decoding patch"},
 		{name: "force on a merge patch is refused", call: func() (*corev1.ConfigMap, error) {
 			return apply(&corev1.PatchConfigMapRequest{Name: "cm", PatchType: patchpkg.Merge, Patch: []byte(`{}`), Force: proto.Bool(false)})
 		}, reason: apierrors.ReasonInvalid, message: `PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch`},
@@ -334,5 +340,69 @@ func TestApplyStatus(t *testing.T) {
 	want = append(want, entry{"kubelet", "Update", "status", `{"f:status":{"f:reason":{}}}`})
 	if got := entriesOf(t, out3.GetPod().GetMetadata()); !sameEntries(got, want) {
 		t.Fatalf("managedFields\n got %v\nwant %v", got, want)
+	}
+	// A patch of the status naming another object is refused, as the
+	// object's own is (kube-apiserver's checkName).
+	for patchType, patch := range map[string]string{
+		patchpkg.ApplyYAML: "apiVersion: v1\nkind: Pod\nmetadata: {name: other}\nstatus: {message: x}\n",
+		patchpkg.Merge:     `{"metadata":{"name":"other"},"status":{"message":"x"}}`,
+	} {
+		_, err := c.pods.PatchPodStatus(ctx, &corev1.PatchPodStatusRequest{Namespace: ns, Name: "p", PatchType: patchType, FieldManager: "kubelet", Patch: []byte(patch)})
+		if apierrors.ReasonOf(err) != apierrors.ReasonBadRequest || !strings.Contains(err.Error(), "the name of the object (other) does not match the name on the URL (p)") {
+			t.Errorf("%s of the status naming another pod: %v", patchType, err)
+		}
+	}
+}
+
+// TestWritesThatChangeNothing: an apply or an update that leaves the
+// object as stored writes nothing (the resourceVersion stays), as in
+// kube-apiserver; one that changes it is written.
+func TestWritesThatChangeNothing(t *testing.T) {
+	c := newAPI(t)
+	ctx := t.Context()
+	ns := newNamespace(t, c)
+	first := applyCM("alice", false, "{a: '1'}")
+	first.Namespace = ns
+	created, err := c.cm.PatchConfigMap(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv := created.GetConfigMap().GetMetadata().GetResourceVersion()
+	tests := []struct {
+		name  string
+		write func() (*corev1.ConfigMap, error)
+		same  bool
+	}{
+		{"the same apply", func() (*corev1.ConfigMap, error) {
+			r := applyCM("alice", false, "{a: '1'}")
+			r.Namespace = ns
+			out, err := c.cm.PatchConfigMap(ctx, r)
+			return out.GetConfigMap(), err
+		}, true},
+		{"an update sending the stored object", func() (*corev1.ConfigMap, error) {
+			cur, err := c.cm.GetConfigMap(ctx, &corev1.GetConfigMapRequest{Namespace: ns, Name: "cm"})
+			if err != nil {
+				return nil, err
+			}
+			out, err := c.cm.UpdateConfigMap(ctx, &corev1.UpdateConfigMapRequest{Namespace: ns, Name: "cm", ConfigMap: cur.GetConfigMap(), FieldManager: "alice"})
+			return out.GetConfigMap(), err
+		}, true},
+		{"an apply that changes a value", func() (*corev1.ConfigMap, error) {
+			r := applyCM("alice", false, "{a: '2'}")
+			r.Namespace = ns
+			out, err := c.cm.PatchConfigMap(ctx, r)
+			return out.GetConfigMap(), err
+		}, false},
+	}
+	for _, tc := range tests {
+		out, err := tc.write()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := out.GetMetadata().GetResourceVersion()
+		if (got == rv) != tc.same {
+			t.Errorf("%s: resourceVersion %s, was %s; want it the same: %v", tc.name, got, rv, tc.same)
+		}
+		rv = got
 	}
 }

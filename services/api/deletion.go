@@ -271,12 +271,19 @@ func (r *resource[T]) remove(ctx context.Context, ns, name string, opts *corev1.
 // commit stores obj as the update of old, or, when the update leaves a
 // deleted object with no finalizer and no grace period to wait out,
 // deletes it instead (kube's shouldDeleteDuringUpdate): watchers then see
-// it DELETED, not modified first. obj must carry old's resourceVersion;
-// the answer is obj at the revision written.
+// it DELETED, not modified first. An update that changes nothing writes
+// nothing and answers old. obj must carry old's resourceVersion; the
+// answer is obj at the revision written.
 func (r *resource[T]) commit(ctx context.Context, ns, name string, obj, old T) (T, error) {
 	m, om := metaOf(obj), metaOf(old)
 	if om.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 || om.GetDeletionGracePeriodSeconds() > 0 ||
 		(r.finalizing != nil && r.finalizing(obj)) {
+		if proto.Equal(obj, old) {
+			// Nothing changed: nothing is written, no resourceVersion
+			// or event is spent, as kube-apiserver's GuaranteedUpdate
+			// keeps an object whose bytes did not change.
+			return old, nil
+		}
 		return r.store.Update(ctx, ns, name, obj)
 	}
 	out, err := r.store.Delete(ctx, ns, name, storage.Preconditions{ResourceVersion: om.GetResourceVersion()})

@@ -732,6 +732,9 @@ func statusSubresource[T storage.Object](r *resource[T]) map[string]func(context
 					return nil, err
 				}
 				patched, pinned, err := r.applyPatch(ctx, "status", cur, pr, o)
+				if err == nil {
+					err = checkName(metaOf(patched).GetName(), name)
+				}
 				if err != nil {
 					return nil, err
 				}

@@ -211,7 +211,7 @@ func (r *resource[T]) applyTo(ctx context.Context, subresource string, cur T, pa
 	if o.strict != kjson.FieldValidationIgnore {
 		if problem := patchpkg.StrictApply(patch); problem != "" {
 			if o.strict == kjson.FieldValidationStrict {
-				return zero, "", apierrors.BadRequest("error strict decoding YAML: " + problem)
+				return zero, "", apierrors.BadRequest("error strict decoding patch: " + problem)
 			}
 			warn(ctx, []string{problem})
 		}

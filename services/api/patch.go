@@ -128,8 +128,8 @@ func (r *resource[T]) applyCreate(ctx context.Context, ns, name string, req patc
 	if err != nil {
 		return zero, err
 	}
-	if got := metaOf(obj).GetName(); got != name {
-		return zero, apierrors.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", got, name))
+	if err := checkName(metaOf(obj).GetName(), name); err != nil {
+		return zero, err
 	}
 	if metaOf(obj).GetUid() != "" {
 		return zero, apierrors.Conflict(r.group, r.plural, name, fmt.Sprintf("uid mismatch: the provided object specified uid %s, and no existing object was found", metaOf(obj).GetUid()))
@@ -139,6 +139,19 @@ func (r *resource[T]) applyCreate(ctx context.Context, ns, name string, req patc
 		created(ctx)
 	}
 	return out, err
+}
+
+// checkName is kube-apiserver's checkName for a patched object (or the
+// object an apply patch creates): it must name itself, as the URL does.
+func checkName(got, name string) error {
+	switch got {
+	case name:
+		return nil
+	case "":
+		return apierrors.BadRequest(fmt.Sprintf("the name of the object (%s based on URL) was undeterminable: name must be provided", name))
+	default:
+		return apierrors.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", got, name))
+	}
 }
 
 // applyPatch returns cur with the patch applied, and whether the patch set

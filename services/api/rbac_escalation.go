@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -124,6 +125,13 @@ func (s *Service) confirmRules(ctx context.Context, resource, namespace, name st
 	return s.confirmHeld(ctx, u, resource, namespace, name, rules)
 }
 
+// roleRefValue is a role reference as kube-apiserver's field.Invalid
+// prints it: the JSON of its internal type, whose fields have no tags.
+func roleRefValue(ref *rbacv1.RoleRef) string {
+	b, _ := json.Marshal(struct{ APIGroup, Kind, Name string }{ref.GetApiGroup(), ref.GetKind(), ref.GetName()})
+	return string(b)
+}
+
 // confirmBinding admits a binding whose writer may bind its role or holds
 // every rule of it. Its role reference cannot change.
 func (s *Service) confirmBinding(ctx context.Context, resource, namespace, name string, ref, oldRef *rbacv1.RoleRef, update bool) error {
@@ -133,7 +141,7 @@ func (s *Service) confirmBinding(ctx context.Context, resource, namespace, name 
 			kind = "ClusterRoleBinding"
 		}
 		return apierrors.Invalid(rbacGroup, kind, name, []*corev1.StatusCause{{
-			Reason: "FieldValueInvalid", Field: "roleRef", Message: "Invalid value: cannot change roleRef",
+			Reason: "FieldValueInvalid", Field: "roleRef", Message: "Invalid value: " + roleRefValue(ref) + ": field is immutable",
 		}})
 	}
 	u, ok, err := privileged(ctx)

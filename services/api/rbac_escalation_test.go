@@ -86,7 +86,7 @@ func TestEscalation(t *testing.T) {
 		}, apierrors.ReasonForbidden, `clusterroles.rbac.authorization.k8s.io "missing" not found`},
 		"roleRef is immutable": {func() error {
 			return s.confirmBinding(as("root", "system:masters"), "rolebindings", "ns", "b", ref, &rbacv1.RoleRef{Kind: "ClusterRole", Name: "view"}, true)
-		}, apierrors.ReasonInvalid, "cannot change roleRef"},
+		}, apierrors.ReasonInvalid, `roleRef: Invalid value: {"APIGroup":"rbac.authorization.k8s.io","Kind":"ClusterRole","Name":"edit"}: field is immutable`},
 		"same roleRef on update": {func() error {
 			return s.confirmBinding(as("holder"), "rolebindings", "ns", "b", ref, proto.Clone(ref).(*rbacv1.RoleRef), true)
 		}, "", ""},

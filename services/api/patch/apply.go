@@ -16,7 +16,8 @@ import (
 // a "billion laughs"), its nesting (the parser stops at 10000 levels, this
 // at MaxDepth), and the size of the JSON it expands to. Numbers that are
 // integers decode as int64, as in an unstructured object. Errors are 400
-// (413 past a size bound), in kube-apiserver's words.
+// (413 past a size bound), in kube-apiserver's words: "error decoding
+// patch: " and sigs.k8s.io/yaml.Unmarshal's error.
 func DecodeApply(data []byte, l Limits) (map[string]any, error) {
 	l = l.withDefaults()
 	if int64(len(data)) > l.MaxBytes {
@@ -24,22 +25,27 @@ func DecodeApply(data []byte, l Limits) (map[string]any, error) {
 	}
 	j, err := yaml.YAMLToJSON(data)
 	if err != nil {
-		return nil, apierrors.BadRequest(fmt.Sprintf("error decoding YAML: %v", err))
+		return nil, decodeError("error converting YAML to JSON: %v", err)
 	}
 	if int64(len(j)) > l.MaxBytes {
 		return nil, tooLarge(l.MaxBytes)
 	}
 	if err := checkDepth(j, l.MaxDepth); err != nil {
-		return nil, apierrors.BadRequest(fmt.Sprintf("error decoding YAML: %v", err))
+		return nil, decodeError("%v", err)
 	}
 	var obj map[string]any
 	if err := utiljson.Unmarshal(j, &obj); err != nil {
-		return nil, apierrors.BadRequest(fmt.Sprintf("error decoding YAML: %v", err))
+		return nil, decodeError("error unmarshaling JSON: while decoding JSON: %v", err)
 	}
 	if obj == nil {
 		obj = map[string]any{}
 	}
 	return obj, nil
+}
+
+// decodeError is a 400 for an apply patch that does not decode.
+func decodeError(format string, err error) error {
+	return apierrors.BadRequest("error decoding patch: " + fmt.Sprintf(format, err))
 }
 
 // StrictApply is the problem fieldValidation=Strict refuses (and Warn
