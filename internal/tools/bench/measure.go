@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/internal/loadgen"
@@ -153,9 +154,34 @@ func (b *bench) request(ctx context.Context, s *server, method, path, accept str
 }
 
 func (b *bench) get(s *server, path, accept string) loadgen.Call {
-	return loadgen.HTTP(s.client, func(ctx context.Context, _ int) (*http.Request, error) {
+	call := loadgen.HTTP(s.client, func(ctx context.Context, _ int) (*http.Request, error) {
 		return b.request(ctx, s, http.MethodGet, path, accept, nil)
 	})
+	var once sync.Once
+	return func(ctx context.Context, i int) (int, error) {
+		status, err := call(ctx, i)
+		if err == nil && status >= 300 {
+			once.Do(func() { b.explain(s, path, accept) })
+		}
+		return status, err
+	}
+}
+
+// explain logs the answer to one more GET of path, after one failed:
+// the table only counts failures.
+func (b *bench) explain(s *server, path, accept string) {
+	req, err := b.request(b.ctx, s, http.MethodGet, path, accept, nil)
+	if err != nil {
+		return
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		logf("%s: GET %s: %v", s.name, path, err)
+		return
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+	logf("%s: GET %s: %s %s", s.name, path, resp.Status, msg)
 }
 
 func (b *bench) getInsecure(s *server, path string) loadgen.Call {

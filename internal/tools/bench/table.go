@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ func resultCells(r *loadgen.Result) [3]string {
 	}
 	rate := formatRate(r.Throughput())
 	if r.Failed > 0 {
-		rate += fmt.Sprintf(" (%d failed)", r.Failed)
+		rate = fmt.Sprintf("%s (%d of %d failed: %s)", rate, r.Failed, r.N, formatCodes(r.Codes))
 	}
 	return [3]string{rate, formatDuration(r.Percentile(0.5)), formatDuration(r.Percentile(0.99))}
 }
@@ -37,7 +38,8 @@ func resultCells(r *loadgen.Result) [3]string {
 // loadRow compares two runs by throughput.
 func loadRow(name string, p, k *loadgen.Result) row {
 	r := row{name: name, portico: resultCells(p), kube: resultCells(k), ratio: notMeasured}
-	if p != nil && k != nil {
+	// A run with failures is not a throughput to compare.
+	if p != nil && k != nil && p.Failed == 0 && k.Failed == 0 {
 		r.ratio = formatRatio(p.Throughput(), k.Throughput())
 	}
 	return r
@@ -120,4 +122,24 @@ func formatRatio(p, k float64) string {
 		return notMeasured
 	}
 	return fmt.Sprintf("%.2f×", p/k)
+}
+
+// formatCodes are the failing statuses and their counts, in order:
+// "429 ×89".
+func formatCodes(codes map[int]int) string {
+	var keys []int
+	for c := range codes {
+		if c >= 300 {
+			keys = append(keys, c)
+		}
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, c := range keys {
+		parts = append(parts, fmt.Sprintf("%d ×%d", c, codes[c]))
+	}
+	if len(parts) == 0 {
+		return "no answer"
+	}
+	return strings.Join(parts, ", ")
 }

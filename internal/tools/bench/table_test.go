@@ -70,6 +70,11 @@ func TestFormatRatio(t *testing.T) {
 	}
 }
 
+func withCodes(r *loadgen.Result, codes map[int]int) *loadgen.Result {
+	r.Codes = codes
+	return r
+}
+
 func TestWriteTable(t *testing.T) {
 	res := func(n int, lat time.Duration, failed int) *loadgen.Result {
 		r := &loadgen.Result{N: n, Failed: failed, Elapsed: time.Second}
@@ -90,9 +95,13 @@ func TestWriteTable(t *testing.T) {
 			rows: []row{loadRow("GET insecure", res(200, time.Millisecond, 0), nil)},
 			want: "| GET insecure | 200 | 1.0 ms | 1.0 ms | — | — | — | — |",
 		},
-		"failures are shown": {
-			rows: []row{loadRow("CREATE", res(100, time.Millisecond, 3), res(100, time.Millisecond, 0))},
-			want: "| CREATE | 100 (3 failed) | 1.0 ms | 1.0 ms | 100 | 1.0 ms | 1.0 ms | 1.00× |",
+		"failures are shown and not compared": {
+			rows: []row{loadRow("LIST", withCodes(res(100, time.Millisecond, 3), map[int]int{200: 97, 429: 3}), res(100, time.Millisecond, 0))},
+			want: "| LIST | 100 (3 of 100 failed: 429 ×3) | 1.0 ms | 1.0 ms | 100 | 1.0 ms | 1.0 ms | — |",
+		},
+		"failures without an answer": {
+			rows: []row{loadRow("LIST", res(10, time.Millisecond, 0), withCodes(res(10, time.Millisecond, 2), map[int]int{200: 10}))},
+			want: "| LIST | 10.0 | 1.0 ms | 1.0 ms | 10.0 (2 of 10 failed: no answer) | 1.0 ms | 1.0 ms | — |",
 		},
 		"a value": {
 			rows: []row{valueRow("idle RSS", 50<<20, 200<<20, formatBytes)},
