@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -93,6 +94,10 @@ func (b *bench) measure() {
 			func(s *server) loadgen.Call {
 				return b.get(s, "/api/v1/namespaces/"+ns+"/configmaps", "application/json")
 			}, 1)
+		if n > pageSize {
+			b.compare(fmt.Sprintf("f. LIST %d configmaps in pages of %d (kubectl's default), whole list, 1 client", n, pageSize),
+				func(s *server) loadgen.Call { return b.pagedList(s, "/api/v1/namespaces/"+ns+"/configmaps") }, 1)
+		}
 	}
 
 	// (e) watch fan-out; (f) RSS with everything stored and the
@@ -223,5 +228,48 @@ func (b *bench) mustCreate(s *server, path string, body []byte) {
 	msg, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusCreated {
 		b.tb.Fatalf("%s: POST %s: %d %s", s.name, path, resp.StatusCode, msg)
+	}
+}
+
+// pageSize is kubectl get's --chunk-size default.
+const pageSize = 500
+
+// pagedList reads the whole list page by page (limit and continue), as
+// kubectl and client-go's pager do; one call is the whole list.
+func (b *bench) pagedList(s *server, path string) loadgen.Call {
+	return func(ctx context.Context, _ int) (int, error) {
+		cont := ""
+		for {
+			q := url.Values{"limit": {fmt.Sprint(pageSize)}}
+			if cont != "" {
+				q.Set("continue", cont)
+			}
+			req, err := b.request(ctx, s, http.MethodGet, path+"?"+q.Encode(), "application/json", nil)
+			if err != nil {
+				return 0, err
+			}
+			resp, err := s.client.Do(req)
+			if err != nil {
+				return 0, err
+			}
+			var page struct {
+				Metadata struct {
+					Continue string `json:"continue"`
+				} `json:"metadata"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&page)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return resp.StatusCode, nil
+			}
+			if err != nil {
+				return 0, err
+			}
+			if page.Metadata.Continue == "" {
+				return http.StatusOK, nil
+			}
+			cont = page.Metadata.Continue
+		}
 	}
 }
