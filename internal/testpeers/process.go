@@ -153,6 +153,9 @@ func (p *Process) Tail() string {
 	return s
 }
 
+// PID is the process id (for reading its memory from /proc).
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Exited reports whether the process has exited.
 func (p *Process) Exited() bool {
 	select {

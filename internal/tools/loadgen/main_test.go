@@ -37,7 +37,7 @@ func TestRunStopsAtCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.n != 100 || res.failed != 0 || res.codes[200] != 100 {
+	if res.N != 100 || res.Failed != 0 || res.Codes[200] != 100 {
 		t.Fatalf("result = %+v", res)
 	}
 }
