@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/typeschema"
+	batchv1 "github.com/portico-dev/portico/proto/portico/batch/v1"
 	coordinationv1 "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
@@ -259,6 +260,18 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 		}
 		if generations {
 			r.beforeUpdate = func(obj, old storage.Object) { nextGeneration(env.codec, obj, old) }
+		}
+		if row.Kind == "ClusterTrustBundle" {
+			// Its names may carry the signer ("example.com/signer:ca"),
+			// as kube's ValidateClusterTrustBundleName allows.
+			r.validateName = validatePathSegmentName
+		}
+		if d := workloadDefaults[row.Group+"/"+row.Kind]; d != nil {
+			r.beforeWrite = d
+		}
+		if row.Group == "batch" && row.Kind == "Job" {
+			create := r.beforeCreate
+			r.beforeCreate = func(obj storage.Object) { create(obj); jobSelector(obj.(*batchv1.Job)) }
 		}
 		if paths := selectableFields[row.Group+"/"+row.Kind]; len(paths) > 0 {
 			r.extraFields = func(obj storage.Object) map[string]string { return fieldsAt(obj, paths) }
