@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -18,7 +17,6 @@ import (
 	"github.com/portico-dev/portico/internal/apierrors"
 	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/typeschema"
-	batchv1 "github.com/portico-dev/portico/proto/portico/batch/v1"
 	coordinationv1 "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	rbacv1 "github.com/portico-dev/portico/proto/portico/rbac/v1"
@@ -242,139 +240,11 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 		configured[h.meta().group+"/"+h.meta().kind] = true
 	}
 	for _, row := range resources.All() {
-		if configured[row.Group+"/"+row.Kind] {
-			continue
+		if !configured[row.Group+"/"+row.Kind] {
+			handlers = append(handlers, buildGeneric(env, row))
 		}
-		r := build[storage.Object](env, row.Kind)
-		_, hasStatus := r.subresources["status"]
-		generations := tracksGeneration(row)
-		r.beforeCreate = func(obj storage.Object) {
-			if hasStatus {
-				// The status is the controllers' to write, through its
-				// subresource: a create starts without one.
-				clearField(obj, "status")
-			}
-			if generations {
-				metaOf(obj).Generation = 1
-			}
-		}
-		if generations {
-			r.beforeUpdate = func(obj, old storage.Object) { nextGeneration(env.codec, obj, old) }
-		}
-		if row.Kind == "ClusterTrustBundle" {
-			// Its names may carry the signer ("example.com/signer:ca"),
-			// as kube's ValidateClusterTrustBundleName allows.
-			r.validateName = validatePathSegmentName
-		}
-		if d := workloadDefaults[row.Group+"/"+row.Kind]; d != nil {
-			r.beforeWrite = d
-		}
-		if row.Group == "batch" && row.Kind == "Job" {
-			create := r.beforeCreate
-			r.beforeCreate = func(obj storage.Object) { create(obj); jobSelector(obj.(*batchv1.Job)) }
-		}
-		if paths := selectableFields[row.Group+"/"+row.Kind]; len(paths) > 0 {
-			r.extraFields = func(obj storage.Object) map[string]string { return fieldsAt(obj, paths) }
-		}
-		handlers = append(handlers, r)
 	}
 	return handlers
-}
-
-// selectableFields are the field selectors kube-apiserver's strategies
-// offer for the kinds the generic engine serves, beyond metadata.name and
-// metadata.namespace (by group/Kind).
-var selectableFields = map[string][]string{
-	"/ReplicationController": {"status.replicas"},
-	"apps/ReplicaSet":        {"status.replicas"},
-	"batch/Job":              {"status.successful"},
-	"certificates.k8s.io/CertificateSigningRequest": {"spec.signerName"},
-	"certificates.k8s.io/ClusterTrustBundle":        {"spec.signerName"},
-	"certificates.k8s.io/PodCertificateRequest":     {"spec.signerName", "spec.podName", "spec.nodeName"},
-	"resource.k8s.io/ResourceSlice":                 {"spec.nodeName", "spec.driver"},
-}
-
-// fieldsAt reads each dotted JSON path of obj as a selector value: a
-// string as it is, a number in decimal, "" when unset.
-func fieldsAt(obj storage.Object, paths []string) map[string]string {
-	out := make(map[string]string, len(paths))
-	for _, path := range paths {
-		m := obj.ProtoReflect()
-		parts := strings.Split(path, ".")
-		val := ""
-		for i, part := range parts {
-			fd := fieldByJSONName(m.Descriptor(), part)
-			if fd == nil || fd.IsList() || fd.IsMap() || !m.Has(fd) {
-				if fd != nil && fd.Kind() != protoreflect.MessageKind && i == len(parts)-1 && !fd.HasPresence() {
-					val = fmt.Sprint(m.Get(fd).Interface())
-				}
-				break
-			}
-			if i == len(parts)-1 {
-				val = fmt.Sprint(m.Get(fd).Interface())
-				break
-			}
-			if fd.Kind() != protoreflect.MessageKind {
-				break
-			}
-			m = m.Get(fd).Message()
-		}
-		out[path] = val
-	}
-	return out
-}
-
-func fieldByJSONName(md protoreflect.MessageDescriptor, name string) protoreflect.FieldDescriptor {
-	fields := md.Fields()
-	for i := range fields.Len() {
-		if fields.Get(i).JSONName() == name {
-			return fields.Get(i)
-		}
-	}
-	return nil
-}
-
-// clearField unsets the named field of obj.
-func clearField(obj storage.Object, name protoreflect.Name) {
-	m := obj.ProtoReflect()
-	if fd := m.Descriptor().Fields().ByName(name); fd != nil {
-		m.Clear(fd)
-	}
-}
-
-// tracksGeneration reports the kinds whose metadata.generation counts
-// their spec's changes (observedGeneration in their status follows it), as
-// kube-apiserver's strategies of the workload, policy and networking kinds.
-func tracksGeneration(row resources.Resource) bool {
-	switch row.Group {
-	case "apps", "batch", "autoscaling", "policy", "networking.k8s.io":
-	case "":
-		if row.Kind != "ReplicationController" {
-			return false
-		}
-	default:
-		return false
-	}
-	return row.New().ProtoReflect().Descriptor().Fields().ByName("spec") != nil
-}
-
-// nextGeneration bumps obj's generation past old's when its spec changed.
-// The specs are compared in their JSON form, where an empty message and
-// none are the same.
-func nextGeneration(codec Codec, obj, old storage.Object) {
-	spec := func(o storage.Object) ([]byte, error) {
-		m := o.ProtoReflect()
-		fd := m.Descriptor().Fields().ByName("spec")
-		if fd == nil || !m.Has(fd) {
-			return []byte("{}"), nil
-		}
-		return codec.Marshal(m.Get(fd).Message().Interface())
-	}
-	a, errA := spec(obj)
-	b, errB := spec(old)
-	if errA != nil || errB != nil || !bytes.Equal(a, b) {
-		metaOf(obj).Generation = metaOf(old).GetGeneration() + 1
-	}
 }
 
 func (r *resource[T]) setNameRule(f func(string) []string) { r.validateName = f }

@@ -4,33 +4,13 @@ import (
 	appsv1 "github.com/portico-dev/portico/proto/portico/apps/v1"
 	batchv1 "github.com/portico-dev/portico/proto/portico/batch/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
-	"github.com/portico-dev/portico/services/api/storage"
 )
 
 // The workload kinds' defaults, as kube-apiserver's (k8s.io/kubernetes
 // pkg/apis/apps/v1 and batch/v1 SetDefaults_*): the controllers that run
 // them read these fields without checking them (a Deployment without a
 // strategy type is never rolled out). Their pod templates get a pod's
-// defaults.
-
-// workloadDefaults are the defaulters of the generic kinds, by group/Kind;
-// each is run on every create and update.
-var workloadDefaults = map[string]func(storage.Object){
-	"apps/Deployment":  func(o storage.Object) { defaultDeployment(o.(*appsv1.Deployment)) },
-	"apps/ReplicaSet":  func(o storage.Object) { defaultReplicaSet(o.(*appsv1.ReplicaSet)) },
-	"apps/StatefulSet": func(o storage.Object) { defaultStatefulSet(o.(*appsv1.StatefulSet)) },
-	"apps/DaemonSet":   func(o storage.Object) { defaultDaemonSet(o.(*appsv1.DaemonSet)) },
-	"batch/Job":        func(o storage.Object) { defaultJob(o.(*batchv1.Job).GetSpec()) },
-	"batch/CronJob":    func(o storage.Object) { defaultCronJob(o.(*batchv1.CronJob)) },
-	"/ReplicationController": func(o storage.Object) {
-		rc := o.(*corev1.ReplicationController)
-		if rc.Spec == nil {
-			rc.Spec = &corev1.ReplicationControllerSpec{}
-		}
-		setDefault(&rc.Spec.Replicas, 1)
-		defaultTemplate(rc.Spec.Template)
-	},
-}
+// defaults. genericKinds runs them.
 
 func setDefault[V any](p **V, v V) {
 	if *p == nil {
@@ -40,6 +20,14 @@ func setDefault[V any](p **V, v V) {
 
 func percent(s string) *corev1.IntOrString { return &corev1.IntOrString{Type: 1, StrVal: s} }
 func count(n int32) *corev1.IntOrString    { return &corev1.IntOrString{IntVal: n} }
+
+func defaultReplicationController(rc *corev1.ReplicationController) {
+	if rc.Spec == nil {
+		rc.Spec = &corev1.ReplicationControllerSpec{}
+	}
+	setDefault(&rc.Spec.Replicas, 1)
+	defaultTemplate(rc.Spec.Template)
+}
 
 // defaultTemplate gives a pod template a pod's defaults.
 func defaultTemplate(t *corev1.PodTemplateSpec) {

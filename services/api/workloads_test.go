@@ -42,7 +42,7 @@ func TestWorkloadDefaults(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			workloadDefaults[tc.kind](tc.in)
+			genericKinds[tc.kind].defaults(tc.in)
 			got, err := protojson.Marshal(tc.get(tc.in))
 			if err != nil {
 				t.Fatal(err)
