@@ -164,7 +164,7 @@ func valueAt(m protoreflect.Message, path ...string) (protoreflect.Value, protor
 	var v protoreflect.Value
 	var fd protoreflect.FieldDescriptor
 	for i, name := range path {
-		fd = fieldByJSON(m.Descriptor(), name)
+		fd = m.Descriptor().Fields().ByJSONName(name)
 		if fd == nil || !m.Has(fd) {
 			return protoreflect.Value{}, fd, false
 		}
@@ -177,16 +177,6 @@ func valueAt(m protoreflect.Message, path ...string) (protoreflect.Value, protor
 		}
 	}
 	return v, fd, true
-}
-
-func fieldByJSON(md protoreflect.MessageDescriptor, name string) protoreflect.FieldDescriptor {
-	fields := md.Fields()
-	for i := range fields.Len() {
-		if fields.Get(i).JSONName() == name {
-			return fields.Get(i)
-		}
-	}
-	return nil
 }
 
 func stringAt(m protoreflect.Message, path ...string) string {

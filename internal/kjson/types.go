@@ -132,23 +132,23 @@ func (t *Types) register(msg proto.Message, typ Type) error {
 		return fmt.Errorf("kjson: %s: AcceptAPIVersions without a Kind", md.FullName())
 	}
 	for _, name := range typ.AlwaysEmit {
-		if fieldByJSONName(md, name) == nil {
+		if md.Fields().ByJSONName(name) == nil {
 			return fmt.Errorf("kjson: %s: AlwaysEmit names no field %q", md.FullName(), name)
 		}
 	}
 	for _, name := range typ.EmitNull {
-		if fieldByJSONName(md, name) == nil {
+		if md.Fields().ByJSONName(name) == nil {
 			return fmt.Errorf("kjson: %s: EmitNull names no field %q", md.FullName(), name)
 		}
 	}
 	for _, name := range typ.Objects {
-		fd := fieldByJSONName(md, name)
+		fd := md.Fields().ByJSONName(name)
 		if fd == nil || fd.Message() == nil || fd.IsMap() {
 			return fmt.Errorf("kjson: %s: Objects names no message field %q", md.FullName(), name)
 		}
 	}
 	for _, name := range typ.Inline {
-		fd := fieldByJSONName(md, name)
+		fd := md.Fields().ByJSONName(name)
 		if fd == nil || fd.Message() == nil || fd.IsList() || fd.IsMap() {
 			return fmt.Errorf("kjson: %s: Inline names no singular message field %q", md.FullName(), name)
 		}
@@ -226,16 +226,6 @@ func (t *Types) Lookup(name protoreflect.FullName) (Type, bool) {
 func (t *Types) KindOf(md protoreflect.MessageDescriptor) (apiVersion, kind string) {
 	typ, _ := t.Lookup(md.FullName())
 	return typ.APIVersion, typ.Kind
-}
-
-func fieldByJSONName(md protoreflect.MessageDescriptor, name string) protoreflect.FieldDescriptor {
-	fields := md.Fields()
-	for i := 0; i < fields.Len(); i++ {
-		if fields.Get(i).JSONName() == name {
-			return fields.Get(i)
-		}
-	}
-	return nil
 }
 
 // CheckKind checks the apiVersion and kind a body names against the type it
