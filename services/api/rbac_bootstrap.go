@@ -92,31 +92,31 @@ func (s *Service) EnsureRBACBootstrap(ctx context.Context) error {
 		return err
 	}
 	ctx = context.WithValue(ctx, bootstrapKey{}, true)
-	for _, cr := range p.clusterRoles {
-		if err := reconcileBootstrap(ctx, s.rbac.clusterRoles, "", cr, func(stored, want *rbacv1.ClusterRole) bool {
-			return addMissing(&stored.Rules, want.GetRules())
-		}); err != nil {
-			return err
-		}
+	if err := reconcileAll(ctx, s.rbac.clusterRoles, p.clusterRoles, func(stored, want *rbacv1.ClusterRole) bool {
+		return addMissing(&stored.Rules, want.GetRules())
+	}); err != nil {
+		return err
 	}
-	for _, b := range p.clusterRoleBindings {
-		if err := reconcileBootstrap(ctx, s.rbac.clusterRoleBindings, "", b, func(stored, want *rbacv1.ClusterRoleBinding) bool {
-			return addMissing(&stored.Subjects, want.GetSubjects())
-		}); err != nil {
-			return err
-		}
+	if err := reconcileAll(ctx, s.rbac.clusterRoleBindings, p.clusterRoleBindings, func(stored, want *rbacv1.ClusterRoleBinding) bool {
+		return addMissing(&stored.Subjects, want.GetSubjects())
+	}); err != nil {
+		return err
 	}
-	for _, r := range p.roles {
-		if err := reconcileBootstrap(ctx, s.rbac.roles, r.GetMetadata().GetNamespace(), r, func(stored, want *rbacv1.Role) bool {
-			return addMissing(&stored.Rules, want.GetRules())
-		}); err != nil {
-			return err
-		}
+	if err := reconcileAll(ctx, s.rbac.roles, p.roles, func(stored, want *rbacv1.Role) bool {
+		return addMissing(&stored.Rules, want.GetRules())
+	}); err != nil {
+		return err
 	}
-	for _, b := range p.roleBindings {
-		if err := reconcileBootstrap(ctx, s.rbac.roleBindings, b.GetMetadata().GetNamespace(), b, func(stored, want *rbacv1.RoleBinding) bool {
-			return addMissing(&stored.Subjects, want.GetSubjects())
-		}); err != nil {
+	return reconcileAll(ctx, s.rbac.roleBindings, p.roleBindings, func(stored, want *rbacv1.RoleBinding) bool {
+		return addMissing(&stored.Subjects, want.GetSubjects())
+	})
+}
+
+// reconcileAll reconciles each object of a kind, stopping at the first
+// failure (a namespaced object's namespace is its metadata's).
+func reconcileAll[T storage.Object](ctx context.Context, r *resource[T], objs []T, merge func(stored, want T) bool) error {
+	for _, obj := range objs {
+		if err := reconcileBootstrap(ctx, r, obj.GetMetadata().GetNamespace(), obj, merge); err != nil {
 			return err
 		}
 	}
