@@ -99,13 +99,11 @@ func defaultStatefulSet(ss *appsv1.StatefulSet) {
 	if s.PersistentVolumeClaimRetentionPolicy == nil {
 		s.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{}
 	}
-	if p := s.PersistentVolumeClaimRetentionPolicy; p.WhenDeleted == "" || p.WhenScaled == "" {
-		if p.WhenDeleted == "" {
-			p.WhenDeleted = "Retain"
-		}
-		if p.WhenScaled == "" {
-			p.WhenScaled = "Retain"
-		}
+	if p := s.PersistentVolumeClaimRetentionPolicy; p.WhenDeleted == "" {
+		p.WhenDeleted = "Retain"
+	}
+	if p := s.PersistentVolumeClaimRetentionPolicy; p.WhenScaled == "" {
+		p.WhenScaled = "Retain"
 	}
 	setDefault(&s.RevisionHistoryLimit, 10)
 	defaultTemplate(s.Template)
