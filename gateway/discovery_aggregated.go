@@ -92,14 +92,7 @@ func aggregatedFromTable(all []resources.Resource) (core discoveryGroup, named [
 			SingularResource: r.SingularName, Verbs: r.Verbs, ShortNames: r.ShortNames, Categories: r.Categories,
 		}
 		for _, sub := range r.Subresources {
-			kind := discoveryKind{Kind: r.Kind}
-			switch sub {
-			case "binding":
-				kind.Kind = "Binding"
-			case "token":
-				kind = discoveryKind{Group: "authentication.k8s.io", Version: "v1", Kind: "TokenRequest"}
-			}
-			dr.Subresources = append(dr.Subresources, discoverySubresource{Subresource: sub, ResponseKind: kind, Verbs: subresourceVerbs(sub)})
+			dr.Subresources = append(dr.Subresources, discoverySubresource{Subresource: sub, ResponseKind: subresourceKind(r.Kind, sub), Verbs: subresourceVerbs(sub)})
 		}
 		if r.Group == "" {
 			core.Versions[0].Resources = append(core.Versions[0].Resources, dr)

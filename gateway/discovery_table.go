@@ -36,13 +36,8 @@ func discoveryFromTable(all []resources.Resource) (core []apiResource, groups []
 			groups[i].resources = append(groups[i].resources, ar)
 		}
 		for _, sub := range r.Subresources {
-			sr := apiResource{Name: r.Resource + "/" + sub, Namespaced: r.Namespaced, Kind: r.Kind, Verbs: subresourceVerbs(sub)}
-			switch sub {
-			case "binding":
-				sr.Kind = "Binding"
-			case "token":
-				sr.Kind, sr.Group, sr.Version = "TokenRequest", "authentication.k8s.io", "v1"
-			}
+			k := subresourceKind(r.Kind, sub)
+			sr := apiResource{Name: r.Resource + "/" + sub, Namespaced: r.Namespaced, Kind: k.Kind, Group: k.Group, Version: k.Version, Verbs: subresourceVerbs(sub)}
 			if r.Group == "" {
 				core = append(core, sr)
 			} else {
@@ -51,6 +46,20 @@ func discoveryFromTable(all []resources.Resource) (core []apiResource, groups []
 		}
 	}
 	return core, groups
+}
+
+// subresourceKind is the kind a subresource takes and answers: the
+// object's own (group and version empty), or another.
+func subresourceKind(kind, sub string) discoveryKind {
+	switch sub {
+	case "binding":
+		return discoveryKind{Kind: "Binding"}
+	case "token":
+		return discoveryKind{Group: "authentication.k8s.io", Version: "v1", Kind: "TokenRequest"}
+	case "scale":
+		return discoveryKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}
+	}
+	return discoveryKind{Kind: kind}
 }
 
 func subresourceVerbs(sub string) []string {

@@ -19,7 +19,7 @@ import (
 //   - meta/v1 Status and DeleteOptions (also as meta.k8s.io/v1),
 //     PartialObjectMetadata(List) (meta.k8s.io/v1, the list's items with
 //     their kind), and the kinds posted to subresources (Binding,
-//     TokenRequest, Eviction);
+//     TokenRequest, Eviction, Scale);
 //   - AlwaysEmit, EmitNull and Inline fields, and the messages with their
 //     own encoding (IntOrString, Quantity, MicroTime, FieldsV1).
 //
@@ -93,6 +93,7 @@ func buildKubernetesTypes() (*Types, error) {
 		{"portico.core.v1.Binding", "v1", "Binding", nil},
 		{"portico.core.v1.TokenRequest", "authentication.k8s.io/v1", "TokenRequest", nil},
 		{"portico.core.v1.Eviction", "policy/v1", "Eviction", nil},
+		{"portico.core.v1.Scale", "autoscaling/v1", "Scale", nil},
 		{"portico.core.v1.PartialObjectMetadata", "meta.k8s.io/v1", "PartialObjectMetadata", nil},
 		{"portico.core.v1.PartialObjectMetadataList", "meta.k8s.io/v1", "PartialObjectMetadataList", nil},
 	} {

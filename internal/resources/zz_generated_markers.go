@@ -97,6 +97,9 @@ func FieldMarkers() map[protoreflect.FullName]map[string]Markers {
 		"portico.core.v1.TokenRequestSpec": {
 			"audiences": {ListType: "atomic"},
 		},
+		"portico.core.v1.ScaleSpec": {
+			"replicas": {Default: "0"},
+		},
 		"portico.autoscaling.v2.HPAScalingRules": {
 			"policies": {ListType: "atomic"},
 		},

@@ -14,6 +14,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/svcauth"
@@ -141,9 +142,9 @@ func New(d Deps) (*Service, error) {
 	}
 	s := &Service{authn: d.Authn, authz: d.Authz, verifier: d.Verifier, log: d.Logger, methods: methodTable{}}
 	s.escalation, _ = d.Authz.(EscalationChecker)
-	table := map[string]resources.Resource{}
+	table := map[protoreflect.FullName]resources.Resource{}
 	for _, row := range resources.All() {
-		table[row.Kind] = row
+		table[row.New().ProtoReflect().Descriptor().FullName()] = row
 	}
 	schema, err := typeschema.Served()
 	if err != nil {

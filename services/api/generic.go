@@ -55,7 +55,7 @@ var genericKinds = map[string]kindRules{
 // subresource), the workload kinds count their spec's changes in
 // metadata.generation, and genericKinds adds the kind's own rules.
 func buildGeneric(env kindEnv, row resources.Resource) *resource[storage.Object] {
-	r := build[storage.Object](env, row.Kind)
+	r := buildRow[storage.Object](env, row)
 	rules := genericKinds[row.Group+"/"+row.Kind]
 	_, hasStatus := r.subresources["status"]
 	generations := tracksGeneration(row)

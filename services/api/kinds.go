@@ -31,7 +31,7 @@ type kindEnv struct {
 	now      func() time.Time
 	codec    Codec
 	nsActive func(context.Context, string) error
-	table    map[string]resources.Resource // by Kind
+	table    map[protoreflect.FullName]resources.Resource // by message
 	// encryption gives each resource's value transformer; nil for none.
 	encryption Transformers
 	// bookmarkInterval is Options.WatchBookmarkInterval.
@@ -45,13 +45,21 @@ type kindEnv struct {
 	log    *slog.Logger
 }
 
-// build makes the resource of one kind from its row of the generated
-// resource table, with the common defaults; hooks are added by the caller.
-func build[T storage.Object](env kindEnv, kind string) *resource[T] {
-	row, ok := env.table[kind]
+// build makes the resource of the kind whose message is T, from its row
+// of the generated resource table, with the common defaults; hooks are
+// added by the caller.
+func build[T storage.Object](env kindEnv) *resource[T] {
+	var zero T
+	name := zero.ProtoReflect().Descriptor().FullName()
+	row, ok := env.table[name]
 	if !ok {
-		panic(fmt.Sprintf("api: kind %s is not in the resource table", kind))
+		panic(fmt.Sprintf("api: %s is not in the resource table", name))
 	}
+	return buildRow[T](env, row)
+}
+
+// buildRow makes the resource of a row of the table.
+func buildRow[T storage.Object](env kindEnv, row resources.Resource) *resource[T] {
 	newObj := func() T {
 		obj := row.New().(T)
 		metaOf(obj)
@@ -83,13 +91,16 @@ func build[T storage.Object](env kindEnv, kind string) *resource[T] {
 	}
 	r.subresources = map[string]map[string]func(context.Context, proto.Message) (proto.Message, error){}
 	for _, sub := range row.Subresources {
-		if sub == "status" {
+		switch sub {
+		case "status":
 			r.subresources["status"] = statusSubresource(r)
+		case "scale":
+			r.subresources["scale"] = scaleSubresource(r)
 		}
 	}
 	fields, err := fieldManagers(env.schema, r)
 	if err != nil {
-		panic(fmt.Sprintf("api: kind %s: %v", kind, err))
+		panic(fmt.Sprintf("api: kind %s: %v", row.Kind, err))
 	}
 	r.fields = fields
 	return r
@@ -128,7 +139,7 @@ func pluralKind(service, kind string) string {
 
 // kinds builds every served kind.
 func (s *Service) kinds(env kindEnv) []kindHandler {
-	s.namespaces = build[*corev1.Namespace](env, "Namespace")
+	s.namespaces = build[*corev1.Namespace](env)
 	s.namespaces.validateName = validateLabelName
 	s.namespaces.namespaceExists = nil
 	s.namespaces.beforeCreate = func(ns *corev1.Namespace) {
@@ -150,11 +161,11 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 		copyField(ns, old, "spec")
 	}
 
-	configMaps := build[*corev1.ConfigMap](env, "ConfigMap")
+	configMaps := build[*corev1.ConfigMap](env)
 	configMaps.validate = validateConfigMap
 	s.configMaps = configMaps
 
-	secrets := build[*corev1.Secret](env, "Secret")
+	secrets := build[*corev1.Secret](env)
 	s.secrets = secrets
 	secrets.beforeWrite = func(sec *corev1.Secret) {
 		// stringData is write-only: merged into data, never stored.
@@ -171,7 +182,7 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	}
 	secrets.extraFields = func(sec *corev1.Secret) map[string]string { return map[string]string{"type": sec.GetType()} }
 
-	pods := build[*corev1.Pod](env, "Pod")
+	pods := build[*corev1.Pod](env)
 	pods.beforeCreate = createPod
 	pods.beforeWrite = defaultPod
 	pods.beforeUpdate = func(p, old *corev1.Pod) { nextGeneration(env.codec, p, old) }
@@ -195,11 +206,16 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 		},
 	}
 
-	services := build[*corev1.Service](env, "Service")
+	services := build[*corev1.Service](env)
 	services.validateName = validateDNS1035Label
-	services.beforeCreate = defaultService
+	services.beforeCreate = func(svc *corev1.Service) {
+		defaultService(svc)
+		// The status (a load balancer's address) is written through
+		// services/status only, as kube's service strategy keeps it.
+		svc.Status = nil
+	}
 
-	events := build[*corev1.Event](env, "Event")
+	events := build[*corev1.Event](env)
 	events.extraFields = func(e *corev1.Event) map[string]string {
 		io := e.GetInvolvedObject()
 		return map[string]string{
@@ -211,19 +227,19 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 		}
 	}
 
-	nodes := build[*corev1.Node](env, "Node")
+	nodes := build[*corev1.Node](env)
 	s.nodes = nodes
-	leases := build[*coordinationv1.Lease](env, "Lease")
+	leases := build[*coordinationv1.Lease](env)
 	s.nodeRestrictionHooks(pods, nodes, leases)
-	endpoints := build[*corev1.Endpoints](env, "Endpoints")
-	serviceAccounts := build[*corev1.ServiceAccount](env, "ServiceAccount")
+	endpoints := build[*corev1.Endpoints](env)
+	serviceAccounts := build[*corev1.ServiceAccount](env)
 	s.serviceAccounts = serviceAccounts
 	s.serviceAccountHooks(serviceAccounts)
 
-	roles := build[*rbacv1.Role](env, "Role")
-	clusterRoles := build[*rbacv1.ClusterRole](env, "ClusterRole")
-	roleBindings := build[*rbacv1.RoleBinding](env, "RoleBinding")
-	clusterRoleBindings := build[*rbacv1.ClusterRoleBinding](env, "ClusterRoleBinding")
+	roles := build[*rbacv1.Role](env)
+	clusterRoles := build[*rbacv1.ClusterRole](env)
+	roleBindings := build[*rbacv1.RoleBinding](env)
+	clusterRoleBindings := build[*rbacv1.ClusterRoleBinding](env)
 	for _, r := range []interface{ setNameRule(func(string) []string) }{roles, clusterRoles, roleBindings, clusterRoleBindings} {
 		r.setNameRule(validatePathSegmentName)
 	}
@@ -287,12 +303,38 @@ func createPod(p *corev1.Pod) {
 }
 
 // defaultPod sets the defaults kube-apiserver's decoding sets on a pod
-// (SetDefaults_Pod and the container defaults), on create and update.
+// (SetDefaults_Pod and the spec's and containers' defaults), on create
+// and update.
 func defaultPod(p *corev1.Pod) {
 	if p.Spec == nil {
 		p.Spec = &corev1.PodSpec{}
 	}
 	sp := p.Spec
+	defaultPodSpec(sp)
+	// What follows is a pod's only, not a pod template's (kube's
+	// SetDefaults_Pod).
+	if sp.EnableServiceLinks == nil {
+		links := true
+		sp.EnableServiceLinks = &links
+	}
+	for _, c := range append(append([]*corev1.Container{}, sp.InitContainers...), sp.Containers...) {
+		// A limit without a request requests the limit.
+		if c.Resources != nil && len(c.Resources.Limits) > 0 {
+			if c.Resources.Requests == nil {
+				c.Resources.Requests = map[string]*corev1.Quantity{}
+			}
+			for name, q := range c.Resources.Limits {
+				if _, ok := c.Resources.Requests[name]; !ok {
+					c.Resources.Requests[name] = proto.Clone(q).(*corev1.Quantity)
+				}
+			}
+		}
+	}
+}
+
+// defaultPodSpec sets the defaults of a pod's and a pod template's spec
+// and containers (kube's SetDefaults_PodSpec, SetDefaults_Container).
+func defaultPodSpec(sp *corev1.PodSpec) {
 	if sp.RestartPolicy == "" {
 		sp.RestartPolicy = "Always"
 	}
@@ -308,10 +350,6 @@ func defaultPod(p *corev1.Pod) {
 	}
 	if sp.SecurityContext == nil {
 		sp.SecurityContext = &corev1.PodSecurityContext{}
-	}
-	if sp.EnableServiceLinks == nil {
-		links := true
-		sp.EnableServiceLinks = &links
 	}
 	if sp.ServiceAccountName != "" && sp.ServiceAccount == "" {
 		sp.ServiceAccount = sp.ServiceAccountName
@@ -332,17 +370,6 @@ func defaultPod(p *corev1.Pod) {
 		for _, port := range c.Ports {
 			if port.Protocol == "" {
 				port.Protocol = "TCP"
-			}
-		}
-		// A limit without a request requests the limit.
-		if c.Resources != nil && len(c.Resources.Limits) > 0 {
-			if c.Resources.Requests == nil {
-				c.Resources.Requests = map[string]*corev1.Quantity{}
-			}
-			for name, q := range c.Resources.Limits {
-				if _, ok := c.Resources.Requests[name]; !ok {
-					c.Resources.Requests[name] = proto.Clone(q).(*corev1.Quantity)
-				}
 			}
 		}
 	}

@@ -180,19 +180,29 @@ func (r *resource[T]) applyPatch(ctx context.Context, subresource string, cur T,
 		return zero, false, err
 	}
 	obj := r.newObj()
-	if o.validation == kjson.FieldValidationStrict {
-		err = r.codec.Unmarshal(out, obj)
+	if err := decodePatched(ctx, r.codec, out, obj, o.validation); err != nil {
+		return zero, false, err
+	}
+	return obj, patchSetsResourceVersion(patch, patchType), nil
+}
+
+// decodePatched decodes a patched document into msg; unknown fields are
+// refused, answered as warnings or dropped as fieldValidation says.
+func decodePatched(ctx context.Context, codec Codec, doc []byte, msg proto.Message, validation string) error {
+	var err error
+	if validation == kjson.FieldValidationStrict {
+		err = codec.Unmarshal(doc, msg)
 	} else {
 		var warnings []string
-		err = r.codec.DecodeLenient(out, obj, func(problem string) { warnings = append(warnings, problem) })
-		if err == nil && o.validation != kjson.FieldValidationIgnore {
+		err = codec.DecodeLenient(doc, msg, func(problem string) { warnings = append(warnings, problem) })
+		if err == nil && validation != kjson.FieldValidationIgnore {
 			warn(ctx, warnings)
 		}
 	}
 	if err != nil {
-		return zero, false, apierrors.BadRequest(err.Error())
+		return apierrors.BadRequest(err.Error())
 	}
-	return obj, patchSetsResourceVersion(patch, patchType), nil
+	return nil
 }
 
 // warn answers warnings to the client (Warning headers over REST).

@@ -76,11 +76,25 @@ func TestGroupsMatchKubeAPIServer(t *testing.T) {
 			t.Errorf("%s %s:\n portico        %s\n kube-apiserver %s", gv, row.Resource, got, want)
 		}
 		for _, sub := range row.Subresources {
-			if _, ok := theirs[k][row.Resource+"/"+sub]; !ok {
+			real, ok := theirs[k][row.Resource+"/"+sub]
+			if !ok {
 				t.Errorf("%s %s/%s: kube-apiserver has no such subresource", gv, row.Resource, sub)
+				continue
 			}
-			if _, ok := ours[k][row.Resource+"/"+sub]; !ok {
+			mine, ok := ours[k][row.Resource+"/"+sub]
+			if !ok {
 				t.Errorf("%s %s/%s: not in Portico's discovery", gv, row.Resource, sub)
+				continue
+			}
+			if got, want := describeSub(mine), describeSub(real); got != want {
+				t.Errorf("%s %s/%s:\n portico        %s\n kube-apiserver %s", gv, row.Resource, sub, got, want)
+			}
+		}
+		// The subresources every client of the kind relies on:
+		// controllers write status, kubectl scale and the HPA scale.
+		for _, sub := range []string{"status", "scale"} {
+			if _, ok := theirs[k][row.Resource+"/"+sub]; ok && !slices.Contains(row.Subresources, sub) {
+				t.Errorf("%s %s/%s: kube-apiserver serves it, Portico does not", gv, row.Resource, sub)
 			}
 		}
 	}
@@ -88,6 +102,86 @@ func TestGroupsMatchKubeAPIServer(t *testing.T) {
 		t.Errorf("compared %d resources, want every one of the table's %d", compared, len(resources.All()))
 	}
 	t.Logf("%d resources in %d group versions discovered as kube-apiserver does", compared, len(ours))
+	t.Run("scale", func(t *testing.T) { scaleMatches(t, p, kube) })
+}
+
+// scaleMatches: the scale subresource answers as kube-apiserver's does,
+// side by side: the Scale of a Deployment and of a ReplicationController,
+// a PUT and a merge patch that set spec.replicas (and bump the
+// generation), a negative count (422) and a stale resourceVersion (409);
+// and `kubectl scale` works on Portico.
+func scaleMatches(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
+	type server struct {
+		name, base string
+		c          *http.Client
+	}
+	servers := []server{{"portico", p.insecureURL(), http.DefaultClient}, {"kube-apiserver", kube.URL, kube.Client(t)}}
+	const (
+		deploy = "/apis/apps/v1/namespaces/default/deployments"
+		rc     = "/api/v1/namespaces/default/replicationcontrollers"
+	)
+	template := `"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}`
+	// answer is one request's code and body without what differs by
+	// server (uid, resourceVersion, creation time).
+	answer := func(s server, method, path, contentType, body string) string {
+		t.Helper()
+		code, _, out := httpDo(t, s.c, method, s.base+path, contentType, body)
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("%s %s %s: %d %s", s.name, method, path, code, out)
+		}
+		if m, ok := v["metadata"].(map[string]any); ok {
+			delete(m, "uid")
+			delete(m, "resourceVersion")
+			delete(m, "creationTimestamp")
+		}
+		b, _ := json.Marshal(v)
+		return fmt.Sprintf("%d %s", code, b)
+	}
+	steps := []struct {
+		what, method, path, contentType, body string
+	}{
+		{"create a Deployment", "POST", deploy, "application/json", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"},"matchExpressions":[{"key":"tier","operator":"NotIn","values":["db"]}]},` + template + `}}`},
+		{"read its Scale", "GET", deploy + "/web/scale", "", ""},
+		{"PUT a Scale", "PUT", deploy + "/web/scale", "application/json", `{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web","namespace":"default"},"spec":{"replicas":5}}`},
+		{"merge-patch a Scale", "PATCH", deploy + "/web/scale", "application/merge-patch+json", `{"spec":{"replicas":4}}`},
+		{"strategic-patch a Scale", "PATCH", deploy + "/web/scale", "application/strategic-merge-patch+json", `{"spec":{"replicas":3}}`},
+		{"the Deployment after", "GET", deploy + "/web", "", ""},
+		{"a negative count", "PUT", deploy + "/web/scale", "application/json", `{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web"},"spec":{"replicas":-1}}`},
+		{"a stale resourceVersion", "PUT", deploy + "/web/scale", "application/json", `{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web","resourceVersion":"1"},"spec":{"replicas":1}}`},
+		{"another name", "PUT", deploy + "/web/scale", "application/json", `{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"other"},"spec":{"replicas":1}}`},
+		{"the Scale of none", "GET", deploy + "/none/scale", "", ""},
+		{"create a ReplicationController", "POST", rc, "application/json", `{"apiVersion":"v1","kind":"ReplicationController","metadata":{"name":"rc"},"spec":{"replicas":1,"selector":{"app":"web"},` + template + `}}`},
+		{"read its Scale", "GET", rc + "/rc/scale", "", ""},
+		{"merge-patch its Scale", "PATCH", rc + "/rc/scale", "application/merge-patch+json", `{"spec":{"replicas":0}}`},
+	}
+	for _, st := range steps {
+		mine, real := answer(servers[0], st.method, st.path, st.contentType, st.body), answer(servers[1], st.method, st.path, st.contentType, st.body)
+		if st.what == "the Deployment after" {
+			// Compare what the scale writes changed, not the whole object
+			// (managedFields and defaults have their own tests).
+			var a, b map[string]any
+			_ = json.Unmarshal([]byte(mine[4:]), &a)
+			_ = json.Unmarshal([]byte(real[4:]), &b)
+			mine = fmt.Sprintf("replicas=%v generation=%v", jsonAt(a, "spec", "replicas"), jsonAt(a, "metadata", "generation"))
+			real = fmt.Sprintf("replicas=%v generation=%v", jsonAt(b, "spec", "replicas"), jsonAt(b, "metadata", "generation"))
+		}
+		if mine != real {
+			t.Errorf("%s (%s %s):\n portico        %s\n kube-apiserver %s", st.what, st.method, st.path, mine, real)
+		}
+	}
+	if out := p.mustKubectl(t, "scale", "deployment", "web", "--replicas=7"); !strings.Contains(out, "deployment.apps/web scaled") {
+		t.Errorf("kubectl scale: %q", out)
+	}
+	if got := p.mustKubectl(t, "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "7" {
+		t.Errorf("after kubectl scale --replicas=7, spec.replicas = %s", got)
+	}
+}
+
+// describeSub is what discovery says of a subresource: the kind it takes
+// and answers (with its group and version when another's) and its verbs.
+func describeSub(r metav1.APIResource) string {
+	return fmt.Sprintf("kind=%s group=%s version=%s namespaced=%v verbs=%v", r.Kind, r.Group, r.Version, r.Namespaced, slices.Sorted(slices.Values(r.Verbs)))
 }
 
 // TestWorkloadGenerations: a Deployment served by the generic engine

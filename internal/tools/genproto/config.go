@@ -7,6 +7,7 @@ import (
 	k8sadmissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	k8sappsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	k8sautoscalingv1 "k8s.io/api/autoscaling/v1"
 	k8sautoscalingv2 "k8s.io/api/autoscaling/v2"
 	k8sbatchv1 "k8s.io/api/batch/v1"
 	k8scertificatesv1 "k8s.io/api/certificates/v1"
@@ -71,8 +72,11 @@ func (p *outPackage) PathPrefix() string {
 
 var (
 	corePkg = &outPackage{Proto: "portico.core.v1", Dir: "portico/core/v1", GoPath: "github.com/portico-dev/portico/proto/portico/core/v1", GoAlias: "corev1", Version: "v1",
-		K8sPackages: []string{"k8s.io.api.core.v1", "k8s.io.api.authentication.v1"},
-		Doc:         "The core/v1 kinds (and authentication/v1 TokenRequest), mirroring k8s.io/api."}
+		// TokenRequest and Scale, the objects of subresources, live here:
+		// Scale in its own package would import core (ObjectMeta) while
+		// core's ReplicationController service imports it.
+		K8sPackages: []string{"k8s.io.api.core.v1", "k8s.io.api.authentication.v1", "k8s.io.api.autoscaling.v1"},
+		Doc:         "The core/v1 kinds (and authentication/v1 TokenRequest, autoscaling/v1 Scale), mirroring k8s.io/api."}
 	rbacPkg = &outPackage{Proto: "portico.rbac.v1", Dir: "portico/rbac/v1", GoPath: "github.com/portico-dev/portico/proto/portico/rbac/v1", GoAlias: "rbacv1", Group: "rbac.authorization.k8s.io", Version: "v1",
 		K8sPackages: []string{"k8s.io.api.rbac.v1"}}
 	coordinationPkg = &outPackage{Proto: "portico.coordination.v1", Dir: "portico/coordination/v1", GoPath: "github.com/portico-dev/portico/proto/portico/coordination/v1", GoAlias: "coordinationv1", Group: "coordination.k8s.io", Version: "v1",
@@ -128,6 +132,7 @@ var k8sFiles = []struct{ Module, Path string }{
 	{"k8s.io/api", "flowcontrol/v1/generated.proto"},
 	{"k8s.io/api", "storagemigration/v1/generated.proto"},
 	{"k8s.io/api", "apps/v1/generated.proto"},
+	{"k8s.io/api", "autoscaling/v1/generated.proto"},
 	{"k8s.io/api", "autoscaling/v2/generated.proto"},
 	{"k8s.io/api", "batch/v1/generated.proto"},
 	{"k8s.io/api", "certificates/v1/generated.proto"},
@@ -187,7 +192,10 @@ type subresource struct {
 	Name string // status, binding, token, finalize
 	// Verbs are get, update and patch (with the kind's object), or create
 	// with Body and Result.
-	Verbs  []string
+	Verbs []string
+	// Object replaces the kind's object in get, update and patch
+	// (scale: autoscaling/v1 Scale).
+	Object reflect.Type
 	Body   reflect.Type // create: the object posted
 	Result reflect.Type // create: the object answered
 	// Collection is a namespace's collection that takes the same create,
@@ -214,6 +222,9 @@ type kind struct {
 
 func t[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
+// scale is the object of every scale subresource.
+var scale = t[k8sautoscalingv1.Scale]()
+
 // kinds are the resources, in the order of kube-apiserver's discovery.
 var kinds = []*kind{
 	{Pkg: corePkg, Go: t[k8scorev1.ConfigMap](), List: t[k8scorev1.ConfigMapList](), Kind: "ConfigMap", PluralKind: "ConfigMaps", Resource: "configmaps", Singular: "configmap", ShortNames: []string{"cm"}, Namespaced: true},
@@ -235,13 +246,17 @@ var kinds = []*kind{
 		}},
 	{Pkg: corePkg, Go: t[k8scorev1.PodTemplate](), List: t[k8scorev1.PodTemplateList](), Kind: "PodTemplate", PluralKind: "PodTemplates", Resource: "podtemplates", Singular: "podtemplate", Namespaced: true},
 	{Pkg: corePkg, Go: t[k8scorev1.ReplicationController](), List: t[k8scorev1.ReplicationControllerList](), Kind: "ReplicationController", PluralKind: "ReplicationControllers", Resource: "replicationcontrollers", Singular: "replicationcontroller", ShortNames: []string{"rc"}, Categories: []string{"all"}, Namespaced: true,
-		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+		Subresources: []subresource{
+			{Name: "scale", Verbs: []string{"get", "update", "patch"}, Object: scale},
+			{Name: "status", Verbs: []string{"get", "update", "patch"}},
+		}},
 	{Pkg: corePkg, Go: t[k8scorev1.ResourceQuota](), List: t[k8scorev1.ResourceQuotaList](), Kind: "ResourceQuota", PluralKind: "ResourceQuotas", Resource: "resourcequotas", Singular: "resourcequota", ShortNames: []string{"quota"}, Namespaced: true,
 		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
 	{Pkg: corePkg, Go: t[k8scorev1.Secret](), List: t[k8scorev1.SecretList](), Kind: "Secret", PluralKind: "Secrets", Resource: "secrets", Singular: "secret", Namespaced: true},
 	{Pkg: corePkg, Go: t[k8scorev1.ServiceAccount](), List: t[k8scorev1.ServiceAccountList](), Kind: "ServiceAccount", PluralKind: "ServiceAccounts", Resource: "serviceaccounts", Singular: "serviceaccount", ShortNames: []string{"sa"}, Namespaced: true,
 		Subresources: []subresource{{Name: "token", Verbs: []string{"create"}, Body: t[authenticationv1.TokenRequest](), Result: t[authenticationv1.TokenRequest]()}}},
-	{Pkg: corePkg, Go: t[k8scorev1.Service](), List: t[k8scorev1.ServiceList](), Kind: "Service", PluralKind: "Services", Resource: "services", Singular: "service", ShortNames: []string{"svc"}, Categories: []string{"all"}, Namespaced: true},
+	{Pkg: corePkg, Go: t[k8scorev1.Service](), List: t[k8scorev1.ServiceList](), Kind: "Service", PluralKind: "Services", Resource: "services", Singular: "service", ShortNames: []string{"svc"}, Categories: []string{"all"}, Namespaced: true,
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
 
 	{Pkg: rbacPkg, Go: t[k8srbacv1.ClusterRoleBinding](), List: t[k8srbacv1.ClusterRoleBindingList](), Kind: "ClusterRoleBinding", PluralKind: "ClusterRoleBindings", Resource: "clusterrolebindings", Singular: "clusterrolebinding"},
 	{Pkg: rbacPkg, Go: t[k8srbacv1.ClusterRole](), List: t[k8srbacv1.ClusterRoleList](), Kind: "ClusterRole", PluralKind: "ClusterRoles", Resource: "clusterroles", Singular: "clusterrole"},
@@ -270,11 +285,20 @@ var kinds = []*kind{
 	{Pkg: appsPkg, Go: t[k8sappsv1.DaemonSet](), List: t[k8sappsv1.DaemonSetList](), Kind: "DaemonSet", PluralKind: "DaemonSets", Resource: "daemonsets", Singular: "daemonset", ShortNames: []string{"ds"}, Categories: []string{"all"}, Namespaced: true,
 		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
 	{Pkg: appsPkg, Go: t[k8sappsv1.Deployment](), List: t[k8sappsv1.DeploymentList](), Kind: "Deployment", PluralKind: "Deployments", Resource: "deployments", Singular: "deployment", ShortNames: []string{"deploy"}, Categories: []string{"all"}, Namespaced: true,
-		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+		Subresources: []subresource{
+			{Name: "scale", Verbs: []string{"get", "update", "patch"}, Object: scale},
+			{Name: "status", Verbs: []string{"get", "update", "patch"}},
+		}},
 	{Pkg: appsPkg, Go: t[k8sappsv1.ReplicaSet](), List: t[k8sappsv1.ReplicaSetList](), Kind: "ReplicaSet", PluralKind: "ReplicaSets", Resource: "replicasets", Singular: "replicaset", ShortNames: []string{"rs"}, Categories: []string{"all"}, Namespaced: true,
-		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+		Subresources: []subresource{
+			{Name: "scale", Verbs: []string{"get", "update", "patch"}, Object: scale},
+			{Name: "status", Verbs: []string{"get", "update", "patch"}},
+		}},
 	{Pkg: appsPkg, Go: t[k8sappsv1.StatefulSet](), List: t[k8sappsv1.StatefulSetList](), Kind: "StatefulSet", PluralKind: "StatefulSets", Resource: "statefulsets", Singular: "statefulset", ShortNames: []string{"sts"}, Categories: []string{"all"}, Namespaced: true,
-		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
+		Subresources: []subresource{
+			{Name: "scale", Verbs: []string{"get", "update", "patch"}, Object: scale},
+			{Name: "status", Verbs: []string{"get", "update", "patch"}},
+		}},
 
 	{Pkg: autoscalingPkg, Go: t[k8sautoscalingv2.HorizontalPodAutoscaler](), List: t[k8sautoscalingv2.HorizontalPodAutoscalerList](), Kind: "HorizontalPodAutoscaler", PluralKind: "HorizontalPodAutoscalers", Resource: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler", ShortNames: []string{"hpa"}, Categories: []string{"all"}, Namespaced: true,
 		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
@@ -316,7 +340,8 @@ var kinds = []*kind{
 	{Pkg: schedulingPkg, Go: t[k8sschedulingv1.PriorityClass](), List: t[k8sschedulingv1.PriorityClassList](), Kind: "PriorityClass", PluralKind: "PriorityClasses", Resource: "priorityclasses", Singular: "priorityclass", ShortNames: []string{"pc"}},
 
 	{Pkg: storagePkg, Go: t[k8sstoragev1.CSIDriver](), List: t[k8sstoragev1.CSIDriverList](), Kind: "CSIDriver", PluralKind: "CSIDrivers", Resource: "csidrivers", Singular: "csidriver"},
-	{Pkg: storagePkg, Go: t[k8sstoragev1.CSINode](), List: t[k8sstoragev1.CSINodeList](), Kind: "CSINode", PluralKind: "CSINodes", Resource: "csinodes", Singular: "csinode"},
+	{Pkg: storagePkg, Go: t[k8sstoragev1.CSINode](), List: t[k8sstoragev1.CSINodeList](), Kind: "CSINode", PluralKind: "CSINodes", Resource: "csinodes", Singular: "csinode",
+		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
 	{Pkg: storagePkg, Go: t[k8sstoragev1.CSIStorageCapacity](), List: t[k8sstoragev1.CSIStorageCapacityList](), Kind: "CSIStorageCapacity", PluralKind: "CSIStorageCapacities", Resource: "csistoragecapacities", Singular: "csistoragecapacity", Namespaced: true},
 	{Pkg: storagePkg, Go: t[k8sstoragev1.StorageClass](), List: t[k8sstoragev1.StorageClassList](), Kind: "StorageClass", PluralKind: "StorageClasses", Resource: "storageclasses", Singular: "storageclass", ShortNames: []string{"sc"}},
 	{Pkg: storagePkg, Go: t[k8sstoragev1.VolumeAttachment](), List: t[k8sstoragev1.VolumeAttachmentList](), Kind: "VolumeAttachment", PluralKind: "VolumeAttachments", Resource: "volumeattachments", Singular: "volumeattachment",

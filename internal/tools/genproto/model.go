@@ -74,6 +74,9 @@ func newModel(files []*k8sFile) (*model, error) {
 			if s.Body != nil {
 				roots = append(roots, s.Body, s.Result)
 			}
+			if s.Object != nil {
+				roots = append(roots, s.Object)
+			}
 		}
 	}
 	roots = append(roots, extraRoots...)

@@ -76,7 +76,10 @@ func buildServices(m *model) []*serviceDef {
 		obj := m.messages[goProtoName(k.Go)]
 		s := &serviceDef{Kind: k, Obj: obj, Name: k.Kind + "Service"}
 		K, Ks, kf := k.Kind, k.PluralKind, snakeCase(k.Kind)
-		objField := func(n int) svcField { return svcField{Name: kf, Number: n, Msg: obj} }
+		// fieldOf is the field holding a msg (the kind's object, or a
+		// subresource's own: scale).
+		fieldOf := func(msg *message, n int) svcField { return svcField{Name: snakeCase(msg.Name()), Number: n, Msg: msg} }
+		objField := func(n int) svcField { return fieldOf(obj, n) }
 		// ns drops the namespace field of cluster-scoped kinds.
 		ns := func(fields ...svcField) []svcField {
 			var out []svcField
@@ -102,9 +105,10 @@ func buildServices(m *model) []*serviceDef {
 			watchColl = k.Pkg.PathPrefix() + "/watch/namespaces/{namespace}/" + k.Resource
 		}
 		item := coll + "/{name}"
-		objResp := func(method string) *svcMessage {
-			return &svcMessage{Name: method + "Response", Doc: fmt.Sprintf("%sResponse holds the %s.", method, K), Fields: []svcField{objField(1)}}
+		objRespOf := func(method string, msg *message) *svcMessage {
+			return &svcMessage{Name: method + "Response", Doc: fmt.Sprintf("%sResponse holds the %s.", method, msg.Name()), Fields: []svcField{fieldOf(msg, 1)}}
 		}
+		objResp := func(method string) *svcMessage { return objRespOf(method, obj) }
 		add := func(r *rpcDef) { s.RPCs = append(s.RPCs, r) }
 		// Get, List and Watch answer only the objects' metadata
 		// (PartialObjectMetadata) when asked: the REST gateway's
@@ -122,10 +126,11 @@ func buildServices(m *model) []*serviceDef {
 			return &svcMessage{Name: method + "Request", Doc: fmt.Sprintf("%sRequest names the %s to read.", method, what),
 				Fields: ns(nsField, name, str("resource_version", 3, "resource_version is empty for the latest version."))}
 		}
-		updateReq := func(method, what string) *svcMessage {
+		updateReqOf := func(method, what string, msg *message) *svcMessage {
 			return &svcMessage{Name: method + "Request", Doc: fmt.Sprintf("%sRequest holds the new %s.", method, what),
-				Fields: ns(nsField, name, objField(3), dryRun(4), str("field_manager", 5, ""), str("field_validation", 6, "field_validation is Ignore, Warn or Strict."))}
+				Fields: ns(nsField, name, fieldOf(msg, 3), dryRun(4), str("field_manager", 5, ""), str("field_validation", 6, "field_validation is Ignore, Warn or Strict."))}
 		}
+		updateReq := func(method, what string) *svcMessage { return updateReqOf(method, what, obj) }
 		patchReq := func(method, what string) *svcMessage {
 			return &svcMessage{Name: method + "Request", Doc: fmt.Sprintf("%sRequest holds a patch to the %s.", method, what),
 				Fields: ns(nsField, name,
@@ -216,20 +221,24 @@ func buildServices(m *model) []*serviceDef {
 			Sub := strings.ToUpper(sub.Name[:1]) + sub.Name[1:]
 			path := item + "/" + sub.Name
 			what := K + " " + sub.Name
+			subObj := obj
+			if sub.Object != nil {
+				subObj = m.messages[goProtoName(sub.Object)]
+			}
 			for _, verb := range sub.Verbs {
 				switch verb {
 				case "get":
 					method = "Get" + K + Sub
 					add(&rpcDef{Name: method, Doc: fmt.Sprintf("%s reads the %s subresource of a %s.", method, sub.Name, K),
-						Req: getReq(method, what), Resp: objResp(method), HTTP: httpRule{Method: "get", Path: path}})
+						Req: getReq(method, what), Resp: objRespOf(method, subObj), HTTP: httpRule{Method: "get", Path: path}})
 				case "update":
 					method = "Update" + K + Sub
 					add(&rpcDef{Name: method, Doc: fmt.Sprintf("%s replaces the %s subresource of a %s.", method, sub.Name, K),
-						Req: updateReq(method, what), Resp: objResp(method), HTTP: httpRule{Method: "put", Path: path, Body: kf}})
+						Req: updateReqOf(method, what, subObj), Resp: objRespOf(method, subObj), HTTP: httpRule{Method: "put", Path: path, Body: snakeCase(subObj.Name())}})
 				case "patch":
 					method = "Patch" + K + Sub
 					add(&rpcDef{Name: method, Doc: fmt.Sprintf("%s patches the %s subresource of a %s.", method, sub.Name, K),
-						Req: patchReq(method, what), Resp: objResp(method), HTTP: httpRule{Method: "patch", Path: path, Body: "patch"}})
+						Req: patchReq(method, what), Resp: objRespOf(method, subObj), HTTP: httpRule{Method: "patch", Path: path, Body: "patch"}})
 				case "create":
 					method = "Create" + K + Sub
 					body, result := m.messages[goProtoName(sub.Body)], m.messages[goProtoName(sub.Result)]

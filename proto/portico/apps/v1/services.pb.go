@@ -3870,6 +3870,397 @@ func (x *WatchDeploymentsResponse) GetPartialObjectMetadata() *v1.PartialObjectM
 	return nil
 }
 
+// GetDeploymentScaleRequest names the Deployment scale to read.
+type GetDeploymentScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetDeploymentScaleRequest) Reset() {
+	*x = GetDeploymentScaleRequest{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeploymentScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeploymentScaleRequest) ProtoMessage() {}
+
+func (x *GetDeploymentScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeploymentScaleRequest.ProtoReflect.Descriptor instead.
+func (*GetDeploymentScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *GetDeploymentScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetDeploymentScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetDeploymentScaleRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetDeploymentScaleResponse holds the Scale.
+type GetDeploymentScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v1.Scale              `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeploymentScaleResponse) Reset() {
+	*x = GetDeploymentScaleResponse{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeploymentScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeploymentScaleResponse) ProtoMessage() {}
+
+func (x *GetDeploymentScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeploymentScaleResponse.ProtoReflect.Descriptor instead.
+func (*GetDeploymentScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *GetDeploymentScaleResponse) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+// UpdateDeploymentScaleRequest holds the new Deployment scale.
+type UpdateDeploymentScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Scale     *v1.Scale              `protobuf:"bytes,3,opt,name=scale,proto3" json:"scale,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateDeploymentScaleRequest) Reset() {
+	*x = UpdateDeploymentScaleRequest{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDeploymentScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDeploymentScaleRequest) ProtoMessage() {}
+
+func (x *UpdateDeploymentScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDeploymentScaleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDeploymentScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *UpdateDeploymentScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdateDeploymentScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateDeploymentScaleRequest) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+func (x *UpdateDeploymentScaleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateDeploymentScaleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateDeploymentScaleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateDeploymentScaleResponse holds the Scale.
+type UpdateDeploymentScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v1.Scale              `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateDeploymentScaleResponse) Reset() {
+	*x = UpdateDeploymentScaleResponse{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDeploymentScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDeploymentScaleResponse) ProtoMessage() {}
+
+func (x *UpdateDeploymentScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDeploymentScaleResponse.ProtoReflect.Descriptor instead.
+func (*UpdateDeploymentScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *UpdateDeploymentScaleResponse) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+// PatchDeploymentScaleRequest holds a patch to the Deployment scale.
+type PatchDeploymentScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchDeploymentScaleRequest) Reset() {
+	*x = PatchDeploymentScaleRequest{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchDeploymentScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchDeploymentScaleRequest) ProtoMessage() {}
+
+func (x *PatchDeploymentScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchDeploymentScaleRequest.ProtoReflect.Descriptor instead.
+func (*PatchDeploymentScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *PatchDeploymentScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchDeploymentScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchDeploymentScaleRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchDeploymentScaleRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchDeploymentScaleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchDeploymentScaleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchDeploymentScaleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchDeploymentScaleRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchDeploymentScaleResponse holds the Scale.
+type PatchDeploymentScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v1.Scale              `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchDeploymentScaleResponse) Reset() {
+	*x = PatchDeploymentScaleResponse{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchDeploymentScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchDeploymentScaleResponse) ProtoMessage() {}
+
+func (x *PatchDeploymentScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchDeploymentScaleResponse.ProtoReflect.Descriptor instead.
+func (*PatchDeploymentScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *PatchDeploymentScaleResponse) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
 // GetDeploymentStatusRequest names the Deployment status to read.
 type GetDeploymentStatusRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -3883,7 +4274,7 @@ type GetDeploymentStatusRequest struct {
 
 func (x *GetDeploymentStatusRequest) Reset() {
 	*x = GetDeploymentStatusRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[54]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3895,7 +4286,7 @@ func (x *GetDeploymentStatusRequest) String() string {
 func (*GetDeploymentStatusRequest) ProtoMessage() {}
 
 func (x *GetDeploymentStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[54]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3908,7 +4299,7 @@ func (x *GetDeploymentStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{54}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetDeploymentStatusRequest) GetNamespace() string {
@@ -3942,7 +4333,7 @@ type GetDeploymentStatusResponse struct {
 
 func (x *GetDeploymentStatusResponse) Reset() {
 	*x = GetDeploymentStatusResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[55]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3954,7 +4345,7 @@ func (x *GetDeploymentStatusResponse) String() string {
 func (*GetDeploymentStatusResponse) ProtoMessage() {}
 
 func (x *GetDeploymentStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[55]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3967,7 +4358,7 @@ func (x *GetDeploymentStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetDeploymentStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{55}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetDeploymentStatusResponse) GetDeployment() *Deployment {
@@ -3994,7 +4385,7 @@ type UpdateDeploymentStatusRequest struct {
 
 func (x *UpdateDeploymentStatusRequest) Reset() {
 	*x = UpdateDeploymentStatusRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[56]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4006,7 +4397,7 @@ func (x *UpdateDeploymentStatusRequest) String() string {
 func (*UpdateDeploymentStatusRequest) ProtoMessage() {}
 
 func (x *UpdateDeploymentStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[56]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4019,7 +4410,7 @@ func (x *UpdateDeploymentStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDeploymentStatusRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDeploymentStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{56}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *UpdateDeploymentStatusRequest) GetNamespace() string {
@@ -4074,7 +4465,7 @@ type UpdateDeploymentStatusResponse struct {
 
 func (x *UpdateDeploymentStatusResponse) Reset() {
 	*x = UpdateDeploymentStatusResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[57]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4086,7 +4477,7 @@ func (x *UpdateDeploymentStatusResponse) String() string {
 func (*UpdateDeploymentStatusResponse) ProtoMessage() {}
 
 func (x *UpdateDeploymentStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[57]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4099,7 +4490,7 @@ func (x *UpdateDeploymentStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDeploymentStatusResponse.ProtoReflect.Descriptor instead.
 func (*UpdateDeploymentStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{57}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *UpdateDeploymentStatusResponse) GetDeployment() *Deployment {
@@ -4132,7 +4523,7 @@ type PatchDeploymentStatusRequest struct {
 
 func (x *PatchDeploymentStatusRequest) Reset() {
 	*x = PatchDeploymentStatusRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[58]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4144,7 +4535,7 @@ func (x *PatchDeploymentStatusRequest) String() string {
 func (*PatchDeploymentStatusRequest) ProtoMessage() {}
 
 func (x *PatchDeploymentStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[58]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4157,7 +4548,7 @@ func (x *PatchDeploymentStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchDeploymentStatusRequest.ProtoReflect.Descriptor instead.
 func (*PatchDeploymentStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{58}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *PatchDeploymentStatusRequest) GetNamespace() string {
@@ -4226,7 +4617,7 @@ type PatchDeploymentStatusResponse struct {
 
 func (x *PatchDeploymentStatusResponse) Reset() {
 	*x = PatchDeploymentStatusResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[59]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4238,7 +4629,7 @@ func (x *PatchDeploymentStatusResponse) String() string {
 func (*PatchDeploymentStatusResponse) ProtoMessage() {}
 
 func (x *PatchDeploymentStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[59]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4251,7 +4642,7 @@ func (x *PatchDeploymentStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchDeploymentStatusResponse.ProtoReflect.Descriptor instead.
 func (*PatchDeploymentStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{59}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *PatchDeploymentStatusResponse) GetDeployment() *Deployment {
@@ -4277,7 +4668,7 @@ type GetReplicaSetRequest struct {
 
 func (x *GetReplicaSetRequest) Reset() {
 	*x = GetReplicaSetRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[60]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4289,7 +4680,7 @@ func (x *GetReplicaSetRequest) String() string {
 func (*GetReplicaSetRequest) ProtoMessage() {}
 
 func (x *GetReplicaSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[60]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4302,7 +4693,7 @@ func (x *GetReplicaSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReplicaSetRequest.ProtoReflect.Descriptor instead.
 func (*GetReplicaSetRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{60}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *GetReplicaSetRequest) GetNamespace() string {
@@ -4345,7 +4736,7 @@ type GetReplicaSetResponse struct {
 
 func (x *GetReplicaSetResponse) Reset() {
 	*x = GetReplicaSetResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[61]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4357,7 +4748,7 @@ func (x *GetReplicaSetResponse) String() string {
 func (*GetReplicaSetResponse) ProtoMessage() {}
 
 func (x *GetReplicaSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[61]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4370,7 +4761,7 @@ func (x *GetReplicaSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReplicaSetResponse.ProtoReflect.Descriptor instead.
 func (*GetReplicaSetResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{61}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GetReplicaSetResponse) GetReplicaSet() *ReplicaSet {
@@ -4409,7 +4800,7 @@ type ListReplicaSetsRequest struct {
 
 func (x *ListReplicaSetsRequest) Reset() {
 	*x = ListReplicaSetsRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[62]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4421,7 +4812,7 @@ func (x *ListReplicaSetsRequest) String() string {
 func (*ListReplicaSetsRequest) ProtoMessage() {}
 
 func (x *ListReplicaSetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[62]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4434,7 +4825,7 @@ func (x *ListReplicaSetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReplicaSetsRequest.ProtoReflect.Descriptor instead.
 func (*ListReplicaSetsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{62}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ListReplicaSetsRequest) GetLabelSelector() string {
@@ -4513,7 +4904,7 @@ type ListReplicaSetsResponse struct {
 
 func (x *ListReplicaSetsResponse) Reset() {
 	*x = ListReplicaSetsResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[63]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4525,7 +4916,7 @@ func (x *ListReplicaSetsResponse) String() string {
 func (*ListReplicaSetsResponse) ProtoMessage() {}
 
 func (x *ListReplicaSetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[63]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4538,7 +4929,7 @@ func (x *ListReplicaSetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReplicaSetsResponse.ProtoReflect.Descriptor instead.
 func (*ListReplicaSetsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{63}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ListReplicaSetsResponse) GetMetadata() *v1.ListMeta {
@@ -4578,7 +4969,7 @@ type CreateReplicaSetRequest struct {
 
 func (x *CreateReplicaSetRequest) Reset() {
 	*x = CreateReplicaSetRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[64]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4590,7 +4981,7 @@ func (x *CreateReplicaSetRequest) String() string {
 func (*CreateReplicaSetRequest) ProtoMessage() {}
 
 func (x *CreateReplicaSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[64]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4603,7 +4994,7 @@ func (x *CreateReplicaSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReplicaSetRequest.ProtoReflect.Descriptor instead.
 func (*CreateReplicaSetRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{64}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *CreateReplicaSetRequest) GetNamespace() string {
@@ -4651,7 +5042,7 @@ type CreateReplicaSetResponse struct {
 
 func (x *CreateReplicaSetResponse) Reset() {
 	*x = CreateReplicaSetResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[65]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4663,7 +5054,7 @@ func (x *CreateReplicaSetResponse) String() string {
 func (*CreateReplicaSetResponse) ProtoMessage() {}
 
 func (x *CreateReplicaSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[65]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4676,7 +5067,7 @@ func (x *CreateReplicaSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReplicaSetResponse.ProtoReflect.Descriptor instead.
 func (*CreateReplicaSetResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{65}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *CreateReplicaSetResponse) GetReplicaSet() *ReplicaSet {
@@ -4703,7 +5094,7 @@ type UpdateReplicaSetRequest struct {
 
 func (x *UpdateReplicaSetRequest) Reset() {
 	*x = UpdateReplicaSetRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[66]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4715,7 +5106,7 @@ func (x *UpdateReplicaSetRequest) String() string {
 func (*UpdateReplicaSetRequest) ProtoMessage() {}
 
 func (x *UpdateReplicaSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[66]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4728,7 +5119,7 @@ func (x *UpdateReplicaSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateReplicaSetRequest.ProtoReflect.Descriptor instead.
 func (*UpdateReplicaSetRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{66}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *UpdateReplicaSetRequest) GetNamespace() string {
@@ -4783,7 +5174,7 @@ type UpdateReplicaSetResponse struct {
 
 func (x *UpdateReplicaSetResponse) Reset() {
 	*x = UpdateReplicaSetResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[67]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4795,7 +5186,7 @@ func (x *UpdateReplicaSetResponse) String() string {
 func (*UpdateReplicaSetResponse) ProtoMessage() {}
 
 func (x *UpdateReplicaSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[67]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4808,7 +5199,7 @@ func (x *UpdateReplicaSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateReplicaSetResponse.ProtoReflect.Descriptor instead.
 func (*UpdateReplicaSetResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{67}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *UpdateReplicaSetResponse) GetReplicaSet() *ReplicaSet {
@@ -4841,7 +5232,7 @@ type PatchReplicaSetRequest struct {
 
 func (x *PatchReplicaSetRequest) Reset() {
 	*x = PatchReplicaSetRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[68]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4853,7 +5244,7 @@ func (x *PatchReplicaSetRequest) String() string {
 func (*PatchReplicaSetRequest) ProtoMessage() {}
 
 func (x *PatchReplicaSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[68]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4866,7 +5257,7 @@ func (x *PatchReplicaSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchReplicaSetRequest.ProtoReflect.Descriptor instead.
 func (*PatchReplicaSetRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{68}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *PatchReplicaSetRequest) GetNamespace() string {
@@ -4935,7 +5326,7 @@ type PatchReplicaSetResponse struct {
 
 func (x *PatchReplicaSetResponse) Reset() {
 	*x = PatchReplicaSetResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[69]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4947,7 +5338,7 @@ func (x *PatchReplicaSetResponse) String() string {
 func (*PatchReplicaSetResponse) ProtoMessage() {}
 
 func (x *PatchReplicaSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[69]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4960,7 +5351,7 @@ func (x *PatchReplicaSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchReplicaSetResponse.ProtoReflect.Descriptor instead.
 func (*PatchReplicaSetResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{69}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *PatchReplicaSetResponse) GetReplicaSet() *ReplicaSet {
@@ -4988,7 +5379,7 @@ type DeleteReplicaSetRequest struct {
 
 func (x *DeleteReplicaSetRequest) Reset() {
 	*x = DeleteReplicaSetRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[70]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5000,7 +5391,7 @@ func (x *DeleteReplicaSetRequest) String() string {
 func (*DeleteReplicaSetRequest) ProtoMessage() {}
 
 func (x *DeleteReplicaSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[70]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5013,7 +5404,7 @@ func (x *DeleteReplicaSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicaSetRequest.ProtoReflect.Descriptor instead.
 func (*DeleteReplicaSetRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{70}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *DeleteReplicaSetRequest) GetNamespace() string {
@@ -5070,7 +5461,7 @@ type DeleteReplicaSetResponse struct {
 
 func (x *DeleteReplicaSetResponse) Reset() {
 	*x = DeleteReplicaSetResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[71]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5082,7 +5473,7 @@ func (x *DeleteReplicaSetResponse) String() string {
 func (*DeleteReplicaSetResponse) ProtoMessage() {}
 
 func (x *DeleteReplicaSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[71]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5095,7 +5486,7 @@ func (x *DeleteReplicaSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicaSetResponse.ProtoReflect.Descriptor instead.
 func (*DeleteReplicaSetResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{71}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *DeleteReplicaSetResponse) GetReplicaSet() *ReplicaSet {
@@ -5128,7 +5519,7 @@ type DeleteCollectionReplicaSetsRequest struct {
 
 func (x *DeleteCollectionReplicaSetsRequest) Reset() {
 	*x = DeleteCollectionReplicaSetsRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[72]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5140,7 +5531,7 @@ func (x *DeleteCollectionReplicaSetsRequest) String() string {
 func (*DeleteCollectionReplicaSetsRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionReplicaSetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[72]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5153,7 +5544,7 @@ func (x *DeleteCollectionReplicaSetsRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use DeleteCollectionReplicaSetsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionReplicaSetsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{72}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *DeleteCollectionReplicaSetsRequest) GetNamespace() string {
@@ -5202,7 +5593,7 @@ type DeleteCollectionReplicaSetsResponse struct {
 
 func (x *DeleteCollectionReplicaSetsResponse) Reset() {
 	*x = DeleteCollectionReplicaSetsResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[73]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5214,7 +5605,7 @@ func (x *DeleteCollectionReplicaSetsResponse) String() string {
 func (*DeleteCollectionReplicaSetsResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionReplicaSetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[73]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5227,7 +5618,7 @@ func (x *DeleteCollectionReplicaSetsResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use DeleteCollectionReplicaSetsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionReplicaSetsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{73}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *DeleteCollectionReplicaSetsResponse) GetMetadata() *v1.ListMeta {
@@ -5264,7 +5655,7 @@ type WatchReplicaSetsRequest struct {
 
 func (x *WatchReplicaSetsRequest) Reset() {
 	*x = WatchReplicaSetsRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[74]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5276,7 +5667,7 @@ func (x *WatchReplicaSetsRequest) String() string {
 func (*WatchReplicaSetsRequest) ProtoMessage() {}
 
 func (x *WatchReplicaSetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[74]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5289,7 +5680,7 @@ func (x *WatchReplicaSetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchReplicaSetsRequest.ProtoReflect.Descriptor instead.
 func (*WatchReplicaSetsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{74}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *WatchReplicaSetsRequest) GetLabelSelector() string {
@@ -5362,7 +5753,7 @@ type WatchReplicaSetsResponse struct {
 
 func (x *WatchReplicaSetsResponse) Reset() {
 	*x = WatchReplicaSetsResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[75]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5374,7 +5765,7 @@ func (x *WatchReplicaSetsResponse) String() string {
 func (*WatchReplicaSetsResponse) ProtoMessage() {}
 
 func (x *WatchReplicaSetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[75]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5387,7 +5778,7 @@ func (x *WatchReplicaSetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchReplicaSetsResponse.ProtoReflect.Descriptor instead.
 func (*WatchReplicaSetsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{75}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *WatchReplicaSetsResponse) GetType() string {
@@ -5411,6 +5802,397 @@ func (x *WatchReplicaSetsResponse) GetPartialObjectMetadata() *v1.PartialObjectM
 	return nil
 }
 
+// GetReplicaSetScaleRequest names the ReplicaSet scale to read.
+type GetReplicaSetScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetReplicaSetScaleRequest) Reset() {
+	*x = GetReplicaSetScaleRequest{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReplicaSetScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReplicaSetScaleRequest) ProtoMessage() {}
+
+func (x *GetReplicaSetScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReplicaSetScaleRequest.ProtoReflect.Descriptor instead.
+func (*GetReplicaSetScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *GetReplicaSetScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetReplicaSetScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetReplicaSetScaleRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetReplicaSetScaleResponse holds the Scale.
+type GetReplicaSetScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v1.Scale              `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReplicaSetScaleResponse) Reset() {
+	*x = GetReplicaSetScaleResponse{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReplicaSetScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReplicaSetScaleResponse) ProtoMessage() {}
+
+func (x *GetReplicaSetScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReplicaSetScaleResponse.ProtoReflect.Descriptor instead.
+func (*GetReplicaSetScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *GetReplicaSetScaleResponse) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+// UpdateReplicaSetScaleRequest holds the new ReplicaSet scale.
+type UpdateReplicaSetScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Scale     *v1.Scale              `protobuf:"bytes,3,opt,name=scale,proto3" json:"scale,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateReplicaSetScaleRequest) Reset() {
+	*x = UpdateReplicaSetScaleRequest{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[84]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicaSetScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicaSetScaleRequest) ProtoMessage() {}
+
+func (x *UpdateReplicaSetScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[84]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicaSetScaleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateReplicaSetScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{84}
+}
+
+func (x *UpdateReplicaSetScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdateReplicaSetScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateReplicaSetScaleRequest) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+func (x *UpdateReplicaSetScaleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateReplicaSetScaleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateReplicaSetScaleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateReplicaSetScaleResponse holds the Scale.
+type UpdateReplicaSetScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v1.Scale              `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateReplicaSetScaleResponse) Reset() {
+	*x = UpdateReplicaSetScaleResponse{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[85]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicaSetScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicaSetScaleResponse) ProtoMessage() {}
+
+func (x *UpdateReplicaSetScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[85]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicaSetScaleResponse.ProtoReflect.Descriptor instead.
+func (*UpdateReplicaSetScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{85}
+}
+
+func (x *UpdateReplicaSetScaleResponse) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+// PatchReplicaSetScaleRequest holds a patch to the ReplicaSet scale.
+type PatchReplicaSetScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchReplicaSetScaleRequest) Reset() {
+	*x = PatchReplicaSetScaleRequest{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[86]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchReplicaSetScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchReplicaSetScaleRequest) ProtoMessage() {}
+
+func (x *PatchReplicaSetScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[86]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchReplicaSetScaleRequest.ProtoReflect.Descriptor instead.
+func (*PatchReplicaSetScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{86}
+}
+
+func (x *PatchReplicaSetScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchReplicaSetScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchReplicaSetScaleRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchReplicaSetScaleRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchReplicaSetScaleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchReplicaSetScaleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchReplicaSetScaleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchReplicaSetScaleRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchReplicaSetScaleResponse holds the Scale.
+type PatchReplicaSetScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v1.Scale              `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchReplicaSetScaleResponse) Reset() {
+	*x = PatchReplicaSetScaleResponse{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchReplicaSetScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchReplicaSetScaleResponse) ProtoMessage() {}
+
+func (x *PatchReplicaSetScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchReplicaSetScaleResponse.ProtoReflect.Descriptor instead.
+func (*PatchReplicaSetScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *PatchReplicaSetScaleResponse) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
 // GetReplicaSetStatusRequest names the ReplicaSet status to read.
 type GetReplicaSetStatusRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -5424,7 +6206,7 @@ type GetReplicaSetStatusRequest struct {
 
 func (x *GetReplicaSetStatusRequest) Reset() {
 	*x = GetReplicaSetStatusRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[76]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5436,7 +6218,7 @@ func (x *GetReplicaSetStatusRequest) String() string {
 func (*GetReplicaSetStatusRequest) ProtoMessage() {}
 
 func (x *GetReplicaSetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[76]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5449,7 +6231,7 @@ func (x *GetReplicaSetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReplicaSetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetReplicaSetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{76}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *GetReplicaSetStatusRequest) GetNamespace() string {
@@ -5483,7 +6265,7 @@ type GetReplicaSetStatusResponse struct {
 
 func (x *GetReplicaSetStatusResponse) Reset() {
 	*x = GetReplicaSetStatusResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[77]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5495,7 +6277,7 @@ func (x *GetReplicaSetStatusResponse) String() string {
 func (*GetReplicaSetStatusResponse) ProtoMessage() {}
 
 func (x *GetReplicaSetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[77]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5508,7 +6290,7 @@ func (x *GetReplicaSetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReplicaSetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetReplicaSetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{77}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *GetReplicaSetStatusResponse) GetReplicaSet() *ReplicaSet {
@@ -5535,7 +6317,7 @@ type UpdateReplicaSetStatusRequest struct {
 
 func (x *UpdateReplicaSetStatusRequest) Reset() {
 	*x = UpdateReplicaSetStatusRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[78]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5547,7 +6329,7 @@ func (x *UpdateReplicaSetStatusRequest) String() string {
 func (*UpdateReplicaSetStatusRequest) ProtoMessage() {}
 
 func (x *UpdateReplicaSetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[78]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5560,7 +6342,7 @@ func (x *UpdateReplicaSetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateReplicaSetStatusRequest.ProtoReflect.Descriptor instead.
 func (*UpdateReplicaSetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{78}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *UpdateReplicaSetStatusRequest) GetNamespace() string {
@@ -5615,7 +6397,7 @@ type UpdateReplicaSetStatusResponse struct {
 
 func (x *UpdateReplicaSetStatusResponse) Reset() {
 	*x = UpdateReplicaSetStatusResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[79]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5627,7 +6409,7 @@ func (x *UpdateReplicaSetStatusResponse) String() string {
 func (*UpdateReplicaSetStatusResponse) ProtoMessage() {}
 
 func (x *UpdateReplicaSetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[79]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5640,7 +6422,7 @@ func (x *UpdateReplicaSetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateReplicaSetStatusResponse.ProtoReflect.Descriptor instead.
 func (*UpdateReplicaSetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{79}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *UpdateReplicaSetStatusResponse) GetReplicaSet() *ReplicaSet {
@@ -5673,7 +6455,7 @@ type PatchReplicaSetStatusRequest struct {
 
 func (x *PatchReplicaSetStatusRequest) Reset() {
 	*x = PatchReplicaSetStatusRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[80]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5685,7 +6467,7 @@ func (x *PatchReplicaSetStatusRequest) String() string {
 func (*PatchReplicaSetStatusRequest) ProtoMessage() {}
 
 func (x *PatchReplicaSetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[80]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5698,7 +6480,7 @@ func (x *PatchReplicaSetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchReplicaSetStatusRequest.ProtoReflect.Descriptor instead.
 func (*PatchReplicaSetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{80}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *PatchReplicaSetStatusRequest) GetNamespace() string {
@@ -5767,7 +6549,7 @@ type PatchReplicaSetStatusResponse struct {
 
 func (x *PatchReplicaSetStatusResponse) Reset() {
 	*x = PatchReplicaSetStatusResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[81]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5779,7 +6561,7 @@ func (x *PatchReplicaSetStatusResponse) String() string {
 func (*PatchReplicaSetStatusResponse) ProtoMessage() {}
 
 func (x *PatchReplicaSetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[81]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5792,7 +6574,7 @@ func (x *PatchReplicaSetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchReplicaSetStatusResponse.ProtoReflect.Descriptor instead.
 func (*PatchReplicaSetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{81}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *PatchReplicaSetStatusResponse) GetReplicaSet() *ReplicaSet {
@@ -5818,7 +6600,7 @@ type GetStatefulSetRequest struct {
 
 func (x *GetStatefulSetRequest) Reset() {
 	*x = GetStatefulSetRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[82]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5830,7 +6612,7 @@ func (x *GetStatefulSetRequest) String() string {
 func (*GetStatefulSetRequest) ProtoMessage() {}
 
 func (x *GetStatefulSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[82]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5843,7 +6625,7 @@ func (x *GetStatefulSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatefulSetRequest.ProtoReflect.Descriptor instead.
 func (*GetStatefulSetRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{82}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *GetStatefulSetRequest) GetNamespace() string {
@@ -5886,7 +6668,7 @@ type GetStatefulSetResponse struct {
 
 func (x *GetStatefulSetResponse) Reset() {
 	*x = GetStatefulSetResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[83]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5898,7 +6680,7 @@ func (x *GetStatefulSetResponse) String() string {
 func (*GetStatefulSetResponse) ProtoMessage() {}
 
 func (x *GetStatefulSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[83]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5911,7 +6693,7 @@ func (x *GetStatefulSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatefulSetResponse.ProtoReflect.Descriptor instead.
 func (*GetStatefulSetResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{83}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *GetStatefulSetResponse) GetStatefulSet() *StatefulSet {
@@ -5950,7 +6732,7 @@ type ListStatefulSetsRequest struct {
 
 func (x *ListStatefulSetsRequest) Reset() {
 	*x = ListStatefulSetsRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[84]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5962,7 +6744,7 @@ func (x *ListStatefulSetsRequest) String() string {
 func (*ListStatefulSetsRequest) ProtoMessage() {}
 
 func (x *ListStatefulSetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[84]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5975,7 +6757,7 @@ func (x *ListStatefulSetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStatefulSetsRequest.ProtoReflect.Descriptor instead.
 func (*ListStatefulSetsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{84}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ListStatefulSetsRequest) GetLabelSelector() string {
@@ -6054,7 +6836,7 @@ type ListStatefulSetsResponse struct {
 
 func (x *ListStatefulSetsResponse) Reset() {
 	*x = ListStatefulSetsResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[85]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6066,7 +6848,7 @@ func (x *ListStatefulSetsResponse) String() string {
 func (*ListStatefulSetsResponse) ProtoMessage() {}
 
 func (x *ListStatefulSetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[85]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6079,7 +6861,7 @@ func (x *ListStatefulSetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStatefulSetsResponse.ProtoReflect.Descriptor instead.
 func (*ListStatefulSetsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{85}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListStatefulSetsResponse) GetMetadata() *v1.ListMeta {
@@ -6119,7 +6901,7 @@ type CreateStatefulSetRequest struct {
 
 func (x *CreateStatefulSetRequest) Reset() {
 	*x = CreateStatefulSetRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[86]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6131,7 +6913,7 @@ func (x *CreateStatefulSetRequest) String() string {
 func (*CreateStatefulSetRequest) ProtoMessage() {}
 
 func (x *CreateStatefulSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[86]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6144,7 +6926,7 @@ func (x *CreateStatefulSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStatefulSetRequest.ProtoReflect.Descriptor instead.
 func (*CreateStatefulSetRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{86}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *CreateStatefulSetRequest) GetNamespace() string {
@@ -6192,7 +6974,7 @@ type CreateStatefulSetResponse struct {
 
 func (x *CreateStatefulSetResponse) Reset() {
 	*x = CreateStatefulSetResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[87]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6204,7 +6986,7 @@ func (x *CreateStatefulSetResponse) String() string {
 func (*CreateStatefulSetResponse) ProtoMessage() {}
 
 func (x *CreateStatefulSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[87]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6217,7 +6999,7 @@ func (x *CreateStatefulSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStatefulSetResponse.ProtoReflect.Descriptor instead.
 func (*CreateStatefulSetResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{87}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *CreateStatefulSetResponse) GetStatefulSet() *StatefulSet {
@@ -6244,7 +7026,7 @@ type UpdateStatefulSetRequest struct {
 
 func (x *UpdateStatefulSetRequest) Reset() {
 	*x = UpdateStatefulSetRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[88]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6256,7 +7038,7 @@ func (x *UpdateStatefulSetRequest) String() string {
 func (*UpdateStatefulSetRequest) ProtoMessage() {}
 
 func (x *UpdateStatefulSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[88]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6269,7 +7051,7 @@ func (x *UpdateStatefulSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatefulSetRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStatefulSetRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{88}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *UpdateStatefulSetRequest) GetNamespace() string {
@@ -6324,7 +7106,7 @@ type UpdateStatefulSetResponse struct {
 
 func (x *UpdateStatefulSetResponse) Reset() {
 	*x = UpdateStatefulSetResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[89]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6336,7 +7118,7 @@ func (x *UpdateStatefulSetResponse) String() string {
 func (*UpdateStatefulSetResponse) ProtoMessage() {}
 
 func (x *UpdateStatefulSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[89]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6349,7 +7131,7 @@ func (x *UpdateStatefulSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatefulSetResponse.ProtoReflect.Descriptor instead.
 func (*UpdateStatefulSetResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{89}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *UpdateStatefulSetResponse) GetStatefulSet() *StatefulSet {
@@ -6382,7 +7164,7 @@ type PatchStatefulSetRequest struct {
 
 func (x *PatchStatefulSetRequest) Reset() {
 	*x = PatchStatefulSetRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[90]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6394,7 +7176,7 @@ func (x *PatchStatefulSetRequest) String() string {
 func (*PatchStatefulSetRequest) ProtoMessage() {}
 
 func (x *PatchStatefulSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[90]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6407,7 +7189,7 @@ func (x *PatchStatefulSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchStatefulSetRequest.ProtoReflect.Descriptor instead.
 func (*PatchStatefulSetRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{90}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *PatchStatefulSetRequest) GetNamespace() string {
@@ -6476,7 +7258,7 @@ type PatchStatefulSetResponse struct {
 
 func (x *PatchStatefulSetResponse) Reset() {
 	*x = PatchStatefulSetResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[91]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6488,7 +7270,7 @@ func (x *PatchStatefulSetResponse) String() string {
 func (*PatchStatefulSetResponse) ProtoMessage() {}
 
 func (x *PatchStatefulSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[91]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6501,7 +7283,7 @@ func (x *PatchStatefulSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchStatefulSetResponse.ProtoReflect.Descriptor instead.
 func (*PatchStatefulSetResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{91}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *PatchStatefulSetResponse) GetStatefulSet() *StatefulSet {
@@ -6529,7 +7311,7 @@ type DeleteStatefulSetRequest struct {
 
 func (x *DeleteStatefulSetRequest) Reset() {
 	*x = DeleteStatefulSetRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[92]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6541,7 +7323,7 @@ func (x *DeleteStatefulSetRequest) String() string {
 func (*DeleteStatefulSetRequest) ProtoMessage() {}
 
 func (x *DeleteStatefulSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[92]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6554,7 +7336,7 @@ func (x *DeleteStatefulSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStatefulSetRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStatefulSetRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{92}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DeleteStatefulSetRequest) GetNamespace() string {
@@ -6611,7 +7393,7 @@ type DeleteStatefulSetResponse struct {
 
 func (x *DeleteStatefulSetResponse) Reset() {
 	*x = DeleteStatefulSetResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[93]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6623,7 +7405,7 @@ func (x *DeleteStatefulSetResponse) String() string {
 func (*DeleteStatefulSetResponse) ProtoMessage() {}
 
 func (x *DeleteStatefulSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[93]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6636,7 +7418,7 @@ func (x *DeleteStatefulSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStatefulSetResponse.ProtoReflect.Descriptor instead.
 func (*DeleteStatefulSetResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{93}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DeleteStatefulSetResponse) GetStatefulSet() *StatefulSet {
@@ -6669,7 +7451,7 @@ type DeleteCollectionStatefulSetsRequest struct {
 
 func (x *DeleteCollectionStatefulSetsRequest) Reset() {
 	*x = DeleteCollectionStatefulSetsRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[94]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6681,7 +7463,7 @@ func (x *DeleteCollectionStatefulSetsRequest) String() string {
 func (*DeleteCollectionStatefulSetsRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionStatefulSetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[94]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6694,7 +7476,7 @@ func (x *DeleteCollectionStatefulSetsRequest) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use DeleteCollectionStatefulSetsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionStatefulSetsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{94}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DeleteCollectionStatefulSetsRequest) GetNamespace() string {
@@ -6743,7 +7525,7 @@ type DeleteCollectionStatefulSetsResponse struct {
 
 func (x *DeleteCollectionStatefulSetsResponse) Reset() {
 	*x = DeleteCollectionStatefulSetsResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[95]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6755,7 +7537,7 @@ func (x *DeleteCollectionStatefulSetsResponse) String() string {
 func (*DeleteCollectionStatefulSetsResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionStatefulSetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[95]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6768,7 +7550,7 @@ func (x *DeleteCollectionStatefulSetsResponse) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use DeleteCollectionStatefulSetsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionStatefulSetsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{95}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DeleteCollectionStatefulSetsResponse) GetMetadata() *v1.ListMeta {
@@ -6805,7 +7587,7 @@ type WatchStatefulSetsRequest struct {
 
 func (x *WatchStatefulSetsRequest) Reset() {
 	*x = WatchStatefulSetsRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[96]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6817,7 +7599,7 @@ func (x *WatchStatefulSetsRequest) String() string {
 func (*WatchStatefulSetsRequest) ProtoMessage() {}
 
 func (x *WatchStatefulSetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[96]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6830,7 +7612,7 @@ func (x *WatchStatefulSetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStatefulSetsRequest.ProtoReflect.Descriptor instead.
 func (*WatchStatefulSetsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{96}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *WatchStatefulSetsRequest) GetLabelSelector() string {
@@ -6903,7 +7685,7 @@ type WatchStatefulSetsResponse struct {
 
 func (x *WatchStatefulSetsResponse) Reset() {
 	*x = WatchStatefulSetsResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[97]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6915,7 +7697,7 @@ func (x *WatchStatefulSetsResponse) String() string {
 func (*WatchStatefulSetsResponse) ProtoMessage() {}
 
 func (x *WatchStatefulSetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[97]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6928,7 +7710,7 @@ func (x *WatchStatefulSetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStatefulSetsResponse.ProtoReflect.Descriptor instead.
 func (*WatchStatefulSetsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{97}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *WatchStatefulSetsResponse) GetType() string {
@@ -6952,6 +7734,397 @@ func (x *WatchStatefulSetsResponse) GetPartialObjectMetadata() *v1.PartialObject
 	return nil
 }
 
+// GetStatefulSetScaleRequest names the StatefulSet scale to read.
+type GetStatefulSetScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetStatefulSetScaleRequest) Reset() {
+	*x = GetStatefulSetScaleRequest{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStatefulSetScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStatefulSetScaleRequest) ProtoMessage() {}
+
+func (x *GetStatefulSetScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStatefulSetScaleRequest.ProtoReflect.Descriptor instead.
+func (*GetStatefulSetScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *GetStatefulSetScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetStatefulSetScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetStatefulSetScaleRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetStatefulSetScaleResponse holds the Scale.
+type GetStatefulSetScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v1.Scale              `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStatefulSetScaleResponse) Reset() {
+	*x = GetStatefulSetScaleResponse{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStatefulSetScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStatefulSetScaleResponse) ProtoMessage() {}
+
+func (x *GetStatefulSetScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStatefulSetScaleResponse.ProtoReflect.Descriptor instead.
+func (*GetStatefulSetScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *GetStatefulSetScaleResponse) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+// UpdateStatefulSetScaleRequest holds the new StatefulSet scale.
+type UpdateStatefulSetScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Scale     *v1.Scale              `protobuf:"bytes,3,opt,name=scale,proto3" json:"scale,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateStatefulSetScaleRequest) Reset() {
+	*x = UpdateStatefulSetScaleRequest{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[112]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStatefulSetScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStatefulSetScaleRequest) ProtoMessage() {}
+
+func (x *UpdateStatefulSetScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[112]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStatefulSetScaleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateStatefulSetScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{112}
+}
+
+func (x *UpdateStatefulSetScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdateStatefulSetScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateStatefulSetScaleRequest) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+func (x *UpdateStatefulSetScaleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateStatefulSetScaleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateStatefulSetScaleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateStatefulSetScaleResponse holds the Scale.
+type UpdateStatefulSetScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v1.Scale              `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateStatefulSetScaleResponse) Reset() {
+	*x = UpdateStatefulSetScaleResponse{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[113]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStatefulSetScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStatefulSetScaleResponse) ProtoMessage() {}
+
+func (x *UpdateStatefulSetScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[113]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStatefulSetScaleResponse.ProtoReflect.Descriptor instead.
+func (*UpdateStatefulSetScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{113}
+}
+
+func (x *UpdateStatefulSetScaleResponse) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+// PatchStatefulSetScaleRequest holds a patch to the StatefulSet scale.
+type PatchStatefulSetScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchStatefulSetScaleRequest) Reset() {
+	*x = PatchStatefulSetScaleRequest{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[114]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchStatefulSetScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchStatefulSetScaleRequest) ProtoMessage() {}
+
+func (x *PatchStatefulSetScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[114]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchStatefulSetScaleRequest.ProtoReflect.Descriptor instead.
+func (*PatchStatefulSetScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{114}
+}
+
+func (x *PatchStatefulSetScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchStatefulSetScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchStatefulSetScaleRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchStatefulSetScaleRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchStatefulSetScaleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchStatefulSetScaleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchStatefulSetScaleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchStatefulSetScaleRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchStatefulSetScaleResponse holds the Scale.
+type PatchStatefulSetScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v1.Scale              `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchStatefulSetScaleResponse) Reset() {
+	*x = PatchStatefulSetScaleResponse{}
+	mi := &file_portico_apps_v1_services_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchStatefulSetScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchStatefulSetScaleResponse) ProtoMessage() {}
+
+func (x *PatchStatefulSetScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_apps_v1_services_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchStatefulSetScaleResponse.ProtoReflect.Descriptor instead.
+func (*PatchStatefulSetScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{115}
+}
+
+func (x *PatchStatefulSetScaleResponse) GetScale() *v1.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
 // GetStatefulSetStatusRequest names the StatefulSet status to read.
 type GetStatefulSetStatusRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -6965,7 +8138,7 @@ type GetStatefulSetStatusRequest struct {
 
 func (x *GetStatefulSetStatusRequest) Reset() {
 	*x = GetStatefulSetStatusRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[98]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6977,7 +8150,7 @@ func (x *GetStatefulSetStatusRequest) String() string {
 func (*GetStatefulSetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatefulSetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[98]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6990,7 +8163,7 @@ func (x *GetStatefulSetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatefulSetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatefulSetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{98}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *GetStatefulSetStatusRequest) GetNamespace() string {
@@ -7024,7 +8197,7 @@ type GetStatefulSetStatusResponse struct {
 
 func (x *GetStatefulSetStatusResponse) Reset() {
 	*x = GetStatefulSetStatusResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[99]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7036,7 +8209,7 @@ func (x *GetStatefulSetStatusResponse) String() string {
 func (*GetStatefulSetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatefulSetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[99]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7049,7 +8222,7 @@ func (x *GetStatefulSetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatefulSetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatefulSetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{99}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *GetStatefulSetStatusResponse) GetStatefulSet() *StatefulSet {
@@ -7076,7 +8249,7 @@ type UpdateStatefulSetStatusRequest struct {
 
 func (x *UpdateStatefulSetStatusRequest) Reset() {
 	*x = UpdateStatefulSetStatusRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[100]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7088,7 +8261,7 @@ func (x *UpdateStatefulSetStatusRequest) String() string {
 func (*UpdateStatefulSetStatusRequest) ProtoMessage() {}
 
 func (x *UpdateStatefulSetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[100]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7101,7 +8274,7 @@ func (x *UpdateStatefulSetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatefulSetStatusRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStatefulSetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{100}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *UpdateStatefulSetStatusRequest) GetNamespace() string {
@@ -7156,7 +8329,7 @@ type UpdateStatefulSetStatusResponse struct {
 
 func (x *UpdateStatefulSetStatusResponse) Reset() {
 	*x = UpdateStatefulSetStatusResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[101]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7168,7 +8341,7 @@ func (x *UpdateStatefulSetStatusResponse) String() string {
 func (*UpdateStatefulSetStatusResponse) ProtoMessage() {}
 
 func (x *UpdateStatefulSetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[101]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7181,7 +8354,7 @@ func (x *UpdateStatefulSetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatefulSetStatusResponse.ProtoReflect.Descriptor instead.
 func (*UpdateStatefulSetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{101}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *UpdateStatefulSetStatusResponse) GetStatefulSet() *StatefulSet {
@@ -7214,7 +8387,7 @@ type PatchStatefulSetStatusRequest struct {
 
 func (x *PatchStatefulSetStatusRequest) Reset() {
 	*x = PatchStatefulSetStatusRequest{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[102]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7226,7 +8399,7 @@ func (x *PatchStatefulSetStatusRequest) String() string {
 func (*PatchStatefulSetStatusRequest) ProtoMessage() {}
 
 func (x *PatchStatefulSetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[102]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7239,7 +8412,7 @@ func (x *PatchStatefulSetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchStatefulSetStatusRequest.ProtoReflect.Descriptor instead.
 func (*PatchStatefulSetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{102}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *PatchStatefulSetStatusRequest) GetNamespace() string {
@@ -7308,7 +8481,7 @@ type PatchStatefulSetStatusResponse struct {
 
 func (x *PatchStatefulSetStatusResponse) Reset() {
 	*x = PatchStatefulSetStatusResponse{}
-	mi := &file_portico_apps_v1_services_proto_msgTypes[103]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7320,7 +8493,7 @@ func (x *PatchStatefulSetStatusResponse) String() string {
 func (*PatchStatefulSetStatusResponse) ProtoMessage() {}
 
 func (x *PatchStatefulSetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_apps_v1_services_proto_msgTypes[103]
+	mi := &file_portico_apps_v1_services_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7333,7 +8506,7 @@ func (x *PatchStatefulSetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchStatefulSetStatusResponse.ProtoReflect.Descriptor instead.
 func (*PatchStatefulSetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{103}
+	return file_portico_apps_v1_services_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *PatchStatefulSetStatusResponse) GetStatefulSet() *StatefulSet {
@@ -7347,7 +8520,7 @@ var File_portico_apps_v1_services_proto protoreflect.FileDescriptor
 
 const file_portico_apps_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1eportico/apps/v1/services.proto\x12\x0fportico.apps.v1\x1a\x1bportico/apps/v1/types.proto\x1a\x1aportico/core/v1/meta.proto\"\xa0\x01\n" +
+	"\x1eportico/apps/v1/services.proto\x12\x0fportico.apps.v1\x1a\x1bportico/apps/v1/types.proto\x1a\x1aportico/core/v1/meta.proto\x1a\x1bportico/core/v1/types.proto\"\xa0\x01\n" +
 	"\x1cGetControllerRevisionRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
@@ -7661,7 +8834,35 @@ const file_portico_apps_v1_services_proto_rawDesc = "" +
 	"\x18WatchDeploymentsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x123\n" +
 	"\x06object\x18\x02 \x01(\v2\x1b.portico.apps.v1.DeploymentR\x06object\x12^\n" +
-	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"y\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"x\n" +
+	"\x19GetDeploymentScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"J\n" +
+	"\x1aGetDeploymentScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"\xe7\x01\n" +
+	"\x1cUpdateDeploymentScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
+	"\x05scale\x18\x03 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"M\n" +
+	"\x1dUpdateDeploymentScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"\x92\x02\n" +
+	"\x1bPatchDeploymentScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"L\n" +
+	"\x1cPatchDeploymentScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"y\n" +
 	"\x1aGetDeploymentStatusRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
@@ -7791,7 +8992,35 @@ const file_portico_apps_v1_services_proto_rawDesc = "" +
 	"\x18WatchReplicaSetsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x123\n" +
 	"\x06object\x18\x02 \x01(\v2\x1b.portico.apps.v1.ReplicaSetR\x06object\x12^\n" +
-	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"y\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"x\n" +
+	"\x19GetReplicaSetScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"J\n" +
+	"\x1aGetReplicaSetScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"\xe7\x01\n" +
+	"\x1cUpdateReplicaSetScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
+	"\x05scale\x18\x03 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"M\n" +
+	"\x1dUpdateReplicaSetScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"\x92\x02\n" +
+	"\x1bPatchReplicaSetScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"L\n" +
+	"\x1cPatchReplicaSetScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"y\n" +
 	"\x1aGetReplicaSetStatusRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
@@ -7910,7 +9139,35 @@ const file_portico_apps_v1_services_proto_rawDesc = "" +
 	"\x19WatchStatefulSetsResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x124\n" +
 	"\x06object\x18\x02 \x01(\v2\x1c.portico.apps.v1.StatefulSetR\x06object\x12^\n" +
-	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"z\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"y\n" +
+	"\x1aGetStatefulSetScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"K\n" +
+	"\x1bGetStatefulSetScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"\xe8\x01\n" +
+	"\x1dUpdateStatefulSetScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
+	"\x05scale\x18\x03 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"N\n" +
+	"\x1eUpdateStatefulSetScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"\x93\x02\n" +
+	"\x1cPatchStatefulSetScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"M\n" +
+	"\x1dPatchStatefulSetScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"z\n" +
 	"\x1bGetStatefulSetStatusRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
@@ -7959,7 +9216,7 @@ const file_portico_apps_v1_services_proto_rawDesc = "" +
 	"\x0fWatchDaemonSets\x12'.portico.apps.v1.WatchDaemonSetsRequest\x1a(.portico.apps.v1.WatchDaemonSetsResponse0\x01\x12m\n" +
 	"\x12GetDaemonSetStatus\x12*.portico.apps.v1.GetDaemonSetStatusRequest\x1a+.portico.apps.v1.GetDaemonSetStatusResponse\x12v\n" +
 	"\x15UpdateDaemonSetStatus\x12-.portico.apps.v1.UpdateDaemonSetStatusRequest\x1a..portico.apps.v1.UpdateDaemonSetStatusResponse\x12s\n" +
-	"\x14PatchDaemonSetStatus\x12,.portico.apps.v1.PatchDaemonSetStatusRequest\x1a-.portico.apps.v1.PatchDaemonSetStatusResponse2\xd5\t\n" +
+	"\x14PatchDaemonSetStatus\x12,.portico.apps.v1.PatchDaemonSetStatusRequest\x1a-.portico.apps.v1.PatchDaemonSetStatusResponse2\xb1\f\n" +
 	"\x11DeploymentService\x12^\n" +
 	"\rGetDeployment\x12%.portico.apps.v1.GetDeploymentRequest\x1a&.portico.apps.v1.GetDeploymentResponse\x12d\n" +
 	"\x0fListDeployments\x12'.portico.apps.v1.ListDeploymentsRequest\x1a(.portico.apps.v1.ListDeploymentsResponse\x12g\n" +
@@ -7968,10 +9225,13 @@ const file_portico_apps_v1_services_proto_rawDesc = "" +
 	"\x0fPatchDeployment\x12'.portico.apps.v1.PatchDeploymentRequest\x1a(.portico.apps.v1.PatchDeploymentResponse\x12g\n" +
 	"\x10DeleteDeployment\x12(.portico.apps.v1.DeleteDeploymentRequest\x1a).portico.apps.v1.DeleteDeploymentResponse\x12\x88\x01\n" +
 	"\x1bDeleteCollectionDeployments\x123.portico.apps.v1.DeleteCollectionDeploymentsRequest\x1a4.portico.apps.v1.DeleteCollectionDeploymentsResponse\x12i\n" +
-	"\x10WatchDeployments\x12(.portico.apps.v1.WatchDeploymentsRequest\x1a).portico.apps.v1.WatchDeploymentsResponse0\x01\x12p\n" +
+	"\x10WatchDeployments\x12(.portico.apps.v1.WatchDeploymentsRequest\x1a).portico.apps.v1.WatchDeploymentsResponse0\x01\x12m\n" +
+	"\x12GetDeploymentScale\x12*.portico.apps.v1.GetDeploymentScaleRequest\x1a+.portico.apps.v1.GetDeploymentScaleResponse\x12v\n" +
+	"\x15UpdateDeploymentScale\x12-.portico.apps.v1.UpdateDeploymentScaleRequest\x1a..portico.apps.v1.UpdateDeploymentScaleResponse\x12s\n" +
+	"\x14PatchDeploymentScale\x12,.portico.apps.v1.PatchDeploymentScaleRequest\x1a-.portico.apps.v1.PatchDeploymentScaleResponse\x12p\n" +
 	"\x13GetDeploymentStatus\x12+.portico.apps.v1.GetDeploymentStatusRequest\x1a,.portico.apps.v1.GetDeploymentStatusResponse\x12y\n" +
 	"\x16UpdateDeploymentStatus\x12..portico.apps.v1.UpdateDeploymentStatusRequest\x1a/.portico.apps.v1.UpdateDeploymentStatusResponse\x12v\n" +
-	"\x15PatchDeploymentStatus\x12-.portico.apps.v1.PatchDeploymentStatusRequest\x1a..portico.apps.v1.PatchDeploymentStatusResponse2\xd5\t\n" +
+	"\x15PatchDeploymentStatus\x12-.portico.apps.v1.PatchDeploymentStatusRequest\x1a..portico.apps.v1.PatchDeploymentStatusResponse2\xb1\f\n" +
 	"\x11ReplicaSetService\x12^\n" +
 	"\rGetReplicaSet\x12%.portico.apps.v1.GetReplicaSetRequest\x1a&.portico.apps.v1.GetReplicaSetResponse\x12d\n" +
 	"\x0fListReplicaSets\x12'.portico.apps.v1.ListReplicaSetsRequest\x1a(.portico.apps.v1.ListReplicaSetsResponse\x12g\n" +
@@ -7980,10 +9240,13 @@ const file_portico_apps_v1_services_proto_rawDesc = "" +
 	"\x0fPatchReplicaSet\x12'.portico.apps.v1.PatchReplicaSetRequest\x1a(.portico.apps.v1.PatchReplicaSetResponse\x12g\n" +
 	"\x10DeleteReplicaSet\x12(.portico.apps.v1.DeleteReplicaSetRequest\x1a).portico.apps.v1.DeleteReplicaSetResponse\x12\x88\x01\n" +
 	"\x1bDeleteCollectionReplicaSets\x123.portico.apps.v1.DeleteCollectionReplicaSetsRequest\x1a4.portico.apps.v1.DeleteCollectionReplicaSetsResponse\x12i\n" +
-	"\x10WatchReplicaSets\x12(.portico.apps.v1.WatchReplicaSetsRequest\x1a).portico.apps.v1.WatchReplicaSetsResponse0\x01\x12p\n" +
+	"\x10WatchReplicaSets\x12(.portico.apps.v1.WatchReplicaSetsRequest\x1a).portico.apps.v1.WatchReplicaSetsResponse0\x01\x12m\n" +
+	"\x12GetReplicaSetScale\x12*.portico.apps.v1.GetReplicaSetScaleRequest\x1a+.portico.apps.v1.GetReplicaSetScaleResponse\x12v\n" +
+	"\x15UpdateReplicaSetScale\x12-.portico.apps.v1.UpdateReplicaSetScaleRequest\x1a..portico.apps.v1.UpdateReplicaSetScaleResponse\x12s\n" +
+	"\x14PatchReplicaSetScale\x12,.portico.apps.v1.PatchReplicaSetScaleRequest\x1a-.portico.apps.v1.PatchReplicaSetScaleResponse\x12p\n" +
 	"\x13GetReplicaSetStatus\x12+.portico.apps.v1.GetReplicaSetStatusRequest\x1a,.portico.apps.v1.GetReplicaSetStatusResponse\x12y\n" +
 	"\x16UpdateReplicaSetStatus\x12..portico.apps.v1.UpdateReplicaSetStatusRequest\x1a/.portico.apps.v1.UpdateReplicaSetStatusResponse\x12v\n" +
-	"\x15PatchReplicaSetStatus\x12-.portico.apps.v1.PatchReplicaSetStatusRequest\x1a..portico.apps.v1.PatchReplicaSetStatusResponse2\xf7\t\n" +
+	"\x15PatchReplicaSetStatus\x12-.portico.apps.v1.PatchReplicaSetStatusRequest\x1a..portico.apps.v1.PatchReplicaSetStatusResponse2\xdc\f\n" +
 	"\x12StatefulSetService\x12a\n" +
 	"\x0eGetStatefulSet\x12&.portico.apps.v1.GetStatefulSetRequest\x1a'.portico.apps.v1.GetStatefulSetResponse\x12g\n" +
 	"\x10ListStatefulSets\x12(.portico.apps.v1.ListStatefulSetsRequest\x1a).portico.apps.v1.ListStatefulSetsResponse\x12j\n" +
@@ -7992,7 +9255,10 @@ const file_portico_apps_v1_services_proto_rawDesc = "" +
 	"\x10PatchStatefulSet\x12(.portico.apps.v1.PatchStatefulSetRequest\x1a).portico.apps.v1.PatchStatefulSetResponse\x12j\n" +
 	"\x11DeleteStatefulSet\x12).portico.apps.v1.DeleteStatefulSetRequest\x1a*.portico.apps.v1.DeleteStatefulSetResponse\x12\x8b\x01\n" +
 	"\x1cDeleteCollectionStatefulSets\x124.portico.apps.v1.DeleteCollectionStatefulSetsRequest\x1a5.portico.apps.v1.DeleteCollectionStatefulSetsResponse\x12l\n" +
-	"\x11WatchStatefulSets\x12).portico.apps.v1.WatchStatefulSetsRequest\x1a*.portico.apps.v1.WatchStatefulSetsResponse0\x01\x12s\n" +
+	"\x11WatchStatefulSets\x12).portico.apps.v1.WatchStatefulSetsRequest\x1a*.portico.apps.v1.WatchStatefulSetsResponse0\x01\x12p\n" +
+	"\x13GetStatefulSetScale\x12+.portico.apps.v1.GetStatefulSetScaleRequest\x1a,.portico.apps.v1.GetStatefulSetScaleResponse\x12y\n" +
+	"\x16UpdateStatefulSetScale\x12..portico.apps.v1.UpdateStatefulSetScaleRequest\x1a/.portico.apps.v1.UpdateStatefulSetScaleResponse\x12v\n" +
+	"\x15PatchStatefulSetScale\x12-.portico.apps.v1.PatchStatefulSetScaleRequest\x1a..portico.apps.v1.PatchStatefulSetScaleResponse\x12s\n" +
 	"\x14GetStatefulSetStatus\x12,.portico.apps.v1.GetStatefulSetStatusRequest\x1a-.portico.apps.v1.GetStatefulSetStatusResponse\x12|\n" +
 	"\x17UpdateStatefulSetStatus\x12/.portico.apps.v1.UpdateStatefulSetStatusRequest\x1a0.portico.apps.v1.UpdateStatefulSetStatusResponse\x12y\n" +
 	"\x16PatchStatefulSetStatus\x12..portico.apps.v1.PatchStatefulSetStatusRequest\x1a/.portico.apps.v1.PatchStatefulSetStatusResponseB=Z;github.com/portico-dev/portico/proto/portico/apps/v1;appsv1b\x06proto3"
@@ -8009,7 +9275,7 @@ func file_portico_apps_v1_services_proto_rawDescGZIP() []byte {
 	return file_portico_apps_v1_services_proto_rawDescData
 }
 
-var file_portico_apps_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 104)
+var file_portico_apps_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 122)
 var file_portico_apps_v1_services_proto_goTypes = []any{
 	(*GetControllerRevisionRequest)(nil),                // 0: portico.apps.v1.GetControllerRevisionRequest
 	(*GetControllerRevisionResponse)(nil),               // 1: portico.apps.v1.GetControllerRevisionResponse
@@ -8065,282 +9331,331 @@ var file_portico_apps_v1_services_proto_goTypes = []any{
 	(*DeleteCollectionDeploymentsResponse)(nil),         // 51: portico.apps.v1.DeleteCollectionDeploymentsResponse
 	(*WatchDeploymentsRequest)(nil),                     // 52: portico.apps.v1.WatchDeploymentsRequest
 	(*WatchDeploymentsResponse)(nil),                    // 53: portico.apps.v1.WatchDeploymentsResponse
-	(*GetDeploymentStatusRequest)(nil),                  // 54: portico.apps.v1.GetDeploymentStatusRequest
-	(*GetDeploymentStatusResponse)(nil),                 // 55: portico.apps.v1.GetDeploymentStatusResponse
-	(*UpdateDeploymentStatusRequest)(nil),               // 56: portico.apps.v1.UpdateDeploymentStatusRequest
-	(*UpdateDeploymentStatusResponse)(nil),              // 57: portico.apps.v1.UpdateDeploymentStatusResponse
-	(*PatchDeploymentStatusRequest)(nil),                // 58: portico.apps.v1.PatchDeploymentStatusRequest
-	(*PatchDeploymentStatusResponse)(nil),               // 59: portico.apps.v1.PatchDeploymentStatusResponse
-	(*GetReplicaSetRequest)(nil),                        // 60: portico.apps.v1.GetReplicaSetRequest
-	(*GetReplicaSetResponse)(nil),                       // 61: portico.apps.v1.GetReplicaSetResponse
-	(*ListReplicaSetsRequest)(nil),                      // 62: portico.apps.v1.ListReplicaSetsRequest
-	(*ListReplicaSetsResponse)(nil),                     // 63: portico.apps.v1.ListReplicaSetsResponse
-	(*CreateReplicaSetRequest)(nil),                     // 64: portico.apps.v1.CreateReplicaSetRequest
-	(*CreateReplicaSetResponse)(nil),                    // 65: portico.apps.v1.CreateReplicaSetResponse
-	(*UpdateReplicaSetRequest)(nil),                     // 66: portico.apps.v1.UpdateReplicaSetRequest
-	(*UpdateReplicaSetResponse)(nil),                    // 67: portico.apps.v1.UpdateReplicaSetResponse
-	(*PatchReplicaSetRequest)(nil),                      // 68: portico.apps.v1.PatchReplicaSetRequest
-	(*PatchReplicaSetResponse)(nil),                     // 69: portico.apps.v1.PatchReplicaSetResponse
-	(*DeleteReplicaSetRequest)(nil),                     // 70: portico.apps.v1.DeleteReplicaSetRequest
-	(*DeleteReplicaSetResponse)(nil),                    // 71: portico.apps.v1.DeleteReplicaSetResponse
-	(*DeleteCollectionReplicaSetsRequest)(nil),          // 72: portico.apps.v1.DeleteCollectionReplicaSetsRequest
-	(*DeleteCollectionReplicaSetsResponse)(nil),         // 73: portico.apps.v1.DeleteCollectionReplicaSetsResponse
-	(*WatchReplicaSetsRequest)(nil),                     // 74: portico.apps.v1.WatchReplicaSetsRequest
-	(*WatchReplicaSetsResponse)(nil),                    // 75: portico.apps.v1.WatchReplicaSetsResponse
-	(*GetReplicaSetStatusRequest)(nil),                  // 76: portico.apps.v1.GetReplicaSetStatusRequest
-	(*GetReplicaSetStatusResponse)(nil),                 // 77: portico.apps.v1.GetReplicaSetStatusResponse
-	(*UpdateReplicaSetStatusRequest)(nil),               // 78: portico.apps.v1.UpdateReplicaSetStatusRequest
-	(*UpdateReplicaSetStatusResponse)(nil),              // 79: portico.apps.v1.UpdateReplicaSetStatusResponse
-	(*PatchReplicaSetStatusRequest)(nil),                // 80: portico.apps.v1.PatchReplicaSetStatusRequest
-	(*PatchReplicaSetStatusResponse)(nil),               // 81: portico.apps.v1.PatchReplicaSetStatusResponse
-	(*GetStatefulSetRequest)(nil),                       // 82: portico.apps.v1.GetStatefulSetRequest
-	(*GetStatefulSetResponse)(nil),                      // 83: portico.apps.v1.GetStatefulSetResponse
-	(*ListStatefulSetsRequest)(nil),                     // 84: portico.apps.v1.ListStatefulSetsRequest
-	(*ListStatefulSetsResponse)(nil),                    // 85: portico.apps.v1.ListStatefulSetsResponse
-	(*CreateStatefulSetRequest)(nil),                    // 86: portico.apps.v1.CreateStatefulSetRequest
-	(*CreateStatefulSetResponse)(nil),                   // 87: portico.apps.v1.CreateStatefulSetResponse
-	(*UpdateStatefulSetRequest)(nil),                    // 88: portico.apps.v1.UpdateStatefulSetRequest
-	(*UpdateStatefulSetResponse)(nil),                   // 89: portico.apps.v1.UpdateStatefulSetResponse
-	(*PatchStatefulSetRequest)(nil),                     // 90: portico.apps.v1.PatchStatefulSetRequest
-	(*PatchStatefulSetResponse)(nil),                    // 91: portico.apps.v1.PatchStatefulSetResponse
-	(*DeleteStatefulSetRequest)(nil),                    // 92: portico.apps.v1.DeleteStatefulSetRequest
-	(*DeleteStatefulSetResponse)(nil),                   // 93: portico.apps.v1.DeleteStatefulSetResponse
-	(*DeleteCollectionStatefulSetsRequest)(nil),         // 94: portico.apps.v1.DeleteCollectionStatefulSetsRequest
-	(*DeleteCollectionStatefulSetsResponse)(nil),        // 95: portico.apps.v1.DeleteCollectionStatefulSetsResponse
-	(*WatchStatefulSetsRequest)(nil),                    // 96: portico.apps.v1.WatchStatefulSetsRequest
-	(*WatchStatefulSetsResponse)(nil),                   // 97: portico.apps.v1.WatchStatefulSetsResponse
-	(*GetStatefulSetStatusRequest)(nil),                 // 98: portico.apps.v1.GetStatefulSetStatusRequest
-	(*GetStatefulSetStatusResponse)(nil),                // 99: portico.apps.v1.GetStatefulSetStatusResponse
-	(*UpdateStatefulSetStatusRequest)(nil),              // 100: portico.apps.v1.UpdateStatefulSetStatusRequest
-	(*UpdateStatefulSetStatusResponse)(nil),             // 101: portico.apps.v1.UpdateStatefulSetStatusResponse
-	(*PatchStatefulSetStatusRequest)(nil),               // 102: portico.apps.v1.PatchStatefulSetStatusRequest
-	(*PatchStatefulSetStatusResponse)(nil),              // 103: portico.apps.v1.PatchStatefulSetStatusResponse
-	(*ControllerRevision)(nil),                          // 104: portico.apps.v1.ControllerRevision
-	(*v1.PartialObjectMetadata)(nil),                    // 105: portico.core.v1.PartialObjectMetadata
-	(*v1.ListMeta)(nil),                                 // 106: portico.core.v1.ListMeta
-	(*v1.DeleteOptions)(nil),                            // 107: portico.core.v1.DeleteOptions
-	(*v1.Status)(nil),                                   // 108: portico.core.v1.Status
-	(*DaemonSet)(nil),                                   // 109: portico.apps.v1.DaemonSet
-	(*Deployment)(nil),                                  // 110: portico.apps.v1.Deployment
-	(*ReplicaSet)(nil),                                  // 111: portico.apps.v1.ReplicaSet
-	(*StatefulSet)(nil),                                 // 112: portico.apps.v1.StatefulSet
+	(*GetDeploymentScaleRequest)(nil),                   // 54: portico.apps.v1.GetDeploymentScaleRequest
+	(*GetDeploymentScaleResponse)(nil),                  // 55: portico.apps.v1.GetDeploymentScaleResponse
+	(*UpdateDeploymentScaleRequest)(nil),                // 56: portico.apps.v1.UpdateDeploymentScaleRequest
+	(*UpdateDeploymentScaleResponse)(nil),               // 57: portico.apps.v1.UpdateDeploymentScaleResponse
+	(*PatchDeploymentScaleRequest)(nil),                 // 58: portico.apps.v1.PatchDeploymentScaleRequest
+	(*PatchDeploymentScaleResponse)(nil),                // 59: portico.apps.v1.PatchDeploymentScaleResponse
+	(*GetDeploymentStatusRequest)(nil),                  // 60: portico.apps.v1.GetDeploymentStatusRequest
+	(*GetDeploymentStatusResponse)(nil),                 // 61: portico.apps.v1.GetDeploymentStatusResponse
+	(*UpdateDeploymentStatusRequest)(nil),               // 62: portico.apps.v1.UpdateDeploymentStatusRequest
+	(*UpdateDeploymentStatusResponse)(nil),              // 63: portico.apps.v1.UpdateDeploymentStatusResponse
+	(*PatchDeploymentStatusRequest)(nil),                // 64: portico.apps.v1.PatchDeploymentStatusRequest
+	(*PatchDeploymentStatusResponse)(nil),               // 65: portico.apps.v1.PatchDeploymentStatusResponse
+	(*GetReplicaSetRequest)(nil),                        // 66: portico.apps.v1.GetReplicaSetRequest
+	(*GetReplicaSetResponse)(nil),                       // 67: portico.apps.v1.GetReplicaSetResponse
+	(*ListReplicaSetsRequest)(nil),                      // 68: portico.apps.v1.ListReplicaSetsRequest
+	(*ListReplicaSetsResponse)(nil),                     // 69: portico.apps.v1.ListReplicaSetsResponse
+	(*CreateReplicaSetRequest)(nil),                     // 70: portico.apps.v1.CreateReplicaSetRequest
+	(*CreateReplicaSetResponse)(nil),                    // 71: portico.apps.v1.CreateReplicaSetResponse
+	(*UpdateReplicaSetRequest)(nil),                     // 72: portico.apps.v1.UpdateReplicaSetRequest
+	(*UpdateReplicaSetResponse)(nil),                    // 73: portico.apps.v1.UpdateReplicaSetResponse
+	(*PatchReplicaSetRequest)(nil),                      // 74: portico.apps.v1.PatchReplicaSetRequest
+	(*PatchReplicaSetResponse)(nil),                     // 75: portico.apps.v1.PatchReplicaSetResponse
+	(*DeleteReplicaSetRequest)(nil),                     // 76: portico.apps.v1.DeleteReplicaSetRequest
+	(*DeleteReplicaSetResponse)(nil),                    // 77: portico.apps.v1.DeleteReplicaSetResponse
+	(*DeleteCollectionReplicaSetsRequest)(nil),          // 78: portico.apps.v1.DeleteCollectionReplicaSetsRequest
+	(*DeleteCollectionReplicaSetsResponse)(nil),         // 79: portico.apps.v1.DeleteCollectionReplicaSetsResponse
+	(*WatchReplicaSetsRequest)(nil),                     // 80: portico.apps.v1.WatchReplicaSetsRequest
+	(*WatchReplicaSetsResponse)(nil),                    // 81: portico.apps.v1.WatchReplicaSetsResponse
+	(*GetReplicaSetScaleRequest)(nil),                   // 82: portico.apps.v1.GetReplicaSetScaleRequest
+	(*GetReplicaSetScaleResponse)(nil),                  // 83: portico.apps.v1.GetReplicaSetScaleResponse
+	(*UpdateReplicaSetScaleRequest)(nil),                // 84: portico.apps.v1.UpdateReplicaSetScaleRequest
+	(*UpdateReplicaSetScaleResponse)(nil),               // 85: portico.apps.v1.UpdateReplicaSetScaleResponse
+	(*PatchReplicaSetScaleRequest)(nil),                 // 86: portico.apps.v1.PatchReplicaSetScaleRequest
+	(*PatchReplicaSetScaleResponse)(nil),                // 87: portico.apps.v1.PatchReplicaSetScaleResponse
+	(*GetReplicaSetStatusRequest)(nil),                  // 88: portico.apps.v1.GetReplicaSetStatusRequest
+	(*GetReplicaSetStatusResponse)(nil),                 // 89: portico.apps.v1.GetReplicaSetStatusResponse
+	(*UpdateReplicaSetStatusRequest)(nil),               // 90: portico.apps.v1.UpdateReplicaSetStatusRequest
+	(*UpdateReplicaSetStatusResponse)(nil),              // 91: portico.apps.v1.UpdateReplicaSetStatusResponse
+	(*PatchReplicaSetStatusRequest)(nil),                // 92: portico.apps.v1.PatchReplicaSetStatusRequest
+	(*PatchReplicaSetStatusResponse)(nil),               // 93: portico.apps.v1.PatchReplicaSetStatusResponse
+	(*GetStatefulSetRequest)(nil),                       // 94: portico.apps.v1.GetStatefulSetRequest
+	(*GetStatefulSetResponse)(nil),                      // 95: portico.apps.v1.GetStatefulSetResponse
+	(*ListStatefulSetsRequest)(nil),                     // 96: portico.apps.v1.ListStatefulSetsRequest
+	(*ListStatefulSetsResponse)(nil),                    // 97: portico.apps.v1.ListStatefulSetsResponse
+	(*CreateStatefulSetRequest)(nil),                    // 98: portico.apps.v1.CreateStatefulSetRequest
+	(*CreateStatefulSetResponse)(nil),                   // 99: portico.apps.v1.CreateStatefulSetResponse
+	(*UpdateStatefulSetRequest)(nil),                    // 100: portico.apps.v1.UpdateStatefulSetRequest
+	(*UpdateStatefulSetResponse)(nil),                   // 101: portico.apps.v1.UpdateStatefulSetResponse
+	(*PatchStatefulSetRequest)(nil),                     // 102: portico.apps.v1.PatchStatefulSetRequest
+	(*PatchStatefulSetResponse)(nil),                    // 103: portico.apps.v1.PatchStatefulSetResponse
+	(*DeleteStatefulSetRequest)(nil),                    // 104: portico.apps.v1.DeleteStatefulSetRequest
+	(*DeleteStatefulSetResponse)(nil),                   // 105: portico.apps.v1.DeleteStatefulSetResponse
+	(*DeleteCollectionStatefulSetsRequest)(nil),         // 106: portico.apps.v1.DeleteCollectionStatefulSetsRequest
+	(*DeleteCollectionStatefulSetsResponse)(nil),        // 107: portico.apps.v1.DeleteCollectionStatefulSetsResponse
+	(*WatchStatefulSetsRequest)(nil),                    // 108: portico.apps.v1.WatchStatefulSetsRequest
+	(*WatchStatefulSetsResponse)(nil),                   // 109: portico.apps.v1.WatchStatefulSetsResponse
+	(*GetStatefulSetScaleRequest)(nil),                  // 110: portico.apps.v1.GetStatefulSetScaleRequest
+	(*GetStatefulSetScaleResponse)(nil),                 // 111: portico.apps.v1.GetStatefulSetScaleResponse
+	(*UpdateStatefulSetScaleRequest)(nil),               // 112: portico.apps.v1.UpdateStatefulSetScaleRequest
+	(*UpdateStatefulSetScaleResponse)(nil),              // 113: portico.apps.v1.UpdateStatefulSetScaleResponse
+	(*PatchStatefulSetScaleRequest)(nil),                // 114: portico.apps.v1.PatchStatefulSetScaleRequest
+	(*PatchStatefulSetScaleResponse)(nil),               // 115: portico.apps.v1.PatchStatefulSetScaleResponse
+	(*GetStatefulSetStatusRequest)(nil),                 // 116: portico.apps.v1.GetStatefulSetStatusRequest
+	(*GetStatefulSetStatusResponse)(nil),                // 117: portico.apps.v1.GetStatefulSetStatusResponse
+	(*UpdateStatefulSetStatusRequest)(nil),              // 118: portico.apps.v1.UpdateStatefulSetStatusRequest
+	(*UpdateStatefulSetStatusResponse)(nil),             // 119: portico.apps.v1.UpdateStatefulSetStatusResponse
+	(*PatchStatefulSetStatusRequest)(nil),               // 120: portico.apps.v1.PatchStatefulSetStatusRequest
+	(*PatchStatefulSetStatusResponse)(nil),              // 121: portico.apps.v1.PatchStatefulSetStatusResponse
+	(*ControllerRevision)(nil),                          // 122: portico.apps.v1.ControllerRevision
+	(*v1.PartialObjectMetadata)(nil),                    // 123: portico.core.v1.PartialObjectMetadata
+	(*v1.ListMeta)(nil),                                 // 124: portico.core.v1.ListMeta
+	(*v1.DeleteOptions)(nil),                            // 125: portico.core.v1.DeleteOptions
+	(*v1.Status)(nil),                                   // 126: portico.core.v1.Status
+	(*DaemonSet)(nil),                                   // 127: portico.apps.v1.DaemonSet
+	(*Deployment)(nil),                                  // 128: portico.apps.v1.Deployment
+	(*v1.Scale)(nil),                                    // 129: portico.core.v1.Scale
+	(*ReplicaSet)(nil),                                  // 130: portico.apps.v1.ReplicaSet
+	(*StatefulSet)(nil),                                 // 131: portico.apps.v1.StatefulSet
 }
 var file_portico_apps_v1_services_proto_depIdxs = []int32{
-	104, // 0: portico.apps.v1.GetControllerRevisionResponse.controller_revision:type_name -> portico.apps.v1.ControllerRevision
-	105, // 1: portico.apps.v1.GetControllerRevisionResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	106, // 2: portico.apps.v1.ListControllerRevisionsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	104, // 3: portico.apps.v1.ListControllerRevisionsResponse.items:type_name -> portico.apps.v1.ControllerRevision
-	105, // 4: portico.apps.v1.ListControllerRevisionsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	104, // 5: portico.apps.v1.CreateControllerRevisionRequest.controller_revision:type_name -> portico.apps.v1.ControllerRevision
-	104, // 6: portico.apps.v1.CreateControllerRevisionResponse.controller_revision:type_name -> portico.apps.v1.ControllerRevision
-	104, // 7: portico.apps.v1.UpdateControllerRevisionRequest.controller_revision:type_name -> portico.apps.v1.ControllerRevision
-	104, // 8: portico.apps.v1.UpdateControllerRevisionResponse.controller_revision:type_name -> portico.apps.v1.ControllerRevision
-	104, // 9: portico.apps.v1.PatchControllerRevisionResponse.controller_revision:type_name -> portico.apps.v1.ControllerRevision
-	107, // 10: portico.apps.v1.DeleteControllerRevisionRequest.options:type_name -> portico.core.v1.DeleteOptions
-	104, // 11: portico.apps.v1.DeleteControllerRevisionResponse.controller_revision:type_name -> portico.apps.v1.ControllerRevision
-	108, // 12: portico.apps.v1.DeleteControllerRevisionResponse.status:type_name -> portico.core.v1.Status
-	107, // 13: portico.apps.v1.DeleteCollectionControllerRevisionsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	106, // 14: portico.apps.v1.DeleteCollectionControllerRevisionsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	104, // 15: portico.apps.v1.DeleteCollectionControllerRevisionsResponse.items:type_name -> portico.apps.v1.ControllerRevision
-	104, // 16: portico.apps.v1.WatchControllerRevisionsResponse.object:type_name -> portico.apps.v1.ControllerRevision
-	105, // 17: portico.apps.v1.WatchControllerRevisionsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	109, // 18: portico.apps.v1.GetDaemonSetResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	105, // 19: portico.apps.v1.GetDaemonSetResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	106, // 20: portico.apps.v1.ListDaemonSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	109, // 21: portico.apps.v1.ListDaemonSetsResponse.items:type_name -> portico.apps.v1.DaemonSet
-	105, // 22: portico.apps.v1.ListDaemonSetsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	109, // 23: portico.apps.v1.CreateDaemonSetRequest.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	109, // 24: portico.apps.v1.CreateDaemonSetResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	109, // 25: portico.apps.v1.UpdateDaemonSetRequest.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	109, // 26: portico.apps.v1.UpdateDaemonSetResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	109, // 27: portico.apps.v1.PatchDaemonSetResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	107, // 28: portico.apps.v1.DeleteDaemonSetRequest.options:type_name -> portico.core.v1.DeleteOptions
-	109, // 29: portico.apps.v1.DeleteDaemonSetResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	108, // 30: portico.apps.v1.DeleteDaemonSetResponse.status:type_name -> portico.core.v1.Status
-	107, // 31: portico.apps.v1.DeleteCollectionDaemonSetsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	106, // 32: portico.apps.v1.DeleteCollectionDaemonSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	109, // 33: portico.apps.v1.DeleteCollectionDaemonSetsResponse.items:type_name -> portico.apps.v1.DaemonSet
-	109, // 34: portico.apps.v1.WatchDaemonSetsResponse.object:type_name -> portico.apps.v1.DaemonSet
-	105, // 35: portico.apps.v1.WatchDaemonSetsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	109, // 36: portico.apps.v1.GetDaemonSetStatusResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	109, // 37: portico.apps.v1.UpdateDaemonSetStatusRequest.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	109, // 38: portico.apps.v1.UpdateDaemonSetStatusResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	109, // 39: portico.apps.v1.PatchDaemonSetStatusResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
-	110, // 40: portico.apps.v1.GetDeploymentResponse.deployment:type_name -> portico.apps.v1.Deployment
-	105, // 41: portico.apps.v1.GetDeploymentResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	106, // 42: portico.apps.v1.ListDeploymentsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	110, // 43: portico.apps.v1.ListDeploymentsResponse.items:type_name -> portico.apps.v1.Deployment
-	105, // 44: portico.apps.v1.ListDeploymentsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	110, // 45: portico.apps.v1.CreateDeploymentRequest.deployment:type_name -> portico.apps.v1.Deployment
-	110, // 46: portico.apps.v1.CreateDeploymentResponse.deployment:type_name -> portico.apps.v1.Deployment
-	110, // 47: portico.apps.v1.UpdateDeploymentRequest.deployment:type_name -> portico.apps.v1.Deployment
-	110, // 48: portico.apps.v1.UpdateDeploymentResponse.deployment:type_name -> portico.apps.v1.Deployment
-	110, // 49: portico.apps.v1.PatchDeploymentResponse.deployment:type_name -> portico.apps.v1.Deployment
-	107, // 50: portico.apps.v1.DeleteDeploymentRequest.options:type_name -> portico.core.v1.DeleteOptions
-	110, // 51: portico.apps.v1.DeleteDeploymentResponse.deployment:type_name -> portico.apps.v1.Deployment
-	108, // 52: portico.apps.v1.DeleteDeploymentResponse.status:type_name -> portico.core.v1.Status
-	107, // 53: portico.apps.v1.DeleteCollectionDeploymentsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	106, // 54: portico.apps.v1.DeleteCollectionDeploymentsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	110, // 55: portico.apps.v1.DeleteCollectionDeploymentsResponse.items:type_name -> portico.apps.v1.Deployment
-	110, // 56: portico.apps.v1.WatchDeploymentsResponse.object:type_name -> portico.apps.v1.Deployment
-	105, // 57: portico.apps.v1.WatchDeploymentsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	110, // 58: portico.apps.v1.GetDeploymentStatusResponse.deployment:type_name -> portico.apps.v1.Deployment
-	110, // 59: portico.apps.v1.UpdateDeploymentStatusRequest.deployment:type_name -> portico.apps.v1.Deployment
-	110, // 60: portico.apps.v1.UpdateDeploymentStatusResponse.deployment:type_name -> portico.apps.v1.Deployment
-	110, // 61: portico.apps.v1.PatchDeploymentStatusResponse.deployment:type_name -> portico.apps.v1.Deployment
-	111, // 62: portico.apps.v1.GetReplicaSetResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	105, // 63: portico.apps.v1.GetReplicaSetResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	106, // 64: portico.apps.v1.ListReplicaSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	111, // 65: portico.apps.v1.ListReplicaSetsResponse.items:type_name -> portico.apps.v1.ReplicaSet
-	105, // 66: portico.apps.v1.ListReplicaSetsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	111, // 67: portico.apps.v1.CreateReplicaSetRequest.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	111, // 68: portico.apps.v1.CreateReplicaSetResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	111, // 69: portico.apps.v1.UpdateReplicaSetRequest.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	111, // 70: portico.apps.v1.UpdateReplicaSetResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	111, // 71: portico.apps.v1.PatchReplicaSetResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	107, // 72: portico.apps.v1.DeleteReplicaSetRequest.options:type_name -> portico.core.v1.DeleteOptions
-	111, // 73: portico.apps.v1.DeleteReplicaSetResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	108, // 74: portico.apps.v1.DeleteReplicaSetResponse.status:type_name -> portico.core.v1.Status
-	107, // 75: portico.apps.v1.DeleteCollectionReplicaSetsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	106, // 76: portico.apps.v1.DeleteCollectionReplicaSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	111, // 77: portico.apps.v1.DeleteCollectionReplicaSetsResponse.items:type_name -> portico.apps.v1.ReplicaSet
-	111, // 78: portico.apps.v1.WatchReplicaSetsResponse.object:type_name -> portico.apps.v1.ReplicaSet
-	105, // 79: portico.apps.v1.WatchReplicaSetsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	111, // 80: portico.apps.v1.GetReplicaSetStatusResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	111, // 81: portico.apps.v1.UpdateReplicaSetStatusRequest.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	111, // 82: portico.apps.v1.UpdateReplicaSetStatusResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	111, // 83: portico.apps.v1.PatchReplicaSetStatusResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
-	112, // 84: portico.apps.v1.GetStatefulSetResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	105, // 85: portico.apps.v1.GetStatefulSetResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	106, // 86: portico.apps.v1.ListStatefulSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	112, // 87: portico.apps.v1.ListStatefulSetsResponse.items:type_name -> portico.apps.v1.StatefulSet
-	105, // 88: portico.apps.v1.ListStatefulSetsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	112, // 89: portico.apps.v1.CreateStatefulSetRequest.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	112, // 90: portico.apps.v1.CreateStatefulSetResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	112, // 91: portico.apps.v1.UpdateStatefulSetRequest.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	112, // 92: portico.apps.v1.UpdateStatefulSetResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	112, // 93: portico.apps.v1.PatchStatefulSetResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	107, // 94: portico.apps.v1.DeleteStatefulSetRequest.options:type_name -> portico.core.v1.DeleteOptions
-	112, // 95: portico.apps.v1.DeleteStatefulSetResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	108, // 96: portico.apps.v1.DeleteStatefulSetResponse.status:type_name -> portico.core.v1.Status
-	107, // 97: portico.apps.v1.DeleteCollectionStatefulSetsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	106, // 98: portico.apps.v1.DeleteCollectionStatefulSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	112, // 99: portico.apps.v1.DeleteCollectionStatefulSetsResponse.items:type_name -> portico.apps.v1.StatefulSet
-	112, // 100: portico.apps.v1.WatchStatefulSetsResponse.object:type_name -> portico.apps.v1.StatefulSet
-	105, // 101: portico.apps.v1.WatchStatefulSetsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	112, // 102: portico.apps.v1.GetStatefulSetStatusResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	112, // 103: portico.apps.v1.UpdateStatefulSetStatusRequest.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	112, // 104: portico.apps.v1.UpdateStatefulSetStatusResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	112, // 105: portico.apps.v1.PatchStatefulSetStatusResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
-	0,   // 106: portico.apps.v1.ControllerRevisionService.GetControllerRevision:input_type -> portico.apps.v1.GetControllerRevisionRequest
-	2,   // 107: portico.apps.v1.ControllerRevisionService.ListControllerRevisions:input_type -> portico.apps.v1.ListControllerRevisionsRequest
-	4,   // 108: portico.apps.v1.ControllerRevisionService.CreateControllerRevision:input_type -> portico.apps.v1.CreateControllerRevisionRequest
-	6,   // 109: portico.apps.v1.ControllerRevisionService.UpdateControllerRevision:input_type -> portico.apps.v1.UpdateControllerRevisionRequest
-	8,   // 110: portico.apps.v1.ControllerRevisionService.PatchControllerRevision:input_type -> portico.apps.v1.PatchControllerRevisionRequest
-	10,  // 111: portico.apps.v1.ControllerRevisionService.DeleteControllerRevision:input_type -> portico.apps.v1.DeleteControllerRevisionRequest
-	12,  // 112: portico.apps.v1.ControllerRevisionService.DeleteCollectionControllerRevisions:input_type -> portico.apps.v1.DeleteCollectionControllerRevisionsRequest
-	14,  // 113: portico.apps.v1.ControllerRevisionService.WatchControllerRevisions:input_type -> portico.apps.v1.WatchControllerRevisionsRequest
-	16,  // 114: portico.apps.v1.DaemonSetService.GetDaemonSet:input_type -> portico.apps.v1.GetDaemonSetRequest
-	18,  // 115: portico.apps.v1.DaemonSetService.ListDaemonSets:input_type -> portico.apps.v1.ListDaemonSetsRequest
-	20,  // 116: portico.apps.v1.DaemonSetService.CreateDaemonSet:input_type -> portico.apps.v1.CreateDaemonSetRequest
-	22,  // 117: portico.apps.v1.DaemonSetService.UpdateDaemonSet:input_type -> portico.apps.v1.UpdateDaemonSetRequest
-	24,  // 118: portico.apps.v1.DaemonSetService.PatchDaemonSet:input_type -> portico.apps.v1.PatchDaemonSetRequest
-	26,  // 119: portico.apps.v1.DaemonSetService.DeleteDaemonSet:input_type -> portico.apps.v1.DeleteDaemonSetRequest
-	28,  // 120: portico.apps.v1.DaemonSetService.DeleteCollectionDaemonSets:input_type -> portico.apps.v1.DeleteCollectionDaemonSetsRequest
-	30,  // 121: portico.apps.v1.DaemonSetService.WatchDaemonSets:input_type -> portico.apps.v1.WatchDaemonSetsRequest
-	32,  // 122: portico.apps.v1.DaemonSetService.GetDaemonSetStatus:input_type -> portico.apps.v1.GetDaemonSetStatusRequest
-	34,  // 123: portico.apps.v1.DaemonSetService.UpdateDaemonSetStatus:input_type -> portico.apps.v1.UpdateDaemonSetStatusRequest
-	36,  // 124: portico.apps.v1.DaemonSetService.PatchDaemonSetStatus:input_type -> portico.apps.v1.PatchDaemonSetStatusRequest
-	38,  // 125: portico.apps.v1.DeploymentService.GetDeployment:input_type -> portico.apps.v1.GetDeploymentRequest
-	40,  // 126: portico.apps.v1.DeploymentService.ListDeployments:input_type -> portico.apps.v1.ListDeploymentsRequest
-	42,  // 127: portico.apps.v1.DeploymentService.CreateDeployment:input_type -> portico.apps.v1.CreateDeploymentRequest
-	44,  // 128: portico.apps.v1.DeploymentService.UpdateDeployment:input_type -> portico.apps.v1.UpdateDeploymentRequest
-	46,  // 129: portico.apps.v1.DeploymentService.PatchDeployment:input_type -> portico.apps.v1.PatchDeploymentRequest
-	48,  // 130: portico.apps.v1.DeploymentService.DeleteDeployment:input_type -> portico.apps.v1.DeleteDeploymentRequest
-	50,  // 131: portico.apps.v1.DeploymentService.DeleteCollectionDeployments:input_type -> portico.apps.v1.DeleteCollectionDeploymentsRequest
-	52,  // 132: portico.apps.v1.DeploymentService.WatchDeployments:input_type -> portico.apps.v1.WatchDeploymentsRequest
-	54,  // 133: portico.apps.v1.DeploymentService.GetDeploymentStatus:input_type -> portico.apps.v1.GetDeploymentStatusRequest
-	56,  // 134: portico.apps.v1.DeploymentService.UpdateDeploymentStatus:input_type -> portico.apps.v1.UpdateDeploymentStatusRequest
-	58,  // 135: portico.apps.v1.DeploymentService.PatchDeploymentStatus:input_type -> portico.apps.v1.PatchDeploymentStatusRequest
-	60,  // 136: portico.apps.v1.ReplicaSetService.GetReplicaSet:input_type -> portico.apps.v1.GetReplicaSetRequest
-	62,  // 137: portico.apps.v1.ReplicaSetService.ListReplicaSets:input_type -> portico.apps.v1.ListReplicaSetsRequest
-	64,  // 138: portico.apps.v1.ReplicaSetService.CreateReplicaSet:input_type -> portico.apps.v1.CreateReplicaSetRequest
-	66,  // 139: portico.apps.v1.ReplicaSetService.UpdateReplicaSet:input_type -> portico.apps.v1.UpdateReplicaSetRequest
-	68,  // 140: portico.apps.v1.ReplicaSetService.PatchReplicaSet:input_type -> portico.apps.v1.PatchReplicaSetRequest
-	70,  // 141: portico.apps.v1.ReplicaSetService.DeleteReplicaSet:input_type -> portico.apps.v1.DeleteReplicaSetRequest
-	72,  // 142: portico.apps.v1.ReplicaSetService.DeleteCollectionReplicaSets:input_type -> portico.apps.v1.DeleteCollectionReplicaSetsRequest
-	74,  // 143: portico.apps.v1.ReplicaSetService.WatchReplicaSets:input_type -> portico.apps.v1.WatchReplicaSetsRequest
-	76,  // 144: portico.apps.v1.ReplicaSetService.GetReplicaSetStatus:input_type -> portico.apps.v1.GetReplicaSetStatusRequest
-	78,  // 145: portico.apps.v1.ReplicaSetService.UpdateReplicaSetStatus:input_type -> portico.apps.v1.UpdateReplicaSetStatusRequest
-	80,  // 146: portico.apps.v1.ReplicaSetService.PatchReplicaSetStatus:input_type -> portico.apps.v1.PatchReplicaSetStatusRequest
-	82,  // 147: portico.apps.v1.StatefulSetService.GetStatefulSet:input_type -> portico.apps.v1.GetStatefulSetRequest
-	84,  // 148: portico.apps.v1.StatefulSetService.ListStatefulSets:input_type -> portico.apps.v1.ListStatefulSetsRequest
-	86,  // 149: portico.apps.v1.StatefulSetService.CreateStatefulSet:input_type -> portico.apps.v1.CreateStatefulSetRequest
-	88,  // 150: portico.apps.v1.StatefulSetService.UpdateStatefulSet:input_type -> portico.apps.v1.UpdateStatefulSetRequest
-	90,  // 151: portico.apps.v1.StatefulSetService.PatchStatefulSet:input_type -> portico.apps.v1.PatchStatefulSetRequest
-	92,  // 152: portico.apps.v1.StatefulSetService.DeleteStatefulSet:input_type -> portico.apps.v1.DeleteStatefulSetRequest
-	94,  // 153: portico.apps.v1.StatefulSetService.DeleteCollectionStatefulSets:input_type -> portico.apps.v1.DeleteCollectionStatefulSetsRequest
-	96,  // 154: portico.apps.v1.StatefulSetService.WatchStatefulSets:input_type -> portico.apps.v1.WatchStatefulSetsRequest
-	98,  // 155: portico.apps.v1.StatefulSetService.GetStatefulSetStatus:input_type -> portico.apps.v1.GetStatefulSetStatusRequest
-	100, // 156: portico.apps.v1.StatefulSetService.UpdateStatefulSetStatus:input_type -> portico.apps.v1.UpdateStatefulSetStatusRequest
-	102, // 157: portico.apps.v1.StatefulSetService.PatchStatefulSetStatus:input_type -> portico.apps.v1.PatchStatefulSetStatusRequest
-	1,   // 158: portico.apps.v1.ControllerRevisionService.GetControllerRevision:output_type -> portico.apps.v1.GetControllerRevisionResponse
-	3,   // 159: portico.apps.v1.ControllerRevisionService.ListControllerRevisions:output_type -> portico.apps.v1.ListControllerRevisionsResponse
-	5,   // 160: portico.apps.v1.ControllerRevisionService.CreateControllerRevision:output_type -> portico.apps.v1.CreateControllerRevisionResponse
-	7,   // 161: portico.apps.v1.ControllerRevisionService.UpdateControllerRevision:output_type -> portico.apps.v1.UpdateControllerRevisionResponse
-	9,   // 162: portico.apps.v1.ControllerRevisionService.PatchControllerRevision:output_type -> portico.apps.v1.PatchControllerRevisionResponse
-	11,  // 163: portico.apps.v1.ControllerRevisionService.DeleteControllerRevision:output_type -> portico.apps.v1.DeleteControllerRevisionResponse
-	13,  // 164: portico.apps.v1.ControllerRevisionService.DeleteCollectionControllerRevisions:output_type -> portico.apps.v1.DeleteCollectionControllerRevisionsResponse
-	15,  // 165: portico.apps.v1.ControllerRevisionService.WatchControllerRevisions:output_type -> portico.apps.v1.WatchControllerRevisionsResponse
-	17,  // 166: portico.apps.v1.DaemonSetService.GetDaemonSet:output_type -> portico.apps.v1.GetDaemonSetResponse
-	19,  // 167: portico.apps.v1.DaemonSetService.ListDaemonSets:output_type -> portico.apps.v1.ListDaemonSetsResponse
-	21,  // 168: portico.apps.v1.DaemonSetService.CreateDaemonSet:output_type -> portico.apps.v1.CreateDaemonSetResponse
-	23,  // 169: portico.apps.v1.DaemonSetService.UpdateDaemonSet:output_type -> portico.apps.v1.UpdateDaemonSetResponse
-	25,  // 170: portico.apps.v1.DaemonSetService.PatchDaemonSet:output_type -> portico.apps.v1.PatchDaemonSetResponse
-	27,  // 171: portico.apps.v1.DaemonSetService.DeleteDaemonSet:output_type -> portico.apps.v1.DeleteDaemonSetResponse
-	29,  // 172: portico.apps.v1.DaemonSetService.DeleteCollectionDaemonSets:output_type -> portico.apps.v1.DeleteCollectionDaemonSetsResponse
-	31,  // 173: portico.apps.v1.DaemonSetService.WatchDaemonSets:output_type -> portico.apps.v1.WatchDaemonSetsResponse
-	33,  // 174: portico.apps.v1.DaemonSetService.GetDaemonSetStatus:output_type -> portico.apps.v1.GetDaemonSetStatusResponse
-	35,  // 175: portico.apps.v1.DaemonSetService.UpdateDaemonSetStatus:output_type -> portico.apps.v1.UpdateDaemonSetStatusResponse
-	37,  // 176: portico.apps.v1.DaemonSetService.PatchDaemonSetStatus:output_type -> portico.apps.v1.PatchDaemonSetStatusResponse
-	39,  // 177: portico.apps.v1.DeploymentService.GetDeployment:output_type -> portico.apps.v1.GetDeploymentResponse
-	41,  // 178: portico.apps.v1.DeploymentService.ListDeployments:output_type -> portico.apps.v1.ListDeploymentsResponse
-	43,  // 179: portico.apps.v1.DeploymentService.CreateDeployment:output_type -> portico.apps.v1.CreateDeploymentResponse
-	45,  // 180: portico.apps.v1.DeploymentService.UpdateDeployment:output_type -> portico.apps.v1.UpdateDeploymentResponse
-	47,  // 181: portico.apps.v1.DeploymentService.PatchDeployment:output_type -> portico.apps.v1.PatchDeploymentResponse
-	49,  // 182: portico.apps.v1.DeploymentService.DeleteDeployment:output_type -> portico.apps.v1.DeleteDeploymentResponse
-	51,  // 183: portico.apps.v1.DeploymentService.DeleteCollectionDeployments:output_type -> portico.apps.v1.DeleteCollectionDeploymentsResponse
-	53,  // 184: portico.apps.v1.DeploymentService.WatchDeployments:output_type -> portico.apps.v1.WatchDeploymentsResponse
-	55,  // 185: portico.apps.v1.DeploymentService.GetDeploymentStatus:output_type -> portico.apps.v1.GetDeploymentStatusResponse
-	57,  // 186: portico.apps.v1.DeploymentService.UpdateDeploymentStatus:output_type -> portico.apps.v1.UpdateDeploymentStatusResponse
-	59,  // 187: portico.apps.v1.DeploymentService.PatchDeploymentStatus:output_type -> portico.apps.v1.PatchDeploymentStatusResponse
-	61,  // 188: portico.apps.v1.ReplicaSetService.GetReplicaSet:output_type -> portico.apps.v1.GetReplicaSetResponse
-	63,  // 189: portico.apps.v1.ReplicaSetService.ListReplicaSets:output_type -> portico.apps.v1.ListReplicaSetsResponse
-	65,  // 190: portico.apps.v1.ReplicaSetService.CreateReplicaSet:output_type -> portico.apps.v1.CreateReplicaSetResponse
-	67,  // 191: portico.apps.v1.ReplicaSetService.UpdateReplicaSet:output_type -> portico.apps.v1.UpdateReplicaSetResponse
-	69,  // 192: portico.apps.v1.ReplicaSetService.PatchReplicaSet:output_type -> portico.apps.v1.PatchReplicaSetResponse
-	71,  // 193: portico.apps.v1.ReplicaSetService.DeleteReplicaSet:output_type -> portico.apps.v1.DeleteReplicaSetResponse
-	73,  // 194: portico.apps.v1.ReplicaSetService.DeleteCollectionReplicaSets:output_type -> portico.apps.v1.DeleteCollectionReplicaSetsResponse
-	75,  // 195: portico.apps.v1.ReplicaSetService.WatchReplicaSets:output_type -> portico.apps.v1.WatchReplicaSetsResponse
-	77,  // 196: portico.apps.v1.ReplicaSetService.GetReplicaSetStatus:output_type -> portico.apps.v1.GetReplicaSetStatusResponse
-	79,  // 197: portico.apps.v1.ReplicaSetService.UpdateReplicaSetStatus:output_type -> portico.apps.v1.UpdateReplicaSetStatusResponse
-	81,  // 198: portico.apps.v1.ReplicaSetService.PatchReplicaSetStatus:output_type -> portico.apps.v1.PatchReplicaSetStatusResponse
-	83,  // 199: portico.apps.v1.StatefulSetService.GetStatefulSet:output_type -> portico.apps.v1.GetStatefulSetResponse
-	85,  // 200: portico.apps.v1.StatefulSetService.ListStatefulSets:output_type -> portico.apps.v1.ListStatefulSetsResponse
-	87,  // 201: portico.apps.v1.StatefulSetService.CreateStatefulSet:output_type -> portico.apps.v1.CreateStatefulSetResponse
-	89,  // 202: portico.apps.v1.StatefulSetService.UpdateStatefulSet:output_type -> portico.apps.v1.UpdateStatefulSetResponse
-	91,  // 203: portico.apps.v1.StatefulSetService.PatchStatefulSet:output_type -> portico.apps.v1.PatchStatefulSetResponse
-	93,  // 204: portico.apps.v1.StatefulSetService.DeleteStatefulSet:output_type -> portico.apps.v1.DeleteStatefulSetResponse
-	95,  // 205: portico.apps.v1.StatefulSetService.DeleteCollectionStatefulSets:output_type -> portico.apps.v1.DeleteCollectionStatefulSetsResponse
-	97,  // 206: portico.apps.v1.StatefulSetService.WatchStatefulSets:output_type -> portico.apps.v1.WatchStatefulSetsResponse
-	99,  // 207: portico.apps.v1.StatefulSetService.GetStatefulSetStatus:output_type -> portico.apps.v1.GetStatefulSetStatusResponse
-	101, // 208: portico.apps.v1.StatefulSetService.UpdateStatefulSetStatus:output_type -> portico.apps.v1.UpdateStatefulSetStatusResponse
-	103, // 209: portico.apps.v1.StatefulSetService.PatchStatefulSetStatus:output_type -> portico.apps.v1.PatchStatefulSetStatusResponse
-	158, // [158:210] is the sub-list for method output_type
-	106, // [106:158] is the sub-list for method input_type
-	106, // [106:106] is the sub-list for extension type_name
-	106, // [106:106] is the sub-list for extension extendee
-	0,   // [0:106] is the sub-list for field type_name
+	122, // 0: portico.apps.v1.GetControllerRevisionResponse.controller_revision:type_name -> portico.apps.v1.ControllerRevision
+	123, // 1: portico.apps.v1.GetControllerRevisionResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	124, // 2: portico.apps.v1.ListControllerRevisionsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	122, // 3: portico.apps.v1.ListControllerRevisionsResponse.items:type_name -> portico.apps.v1.ControllerRevision
+	123, // 4: portico.apps.v1.ListControllerRevisionsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	122, // 5: portico.apps.v1.CreateControllerRevisionRequest.controller_revision:type_name -> portico.apps.v1.ControllerRevision
+	122, // 6: portico.apps.v1.CreateControllerRevisionResponse.controller_revision:type_name -> portico.apps.v1.ControllerRevision
+	122, // 7: portico.apps.v1.UpdateControllerRevisionRequest.controller_revision:type_name -> portico.apps.v1.ControllerRevision
+	122, // 8: portico.apps.v1.UpdateControllerRevisionResponse.controller_revision:type_name -> portico.apps.v1.ControllerRevision
+	122, // 9: portico.apps.v1.PatchControllerRevisionResponse.controller_revision:type_name -> portico.apps.v1.ControllerRevision
+	125, // 10: portico.apps.v1.DeleteControllerRevisionRequest.options:type_name -> portico.core.v1.DeleteOptions
+	122, // 11: portico.apps.v1.DeleteControllerRevisionResponse.controller_revision:type_name -> portico.apps.v1.ControllerRevision
+	126, // 12: portico.apps.v1.DeleteControllerRevisionResponse.status:type_name -> portico.core.v1.Status
+	125, // 13: portico.apps.v1.DeleteCollectionControllerRevisionsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	124, // 14: portico.apps.v1.DeleteCollectionControllerRevisionsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	122, // 15: portico.apps.v1.DeleteCollectionControllerRevisionsResponse.items:type_name -> portico.apps.v1.ControllerRevision
+	122, // 16: portico.apps.v1.WatchControllerRevisionsResponse.object:type_name -> portico.apps.v1.ControllerRevision
+	123, // 17: portico.apps.v1.WatchControllerRevisionsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	127, // 18: portico.apps.v1.GetDaemonSetResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	123, // 19: portico.apps.v1.GetDaemonSetResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	124, // 20: portico.apps.v1.ListDaemonSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	127, // 21: portico.apps.v1.ListDaemonSetsResponse.items:type_name -> portico.apps.v1.DaemonSet
+	123, // 22: portico.apps.v1.ListDaemonSetsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	127, // 23: portico.apps.v1.CreateDaemonSetRequest.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	127, // 24: portico.apps.v1.CreateDaemonSetResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	127, // 25: portico.apps.v1.UpdateDaemonSetRequest.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	127, // 26: portico.apps.v1.UpdateDaemonSetResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	127, // 27: portico.apps.v1.PatchDaemonSetResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	125, // 28: portico.apps.v1.DeleteDaemonSetRequest.options:type_name -> portico.core.v1.DeleteOptions
+	127, // 29: portico.apps.v1.DeleteDaemonSetResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	126, // 30: portico.apps.v1.DeleteDaemonSetResponse.status:type_name -> portico.core.v1.Status
+	125, // 31: portico.apps.v1.DeleteCollectionDaemonSetsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	124, // 32: portico.apps.v1.DeleteCollectionDaemonSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	127, // 33: portico.apps.v1.DeleteCollectionDaemonSetsResponse.items:type_name -> portico.apps.v1.DaemonSet
+	127, // 34: portico.apps.v1.WatchDaemonSetsResponse.object:type_name -> portico.apps.v1.DaemonSet
+	123, // 35: portico.apps.v1.WatchDaemonSetsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	127, // 36: portico.apps.v1.GetDaemonSetStatusResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	127, // 37: portico.apps.v1.UpdateDaemonSetStatusRequest.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	127, // 38: portico.apps.v1.UpdateDaemonSetStatusResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	127, // 39: portico.apps.v1.PatchDaemonSetStatusResponse.daemon_set:type_name -> portico.apps.v1.DaemonSet
+	128, // 40: portico.apps.v1.GetDeploymentResponse.deployment:type_name -> portico.apps.v1.Deployment
+	123, // 41: portico.apps.v1.GetDeploymentResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	124, // 42: portico.apps.v1.ListDeploymentsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	128, // 43: portico.apps.v1.ListDeploymentsResponse.items:type_name -> portico.apps.v1.Deployment
+	123, // 44: portico.apps.v1.ListDeploymentsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	128, // 45: portico.apps.v1.CreateDeploymentRequest.deployment:type_name -> portico.apps.v1.Deployment
+	128, // 46: portico.apps.v1.CreateDeploymentResponse.deployment:type_name -> portico.apps.v1.Deployment
+	128, // 47: portico.apps.v1.UpdateDeploymentRequest.deployment:type_name -> portico.apps.v1.Deployment
+	128, // 48: portico.apps.v1.UpdateDeploymentResponse.deployment:type_name -> portico.apps.v1.Deployment
+	128, // 49: portico.apps.v1.PatchDeploymentResponse.deployment:type_name -> portico.apps.v1.Deployment
+	125, // 50: portico.apps.v1.DeleteDeploymentRequest.options:type_name -> portico.core.v1.DeleteOptions
+	128, // 51: portico.apps.v1.DeleteDeploymentResponse.deployment:type_name -> portico.apps.v1.Deployment
+	126, // 52: portico.apps.v1.DeleteDeploymentResponse.status:type_name -> portico.core.v1.Status
+	125, // 53: portico.apps.v1.DeleteCollectionDeploymentsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	124, // 54: portico.apps.v1.DeleteCollectionDeploymentsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	128, // 55: portico.apps.v1.DeleteCollectionDeploymentsResponse.items:type_name -> portico.apps.v1.Deployment
+	128, // 56: portico.apps.v1.WatchDeploymentsResponse.object:type_name -> portico.apps.v1.Deployment
+	123, // 57: portico.apps.v1.WatchDeploymentsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	129, // 58: portico.apps.v1.GetDeploymentScaleResponse.scale:type_name -> portico.core.v1.Scale
+	129, // 59: portico.apps.v1.UpdateDeploymentScaleRequest.scale:type_name -> portico.core.v1.Scale
+	129, // 60: portico.apps.v1.UpdateDeploymentScaleResponse.scale:type_name -> portico.core.v1.Scale
+	129, // 61: portico.apps.v1.PatchDeploymentScaleResponse.scale:type_name -> portico.core.v1.Scale
+	128, // 62: portico.apps.v1.GetDeploymentStatusResponse.deployment:type_name -> portico.apps.v1.Deployment
+	128, // 63: portico.apps.v1.UpdateDeploymentStatusRequest.deployment:type_name -> portico.apps.v1.Deployment
+	128, // 64: portico.apps.v1.UpdateDeploymentStatusResponse.deployment:type_name -> portico.apps.v1.Deployment
+	128, // 65: portico.apps.v1.PatchDeploymentStatusResponse.deployment:type_name -> portico.apps.v1.Deployment
+	130, // 66: portico.apps.v1.GetReplicaSetResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	123, // 67: portico.apps.v1.GetReplicaSetResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	124, // 68: portico.apps.v1.ListReplicaSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	130, // 69: portico.apps.v1.ListReplicaSetsResponse.items:type_name -> portico.apps.v1.ReplicaSet
+	123, // 70: portico.apps.v1.ListReplicaSetsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	130, // 71: portico.apps.v1.CreateReplicaSetRequest.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	130, // 72: portico.apps.v1.CreateReplicaSetResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	130, // 73: portico.apps.v1.UpdateReplicaSetRequest.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	130, // 74: portico.apps.v1.UpdateReplicaSetResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	130, // 75: portico.apps.v1.PatchReplicaSetResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	125, // 76: portico.apps.v1.DeleteReplicaSetRequest.options:type_name -> portico.core.v1.DeleteOptions
+	130, // 77: portico.apps.v1.DeleteReplicaSetResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	126, // 78: portico.apps.v1.DeleteReplicaSetResponse.status:type_name -> portico.core.v1.Status
+	125, // 79: portico.apps.v1.DeleteCollectionReplicaSetsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	124, // 80: portico.apps.v1.DeleteCollectionReplicaSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	130, // 81: portico.apps.v1.DeleteCollectionReplicaSetsResponse.items:type_name -> portico.apps.v1.ReplicaSet
+	130, // 82: portico.apps.v1.WatchReplicaSetsResponse.object:type_name -> portico.apps.v1.ReplicaSet
+	123, // 83: portico.apps.v1.WatchReplicaSetsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	129, // 84: portico.apps.v1.GetReplicaSetScaleResponse.scale:type_name -> portico.core.v1.Scale
+	129, // 85: portico.apps.v1.UpdateReplicaSetScaleRequest.scale:type_name -> portico.core.v1.Scale
+	129, // 86: portico.apps.v1.UpdateReplicaSetScaleResponse.scale:type_name -> portico.core.v1.Scale
+	129, // 87: portico.apps.v1.PatchReplicaSetScaleResponse.scale:type_name -> portico.core.v1.Scale
+	130, // 88: portico.apps.v1.GetReplicaSetStatusResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	130, // 89: portico.apps.v1.UpdateReplicaSetStatusRequest.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	130, // 90: portico.apps.v1.UpdateReplicaSetStatusResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	130, // 91: portico.apps.v1.PatchReplicaSetStatusResponse.replica_set:type_name -> portico.apps.v1.ReplicaSet
+	131, // 92: portico.apps.v1.GetStatefulSetResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	123, // 93: portico.apps.v1.GetStatefulSetResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	124, // 94: portico.apps.v1.ListStatefulSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	131, // 95: portico.apps.v1.ListStatefulSetsResponse.items:type_name -> portico.apps.v1.StatefulSet
+	123, // 96: portico.apps.v1.ListStatefulSetsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	131, // 97: portico.apps.v1.CreateStatefulSetRequest.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	131, // 98: portico.apps.v1.CreateStatefulSetResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	131, // 99: portico.apps.v1.UpdateStatefulSetRequest.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	131, // 100: portico.apps.v1.UpdateStatefulSetResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	131, // 101: portico.apps.v1.PatchStatefulSetResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	125, // 102: portico.apps.v1.DeleteStatefulSetRequest.options:type_name -> portico.core.v1.DeleteOptions
+	131, // 103: portico.apps.v1.DeleteStatefulSetResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	126, // 104: portico.apps.v1.DeleteStatefulSetResponse.status:type_name -> portico.core.v1.Status
+	125, // 105: portico.apps.v1.DeleteCollectionStatefulSetsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	124, // 106: portico.apps.v1.DeleteCollectionStatefulSetsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	131, // 107: portico.apps.v1.DeleteCollectionStatefulSetsResponse.items:type_name -> portico.apps.v1.StatefulSet
+	131, // 108: portico.apps.v1.WatchStatefulSetsResponse.object:type_name -> portico.apps.v1.StatefulSet
+	123, // 109: portico.apps.v1.WatchStatefulSetsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	129, // 110: portico.apps.v1.GetStatefulSetScaleResponse.scale:type_name -> portico.core.v1.Scale
+	129, // 111: portico.apps.v1.UpdateStatefulSetScaleRequest.scale:type_name -> portico.core.v1.Scale
+	129, // 112: portico.apps.v1.UpdateStatefulSetScaleResponse.scale:type_name -> portico.core.v1.Scale
+	129, // 113: portico.apps.v1.PatchStatefulSetScaleResponse.scale:type_name -> portico.core.v1.Scale
+	131, // 114: portico.apps.v1.GetStatefulSetStatusResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	131, // 115: portico.apps.v1.UpdateStatefulSetStatusRequest.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	131, // 116: portico.apps.v1.UpdateStatefulSetStatusResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	131, // 117: portico.apps.v1.PatchStatefulSetStatusResponse.stateful_set:type_name -> portico.apps.v1.StatefulSet
+	0,   // 118: portico.apps.v1.ControllerRevisionService.GetControllerRevision:input_type -> portico.apps.v1.GetControllerRevisionRequest
+	2,   // 119: portico.apps.v1.ControllerRevisionService.ListControllerRevisions:input_type -> portico.apps.v1.ListControllerRevisionsRequest
+	4,   // 120: portico.apps.v1.ControllerRevisionService.CreateControllerRevision:input_type -> portico.apps.v1.CreateControllerRevisionRequest
+	6,   // 121: portico.apps.v1.ControllerRevisionService.UpdateControllerRevision:input_type -> portico.apps.v1.UpdateControllerRevisionRequest
+	8,   // 122: portico.apps.v1.ControllerRevisionService.PatchControllerRevision:input_type -> portico.apps.v1.PatchControllerRevisionRequest
+	10,  // 123: portico.apps.v1.ControllerRevisionService.DeleteControllerRevision:input_type -> portico.apps.v1.DeleteControllerRevisionRequest
+	12,  // 124: portico.apps.v1.ControllerRevisionService.DeleteCollectionControllerRevisions:input_type -> portico.apps.v1.DeleteCollectionControllerRevisionsRequest
+	14,  // 125: portico.apps.v1.ControllerRevisionService.WatchControllerRevisions:input_type -> portico.apps.v1.WatchControllerRevisionsRequest
+	16,  // 126: portico.apps.v1.DaemonSetService.GetDaemonSet:input_type -> portico.apps.v1.GetDaemonSetRequest
+	18,  // 127: portico.apps.v1.DaemonSetService.ListDaemonSets:input_type -> portico.apps.v1.ListDaemonSetsRequest
+	20,  // 128: portico.apps.v1.DaemonSetService.CreateDaemonSet:input_type -> portico.apps.v1.CreateDaemonSetRequest
+	22,  // 129: portico.apps.v1.DaemonSetService.UpdateDaemonSet:input_type -> portico.apps.v1.UpdateDaemonSetRequest
+	24,  // 130: portico.apps.v1.DaemonSetService.PatchDaemonSet:input_type -> portico.apps.v1.PatchDaemonSetRequest
+	26,  // 131: portico.apps.v1.DaemonSetService.DeleteDaemonSet:input_type -> portico.apps.v1.DeleteDaemonSetRequest
+	28,  // 132: portico.apps.v1.DaemonSetService.DeleteCollectionDaemonSets:input_type -> portico.apps.v1.DeleteCollectionDaemonSetsRequest
+	30,  // 133: portico.apps.v1.DaemonSetService.WatchDaemonSets:input_type -> portico.apps.v1.WatchDaemonSetsRequest
+	32,  // 134: portico.apps.v1.DaemonSetService.GetDaemonSetStatus:input_type -> portico.apps.v1.GetDaemonSetStatusRequest
+	34,  // 135: portico.apps.v1.DaemonSetService.UpdateDaemonSetStatus:input_type -> portico.apps.v1.UpdateDaemonSetStatusRequest
+	36,  // 136: portico.apps.v1.DaemonSetService.PatchDaemonSetStatus:input_type -> portico.apps.v1.PatchDaemonSetStatusRequest
+	38,  // 137: portico.apps.v1.DeploymentService.GetDeployment:input_type -> portico.apps.v1.GetDeploymentRequest
+	40,  // 138: portico.apps.v1.DeploymentService.ListDeployments:input_type -> portico.apps.v1.ListDeploymentsRequest
+	42,  // 139: portico.apps.v1.DeploymentService.CreateDeployment:input_type -> portico.apps.v1.CreateDeploymentRequest
+	44,  // 140: portico.apps.v1.DeploymentService.UpdateDeployment:input_type -> portico.apps.v1.UpdateDeploymentRequest
+	46,  // 141: portico.apps.v1.DeploymentService.PatchDeployment:input_type -> portico.apps.v1.PatchDeploymentRequest
+	48,  // 142: portico.apps.v1.DeploymentService.DeleteDeployment:input_type -> portico.apps.v1.DeleteDeploymentRequest
+	50,  // 143: portico.apps.v1.DeploymentService.DeleteCollectionDeployments:input_type -> portico.apps.v1.DeleteCollectionDeploymentsRequest
+	52,  // 144: portico.apps.v1.DeploymentService.WatchDeployments:input_type -> portico.apps.v1.WatchDeploymentsRequest
+	54,  // 145: portico.apps.v1.DeploymentService.GetDeploymentScale:input_type -> portico.apps.v1.GetDeploymentScaleRequest
+	56,  // 146: portico.apps.v1.DeploymentService.UpdateDeploymentScale:input_type -> portico.apps.v1.UpdateDeploymentScaleRequest
+	58,  // 147: portico.apps.v1.DeploymentService.PatchDeploymentScale:input_type -> portico.apps.v1.PatchDeploymentScaleRequest
+	60,  // 148: portico.apps.v1.DeploymentService.GetDeploymentStatus:input_type -> portico.apps.v1.GetDeploymentStatusRequest
+	62,  // 149: portico.apps.v1.DeploymentService.UpdateDeploymentStatus:input_type -> portico.apps.v1.UpdateDeploymentStatusRequest
+	64,  // 150: portico.apps.v1.DeploymentService.PatchDeploymentStatus:input_type -> portico.apps.v1.PatchDeploymentStatusRequest
+	66,  // 151: portico.apps.v1.ReplicaSetService.GetReplicaSet:input_type -> portico.apps.v1.GetReplicaSetRequest
+	68,  // 152: portico.apps.v1.ReplicaSetService.ListReplicaSets:input_type -> portico.apps.v1.ListReplicaSetsRequest
+	70,  // 153: portico.apps.v1.ReplicaSetService.CreateReplicaSet:input_type -> portico.apps.v1.CreateReplicaSetRequest
+	72,  // 154: portico.apps.v1.ReplicaSetService.UpdateReplicaSet:input_type -> portico.apps.v1.UpdateReplicaSetRequest
+	74,  // 155: portico.apps.v1.ReplicaSetService.PatchReplicaSet:input_type -> portico.apps.v1.PatchReplicaSetRequest
+	76,  // 156: portico.apps.v1.ReplicaSetService.DeleteReplicaSet:input_type -> portico.apps.v1.DeleteReplicaSetRequest
+	78,  // 157: portico.apps.v1.ReplicaSetService.DeleteCollectionReplicaSets:input_type -> portico.apps.v1.DeleteCollectionReplicaSetsRequest
+	80,  // 158: portico.apps.v1.ReplicaSetService.WatchReplicaSets:input_type -> portico.apps.v1.WatchReplicaSetsRequest
+	82,  // 159: portico.apps.v1.ReplicaSetService.GetReplicaSetScale:input_type -> portico.apps.v1.GetReplicaSetScaleRequest
+	84,  // 160: portico.apps.v1.ReplicaSetService.UpdateReplicaSetScale:input_type -> portico.apps.v1.UpdateReplicaSetScaleRequest
+	86,  // 161: portico.apps.v1.ReplicaSetService.PatchReplicaSetScale:input_type -> portico.apps.v1.PatchReplicaSetScaleRequest
+	88,  // 162: portico.apps.v1.ReplicaSetService.GetReplicaSetStatus:input_type -> portico.apps.v1.GetReplicaSetStatusRequest
+	90,  // 163: portico.apps.v1.ReplicaSetService.UpdateReplicaSetStatus:input_type -> portico.apps.v1.UpdateReplicaSetStatusRequest
+	92,  // 164: portico.apps.v1.ReplicaSetService.PatchReplicaSetStatus:input_type -> portico.apps.v1.PatchReplicaSetStatusRequest
+	94,  // 165: portico.apps.v1.StatefulSetService.GetStatefulSet:input_type -> portico.apps.v1.GetStatefulSetRequest
+	96,  // 166: portico.apps.v1.StatefulSetService.ListStatefulSets:input_type -> portico.apps.v1.ListStatefulSetsRequest
+	98,  // 167: portico.apps.v1.StatefulSetService.CreateStatefulSet:input_type -> portico.apps.v1.CreateStatefulSetRequest
+	100, // 168: portico.apps.v1.StatefulSetService.UpdateStatefulSet:input_type -> portico.apps.v1.UpdateStatefulSetRequest
+	102, // 169: portico.apps.v1.StatefulSetService.PatchStatefulSet:input_type -> portico.apps.v1.PatchStatefulSetRequest
+	104, // 170: portico.apps.v1.StatefulSetService.DeleteStatefulSet:input_type -> portico.apps.v1.DeleteStatefulSetRequest
+	106, // 171: portico.apps.v1.StatefulSetService.DeleteCollectionStatefulSets:input_type -> portico.apps.v1.DeleteCollectionStatefulSetsRequest
+	108, // 172: portico.apps.v1.StatefulSetService.WatchStatefulSets:input_type -> portico.apps.v1.WatchStatefulSetsRequest
+	110, // 173: portico.apps.v1.StatefulSetService.GetStatefulSetScale:input_type -> portico.apps.v1.GetStatefulSetScaleRequest
+	112, // 174: portico.apps.v1.StatefulSetService.UpdateStatefulSetScale:input_type -> portico.apps.v1.UpdateStatefulSetScaleRequest
+	114, // 175: portico.apps.v1.StatefulSetService.PatchStatefulSetScale:input_type -> portico.apps.v1.PatchStatefulSetScaleRequest
+	116, // 176: portico.apps.v1.StatefulSetService.GetStatefulSetStatus:input_type -> portico.apps.v1.GetStatefulSetStatusRequest
+	118, // 177: portico.apps.v1.StatefulSetService.UpdateStatefulSetStatus:input_type -> portico.apps.v1.UpdateStatefulSetStatusRequest
+	120, // 178: portico.apps.v1.StatefulSetService.PatchStatefulSetStatus:input_type -> portico.apps.v1.PatchStatefulSetStatusRequest
+	1,   // 179: portico.apps.v1.ControllerRevisionService.GetControllerRevision:output_type -> portico.apps.v1.GetControllerRevisionResponse
+	3,   // 180: portico.apps.v1.ControllerRevisionService.ListControllerRevisions:output_type -> portico.apps.v1.ListControllerRevisionsResponse
+	5,   // 181: portico.apps.v1.ControllerRevisionService.CreateControllerRevision:output_type -> portico.apps.v1.CreateControllerRevisionResponse
+	7,   // 182: portico.apps.v1.ControllerRevisionService.UpdateControllerRevision:output_type -> portico.apps.v1.UpdateControllerRevisionResponse
+	9,   // 183: portico.apps.v1.ControllerRevisionService.PatchControllerRevision:output_type -> portico.apps.v1.PatchControllerRevisionResponse
+	11,  // 184: portico.apps.v1.ControllerRevisionService.DeleteControllerRevision:output_type -> portico.apps.v1.DeleteControllerRevisionResponse
+	13,  // 185: portico.apps.v1.ControllerRevisionService.DeleteCollectionControllerRevisions:output_type -> portico.apps.v1.DeleteCollectionControllerRevisionsResponse
+	15,  // 186: portico.apps.v1.ControllerRevisionService.WatchControllerRevisions:output_type -> portico.apps.v1.WatchControllerRevisionsResponse
+	17,  // 187: portico.apps.v1.DaemonSetService.GetDaemonSet:output_type -> portico.apps.v1.GetDaemonSetResponse
+	19,  // 188: portico.apps.v1.DaemonSetService.ListDaemonSets:output_type -> portico.apps.v1.ListDaemonSetsResponse
+	21,  // 189: portico.apps.v1.DaemonSetService.CreateDaemonSet:output_type -> portico.apps.v1.CreateDaemonSetResponse
+	23,  // 190: portico.apps.v1.DaemonSetService.UpdateDaemonSet:output_type -> portico.apps.v1.UpdateDaemonSetResponse
+	25,  // 191: portico.apps.v1.DaemonSetService.PatchDaemonSet:output_type -> portico.apps.v1.PatchDaemonSetResponse
+	27,  // 192: portico.apps.v1.DaemonSetService.DeleteDaemonSet:output_type -> portico.apps.v1.DeleteDaemonSetResponse
+	29,  // 193: portico.apps.v1.DaemonSetService.DeleteCollectionDaemonSets:output_type -> portico.apps.v1.DeleteCollectionDaemonSetsResponse
+	31,  // 194: portico.apps.v1.DaemonSetService.WatchDaemonSets:output_type -> portico.apps.v1.WatchDaemonSetsResponse
+	33,  // 195: portico.apps.v1.DaemonSetService.GetDaemonSetStatus:output_type -> portico.apps.v1.GetDaemonSetStatusResponse
+	35,  // 196: portico.apps.v1.DaemonSetService.UpdateDaemonSetStatus:output_type -> portico.apps.v1.UpdateDaemonSetStatusResponse
+	37,  // 197: portico.apps.v1.DaemonSetService.PatchDaemonSetStatus:output_type -> portico.apps.v1.PatchDaemonSetStatusResponse
+	39,  // 198: portico.apps.v1.DeploymentService.GetDeployment:output_type -> portico.apps.v1.GetDeploymentResponse
+	41,  // 199: portico.apps.v1.DeploymentService.ListDeployments:output_type -> portico.apps.v1.ListDeploymentsResponse
+	43,  // 200: portico.apps.v1.DeploymentService.CreateDeployment:output_type -> portico.apps.v1.CreateDeploymentResponse
+	45,  // 201: portico.apps.v1.DeploymentService.UpdateDeployment:output_type -> portico.apps.v1.UpdateDeploymentResponse
+	47,  // 202: portico.apps.v1.DeploymentService.PatchDeployment:output_type -> portico.apps.v1.PatchDeploymentResponse
+	49,  // 203: portico.apps.v1.DeploymentService.DeleteDeployment:output_type -> portico.apps.v1.DeleteDeploymentResponse
+	51,  // 204: portico.apps.v1.DeploymentService.DeleteCollectionDeployments:output_type -> portico.apps.v1.DeleteCollectionDeploymentsResponse
+	53,  // 205: portico.apps.v1.DeploymentService.WatchDeployments:output_type -> portico.apps.v1.WatchDeploymentsResponse
+	55,  // 206: portico.apps.v1.DeploymentService.GetDeploymentScale:output_type -> portico.apps.v1.GetDeploymentScaleResponse
+	57,  // 207: portico.apps.v1.DeploymentService.UpdateDeploymentScale:output_type -> portico.apps.v1.UpdateDeploymentScaleResponse
+	59,  // 208: portico.apps.v1.DeploymentService.PatchDeploymentScale:output_type -> portico.apps.v1.PatchDeploymentScaleResponse
+	61,  // 209: portico.apps.v1.DeploymentService.GetDeploymentStatus:output_type -> portico.apps.v1.GetDeploymentStatusResponse
+	63,  // 210: portico.apps.v1.DeploymentService.UpdateDeploymentStatus:output_type -> portico.apps.v1.UpdateDeploymentStatusResponse
+	65,  // 211: portico.apps.v1.DeploymentService.PatchDeploymentStatus:output_type -> portico.apps.v1.PatchDeploymentStatusResponse
+	67,  // 212: portico.apps.v1.ReplicaSetService.GetReplicaSet:output_type -> portico.apps.v1.GetReplicaSetResponse
+	69,  // 213: portico.apps.v1.ReplicaSetService.ListReplicaSets:output_type -> portico.apps.v1.ListReplicaSetsResponse
+	71,  // 214: portico.apps.v1.ReplicaSetService.CreateReplicaSet:output_type -> portico.apps.v1.CreateReplicaSetResponse
+	73,  // 215: portico.apps.v1.ReplicaSetService.UpdateReplicaSet:output_type -> portico.apps.v1.UpdateReplicaSetResponse
+	75,  // 216: portico.apps.v1.ReplicaSetService.PatchReplicaSet:output_type -> portico.apps.v1.PatchReplicaSetResponse
+	77,  // 217: portico.apps.v1.ReplicaSetService.DeleteReplicaSet:output_type -> portico.apps.v1.DeleteReplicaSetResponse
+	79,  // 218: portico.apps.v1.ReplicaSetService.DeleteCollectionReplicaSets:output_type -> portico.apps.v1.DeleteCollectionReplicaSetsResponse
+	81,  // 219: portico.apps.v1.ReplicaSetService.WatchReplicaSets:output_type -> portico.apps.v1.WatchReplicaSetsResponse
+	83,  // 220: portico.apps.v1.ReplicaSetService.GetReplicaSetScale:output_type -> portico.apps.v1.GetReplicaSetScaleResponse
+	85,  // 221: portico.apps.v1.ReplicaSetService.UpdateReplicaSetScale:output_type -> portico.apps.v1.UpdateReplicaSetScaleResponse
+	87,  // 222: portico.apps.v1.ReplicaSetService.PatchReplicaSetScale:output_type -> portico.apps.v1.PatchReplicaSetScaleResponse
+	89,  // 223: portico.apps.v1.ReplicaSetService.GetReplicaSetStatus:output_type -> portico.apps.v1.GetReplicaSetStatusResponse
+	91,  // 224: portico.apps.v1.ReplicaSetService.UpdateReplicaSetStatus:output_type -> portico.apps.v1.UpdateReplicaSetStatusResponse
+	93,  // 225: portico.apps.v1.ReplicaSetService.PatchReplicaSetStatus:output_type -> portico.apps.v1.PatchReplicaSetStatusResponse
+	95,  // 226: portico.apps.v1.StatefulSetService.GetStatefulSet:output_type -> portico.apps.v1.GetStatefulSetResponse
+	97,  // 227: portico.apps.v1.StatefulSetService.ListStatefulSets:output_type -> portico.apps.v1.ListStatefulSetsResponse
+	99,  // 228: portico.apps.v1.StatefulSetService.CreateStatefulSet:output_type -> portico.apps.v1.CreateStatefulSetResponse
+	101, // 229: portico.apps.v1.StatefulSetService.UpdateStatefulSet:output_type -> portico.apps.v1.UpdateStatefulSetResponse
+	103, // 230: portico.apps.v1.StatefulSetService.PatchStatefulSet:output_type -> portico.apps.v1.PatchStatefulSetResponse
+	105, // 231: portico.apps.v1.StatefulSetService.DeleteStatefulSet:output_type -> portico.apps.v1.DeleteStatefulSetResponse
+	107, // 232: portico.apps.v1.StatefulSetService.DeleteCollectionStatefulSets:output_type -> portico.apps.v1.DeleteCollectionStatefulSetsResponse
+	109, // 233: portico.apps.v1.StatefulSetService.WatchStatefulSets:output_type -> portico.apps.v1.WatchStatefulSetsResponse
+	111, // 234: portico.apps.v1.StatefulSetService.GetStatefulSetScale:output_type -> portico.apps.v1.GetStatefulSetScaleResponse
+	113, // 235: portico.apps.v1.StatefulSetService.UpdateStatefulSetScale:output_type -> portico.apps.v1.UpdateStatefulSetScaleResponse
+	115, // 236: portico.apps.v1.StatefulSetService.PatchStatefulSetScale:output_type -> portico.apps.v1.PatchStatefulSetScaleResponse
+	117, // 237: portico.apps.v1.StatefulSetService.GetStatefulSetStatus:output_type -> portico.apps.v1.GetStatefulSetStatusResponse
+	119, // 238: portico.apps.v1.StatefulSetService.UpdateStatefulSetStatus:output_type -> portico.apps.v1.UpdateStatefulSetStatusResponse
+	121, // 239: portico.apps.v1.StatefulSetService.PatchStatefulSetStatus:output_type -> portico.apps.v1.PatchStatefulSetStatusResponse
+	179, // [179:240] is the sub-list for method output_type
+	118, // [118:179] is the sub-list for method input_type
+	118, // [118:118] is the sub-list for extension type_name
+	118, // [118:118] is the sub-list for extension extendee
+	0,   // [0:118] is the sub-list for field type_name
 }
 
 func init() { file_portico_apps_v1_services_proto_init() }
@@ -8360,21 +9675,24 @@ func file_portico_apps_v1_services_proto_init() {
 	file_portico_apps_v1_services_proto_msgTypes[48].OneofWrappers = []any{}
 	file_portico_apps_v1_services_proto_msgTypes[52].OneofWrappers = []any{}
 	file_portico_apps_v1_services_proto_msgTypes[58].OneofWrappers = []any{}
-	file_portico_apps_v1_services_proto_msgTypes[68].OneofWrappers = []any{}
-	file_portico_apps_v1_services_proto_msgTypes[70].OneofWrappers = []any{}
+	file_portico_apps_v1_services_proto_msgTypes[64].OneofWrappers = []any{}
 	file_portico_apps_v1_services_proto_msgTypes[74].OneofWrappers = []any{}
+	file_portico_apps_v1_services_proto_msgTypes[76].OneofWrappers = []any{}
 	file_portico_apps_v1_services_proto_msgTypes[80].OneofWrappers = []any{}
-	file_portico_apps_v1_services_proto_msgTypes[90].OneofWrappers = []any{}
+	file_portico_apps_v1_services_proto_msgTypes[86].OneofWrappers = []any{}
 	file_portico_apps_v1_services_proto_msgTypes[92].OneofWrappers = []any{}
-	file_portico_apps_v1_services_proto_msgTypes[96].OneofWrappers = []any{}
 	file_portico_apps_v1_services_proto_msgTypes[102].OneofWrappers = []any{}
+	file_portico_apps_v1_services_proto_msgTypes[104].OneofWrappers = []any{}
+	file_portico_apps_v1_services_proto_msgTypes[108].OneofWrappers = []any{}
+	file_portico_apps_v1_services_proto_msgTypes[114].OneofWrappers = []any{}
+	file_portico_apps_v1_services_proto_msgTypes[120].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_apps_v1_services_proto_rawDesc), len(file_portico_apps_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   104,
+			NumMessages:   122,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

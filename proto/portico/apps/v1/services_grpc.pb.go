@@ -949,6 +949,9 @@ const (
 	DeploymentService_DeleteDeployment_FullMethodName            = "/portico.apps.v1.DeploymentService/DeleteDeployment"
 	DeploymentService_DeleteCollectionDeployments_FullMethodName = "/portico.apps.v1.DeploymentService/DeleteCollectionDeployments"
 	DeploymentService_WatchDeployments_FullMethodName            = "/portico.apps.v1.DeploymentService/WatchDeployments"
+	DeploymentService_GetDeploymentScale_FullMethodName          = "/portico.apps.v1.DeploymentService/GetDeploymentScale"
+	DeploymentService_UpdateDeploymentScale_FullMethodName       = "/portico.apps.v1.DeploymentService/UpdateDeploymentScale"
+	DeploymentService_PatchDeploymentScale_FullMethodName        = "/portico.apps.v1.DeploymentService/PatchDeploymentScale"
 	DeploymentService_GetDeploymentStatus_FullMethodName         = "/portico.apps.v1.DeploymentService/GetDeploymentStatus"
 	DeploymentService_UpdateDeploymentStatus_FullMethodName      = "/portico.apps.v1.DeploymentService/UpdateDeploymentStatus"
 	DeploymentService_PatchDeploymentStatus_FullMethodName       = "/portico.apps.v1.DeploymentService/PatchDeploymentStatus"
@@ -977,6 +980,12 @@ type DeploymentServiceClient interface {
 	DeleteCollectionDeployments(ctx context.Context, in *DeleteCollectionDeploymentsRequest, opts ...grpc.CallOption) (*DeleteCollectionDeploymentsResponse, error)
 	// WatchDeployments streams changes to Deployments from a resourceVersion.
 	WatchDeployments(ctx context.Context, in *WatchDeploymentsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchDeploymentsResponse], error)
+	// GetDeploymentScale reads the scale subresource of a Deployment.
+	GetDeploymentScale(ctx context.Context, in *GetDeploymentScaleRequest, opts ...grpc.CallOption) (*GetDeploymentScaleResponse, error)
+	// UpdateDeploymentScale replaces the scale subresource of a Deployment.
+	UpdateDeploymentScale(ctx context.Context, in *UpdateDeploymentScaleRequest, opts ...grpc.CallOption) (*UpdateDeploymentScaleResponse, error)
+	// PatchDeploymentScale patches the scale subresource of a Deployment.
+	PatchDeploymentScale(ctx context.Context, in *PatchDeploymentScaleRequest, opts ...grpc.CallOption) (*PatchDeploymentScaleResponse, error)
 	// GetDeploymentStatus reads the status subresource of a Deployment.
 	GetDeploymentStatus(ctx context.Context, in *GetDeploymentStatusRequest, opts ...grpc.CallOption) (*GetDeploymentStatusResponse, error)
 	// UpdateDeploymentStatus replaces the status subresource of a Deployment.
@@ -1082,6 +1091,36 @@ func (c *deploymentServiceClient) WatchDeployments(ctx context.Context, in *Watc
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type DeploymentService_WatchDeploymentsClient = grpc.ServerStreamingClient[WatchDeploymentsResponse]
 
+func (c *deploymentServiceClient) GetDeploymentScale(ctx context.Context, in *GetDeploymentScaleRequest, opts ...grpc.CallOption) (*GetDeploymentScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDeploymentScaleResponse)
+	err := c.cc.Invoke(ctx, DeploymentService_GetDeploymentScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deploymentServiceClient) UpdateDeploymentScale(ctx context.Context, in *UpdateDeploymentScaleRequest, opts ...grpc.CallOption) (*UpdateDeploymentScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateDeploymentScaleResponse)
+	err := c.cc.Invoke(ctx, DeploymentService_UpdateDeploymentScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deploymentServiceClient) PatchDeploymentScale(ctx context.Context, in *PatchDeploymentScaleRequest, opts ...grpc.CallOption) (*PatchDeploymentScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchDeploymentScaleResponse)
+	err := c.cc.Invoke(ctx, DeploymentService_PatchDeploymentScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *deploymentServiceClient) GetDeploymentStatus(ctx context.Context, in *GetDeploymentStatusRequest, opts ...grpc.CallOption) (*GetDeploymentStatusResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetDeploymentStatusResponse)
@@ -1135,6 +1174,12 @@ type DeploymentServiceServer interface {
 	DeleteCollectionDeployments(context.Context, *DeleteCollectionDeploymentsRequest) (*DeleteCollectionDeploymentsResponse, error)
 	// WatchDeployments streams changes to Deployments from a resourceVersion.
 	WatchDeployments(*WatchDeploymentsRequest, grpc.ServerStreamingServer[WatchDeploymentsResponse]) error
+	// GetDeploymentScale reads the scale subresource of a Deployment.
+	GetDeploymentScale(context.Context, *GetDeploymentScaleRequest) (*GetDeploymentScaleResponse, error)
+	// UpdateDeploymentScale replaces the scale subresource of a Deployment.
+	UpdateDeploymentScale(context.Context, *UpdateDeploymentScaleRequest) (*UpdateDeploymentScaleResponse, error)
+	// PatchDeploymentScale patches the scale subresource of a Deployment.
+	PatchDeploymentScale(context.Context, *PatchDeploymentScaleRequest) (*PatchDeploymentScaleResponse, error)
 	// GetDeploymentStatus reads the status subresource of a Deployment.
 	GetDeploymentStatus(context.Context, *GetDeploymentStatusRequest) (*GetDeploymentStatusResponse, error)
 	// UpdateDeploymentStatus replaces the status subresource of a Deployment.
@@ -1174,6 +1219,15 @@ func (UnimplementedDeploymentServiceServer) DeleteCollectionDeployments(context.
 }
 func (UnimplementedDeploymentServiceServer) WatchDeployments(*WatchDeploymentsRequest, grpc.ServerStreamingServer[WatchDeploymentsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchDeployments not implemented")
+}
+func (UnimplementedDeploymentServiceServer) GetDeploymentScale(context.Context, *GetDeploymentScaleRequest) (*GetDeploymentScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDeploymentScale not implemented")
+}
+func (UnimplementedDeploymentServiceServer) UpdateDeploymentScale(context.Context, *UpdateDeploymentScaleRequest) (*UpdateDeploymentScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateDeploymentScale not implemented")
+}
+func (UnimplementedDeploymentServiceServer) PatchDeploymentScale(context.Context, *PatchDeploymentScaleRequest) (*PatchDeploymentScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchDeploymentScale not implemented")
 }
 func (UnimplementedDeploymentServiceServer) GetDeploymentStatus(context.Context, *GetDeploymentStatusRequest) (*GetDeploymentStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDeploymentStatus not implemented")
@@ -1342,6 +1396,60 @@ func _DeploymentService_WatchDeployments_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type DeploymentService_WatchDeploymentsServer = grpc.ServerStreamingServer[WatchDeploymentsResponse]
 
+func _DeploymentService_GetDeploymentScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDeploymentScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeploymentServiceServer).GetDeploymentScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeploymentService_GetDeploymentScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeploymentServiceServer).GetDeploymentScale(ctx, req.(*GetDeploymentScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeploymentService_UpdateDeploymentScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDeploymentScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeploymentServiceServer).UpdateDeploymentScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeploymentService_UpdateDeploymentScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeploymentServiceServer).UpdateDeploymentScale(ctx, req.(*UpdateDeploymentScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeploymentService_PatchDeploymentScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchDeploymentScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeploymentServiceServer).PatchDeploymentScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeploymentService_PatchDeploymentScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeploymentServiceServer).PatchDeploymentScale(ctx, req.(*PatchDeploymentScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DeploymentService_GetDeploymentStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetDeploymentStatusRequest)
 	if err := dec(in); err != nil {
@@ -1432,6 +1540,18 @@ var DeploymentService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _DeploymentService_DeleteCollectionDeployments_Handler,
 		},
 		{
+			MethodName: "GetDeploymentScale",
+			Handler:    _DeploymentService_GetDeploymentScale_Handler,
+		},
+		{
+			MethodName: "UpdateDeploymentScale",
+			Handler:    _DeploymentService_UpdateDeploymentScale_Handler,
+		},
+		{
+			MethodName: "PatchDeploymentScale",
+			Handler:    _DeploymentService_PatchDeploymentScale_Handler,
+		},
+		{
 			MethodName: "GetDeploymentStatus",
 			Handler:    _DeploymentService_GetDeploymentStatus_Handler,
 		},
@@ -1463,6 +1583,9 @@ const (
 	ReplicaSetService_DeleteReplicaSet_FullMethodName            = "/portico.apps.v1.ReplicaSetService/DeleteReplicaSet"
 	ReplicaSetService_DeleteCollectionReplicaSets_FullMethodName = "/portico.apps.v1.ReplicaSetService/DeleteCollectionReplicaSets"
 	ReplicaSetService_WatchReplicaSets_FullMethodName            = "/portico.apps.v1.ReplicaSetService/WatchReplicaSets"
+	ReplicaSetService_GetReplicaSetScale_FullMethodName          = "/portico.apps.v1.ReplicaSetService/GetReplicaSetScale"
+	ReplicaSetService_UpdateReplicaSetScale_FullMethodName       = "/portico.apps.v1.ReplicaSetService/UpdateReplicaSetScale"
+	ReplicaSetService_PatchReplicaSetScale_FullMethodName        = "/portico.apps.v1.ReplicaSetService/PatchReplicaSetScale"
 	ReplicaSetService_GetReplicaSetStatus_FullMethodName         = "/portico.apps.v1.ReplicaSetService/GetReplicaSetStatus"
 	ReplicaSetService_UpdateReplicaSetStatus_FullMethodName      = "/portico.apps.v1.ReplicaSetService/UpdateReplicaSetStatus"
 	ReplicaSetService_PatchReplicaSetStatus_FullMethodName       = "/portico.apps.v1.ReplicaSetService/PatchReplicaSetStatus"
@@ -1491,6 +1614,12 @@ type ReplicaSetServiceClient interface {
 	DeleteCollectionReplicaSets(ctx context.Context, in *DeleteCollectionReplicaSetsRequest, opts ...grpc.CallOption) (*DeleteCollectionReplicaSetsResponse, error)
 	// WatchReplicaSets streams changes to ReplicaSets from a resourceVersion.
 	WatchReplicaSets(ctx context.Context, in *WatchReplicaSetsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchReplicaSetsResponse], error)
+	// GetReplicaSetScale reads the scale subresource of a ReplicaSet.
+	GetReplicaSetScale(ctx context.Context, in *GetReplicaSetScaleRequest, opts ...grpc.CallOption) (*GetReplicaSetScaleResponse, error)
+	// UpdateReplicaSetScale replaces the scale subresource of a ReplicaSet.
+	UpdateReplicaSetScale(ctx context.Context, in *UpdateReplicaSetScaleRequest, opts ...grpc.CallOption) (*UpdateReplicaSetScaleResponse, error)
+	// PatchReplicaSetScale patches the scale subresource of a ReplicaSet.
+	PatchReplicaSetScale(ctx context.Context, in *PatchReplicaSetScaleRequest, opts ...grpc.CallOption) (*PatchReplicaSetScaleResponse, error)
 	// GetReplicaSetStatus reads the status subresource of a ReplicaSet.
 	GetReplicaSetStatus(ctx context.Context, in *GetReplicaSetStatusRequest, opts ...grpc.CallOption) (*GetReplicaSetStatusResponse, error)
 	// UpdateReplicaSetStatus replaces the status subresource of a ReplicaSet.
@@ -1596,6 +1725,36 @@ func (c *replicaSetServiceClient) WatchReplicaSets(ctx context.Context, in *Watc
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReplicaSetService_WatchReplicaSetsClient = grpc.ServerStreamingClient[WatchReplicaSetsResponse]
 
+func (c *replicaSetServiceClient) GetReplicaSetScale(ctx context.Context, in *GetReplicaSetScaleRequest, opts ...grpc.CallOption) (*GetReplicaSetScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReplicaSetScaleResponse)
+	err := c.cc.Invoke(ctx, ReplicaSetService_GetReplicaSetScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicaSetServiceClient) UpdateReplicaSetScale(ctx context.Context, in *UpdateReplicaSetScaleRequest, opts ...grpc.CallOption) (*UpdateReplicaSetScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateReplicaSetScaleResponse)
+	err := c.cc.Invoke(ctx, ReplicaSetService_UpdateReplicaSetScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicaSetServiceClient) PatchReplicaSetScale(ctx context.Context, in *PatchReplicaSetScaleRequest, opts ...grpc.CallOption) (*PatchReplicaSetScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchReplicaSetScaleResponse)
+	err := c.cc.Invoke(ctx, ReplicaSetService_PatchReplicaSetScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *replicaSetServiceClient) GetReplicaSetStatus(ctx context.Context, in *GetReplicaSetStatusRequest, opts ...grpc.CallOption) (*GetReplicaSetStatusResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetReplicaSetStatusResponse)
@@ -1649,6 +1808,12 @@ type ReplicaSetServiceServer interface {
 	DeleteCollectionReplicaSets(context.Context, *DeleteCollectionReplicaSetsRequest) (*DeleteCollectionReplicaSetsResponse, error)
 	// WatchReplicaSets streams changes to ReplicaSets from a resourceVersion.
 	WatchReplicaSets(*WatchReplicaSetsRequest, grpc.ServerStreamingServer[WatchReplicaSetsResponse]) error
+	// GetReplicaSetScale reads the scale subresource of a ReplicaSet.
+	GetReplicaSetScale(context.Context, *GetReplicaSetScaleRequest) (*GetReplicaSetScaleResponse, error)
+	// UpdateReplicaSetScale replaces the scale subresource of a ReplicaSet.
+	UpdateReplicaSetScale(context.Context, *UpdateReplicaSetScaleRequest) (*UpdateReplicaSetScaleResponse, error)
+	// PatchReplicaSetScale patches the scale subresource of a ReplicaSet.
+	PatchReplicaSetScale(context.Context, *PatchReplicaSetScaleRequest) (*PatchReplicaSetScaleResponse, error)
 	// GetReplicaSetStatus reads the status subresource of a ReplicaSet.
 	GetReplicaSetStatus(context.Context, *GetReplicaSetStatusRequest) (*GetReplicaSetStatusResponse, error)
 	// UpdateReplicaSetStatus replaces the status subresource of a ReplicaSet.
@@ -1688,6 +1853,15 @@ func (UnimplementedReplicaSetServiceServer) DeleteCollectionReplicaSets(context.
 }
 func (UnimplementedReplicaSetServiceServer) WatchReplicaSets(*WatchReplicaSetsRequest, grpc.ServerStreamingServer[WatchReplicaSetsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchReplicaSets not implemented")
+}
+func (UnimplementedReplicaSetServiceServer) GetReplicaSetScale(context.Context, *GetReplicaSetScaleRequest) (*GetReplicaSetScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReplicaSetScale not implemented")
+}
+func (UnimplementedReplicaSetServiceServer) UpdateReplicaSetScale(context.Context, *UpdateReplicaSetScaleRequest) (*UpdateReplicaSetScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateReplicaSetScale not implemented")
+}
+func (UnimplementedReplicaSetServiceServer) PatchReplicaSetScale(context.Context, *PatchReplicaSetScaleRequest) (*PatchReplicaSetScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchReplicaSetScale not implemented")
 }
 func (UnimplementedReplicaSetServiceServer) GetReplicaSetStatus(context.Context, *GetReplicaSetStatusRequest) (*GetReplicaSetStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetReplicaSetStatus not implemented")
@@ -1856,6 +2030,60 @@ func _ReplicaSetService_WatchReplicaSets_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReplicaSetService_WatchReplicaSetsServer = grpc.ServerStreamingServer[WatchReplicaSetsResponse]
 
+func _ReplicaSetService_GetReplicaSetScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReplicaSetScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicaSetServiceServer).GetReplicaSetScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicaSetService_GetReplicaSetScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicaSetServiceServer).GetReplicaSetScale(ctx, req.(*GetReplicaSetScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicaSetService_UpdateReplicaSetScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateReplicaSetScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicaSetServiceServer).UpdateReplicaSetScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicaSetService_UpdateReplicaSetScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicaSetServiceServer).UpdateReplicaSetScale(ctx, req.(*UpdateReplicaSetScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicaSetService_PatchReplicaSetScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchReplicaSetScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicaSetServiceServer).PatchReplicaSetScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicaSetService_PatchReplicaSetScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicaSetServiceServer).PatchReplicaSetScale(ctx, req.(*PatchReplicaSetScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReplicaSetService_GetReplicaSetStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetReplicaSetStatusRequest)
 	if err := dec(in); err != nil {
@@ -1946,6 +2174,18 @@ var ReplicaSetService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ReplicaSetService_DeleteCollectionReplicaSets_Handler,
 		},
 		{
+			MethodName: "GetReplicaSetScale",
+			Handler:    _ReplicaSetService_GetReplicaSetScale_Handler,
+		},
+		{
+			MethodName: "UpdateReplicaSetScale",
+			Handler:    _ReplicaSetService_UpdateReplicaSetScale_Handler,
+		},
+		{
+			MethodName: "PatchReplicaSetScale",
+			Handler:    _ReplicaSetService_PatchReplicaSetScale_Handler,
+		},
+		{
 			MethodName: "GetReplicaSetStatus",
 			Handler:    _ReplicaSetService_GetReplicaSetStatus_Handler,
 		},
@@ -1977,6 +2217,9 @@ const (
 	StatefulSetService_DeleteStatefulSet_FullMethodName            = "/portico.apps.v1.StatefulSetService/DeleteStatefulSet"
 	StatefulSetService_DeleteCollectionStatefulSets_FullMethodName = "/portico.apps.v1.StatefulSetService/DeleteCollectionStatefulSets"
 	StatefulSetService_WatchStatefulSets_FullMethodName            = "/portico.apps.v1.StatefulSetService/WatchStatefulSets"
+	StatefulSetService_GetStatefulSetScale_FullMethodName          = "/portico.apps.v1.StatefulSetService/GetStatefulSetScale"
+	StatefulSetService_UpdateStatefulSetScale_FullMethodName       = "/portico.apps.v1.StatefulSetService/UpdateStatefulSetScale"
+	StatefulSetService_PatchStatefulSetScale_FullMethodName        = "/portico.apps.v1.StatefulSetService/PatchStatefulSetScale"
 	StatefulSetService_GetStatefulSetStatus_FullMethodName         = "/portico.apps.v1.StatefulSetService/GetStatefulSetStatus"
 	StatefulSetService_UpdateStatefulSetStatus_FullMethodName      = "/portico.apps.v1.StatefulSetService/UpdateStatefulSetStatus"
 	StatefulSetService_PatchStatefulSetStatus_FullMethodName       = "/portico.apps.v1.StatefulSetService/PatchStatefulSetStatus"
@@ -2005,6 +2248,12 @@ type StatefulSetServiceClient interface {
 	DeleteCollectionStatefulSets(ctx context.Context, in *DeleteCollectionStatefulSetsRequest, opts ...grpc.CallOption) (*DeleteCollectionStatefulSetsResponse, error)
 	// WatchStatefulSets streams changes to StatefulSets from a resourceVersion.
 	WatchStatefulSets(ctx context.Context, in *WatchStatefulSetsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchStatefulSetsResponse], error)
+	// GetStatefulSetScale reads the scale subresource of a StatefulSet.
+	GetStatefulSetScale(ctx context.Context, in *GetStatefulSetScaleRequest, opts ...grpc.CallOption) (*GetStatefulSetScaleResponse, error)
+	// UpdateStatefulSetScale replaces the scale subresource of a StatefulSet.
+	UpdateStatefulSetScale(ctx context.Context, in *UpdateStatefulSetScaleRequest, opts ...grpc.CallOption) (*UpdateStatefulSetScaleResponse, error)
+	// PatchStatefulSetScale patches the scale subresource of a StatefulSet.
+	PatchStatefulSetScale(ctx context.Context, in *PatchStatefulSetScaleRequest, opts ...grpc.CallOption) (*PatchStatefulSetScaleResponse, error)
 	// GetStatefulSetStatus reads the status subresource of a StatefulSet.
 	GetStatefulSetStatus(ctx context.Context, in *GetStatefulSetStatusRequest, opts ...grpc.CallOption) (*GetStatefulSetStatusResponse, error)
 	// UpdateStatefulSetStatus replaces the status subresource of a StatefulSet.
@@ -2110,6 +2359,36 @@ func (c *statefulSetServiceClient) WatchStatefulSets(ctx context.Context, in *Wa
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type StatefulSetService_WatchStatefulSetsClient = grpc.ServerStreamingClient[WatchStatefulSetsResponse]
 
+func (c *statefulSetServiceClient) GetStatefulSetScale(ctx context.Context, in *GetStatefulSetScaleRequest, opts ...grpc.CallOption) (*GetStatefulSetScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetStatefulSetScaleResponse)
+	err := c.cc.Invoke(ctx, StatefulSetService_GetStatefulSetScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statefulSetServiceClient) UpdateStatefulSetScale(ctx context.Context, in *UpdateStatefulSetScaleRequest, opts ...grpc.CallOption) (*UpdateStatefulSetScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateStatefulSetScaleResponse)
+	err := c.cc.Invoke(ctx, StatefulSetService_UpdateStatefulSetScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statefulSetServiceClient) PatchStatefulSetScale(ctx context.Context, in *PatchStatefulSetScaleRequest, opts ...grpc.CallOption) (*PatchStatefulSetScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchStatefulSetScaleResponse)
+	err := c.cc.Invoke(ctx, StatefulSetService_PatchStatefulSetScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *statefulSetServiceClient) GetStatefulSetStatus(ctx context.Context, in *GetStatefulSetStatusRequest, opts ...grpc.CallOption) (*GetStatefulSetStatusResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetStatefulSetStatusResponse)
@@ -2163,6 +2442,12 @@ type StatefulSetServiceServer interface {
 	DeleteCollectionStatefulSets(context.Context, *DeleteCollectionStatefulSetsRequest) (*DeleteCollectionStatefulSetsResponse, error)
 	// WatchStatefulSets streams changes to StatefulSets from a resourceVersion.
 	WatchStatefulSets(*WatchStatefulSetsRequest, grpc.ServerStreamingServer[WatchStatefulSetsResponse]) error
+	// GetStatefulSetScale reads the scale subresource of a StatefulSet.
+	GetStatefulSetScale(context.Context, *GetStatefulSetScaleRequest) (*GetStatefulSetScaleResponse, error)
+	// UpdateStatefulSetScale replaces the scale subresource of a StatefulSet.
+	UpdateStatefulSetScale(context.Context, *UpdateStatefulSetScaleRequest) (*UpdateStatefulSetScaleResponse, error)
+	// PatchStatefulSetScale patches the scale subresource of a StatefulSet.
+	PatchStatefulSetScale(context.Context, *PatchStatefulSetScaleRequest) (*PatchStatefulSetScaleResponse, error)
 	// GetStatefulSetStatus reads the status subresource of a StatefulSet.
 	GetStatefulSetStatus(context.Context, *GetStatefulSetStatusRequest) (*GetStatefulSetStatusResponse, error)
 	// UpdateStatefulSetStatus replaces the status subresource of a StatefulSet.
@@ -2202,6 +2487,15 @@ func (UnimplementedStatefulSetServiceServer) DeleteCollectionStatefulSets(contex
 }
 func (UnimplementedStatefulSetServiceServer) WatchStatefulSets(*WatchStatefulSetsRequest, grpc.ServerStreamingServer[WatchStatefulSetsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchStatefulSets not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) GetStatefulSetScale(context.Context, *GetStatefulSetScaleRequest) (*GetStatefulSetScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetStatefulSetScale not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) UpdateStatefulSetScale(context.Context, *UpdateStatefulSetScaleRequest) (*UpdateStatefulSetScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatefulSetScale not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) PatchStatefulSetScale(context.Context, *PatchStatefulSetScaleRequest) (*PatchStatefulSetScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchStatefulSetScale not implemented")
 }
 func (UnimplementedStatefulSetServiceServer) GetStatefulSetStatus(context.Context, *GetStatefulSetStatusRequest) (*GetStatefulSetStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetStatefulSetStatus not implemented")
@@ -2370,6 +2664,60 @@ func _StatefulSetService_WatchStatefulSets_Handler(srv interface{}, stream grpc.
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type StatefulSetService_WatchStatefulSetsServer = grpc.ServerStreamingServer[WatchStatefulSetsResponse]
 
+func _StatefulSetService_GetStatefulSetScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStatefulSetScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).GetStatefulSetScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_GetStatefulSetScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).GetStatefulSetScale(ctx, req.(*GetStatefulSetScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatefulSetService_UpdateStatefulSetScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateStatefulSetScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).UpdateStatefulSetScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_UpdateStatefulSetScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).UpdateStatefulSetScale(ctx, req.(*UpdateStatefulSetScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatefulSetService_PatchStatefulSetScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchStatefulSetScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).PatchStatefulSetScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_PatchStatefulSetScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).PatchStatefulSetScale(ctx, req.(*PatchStatefulSetScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _StatefulSetService_GetStatefulSetStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetStatefulSetStatusRequest)
 	if err := dec(in); err != nil {
@@ -2458,6 +2806,18 @@ var StatefulSetService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteCollectionStatefulSets",
 			Handler:    _StatefulSetService_DeleteCollectionStatefulSets_Handler,
+		},
+		{
+			MethodName: "GetStatefulSetScale",
+			Handler:    _StatefulSetService_GetStatefulSetScale_Handler,
+		},
+		{
+			MethodName: "UpdateStatefulSetScale",
+			Handler:    _StatefulSetService_UpdateStatefulSetScale_Handler,
+		},
+		{
+			MethodName: "PatchStatefulSetScale",
+			Handler:    _StatefulSetService_PatchStatefulSetScale_Handler,
 		},
 		{
 			MethodName: "GetStatefulSetStatus",

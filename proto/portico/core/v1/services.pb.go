@@ -14254,6 +14254,400 @@ func (x *WatchReplicationControllersResponse) GetPartialObjectMetadata() *Partia
 	return nil
 }
 
+// GetReplicationControllerScaleRequest names the ReplicationController scale to
+// read.
+type GetReplicationControllerScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetReplicationControllerScaleRequest) Reset() {
+	*x = GetReplicationControllerScaleRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[204]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReplicationControllerScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReplicationControllerScaleRequest) ProtoMessage() {}
+
+func (x *GetReplicationControllerScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[204]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReplicationControllerScaleRequest.ProtoReflect.Descriptor instead.
+func (*GetReplicationControllerScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{204}
+}
+
+func (x *GetReplicationControllerScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetReplicationControllerScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetReplicationControllerScaleRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetReplicationControllerScaleResponse holds the Scale.
+type GetReplicationControllerScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *Scale                 `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReplicationControllerScaleResponse) Reset() {
+	*x = GetReplicationControllerScaleResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[205]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReplicationControllerScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReplicationControllerScaleResponse) ProtoMessage() {}
+
+func (x *GetReplicationControllerScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[205]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReplicationControllerScaleResponse.ProtoReflect.Descriptor instead.
+func (*GetReplicationControllerScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{205}
+}
+
+func (x *GetReplicationControllerScaleResponse) GetScale() *Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+// UpdateReplicationControllerScaleRequest holds the new ReplicationController
+// scale.
+type UpdateReplicationControllerScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Scale     *Scale                 `protobuf:"bytes,3,opt,name=scale,proto3" json:"scale,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateReplicationControllerScaleRequest) Reset() {
+	*x = UpdateReplicationControllerScaleRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[206]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicationControllerScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicationControllerScaleRequest) ProtoMessage() {}
+
+func (x *UpdateReplicationControllerScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[206]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicationControllerScaleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateReplicationControllerScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{206}
+}
+
+func (x *UpdateReplicationControllerScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdateReplicationControllerScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateReplicationControllerScaleRequest) GetScale() *Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+func (x *UpdateReplicationControllerScaleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateReplicationControllerScaleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateReplicationControllerScaleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateReplicationControllerScaleResponse holds the Scale.
+type UpdateReplicationControllerScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *Scale                 `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateReplicationControllerScaleResponse) Reset() {
+	*x = UpdateReplicationControllerScaleResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[207]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicationControllerScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicationControllerScaleResponse) ProtoMessage() {}
+
+func (x *UpdateReplicationControllerScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[207]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicationControllerScaleResponse.ProtoReflect.Descriptor instead.
+func (*UpdateReplicationControllerScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{207}
+}
+
+func (x *UpdateReplicationControllerScaleResponse) GetScale() *Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+// PatchReplicationControllerScaleRequest holds a patch to the
+// ReplicationController scale.
+type PatchReplicationControllerScaleRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchReplicationControllerScaleRequest) Reset() {
+	*x = PatchReplicationControllerScaleRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[208]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchReplicationControllerScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchReplicationControllerScaleRequest) ProtoMessage() {}
+
+func (x *PatchReplicationControllerScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[208]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchReplicationControllerScaleRequest.ProtoReflect.Descriptor instead.
+func (*PatchReplicationControllerScaleRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{208}
+}
+
+func (x *PatchReplicationControllerScaleRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerScaleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerScaleRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerScaleRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchReplicationControllerScaleRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchReplicationControllerScaleRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerScaleRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchReplicationControllerScaleRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchReplicationControllerScaleResponse holds the Scale.
+type PatchReplicationControllerScaleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *Scale                 `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchReplicationControllerScaleResponse) Reset() {
+	*x = PatchReplicationControllerScaleResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[209]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchReplicationControllerScaleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchReplicationControllerScaleResponse) ProtoMessage() {}
+
+func (x *PatchReplicationControllerScaleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[209]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchReplicationControllerScaleResponse.ProtoReflect.Descriptor instead.
+func (*PatchReplicationControllerScaleResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{209}
+}
+
+func (x *PatchReplicationControllerScaleResponse) GetScale() *Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
 // GetReplicationControllerStatusRequest names the ReplicationController status
 // to read.
 type GetReplicationControllerStatusRequest struct {
@@ -14268,7 +14662,7 @@ type GetReplicationControllerStatusRequest struct {
 
 func (x *GetReplicationControllerStatusRequest) Reset() {
 	*x = GetReplicationControllerStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[204]
+	mi := &file_portico_core_v1_services_proto_msgTypes[210]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14280,7 +14674,7 @@ func (x *GetReplicationControllerStatusRequest) String() string {
 func (*GetReplicationControllerStatusRequest) ProtoMessage() {}
 
 func (x *GetReplicationControllerStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[204]
+	mi := &file_portico_core_v1_services_proto_msgTypes[210]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14293,7 +14687,7 @@ func (x *GetReplicationControllerStatusRequest) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use GetReplicationControllerStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetReplicationControllerStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{204}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{210}
 }
 
 func (x *GetReplicationControllerStatusRequest) GetNamespace() string {
@@ -14327,7 +14721,7 @@ type GetReplicationControllerStatusResponse struct {
 
 func (x *GetReplicationControllerStatusResponse) Reset() {
 	*x = GetReplicationControllerStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[205]
+	mi := &file_portico_core_v1_services_proto_msgTypes[211]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14339,7 +14733,7 @@ func (x *GetReplicationControllerStatusResponse) String() string {
 func (*GetReplicationControllerStatusResponse) ProtoMessage() {}
 
 func (x *GetReplicationControllerStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[205]
+	mi := &file_portico_core_v1_services_proto_msgTypes[211]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14352,7 +14746,7 @@ func (x *GetReplicationControllerStatusResponse) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use GetReplicationControllerStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetReplicationControllerStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{205}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{211}
 }
 
 func (x *GetReplicationControllerStatusResponse) GetReplicationController() *ReplicationController {
@@ -14380,7 +14774,7 @@ type UpdateReplicationControllerStatusRequest struct {
 
 func (x *UpdateReplicationControllerStatusRequest) Reset() {
 	*x = UpdateReplicationControllerStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[206]
+	mi := &file_portico_core_v1_services_proto_msgTypes[212]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14392,7 +14786,7 @@ func (x *UpdateReplicationControllerStatusRequest) String() string {
 func (*UpdateReplicationControllerStatusRequest) ProtoMessage() {}
 
 func (x *UpdateReplicationControllerStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[206]
+	mi := &file_portico_core_v1_services_proto_msgTypes[212]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14405,7 +14799,7 @@ func (x *UpdateReplicationControllerStatusRequest) ProtoReflect() protoreflect.M
 
 // Deprecated: Use UpdateReplicationControllerStatusRequest.ProtoReflect.Descriptor instead.
 func (*UpdateReplicationControllerStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{206}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{212}
 }
 
 func (x *UpdateReplicationControllerStatusRequest) GetNamespace() string {
@@ -14460,7 +14854,7 @@ type UpdateReplicationControllerStatusResponse struct {
 
 func (x *UpdateReplicationControllerStatusResponse) Reset() {
 	*x = UpdateReplicationControllerStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[207]
+	mi := &file_portico_core_v1_services_proto_msgTypes[213]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14472,7 +14866,7 @@ func (x *UpdateReplicationControllerStatusResponse) String() string {
 func (*UpdateReplicationControllerStatusResponse) ProtoMessage() {}
 
 func (x *UpdateReplicationControllerStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[207]
+	mi := &file_portico_core_v1_services_proto_msgTypes[213]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14485,7 +14879,7 @@ func (x *UpdateReplicationControllerStatusResponse) ProtoReflect() protoreflect.
 
 // Deprecated: Use UpdateReplicationControllerStatusResponse.ProtoReflect.Descriptor instead.
 func (*UpdateReplicationControllerStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{207}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{213}
 }
 
 func (x *UpdateReplicationControllerStatusResponse) GetReplicationController() *ReplicationController {
@@ -14519,7 +14913,7 @@ type PatchReplicationControllerStatusRequest struct {
 
 func (x *PatchReplicationControllerStatusRequest) Reset() {
 	*x = PatchReplicationControllerStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[208]
+	mi := &file_portico_core_v1_services_proto_msgTypes[214]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14531,7 +14925,7 @@ func (x *PatchReplicationControllerStatusRequest) String() string {
 func (*PatchReplicationControllerStatusRequest) ProtoMessage() {}
 
 func (x *PatchReplicationControllerStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[208]
+	mi := &file_portico_core_v1_services_proto_msgTypes[214]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14544,7 +14938,7 @@ func (x *PatchReplicationControllerStatusRequest) ProtoReflect() protoreflect.Me
 
 // Deprecated: Use PatchReplicationControllerStatusRequest.ProtoReflect.Descriptor instead.
 func (*PatchReplicationControllerStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{208}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{214}
 }
 
 func (x *PatchReplicationControllerStatusRequest) GetNamespace() string {
@@ -14613,7 +15007,7 @@ type PatchReplicationControllerStatusResponse struct {
 
 func (x *PatchReplicationControllerStatusResponse) Reset() {
 	*x = PatchReplicationControllerStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[209]
+	mi := &file_portico_core_v1_services_proto_msgTypes[215]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14625,7 +15019,7 @@ func (x *PatchReplicationControllerStatusResponse) String() string {
 func (*PatchReplicationControllerStatusResponse) ProtoMessage() {}
 
 func (x *PatchReplicationControllerStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[209]
+	mi := &file_portico_core_v1_services_proto_msgTypes[215]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14638,7 +15032,7 @@ func (x *PatchReplicationControllerStatusResponse) ProtoReflect() protoreflect.M
 
 // Deprecated: Use PatchReplicationControllerStatusResponse.ProtoReflect.Descriptor instead.
 func (*PatchReplicationControllerStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{209}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{215}
 }
 
 func (x *PatchReplicationControllerStatusResponse) GetReplicationController() *ReplicationController {
@@ -14664,7 +15058,7 @@ type GetResourceQuotaRequest struct {
 
 func (x *GetResourceQuotaRequest) Reset() {
 	*x = GetResourceQuotaRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[210]
+	mi := &file_portico_core_v1_services_proto_msgTypes[216]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14676,7 +15070,7 @@ func (x *GetResourceQuotaRequest) String() string {
 func (*GetResourceQuotaRequest) ProtoMessage() {}
 
 func (x *GetResourceQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[210]
+	mi := &file_portico_core_v1_services_proto_msgTypes[216]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14689,7 +15083,7 @@ func (x *GetResourceQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceQuotaRequest.ProtoReflect.Descriptor instead.
 func (*GetResourceQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{210}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{216}
 }
 
 func (x *GetResourceQuotaRequest) GetNamespace() string {
@@ -14732,7 +15126,7 @@ type GetResourceQuotaResponse struct {
 
 func (x *GetResourceQuotaResponse) Reset() {
 	*x = GetResourceQuotaResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[211]
+	mi := &file_portico_core_v1_services_proto_msgTypes[217]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14744,7 +15138,7 @@ func (x *GetResourceQuotaResponse) String() string {
 func (*GetResourceQuotaResponse) ProtoMessage() {}
 
 func (x *GetResourceQuotaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[211]
+	mi := &file_portico_core_v1_services_proto_msgTypes[217]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14757,7 +15151,7 @@ func (x *GetResourceQuotaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceQuotaResponse.ProtoReflect.Descriptor instead.
 func (*GetResourceQuotaResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{211}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{217}
 }
 
 func (x *GetResourceQuotaResponse) GetResourceQuota() *ResourceQuota {
@@ -14796,7 +15190,7 @@ type ListResourceQuotasRequest struct {
 
 func (x *ListResourceQuotasRequest) Reset() {
 	*x = ListResourceQuotasRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[212]
+	mi := &file_portico_core_v1_services_proto_msgTypes[218]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14808,7 +15202,7 @@ func (x *ListResourceQuotasRequest) String() string {
 func (*ListResourceQuotasRequest) ProtoMessage() {}
 
 func (x *ListResourceQuotasRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[212]
+	mi := &file_portico_core_v1_services_proto_msgTypes[218]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14821,7 +15215,7 @@ func (x *ListResourceQuotasRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourceQuotasRequest.ProtoReflect.Descriptor instead.
 func (*ListResourceQuotasRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{212}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{218}
 }
 
 func (x *ListResourceQuotasRequest) GetLabelSelector() string {
@@ -14900,7 +15294,7 @@ type ListResourceQuotasResponse struct {
 
 func (x *ListResourceQuotasResponse) Reset() {
 	*x = ListResourceQuotasResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[213]
+	mi := &file_portico_core_v1_services_proto_msgTypes[219]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14912,7 +15306,7 @@ func (x *ListResourceQuotasResponse) String() string {
 func (*ListResourceQuotasResponse) ProtoMessage() {}
 
 func (x *ListResourceQuotasResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[213]
+	mi := &file_portico_core_v1_services_proto_msgTypes[219]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14925,7 +15319,7 @@ func (x *ListResourceQuotasResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourceQuotasResponse.ProtoReflect.Descriptor instead.
 func (*ListResourceQuotasResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{213}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{219}
 }
 
 func (x *ListResourceQuotasResponse) GetMetadata() *ListMeta {
@@ -14965,7 +15359,7 @@ type CreateResourceQuotaRequest struct {
 
 func (x *CreateResourceQuotaRequest) Reset() {
 	*x = CreateResourceQuotaRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[214]
+	mi := &file_portico_core_v1_services_proto_msgTypes[220]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14977,7 +15371,7 @@ func (x *CreateResourceQuotaRequest) String() string {
 func (*CreateResourceQuotaRequest) ProtoMessage() {}
 
 func (x *CreateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[214]
+	mi := &file_portico_core_v1_services_proto_msgTypes[220]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14990,7 +15384,7 @@ func (x *CreateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResourceQuotaRequest.ProtoReflect.Descriptor instead.
 func (*CreateResourceQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{214}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{220}
 }
 
 func (x *CreateResourceQuotaRequest) GetNamespace() string {
@@ -15038,7 +15432,7 @@ type CreateResourceQuotaResponse struct {
 
 func (x *CreateResourceQuotaResponse) Reset() {
 	*x = CreateResourceQuotaResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[215]
+	mi := &file_portico_core_v1_services_proto_msgTypes[221]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15050,7 +15444,7 @@ func (x *CreateResourceQuotaResponse) String() string {
 func (*CreateResourceQuotaResponse) ProtoMessage() {}
 
 func (x *CreateResourceQuotaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[215]
+	mi := &file_portico_core_v1_services_proto_msgTypes[221]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15063,7 +15457,7 @@ func (x *CreateResourceQuotaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResourceQuotaResponse.ProtoReflect.Descriptor instead.
 func (*CreateResourceQuotaResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{215}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{221}
 }
 
 func (x *CreateResourceQuotaResponse) GetResourceQuota() *ResourceQuota {
@@ -15090,7 +15484,7 @@ type UpdateResourceQuotaRequest struct {
 
 func (x *UpdateResourceQuotaRequest) Reset() {
 	*x = UpdateResourceQuotaRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[216]
+	mi := &file_portico_core_v1_services_proto_msgTypes[222]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15102,7 +15496,7 @@ func (x *UpdateResourceQuotaRequest) String() string {
 func (*UpdateResourceQuotaRequest) ProtoMessage() {}
 
 func (x *UpdateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[216]
+	mi := &file_portico_core_v1_services_proto_msgTypes[222]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15115,7 +15509,7 @@ func (x *UpdateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResourceQuotaRequest.ProtoReflect.Descriptor instead.
 func (*UpdateResourceQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{216}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{222}
 }
 
 func (x *UpdateResourceQuotaRequest) GetNamespace() string {
@@ -15170,7 +15564,7 @@ type UpdateResourceQuotaResponse struct {
 
 func (x *UpdateResourceQuotaResponse) Reset() {
 	*x = UpdateResourceQuotaResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[217]
+	mi := &file_portico_core_v1_services_proto_msgTypes[223]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15182,7 +15576,7 @@ func (x *UpdateResourceQuotaResponse) String() string {
 func (*UpdateResourceQuotaResponse) ProtoMessage() {}
 
 func (x *UpdateResourceQuotaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[217]
+	mi := &file_portico_core_v1_services_proto_msgTypes[223]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15195,7 +15589,7 @@ func (x *UpdateResourceQuotaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResourceQuotaResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResourceQuotaResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{217}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{223}
 }
 
 func (x *UpdateResourceQuotaResponse) GetResourceQuota() *ResourceQuota {
@@ -15228,7 +15622,7 @@ type PatchResourceQuotaRequest struct {
 
 func (x *PatchResourceQuotaRequest) Reset() {
 	*x = PatchResourceQuotaRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[218]
+	mi := &file_portico_core_v1_services_proto_msgTypes[224]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15240,7 +15634,7 @@ func (x *PatchResourceQuotaRequest) String() string {
 func (*PatchResourceQuotaRequest) ProtoMessage() {}
 
 func (x *PatchResourceQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[218]
+	mi := &file_portico_core_v1_services_proto_msgTypes[224]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15253,7 +15647,7 @@ func (x *PatchResourceQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchResourceQuotaRequest.ProtoReflect.Descriptor instead.
 func (*PatchResourceQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{218}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{224}
 }
 
 func (x *PatchResourceQuotaRequest) GetNamespace() string {
@@ -15322,7 +15716,7 @@ type PatchResourceQuotaResponse struct {
 
 func (x *PatchResourceQuotaResponse) Reset() {
 	*x = PatchResourceQuotaResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[219]
+	mi := &file_portico_core_v1_services_proto_msgTypes[225]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15334,7 +15728,7 @@ func (x *PatchResourceQuotaResponse) String() string {
 func (*PatchResourceQuotaResponse) ProtoMessage() {}
 
 func (x *PatchResourceQuotaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[219]
+	mi := &file_portico_core_v1_services_proto_msgTypes[225]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15347,7 +15741,7 @@ func (x *PatchResourceQuotaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchResourceQuotaResponse.ProtoReflect.Descriptor instead.
 func (*PatchResourceQuotaResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{219}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{225}
 }
 
 func (x *PatchResourceQuotaResponse) GetResourceQuota() *ResourceQuota {
@@ -15375,7 +15769,7 @@ type DeleteResourceQuotaRequest struct {
 
 func (x *DeleteResourceQuotaRequest) Reset() {
 	*x = DeleteResourceQuotaRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[220]
+	mi := &file_portico_core_v1_services_proto_msgTypes[226]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15387,7 +15781,7 @@ func (x *DeleteResourceQuotaRequest) String() string {
 func (*DeleteResourceQuotaRequest) ProtoMessage() {}
 
 func (x *DeleteResourceQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[220]
+	mi := &file_portico_core_v1_services_proto_msgTypes[226]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15400,7 +15794,7 @@ func (x *DeleteResourceQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResourceQuotaRequest.ProtoReflect.Descriptor instead.
 func (*DeleteResourceQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{220}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{226}
 }
 
 func (x *DeleteResourceQuotaRequest) GetNamespace() string {
@@ -15457,7 +15851,7 @@ type DeleteResourceQuotaResponse struct {
 
 func (x *DeleteResourceQuotaResponse) Reset() {
 	*x = DeleteResourceQuotaResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[221]
+	mi := &file_portico_core_v1_services_proto_msgTypes[227]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15469,7 +15863,7 @@ func (x *DeleteResourceQuotaResponse) String() string {
 func (*DeleteResourceQuotaResponse) ProtoMessage() {}
 
 func (x *DeleteResourceQuotaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[221]
+	mi := &file_portico_core_v1_services_proto_msgTypes[227]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15482,7 +15876,7 @@ func (x *DeleteResourceQuotaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResourceQuotaResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResourceQuotaResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{221}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{227}
 }
 
 func (x *DeleteResourceQuotaResponse) GetResourceQuota() *ResourceQuota {
@@ -15515,7 +15909,7 @@ type DeleteCollectionResourceQuotasRequest struct {
 
 func (x *DeleteCollectionResourceQuotasRequest) Reset() {
 	*x = DeleteCollectionResourceQuotasRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[222]
+	mi := &file_portico_core_v1_services_proto_msgTypes[228]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15527,7 +15921,7 @@ func (x *DeleteCollectionResourceQuotasRequest) String() string {
 func (*DeleteCollectionResourceQuotasRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionResourceQuotasRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[222]
+	mi := &file_portico_core_v1_services_proto_msgTypes[228]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15540,7 +15934,7 @@ func (x *DeleteCollectionResourceQuotasRequest) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use DeleteCollectionResourceQuotasRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionResourceQuotasRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{222}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{228}
 }
 
 func (x *DeleteCollectionResourceQuotasRequest) GetNamespace() string {
@@ -15589,7 +15983,7 @@ type DeleteCollectionResourceQuotasResponse struct {
 
 func (x *DeleteCollectionResourceQuotasResponse) Reset() {
 	*x = DeleteCollectionResourceQuotasResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[223]
+	mi := &file_portico_core_v1_services_proto_msgTypes[229]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15601,7 +15995,7 @@ func (x *DeleteCollectionResourceQuotasResponse) String() string {
 func (*DeleteCollectionResourceQuotasResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionResourceQuotasResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[223]
+	mi := &file_portico_core_v1_services_proto_msgTypes[229]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15614,7 +16008,7 @@ func (x *DeleteCollectionResourceQuotasResponse) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use DeleteCollectionResourceQuotasResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionResourceQuotasResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{223}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{229}
 }
 
 func (x *DeleteCollectionResourceQuotasResponse) GetMetadata() *ListMeta {
@@ -15651,7 +16045,7 @@ type WatchResourceQuotasRequest struct {
 
 func (x *WatchResourceQuotasRequest) Reset() {
 	*x = WatchResourceQuotasRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[224]
+	mi := &file_portico_core_v1_services_proto_msgTypes[230]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15663,7 +16057,7 @@ func (x *WatchResourceQuotasRequest) String() string {
 func (*WatchResourceQuotasRequest) ProtoMessage() {}
 
 func (x *WatchResourceQuotasRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[224]
+	mi := &file_portico_core_v1_services_proto_msgTypes[230]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15676,7 +16070,7 @@ func (x *WatchResourceQuotasRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResourceQuotasRequest.ProtoReflect.Descriptor instead.
 func (*WatchResourceQuotasRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{224}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{230}
 }
 
 func (x *WatchResourceQuotasRequest) GetLabelSelector() string {
@@ -15749,7 +16143,7 @@ type WatchResourceQuotasResponse struct {
 
 func (x *WatchResourceQuotasResponse) Reset() {
 	*x = WatchResourceQuotasResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[225]
+	mi := &file_portico_core_v1_services_proto_msgTypes[231]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15761,7 +16155,7 @@ func (x *WatchResourceQuotasResponse) String() string {
 func (*WatchResourceQuotasResponse) ProtoMessage() {}
 
 func (x *WatchResourceQuotasResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[225]
+	mi := &file_portico_core_v1_services_proto_msgTypes[231]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15774,7 +16168,7 @@ func (x *WatchResourceQuotasResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResourceQuotasResponse.ProtoReflect.Descriptor instead.
 func (*WatchResourceQuotasResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{225}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{231}
 }
 
 func (x *WatchResourceQuotasResponse) GetType() string {
@@ -15811,7 +16205,7 @@ type GetResourceQuotaStatusRequest struct {
 
 func (x *GetResourceQuotaStatusRequest) Reset() {
 	*x = GetResourceQuotaStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[226]
+	mi := &file_portico_core_v1_services_proto_msgTypes[232]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15823,7 +16217,7 @@ func (x *GetResourceQuotaStatusRequest) String() string {
 func (*GetResourceQuotaStatusRequest) ProtoMessage() {}
 
 func (x *GetResourceQuotaStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[226]
+	mi := &file_portico_core_v1_services_proto_msgTypes[232]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15836,7 +16230,7 @@ func (x *GetResourceQuotaStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceQuotaStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetResourceQuotaStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{226}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{232}
 }
 
 func (x *GetResourceQuotaStatusRequest) GetNamespace() string {
@@ -15870,7 +16264,7 @@ type GetResourceQuotaStatusResponse struct {
 
 func (x *GetResourceQuotaStatusResponse) Reset() {
 	*x = GetResourceQuotaStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[227]
+	mi := &file_portico_core_v1_services_proto_msgTypes[233]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15882,7 +16276,7 @@ func (x *GetResourceQuotaStatusResponse) String() string {
 func (*GetResourceQuotaStatusResponse) ProtoMessage() {}
 
 func (x *GetResourceQuotaStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[227]
+	mi := &file_portico_core_v1_services_proto_msgTypes[233]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15895,7 +16289,7 @@ func (x *GetResourceQuotaStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceQuotaStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetResourceQuotaStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{227}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{233}
 }
 
 func (x *GetResourceQuotaStatusResponse) GetResourceQuota() *ResourceQuota {
@@ -15922,7 +16316,7 @@ type UpdateResourceQuotaStatusRequest struct {
 
 func (x *UpdateResourceQuotaStatusRequest) Reset() {
 	*x = UpdateResourceQuotaStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[228]
+	mi := &file_portico_core_v1_services_proto_msgTypes[234]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15934,7 +16328,7 @@ func (x *UpdateResourceQuotaStatusRequest) String() string {
 func (*UpdateResourceQuotaStatusRequest) ProtoMessage() {}
 
 func (x *UpdateResourceQuotaStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[228]
+	mi := &file_portico_core_v1_services_proto_msgTypes[234]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15947,7 +16341,7 @@ func (x *UpdateResourceQuotaStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResourceQuotaStatusRequest.ProtoReflect.Descriptor instead.
 func (*UpdateResourceQuotaStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{228}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{234}
 }
 
 func (x *UpdateResourceQuotaStatusRequest) GetNamespace() string {
@@ -16002,7 +16396,7 @@ type UpdateResourceQuotaStatusResponse struct {
 
 func (x *UpdateResourceQuotaStatusResponse) Reset() {
 	*x = UpdateResourceQuotaStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[229]
+	mi := &file_portico_core_v1_services_proto_msgTypes[235]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16014,7 +16408,7 @@ func (x *UpdateResourceQuotaStatusResponse) String() string {
 func (*UpdateResourceQuotaStatusResponse) ProtoMessage() {}
 
 func (x *UpdateResourceQuotaStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[229]
+	mi := &file_portico_core_v1_services_proto_msgTypes[235]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16027,7 +16421,7 @@ func (x *UpdateResourceQuotaStatusResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use UpdateResourceQuotaStatusResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResourceQuotaStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{229}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{235}
 }
 
 func (x *UpdateResourceQuotaStatusResponse) GetResourceQuota() *ResourceQuota {
@@ -16060,7 +16454,7 @@ type PatchResourceQuotaStatusRequest struct {
 
 func (x *PatchResourceQuotaStatusRequest) Reset() {
 	*x = PatchResourceQuotaStatusRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[230]
+	mi := &file_portico_core_v1_services_proto_msgTypes[236]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16072,7 +16466,7 @@ func (x *PatchResourceQuotaStatusRequest) String() string {
 func (*PatchResourceQuotaStatusRequest) ProtoMessage() {}
 
 func (x *PatchResourceQuotaStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[230]
+	mi := &file_portico_core_v1_services_proto_msgTypes[236]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16085,7 +16479,7 @@ func (x *PatchResourceQuotaStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchResourceQuotaStatusRequest.ProtoReflect.Descriptor instead.
 func (*PatchResourceQuotaStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{230}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{236}
 }
 
 func (x *PatchResourceQuotaStatusRequest) GetNamespace() string {
@@ -16154,7 +16548,7 @@ type PatchResourceQuotaStatusResponse struct {
 
 func (x *PatchResourceQuotaStatusResponse) Reset() {
 	*x = PatchResourceQuotaStatusResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[231]
+	mi := &file_portico_core_v1_services_proto_msgTypes[237]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16166,7 +16560,7 @@ func (x *PatchResourceQuotaStatusResponse) String() string {
 func (*PatchResourceQuotaStatusResponse) ProtoMessage() {}
 
 func (x *PatchResourceQuotaStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[231]
+	mi := &file_portico_core_v1_services_proto_msgTypes[237]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16179,7 +16573,7 @@ func (x *PatchResourceQuotaStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchResourceQuotaStatusResponse.ProtoReflect.Descriptor instead.
 func (*PatchResourceQuotaStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{231}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{237}
 }
 
 func (x *PatchResourceQuotaStatusResponse) GetResourceQuota() *ResourceQuota {
@@ -16205,7 +16599,7 @@ type GetSecretRequest struct {
 
 func (x *GetSecretRequest) Reset() {
 	*x = GetSecretRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[232]
+	mi := &file_portico_core_v1_services_proto_msgTypes[238]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16217,7 +16611,7 @@ func (x *GetSecretRequest) String() string {
 func (*GetSecretRequest) ProtoMessage() {}
 
 func (x *GetSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[232]
+	mi := &file_portico_core_v1_services_proto_msgTypes[238]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16230,7 +16624,7 @@ func (x *GetSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecretRequest.ProtoReflect.Descriptor instead.
 func (*GetSecretRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{232}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{238}
 }
 
 func (x *GetSecretRequest) GetNamespace() string {
@@ -16273,7 +16667,7 @@ type GetSecretResponse struct {
 
 func (x *GetSecretResponse) Reset() {
 	*x = GetSecretResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[233]
+	mi := &file_portico_core_v1_services_proto_msgTypes[239]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16285,7 +16679,7 @@ func (x *GetSecretResponse) String() string {
 func (*GetSecretResponse) ProtoMessage() {}
 
 func (x *GetSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[233]
+	mi := &file_portico_core_v1_services_proto_msgTypes[239]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16298,7 +16692,7 @@ func (x *GetSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecretResponse.ProtoReflect.Descriptor instead.
 func (*GetSecretResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{233}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{239}
 }
 
 func (x *GetSecretResponse) GetSecret() *Secret {
@@ -16337,7 +16731,7 @@ type ListSecretsRequest struct {
 
 func (x *ListSecretsRequest) Reset() {
 	*x = ListSecretsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[234]
+	mi := &file_portico_core_v1_services_proto_msgTypes[240]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16349,7 +16743,7 @@ func (x *ListSecretsRequest) String() string {
 func (*ListSecretsRequest) ProtoMessage() {}
 
 func (x *ListSecretsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[234]
+	mi := &file_portico_core_v1_services_proto_msgTypes[240]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16362,7 +16756,7 @@ func (x *ListSecretsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsRequest.ProtoReflect.Descriptor instead.
 func (*ListSecretsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{234}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{240}
 }
 
 func (x *ListSecretsRequest) GetLabelSelector() string {
@@ -16441,7 +16835,7 @@ type ListSecretsResponse struct {
 
 func (x *ListSecretsResponse) Reset() {
 	*x = ListSecretsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[235]
+	mi := &file_portico_core_v1_services_proto_msgTypes[241]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16453,7 +16847,7 @@ func (x *ListSecretsResponse) String() string {
 func (*ListSecretsResponse) ProtoMessage() {}
 
 func (x *ListSecretsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[235]
+	mi := &file_portico_core_v1_services_proto_msgTypes[241]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16466,7 +16860,7 @@ func (x *ListSecretsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsResponse.ProtoReflect.Descriptor instead.
 func (*ListSecretsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{235}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{241}
 }
 
 func (x *ListSecretsResponse) GetMetadata() *ListMeta {
@@ -16506,7 +16900,7 @@ type CreateSecretRequest struct {
 
 func (x *CreateSecretRequest) Reset() {
 	*x = CreateSecretRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[236]
+	mi := &file_portico_core_v1_services_proto_msgTypes[242]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16518,7 +16912,7 @@ func (x *CreateSecretRequest) String() string {
 func (*CreateSecretRequest) ProtoMessage() {}
 
 func (x *CreateSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[236]
+	mi := &file_portico_core_v1_services_proto_msgTypes[242]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16531,7 +16925,7 @@ func (x *CreateSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSecretRequest.ProtoReflect.Descriptor instead.
 func (*CreateSecretRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{236}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{242}
 }
 
 func (x *CreateSecretRequest) GetNamespace() string {
@@ -16579,7 +16973,7 @@ type CreateSecretResponse struct {
 
 func (x *CreateSecretResponse) Reset() {
 	*x = CreateSecretResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[237]
+	mi := &file_portico_core_v1_services_proto_msgTypes[243]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16591,7 +16985,7 @@ func (x *CreateSecretResponse) String() string {
 func (*CreateSecretResponse) ProtoMessage() {}
 
 func (x *CreateSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[237]
+	mi := &file_portico_core_v1_services_proto_msgTypes[243]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16604,7 +16998,7 @@ func (x *CreateSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSecretResponse.ProtoReflect.Descriptor instead.
 func (*CreateSecretResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{237}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{243}
 }
 
 func (x *CreateSecretResponse) GetSecret() *Secret {
@@ -16631,7 +17025,7 @@ type UpdateSecretRequest struct {
 
 func (x *UpdateSecretRequest) Reset() {
 	*x = UpdateSecretRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[238]
+	mi := &file_portico_core_v1_services_proto_msgTypes[244]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16643,7 +17037,7 @@ func (x *UpdateSecretRequest) String() string {
 func (*UpdateSecretRequest) ProtoMessage() {}
 
 func (x *UpdateSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[238]
+	mi := &file_portico_core_v1_services_proto_msgTypes[244]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16656,7 +17050,7 @@ func (x *UpdateSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSecretRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSecretRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{238}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{244}
 }
 
 func (x *UpdateSecretRequest) GetNamespace() string {
@@ -16711,7 +17105,7 @@ type UpdateSecretResponse struct {
 
 func (x *UpdateSecretResponse) Reset() {
 	*x = UpdateSecretResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[239]
+	mi := &file_portico_core_v1_services_proto_msgTypes[245]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16723,7 +17117,7 @@ func (x *UpdateSecretResponse) String() string {
 func (*UpdateSecretResponse) ProtoMessage() {}
 
 func (x *UpdateSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[239]
+	mi := &file_portico_core_v1_services_proto_msgTypes[245]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16736,7 +17130,7 @@ func (x *UpdateSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSecretResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSecretResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{239}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{245}
 }
 
 func (x *UpdateSecretResponse) GetSecret() *Secret {
@@ -16769,7 +17163,7 @@ type PatchSecretRequest struct {
 
 func (x *PatchSecretRequest) Reset() {
 	*x = PatchSecretRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[240]
+	mi := &file_portico_core_v1_services_proto_msgTypes[246]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16781,7 +17175,7 @@ func (x *PatchSecretRequest) String() string {
 func (*PatchSecretRequest) ProtoMessage() {}
 
 func (x *PatchSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[240]
+	mi := &file_portico_core_v1_services_proto_msgTypes[246]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16794,7 +17188,7 @@ func (x *PatchSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchSecretRequest.ProtoReflect.Descriptor instead.
 func (*PatchSecretRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{240}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{246}
 }
 
 func (x *PatchSecretRequest) GetNamespace() string {
@@ -16863,7 +17257,7 @@ type PatchSecretResponse struct {
 
 func (x *PatchSecretResponse) Reset() {
 	*x = PatchSecretResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[241]
+	mi := &file_portico_core_v1_services_proto_msgTypes[247]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16875,7 +17269,7 @@ func (x *PatchSecretResponse) String() string {
 func (*PatchSecretResponse) ProtoMessage() {}
 
 func (x *PatchSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[241]
+	mi := &file_portico_core_v1_services_proto_msgTypes[247]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16888,7 +17282,7 @@ func (x *PatchSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchSecretResponse.ProtoReflect.Descriptor instead.
 func (*PatchSecretResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{241}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{247}
 }
 
 func (x *PatchSecretResponse) GetSecret() *Secret {
@@ -16916,7 +17310,7 @@ type DeleteSecretRequest struct {
 
 func (x *DeleteSecretRequest) Reset() {
 	*x = DeleteSecretRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[242]
+	mi := &file_portico_core_v1_services_proto_msgTypes[248]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16928,7 +17322,7 @@ func (x *DeleteSecretRequest) String() string {
 func (*DeleteSecretRequest) ProtoMessage() {}
 
 func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[242]
+	mi := &file_portico_core_v1_services_proto_msgTypes[248]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16941,7 +17335,7 @@ func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSecretRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{242}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{248}
 }
 
 func (x *DeleteSecretRequest) GetNamespace() string {
@@ -16998,7 +17392,7 @@ type DeleteSecretResponse struct {
 
 func (x *DeleteSecretResponse) Reset() {
 	*x = DeleteSecretResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[243]
+	mi := &file_portico_core_v1_services_proto_msgTypes[249]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17010,7 +17404,7 @@ func (x *DeleteSecretResponse) String() string {
 func (*DeleteSecretResponse) ProtoMessage() {}
 
 func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[243]
+	mi := &file_portico_core_v1_services_proto_msgTypes[249]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17023,7 +17417,7 @@ func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSecretResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{243}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{249}
 }
 
 func (x *DeleteSecretResponse) GetSecret() *Secret {
@@ -17056,7 +17450,7 @@ type DeleteCollectionSecretsRequest struct {
 
 func (x *DeleteCollectionSecretsRequest) Reset() {
 	*x = DeleteCollectionSecretsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[244]
+	mi := &file_portico_core_v1_services_proto_msgTypes[250]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17068,7 +17462,7 @@ func (x *DeleteCollectionSecretsRequest) String() string {
 func (*DeleteCollectionSecretsRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionSecretsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[244]
+	mi := &file_portico_core_v1_services_proto_msgTypes[250]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17081,7 +17475,7 @@ func (x *DeleteCollectionSecretsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionSecretsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionSecretsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{244}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{250}
 }
 
 func (x *DeleteCollectionSecretsRequest) GetNamespace() string {
@@ -17130,7 +17524,7 @@ type DeleteCollectionSecretsResponse struct {
 
 func (x *DeleteCollectionSecretsResponse) Reset() {
 	*x = DeleteCollectionSecretsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[245]
+	mi := &file_portico_core_v1_services_proto_msgTypes[251]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17142,7 +17536,7 @@ func (x *DeleteCollectionSecretsResponse) String() string {
 func (*DeleteCollectionSecretsResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionSecretsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[245]
+	mi := &file_portico_core_v1_services_proto_msgTypes[251]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17155,7 +17549,7 @@ func (x *DeleteCollectionSecretsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionSecretsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionSecretsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{245}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{251}
 }
 
 func (x *DeleteCollectionSecretsResponse) GetMetadata() *ListMeta {
@@ -17192,7 +17586,7 @@ type WatchSecretsRequest struct {
 
 func (x *WatchSecretsRequest) Reset() {
 	*x = WatchSecretsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[246]
+	mi := &file_portico_core_v1_services_proto_msgTypes[252]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17204,7 +17598,7 @@ func (x *WatchSecretsRequest) String() string {
 func (*WatchSecretsRequest) ProtoMessage() {}
 
 func (x *WatchSecretsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[246]
+	mi := &file_portico_core_v1_services_proto_msgTypes[252]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17217,7 +17611,7 @@ func (x *WatchSecretsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSecretsRequest.ProtoReflect.Descriptor instead.
 func (*WatchSecretsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{246}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{252}
 }
 
 func (x *WatchSecretsRequest) GetLabelSelector() string {
@@ -17290,7 +17684,7 @@ type WatchSecretsResponse struct {
 
 func (x *WatchSecretsResponse) Reset() {
 	*x = WatchSecretsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[247]
+	mi := &file_portico_core_v1_services_proto_msgTypes[253]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17302,7 +17696,7 @@ func (x *WatchSecretsResponse) String() string {
 func (*WatchSecretsResponse) ProtoMessage() {}
 
 func (x *WatchSecretsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[247]
+	mi := &file_portico_core_v1_services_proto_msgTypes[253]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17315,7 +17709,7 @@ func (x *WatchSecretsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSecretsResponse.ProtoReflect.Descriptor instead.
 func (*WatchSecretsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{247}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{253}
 }
 
 func (x *WatchSecretsResponse) GetType() string {
@@ -17355,7 +17749,7 @@ type GetServiceAccountRequest struct {
 
 func (x *GetServiceAccountRequest) Reset() {
 	*x = GetServiceAccountRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[248]
+	mi := &file_portico_core_v1_services_proto_msgTypes[254]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17367,7 +17761,7 @@ func (x *GetServiceAccountRequest) String() string {
 func (*GetServiceAccountRequest) ProtoMessage() {}
 
 func (x *GetServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[248]
+	mi := &file_portico_core_v1_services_proto_msgTypes[254]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17380,7 +17774,7 @@ func (x *GetServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*GetServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{248}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{254}
 }
 
 func (x *GetServiceAccountRequest) GetNamespace() string {
@@ -17423,7 +17817,7 @@ type GetServiceAccountResponse struct {
 
 func (x *GetServiceAccountResponse) Reset() {
 	*x = GetServiceAccountResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[249]
+	mi := &file_portico_core_v1_services_proto_msgTypes[255]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17435,7 +17829,7 @@ func (x *GetServiceAccountResponse) String() string {
 func (*GetServiceAccountResponse) ProtoMessage() {}
 
 func (x *GetServiceAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[249]
+	mi := &file_portico_core_v1_services_proto_msgTypes[255]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17448,7 +17842,7 @@ func (x *GetServiceAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceAccountResponse.ProtoReflect.Descriptor instead.
 func (*GetServiceAccountResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{249}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{255}
 }
 
 func (x *GetServiceAccountResponse) GetServiceAccount() *ServiceAccount {
@@ -17487,7 +17881,7 @@ type ListServiceAccountsRequest struct {
 
 func (x *ListServiceAccountsRequest) Reset() {
 	*x = ListServiceAccountsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[250]
+	mi := &file_portico_core_v1_services_proto_msgTypes[256]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17499,7 +17893,7 @@ func (x *ListServiceAccountsRequest) String() string {
 func (*ListServiceAccountsRequest) ProtoMessage() {}
 
 func (x *ListServiceAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[250]
+	mi := &file_portico_core_v1_services_proto_msgTypes[256]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17512,7 +17906,7 @@ func (x *ListServiceAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServiceAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListServiceAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{250}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{256}
 }
 
 func (x *ListServiceAccountsRequest) GetLabelSelector() string {
@@ -17591,7 +17985,7 @@ type ListServiceAccountsResponse struct {
 
 func (x *ListServiceAccountsResponse) Reset() {
 	*x = ListServiceAccountsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[251]
+	mi := &file_portico_core_v1_services_proto_msgTypes[257]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17603,7 +17997,7 @@ func (x *ListServiceAccountsResponse) String() string {
 func (*ListServiceAccountsResponse) ProtoMessage() {}
 
 func (x *ListServiceAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[251]
+	mi := &file_portico_core_v1_services_proto_msgTypes[257]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17616,7 +18010,7 @@ func (x *ListServiceAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServiceAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListServiceAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{251}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{257}
 }
 
 func (x *ListServiceAccountsResponse) GetMetadata() *ListMeta {
@@ -17656,7 +18050,7 @@ type CreateServiceAccountRequest struct {
 
 func (x *CreateServiceAccountRequest) Reset() {
 	*x = CreateServiceAccountRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[252]
+	mi := &file_portico_core_v1_services_proto_msgTypes[258]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17668,7 +18062,7 @@ func (x *CreateServiceAccountRequest) String() string {
 func (*CreateServiceAccountRequest) ProtoMessage() {}
 
 func (x *CreateServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[252]
+	mi := &file_portico_core_v1_services_proto_msgTypes[258]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17681,7 +18075,7 @@ func (x *CreateServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{252}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{258}
 }
 
 func (x *CreateServiceAccountRequest) GetNamespace() string {
@@ -17729,7 +18123,7 @@ type CreateServiceAccountResponse struct {
 
 func (x *CreateServiceAccountResponse) Reset() {
 	*x = CreateServiceAccountResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[253]
+	mi := &file_portico_core_v1_services_proto_msgTypes[259]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17741,7 +18135,7 @@ func (x *CreateServiceAccountResponse) String() string {
 func (*CreateServiceAccountResponse) ProtoMessage() {}
 
 func (x *CreateServiceAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[253]
+	mi := &file_portico_core_v1_services_proto_msgTypes[259]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17754,7 +18148,7 @@ func (x *CreateServiceAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceAccountResponse.ProtoReflect.Descriptor instead.
 func (*CreateServiceAccountResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{253}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{259}
 }
 
 func (x *CreateServiceAccountResponse) GetServiceAccount() *ServiceAccount {
@@ -17781,7 +18175,7 @@ type UpdateServiceAccountRequest struct {
 
 func (x *UpdateServiceAccountRequest) Reset() {
 	*x = UpdateServiceAccountRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[254]
+	mi := &file_portico_core_v1_services_proto_msgTypes[260]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17793,7 +18187,7 @@ func (x *UpdateServiceAccountRequest) String() string {
 func (*UpdateServiceAccountRequest) ProtoMessage() {}
 
 func (x *UpdateServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[254]
+	mi := &file_portico_core_v1_services_proto_msgTypes[260]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17806,7 +18200,7 @@ func (x *UpdateServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{254}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{260}
 }
 
 func (x *UpdateServiceAccountRequest) GetNamespace() string {
@@ -17861,7 +18255,7 @@ type UpdateServiceAccountResponse struct {
 
 func (x *UpdateServiceAccountResponse) Reset() {
 	*x = UpdateServiceAccountResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[255]
+	mi := &file_portico_core_v1_services_proto_msgTypes[261]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17873,7 +18267,7 @@ func (x *UpdateServiceAccountResponse) String() string {
 func (*UpdateServiceAccountResponse) ProtoMessage() {}
 
 func (x *UpdateServiceAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[255]
+	mi := &file_portico_core_v1_services_proto_msgTypes[261]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17886,7 +18280,7 @@ func (x *UpdateServiceAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceAccountResponse.ProtoReflect.Descriptor instead.
 func (*UpdateServiceAccountResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{255}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{261}
 }
 
 func (x *UpdateServiceAccountResponse) GetServiceAccount() *ServiceAccount {
@@ -17919,7 +18313,7 @@ type PatchServiceAccountRequest struct {
 
 func (x *PatchServiceAccountRequest) Reset() {
 	*x = PatchServiceAccountRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[256]
+	mi := &file_portico_core_v1_services_proto_msgTypes[262]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17931,7 +18325,7 @@ func (x *PatchServiceAccountRequest) String() string {
 func (*PatchServiceAccountRequest) ProtoMessage() {}
 
 func (x *PatchServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[256]
+	mi := &file_portico_core_v1_services_proto_msgTypes[262]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17944,7 +18338,7 @@ func (x *PatchServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*PatchServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{256}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{262}
 }
 
 func (x *PatchServiceAccountRequest) GetNamespace() string {
@@ -18013,7 +18407,7 @@ type PatchServiceAccountResponse struct {
 
 func (x *PatchServiceAccountResponse) Reset() {
 	*x = PatchServiceAccountResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[257]
+	mi := &file_portico_core_v1_services_proto_msgTypes[263]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18025,7 +18419,7 @@ func (x *PatchServiceAccountResponse) String() string {
 func (*PatchServiceAccountResponse) ProtoMessage() {}
 
 func (x *PatchServiceAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[257]
+	mi := &file_portico_core_v1_services_proto_msgTypes[263]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18038,7 +18432,7 @@ func (x *PatchServiceAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchServiceAccountResponse.ProtoReflect.Descriptor instead.
 func (*PatchServiceAccountResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{257}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{263}
 }
 
 func (x *PatchServiceAccountResponse) GetServiceAccount() *ServiceAccount {
@@ -18066,7 +18460,7 @@ type DeleteServiceAccountRequest struct {
 
 func (x *DeleteServiceAccountRequest) Reset() {
 	*x = DeleteServiceAccountRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[258]
+	mi := &file_portico_core_v1_services_proto_msgTypes[264]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18078,7 +18472,7 @@ func (x *DeleteServiceAccountRequest) String() string {
 func (*DeleteServiceAccountRequest) ProtoMessage() {}
 
 func (x *DeleteServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[258]
+	mi := &file_portico_core_v1_services_proto_msgTypes[264]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18091,7 +18485,7 @@ func (x *DeleteServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*DeleteServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{258}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{264}
 }
 
 func (x *DeleteServiceAccountRequest) GetNamespace() string {
@@ -18148,7 +18542,7 @@ type DeleteServiceAccountResponse struct {
 
 func (x *DeleteServiceAccountResponse) Reset() {
 	*x = DeleteServiceAccountResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[259]
+	mi := &file_portico_core_v1_services_proto_msgTypes[265]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18160,7 +18554,7 @@ func (x *DeleteServiceAccountResponse) String() string {
 func (*DeleteServiceAccountResponse) ProtoMessage() {}
 
 func (x *DeleteServiceAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[259]
+	mi := &file_portico_core_v1_services_proto_msgTypes[265]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18173,7 +18567,7 @@ func (x *DeleteServiceAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceAccountResponse.ProtoReflect.Descriptor instead.
 func (*DeleteServiceAccountResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{259}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{265}
 }
 
 func (x *DeleteServiceAccountResponse) GetServiceAccount() *ServiceAccount {
@@ -18206,7 +18600,7 @@ type DeleteCollectionServiceAccountsRequest struct {
 
 func (x *DeleteCollectionServiceAccountsRequest) Reset() {
 	*x = DeleteCollectionServiceAccountsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[260]
+	mi := &file_portico_core_v1_services_proto_msgTypes[266]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18218,7 +18612,7 @@ func (x *DeleteCollectionServiceAccountsRequest) String() string {
 func (*DeleteCollectionServiceAccountsRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionServiceAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[260]
+	mi := &file_portico_core_v1_services_proto_msgTypes[266]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18231,7 +18625,7 @@ func (x *DeleteCollectionServiceAccountsRequest) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use DeleteCollectionServiceAccountsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionServiceAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{260}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{266}
 }
 
 func (x *DeleteCollectionServiceAccountsRequest) GetNamespace() string {
@@ -18280,7 +18674,7 @@ type DeleteCollectionServiceAccountsResponse struct {
 
 func (x *DeleteCollectionServiceAccountsResponse) Reset() {
 	*x = DeleteCollectionServiceAccountsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[261]
+	mi := &file_portico_core_v1_services_proto_msgTypes[267]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18292,7 +18686,7 @@ func (x *DeleteCollectionServiceAccountsResponse) String() string {
 func (*DeleteCollectionServiceAccountsResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionServiceAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[261]
+	mi := &file_portico_core_v1_services_proto_msgTypes[267]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18305,7 +18699,7 @@ func (x *DeleteCollectionServiceAccountsResponse) ProtoReflect() protoreflect.Me
 
 // Deprecated: Use DeleteCollectionServiceAccountsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionServiceAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{261}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{267}
 }
 
 func (x *DeleteCollectionServiceAccountsResponse) GetMetadata() *ListMeta {
@@ -18342,7 +18736,7 @@ type WatchServiceAccountsRequest struct {
 
 func (x *WatchServiceAccountsRequest) Reset() {
 	*x = WatchServiceAccountsRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[262]
+	mi := &file_portico_core_v1_services_proto_msgTypes[268]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18354,7 +18748,7 @@ func (x *WatchServiceAccountsRequest) String() string {
 func (*WatchServiceAccountsRequest) ProtoMessage() {}
 
 func (x *WatchServiceAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[262]
+	mi := &file_portico_core_v1_services_proto_msgTypes[268]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18367,7 +18761,7 @@ func (x *WatchServiceAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchServiceAccountsRequest.ProtoReflect.Descriptor instead.
 func (*WatchServiceAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{262}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{268}
 }
 
 func (x *WatchServiceAccountsRequest) GetLabelSelector() string {
@@ -18440,7 +18834,7 @@ type WatchServiceAccountsResponse struct {
 
 func (x *WatchServiceAccountsResponse) Reset() {
 	*x = WatchServiceAccountsResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[263]
+	mi := &file_portico_core_v1_services_proto_msgTypes[269]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18452,7 +18846,7 @@ func (x *WatchServiceAccountsResponse) String() string {
 func (*WatchServiceAccountsResponse) ProtoMessage() {}
 
 func (x *WatchServiceAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[263]
+	mi := &file_portico_core_v1_services_proto_msgTypes[269]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18465,7 +18859,7 @@ func (x *WatchServiceAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchServiceAccountsResponse.ProtoReflect.Descriptor instead.
 func (*WatchServiceAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{263}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{269}
 }
 
 func (x *WatchServiceAccountsResponse) GetType() string {
@@ -18504,7 +18898,7 @@ type CreateServiceAccountTokenRequest struct {
 
 func (x *CreateServiceAccountTokenRequest) Reset() {
 	*x = CreateServiceAccountTokenRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[264]
+	mi := &file_portico_core_v1_services_proto_msgTypes[270]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18516,7 +18910,7 @@ func (x *CreateServiceAccountTokenRequest) String() string {
 func (*CreateServiceAccountTokenRequest) ProtoMessage() {}
 
 func (x *CreateServiceAccountTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[264]
+	mi := &file_portico_core_v1_services_proto_msgTypes[270]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18529,7 +18923,7 @@ func (x *CreateServiceAccountTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceAccountTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceAccountTokenRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{264}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{270}
 }
 
 func (x *CreateServiceAccountTokenRequest) GetNamespace() string {
@@ -18577,7 +18971,7 @@ type CreateServiceAccountTokenResponse struct {
 
 func (x *CreateServiceAccountTokenResponse) Reset() {
 	*x = CreateServiceAccountTokenResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[265]
+	mi := &file_portico_core_v1_services_proto_msgTypes[271]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18589,7 +18983,7 @@ func (x *CreateServiceAccountTokenResponse) String() string {
 func (*CreateServiceAccountTokenResponse) ProtoMessage() {}
 
 func (x *CreateServiceAccountTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[265]
+	mi := &file_portico_core_v1_services_proto_msgTypes[271]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18602,7 +18996,7 @@ func (x *CreateServiceAccountTokenResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use CreateServiceAccountTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateServiceAccountTokenResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{265}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{271}
 }
 
 func (x *CreateServiceAccountTokenResponse) GetTokenRequest() *TokenRequest {
@@ -18628,7 +19022,7 @@ type GetServiceRequest struct {
 
 func (x *GetServiceRequest) Reset() {
 	*x = GetServiceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[266]
+	mi := &file_portico_core_v1_services_proto_msgTypes[272]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18640,7 +19034,7 @@ func (x *GetServiceRequest) String() string {
 func (*GetServiceRequest) ProtoMessage() {}
 
 func (x *GetServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[266]
+	mi := &file_portico_core_v1_services_proto_msgTypes[272]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18653,7 +19047,7 @@ func (x *GetServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceRequest.ProtoReflect.Descriptor instead.
 func (*GetServiceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{266}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{272}
 }
 
 func (x *GetServiceRequest) GetNamespace() string {
@@ -18696,7 +19090,7 @@ type GetServiceResponse struct {
 
 func (x *GetServiceResponse) Reset() {
 	*x = GetServiceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[267]
+	mi := &file_portico_core_v1_services_proto_msgTypes[273]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18708,7 +19102,7 @@ func (x *GetServiceResponse) String() string {
 func (*GetServiceResponse) ProtoMessage() {}
 
 func (x *GetServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[267]
+	mi := &file_portico_core_v1_services_proto_msgTypes[273]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18721,7 +19115,7 @@ func (x *GetServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceResponse.ProtoReflect.Descriptor instead.
 func (*GetServiceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{267}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{273}
 }
 
 func (x *GetServiceResponse) GetService() *Service {
@@ -18760,7 +19154,7 @@ type ListServicesRequest struct {
 
 func (x *ListServicesRequest) Reset() {
 	*x = ListServicesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[268]
+	mi := &file_portico_core_v1_services_proto_msgTypes[274]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18772,7 +19166,7 @@ func (x *ListServicesRequest) String() string {
 func (*ListServicesRequest) ProtoMessage() {}
 
 func (x *ListServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[268]
+	mi := &file_portico_core_v1_services_proto_msgTypes[274]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18785,7 +19179,7 @@ func (x *ListServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicesRequest.ProtoReflect.Descriptor instead.
 func (*ListServicesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{268}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{274}
 }
 
 func (x *ListServicesRequest) GetLabelSelector() string {
@@ -18864,7 +19258,7 @@ type ListServicesResponse struct {
 
 func (x *ListServicesResponse) Reset() {
 	*x = ListServicesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[269]
+	mi := &file_portico_core_v1_services_proto_msgTypes[275]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18876,7 +19270,7 @@ func (x *ListServicesResponse) String() string {
 func (*ListServicesResponse) ProtoMessage() {}
 
 func (x *ListServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[269]
+	mi := &file_portico_core_v1_services_proto_msgTypes[275]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18889,7 +19283,7 @@ func (x *ListServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicesResponse.ProtoReflect.Descriptor instead.
 func (*ListServicesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{269}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{275}
 }
 
 func (x *ListServicesResponse) GetMetadata() *ListMeta {
@@ -18929,7 +19323,7 @@ type CreateServiceRequest struct {
 
 func (x *CreateServiceRequest) Reset() {
 	*x = CreateServiceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[270]
+	mi := &file_portico_core_v1_services_proto_msgTypes[276]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18941,7 +19335,7 @@ func (x *CreateServiceRequest) String() string {
 func (*CreateServiceRequest) ProtoMessage() {}
 
 func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[270]
+	mi := &file_portico_core_v1_services_proto_msgTypes[276]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18954,7 +19348,7 @@ func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{270}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{276}
 }
 
 func (x *CreateServiceRequest) GetNamespace() string {
@@ -19002,7 +19396,7 @@ type CreateServiceResponse struct {
 
 func (x *CreateServiceResponse) Reset() {
 	*x = CreateServiceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[271]
+	mi := &file_portico_core_v1_services_proto_msgTypes[277]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19014,7 +19408,7 @@ func (x *CreateServiceResponse) String() string {
 func (*CreateServiceResponse) ProtoMessage() {}
 
 func (x *CreateServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[271]
+	mi := &file_portico_core_v1_services_proto_msgTypes[277]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19027,7 +19421,7 @@ func (x *CreateServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceResponse.ProtoReflect.Descriptor instead.
 func (*CreateServiceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{271}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{277}
 }
 
 func (x *CreateServiceResponse) GetService() *Service {
@@ -19054,7 +19448,7 @@ type UpdateServiceRequest struct {
 
 func (x *UpdateServiceRequest) Reset() {
 	*x = UpdateServiceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[272]
+	mi := &file_portico_core_v1_services_proto_msgTypes[278]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19066,7 +19460,7 @@ func (x *UpdateServiceRequest) String() string {
 func (*UpdateServiceRequest) ProtoMessage() {}
 
 func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[272]
+	mi := &file_portico_core_v1_services_proto_msgTypes[278]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19079,7 +19473,7 @@ func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{272}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{278}
 }
 
 func (x *UpdateServiceRequest) GetNamespace() string {
@@ -19134,7 +19528,7 @@ type UpdateServiceResponse struct {
 
 func (x *UpdateServiceResponse) Reset() {
 	*x = UpdateServiceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[273]
+	mi := &file_portico_core_v1_services_proto_msgTypes[279]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19146,7 +19540,7 @@ func (x *UpdateServiceResponse) String() string {
 func (*UpdateServiceResponse) ProtoMessage() {}
 
 func (x *UpdateServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[273]
+	mi := &file_portico_core_v1_services_proto_msgTypes[279]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19159,7 +19553,7 @@ func (x *UpdateServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceResponse.ProtoReflect.Descriptor instead.
 func (*UpdateServiceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{273}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{279}
 }
 
 func (x *UpdateServiceResponse) GetService() *Service {
@@ -19192,7 +19586,7 @@ type PatchServiceRequest struct {
 
 func (x *PatchServiceRequest) Reset() {
 	*x = PatchServiceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[274]
+	mi := &file_portico_core_v1_services_proto_msgTypes[280]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19204,7 +19598,7 @@ func (x *PatchServiceRequest) String() string {
 func (*PatchServiceRequest) ProtoMessage() {}
 
 func (x *PatchServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[274]
+	mi := &file_portico_core_v1_services_proto_msgTypes[280]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19217,7 +19611,7 @@ func (x *PatchServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchServiceRequest.ProtoReflect.Descriptor instead.
 func (*PatchServiceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{274}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{280}
 }
 
 func (x *PatchServiceRequest) GetNamespace() string {
@@ -19286,7 +19680,7 @@ type PatchServiceResponse struct {
 
 func (x *PatchServiceResponse) Reset() {
 	*x = PatchServiceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[275]
+	mi := &file_portico_core_v1_services_proto_msgTypes[281]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19298,7 +19692,7 @@ func (x *PatchServiceResponse) String() string {
 func (*PatchServiceResponse) ProtoMessage() {}
 
 func (x *PatchServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[275]
+	mi := &file_portico_core_v1_services_proto_msgTypes[281]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19311,7 +19705,7 @@ func (x *PatchServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchServiceResponse.ProtoReflect.Descriptor instead.
 func (*PatchServiceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{275}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{281}
 }
 
 func (x *PatchServiceResponse) GetService() *Service {
@@ -19339,7 +19733,7 @@ type DeleteServiceRequest struct {
 
 func (x *DeleteServiceRequest) Reset() {
 	*x = DeleteServiceRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[276]
+	mi := &file_portico_core_v1_services_proto_msgTypes[282]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19351,7 +19745,7 @@ func (x *DeleteServiceRequest) String() string {
 func (*DeleteServiceRequest) ProtoMessage() {}
 
 func (x *DeleteServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[276]
+	mi := &file_portico_core_v1_services_proto_msgTypes[282]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19364,7 +19758,7 @@ func (x *DeleteServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteServiceRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{276}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{282}
 }
 
 func (x *DeleteServiceRequest) GetNamespace() string {
@@ -19421,7 +19815,7 @@ type DeleteServiceResponse struct {
 
 func (x *DeleteServiceResponse) Reset() {
 	*x = DeleteServiceResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[277]
+	mi := &file_portico_core_v1_services_proto_msgTypes[283]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19433,7 +19827,7 @@ func (x *DeleteServiceResponse) String() string {
 func (*DeleteServiceResponse) ProtoMessage() {}
 
 func (x *DeleteServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[277]
+	mi := &file_portico_core_v1_services_proto_msgTypes[283]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19446,7 +19840,7 @@ func (x *DeleteServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServiceResponse.ProtoReflect.Descriptor instead.
 func (*DeleteServiceResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{277}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{283}
 }
 
 func (x *DeleteServiceResponse) GetService() *Service {
@@ -19479,7 +19873,7 @@ type DeleteCollectionServicesRequest struct {
 
 func (x *DeleteCollectionServicesRequest) Reset() {
 	*x = DeleteCollectionServicesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[278]
+	mi := &file_portico_core_v1_services_proto_msgTypes[284]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19491,7 +19885,7 @@ func (x *DeleteCollectionServicesRequest) String() string {
 func (*DeleteCollectionServicesRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[278]
+	mi := &file_portico_core_v1_services_proto_msgTypes[284]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19504,7 +19898,7 @@ func (x *DeleteCollectionServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionServicesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionServicesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{278}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{284}
 }
 
 func (x *DeleteCollectionServicesRequest) GetNamespace() string {
@@ -19553,7 +19947,7 @@ type DeleteCollectionServicesResponse struct {
 
 func (x *DeleteCollectionServicesResponse) Reset() {
 	*x = DeleteCollectionServicesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[279]
+	mi := &file_portico_core_v1_services_proto_msgTypes[285]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19565,7 +19959,7 @@ func (x *DeleteCollectionServicesResponse) String() string {
 func (*DeleteCollectionServicesResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[279]
+	mi := &file_portico_core_v1_services_proto_msgTypes[285]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19578,7 +19972,7 @@ func (x *DeleteCollectionServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionServicesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionServicesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{279}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{285}
 }
 
 func (x *DeleteCollectionServicesResponse) GetMetadata() *ListMeta {
@@ -19615,7 +20009,7 @@ type WatchServicesRequest struct {
 
 func (x *WatchServicesRequest) Reset() {
 	*x = WatchServicesRequest{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[280]
+	mi := &file_portico_core_v1_services_proto_msgTypes[286]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19627,7 +20021,7 @@ func (x *WatchServicesRequest) String() string {
 func (*WatchServicesRequest) ProtoMessage() {}
 
 func (x *WatchServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[280]
+	mi := &file_portico_core_v1_services_proto_msgTypes[286]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19640,7 +20034,7 @@ func (x *WatchServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchServicesRequest.ProtoReflect.Descriptor instead.
 func (*WatchServicesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{280}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{286}
 }
 
 func (x *WatchServicesRequest) GetLabelSelector() string {
@@ -19713,7 +20107,7 @@ type WatchServicesResponse struct {
 
 func (x *WatchServicesResponse) Reset() {
 	*x = WatchServicesResponse{}
-	mi := &file_portico_core_v1_services_proto_msgTypes[281]
+	mi := &file_portico_core_v1_services_proto_msgTypes[287]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19725,7 +20119,7 @@ func (x *WatchServicesResponse) String() string {
 func (*WatchServicesResponse) ProtoMessage() {}
 
 func (x *WatchServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_services_proto_msgTypes[281]
+	mi := &file_portico_core_v1_services_proto_msgTypes[287]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19738,7 +20132,7 @@ func (x *WatchServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchServicesResponse.ProtoReflect.Descriptor instead.
 func (*WatchServicesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{281}
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{287}
 }
 
 func (x *WatchServicesResponse) GetType() string {
@@ -19758,6 +20152,397 @@ func (x *WatchServicesResponse) GetObject() *Service {
 func (x *WatchServicesResponse) GetPartialObjectMetadata() *PartialObjectMetadata {
 	if x != nil {
 		return x.PartialObjectMetadata
+	}
+	return nil
+}
+
+// GetServiceStatusRequest names the Service status to read.
+type GetServiceStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetServiceStatusRequest) Reset() {
+	*x = GetServiceStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[288]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServiceStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServiceStatusRequest) ProtoMessage() {}
+
+func (x *GetServiceStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[288]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServiceStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetServiceStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{288}
+}
+
+func (x *GetServiceStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetServiceStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetServiceStatusRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetServiceStatusResponse holds the Service.
+type GetServiceStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Service       *Service               `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServiceStatusResponse) Reset() {
+	*x = GetServiceStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[289]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServiceStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServiceStatusResponse) ProtoMessage() {}
+
+func (x *GetServiceStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[289]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServiceStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetServiceStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{289}
+}
+
+func (x *GetServiceStatusResponse) GetService() *Service {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+// UpdateServiceStatusRequest holds the new Service status.
+type UpdateServiceStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Service   *Service               `protobuf:"bytes,3,opt,name=service,proto3" json:"service,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateServiceStatusRequest) Reset() {
+	*x = UpdateServiceStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[290]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateServiceStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateServiceStatusRequest) ProtoMessage() {}
+
+func (x *UpdateServiceStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[290]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateServiceStatusRequest.ProtoReflect.Descriptor instead.
+func (*UpdateServiceStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{290}
+}
+
+func (x *UpdateServiceStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpdateServiceStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateServiceStatusRequest) GetService() *Service {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *UpdateServiceStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateServiceStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateServiceStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateServiceStatusResponse holds the Service.
+type UpdateServiceStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Service       *Service               `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateServiceStatusResponse) Reset() {
+	*x = UpdateServiceStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[291]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateServiceStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateServiceStatusResponse) ProtoMessage() {}
+
+func (x *UpdateServiceStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[291]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateServiceStatusResponse.ProtoReflect.Descriptor instead.
+func (*UpdateServiceStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{291}
+}
+
+func (x *UpdateServiceStatusResponse) GetService() *Service {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+// PatchServiceStatusRequest holds a patch to the Service status.
+type PatchServiceStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchServiceStatusRequest) Reset() {
+	*x = PatchServiceStatusRequest{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[292]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchServiceStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchServiceStatusRequest) ProtoMessage() {}
+
+func (x *PatchServiceStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[292]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchServiceStatusRequest.ProtoReflect.Descriptor instead.
+func (*PatchServiceStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{292}
+}
+
+func (x *PatchServiceStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PatchServiceStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchServiceStatusRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchServiceStatusRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchServiceStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchServiceStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchServiceStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchServiceStatusRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchServiceStatusResponse holds the Service.
+type PatchServiceStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Service       *Service               `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchServiceStatusResponse) Reset() {
+	*x = PatchServiceStatusResponse{}
+	mi := &file_portico_core_v1_services_proto_msgTypes[293]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchServiceStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchServiceStatusResponse) ProtoMessage() {}
+
+func (x *PatchServiceStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_services_proto_msgTypes[293]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchServiceStatusResponse.ProtoReflect.Descriptor instead.
+func (*PatchServiceStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_services_proto_rawDescGZIP(), []int{293}
+}
+
+func (x *PatchServiceStatusResponse) GetService() *Service {
+	if x != nil {
+		return x.Service
 	}
 	return nil
 }
@@ -20835,7 +21620,35 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"#WatchReplicationControllersResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12>\n" +
 	"\x06object\x18\x02 \x01(\v2&.portico.core.v1.ReplicationControllerR\x06object\x12^\n" +
-	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x84\x01\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\x83\x01\n" +
+	"$GetReplicationControllerScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"U\n" +
+	"%GetReplicationControllerScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"\xf2\x01\n" +
+	"'UpdateReplicationControllerScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
+	"\x05scale\x18\x03 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"X\n" +
+	"(UpdateReplicationControllerScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"\x9d\x02\n" +
+	"&PatchReplicationControllerScaleRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"W\n" +
+	"'PatchReplicationControllerScaleResponse\x12,\n" +
+	"\x05scale\x18\x01 \x01(\v2\x16.portico.core.v1.ScaleR\x05scale\"\x84\x01\n" +
 	"%GetReplicationControllerStatusRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
@@ -21247,7 +22060,35 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x15WatchServicesResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x120\n" +
 	"\x06object\x18\x02 \x01(\v2\x18.portico.core.v1.ServiceR\x06object\x12^\n" +
-	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata2\xd7\x06\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"v\n" +
+	"\x17GetServiceStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"N\n" +
+	"\x18GetServiceStatusResponse\x122\n" +
+	"\aservice\x18\x01 \x01(\v2\x18.portico.core.v1.ServiceR\aservice\"\xeb\x01\n" +
+	"\x1aUpdateServiceStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x122\n" +
+	"\aservice\x18\x03 \x01(\v2\x18.portico.core.v1.ServiceR\aservice\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"Q\n" +
+	"\x1bUpdateServiceStatusResponse\x122\n" +
+	"\aservice\x18\x01 \x01(\v2\x18.portico.core.v1.ServiceR\aservice\"\x90\x02\n" +
+	"\x19PatchServiceStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"P\n" +
+	"\x1aPatchServiceStatusResponse\x122\n" +
+	"\aservice\x18\x01 \x01(\v2\x18.portico.core.v1.ServiceR\aservice2\xd7\x06\n" +
 	"\x10ConfigMapService\x12[\n" +
 	"\fGetConfigMap\x12$.portico.core.v1.GetConfigMapRequest\x1a%.portico.core.v1.GetConfigMapResponse\x12a\n" +
 	"\x0eListConfigMaps\x12&.portico.core.v1.ListConfigMapsRequest\x1a'.portico.core.v1.ListConfigMapsResponse\x12d\n" +
@@ -21358,7 +22199,7 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x10PatchPodTemplate\x12(.portico.core.v1.PatchPodTemplateRequest\x1a).portico.core.v1.PatchPodTemplateResponse\x12j\n" +
 	"\x11DeletePodTemplate\x12).portico.core.v1.DeletePodTemplateRequest\x1a*.portico.core.v1.DeletePodTemplateResponse\x12\x8b\x01\n" +
 	"\x1cDeleteCollectionPodTemplates\x124.portico.core.v1.DeleteCollectionPodTemplatesRequest\x1a5.portico.core.v1.DeleteCollectionPodTemplatesResponse\x12l\n" +
-	"\x11WatchPodTemplates\x12).portico.core.v1.WatchPodTemplatesRequest\x1a*.portico.core.v1.WatchPodTemplatesResponse0\x012\xd4\f\n" +
+	"\x11WatchPodTemplates\x12).portico.core.v1.WatchPodTemplatesRequest\x1a*.portico.core.v1.WatchPodTemplatesResponse0\x012\x96\x10\n" +
 	"\x1cReplicationControllerService\x12\x7f\n" +
 	"\x18GetReplicationController\x120.portico.core.v1.GetReplicationControllerRequest\x1a1.portico.core.v1.GetReplicationControllerResponse\x12\x85\x01\n" +
 	"\x1aListReplicationControllers\x122.portico.core.v1.ListReplicationControllersRequest\x1a3.portico.core.v1.ListReplicationControllersResponse\x12\x88\x01\n" +
@@ -21367,7 +22208,10 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x1aPatchReplicationController\x122.portico.core.v1.PatchReplicationControllerRequest\x1a3.portico.core.v1.PatchReplicationControllerResponse\x12\x88\x01\n" +
 	"\x1bDeleteReplicationController\x123.portico.core.v1.DeleteReplicationControllerRequest\x1a4.portico.core.v1.DeleteReplicationControllerResponse\x12\xa9\x01\n" +
 	"&DeleteCollectionReplicationControllers\x12>.portico.core.v1.DeleteCollectionReplicationControllersRequest\x1a?.portico.core.v1.DeleteCollectionReplicationControllersResponse\x12\x8a\x01\n" +
-	"\x1bWatchReplicationControllers\x123.portico.core.v1.WatchReplicationControllersRequest\x1a4.portico.core.v1.WatchReplicationControllersResponse0\x01\x12\x91\x01\n" +
+	"\x1bWatchReplicationControllers\x123.portico.core.v1.WatchReplicationControllersRequest\x1a4.portico.core.v1.WatchReplicationControllersResponse0\x01\x12\x8e\x01\n" +
+	"\x1dGetReplicationControllerScale\x125.portico.core.v1.GetReplicationControllerScaleRequest\x1a6.portico.core.v1.GetReplicationControllerScaleResponse\x12\x97\x01\n" +
+	" UpdateReplicationControllerScale\x128.portico.core.v1.UpdateReplicationControllerScaleRequest\x1a9.portico.core.v1.UpdateReplicationControllerScaleResponse\x12\x94\x01\n" +
+	"\x1fPatchReplicationControllerScale\x127.portico.core.v1.PatchReplicationControllerScaleRequest\x1a8.portico.core.v1.PatchReplicationControllerScaleResponse\x12\x91\x01\n" +
 	"\x1eGetReplicationControllerStatus\x126.portico.core.v1.GetReplicationControllerStatusRequest\x1a7.portico.core.v1.GetReplicationControllerStatusResponse\x12\x9a\x01\n" +
 	"!UpdateReplicationControllerStatus\x129.portico.core.v1.UpdateReplicationControllerStatusRequest\x1a:.portico.core.v1.UpdateReplicationControllerStatusResponse\x12\x97\x01\n" +
 	" PatchReplicationControllerStatus\x128.portico.core.v1.PatchReplicationControllerStatusRequest\x1a9.portico.core.v1.PatchReplicationControllerStatusResponse2\xbc\n" +
@@ -21402,7 +22246,7 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\x14DeleteServiceAccount\x12,.portico.core.v1.DeleteServiceAccountRequest\x1a-.portico.core.v1.DeleteServiceAccountResponse\x12\x94\x01\n" +
 	"\x1fDeleteCollectionServiceAccounts\x127.portico.core.v1.DeleteCollectionServiceAccountsRequest\x1a8.portico.core.v1.DeleteCollectionServiceAccountsResponse\x12u\n" +
 	"\x14WatchServiceAccounts\x12,.portico.core.v1.WatchServiceAccountsRequest\x1a-.portico.core.v1.WatchServiceAccountsResponse0\x01\x12\x82\x01\n" +
-	"\x19CreateServiceAccountToken\x121.portico.core.v1.CreateServiceAccountTokenRequest\x1a2.portico.core.v1.CreateServiceAccountTokenResponse2\xa4\x06\n" +
+	"\x19CreateServiceAccountToken\x121.portico.core.v1.CreateServiceAccountTokenRequest\x1a2.portico.core.v1.CreateServiceAccountTokenResponse2\xee\b\n" +
 	"\x0eServiceService\x12U\n" +
 	"\n" +
 	"GetService\x12\".portico.core.v1.GetServiceRequest\x1a#.portico.core.v1.GetServiceResponse\x12[\n" +
@@ -21412,7 +22256,10 @@ const file_portico_core_v1_services_proto_rawDesc = "" +
 	"\fPatchService\x12$.portico.core.v1.PatchServiceRequest\x1a%.portico.core.v1.PatchServiceResponse\x12^\n" +
 	"\rDeleteService\x12%.portico.core.v1.DeleteServiceRequest\x1a&.portico.core.v1.DeleteServiceResponse\x12\x7f\n" +
 	"\x18DeleteCollectionServices\x120.portico.core.v1.DeleteCollectionServicesRequest\x1a1.portico.core.v1.DeleteCollectionServicesResponse\x12`\n" +
-	"\rWatchServices\x12%.portico.core.v1.WatchServicesRequest\x1a&.portico.core.v1.WatchServicesResponse0\x01B=Z;github.com/portico-dev/portico/proto/portico/core/v1;corev1b\x06proto3"
+	"\rWatchServices\x12%.portico.core.v1.WatchServicesRequest\x1a&.portico.core.v1.WatchServicesResponse0\x01\x12g\n" +
+	"\x10GetServiceStatus\x12(.portico.core.v1.GetServiceStatusRequest\x1a).portico.core.v1.GetServiceStatusResponse\x12p\n" +
+	"\x13UpdateServiceStatus\x12+.portico.core.v1.UpdateServiceStatusRequest\x1a,.portico.core.v1.UpdateServiceStatusResponse\x12m\n" +
+	"\x12PatchServiceStatus\x12*.portico.core.v1.PatchServiceStatusRequest\x1a+.portico.core.v1.PatchServiceStatusResponseB=Z;github.com/portico-dev/portico/proto/portico/core/v1;corev1b\x06proto3"
 
 var (
 	file_portico_core_v1_services_proto_rawDescOnce sync.Once
@@ -21426,7 +22273,7 @@ func file_portico_core_v1_services_proto_rawDescGZIP() []byte {
 	return file_portico_core_v1_services_proto_rawDescData
 }
 
-var file_portico_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 282)
+var file_portico_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 294)
 var file_portico_core_v1_services_proto_goTypes = []any{
 	(*GetConfigMapRequest)(nil),                            // 0: portico.core.v1.GetConfigMapRequest
 	(*GetConfigMapResponse)(nil),                           // 1: portico.core.v1.GetConfigMapResponse
@@ -21632,693 +22479,726 @@ var file_portico_core_v1_services_proto_goTypes = []any{
 	(*DeleteCollectionReplicationControllersResponse)(nil), // 201: portico.core.v1.DeleteCollectionReplicationControllersResponse
 	(*WatchReplicationControllersRequest)(nil),             // 202: portico.core.v1.WatchReplicationControllersRequest
 	(*WatchReplicationControllersResponse)(nil),            // 203: portico.core.v1.WatchReplicationControllersResponse
-	(*GetReplicationControllerStatusRequest)(nil),          // 204: portico.core.v1.GetReplicationControllerStatusRequest
-	(*GetReplicationControllerStatusResponse)(nil),         // 205: portico.core.v1.GetReplicationControllerStatusResponse
-	(*UpdateReplicationControllerStatusRequest)(nil),       // 206: portico.core.v1.UpdateReplicationControllerStatusRequest
-	(*UpdateReplicationControllerStatusResponse)(nil),      // 207: portico.core.v1.UpdateReplicationControllerStatusResponse
-	(*PatchReplicationControllerStatusRequest)(nil),        // 208: portico.core.v1.PatchReplicationControllerStatusRequest
-	(*PatchReplicationControllerStatusResponse)(nil),       // 209: portico.core.v1.PatchReplicationControllerStatusResponse
-	(*GetResourceQuotaRequest)(nil),                        // 210: portico.core.v1.GetResourceQuotaRequest
-	(*GetResourceQuotaResponse)(nil),                       // 211: portico.core.v1.GetResourceQuotaResponse
-	(*ListResourceQuotasRequest)(nil),                      // 212: portico.core.v1.ListResourceQuotasRequest
-	(*ListResourceQuotasResponse)(nil),                     // 213: portico.core.v1.ListResourceQuotasResponse
-	(*CreateResourceQuotaRequest)(nil),                     // 214: portico.core.v1.CreateResourceQuotaRequest
-	(*CreateResourceQuotaResponse)(nil),                    // 215: portico.core.v1.CreateResourceQuotaResponse
-	(*UpdateResourceQuotaRequest)(nil),                     // 216: portico.core.v1.UpdateResourceQuotaRequest
-	(*UpdateResourceQuotaResponse)(nil),                    // 217: portico.core.v1.UpdateResourceQuotaResponse
-	(*PatchResourceQuotaRequest)(nil),                      // 218: portico.core.v1.PatchResourceQuotaRequest
-	(*PatchResourceQuotaResponse)(nil),                     // 219: portico.core.v1.PatchResourceQuotaResponse
-	(*DeleteResourceQuotaRequest)(nil),                     // 220: portico.core.v1.DeleteResourceQuotaRequest
-	(*DeleteResourceQuotaResponse)(nil),                    // 221: portico.core.v1.DeleteResourceQuotaResponse
-	(*DeleteCollectionResourceQuotasRequest)(nil),          // 222: portico.core.v1.DeleteCollectionResourceQuotasRequest
-	(*DeleteCollectionResourceQuotasResponse)(nil),         // 223: portico.core.v1.DeleteCollectionResourceQuotasResponse
-	(*WatchResourceQuotasRequest)(nil),                     // 224: portico.core.v1.WatchResourceQuotasRequest
-	(*WatchResourceQuotasResponse)(nil),                    // 225: portico.core.v1.WatchResourceQuotasResponse
-	(*GetResourceQuotaStatusRequest)(nil),                  // 226: portico.core.v1.GetResourceQuotaStatusRequest
-	(*GetResourceQuotaStatusResponse)(nil),                 // 227: portico.core.v1.GetResourceQuotaStatusResponse
-	(*UpdateResourceQuotaStatusRequest)(nil),               // 228: portico.core.v1.UpdateResourceQuotaStatusRequest
-	(*UpdateResourceQuotaStatusResponse)(nil),              // 229: portico.core.v1.UpdateResourceQuotaStatusResponse
-	(*PatchResourceQuotaStatusRequest)(nil),                // 230: portico.core.v1.PatchResourceQuotaStatusRequest
-	(*PatchResourceQuotaStatusResponse)(nil),               // 231: portico.core.v1.PatchResourceQuotaStatusResponse
-	(*GetSecretRequest)(nil),                               // 232: portico.core.v1.GetSecretRequest
-	(*GetSecretResponse)(nil),                              // 233: portico.core.v1.GetSecretResponse
-	(*ListSecretsRequest)(nil),                             // 234: portico.core.v1.ListSecretsRequest
-	(*ListSecretsResponse)(nil),                            // 235: portico.core.v1.ListSecretsResponse
-	(*CreateSecretRequest)(nil),                            // 236: portico.core.v1.CreateSecretRequest
-	(*CreateSecretResponse)(nil),                           // 237: portico.core.v1.CreateSecretResponse
-	(*UpdateSecretRequest)(nil),                            // 238: portico.core.v1.UpdateSecretRequest
-	(*UpdateSecretResponse)(nil),                           // 239: portico.core.v1.UpdateSecretResponse
-	(*PatchSecretRequest)(nil),                             // 240: portico.core.v1.PatchSecretRequest
-	(*PatchSecretResponse)(nil),                            // 241: portico.core.v1.PatchSecretResponse
-	(*DeleteSecretRequest)(nil),                            // 242: portico.core.v1.DeleteSecretRequest
-	(*DeleteSecretResponse)(nil),                           // 243: portico.core.v1.DeleteSecretResponse
-	(*DeleteCollectionSecretsRequest)(nil),                 // 244: portico.core.v1.DeleteCollectionSecretsRequest
-	(*DeleteCollectionSecretsResponse)(nil),                // 245: portico.core.v1.DeleteCollectionSecretsResponse
-	(*WatchSecretsRequest)(nil),                            // 246: portico.core.v1.WatchSecretsRequest
-	(*WatchSecretsResponse)(nil),                           // 247: portico.core.v1.WatchSecretsResponse
-	(*GetServiceAccountRequest)(nil),                       // 248: portico.core.v1.GetServiceAccountRequest
-	(*GetServiceAccountResponse)(nil),                      // 249: portico.core.v1.GetServiceAccountResponse
-	(*ListServiceAccountsRequest)(nil),                     // 250: portico.core.v1.ListServiceAccountsRequest
-	(*ListServiceAccountsResponse)(nil),                    // 251: portico.core.v1.ListServiceAccountsResponse
-	(*CreateServiceAccountRequest)(nil),                    // 252: portico.core.v1.CreateServiceAccountRequest
-	(*CreateServiceAccountResponse)(nil),                   // 253: portico.core.v1.CreateServiceAccountResponse
-	(*UpdateServiceAccountRequest)(nil),                    // 254: portico.core.v1.UpdateServiceAccountRequest
-	(*UpdateServiceAccountResponse)(nil),                   // 255: portico.core.v1.UpdateServiceAccountResponse
-	(*PatchServiceAccountRequest)(nil),                     // 256: portico.core.v1.PatchServiceAccountRequest
-	(*PatchServiceAccountResponse)(nil),                    // 257: portico.core.v1.PatchServiceAccountResponse
-	(*DeleteServiceAccountRequest)(nil),                    // 258: portico.core.v1.DeleteServiceAccountRequest
-	(*DeleteServiceAccountResponse)(nil),                   // 259: portico.core.v1.DeleteServiceAccountResponse
-	(*DeleteCollectionServiceAccountsRequest)(nil),         // 260: portico.core.v1.DeleteCollectionServiceAccountsRequest
-	(*DeleteCollectionServiceAccountsResponse)(nil),        // 261: portico.core.v1.DeleteCollectionServiceAccountsResponse
-	(*WatchServiceAccountsRequest)(nil),                    // 262: portico.core.v1.WatchServiceAccountsRequest
-	(*WatchServiceAccountsResponse)(nil),                   // 263: portico.core.v1.WatchServiceAccountsResponse
-	(*CreateServiceAccountTokenRequest)(nil),               // 264: portico.core.v1.CreateServiceAccountTokenRequest
-	(*CreateServiceAccountTokenResponse)(nil),              // 265: portico.core.v1.CreateServiceAccountTokenResponse
-	(*GetServiceRequest)(nil),                              // 266: portico.core.v1.GetServiceRequest
-	(*GetServiceResponse)(nil),                             // 267: portico.core.v1.GetServiceResponse
-	(*ListServicesRequest)(nil),                            // 268: portico.core.v1.ListServicesRequest
-	(*ListServicesResponse)(nil),                           // 269: portico.core.v1.ListServicesResponse
-	(*CreateServiceRequest)(nil),                           // 270: portico.core.v1.CreateServiceRequest
-	(*CreateServiceResponse)(nil),                          // 271: portico.core.v1.CreateServiceResponse
-	(*UpdateServiceRequest)(nil),                           // 272: portico.core.v1.UpdateServiceRequest
-	(*UpdateServiceResponse)(nil),                          // 273: portico.core.v1.UpdateServiceResponse
-	(*PatchServiceRequest)(nil),                            // 274: portico.core.v1.PatchServiceRequest
-	(*PatchServiceResponse)(nil),                           // 275: portico.core.v1.PatchServiceResponse
-	(*DeleteServiceRequest)(nil),                           // 276: portico.core.v1.DeleteServiceRequest
-	(*DeleteServiceResponse)(nil),                          // 277: portico.core.v1.DeleteServiceResponse
-	(*DeleteCollectionServicesRequest)(nil),                // 278: portico.core.v1.DeleteCollectionServicesRequest
-	(*DeleteCollectionServicesResponse)(nil),               // 279: portico.core.v1.DeleteCollectionServicesResponse
-	(*WatchServicesRequest)(nil),                           // 280: portico.core.v1.WatchServicesRequest
-	(*WatchServicesResponse)(nil),                          // 281: portico.core.v1.WatchServicesResponse
-	(*ConfigMap)(nil),                                      // 282: portico.core.v1.ConfigMap
-	(*PartialObjectMetadata)(nil),                          // 283: portico.core.v1.PartialObjectMetadata
-	(*ListMeta)(nil),                                       // 284: portico.core.v1.ListMeta
-	(*DeleteOptions)(nil),                                  // 285: portico.core.v1.DeleteOptions
-	(*Status)(nil),                                         // 286: portico.core.v1.Status
-	(*Endpoints)(nil),                                      // 287: portico.core.v1.Endpoints
-	(*Event)(nil),                                          // 288: portico.core.v1.Event
-	(*LimitRange)(nil),                                     // 289: portico.core.v1.LimitRange
-	(*Namespace)(nil),                                      // 290: portico.core.v1.Namespace
-	(*Node)(nil),                                           // 291: portico.core.v1.Node
-	(*PersistentVolumeClaim)(nil),                          // 292: portico.core.v1.PersistentVolumeClaim
-	(*PersistentVolume)(nil),                               // 293: portico.core.v1.PersistentVolume
-	(*Pod)(nil),                                            // 294: portico.core.v1.Pod
-	(*Binding)(nil),                                        // 295: portico.core.v1.Binding
-	(*PodTemplate)(nil),                                    // 296: portico.core.v1.PodTemplate
-	(*ReplicationController)(nil),                          // 297: portico.core.v1.ReplicationController
-	(*ResourceQuota)(nil),                                  // 298: portico.core.v1.ResourceQuota
-	(*Secret)(nil),                                         // 299: portico.core.v1.Secret
-	(*ServiceAccount)(nil),                                 // 300: portico.core.v1.ServiceAccount
-	(*TokenRequest)(nil),                                   // 301: portico.core.v1.TokenRequest
-	(*Service)(nil),                                        // 302: portico.core.v1.Service
+	(*GetReplicationControllerScaleRequest)(nil),           // 204: portico.core.v1.GetReplicationControllerScaleRequest
+	(*GetReplicationControllerScaleResponse)(nil),          // 205: portico.core.v1.GetReplicationControllerScaleResponse
+	(*UpdateReplicationControllerScaleRequest)(nil),        // 206: portico.core.v1.UpdateReplicationControllerScaleRequest
+	(*UpdateReplicationControllerScaleResponse)(nil),       // 207: portico.core.v1.UpdateReplicationControllerScaleResponse
+	(*PatchReplicationControllerScaleRequest)(nil),         // 208: portico.core.v1.PatchReplicationControllerScaleRequest
+	(*PatchReplicationControllerScaleResponse)(nil),        // 209: portico.core.v1.PatchReplicationControllerScaleResponse
+	(*GetReplicationControllerStatusRequest)(nil),          // 210: portico.core.v1.GetReplicationControllerStatusRequest
+	(*GetReplicationControllerStatusResponse)(nil),         // 211: portico.core.v1.GetReplicationControllerStatusResponse
+	(*UpdateReplicationControllerStatusRequest)(nil),       // 212: portico.core.v1.UpdateReplicationControllerStatusRequest
+	(*UpdateReplicationControllerStatusResponse)(nil),      // 213: portico.core.v1.UpdateReplicationControllerStatusResponse
+	(*PatchReplicationControllerStatusRequest)(nil),        // 214: portico.core.v1.PatchReplicationControllerStatusRequest
+	(*PatchReplicationControllerStatusResponse)(nil),       // 215: portico.core.v1.PatchReplicationControllerStatusResponse
+	(*GetResourceQuotaRequest)(nil),                        // 216: portico.core.v1.GetResourceQuotaRequest
+	(*GetResourceQuotaResponse)(nil),                       // 217: portico.core.v1.GetResourceQuotaResponse
+	(*ListResourceQuotasRequest)(nil),                      // 218: portico.core.v1.ListResourceQuotasRequest
+	(*ListResourceQuotasResponse)(nil),                     // 219: portico.core.v1.ListResourceQuotasResponse
+	(*CreateResourceQuotaRequest)(nil),                     // 220: portico.core.v1.CreateResourceQuotaRequest
+	(*CreateResourceQuotaResponse)(nil),                    // 221: portico.core.v1.CreateResourceQuotaResponse
+	(*UpdateResourceQuotaRequest)(nil),                     // 222: portico.core.v1.UpdateResourceQuotaRequest
+	(*UpdateResourceQuotaResponse)(nil),                    // 223: portico.core.v1.UpdateResourceQuotaResponse
+	(*PatchResourceQuotaRequest)(nil),                      // 224: portico.core.v1.PatchResourceQuotaRequest
+	(*PatchResourceQuotaResponse)(nil),                     // 225: portico.core.v1.PatchResourceQuotaResponse
+	(*DeleteResourceQuotaRequest)(nil),                     // 226: portico.core.v1.DeleteResourceQuotaRequest
+	(*DeleteResourceQuotaResponse)(nil),                    // 227: portico.core.v1.DeleteResourceQuotaResponse
+	(*DeleteCollectionResourceQuotasRequest)(nil),          // 228: portico.core.v1.DeleteCollectionResourceQuotasRequest
+	(*DeleteCollectionResourceQuotasResponse)(nil),         // 229: portico.core.v1.DeleteCollectionResourceQuotasResponse
+	(*WatchResourceQuotasRequest)(nil),                     // 230: portico.core.v1.WatchResourceQuotasRequest
+	(*WatchResourceQuotasResponse)(nil),                    // 231: portico.core.v1.WatchResourceQuotasResponse
+	(*GetResourceQuotaStatusRequest)(nil),                  // 232: portico.core.v1.GetResourceQuotaStatusRequest
+	(*GetResourceQuotaStatusResponse)(nil),                 // 233: portico.core.v1.GetResourceQuotaStatusResponse
+	(*UpdateResourceQuotaStatusRequest)(nil),               // 234: portico.core.v1.UpdateResourceQuotaStatusRequest
+	(*UpdateResourceQuotaStatusResponse)(nil),              // 235: portico.core.v1.UpdateResourceQuotaStatusResponse
+	(*PatchResourceQuotaStatusRequest)(nil),                // 236: portico.core.v1.PatchResourceQuotaStatusRequest
+	(*PatchResourceQuotaStatusResponse)(nil),               // 237: portico.core.v1.PatchResourceQuotaStatusResponse
+	(*GetSecretRequest)(nil),                               // 238: portico.core.v1.GetSecretRequest
+	(*GetSecretResponse)(nil),                              // 239: portico.core.v1.GetSecretResponse
+	(*ListSecretsRequest)(nil),                             // 240: portico.core.v1.ListSecretsRequest
+	(*ListSecretsResponse)(nil),                            // 241: portico.core.v1.ListSecretsResponse
+	(*CreateSecretRequest)(nil),                            // 242: portico.core.v1.CreateSecretRequest
+	(*CreateSecretResponse)(nil),                           // 243: portico.core.v1.CreateSecretResponse
+	(*UpdateSecretRequest)(nil),                            // 244: portico.core.v1.UpdateSecretRequest
+	(*UpdateSecretResponse)(nil),                           // 245: portico.core.v1.UpdateSecretResponse
+	(*PatchSecretRequest)(nil),                             // 246: portico.core.v1.PatchSecretRequest
+	(*PatchSecretResponse)(nil),                            // 247: portico.core.v1.PatchSecretResponse
+	(*DeleteSecretRequest)(nil),                            // 248: portico.core.v1.DeleteSecretRequest
+	(*DeleteSecretResponse)(nil),                           // 249: portico.core.v1.DeleteSecretResponse
+	(*DeleteCollectionSecretsRequest)(nil),                 // 250: portico.core.v1.DeleteCollectionSecretsRequest
+	(*DeleteCollectionSecretsResponse)(nil),                // 251: portico.core.v1.DeleteCollectionSecretsResponse
+	(*WatchSecretsRequest)(nil),                            // 252: portico.core.v1.WatchSecretsRequest
+	(*WatchSecretsResponse)(nil),                           // 253: portico.core.v1.WatchSecretsResponse
+	(*GetServiceAccountRequest)(nil),                       // 254: portico.core.v1.GetServiceAccountRequest
+	(*GetServiceAccountResponse)(nil),                      // 255: portico.core.v1.GetServiceAccountResponse
+	(*ListServiceAccountsRequest)(nil),                     // 256: portico.core.v1.ListServiceAccountsRequest
+	(*ListServiceAccountsResponse)(nil),                    // 257: portico.core.v1.ListServiceAccountsResponse
+	(*CreateServiceAccountRequest)(nil),                    // 258: portico.core.v1.CreateServiceAccountRequest
+	(*CreateServiceAccountResponse)(nil),                   // 259: portico.core.v1.CreateServiceAccountResponse
+	(*UpdateServiceAccountRequest)(nil),                    // 260: portico.core.v1.UpdateServiceAccountRequest
+	(*UpdateServiceAccountResponse)(nil),                   // 261: portico.core.v1.UpdateServiceAccountResponse
+	(*PatchServiceAccountRequest)(nil),                     // 262: portico.core.v1.PatchServiceAccountRequest
+	(*PatchServiceAccountResponse)(nil),                    // 263: portico.core.v1.PatchServiceAccountResponse
+	(*DeleteServiceAccountRequest)(nil),                    // 264: portico.core.v1.DeleteServiceAccountRequest
+	(*DeleteServiceAccountResponse)(nil),                   // 265: portico.core.v1.DeleteServiceAccountResponse
+	(*DeleteCollectionServiceAccountsRequest)(nil),         // 266: portico.core.v1.DeleteCollectionServiceAccountsRequest
+	(*DeleteCollectionServiceAccountsResponse)(nil),        // 267: portico.core.v1.DeleteCollectionServiceAccountsResponse
+	(*WatchServiceAccountsRequest)(nil),                    // 268: portico.core.v1.WatchServiceAccountsRequest
+	(*WatchServiceAccountsResponse)(nil),                   // 269: portico.core.v1.WatchServiceAccountsResponse
+	(*CreateServiceAccountTokenRequest)(nil),               // 270: portico.core.v1.CreateServiceAccountTokenRequest
+	(*CreateServiceAccountTokenResponse)(nil),              // 271: portico.core.v1.CreateServiceAccountTokenResponse
+	(*GetServiceRequest)(nil),                              // 272: portico.core.v1.GetServiceRequest
+	(*GetServiceResponse)(nil),                             // 273: portico.core.v1.GetServiceResponse
+	(*ListServicesRequest)(nil),                            // 274: portico.core.v1.ListServicesRequest
+	(*ListServicesResponse)(nil),                           // 275: portico.core.v1.ListServicesResponse
+	(*CreateServiceRequest)(nil),                           // 276: portico.core.v1.CreateServiceRequest
+	(*CreateServiceResponse)(nil),                          // 277: portico.core.v1.CreateServiceResponse
+	(*UpdateServiceRequest)(nil),                           // 278: portico.core.v1.UpdateServiceRequest
+	(*UpdateServiceResponse)(nil),                          // 279: portico.core.v1.UpdateServiceResponse
+	(*PatchServiceRequest)(nil),                            // 280: portico.core.v1.PatchServiceRequest
+	(*PatchServiceResponse)(nil),                           // 281: portico.core.v1.PatchServiceResponse
+	(*DeleteServiceRequest)(nil),                           // 282: portico.core.v1.DeleteServiceRequest
+	(*DeleteServiceResponse)(nil),                          // 283: portico.core.v1.DeleteServiceResponse
+	(*DeleteCollectionServicesRequest)(nil),                // 284: portico.core.v1.DeleteCollectionServicesRequest
+	(*DeleteCollectionServicesResponse)(nil),               // 285: portico.core.v1.DeleteCollectionServicesResponse
+	(*WatchServicesRequest)(nil),                           // 286: portico.core.v1.WatchServicesRequest
+	(*WatchServicesResponse)(nil),                          // 287: portico.core.v1.WatchServicesResponse
+	(*GetServiceStatusRequest)(nil),                        // 288: portico.core.v1.GetServiceStatusRequest
+	(*GetServiceStatusResponse)(nil),                       // 289: portico.core.v1.GetServiceStatusResponse
+	(*UpdateServiceStatusRequest)(nil),                     // 290: portico.core.v1.UpdateServiceStatusRequest
+	(*UpdateServiceStatusResponse)(nil),                    // 291: portico.core.v1.UpdateServiceStatusResponse
+	(*PatchServiceStatusRequest)(nil),                      // 292: portico.core.v1.PatchServiceStatusRequest
+	(*PatchServiceStatusResponse)(nil),                     // 293: portico.core.v1.PatchServiceStatusResponse
+	(*ConfigMap)(nil),                                      // 294: portico.core.v1.ConfigMap
+	(*PartialObjectMetadata)(nil),                          // 295: portico.core.v1.PartialObjectMetadata
+	(*ListMeta)(nil),                                       // 296: portico.core.v1.ListMeta
+	(*DeleteOptions)(nil),                                  // 297: portico.core.v1.DeleteOptions
+	(*Status)(nil),                                         // 298: portico.core.v1.Status
+	(*Endpoints)(nil),                                      // 299: portico.core.v1.Endpoints
+	(*Event)(nil),                                          // 300: portico.core.v1.Event
+	(*LimitRange)(nil),                                     // 301: portico.core.v1.LimitRange
+	(*Namespace)(nil),                                      // 302: portico.core.v1.Namespace
+	(*Node)(nil),                                           // 303: portico.core.v1.Node
+	(*PersistentVolumeClaim)(nil),                          // 304: portico.core.v1.PersistentVolumeClaim
+	(*PersistentVolume)(nil),                               // 305: portico.core.v1.PersistentVolume
+	(*Pod)(nil),                                            // 306: portico.core.v1.Pod
+	(*Binding)(nil),                                        // 307: portico.core.v1.Binding
+	(*PodTemplate)(nil),                                    // 308: portico.core.v1.PodTemplate
+	(*ReplicationController)(nil),                          // 309: portico.core.v1.ReplicationController
+	(*Scale)(nil),                                          // 310: portico.core.v1.Scale
+	(*ResourceQuota)(nil),                                  // 311: portico.core.v1.ResourceQuota
+	(*Secret)(nil),                                         // 312: portico.core.v1.Secret
+	(*ServiceAccount)(nil),                                 // 313: portico.core.v1.ServiceAccount
+	(*TokenRequest)(nil),                                   // 314: portico.core.v1.TokenRequest
+	(*Service)(nil),                                        // 315: portico.core.v1.Service
 }
 var file_portico_core_v1_services_proto_depIdxs = []int32{
-	282, // 0: portico.core.v1.GetConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	283, // 1: portico.core.v1.GetConfigMapResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 2: portico.core.v1.ListConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	282, // 3: portico.core.v1.ListConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
-	283, // 4: portico.core.v1.ListConfigMapsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	282, // 5: portico.core.v1.CreateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
-	282, // 6: portico.core.v1.CreateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	282, // 7: portico.core.v1.UpdateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
-	282, // 8: portico.core.v1.UpdateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	282, // 9: portico.core.v1.PatchConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	285, // 10: portico.core.v1.DeleteConfigMapRequest.options:type_name -> portico.core.v1.DeleteOptions
-	282, // 11: portico.core.v1.DeleteConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
-	286, // 12: portico.core.v1.DeleteConfigMapResponse.status:type_name -> portico.core.v1.Status
-	285, // 13: portico.core.v1.DeleteCollectionConfigMapsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 14: portico.core.v1.DeleteCollectionConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	282, // 15: portico.core.v1.DeleteCollectionConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
-	282, // 16: portico.core.v1.WatchConfigMapsResponse.object:type_name -> portico.core.v1.ConfigMap
-	283, // 17: portico.core.v1.WatchConfigMapsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	287, // 18: portico.core.v1.GetEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	283, // 19: portico.core.v1.GetEndpointsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 20: portico.core.v1.ListEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	287, // 21: portico.core.v1.ListEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
-	283, // 22: portico.core.v1.ListEndpointsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	287, // 23: portico.core.v1.CreateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
-	287, // 24: portico.core.v1.CreateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	287, // 25: portico.core.v1.UpdateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
-	287, // 26: portico.core.v1.UpdateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	287, // 27: portico.core.v1.PatchEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	285, // 28: portico.core.v1.DeleteEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	287, // 29: portico.core.v1.DeleteEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
-	286, // 30: portico.core.v1.DeleteEndpointsResponse.status:type_name -> portico.core.v1.Status
-	285, // 31: portico.core.v1.DeleteCollectionEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 32: portico.core.v1.DeleteCollectionEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	287, // 33: portico.core.v1.DeleteCollectionEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
-	287, // 34: portico.core.v1.WatchEndpointsResponse.object:type_name -> portico.core.v1.Endpoints
-	283, // 35: portico.core.v1.WatchEndpointsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	288, // 36: portico.core.v1.GetEventResponse.event:type_name -> portico.core.v1.Event
-	283, // 37: portico.core.v1.GetEventResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 38: portico.core.v1.ListEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	288, // 39: portico.core.v1.ListEventsResponse.items:type_name -> portico.core.v1.Event
-	283, // 40: portico.core.v1.ListEventsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	288, // 41: portico.core.v1.CreateEventRequest.event:type_name -> portico.core.v1.Event
-	288, // 42: portico.core.v1.CreateEventResponse.event:type_name -> portico.core.v1.Event
-	288, // 43: portico.core.v1.UpdateEventRequest.event:type_name -> portico.core.v1.Event
-	288, // 44: portico.core.v1.UpdateEventResponse.event:type_name -> portico.core.v1.Event
-	288, // 45: portico.core.v1.PatchEventResponse.event:type_name -> portico.core.v1.Event
-	285, // 46: portico.core.v1.DeleteEventRequest.options:type_name -> portico.core.v1.DeleteOptions
-	288, // 47: portico.core.v1.DeleteEventResponse.event:type_name -> portico.core.v1.Event
-	286, // 48: portico.core.v1.DeleteEventResponse.status:type_name -> portico.core.v1.Status
-	285, // 49: portico.core.v1.DeleteCollectionEventsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 50: portico.core.v1.DeleteCollectionEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	288, // 51: portico.core.v1.DeleteCollectionEventsResponse.items:type_name -> portico.core.v1.Event
-	288, // 52: portico.core.v1.WatchEventsResponse.object:type_name -> portico.core.v1.Event
-	283, // 53: portico.core.v1.WatchEventsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	289, // 54: portico.core.v1.GetLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
-	283, // 55: portico.core.v1.GetLimitRangeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 56: portico.core.v1.ListLimitRangesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	289, // 57: portico.core.v1.ListLimitRangesResponse.items:type_name -> portico.core.v1.LimitRange
-	283, // 58: portico.core.v1.ListLimitRangesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	289, // 59: portico.core.v1.CreateLimitRangeRequest.limit_range:type_name -> portico.core.v1.LimitRange
-	289, // 60: portico.core.v1.CreateLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
-	289, // 61: portico.core.v1.UpdateLimitRangeRequest.limit_range:type_name -> portico.core.v1.LimitRange
-	289, // 62: portico.core.v1.UpdateLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
-	289, // 63: portico.core.v1.PatchLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
-	285, // 64: portico.core.v1.DeleteLimitRangeRequest.options:type_name -> portico.core.v1.DeleteOptions
-	289, // 65: portico.core.v1.DeleteLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
-	286, // 66: portico.core.v1.DeleteLimitRangeResponse.status:type_name -> portico.core.v1.Status
-	285, // 67: portico.core.v1.DeleteCollectionLimitRangesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 68: portico.core.v1.DeleteCollectionLimitRangesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	289, // 69: portico.core.v1.DeleteCollectionLimitRangesResponse.items:type_name -> portico.core.v1.LimitRange
-	289, // 70: portico.core.v1.WatchLimitRangesResponse.object:type_name -> portico.core.v1.LimitRange
-	283, // 71: portico.core.v1.WatchLimitRangesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	290, // 72: portico.core.v1.GetNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	283, // 73: portico.core.v1.GetNamespaceResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 74: portico.core.v1.ListNamespacesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	290, // 75: portico.core.v1.ListNamespacesResponse.items:type_name -> portico.core.v1.Namespace
-	283, // 76: portico.core.v1.ListNamespacesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	290, // 77: portico.core.v1.CreateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
-	290, // 78: portico.core.v1.CreateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	290, // 79: portico.core.v1.UpdateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
-	290, // 80: portico.core.v1.UpdateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	290, // 81: portico.core.v1.PatchNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	285, // 82: portico.core.v1.DeleteNamespaceRequest.options:type_name -> portico.core.v1.DeleteOptions
-	290, // 83: portico.core.v1.DeleteNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
-	286, // 84: portico.core.v1.DeleteNamespaceResponse.status:type_name -> portico.core.v1.Status
-	290, // 85: portico.core.v1.WatchNamespacesResponse.object:type_name -> portico.core.v1.Namespace
-	283, // 86: portico.core.v1.WatchNamespacesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	290, // 87: portico.core.v1.UpdateNamespaceFinalizeRequest.namespace:type_name -> portico.core.v1.Namespace
-	290, // 88: portico.core.v1.UpdateNamespaceFinalizeResponse.namespace:type_name -> portico.core.v1.Namespace
-	290, // 89: portico.core.v1.UpdateNamespaceStatusRequest.namespace:type_name -> portico.core.v1.Namespace
-	290, // 90: portico.core.v1.UpdateNamespaceStatusResponse.namespace:type_name -> portico.core.v1.Namespace
-	291, // 91: portico.core.v1.GetNodeResponse.node:type_name -> portico.core.v1.Node
-	283, // 92: portico.core.v1.GetNodeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 93: portico.core.v1.ListNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	291, // 94: portico.core.v1.ListNodesResponse.items:type_name -> portico.core.v1.Node
-	283, // 95: portico.core.v1.ListNodesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	291, // 96: portico.core.v1.CreateNodeRequest.node:type_name -> portico.core.v1.Node
-	291, // 97: portico.core.v1.CreateNodeResponse.node:type_name -> portico.core.v1.Node
-	291, // 98: portico.core.v1.UpdateNodeRequest.node:type_name -> portico.core.v1.Node
-	291, // 99: portico.core.v1.UpdateNodeResponse.node:type_name -> portico.core.v1.Node
-	291, // 100: portico.core.v1.PatchNodeResponse.node:type_name -> portico.core.v1.Node
-	285, // 101: portico.core.v1.DeleteNodeRequest.options:type_name -> portico.core.v1.DeleteOptions
-	291, // 102: portico.core.v1.DeleteNodeResponse.node:type_name -> portico.core.v1.Node
-	286, // 103: portico.core.v1.DeleteNodeResponse.status:type_name -> portico.core.v1.Status
-	285, // 104: portico.core.v1.DeleteCollectionNodesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 105: portico.core.v1.DeleteCollectionNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	291, // 106: portico.core.v1.DeleteCollectionNodesResponse.items:type_name -> portico.core.v1.Node
-	291, // 107: portico.core.v1.WatchNodesResponse.object:type_name -> portico.core.v1.Node
-	283, // 108: portico.core.v1.WatchNodesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	291, // 109: portico.core.v1.GetNodeStatusResponse.node:type_name -> portico.core.v1.Node
-	291, // 110: portico.core.v1.UpdateNodeStatusRequest.node:type_name -> portico.core.v1.Node
-	291, // 111: portico.core.v1.UpdateNodeStatusResponse.node:type_name -> portico.core.v1.Node
-	291, // 112: portico.core.v1.PatchNodeStatusResponse.node:type_name -> portico.core.v1.Node
-	292, // 113: portico.core.v1.GetPersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	283, // 114: portico.core.v1.GetPersistentVolumeClaimResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 115: portico.core.v1.ListPersistentVolumeClaimsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	292, // 116: portico.core.v1.ListPersistentVolumeClaimsResponse.items:type_name -> portico.core.v1.PersistentVolumeClaim
-	283, // 117: portico.core.v1.ListPersistentVolumeClaimsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	292, // 118: portico.core.v1.CreatePersistentVolumeClaimRequest.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	292, // 119: portico.core.v1.CreatePersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	292, // 120: portico.core.v1.UpdatePersistentVolumeClaimRequest.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	292, // 121: portico.core.v1.UpdatePersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	292, // 122: portico.core.v1.PatchPersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	285, // 123: portico.core.v1.DeletePersistentVolumeClaimRequest.options:type_name -> portico.core.v1.DeleteOptions
-	292, // 124: portico.core.v1.DeletePersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	286, // 125: portico.core.v1.DeletePersistentVolumeClaimResponse.status:type_name -> portico.core.v1.Status
-	285, // 126: portico.core.v1.DeleteCollectionPersistentVolumeClaimsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 127: portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	292, // 128: portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse.items:type_name -> portico.core.v1.PersistentVolumeClaim
-	292, // 129: portico.core.v1.WatchPersistentVolumeClaimsResponse.object:type_name -> portico.core.v1.PersistentVolumeClaim
-	283, // 130: portico.core.v1.WatchPersistentVolumeClaimsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	292, // 131: portico.core.v1.GetPersistentVolumeClaimStatusResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	292, // 132: portico.core.v1.UpdatePersistentVolumeClaimStatusRequest.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	292, // 133: portico.core.v1.UpdatePersistentVolumeClaimStatusResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	292, // 134: portico.core.v1.PatchPersistentVolumeClaimStatusResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
-	293, // 135: portico.core.v1.GetPersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	283, // 136: portico.core.v1.GetPersistentVolumeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 137: portico.core.v1.ListPersistentVolumesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	293, // 138: portico.core.v1.ListPersistentVolumesResponse.items:type_name -> portico.core.v1.PersistentVolume
-	283, // 139: portico.core.v1.ListPersistentVolumesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	293, // 140: portico.core.v1.CreatePersistentVolumeRequest.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	293, // 141: portico.core.v1.CreatePersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	293, // 142: portico.core.v1.UpdatePersistentVolumeRequest.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	293, // 143: portico.core.v1.UpdatePersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	293, // 144: portico.core.v1.PatchPersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	285, // 145: portico.core.v1.DeletePersistentVolumeRequest.options:type_name -> portico.core.v1.DeleteOptions
-	293, // 146: portico.core.v1.DeletePersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	286, // 147: portico.core.v1.DeletePersistentVolumeResponse.status:type_name -> portico.core.v1.Status
-	285, // 148: portico.core.v1.DeleteCollectionPersistentVolumesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 149: portico.core.v1.DeleteCollectionPersistentVolumesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	293, // 150: portico.core.v1.DeleteCollectionPersistentVolumesResponse.items:type_name -> portico.core.v1.PersistentVolume
-	293, // 151: portico.core.v1.WatchPersistentVolumesResponse.object:type_name -> portico.core.v1.PersistentVolume
-	283, // 152: portico.core.v1.WatchPersistentVolumesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	293, // 153: portico.core.v1.GetPersistentVolumeStatusResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	293, // 154: portico.core.v1.UpdatePersistentVolumeStatusRequest.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	293, // 155: portico.core.v1.UpdatePersistentVolumeStatusResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	293, // 156: portico.core.v1.PatchPersistentVolumeStatusResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
-	294, // 157: portico.core.v1.GetPodResponse.pod:type_name -> portico.core.v1.Pod
-	283, // 158: portico.core.v1.GetPodResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 159: portico.core.v1.ListPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	294, // 160: portico.core.v1.ListPodsResponse.items:type_name -> portico.core.v1.Pod
-	283, // 161: portico.core.v1.ListPodsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	294, // 162: portico.core.v1.CreatePodRequest.pod:type_name -> portico.core.v1.Pod
-	294, // 163: portico.core.v1.CreatePodResponse.pod:type_name -> portico.core.v1.Pod
-	294, // 164: portico.core.v1.UpdatePodRequest.pod:type_name -> portico.core.v1.Pod
-	294, // 165: portico.core.v1.UpdatePodResponse.pod:type_name -> portico.core.v1.Pod
-	294, // 166: portico.core.v1.PatchPodResponse.pod:type_name -> portico.core.v1.Pod
-	285, // 167: portico.core.v1.DeletePodRequest.options:type_name -> portico.core.v1.DeleteOptions
-	294, // 168: portico.core.v1.DeletePodResponse.pod:type_name -> portico.core.v1.Pod
-	286, // 169: portico.core.v1.DeletePodResponse.status:type_name -> portico.core.v1.Status
-	285, // 170: portico.core.v1.DeleteCollectionPodsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 171: portico.core.v1.DeleteCollectionPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	294, // 172: portico.core.v1.DeleteCollectionPodsResponse.items:type_name -> portico.core.v1.Pod
-	294, // 173: portico.core.v1.WatchPodsResponse.object:type_name -> portico.core.v1.Pod
-	283, // 174: portico.core.v1.WatchPodsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	295, // 175: portico.core.v1.CreatePodBindingRequest.binding:type_name -> portico.core.v1.Binding
-	286, // 176: portico.core.v1.CreatePodBindingResponse.status:type_name -> portico.core.v1.Status
-	294, // 177: portico.core.v1.GetPodStatusResponse.pod:type_name -> portico.core.v1.Pod
-	294, // 178: portico.core.v1.UpdatePodStatusRequest.pod:type_name -> portico.core.v1.Pod
-	294, // 179: portico.core.v1.UpdatePodStatusResponse.pod:type_name -> portico.core.v1.Pod
-	294, // 180: portico.core.v1.PatchPodStatusResponse.pod:type_name -> portico.core.v1.Pod
-	296, // 181: portico.core.v1.GetPodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
-	283, // 182: portico.core.v1.GetPodTemplateResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 183: portico.core.v1.ListPodTemplatesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	296, // 184: portico.core.v1.ListPodTemplatesResponse.items:type_name -> portico.core.v1.PodTemplate
-	283, // 185: portico.core.v1.ListPodTemplatesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	296, // 186: portico.core.v1.CreatePodTemplateRequest.pod_template:type_name -> portico.core.v1.PodTemplate
-	296, // 187: portico.core.v1.CreatePodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
-	296, // 188: portico.core.v1.UpdatePodTemplateRequest.pod_template:type_name -> portico.core.v1.PodTemplate
-	296, // 189: portico.core.v1.UpdatePodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
-	296, // 190: portico.core.v1.PatchPodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
-	285, // 191: portico.core.v1.DeletePodTemplateRequest.options:type_name -> portico.core.v1.DeleteOptions
-	296, // 192: portico.core.v1.DeletePodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
-	286, // 193: portico.core.v1.DeletePodTemplateResponse.status:type_name -> portico.core.v1.Status
-	285, // 194: portico.core.v1.DeleteCollectionPodTemplatesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 195: portico.core.v1.DeleteCollectionPodTemplatesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	296, // 196: portico.core.v1.DeleteCollectionPodTemplatesResponse.items:type_name -> portico.core.v1.PodTemplate
-	296, // 197: portico.core.v1.WatchPodTemplatesResponse.object:type_name -> portico.core.v1.PodTemplate
-	283, // 198: portico.core.v1.WatchPodTemplatesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	297, // 199: portico.core.v1.GetReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
-	283, // 200: portico.core.v1.GetReplicationControllerResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 201: portico.core.v1.ListReplicationControllersResponse.metadata:type_name -> portico.core.v1.ListMeta
-	297, // 202: portico.core.v1.ListReplicationControllersResponse.items:type_name -> portico.core.v1.ReplicationController
-	283, // 203: portico.core.v1.ListReplicationControllersResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	297, // 204: portico.core.v1.CreateReplicationControllerRequest.replication_controller:type_name -> portico.core.v1.ReplicationController
-	297, // 205: portico.core.v1.CreateReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
-	297, // 206: portico.core.v1.UpdateReplicationControllerRequest.replication_controller:type_name -> portico.core.v1.ReplicationController
-	297, // 207: portico.core.v1.UpdateReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
-	297, // 208: portico.core.v1.PatchReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
-	285, // 209: portico.core.v1.DeleteReplicationControllerRequest.options:type_name -> portico.core.v1.DeleteOptions
-	297, // 210: portico.core.v1.DeleteReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
-	286, // 211: portico.core.v1.DeleteReplicationControllerResponse.status:type_name -> portico.core.v1.Status
-	285, // 212: portico.core.v1.DeleteCollectionReplicationControllersRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 213: portico.core.v1.DeleteCollectionReplicationControllersResponse.metadata:type_name -> portico.core.v1.ListMeta
-	297, // 214: portico.core.v1.DeleteCollectionReplicationControllersResponse.items:type_name -> portico.core.v1.ReplicationController
-	297, // 215: portico.core.v1.WatchReplicationControllersResponse.object:type_name -> portico.core.v1.ReplicationController
-	283, // 216: portico.core.v1.WatchReplicationControllersResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	297, // 217: portico.core.v1.GetReplicationControllerStatusResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
-	297, // 218: portico.core.v1.UpdateReplicationControllerStatusRequest.replication_controller:type_name -> portico.core.v1.ReplicationController
-	297, // 219: portico.core.v1.UpdateReplicationControllerStatusResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
-	297, // 220: portico.core.v1.PatchReplicationControllerStatusResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
-	298, // 221: portico.core.v1.GetResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	283, // 222: portico.core.v1.GetResourceQuotaResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 223: portico.core.v1.ListResourceQuotasResponse.metadata:type_name -> portico.core.v1.ListMeta
-	298, // 224: portico.core.v1.ListResourceQuotasResponse.items:type_name -> portico.core.v1.ResourceQuota
-	283, // 225: portico.core.v1.ListResourceQuotasResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	298, // 226: portico.core.v1.CreateResourceQuotaRequest.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	298, // 227: portico.core.v1.CreateResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	298, // 228: portico.core.v1.UpdateResourceQuotaRequest.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	298, // 229: portico.core.v1.UpdateResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	298, // 230: portico.core.v1.PatchResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	285, // 231: portico.core.v1.DeleteResourceQuotaRequest.options:type_name -> portico.core.v1.DeleteOptions
-	298, // 232: portico.core.v1.DeleteResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	286, // 233: portico.core.v1.DeleteResourceQuotaResponse.status:type_name -> portico.core.v1.Status
-	285, // 234: portico.core.v1.DeleteCollectionResourceQuotasRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 235: portico.core.v1.DeleteCollectionResourceQuotasResponse.metadata:type_name -> portico.core.v1.ListMeta
-	298, // 236: portico.core.v1.DeleteCollectionResourceQuotasResponse.items:type_name -> portico.core.v1.ResourceQuota
-	298, // 237: portico.core.v1.WatchResourceQuotasResponse.object:type_name -> portico.core.v1.ResourceQuota
-	283, // 238: portico.core.v1.WatchResourceQuotasResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	298, // 239: portico.core.v1.GetResourceQuotaStatusResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	298, // 240: portico.core.v1.UpdateResourceQuotaStatusRequest.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	298, // 241: portico.core.v1.UpdateResourceQuotaStatusResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	298, // 242: portico.core.v1.PatchResourceQuotaStatusResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
-	299, // 243: portico.core.v1.GetSecretResponse.secret:type_name -> portico.core.v1.Secret
-	283, // 244: portico.core.v1.GetSecretResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 245: portico.core.v1.ListSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	299, // 246: portico.core.v1.ListSecretsResponse.items:type_name -> portico.core.v1.Secret
-	283, // 247: portico.core.v1.ListSecretsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	299, // 248: portico.core.v1.CreateSecretRequest.secret:type_name -> portico.core.v1.Secret
-	299, // 249: portico.core.v1.CreateSecretResponse.secret:type_name -> portico.core.v1.Secret
-	299, // 250: portico.core.v1.UpdateSecretRequest.secret:type_name -> portico.core.v1.Secret
-	299, // 251: portico.core.v1.UpdateSecretResponse.secret:type_name -> portico.core.v1.Secret
-	299, // 252: portico.core.v1.PatchSecretResponse.secret:type_name -> portico.core.v1.Secret
-	285, // 253: portico.core.v1.DeleteSecretRequest.options:type_name -> portico.core.v1.DeleteOptions
-	299, // 254: portico.core.v1.DeleteSecretResponse.secret:type_name -> portico.core.v1.Secret
-	286, // 255: portico.core.v1.DeleteSecretResponse.status:type_name -> portico.core.v1.Status
-	285, // 256: portico.core.v1.DeleteCollectionSecretsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 257: portico.core.v1.DeleteCollectionSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	299, // 258: portico.core.v1.DeleteCollectionSecretsResponse.items:type_name -> portico.core.v1.Secret
-	299, // 259: portico.core.v1.WatchSecretsResponse.object:type_name -> portico.core.v1.Secret
-	283, // 260: portico.core.v1.WatchSecretsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	300, // 261: portico.core.v1.GetServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	283, // 262: portico.core.v1.GetServiceAccountResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 263: portico.core.v1.ListServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	300, // 264: portico.core.v1.ListServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
-	283, // 265: portico.core.v1.ListServiceAccountsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	300, // 266: portico.core.v1.CreateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
-	300, // 267: portico.core.v1.CreateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	300, // 268: portico.core.v1.UpdateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
-	300, // 269: portico.core.v1.UpdateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	300, // 270: portico.core.v1.PatchServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	285, // 271: portico.core.v1.DeleteServiceAccountRequest.options:type_name -> portico.core.v1.DeleteOptions
-	300, // 272: portico.core.v1.DeleteServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
-	286, // 273: portico.core.v1.DeleteServiceAccountResponse.status:type_name -> portico.core.v1.Status
-	285, // 274: portico.core.v1.DeleteCollectionServiceAccountsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 275: portico.core.v1.DeleteCollectionServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	300, // 276: portico.core.v1.DeleteCollectionServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
-	300, // 277: portico.core.v1.WatchServiceAccountsResponse.object:type_name -> portico.core.v1.ServiceAccount
-	283, // 278: portico.core.v1.WatchServiceAccountsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	301, // 279: portico.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> portico.core.v1.TokenRequest
-	301, // 280: portico.core.v1.CreateServiceAccountTokenResponse.token_request:type_name -> portico.core.v1.TokenRequest
-	302, // 281: portico.core.v1.GetServiceResponse.service:type_name -> portico.core.v1.Service
-	283, // 282: portico.core.v1.GetServiceResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	284, // 283: portico.core.v1.ListServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	302, // 284: portico.core.v1.ListServicesResponse.items:type_name -> portico.core.v1.Service
-	283, // 285: portico.core.v1.ListServicesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	302, // 286: portico.core.v1.CreateServiceRequest.service:type_name -> portico.core.v1.Service
-	302, // 287: portico.core.v1.CreateServiceResponse.service:type_name -> portico.core.v1.Service
-	302, // 288: portico.core.v1.UpdateServiceRequest.service:type_name -> portico.core.v1.Service
-	302, // 289: portico.core.v1.UpdateServiceResponse.service:type_name -> portico.core.v1.Service
-	302, // 290: portico.core.v1.PatchServiceResponse.service:type_name -> portico.core.v1.Service
-	285, // 291: portico.core.v1.DeleteServiceRequest.options:type_name -> portico.core.v1.DeleteOptions
-	302, // 292: portico.core.v1.DeleteServiceResponse.service:type_name -> portico.core.v1.Service
-	286, // 293: portico.core.v1.DeleteServiceResponse.status:type_name -> portico.core.v1.Status
-	285, // 294: portico.core.v1.DeleteCollectionServicesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	284, // 295: portico.core.v1.DeleteCollectionServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	302, // 296: portico.core.v1.DeleteCollectionServicesResponse.items:type_name -> portico.core.v1.Service
-	302, // 297: portico.core.v1.WatchServicesResponse.object:type_name -> portico.core.v1.Service
-	283, // 298: portico.core.v1.WatchServicesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	0,   // 299: portico.core.v1.ConfigMapService.GetConfigMap:input_type -> portico.core.v1.GetConfigMapRequest
-	2,   // 300: portico.core.v1.ConfigMapService.ListConfigMaps:input_type -> portico.core.v1.ListConfigMapsRequest
-	4,   // 301: portico.core.v1.ConfigMapService.CreateConfigMap:input_type -> portico.core.v1.CreateConfigMapRequest
-	6,   // 302: portico.core.v1.ConfigMapService.UpdateConfigMap:input_type -> portico.core.v1.UpdateConfigMapRequest
-	8,   // 303: portico.core.v1.ConfigMapService.PatchConfigMap:input_type -> portico.core.v1.PatchConfigMapRequest
-	10,  // 304: portico.core.v1.ConfigMapService.DeleteConfigMap:input_type -> portico.core.v1.DeleteConfigMapRequest
-	12,  // 305: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:input_type -> portico.core.v1.DeleteCollectionConfigMapsRequest
-	14,  // 306: portico.core.v1.ConfigMapService.WatchConfigMaps:input_type -> portico.core.v1.WatchConfigMapsRequest
-	16,  // 307: portico.core.v1.EndpointsService.GetEndpoints:input_type -> portico.core.v1.GetEndpointsRequest
-	18,  // 308: portico.core.v1.EndpointsService.ListEndpoints:input_type -> portico.core.v1.ListEndpointsRequest
-	20,  // 309: portico.core.v1.EndpointsService.CreateEndpoints:input_type -> portico.core.v1.CreateEndpointsRequest
-	22,  // 310: portico.core.v1.EndpointsService.UpdateEndpoints:input_type -> portico.core.v1.UpdateEndpointsRequest
-	24,  // 311: portico.core.v1.EndpointsService.PatchEndpoints:input_type -> portico.core.v1.PatchEndpointsRequest
-	26,  // 312: portico.core.v1.EndpointsService.DeleteEndpoints:input_type -> portico.core.v1.DeleteEndpointsRequest
-	28,  // 313: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:input_type -> portico.core.v1.DeleteCollectionEndpointsRequest
-	30,  // 314: portico.core.v1.EndpointsService.WatchEndpoints:input_type -> portico.core.v1.WatchEndpointsRequest
-	32,  // 315: portico.core.v1.EventService.GetEvent:input_type -> portico.core.v1.GetEventRequest
-	34,  // 316: portico.core.v1.EventService.ListEvents:input_type -> portico.core.v1.ListEventsRequest
-	36,  // 317: portico.core.v1.EventService.CreateEvent:input_type -> portico.core.v1.CreateEventRequest
-	38,  // 318: portico.core.v1.EventService.UpdateEvent:input_type -> portico.core.v1.UpdateEventRequest
-	40,  // 319: portico.core.v1.EventService.PatchEvent:input_type -> portico.core.v1.PatchEventRequest
-	42,  // 320: portico.core.v1.EventService.DeleteEvent:input_type -> portico.core.v1.DeleteEventRequest
-	44,  // 321: portico.core.v1.EventService.DeleteCollectionEvents:input_type -> portico.core.v1.DeleteCollectionEventsRequest
-	46,  // 322: portico.core.v1.EventService.WatchEvents:input_type -> portico.core.v1.WatchEventsRequest
-	48,  // 323: portico.core.v1.LimitRangeService.GetLimitRange:input_type -> portico.core.v1.GetLimitRangeRequest
-	50,  // 324: portico.core.v1.LimitRangeService.ListLimitRanges:input_type -> portico.core.v1.ListLimitRangesRequest
-	52,  // 325: portico.core.v1.LimitRangeService.CreateLimitRange:input_type -> portico.core.v1.CreateLimitRangeRequest
-	54,  // 326: portico.core.v1.LimitRangeService.UpdateLimitRange:input_type -> portico.core.v1.UpdateLimitRangeRequest
-	56,  // 327: portico.core.v1.LimitRangeService.PatchLimitRange:input_type -> portico.core.v1.PatchLimitRangeRequest
-	58,  // 328: portico.core.v1.LimitRangeService.DeleteLimitRange:input_type -> portico.core.v1.DeleteLimitRangeRequest
-	60,  // 329: portico.core.v1.LimitRangeService.DeleteCollectionLimitRanges:input_type -> portico.core.v1.DeleteCollectionLimitRangesRequest
-	62,  // 330: portico.core.v1.LimitRangeService.WatchLimitRanges:input_type -> portico.core.v1.WatchLimitRangesRequest
-	64,  // 331: portico.core.v1.NamespaceService.GetNamespace:input_type -> portico.core.v1.GetNamespaceRequest
-	66,  // 332: portico.core.v1.NamespaceService.ListNamespaces:input_type -> portico.core.v1.ListNamespacesRequest
-	68,  // 333: portico.core.v1.NamespaceService.CreateNamespace:input_type -> portico.core.v1.CreateNamespaceRequest
-	70,  // 334: portico.core.v1.NamespaceService.UpdateNamespace:input_type -> portico.core.v1.UpdateNamespaceRequest
-	72,  // 335: portico.core.v1.NamespaceService.PatchNamespace:input_type -> portico.core.v1.PatchNamespaceRequest
-	74,  // 336: portico.core.v1.NamespaceService.DeleteNamespace:input_type -> portico.core.v1.DeleteNamespaceRequest
-	76,  // 337: portico.core.v1.NamespaceService.WatchNamespaces:input_type -> portico.core.v1.WatchNamespacesRequest
-	78,  // 338: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:input_type -> portico.core.v1.UpdateNamespaceFinalizeRequest
-	80,  // 339: portico.core.v1.NamespaceService.UpdateNamespaceStatus:input_type -> portico.core.v1.UpdateNamespaceStatusRequest
-	82,  // 340: portico.core.v1.NodeService.GetNode:input_type -> portico.core.v1.GetNodeRequest
-	84,  // 341: portico.core.v1.NodeService.ListNodes:input_type -> portico.core.v1.ListNodesRequest
-	86,  // 342: portico.core.v1.NodeService.CreateNode:input_type -> portico.core.v1.CreateNodeRequest
-	88,  // 343: portico.core.v1.NodeService.UpdateNode:input_type -> portico.core.v1.UpdateNodeRequest
-	90,  // 344: portico.core.v1.NodeService.PatchNode:input_type -> portico.core.v1.PatchNodeRequest
-	92,  // 345: portico.core.v1.NodeService.DeleteNode:input_type -> portico.core.v1.DeleteNodeRequest
-	94,  // 346: portico.core.v1.NodeService.DeleteCollectionNodes:input_type -> portico.core.v1.DeleteCollectionNodesRequest
-	96,  // 347: portico.core.v1.NodeService.WatchNodes:input_type -> portico.core.v1.WatchNodesRequest
-	98,  // 348: portico.core.v1.NodeService.GetNodeStatus:input_type -> portico.core.v1.GetNodeStatusRequest
-	100, // 349: portico.core.v1.NodeService.UpdateNodeStatus:input_type -> portico.core.v1.UpdateNodeStatusRequest
-	102, // 350: portico.core.v1.NodeService.PatchNodeStatus:input_type -> portico.core.v1.PatchNodeStatusRequest
-	104, // 351: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaim:input_type -> portico.core.v1.GetPersistentVolumeClaimRequest
-	106, // 352: portico.core.v1.PersistentVolumeClaimService.ListPersistentVolumeClaims:input_type -> portico.core.v1.ListPersistentVolumeClaimsRequest
-	108, // 353: portico.core.v1.PersistentVolumeClaimService.CreatePersistentVolumeClaim:input_type -> portico.core.v1.CreatePersistentVolumeClaimRequest
-	110, // 354: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaim:input_type -> portico.core.v1.UpdatePersistentVolumeClaimRequest
-	112, // 355: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaim:input_type -> portico.core.v1.PatchPersistentVolumeClaimRequest
-	114, // 356: portico.core.v1.PersistentVolumeClaimService.DeletePersistentVolumeClaim:input_type -> portico.core.v1.DeletePersistentVolumeClaimRequest
-	116, // 357: portico.core.v1.PersistentVolumeClaimService.DeleteCollectionPersistentVolumeClaims:input_type -> portico.core.v1.DeleteCollectionPersistentVolumeClaimsRequest
-	118, // 358: portico.core.v1.PersistentVolumeClaimService.WatchPersistentVolumeClaims:input_type -> portico.core.v1.WatchPersistentVolumeClaimsRequest
-	120, // 359: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaimStatus:input_type -> portico.core.v1.GetPersistentVolumeClaimStatusRequest
-	122, // 360: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaimStatus:input_type -> portico.core.v1.UpdatePersistentVolumeClaimStatusRequest
-	124, // 361: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaimStatus:input_type -> portico.core.v1.PatchPersistentVolumeClaimStatusRequest
-	126, // 362: portico.core.v1.PersistentVolumeService.GetPersistentVolume:input_type -> portico.core.v1.GetPersistentVolumeRequest
-	128, // 363: portico.core.v1.PersistentVolumeService.ListPersistentVolumes:input_type -> portico.core.v1.ListPersistentVolumesRequest
-	130, // 364: portico.core.v1.PersistentVolumeService.CreatePersistentVolume:input_type -> portico.core.v1.CreatePersistentVolumeRequest
-	132, // 365: portico.core.v1.PersistentVolumeService.UpdatePersistentVolume:input_type -> portico.core.v1.UpdatePersistentVolumeRequest
-	134, // 366: portico.core.v1.PersistentVolumeService.PatchPersistentVolume:input_type -> portico.core.v1.PatchPersistentVolumeRequest
-	136, // 367: portico.core.v1.PersistentVolumeService.DeletePersistentVolume:input_type -> portico.core.v1.DeletePersistentVolumeRequest
-	138, // 368: portico.core.v1.PersistentVolumeService.DeleteCollectionPersistentVolumes:input_type -> portico.core.v1.DeleteCollectionPersistentVolumesRequest
-	140, // 369: portico.core.v1.PersistentVolumeService.WatchPersistentVolumes:input_type -> portico.core.v1.WatchPersistentVolumesRequest
-	142, // 370: portico.core.v1.PersistentVolumeService.GetPersistentVolumeStatus:input_type -> portico.core.v1.GetPersistentVolumeStatusRequest
-	144, // 371: portico.core.v1.PersistentVolumeService.UpdatePersistentVolumeStatus:input_type -> portico.core.v1.UpdatePersistentVolumeStatusRequest
-	146, // 372: portico.core.v1.PersistentVolumeService.PatchPersistentVolumeStatus:input_type -> portico.core.v1.PatchPersistentVolumeStatusRequest
-	148, // 373: portico.core.v1.PodService.GetPod:input_type -> portico.core.v1.GetPodRequest
-	150, // 374: portico.core.v1.PodService.ListPods:input_type -> portico.core.v1.ListPodsRequest
-	152, // 375: portico.core.v1.PodService.CreatePod:input_type -> portico.core.v1.CreatePodRequest
-	154, // 376: portico.core.v1.PodService.UpdatePod:input_type -> portico.core.v1.UpdatePodRequest
-	156, // 377: portico.core.v1.PodService.PatchPod:input_type -> portico.core.v1.PatchPodRequest
-	158, // 378: portico.core.v1.PodService.DeletePod:input_type -> portico.core.v1.DeletePodRequest
-	160, // 379: portico.core.v1.PodService.DeleteCollectionPods:input_type -> portico.core.v1.DeleteCollectionPodsRequest
-	162, // 380: portico.core.v1.PodService.WatchPods:input_type -> portico.core.v1.WatchPodsRequest
-	164, // 381: portico.core.v1.PodService.CreatePodBinding:input_type -> portico.core.v1.CreatePodBindingRequest
-	166, // 382: portico.core.v1.PodService.GetPodStatus:input_type -> portico.core.v1.GetPodStatusRequest
-	168, // 383: portico.core.v1.PodService.UpdatePodStatus:input_type -> portico.core.v1.UpdatePodStatusRequest
-	170, // 384: portico.core.v1.PodService.PatchPodStatus:input_type -> portico.core.v1.PatchPodStatusRequest
-	172, // 385: portico.core.v1.PodTemplateService.GetPodTemplate:input_type -> portico.core.v1.GetPodTemplateRequest
-	174, // 386: portico.core.v1.PodTemplateService.ListPodTemplates:input_type -> portico.core.v1.ListPodTemplatesRequest
-	176, // 387: portico.core.v1.PodTemplateService.CreatePodTemplate:input_type -> portico.core.v1.CreatePodTemplateRequest
-	178, // 388: portico.core.v1.PodTemplateService.UpdatePodTemplate:input_type -> portico.core.v1.UpdatePodTemplateRequest
-	180, // 389: portico.core.v1.PodTemplateService.PatchPodTemplate:input_type -> portico.core.v1.PatchPodTemplateRequest
-	182, // 390: portico.core.v1.PodTemplateService.DeletePodTemplate:input_type -> portico.core.v1.DeletePodTemplateRequest
-	184, // 391: portico.core.v1.PodTemplateService.DeleteCollectionPodTemplates:input_type -> portico.core.v1.DeleteCollectionPodTemplatesRequest
-	186, // 392: portico.core.v1.PodTemplateService.WatchPodTemplates:input_type -> portico.core.v1.WatchPodTemplatesRequest
-	188, // 393: portico.core.v1.ReplicationControllerService.GetReplicationController:input_type -> portico.core.v1.GetReplicationControllerRequest
-	190, // 394: portico.core.v1.ReplicationControllerService.ListReplicationControllers:input_type -> portico.core.v1.ListReplicationControllersRequest
-	192, // 395: portico.core.v1.ReplicationControllerService.CreateReplicationController:input_type -> portico.core.v1.CreateReplicationControllerRequest
-	194, // 396: portico.core.v1.ReplicationControllerService.UpdateReplicationController:input_type -> portico.core.v1.UpdateReplicationControllerRequest
-	196, // 397: portico.core.v1.ReplicationControllerService.PatchReplicationController:input_type -> portico.core.v1.PatchReplicationControllerRequest
-	198, // 398: portico.core.v1.ReplicationControllerService.DeleteReplicationController:input_type -> portico.core.v1.DeleteReplicationControllerRequest
-	200, // 399: portico.core.v1.ReplicationControllerService.DeleteCollectionReplicationControllers:input_type -> portico.core.v1.DeleteCollectionReplicationControllersRequest
-	202, // 400: portico.core.v1.ReplicationControllerService.WatchReplicationControllers:input_type -> portico.core.v1.WatchReplicationControllersRequest
-	204, // 401: portico.core.v1.ReplicationControllerService.GetReplicationControllerStatus:input_type -> portico.core.v1.GetReplicationControllerStatusRequest
-	206, // 402: portico.core.v1.ReplicationControllerService.UpdateReplicationControllerStatus:input_type -> portico.core.v1.UpdateReplicationControllerStatusRequest
-	208, // 403: portico.core.v1.ReplicationControllerService.PatchReplicationControllerStatus:input_type -> portico.core.v1.PatchReplicationControllerStatusRequest
-	210, // 404: portico.core.v1.ResourceQuotaService.GetResourceQuota:input_type -> portico.core.v1.GetResourceQuotaRequest
-	212, // 405: portico.core.v1.ResourceQuotaService.ListResourceQuotas:input_type -> portico.core.v1.ListResourceQuotasRequest
-	214, // 406: portico.core.v1.ResourceQuotaService.CreateResourceQuota:input_type -> portico.core.v1.CreateResourceQuotaRequest
-	216, // 407: portico.core.v1.ResourceQuotaService.UpdateResourceQuota:input_type -> portico.core.v1.UpdateResourceQuotaRequest
-	218, // 408: portico.core.v1.ResourceQuotaService.PatchResourceQuota:input_type -> portico.core.v1.PatchResourceQuotaRequest
-	220, // 409: portico.core.v1.ResourceQuotaService.DeleteResourceQuota:input_type -> portico.core.v1.DeleteResourceQuotaRequest
-	222, // 410: portico.core.v1.ResourceQuotaService.DeleteCollectionResourceQuotas:input_type -> portico.core.v1.DeleteCollectionResourceQuotasRequest
-	224, // 411: portico.core.v1.ResourceQuotaService.WatchResourceQuotas:input_type -> portico.core.v1.WatchResourceQuotasRequest
-	226, // 412: portico.core.v1.ResourceQuotaService.GetResourceQuotaStatus:input_type -> portico.core.v1.GetResourceQuotaStatusRequest
-	228, // 413: portico.core.v1.ResourceQuotaService.UpdateResourceQuotaStatus:input_type -> portico.core.v1.UpdateResourceQuotaStatusRequest
-	230, // 414: portico.core.v1.ResourceQuotaService.PatchResourceQuotaStatus:input_type -> portico.core.v1.PatchResourceQuotaStatusRequest
-	232, // 415: portico.core.v1.SecretService.GetSecret:input_type -> portico.core.v1.GetSecretRequest
-	234, // 416: portico.core.v1.SecretService.ListSecrets:input_type -> portico.core.v1.ListSecretsRequest
-	236, // 417: portico.core.v1.SecretService.CreateSecret:input_type -> portico.core.v1.CreateSecretRequest
-	238, // 418: portico.core.v1.SecretService.UpdateSecret:input_type -> portico.core.v1.UpdateSecretRequest
-	240, // 419: portico.core.v1.SecretService.PatchSecret:input_type -> portico.core.v1.PatchSecretRequest
-	242, // 420: portico.core.v1.SecretService.DeleteSecret:input_type -> portico.core.v1.DeleteSecretRequest
-	244, // 421: portico.core.v1.SecretService.DeleteCollectionSecrets:input_type -> portico.core.v1.DeleteCollectionSecretsRequest
-	246, // 422: portico.core.v1.SecretService.WatchSecrets:input_type -> portico.core.v1.WatchSecretsRequest
-	248, // 423: portico.core.v1.ServiceAccountService.GetServiceAccount:input_type -> portico.core.v1.GetServiceAccountRequest
-	250, // 424: portico.core.v1.ServiceAccountService.ListServiceAccounts:input_type -> portico.core.v1.ListServiceAccountsRequest
-	252, // 425: portico.core.v1.ServiceAccountService.CreateServiceAccount:input_type -> portico.core.v1.CreateServiceAccountRequest
-	254, // 426: portico.core.v1.ServiceAccountService.UpdateServiceAccount:input_type -> portico.core.v1.UpdateServiceAccountRequest
-	256, // 427: portico.core.v1.ServiceAccountService.PatchServiceAccount:input_type -> portico.core.v1.PatchServiceAccountRequest
-	258, // 428: portico.core.v1.ServiceAccountService.DeleteServiceAccount:input_type -> portico.core.v1.DeleteServiceAccountRequest
-	260, // 429: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:input_type -> portico.core.v1.DeleteCollectionServiceAccountsRequest
-	262, // 430: portico.core.v1.ServiceAccountService.WatchServiceAccounts:input_type -> portico.core.v1.WatchServiceAccountsRequest
-	264, // 431: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:input_type -> portico.core.v1.CreateServiceAccountTokenRequest
-	266, // 432: portico.core.v1.ServiceService.GetService:input_type -> portico.core.v1.GetServiceRequest
-	268, // 433: portico.core.v1.ServiceService.ListServices:input_type -> portico.core.v1.ListServicesRequest
-	270, // 434: portico.core.v1.ServiceService.CreateService:input_type -> portico.core.v1.CreateServiceRequest
-	272, // 435: portico.core.v1.ServiceService.UpdateService:input_type -> portico.core.v1.UpdateServiceRequest
-	274, // 436: portico.core.v1.ServiceService.PatchService:input_type -> portico.core.v1.PatchServiceRequest
-	276, // 437: portico.core.v1.ServiceService.DeleteService:input_type -> portico.core.v1.DeleteServiceRequest
-	278, // 438: portico.core.v1.ServiceService.DeleteCollectionServices:input_type -> portico.core.v1.DeleteCollectionServicesRequest
-	280, // 439: portico.core.v1.ServiceService.WatchServices:input_type -> portico.core.v1.WatchServicesRequest
-	1,   // 440: portico.core.v1.ConfigMapService.GetConfigMap:output_type -> portico.core.v1.GetConfigMapResponse
-	3,   // 441: portico.core.v1.ConfigMapService.ListConfigMaps:output_type -> portico.core.v1.ListConfigMapsResponse
-	5,   // 442: portico.core.v1.ConfigMapService.CreateConfigMap:output_type -> portico.core.v1.CreateConfigMapResponse
-	7,   // 443: portico.core.v1.ConfigMapService.UpdateConfigMap:output_type -> portico.core.v1.UpdateConfigMapResponse
-	9,   // 444: portico.core.v1.ConfigMapService.PatchConfigMap:output_type -> portico.core.v1.PatchConfigMapResponse
-	11,  // 445: portico.core.v1.ConfigMapService.DeleteConfigMap:output_type -> portico.core.v1.DeleteConfigMapResponse
-	13,  // 446: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:output_type -> portico.core.v1.DeleteCollectionConfigMapsResponse
-	15,  // 447: portico.core.v1.ConfigMapService.WatchConfigMaps:output_type -> portico.core.v1.WatchConfigMapsResponse
-	17,  // 448: portico.core.v1.EndpointsService.GetEndpoints:output_type -> portico.core.v1.GetEndpointsResponse
-	19,  // 449: portico.core.v1.EndpointsService.ListEndpoints:output_type -> portico.core.v1.ListEndpointsResponse
-	21,  // 450: portico.core.v1.EndpointsService.CreateEndpoints:output_type -> portico.core.v1.CreateEndpointsResponse
-	23,  // 451: portico.core.v1.EndpointsService.UpdateEndpoints:output_type -> portico.core.v1.UpdateEndpointsResponse
-	25,  // 452: portico.core.v1.EndpointsService.PatchEndpoints:output_type -> portico.core.v1.PatchEndpointsResponse
-	27,  // 453: portico.core.v1.EndpointsService.DeleteEndpoints:output_type -> portico.core.v1.DeleteEndpointsResponse
-	29,  // 454: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:output_type -> portico.core.v1.DeleteCollectionEndpointsResponse
-	31,  // 455: portico.core.v1.EndpointsService.WatchEndpoints:output_type -> portico.core.v1.WatchEndpointsResponse
-	33,  // 456: portico.core.v1.EventService.GetEvent:output_type -> portico.core.v1.GetEventResponse
-	35,  // 457: portico.core.v1.EventService.ListEvents:output_type -> portico.core.v1.ListEventsResponse
-	37,  // 458: portico.core.v1.EventService.CreateEvent:output_type -> portico.core.v1.CreateEventResponse
-	39,  // 459: portico.core.v1.EventService.UpdateEvent:output_type -> portico.core.v1.UpdateEventResponse
-	41,  // 460: portico.core.v1.EventService.PatchEvent:output_type -> portico.core.v1.PatchEventResponse
-	43,  // 461: portico.core.v1.EventService.DeleteEvent:output_type -> portico.core.v1.DeleteEventResponse
-	45,  // 462: portico.core.v1.EventService.DeleteCollectionEvents:output_type -> portico.core.v1.DeleteCollectionEventsResponse
-	47,  // 463: portico.core.v1.EventService.WatchEvents:output_type -> portico.core.v1.WatchEventsResponse
-	49,  // 464: portico.core.v1.LimitRangeService.GetLimitRange:output_type -> portico.core.v1.GetLimitRangeResponse
-	51,  // 465: portico.core.v1.LimitRangeService.ListLimitRanges:output_type -> portico.core.v1.ListLimitRangesResponse
-	53,  // 466: portico.core.v1.LimitRangeService.CreateLimitRange:output_type -> portico.core.v1.CreateLimitRangeResponse
-	55,  // 467: portico.core.v1.LimitRangeService.UpdateLimitRange:output_type -> portico.core.v1.UpdateLimitRangeResponse
-	57,  // 468: portico.core.v1.LimitRangeService.PatchLimitRange:output_type -> portico.core.v1.PatchLimitRangeResponse
-	59,  // 469: portico.core.v1.LimitRangeService.DeleteLimitRange:output_type -> portico.core.v1.DeleteLimitRangeResponse
-	61,  // 470: portico.core.v1.LimitRangeService.DeleteCollectionLimitRanges:output_type -> portico.core.v1.DeleteCollectionLimitRangesResponse
-	63,  // 471: portico.core.v1.LimitRangeService.WatchLimitRanges:output_type -> portico.core.v1.WatchLimitRangesResponse
-	65,  // 472: portico.core.v1.NamespaceService.GetNamespace:output_type -> portico.core.v1.GetNamespaceResponse
-	67,  // 473: portico.core.v1.NamespaceService.ListNamespaces:output_type -> portico.core.v1.ListNamespacesResponse
-	69,  // 474: portico.core.v1.NamespaceService.CreateNamespace:output_type -> portico.core.v1.CreateNamespaceResponse
-	71,  // 475: portico.core.v1.NamespaceService.UpdateNamespace:output_type -> portico.core.v1.UpdateNamespaceResponse
-	73,  // 476: portico.core.v1.NamespaceService.PatchNamespace:output_type -> portico.core.v1.PatchNamespaceResponse
-	75,  // 477: portico.core.v1.NamespaceService.DeleteNamespace:output_type -> portico.core.v1.DeleteNamespaceResponse
-	77,  // 478: portico.core.v1.NamespaceService.WatchNamespaces:output_type -> portico.core.v1.WatchNamespacesResponse
-	79,  // 479: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:output_type -> portico.core.v1.UpdateNamespaceFinalizeResponse
-	81,  // 480: portico.core.v1.NamespaceService.UpdateNamespaceStatus:output_type -> portico.core.v1.UpdateNamespaceStatusResponse
-	83,  // 481: portico.core.v1.NodeService.GetNode:output_type -> portico.core.v1.GetNodeResponse
-	85,  // 482: portico.core.v1.NodeService.ListNodes:output_type -> portico.core.v1.ListNodesResponse
-	87,  // 483: portico.core.v1.NodeService.CreateNode:output_type -> portico.core.v1.CreateNodeResponse
-	89,  // 484: portico.core.v1.NodeService.UpdateNode:output_type -> portico.core.v1.UpdateNodeResponse
-	91,  // 485: portico.core.v1.NodeService.PatchNode:output_type -> portico.core.v1.PatchNodeResponse
-	93,  // 486: portico.core.v1.NodeService.DeleteNode:output_type -> portico.core.v1.DeleteNodeResponse
-	95,  // 487: portico.core.v1.NodeService.DeleteCollectionNodes:output_type -> portico.core.v1.DeleteCollectionNodesResponse
-	97,  // 488: portico.core.v1.NodeService.WatchNodes:output_type -> portico.core.v1.WatchNodesResponse
-	99,  // 489: portico.core.v1.NodeService.GetNodeStatus:output_type -> portico.core.v1.GetNodeStatusResponse
-	101, // 490: portico.core.v1.NodeService.UpdateNodeStatus:output_type -> portico.core.v1.UpdateNodeStatusResponse
-	103, // 491: portico.core.v1.NodeService.PatchNodeStatus:output_type -> portico.core.v1.PatchNodeStatusResponse
-	105, // 492: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaim:output_type -> portico.core.v1.GetPersistentVolumeClaimResponse
-	107, // 493: portico.core.v1.PersistentVolumeClaimService.ListPersistentVolumeClaims:output_type -> portico.core.v1.ListPersistentVolumeClaimsResponse
-	109, // 494: portico.core.v1.PersistentVolumeClaimService.CreatePersistentVolumeClaim:output_type -> portico.core.v1.CreatePersistentVolumeClaimResponse
-	111, // 495: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaim:output_type -> portico.core.v1.UpdatePersistentVolumeClaimResponse
-	113, // 496: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaim:output_type -> portico.core.v1.PatchPersistentVolumeClaimResponse
-	115, // 497: portico.core.v1.PersistentVolumeClaimService.DeletePersistentVolumeClaim:output_type -> portico.core.v1.DeletePersistentVolumeClaimResponse
-	117, // 498: portico.core.v1.PersistentVolumeClaimService.DeleteCollectionPersistentVolumeClaims:output_type -> portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse
-	119, // 499: portico.core.v1.PersistentVolumeClaimService.WatchPersistentVolumeClaims:output_type -> portico.core.v1.WatchPersistentVolumeClaimsResponse
-	121, // 500: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaimStatus:output_type -> portico.core.v1.GetPersistentVolumeClaimStatusResponse
-	123, // 501: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaimStatus:output_type -> portico.core.v1.UpdatePersistentVolumeClaimStatusResponse
-	125, // 502: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaimStatus:output_type -> portico.core.v1.PatchPersistentVolumeClaimStatusResponse
-	127, // 503: portico.core.v1.PersistentVolumeService.GetPersistentVolume:output_type -> portico.core.v1.GetPersistentVolumeResponse
-	129, // 504: portico.core.v1.PersistentVolumeService.ListPersistentVolumes:output_type -> portico.core.v1.ListPersistentVolumesResponse
-	131, // 505: portico.core.v1.PersistentVolumeService.CreatePersistentVolume:output_type -> portico.core.v1.CreatePersistentVolumeResponse
-	133, // 506: portico.core.v1.PersistentVolumeService.UpdatePersistentVolume:output_type -> portico.core.v1.UpdatePersistentVolumeResponse
-	135, // 507: portico.core.v1.PersistentVolumeService.PatchPersistentVolume:output_type -> portico.core.v1.PatchPersistentVolumeResponse
-	137, // 508: portico.core.v1.PersistentVolumeService.DeletePersistentVolume:output_type -> portico.core.v1.DeletePersistentVolumeResponse
-	139, // 509: portico.core.v1.PersistentVolumeService.DeleteCollectionPersistentVolumes:output_type -> portico.core.v1.DeleteCollectionPersistentVolumesResponse
-	141, // 510: portico.core.v1.PersistentVolumeService.WatchPersistentVolumes:output_type -> portico.core.v1.WatchPersistentVolumesResponse
-	143, // 511: portico.core.v1.PersistentVolumeService.GetPersistentVolumeStatus:output_type -> portico.core.v1.GetPersistentVolumeStatusResponse
-	145, // 512: portico.core.v1.PersistentVolumeService.UpdatePersistentVolumeStatus:output_type -> portico.core.v1.UpdatePersistentVolumeStatusResponse
-	147, // 513: portico.core.v1.PersistentVolumeService.PatchPersistentVolumeStatus:output_type -> portico.core.v1.PatchPersistentVolumeStatusResponse
-	149, // 514: portico.core.v1.PodService.GetPod:output_type -> portico.core.v1.GetPodResponse
-	151, // 515: portico.core.v1.PodService.ListPods:output_type -> portico.core.v1.ListPodsResponse
-	153, // 516: portico.core.v1.PodService.CreatePod:output_type -> portico.core.v1.CreatePodResponse
-	155, // 517: portico.core.v1.PodService.UpdatePod:output_type -> portico.core.v1.UpdatePodResponse
-	157, // 518: portico.core.v1.PodService.PatchPod:output_type -> portico.core.v1.PatchPodResponse
-	159, // 519: portico.core.v1.PodService.DeletePod:output_type -> portico.core.v1.DeletePodResponse
-	161, // 520: portico.core.v1.PodService.DeleteCollectionPods:output_type -> portico.core.v1.DeleteCollectionPodsResponse
-	163, // 521: portico.core.v1.PodService.WatchPods:output_type -> portico.core.v1.WatchPodsResponse
-	165, // 522: portico.core.v1.PodService.CreatePodBinding:output_type -> portico.core.v1.CreatePodBindingResponse
-	167, // 523: portico.core.v1.PodService.GetPodStatus:output_type -> portico.core.v1.GetPodStatusResponse
-	169, // 524: portico.core.v1.PodService.UpdatePodStatus:output_type -> portico.core.v1.UpdatePodStatusResponse
-	171, // 525: portico.core.v1.PodService.PatchPodStatus:output_type -> portico.core.v1.PatchPodStatusResponse
-	173, // 526: portico.core.v1.PodTemplateService.GetPodTemplate:output_type -> portico.core.v1.GetPodTemplateResponse
-	175, // 527: portico.core.v1.PodTemplateService.ListPodTemplates:output_type -> portico.core.v1.ListPodTemplatesResponse
-	177, // 528: portico.core.v1.PodTemplateService.CreatePodTemplate:output_type -> portico.core.v1.CreatePodTemplateResponse
-	179, // 529: portico.core.v1.PodTemplateService.UpdatePodTemplate:output_type -> portico.core.v1.UpdatePodTemplateResponse
-	181, // 530: portico.core.v1.PodTemplateService.PatchPodTemplate:output_type -> portico.core.v1.PatchPodTemplateResponse
-	183, // 531: portico.core.v1.PodTemplateService.DeletePodTemplate:output_type -> portico.core.v1.DeletePodTemplateResponse
-	185, // 532: portico.core.v1.PodTemplateService.DeleteCollectionPodTemplates:output_type -> portico.core.v1.DeleteCollectionPodTemplatesResponse
-	187, // 533: portico.core.v1.PodTemplateService.WatchPodTemplates:output_type -> portico.core.v1.WatchPodTemplatesResponse
-	189, // 534: portico.core.v1.ReplicationControllerService.GetReplicationController:output_type -> portico.core.v1.GetReplicationControllerResponse
-	191, // 535: portico.core.v1.ReplicationControllerService.ListReplicationControllers:output_type -> portico.core.v1.ListReplicationControllersResponse
-	193, // 536: portico.core.v1.ReplicationControllerService.CreateReplicationController:output_type -> portico.core.v1.CreateReplicationControllerResponse
-	195, // 537: portico.core.v1.ReplicationControllerService.UpdateReplicationController:output_type -> portico.core.v1.UpdateReplicationControllerResponse
-	197, // 538: portico.core.v1.ReplicationControllerService.PatchReplicationController:output_type -> portico.core.v1.PatchReplicationControllerResponse
-	199, // 539: portico.core.v1.ReplicationControllerService.DeleteReplicationController:output_type -> portico.core.v1.DeleteReplicationControllerResponse
-	201, // 540: portico.core.v1.ReplicationControllerService.DeleteCollectionReplicationControllers:output_type -> portico.core.v1.DeleteCollectionReplicationControllersResponse
-	203, // 541: portico.core.v1.ReplicationControllerService.WatchReplicationControllers:output_type -> portico.core.v1.WatchReplicationControllersResponse
-	205, // 542: portico.core.v1.ReplicationControllerService.GetReplicationControllerStatus:output_type -> portico.core.v1.GetReplicationControllerStatusResponse
-	207, // 543: portico.core.v1.ReplicationControllerService.UpdateReplicationControllerStatus:output_type -> portico.core.v1.UpdateReplicationControllerStatusResponse
-	209, // 544: portico.core.v1.ReplicationControllerService.PatchReplicationControllerStatus:output_type -> portico.core.v1.PatchReplicationControllerStatusResponse
-	211, // 545: portico.core.v1.ResourceQuotaService.GetResourceQuota:output_type -> portico.core.v1.GetResourceQuotaResponse
-	213, // 546: portico.core.v1.ResourceQuotaService.ListResourceQuotas:output_type -> portico.core.v1.ListResourceQuotasResponse
-	215, // 547: portico.core.v1.ResourceQuotaService.CreateResourceQuota:output_type -> portico.core.v1.CreateResourceQuotaResponse
-	217, // 548: portico.core.v1.ResourceQuotaService.UpdateResourceQuota:output_type -> portico.core.v1.UpdateResourceQuotaResponse
-	219, // 549: portico.core.v1.ResourceQuotaService.PatchResourceQuota:output_type -> portico.core.v1.PatchResourceQuotaResponse
-	221, // 550: portico.core.v1.ResourceQuotaService.DeleteResourceQuota:output_type -> portico.core.v1.DeleteResourceQuotaResponse
-	223, // 551: portico.core.v1.ResourceQuotaService.DeleteCollectionResourceQuotas:output_type -> portico.core.v1.DeleteCollectionResourceQuotasResponse
-	225, // 552: portico.core.v1.ResourceQuotaService.WatchResourceQuotas:output_type -> portico.core.v1.WatchResourceQuotasResponse
-	227, // 553: portico.core.v1.ResourceQuotaService.GetResourceQuotaStatus:output_type -> portico.core.v1.GetResourceQuotaStatusResponse
-	229, // 554: portico.core.v1.ResourceQuotaService.UpdateResourceQuotaStatus:output_type -> portico.core.v1.UpdateResourceQuotaStatusResponse
-	231, // 555: portico.core.v1.ResourceQuotaService.PatchResourceQuotaStatus:output_type -> portico.core.v1.PatchResourceQuotaStatusResponse
-	233, // 556: portico.core.v1.SecretService.GetSecret:output_type -> portico.core.v1.GetSecretResponse
-	235, // 557: portico.core.v1.SecretService.ListSecrets:output_type -> portico.core.v1.ListSecretsResponse
-	237, // 558: portico.core.v1.SecretService.CreateSecret:output_type -> portico.core.v1.CreateSecretResponse
-	239, // 559: portico.core.v1.SecretService.UpdateSecret:output_type -> portico.core.v1.UpdateSecretResponse
-	241, // 560: portico.core.v1.SecretService.PatchSecret:output_type -> portico.core.v1.PatchSecretResponse
-	243, // 561: portico.core.v1.SecretService.DeleteSecret:output_type -> portico.core.v1.DeleteSecretResponse
-	245, // 562: portico.core.v1.SecretService.DeleteCollectionSecrets:output_type -> portico.core.v1.DeleteCollectionSecretsResponse
-	247, // 563: portico.core.v1.SecretService.WatchSecrets:output_type -> portico.core.v1.WatchSecretsResponse
-	249, // 564: portico.core.v1.ServiceAccountService.GetServiceAccount:output_type -> portico.core.v1.GetServiceAccountResponse
-	251, // 565: portico.core.v1.ServiceAccountService.ListServiceAccounts:output_type -> portico.core.v1.ListServiceAccountsResponse
-	253, // 566: portico.core.v1.ServiceAccountService.CreateServiceAccount:output_type -> portico.core.v1.CreateServiceAccountResponse
-	255, // 567: portico.core.v1.ServiceAccountService.UpdateServiceAccount:output_type -> portico.core.v1.UpdateServiceAccountResponse
-	257, // 568: portico.core.v1.ServiceAccountService.PatchServiceAccount:output_type -> portico.core.v1.PatchServiceAccountResponse
-	259, // 569: portico.core.v1.ServiceAccountService.DeleteServiceAccount:output_type -> portico.core.v1.DeleteServiceAccountResponse
-	261, // 570: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:output_type -> portico.core.v1.DeleteCollectionServiceAccountsResponse
-	263, // 571: portico.core.v1.ServiceAccountService.WatchServiceAccounts:output_type -> portico.core.v1.WatchServiceAccountsResponse
-	265, // 572: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:output_type -> portico.core.v1.CreateServiceAccountTokenResponse
-	267, // 573: portico.core.v1.ServiceService.GetService:output_type -> portico.core.v1.GetServiceResponse
-	269, // 574: portico.core.v1.ServiceService.ListServices:output_type -> portico.core.v1.ListServicesResponse
-	271, // 575: portico.core.v1.ServiceService.CreateService:output_type -> portico.core.v1.CreateServiceResponse
-	273, // 576: portico.core.v1.ServiceService.UpdateService:output_type -> portico.core.v1.UpdateServiceResponse
-	275, // 577: portico.core.v1.ServiceService.PatchService:output_type -> portico.core.v1.PatchServiceResponse
-	277, // 578: portico.core.v1.ServiceService.DeleteService:output_type -> portico.core.v1.DeleteServiceResponse
-	279, // 579: portico.core.v1.ServiceService.DeleteCollectionServices:output_type -> portico.core.v1.DeleteCollectionServicesResponse
-	281, // 580: portico.core.v1.ServiceService.WatchServices:output_type -> portico.core.v1.WatchServicesResponse
-	440, // [440:581] is the sub-list for method output_type
-	299, // [299:440] is the sub-list for method input_type
-	299, // [299:299] is the sub-list for extension type_name
-	299, // [299:299] is the sub-list for extension extendee
-	0,   // [0:299] is the sub-list for field type_name
+	294, // 0: portico.core.v1.GetConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	295, // 1: portico.core.v1.GetConfigMapResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 2: portico.core.v1.ListConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	294, // 3: portico.core.v1.ListConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
+	295, // 4: portico.core.v1.ListConfigMapsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	294, // 5: portico.core.v1.CreateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
+	294, // 6: portico.core.v1.CreateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	294, // 7: portico.core.v1.UpdateConfigMapRequest.config_map:type_name -> portico.core.v1.ConfigMap
+	294, // 8: portico.core.v1.UpdateConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	294, // 9: portico.core.v1.PatchConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	297, // 10: portico.core.v1.DeleteConfigMapRequest.options:type_name -> portico.core.v1.DeleteOptions
+	294, // 11: portico.core.v1.DeleteConfigMapResponse.config_map:type_name -> portico.core.v1.ConfigMap
+	298, // 12: portico.core.v1.DeleteConfigMapResponse.status:type_name -> portico.core.v1.Status
+	297, // 13: portico.core.v1.DeleteCollectionConfigMapsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 14: portico.core.v1.DeleteCollectionConfigMapsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	294, // 15: portico.core.v1.DeleteCollectionConfigMapsResponse.items:type_name -> portico.core.v1.ConfigMap
+	294, // 16: portico.core.v1.WatchConfigMapsResponse.object:type_name -> portico.core.v1.ConfigMap
+	295, // 17: portico.core.v1.WatchConfigMapsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	299, // 18: portico.core.v1.GetEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	295, // 19: portico.core.v1.GetEndpointsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 20: portico.core.v1.ListEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	299, // 21: portico.core.v1.ListEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
+	295, // 22: portico.core.v1.ListEndpointsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	299, // 23: portico.core.v1.CreateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
+	299, // 24: portico.core.v1.CreateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	299, // 25: portico.core.v1.UpdateEndpointsRequest.endpoints:type_name -> portico.core.v1.Endpoints
+	299, // 26: portico.core.v1.UpdateEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	299, // 27: portico.core.v1.PatchEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	297, // 28: portico.core.v1.DeleteEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	299, // 29: portico.core.v1.DeleteEndpointsResponse.endpoints:type_name -> portico.core.v1.Endpoints
+	298, // 30: portico.core.v1.DeleteEndpointsResponse.status:type_name -> portico.core.v1.Status
+	297, // 31: portico.core.v1.DeleteCollectionEndpointsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 32: portico.core.v1.DeleteCollectionEndpointsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	299, // 33: portico.core.v1.DeleteCollectionEndpointsResponse.items:type_name -> portico.core.v1.Endpoints
+	299, // 34: portico.core.v1.WatchEndpointsResponse.object:type_name -> portico.core.v1.Endpoints
+	295, // 35: portico.core.v1.WatchEndpointsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	300, // 36: portico.core.v1.GetEventResponse.event:type_name -> portico.core.v1.Event
+	295, // 37: portico.core.v1.GetEventResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 38: portico.core.v1.ListEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	300, // 39: portico.core.v1.ListEventsResponse.items:type_name -> portico.core.v1.Event
+	295, // 40: portico.core.v1.ListEventsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	300, // 41: portico.core.v1.CreateEventRequest.event:type_name -> portico.core.v1.Event
+	300, // 42: portico.core.v1.CreateEventResponse.event:type_name -> portico.core.v1.Event
+	300, // 43: portico.core.v1.UpdateEventRequest.event:type_name -> portico.core.v1.Event
+	300, // 44: portico.core.v1.UpdateEventResponse.event:type_name -> portico.core.v1.Event
+	300, // 45: portico.core.v1.PatchEventResponse.event:type_name -> portico.core.v1.Event
+	297, // 46: portico.core.v1.DeleteEventRequest.options:type_name -> portico.core.v1.DeleteOptions
+	300, // 47: portico.core.v1.DeleteEventResponse.event:type_name -> portico.core.v1.Event
+	298, // 48: portico.core.v1.DeleteEventResponse.status:type_name -> portico.core.v1.Status
+	297, // 49: portico.core.v1.DeleteCollectionEventsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 50: portico.core.v1.DeleteCollectionEventsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	300, // 51: portico.core.v1.DeleteCollectionEventsResponse.items:type_name -> portico.core.v1.Event
+	300, // 52: portico.core.v1.WatchEventsResponse.object:type_name -> portico.core.v1.Event
+	295, // 53: portico.core.v1.WatchEventsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	301, // 54: portico.core.v1.GetLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
+	295, // 55: portico.core.v1.GetLimitRangeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 56: portico.core.v1.ListLimitRangesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	301, // 57: portico.core.v1.ListLimitRangesResponse.items:type_name -> portico.core.v1.LimitRange
+	295, // 58: portico.core.v1.ListLimitRangesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	301, // 59: portico.core.v1.CreateLimitRangeRequest.limit_range:type_name -> portico.core.v1.LimitRange
+	301, // 60: portico.core.v1.CreateLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
+	301, // 61: portico.core.v1.UpdateLimitRangeRequest.limit_range:type_name -> portico.core.v1.LimitRange
+	301, // 62: portico.core.v1.UpdateLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
+	301, // 63: portico.core.v1.PatchLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
+	297, // 64: portico.core.v1.DeleteLimitRangeRequest.options:type_name -> portico.core.v1.DeleteOptions
+	301, // 65: portico.core.v1.DeleteLimitRangeResponse.limit_range:type_name -> portico.core.v1.LimitRange
+	298, // 66: portico.core.v1.DeleteLimitRangeResponse.status:type_name -> portico.core.v1.Status
+	297, // 67: portico.core.v1.DeleteCollectionLimitRangesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 68: portico.core.v1.DeleteCollectionLimitRangesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	301, // 69: portico.core.v1.DeleteCollectionLimitRangesResponse.items:type_name -> portico.core.v1.LimitRange
+	301, // 70: portico.core.v1.WatchLimitRangesResponse.object:type_name -> portico.core.v1.LimitRange
+	295, // 71: portico.core.v1.WatchLimitRangesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	302, // 72: portico.core.v1.GetNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	295, // 73: portico.core.v1.GetNamespaceResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 74: portico.core.v1.ListNamespacesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	302, // 75: portico.core.v1.ListNamespacesResponse.items:type_name -> portico.core.v1.Namespace
+	295, // 76: portico.core.v1.ListNamespacesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	302, // 77: portico.core.v1.CreateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
+	302, // 78: portico.core.v1.CreateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	302, // 79: portico.core.v1.UpdateNamespaceRequest.namespace:type_name -> portico.core.v1.Namespace
+	302, // 80: portico.core.v1.UpdateNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	302, // 81: portico.core.v1.PatchNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	297, // 82: portico.core.v1.DeleteNamespaceRequest.options:type_name -> portico.core.v1.DeleteOptions
+	302, // 83: portico.core.v1.DeleteNamespaceResponse.namespace:type_name -> portico.core.v1.Namespace
+	298, // 84: portico.core.v1.DeleteNamespaceResponse.status:type_name -> portico.core.v1.Status
+	302, // 85: portico.core.v1.WatchNamespacesResponse.object:type_name -> portico.core.v1.Namespace
+	295, // 86: portico.core.v1.WatchNamespacesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	302, // 87: portico.core.v1.UpdateNamespaceFinalizeRequest.namespace:type_name -> portico.core.v1.Namespace
+	302, // 88: portico.core.v1.UpdateNamespaceFinalizeResponse.namespace:type_name -> portico.core.v1.Namespace
+	302, // 89: portico.core.v1.UpdateNamespaceStatusRequest.namespace:type_name -> portico.core.v1.Namespace
+	302, // 90: portico.core.v1.UpdateNamespaceStatusResponse.namespace:type_name -> portico.core.v1.Namespace
+	303, // 91: portico.core.v1.GetNodeResponse.node:type_name -> portico.core.v1.Node
+	295, // 92: portico.core.v1.GetNodeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 93: portico.core.v1.ListNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	303, // 94: portico.core.v1.ListNodesResponse.items:type_name -> portico.core.v1.Node
+	295, // 95: portico.core.v1.ListNodesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	303, // 96: portico.core.v1.CreateNodeRequest.node:type_name -> portico.core.v1.Node
+	303, // 97: portico.core.v1.CreateNodeResponse.node:type_name -> portico.core.v1.Node
+	303, // 98: portico.core.v1.UpdateNodeRequest.node:type_name -> portico.core.v1.Node
+	303, // 99: portico.core.v1.UpdateNodeResponse.node:type_name -> portico.core.v1.Node
+	303, // 100: portico.core.v1.PatchNodeResponse.node:type_name -> portico.core.v1.Node
+	297, // 101: portico.core.v1.DeleteNodeRequest.options:type_name -> portico.core.v1.DeleteOptions
+	303, // 102: portico.core.v1.DeleteNodeResponse.node:type_name -> portico.core.v1.Node
+	298, // 103: portico.core.v1.DeleteNodeResponse.status:type_name -> portico.core.v1.Status
+	297, // 104: portico.core.v1.DeleteCollectionNodesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 105: portico.core.v1.DeleteCollectionNodesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	303, // 106: portico.core.v1.DeleteCollectionNodesResponse.items:type_name -> portico.core.v1.Node
+	303, // 107: portico.core.v1.WatchNodesResponse.object:type_name -> portico.core.v1.Node
+	295, // 108: portico.core.v1.WatchNodesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	303, // 109: portico.core.v1.GetNodeStatusResponse.node:type_name -> portico.core.v1.Node
+	303, // 110: portico.core.v1.UpdateNodeStatusRequest.node:type_name -> portico.core.v1.Node
+	303, // 111: portico.core.v1.UpdateNodeStatusResponse.node:type_name -> portico.core.v1.Node
+	303, // 112: portico.core.v1.PatchNodeStatusResponse.node:type_name -> portico.core.v1.Node
+	304, // 113: portico.core.v1.GetPersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	295, // 114: portico.core.v1.GetPersistentVolumeClaimResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 115: portico.core.v1.ListPersistentVolumeClaimsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	304, // 116: portico.core.v1.ListPersistentVolumeClaimsResponse.items:type_name -> portico.core.v1.PersistentVolumeClaim
+	295, // 117: portico.core.v1.ListPersistentVolumeClaimsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	304, // 118: portico.core.v1.CreatePersistentVolumeClaimRequest.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	304, // 119: portico.core.v1.CreatePersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	304, // 120: portico.core.v1.UpdatePersistentVolumeClaimRequest.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	304, // 121: portico.core.v1.UpdatePersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	304, // 122: portico.core.v1.PatchPersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	297, // 123: portico.core.v1.DeletePersistentVolumeClaimRequest.options:type_name -> portico.core.v1.DeleteOptions
+	304, // 124: portico.core.v1.DeletePersistentVolumeClaimResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	298, // 125: portico.core.v1.DeletePersistentVolumeClaimResponse.status:type_name -> portico.core.v1.Status
+	297, // 126: portico.core.v1.DeleteCollectionPersistentVolumeClaimsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 127: portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	304, // 128: portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse.items:type_name -> portico.core.v1.PersistentVolumeClaim
+	304, // 129: portico.core.v1.WatchPersistentVolumeClaimsResponse.object:type_name -> portico.core.v1.PersistentVolumeClaim
+	295, // 130: portico.core.v1.WatchPersistentVolumeClaimsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	304, // 131: portico.core.v1.GetPersistentVolumeClaimStatusResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	304, // 132: portico.core.v1.UpdatePersistentVolumeClaimStatusRequest.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	304, // 133: portico.core.v1.UpdatePersistentVolumeClaimStatusResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	304, // 134: portico.core.v1.PatchPersistentVolumeClaimStatusResponse.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaim
+	305, // 135: portico.core.v1.GetPersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	295, // 136: portico.core.v1.GetPersistentVolumeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 137: portico.core.v1.ListPersistentVolumesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	305, // 138: portico.core.v1.ListPersistentVolumesResponse.items:type_name -> portico.core.v1.PersistentVolume
+	295, // 139: portico.core.v1.ListPersistentVolumesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	305, // 140: portico.core.v1.CreatePersistentVolumeRequest.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	305, // 141: portico.core.v1.CreatePersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	305, // 142: portico.core.v1.UpdatePersistentVolumeRequest.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	305, // 143: portico.core.v1.UpdatePersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	305, // 144: portico.core.v1.PatchPersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	297, // 145: portico.core.v1.DeletePersistentVolumeRequest.options:type_name -> portico.core.v1.DeleteOptions
+	305, // 146: portico.core.v1.DeletePersistentVolumeResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	298, // 147: portico.core.v1.DeletePersistentVolumeResponse.status:type_name -> portico.core.v1.Status
+	297, // 148: portico.core.v1.DeleteCollectionPersistentVolumesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 149: portico.core.v1.DeleteCollectionPersistentVolumesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	305, // 150: portico.core.v1.DeleteCollectionPersistentVolumesResponse.items:type_name -> portico.core.v1.PersistentVolume
+	305, // 151: portico.core.v1.WatchPersistentVolumesResponse.object:type_name -> portico.core.v1.PersistentVolume
+	295, // 152: portico.core.v1.WatchPersistentVolumesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	305, // 153: portico.core.v1.GetPersistentVolumeStatusResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	305, // 154: portico.core.v1.UpdatePersistentVolumeStatusRequest.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	305, // 155: portico.core.v1.UpdatePersistentVolumeStatusResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	305, // 156: portico.core.v1.PatchPersistentVolumeStatusResponse.persistent_volume:type_name -> portico.core.v1.PersistentVolume
+	306, // 157: portico.core.v1.GetPodResponse.pod:type_name -> portico.core.v1.Pod
+	295, // 158: portico.core.v1.GetPodResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 159: portico.core.v1.ListPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	306, // 160: portico.core.v1.ListPodsResponse.items:type_name -> portico.core.v1.Pod
+	295, // 161: portico.core.v1.ListPodsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	306, // 162: portico.core.v1.CreatePodRequest.pod:type_name -> portico.core.v1.Pod
+	306, // 163: portico.core.v1.CreatePodResponse.pod:type_name -> portico.core.v1.Pod
+	306, // 164: portico.core.v1.UpdatePodRequest.pod:type_name -> portico.core.v1.Pod
+	306, // 165: portico.core.v1.UpdatePodResponse.pod:type_name -> portico.core.v1.Pod
+	306, // 166: portico.core.v1.PatchPodResponse.pod:type_name -> portico.core.v1.Pod
+	297, // 167: portico.core.v1.DeletePodRequest.options:type_name -> portico.core.v1.DeleteOptions
+	306, // 168: portico.core.v1.DeletePodResponse.pod:type_name -> portico.core.v1.Pod
+	298, // 169: portico.core.v1.DeletePodResponse.status:type_name -> portico.core.v1.Status
+	297, // 170: portico.core.v1.DeleteCollectionPodsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 171: portico.core.v1.DeleteCollectionPodsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	306, // 172: portico.core.v1.DeleteCollectionPodsResponse.items:type_name -> portico.core.v1.Pod
+	306, // 173: portico.core.v1.WatchPodsResponse.object:type_name -> portico.core.v1.Pod
+	295, // 174: portico.core.v1.WatchPodsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	307, // 175: portico.core.v1.CreatePodBindingRequest.binding:type_name -> portico.core.v1.Binding
+	298, // 176: portico.core.v1.CreatePodBindingResponse.status:type_name -> portico.core.v1.Status
+	306, // 177: portico.core.v1.GetPodStatusResponse.pod:type_name -> portico.core.v1.Pod
+	306, // 178: portico.core.v1.UpdatePodStatusRequest.pod:type_name -> portico.core.v1.Pod
+	306, // 179: portico.core.v1.UpdatePodStatusResponse.pod:type_name -> portico.core.v1.Pod
+	306, // 180: portico.core.v1.PatchPodStatusResponse.pod:type_name -> portico.core.v1.Pod
+	308, // 181: portico.core.v1.GetPodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
+	295, // 182: portico.core.v1.GetPodTemplateResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 183: portico.core.v1.ListPodTemplatesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	308, // 184: portico.core.v1.ListPodTemplatesResponse.items:type_name -> portico.core.v1.PodTemplate
+	295, // 185: portico.core.v1.ListPodTemplatesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	308, // 186: portico.core.v1.CreatePodTemplateRequest.pod_template:type_name -> portico.core.v1.PodTemplate
+	308, // 187: portico.core.v1.CreatePodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
+	308, // 188: portico.core.v1.UpdatePodTemplateRequest.pod_template:type_name -> portico.core.v1.PodTemplate
+	308, // 189: portico.core.v1.UpdatePodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
+	308, // 190: portico.core.v1.PatchPodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
+	297, // 191: portico.core.v1.DeletePodTemplateRequest.options:type_name -> portico.core.v1.DeleteOptions
+	308, // 192: portico.core.v1.DeletePodTemplateResponse.pod_template:type_name -> portico.core.v1.PodTemplate
+	298, // 193: portico.core.v1.DeletePodTemplateResponse.status:type_name -> portico.core.v1.Status
+	297, // 194: portico.core.v1.DeleteCollectionPodTemplatesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 195: portico.core.v1.DeleteCollectionPodTemplatesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	308, // 196: portico.core.v1.DeleteCollectionPodTemplatesResponse.items:type_name -> portico.core.v1.PodTemplate
+	308, // 197: portico.core.v1.WatchPodTemplatesResponse.object:type_name -> portico.core.v1.PodTemplate
+	295, // 198: portico.core.v1.WatchPodTemplatesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	309, // 199: portico.core.v1.GetReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	295, // 200: portico.core.v1.GetReplicationControllerResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 201: portico.core.v1.ListReplicationControllersResponse.metadata:type_name -> portico.core.v1.ListMeta
+	309, // 202: portico.core.v1.ListReplicationControllersResponse.items:type_name -> portico.core.v1.ReplicationController
+	295, // 203: portico.core.v1.ListReplicationControllersResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	309, // 204: portico.core.v1.CreateReplicationControllerRequest.replication_controller:type_name -> portico.core.v1.ReplicationController
+	309, // 205: portico.core.v1.CreateReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	309, // 206: portico.core.v1.UpdateReplicationControllerRequest.replication_controller:type_name -> portico.core.v1.ReplicationController
+	309, // 207: portico.core.v1.UpdateReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	309, // 208: portico.core.v1.PatchReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	297, // 209: portico.core.v1.DeleteReplicationControllerRequest.options:type_name -> portico.core.v1.DeleteOptions
+	309, // 210: portico.core.v1.DeleteReplicationControllerResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	298, // 211: portico.core.v1.DeleteReplicationControllerResponse.status:type_name -> portico.core.v1.Status
+	297, // 212: portico.core.v1.DeleteCollectionReplicationControllersRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 213: portico.core.v1.DeleteCollectionReplicationControllersResponse.metadata:type_name -> portico.core.v1.ListMeta
+	309, // 214: portico.core.v1.DeleteCollectionReplicationControllersResponse.items:type_name -> portico.core.v1.ReplicationController
+	309, // 215: portico.core.v1.WatchReplicationControllersResponse.object:type_name -> portico.core.v1.ReplicationController
+	295, // 216: portico.core.v1.WatchReplicationControllersResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	310, // 217: portico.core.v1.GetReplicationControllerScaleResponse.scale:type_name -> portico.core.v1.Scale
+	310, // 218: portico.core.v1.UpdateReplicationControllerScaleRequest.scale:type_name -> portico.core.v1.Scale
+	310, // 219: portico.core.v1.UpdateReplicationControllerScaleResponse.scale:type_name -> portico.core.v1.Scale
+	310, // 220: portico.core.v1.PatchReplicationControllerScaleResponse.scale:type_name -> portico.core.v1.Scale
+	309, // 221: portico.core.v1.GetReplicationControllerStatusResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	309, // 222: portico.core.v1.UpdateReplicationControllerStatusRequest.replication_controller:type_name -> portico.core.v1.ReplicationController
+	309, // 223: portico.core.v1.UpdateReplicationControllerStatusResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	309, // 224: portico.core.v1.PatchReplicationControllerStatusResponse.replication_controller:type_name -> portico.core.v1.ReplicationController
+	311, // 225: portico.core.v1.GetResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	295, // 226: portico.core.v1.GetResourceQuotaResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 227: portico.core.v1.ListResourceQuotasResponse.metadata:type_name -> portico.core.v1.ListMeta
+	311, // 228: portico.core.v1.ListResourceQuotasResponse.items:type_name -> portico.core.v1.ResourceQuota
+	295, // 229: portico.core.v1.ListResourceQuotasResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	311, // 230: portico.core.v1.CreateResourceQuotaRequest.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	311, // 231: portico.core.v1.CreateResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	311, // 232: portico.core.v1.UpdateResourceQuotaRequest.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	311, // 233: portico.core.v1.UpdateResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	311, // 234: portico.core.v1.PatchResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	297, // 235: portico.core.v1.DeleteResourceQuotaRequest.options:type_name -> portico.core.v1.DeleteOptions
+	311, // 236: portico.core.v1.DeleteResourceQuotaResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	298, // 237: portico.core.v1.DeleteResourceQuotaResponse.status:type_name -> portico.core.v1.Status
+	297, // 238: portico.core.v1.DeleteCollectionResourceQuotasRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 239: portico.core.v1.DeleteCollectionResourceQuotasResponse.metadata:type_name -> portico.core.v1.ListMeta
+	311, // 240: portico.core.v1.DeleteCollectionResourceQuotasResponse.items:type_name -> portico.core.v1.ResourceQuota
+	311, // 241: portico.core.v1.WatchResourceQuotasResponse.object:type_name -> portico.core.v1.ResourceQuota
+	295, // 242: portico.core.v1.WatchResourceQuotasResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	311, // 243: portico.core.v1.GetResourceQuotaStatusResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	311, // 244: portico.core.v1.UpdateResourceQuotaStatusRequest.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	311, // 245: portico.core.v1.UpdateResourceQuotaStatusResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	311, // 246: portico.core.v1.PatchResourceQuotaStatusResponse.resource_quota:type_name -> portico.core.v1.ResourceQuota
+	312, // 247: portico.core.v1.GetSecretResponse.secret:type_name -> portico.core.v1.Secret
+	295, // 248: portico.core.v1.GetSecretResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 249: portico.core.v1.ListSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	312, // 250: portico.core.v1.ListSecretsResponse.items:type_name -> portico.core.v1.Secret
+	295, // 251: portico.core.v1.ListSecretsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	312, // 252: portico.core.v1.CreateSecretRequest.secret:type_name -> portico.core.v1.Secret
+	312, // 253: portico.core.v1.CreateSecretResponse.secret:type_name -> portico.core.v1.Secret
+	312, // 254: portico.core.v1.UpdateSecretRequest.secret:type_name -> portico.core.v1.Secret
+	312, // 255: portico.core.v1.UpdateSecretResponse.secret:type_name -> portico.core.v1.Secret
+	312, // 256: portico.core.v1.PatchSecretResponse.secret:type_name -> portico.core.v1.Secret
+	297, // 257: portico.core.v1.DeleteSecretRequest.options:type_name -> portico.core.v1.DeleteOptions
+	312, // 258: portico.core.v1.DeleteSecretResponse.secret:type_name -> portico.core.v1.Secret
+	298, // 259: portico.core.v1.DeleteSecretResponse.status:type_name -> portico.core.v1.Status
+	297, // 260: portico.core.v1.DeleteCollectionSecretsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 261: portico.core.v1.DeleteCollectionSecretsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	312, // 262: portico.core.v1.DeleteCollectionSecretsResponse.items:type_name -> portico.core.v1.Secret
+	312, // 263: portico.core.v1.WatchSecretsResponse.object:type_name -> portico.core.v1.Secret
+	295, // 264: portico.core.v1.WatchSecretsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	313, // 265: portico.core.v1.GetServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	295, // 266: portico.core.v1.GetServiceAccountResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 267: portico.core.v1.ListServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	313, // 268: portico.core.v1.ListServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
+	295, // 269: portico.core.v1.ListServiceAccountsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	313, // 270: portico.core.v1.CreateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
+	313, // 271: portico.core.v1.CreateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	313, // 272: portico.core.v1.UpdateServiceAccountRequest.service_account:type_name -> portico.core.v1.ServiceAccount
+	313, // 273: portico.core.v1.UpdateServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	313, // 274: portico.core.v1.PatchServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	297, // 275: portico.core.v1.DeleteServiceAccountRequest.options:type_name -> portico.core.v1.DeleteOptions
+	313, // 276: portico.core.v1.DeleteServiceAccountResponse.service_account:type_name -> portico.core.v1.ServiceAccount
+	298, // 277: portico.core.v1.DeleteServiceAccountResponse.status:type_name -> portico.core.v1.Status
+	297, // 278: portico.core.v1.DeleteCollectionServiceAccountsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 279: portico.core.v1.DeleteCollectionServiceAccountsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	313, // 280: portico.core.v1.DeleteCollectionServiceAccountsResponse.items:type_name -> portico.core.v1.ServiceAccount
+	313, // 281: portico.core.v1.WatchServiceAccountsResponse.object:type_name -> portico.core.v1.ServiceAccount
+	295, // 282: portico.core.v1.WatchServiceAccountsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	314, // 283: portico.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> portico.core.v1.TokenRequest
+	314, // 284: portico.core.v1.CreateServiceAccountTokenResponse.token_request:type_name -> portico.core.v1.TokenRequest
+	315, // 285: portico.core.v1.GetServiceResponse.service:type_name -> portico.core.v1.Service
+	295, // 286: portico.core.v1.GetServiceResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	296, // 287: portico.core.v1.ListServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	315, // 288: portico.core.v1.ListServicesResponse.items:type_name -> portico.core.v1.Service
+	295, // 289: portico.core.v1.ListServicesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	315, // 290: portico.core.v1.CreateServiceRequest.service:type_name -> portico.core.v1.Service
+	315, // 291: portico.core.v1.CreateServiceResponse.service:type_name -> portico.core.v1.Service
+	315, // 292: portico.core.v1.UpdateServiceRequest.service:type_name -> portico.core.v1.Service
+	315, // 293: portico.core.v1.UpdateServiceResponse.service:type_name -> portico.core.v1.Service
+	315, // 294: portico.core.v1.PatchServiceResponse.service:type_name -> portico.core.v1.Service
+	297, // 295: portico.core.v1.DeleteServiceRequest.options:type_name -> portico.core.v1.DeleteOptions
+	315, // 296: portico.core.v1.DeleteServiceResponse.service:type_name -> portico.core.v1.Service
+	298, // 297: portico.core.v1.DeleteServiceResponse.status:type_name -> portico.core.v1.Status
+	297, // 298: portico.core.v1.DeleteCollectionServicesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	296, // 299: portico.core.v1.DeleteCollectionServicesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	315, // 300: portico.core.v1.DeleteCollectionServicesResponse.items:type_name -> portico.core.v1.Service
+	315, // 301: portico.core.v1.WatchServicesResponse.object:type_name -> portico.core.v1.Service
+	295, // 302: portico.core.v1.WatchServicesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	315, // 303: portico.core.v1.GetServiceStatusResponse.service:type_name -> portico.core.v1.Service
+	315, // 304: portico.core.v1.UpdateServiceStatusRequest.service:type_name -> portico.core.v1.Service
+	315, // 305: portico.core.v1.UpdateServiceStatusResponse.service:type_name -> portico.core.v1.Service
+	315, // 306: portico.core.v1.PatchServiceStatusResponse.service:type_name -> portico.core.v1.Service
+	0,   // 307: portico.core.v1.ConfigMapService.GetConfigMap:input_type -> portico.core.v1.GetConfigMapRequest
+	2,   // 308: portico.core.v1.ConfigMapService.ListConfigMaps:input_type -> portico.core.v1.ListConfigMapsRequest
+	4,   // 309: portico.core.v1.ConfigMapService.CreateConfigMap:input_type -> portico.core.v1.CreateConfigMapRequest
+	6,   // 310: portico.core.v1.ConfigMapService.UpdateConfigMap:input_type -> portico.core.v1.UpdateConfigMapRequest
+	8,   // 311: portico.core.v1.ConfigMapService.PatchConfigMap:input_type -> portico.core.v1.PatchConfigMapRequest
+	10,  // 312: portico.core.v1.ConfigMapService.DeleteConfigMap:input_type -> portico.core.v1.DeleteConfigMapRequest
+	12,  // 313: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:input_type -> portico.core.v1.DeleteCollectionConfigMapsRequest
+	14,  // 314: portico.core.v1.ConfigMapService.WatchConfigMaps:input_type -> portico.core.v1.WatchConfigMapsRequest
+	16,  // 315: portico.core.v1.EndpointsService.GetEndpoints:input_type -> portico.core.v1.GetEndpointsRequest
+	18,  // 316: portico.core.v1.EndpointsService.ListEndpoints:input_type -> portico.core.v1.ListEndpointsRequest
+	20,  // 317: portico.core.v1.EndpointsService.CreateEndpoints:input_type -> portico.core.v1.CreateEndpointsRequest
+	22,  // 318: portico.core.v1.EndpointsService.UpdateEndpoints:input_type -> portico.core.v1.UpdateEndpointsRequest
+	24,  // 319: portico.core.v1.EndpointsService.PatchEndpoints:input_type -> portico.core.v1.PatchEndpointsRequest
+	26,  // 320: portico.core.v1.EndpointsService.DeleteEndpoints:input_type -> portico.core.v1.DeleteEndpointsRequest
+	28,  // 321: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:input_type -> portico.core.v1.DeleteCollectionEndpointsRequest
+	30,  // 322: portico.core.v1.EndpointsService.WatchEndpoints:input_type -> portico.core.v1.WatchEndpointsRequest
+	32,  // 323: portico.core.v1.EventService.GetEvent:input_type -> portico.core.v1.GetEventRequest
+	34,  // 324: portico.core.v1.EventService.ListEvents:input_type -> portico.core.v1.ListEventsRequest
+	36,  // 325: portico.core.v1.EventService.CreateEvent:input_type -> portico.core.v1.CreateEventRequest
+	38,  // 326: portico.core.v1.EventService.UpdateEvent:input_type -> portico.core.v1.UpdateEventRequest
+	40,  // 327: portico.core.v1.EventService.PatchEvent:input_type -> portico.core.v1.PatchEventRequest
+	42,  // 328: portico.core.v1.EventService.DeleteEvent:input_type -> portico.core.v1.DeleteEventRequest
+	44,  // 329: portico.core.v1.EventService.DeleteCollectionEvents:input_type -> portico.core.v1.DeleteCollectionEventsRequest
+	46,  // 330: portico.core.v1.EventService.WatchEvents:input_type -> portico.core.v1.WatchEventsRequest
+	48,  // 331: portico.core.v1.LimitRangeService.GetLimitRange:input_type -> portico.core.v1.GetLimitRangeRequest
+	50,  // 332: portico.core.v1.LimitRangeService.ListLimitRanges:input_type -> portico.core.v1.ListLimitRangesRequest
+	52,  // 333: portico.core.v1.LimitRangeService.CreateLimitRange:input_type -> portico.core.v1.CreateLimitRangeRequest
+	54,  // 334: portico.core.v1.LimitRangeService.UpdateLimitRange:input_type -> portico.core.v1.UpdateLimitRangeRequest
+	56,  // 335: portico.core.v1.LimitRangeService.PatchLimitRange:input_type -> portico.core.v1.PatchLimitRangeRequest
+	58,  // 336: portico.core.v1.LimitRangeService.DeleteLimitRange:input_type -> portico.core.v1.DeleteLimitRangeRequest
+	60,  // 337: portico.core.v1.LimitRangeService.DeleteCollectionLimitRanges:input_type -> portico.core.v1.DeleteCollectionLimitRangesRequest
+	62,  // 338: portico.core.v1.LimitRangeService.WatchLimitRanges:input_type -> portico.core.v1.WatchLimitRangesRequest
+	64,  // 339: portico.core.v1.NamespaceService.GetNamespace:input_type -> portico.core.v1.GetNamespaceRequest
+	66,  // 340: portico.core.v1.NamespaceService.ListNamespaces:input_type -> portico.core.v1.ListNamespacesRequest
+	68,  // 341: portico.core.v1.NamespaceService.CreateNamespace:input_type -> portico.core.v1.CreateNamespaceRequest
+	70,  // 342: portico.core.v1.NamespaceService.UpdateNamespace:input_type -> portico.core.v1.UpdateNamespaceRequest
+	72,  // 343: portico.core.v1.NamespaceService.PatchNamespace:input_type -> portico.core.v1.PatchNamespaceRequest
+	74,  // 344: portico.core.v1.NamespaceService.DeleteNamespace:input_type -> portico.core.v1.DeleteNamespaceRequest
+	76,  // 345: portico.core.v1.NamespaceService.WatchNamespaces:input_type -> portico.core.v1.WatchNamespacesRequest
+	78,  // 346: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:input_type -> portico.core.v1.UpdateNamespaceFinalizeRequest
+	80,  // 347: portico.core.v1.NamespaceService.UpdateNamespaceStatus:input_type -> portico.core.v1.UpdateNamespaceStatusRequest
+	82,  // 348: portico.core.v1.NodeService.GetNode:input_type -> portico.core.v1.GetNodeRequest
+	84,  // 349: portico.core.v1.NodeService.ListNodes:input_type -> portico.core.v1.ListNodesRequest
+	86,  // 350: portico.core.v1.NodeService.CreateNode:input_type -> portico.core.v1.CreateNodeRequest
+	88,  // 351: portico.core.v1.NodeService.UpdateNode:input_type -> portico.core.v1.UpdateNodeRequest
+	90,  // 352: portico.core.v1.NodeService.PatchNode:input_type -> portico.core.v1.PatchNodeRequest
+	92,  // 353: portico.core.v1.NodeService.DeleteNode:input_type -> portico.core.v1.DeleteNodeRequest
+	94,  // 354: portico.core.v1.NodeService.DeleteCollectionNodes:input_type -> portico.core.v1.DeleteCollectionNodesRequest
+	96,  // 355: portico.core.v1.NodeService.WatchNodes:input_type -> portico.core.v1.WatchNodesRequest
+	98,  // 356: portico.core.v1.NodeService.GetNodeStatus:input_type -> portico.core.v1.GetNodeStatusRequest
+	100, // 357: portico.core.v1.NodeService.UpdateNodeStatus:input_type -> portico.core.v1.UpdateNodeStatusRequest
+	102, // 358: portico.core.v1.NodeService.PatchNodeStatus:input_type -> portico.core.v1.PatchNodeStatusRequest
+	104, // 359: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaim:input_type -> portico.core.v1.GetPersistentVolumeClaimRequest
+	106, // 360: portico.core.v1.PersistentVolumeClaimService.ListPersistentVolumeClaims:input_type -> portico.core.v1.ListPersistentVolumeClaimsRequest
+	108, // 361: portico.core.v1.PersistentVolumeClaimService.CreatePersistentVolumeClaim:input_type -> portico.core.v1.CreatePersistentVolumeClaimRequest
+	110, // 362: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaim:input_type -> portico.core.v1.UpdatePersistentVolumeClaimRequest
+	112, // 363: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaim:input_type -> portico.core.v1.PatchPersistentVolumeClaimRequest
+	114, // 364: portico.core.v1.PersistentVolumeClaimService.DeletePersistentVolumeClaim:input_type -> portico.core.v1.DeletePersistentVolumeClaimRequest
+	116, // 365: portico.core.v1.PersistentVolumeClaimService.DeleteCollectionPersistentVolumeClaims:input_type -> portico.core.v1.DeleteCollectionPersistentVolumeClaimsRequest
+	118, // 366: portico.core.v1.PersistentVolumeClaimService.WatchPersistentVolumeClaims:input_type -> portico.core.v1.WatchPersistentVolumeClaimsRequest
+	120, // 367: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaimStatus:input_type -> portico.core.v1.GetPersistentVolumeClaimStatusRequest
+	122, // 368: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaimStatus:input_type -> portico.core.v1.UpdatePersistentVolumeClaimStatusRequest
+	124, // 369: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaimStatus:input_type -> portico.core.v1.PatchPersistentVolumeClaimStatusRequest
+	126, // 370: portico.core.v1.PersistentVolumeService.GetPersistentVolume:input_type -> portico.core.v1.GetPersistentVolumeRequest
+	128, // 371: portico.core.v1.PersistentVolumeService.ListPersistentVolumes:input_type -> portico.core.v1.ListPersistentVolumesRequest
+	130, // 372: portico.core.v1.PersistentVolumeService.CreatePersistentVolume:input_type -> portico.core.v1.CreatePersistentVolumeRequest
+	132, // 373: portico.core.v1.PersistentVolumeService.UpdatePersistentVolume:input_type -> portico.core.v1.UpdatePersistentVolumeRequest
+	134, // 374: portico.core.v1.PersistentVolumeService.PatchPersistentVolume:input_type -> portico.core.v1.PatchPersistentVolumeRequest
+	136, // 375: portico.core.v1.PersistentVolumeService.DeletePersistentVolume:input_type -> portico.core.v1.DeletePersistentVolumeRequest
+	138, // 376: portico.core.v1.PersistentVolumeService.DeleteCollectionPersistentVolumes:input_type -> portico.core.v1.DeleteCollectionPersistentVolumesRequest
+	140, // 377: portico.core.v1.PersistentVolumeService.WatchPersistentVolumes:input_type -> portico.core.v1.WatchPersistentVolumesRequest
+	142, // 378: portico.core.v1.PersistentVolumeService.GetPersistentVolumeStatus:input_type -> portico.core.v1.GetPersistentVolumeStatusRequest
+	144, // 379: portico.core.v1.PersistentVolumeService.UpdatePersistentVolumeStatus:input_type -> portico.core.v1.UpdatePersistentVolumeStatusRequest
+	146, // 380: portico.core.v1.PersistentVolumeService.PatchPersistentVolumeStatus:input_type -> portico.core.v1.PatchPersistentVolumeStatusRequest
+	148, // 381: portico.core.v1.PodService.GetPod:input_type -> portico.core.v1.GetPodRequest
+	150, // 382: portico.core.v1.PodService.ListPods:input_type -> portico.core.v1.ListPodsRequest
+	152, // 383: portico.core.v1.PodService.CreatePod:input_type -> portico.core.v1.CreatePodRequest
+	154, // 384: portico.core.v1.PodService.UpdatePod:input_type -> portico.core.v1.UpdatePodRequest
+	156, // 385: portico.core.v1.PodService.PatchPod:input_type -> portico.core.v1.PatchPodRequest
+	158, // 386: portico.core.v1.PodService.DeletePod:input_type -> portico.core.v1.DeletePodRequest
+	160, // 387: portico.core.v1.PodService.DeleteCollectionPods:input_type -> portico.core.v1.DeleteCollectionPodsRequest
+	162, // 388: portico.core.v1.PodService.WatchPods:input_type -> portico.core.v1.WatchPodsRequest
+	164, // 389: portico.core.v1.PodService.CreatePodBinding:input_type -> portico.core.v1.CreatePodBindingRequest
+	166, // 390: portico.core.v1.PodService.GetPodStatus:input_type -> portico.core.v1.GetPodStatusRequest
+	168, // 391: portico.core.v1.PodService.UpdatePodStatus:input_type -> portico.core.v1.UpdatePodStatusRequest
+	170, // 392: portico.core.v1.PodService.PatchPodStatus:input_type -> portico.core.v1.PatchPodStatusRequest
+	172, // 393: portico.core.v1.PodTemplateService.GetPodTemplate:input_type -> portico.core.v1.GetPodTemplateRequest
+	174, // 394: portico.core.v1.PodTemplateService.ListPodTemplates:input_type -> portico.core.v1.ListPodTemplatesRequest
+	176, // 395: portico.core.v1.PodTemplateService.CreatePodTemplate:input_type -> portico.core.v1.CreatePodTemplateRequest
+	178, // 396: portico.core.v1.PodTemplateService.UpdatePodTemplate:input_type -> portico.core.v1.UpdatePodTemplateRequest
+	180, // 397: portico.core.v1.PodTemplateService.PatchPodTemplate:input_type -> portico.core.v1.PatchPodTemplateRequest
+	182, // 398: portico.core.v1.PodTemplateService.DeletePodTemplate:input_type -> portico.core.v1.DeletePodTemplateRequest
+	184, // 399: portico.core.v1.PodTemplateService.DeleteCollectionPodTemplates:input_type -> portico.core.v1.DeleteCollectionPodTemplatesRequest
+	186, // 400: portico.core.v1.PodTemplateService.WatchPodTemplates:input_type -> portico.core.v1.WatchPodTemplatesRequest
+	188, // 401: portico.core.v1.ReplicationControllerService.GetReplicationController:input_type -> portico.core.v1.GetReplicationControllerRequest
+	190, // 402: portico.core.v1.ReplicationControllerService.ListReplicationControllers:input_type -> portico.core.v1.ListReplicationControllersRequest
+	192, // 403: portico.core.v1.ReplicationControllerService.CreateReplicationController:input_type -> portico.core.v1.CreateReplicationControllerRequest
+	194, // 404: portico.core.v1.ReplicationControllerService.UpdateReplicationController:input_type -> portico.core.v1.UpdateReplicationControllerRequest
+	196, // 405: portico.core.v1.ReplicationControllerService.PatchReplicationController:input_type -> portico.core.v1.PatchReplicationControllerRequest
+	198, // 406: portico.core.v1.ReplicationControllerService.DeleteReplicationController:input_type -> portico.core.v1.DeleteReplicationControllerRequest
+	200, // 407: portico.core.v1.ReplicationControllerService.DeleteCollectionReplicationControllers:input_type -> portico.core.v1.DeleteCollectionReplicationControllersRequest
+	202, // 408: portico.core.v1.ReplicationControllerService.WatchReplicationControllers:input_type -> portico.core.v1.WatchReplicationControllersRequest
+	204, // 409: portico.core.v1.ReplicationControllerService.GetReplicationControllerScale:input_type -> portico.core.v1.GetReplicationControllerScaleRequest
+	206, // 410: portico.core.v1.ReplicationControllerService.UpdateReplicationControllerScale:input_type -> portico.core.v1.UpdateReplicationControllerScaleRequest
+	208, // 411: portico.core.v1.ReplicationControllerService.PatchReplicationControllerScale:input_type -> portico.core.v1.PatchReplicationControllerScaleRequest
+	210, // 412: portico.core.v1.ReplicationControllerService.GetReplicationControllerStatus:input_type -> portico.core.v1.GetReplicationControllerStatusRequest
+	212, // 413: portico.core.v1.ReplicationControllerService.UpdateReplicationControllerStatus:input_type -> portico.core.v1.UpdateReplicationControllerStatusRequest
+	214, // 414: portico.core.v1.ReplicationControllerService.PatchReplicationControllerStatus:input_type -> portico.core.v1.PatchReplicationControllerStatusRequest
+	216, // 415: portico.core.v1.ResourceQuotaService.GetResourceQuota:input_type -> portico.core.v1.GetResourceQuotaRequest
+	218, // 416: portico.core.v1.ResourceQuotaService.ListResourceQuotas:input_type -> portico.core.v1.ListResourceQuotasRequest
+	220, // 417: portico.core.v1.ResourceQuotaService.CreateResourceQuota:input_type -> portico.core.v1.CreateResourceQuotaRequest
+	222, // 418: portico.core.v1.ResourceQuotaService.UpdateResourceQuota:input_type -> portico.core.v1.UpdateResourceQuotaRequest
+	224, // 419: portico.core.v1.ResourceQuotaService.PatchResourceQuota:input_type -> portico.core.v1.PatchResourceQuotaRequest
+	226, // 420: portico.core.v1.ResourceQuotaService.DeleteResourceQuota:input_type -> portico.core.v1.DeleteResourceQuotaRequest
+	228, // 421: portico.core.v1.ResourceQuotaService.DeleteCollectionResourceQuotas:input_type -> portico.core.v1.DeleteCollectionResourceQuotasRequest
+	230, // 422: portico.core.v1.ResourceQuotaService.WatchResourceQuotas:input_type -> portico.core.v1.WatchResourceQuotasRequest
+	232, // 423: portico.core.v1.ResourceQuotaService.GetResourceQuotaStatus:input_type -> portico.core.v1.GetResourceQuotaStatusRequest
+	234, // 424: portico.core.v1.ResourceQuotaService.UpdateResourceQuotaStatus:input_type -> portico.core.v1.UpdateResourceQuotaStatusRequest
+	236, // 425: portico.core.v1.ResourceQuotaService.PatchResourceQuotaStatus:input_type -> portico.core.v1.PatchResourceQuotaStatusRequest
+	238, // 426: portico.core.v1.SecretService.GetSecret:input_type -> portico.core.v1.GetSecretRequest
+	240, // 427: portico.core.v1.SecretService.ListSecrets:input_type -> portico.core.v1.ListSecretsRequest
+	242, // 428: portico.core.v1.SecretService.CreateSecret:input_type -> portico.core.v1.CreateSecretRequest
+	244, // 429: portico.core.v1.SecretService.UpdateSecret:input_type -> portico.core.v1.UpdateSecretRequest
+	246, // 430: portico.core.v1.SecretService.PatchSecret:input_type -> portico.core.v1.PatchSecretRequest
+	248, // 431: portico.core.v1.SecretService.DeleteSecret:input_type -> portico.core.v1.DeleteSecretRequest
+	250, // 432: portico.core.v1.SecretService.DeleteCollectionSecrets:input_type -> portico.core.v1.DeleteCollectionSecretsRequest
+	252, // 433: portico.core.v1.SecretService.WatchSecrets:input_type -> portico.core.v1.WatchSecretsRequest
+	254, // 434: portico.core.v1.ServiceAccountService.GetServiceAccount:input_type -> portico.core.v1.GetServiceAccountRequest
+	256, // 435: portico.core.v1.ServiceAccountService.ListServiceAccounts:input_type -> portico.core.v1.ListServiceAccountsRequest
+	258, // 436: portico.core.v1.ServiceAccountService.CreateServiceAccount:input_type -> portico.core.v1.CreateServiceAccountRequest
+	260, // 437: portico.core.v1.ServiceAccountService.UpdateServiceAccount:input_type -> portico.core.v1.UpdateServiceAccountRequest
+	262, // 438: portico.core.v1.ServiceAccountService.PatchServiceAccount:input_type -> portico.core.v1.PatchServiceAccountRequest
+	264, // 439: portico.core.v1.ServiceAccountService.DeleteServiceAccount:input_type -> portico.core.v1.DeleteServiceAccountRequest
+	266, // 440: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:input_type -> portico.core.v1.DeleteCollectionServiceAccountsRequest
+	268, // 441: portico.core.v1.ServiceAccountService.WatchServiceAccounts:input_type -> portico.core.v1.WatchServiceAccountsRequest
+	270, // 442: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:input_type -> portico.core.v1.CreateServiceAccountTokenRequest
+	272, // 443: portico.core.v1.ServiceService.GetService:input_type -> portico.core.v1.GetServiceRequest
+	274, // 444: portico.core.v1.ServiceService.ListServices:input_type -> portico.core.v1.ListServicesRequest
+	276, // 445: portico.core.v1.ServiceService.CreateService:input_type -> portico.core.v1.CreateServiceRequest
+	278, // 446: portico.core.v1.ServiceService.UpdateService:input_type -> portico.core.v1.UpdateServiceRequest
+	280, // 447: portico.core.v1.ServiceService.PatchService:input_type -> portico.core.v1.PatchServiceRequest
+	282, // 448: portico.core.v1.ServiceService.DeleteService:input_type -> portico.core.v1.DeleteServiceRequest
+	284, // 449: portico.core.v1.ServiceService.DeleteCollectionServices:input_type -> portico.core.v1.DeleteCollectionServicesRequest
+	286, // 450: portico.core.v1.ServiceService.WatchServices:input_type -> portico.core.v1.WatchServicesRequest
+	288, // 451: portico.core.v1.ServiceService.GetServiceStatus:input_type -> portico.core.v1.GetServiceStatusRequest
+	290, // 452: portico.core.v1.ServiceService.UpdateServiceStatus:input_type -> portico.core.v1.UpdateServiceStatusRequest
+	292, // 453: portico.core.v1.ServiceService.PatchServiceStatus:input_type -> portico.core.v1.PatchServiceStatusRequest
+	1,   // 454: portico.core.v1.ConfigMapService.GetConfigMap:output_type -> portico.core.v1.GetConfigMapResponse
+	3,   // 455: portico.core.v1.ConfigMapService.ListConfigMaps:output_type -> portico.core.v1.ListConfigMapsResponse
+	5,   // 456: portico.core.v1.ConfigMapService.CreateConfigMap:output_type -> portico.core.v1.CreateConfigMapResponse
+	7,   // 457: portico.core.v1.ConfigMapService.UpdateConfigMap:output_type -> portico.core.v1.UpdateConfigMapResponse
+	9,   // 458: portico.core.v1.ConfigMapService.PatchConfigMap:output_type -> portico.core.v1.PatchConfigMapResponse
+	11,  // 459: portico.core.v1.ConfigMapService.DeleteConfigMap:output_type -> portico.core.v1.DeleteConfigMapResponse
+	13,  // 460: portico.core.v1.ConfigMapService.DeleteCollectionConfigMaps:output_type -> portico.core.v1.DeleteCollectionConfigMapsResponse
+	15,  // 461: portico.core.v1.ConfigMapService.WatchConfigMaps:output_type -> portico.core.v1.WatchConfigMapsResponse
+	17,  // 462: portico.core.v1.EndpointsService.GetEndpoints:output_type -> portico.core.v1.GetEndpointsResponse
+	19,  // 463: portico.core.v1.EndpointsService.ListEndpoints:output_type -> portico.core.v1.ListEndpointsResponse
+	21,  // 464: portico.core.v1.EndpointsService.CreateEndpoints:output_type -> portico.core.v1.CreateEndpointsResponse
+	23,  // 465: portico.core.v1.EndpointsService.UpdateEndpoints:output_type -> portico.core.v1.UpdateEndpointsResponse
+	25,  // 466: portico.core.v1.EndpointsService.PatchEndpoints:output_type -> portico.core.v1.PatchEndpointsResponse
+	27,  // 467: portico.core.v1.EndpointsService.DeleteEndpoints:output_type -> portico.core.v1.DeleteEndpointsResponse
+	29,  // 468: portico.core.v1.EndpointsService.DeleteCollectionEndpoints:output_type -> portico.core.v1.DeleteCollectionEndpointsResponse
+	31,  // 469: portico.core.v1.EndpointsService.WatchEndpoints:output_type -> portico.core.v1.WatchEndpointsResponse
+	33,  // 470: portico.core.v1.EventService.GetEvent:output_type -> portico.core.v1.GetEventResponse
+	35,  // 471: portico.core.v1.EventService.ListEvents:output_type -> portico.core.v1.ListEventsResponse
+	37,  // 472: portico.core.v1.EventService.CreateEvent:output_type -> portico.core.v1.CreateEventResponse
+	39,  // 473: portico.core.v1.EventService.UpdateEvent:output_type -> portico.core.v1.UpdateEventResponse
+	41,  // 474: portico.core.v1.EventService.PatchEvent:output_type -> portico.core.v1.PatchEventResponse
+	43,  // 475: portico.core.v1.EventService.DeleteEvent:output_type -> portico.core.v1.DeleteEventResponse
+	45,  // 476: portico.core.v1.EventService.DeleteCollectionEvents:output_type -> portico.core.v1.DeleteCollectionEventsResponse
+	47,  // 477: portico.core.v1.EventService.WatchEvents:output_type -> portico.core.v1.WatchEventsResponse
+	49,  // 478: portico.core.v1.LimitRangeService.GetLimitRange:output_type -> portico.core.v1.GetLimitRangeResponse
+	51,  // 479: portico.core.v1.LimitRangeService.ListLimitRanges:output_type -> portico.core.v1.ListLimitRangesResponse
+	53,  // 480: portico.core.v1.LimitRangeService.CreateLimitRange:output_type -> portico.core.v1.CreateLimitRangeResponse
+	55,  // 481: portico.core.v1.LimitRangeService.UpdateLimitRange:output_type -> portico.core.v1.UpdateLimitRangeResponse
+	57,  // 482: portico.core.v1.LimitRangeService.PatchLimitRange:output_type -> portico.core.v1.PatchLimitRangeResponse
+	59,  // 483: portico.core.v1.LimitRangeService.DeleteLimitRange:output_type -> portico.core.v1.DeleteLimitRangeResponse
+	61,  // 484: portico.core.v1.LimitRangeService.DeleteCollectionLimitRanges:output_type -> portico.core.v1.DeleteCollectionLimitRangesResponse
+	63,  // 485: portico.core.v1.LimitRangeService.WatchLimitRanges:output_type -> portico.core.v1.WatchLimitRangesResponse
+	65,  // 486: portico.core.v1.NamespaceService.GetNamespace:output_type -> portico.core.v1.GetNamespaceResponse
+	67,  // 487: portico.core.v1.NamespaceService.ListNamespaces:output_type -> portico.core.v1.ListNamespacesResponse
+	69,  // 488: portico.core.v1.NamespaceService.CreateNamespace:output_type -> portico.core.v1.CreateNamespaceResponse
+	71,  // 489: portico.core.v1.NamespaceService.UpdateNamespace:output_type -> portico.core.v1.UpdateNamespaceResponse
+	73,  // 490: portico.core.v1.NamespaceService.PatchNamespace:output_type -> portico.core.v1.PatchNamespaceResponse
+	75,  // 491: portico.core.v1.NamespaceService.DeleteNamespace:output_type -> portico.core.v1.DeleteNamespaceResponse
+	77,  // 492: portico.core.v1.NamespaceService.WatchNamespaces:output_type -> portico.core.v1.WatchNamespacesResponse
+	79,  // 493: portico.core.v1.NamespaceService.UpdateNamespaceFinalize:output_type -> portico.core.v1.UpdateNamespaceFinalizeResponse
+	81,  // 494: portico.core.v1.NamespaceService.UpdateNamespaceStatus:output_type -> portico.core.v1.UpdateNamespaceStatusResponse
+	83,  // 495: portico.core.v1.NodeService.GetNode:output_type -> portico.core.v1.GetNodeResponse
+	85,  // 496: portico.core.v1.NodeService.ListNodes:output_type -> portico.core.v1.ListNodesResponse
+	87,  // 497: portico.core.v1.NodeService.CreateNode:output_type -> portico.core.v1.CreateNodeResponse
+	89,  // 498: portico.core.v1.NodeService.UpdateNode:output_type -> portico.core.v1.UpdateNodeResponse
+	91,  // 499: portico.core.v1.NodeService.PatchNode:output_type -> portico.core.v1.PatchNodeResponse
+	93,  // 500: portico.core.v1.NodeService.DeleteNode:output_type -> portico.core.v1.DeleteNodeResponse
+	95,  // 501: portico.core.v1.NodeService.DeleteCollectionNodes:output_type -> portico.core.v1.DeleteCollectionNodesResponse
+	97,  // 502: portico.core.v1.NodeService.WatchNodes:output_type -> portico.core.v1.WatchNodesResponse
+	99,  // 503: portico.core.v1.NodeService.GetNodeStatus:output_type -> portico.core.v1.GetNodeStatusResponse
+	101, // 504: portico.core.v1.NodeService.UpdateNodeStatus:output_type -> portico.core.v1.UpdateNodeStatusResponse
+	103, // 505: portico.core.v1.NodeService.PatchNodeStatus:output_type -> portico.core.v1.PatchNodeStatusResponse
+	105, // 506: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaim:output_type -> portico.core.v1.GetPersistentVolumeClaimResponse
+	107, // 507: portico.core.v1.PersistentVolumeClaimService.ListPersistentVolumeClaims:output_type -> portico.core.v1.ListPersistentVolumeClaimsResponse
+	109, // 508: portico.core.v1.PersistentVolumeClaimService.CreatePersistentVolumeClaim:output_type -> portico.core.v1.CreatePersistentVolumeClaimResponse
+	111, // 509: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaim:output_type -> portico.core.v1.UpdatePersistentVolumeClaimResponse
+	113, // 510: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaim:output_type -> portico.core.v1.PatchPersistentVolumeClaimResponse
+	115, // 511: portico.core.v1.PersistentVolumeClaimService.DeletePersistentVolumeClaim:output_type -> portico.core.v1.DeletePersistentVolumeClaimResponse
+	117, // 512: portico.core.v1.PersistentVolumeClaimService.DeleteCollectionPersistentVolumeClaims:output_type -> portico.core.v1.DeleteCollectionPersistentVolumeClaimsResponse
+	119, // 513: portico.core.v1.PersistentVolumeClaimService.WatchPersistentVolumeClaims:output_type -> portico.core.v1.WatchPersistentVolumeClaimsResponse
+	121, // 514: portico.core.v1.PersistentVolumeClaimService.GetPersistentVolumeClaimStatus:output_type -> portico.core.v1.GetPersistentVolumeClaimStatusResponse
+	123, // 515: portico.core.v1.PersistentVolumeClaimService.UpdatePersistentVolumeClaimStatus:output_type -> portico.core.v1.UpdatePersistentVolumeClaimStatusResponse
+	125, // 516: portico.core.v1.PersistentVolumeClaimService.PatchPersistentVolumeClaimStatus:output_type -> portico.core.v1.PatchPersistentVolumeClaimStatusResponse
+	127, // 517: portico.core.v1.PersistentVolumeService.GetPersistentVolume:output_type -> portico.core.v1.GetPersistentVolumeResponse
+	129, // 518: portico.core.v1.PersistentVolumeService.ListPersistentVolumes:output_type -> portico.core.v1.ListPersistentVolumesResponse
+	131, // 519: portico.core.v1.PersistentVolumeService.CreatePersistentVolume:output_type -> portico.core.v1.CreatePersistentVolumeResponse
+	133, // 520: portico.core.v1.PersistentVolumeService.UpdatePersistentVolume:output_type -> portico.core.v1.UpdatePersistentVolumeResponse
+	135, // 521: portico.core.v1.PersistentVolumeService.PatchPersistentVolume:output_type -> portico.core.v1.PatchPersistentVolumeResponse
+	137, // 522: portico.core.v1.PersistentVolumeService.DeletePersistentVolume:output_type -> portico.core.v1.DeletePersistentVolumeResponse
+	139, // 523: portico.core.v1.PersistentVolumeService.DeleteCollectionPersistentVolumes:output_type -> portico.core.v1.DeleteCollectionPersistentVolumesResponse
+	141, // 524: portico.core.v1.PersistentVolumeService.WatchPersistentVolumes:output_type -> portico.core.v1.WatchPersistentVolumesResponse
+	143, // 525: portico.core.v1.PersistentVolumeService.GetPersistentVolumeStatus:output_type -> portico.core.v1.GetPersistentVolumeStatusResponse
+	145, // 526: portico.core.v1.PersistentVolumeService.UpdatePersistentVolumeStatus:output_type -> portico.core.v1.UpdatePersistentVolumeStatusResponse
+	147, // 527: portico.core.v1.PersistentVolumeService.PatchPersistentVolumeStatus:output_type -> portico.core.v1.PatchPersistentVolumeStatusResponse
+	149, // 528: portico.core.v1.PodService.GetPod:output_type -> portico.core.v1.GetPodResponse
+	151, // 529: portico.core.v1.PodService.ListPods:output_type -> portico.core.v1.ListPodsResponse
+	153, // 530: portico.core.v1.PodService.CreatePod:output_type -> portico.core.v1.CreatePodResponse
+	155, // 531: portico.core.v1.PodService.UpdatePod:output_type -> portico.core.v1.UpdatePodResponse
+	157, // 532: portico.core.v1.PodService.PatchPod:output_type -> portico.core.v1.PatchPodResponse
+	159, // 533: portico.core.v1.PodService.DeletePod:output_type -> portico.core.v1.DeletePodResponse
+	161, // 534: portico.core.v1.PodService.DeleteCollectionPods:output_type -> portico.core.v1.DeleteCollectionPodsResponse
+	163, // 535: portico.core.v1.PodService.WatchPods:output_type -> portico.core.v1.WatchPodsResponse
+	165, // 536: portico.core.v1.PodService.CreatePodBinding:output_type -> portico.core.v1.CreatePodBindingResponse
+	167, // 537: portico.core.v1.PodService.GetPodStatus:output_type -> portico.core.v1.GetPodStatusResponse
+	169, // 538: portico.core.v1.PodService.UpdatePodStatus:output_type -> portico.core.v1.UpdatePodStatusResponse
+	171, // 539: portico.core.v1.PodService.PatchPodStatus:output_type -> portico.core.v1.PatchPodStatusResponse
+	173, // 540: portico.core.v1.PodTemplateService.GetPodTemplate:output_type -> portico.core.v1.GetPodTemplateResponse
+	175, // 541: portico.core.v1.PodTemplateService.ListPodTemplates:output_type -> portico.core.v1.ListPodTemplatesResponse
+	177, // 542: portico.core.v1.PodTemplateService.CreatePodTemplate:output_type -> portico.core.v1.CreatePodTemplateResponse
+	179, // 543: portico.core.v1.PodTemplateService.UpdatePodTemplate:output_type -> portico.core.v1.UpdatePodTemplateResponse
+	181, // 544: portico.core.v1.PodTemplateService.PatchPodTemplate:output_type -> portico.core.v1.PatchPodTemplateResponse
+	183, // 545: portico.core.v1.PodTemplateService.DeletePodTemplate:output_type -> portico.core.v1.DeletePodTemplateResponse
+	185, // 546: portico.core.v1.PodTemplateService.DeleteCollectionPodTemplates:output_type -> portico.core.v1.DeleteCollectionPodTemplatesResponse
+	187, // 547: portico.core.v1.PodTemplateService.WatchPodTemplates:output_type -> portico.core.v1.WatchPodTemplatesResponse
+	189, // 548: portico.core.v1.ReplicationControllerService.GetReplicationController:output_type -> portico.core.v1.GetReplicationControllerResponse
+	191, // 549: portico.core.v1.ReplicationControllerService.ListReplicationControllers:output_type -> portico.core.v1.ListReplicationControllersResponse
+	193, // 550: portico.core.v1.ReplicationControllerService.CreateReplicationController:output_type -> portico.core.v1.CreateReplicationControllerResponse
+	195, // 551: portico.core.v1.ReplicationControllerService.UpdateReplicationController:output_type -> portico.core.v1.UpdateReplicationControllerResponse
+	197, // 552: portico.core.v1.ReplicationControllerService.PatchReplicationController:output_type -> portico.core.v1.PatchReplicationControllerResponse
+	199, // 553: portico.core.v1.ReplicationControllerService.DeleteReplicationController:output_type -> portico.core.v1.DeleteReplicationControllerResponse
+	201, // 554: portico.core.v1.ReplicationControllerService.DeleteCollectionReplicationControllers:output_type -> portico.core.v1.DeleteCollectionReplicationControllersResponse
+	203, // 555: portico.core.v1.ReplicationControllerService.WatchReplicationControllers:output_type -> portico.core.v1.WatchReplicationControllersResponse
+	205, // 556: portico.core.v1.ReplicationControllerService.GetReplicationControllerScale:output_type -> portico.core.v1.GetReplicationControllerScaleResponse
+	207, // 557: portico.core.v1.ReplicationControllerService.UpdateReplicationControllerScale:output_type -> portico.core.v1.UpdateReplicationControllerScaleResponse
+	209, // 558: portico.core.v1.ReplicationControllerService.PatchReplicationControllerScale:output_type -> portico.core.v1.PatchReplicationControllerScaleResponse
+	211, // 559: portico.core.v1.ReplicationControllerService.GetReplicationControllerStatus:output_type -> portico.core.v1.GetReplicationControllerStatusResponse
+	213, // 560: portico.core.v1.ReplicationControllerService.UpdateReplicationControllerStatus:output_type -> portico.core.v1.UpdateReplicationControllerStatusResponse
+	215, // 561: portico.core.v1.ReplicationControllerService.PatchReplicationControllerStatus:output_type -> portico.core.v1.PatchReplicationControllerStatusResponse
+	217, // 562: portico.core.v1.ResourceQuotaService.GetResourceQuota:output_type -> portico.core.v1.GetResourceQuotaResponse
+	219, // 563: portico.core.v1.ResourceQuotaService.ListResourceQuotas:output_type -> portico.core.v1.ListResourceQuotasResponse
+	221, // 564: portico.core.v1.ResourceQuotaService.CreateResourceQuota:output_type -> portico.core.v1.CreateResourceQuotaResponse
+	223, // 565: portico.core.v1.ResourceQuotaService.UpdateResourceQuota:output_type -> portico.core.v1.UpdateResourceQuotaResponse
+	225, // 566: portico.core.v1.ResourceQuotaService.PatchResourceQuota:output_type -> portico.core.v1.PatchResourceQuotaResponse
+	227, // 567: portico.core.v1.ResourceQuotaService.DeleteResourceQuota:output_type -> portico.core.v1.DeleteResourceQuotaResponse
+	229, // 568: portico.core.v1.ResourceQuotaService.DeleteCollectionResourceQuotas:output_type -> portico.core.v1.DeleteCollectionResourceQuotasResponse
+	231, // 569: portico.core.v1.ResourceQuotaService.WatchResourceQuotas:output_type -> portico.core.v1.WatchResourceQuotasResponse
+	233, // 570: portico.core.v1.ResourceQuotaService.GetResourceQuotaStatus:output_type -> portico.core.v1.GetResourceQuotaStatusResponse
+	235, // 571: portico.core.v1.ResourceQuotaService.UpdateResourceQuotaStatus:output_type -> portico.core.v1.UpdateResourceQuotaStatusResponse
+	237, // 572: portico.core.v1.ResourceQuotaService.PatchResourceQuotaStatus:output_type -> portico.core.v1.PatchResourceQuotaStatusResponse
+	239, // 573: portico.core.v1.SecretService.GetSecret:output_type -> portico.core.v1.GetSecretResponse
+	241, // 574: portico.core.v1.SecretService.ListSecrets:output_type -> portico.core.v1.ListSecretsResponse
+	243, // 575: portico.core.v1.SecretService.CreateSecret:output_type -> portico.core.v1.CreateSecretResponse
+	245, // 576: portico.core.v1.SecretService.UpdateSecret:output_type -> portico.core.v1.UpdateSecretResponse
+	247, // 577: portico.core.v1.SecretService.PatchSecret:output_type -> portico.core.v1.PatchSecretResponse
+	249, // 578: portico.core.v1.SecretService.DeleteSecret:output_type -> portico.core.v1.DeleteSecretResponse
+	251, // 579: portico.core.v1.SecretService.DeleteCollectionSecrets:output_type -> portico.core.v1.DeleteCollectionSecretsResponse
+	253, // 580: portico.core.v1.SecretService.WatchSecrets:output_type -> portico.core.v1.WatchSecretsResponse
+	255, // 581: portico.core.v1.ServiceAccountService.GetServiceAccount:output_type -> portico.core.v1.GetServiceAccountResponse
+	257, // 582: portico.core.v1.ServiceAccountService.ListServiceAccounts:output_type -> portico.core.v1.ListServiceAccountsResponse
+	259, // 583: portico.core.v1.ServiceAccountService.CreateServiceAccount:output_type -> portico.core.v1.CreateServiceAccountResponse
+	261, // 584: portico.core.v1.ServiceAccountService.UpdateServiceAccount:output_type -> portico.core.v1.UpdateServiceAccountResponse
+	263, // 585: portico.core.v1.ServiceAccountService.PatchServiceAccount:output_type -> portico.core.v1.PatchServiceAccountResponse
+	265, // 586: portico.core.v1.ServiceAccountService.DeleteServiceAccount:output_type -> portico.core.v1.DeleteServiceAccountResponse
+	267, // 587: portico.core.v1.ServiceAccountService.DeleteCollectionServiceAccounts:output_type -> portico.core.v1.DeleteCollectionServiceAccountsResponse
+	269, // 588: portico.core.v1.ServiceAccountService.WatchServiceAccounts:output_type -> portico.core.v1.WatchServiceAccountsResponse
+	271, // 589: portico.core.v1.ServiceAccountService.CreateServiceAccountToken:output_type -> portico.core.v1.CreateServiceAccountTokenResponse
+	273, // 590: portico.core.v1.ServiceService.GetService:output_type -> portico.core.v1.GetServiceResponse
+	275, // 591: portico.core.v1.ServiceService.ListServices:output_type -> portico.core.v1.ListServicesResponse
+	277, // 592: portico.core.v1.ServiceService.CreateService:output_type -> portico.core.v1.CreateServiceResponse
+	279, // 593: portico.core.v1.ServiceService.UpdateService:output_type -> portico.core.v1.UpdateServiceResponse
+	281, // 594: portico.core.v1.ServiceService.PatchService:output_type -> portico.core.v1.PatchServiceResponse
+	283, // 595: portico.core.v1.ServiceService.DeleteService:output_type -> portico.core.v1.DeleteServiceResponse
+	285, // 596: portico.core.v1.ServiceService.DeleteCollectionServices:output_type -> portico.core.v1.DeleteCollectionServicesResponse
+	287, // 597: portico.core.v1.ServiceService.WatchServices:output_type -> portico.core.v1.WatchServicesResponse
+	289, // 598: portico.core.v1.ServiceService.GetServiceStatus:output_type -> portico.core.v1.GetServiceStatusResponse
+	291, // 599: portico.core.v1.ServiceService.UpdateServiceStatus:output_type -> portico.core.v1.UpdateServiceStatusResponse
+	293, // 600: portico.core.v1.ServiceService.PatchServiceStatus:output_type -> portico.core.v1.PatchServiceStatusResponse
+	454, // [454:601] is the sub-list for method output_type
+	307, // [307:454] is the sub-list for method input_type
+	307, // [307:307] is the sub-list for extension type_name
+	307, // [307:307] is the sub-list for extension extendee
+	0,   // [0:307] is the sub-list for field type_name
 }
 
 func init() { file_portico_core_v1_services_proto_init() }
@@ -22366,26 +23246,28 @@ func file_portico_core_v1_services_proto_init() {
 	file_portico_core_v1_services_proto_msgTypes[198].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[202].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[208].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[218].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[220].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[214].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[224].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[226].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[230].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[240].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[242].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[236].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[246].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[256].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[258].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[248].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[252].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[262].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[274].OneofWrappers = []any{}
-	file_portico_core_v1_services_proto_msgTypes[276].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[264].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[268].OneofWrappers = []any{}
 	file_portico_core_v1_services_proto_msgTypes[280].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[282].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[286].OneofWrappers = []any{}
+	file_portico_core_v1_services_proto_msgTypes[292].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_core_v1_services_proto_rawDesc), len(file_portico_core_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   282,
+			NumMessages:   294,
 			NumExtensions: 0,
 			NumServices:   15,
 		},

@@ -4554,6 +4554,9 @@ const (
 	ReplicationControllerService_DeleteReplicationController_FullMethodName            = "/portico.core.v1.ReplicationControllerService/DeleteReplicationController"
 	ReplicationControllerService_DeleteCollectionReplicationControllers_FullMethodName = "/portico.core.v1.ReplicationControllerService/DeleteCollectionReplicationControllers"
 	ReplicationControllerService_WatchReplicationControllers_FullMethodName            = "/portico.core.v1.ReplicationControllerService/WatchReplicationControllers"
+	ReplicationControllerService_GetReplicationControllerScale_FullMethodName          = "/portico.core.v1.ReplicationControllerService/GetReplicationControllerScale"
+	ReplicationControllerService_UpdateReplicationControllerScale_FullMethodName       = "/portico.core.v1.ReplicationControllerService/UpdateReplicationControllerScale"
+	ReplicationControllerService_PatchReplicationControllerScale_FullMethodName        = "/portico.core.v1.ReplicationControllerService/PatchReplicationControllerScale"
 	ReplicationControllerService_GetReplicationControllerStatus_FullMethodName         = "/portico.core.v1.ReplicationControllerService/GetReplicationControllerStatus"
 	ReplicationControllerService_UpdateReplicationControllerStatus_FullMethodName      = "/portico.core.v1.ReplicationControllerService/UpdateReplicationControllerStatus"
 	ReplicationControllerService_PatchReplicationControllerStatus_FullMethodName       = "/portico.core.v1.ReplicationControllerService/PatchReplicationControllerStatus"
@@ -4586,6 +4589,15 @@ type ReplicationControllerServiceClient interface {
 	// WatchReplicationControllers streams changes to ReplicationControllers from a
 	// resourceVersion.
 	WatchReplicationControllers(ctx context.Context, in *WatchReplicationControllersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchReplicationControllersResponse], error)
+	// GetReplicationControllerScale reads the scale subresource of a
+	// ReplicationController.
+	GetReplicationControllerScale(ctx context.Context, in *GetReplicationControllerScaleRequest, opts ...grpc.CallOption) (*GetReplicationControllerScaleResponse, error)
+	// UpdateReplicationControllerScale replaces the scale subresource of a
+	// ReplicationController.
+	UpdateReplicationControllerScale(ctx context.Context, in *UpdateReplicationControllerScaleRequest, opts ...grpc.CallOption) (*UpdateReplicationControllerScaleResponse, error)
+	// PatchReplicationControllerScale patches the scale subresource of a
+	// ReplicationController.
+	PatchReplicationControllerScale(ctx context.Context, in *PatchReplicationControllerScaleRequest, opts ...grpc.CallOption) (*PatchReplicationControllerScaleResponse, error)
 	// GetReplicationControllerStatus reads the status subresource of a
 	// ReplicationController.
 	GetReplicationControllerStatus(ctx context.Context, in *GetReplicationControllerStatusRequest, opts ...grpc.CallOption) (*GetReplicationControllerStatusResponse, error)
@@ -4694,6 +4706,36 @@ func (c *replicationControllerServiceClient) WatchReplicationControllers(ctx con
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReplicationControllerService_WatchReplicationControllersClient = grpc.ServerStreamingClient[WatchReplicationControllersResponse]
 
+func (c *replicationControllerServiceClient) GetReplicationControllerScale(ctx context.Context, in *GetReplicationControllerScaleRequest, opts ...grpc.CallOption) (*GetReplicationControllerScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReplicationControllerScaleResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_GetReplicationControllerScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) UpdateReplicationControllerScale(ctx context.Context, in *UpdateReplicationControllerScaleRequest, opts ...grpc.CallOption) (*UpdateReplicationControllerScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateReplicationControllerScaleResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_UpdateReplicationControllerScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) PatchReplicationControllerScale(ctx context.Context, in *PatchReplicationControllerScaleRequest, opts ...grpc.CallOption) (*PatchReplicationControllerScaleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchReplicationControllerScaleResponse)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_PatchReplicationControllerScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *replicationControllerServiceClient) GetReplicationControllerStatus(ctx context.Context, in *GetReplicationControllerStatusRequest, opts ...grpc.CallOption) (*GetReplicationControllerStatusResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetReplicationControllerStatusResponse)
@@ -4751,6 +4793,15 @@ type ReplicationControllerServiceServer interface {
 	// WatchReplicationControllers streams changes to ReplicationControllers from a
 	// resourceVersion.
 	WatchReplicationControllers(*WatchReplicationControllersRequest, grpc.ServerStreamingServer[WatchReplicationControllersResponse]) error
+	// GetReplicationControllerScale reads the scale subresource of a
+	// ReplicationController.
+	GetReplicationControllerScale(context.Context, *GetReplicationControllerScaleRequest) (*GetReplicationControllerScaleResponse, error)
+	// UpdateReplicationControllerScale replaces the scale subresource of a
+	// ReplicationController.
+	UpdateReplicationControllerScale(context.Context, *UpdateReplicationControllerScaleRequest) (*UpdateReplicationControllerScaleResponse, error)
+	// PatchReplicationControllerScale patches the scale subresource of a
+	// ReplicationController.
+	PatchReplicationControllerScale(context.Context, *PatchReplicationControllerScaleRequest) (*PatchReplicationControllerScaleResponse, error)
 	// GetReplicationControllerStatus reads the status subresource of a
 	// ReplicationController.
 	GetReplicationControllerStatus(context.Context, *GetReplicationControllerStatusRequest) (*GetReplicationControllerStatusResponse, error)
@@ -4793,6 +4844,15 @@ func (UnimplementedReplicationControllerServiceServer) DeleteCollectionReplicati
 }
 func (UnimplementedReplicationControllerServiceServer) WatchReplicationControllers(*WatchReplicationControllersRequest, grpc.ServerStreamingServer[WatchReplicationControllersResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchReplicationControllers not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) GetReplicationControllerScale(context.Context, *GetReplicationControllerScaleRequest) (*GetReplicationControllerScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReplicationControllerScale not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) UpdateReplicationControllerScale(context.Context, *UpdateReplicationControllerScaleRequest) (*UpdateReplicationControllerScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateReplicationControllerScale not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) PatchReplicationControllerScale(context.Context, *PatchReplicationControllerScaleRequest) (*PatchReplicationControllerScaleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchReplicationControllerScale not implemented")
 }
 func (UnimplementedReplicationControllerServiceServer) GetReplicationControllerStatus(context.Context, *GetReplicationControllerStatusRequest) (*GetReplicationControllerStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetReplicationControllerStatus not implemented")
@@ -4962,6 +5022,60 @@ func _ReplicationControllerService_WatchReplicationControllers_Handler(srv inter
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReplicationControllerService_WatchReplicationControllersServer = grpc.ServerStreamingServer[WatchReplicationControllersResponse]
 
+func _ReplicationControllerService_GetReplicationControllerScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReplicationControllerScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).GetReplicationControllerScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_GetReplicationControllerScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).GetReplicationControllerScale(ctx, req.(*GetReplicationControllerScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_UpdateReplicationControllerScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateReplicationControllerScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).UpdateReplicationControllerScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_UpdateReplicationControllerScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).UpdateReplicationControllerScale(ctx, req.(*UpdateReplicationControllerScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_PatchReplicationControllerScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchReplicationControllerScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).PatchReplicationControllerScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_PatchReplicationControllerScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).PatchReplicationControllerScale(ctx, req.(*PatchReplicationControllerScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReplicationControllerService_GetReplicationControllerStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetReplicationControllerStatusRequest)
 	if err := dec(in); err != nil {
@@ -5050,6 +5164,18 @@ var ReplicationControllerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteCollectionReplicationControllers",
 			Handler:    _ReplicationControllerService_DeleteCollectionReplicationControllers_Handler,
+		},
+		{
+			MethodName: "GetReplicationControllerScale",
+			Handler:    _ReplicationControllerService_GetReplicationControllerScale_Handler,
+		},
+		{
+			MethodName: "UpdateReplicationControllerScale",
+			Handler:    _ReplicationControllerService_UpdateReplicationControllerScale_Handler,
+		},
+		{
+			MethodName: "PatchReplicationControllerScale",
+			Handler:    _ReplicationControllerService_PatchReplicationControllerScale_Handler,
 		},
 		{
 			MethodName: "GetReplicationControllerStatus",
@@ -6439,6 +6565,9 @@ const (
 	ServiceService_DeleteService_FullMethodName            = "/portico.core.v1.ServiceService/DeleteService"
 	ServiceService_DeleteCollectionServices_FullMethodName = "/portico.core.v1.ServiceService/DeleteCollectionServices"
 	ServiceService_WatchServices_FullMethodName            = "/portico.core.v1.ServiceService/WatchServices"
+	ServiceService_GetServiceStatus_FullMethodName         = "/portico.core.v1.ServiceService/GetServiceStatus"
+	ServiceService_UpdateServiceStatus_FullMethodName      = "/portico.core.v1.ServiceService/UpdateServiceStatus"
+	ServiceService_PatchServiceStatus_FullMethodName       = "/portico.core.v1.ServiceService/PatchServiceStatus"
 )
 
 // ServiceServiceClient is the client API for ServiceService service.
@@ -6463,6 +6592,12 @@ type ServiceServiceClient interface {
 	DeleteCollectionServices(ctx context.Context, in *DeleteCollectionServicesRequest, opts ...grpc.CallOption) (*DeleteCollectionServicesResponse, error)
 	// WatchServices streams changes to Services from a resourceVersion.
 	WatchServices(ctx context.Context, in *WatchServicesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchServicesResponse], error)
+	// GetServiceStatus reads the status subresource of a Service.
+	GetServiceStatus(ctx context.Context, in *GetServiceStatusRequest, opts ...grpc.CallOption) (*GetServiceStatusResponse, error)
+	// UpdateServiceStatus replaces the status subresource of a Service.
+	UpdateServiceStatus(ctx context.Context, in *UpdateServiceStatusRequest, opts ...grpc.CallOption) (*UpdateServiceStatusResponse, error)
+	// PatchServiceStatus patches the status subresource of a Service.
+	PatchServiceStatus(ctx context.Context, in *PatchServiceStatusRequest, opts ...grpc.CallOption) (*PatchServiceStatusResponse, error)
 }
 
 type serviceServiceClient struct {
@@ -6562,6 +6697,36 @@ func (c *serviceServiceClient) WatchServices(ctx context.Context, in *WatchServi
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ServiceService_WatchServicesClient = grpc.ServerStreamingClient[WatchServicesResponse]
 
+func (c *serviceServiceClient) GetServiceStatus(ctx context.Context, in *GetServiceStatusRequest, opts ...grpc.CallOption) (*GetServiceStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetServiceStatusResponse)
+	err := c.cc.Invoke(ctx, ServiceService_GetServiceStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serviceServiceClient) UpdateServiceStatus(ctx context.Context, in *UpdateServiceStatusRequest, opts ...grpc.CallOption) (*UpdateServiceStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateServiceStatusResponse)
+	err := c.cc.Invoke(ctx, ServiceService_UpdateServiceStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serviceServiceClient) PatchServiceStatus(ctx context.Context, in *PatchServiceStatusRequest, opts ...grpc.CallOption) (*PatchServiceStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchServiceStatusResponse)
+	err := c.cc.Invoke(ctx, ServiceService_PatchServiceStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ServiceServiceServer is the server API for ServiceService service.
 // All implementations must embed UnimplementedServiceServiceServer
 // for forward compatibility.
@@ -6584,6 +6749,12 @@ type ServiceServiceServer interface {
 	DeleteCollectionServices(context.Context, *DeleteCollectionServicesRequest) (*DeleteCollectionServicesResponse, error)
 	// WatchServices streams changes to Services from a resourceVersion.
 	WatchServices(*WatchServicesRequest, grpc.ServerStreamingServer[WatchServicesResponse]) error
+	// GetServiceStatus reads the status subresource of a Service.
+	GetServiceStatus(context.Context, *GetServiceStatusRequest) (*GetServiceStatusResponse, error)
+	// UpdateServiceStatus replaces the status subresource of a Service.
+	UpdateServiceStatus(context.Context, *UpdateServiceStatusRequest) (*UpdateServiceStatusResponse, error)
+	// PatchServiceStatus patches the status subresource of a Service.
+	PatchServiceStatus(context.Context, *PatchServiceStatusRequest) (*PatchServiceStatusResponse, error)
 	mustEmbedUnimplementedServiceServiceServer()
 }
 
@@ -6617,6 +6788,15 @@ func (UnimplementedServiceServiceServer) DeleteCollectionServices(context.Contex
 }
 func (UnimplementedServiceServiceServer) WatchServices(*WatchServicesRequest, grpc.ServerStreamingServer[WatchServicesResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchServices not implemented")
+}
+func (UnimplementedServiceServiceServer) GetServiceStatus(context.Context, *GetServiceStatusRequest) (*GetServiceStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetServiceStatus not implemented")
+}
+func (UnimplementedServiceServiceServer) UpdateServiceStatus(context.Context, *UpdateServiceStatusRequest) (*UpdateServiceStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateServiceStatus not implemented")
+}
+func (UnimplementedServiceServiceServer) PatchServiceStatus(context.Context, *PatchServiceStatusRequest) (*PatchServiceStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchServiceStatus not implemented")
 }
 func (UnimplementedServiceServiceServer) mustEmbedUnimplementedServiceServiceServer() {}
 func (UnimplementedServiceServiceServer) testEmbeddedByValue()                        {}
@@ -6776,6 +6956,60 @@ func _ServiceService_WatchServices_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ServiceService_WatchServicesServer = grpc.ServerStreamingServer[WatchServicesResponse]
 
+func _ServiceService_GetServiceStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetServiceStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceServiceServer).GetServiceStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceService_GetServiceStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceServiceServer).GetServiceStatus(ctx, req.(*GetServiceStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServiceService_UpdateServiceStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateServiceStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceServiceServer).UpdateServiceStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceService_UpdateServiceStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceServiceServer).UpdateServiceStatus(ctx, req.(*UpdateServiceStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServiceService_PatchServiceStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchServiceStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceServiceServer).PatchServiceStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceService_PatchServiceStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceServiceServer).PatchServiceStatus(ctx, req.(*PatchServiceStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ServiceService_ServiceDesc is the grpc.ServiceDesc for ServiceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -6810,6 +7044,18 @@ var ServiceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteCollectionServices",
 			Handler:    _ServiceService_DeleteCollectionServices_Handler,
+		},
+		{
+			MethodName: "GetServiceStatus",
+			Handler:    _ServiceService_GetServiceStatus_Handler,
+		},
+		{
+			MethodName: "UpdateServiceStatus",
+			Handler:    _ServiceService_UpdateServiceStatus_Handler,
+		},
+		{
+			MethodName: "PatchServiceStatus",
+			Handler:    _ServiceService_PatchServiceStatus_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

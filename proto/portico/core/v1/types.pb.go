@@ -6,7 +6,7 @@
 // 	protoc        (unknown)
 // source: portico/core/v1/types.proto
 
-// The core/v1 kinds (and authentication/v1 TokenRequest), mirroring k8s.io/api.
+// The core/v1 kinds (and authentication/v1 TokenRequest, autoscaling/v1 Scale), mirroring k8s.io/api.
 
 package corev1
 
@@ -14560,6 +14560,70 @@ func (x *SELinuxOptions) GetLevel() string {
 	return ""
 }
 
+// Scale represents a scaling request for a resource.
+type Scale struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// metadata is the standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
+	Metadata *ObjectMeta `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// spec defines the behavior of the scale. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status.
+	Spec *ScaleSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// status is the current status of the scale. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status. Read-only.
+	Status        *ScaleStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Scale) Reset() {
+	*x = Scale{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[172]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Scale) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Scale) ProtoMessage() {}
+
+func (x *Scale) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[172]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Scale.ProtoReflect.Descriptor instead.
+func (*Scale) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{172}
+}
+
+func (x *Scale) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *Scale) GetSpec() *ScaleSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *Scale) GetStatus() *ScaleStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 // ScaleIOPersistentVolumeSource represents a persistent ScaleIO volume
 type ScaleIOPersistentVolumeSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -14596,7 +14660,7 @@ type ScaleIOPersistentVolumeSource struct {
 
 func (x *ScaleIOPersistentVolumeSource) Reset() {
 	*x = ScaleIOPersistentVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[172]
+	mi := &file_portico_core_v1_types_proto_msgTypes[173]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14608,7 +14672,7 @@ func (x *ScaleIOPersistentVolumeSource) String() string {
 func (*ScaleIOPersistentVolumeSource) ProtoMessage() {}
 
 func (x *ScaleIOPersistentVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[172]
+	mi := &file_portico_core_v1_types_proto_msgTypes[173]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14621,7 +14685,7 @@ func (x *ScaleIOPersistentVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleIOPersistentVolumeSource.ProtoReflect.Descriptor instead.
 func (*ScaleIOPersistentVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{172}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{173}
 }
 
 func (x *ScaleIOPersistentVolumeSource) GetGateway() string {
@@ -14730,7 +14794,7 @@ type ScaleIOVolumeSource struct {
 
 func (x *ScaleIOVolumeSource) Reset() {
 	*x = ScaleIOVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[173]
+	mi := &file_portico_core_v1_types_proto_msgTypes[174]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14742,7 +14806,7 @@ func (x *ScaleIOVolumeSource) String() string {
 func (*ScaleIOVolumeSource) ProtoMessage() {}
 
 func (x *ScaleIOVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[173]
+	mi := &file_portico_core_v1_types_proto_msgTypes[174]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14755,7 +14819,7 @@ func (x *ScaleIOVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleIOVolumeSource.ProtoReflect.Descriptor instead.
 func (*ScaleIOVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{173}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{174}
 }
 
 func (x *ScaleIOVolumeSource) GetGateway() string {
@@ -14828,6 +14892,110 @@ func (x *ScaleIOVolumeSource) GetReadOnly() bool {
 	return false
 }
 
+// ScaleSpec describes the attributes of a scale subresource.
+type ScaleSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// replicas is the desired number of instances for the scaled object.
+	Replicas      int32 `protobuf:"varint,1,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScaleSpec) Reset() {
+	*x = ScaleSpec{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[175]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScaleSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScaleSpec) ProtoMessage() {}
+
+func (x *ScaleSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[175]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScaleSpec.ProtoReflect.Descriptor instead.
+func (*ScaleSpec) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{175}
+}
+
+func (x *ScaleSpec) GetReplicas() int32 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
+}
+
+// ScaleStatus represents the current status of a scale subresource.
+type ScaleStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// replicas is the actual number of observed instances of the scaled object.
+	Replicas int32 `protobuf:"varint,1,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	// selector is the label query over pods that should match the replicas count. This is same
+	// as the label selector but in the string format to avoid introspection
+	// by clients. The string will be in the same format as the query-param syntax.
+	// More info about label selectors: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/
+	Selector      string `protobuf:"bytes,2,opt,name=selector,proto3" json:"selector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScaleStatus) Reset() {
+	*x = ScaleStatus{}
+	mi := &file_portico_core_v1_types_proto_msgTypes[176]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScaleStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScaleStatus) ProtoMessage() {}
+
+func (x *ScaleStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_core_v1_types_proto_msgTypes[176]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScaleStatus.ProtoReflect.Descriptor instead.
+func (*ScaleStatus) Descriptor() ([]byte, []int) {
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{176}
+}
+
+func (x *ScaleStatus) GetReplicas() int32 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
+}
+
+func (x *ScaleStatus) GetSelector() string {
+	if x != nil {
+		return x.Selector
+	}
+	return ""
+}
+
 // A scope selector represents the AND of the selectors represented
 // by the scoped-resource selector requirements.
 type ScopeSelector struct {
@@ -14840,7 +15008,7 @@ type ScopeSelector struct {
 
 func (x *ScopeSelector) Reset() {
 	*x = ScopeSelector{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[174]
+	mi := &file_portico_core_v1_types_proto_msgTypes[177]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14852,7 +15020,7 @@ func (x *ScopeSelector) String() string {
 func (*ScopeSelector) ProtoMessage() {}
 
 func (x *ScopeSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[174]
+	mi := &file_portico_core_v1_types_proto_msgTypes[177]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14865,7 +15033,7 @@ func (x *ScopeSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeSelector.ProtoReflect.Descriptor instead.
 func (*ScopeSelector) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{174}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{177}
 }
 
 func (x *ScopeSelector) GetMatchExpressions() []*ScopedResourceSelectorRequirement {
@@ -14895,7 +15063,7 @@ type ScopedResourceSelectorRequirement struct {
 
 func (x *ScopedResourceSelectorRequirement) Reset() {
 	*x = ScopedResourceSelectorRequirement{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[175]
+	mi := &file_portico_core_v1_types_proto_msgTypes[178]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14907,7 +15075,7 @@ func (x *ScopedResourceSelectorRequirement) String() string {
 func (*ScopedResourceSelectorRequirement) ProtoMessage() {}
 
 func (x *ScopedResourceSelectorRequirement) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[175]
+	mi := &file_portico_core_v1_types_proto_msgTypes[178]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14920,7 +15088,7 @@ func (x *ScopedResourceSelectorRequirement) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ScopedResourceSelectorRequirement.ProtoReflect.Descriptor instead.
 func (*ScopedResourceSelectorRequirement) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{175}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{178}
 }
 
 func (x *ScopedResourceSelectorRequirement) GetScopeName() string {
@@ -14962,7 +15130,7 @@ type SeccompProfile struct {
 
 func (x *SeccompProfile) Reset() {
 	*x = SeccompProfile{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[176]
+	mi := &file_portico_core_v1_types_proto_msgTypes[179]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14974,7 +15142,7 @@ func (x *SeccompProfile) String() string {
 func (*SeccompProfile) ProtoMessage() {}
 
 func (x *SeccompProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[176]
+	mi := &file_portico_core_v1_types_proto_msgTypes[179]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14987,7 +15155,7 @@ func (x *SeccompProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeccompProfile.ProtoReflect.Descriptor instead.
 func (*SeccompProfile) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{176}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{179}
 }
 
 func (x *SeccompProfile) GetType() string {
@@ -15035,7 +15203,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[177]
+	mi := &file_portico_core_v1_types_proto_msgTypes[180]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15047,7 +15215,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[177]
+	mi := &file_portico_core_v1_types_proto_msgTypes[180]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15060,7 +15228,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{177}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{180}
 }
 
 func (x *Secret) GetMetadata() *ObjectMeta {
@@ -15112,7 +15280,7 @@ type SecretEnvSource struct {
 
 func (x *SecretEnvSource) Reset() {
 	*x = SecretEnvSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[178]
+	mi := &file_portico_core_v1_types_proto_msgTypes[181]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15124,7 +15292,7 @@ func (x *SecretEnvSource) String() string {
 func (*SecretEnvSource) ProtoMessage() {}
 
 func (x *SecretEnvSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[178]
+	mi := &file_portico_core_v1_types_proto_msgTypes[181]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15137,7 +15305,7 @@ func (x *SecretEnvSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretEnvSource.ProtoReflect.Descriptor instead.
 func (*SecretEnvSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{178}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{181}
 }
 
 func (x *SecretEnvSource) GetLocalObjectReference() *LocalObjectReference {
@@ -15169,7 +15337,7 @@ type SecretKeySelector struct {
 
 func (x *SecretKeySelector) Reset() {
 	*x = SecretKeySelector{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[179]
+	mi := &file_portico_core_v1_types_proto_msgTypes[182]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15181,7 +15349,7 @@ func (x *SecretKeySelector) String() string {
 func (*SecretKeySelector) ProtoMessage() {}
 
 func (x *SecretKeySelector) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[179]
+	mi := &file_portico_core_v1_types_proto_msgTypes[182]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15194,7 +15362,7 @@ func (x *SecretKeySelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretKeySelector.ProtoReflect.Descriptor instead.
 func (*SecretKeySelector) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{179}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{182}
 }
 
 func (x *SecretKeySelector) GetLocalObjectReference() *LocalObjectReference {
@@ -15238,7 +15406,7 @@ type SecretProjection struct {
 
 func (x *SecretProjection) Reset() {
 	*x = SecretProjection{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[180]
+	mi := &file_portico_core_v1_types_proto_msgTypes[183]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15250,7 +15418,7 @@ func (x *SecretProjection) String() string {
 func (*SecretProjection) ProtoMessage() {}
 
 func (x *SecretProjection) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[180]
+	mi := &file_portico_core_v1_types_proto_msgTypes[183]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15263,7 +15431,7 @@ func (x *SecretProjection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretProjection.ProtoReflect.Descriptor instead.
 func (*SecretProjection) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{180}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{183}
 }
 
 func (x *SecretProjection) GetLocalObjectReference() *LocalObjectReference {
@@ -15301,7 +15469,7 @@ type SecretReference struct {
 
 func (x *SecretReference) Reset() {
 	*x = SecretReference{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[181]
+	mi := &file_portico_core_v1_types_proto_msgTypes[184]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15313,7 +15481,7 @@ func (x *SecretReference) String() string {
 func (*SecretReference) ProtoMessage() {}
 
 func (x *SecretReference) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[181]
+	mi := &file_portico_core_v1_types_proto_msgTypes[184]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15326,7 +15494,7 @@ func (x *SecretReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretReference.ProtoReflect.Descriptor instead.
 func (*SecretReference) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{181}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{184}
 }
 
 func (x *SecretReference) GetName() string {
@@ -15377,7 +15545,7 @@ type SecretVolumeSource struct {
 
 func (x *SecretVolumeSource) Reset() {
 	*x = SecretVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[182]
+	mi := &file_portico_core_v1_types_proto_msgTypes[185]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15389,7 +15557,7 @@ func (x *SecretVolumeSource) String() string {
 func (*SecretVolumeSource) ProtoMessage() {}
 
 func (x *SecretVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[182]
+	mi := &file_portico_core_v1_types_proto_msgTypes[185]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15402,7 +15570,7 @@ func (x *SecretVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretVolumeSource.ProtoReflect.Descriptor instead.
 func (*SecretVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{182}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{185}
 }
 
 func (x *SecretVolumeSource) GetSecretName() string {
@@ -15516,7 +15684,7 @@ type SecurityContext struct {
 
 func (x *SecurityContext) Reset() {
 	*x = SecurityContext{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[183]
+	mi := &file_portico_core_v1_types_proto_msgTypes[186]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15528,7 +15696,7 @@ func (x *SecurityContext) String() string {
 func (*SecurityContext) ProtoMessage() {}
 
 func (x *SecurityContext) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[183]
+	mi := &file_portico_core_v1_types_proto_msgTypes[186]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15541,7 +15709,7 @@ func (x *SecurityContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityContext.ProtoReflect.Descriptor instead.
 func (*SecurityContext) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{183}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{186}
 }
 
 func (x *SecurityContext) GetCapabilities() *Capabilities {
@@ -15650,7 +15818,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[184]
+	mi := &file_portico_core_v1_types_proto_msgTypes[187]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15662,7 +15830,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[184]
+	mi := &file_portico_core_v1_types_proto_msgTypes[187]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15675,7 +15843,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{184}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{187}
 }
 
 func (x *Service) GetMetadata() *ObjectMeta {
@@ -15730,7 +15898,7 @@ type ServiceAccount struct {
 
 func (x *ServiceAccount) Reset() {
 	*x = ServiceAccount{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[185]
+	mi := &file_portico_core_v1_types_proto_msgTypes[188]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15742,7 +15910,7 @@ func (x *ServiceAccount) String() string {
 func (*ServiceAccount) ProtoMessage() {}
 
 func (x *ServiceAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[185]
+	mi := &file_portico_core_v1_types_proto_msgTypes[188]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15755,7 +15923,7 @@ func (x *ServiceAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAccount.ProtoReflect.Descriptor instead.
 func (*ServiceAccount) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{185}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{188}
 }
 
 func (x *ServiceAccount) GetMetadata() *ObjectMeta {
@@ -15817,7 +15985,7 @@ type ServiceAccountTokenProjection struct {
 
 func (x *ServiceAccountTokenProjection) Reset() {
 	*x = ServiceAccountTokenProjection{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[186]
+	mi := &file_portico_core_v1_types_proto_msgTypes[189]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15829,7 +15997,7 @@ func (x *ServiceAccountTokenProjection) String() string {
 func (*ServiceAccountTokenProjection) ProtoMessage() {}
 
 func (x *ServiceAccountTokenProjection) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[186]
+	mi := &file_portico_core_v1_types_proto_msgTypes[189]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15842,7 +16010,7 @@ func (x *ServiceAccountTokenProjection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAccountTokenProjection.ProtoReflect.Descriptor instead.
 func (*ServiceAccountTokenProjection) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{186}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{189}
 }
 
 func (x *ServiceAccountTokenProjection) GetAudience() string {
@@ -15917,7 +16085,7 @@ type ServicePort struct {
 
 func (x *ServicePort) Reset() {
 	*x = ServicePort{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[187]
+	mi := &file_portico_core_v1_types_proto_msgTypes[190]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15929,7 +16097,7 @@ func (x *ServicePort) String() string {
 func (*ServicePort) ProtoMessage() {}
 
 func (x *ServicePort) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[187]
+	mi := &file_portico_core_v1_types_proto_msgTypes[190]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15942,7 +16110,7 @@ func (x *ServicePort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServicePort.ProtoReflect.Descriptor instead.
 func (*ServicePort) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{187}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{190}
 }
 
 func (x *ServicePort) GetName() string {
@@ -16178,7 +16346,7 @@ type ServiceSpec struct {
 
 func (x *ServiceSpec) Reset() {
 	*x = ServiceSpec{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[188]
+	mi := &file_portico_core_v1_types_proto_msgTypes[191]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16190,7 +16358,7 @@ func (x *ServiceSpec) String() string {
 func (*ServiceSpec) ProtoMessage() {}
 
 func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[188]
+	mi := &file_portico_core_v1_types_proto_msgTypes[191]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16203,7 +16371,7 @@ func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceSpec.ProtoReflect.Descriptor instead.
 func (*ServiceSpec) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{188}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{191}
 }
 
 func (x *ServiceSpec) GetPorts() []*ServicePort {
@@ -16360,7 +16528,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[189]
+	mi := &file_portico_core_v1_types_proto_msgTypes[192]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16372,7 +16540,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[189]
+	mi := &file_portico_core_v1_types_proto_msgTypes[192]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16385,7 +16553,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{189}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{192}
 }
 
 func (x *ServiceStatus) GetLoadBalancer() *LoadBalancerStatus {
@@ -16413,7 +16581,7 @@ type SessionAffinityConfig struct {
 
 func (x *SessionAffinityConfig) Reset() {
 	*x = SessionAffinityConfig{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[190]
+	mi := &file_portico_core_v1_types_proto_msgTypes[193]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16425,7 +16593,7 @@ func (x *SessionAffinityConfig) String() string {
 func (*SessionAffinityConfig) ProtoMessage() {}
 
 func (x *SessionAffinityConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[190]
+	mi := &file_portico_core_v1_types_proto_msgTypes[193]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16438,7 +16606,7 @@ func (x *SessionAffinityConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionAffinityConfig.ProtoReflect.Descriptor instead.
 func (*SessionAffinityConfig) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{190}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{193}
 }
 
 func (x *SessionAffinityConfig) GetClientIp() *ClientIPConfig {
@@ -16459,7 +16627,7 @@ type SleepAction struct {
 
 func (x *SleepAction) Reset() {
 	*x = SleepAction{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[191]
+	mi := &file_portico_core_v1_types_proto_msgTypes[194]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16471,7 +16639,7 @@ func (x *SleepAction) String() string {
 func (*SleepAction) ProtoMessage() {}
 
 func (x *SleepAction) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[191]
+	mi := &file_portico_core_v1_types_proto_msgTypes[194]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16484,7 +16652,7 @@ func (x *SleepAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SleepAction.ProtoReflect.Descriptor instead.
 func (*SleepAction) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{191}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{194}
 }
 
 func (x *SleepAction) GetSeconds() int64 {
@@ -16523,7 +16691,7 @@ type StorageOSPersistentVolumeSource struct {
 
 func (x *StorageOSPersistentVolumeSource) Reset() {
 	*x = StorageOSPersistentVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[192]
+	mi := &file_portico_core_v1_types_proto_msgTypes[195]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16535,7 +16703,7 @@ func (x *StorageOSPersistentVolumeSource) String() string {
 func (*StorageOSPersistentVolumeSource) ProtoMessage() {}
 
 func (x *StorageOSPersistentVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[192]
+	mi := &file_portico_core_v1_types_proto_msgTypes[195]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16548,7 +16716,7 @@ func (x *StorageOSPersistentVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageOSPersistentVolumeSource.ProtoReflect.Descriptor instead.
 func (*StorageOSPersistentVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{192}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{195}
 }
 
 func (x *StorageOSPersistentVolumeSource) GetVolumeName() string {
@@ -16615,7 +16783,7 @@ type StorageOSVolumeSource struct {
 
 func (x *StorageOSVolumeSource) Reset() {
 	*x = StorageOSVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[193]
+	mi := &file_portico_core_v1_types_proto_msgTypes[196]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16627,7 +16795,7 @@ func (x *StorageOSVolumeSource) String() string {
 func (*StorageOSVolumeSource) ProtoMessage() {}
 
 func (x *StorageOSVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[193]
+	mi := &file_portico_core_v1_types_proto_msgTypes[196]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16640,7 +16808,7 @@ func (x *StorageOSVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageOSVolumeSource.ProtoReflect.Descriptor instead.
 func (*StorageOSVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{193}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{196}
 }
 
 func (x *StorageOSVolumeSource) GetVolumeName() string {
@@ -16691,7 +16859,7 @@ type Sysctl struct {
 
 func (x *Sysctl) Reset() {
 	*x = Sysctl{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[194]
+	mi := &file_portico_core_v1_types_proto_msgTypes[197]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16703,7 +16871,7 @@ func (x *Sysctl) String() string {
 func (*Sysctl) ProtoMessage() {}
 
 func (x *Sysctl) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[194]
+	mi := &file_portico_core_v1_types_proto_msgTypes[197]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16716,7 +16884,7 @@ func (x *Sysctl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sysctl.ProtoReflect.Descriptor instead.
 func (*Sysctl) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{194}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{197}
 }
 
 func (x *Sysctl) GetName() string {
@@ -16748,7 +16916,7 @@ type TCPSocketAction struct {
 
 func (x *TCPSocketAction) Reset() {
 	*x = TCPSocketAction{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[195]
+	mi := &file_portico_core_v1_types_proto_msgTypes[198]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16760,7 +16928,7 @@ func (x *TCPSocketAction) String() string {
 func (*TCPSocketAction) ProtoMessage() {}
 
 func (x *TCPSocketAction) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[195]
+	mi := &file_portico_core_v1_types_proto_msgTypes[198]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16773,7 +16941,7 @@ func (x *TCPSocketAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPSocketAction.ProtoReflect.Descriptor instead.
 func (*TCPSocketAction) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{195}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{198}
 }
 
 func (x *TCPSocketAction) GetPort() *IntOrString {
@@ -16810,7 +16978,7 @@ type Taint struct {
 
 func (x *Taint) Reset() {
 	*x = Taint{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[196]
+	mi := &file_portico_core_v1_types_proto_msgTypes[199]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16822,7 +16990,7 @@ func (x *Taint) String() string {
 func (*Taint) ProtoMessage() {}
 
 func (x *Taint) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[196]
+	mi := &file_portico_core_v1_types_proto_msgTypes[199]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16835,7 +17003,7 @@ func (x *Taint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Taint.ProtoReflect.Descriptor instead.
 func (*Taint) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{196}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{199}
 }
 
 func (x *Taint) GetKey() string {
@@ -16882,7 +17050,7 @@ type TokenRequest struct {
 
 func (x *TokenRequest) Reset() {
 	*x = TokenRequest{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[197]
+	mi := &file_portico_core_v1_types_proto_msgTypes[200]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16894,7 +17062,7 @@ func (x *TokenRequest) String() string {
 func (*TokenRequest) ProtoMessage() {}
 
 func (x *TokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[197]
+	mi := &file_portico_core_v1_types_proto_msgTypes[200]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16907,7 +17075,7 @@ func (x *TokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenRequest.ProtoReflect.Descriptor instead.
 func (*TokenRequest) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{197}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{200}
 }
 
 func (x *TokenRequest) GetMetadata() *ObjectMeta {
@@ -16963,7 +17131,7 @@ type TokenRequestSpec struct {
 
 func (x *TokenRequestSpec) Reset() {
 	*x = TokenRequestSpec{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[198]
+	mi := &file_portico_core_v1_types_proto_msgTypes[201]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16975,7 +17143,7 @@ func (x *TokenRequestSpec) String() string {
 func (*TokenRequestSpec) ProtoMessage() {}
 
 func (x *TokenRequestSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[198]
+	mi := &file_portico_core_v1_types_proto_msgTypes[201]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16988,7 +17156,7 @@ func (x *TokenRequestSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenRequestSpec.ProtoReflect.Descriptor instead.
 func (*TokenRequestSpec) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{198}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{201}
 }
 
 func (x *TokenRequestSpec) GetAudiences() []string {
@@ -17032,7 +17200,7 @@ type TokenRequestStatus struct {
 
 func (x *TokenRequestStatus) Reset() {
 	*x = TokenRequestStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[199]
+	mi := &file_portico_core_v1_types_proto_msgTypes[202]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17044,7 +17212,7 @@ func (x *TokenRequestStatus) String() string {
 func (*TokenRequestStatus) ProtoMessage() {}
 
 func (x *TokenRequestStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[199]
+	mi := &file_portico_core_v1_types_proto_msgTypes[202]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17057,7 +17225,7 @@ func (x *TokenRequestStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenRequestStatus.ProtoReflect.Descriptor instead.
 func (*TokenRequestStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{199}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{202}
 }
 
 func (x *TokenRequestStatus) GetToken() string {
@@ -17104,7 +17272,7 @@ type Toleration struct {
 
 func (x *Toleration) Reset() {
 	*x = Toleration{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[200]
+	mi := &file_portico_core_v1_types_proto_msgTypes[203]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17116,7 +17284,7 @@ func (x *Toleration) String() string {
 func (*Toleration) ProtoMessage() {}
 
 func (x *Toleration) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[200]
+	mi := &file_portico_core_v1_types_proto_msgTypes[203]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17129,7 +17297,7 @@ func (x *Toleration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Toleration.ProtoReflect.Descriptor instead.
 func (*Toleration) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{200}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{203}
 }
 
 func (x *Toleration) GetKey() string {
@@ -17182,7 +17350,7 @@ type TopologySelectorLabelRequirement struct {
 
 func (x *TopologySelectorLabelRequirement) Reset() {
 	*x = TopologySelectorLabelRequirement{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[201]
+	mi := &file_portico_core_v1_types_proto_msgTypes[204]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17194,7 +17362,7 @@ func (x *TopologySelectorLabelRequirement) String() string {
 func (*TopologySelectorLabelRequirement) ProtoMessage() {}
 
 func (x *TopologySelectorLabelRequirement) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[201]
+	mi := &file_portico_core_v1_types_proto_msgTypes[204]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17207,7 +17375,7 @@ func (x *TopologySelectorLabelRequirement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologySelectorLabelRequirement.ProtoReflect.Descriptor instead.
 func (*TopologySelectorLabelRequirement) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{201}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{204}
 }
 
 func (x *TopologySelectorLabelRequirement) GetKey() string {
@@ -17239,7 +17407,7 @@ type TopologySelectorTerm struct {
 
 func (x *TopologySelectorTerm) Reset() {
 	*x = TopologySelectorTerm{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[202]
+	mi := &file_portico_core_v1_types_proto_msgTypes[205]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17251,7 +17419,7 @@ func (x *TopologySelectorTerm) String() string {
 func (*TopologySelectorTerm) ProtoMessage() {}
 
 func (x *TopologySelectorTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[202]
+	mi := &file_portico_core_v1_types_proto_msgTypes[205]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17264,7 +17432,7 @@ func (x *TopologySelectorTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologySelectorTerm.ProtoReflect.Descriptor instead.
 func (*TopologySelectorTerm) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{202}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{205}
 }
 
 func (x *TopologySelectorTerm) GetMatchLabelExpressions() []*TopologySelectorLabelRequirement {
@@ -17367,7 +17535,7 @@ type TopologySpreadConstraint struct {
 
 func (x *TopologySpreadConstraint) Reset() {
 	*x = TopologySpreadConstraint{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[203]
+	mi := &file_portico_core_v1_types_proto_msgTypes[206]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17379,7 +17547,7 @@ func (x *TopologySpreadConstraint) String() string {
 func (*TopologySpreadConstraint) ProtoMessage() {}
 
 func (x *TopologySpreadConstraint) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[203]
+	mi := &file_portico_core_v1_types_proto_msgTypes[206]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17392,7 +17560,7 @@ func (x *TopologySpreadConstraint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologySpreadConstraint.ProtoReflect.Descriptor instead.
 func (*TopologySpreadConstraint) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{203}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{206}
 }
 
 func (x *TopologySpreadConstraint) GetMaxSkew() int32 {
@@ -17469,7 +17637,7 @@ type TypedLocalObjectReference struct {
 
 func (x *TypedLocalObjectReference) Reset() {
 	*x = TypedLocalObjectReference{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[204]
+	mi := &file_portico_core_v1_types_proto_msgTypes[207]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17481,7 +17649,7 @@ func (x *TypedLocalObjectReference) String() string {
 func (*TypedLocalObjectReference) ProtoMessage() {}
 
 func (x *TypedLocalObjectReference) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[204]
+	mi := &file_portico_core_v1_types_proto_msgTypes[207]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17494,7 +17662,7 @@ func (x *TypedLocalObjectReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedLocalObjectReference.ProtoReflect.Descriptor instead.
 func (*TypedLocalObjectReference) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{204}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{207}
 }
 
 func (x *TypedLocalObjectReference) GetApiGroup() string {
@@ -17539,7 +17707,7 @@ type TypedObjectReference struct {
 
 func (x *TypedObjectReference) Reset() {
 	*x = TypedObjectReference{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[205]
+	mi := &file_portico_core_v1_types_proto_msgTypes[208]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17551,7 +17719,7 @@ func (x *TypedObjectReference) String() string {
 func (*TypedObjectReference) ProtoMessage() {}
 
 func (x *TypedObjectReference) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[205]
+	mi := &file_portico_core_v1_types_proto_msgTypes[208]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17564,7 +17732,7 @@ func (x *TypedObjectReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedObjectReference.ProtoReflect.Descriptor instead.
 func (*TypedObjectReference) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{205}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{208}
 }
 
 func (x *TypedObjectReference) GetApiGroup() string {
@@ -17612,7 +17780,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[206]
+	mi := &file_portico_core_v1_types_proto_msgTypes[209]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17624,7 +17792,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[206]
+	mi := &file_portico_core_v1_types_proto_msgTypes[209]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17637,7 +17805,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{206}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{209}
 }
 
 func (x *Volume) GetName() string {
@@ -17667,7 +17835,7 @@ type VolumeDevice struct {
 
 func (x *VolumeDevice) Reset() {
 	*x = VolumeDevice{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[207]
+	mi := &file_portico_core_v1_types_proto_msgTypes[210]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17679,7 +17847,7 @@ func (x *VolumeDevice) String() string {
 func (*VolumeDevice) ProtoMessage() {}
 
 func (x *VolumeDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[207]
+	mi := &file_portico_core_v1_types_proto_msgTypes[210]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17692,7 +17860,7 @@ func (x *VolumeDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeDevice.ProtoReflect.Descriptor instead.
 func (*VolumeDevice) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{207}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{210}
 }
 
 func (x *VolumeDevice) GetName() string {
@@ -17731,7 +17899,7 @@ type VolumeHealthCondition struct {
 
 func (x *VolumeHealthCondition) Reset() {
 	*x = VolumeHealthCondition{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[208]
+	mi := &file_portico_core_v1_types_proto_msgTypes[211]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17743,7 +17911,7 @@ func (x *VolumeHealthCondition) String() string {
 func (*VolumeHealthCondition) ProtoMessage() {}
 
 func (x *VolumeHealthCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[208]
+	mi := &file_portico_core_v1_types_proto_msgTypes[211]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17756,7 +17924,7 @@ func (x *VolumeHealthCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeHealthCondition.ProtoReflect.Descriptor instead.
 func (*VolumeHealthCondition) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{208}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{211}
 }
 
 func (x *VolumeHealthCondition) GetStatus() string {
@@ -17796,7 +17964,7 @@ type VolumeHealthStatus struct {
 
 func (x *VolumeHealthStatus) Reset() {
 	*x = VolumeHealthStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[209]
+	mi := &file_portico_core_v1_types_proto_msgTypes[212]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17808,7 +17976,7 @@ func (x *VolumeHealthStatus) String() string {
 func (*VolumeHealthStatus) ProtoMessage() {}
 
 func (x *VolumeHealthStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[209]
+	mi := &file_portico_core_v1_types_proto_msgTypes[212]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17821,7 +17989,7 @@ func (x *VolumeHealthStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeHealthStatus.ProtoReflect.Descriptor instead.
 func (*VolumeHealthStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{209}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{212}
 }
 
 func (x *VolumeHealthStatus) GetHealthConditions() []*VolumeHealthCondition {
@@ -17879,7 +18047,7 @@ type VolumeMount struct {
 
 func (x *VolumeMount) Reset() {
 	*x = VolumeMount{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[210]
+	mi := &file_portico_core_v1_types_proto_msgTypes[213]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17891,7 +18059,7 @@ func (x *VolumeMount) String() string {
 func (*VolumeMount) ProtoMessage() {}
 
 func (x *VolumeMount) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[210]
+	mi := &file_portico_core_v1_types_proto_msgTypes[213]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17904,7 +18072,7 @@ func (x *VolumeMount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeMount.ProtoReflect.Descriptor instead.
 func (*VolumeMount) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{210}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{213}
 }
 
 func (x *VolumeMount) GetName() string {
@@ -17985,7 +18153,7 @@ type VolumeMountStatus struct {
 
 func (x *VolumeMountStatus) Reset() {
 	*x = VolumeMountStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[211]
+	mi := &file_portico_core_v1_types_proto_msgTypes[214]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17997,7 +18165,7 @@ func (x *VolumeMountStatus) String() string {
 func (*VolumeMountStatus) ProtoMessage() {}
 
 func (x *VolumeMountStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[211]
+	mi := &file_portico_core_v1_types_proto_msgTypes[214]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18010,7 +18178,7 @@ func (x *VolumeMountStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeMountStatus.ProtoReflect.Descriptor instead.
 func (*VolumeMountStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{211}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{214}
 }
 
 func (x *VolumeMountStatus) GetName() string {
@@ -18059,7 +18227,7 @@ type VolumeNodeAffinity struct {
 
 func (x *VolumeNodeAffinity) Reset() {
 	*x = VolumeNodeAffinity{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[212]
+	mi := &file_portico_core_v1_types_proto_msgTypes[215]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18071,7 +18239,7 @@ func (x *VolumeNodeAffinity) String() string {
 func (*VolumeNodeAffinity) ProtoMessage() {}
 
 func (x *VolumeNodeAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[212]
+	mi := &file_portico_core_v1_types_proto_msgTypes[215]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18084,7 +18252,7 @@ func (x *VolumeNodeAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeNodeAffinity.ProtoReflect.Descriptor instead.
 func (*VolumeNodeAffinity) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{212}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{215}
 }
 
 func (x *VolumeNodeAffinity) GetRequired() *NodeSelector {
@@ -18118,7 +18286,7 @@ type VolumeProjection struct {
 
 func (x *VolumeProjection) Reset() {
 	*x = VolumeProjection{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[213]
+	mi := &file_portico_core_v1_types_proto_msgTypes[216]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18130,7 +18298,7 @@ func (x *VolumeProjection) String() string {
 func (*VolumeProjection) ProtoMessage() {}
 
 func (x *VolumeProjection) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[213]
+	mi := &file_portico_core_v1_types_proto_msgTypes[216]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18143,7 +18311,7 @@ func (x *VolumeProjection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeProjection.ProtoReflect.Descriptor instead.
 func (*VolumeProjection) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{213}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{216}
 }
 
 func (x *VolumeProjection) GetSecret() *SecretProjection {
@@ -18205,7 +18373,7 @@ type VolumeResourceRequirements struct {
 
 func (x *VolumeResourceRequirements) Reset() {
 	*x = VolumeResourceRequirements{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[214]
+	mi := &file_portico_core_v1_types_proto_msgTypes[217]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18217,7 +18385,7 @@ func (x *VolumeResourceRequirements) String() string {
 func (*VolumeResourceRequirements) ProtoMessage() {}
 
 func (x *VolumeResourceRequirements) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[214]
+	mi := &file_portico_core_v1_types_proto_msgTypes[217]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18230,7 +18398,7 @@ func (x *VolumeResourceRequirements) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeResourceRequirements.ProtoReflect.Descriptor instead.
 func (*VolumeResourceRequirements) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{214}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{217}
 }
 
 func (x *VolumeResourceRequirements) GetLimits() map[string]*Quantity {
@@ -18363,7 +18531,7 @@ type VolumeSource struct {
 
 func (x *VolumeSource) Reset() {
 	*x = VolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[215]
+	mi := &file_portico_core_v1_types_proto_msgTypes[218]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18375,7 +18543,7 @@ func (x *VolumeSource) String() string {
 func (*VolumeSource) ProtoMessage() {}
 
 func (x *VolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[215]
+	mi := &file_portico_core_v1_types_proto_msgTypes[218]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18388,7 +18556,7 @@ func (x *VolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeSource.ProtoReflect.Descriptor instead.
 func (*VolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{215}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{218}
 }
 
 func (x *VolumeSource) GetHostPath() *HostPathVolumeSource {
@@ -18613,7 +18781,7 @@ type VolumeStatus struct {
 
 func (x *VolumeStatus) Reset() {
 	*x = VolumeStatus{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[216]
+	mi := &file_portico_core_v1_types_proto_msgTypes[219]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18625,7 +18793,7 @@ func (x *VolumeStatus) String() string {
 func (*VolumeStatus) ProtoMessage() {}
 
 func (x *VolumeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[216]
+	mi := &file_portico_core_v1_types_proto_msgTypes[219]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18638,7 +18806,7 @@ func (x *VolumeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeStatus.ProtoReflect.Descriptor instead.
 func (*VolumeStatus) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{216}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{219}
 }
 
 func (x *VolumeStatus) GetImage() *ImageVolumeStatus {
@@ -18667,7 +18835,7 @@ type VsphereVirtualDiskVolumeSource struct {
 
 func (x *VsphereVirtualDiskVolumeSource) Reset() {
 	*x = VsphereVirtualDiskVolumeSource{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[217]
+	mi := &file_portico_core_v1_types_proto_msgTypes[220]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18679,7 +18847,7 @@ func (x *VsphereVirtualDiskVolumeSource) String() string {
 func (*VsphereVirtualDiskVolumeSource) ProtoMessage() {}
 
 func (x *VsphereVirtualDiskVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[217]
+	mi := &file_portico_core_v1_types_proto_msgTypes[220]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18692,7 +18860,7 @@ func (x *VsphereVirtualDiskVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VsphereVirtualDiskVolumeSource.ProtoReflect.Descriptor instead.
 func (*VsphereVirtualDiskVolumeSource) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{217}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{220}
 }
 
 func (x *VsphereVirtualDiskVolumeSource) GetVolumePath() string {
@@ -18737,7 +18905,7 @@ type WeightedPodAffinityTerm struct {
 
 func (x *WeightedPodAffinityTerm) Reset() {
 	*x = WeightedPodAffinityTerm{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[218]
+	mi := &file_portico_core_v1_types_proto_msgTypes[221]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18749,7 +18917,7 @@ func (x *WeightedPodAffinityTerm) String() string {
 func (*WeightedPodAffinityTerm) ProtoMessage() {}
 
 func (x *WeightedPodAffinityTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[218]
+	mi := &file_portico_core_v1_types_proto_msgTypes[221]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18762,7 +18930,7 @@ func (x *WeightedPodAffinityTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeightedPodAffinityTerm.ProtoReflect.Descriptor instead.
 func (*WeightedPodAffinityTerm) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{218}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{221}
 }
 
 func (x *WeightedPodAffinityTerm) GetWeight() int32 {
@@ -18804,7 +18972,7 @@ type WindowsSecurityContextOptions struct {
 
 func (x *WindowsSecurityContextOptions) Reset() {
 	*x = WindowsSecurityContextOptions{}
-	mi := &file_portico_core_v1_types_proto_msgTypes[219]
+	mi := &file_portico_core_v1_types_proto_msgTypes[222]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18816,7 +18984,7 @@ func (x *WindowsSecurityContextOptions) String() string {
 func (*WindowsSecurityContextOptions) ProtoMessage() {}
 
 func (x *WindowsSecurityContextOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_core_v1_types_proto_msgTypes[219]
+	mi := &file_portico_core_v1_types_proto_msgTypes[222]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18829,7 +18997,7 @@ func (x *WindowsSecurityContextOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WindowsSecurityContextOptions.ProtoReflect.Descriptor instead.
 func (*WindowsSecurityContextOptions) Descriptor() ([]byte, []int) {
-	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{219}
+	return file_portico_core_v1_types_proto_rawDescGZIP(), []int{222}
 }
 
 func (x *WindowsSecurityContextOptions) GetGmsaCredentialSpecName() string {
@@ -20085,7 +20253,11 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x14\n" +
-	"\x05level\x18\x04 \x01(\tR\x05level\"\xfd\x02\n" +
+	"\x05level\x18\x04 \x01(\tR\x05level\"\xa6\x01\n" +
+	"\x05Scale\x127\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.portico.core.v1.ObjectMetaR\bmetadata\x12.\n" +
+	"\x04spec\x18\x02 \x01(\v2\x1a.portico.core.v1.ScaleSpecR\x04spec\x124\n" +
+	"\x06status\x18\x03 \x01(\v2\x1c.portico.core.v1.ScaleStatusR\x06status\"\xfd\x02\n" +
 	"\x1dScaleIOPersistentVolumeSource\x12\x18\n" +
 	"\agateway\x18\x01 \x01(\tR\agateway\x12\x16\n" +
 	"\x06system\x18\x02 \x01(\tR\x06system\x12?\n" +
@@ -20115,7 +20287,12 @@ const file_portico_core_v1_types_proto_rawDesc = "" +
 	"volumeName\x12\x17\n" +
 	"\afs_type\x18\t \x01(\tR\x06fsType\x12\x1b\n" +
 	"\tread_only\x18\n" +
-	" \x01(\bR\breadOnly\"p\n" +
+	" \x01(\bR\breadOnly\"'\n" +
+	"\tScaleSpec\x12\x1a\n" +
+	"\breplicas\x18\x01 \x01(\x05R\breplicas\"E\n" +
+	"\vScaleStatus\x12\x1a\n" +
+	"\breplicas\x18\x01 \x01(\x05R\breplicas\x12\x1a\n" +
+	"\bselector\x18\x02 \x01(\tR\bselector\"p\n" +
 	"\rScopeSelector\x12_\n" +
 	"\x11match_expressions\x18\x01 \x03(\v22.portico.core.v1.ScopedResourceSelectorRequirementR\x10matchExpressions\"v\n" +
 	"!ScopedResourceSelectorRequirement\x12\x1d\n" +
@@ -20469,7 +20646,7 @@ func file_portico_core_v1_types_proto_rawDescGZIP() []byte {
 	return file_portico_core_v1_types_proto_rawDescData
 }
 
-var file_portico_core_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 254)
+var file_portico_core_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 257)
 var file_portico_core_v1_types_proto_goTypes = []any{
 	(*AWSElasticBlockStoreVolumeSource)(nil),   // 0: portico.core.v1.AWSElasticBlockStoreVolumeSource
 	(*Affinity)(nil),                           // 1: portico.core.v1.Affinity
@@ -20643,118 +20820,121 @@ var file_portico_core_v1_types_proto_goTypes = []any{
 	(*ResourceRequirements)(nil),               // 169: portico.core.v1.ResourceRequirements
 	(*ResourceStatus)(nil),                     // 170: portico.core.v1.ResourceStatus
 	(*SELinuxOptions)(nil),                     // 171: portico.core.v1.SELinuxOptions
-	(*ScaleIOPersistentVolumeSource)(nil),      // 172: portico.core.v1.ScaleIOPersistentVolumeSource
-	(*ScaleIOVolumeSource)(nil),                // 173: portico.core.v1.ScaleIOVolumeSource
-	(*ScopeSelector)(nil),                      // 174: portico.core.v1.ScopeSelector
-	(*ScopedResourceSelectorRequirement)(nil),  // 175: portico.core.v1.ScopedResourceSelectorRequirement
-	(*SeccompProfile)(nil),                     // 176: portico.core.v1.SeccompProfile
-	(*Secret)(nil),                             // 177: portico.core.v1.Secret
-	(*SecretEnvSource)(nil),                    // 178: portico.core.v1.SecretEnvSource
-	(*SecretKeySelector)(nil),                  // 179: portico.core.v1.SecretKeySelector
-	(*SecretProjection)(nil),                   // 180: portico.core.v1.SecretProjection
-	(*SecretReference)(nil),                    // 181: portico.core.v1.SecretReference
-	(*SecretVolumeSource)(nil),                 // 182: portico.core.v1.SecretVolumeSource
-	(*SecurityContext)(nil),                    // 183: portico.core.v1.SecurityContext
-	(*Service)(nil),                            // 184: portico.core.v1.Service
-	(*ServiceAccount)(nil),                     // 185: portico.core.v1.ServiceAccount
-	(*ServiceAccountTokenProjection)(nil),      // 186: portico.core.v1.ServiceAccountTokenProjection
-	(*ServicePort)(nil),                        // 187: portico.core.v1.ServicePort
-	(*ServiceSpec)(nil),                        // 188: portico.core.v1.ServiceSpec
-	(*ServiceStatus)(nil),                      // 189: portico.core.v1.ServiceStatus
-	(*SessionAffinityConfig)(nil),              // 190: portico.core.v1.SessionAffinityConfig
-	(*SleepAction)(nil),                        // 191: portico.core.v1.SleepAction
-	(*StorageOSPersistentVolumeSource)(nil),    // 192: portico.core.v1.StorageOSPersistentVolumeSource
-	(*StorageOSVolumeSource)(nil),              // 193: portico.core.v1.StorageOSVolumeSource
-	(*Sysctl)(nil),                             // 194: portico.core.v1.Sysctl
-	(*TCPSocketAction)(nil),                    // 195: portico.core.v1.TCPSocketAction
-	(*Taint)(nil),                              // 196: portico.core.v1.Taint
-	(*TokenRequest)(nil),                       // 197: portico.core.v1.TokenRequest
-	(*TokenRequestSpec)(nil),                   // 198: portico.core.v1.TokenRequestSpec
-	(*TokenRequestStatus)(nil),                 // 199: portico.core.v1.TokenRequestStatus
-	(*Toleration)(nil),                         // 200: portico.core.v1.Toleration
-	(*TopologySelectorLabelRequirement)(nil),   // 201: portico.core.v1.TopologySelectorLabelRequirement
-	(*TopologySelectorTerm)(nil),               // 202: portico.core.v1.TopologySelectorTerm
-	(*TopologySpreadConstraint)(nil),           // 203: portico.core.v1.TopologySpreadConstraint
-	(*TypedLocalObjectReference)(nil),          // 204: portico.core.v1.TypedLocalObjectReference
-	(*TypedObjectReference)(nil),               // 205: portico.core.v1.TypedObjectReference
-	(*Volume)(nil),                             // 206: portico.core.v1.Volume
-	(*VolumeDevice)(nil),                       // 207: portico.core.v1.VolumeDevice
-	(*VolumeHealthCondition)(nil),              // 208: portico.core.v1.VolumeHealthCondition
-	(*VolumeHealthStatus)(nil),                 // 209: portico.core.v1.VolumeHealthStatus
-	(*VolumeMount)(nil),                        // 210: portico.core.v1.VolumeMount
-	(*VolumeMountStatus)(nil),                  // 211: portico.core.v1.VolumeMountStatus
-	(*VolumeNodeAffinity)(nil),                 // 212: portico.core.v1.VolumeNodeAffinity
-	(*VolumeProjection)(nil),                   // 213: portico.core.v1.VolumeProjection
-	(*VolumeResourceRequirements)(nil),         // 214: portico.core.v1.VolumeResourceRequirements
-	(*VolumeSource)(nil),                       // 215: portico.core.v1.VolumeSource
-	(*VolumeStatus)(nil),                       // 216: portico.core.v1.VolumeStatus
-	(*VsphereVirtualDiskVolumeSource)(nil),     // 217: portico.core.v1.VsphereVirtualDiskVolumeSource
-	(*WeightedPodAffinityTerm)(nil),            // 218: portico.core.v1.WeightedPodAffinityTerm
-	(*WindowsSecurityContextOptions)(nil),      // 219: portico.core.v1.WindowsSecurityContextOptions
-	nil,                                        // 220: portico.core.v1.CSIPersistentVolumeSource.VolumeAttributesEntry
-	nil,                                        // 221: portico.core.v1.CSIVolumeSource.VolumeAttributesEntry
-	nil,                                        // 222: portico.core.v1.ConfigMap.DataEntry
-	nil,                                        // 223: portico.core.v1.ConfigMap.BinaryDataEntry
-	nil,                                        // 224: portico.core.v1.ContainerStatus.AllocatedResourcesEntry
-	nil,                                        // 225: portico.core.v1.FlexPersistentVolumeSource.OptionsEntry
-	nil,                                        // 226: portico.core.v1.FlexVolumeSource.OptionsEntry
-	nil,                                        // 227: portico.core.v1.LimitRangeItem.MaxEntry
-	nil,                                        // 228: portico.core.v1.LimitRangeItem.MinEntry
-	nil,                                        // 229: portico.core.v1.LimitRangeItem.DefaultEntry
-	nil,                                        // 230: portico.core.v1.LimitRangeItem.DefaultRequestEntry
-	nil,                                        // 231: portico.core.v1.LimitRangeItem.MaxLimitRequestRatioEntry
-	nil,                                        // 232: portico.core.v1.NodeStatus.CapacityEntry
-	nil,                                        // 233: portico.core.v1.NodeStatus.AllocatableEntry
-	nil,                                        // 234: portico.core.v1.PersistentVolumeClaimStatus.CapacityEntry
-	nil,                                        // 235: portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourcesEntry
-	nil,                                        // 236: portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourceStatusesEntry
-	nil,                                        // 237: portico.core.v1.PersistentVolumeSpec.CapacityEntry
-	nil,                                        // 238: portico.core.v1.PodCertificateProjection.UserAnnotationsEntry
-	nil,                                        // 239: portico.core.v1.PodSpec.NodeSelectorEntry
-	nil,                                        // 240: portico.core.v1.PodSpec.OverheadEntry
-	nil,                                        // 241: portico.core.v1.PodStatus.AllocatedResourcesEntry
-	nil,                                        // 242: portico.core.v1.ReplicationControllerSpec.SelectorEntry
-	nil,                                        // 243: portico.core.v1.ResourceQuotaSpec.HardEntry
-	nil,                                        // 244: portico.core.v1.ResourceQuotaStatus.HardEntry
-	nil,                                        // 245: portico.core.v1.ResourceQuotaStatus.UsedEntry
-	nil,                                        // 246: portico.core.v1.ResourceRequirements.LimitsEntry
-	nil,                                        // 247: portico.core.v1.ResourceRequirements.RequestsEntry
-	nil,                                        // 248: portico.core.v1.Secret.DataEntry
-	nil,                                        // 249: portico.core.v1.Secret.StringDataEntry
-	nil,                                        // 250: portico.core.v1.ServiceSpec.SelectorEntry
-	nil,                                        // 251: portico.core.v1.TokenRequestSpec.AttestationsEntry
-	nil,                                        // 252: portico.core.v1.VolumeResourceRequirements.LimitsEntry
-	nil,                                        // 253: portico.core.v1.VolumeResourceRequirements.RequestsEntry
-	(*ObjectMeta)(nil),                         // 254: portico.core.v1.ObjectMeta
-	(*LabelSelector)(nil),                      // 255: portico.core.v1.LabelSelector
-	(*timestamppb.Timestamp)(nil),              // 256: google.protobuf.Timestamp
-	(*Quantity)(nil),                           // 257: portico.core.v1.Quantity
-	(*MicroTime)(nil),                          // 258: portico.core.v1.MicroTime
-	(*IntOrString)(nil),                        // 259: portico.core.v1.IntOrString
-	(*Condition)(nil),                          // 260: portico.core.v1.Condition
+	(*Scale)(nil),                              // 172: portico.core.v1.Scale
+	(*ScaleIOPersistentVolumeSource)(nil),      // 173: portico.core.v1.ScaleIOPersistentVolumeSource
+	(*ScaleIOVolumeSource)(nil),                // 174: portico.core.v1.ScaleIOVolumeSource
+	(*ScaleSpec)(nil),                          // 175: portico.core.v1.ScaleSpec
+	(*ScaleStatus)(nil),                        // 176: portico.core.v1.ScaleStatus
+	(*ScopeSelector)(nil),                      // 177: portico.core.v1.ScopeSelector
+	(*ScopedResourceSelectorRequirement)(nil),  // 178: portico.core.v1.ScopedResourceSelectorRequirement
+	(*SeccompProfile)(nil),                     // 179: portico.core.v1.SeccompProfile
+	(*Secret)(nil),                             // 180: portico.core.v1.Secret
+	(*SecretEnvSource)(nil),                    // 181: portico.core.v1.SecretEnvSource
+	(*SecretKeySelector)(nil),                  // 182: portico.core.v1.SecretKeySelector
+	(*SecretProjection)(nil),                   // 183: portico.core.v1.SecretProjection
+	(*SecretReference)(nil),                    // 184: portico.core.v1.SecretReference
+	(*SecretVolumeSource)(nil),                 // 185: portico.core.v1.SecretVolumeSource
+	(*SecurityContext)(nil),                    // 186: portico.core.v1.SecurityContext
+	(*Service)(nil),                            // 187: portico.core.v1.Service
+	(*ServiceAccount)(nil),                     // 188: portico.core.v1.ServiceAccount
+	(*ServiceAccountTokenProjection)(nil),      // 189: portico.core.v1.ServiceAccountTokenProjection
+	(*ServicePort)(nil),                        // 190: portico.core.v1.ServicePort
+	(*ServiceSpec)(nil),                        // 191: portico.core.v1.ServiceSpec
+	(*ServiceStatus)(nil),                      // 192: portico.core.v1.ServiceStatus
+	(*SessionAffinityConfig)(nil),              // 193: portico.core.v1.SessionAffinityConfig
+	(*SleepAction)(nil),                        // 194: portico.core.v1.SleepAction
+	(*StorageOSPersistentVolumeSource)(nil),    // 195: portico.core.v1.StorageOSPersistentVolumeSource
+	(*StorageOSVolumeSource)(nil),              // 196: portico.core.v1.StorageOSVolumeSource
+	(*Sysctl)(nil),                             // 197: portico.core.v1.Sysctl
+	(*TCPSocketAction)(nil),                    // 198: portico.core.v1.TCPSocketAction
+	(*Taint)(nil),                              // 199: portico.core.v1.Taint
+	(*TokenRequest)(nil),                       // 200: portico.core.v1.TokenRequest
+	(*TokenRequestSpec)(nil),                   // 201: portico.core.v1.TokenRequestSpec
+	(*TokenRequestStatus)(nil),                 // 202: portico.core.v1.TokenRequestStatus
+	(*Toleration)(nil),                         // 203: portico.core.v1.Toleration
+	(*TopologySelectorLabelRequirement)(nil),   // 204: portico.core.v1.TopologySelectorLabelRequirement
+	(*TopologySelectorTerm)(nil),               // 205: portico.core.v1.TopologySelectorTerm
+	(*TopologySpreadConstraint)(nil),           // 206: portico.core.v1.TopologySpreadConstraint
+	(*TypedLocalObjectReference)(nil),          // 207: portico.core.v1.TypedLocalObjectReference
+	(*TypedObjectReference)(nil),               // 208: portico.core.v1.TypedObjectReference
+	(*Volume)(nil),                             // 209: portico.core.v1.Volume
+	(*VolumeDevice)(nil),                       // 210: portico.core.v1.VolumeDevice
+	(*VolumeHealthCondition)(nil),              // 211: portico.core.v1.VolumeHealthCondition
+	(*VolumeHealthStatus)(nil),                 // 212: portico.core.v1.VolumeHealthStatus
+	(*VolumeMount)(nil),                        // 213: portico.core.v1.VolumeMount
+	(*VolumeMountStatus)(nil),                  // 214: portico.core.v1.VolumeMountStatus
+	(*VolumeNodeAffinity)(nil),                 // 215: portico.core.v1.VolumeNodeAffinity
+	(*VolumeProjection)(nil),                   // 216: portico.core.v1.VolumeProjection
+	(*VolumeResourceRequirements)(nil),         // 217: portico.core.v1.VolumeResourceRequirements
+	(*VolumeSource)(nil),                       // 218: portico.core.v1.VolumeSource
+	(*VolumeStatus)(nil),                       // 219: portico.core.v1.VolumeStatus
+	(*VsphereVirtualDiskVolumeSource)(nil),     // 220: portico.core.v1.VsphereVirtualDiskVolumeSource
+	(*WeightedPodAffinityTerm)(nil),            // 221: portico.core.v1.WeightedPodAffinityTerm
+	(*WindowsSecurityContextOptions)(nil),      // 222: portico.core.v1.WindowsSecurityContextOptions
+	nil,                                        // 223: portico.core.v1.CSIPersistentVolumeSource.VolumeAttributesEntry
+	nil,                                        // 224: portico.core.v1.CSIVolumeSource.VolumeAttributesEntry
+	nil,                                        // 225: portico.core.v1.ConfigMap.DataEntry
+	nil,                                        // 226: portico.core.v1.ConfigMap.BinaryDataEntry
+	nil,                                        // 227: portico.core.v1.ContainerStatus.AllocatedResourcesEntry
+	nil,                                        // 228: portico.core.v1.FlexPersistentVolumeSource.OptionsEntry
+	nil,                                        // 229: portico.core.v1.FlexVolumeSource.OptionsEntry
+	nil,                                        // 230: portico.core.v1.LimitRangeItem.MaxEntry
+	nil,                                        // 231: portico.core.v1.LimitRangeItem.MinEntry
+	nil,                                        // 232: portico.core.v1.LimitRangeItem.DefaultEntry
+	nil,                                        // 233: portico.core.v1.LimitRangeItem.DefaultRequestEntry
+	nil,                                        // 234: portico.core.v1.LimitRangeItem.MaxLimitRequestRatioEntry
+	nil,                                        // 235: portico.core.v1.NodeStatus.CapacityEntry
+	nil,                                        // 236: portico.core.v1.NodeStatus.AllocatableEntry
+	nil,                                        // 237: portico.core.v1.PersistentVolumeClaimStatus.CapacityEntry
+	nil,                                        // 238: portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourcesEntry
+	nil,                                        // 239: portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourceStatusesEntry
+	nil,                                        // 240: portico.core.v1.PersistentVolumeSpec.CapacityEntry
+	nil,                                        // 241: portico.core.v1.PodCertificateProjection.UserAnnotationsEntry
+	nil,                                        // 242: portico.core.v1.PodSpec.NodeSelectorEntry
+	nil,                                        // 243: portico.core.v1.PodSpec.OverheadEntry
+	nil,                                        // 244: portico.core.v1.PodStatus.AllocatedResourcesEntry
+	nil,                                        // 245: portico.core.v1.ReplicationControllerSpec.SelectorEntry
+	nil,                                        // 246: portico.core.v1.ResourceQuotaSpec.HardEntry
+	nil,                                        // 247: portico.core.v1.ResourceQuotaStatus.HardEntry
+	nil,                                        // 248: portico.core.v1.ResourceQuotaStatus.UsedEntry
+	nil,                                        // 249: portico.core.v1.ResourceRequirements.LimitsEntry
+	nil,                                        // 250: portico.core.v1.ResourceRequirements.RequestsEntry
+	nil,                                        // 251: portico.core.v1.Secret.DataEntry
+	nil,                                        // 252: portico.core.v1.Secret.StringDataEntry
+	nil,                                        // 253: portico.core.v1.ServiceSpec.SelectorEntry
+	nil,                                        // 254: portico.core.v1.TokenRequestSpec.AttestationsEntry
+	nil,                                        // 255: portico.core.v1.VolumeResourceRequirements.LimitsEntry
+	nil,                                        // 256: portico.core.v1.VolumeResourceRequirements.RequestsEntry
+	(*ObjectMeta)(nil),                         // 257: portico.core.v1.ObjectMeta
+	(*LabelSelector)(nil),                      // 258: portico.core.v1.LabelSelector
+	(*timestamppb.Timestamp)(nil),              // 259: google.protobuf.Timestamp
+	(*Quantity)(nil),                           // 260: portico.core.v1.Quantity
+	(*MicroTime)(nil),                          // 261: portico.core.v1.MicroTime
+	(*IntOrString)(nil),                        // 262: portico.core.v1.IntOrString
+	(*Condition)(nil),                          // 263: portico.core.v1.Condition
 }
 var file_portico_core_v1_types_proto_depIdxs = []int32{
 	96,  // 0: portico.core.v1.Affinity.node_affinity:type_name -> portico.core.v1.NodeAffinity
 	129, // 1: portico.core.v1.Affinity.pod_affinity:type_name -> portico.core.v1.PodAffinity
 	131, // 2: portico.core.v1.Affinity.pod_anti_affinity:type_name -> portico.core.v1.PodAntiAffinity
-	254, // 3: portico.core.v1.Binding.metadata:type_name -> portico.core.v1.ObjectMeta
+	257, // 3: portico.core.v1.Binding.metadata:type_name -> portico.core.v1.ObjectMeta
 	116, // 4: portico.core.v1.Binding.target:type_name -> portico.core.v1.ObjectReference
-	220, // 5: portico.core.v1.CSIPersistentVolumeSource.volume_attributes:type_name -> portico.core.v1.CSIPersistentVolumeSource.VolumeAttributesEntry
-	181, // 6: portico.core.v1.CSIPersistentVolumeSource.controller_publish_secret_ref:type_name -> portico.core.v1.SecretReference
-	181, // 7: portico.core.v1.CSIPersistentVolumeSource.node_stage_secret_ref:type_name -> portico.core.v1.SecretReference
-	181, // 8: portico.core.v1.CSIPersistentVolumeSource.node_publish_secret_ref:type_name -> portico.core.v1.SecretReference
-	181, // 9: portico.core.v1.CSIPersistentVolumeSource.controller_expand_secret_ref:type_name -> portico.core.v1.SecretReference
-	181, // 10: portico.core.v1.CSIPersistentVolumeSource.node_expand_secret_ref:type_name -> portico.core.v1.SecretReference
-	221, // 11: portico.core.v1.CSIVolumeSource.volume_attributes:type_name -> portico.core.v1.CSIVolumeSource.VolumeAttributesEntry
+	223, // 5: portico.core.v1.CSIPersistentVolumeSource.volume_attributes:type_name -> portico.core.v1.CSIPersistentVolumeSource.VolumeAttributesEntry
+	184, // 6: portico.core.v1.CSIPersistentVolumeSource.controller_publish_secret_ref:type_name -> portico.core.v1.SecretReference
+	184, // 7: portico.core.v1.CSIPersistentVolumeSource.node_stage_secret_ref:type_name -> portico.core.v1.SecretReference
+	184, // 8: portico.core.v1.CSIPersistentVolumeSource.node_publish_secret_ref:type_name -> portico.core.v1.SecretReference
+	184, // 9: portico.core.v1.CSIPersistentVolumeSource.controller_expand_secret_ref:type_name -> portico.core.v1.SecretReference
+	184, // 10: portico.core.v1.CSIPersistentVolumeSource.node_expand_secret_ref:type_name -> portico.core.v1.SecretReference
+	224, // 11: portico.core.v1.CSIVolumeSource.volume_attributes:type_name -> portico.core.v1.CSIVolumeSource.VolumeAttributesEntry
 	86,  // 12: portico.core.v1.CSIVolumeSource.node_publish_secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	181, // 13: portico.core.v1.CephFSPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	184, // 13: portico.core.v1.CephFSPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
 	86,  // 14: portico.core.v1.CephFSVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	181, // 15: portico.core.v1.CinderPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	184, // 15: portico.core.v1.CinderPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
 	86,  // 16: portico.core.v1.CinderVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	255, // 17: portico.core.v1.ClusterTrustBundleProjection.label_selector:type_name -> portico.core.v1.LabelSelector
-	254, // 18: portico.core.v1.ConfigMap.metadata:type_name -> portico.core.v1.ObjectMeta
-	222, // 19: portico.core.v1.ConfigMap.data:type_name -> portico.core.v1.ConfigMap.DataEntry
-	223, // 20: portico.core.v1.ConfigMap.binary_data:type_name -> portico.core.v1.ConfigMap.BinaryDataEntry
+	258, // 17: portico.core.v1.ClusterTrustBundleProjection.label_selector:type_name -> portico.core.v1.LabelSelector
+	257, // 18: portico.core.v1.ConfigMap.metadata:type_name -> portico.core.v1.ObjectMeta
+	225, // 19: portico.core.v1.ConfigMap.data:type_name -> portico.core.v1.ConfigMap.DataEntry
+	226, // 20: portico.core.v1.ConfigMap.binary_data:type_name -> portico.core.v1.ConfigMap.BinaryDataEntry
 	86,  // 21: portico.core.v1.ConfigMapEnvSource.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
 	86,  // 22: portico.core.v1.ConfigMapKeySelector.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
 	86,  // 23: portico.core.v1.ConfigMapProjection.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
@@ -20767,25 +20947,25 @@ var file_portico_core_v1_types_proto_depIdxs = []int32{
 	169, // 30: portico.core.v1.Container.resources:type_name -> portico.core.v1.ResourceRequirements
 	29,  // 31: portico.core.v1.Container.resize_policy:type_name -> portico.core.v1.ContainerResizePolicy
 	30,  // 32: portico.core.v1.Container.restart_policy_rules:type_name -> portico.core.v1.ContainerRestartRule
-	210, // 33: portico.core.v1.Container.volume_mounts:type_name -> portico.core.v1.VolumeMount
-	207, // 34: portico.core.v1.Container.volume_devices:type_name -> portico.core.v1.VolumeDevice
+	213, // 33: portico.core.v1.Container.volume_mounts:type_name -> portico.core.v1.VolumeMount
+	210, // 34: portico.core.v1.Container.volume_devices:type_name -> portico.core.v1.VolumeDevice
 	153, // 35: portico.core.v1.Container.liveness_probe:type_name -> portico.core.v1.Probe
 	153, // 36: portico.core.v1.Container.readiness_probe:type_name -> portico.core.v1.Probe
 	153, // 37: portico.core.v1.Container.startup_probe:type_name -> portico.core.v1.Probe
 	78,  // 38: portico.core.v1.Container.lifecycle:type_name -> portico.core.v1.Lifecycle
-	183, // 39: portico.core.v1.Container.security_context:type_name -> portico.core.v1.SecurityContext
+	186, // 39: portico.core.v1.Container.security_context:type_name -> portico.core.v1.SecurityContext
 	31,  // 40: portico.core.v1.ContainerRestartRule.exit_codes:type_name -> portico.core.v1.ContainerRestartRuleOnExitCodes
 	35,  // 41: portico.core.v1.ContainerState.waiting:type_name -> portico.core.v1.ContainerStateWaiting
 	33,  // 42: portico.core.v1.ContainerState.running:type_name -> portico.core.v1.ContainerStateRunning
 	34,  // 43: portico.core.v1.ContainerState.terminated:type_name -> portico.core.v1.ContainerStateTerminated
-	256, // 44: portico.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
-	256, // 45: portico.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
-	256, // 46: portico.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
+	259, // 44: portico.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
+	259, // 45: portico.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
+	259, // 46: portico.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
 	32,  // 47: portico.core.v1.ContainerStatus.state:type_name -> portico.core.v1.ContainerState
 	32,  // 48: portico.core.v1.ContainerStatus.last_state:type_name -> portico.core.v1.ContainerState
-	224, // 49: portico.core.v1.ContainerStatus.allocated_resources:type_name -> portico.core.v1.ContainerStatus.AllocatedResourcesEntry
+	227, // 49: portico.core.v1.ContainerStatus.allocated_resources:type_name -> portico.core.v1.ContainerStatus.AllocatedResourcesEntry
 	169, // 50: portico.core.v1.ContainerStatus.resources:type_name -> portico.core.v1.ResourceRequirements
-	211, // 51: portico.core.v1.ContainerStatus.volume_mounts:type_name -> portico.core.v1.VolumeMountStatus
+	214, // 51: portico.core.v1.ContainerStatus.volume_mounts:type_name -> portico.core.v1.VolumeMountStatus
 	37,  // 52: portico.core.v1.ContainerStatus.user:type_name -> portico.core.v1.ContainerUser
 	170, // 53: portico.core.v1.ContainerStatus.allocated_resources_status:type_name -> portico.core.v1.ResourceStatus
 	83,  // 54: portico.core.v1.ContainerUser.linux:type_name -> portico.core.v1.LinuxContainerUser
@@ -20793,20 +20973,20 @@ var file_portico_core_v1_types_proto_depIdxs = []int32{
 	115, // 56: portico.core.v1.DownwardAPIVolumeFile.field_ref:type_name -> portico.core.v1.ObjectFieldSelector
 	164, // 57: portico.core.v1.DownwardAPIVolumeFile.resource_field_ref:type_name -> portico.core.v1.ResourceFieldSelector
 	40,  // 58: portico.core.v1.DownwardAPIVolumeSource.items:type_name -> portico.core.v1.DownwardAPIVolumeFile
-	257, // 59: portico.core.v1.EmptyDirVolumeSource.size_limit:type_name -> portico.core.v1.Quantity
+	260, // 59: portico.core.v1.EmptyDirVolumeSource.size_limit:type_name -> portico.core.v1.Quantity
 	116, // 60: portico.core.v1.EndpointAddress.target_ref:type_name -> portico.core.v1.ObjectReference
 	43,  // 61: portico.core.v1.EndpointSubset.addresses:type_name -> portico.core.v1.EndpointAddress
 	43,  // 62: portico.core.v1.EndpointSubset.not_ready_addresses:type_name -> portico.core.v1.EndpointAddress
 	44,  // 63: portico.core.v1.EndpointSubset.ports:type_name -> portico.core.v1.EndpointPort
-	254, // 64: portico.core.v1.Endpoints.metadata:type_name -> portico.core.v1.ObjectMeta
+	257, // 64: portico.core.v1.Endpoints.metadata:type_name -> portico.core.v1.ObjectMeta
 	45,  // 65: portico.core.v1.Endpoints.subsets:type_name -> portico.core.v1.EndpointSubset
 	20,  // 66: portico.core.v1.EnvFromSource.config_map_ref:type_name -> portico.core.v1.ConfigMapEnvSource
-	178, // 67: portico.core.v1.EnvFromSource.secret_ref:type_name -> portico.core.v1.SecretEnvSource
+	181, // 67: portico.core.v1.EnvFromSource.secret_ref:type_name -> portico.core.v1.SecretEnvSource
 	49,  // 68: portico.core.v1.EnvVar.value_from:type_name -> portico.core.v1.EnvVarSource
 	115, // 69: portico.core.v1.EnvVarSource.field_ref:type_name -> portico.core.v1.ObjectFieldSelector
 	164, // 70: portico.core.v1.EnvVarSource.resource_field_ref:type_name -> portico.core.v1.ResourceFieldSelector
 	21,  // 71: portico.core.v1.EnvVarSource.config_map_key_ref:type_name -> portico.core.v1.ConfigMapKeySelector
-	179, // 72: portico.core.v1.EnvVarSource.secret_key_ref:type_name -> portico.core.v1.SecretKeySelector
+	182, // 72: portico.core.v1.EnvVarSource.secret_key_ref:type_name -> portico.core.v1.SecretKeySelector
 	59,  // 73: portico.core.v1.EnvVarSource.file_key_ref:type_name -> portico.core.v1.FileKeySelector
 	51,  // 74: portico.core.v1.EphemeralContainer.ephemeral_container_common:type_name -> portico.core.v1.EphemeralContainerCommon
 	28,  // 75: portico.core.v1.EphemeralContainerCommon.ports:type_name -> portico.core.v1.ContainerPort
@@ -20815,64 +20995,64 @@ var file_portico_core_v1_types_proto_depIdxs = []int32{
 	169, // 78: portico.core.v1.EphemeralContainerCommon.resources:type_name -> portico.core.v1.ResourceRequirements
 	29,  // 79: portico.core.v1.EphemeralContainerCommon.resize_policy:type_name -> portico.core.v1.ContainerResizePolicy
 	30,  // 80: portico.core.v1.EphemeralContainerCommon.restart_policy_rules:type_name -> portico.core.v1.ContainerRestartRule
-	210, // 81: portico.core.v1.EphemeralContainerCommon.volume_mounts:type_name -> portico.core.v1.VolumeMount
-	207, // 82: portico.core.v1.EphemeralContainerCommon.volume_devices:type_name -> portico.core.v1.VolumeDevice
+	213, // 81: portico.core.v1.EphemeralContainerCommon.volume_mounts:type_name -> portico.core.v1.VolumeMount
+	210, // 82: portico.core.v1.EphemeralContainerCommon.volume_devices:type_name -> portico.core.v1.VolumeDevice
 	153, // 83: portico.core.v1.EphemeralContainerCommon.liveness_probe:type_name -> portico.core.v1.Probe
 	153, // 84: portico.core.v1.EphemeralContainerCommon.readiness_probe:type_name -> portico.core.v1.Probe
 	153, // 85: portico.core.v1.EphemeralContainerCommon.startup_probe:type_name -> portico.core.v1.Probe
 	78,  // 86: portico.core.v1.EphemeralContainerCommon.lifecycle:type_name -> portico.core.v1.Lifecycle
-	183, // 87: portico.core.v1.EphemeralContainerCommon.security_context:type_name -> portico.core.v1.SecurityContext
+	186, // 87: portico.core.v1.EphemeralContainerCommon.security_context:type_name -> portico.core.v1.SecurityContext
 	122, // 88: portico.core.v1.EphemeralVolumeSource.volume_claim_template:type_name -> portico.core.v1.PersistentVolumeClaimTemplate
-	254, // 89: portico.core.v1.Event.metadata:type_name -> portico.core.v1.ObjectMeta
+	257, // 89: portico.core.v1.Event.metadata:type_name -> portico.core.v1.ObjectMeta
 	116, // 90: portico.core.v1.Event.involved_object:type_name -> portico.core.v1.ObjectReference
 	55,  // 91: portico.core.v1.Event.source:type_name -> portico.core.v1.EventSource
-	256, // 92: portico.core.v1.Event.first_timestamp:type_name -> google.protobuf.Timestamp
-	256, // 93: portico.core.v1.Event.last_timestamp:type_name -> google.protobuf.Timestamp
-	258, // 94: portico.core.v1.Event.event_time:type_name -> portico.core.v1.MicroTime
+	259, // 92: portico.core.v1.Event.first_timestamp:type_name -> google.protobuf.Timestamp
+	259, // 93: portico.core.v1.Event.last_timestamp:type_name -> google.protobuf.Timestamp
+	261, // 94: portico.core.v1.Event.event_time:type_name -> portico.core.v1.MicroTime
 	54,  // 95: portico.core.v1.Event.series:type_name -> portico.core.v1.EventSeries
 	116, // 96: portico.core.v1.Event.related:type_name -> portico.core.v1.ObjectReference
-	258, // 97: portico.core.v1.EventSeries.last_observed_time:type_name -> portico.core.v1.MicroTime
-	181, // 98: portico.core.v1.FlexPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
-	225, // 99: portico.core.v1.FlexPersistentVolumeSource.options:type_name -> portico.core.v1.FlexPersistentVolumeSource.OptionsEntry
+	261, // 97: portico.core.v1.EventSeries.last_observed_time:type_name -> portico.core.v1.MicroTime
+	184, // 98: portico.core.v1.FlexPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	228, // 99: portico.core.v1.FlexPersistentVolumeSource.options:type_name -> portico.core.v1.FlexPersistentVolumeSource.OptionsEntry
 	86,  // 100: portico.core.v1.FlexVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	226, // 101: portico.core.v1.FlexVolumeSource.options:type_name -> portico.core.v1.FlexVolumeSource.OptionsEntry
-	259, // 102: portico.core.v1.HTTPGetAction.port:type_name -> portico.core.v1.IntOrString
+	229, // 101: portico.core.v1.FlexVolumeSource.options:type_name -> portico.core.v1.FlexVolumeSource.OptionsEntry
+	262, // 102: portico.core.v1.HTTPGetAction.port:type_name -> portico.core.v1.IntOrString
 	69,  // 103: portico.core.v1.HTTPGetAction.http_headers:type_name -> portico.core.v1.HTTPHeader
-	181, // 104: portico.core.v1.ISCSIPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	184, // 104: portico.core.v1.ISCSIPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
 	86,  // 105: portico.core.v1.ISCSIVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
 	79,  // 106: portico.core.v1.Lifecycle.post_start:type_name -> portico.core.v1.LifecycleHandler
 	79,  // 107: portico.core.v1.Lifecycle.pre_stop:type_name -> portico.core.v1.LifecycleHandler
 	57,  // 108: portico.core.v1.LifecycleHandler.exec:type_name -> portico.core.v1.ExecAction
 	68,  // 109: portico.core.v1.LifecycleHandler.http_get:type_name -> portico.core.v1.HTTPGetAction
-	195, // 110: portico.core.v1.LifecycleHandler.tcp_socket:type_name -> portico.core.v1.TCPSocketAction
-	191, // 111: portico.core.v1.LifecycleHandler.sleep:type_name -> portico.core.v1.SleepAction
-	254, // 112: portico.core.v1.LimitRange.metadata:type_name -> portico.core.v1.ObjectMeta
+	198, // 110: portico.core.v1.LifecycleHandler.tcp_socket:type_name -> portico.core.v1.TCPSocketAction
+	194, // 111: portico.core.v1.LifecycleHandler.sleep:type_name -> portico.core.v1.SleepAction
+	257, // 112: portico.core.v1.LimitRange.metadata:type_name -> portico.core.v1.ObjectMeta
 	82,  // 113: portico.core.v1.LimitRange.spec:type_name -> portico.core.v1.LimitRangeSpec
-	227, // 114: portico.core.v1.LimitRangeItem.max:type_name -> portico.core.v1.LimitRangeItem.MaxEntry
-	228, // 115: portico.core.v1.LimitRangeItem.min:type_name -> portico.core.v1.LimitRangeItem.MinEntry
-	229, // 116: portico.core.v1.LimitRangeItem.default:type_name -> portico.core.v1.LimitRangeItem.DefaultEntry
-	230, // 117: portico.core.v1.LimitRangeItem.default_request:type_name -> portico.core.v1.LimitRangeItem.DefaultRequestEntry
-	231, // 118: portico.core.v1.LimitRangeItem.max_limit_request_ratio:type_name -> portico.core.v1.LimitRangeItem.MaxLimitRequestRatioEntry
+	230, // 114: portico.core.v1.LimitRangeItem.max:type_name -> portico.core.v1.LimitRangeItem.MaxEntry
+	231, // 115: portico.core.v1.LimitRangeItem.min:type_name -> portico.core.v1.LimitRangeItem.MinEntry
+	232, // 116: portico.core.v1.LimitRangeItem.default:type_name -> portico.core.v1.LimitRangeItem.DefaultEntry
+	233, // 117: portico.core.v1.LimitRangeItem.default_request:type_name -> portico.core.v1.LimitRangeItem.DefaultRequestEntry
+	234, // 118: portico.core.v1.LimitRangeItem.max_limit_request_ratio:type_name -> portico.core.v1.LimitRangeItem.MaxLimitRequestRatioEntry
 	81,  // 119: portico.core.v1.LimitRangeSpec.limits:type_name -> portico.core.v1.LimitRangeItem
 	150, // 120: portico.core.v1.LoadBalancerIngress.ports:type_name -> portico.core.v1.PortStatus
 	84,  // 121: portico.core.v1.LoadBalancerStatus.ingress:type_name -> portico.core.v1.LoadBalancerIngress
-	254, // 122: portico.core.v1.Namespace.metadata:type_name -> portico.core.v1.ObjectMeta
+	257, // 122: portico.core.v1.Namespace.metadata:type_name -> portico.core.v1.ObjectMeta
 	92,  // 123: portico.core.v1.Namespace.spec:type_name -> portico.core.v1.NamespaceSpec
 	93,  // 124: portico.core.v1.Namespace.status:type_name -> portico.core.v1.NamespaceStatus
-	256, // 125: portico.core.v1.NamespaceCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	259, // 125: portico.core.v1.NamespaceCondition.last_transition_time:type_name -> google.protobuf.Timestamp
 	91,  // 126: portico.core.v1.NamespaceStatus.conditions:type_name -> portico.core.v1.NamespaceCondition
-	254, // 127: portico.core.v1.Node.metadata:type_name -> portico.core.v1.ObjectMeta
+	257, // 127: portico.core.v1.Node.metadata:type_name -> portico.core.v1.ObjectMeta
 	111, // 128: portico.core.v1.Node.spec:type_name -> portico.core.v1.NodeSpec
 	112, // 129: portico.core.v1.Node.status:type_name -> portico.core.v1.NodeStatus
 	108, // 130: portico.core.v1.NodeAffinity.required_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.NodeSelector
 	152, // 131: portico.core.v1.NodeAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.PreferredSchedulingTerm
-	257, // 132: portico.core.v1.NodeAllocatableMappedResources.quantity:type_name -> portico.core.v1.Quantity
-	257, // 133: portico.core.v1.NodeAllocatableOverheadResources.per_pod:type_name -> portico.core.v1.Quantity
-	257, // 134: portico.core.v1.NodeAllocatableOverheadResources.per_container:type_name -> portico.core.v1.Quantity
+	260, // 132: portico.core.v1.NodeAllocatableMappedResources.quantity:type_name -> portico.core.v1.Quantity
+	260, // 133: portico.core.v1.NodeAllocatableOverheadResources.per_pod:type_name -> portico.core.v1.Quantity
+	260, // 134: portico.core.v1.NodeAllocatableOverheadResources.per_container:type_name -> portico.core.v1.Quantity
 	97,  // 135: portico.core.v1.NodeAllocatableResourceClaimStatus.mapping:type_name -> portico.core.v1.NodeAllocatableMappedResources
 	98,  // 136: portico.core.v1.NodeAllocatableResourceClaimStatus.overhead:type_name -> portico.core.v1.NodeAllocatableOverheadResources
-	256, // 137: portico.core.v1.NodeCondition.last_heartbeat_time:type_name -> google.protobuf.Timestamp
-	256, // 138: portico.core.v1.NodeCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	259, // 137: portico.core.v1.NodeCondition.last_heartbeat_time:type_name -> google.protobuf.Timestamp
+	259, // 138: portico.core.v1.NodeCondition.last_transition_time:type_name -> google.protobuf.Timestamp
 	22,  // 139: portico.core.v1.NodeConfigSource.config_map:type_name -> portico.core.v1.ConfigMapNodeConfigSource
 	101, // 140: portico.core.v1.NodeConfigStatus.assigned:type_name -> portico.core.v1.NodeConfigSource
 	101, // 141: portico.core.v1.NodeConfigStatus.active:type_name -> portico.core.v1.NodeConfigSource
@@ -20882,11 +21062,11 @@ var file_portico_core_v1_types_proto_depIdxs = []int32{
 	110, // 145: portico.core.v1.NodeSelector.node_selector_terms:type_name -> portico.core.v1.NodeSelectorTerm
 	109, // 146: portico.core.v1.NodeSelectorTerm.match_expressions:type_name -> portico.core.v1.NodeSelectorRequirement
 	109, // 147: portico.core.v1.NodeSelectorTerm.match_fields:type_name -> portico.core.v1.NodeSelectorRequirement
-	196, // 148: portico.core.v1.NodeSpec.taints:type_name -> portico.core.v1.Taint
+	199, // 148: portico.core.v1.NodeSpec.taints:type_name -> portico.core.v1.Taint
 	101, // 149: portico.core.v1.NodeSpec.config_source:type_name -> portico.core.v1.NodeConfigSource
 	105, // 150: portico.core.v1.NodeSpec.pod_preemption_policy:type_name -> portico.core.v1.NodePodPreemptionPolicy
-	232, // 151: portico.core.v1.NodeStatus.capacity:type_name -> portico.core.v1.NodeStatus.CapacityEntry
-	233, // 152: portico.core.v1.NodeStatus.allocatable:type_name -> portico.core.v1.NodeStatus.AllocatableEntry
+	235, // 151: portico.core.v1.NodeStatus.capacity:type_name -> portico.core.v1.NodeStatus.CapacityEntry
+	236, // 152: portico.core.v1.NodeStatus.allocatable:type_name -> portico.core.v1.NodeStatus.AllocatableEntry
 	100, // 153: portico.core.v1.NodeStatus.conditions:type_name -> portico.core.v1.NodeCondition
 	95,  // 154: portico.core.v1.NodeStatus.addresses:type_name -> portico.core.v1.NodeAddress
 	103, // 155: portico.core.v1.NodeStatus.daemon_endpoints:type_name -> portico.core.v1.NodeDaemonEndpoints
@@ -20897,25 +21077,25 @@ var file_portico_core_v1_types_proto_depIdxs = []int32{
 	106, // 160: portico.core.v1.NodeStatus.runtime_handlers:type_name -> portico.core.v1.NodeRuntimeHandler
 	104, // 161: portico.core.v1.NodeStatus.features:type_name -> portico.core.v1.NodeFeatures
 	113, // 162: portico.core.v1.NodeSystemInfo.swap:type_name -> portico.core.v1.NodeSwapStatus
-	254, // 163: portico.core.v1.PersistentVolume.metadata:type_name -> portico.core.v1.ObjectMeta
+	257, // 163: portico.core.v1.PersistentVolume.metadata:type_name -> portico.core.v1.ObjectMeta
 	125, // 164: portico.core.v1.PersistentVolume.spec:type_name -> portico.core.v1.PersistentVolumeSpec
 	126, // 165: portico.core.v1.PersistentVolume.status:type_name -> portico.core.v1.PersistentVolumeStatus
-	254, // 166: portico.core.v1.PersistentVolumeClaim.metadata:type_name -> portico.core.v1.ObjectMeta
+	257, // 166: portico.core.v1.PersistentVolumeClaim.metadata:type_name -> portico.core.v1.ObjectMeta
 	120, // 167: portico.core.v1.PersistentVolumeClaim.spec:type_name -> portico.core.v1.PersistentVolumeClaimSpec
 	121, // 168: portico.core.v1.PersistentVolumeClaim.status:type_name -> portico.core.v1.PersistentVolumeClaimStatus
-	256, // 169: portico.core.v1.PersistentVolumeClaimCondition.last_probe_time:type_name -> google.protobuf.Timestamp
-	256, // 170: portico.core.v1.PersistentVolumeClaimCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	255, // 171: portico.core.v1.PersistentVolumeClaimSpec.selector:type_name -> portico.core.v1.LabelSelector
-	214, // 172: portico.core.v1.PersistentVolumeClaimSpec.resources:type_name -> portico.core.v1.VolumeResourceRequirements
-	204, // 173: portico.core.v1.PersistentVolumeClaimSpec.data_source:type_name -> portico.core.v1.TypedLocalObjectReference
-	205, // 174: portico.core.v1.PersistentVolumeClaimSpec.data_source_ref:type_name -> portico.core.v1.TypedObjectReference
-	234, // 175: portico.core.v1.PersistentVolumeClaimStatus.capacity:type_name -> portico.core.v1.PersistentVolumeClaimStatus.CapacityEntry
+	259, // 169: portico.core.v1.PersistentVolumeClaimCondition.last_probe_time:type_name -> google.protobuf.Timestamp
+	259, // 170: portico.core.v1.PersistentVolumeClaimCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	258, // 171: portico.core.v1.PersistentVolumeClaimSpec.selector:type_name -> portico.core.v1.LabelSelector
+	217, // 172: portico.core.v1.PersistentVolumeClaimSpec.resources:type_name -> portico.core.v1.VolumeResourceRequirements
+	207, // 173: portico.core.v1.PersistentVolumeClaimSpec.data_source:type_name -> portico.core.v1.TypedLocalObjectReference
+	208, // 174: portico.core.v1.PersistentVolumeClaimSpec.data_source_ref:type_name -> portico.core.v1.TypedObjectReference
+	237, // 175: portico.core.v1.PersistentVolumeClaimStatus.capacity:type_name -> portico.core.v1.PersistentVolumeClaimStatus.CapacityEntry
 	119, // 176: portico.core.v1.PersistentVolumeClaimStatus.conditions:type_name -> portico.core.v1.PersistentVolumeClaimCondition
-	235, // 177: portico.core.v1.PersistentVolumeClaimStatus.allocated_resources:type_name -> portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourcesEntry
-	236, // 178: portico.core.v1.PersistentVolumeClaimStatus.allocated_resource_statuses:type_name -> portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourceStatusesEntry
+	238, // 177: portico.core.v1.PersistentVolumeClaimStatus.allocated_resources:type_name -> portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourcesEntry
+	239, // 178: portico.core.v1.PersistentVolumeClaimStatus.allocated_resource_statuses:type_name -> portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourceStatusesEntry
 	88,  // 179: portico.core.v1.PersistentVolumeClaimStatus.modify_volume_status:type_name -> portico.core.v1.ModifyVolumeStatus
-	209, // 180: portico.core.v1.PersistentVolumeClaimStatus.health_status:type_name -> portico.core.v1.VolumeHealthStatus
-	254, // 181: portico.core.v1.PersistentVolumeClaimTemplate.metadata:type_name -> portico.core.v1.ObjectMeta
+	212, // 180: portico.core.v1.PersistentVolumeClaimStatus.health_status:type_name -> portico.core.v1.VolumeHealthStatus
+	257, // 181: portico.core.v1.PersistentVolumeClaimTemplate.metadata:type_name -> portico.core.v1.ObjectMeta
 	120, // 182: portico.core.v1.PersistentVolumeClaimTemplate.spec:type_name -> portico.core.v1.PersistentVolumeClaimSpec
 	63,  // 183: portico.core.v1.PersistentVolumeSource.gce_persistent_disk:type_name -> portico.core.v1.GCEPersistentDiskVolumeSource
 	0,   // 184: portico.core.v1.PersistentVolumeSource.aws_elastic_block_store:type_name -> portico.core.v1.AWSElasticBlockStoreVolumeSource
@@ -20930,53 +21110,53 @@ var file_portico_core_v1_types_proto_depIdxs = []int32{
 	62,  // 193: portico.core.v1.PersistentVolumeSource.flocker:type_name -> portico.core.v1.FlockerVolumeSource
 	60,  // 194: portico.core.v1.PersistentVolumeSource.flex_volume:type_name -> portico.core.v1.FlexPersistentVolumeSource
 	6,   // 195: portico.core.v1.PersistentVolumeSource.azure_file:type_name -> portico.core.v1.AzureFilePersistentVolumeSource
-	217, // 196: portico.core.v1.PersistentVolumeSource.vsphere_volume:type_name -> portico.core.v1.VsphereVirtualDiskVolumeSource
+	220, // 196: portico.core.v1.PersistentVolumeSource.vsphere_volume:type_name -> portico.core.v1.VsphereVirtualDiskVolumeSource
 	156, // 197: portico.core.v1.PersistentVolumeSource.quobyte:type_name -> portico.core.v1.QuobyteVolumeSource
 	5,   // 198: portico.core.v1.PersistentVolumeSource.azure_disk:type_name -> portico.core.v1.AzureDiskVolumeSource
 	127, // 199: portico.core.v1.PersistentVolumeSource.photon_persistent_disk:type_name -> portico.core.v1.PhotonPersistentDiskVolumeSource
 	151, // 200: portico.core.v1.PersistentVolumeSource.portworx_volume:type_name -> portico.core.v1.PortworxVolumeSource
-	172, // 201: portico.core.v1.PersistentVolumeSource.scale_io:type_name -> portico.core.v1.ScaleIOPersistentVolumeSource
+	173, // 201: portico.core.v1.PersistentVolumeSource.scale_io:type_name -> portico.core.v1.ScaleIOPersistentVolumeSource
 	87,  // 202: portico.core.v1.PersistentVolumeSource.local:type_name -> portico.core.v1.LocalVolumeSource
-	192, // 203: portico.core.v1.PersistentVolumeSource.storageos:type_name -> portico.core.v1.StorageOSPersistentVolumeSource
+	195, // 203: portico.core.v1.PersistentVolumeSource.storageos:type_name -> portico.core.v1.StorageOSPersistentVolumeSource
 	10,  // 204: portico.core.v1.PersistentVolumeSource.csi:type_name -> portico.core.v1.CSIPersistentVolumeSource
-	237, // 205: portico.core.v1.PersistentVolumeSpec.capacity:type_name -> portico.core.v1.PersistentVolumeSpec.CapacityEntry
+	240, // 205: portico.core.v1.PersistentVolumeSpec.capacity:type_name -> portico.core.v1.PersistentVolumeSpec.CapacityEntry
 	124, // 206: portico.core.v1.PersistentVolumeSpec.persistent_volume_source:type_name -> portico.core.v1.PersistentVolumeSource
 	116, // 207: portico.core.v1.PersistentVolumeSpec.claim_ref:type_name -> portico.core.v1.ObjectReference
-	212, // 208: portico.core.v1.PersistentVolumeSpec.node_affinity:type_name -> portico.core.v1.VolumeNodeAffinity
-	256, // 209: portico.core.v1.PersistentVolumeStatus.last_phase_transition_time:type_name -> google.protobuf.Timestamp
-	254, // 210: portico.core.v1.Pod.metadata:type_name -> portico.core.v1.ObjectMeta
+	215, // 208: portico.core.v1.PersistentVolumeSpec.node_affinity:type_name -> portico.core.v1.VolumeNodeAffinity
+	259, // 209: portico.core.v1.PersistentVolumeStatus.last_phase_transition_time:type_name -> google.protobuf.Timestamp
+	257, // 210: portico.core.v1.Pod.metadata:type_name -> portico.core.v1.ObjectMeta
 	145, // 211: portico.core.v1.Pod.spec:type_name -> portico.core.v1.PodSpec
 	146, // 212: portico.core.v1.Pod.status:type_name -> portico.core.v1.PodStatus
 	130, // 213: portico.core.v1.PodAffinity.required_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.PodAffinityTerm
-	218, // 214: portico.core.v1.PodAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.WeightedPodAffinityTerm
-	255, // 215: portico.core.v1.PodAffinityTerm.label_selector:type_name -> portico.core.v1.LabelSelector
-	255, // 216: portico.core.v1.PodAffinityTerm.namespace_selector:type_name -> portico.core.v1.LabelSelector
+	221, // 214: portico.core.v1.PodAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.WeightedPodAffinityTerm
+	258, // 215: portico.core.v1.PodAffinityTerm.label_selector:type_name -> portico.core.v1.LabelSelector
+	258, // 216: portico.core.v1.PodAffinityTerm.namespace_selector:type_name -> portico.core.v1.LabelSelector
 	130, // 217: portico.core.v1.PodAntiAffinity.required_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.PodAffinityTerm
-	218, // 218: portico.core.v1.PodAntiAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.WeightedPodAffinityTerm
-	238, // 219: portico.core.v1.PodCertificateProjection.user_annotations:type_name -> portico.core.v1.PodCertificateProjection.UserAnnotationsEntry
-	256, // 220: portico.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
-	256, // 221: portico.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	221, // 218: portico.core.v1.PodAntiAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> portico.core.v1.WeightedPodAffinityTerm
+	241, // 219: portico.core.v1.PodCertificateProjection.user_annotations:type_name -> portico.core.v1.PodCertificateProjection.UserAnnotationsEntry
+	259, // 220: portico.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
+	259, // 221: portico.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
 	135, // 222: portico.core.v1.PodDNSConfig.options:type_name -> portico.core.v1.PodDNSConfigOption
 	26,  // 223: portico.core.v1.PodExtendedResourceClaimStatus.request_mappings:type_name -> portico.core.v1.ContainerExtendedResourceRequest
 	171, // 224: portico.core.v1.PodSecurityContext.se_linux_options:type_name -> portico.core.v1.SELinuxOptions
-	219, // 225: portico.core.v1.PodSecurityContext.windows_options:type_name -> portico.core.v1.WindowsSecurityContextOptions
-	194, // 226: portico.core.v1.PodSecurityContext.sysctls:type_name -> portico.core.v1.Sysctl
-	176, // 227: portico.core.v1.PodSecurityContext.seccomp_profile:type_name -> portico.core.v1.SeccompProfile
+	222, // 225: portico.core.v1.PodSecurityContext.windows_options:type_name -> portico.core.v1.WindowsSecurityContextOptions
+	197, // 226: portico.core.v1.PodSecurityContext.sysctls:type_name -> portico.core.v1.Sysctl
+	179, // 227: portico.core.v1.PodSecurityContext.seccomp_profile:type_name -> portico.core.v1.SeccompProfile
 	2,   // 228: portico.core.v1.PodSecurityContext.app_armor_profile:type_name -> portico.core.v1.AppArmorProfile
-	206, // 229: portico.core.v1.PodSpec.volumes:type_name -> portico.core.v1.Volume
+	209, // 229: portico.core.v1.PodSpec.volumes:type_name -> portico.core.v1.Volume
 	25,  // 230: portico.core.v1.PodSpec.init_containers:type_name -> portico.core.v1.Container
 	25,  // 231: portico.core.v1.PodSpec.containers:type_name -> portico.core.v1.Container
 	50,  // 232: portico.core.v1.PodSpec.ephemeral_containers:type_name -> portico.core.v1.EphemeralContainer
-	239, // 233: portico.core.v1.PodSpec.node_selector:type_name -> portico.core.v1.PodSpec.NodeSelectorEntry
+	242, // 233: portico.core.v1.PodSpec.node_selector:type_name -> portico.core.v1.PodSpec.NodeSelectorEntry
 	144, // 234: portico.core.v1.PodSpec.security_context:type_name -> portico.core.v1.PodSecurityContext
 	86,  // 235: portico.core.v1.PodSpec.image_pull_secrets:type_name -> portico.core.v1.LocalObjectReference
 	1,   // 236: portico.core.v1.PodSpec.affinity:type_name -> portico.core.v1.Affinity
-	200, // 237: portico.core.v1.PodSpec.tolerations:type_name -> portico.core.v1.Toleration
+	203, // 237: portico.core.v1.PodSpec.tolerations:type_name -> portico.core.v1.Toleration
 	70,  // 238: portico.core.v1.PodSpec.host_aliases:type_name -> portico.core.v1.HostAlias
 	134, // 239: portico.core.v1.PodSpec.dns_config:type_name -> portico.core.v1.PodDNSConfig
 	139, // 240: portico.core.v1.PodSpec.readiness_gates:type_name -> portico.core.v1.PodReadinessGate
-	240, // 241: portico.core.v1.PodSpec.overhead:type_name -> portico.core.v1.PodSpec.OverheadEntry
-	203, // 242: portico.core.v1.PodSpec.topology_spread_constraints:type_name -> portico.core.v1.TopologySpreadConstraint
+	243, // 241: portico.core.v1.PodSpec.overhead:type_name -> portico.core.v1.PodSpec.OverheadEntry
+	206, // 242: portico.core.v1.PodSpec.topology_spread_constraints:type_name -> portico.core.v1.TopologySpreadConstraint
 	138, // 243: portico.core.v1.PodSpec.os:type_name -> portico.core.v1.PodOS
 	142, // 244: portico.core.v1.PodSpec.scheduling_gates:type_name -> portico.core.v1.PodSchedulingGate
 	140, // 245: portico.core.v1.PodSpec.resource_claims:type_name -> portico.core.v1.PodResourceClaim
@@ -20986,162 +21166,165 @@ var file_portico_core_v1_types_proto_depIdxs = []int32{
 	133, // 249: portico.core.v1.PodStatus.conditions:type_name -> portico.core.v1.PodCondition
 	71,  // 250: portico.core.v1.PodStatus.host_ips:type_name -> portico.core.v1.HostIP
 	137, // 251: portico.core.v1.PodStatus.pod_ips:type_name -> portico.core.v1.PodIP
-	256, // 252: portico.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
+	259, // 252: portico.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
 	36,  // 253: portico.core.v1.PodStatus.init_container_statuses:type_name -> portico.core.v1.ContainerStatus
 	36,  // 254: portico.core.v1.PodStatus.container_statuses:type_name -> portico.core.v1.ContainerStatus
 	36,  // 255: portico.core.v1.PodStatus.ephemeral_container_statuses:type_name -> portico.core.v1.ContainerStatus
 	141, // 256: portico.core.v1.PodStatus.resource_claim_statuses:type_name -> portico.core.v1.PodResourceClaimStatus
 	136, // 257: portico.core.v1.PodStatus.extended_resource_claim_status:type_name -> portico.core.v1.PodExtendedResourceClaimStatus
-	241, // 258: portico.core.v1.PodStatus.allocated_resources:type_name -> portico.core.v1.PodStatus.AllocatedResourcesEntry
+	244, // 258: portico.core.v1.PodStatus.allocated_resources:type_name -> portico.core.v1.PodStatus.AllocatedResourcesEntry
 	169, // 259: portico.core.v1.PodStatus.resources:type_name -> portico.core.v1.ResourceRequirements
 	99,  // 260: portico.core.v1.PodStatus.node_allocatable_resource_claim_statuses:type_name -> portico.core.v1.NodeAllocatableResourceClaimStatus
 	149, // 261: portico.core.v1.PodStatus.volume_health:type_name -> portico.core.v1.PodVolumeHealth
-	254, // 262: portico.core.v1.PodTemplate.metadata:type_name -> portico.core.v1.ObjectMeta
+	257, // 262: portico.core.v1.PodTemplate.metadata:type_name -> portico.core.v1.ObjectMeta
 	148, // 263: portico.core.v1.PodTemplate.template:type_name -> portico.core.v1.PodTemplateSpec
-	254, // 264: portico.core.v1.PodTemplateSpec.metadata:type_name -> portico.core.v1.ObjectMeta
+	257, // 264: portico.core.v1.PodTemplateSpec.metadata:type_name -> portico.core.v1.ObjectMeta
 	145, // 265: portico.core.v1.PodTemplateSpec.spec:type_name -> portico.core.v1.PodSpec
-	208, // 266: portico.core.v1.PodVolumeHealth.health_conditions:type_name -> portico.core.v1.VolumeHealthCondition
-	256, // 267: portico.core.v1.PodVolumeHealth.last_transition_time:type_name -> google.protobuf.Timestamp
+	211, // 266: portico.core.v1.PodVolumeHealth.health_conditions:type_name -> portico.core.v1.VolumeHealthCondition
+	259, // 267: portico.core.v1.PodVolumeHealth.last_transition_time:type_name -> google.protobuf.Timestamp
 	110, // 268: portico.core.v1.PreferredSchedulingTerm.preference:type_name -> portico.core.v1.NodeSelectorTerm
 	154, // 269: portico.core.v1.Probe.handler:type_name -> portico.core.v1.ProbeHandler
 	57,  // 270: portico.core.v1.ProbeHandler.exec:type_name -> portico.core.v1.ExecAction
 	68,  // 271: portico.core.v1.ProbeHandler.http_get:type_name -> portico.core.v1.HTTPGetAction
-	195, // 272: portico.core.v1.ProbeHandler.tcp_socket:type_name -> portico.core.v1.TCPSocketAction
+	198, // 272: portico.core.v1.ProbeHandler.tcp_socket:type_name -> portico.core.v1.TCPSocketAction
 	64,  // 273: portico.core.v1.ProbeHandler.grpc:type_name -> portico.core.v1.GRPCAction
-	213, // 274: portico.core.v1.ProjectedVolumeSource.sources:type_name -> portico.core.v1.VolumeProjection
-	181, // 275: portico.core.v1.RBDPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	216, // 274: portico.core.v1.ProjectedVolumeSource.sources:type_name -> portico.core.v1.VolumeProjection
+	184, // 275: portico.core.v1.RBDPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
 	86,  // 276: portico.core.v1.RBDVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	254, // 277: portico.core.v1.ReplicationController.metadata:type_name -> portico.core.v1.ObjectMeta
+	257, // 277: portico.core.v1.ReplicationController.metadata:type_name -> portico.core.v1.ObjectMeta
 	161, // 278: portico.core.v1.ReplicationController.spec:type_name -> portico.core.v1.ReplicationControllerSpec
 	162, // 279: portico.core.v1.ReplicationController.status:type_name -> portico.core.v1.ReplicationControllerStatus
-	256, // 280: portico.core.v1.ReplicationControllerCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	242, // 281: portico.core.v1.ReplicationControllerSpec.selector:type_name -> portico.core.v1.ReplicationControllerSpec.SelectorEntry
+	259, // 280: portico.core.v1.ReplicationControllerCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	245, // 281: portico.core.v1.ReplicationControllerSpec.selector:type_name -> portico.core.v1.ReplicationControllerSpec.SelectorEntry
 	148, // 282: portico.core.v1.ReplicationControllerSpec.template:type_name -> portico.core.v1.PodTemplateSpec
 	160, // 283: portico.core.v1.ReplicationControllerStatus.conditions:type_name -> portico.core.v1.ReplicationControllerCondition
-	257, // 284: portico.core.v1.ResourceFieldSelector.divisor:type_name -> portico.core.v1.Quantity
-	254, // 285: portico.core.v1.ResourceQuota.metadata:type_name -> portico.core.v1.ObjectMeta
+	260, // 284: portico.core.v1.ResourceFieldSelector.divisor:type_name -> portico.core.v1.Quantity
+	257, // 285: portico.core.v1.ResourceQuota.metadata:type_name -> portico.core.v1.ObjectMeta
 	167, // 286: portico.core.v1.ResourceQuota.spec:type_name -> portico.core.v1.ResourceQuotaSpec
 	168, // 287: portico.core.v1.ResourceQuota.status:type_name -> portico.core.v1.ResourceQuotaStatus
-	243, // 288: portico.core.v1.ResourceQuotaSpec.hard:type_name -> portico.core.v1.ResourceQuotaSpec.HardEntry
-	174, // 289: portico.core.v1.ResourceQuotaSpec.scope_selector:type_name -> portico.core.v1.ScopeSelector
-	244, // 290: portico.core.v1.ResourceQuotaStatus.hard:type_name -> portico.core.v1.ResourceQuotaStatus.HardEntry
-	245, // 291: portico.core.v1.ResourceQuotaStatus.used:type_name -> portico.core.v1.ResourceQuotaStatus.UsedEntry
-	246, // 292: portico.core.v1.ResourceRequirements.limits:type_name -> portico.core.v1.ResourceRequirements.LimitsEntry
-	247, // 293: portico.core.v1.ResourceRequirements.requests:type_name -> portico.core.v1.ResourceRequirements.RequestsEntry
+	246, // 288: portico.core.v1.ResourceQuotaSpec.hard:type_name -> portico.core.v1.ResourceQuotaSpec.HardEntry
+	177, // 289: portico.core.v1.ResourceQuotaSpec.scope_selector:type_name -> portico.core.v1.ScopeSelector
+	247, // 290: portico.core.v1.ResourceQuotaStatus.hard:type_name -> portico.core.v1.ResourceQuotaStatus.HardEntry
+	248, // 291: portico.core.v1.ResourceQuotaStatus.used:type_name -> portico.core.v1.ResourceQuotaStatus.UsedEntry
+	249, // 292: portico.core.v1.ResourceRequirements.limits:type_name -> portico.core.v1.ResourceRequirements.LimitsEntry
+	250, // 293: portico.core.v1.ResourceRequirements.requests:type_name -> portico.core.v1.ResourceRequirements.RequestsEntry
 	163, // 294: portico.core.v1.ResourceRequirements.claims:type_name -> portico.core.v1.ResourceClaim
 	165, // 295: portico.core.v1.ResourceStatus.resources:type_name -> portico.core.v1.ResourceHealth
-	181, // 296: portico.core.v1.ScaleIOPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
-	86,  // 297: portico.core.v1.ScaleIOVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	175, // 298: portico.core.v1.ScopeSelector.match_expressions:type_name -> portico.core.v1.ScopedResourceSelectorRequirement
-	254, // 299: portico.core.v1.Secret.metadata:type_name -> portico.core.v1.ObjectMeta
-	248, // 300: portico.core.v1.Secret.data:type_name -> portico.core.v1.Secret.DataEntry
-	249, // 301: portico.core.v1.Secret.string_data:type_name -> portico.core.v1.Secret.StringDataEntry
-	86,  // 302: portico.core.v1.SecretEnvSource.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
-	86,  // 303: portico.core.v1.SecretKeySelector.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
-	86,  // 304: portico.core.v1.SecretProjection.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
-	77,  // 305: portico.core.v1.SecretProjection.items:type_name -> portico.core.v1.KeyToPath
-	77,  // 306: portico.core.v1.SecretVolumeSource.items:type_name -> portico.core.v1.KeyToPath
-	12,  // 307: portico.core.v1.SecurityContext.capabilities:type_name -> portico.core.v1.Capabilities
-	171, // 308: portico.core.v1.SecurityContext.se_linux_options:type_name -> portico.core.v1.SELinuxOptions
-	219, // 309: portico.core.v1.SecurityContext.windows_options:type_name -> portico.core.v1.WindowsSecurityContextOptions
-	176, // 310: portico.core.v1.SecurityContext.seccomp_profile:type_name -> portico.core.v1.SeccompProfile
-	2,   // 311: portico.core.v1.SecurityContext.app_armor_profile:type_name -> portico.core.v1.AppArmorProfile
-	254, // 312: portico.core.v1.Service.metadata:type_name -> portico.core.v1.ObjectMeta
-	188, // 313: portico.core.v1.Service.spec:type_name -> portico.core.v1.ServiceSpec
-	189, // 314: portico.core.v1.Service.status:type_name -> portico.core.v1.ServiceStatus
-	254, // 315: portico.core.v1.ServiceAccount.metadata:type_name -> portico.core.v1.ObjectMeta
-	116, // 316: portico.core.v1.ServiceAccount.secrets:type_name -> portico.core.v1.ObjectReference
-	86,  // 317: portico.core.v1.ServiceAccount.image_pull_secrets:type_name -> portico.core.v1.LocalObjectReference
-	259, // 318: portico.core.v1.ServicePort.target_port:type_name -> portico.core.v1.IntOrString
-	187, // 319: portico.core.v1.ServiceSpec.ports:type_name -> portico.core.v1.ServicePort
-	250, // 320: portico.core.v1.ServiceSpec.selector:type_name -> portico.core.v1.ServiceSpec.SelectorEntry
-	190, // 321: portico.core.v1.ServiceSpec.session_affinity_config:type_name -> portico.core.v1.SessionAffinityConfig
-	85,  // 322: portico.core.v1.ServiceStatus.load_balancer:type_name -> portico.core.v1.LoadBalancerStatus
-	260, // 323: portico.core.v1.ServiceStatus.conditions:type_name -> portico.core.v1.Condition
-	17,  // 324: portico.core.v1.SessionAffinityConfig.client_ip:type_name -> portico.core.v1.ClientIPConfig
-	116, // 325: portico.core.v1.StorageOSPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.ObjectReference
-	86,  // 326: portico.core.v1.StorageOSVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
-	259, // 327: portico.core.v1.TCPSocketAction.port:type_name -> portico.core.v1.IntOrString
-	256, // 328: portico.core.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
-	254, // 329: portico.core.v1.TokenRequest.metadata:type_name -> portico.core.v1.ObjectMeta
-	198, // 330: portico.core.v1.TokenRequest.spec:type_name -> portico.core.v1.TokenRequestSpec
-	199, // 331: portico.core.v1.TokenRequest.status:type_name -> portico.core.v1.TokenRequestStatus
-	9,   // 332: portico.core.v1.TokenRequestSpec.bound_object_ref:type_name -> portico.core.v1.BoundObjectReference
-	251, // 333: portico.core.v1.TokenRequestSpec.attestations:type_name -> portico.core.v1.TokenRequestSpec.AttestationsEntry
-	256, // 334: portico.core.v1.TokenRequestStatus.expiration_timestamp:type_name -> google.protobuf.Timestamp
-	201, // 335: portico.core.v1.TopologySelectorTerm.match_label_expressions:type_name -> portico.core.v1.TopologySelectorLabelRequirement
-	255, // 336: portico.core.v1.TopologySpreadConstraint.label_selector:type_name -> portico.core.v1.LabelSelector
-	215, // 337: portico.core.v1.Volume.volume_source:type_name -> portico.core.v1.VolumeSource
-	208, // 338: portico.core.v1.VolumeHealthStatus.health_conditions:type_name -> portico.core.v1.VolumeHealthCondition
-	256, // 339: portico.core.v1.VolumeHealthStatus.last_transition_time:type_name -> google.protobuf.Timestamp
-	216, // 340: portico.core.v1.VolumeMountStatus.volume_status:type_name -> portico.core.v1.VolumeStatus
-	108, // 341: portico.core.v1.VolumeNodeAffinity.required:type_name -> portico.core.v1.NodeSelector
-	180, // 342: portico.core.v1.VolumeProjection.secret:type_name -> portico.core.v1.SecretProjection
-	39,  // 343: portico.core.v1.VolumeProjection.downward_api:type_name -> portico.core.v1.DownwardAPIProjection
-	23,  // 344: portico.core.v1.VolumeProjection.config_map:type_name -> portico.core.v1.ConfigMapProjection
-	186, // 345: portico.core.v1.VolumeProjection.service_account_token:type_name -> portico.core.v1.ServiceAccountTokenProjection
-	18,  // 346: portico.core.v1.VolumeProjection.cluster_trust_bundle:type_name -> portico.core.v1.ClusterTrustBundleProjection
-	132, // 347: portico.core.v1.VolumeProjection.pod_certificate:type_name -> portico.core.v1.PodCertificateProjection
-	252, // 348: portico.core.v1.VolumeResourceRequirements.limits:type_name -> portico.core.v1.VolumeResourceRequirements.LimitsEntry
-	253, // 349: portico.core.v1.VolumeResourceRequirements.requests:type_name -> portico.core.v1.VolumeResourceRequirements.RequestsEntry
-	72,  // 350: portico.core.v1.VolumeSource.host_path:type_name -> portico.core.v1.HostPathVolumeSource
-	42,  // 351: portico.core.v1.VolumeSource.empty_dir:type_name -> portico.core.v1.EmptyDirVolumeSource
-	63,  // 352: portico.core.v1.VolumeSource.gce_persistent_disk:type_name -> portico.core.v1.GCEPersistentDiskVolumeSource
-	0,   // 353: portico.core.v1.VolumeSource.aws_elastic_block_store:type_name -> portico.core.v1.AWSElasticBlockStoreVolumeSource
-	65,  // 354: portico.core.v1.VolumeSource.git_repo:type_name -> portico.core.v1.GitRepoVolumeSource
-	182, // 355: portico.core.v1.VolumeSource.secret:type_name -> portico.core.v1.SecretVolumeSource
-	89,  // 356: portico.core.v1.VolumeSource.nfs:type_name -> portico.core.v1.NFSVolumeSource
-	74,  // 357: portico.core.v1.VolumeSource.iscsi:type_name -> portico.core.v1.ISCSIVolumeSource
-	67,  // 358: portico.core.v1.VolumeSource.glusterfs:type_name -> portico.core.v1.GlusterfsVolumeSource
-	123, // 359: portico.core.v1.VolumeSource.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaimVolumeSource
-	158, // 360: portico.core.v1.VolumeSource.rbd:type_name -> portico.core.v1.RBDVolumeSource
-	61,  // 361: portico.core.v1.VolumeSource.flex_volume:type_name -> portico.core.v1.FlexVolumeSource
-	16,  // 362: portico.core.v1.VolumeSource.cinder:type_name -> portico.core.v1.CinderVolumeSource
-	14,  // 363: portico.core.v1.VolumeSource.cephfs:type_name -> portico.core.v1.CephFSVolumeSource
-	62,  // 364: portico.core.v1.VolumeSource.flocker:type_name -> portico.core.v1.FlockerVolumeSource
-	41,  // 365: portico.core.v1.VolumeSource.downward_api:type_name -> portico.core.v1.DownwardAPIVolumeSource
-	58,  // 366: portico.core.v1.VolumeSource.fc:type_name -> portico.core.v1.FCVolumeSource
-	7,   // 367: portico.core.v1.VolumeSource.azure_file:type_name -> portico.core.v1.AzureFileVolumeSource
-	24,  // 368: portico.core.v1.VolumeSource.config_map:type_name -> portico.core.v1.ConfigMapVolumeSource
-	217, // 369: portico.core.v1.VolumeSource.vsphere_volume:type_name -> portico.core.v1.VsphereVirtualDiskVolumeSource
-	156, // 370: portico.core.v1.VolumeSource.quobyte:type_name -> portico.core.v1.QuobyteVolumeSource
-	5,   // 371: portico.core.v1.VolumeSource.azure_disk:type_name -> portico.core.v1.AzureDiskVolumeSource
-	127, // 372: portico.core.v1.VolumeSource.photon_persistent_disk:type_name -> portico.core.v1.PhotonPersistentDiskVolumeSource
-	155, // 373: portico.core.v1.VolumeSource.projected:type_name -> portico.core.v1.ProjectedVolumeSource
-	151, // 374: portico.core.v1.VolumeSource.portworx_volume:type_name -> portico.core.v1.PortworxVolumeSource
-	173, // 375: portico.core.v1.VolumeSource.scale_io:type_name -> portico.core.v1.ScaleIOVolumeSource
-	193, // 376: portico.core.v1.VolumeSource.storageos:type_name -> portico.core.v1.StorageOSVolumeSource
-	11,  // 377: portico.core.v1.VolumeSource.csi:type_name -> portico.core.v1.CSIVolumeSource
-	52,  // 378: portico.core.v1.VolumeSource.ephemeral:type_name -> portico.core.v1.EphemeralVolumeSource
-	75,  // 379: portico.core.v1.VolumeSource.image:type_name -> portico.core.v1.ImageVolumeSource
-	76,  // 380: portico.core.v1.VolumeStatus.image:type_name -> portico.core.v1.ImageVolumeStatus
-	130, // 381: portico.core.v1.WeightedPodAffinityTerm.pod_affinity_term:type_name -> portico.core.v1.PodAffinityTerm
-	257, // 382: portico.core.v1.ContainerStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 383: portico.core.v1.LimitRangeItem.MaxEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 384: portico.core.v1.LimitRangeItem.MinEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 385: portico.core.v1.LimitRangeItem.DefaultEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 386: portico.core.v1.LimitRangeItem.DefaultRequestEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 387: portico.core.v1.LimitRangeItem.MaxLimitRequestRatioEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 388: portico.core.v1.NodeStatus.CapacityEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 389: portico.core.v1.NodeStatus.AllocatableEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 390: portico.core.v1.PersistentVolumeClaimStatus.CapacityEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 391: portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 392: portico.core.v1.PersistentVolumeSpec.CapacityEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 393: portico.core.v1.PodSpec.OverheadEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 394: portico.core.v1.PodStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 395: portico.core.v1.ResourceQuotaSpec.HardEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 396: portico.core.v1.ResourceQuotaStatus.HardEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 397: portico.core.v1.ResourceQuotaStatus.UsedEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 398: portico.core.v1.ResourceRequirements.LimitsEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 399: portico.core.v1.ResourceRequirements.RequestsEntry.value:type_name -> portico.core.v1.Quantity
-	4,   // 400: portico.core.v1.TokenRequestSpec.AttestationsEntry.value:type_name -> portico.core.v1.AttestationValue
-	257, // 401: portico.core.v1.VolumeResourceRequirements.LimitsEntry.value:type_name -> portico.core.v1.Quantity
-	257, // 402: portico.core.v1.VolumeResourceRequirements.RequestsEntry.value:type_name -> portico.core.v1.Quantity
-	403, // [403:403] is the sub-list for method output_type
-	403, // [403:403] is the sub-list for method input_type
-	403, // [403:403] is the sub-list for extension type_name
-	403, // [403:403] is the sub-list for extension extendee
-	0,   // [0:403] is the sub-list for field type_name
+	257, // 296: portico.core.v1.Scale.metadata:type_name -> portico.core.v1.ObjectMeta
+	175, // 297: portico.core.v1.Scale.spec:type_name -> portico.core.v1.ScaleSpec
+	176, // 298: portico.core.v1.Scale.status:type_name -> portico.core.v1.ScaleStatus
+	184, // 299: portico.core.v1.ScaleIOPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.SecretReference
+	86,  // 300: portico.core.v1.ScaleIOVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
+	178, // 301: portico.core.v1.ScopeSelector.match_expressions:type_name -> portico.core.v1.ScopedResourceSelectorRequirement
+	257, // 302: portico.core.v1.Secret.metadata:type_name -> portico.core.v1.ObjectMeta
+	251, // 303: portico.core.v1.Secret.data:type_name -> portico.core.v1.Secret.DataEntry
+	252, // 304: portico.core.v1.Secret.string_data:type_name -> portico.core.v1.Secret.StringDataEntry
+	86,  // 305: portico.core.v1.SecretEnvSource.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
+	86,  // 306: portico.core.v1.SecretKeySelector.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
+	86,  // 307: portico.core.v1.SecretProjection.local_object_reference:type_name -> portico.core.v1.LocalObjectReference
+	77,  // 308: portico.core.v1.SecretProjection.items:type_name -> portico.core.v1.KeyToPath
+	77,  // 309: portico.core.v1.SecretVolumeSource.items:type_name -> portico.core.v1.KeyToPath
+	12,  // 310: portico.core.v1.SecurityContext.capabilities:type_name -> portico.core.v1.Capabilities
+	171, // 311: portico.core.v1.SecurityContext.se_linux_options:type_name -> portico.core.v1.SELinuxOptions
+	222, // 312: portico.core.v1.SecurityContext.windows_options:type_name -> portico.core.v1.WindowsSecurityContextOptions
+	179, // 313: portico.core.v1.SecurityContext.seccomp_profile:type_name -> portico.core.v1.SeccompProfile
+	2,   // 314: portico.core.v1.SecurityContext.app_armor_profile:type_name -> portico.core.v1.AppArmorProfile
+	257, // 315: portico.core.v1.Service.metadata:type_name -> portico.core.v1.ObjectMeta
+	191, // 316: portico.core.v1.Service.spec:type_name -> portico.core.v1.ServiceSpec
+	192, // 317: portico.core.v1.Service.status:type_name -> portico.core.v1.ServiceStatus
+	257, // 318: portico.core.v1.ServiceAccount.metadata:type_name -> portico.core.v1.ObjectMeta
+	116, // 319: portico.core.v1.ServiceAccount.secrets:type_name -> portico.core.v1.ObjectReference
+	86,  // 320: portico.core.v1.ServiceAccount.image_pull_secrets:type_name -> portico.core.v1.LocalObjectReference
+	262, // 321: portico.core.v1.ServicePort.target_port:type_name -> portico.core.v1.IntOrString
+	190, // 322: portico.core.v1.ServiceSpec.ports:type_name -> portico.core.v1.ServicePort
+	253, // 323: portico.core.v1.ServiceSpec.selector:type_name -> portico.core.v1.ServiceSpec.SelectorEntry
+	193, // 324: portico.core.v1.ServiceSpec.session_affinity_config:type_name -> portico.core.v1.SessionAffinityConfig
+	85,  // 325: portico.core.v1.ServiceStatus.load_balancer:type_name -> portico.core.v1.LoadBalancerStatus
+	263, // 326: portico.core.v1.ServiceStatus.conditions:type_name -> portico.core.v1.Condition
+	17,  // 327: portico.core.v1.SessionAffinityConfig.client_ip:type_name -> portico.core.v1.ClientIPConfig
+	116, // 328: portico.core.v1.StorageOSPersistentVolumeSource.secret_ref:type_name -> portico.core.v1.ObjectReference
+	86,  // 329: portico.core.v1.StorageOSVolumeSource.secret_ref:type_name -> portico.core.v1.LocalObjectReference
+	262, // 330: portico.core.v1.TCPSocketAction.port:type_name -> portico.core.v1.IntOrString
+	259, // 331: portico.core.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
+	257, // 332: portico.core.v1.TokenRequest.metadata:type_name -> portico.core.v1.ObjectMeta
+	201, // 333: portico.core.v1.TokenRequest.spec:type_name -> portico.core.v1.TokenRequestSpec
+	202, // 334: portico.core.v1.TokenRequest.status:type_name -> portico.core.v1.TokenRequestStatus
+	9,   // 335: portico.core.v1.TokenRequestSpec.bound_object_ref:type_name -> portico.core.v1.BoundObjectReference
+	254, // 336: portico.core.v1.TokenRequestSpec.attestations:type_name -> portico.core.v1.TokenRequestSpec.AttestationsEntry
+	259, // 337: portico.core.v1.TokenRequestStatus.expiration_timestamp:type_name -> google.protobuf.Timestamp
+	204, // 338: portico.core.v1.TopologySelectorTerm.match_label_expressions:type_name -> portico.core.v1.TopologySelectorLabelRequirement
+	258, // 339: portico.core.v1.TopologySpreadConstraint.label_selector:type_name -> portico.core.v1.LabelSelector
+	218, // 340: portico.core.v1.Volume.volume_source:type_name -> portico.core.v1.VolumeSource
+	211, // 341: portico.core.v1.VolumeHealthStatus.health_conditions:type_name -> portico.core.v1.VolumeHealthCondition
+	259, // 342: portico.core.v1.VolumeHealthStatus.last_transition_time:type_name -> google.protobuf.Timestamp
+	219, // 343: portico.core.v1.VolumeMountStatus.volume_status:type_name -> portico.core.v1.VolumeStatus
+	108, // 344: portico.core.v1.VolumeNodeAffinity.required:type_name -> portico.core.v1.NodeSelector
+	183, // 345: portico.core.v1.VolumeProjection.secret:type_name -> portico.core.v1.SecretProjection
+	39,  // 346: portico.core.v1.VolumeProjection.downward_api:type_name -> portico.core.v1.DownwardAPIProjection
+	23,  // 347: portico.core.v1.VolumeProjection.config_map:type_name -> portico.core.v1.ConfigMapProjection
+	189, // 348: portico.core.v1.VolumeProjection.service_account_token:type_name -> portico.core.v1.ServiceAccountTokenProjection
+	18,  // 349: portico.core.v1.VolumeProjection.cluster_trust_bundle:type_name -> portico.core.v1.ClusterTrustBundleProjection
+	132, // 350: portico.core.v1.VolumeProjection.pod_certificate:type_name -> portico.core.v1.PodCertificateProjection
+	255, // 351: portico.core.v1.VolumeResourceRequirements.limits:type_name -> portico.core.v1.VolumeResourceRequirements.LimitsEntry
+	256, // 352: portico.core.v1.VolumeResourceRequirements.requests:type_name -> portico.core.v1.VolumeResourceRequirements.RequestsEntry
+	72,  // 353: portico.core.v1.VolumeSource.host_path:type_name -> portico.core.v1.HostPathVolumeSource
+	42,  // 354: portico.core.v1.VolumeSource.empty_dir:type_name -> portico.core.v1.EmptyDirVolumeSource
+	63,  // 355: portico.core.v1.VolumeSource.gce_persistent_disk:type_name -> portico.core.v1.GCEPersistentDiskVolumeSource
+	0,   // 356: portico.core.v1.VolumeSource.aws_elastic_block_store:type_name -> portico.core.v1.AWSElasticBlockStoreVolumeSource
+	65,  // 357: portico.core.v1.VolumeSource.git_repo:type_name -> portico.core.v1.GitRepoVolumeSource
+	185, // 358: portico.core.v1.VolumeSource.secret:type_name -> portico.core.v1.SecretVolumeSource
+	89,  // 359: portico.core.v1.VolumeSource.nfs:type_name -> portico.core.v1.NFSVolumeSource
+	74,  // 360: portico.core.v1.VolumeSource.iscsi:type_name -> portico.core.v1.ISCSIVolumeSource
+	67,  // 361: portico.core.v1.VolumeSource.glusterfs:type_name -> portico.core.v1.GlusterfsVolumeSource
+	123, // 362: portico.core.v1.VolumeSource.persistent_volume_claim:type_name -> portico.core.v1.PersistentVolumeClaimVolumeSource
+	158, // 363: portico.core.v1.VolumeSource.rbd:type_name -> portico.core.v1.RBDVolumeSource
+	61,  // 364: portico.core.v1.VolumeSource.flex_volume:type_name -> portico.core.v1.FlexVolumeSource
+	16,  // 365: portico.core.v1.VolumeSource.cinder:type_name -> portico.core.v1.CinderVolumeSource
+	14,  // 366: portico.core.v1.VolumeSource.cephfs:type_name -> portico.core.v1.CephFSVolumeSource
+	62,  // 367: portico.core.v1.VolumeSource.flocker:type_name -> portico.core.v1.FlockerVolumeSource
+	41,  // 368: portico.core.v1.VolumeSource.downward_api:type_name -> portico.core.v1.DownwardAPIVolumeSource
+	58,  // 369: portico.core.v1.VolumeSource.fc:type_name -> portico.core.v1.FCVolumeSource
+	7,   // 370: portico.core.v1.VolumeSource.azure_file:type_name -> portico.core.v1.AzureFileVolumeSource
+	24,  // 371: portico.core.v1.VolumeSource.config_map:type_name -> portico.core.v1.ConfigMapVolumeSource
+	220, // 372: portico.core.v1.VolumeSource.vsphere_volume:type_name -> portico.core.v1.VsphereVirtualDiskVolumeSource
+	156, // 373: portico.core.v1.VolumeSource.quobyte:type_name -> portico.core.v1.QuobyteVolumeSource
+	5,   // 374: portico.core.v1.VolumeSource.azure_disk:type_name -> portico.core.v1.AzureDiskVolumeSource
+	127, // 375: portico.core.v1.VolumeSource.photon_persistent_disk:type_name -> portico.core.v1.PhotonPersistentDiskVolumeSource
+	155, // 376: portico.core.v1.VolumeSource.projected:type_name -> portico.core.v1.ProjectedVolumeSource
+	151, // 377: portico.core.v1.VolumeSource.portworx_volume:type_name -> portico.core.v1.PortworxVolumeSource
+	174, // 378: portico.core.v1.VolumeSource.scale_io:type_name -> portico.core.v1.ScaleIOVolumeSource
+	196, // 379: portico.core.v1.VolumeSource.storageos:type_name -> portico.core.v1.StorageOSVolumeSource
+	11,  // 380: portico.core.v1.VolumeSource.csi:type_name -> portico.core.v1.CSIVolumeSource
+	52,  // 381: portico.core.v1.VolumeSource.ephemeral:type_name -> portico.core.v1.EphemeralVolumeSource
+	75,  // 382: portico.core.v1.VolumeSource.image:type_name -> portico.core.v1.ImageVolumeSource
+	76,  // 383: portico.core.v1.VolumeStatus.image:type_name -> portico.core.v1.ImageVolumeStatus
+	130, // 384: portico.core.v1.WeightedPodAffinityTerm.pod_affinity_term:type_name -> portico.core.v1.PodAffinityTerm
+	260, // 385: portico.core.v1.ContainerStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 386: portico.core.v1.LimitRangeItem.MaxEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 387: portico.core.v1.LimitRangeItem.MinEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 388: portico.core.v1.LimitRangeItem.DefaultEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 389: portico.core.v1.LimitRangeItem.DefaultRequestEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 390: portico.core.v1.LimitRangeItem.MaxLimitRequestRatioEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 391: portico.core.v1.NodeStatus.CapacityEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 392: portico.core.v1.NodeStatus.AllocatableEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 393: portico.core.v1.PersistentVolumeClaimStatus.CapacityEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 394: portico.core.v1.PersistentVolumeClaimStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 395: portico.core.v1.PersistentVolumeSpec.CapacityEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 396: portico.core.v1.PodSpec.OverheadEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 397: portico.core.v1.PodStatus.AllocatedResourcesEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 398: portico.core.v1.ResourceQuotaSpec.HardEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 399: portico.core.v1.ResourceQuotaStatus.HardEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 400: portico.core.v1.ResourceQuotaStatus.UsedEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 401: portico.core.v1.ResourceRequirements.LimitsEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 402: portico.core.v1.ResourceRequirements.RequestsEntry.value:type_name -> portico.core.v1.Quantity
+	4,   // 403: portico.core.v1.TokenRequestSpec.AttestationsEntry.value:type_name -> portico.core.v1.AttestationValue
+	260, // 404: portico.core.v1.VolumeResourceRequirements.LimitsEntry.value:type_name -> portico.core.v1.Quantity
+	260, // 405: portico.core.v1.VolumeResourceRequirements.RequestsEntry.value:type_name -> portico.core.v1.Quantity
+	406, // [406:406] is the sub-list for method output_type
+	406, // [406:406] is the sub-list for method input_type
+	406, // [406:406] is the sub-list for extension type_name
+	406, // [406:406] is the sub-list for extension extendee
+	0,   // [0:406] is the sub-list for field type_name
 }
 
 func init() { file_portico_core_v1_types_proto_init() }
@@ -21201,32 +21384,32 @@ func file_portico_core_v1_types_proto_init() {
 	file_portico_core_v1_types_proto_msgTypes[155].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[161].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[165].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[176].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[177].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[178].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[179].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[180].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[181].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[182].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[183].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[185].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[186].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[187].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[188].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[198].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[200].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[189].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[190].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[191].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[201].OneofWrappers = []any{}
 	file_portico_core_v1_types_proto_msgTypes[203].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[204].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[205].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[210].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[211].OneofWrappers = []any{}
-	file_portico_core_v1_types_proto_msgTypes[219].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[206].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[207].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[208].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[213].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[214].OneofWrappers = []any{}
+	file_portico_core_v1_types_proto_msgTypes[222].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_core_v1_types_proto_rawDesc), len(file_portico_core_v1_types_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   254,
+			NumMessages:   257,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -2195,6 +2195,373 @@ func (x *WatchCSINodesResponse) GetPartialObjectMetadata() *v1.PartialObjectMeta
 	return nil
 }
 
+// GetCSINodeStatusRequest names the CSINode status to read.
+type GetCSINodeStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// resource_version is empty for the latest version.
+	ResourceVersion string `protobuf:"bytes,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetCSINodeStatusRequest) Reset() {
+	*x = GetCSINodeStatusRequest{}
+	mi := &file_portico_storage_v1_services_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCSINodeStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCSINodeStatusRequest) ProtoMessage() {}
+
+func (x *GetCSINodeStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_storage_v1_services_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCSINodeStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetCSINodeStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GetCSINodeStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetCSINodeStatusRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
+// GetCSINodeStatusResponse holds the CSINode.
+type GetCSINodeStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CsiNode       *CSINode               `protobuf:"bytes,1,opt,name=csi_node,json=csiNode,proto3" json:"csi_node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCSINodeStatusResponse) Reset() {
+	*x = GetCSINodeStatusResponse{}
+	mi := &file_portico_storage_v1_services_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCSINodeStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCSINodeStatusResponse) ProtoMessage() {}
+
+func (x *GetCSINodeStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_storage_v1_services_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCSINodeStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetCSINodeStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetCSINodeStatusResponse) GetCsiNode() *CSINode {
+	if x != nil {
+		return x.CsiNode
+	}
+	return nil
+}
+
+// UpdateCSINodeStatusRequest holds the new CSINode status.
+type UpdateCSINodeStatusRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	CsiNode *CSINode               `protobuf:"bytes,3,opt,name=csi_node,json=csiNode,proto3" json:"csi_node,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,5,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,6,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateCSINodeStatusRequest) Reset() {
+	*x = UpdateCSINodeStatusRequest{}
+	mi := &file_portico_storage_v1_services_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCSINodeStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCSINodeStatusRequest) ProtoMessage() {}
+
+func (x *UpdateCSINodeStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_storage_v1_services_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCSINodeStatusRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCSINodeStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *UpdateCSINodeStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateCSINodeStatusRequest) GetCsiNode() *CSINode {
+	if x != nil {
+		return x.CsiNode
+	}
+	return nil
+}
+
+func (x *UpdateCSINodeStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *UpdateCSINodeStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *UpdateCSINodeStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+// UpdateCSINodeStatusResponse holds the CSINode.
+type UpdateCSINodeStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CsiNode       *CSINode               `protobuf:"bytes,1,opt,name=csi_node,json=csiNode,proto3" json:"csi_node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCSINodeStatusResponse) Reset() {
+	*x = UpdateCSINodeStatusResponse{}
+	mi := &file_portico_storage_v1_services_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCSINodeStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCSINodeStatusResponse) ProtoMessage() {}
+
+func (x *UpdateCSINodeStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_storage_v1_services_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCSINodeStatusResponse.ProtoReflect.Descriptor instead.
+func (*UpdateCSINodeStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *UpdateCSINodeStatusResponse) GetCsiNode() *CSINode {
+	if x != nil {
+		return x.CsiNode
+	}
+	return nil
+}
+
+// PatchCSINodeStatusRequest holds a patch to the CSINode status.
+type PatchCSINodeStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// patch_type is the patch's media type: application/json-patch+json,
+	// application/merge-patch+json, application/strategic-merge-patch+json or
+	// application/apply-patch+yaml.
+	PatchType string `protobuf:"bytes,3,opt,name=patch_type,json=patchType,proto3" json:"patch_type,omitempty"`
+	Patch     []byte `protobuf:"bytes,4,opt,name=patch,proto3" json:"patch,omitempty"`
+	// dry_run is ["All"] to validate without storing.
+	DryRun       []string `protobuf:"bytes,5,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	FieldManager string   `protobuf:"bytes,6,opt,name=field_manager,json=fieldManager,proto3" json:"field_manager,omitempty"`
+	// field_validation is Ignore, Warn or Strict.
+	FieldValidation string `protobuf:"bytes,7,opt,name=field_validation,json=fieldValidation,proto3" json:"field_validation,omitempty"`
+	// force takes the fields of other managers in an apply patch.
+	Force         *bool `protobuf:"varint,8,opt,name=force,proto3,oneof" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchCSINodeStatusRequest) Reset() {
+	*x = PatchCSINodeStatusRequest{}
+	mi := &file_portico_storage_v1_services_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchCSINodeStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchCSINodeStatusRequest) ProtoMessage() {}
+
+func (x *PatchCSINodeStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_storage_v1_services_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchCSINodeStatusRequest.ProtoReflect.Descriptor instead.
+func (*PatchCSINodeStatusRequest) Descriptor() ([]byte, []int) {
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *PatchCSINodeStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PatchCSINodeStatusRequest) GetPatchType() string {
+	if x != nil {
+		return x.PatchType
+	}
+	return ""
+}
+
+func (x *PatchCSINodeStatusRequest) GetPatch() []byte {
+	if x != nil {
+		return x.Patch
+	}
+	return nil
+}
+
+func (x *PatchCSINodeStatusRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
+func (x *PatchCSINodeStatusRequest) GetFieldManager() string {
+	if x != nil {
+		return x.FieldManager
+	}
+	return ""
+}
+
+func (x *PatchCSINodeStatusRequest) GetFieldValidation() string {
+	if x != nil {
+		return x.FieldValidation
+	}
+	return ""
+}
+
+func (x *PatchCSINodeStatusRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+// PatchCSINodeStatusResponse holds the CSINode.
+type PatchCSINodeStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CsiNode       *CSINode               `protobuf:"bytes,1,opt,name=csi_node,json=csiNode,proto3" json:"csi_node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchCSINodeStatusResponse) Reset() {
+	*x = PatchCSINodeStatusResponse{}
+	mi := &file_portico_storage_v1_services_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchCSINodeStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchCSINodeStatusResponse) ProtoMessage() {}
+
+func (x *PatchCSINodeStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_storage_v1_services_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchCSINodeStatusResponse.ProtoReflect.Descriptor instead.
+func (*PatchCSINodeStatusResponse) Descriptor() ([]byte, []int) {
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *PatchCSINodeStatusResponse) GetCsiNode() *CSINode {
+	if x != nil {
+		return x.CsiNode
+	}
+	return nil
+}
+
 // GetCSIStorageCapacityRequest names the CSIStorageCapacity to read.
 type GetCSIStorageCapacityRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -2211,7 +2578,7 @@ type GetCSIStorageCapacityRequest struct {
 
 func (x *GetCSIStorageCapacityRequest) Reset() {
 	*x = GetCSIStorageCapacityRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[32]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2223,7 +2590,7 @@ func (x *GetCSIStorageCapacityRequest) String() string {
 func (*GetCSIStorageCapacityRequest) ProtoMessage() {}
 
 func (x *GetCSIStorageCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[32]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2236,7 +2603,7 @@ func (x *GetCSIStorageCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCSIStorageCapacityRequest.ProtoReflect.Descriptor instead.
 func (*GetCSIStorageCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{32}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetCSIStorageCapacityRequest) GetNamespace() string {
@@ -2279,7 +2646,7 @@ type GetCSIStorageCapacityResponse struct {
 
 func (x *GetCSIStorageCapacityResponse) Reset() {
 	*x = GetCSIStorageCapacityResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[33]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2658,7 @@ func (x *GetCSIStorageCapacityResponse) String() string {
 func (*GetCSIStorageCapacityResponse) ProtoMessage() {}
 
 func (x *GetCSIStorageCapacityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[33]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2671,7 @@ func (x *GetCSIStorageCapacityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCSIStorageCapacityResponse.ProtoReflect.Descriptor instead.
 func (*GetCSIStorageCapacityResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{33}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetCSIStorageCapacityResponse) GetCsiStorageCapacity() *CSIStorageCapacity {
@@ -2343,7 +2710,7 @@ type ListCSIStorageCapacitiesRequest struct {
 
 func (x *ListCSIStorageCapacitiesRequest) Reset() {
 	*x = ListCSIStorageCapacitiesRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[34]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2722,7 @@ func (x *ListCSIStorageCapacitiesRequest) String() string {
 func (*ListCSIStorageCapacitiesRequest) ProtoMessage() {}
 
 func (x *ListCSIStorageCapacitiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[34]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2735,7 @@ func (x *ListCSIStorageCapacitiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCSIStorageCapacitiesRequest.ProtoReflect.Descriptor instead.
 func (*ListCSIStorageCapacitiesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{34}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListCSIStorageCapacitiesRequest) GetLabelSelector() string {
@@ -2447,7 +2814,7 @@ type ListCSIStorageCapacitiesResponse struct {
 
 func (x *ListCSIStorageCapacitiesResponse) Reset() {
 	*x = ListCSIStorageCapacitiesResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[35]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2459,7 +2826,7 @@ func (x *ListCSIStorageCapacitiesResponse) String() string {
 func (*ListCSIStorageCapacitiesResponse) ProtoMessage() {}
 
 func (x *ListCSIStorageCapacitiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[35]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2472,7 +2839,7 @@ func (x *ListCSIStorageCapacitiesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCSIStorageCapacitiesResponse.ProtoReflect.Descriptor instead.
 func (*ListCSIStorageCapacitiesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{35}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListCSIStorageCapacitiesResponse) GetMetadata() *v1.ListMeta {
@@ -2512,7 +2879,7 @@ type CreateCSIStorageCapacityRequest struct {
 
 func (x *CreateCSIStorageCapacityRequest) Reset() {
 	*x = CreateCSIStorageCapacityRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[36]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2524,7 +2891,7 @@ func (x *CreateCSIStorageCapacityRequest) String() string {
 func (*CreateCSIStorageCapacityRequest) ProtoMessage() {}
 
 func (x *CreateCSIStorageCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[36]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2537,7 +2904,7 @@ func (x *CreateCSIStorageCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCSIStorageCapacityRequest.ProtoReflect.Descriptor instead.
 func (*CreateCSIStorageCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{36}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CreateCSIStorageCapacityRequest) GetNamespace() string {
@@ -2585,7 +2952,7 @@ type CreateCSIStorageCapacityResponse struct {
 
 func (x *CreateCSIStorageCapacityResponse) Reset() {
 	*x = CreateCSIStorageCapacityResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[37]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2597,7 +2964,7 @@ func (x *CreateCSIStorageCapacityResponse) String() string {
 func (*CreateCSIStorageCapacityResponse) ProtoMessage() {}
 
 func (x *CreateCSIStorageCapacityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[37]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2610,7 +2977,7 @@ func (x *CreateCSIStorageCapacityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCSIStorageCapacityResponse.ProtoReflect.Descriptor instead.
 func (*CreateCSIStorageCapacityResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{37}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CreateCSIStorageCapacityResponse) GetCsiStorageCapacity() *CSIStorageCapacity {
@@ -2637,7 +3004,7 @@ type UpdateCSIStorageCapacityRequest struct {
 
 func (x *UpdateCSIStorageCapacityRequest) Reset() {
 	*x = UpdateCSIStorageCapacityRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[38]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2649,7 +3016,7 @@ func (x *UpdateCSIStorageCapacityRequest) String() string {
 func (*UpdateCSIStorageCapacityRequest) ProtoMessage() {}
 
 func (x *UpdateCSIStorageCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[38]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2662,7 +3029,7 @@ func (x *UpdateCSIStorageCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCSIStorageCapacityRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCSIStorageCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{38}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *UpdateCSIStorageCapacityRequest) GetNamespace() string {
@@ -2717,7 +3084,7 @@ type UpdateCSIStorageCapacityResponse struct {
 
 func (x *UpdateCSIStorageCapacityResponse) Reset() {
 	*x = UpdateCSIStorageCapacityResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[39]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2729,7 +3096,7 @@ func (x *UpdateCSIStorageCapacityResponse) String() string {
 func (*UpdateCSIStorageCapacityResponse) ProtoMessage() {}
 
 func (x *UpdateCSIStorageCapacityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[39]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2742,7 +3109,7 @@ func (x *UpdateCSIStorageCapacityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCSIStorageCapacityResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCSIStorageCapacityResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{39}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *UpdateCSIStorageCapacityResponse) GetCsiStorageCapacity() *CSIStorageCapacity {
@@ -2775,7 +3142,7 @@ type PatchCSIStorageCapacityRequest struct {
 
 func (x *PatchCSIStorageCapacityRequest) Reset() {
 	*x = PatchCSIStorageCapacityRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[40]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2787,7 +3154,7 @@ func (x *PatchCSIStorageCapacityRequest) String() string {
 func (*PatchCSIStorageCapacityRequest) ProtoMessage() {}
 
 func (x *PatchCSIStorageCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[40]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2800,7 +3167,7 @@ func (x *PatchCSIStorageCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchCSIStorageCapacityRequest.ProtoReflect.Descriptor instead.
 func (*PatchCSIStorageCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{40}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PatchCSIStorageCapacityRequest) GetNamespace() string {
@@ -2869,7 +3236,7 @@ type PatchCSIStorageCapacityResponse struct {
 
 func (x *PatchCSIStorageCapacityResponse) Reset() {
 	*x = PatchCSIStorageCapacityResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[41]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2881,7 +3248,7 @@ func (x *PatchCSIStorageCapacityResponse) String() string {
 func (*PatchCSIStorageCapacityResponse) ProtoMessage() {}
 
 func (x *PatchCSIStorageCapacityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[41]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2894,7 +3261,7 @@ func (x *PatchCSIStorageCapacityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchCSIStorageCapacityResponse.ProtoReflect.Descriptor instead.
 func (*PatchCSIStorageCapacityResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{41}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *PatchCSIStorageCapacityResponse) GetCsiStorageCapacity() *CSIStorageCapacity {
@@ -2922,7 +3289,7 @@ type DeleteCSIStorageCapacityRequest struct {
 
 func (x *DeleteCSIStorageCapacityRequest) Reset() {
 	*x = DeleteCSIStorageCapacityRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[42]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2934,7 +3301,7 @@ func (x *DeleteCSIStorageCapacityRequest) String() string {
 func (*DeleteCSIStorageCapacityRequest) ProtoMessage() {}
 
 func (x *DeleteCSIStorageCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[42]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2947,7 +3314,7 @@ func (x *DeleteCSIStorageCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCSIStorageCapacityRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCSIStorageCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{42}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeleteCSIStorageCapacityRequest) GetNamespace() string {
@@ -3004,7 +3371,7 @@ type DeleteCSIStorageCapacityResponse struct {
 
 func (x *DeleteCSIStorageCapacityResponse) Reset() {
 	*x = DeleteCSIStorageCapacityResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[43]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3016,7 +3383,7 @@ func (x *DeleteCSIStorageCapacityResponse) String() string {
 func (*DeleteCSIStorageCapacityResponse) ProtoMessage() {}
 
 func (x *DeleteCSIStorageCapacityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[43]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3029,7 +3396,7 @@ func (x *DeleteCSIStorageCapacityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCSIStorageCapacityResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCSIStorageCapacityResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{43}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeleteCSIStorageCapacityResponse) GetCsiStorageCapacity() *CSIStorageCapacity {
@@ -3063,7 +3430,7 @@ type DeleteCollectionCSIStorageCapacitiesRequest struct {
 
 func (x *DeleteCollectionCSIStorageCapacitiesRequest) Reset() {
 	*x = DeleteCollectionCSIStorageCapacitiesRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[44]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3075,7 +3442,7 @@ func (x *DeleteCollectionCSIStorageCapacitiesRequest) String() string {
 func (*DeleteCollectionCSIStorageCapacitiesRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionCSIStorageCapacitiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[44]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3088,7 +3455,7 @@ func (x *DeleteCollectionCSIStorageCapacitiesRequest) ProtoReflect() protoreflec
 
 // Deprecated: Use DeleteCollectionCSIStorageCapacitiesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionCSIStorageCapacitiesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{44}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DeleteCollectionCSIStorageCapacitiesRequest) GetNamespace() string {
@@ -3138,7 +3505,7 @@ type DeleteCollectionCSIStorageCapacitiesResponse struct {
 
 func (x *DeleteCollectionCSIStorageCapacitiesResponse) Reset() {
 	*x = DeleteCollectionCSIStorageCapacitiesResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[45]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3150,7 +3517,7 @@ func (x *DeleteCollectionCSIStorageCapacitiesResponse) String() string {
 func (*DeleteCollectionCSIStorageCapacitiesResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionCSIStorageCapacitiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[45]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3163,7 +3530,7 @@ func (x *DeleteCollectionCSIStorageCapacitiesResponse) ProtoReflect() protorefle
 
 // Deprecated: Use DeleteCollectionCSIStorageCapacitiesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionCSIStorageCapacitiesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{45}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *DeleteCollectionCSIStorageCapacitiesResponse) GetMetadata() *v1.ListMeta {
@@ -3200,7 +3567,7 @@ type WatchCSIStorageCapacitiesRequest struct {
 
 func (x *WatchCSIStorageCapacitiesRequest) Reset() {
 	*x = WatchCSIStorageCapacitiesRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[46]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3212,7 +3579,7 @@ func (x *WatchCSIStorageCapacitiesRequest) String() string {
 func (*WatchCSIStorageCapacitiesRequest) ProtoMessage() {}
 
 func (x *WatchCSIStorageCapacitiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[46]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3225,7 +3592,7 @@ func (x *WatchCSIStorageCapacitiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCSIStorageCapacitiesRequest.ProtoReflect.Descriptor instead.
 func (*WatchCSIStorageCapacitiesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{46}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *WatchCSIStorageCapacitiesRequest) GetLabelSelector() string {
@@ -3298,7 +3665,7 @@ type WatchCSIStorageCapacitiesResponse struct {
 
 func (x *WatchCSIStorageCapacitiesResponse) Reset() {
 	*x = WatchCSIStorageCapacitiesResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[47]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3310,7 +3677,7 @@ func (x *WatchCSIStorageCapacitiesResponse) String() string {
 func (*WatchCSIStorageCapacitiesResponse) ProtoMessage() {}
 
 func (x *WatchCSIStorageCapacitiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[47]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3323,7 +3690,7 @@ func (x *WatchCSIStorageCapacitiesResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use WatchCSIStorageCapacitiesResponse.ProtoReflect.Descriptor instead.
 func (*WatchCSIStorageCapacitiesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{47}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *WatchCSIStorageCapacitiesResponse) GetType() string {
@@ -3362,7 +3729,7 @@ type GetStorageClassRequest struct {
 
 func (x *GetStorageClassRequest) Reset() {
 	*x = GetStorageClassRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[48]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3374,7 +3741,7 @@ func (x *GetStorageClassRequest) String() string {
 func (*GetStorageClassRequest) ProtoMessage() {}
 
 func (x *GetStorageClassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[48]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3387,7 +3754,7 @@ func (x *GetStorageClassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStorageClassRequest.ProtoReflect.Descriptor instead.
 func (*GetStorageClassRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{48}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetStorageClassRequest) GetName() string {
@@ -3423,7 +3790,7 @@ type GetStorageClassResponse struct {
 
 func (x *GetStorageClassResponse) Reset() {
 	*x = GetStorageClassResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[49]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3435,7 +3802,7 @@ func (x *GetStorageClassResponse) String() string {
 func (*GetStorageClassResponse) ProtoMessage() {}
 
 func (x *GetStorageClassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[49]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3448,7 +3815,7 @@ func (x *GetStorageClassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStorageClassResponse.ProtoReflect.Descriptor instead.
 func (*GetStorageClassResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{49}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetStorageClassResponse) GetStorageClass() *StorageClass {
@@ -3485,7 +3852,7 @@ type ListStorageClassesRequest struct {
 
 func (x *ListStorageClassesRequest) Reset() {
 	*x = ListStorageClassesRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[50]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3497,7 +3864,7 @@ func (x *ListStorageClassesRequest) String() string {
 func (*ListStorageClassesRequest) ProtoMessage() {}
 
 func (x *ListStorageClassesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[50]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3510,7 +3877,7 @@ func (x *ListStorageClassesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStorageClassesRequest.ProtoReflect.Descriptor instead.
 func (*ListStorageClassesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{50}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListStorageClassesRequest) GetLabelSelector() string {
@@ -3582,7 +3949,7 @@ type ListStorageClassesResponse struct {
 
 func (x *ListStorageClassesResponse) Reset() {
 	*x = ListStorageClassesResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[51]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3594,7 +3961,7 @@ func (x *ListStorageClassesResponse) String() string {
 func (*ListStorageClassesResponse) ProtoMessage() {}
 
 func (x *ListStorageClassesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[51]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3607,7 +3974,7 @@ func (x *ListStorageClassesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStorageClassesResponse.ProtoReflect.Descriptor instead.
 func (*ListStorageClassesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{51}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListStorageClassesResponse) GetMetadata() *v1.ListMeta {
@@ -3646,7 +4013,7 @@ type CreateStorageClassRequest struct {
 
 func (x *CreateStorageClassRequest) Reset() {
 	*x = CreateStorageClassRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[52]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3658,7 +4025,7 @@ func (x *CreateStorageClassRequest) String() string {
 func (*CreateStorageClassRequest) ProtoMessage() {}
 
 func (x *CreateStorageClassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[52]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3671,7 +4038,7 @@ func (x *CreateStorageClassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStorageClassRequest.ProtoReflect.Descriptor instead.
 func (*CreateStorageClassRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{52}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *CreateStorageClassRequest) GetStorageClass() *StorageClass {
@@ -3712,7 +4079,7 @@ type CreateStorageClassResponse struct {
 
 func (x *CreateStorageClassResponse) Reset() {
 	*x = CreateStorageClassResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[53]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3724,7 +4091,7 @@ func (x *CreateStorageClassResponse) String() string {
 func (*CreateStorageClassResponse) ProtoMessage() {}
 
 func (x *CreateStorageClassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[53]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3737,7 +4104,7 @@ func (x *CreateStorageClassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStorageClassResponse.ProtoReflect.Descriptor instead.
 func (*CreateStorageClassResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{53}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CreateStorageClassResponse) GetStorageClass() *StorageClass {
@@ -3763,7 +4130,7 @@ type UpdateStorageClassRequest struct {
 
 func (x *UpdateStorageClassRequest) Reset() {
 	*x = UpdateStorageClassRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[54]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3775,7 +4142,7 @@ func (x *UpdateStorageClassRequest) String() string {
 func (*UpdateStorageClassRequest) ProtoMessage() {}
 
 func (x *UpdateStorageClassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[54]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3788,7 +4155,7 @@ func (x *UpdateStorageClassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStorageClassRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStorageClassRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{54}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *UpdateStorageClassRequest) GetName() string {
@@ -3836,7 +4203,7 @@ type UpdateStorageClassResponse struct {
 
 func (x *UpdateStorageClassResponse) Reset() {
 	*x = UpdateStorageClassResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[55]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3848,7 +4215,7 @@ func (x *UpdateStorageClassResponse) String() string {
 func (*UpdateStorageClassResponse) ProtoMessage() {}
 
 func (x *UpdateStorageClassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[55]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3861,7 +4228,7 @@ func (x *UpdateStorageClassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStorageClassResponse.ProtoReflect.Descriptor instead.
 func (*UpdateStorageClassResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{55}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *UpdateStorageClassResponse) GetStorageClass() *StorageClass {
@@ -3893,7 +4260,7 @@ type PatchStorageClassRequest struct {
 
 func (x *PatchStorageClassRequest) Reset() {
 	*x = PatchStorageClassRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[56]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3905,7 +4272,7 @@ func (x *PatchStorageClassRequest) String() string {
 func (*PatchStorageClassRequest) ProtoMessage() {}
 
 func (x *PatchStorageClassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[56]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3918,7 +4285,7 @@ func (x *PatchStorageClassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchStorageClassRequest.ProtoReflect.Descriptor instead.
 func (*PatchStorageClassRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{56}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *PatchStorageClassRequest) GetName() string {
@@ -3980,7 +4347,7 @@ type PatchStorageClassResponse struct {
 
 func (x *PatchStorageClassResponse) Reset() {
 	*x = PatchStorageClassResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[57]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3992,7 +4359,7 @@ func (x *PatchStorageClassResponse) String() string {
 func (*PatchStorageClassResponse) ProtoMessage() {}
 
 func (x *PatchStorageClassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[57]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4005,7 +4372,7 @@ func (x *PatchStorageClassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchStorageClassResponse.ProtoReflect.Descriptor instead.
 func (*PatchStorageClassResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{57}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *PatchStorageClassResponse) GetStorageClass() *StorageClass {
@@ -4032,7 +4399,7 @@ type DeleteStorageClassRequest struct {
 
 func (x *DeleteStorageClassRequest) Reset() {
 	*x = DeleteStorageClassRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[58]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4044,7 +4411,7 @@ func (x *DeleteStorageClassRequest) String() string {
 func (*DeleteStorageClassRequest) ProtoMessage() {}
 
 func (x *DeleteStorageClassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[58]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4057,7 +4424,7 @@ func (x *DeleteStorageClassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStorageClassRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStorageClassRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{58}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *DeleteStorageClassRequest) GetName() string {
@@ -4107,7 +4474,7 @@ type DeleteStorageClassResponse struct {
 
 func (x *DeleteStorageClassResponse) Reset() {
 	*x = DeleteStorageClassResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[59]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4119,7 +4486,7 @@ func (x *DeleteStorageClassResponse) String() string {
 func (*DeleteStorageClassResponse) ProtoMessage() {}
 
 func (x *DeleteStorageClassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[59]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4132,7 +4499,7 @@ func (x *DeleteStorageClassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStorageClassResponse.ProtoReflect.Descriptor instead.
 func (*DeleteStorageClassResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{59}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *DeleteStorageClassResponse) GetStorageClass() *StorageClass {
@@ -4164,7 +4531,7 @@ type DeleteCollectionStorageClassesRequest struct {
 
 func (x *DeleteCollectionStorageClassesRequest) Reset() {
 	*x = DeleteCollectionStorageClassesRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[60]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4176,7 +4543,7 @@ func (x *DeleteCollectionStorageClassesRequest) String() string {
 func (*DeleteCollectionStorageClassesRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionStorageClassesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[60]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4189,7 +4556,7 @@ func (x *DeleteCollectionStorageClassesRequest) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use DeleteCollectionStorageClassesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionStorageClassesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{60}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *DeleteCollectionStorageClassesRequest) GetLabelSelector() string {
@@ -4231,7 +4598,7 @@ type DeleteCollectionStorageClassesResponse struct {
 
 func (x *DeleteCollectionStorageClassesResponse) Reset() {
 	*x = DeleteCollectionStorageClassesResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[61]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4243,7 +4610,7 @@ func (x *DeleteCollectionStorageClassesResponse) String() string {
 func (*DeleteCollectionStorageClassesResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionStorageClassesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[61]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4256,7 +4623,7 @@ func (x *DeleteCollectionStorageClassesResponse) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use DeleteCollectionStorageClassesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionStorageClassesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{61}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DeleteCollectionStorageClassesResponse) GetMetadata() *v1.ListMeta {
@@ -4291,7 +4658,7 @@ type WatchStorageClassesRequest struct {
 
 func (x *WatchStorageClassesRequest) Reset() {
 	*x = WatchStorageClassesRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[62]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4303,7 +4670,7 @@ func (x *WatchStorageClassesRequest) String() string {
 func (*WatchStorageClassesRequest) ProtoMessage() {}
 
 func (x *WatchStorageClassesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[62]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4316,7 +4683,7 @@ func (x *WatchStorageClassesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStorageClassesRequest.ProtoReflect.Descriptor instead.
 func (*WatchStorageClassesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{62}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *WatchStorageClassesRequest) GetLabelSelector() string {
@@ -4382,7 +4749,7 @@ type WatchStorageClassesResponse struct {
 
 func (x *WatchStorageClassesResponse) Reset() {
 	*x = WatchStorageClassesResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[63]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4394,7 +4761,7 @@ func (x *WatchStorageClassesResponse) String() string {
 func (*WatchStorageClassesResponse) ProtoMessage() {}
 
 func (x *WatchStorageClassesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[63]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4407,7 +4774,7 @@ func (x *WatchStorageClassesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStorageClassesResponse.ProtoReflect.Descriptor instead.
 func (*WatchStorageClassesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{63}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *WatchStorageClassesResponse) GetType() string {
@@ -4446,7 +4813,7 @@ type GetVolumeAttachmentRequest struct {
 
 func (x *GetVolumeAttachmentRequest) Reset() {
 	*x = GetVolumeAttachmentRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[64]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4458,7 +4825,7 @@ func (x *GetVolumeAttachmentRequest) String() string {
 func (*GetVolumeAttachmentRequest) ProtoMessage() {}
 
 func (x *GetVolumeAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[64]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4471,7 +4838,7 @@ func (x *GetVolumeAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*GetVolumeAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{64}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *GetVolumeAttachmentRequest) GetName() string {
@@ -4507,7 +4874,7 @@ type GetVolumeAttachmentResponse struct {
 
 func (x *GetVolumeAttachmentResponse) Reset() {
 	*x = GetVolumeAttachmentResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[65]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4519,7 +4886,7 @@ func (x *GetVolumeAttachmentResponse) String() string {
 func (*GetVolumeAttachmentResponse) ProtoMessage() {}
 
 func (x *GetVolumeAttachmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[65]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4532,7 +4899,7 @@ func (x *GetVolumeAttachmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeAttachmentResponse.ProtoReflect.Descriptor instead.
 func (*GetVolumeAttachmentResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{65}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *GetVolumeAttachmentResponse) GetVolumeAttachment() *VolumeAttachment {
@@ -4569,7 +4936,7 @@ type ListVolumeAttachmentsRequest struct {
 
 func (x *ListVolumeAttachmentsRequest) Reset() {
 	*x = ListVolumeAttachmentsRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[66]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4581,7 +4948,7 @@ func (x *ListVolumeAttachmentsRequest) String() string {
 func (*ListVolumeAttachmentsRequest) ProtoMessage() {}
 
 func (x *ListVolumeAttachmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[66]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4594,7 +4961,7 @@ func (x *ListVolumeAttachmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumeAttachmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumeAttachmentsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{66}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ListVolumeAttachmentsRequest) GetLabelSelector() string {
@@ -4666,7 +5033,7 @@ type ListVolumeAttachmentsResponse struct {
 
 func (x *ListVolumeAttachmentsResponse) Reset() {
 	*x = ListVolumeAttachmentsResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[67]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4678,7 +5045,7 @@ func (x *ListVolumeAttachmentsResponse) String() string {
 func (*ListVolumeAttachmentsResponse) ProtoMessage() {}
 
 func (x *ListVolumeAttachmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[67]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4691,7 +5058,7 @@ func (x *ListVolumeAttachmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumeAttachmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumeAttachmentsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{67}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ListVolumeAttachmentsResponse) GetMetadata() *v1.ListMeta {
@@ -4730,7 +5097,7 @@ type CreateVolumeAttachmentRequest struct {
 
 func (x *CreateVolumeAttachmentRequest) Reset() {
 	*x = CreateVolumeAttachmentRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[68]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4742,7 +5109,7 @@ func (x *CreateVolumeAttachmentRequest) String() string {
 func (*CreateVolumeAttachmentRequest) ProtoMessage() {}
 
 func (x *CreateVolumeAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[68]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4755,7 +5122,7 @@ func (x *CreateVolumeAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVolumeAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateVolumeAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{68}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *CreateVolumeAttachmentRequest) GetVolumeAttachment() *VolumeAttachment {
@@ -4796,7 +5163,7 @@ type CreateVolumeAttachmentResponse struct {
 
 func (x *CreateVolumeAttachmentResponse) Reset() {
 	*x = CreateVolumeAttachmentResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[69]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4808,7 +5175,7 @@ func (x *CreateVolumeAttachmentResponse) String() string {
 func (*CreateVolumeAttachmentResponse) ProtoMessage() {}
 
 func (x *CreateVolumeAttachmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[69]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4821,7 +5188,7 @@ func (x *CreateVolumeAttachmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVolumeAttachmentResponse.ProtoReflect.Descriptor instead.
 func (*CreateVolumeAttachmentResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{69}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *CreateVolumeAttachmentResponse) GetVolumeAttachment() *VolumeAttachment {
@@ -4847,7 +5214,7 @@ type UpdateVolumeAttachmentRequest struct {
 
 func (x *UpdateVolumeAttachmentRequest) Reset() {
 	*x = UpdateVolumeAttachmentRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[70]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4859,7 +5226,7 @@ func (x *UpdateVolumeAttachmentRequest) String() string {
 func (*UpdateVolumeAttachmentRequest) ProtoMessage() {}
 
 func (x *UpdateVolumeAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[70]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4872,7 +5239,7 @@ func (x *UpdateVolumeAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateVolumeAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateVolumeAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{70}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *UpdateVolumeAttachmentRequest) GetName() string {
@@ -4920,7 +5287,7 @@ type UpdateVolumeAttachmentResponse struct {
 
 func (x *UpdateVolumeAttachmentResponse) Reset() {
 	*x = UpdateVolumeAttachmentResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[71]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4932,7 +5299,7 @@ func (x *UpdateVolumeAttachmentResponse) String() string {
 func (*UpdateVolumeAttachmentResponse) ProtoMessage() {}
 
 func (x *UpdateVolumeAttachmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[71]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4945,7 +5312,7 @@ func (x *UpdateVolumeAttachmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateVolumeAttachmentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateVolumeAttachmentResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{71}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *UpdateVolumeAttachmentResponse) GetVolumeAttachment() *VolumeAttachment {
@@ -4977,7 +5344,7 @@ type PatchVolumeAttachmentRequest struct {
 
 func (x *PatchVolumeAttachmentRequest) Reset() {
 	*x = PatchVolumeAttachmentRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[72]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4989,7 +5356,7 @@ func (x *PatchVolumeAttachmentRequest) String() string {
 func (*PatchVolumeAttachmentRequest) ProtoMessage() {}
 
 func (x *PatchVolumeAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[72]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5002,7 +5369,7 @@ func (x *PatchVolumeAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchVolumeAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*PatchVolumeAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{72}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *PatchVolumeAttachmentRequest) GetName() string {
@@ -5064,7 +5431,7 @@ type PatchVolumeAttachmentResponse struct {
 
 func (x *PatchVolumeAttachmentResponse) Reset() {
 	*x = PatchVolumeAttachmentResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[73]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5076,7 +5443,7 @@ func (x *PatchVolumeAttachmentResponse) String() string {
 func (*PatchVolumeAttachmentResponse) ProtoMessage() {}
 
 func (x *PatchVolumeAttachmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[73]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5089,7 +5456,7 @@ func (x *PatchVolumeAttachmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchVolumeAttachmentResponse.ProtoReflect.Descriptor instead.
 func (*PatchVolumeAttachmentResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{73}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *PatchVolumeAttachmentResponse) GetVolumeAttachment() *VolumeAttachment {
@@ -5116,7 +5483,7 @@ type DeleteVolumeAttachmentRequest struct {
 
 func (x *DeleteVolumeAttachmentRequest) Reset() {
 	*x = DeleteVolumeAttachmentRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[74]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5128,7 +5495,7 @@ func (x *DeleteVolumeAttachmentRequest) String() string {
 func (*DeleteVolumeAttachmentRequest) ProtoMessage() {}
 
 func (x *DeleteVolumeAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[74]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5141,7 +5508,7 @@ func (x *DeleteVolumeAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumeAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{74}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *DeleteVolumeAttachmentRequest) GetName() string {
@@ -5191,7 +5558,7 @@ type DeleteVolumeAttachmentResponse struct {
 
 func (x *DeleteVolumeAttachmentResponse) Reset() {
 	*x = DeleteVolumeAttachmentResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[75]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5203,7 +5570,7 @@ func (x *DeleteVolumeAttachmentResponse) String() string {
 func (*DeleteVolumeAttachmentResponse) ProtoMessage() {}
 
 func (x *DeleteVolumeAttachmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[75]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5216,7 +5583,7 @@ func (x *DeleteVolumeAttachmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumeAttachmentResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeAttachmentResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{75}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *DeleteVolumeAttachmentResponse) GetVolumeAttachment() *VolumeAttachment {
@@ -5249,7 +5616,7 @@ type DeleteCollectionVolumeAttachmentsRequest struct {
 
 func (x *DeleteCollectionVolumeAttachmentsRequest) Reset() {
 	*x = DeleteCollectionVolumeAttachmentsRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[76]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5261,7 +5628,7 @@ func (x *DeleteCollectionVolumeAttachmentsRequest) String() string {
 func (*DeleteCollectionVolumeAttachmentsRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionVolumeAttachmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[76]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5274,7 +5641,7 @@ func (x *DeleteCollectionVolumeAttachmentsRequest) ProtoReflect() protoreflect.M
 
 // Deprecated: Use DeleteCollectionVolumeAttachmentsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionVolumeAttachmentsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{76}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *DeleteCollectionVolumeAttachmentsRequest) GetLabelSelector() string {
@@ -5316,7 +5683,7 @@ type DeleteCollectionVolumeAttachmentsResponse struct {
 
 func (x *DeleteCollectionVolumeAttachmentsResponse) Reset() {
 	*x = DeleteCollectionVolumeAttachmentsResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[77]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5328,7 +5695,7 @@ func (x *DeleteCollectionVolumeAttachmentsResponse) String() string {
 func (*DeleteCollectionVolumeAttachmentsResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionVolumeAttachmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[77]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5341,7 +5708,7 @@ func (x *DeleteCollectionVolumeAttachmentsResponse) ProtoReflect() protoreflect.
 
 // Deprecated: Use DeleteCollectionVolumeAttachmentsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionVolumeAttachmentsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{77}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *DeleteCollectionVolumeAttachmentsResponse) GetMetadata() *v1.ListMeta {
@@ -5376,7 +5743,7 @@ type WatchVolumeAttachmentsRequest struct {
 
 func (x *WatchVolumeAttachmentsRequest) Reset() {
 	*x = WatchVolumeAttachmentsRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[78]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5388,7 +5755,7 @@ func (x *WatchVolumeAttachmentsRequest) String() string {
 func (*WatchVolumeAttachmentsRequest) ProtoMessage() {}
 
 func (x *WatchVolumeAttachmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[78]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5401,7 +5768,7 @@ func (x *WatchVolumeAttachmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchVolumeAttachmentsRequest.ProtoReflect.Descriptor instead.
 func (*WatchVolumeAttachmentsRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{78}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *WatchVolumeAttachmentsRequest) GetLabelSelector() string {
@@ -5467,7 +5834,7 @@ type WatchVolumeAttachmentsResponse struct {
 
 func (x *WatchVolumeAttachmentsResponse) Reset() {
 	*x = WatchVolumeAttachmentsResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[79]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5479,7 +5846,7 @@ func (x *WatchVolumeAttachmentsResponse) String() string {
 func (*WatchVolumeAttachmentsResponse) ProtoMessage() {}
 
 func (x *WatchVolumeAttachmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[79]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5492,7 +5859,7 @@ func (x *WatchVolumeAttachmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchVolumeAttachmentsResponse.ProtoReflect.Descriptor instead.
 func (*WatchVolumeAttachmentsResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{79}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *WatchVolumeAttachmentsResponse) GetType() string {
@@ -5528,7 +5895,7 @@ type GetVolumeAttachmentStatusRequest struct {
 
 func (x *GetVolumeAttachmentStatusRequest) Reset() {
 	*x = GetVolumeAttachmentStatusRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[80]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5540,7 +5907,7 @@ func (x *GetVolumeAttachmentStatusRequest) String() string {
 func (*GetVolumeAttachmentStatusRequest) ProtoMessage() {}
 
 func (x *GetVolumeAttachmentStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[80]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5553,7 +5920,7 @@ func (x *GetVolumeAttachmentStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeAttachmentStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetVolumeAttachmentStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{80}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *GetVolumeAttachmentStatusRequest) GetName() string {
@@ -5580,7 +5947,7 @@ type GetVolumeAttachmentStatusResponse struct {
 
 func (x *GetVolumeAttachmentStatusResponse) Reset() {
 	*x = GetVolumeAttachmentStatusResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[81]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5592,7 +5959,7 @@ func (x *GetVolumeAttachmentStatusResponse) String() string {
 func (*GetVolumeAttachmentStatusResponse) ProtoMessage() {}
 
 func (x *GetVolumeAttachmentStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[81]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5605,7 +5972,7 @@ func (x *GetVolumeAttachmentStatusResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use GetVolumeAttachmentStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetVolumeAttachmentStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{81}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *GetVolumeAttachmentStatusResponse) GetVolumeAttachment() *VolumeAttachment {
@@ -5631,7 +5998,7 @@ type UpdateVolumeAttachmentStatusRequest struct {
 
 func (x *UpdateVolumeAttachmentStatusRequest) Reset() {
 	*x = UpdateVolumeAttachmentStatusRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[82]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5643,7 +6010,7 @@ func (x *UpdateVolumeAttachmentStatusRequest) String() string {
 func (*UpdateVolumeAttachmentStatusRequest) ProtoMessage() {}
 
 func (x *UpdateVolumeAttachmentStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[82]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5656,7 +6023,7 @@ func (x *UpdateVolumeAttachmentStatusRequest) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use UpdateVolumeAttachmentStatusRequest.ProtoReflect.Descriptor instead.
 func (*UpdateVolumeAttachmentStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{82}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *UpdateVolumeAttachmentStatusRequest) GetName() string {
@@ -5704,7 +6071,7 @@ type UpdateVolumeAttachmentStatusResponse struct {
 
 func (x *UpdateVolumeAttachmentStatusResponse) Reset() {
 	*x = UpdateVolumeAttachmentStatusResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[83]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5716,7 +6083,7 @@ func (x *UpdateVolumeAttachmentStatusResponse) String() string {
 func (*UpdateVolumeAttachmentStatusResponse) ProtoMessage() {}
 
 func (x *UpdateVolumeAttachmentStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[83]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5729,7 +6096,7 @@ func (x *UpdateVolumeAttachmentStatusResponse) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use UpdateVolumeAttachmentStatusResponse.ProtoReflect.Descriptor instead.
 func (*UpdateVolumeAttachmentStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{83}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *UpdateVolumeAttachmentStatusResponse) GetVolumeAttachment() *VolumeAttachment {
@@ -5762,7 +6129,7 @@ type PatchVolumeAttachmentStatusRequest struct {
 
 func (x *PatchVolumeAttachmentStatusRequest) Reset() {
 	*x = PatchVolumeAttachmentStatusRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[84]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5774,7 +6141,7 @@ func (x *PatchVolumeAttachmentStatusRequest) String() string {
 func (*PatchVolumeAttachmentStatusRequest) ProtoMessage() {}
 
 func (x *PatchVolumeAttachmentStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[84]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5787,7 +6154,7 @@ func (x *PatchVolumeAttachmentStatusRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PatchVolumeAttachmentStatusRequest.ProtoReflect.Descriptor instead.
 func (*PatchVolumeAttachmentStatusRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{84}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *PatchVolumeAttachmentStatusRequest) GetName() string {
@@ -5849,7 +6216,7 @@ type PatchVolumeAttachmentStatusResponse struct {
 
 func (x *PatchVolumeAttachmentStatusResponse) Reset() {
 	*x = PatchVolumeAttachmentStatusResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[85]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5861,7 +6228,7 @@ func (x *PatchVolumeAttachmentStatusResponse) String() string {
 func (*PatchVolumeAttachmentStatusResponse) ProtoMessage() {}
 
 func (x *PatchVolumeAttachmentStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[85]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5874,7 +6241,7 @@ func (x *PatchVolumeAttachmentStatusResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use PatchVolumeAttachmentStatusResponse.ProtoReflect.Descriptor instead.
 func (*PatchVolumeAttachmentStatusResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{85}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *PatchVolumeAttachmentStatusResponse) GetVolumeAttachment() *VolumeAttachment {
@@ -5899,7 +6266,7 @@ type GetVolumeAttributesClassRequest struct {
 
 func (x *GetVolumeAttributesClassRequest) Reset() {
 	*x = GetVolumeAttributesClassRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[86]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5911,7 +6278,7 @@ func (x *GetVolumeAttributesClassRequest) String() string {
 func (*GetVolumeAttributesClassRequest) ProtoMessage() {}
 
 func (x *GetVolumeAttributesClassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[86]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5924,7 +6291,7 @@ func (x *GetVolumeAttributesClassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeAttributesClassRequest.ProtoReflect.Descriptor instead.
 func (*GetVolumeAttributesClassRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{86}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *GetVolumeAttributesClassRequest) GetName() string {
@@ -5960,7 +6327,7 @@ type GetVolumeAttributesClassResponse struct {
 
 func (x *GetVolumeAttributesClassResponse) Reset() {
 	*x = GetVolumeAttributesClassResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[87]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5972,7 +6339,7 @@ func (x *GetVolumeAttributesClassResponse) String() string {
 func (*GetVolumeAttributesClassResponse) ProtoMessage() {}
 
 func (x *GetVolumeAttributesClassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[87]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5985,7 +6352,7 @@ func (x *GetVolumeAttributesClassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolumeAttributesClassResponse.ProtoReflect.Descriptor instead.
 func (*GetVolumeAttributesClassResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{87}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *GetVolumeAttributesClassResponse) GetVolumeAttributesClass() *VolumeAttributesClass {
@@ -6022,7 +6389,7 @@ type ListVolumeAttributesClassesRequest struct {
 
 func (x *ListVolumeAttributesClassesRequest) Reset() {
 	*x = ListVolumeAttributesClassesRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[88]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6034,7 +6401,7 @@ func (x *ListVolumeAttributesClassesRequest) String() string {
 func (*ListVolumeAttributesClassesRequest) ProtoMessage() {}
 
 func (x *ListVolumeAttributesClassesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[88]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6047,7 +6414,7 @@ func (x *ListVolumeAttributesClassesRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ListVolumeAttributesClassesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumeAttributesClassesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{88}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ListVolumeAttributesClassesRequest) GetLabelSelector() string {
@@ -6119,7 +6486,7 @@ type ListVolumeAttributesClassesResponse struct {
 
 func (x *ListVolumeAttributesClassesResponse) Reset() {
 	*x = ListVolumeAttributesClassesResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[89]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6131,7 +6498,7 @@ func (x *ListVolumeAttributesClassesResponse) String() string {
 func (*ListVolumeAttributesClassesResponse) ProtoMessage() {}
 
 func (x *ListVolumeAttributesClassesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[89]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6144,7 +6511,7 @@ func (x *ListVolumeAttributesClassesResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use ListVolumeAttributesClassesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumeAttributesClassesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{89}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ListVolumeAttributesClassesResponse) GetMetadata() *v1.ListMeta {
@@ -6183,7 +6550,7 @@ type CreateVolumeAttributesClassRequest struct {
 
 func (x *CreateVolumeAttributesClassRequest) Reset() {
 	*x = CreateVolumeAttributesClassRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[90]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6195,7 +6562,7 @@ func (x *CreateVolumeAttributesClassRequest) String() string {
 func (*CreateVolumeAttributesClassRequest) ProtoMessage() {}
 
 func (x *CreateVolumeAttributesClassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[90]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6208,7 +6575,7 @@ func (x *CreateVolumeAttributesClassRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use CreateVolumeAttributesClassRequest.ProtoReflect.Descriptor instead.
 func (*CreateVolumeAttributesClassRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{90}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *CreateVolumeAttributesClassRequest) GetVolumeAttributesClass() *VolumeAttributesClass {
@@ -6249,7 +6616,7 @@ type CreateVolumeAttributesClassResponse struct {
 
 func (x *CreateVolumeAttributesClassResponse) Reset() {
 	*x = CreateVolumeAttributesClassResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[91]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6261,7 +6628,7 @@ func (x *CreateVolumeAttributesClassResponse) String() string {
 func (*CreateVolumeAttributesClassResponse) ProtoMessage() {}
 
 func (x *CreateVolumeAttributesClassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[91]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6274,7 +6641,7 @@ func (x *CreateVolumeAttributesClassResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use CreateVolumeAttributesClassResponse.ProtoReflect.Descriptor instead.
 func (*CreateVolumeAttributesClassResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{91}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *CreateVolumeAttributesClassResponse) GetVolumeAttributesClass() *VolumeAttributesClass {
@@ -6300,7 +6667,7 @@ type UpdateVolumeAttributesClassRequest struct {
 
 func (x *UpdateVolumeAttributesClassRequest) Reset() {
 	*x = UpdateVolumeAttributesClassRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[92]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6312,7 +6679,7 @@ func (x *UpdateVolumeAttributesClassRequest) String() string {
 func (*UpdateVolumeAttributesClassRequest) ProtoMessage() {}
 
 func (x *UpdateVolumeAttributesClassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[92]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6325,7 +6692,7 @@ func (x *UpdateVolumeAttributesClassRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use UpdateVolumeAttributesClassRequest.ProtoReflect.Descriptor instead.
 func (*UpdateVolumeAttributesClassRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{92}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *UpdateVolumeAttributesClassRequest) GetName() string {
@@ -6373,7 +6740,7 @@ type UpdateVolumeAttributesClassResponse struct {
 
 func (x *UpdateVolumeAttributesClassResponse) Reset() {
 	*x = UpdateVolumeAttributesClassResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[93]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6385,7 +6752,7 @@ func (x *UpdateVolumeAttributesClassResponse) String() string {
 func (*UpdateVolumeAttributesClassResponse) ProtoMessage() {}
 
 func (x *UpdateVolumeAttributesClassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[93]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6398,7 +6765,7 @@ func (x *UpdateVolumeAttributesClassResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use UpdateVolumeAttributesClassResponse.ProtoReflect.Descriptor instead.
 func (*UpdateVolumeAttributesClassResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{93}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *UpdateVolumeAttributesClassResponse) GetVolumeAttributesClass() *VolumeAttributesClass {
@@ -6430,7 +6797,7 @@ type PatchVolumeAttributesClassRequest struct {
 
 func (x *PatchVolumeAttributesClassRequest) Reset() {
 	*x = PatchVolumeAttributesClassRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[94]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6442,7 +6809,7 @@ func (x *PatchVolumeAttributesClassRequest) String() string {
 func (*PatchVolumeAttributesClassRequest) ProtoMessage() {}
 
 func (x *PatchVolumeAttributesClassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[94]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6455,7 +6822,7 @@ func (x *PatchVolumeAttributesClassRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use PatchVolumeAttributesClassRequest.ProtoReflect.Descriptor instead.
 func (*PatchVolumeAttributesClassRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{94}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *PatchVolumeAttributesClassRequest) GetName() string {
@@ -6517,7 +6884,7 @@ type PatchVolumeAttributesClassResponse struct {
 
 func (x *PatchVolumeAttributesClassResponse) Reset() {
 	*x = PatchVolumeAttributesClassResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[95]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6529,7 +6896,7 @@ func (x *PatchVolumeAttributesClassResponse) String() string {
 func (*PatchVolumeAttributesClassResponse) ProtoMessage() {}
 
 func (x *PatchVolumeAttributesClassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[95]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6542,7 +6909,7 @@ func (x *PatchVolumeAttributesClassResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PatchVolumeAttributesClassResponse.ProtoReflect.Descriptor instead.
 func (*PatchVolumeAttributesClassResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{95}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *PatchVolumeAttributesClassResponse) GetVolumeAttributesClass() *VolumeAttributesClass {
@@ -6569,7 +6936,7 @@ type DeleteVolumeAttributesClassRequest struct {
 
 func (x *DeleteVolumeAttributesClassRequest) Reset() {
 	*x = DeleteVolumeAttributesClassRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[96]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6581,7 +6948,7 @@ func (x *DeleteVolumeAttributesClassRequest) String() string {
 func (*DeleteVolumeAttributesClassRequest) ProtoMessage() {}
 
 func (x *DeleteVolumeAttributesClassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[96]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6594,7 +6961,7 @@ func (x *DeleteVolumeAttributesClassRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use DeleteVolumeAttributesClassRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeAttributesClassRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{96}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *DeleteVolumeAttributesClassRequest) GetName() string {
@@ -6645,7 +7012,7 @@ type DeleteVolumeAttributesClassResponse struct {
 
 func (x *DeleteVolumeAttributesClassResponse) Reset() {
 	*x = DeleteVolumeAttributesClassResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[97]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6657,7 +7024,7 @@ func (x *DeleteVolumeAttributesClassResponse) String() string {
 func (*DeleteVolumeAttributesClassResponse) ProtoMessage() {}
 
 func (x *DeleteVolumeAttributesClassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[97]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6670,7 +7037,7 @@ func (x *DeleteVolumeAttributesClassResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use DeleteVolumeAttributesClassResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeAttributesClassResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{97}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *DeleteVolumeAttributesClassResponse) GetVolumeAttributesClass() *VolumeAttributesClass {
@@ -6703,7 +7070,7 @@ type DeleteCollectionVolumeAttributesClassesRequest struct {
 
 func (x *DeleteCollectionVolumeAttributesClassesRequest) Reset() {
 	*x = DeleteCollectionVolumeAttributesClassesRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[98]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6715,7 +7082,7 @@ func (x *DeleteCollectionVolumeAttributesClassesRequest) String() string {
 func (*DeleteCollectionVolumeAttributesClassesRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionVolumeAttributesClassesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[98]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6728,7 +7095,7 @@ func (x *DeleteCollectionVolumeAttributesClassesRequest) ProtoReflect() protoref
 
 // Deprecated: Use DeleteCollectionVolumeAttributesClassesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionVolumeAttributesClassesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{98}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DeleteCollectionVolumeAttributesClassesRequest) GetLabelSelector() string {
@@ -6771,7 +7138,7 @@ type DeleteCollectionVolumeAttributesClassesResponse struct {
 
 func (x *DeleteCollectionVolumeAttributesClassesResponse) Reset() {
 	*x = DeleteCollectionVolumeAttributesClassesResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[99]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6783,7 +7150,7 @@ func (x *DeleteCollectionVolumeAttributesClassesResponse) String() string {
 func (*DeleteCollectionVolumeAttributesClassesResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionVolumeAttributesClassesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[99]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6796,7 +7163,7 @@ func (x *DeleteCollectionVolumeAttributesClassesResponse) ProtoReflect() protore
 
 // Deprecated: Use DeleteCollectionVolumeAttributesClassesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionVolumeAttributesClassesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{99}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DeleteCollectionVolumeAttributesClassesResponse) GetMetadata() *v1.ListMeta {
@@ -6832,7 +7199,7 @@ type WatchVolumeAttributesClassesRequest struct {
 
 func (x *WatchVolumeAttributesClassesRequest) Reset() {
 	*x = WatchVolumeAttributesClassesRequest{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[100]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6844,7 +7211,7 @@ func (x *WatchVolumeAttributesClassesRequest) String() string {
 func (*WatchVolumeAttributesClassesRequest) ProtoMessage() {}
 
 func (x *WatchVolumeAttributesClassesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[100]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6857,7 +7224,7 @@ func (x *WatchVolumeAttributesClassesRequest) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use WatchVolumeAttributesClassesRequest.ProtoReflect.Descriptor instead.
 func (*WatchVolumeAttributesClassesRequest) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{100}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *WatchVolumeAttributesClassesRequest) GetLabelSelector() string {
@@ -6923,7 +7290,7 @@ type WatchVolumeAttributesClassesResponse struct {
 
 func (x *WatchVolumeAttributesClassesResponse) Reset() {
 	*x = WatchVolumeAttributesClassesResponse{}
-	mi := &file_portico_storage_v1_services_proto_msgTypes[101]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6935,7 +7302,7 @@ func (x *WatchVolumeAttributesClassesResponse) String() string {
 func (*WatchVolumeAttributesClassesResponse) ProtoMessage() {}
 
 func (x *WatchVolumeAttributesClassesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_storage_v1_services_proto_msgTypes[101]
+	mi := &file_portico_storage_v1_services_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6948,7 +7315,7 @@ func (x *WatchVolumeAttributesClassesResponse) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use WatchVolumeAttributesClassesResponse.ProtoReflect.Descriptor instead.
 func (*WatchVolumeAttributesClassesResponse) Descriptor() ([]byte, []int) {
-	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{101}
+	return file_portico_storage_v1_services_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *WatchVolumeAttributesClassesResponse) GetType() string {
@@ -7141,7 +7508,32 @@ const file_portico_storage_v1_services_proto_rawDesc = "" +
 	"\x15WatchCSINodesResponse\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x123\n" +
 	"\x06object\x18\x02 \x01(\v2\x1b.portico.storage.v1.CSINodeR\x06object\x12^\n" +
-	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"\xa0\x01\n" +
+	"\x17partial_object_metadata\x18\x03 \x01(\v2&.portico.core.v1.PartialObjectMetadataR\x15partialObjectMetadata\"X\n" +
+	"\x17GetCSINodeStatusRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"R\n" +
+	"\x18GetCSINodeStatusResponse\x126\n" +
+	"\bcsi_node\x18\x01 \x01(\v2\x1b.portico.storage.v1.CSINodeR\acsiNode\"\xd1\x01\n" +
+	"\x1aUpdateCSINodeStatusRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x126\n" +
+	"\bcsi_node\x18\x03 \x01(\v2\x1b.portico.storage.v1.CSINodeR\acsiNode\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x05 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\x06 \x01(\tR\x0ffieldValidation\"U\n" +
+	"\x1bUpdateCSINodeStatusResponse\x126\n" +
+	"\bcsi_node\x18\x01 \x01(\v2\x1b.portico.storage.v1.CSINodeR\acsiNode\"\xf2\x01\n" +
+	"\x19PatchCSINodeStatusRequest\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"patch_type\x18\x03 \x01(\tR\tpatchType\x12\x14\n" +
+	"\x05patch\x18\x04 \x01(\fR\x05patch\x12\x17\n" +
+	"\adry_run\x18\x05 \x03(\tR\x06dryRun\x12#\n" +
+	"\rfield_manager\x18\x06 \x01(\tR\ffieldManager\x12)\n" +
+	"\x10field_validation\x18\a \x01(\tR\x0ffieldValidation\x12\x19\n" +
+	"\x05force\x18\b \x01(\bH\x00R\x05force\x88\x01\x01B\b\n" +
+	"\x06_force\"T\n" +
+	"\x1aPatchCSINodeStatusResponse\x126\n" +
+	"\bcsi_node\x18\x01 \x01(\v2\x1b.portico.storage.v1.CSINodeR\acsiNode\"\xa0\x01\n" +
 	"\x1cGetCSIStorageCapacityRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
@@ -7499,7 +7891,7 @@ const file_portico_storage_v1_services_proto_rawDesc = "" +
 	"\x0ePatchCSIDriver\x12).portico.storage.v1.PatchCSIDriverRequest\x1a*.portico.storage.v1.PatchCSIDriverResponse\x12j\n" +
 	"\x0fDeleteCSIDriver\x12*.portico.storage.v1.DeleteCSIDriverRequest\x1a+.portico.storage.v1.DeleteCSIDriverResponse\x12\x8b\x01\n" +
 	"\x1aDeleteCollectionCSIDrivers\x125.portico.storage.v1.DeleteCollectionCSIDriversRequest\x1a6.portico.storage.v1.DeleteCollectionCSIDriversResponse\x12l\n" +
-	"\x0fWatchCSIDrivers\x12*.portico.storage.v1.WatchCSIDriversRequest\x1a+.portico.storage.v1.WatchCSIDriversResponse0\x012\xd5\x06\n" +
+	"\x0fWatchCSIDrivers\x12*.portico.storage.v1.WatchCSIDriversRequest\x1a+.portico.storage.v1.WatchCSIDriversResponse0\x012\xb1\t\n" +
 	"\x0eCSINodeService\x12[\n" +
 	"\n" +
 	"GetCSINode\x12%.portico.storage.v1.GetCSINodeRequest\x1a&.portico.storage.v1.GetCSINodeResponse\x12a\n" +
@@ -7509,7 +7901,10 @@ const file_portico_storage_v1_services_proto_rawDesc = "" +
 	"\fPatchCSINode\x12'.portico.storage.v1.PatchCSINodeRequest\x1a(.portico.storage.v1.PatchCSINodeResponse\x12d\n" +
 	"\rDeleteCSINode\x12(.portico.storage.v1.DeleteCSINodeRequest\x1a).portico.storage.v1.DeleteCSINodeResponse\x12\x85\x01\n" +
 	"\x18DeleteCollectionCSINodes\x123.portico.storage.v1.DeleteCollectionCSINodesRequest\x1a4.portico.storage.v1.DeleteCollectionCSINodesResponse\x12f\n" +
-	"\rWatchCSINodes\x12(.portico.storage.v1.WatchCSINodesRequest\x1a).portico.storage.v1.WatchCSINodesResponse0\x012\xf7\b\n" +
+	"\rWatchCSINodes\x12(.portico.storage.v1.WatchCSINodesRequest\x1a).portico.storage.v1.WatchCSINodesResponse0\x01\x12m\n" +
+	"\x10GetCSINodeStatus\x12+.portico.storage.v1.GetCSINodeStatusRequest\x1a,.portico.storage.v1.GetCSINodeStatusResponse\x12v\n" +
+	"\x13UpdateCSINodeStatus\x12..portico.storage.v1.UpdateCSINodeStatusRequest\x1a/.portico.storage.v1.UpdateCSINodeStatusResponse\x12s\n" +
+	"\x12PatchCSINodeStatus\x12-.portico.storage.v1.PatchCSINodeStatusRequest\x1a..portico.storage.v1.PatchCSINodeStatusResponse2\xf7\b\n" +
 	"\x19CSIStorageCapacityService\x12|\n" +
 	"\x15GetCSIStorageCapacity\x120.portico.storage.v1.GetCSIStorageCapacityRequest\x1a1.portico.storage.v1.GetCSIStorageCapacityResponse\x12\x85\x01\n" +
 	"\x18ListCSIStorageCapacities\x123.portico.storage.v1.ListCSIStorageCapacitiesRequest\x1a4.portico.storage.v1.ListCSIStorageCapacitiesResponse\x12\x85\x01\n" +
@@ -7562,7 +7957,7 @@ func file_portico_storage_v1_services_proto_rawDescGZIP() []byte {
 	return file_portico_storage_v1_services_proto_rawDescData
 }
 
-var file_portico_storage_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 102)
+var file_portico_storage_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 108)
 var file_portico_storage_v1_services_proto_goTypes = []any{
 	(*GetCSIDriverRequest)(nil),                             // 0: portico.storage.v1.GetCSIDriverRequest
 	(*GetCSIDriverResponse)(nil),                            // 1: portico.storage.v1.GetCSIDriverResponse
@@ -7596,307 +7991,323 @@ var file_portico_storage_v1_services_proto_goTypes = []any{
 	(*DeleteCollectionCSINodesResponse)(nil),                // 29: portico.storage.v1.DeleteCollectionCSINodesResponse
 	(*WatchCSINodesRequest)(nil),                            // 30: portico.storage.v1.WatchCSINodesRequest
 	(*WatchCSINodesResponse)(nil),                           // 31: portico.storage.v1.WatchCSINodesResponse
-	(*GetCSIStorageCapacityRequest)(nil),                    // 32: portico.storage.v1.GetCSIStorageCapacityRequest
-	(*GetCSIStorageCapacityResponse)(nil),                   // 33: portico.storage.v1.GetCSIStorageCapacityResponse
-	(*ListCSIStorageCapacitiesRequest)(nil),                 // 34: portico.storage.v1.ListCSIStorageCapacitiesRequest
-	(*ListCSIStorageCapacitiesResponse)(nil),                // 35: portico.storage.v1.ListCSIStorageCapacitiesResponse
-	(*CreateCSIStorageCapacityRequest)(nil),                 // 36: portico.storage.v1.CreateCSIStorageCapacityRequest
-	(*CreateCSIStorageCapacityResponse)(nil),                // 37: portico.storage.v1.CreateCSIStorageCapacityResponse
-	(*UpdateCSIStorageCapacityRequest)(nil),                 // 38: portico.storage.v1.UpdateCSIStorageCapacityRequest
-	(*UpdateCSIStorageCapacityResponse)(nil),                // 39: portico.storage.v1.UpdateCSIStorageCapacityResponse
-	(*PatchCSIStorageCapacityRequest)(nil),                  // 40: portico.storage.v1.PatchCSIStorageCapacityRequest
-	(*PatchCSIStorageCapacityResponse)(nil),                 // 41: portico.storage.v1.PatchCSIStorageCapacityResponse
-	(*DeleteCSIStorageCapacityRequest)(nil),                 // 42: portico.storage.v1.DeleteCSIStorageCapacityRequest
-	(*DeleteCSIStorageCapacityResponse)(nil),                // 43: portico.storage.v1.DeleteCSIStorageCapacityResponse
-	(*DeleteCollectionCSIStorageCapacitiesRequest)(nil),     // 44: portico.storage.v1.DeleteCollectionCSIStorageCapacitiesRequest
-	(*DeleteCollectionCSIStorageCapacitiesResponse)(nil),    // 45: portico.storage.v1.DeleteCollectionCSIStorageCapacitiesResponse
-	(*WatchCSIStorageCapacitiesRequest)(nil),                // 46: portico.storage.v1.WatchCSIStorageCapacitiesRequest
-	(*WatchCSIStorageCapacitiesResponse)(nil),               // 47: portico.storage.v1.WatchCSIStorageCapacitiesResponse
-	(*GetStorageClassRequest)(nil),                          // 48: portico.storage.v1.GetStorageClassRequest
-	(*GetStorageClassResponse)(nil),                         // 49: portico.storage.v1.GetStorageClassResponse
-	(*ListStorageClassesRequest)(nil),                       // 50: portico.storage.v1.ListStorageClassesRequest
-	(*ListStorageClassesResponse)(nil),                      // 51: portico.storage.v1.ListStorageClassesResponse
-	(*CreateStorageClassRequest)(nil),                       // 52: portico.storage.v1.CreateStorageClassRequest
-	(*CreateStorageClassResponse)(nil),                      // 53: portico.storage.v1.CreateStorageClassResponse
-	(*UpdateStorageClassRequest)(nil),                       // 54: portico.storage.v1.UpdateStorageClassRequest
-	(*UpdateStorageClassResponse)(nil),                      // 55: portico.storage.v1.UpdateStorageClassResponse
-	(*PatchStorageClassRequest)(nil),                        // 56: portico.storage.v1.PatchStorageClassRequest
-	(*PatchStorageClassResponse)(nil),                       // 57: portico.storage.v1.PatchStorageClassResponse
-	(*DeleteStorageClassRequest)(nil),                       // 58: portico.storage.v1.DeleteStorageClassRequest
-	(*DeleteStorageClassResponse)(nil),                      // 59: portico.storage.v1.DeleteStorageClassResponse
-	(*DeleteCollectionStorageClassesRequest)(nil),           // 60: portico.storage.v1.DeleteCollectionStorageClassesRequest
-	(*DeleteCollectionStorageClassesResponse)(nil),          // 61: portico.storage.v1.DeleteCollectionStorageClassesResponse
-	(*WatchStorageClassesRequest)(nil),                      // 62: portico.storage.v1.WatchStorageClassesRequest
-	(*WatchStorageClassesResponse)(nil),                     // 63: portico.storage.v1.WatchStorageClassesResponse
-	(*GetVolumeAttachmentRequest)(nil),                      // 64: portico.storage.v1.GetVolumeAttachmentRequest
-	(*GetVolumeAttachmentResponse)(nil),                     // 65: portico.storage.v1.GetVolumeAttachmentResponse
-	(*ListVolumeAttachmentsRequest)(nil),                    // 66: portico.storage.v1.ListVolumeAttachmentsRequest
-	(*ListVolumeAttachmentsResponse)(nil),                   // 67: portico.storage.v1.ListVolumeAttachmentsResponse
-	(*CreateVolumeAttachmentRequest)(nil),                   // 68: portico.storage.v1.CreateVolumeAttachmentRequest
-	(*CreateVolumeAttachmentResponse)(nil),                  // 69: portico.storage.v1.CreateVolumeAttachmentResponse
-	(*UpdateVolumeAttachmentRequest)(nil),                   // 70: portico.storage.v1.UpdateVolumeAttachmentRequest
-	(*UpdateVolumeAttachmentResponse)(nil),                  // 71: portico.storage.v1.UpdateVolumeAttachmentResponse
-	(*PatchVolumeAttachmentRequest)(nil),                    // 72: portico.storage.v1.PatchVolumeAttachmentRequest
-	(*PatchVolumeAttachmentResponse)(nil),                   // 73: portico.storage.v1.PatchVolumeAttachmentResponse
-	(*DeleteVolumeAttachmentRequest)(nil),                   // 74: portico.storage.v1.DeleteVolumeAttachmentRequest
-	(*DeleteVolumeAttachmentResponse)(nil),                  // 75: portico.storage.v1.DeleteVolumeAttachmentResponse
-	(*DeleteCollectionVolumeAttachmentsRequest)(nil),        // 76: portico.storage.v1.DeleteCollectionVolumeAttachmentsRequest
-	(*DeleteCollectionVolumeAttachmentsResponse)(nil),       // 77: portico.storage.v1.DeleteCollectionVolumeAttachmentsResponse
-	(*WatchVolumeAttachmentsRequest)(nil),                   // 78: portico.storage.v1.WatchVolumeAttachmentsRequest
-	(*WatchVolumeAttachmentsResponse)(nil),                  // 79: portico.storage.v1.WatchVolumeAttachmentsResponse
-	(*GetVolumeAttachmentStatusRequest)(nil),                // 80: portico.storage.v1.GetVolumeAttachmentStatusRequest
-	(*GetVolumeAttachmentStatusResponse)(nil),               // 81: portico.storage.v1.GetVolumeAttachmentStatusResponse
-	(*UpdateVolumeAttachmentStatusRequest)(nil),             // 82: portico.storage.v1.UpdateVolumeAttachmentStatusRequest
-	(*UpdateVolumeAttachmentStatusResponse)(nil),            // 83: portico.storage.v1.UpdateVolumeAttachmentStatusResponse
-	(*PatchVolumeAttachmentStatusRequest)(nil),              // 84: portico.storage.v1.PatchVolumeAttachmentStatusRequest
-	(*PatchVolumeAttachmentStatusResponse)(nil),             // 85: portico.storage.v1.PatchVolumeAttachmentStatusResponse
-	(*GetVolumeAttributesClassRequest)(nil),                 // 86: portico.storage.v1.GetVolumeAttributesClassRequest
-	(*GetVolumeAttributesClassResponse)(nil),                // 87: portico.storage.v1.GetVolumeAttributesClassResponse
-	(*ListVolumeAttributesClassesRequest)(nil),              // 88: portico.storage.v1.ListVolumeAttributesClassesRequest
-	(*ListVolumeAttributesClassesResponse)(nil),             // 89: portico.storage.v1.ListVolumeAttributesClassesResponse
-	(*CreateVolumeAttributesClassRequest)(nil),              // 90: portico.storage.v1.CreateVolumeAttributesClassRequest
-	(*CreateVolumeAttributesClassResponse)(nil),             // 91: portico.storage.v1.CreateVolumeAttributesClassResponse
-	(*UpdateVolumeAttributesClassRequest)(nil),              // 92: portico.storage.v1.UpdateVolumeAttributesClassRequest
-	(*UpdateVolumeAttributesClassResponse)(nil),             // 93: portico.storage.v1.UpdateVolumeAttributesClassResponse
-	(*PatchVolumeAttributesClassRequest)(nil),               // 94: portico.storage.v1.PatchVolumeAttributesClassRequest
-	(*PatchVolumeAttributesClassResponse)(nil),              // 95: portico.storage.v1.PatchVolumeAttributesClassResponse
-	(*DeleteVolumeAttributesClassRequest)(nil),              // 96: portico.storage.v1.DeleteVolumeAttributesClassRequest
-	(*DeleteVolumeAttributesClassResponse)(nil),             // 97: portico.storage.v1.DeleteVolumeAttributesClassResponse
-	(*DeleteCollectionVolumeAttributesClassesRequest)(nil),  // 98: portico.storage.v1.DeleteCollectionVolumeAttributesClassesRequest
-	(*DeleteCollectionVolumeAttributesClassesResponse)(nil), // 99: portico.storage.v1.DeleteCollectionVolumeAttributesClassesResponse
-	(*WatchVolumeAttributesClassesRequest)(nil),             // 100: portico.storage.v1.WatchVolumeAttributesClassesRequest
-	(*WatchVolumeAttributesClassesResponse)(nil),            // 101: portico.storage.v1.WatchVolumeAttributesClassesResponse
-	(*CSIDriver)(nil),                                       // 102: portico.storage.v1.CSIDriver
-	(*v1.PartialObjectMetadata)(nil),                        // 103: portico.core.v1.PartialObjectMetadata
-	(*v1.ListMeta)(nil),                                     // 104: portico.core.v1.ListMeta
-	(*v1.DeleteOptions)(nil),                                // 105: portico.core.v1.DeleteOptions
-	(*v1.Status)(nil),                                       // 106: portico.core.v1.Status
-	(*CSINode)(nil),                                         // 107: portico.storage.v1.CSINode
-	(*CSIStorageCapacity)(nil),                              // 108: portico.storage.v1.CSIStorageCapacity
-	(*StorageClass)(nil),                                    // 109: portico.storage.v1.StorageClass
-	(*VolumeAttachment)(nil),                                // 110: portico.storage.v1.VolumeAttachment
-	(*VolumeAttributesClass)(nil),                           // 111: portico.storage.v1.VolumeAttributesClass
+	(*GetCSINodeStatusRequest)(nil),                         // 32: portico.storage.v1.GetCSINodeStatusRequest
+	(*GetCSINodeStatusResponse)(nil),                        // 33: portico.storage.v1.GetCSINodeStatusResponse
+	(*UpdateCSINodeStatusRequest)(nil),                      // 34: portico.storage.v1.UpdateCSINodeStatusRequest
+	(*UpdateCSINodeStatusResponse)(nil),                     // 35: portico.storage.v1.UpdateCSINodeStatusResponse
+	(*PatchCSINodeStatusRequest)(nil),                       // 36: portico.storage.v1.PatchCSINodeStatusRequest
+	(*PatchCSINodeStatusResponse)(nil),                      // 37: portico.storage.v1.PatchCSINodeStatusResponse
+	(*GetCSIStorageCapacityRequest)(nil),                    // 38: portico.storage.v1.GetCSIStorageCapacityRequest
+	(*GetCSIStorageCapacityResponse)(nil),                   // 39: portico.storage.v1.GetCSIStorageCapacityResponse
+	(*ListCSIStorageCapacitiesRequest)(nil),                 // 40: portico.storage.v1.ListCSIStorageCapacitiesRequest
+	(*ListCSIStorageCapacitiesResponse)(nil),                // 41: portico.storage.v1.ListCSIStorageCapacitiesResponse
+	(*CreateCSIStorageCapacityRequest)(nil),                 // 42: portico.storage.v1.CreateCSIStorageCapacityRequest
+	(*CreateCSIStorageCapacityResponse)(nil),                // 43: portico.storage.v1.CreateCSIStorageCapacityResponse
+	(*UpdateCSIStorageCapacityRequest)(nil),                 // 44: portico.storage.v1.UpdateCSIStorageCapacityRequest
+	(*UpdateCSIStorageCapacityResponse)(nil),                // 45: portico.storage.v1.UpdateCSIStorageCapacityResponse
+	(*PatchCSIStorageCapacityRequest)(nil),                  // 46: portico.storage.v1.PatchCSIStorageCapacityRequest
+	(*PatchCSIStorageCapacityResponse)(nil),                 // 47: portico.storage.v1.PatchCSIStorageCapacityResponse
+	(*DeleteCSIStorageCapacityRequest)(nil),                 // 48: portico.storage.v1.DeleteCSIStorageCapacityRequest
+	(*DeleteCSIStorageCapacityResponse)(nil),                // 49: portico.storage.v1.DeleteCSIStorageCapacityResponse
+	(*DeleteCollectionCSIStorageCapacitiesRequest)(nil),     // 50: portico.storage.v1.DeleteCollectionCSIStorageCapacitiesRequest
+	(*DeleteCollectionCSIStorageCapacitiesResponse)(nil),    // 51: portico.storage.v1.DeleteCollectionCSIStorageCapacitiesResponse
+	(*WatchCSIStorageCapacitiesRequest)(nil),                // 52: portico.storage.v1.WatchCSIStorageCapacitiesRequest
+	(*WatchCSIStorageCapacitiesResponse)(nil),               // 53: portico.storage.v1.WatchCSIStorageCapacitiesResponse
+	(*GetStorageClassRequest)(nil),                          // 54: portico.storage.v1.GetStorageClassRequest
+	(*GetStorageClassResponse)(nil),                         // 55: portico.storage.v1.GetStorageClassResponse
+	(*ListStorageClassesRequest)(nil),                       // 56: portico.storage.v1.ListStorageClassesRequest
+	(*ListStorageClassesResponse)(nil),                      // 57: portico.storage.v1.ListStorageClassesResponse
+	(*CreateStorageClassRequest)(nil),                       // 58: portico.storage.v1.CreateStorageClassRequest
+	(*CreateStorageClassResponse)(nil),                      // 59: portico.storage.v1.CreateStorageClassResponse
+	(*UpdateStorageClassRequest)(nil),                       // 60: portico.storage.v1.UpdateStorageClassRequest
+	(*UpdateStorageClassResponse)(nil),                      // 61: portico.storage.v1.UpdateStorageClassResponse
+	(*PatchStorageClassRequest)(nil),                        // 62: portico.storage.v1.PatchStorageClassRequest
+	(*PatchStorageClassResponse)(nil),                       // 63: portico.storage.v1.PatchStorageClassResponse
+	(*DeleteStorageClassRequest)(nil),                       // 64: portico.storage.v1.DeleteStorageClassRequest
+	(*DeleteStorageClassResponse)(nil),                      // 65: portico.storage.v1.DeleteStorageClassResponse
+	(*DeleteCollectionStorageClassesRequest)(nil),           // 66: portico.storage.v1.DeleteCollectionStorageClassesRequest
+	(*DeleteCollectionStorageClassesResponse)(nil),          // 67: portico.storage.v1.DeleteCollectionStorageClassesResponse
+	(*WatchStorageClassesRequest)(nil),                      // 68: portico.storage.v1.WatchStorageClassesRequest
+	(*WatchStorageClassesResponse)(nil),                     // 69: portico.storage.v1.WatchStorageClassesResponse
+	(*GetVolumeAttachmentRequest)(nil),                      // 70: portico.storage.v1.GetVolumeAttachmentRequest
+	(*GetVolumeAttachmentResponse)(nil),                     // 71: portico.storage.v1.GetVolumeAttachmentResponse
+	(*ListVolumeAttachmentsRequest)(nil),                    // 72: portico.storage.v1.ListVolumeAttachmentsRequest
+	(*ListVolumeAttachmentsResponse)(nil),                   // 73: portico.storage.v1.ListVolumeAttachmentsResponse
+	(*CreateVolumeAttachmentRequest)(nil),                   // 74: portico.storage.v1.CreateVolumeAttachmentRequest
+	(*CreateVolumeAttachmentResponse)(nil),                  // 75: portico.storage.v1.CreateVolumeAttachmentResponse
+	(*UpdateVolumeAttachmentRequest)(nil),                   // 76: portico.storage.v1.UpdateVolumeAttachmentRequest
+	(*UpdateVolumeAttachmentResponse)(nil),                  // 77: portico.storage.v1.UpdateVolumeAttachmentResponse
+	(*PatchVolumeAttachmentRequest)(nil),                    // 78: portico.storage.v1.PatchVolumeAttachmentRequest
+	(*PatchVolumeAttachmentResponse)(nil),                   // 79: portico.storage.v1.PatchVolumeAttachmentResponse
+	(*DeleteVolumeAttachmentRequest)(nil),                   // 80: portico.storage.v1.DeleteVolumeAttachmentRequest
+	(*DeleteVolumeAttachmentResponse)(nil),                  // 81: portico.storage.v1.DeleteVolumeAttachmentResponse
+	(*DeleteCollectionVolumeAttachmentsRequest)(nil),        // 82: portico.storage.v1.DeleteCollectionVolumeAttachmentsRequest
+	(*DeleteCollectionVolumeAttachmentsResponse)(nil),       // 83: portico.storage.v1.DeleteCollectionVolumeAttachmentsResponse
+	(*WatchVolumeAttachmentsRequest)(nil),                   // 84: portico.storage.v1.WatchVolumeAttachmentsRequest
+	(*WatchVolumeAttachmentsResponse)(nil),                  // 85: portico.storage.v1.WatchVolumeAttachmentsResponse
+	(*GetVolumeAttachmentStatusRequest)(nil),                // 86: portico.storage.v1.GetVolumeAttachmentStatusRequest
+	(*GetVolumeAttachmentStatusResponse)(nil),               // 87: portico.storage.v1.GetVolumeAttachmentStatusResponse
+	(*UpdateVolumeAttachmentStatusRequest)(nil),             // 88: portico.storage.v1.UpdateVolumeAttachmentStatusRequest
+	(*UpdateVolumeAttachmentStatusResponse)(nil),            // 89: portico.storage.v1.UpdateVolumeAttachmentStatusResponse
+	(*PatchVolumeAttachmentStatusRequest)(nil),              // 90: portico.storage.v1.PatchVolumeAttachmentStatusRequest
+	(*PatchVolumeAttachmentStatusResponse)(nil),             // 91: portico.storage.v1.PatchVolumeAttachmentStatusResponse
+	(*GetVolumeAttributesClassRequest)(nil),                 // 92: portico.storage.v1.GetVolumeAttributesClassRequest
+	(*GetVolumeAttributesClassResponse)(nil),                // 93: portico.storage.v1.GetVolumeAttributesClassResponse
+	(*ListVolumeAttributesClassesRequest)(nil),              // 94: portico.storage.v1.ListVolumeAttributesClassesRequest
+	(*ListVolumeAttributesClassesResponse)(nil),             // 95: portico.storage.v1.ListVolumeAttributesClassesResponse
+	(*CreateVolumeAttributesClassRequest)(nil),              // 96: portico.storage.v1.CreateVolumeAttributesClassRequest
+	(*CreateVolumeAttributesClassResponse)(nil),             // 97: portico.storage.v1.CreateVolumeAttributesClassResponse
+	(*UpdateVolumeAttributesClassRequest)(nil),              // 98: portico.storage.v1.UpdateVolumeAttributesClassRequest
+	(*UpdateVolumeAttributesClassResponse)(nil),             // 99: portico.storage.v1.UpdateVolumeAttributesClassResponse
+	(*PatchVolumeAttributesClassRequest)(nil),               // 100: portico.storage.v1.PatchVolumeAttributesClassRequest
+	(*PatchVolumeAttributesClassResponse)(nil),              // 101: portico.storage.v1.PatchVolumeAttributesClassResponse
+	(*DeleteVolumeAttributesClassRequest)(nil),              // 102: portico.storage.v1.DeleteVolumeAttributesClassRequest
+	(*DeleteVolumeAttributesClassResponse)(nil),             // 103: portico.storage.v1.DeleteVolumeAttributesClassResponse
+	(*DeleteCollectionVolumeAttributesClassesRequest)(nil),  // 104: portico.storage.v1.DeleteCollectionVolumeAttributesClassesRequest
+	(*DeleteCollectionVolumeAttributesClassesResponse)(nil), // 105: portico.storage.v1.DeleteCollectionVolumeAttributesClassesResponse
+	(*WatchVolumeAttributesClassesRequest)(nil),             // 106: portico.storage.v1.WatchVolumeAttributesClassesRequest
+	(*WatchVolumeAttributesClassesResponse)(nil),            // 107: portico.storage.v1.WatchVolumeAttributesClassesResponse
+	(*CSIDriver)(nil),                                       // 108: portico.storage.v1.CSIDriver
+	(*v1.PartialObjectMetadata)(nil),                        // 109: portico.core.v1.PartialObjectMetadata
+	(*v1.ListMeta)(nil),                                     // 110: portico.core.v1.ListMeta
+	(*v1.DeleteOptions)(nil),                                // 111: portico.core.v1.DeleteOptions
+	(*v1.Status)(nil),                                       // 112: portico.core.v1.Status
+	(*CSINode)(nil),                                         // 113: portico.storage.v1.CSINode
+	(*CSIStorageCapacity)(nil),                              // 114: portico.storage.v1.CSIStorageCapacity
+	(*StorageClass)(nil),                                    // 115: portico.storage.v1.StorageClass
+	(*VolumeAttachment)(nil),                                // 116: portico.storage.v1.VolumeAttachment
+	(*VolumeAttributesClass)(nil),                           // 117: portico.storage.v1.VolumeAttributesClass
 }
 var file_portico_storage_v1_services_proto_depIdxs = []int32{
-	102, // 0: portico.storage.v1.GetCSIDriverResponse.csi_driver:type_name -> portico.storage.v1.CSIDriver
-	103, // 1: portico.storage.v1.GetCSIDriverResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	104, // 2: portico.storage.v1.ListCSIDriversResponse.metadata:type_name -> portico.core.v1.ListMeta
-	102, // 3: portico.storage.v1.ListCSIDriversResponse.items:type_name -> portico.storage.v1.CSIDriver
-	103, // 4: portico.storage.v1.ListCSIDriversResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	102, // 5: portico.storage.v1.CreateCSIDriverRequest.csi_driver:type_name -> portico.storage.v1.CSIDriver
-	102, // 6: portico.storage.v1.CreateCSIDriverResponse.csi_driver:type_name -> portico.storage.v1.CSIDriver
-	102, // 7: portico.storage.v1.UpdateCSIDriverRequest.csi_driver:type_name -> portico.storage.v1.CSIDriver
-	102, // 8: portico.storage.v1.UpdateCSIDriverResponse.csi_driver:type_name -> portico.storage.v1.CSIDriver
-	102, // 9: portico.storage.v1.PatchCSIDriverResponse.csi_driver:type_name -> portico.storage.v1.CSIDriver
-	105, // 10: portico.storage.v1.DeleteCSIDriverRequest.options:type_name -> portico.core.v1.DeleteOptions
-	102, // 11: portico.storage.v1.DeleteCSIDriverResponse.csi_driver:type_name -> portico.storage.v1.CSIDriver
-	106, // 12: portico.storage.v1.DeleteCSIDriverResponse.status:type_name -> portico.core.v1.Status
-	105, // 13: portico.storage.v1.DeleteCollectionCSIDriversRequest.options:type_name -> portico.core.v1.DeleteOptions
-	104, // 14: portico.storage.v1.DeleteCollectionCSIDriversResponse.metadata:type_name -> portico.core.v1.ListMeta
-	102, // 15: portico.storage.v1.DeleteCollectionCSIDriversResponse.items:type_name -> portico.storage.v1.CSIDriver
-	102, // 16: portico.storage.v1.WatchCSIDriversResponse.object:type_name -> portico.storage.v1.CSIDriver
-	103, // 17: portico.storage.v1.WatchCSIDriversResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	107, // 18: portico.storage.v1.GetCSINodeResponse.csi_node:type_name -> portico.storage.v1.CSINode
-	103, // 19: portico.storage.v1.GetCSINodeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	104, // 20: portico.storage.v1.ListCSINodesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	107, // 21: portico.storage.v1.ListCSINodesResponse.items:type_name -> portico.storage.v1.CSINode
-	103, // 22: portico.storage.v1.ListCSINodesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	107, // 23: portico.storage.v1.CreateCSINodeRequest.csi_node:type_name -> portico.storage.v1.CSINode
-	107, // 24: portico.storage.v1.CreateCSINodeResponse.csi_node:type_name -> portico.storage.v1.CSINode
-	107, // 25: portico.storage.v1.UpdateCSINodeRequest.csi_node:type_name -> portico.storage.v1.CSINode
-	107, // 26: portico.storage.v1.UpdateCSINodeResponse.csi_node:type_name -> portico.storage.v1.CSINode
-	107, // 27: portico.storage.v1.PatchCSINodeResponse.csi_node:type_name -> portico.storage.v1.CSINode
-	105, // 28: portico.storage.v1.DeleteCSINodeRequest.options:type_name -> portico.core.v1.DeleteOptions
-	107, // 29: portico.storage.v1.DeleteCSINodeResponse.csi_node:type_name -> portico.storage.v1.CSINode
-	106, // 30: portico.storage.v1.DeleteCSINodeResponse.status:type_name -> portico.core.v1.Status
-	105, // 31: portico.storage.v1.DeleteCollectionCSINodesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	104, // 32: portico.storage.v1.DeleteCollectionCSINodesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	107, // 33: portico.storage.v1.DeleteCollectionCSINodesResponse.items:type_name -> portico.storage.v1.CSINode
-	107, // 34: portico.storage.v1.WatchCSINodesResponse.object:type_name -> portico.storage.v1.CSINode
-	103, // 35: portico.storage.v1.WatchCSINodesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	108, // 36: portico.storage.v1.GetCSIStorageCapacityResponse.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
-	103, // 37: portico.storage.v1.GetCSIStorageCapacityResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	104, // 38: portico.storage.v1.ListCSIStorageCapacitiesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	108, // 39: portico.storage.v1.ListCSIStorageCapacitiesResponse.items:type_name -> portico.storage.v1.CSIStorageCapacity
-	103, // 40: portico.storage.v1.ListCSIStorageCapacitiesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	108, // 41: portico.storage.v1.CreateCSIStorageCapacityRequest.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
-	108, // 42: portico.storage.v1.CreateCSIStorageCapacityResponse.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
-	108, // 43: portico.storage.v1.UpdateCSIStorageCapacityRequest.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
-	108, // 44: portico.storage.v1.UpdateCSIStorageCapacityResponse.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
-	108, // 45: portico.storage.v1.PatchCSIStorageCapacityResponse.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
-	105, // 46: portico.storage.v1.DeleteCSIStorageCapacityRequest.options:type_name -> portico.core.v1.DeleteOptions
-	108, // 47: portico.storage.v1.DeleteCSIStorageCapacityResponse.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
-	106, // 48: portico.storage.v1.DeleteCSIStorageCapacityResponse.status:type_name -> portico.core.v1.Status
-	105, // 49: portico.storage.v1.DeleteCollectionCSIStorageCapacitiesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	104, // 50: portico.storage.v1.DeleteCollectionCSIStorageCapacitiesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	108, // 51: portico.storage.v1.DeleteCollectionCSIStorageCapacitiesResponse.items:type_name -> portico.storage.v1.CSIStorageCapacity
-	108, // 52: portico.storage.v1.WatchCSIStorageCapacitiesResponse.object:type_name -> portico.storage.v1.CSIStorageCapacity
-	103, // 53: portico.storage.v1.WatchCSIStorageCapacitiesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	109, // 54: portico.storage.v1.GetStorageClassResponse.storage_class:type_name -> portico.storage.v1.StorageClass
-	103, // 55: portico.storage.v1.GetStorageClassResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	104, // 56: portico.storage.v1.ListStorageClassesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	109, // 57: portico.storage.v1.ListStorageClassesResponse.items:type_name -> portico.storage.v1.StorageClass
-	103, // 58: portico.storage.v1.ListStorageClassesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	109, // 59: portico.storage.v1.CreateStorageClassRequest.storage_class:type_name -> portico.storage.v1.StorageClass
-	109, // 60: portico.storage.v1.CreateStorageClassResponse.storage_class:type_name -> portico.storage.v1.StorageClass
-	109, // 61: portico.storage.v1.UpdateStorageClassRequest.storage_class:type_name -> portico.storage.v1.StorageClass
-	109, // 62: portico.storage.v1.UpdateStorageClassResponse.storage_class:type_name -> portico.storage.v1.StorageClass
-	109, // 63: portico.storage.v1.PatchStorageClassResponse.storage_class:type_name -> portico.storage.v1.StorageClass
-	105, // 64: portico.storage.v1.DeleteStorageClassRequest.options:type_name -> portico.core.v1.DeleteOptions
-	109, // 65: portico.storage.v1.DeleteStorageClassResponse.storage_class:type_name -> portico.storage.v1.StorageClass
-	106, // 66: portico.storage.v1.DeleteStorageClassResponse.status:type_name -> portico.core.v1.Status
-	105, // 67: portico.storage.v1.DeleteCollectionStorageClassesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	104, // 68: portico.storage.v1.DeleteCollectionStorageClassesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	109, // 69: portico.storage.v1.DeleteCollectionStorageClassesResponse.items:type_name -> portico.storage.v1.StorageClass
-	109, // 70: portico.storage.v1.WatchStorageClassesResponse.object:type_name -> portico.storage.v1.StorageClass
-	103, // 71: portico.storage.v1.WatchStorageClassesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	110, // 72: portico.storage.v1.GetVolumeAttachmentResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	103, // 73: portico.storage.v1.GetVolumeAttachmentResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	104, // 74: portico.storage.v1.ListVolumeAttachmentsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	110, // 75: portico.storage.v1.ListVolumeAttachmentsResponse.items:type_name -> portico.storage.v1.VolumeAttachment
-	103, // 76: portico.storage.v1.ListVolumeAttachmentsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	110, // 77: portico.storage.v1.CreateVolumeAttachmentRequest.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	110, // 78: portico.storage.v1.CreateVolumeAttachmentResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	110, // 79: portico.storage.v1.UpdateVolumeAttachmentRequest.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	110, // 80: portico.storage.v1.UpdateVolumeAttachmentResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	110, // 81: portico.storage.v1.PatchVolumeAttachmentResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	105, // 82: portico.storage.v1.DeleteVolumeAttachmentRequest.options:type_name -> portico.core.v1.DeleteOptions
-	110, // 83: portico.storage.v1.DeleteVolumeAttachmentResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	106, // 84: portico.storage.v1.DeleteVolumeAttachmentResponse.status:type_name -> portico.core.v1.Status
-	105, // 85: portico.storage.v1.DeleteCollectionVolumeAttachmentsRequest.options:type_name -> portico.core.v1.DeleteOptions
-	104, // 86: portico.storage.v1.DeleteCollectionVolumeAttachmentsResponse.metadata:type_name -> portico.core.v1.ListMeta
-	110, // 87: portico.storage.v1.DeleteCollectionVolumeAttachmentsResponse.items:type_name -> portico.storage.v1.VolumeAttachment
-	110, // 88: portico.storage.v1.WatchVolumeAttachmentsResponse.object:type_name -> portico.storage.v1.VolumeAttachment
-	103, // 89: portico.storage.v1.WatchVolumeAttachmentsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	110, // 90: portico.storage.v1.GetVolumeAttachmentStatusResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	110, // 91: portico.storage.v1.UpdateVolumeAttachmentStatusRequest.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	110, // 92: portico.storage.v1.UpdateVolumeAttachmentStatusResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	110, // 93: portico.storage.v1.PatchVolumeAttachmentStatusResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
-	111, // 94: portico.storage.v1.GetVolumeAttributesClassResponse.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
-	103, // 95: portico.storage.v1.GetVolumeAttributesClassResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	104, // 96: portico.storage.v1.ListVolumeAttributesClassesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	111, // 97: portico.storage.v1.ListVolumeAttributesClassesResponse.items:type_name -> portico.storage.v1.VolumeAttributesClass
-	103, // 98: portico.storage.v1.ListVolumeAttributesClassesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
-	111, // 99: portico.storage.v1.CreateVolumeAttributesClassRequest.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
-	111, // 100: portico.storage.v1.CreateVolumeAttributesClassResponse.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
-	111, // 101: portico.storage.v1.UpdateVolumeAttributesClassRequest.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
-	111, // 102: portico.storage.v1.UpdateVolumeAttributesClassResponse.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
-	111, // 103: portico.storage.v1.PatchVolumeAttributesClassResponse.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
-	105, // 104: portico.storage.v1.DeleteVolumeAttributesClassRequest.options:type_name -> portico.core.v1.DeleteOptions
-	111, // 105: portico.storage.v1.DeleteVolumeAttributesClassResponse.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
-	106, // 106: portico.storage.v1.DeleteVolumeAttributesClassResponse.status:type_name -> portico.core.v1.Status
-	105, // 107: portico.storage.v1.DeleteCollectionVolumeAttributesClassesRequest.options:type_name -> portico.core.v1.DeleteOptions
-	104, // 108: portico.storage.v1.DeleteCollectionVolumeAttributesClassesResponse.metadata:type_name -> portico.core.v1.ListMeta
-	111, // 109: portico.storage.v1.DeleteCollectionVolumeAttributesClassesResponse.items:type_name -> portico.storage.v1.VolumeAttributesClass
-	111, // 110: portico.storage.v1.WatchVolumeAttributesClassesResponse.object:type_name -> portico.storage.v1.VolumeAttributesClass
-	103, // 111: portico.storage.v1.WatchVolumeAttributesClassesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
-	0,   // 112: portico.storage.v1.CSIDriverService.GetCSIDriver:input_type -> portico.storage.v1.GetCSIDriverRequest
-	2,   // 113: portico.storage.v1.CSIDriverService.ListCSIDrivers:input_type -> portico.storage.v1.ListCSIDriversRequest
-	4,   // 114: portico.storage.v1.CSIDriverService.CreateCSIDriver:input_type -> portico.storage.v1.CreateCSIDriverRequest
-	6,   // 115: portico.storage.v1.CSIDriverService.UpdateCSIDriver:input_type -> portico.storage.v1.UpdateCSIDriverRequest
-	8,   // 116: portico.storage.v1.CSIDriverService.PatchCSIDriver:input_type -> portico.storage.v1.PatchCSIDriverRequest
-	10,  // 117: portico.storage.v1.CSIDriverService.DeleteCSIDriver:input_type -> portico.storage.v1.DeleteCSIDriverRequest
-	12,  // 118: portico.storage.v1.CSIDriverService.DeleteCollectionCSIDrivers:input_type -> portico.storage.v1.DeleteCollectionCSIDriversRequest
-	14,  // 119: portico.storage.v1.CSIDriverService.WatchCSIDrivers:input_type -> portico.storage.v1.WatchCSIDriversRequest
-	16,  // 120: portico.storage.v1.CSINodeService.GetCSINode:input_type -> portico.storage.v1.GetCSINodeRequest
-	18,  // 121: portico.storage.v1.CSINodeService.ListCSINodes:input_type -> portico.storage.v1.ListCSINodesRequest
-	20,  // 122: portico.storage.v1.CSINodeService.CreateCSINode:input_type -> portico.storage.v1.CreateCSINodeRequest
-	22,  // 123: portico.storage.v1.CSINodeService.UpdateCSINode:input_type -> portico.storage.v1.UpdateCSINodeRequest
-	24,  // 124: portico.storage.v1.CSINodeService.PatchCSINode:input_type -> portico.storage.v1.PatchCSINodeRequest
-	26,  // 125: portico.storage.v1.CSINodeService.DeleteCSINode:input_type -> portico.storage.v1.DeleteCSINodeRequest
-	28,  // 126: portico.storage.v1.CSINodeService.DeleteCollectionCSINodes:input_type -> portico.storage.v1.DeleteCollectionCSINodesRequest
-	30,  // 127: portico.storage.v1.CSINodeService.WatchCSINodes:input_type -> portico.storage.v1.WatchCSINodesRequest
-	32,  // 128: portico.storage.v1.CSIStorageCapacityService.GetCSIStorageCapacity:input_type -> portico.storage.v1.GetCSIStorageCapacityRequest
-	34,  // 129: portico.storage.v1.CSIStorageCapacityService.ListCSIStorageCapacities:input_type -> portico.storage.v1.ListCSIStorageCapacitiesRequest
-	36,  // 130: portico.storage.v1.CSIStorageCapacityService.CreateCSIStorageCapacity:input_type -> portico.storage.v1.CreateCSIStorageCapacityRequest
-	38,  // 131: portico.storage.v1.CSIStorageCapacityService.UpdateCSIStorageCapacity:input_type -> portico.storage.v1.UpdateCSIStorageCapacityRequest
-	40,  // 132: portico.storage.v1.CSIStorageCapacityService.PatchCSIStorageCapacity:input_type -> portico.storage.v1.PatchCSIStorageCapacityRequest
-	42,  // 133: portico.storage.v1.CSIStorageCapacityService.DeleteCSIStorageCapacity:input_type -> portico.storage.v1.DeleteCSIStorageCapacityRequest
-	44,  // 134: portico.storage.v1.CSIStorageCapacityService.DeleteCollectionCSIStorageCapacities:input_type -> portico.storage.v1.DeleteCollectionCSIStorageCapacitiesRequest
-	46,  // 135: portico.storage.v1.CSIStorageCapacityService.WatchCSIStorageCapacities:input_type -> portico.storage.v1.WatchCSIStorageCapacitiesRequest
-	48,  // 136: portico.storage.v1.StorageClassService.GetStorageClass:input_type -> portico.storage.v1.GetStorageClassRequest
-	50,  // 137: portico.storage.v1.StorageClassService.ListStorageClasses:input_type -> portico.storage.v1.ListStorageClassesRequest
-	52,  // 138: portico.storage.v1.StorageClassService.CreateStorageClass:input_type -> portico.storage.v1.CreateStorageClassRequest
-	54,  // 139: portico.storage.v1.StorageClassService.UpdateStorageClass:input_type -> portico.storage.v1.UpdateStorageClassRequest
-	56,  // 140: portico.storage.v1.StorageClassService.PatchStorageClass:input_type -> portico.storage.v1.PatchStorageClassRequest
-	58,  // 141: portico.storage.v1.StorageClassService.DeleteStorageClass:input_type -> portico.storage.v1.DeleteStorageClassRequest
-	60,  // 142: portico.storage.v1.StorageClassService.DeleteCollectionStorageClasses:input_type -> portico.storage.v1.DeleteCollectionStorageClassesRequest
-	62,  // 143: portico.storage.v1.StorageClassService.WatchStorageClasses:input_type -> portico.storage.v1.WatchStorageClassesRequest
-	64,  // 144: portico.storage.v1.VolumeAttachmentService.GetVolumeAttachment:input_type -> portico.storage.v1.GetVolumeAttachmentRequest
-	66,  // 145: portico.storage.v1.VolumeAttachmentService.ListVolumeAttachments:input_type -> portico.storage.v1.ListVolumeAttachmentsRequest
-	68,  // 146: portico.storage.v1.VolumeAttachmentService.CreateVolumeAttachment:input_type -> portico.storage.v1.CreateVolumeAttachmentRequest
-	70,  // 147: portico.storage.v1.VolumeAttachmentService.UpdateVolumeAttachment:input_type -> portico.storage.v1.UpdateVolumeAttachmentRequest
-	72,  // 148: portico.storage.v1.VolumeAttachmentService.PatchVolumeAttachment:input_type -> portico.storage.v1.PatchVolumeAttachmentRequest
-	74,  // 149: portico.storage.v1.VolumeAttachmentService.DeleteVolumeAttachment:input_type -> portico.storage.v1.DeleteVolumeAttachmentRequest
-	76,  // 150: portico.storage.v1.VolumeAttachmentService.DeleteCollectionVolumeAttachments:input_type -> portico.storage.v1.DeleteCollectionVolumeAttachmentsRequest
-	78,  // 151: portico.storage.v1.VolumeAttachmentService.WatchVolumeAttachments:input_type -> portico.storage.v1.WatchVolumeAttachmentsRequest
-	80,  // 152: portico.storage.v1.VolumeAttachmentService.GetVolumeAttachmentStatus:input_type -> portico.storage.v1.GetVolumeAttachmentStatusRequest
-	82,  // 153: portico.storage.v1.VolumeAttachmentService.UpdateVolumeAttachmentStatus:input_type -> portico.storage.v1.UpdateVolumeAttachmentStatusRequest
-	84,  // 154: portico.storage.v1.VolumeAttachmentService.PatchVolumeAttachmentStatus:input_type -> portico.storage.v1.PatchVolumeAttachmentStatusRequest
-	86,  // 155: portico.storage.v1.VolumeAttributesClassService.GetVolumeAttributesClass:input_type -> portico.storage.v1.GetVolumeAttributesClassRequest
-	88,  // 156: portico.storage.v1.VolumeAttributesClassService.ListVolumeAttributesClasses:input_type -> portico.storage.v1.ListVolumeAttributesClassesRequest
-	90,  // 157: portico.storage.v1.VolumeAttributesClassService.CreateVolumeAttributesClass:input_type -> portico.storage.v1.CreateVolumeAttributesClassRequest
-	92,  // 158: portico.storage.v1.VolumeAttributesClassService.UpdateVolumeAttributesClass:input_type -> portico.storage.v1.UpdateVolumeAttributesClassRequest
-	94,  // 159: portico.storage.v1.VolumeAttributesClassService.PatchVolumeAttributesClass:input_type -> portico.storage.v1.PatchVolumeAttributesClassRequest
-	96,  // 160: portico.storage.v1.VolumeAttributesClassService.DeleteVolumeAttributesClass:input_type -> portico.storage.v1.DeleteVolumeAttributesClassRequest
-	98,  // 161: portico.storage.v1.VolumeAttributesClassService.DeleteCollectionVolumeAttributesClasses:input_type -> portico.storage.v1.DeleteCollectionVolumeAttributesClassesRequest
-	100, // 162: portico.storage.v1.VolumeAttributesClassService.WatchVolumeAttributesClasses:input_type -> portico.storage.v1.WatchVolumeAttributesClassesRequest
-	1,   // 163: portico.storage.v1.CSIDriverService.GetCSIDriver:output_type -> portico.storage.v1.GetCSIDriverResponse
-	3,   // 164: portico.storage.v1.CSIDriverService.ListCSIDrivers:output_type -> portico.storage.v1.ListCSIDriversResponse
-	5,   // 165: portico.storage.v1.CSIDriverService.CreateCSIDriver:output_type -> portico.storage.v1.CreateCSIDriverResponse
-	7,   // 166: portico.storage.v1.CSIDriverService.UpdateCSIDriver:output_type -> portico.storage.v1.UpdateCSIDriverResponse
-	9,   // 167: portico.storage.v1.CSIDriverService.PatchCSIDriver:output_type -> portico.storage.v1.PatchCSIDriverResponse
-	11,  // 168: portico.storage.v1.CSIDriverService.DeleteCSIDriver:output_type -> portico.storage.v1.DeleteCSIDriverResponse
-	13,  // 169: portico.storage.v1.CSIDriverService.DeleteCollectionCSIDrivers:output_type -> portico.storage.v1.DeleteCollectionCSIDriversResponse
-	15,  // 170: portico.storage.v1.CSIDriverService.WatchCSIDrivers:output_type -> portico.storage.v1.WatchCSIDriversResponse
-	17,  // 171: portico.storage.v1.CSINodeService.GetCSINode:output_type -> portico.storage.v1.GetCSINodeResponse
-	19,  // 172: portico.storage.v1.CSINodeService.ListCSINodes:output_type -> portico.storage.v1.ListCSINodesResponse
-	21,  // 173: portico.storage.v1.CSINodeService.CreateCSINode:output_type -> portico.storage.v1.CreateCSINodeResponse
-	23,  // 174: portico.storage.v1.CSINodeService.UpdateCSINode:output_type -> portico.storage.v1.UpdateCSINodeResponse
-	25,  // 175: portico.storage.v1.CSINodeService.PatchCSINode:output_type -> portico.storage.v1.PatchCSINodeResponse
-	27,  // 176: portico.storage.v1.CSINodeService.DeleteCSINode:output_type -> portico.storage.v1.DeleteCSINodeResponse
-	29,  // 177: portico.storage.v1.CSINodeService.DeleteCollectionCSINodes:output_type -> portico.storage.v1.DeleteCollectionCSINodesResponse
-	31,  // 178: portico.storage.v1.CSINodeService.WatchCSINodes:output_type -> portico.storage.v1.WatchCSINodesResponse
-	33,  // 179: portico.storage.v1.CSIStorageCapacityService.GetCSIStorageCapacity:output_type -> portico.storage.v1.GetCSIStorageCapacityResponse
-	35,  // 180: portico.storage.v1.CSIStorageCapacityService.ListCSIStorageCapacities:output_type -> portico.storage.v1.ListCSIStorageCapacitiesResponse
-	37,  // 181: portico.storage.v1.CSIStorageCapacityService.CreateCSIStorageCapacity:output_type -> portico.storage.v1.CreateCSIStorageCapacityResponse
-	39,  // 182: portico.storage.v1.CSIStorageCapacityService.UpdateCSIStorageCapacity:output_type -> portico.storage.v1.UpdateCSIStorageCapacityResponse
-	41,  // 183: portico.storage.v1.CSIStorageCapacityService.PatchCSIStorageCapacity:output_type -> portico.storage.v1.PatchCSIStorageCapacityResponse
-	43,  // 184: portico.storage.v1.CSIStorageCapacityService.DeleteCSIStorageCapacity:output_type -> portico.storage.v1.DeleteCSIStorageCapacityResponse
-	45,  // 185: portico.storage.v1.CSIStorageCapacityService.DeleteCollectionCSIStorageCapacities:output_type -> portico.storage.v1.DeleteCollectionCSIStorageCapacitiesResponse
-	47,  // 186: portico.storage.v1.CSIStorageCapacityService.WatchCSIStorageCapacities:output_type -> portico.storage.v1.WatchCSIStorageCapacitiesResponse
-	49,  // 187: portico.storage.v1.StorageClassService.GetStorageClass:output_type -> portico.storage.v1.GetStorageClassResponse
-	51,  // 188: portico.storage.v1.StorageClassService.ListStorageClasses:output_type -> portico.storage.v1.ListStorageClassesResponse
-	53,  // 189: portico.storage.v1.StorageClassService.CreateStorageClass:output_type -> portico.storage.v1.CreateStorageClassResponse
-	55,  // 190: portico.storage.v1.StorageClassService.UpdateStorageClass:output_type -> portico.storage.v1.UpdateStorageClassResponse
-	57,  // 191: portico.storage.v1.StorageClassService.PatchStorageClass:output_type -> portico.storage.v1.PatchStorageClassResponse
-	59,  // 192: portico.storage.v1.StorageClassService.DeleteStorageClass:output_type -> portico.storage.v1.DeleteStorageClassResponse
-	61,  // 193: portico.storage.v1.StorageClassService.DeleteCollectionStorageClasses:output_type -> portico.storage.v1.DeleteCollectionStorageClassesResponse
-	63,  // 194: portico.storage.v1.StorageClassService.WatchStorageClasses:output_type -> portico.storage.v1.WatchStorageClassesResponse
-	65,  // 195: portico.storage.v1.VolumeAttachmentService.GetVolumeAttachment:output_type -> portico.storage.v1.GetVolumeAttachmentResponse
-	67,  // 196: portico.storage.v1.VolumeAttachmentService.ListVolumeAttachments:output_type -> portico.storage.v1.ListVolumeAttachmentsResponse
-	69,  // 197: portico.storage.v1.VolumeAttachmentService.CreateVolumeAttachment:output_type -> portico.storage.v1.CreateVolumeAttachmentResponse
-	71,  // 198: portico.storage.v1.VolumeAttachmentService.UpdateVolumeAttachment:output_type -> portico.storage.v1.UpdateVolumeAttachmentResponse
-	73,  // 199: portico.storage.v1.VolumeAttachmentService.PatchVolumeAttachment:output_type -> portico.storage.v1.PatchVolumeAttachmentResponse
-	75,  // 200: portico.storage.v1.VolumeAttachmentService.DeleteVolumeAttachment:output_type -> portico.storage.v1.DeleteVolumeAttachmentResponse
-	77,  // 201: portico.storage.v1.VolumeAttachmentService.DeleteCollectionVolumeAttachments:output_type -> portico.storage.v1.DeleteCollectionVolumeAttachmentsResponse
-	79,  // 202: portico.storage.v1.VolumeAttachmentService.WatchVolumeAttachments:output_type -> portico.storage.v1.WatchVolumeAttachmentsResponse
-	81,  // 203: portico.storage.v1.VolumeAttachmentService.GetVolumeAttachmentStatus:output_type -> portico.storage.v1.GetVolumeAttachmentStatusResponse
-	83,  // 204: portico.storage.v1.VolumeAttachmentService.UpdateVolumeAttachmentStatus:output_type -> portico.storage.v1.UpdateVolumeAttachmentStatusResponse
-	85,  // 205: portico.storage.v1.VolumeAttachmentService.PatchVolumeAttachmentStatus:output_type -> portico.storage.v1.PatchVolumeAttachmentStatusResponse
-	87,  // 206: portico.storage.v1.VolumeAttributesClassService.GetVolumeAttributesClass:output_type -> portico.storage.v1.GetVolumeAttributesClassResponse
-	89,  // 207: portico.storage.v1.VolumeAttributesClassService.ListVolumeAttributesClasses:output_type -> portico.storage.v1.ListVolumeAttributesClassesResponse
-	91,  // 208: portico.storage.v1.VolumeAttributesClassService.CreateVolumeAttributesClass:output_type -> portico.storage.v1.CreateVolumeAttributesClassResponse
-	93,  // 209: portico.storage.v1.VolumeAttributesClassService.UpdateVolumeAttributesClass:output_type -> portico.storage.v1.UpdateVolumeAttributesClassResponse
-	95,  // 210: portico.storage.v1.VolumeAttributesClassService.PatchVolumeAttributesClass:output_type -> portico.storage.v1.PatchVolumeAttributesClassResponse
-	97,  // 211: portico.storage.v1.VolumeAttributesClassService.DeleteVolumeAttributesClass:output_type -> portico.storage.v1.DeleteVolumeAttributesClassResponse
-	99,  // 212: portico.storage.v1.VolumeAttributesClassService.DeleteCollectionVolumeAttributesClasses:output_type -> portico.storage.v1.DeleteCollectionVolumeAttributesClassesResponse
-	101, // 213: portico.storage.v1.VolumeAttributesClassService.WatchVolumeAttributesClasses:output_type -> portico.storage.v1.WatchVolumeAttributesClassesResponse
-	163, // [163:214] is the sub-list for method output_type
-	112, // [112:163] is the sub-list for method input_type
-	112, // [112:112] is the sub-list for extension type_name
-	112, // [112:112] is the sub-list for extension extendee
-	0,   // [0:112] is the sub-list for field type_name
+	108, // 0: portico.storage.v1.GetCSIDriverResponse.csi_driver:type_name -> portico.storage.v1.CSIDriver
+	109, // 1: portico.storage.v1.GetCSIDriverResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	110, // 2: portico.storage.v1.ListCSIDriversResponse.metadata:type_name -> portico.core.v1.ListMeta
+	108, // 3: portico.storage.v1.ListCSIDriversResponse.items:type_name -> portico.storage.v1.CSIDriver
+	109, // 4: portico.storage.v1.ListCSIDriversResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	108, // 5: portico.storage.v1.CreateCSIDriverRequest.csi_driver:type_name -> portico.storage.v1.CSIDriver
+	108, // 6: portico.storage.v1.CreateCSIDriverResponse.csi_driver:type_name -> portico.storage.v1.CSIDriver
+	108, // 7: portico.storage.v1.UpdateCSIDriverRequest.csi_driver:type_name -> portico.storage.v1.CSIDriver
+	108, // 8: portico.storage.v1.UpdateCSIDriverResponse.csi_driver:type_name -> portico.storage.v1.CSIDriver
+	108, // 9: portico.storage.v1.PatchCSIDriverResponse.csi_driver:type_name -> portico.storage.v1.CSIDriver
+	111, // 10: portico.storage.v1.DeleteCSIDriverRequest.options:type_name -> portico.core.v1.DeleteOptions
+	108, // 11: portico.storage.v1.DeleteCSIDriverResponse.csi_driver:type_name -> portico.storage.v1.CSIDriver
+	112, // 12: portico.storage.v1.DeleteCSIDriverResponse.status:type_name -> portico.core.v1.Status
+	111, // 13: portico.storage.v1.DeleteCollectionCSIDriversRequest.options:type_name -> portico.core.v1.DeleteOptions
+	110, // 14: portico.storage.v1.DeleteCollectionCSIDriversResponse.metadata:type_name -> portico.core.v1.ListMeta
+	108, // 15: portico.storage.v1.DeleteCollectionCSIDriversResponse.items:type_name -> portico.storage.v1.CSIDriver
+	108, // 16: portico.storage.v1.WatchCSIDriversResponse.object:type_name -> portico.storage.v1.CSIDriver
+	109, // 17: portico.storage.v1.WatchCSIDriversResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	113, // 18: portico.storage.v1.GetCSINodeResponse.csi_node:type_name -> portico.storage.v1.CSINode
+	109, // 19: portico.storage.v1.GetCSINodeResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	110, // 20: portico.storage.v1.ListCSINodesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	113, // 21: portico.storage.v1.ListCSINodesResponse.items:type_name -> portico.storage.v1.CSINode
+	109, // 22: portico.storage.v1.ListCSINodesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	113, // 23: portico.storage.v1.CreateCSINodeRequest.csi_node:type_name -> portico.storage.v1.CSINode
+	113, // 24: portico.storage.v1.CreateCSINodeResponse.csi_node:type_name -> portico.storage.v1.CSINode
+	113, // 25: portico.storage.v1.UpdateCSINodeRequest.csi_node:type_name -> portico.storage.v1.CSINode
+	113, // 26: portico.storage.v1.UpdateCSINodeResponse.csi_node:type_name -> portico.storage.v1.CSINode
+	113, // 27: portico.storage.v1.PatchCSINodeResponse.csi_node:type_name -> portico.storage.v1.CSINode
+	111, // 28: portico.storage.v1.DeleteCSINodeRequest.options:type_name -> portico.core.v1.DeleteOptions
+	113, // 29: portico.storage.v1.DeleteCSINodeResponse.csi_node:type_name -> portico.storage.v1.CSINode
+	112, // 30: portico.storage.v1.DeleteCSINodeResponse.status:type_name -> portico.core.v1.Status
+	111, // 31: portico.storage.v1.DeleteCollectionCSINodesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	110, // 32: portico.storage.v1.DeleteCollectionCSINodesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	113, // 33: portico.storage.v1.DeleteCollectionCSINodesResponse.items:type_name -> portico.storage.v1.CSINode
+	113, // 34: portico.storage.v1.WatchCSINodesResponse.object:type_name -> portico.storage.v1.CSINode
+	109, // 35: portico.storage.v1.WatchCSINodesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	113, // 36: portico.storage.v1.GetCSINodeStatusResponse.csi_node:type_name -> portico.storage.v1.CSINode
+	113, // 37: portico.storage.v1.UpdateCSINodeStatusRequest.csi_node:type_name -> portico.storage.v1.CSINode
+	113, // 38: portico.storage.v1.UpdateCSINodeStatusResponse.csi_node:type_name -> portico.storage.v1.CSINode
+	113, // 39: portico.storage.v1.PatchCSINodeStatusResponse.csi_node:type_name -> portico.storage.v1.CSINode
+	114, // 40: portico.storage.v1.GetCSIStorageCapacityResponse.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
+	109, // 41: portico.storage.v1.GetCSIStorageCapacityResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	110, // 42: portico.storage.v1.ListCSIStorageCapacitiesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	114, // 43: portico.storage.v1.ListCSIStorageCapacitiesResponse.items:type_name -> portico.storage.v1.CSIStorageCapacity
+	109, // 44: portico.storage.v1.ListCSIStorageCapacitiesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	114, // 45: portico.storage.v1.CreateCSIStorageCapacityRequest.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
+	114, // 46: portico.storage.v1.CreateCSIStorageCapacityResponse.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
+	114, // 47: portico.storage.v1.UpdateCSIStorageCapacityRequest.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
+	114, // 48: portico.storage.v1.UpdateCSIStorageCapacityResponse.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
+	114, // 49: portico.storage.v1.PatchCSIStorageCapacityResponse.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
+	111, // 50: portico.storage.v1.DeleteCSIStorageCapacityRequest.options:type_name -> portico.core.v1.DeleteOptions
+	114, // 51: portico.storage.v1.DeleteCSIStorageCapacityResponse.csi_storage_capacity:type_name -> portico.storage.v1.CSIStorageCapacity
+	112, // 52: portico.storage.v1.DeleteCSIStorageCapacityResponse.status:type_name -> portico.core.v1.Status
+	111, // 53: portico.storage.v1.DeleteCollectionCSIStorageCapacitiesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	110, // 54: portico.storage.v1.DeleteCollectionCSIStorageCapacitiesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	114, // 55: portico.storage.v1.DeleteCollectionCSIStorageCapacitiesResponse.items:type_name -> portico.storage.v1.CSIStorageCapacity
+	114, // 56: portico.storage.v1.WatchCSIStorageCapacitiesResponse.object:type_name -> portico.storage.v1.CSIStorageCapacity
+	109, // 57: portico.storage.v1.WatchCSIStorageCapacitiesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	115, // 58: portico.storage.v1.GetStorageClassResponse.storage_class:type_name -> portico.storage.v1.StorageClass
+	109, // 59: portico.storage.v1.GetStorageClassResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	110, // 60: portico.storage.v1.ListStorageClassesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	115, // 61: portico.storage.v1.ListStorageClassesResponse.items:type_name -> portico.storage.v1.StorageClass
+	109, // 62: portico.storage.v1.ListStorageClassesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	115, // 63: portico.storage.v1.CreateStorageClassRequest.storage_class:type_name -> portico.storage.v1.StorageClass
+	115, // 64: portico.storage.v1.CreateStorageClassResponse.storage_class:type_name -> portico.storage.v1.StorageClass
+	115, // 65: portico.storage.v1.UpdateStorageClassRequest.storage_class:type_name -> portico.storage.v1.StorageClass
+	115, // 66: portico.storage.v1.UpdateStorageClassResponse.storage_class:type_name -> portico.storage.v1.StorageClass
+	115, // 67: portico.storage.v1.PatchStorageClassResponse.storage_class:type_name -> portico.storage.v1.StorageClass
+	111, // 68: portico.storage.v1.DeleteStorageClassRequest.options:type_name -> portico.core.v1.DeleteOptions
+	115, // 69: portico.storage.v1.DeleteStorageClassResponse.storage_class:type_name -> portico.storage.v1.StorageClass
+	112, // 70: portico.storage.v1.DeleteStorageClassResponse.status:type_name -> portico.core.v1.Status
+	111, // 71: portico.storage.v1.DeleteCollectionStorageClassesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	110, // 72: portico.storage.v1.DeleteCollectionStorageClassesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	115, // 73: portico.storage.v1.DeleteCollectionStorageClassesResponse.items:type_name -> portico.storage.v1.StorageClass
+	115, // 74: portico.storage.v1.WatchStorageClassesResponse.object:type_name -> portico.storage.v1.StorageClass
+	109, // 75: portico.storage.v1.WatchStorageClassesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	116, // 76: portico.storage.v1.GetVolumeAttachmentResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	109, // 77: portico.storage.v1.GetVolumeAttachmentResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	110, // 78: portico.storage.v1.ListVolumeAttachmentsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	116, // 79: portico.storage.v1.ListVolumeAttachmentsResponse.items:type_name -> portico.storage.v1.VolumeAttachment
+	109, // 80: portico.storage.v1.ListVolumeAttachmentsResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	116, // 81: portico.storage.v1.CreateVolumeAttachmentRequest.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	116, // 82: portico.storage.v1.CreateVolumeAttachmentResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	116, // 83: portico.storage.v1.UpdateVolumeAttachmentRequest.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	116, // 84: portico.storage.v1.UpdateVolumeAttachmentResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	116, // 85: portico.storage.v1.PatchVolumeAttachmentResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	111, // 86: portico.storage.v1.DeleteVolumeAttachmentRequest.options:type_name -> portico.core.v1.DeleteOptions
+	116, // 87: portico.storage.v1.DeleteVolumeAttachmentResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	112, // 88: portico.storage.v1.DeleteVolumeAttachmentResponse.status:type_name -> portico.core.v1.Status
+	111, // 89: portico.storage.v1.DeleteCollectionVolumeAttachmentsRequest.options:type_name -> portico.core.v1.DeleteOptions
+	110, // 90: portico.storage.v1.DeleteCollectionVolumeAttachmentsResponse.metadata:type_name -> portico.core.v1.ListMeta
+	116, // 91: portico.storage.v1.DeleteCollectionVolumeAttachmentsResponse.items:type_name -> portico.storage.v1.VolumeAttachment
+	116, // 92: portico.storage.v1.WatchVolumeAttachmentsResponse.object:type_name -> portico.storage.v1.VolumeAttachment
+	109, // 93: portico.storage.v1.WatchVolumeAttachmentsResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	116, // 94: portico.storage.v1.GetVolumeAttachmentStatusResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	116, // 95: portico.storage.v1.UpdateVolumeAttachmentStatusRequest.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	116, // 96: portico.storage.v1.UpdateVolumeAttachmentStatusResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	116, // 97: portico.storage.v1.PatchVolumeAttachmentStatusResponse.volume_attachment:type_name -> portico.storage.v1.VolumeAttachment
+	117, // 98: portico.storage.v1.GetVolumeAttributesClassResponse.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
+	109, // 99: portico.storage.v1.GetVolumeAttributesClassResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	110, // 100: portico.storage.v1.ListVolumeAttributesClassesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	117, // 101: portico.storage.v1.ListVolumeAttributesClassesResponse.items:type_name -> portico.storage.v1.VolumeAttributesClass
+	109, // 102: portico.storage.v1.ListVolumeAttributesClassesResponse.partial_object_metadata_items:type_name -> portico.core.v1.PartialObjectMetadata
+	117, // 103: portico.storage.v1.CreateVolumeAttributesClassRequest.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
+	117, // 104: portico.storage.v1.CreateVolumeAttributesClassResponse.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
+	117, // 105: portico.storage.v1.UpdateVolumeAttributesClassRequest.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
+	117, // 106: portico.storage.v1.UpdateVolumeAttributesClassResponse.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
+	117, // 107: portico.storage.v1.PatchVolumeAttributesClassResponse.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
+	111, // 108: portico.storage.v1.DeleteVolumeAttributesClassRequest.options:type_name -> portico.core.v1.DeleteOptions
+	117, // 109: portico.storage.v1.DeleteVolumeAttributesClassResponse.volume_attributes_class:type_name -> portico.storage.v1.VolumeAttributesClass
+	112, // 110: portico.storage.v1.DeleteVolumeAttributesClassResponse.status:type_name -> portico.core.v1.Status
+	111, // 111: portico.storage.v1.DeleteCollectionVolumeAttributesClassesRequest.options:type_name -> portico.core.v1.DeleteOptions
+	110, // 112: portico.storage.v1.DeleteCollectionVolumeAttributesClassesResponse.metadata:type_name -> portico.core.v1.ListMeta
+	117, // 113: portico.storage.v1.DeleteCollectionVolumeAttributesClassesResponse.items:type_name -> portico.storage.v1.VolumeAttributesClass
+	117, // 114: portico.storage.v1.WatchVolumeAttributesClassesResponse.object:type_name -> portico.storage.v1.VolumeAttributesClass
+	109, // 115: portico.storage.v1.WatchVolumeAttributesClassesResponse.partial_object_metadata:type_name -> portico.core.v1.PartialObjectMetadata
+	0,   // 116: portico.storage.v1.CSIDriverService.GetCSIDriver:input_type -> portico.storage.v1.GetCSIDriverRequest
+	2,   // 117: portico.storage.v1.CSIDriverService.ListCSIDrivers:input_type -> portico.storage.v1.ListCSIDriversRequest
+	4,   // 118: portico.storage.v1.CSIDriverService.CreateCSIDriver:input_type -> portico.storage.v1.CreateCSIDriverRequest
+	6,   // 119: portico.storage.v1.CSIDriverService.UpdateCSIDriver:input_type -> portico.storage.v1.UpdateCSIDriverRequest
+	8,   // 120: portico.storage.v1.CSIDriverService.PatchCSIDriver:input_type -> portico.storage.v1.PatchCSIDriverRequest
+	10,  // 121: portico.storage.v1.CSIDriverService.DeleteCSIDriver:input_type -> portico.storage.v1.DeleteCSIDriverRequest
+	12,  // 122: portico.storage.v1.CSIDriverService.DeleteCollectionCSIDrivers:input_type -> portico.storage.v1.DeleteCollectionCSIDriversRequest
+	14,  // 123: portico.storage.v1.CSIDriverService.WatchCSIDrivers:input_type -> portico.storage.v1.WatchCSIDriversRequest
+	16,  // 124: portico.storage.v1.CSINodeService.GetCSINode:input_type -> portico.storage.v1.GetCSINodeRequest
+	18,  // 125: portico.storage.v1.CSINodeService.ListCSINodes:input_type -> portico.storage.v1.ListCSINodesRequest
+	20,  // 126: portico.storage.v1.CSINodeService.CreateCSINode:input_type -> portico.storage.v1.CreateCSINodeRequest
+	22,  // 127: portico.storage.v1.CSINodeService.UpdateCSINode:input_type -> portico.storage.v1.UpdateCSINodeRequest
+	24,  // 128: portico.storage.v1.CSINodeService.PatchCSINode:input_type -> portico.storage.v1.PatchCSINodeRequest
+	26,  // 129: portico.storage.v1.CSINodeService.DeleteCSINode:input_type -> portico.storage.v1.DeleteCSINodeRequest
+	28,  // 130: portico.storage.v1.CSINodeService.DeleteCollectionCSINodes:input_type -> portico.storage.v1.DeleteCollectionCSINodesRequest
+	30,  // 131: portico.storage.v1.CSINodeService.WatchCSINodes:input_type -> portico.storage.v1.WatchCSINodesRequest
+	32,  // 132: portico.storage.v1.CSINodeService.GetCSINodeStatus:input_type -> portico.storage.v1.GetCSINodeStatusRequest
+	34,  // 133: portico.storage.v1.CSINodeService.UpdateCSINodeStatus:input_type -> portico.storage.v1.UpdateCSINodeStatusRequest
+	36,  // 134: portico.storage.v1.CSINodeService.PatchCSINodeStatus:input_type -> portico.storage.v1.PatchCSINodeStatusRequest
+	38,  // 135: portico.storage.v1.CSIStorageCapacityService.GetCSIStorageCapacity:input_type -> portico.storage.v1.GetCSIStorageCapacityRequest
+	40,  // 136: portico.storage.v1.CSIStorageCapacityService.ListCSIStorageCapacities:input_type -> portico.storage.v1.ListCSIStorageCapacitiesRequest
+	42,  // 137: portico.storage.v1.CSIStorageCapacityService.CreateCSIStorageCapacity:input_type -> portico.storage.v1.CreateCSIStorageCapacityRequest
+	44,  // 138: portico.storage.v1.CSIStorageCapacityService.UpdateCSIStorageCapacity:input_type -> portico.storage.v1.UpdateCSIStorageCapacityRequest
+	46,  // 139: portico.storage.v1.CSIStorageCapacityService.PatchCSIStorageCapacity:input_type -> portico.storage.v1.PatchCSIStorageCapacityRequest
+	48,  // 140: portico.storage.v1.CSIStorageCapacityService.DeleteCSIStorageCapacity:input_type -> portico.storage.v1.DeleteCSIStorageCapacityRequest
+	50,  // 141: portico.storage.v1.CSIStorageCapacityService.DeleteCollectionCSIStorageCapacities:input_type -> portico.storage.v1.DeleteCollectionCSIStorageCapacitiesRequest
+	52,  // 142: portico.storage.v1.CSIStorageCapacityService.WatchCSIStorageCapacities:input_type -> portico.storage.v1.WatchCSIStorageCapacitiesRequest
+	54,  // 143: portico.storage.v1.StorageClassService.GetStorageClass:input_type -> portico.storage.v1.GetStorageClassRequest
+	56,  // 144: portico.storage.v1.StorageClassService.ListStorageClasses:input_type -> portico.storage.v1.ListStorageClassesRequest
+	58,  // 145: portico.storage.v1.StorageClassService.CreateStorageClass:input_type -> portico.storage.v1.CreateStorageClassRequest
+	60,  // 146: portico.storage.v1.StorageClassService.UpdateStorageClass:input_type -> portico.storage.v1.UpdateStorageClassRequest
+	62,  // 147: portico.storage.v1.StorageClassService.PatchStorageClass:input_type -> portico.storage.v1.PatchStorageClassRequest
+	64,  // 148: portico.storage.v1.StorageClassService.DeleteStorageClass:input_type -> portico.storage.v1.DeleteStorageClassRequest
+	66,  // 149: portico.storage.v1.StorageClassService.DeleteCollectionStorageClasses:input_type -> portico.storage.v1.DeleteCollectionStorageClassesRequest
+	68,  // 150: portico.storage.v1.StorageClassService.WatchStorageClasses:input_type -> portico.storage.v1.WatchStorageClassesRequest
+	70,  // 151: portico.storage.v1.VolumeAttachmentService.GetVolumeAttachment:input_type -> portico.storage.v1.GetVolumeAttachmentRequest
+	72,  // 152: portico.storage.v1.VolumeAttachmentService.ListVolumeAttachments:input_type -> portico.storage.v1.ListVolumeAttachmentsRequest
+	74,  // 153: portico.storage.v1.VolumeAttachmentService.CreateVolumeAttachment:input_type -> portico.storage.v1.CreateVolumeAttachmentRequest
+	76,  // 154: portico.storage.v1.VolumeAttachmentService.UpdateVolumeAttachment:input_type -> portico.storage.v1.UpdateVolumeAttachmentRequest
+	78,  // 155: portico.storage.v1.VolumeAttachmentService.PatchVolumeAttachment:input_type -> portico.storage.v1.PatchVolumeAttachmentRequest
+	80,  // 156: portico.storage.v1.VolumeAttachmentService.DeleteVolumeAttachment:input_type -> portico.storage.v1.DeleteVolumeAttachmentRequest
+	82,  // 157: portico.storage.v1.VolumeAttachmentService.DeleteCollectionVolumeAttachments:input_type -> portico.storage.v1.DeleteCollectionVolumeAttachmentsRequest
+	84,  // 158: portico.storage.v1.VolumeAttachmentService.WatchVolumeAttachments:input_type -> portico.storage.v1.WatchVolumeAttachmentsRequest
+	86,  // 159: portico.storage.v1.VolumeAttachmentService.GetVolumeAttachmentStatus:input_type -> portico.storage.v1.GetVolumeAttachmentStatusRequest
+	88,  // 160: portico.storage.v1.VolumeAttachmentService.UpdateVolumeAttachmentStatus:input_type -> portico.storage.v1.UpdateVolumeAttachmentStatusRequest
+	90,  // 161: portico.storage.v1.VolumeAttachmentService.PatchVolumeAttachmentStatus:input_type -> portico.storage.v1.PatchVolumeAttachmentStatusRequest
+	92,  // 162: portico.storage.v1.VolumeAttributesClassService.GetVolumeAttributesClass:input_type -> portico.storage.v1.GetVolumeAttributesClassRequest
+	94,  // 163: portico.storage.v1.VolumeAttributesClassService.ListVolumeAttributesClasses:input_type -> portico.storage.v1.ListVolumeAttributesClassesRequest
+	96,  // 164: portico.storage.v1.VolumeAttributesClassService.CreateVolumeAttributesClass:input_type -> portico.storage.v1.CreateVolumeAttributesClassRequest
+	98,  // 165: portico.storage.v1.VolumeAttributesClassService.UpdateVolumeAttributesClass:input_type -> portico.storage.v1.UpdateVolumeAttributesClassRequest
+	100, // 166: portico.storage.v1.VolumeAttributesClassService.PatchVolumeAttributesClass:input_type -> portico.storage.v1.PatchVolumeAttributesClassRequest
+	102, // 167: portico.storage.v1.VolumeAttributesClassService.DeleteVolumeAttributesClass:input_type -> portico.storage.v1.DeleteVolumeAttributesClassRequest
+	104, // 168: portico.storage.v1.VolumeAttributesClassService.DeleteCollectionVolumeAttributesClasses:input_type -> portico.storage.v1.DeleteCollectionVolumeAttributesClassesRequest
+	106, // 169: portico.storage.v1.VolumeAttributesClassService.WatchVolumeAttributesClasses:input_type -> portico.storage.v1.WatchVolumeAttributesClassesRequest
+	1,   // 170: portico.storage.v1.CSIDriverService.GetCSIDriver:output_type -> portico.storage.v1.GetCSIDriverResponse
+	3,   // 171: portico.storage.v1.CSIDriverService.ListCSIDrivers:output_type -> portico.storage.v1.ListCSIDriversResponse
+	5,   // 172: portico.storage.v1.CSIDriverService.CreateCSIDriver:output_type -> portico.storage.v1.CreateCSIDriverResponse
+	7,   // 173: portico.storage.v1.CSIDriverService.UpdateCSIDriver:output_type -> portico.storage.v1.UpdateCSIDriverResponse
+	9,   // 174: portico.storage.v1.CSIDriverService.PatchCSIDriver:output_type -> portico.storage.v1.PatchCSIDriverResponse
+	11,  // 175: portico.storage.v1.CSIDriverService.DeleteCSIDriver:output_type -> portico.storage.v1.DeleteCSIDriverResponse
+	13,  // 176: portico.storage.v1.CSIDriverService.DeleteCollectionCSIDrivers:output_type -> portico.storage.v1.DeleteCollectionCSIDriversResponse
+	15,  // 177: portico.storage.v1.CSIDriverService.WatchCSIDrivers:output_type -> portico.storage.v1.WatchCSIDriversResponse
+	17,  // 178: portico.storage.v1.CSINodeService.GetCSINode:output_type -> portico.storage.v1.GetCSINodeResponse
+	19,  // 179: portico.storage.v1.CSINodeService.ListCSINodes:output_type -> portico.storage.v1.ListCSINodesResponse
+	21,  // 180: portico.storage.v1.CSINodeService.CreateCSINode:output_type -> portico.storage.v1.CreateCSINodeResponse
+	23,  // 181: portico.storage.v1.CSINodeService.UpdateCSINode:output_type -> portico.storage.v1.UpdateCSINodeResponse
+	25,  // 182: portico.storage.v1.CSINodeService.PatchCSINode:output_type -> portico.storage.v1.PatchCSINodeResponse
+	27,  // 183: portico.storage.v1.CSINodeService.DeleteCSINode:output_type -> portico.storage.v1.DeleteCSINodeResponse
+	29,  // 184: portico.storage.v1.CSINodeService.DeleteCollectionCSINodes:output_type -> portico.storage.v1.DeleteCollectionCSINodesResponse
+	31,  // 185: portico.storage.v1.CSINodeService.WatchCSINodes:output_type -> portico.storage.v1.WatchCSINodesResponse
+	33,  // 186: portico.storage.v1.CSINodeService.GetCSINodeStatus:output_type -> portico.storage.v1.GetCSINodeStatusResponse
+	35,  // 187: portico.storage.v1.CSINodeService.UpdateCSINodeStatus:output_type -> portico.storage.v1.UpdateCSINodeStatusResponse
+	37,  // 188: portico.storage.v1.CSINodeService.PatchCSINodeStatus:output_type -> portico.storage.v1.PatchCSINodeStatusResponse
+	39,  // 189: portico.storage.v1.CSIStorageCapacityService.GetCSIStorageCapacity:output_type -> portico.storage.v1.GetCSIStorageCapacityResponse
+	41,  // 190: portico.storage.v1.CSIStorageCapacityService.ListCSIStorageCapacities:output_type -> portico.storage.v1.ListCSIStorageCapacitiesResponse
+	43,  // 191: portico.storage.v1.CSIStorageCapacityService.CreateCSIStorageCapacity:output_type -> portico.storage.v1.CreateCSIStorageCapacityResponse
+	45,  // 192: portico.storage.v1.CSIStorageCapacityService.UpdateCSIStorageCapacity:output_type -> portico.storage.v1.UpdateCSIStorageCapacityResponse
+	47,  // 193: portico.storage.v1.CSIStorageCapacityService.PatchCSIStorageCapacity:output_type -> portico.storage.v1.PatchCSIStorageCapacityResponse
+	49,  // 194: portico.storage.v1.CSIStorageCapacityService.DeleteCSIStorageCapacity:output_type -> portico.storage.v1.DeleteCSIStorageCapacityResponse
+	51,  // 195: portico.storage.v1.CSIStorageCapacityService.DeleteCollectionCSIStorageCapacities:output_type -> portico.storage.v1.DeleteCollectionCSIStorageCapacitiesResponse
+	53,  // 196: portico.storage.v1.CSIStorageCapacityService.WatchCSIStorageCapacities:output_type -> portico.storage.v1.WatchCSIStorageCapacitiesResponse
+	55,  // 197: portico.storage.v1.StorageClassService.GetStorageClass:output_type -> portico.storage.v1.GetStorageClassResponse
+	57,  // 198: portico.storage.v1.StorageClassService.ListStorageClasses:output_type -> portico.storage.v1.ListStorageClassesResponse
+	59,  // 199: portico.storage.v1.StorageClassService.CreateStorageClass:output_type -> portico.storage.v1.CreateStorageClassResponse
+	61,  // 200: portico.storage.v1.StorageClassService.UpdateStorageClass:output_type -> portico.storage.v1.UpdateStorageClassResponse
+	63,  // 201: portico.storage.v1.StorageClassService.PatchStorageClass:output_type -> portico.storage.v1.PatchStorageClassResponse
+	65,  // 202: portico.storage.v1.StorageClassService.DeleteStorageClass:output_type -> portico.storage.v1.DeleteStorageClassResponse
+	67,  // 203: portico.storage.v1.StorageClassService.DeleteCollectionStorageClasses:output_type -> portico.storage.v1.DeleteCollectionStorageClassesResponse
+	69,  // 204: portico.storage.v1.StorageClassService.WatchStorageClasses:output_type -> portico.storage.v1.WatchStorageClassesResponse
+	71,  // 205: portico.storage.v1.VolumeAttachmentService.GetVolumeAttachment:output_type -> portico.storage.v1.GetVolumeAttachmentResponse
+	73,  // 206: portico.storage.v1.VolumeAttachmentService.ListVolumeAttachments:output_type -> portico.storage.v1.ListVolumeAttachmentsResponse
+	75,  // 207: portico.storage.v1.VolumeAttachmentService.CreateVolumeAttachment:output_type -> portico.storage.v1.CreateVolumeAttachmentResponse
+	77,  // 208: portico.storage.v1.VolumeAttachmentService.UpdateVolumeAttachment:output_type -> portico.storage.v1.UpdateVolumeAttachmentResponse
+	79,  // 209: portico.storage.v1.VolumeAttachmentService.PatchVolumeAttachment:output_type -> portico.storage.v1.PatchVolumeAttachmentResponse
+	81,  // 210: portico.storage.v1.VolumeAttachmentService.DeleteVolumeAttachment:output_type -> portico.storage.v1.DeleteVolumeAttachmentResponse
+	83,  // 211: portico.storage.v1.VolumeAttachmentService.DeleteCollectionVolumeAttachments:output_type -> portico.storage.v1.DeleteCollectionVolumeAttachmentsResponse
+	85,  // 212: portico.storage.v1.VolumeAttachmentService.WatchVolumeAttachments:output_type -> portico.storage.v1.WatchVolumeAttachmentsResponse
+	87,  // 213: portico.storage.v1.VolumeAttachmentService.GetVolumeAttachmentStatus:output_type -> portico.storage.v1.GetVolumeAttachmentStatusResponse
+	89,  // 214: portico.storage.v1.VolumeAttachmentService.UpdateVolumeAttachmentStatus:output_type -> portico.storage.v1.UpdateVolumeAttachmentStatusResponse
+	91,  // 215: portico.storage.v1.VolumeAttachmentService.PatchVolumeAttachmentStatus:output_type -> portico.storage.v1.PatchVolumeAttachmentStatusResponse
+	93,  // 216: portico.storage.v1.VolumeAttributesClassService.GetVolumeAttributesClass:output_type -> portico.storage.v1.GetVolumeAttributesClassResponse
+	95,  // 217: portico.storage.v1.VolumeAttributesClassService.ListVolumeAttributesClasses:output_type -> portico.storage.v1.ListVolumeAttributesClassesResponse
+	97,  // 218: portico.storage.v1.VolumeAttributesClassService.CreateVolumeAttributesClass:output_type -> portico.storage.v1.CreateVolumeAttributesClassResponse
+	99,  // 219: portico.storage.v1.VolumeAttributesClassService.UpdateVolumeAttributesClass:output_type -> portico.storage.v1.UpdateVolumeAttributesClassResponse
+	101, // 220: portico.storage.v1.VolumeAttributesClassService.PatchVolumeAttributesClass:output_type -> portico.storage.v1.PatchVolumeAttributesClassResponse
+	103, // 221: portico.storage.v1.VolumeAttributesClassService.DeleteVolumeAttributesClass:output_type -> portico.storage.v1.DeleteVolumeAttributesClassResponse
+	105, // 222: portico.storage.v1.VolumeAttributesClassService.DeleteCollectionVolumeAttributesClasses:output_type -> portico.storage.v1.DeleteCollectionVolumeAttributesClassesResponse
+	107, // 223: portico.storage.v1.VolumeAttributesClassService.WatchVolumeAttributesClasses:output_type -> portico.storage.v1.WatchVolumeAttributesClassesResponse
+	170, // [170:224] is the sub-list for method output_type
+	116, // [116:170] is the sub-list for method input_type
+	116, // [116:116] is the sub-list for extension type_name
+	116, // [116:116] is the sub-list for extension extendee
+	0,   // [0:116] is the sub-list for field type_name
 }
 
 func init() { file_portico_storage_v1_services_proto_init() }
@@ -7911,26 +8322,27 @@ func file_portico_storage_v1_services_proto_init() {
 	file_portico_storage_v1_services_proto_msgTypes[24].OneofWrappers = []any{}
 	file_portico_storage_v1_services_proto_msgTypes[26].OneofWrappers = []any{}
 	file_portico_storage_v1_services_proto_msgTypes[30].OneofWrappers = []any{}
-	file_portico_storage_v1_services_proto_msgTypes[40].OneofWrappers = []any{}
-	file_portico_storage_v1_services_proto_msgTypes[42].OneofWrappers = []any{}
+	file_portico_storage_v1_services_proto_msgTypes[36].OneofWrappers = []any{}
 	file_portico_storage_v1_services_proto_msgTypes[46].OneofWrappers = []any{}
-	file_portico_storage_v1_services_proto_msgTypes[56].OneofWrappers = []any{}
-	file_portico_storage_v1_services_proto_msgTypes[58].OneofWrappers = []any{}
+	file_portico_storage_v1_services_proto_msgTypes[48].OneofWrappers = []any{}
+	file_portico_storage_v1_services_proto_msgTypes[52].OneofWrappers = []any{}
 	file_portico_storage_v1_services_proto_msgTypes[62].OneofWrappers = []any{}
-	file_portico_storage_v1_services_proto_msgTypes[72].OneofWrappers = []any{}
-	file_portico_storage_v1_services_proto_msgTypes[74].OneofWrappers = []any{}
+	file_portico_storage_v1_services_proto_msgTypes[64].OneofWrappers = []any{}
+	file_portico_storage_v1_services_proto_msgTypes[68].OneofWrappers = []any{}
 	file_portico_storage_v1_services_proto_msgTypes[78].OneofWrappers = []any{}
+	file_portico_storage_v1_services_proto_msgTypes[80].OneofWrappers = []any{}
 	file_portico_storage_v1_services_proto_msgTypes[84].OneofWrappers = []any{}
-	file_portico_storage_v1_services_proto_msgTypes[94].OneofWrappers = []any{}
-	file_portico_storage_v1_services_proto_msgTypes[96].OneofWrappers = []any{}
+	file_portico_storage_v1_services_proto_msgTypes[90].OneofWrappers = []any{}
 	file_portico_storage_v1_services_proto_msgTypes[100].OneofWrappers = []any{}
+	file_portico_storage_v1_services_proto_msgTypes[102].OneofWrappers = []any{}
+	file_portico_storage_v1_services_proto_msgTypes[106].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_storage_v1_services_proto_rawDesc), len(file_portico_storage_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   102,
+			NumMessages:   108,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

@@ -428,6 +428,9 @@ const (
 	CSINodeService_DeleteCSINode_FullMethodName            = "/portico.storage.v1.CSINodeService/DeleteCSINode"
 	CSINodeService_DeleteCollectionCSINodes_FullMethodName = "/portico.storage.v1.CSINodeService/DeleteCollectionCSINodes"
 	CSINodeService_WatchCSINodes_FullMethodName            = "/portico.storage.v1.CSINodeService/WatchCSINodes"
+	CSINodeService_GetCSINodeStatus_FullMethodName         = "/portico.storage.v1.CSINodeService/GetCSINodeStatus"
+	CSINodeService_UpdateCSINodeStatus_FullMethodName      = "/portico.storage.v1.CSINodeService/UpdateCSINodeStatus"
+	CSINodeService_PatchCSINodeStatus_FullMethodName       = "/portico.storage.v1.CSINodeService/PatchCSINodeStatus"
 )
 
 // CSINodeServiceClient is the client API for CSINodeService service.
@@ -452,6 +455,12 @@ type CSINodeServiceClient interface {
 	DeleteCollectionCSINodes(ctx context.Context, in *DeleteCollectionCSINodesRequest, opts ...grpc.CallOption) (*DeleteCollectionCSINodesResponse, error)
 	// WatchCSINodes streams changes to CSINodes from a resourceVersion.
 	WatchCSINodes(ctx context.Context, in *WatchCSINodesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCSINodesResponse], error)
+	// GetCSINodeStatus reads the status subresource of a CSINode.
+	GetCSINodeStatus(ctx context.Context, in *GetCSINodeStatusRequest, opts ...grpc.CallOption) (*GetCSINodeStatusResponse, error)
+	// UpdateCSINodeStatus replaces the status subresource of a CSINode.
+	UpdateCSINodeStatus(ctx context.Context, in *UpdateCSINodeStatusRequest, opts ...grpc.CallOption) (*UpdateCSINodeStatusResponse, error)
+	// PatchCSINodeStatus patches the status subresource of a CSINode.
+	PatchCSINodeStatus(ctx context.Context, in *PatchCSINodeStatusRequest, opts ...grpc.CallOption) (*PatchCSINodeStatusResponse, error)
 }
 
 type cSINodeServiceClient struct {
@@ -551,6 +560,36 @@ func (c *cSINodeServiceClient) WatchCSINodes(ctx context.Context, in *WatchCSINo
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CSINodeService_WatchCSINodesClient = grpc.ServerStreamingClient[WatchCSINodesResponse]
 
+func (c *cSINodeServiceClient) GetCSINodeStatus(ctx context.Context, in *GetCSINodeStatusRequest, opts ...grpc.CallOption) (*GetCSINodeStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCSINodeStatusResponse)
+	err := c.cc.Invoke(ctx, CSINodeService_GetCSINodeStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *cSINodeServiceClient) UpdateCSINodeStatus(ctx context.Context, in *UpdateCSINodeStatusRequest, opts ...grpc.CallOption) (*UpdateCSINodeStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateCSINodeStatusResponse)
+	err := c.cc.Invoke(ctx, CSINodeService_UpdateCSINodeStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *cSINodeServiceClient) PatchCSINodeStatus(ctx context.Context, in *PatchCSINodeStatusRequest, opts ...grpc.CallOption) (*PatchCSINodeStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchCSINodeStatusResponse)
+	err := c.cc.Invoke(ctx, CSINodeService_PatchCSINodeStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CSINodeServiceServer is the server API for CSINodeService service.
 // All implementations must embed UnimplementedCSINodeServiceServer
 // for forward compatibility.
@@ -573,6 +612,12 @@ type CSINodeServiceServer interface {
 	DeleteCollectionCSINodes(context.Context, *DeleteCollectionCSINodesRequest) (*DeleteCollectionCSINodesResponse, error)
 	// WatchCSINodes streams changes to CSINodes from a resourceVersion.
 	WatchCSINodes(*WatchCSINodesRequest, grpc.ServerStreamingServer[WatchCSINodesResponse]) error
+	// GetCSINodeStatus reads the status subresource of a CSINode.
+	GetCSINodeStatus(context.Context, *GetCSINodeStatusRequest) (*GetCSINodeStatusResponse, error)
+	// UpdateCSINodeStatus replaces the status subresource of a CSINode.
+	UpdateCSINodeStatus(context.Context, *UpdateCSINodeStatusRequest) (*UpdateCSINodeStatusResponse, error)
+	// PatchCSINodeStatus patches the status subresource of a CSINode.
+	PatchCSINodeStatus(context.Context, *PatchCSINodeStatusRequest) (*PatchCSINodeStatusResponse, error)
 	mustEmbedUnimplementedCSINodeServiceServer()
 }
 
@@ -606,6 +651,15 @@ func (UnimplementedCSINodeServiceServer) DeleteCollectionCSINodes(context.Contex
 }
 func (UnimplementedCSINodeServiceServer) WatchCSINodes(*WatchCSINodesRequest, grpc.ServerStreamingServer[WatchCSINodesResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchCSINodes not implemented")
+}
+func (UnimplementedCSINodeServiceServer) GetCSINodeStatus(context.Context, *GetCSINodeStatusRequest) (*GetCSINodeStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCSINodeStatus not implemented")
+}
+func (UnimplementedCSINodeServiceServer) UpdateCSINodeStatus(context.Context, *UpdateCSINodeStatusRequest) (*UpdateCSINodeStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCSINodeStatus not implemented")
+}
+func (UnimplementedCSINodeServiceServer) PatchCSINodeStatus(context.Context, *PatchCSINodeStatusRequest) (*PatchCSINodeStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PatchCSINodeStatus not implemented")
 }
 func (UnimplementedCSINodeServiceServer) mustEmbedUnimplementedCSINodeServiceServer() {}
 func (UnimplementedCSINodeServiceServer) testEmbeddedByValue()                        {}
@@ -765,6 +819,60 @@ func _CSINodeService_WatchCSINodes_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CSINodeService_WatchCSINodesServer = grpc.ServerStreamingServer[WatchCSINodesResponse]
 
+func _CSINodeService_GetCSINodeStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCSINodeStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CSINodeServiceServer).GetCSINodeStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CSINodeService_GetCSINodeStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CSINodeServiceServer).GetCSINodeStatus(ctx, req.(*GetCSINodeStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CSINodeService_UpdateCSINodeStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateCSINodeStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CSINodeServiceServer).UpdateCSINodeStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CSINodeService_UpdateCSINodeStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CSINodeServiceServer).UpdateCSINodeStatus(ctx, req.(*UpdateCSINodeStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CSINodeService_PatchCSINodeStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PatchCSINodeStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CSINodeServiceServer).PatchCSINodeStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CSINodeService_PatchCSINodeStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CSINodeServiceServer).PatchCSINodeStatus(ctx, req.(*PatchCSINodeStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CSINodeService_ServiceDesc is the grpc.ServiceDesc for CSINodeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -799,6 +907,18 @@ var CSINodeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteCollectionCSINodes",
 			Handler:    _CSINodeService_DeleteCollectionCSINodes_Handler,
+		},
+		{
+			MethodName: "GetCSINodeStatus",
+			Handler:    _CSINodeService_GetCSINodeStatus_Handler,
+		},
+		{
+			MethodName: "UpdateCSINodeStatus",
+			Handler:    _CSINodeService_UpdateCSINodeStatus_Handler,
+		},
+		{
+			MethodName: "PatchCSINodeStatus",
+			Handler:    _CSINodeService_PatchCSINodeStatus_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
