@@ -1,6 +1,8 @@
 package api
 
 import (
+	"maps"
+
 	appsv1 "github.com/portico-dev/portico/proto/portico/apps/v1"
 	batchv1 "github.com/portico-dev/portico/proto/portico/batch/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
@@ -27,16 +29,27 @@ func defaultReplicationController(rc *corev1.ReplicationController) {
 	}
 	setDefault(&rc.Spec.Replicas, 1)
 	defaultTemplate(rc.Spec.Template)
+	// An RC without labels or a selector takes its template's labels
+	// (kube's SetDefaults_ReplicationController).
+	if labels := rc.Spec.GetTemplate().GetMetadata().GetLabels(); len(labels) > 0 {
+		if len(rc.Spec.Selector) == 0 {
+			rc.Spec.Selector = maps.Clone(labels)
+		}
+		if m := metaOf(rc); len(m.Labels) == 0 {
+			m.Labels = maps.Clone(labels)
+		}
+	}
 }
 
-// defaultTemplate gives a pod template a pod's defaults.
+// defaultTemplate gives a pod template a pod spec's defaults.
 func defaultTemplate(t *corev1.PodTemplateSpec) {
 	if t == nil {
 		return
 	}
-	p := &corev1.Pod{Spec: t.Spec}
-	defaultPod(p)
-	t.Spec = p.Spec
+	if t.Spec == nil {
+		t.Spec = &corev1.PodSpec{}
+	}
+	defaultPodSpec(t.Spec)
 }
 
 func defaultDeployment(d *appsv1.Deployment) {
