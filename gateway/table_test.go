@@ -118,7 +118,7 @@ func TestKindCells(t *testing.T) {
 	tb.now = func() time.Time { return now }
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := tb.build(tableRequest{includeObject: "None"}, tc.kind, []protoreflect.Message{tc.obj.ProtoReflect()}, nil)
+			got, err := tb.build(tableRequest{includeObject: "None"}, tc.kind, []protoreflect.Message{tc.obj.ProtoReflect()}, nil, false)
 			if err != nil {
 				t.Fatal(err)
 			}
