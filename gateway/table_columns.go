@@ -27,8 +27,10 @@ import (
 // formats, priorities and descriptions, and cells computed as kube's
 // printers compute them. kube-apiserver always prints the wide columns
 // (priority 1); kubectl hides them unless asked for -o wide. A kind
-// without an entry (Role, ClusterRole, LimitRange) has no printer in
-// kube-apiserver either and gets its default table (defaultColumns).
+// without an entry (Role, ClusterRole, LimitRange, CSIStorageCapacity)
+// is one kube-apiserver's storage gives its default table convertor,
+// and gets that table here (defaultColumns): CSIStorageCapacity has a
+// printer in kube's package that kube-apiserver does not use.
 //
 // Descriptions are taken from the same k8s.io/api documentation (and
 // the same API versions) kube's printers take them from.
@@ -388,14 +390,6 @@ func kindPrinters() map[string]printer {
 		"CSINode": {columns: []column{nameColumn(),
 			integer("Drivers", "Drivers indicates the number of CSI drivers registered on the node", count("spec", "drivers")),
 			ageColumn()}},
-		"CSIStorageCapacity": {columns: []column{nameColumn(),
-			str("StorageClassName", k8sstoragev1.CSIStorageCapacity{}.SwaggerDoc()["storageClassName"], text("storageClassName")),
-			str("Capacity", k8sstoragev1.CSIStorageCapacity{}.SwaggerDoc()["capacity"], func(o protoreflect.Message, _ time.Time) any {
-				if q := messageAt(o, "capacity"); q != nil {
-					return quantity(q)
-				}
-				return "<unset>"
-			})}},
 		"StorageClass": {columns: []column{nameColumn(),
 			str("Provisioner", k8sstoragev1.StorageClass{}.SwaggerDoc()["provisioner"], text("provisioner")),
 			str("ReclaimPolicy", k8sstoragev1.StorageClass{}.SwaggerDoc()["reclaimPolicy"], optional("Delete", "reclaimPolicy")),
@@ -468,8 +462,7 @@ func templateColumns(path ...string) func(after ...column) []column {
 }
 
 // defaultColumns are kube-apiserver's default table, for kinds without a
-// printer of their own (roles, cluster roles, limit ranges): the name and
-// the creation time in RFC 3339.
+// printer of their own: the name and the creation time in RFC 3339.
 func defaultColumns() []column {
 	return []column{nameColumn(), typed("date", "Created At", descAge, func(o protoreflect.Message, _ time.Time) any {
 		if t, ok := timeAt(o, "metadata", "creationTimestamp"); ok {
