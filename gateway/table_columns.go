@@ -89,16 +89,17 @@ func kindPrinters() map[string]printer {
 			wide(str("VolumeMode", k8scorev1.PersistentVolumeClaimSpec{}.SwaggerDoc()["volumeMode"], optional("<unset>", "spec", "volumeMode")))}},
 		"Pod": {columns: podColumns(), conditions: podConditions},
 		"PodTemplate": {columns: []column{nameColumn(),
-			str("Containers", descContainers, containerNames("template", "spec", "containers")),
-			str("Images", descImages, containerImages("template", "spec", "containers")),
+			containersColumn("template"),
+			imagesColumn("template"),
 			str("Pod Labels", "The labels for the pod template.", labels("template", "metadata", "labels"))}},
-		"ReplicationController": {columns: append([]column{nameColumn(),
+		"ReplicationController": {columns: []column{nameColumn(),
 			integer("Desired", k8scorev1.ReplicationControllerSpec{}.SwaggerDoc()["replicas"], number("spec", "replicas")),
 			integer("Current", k8scorev1.ReplicationControllerStatus{}.SwaggerDoc()["replicas"], number("status", "replicas")),
 			integer("Ready", k8scorev1.ReplicationControllerStatus{}.SwaggerDoc()["readyReplicas"], number("status", "readyReplicas")),
-			ageColumn()},
-			templateColumns("spec", "template")(
-				wide(str("Selector", k8scorev1.ReplicationControllerSpec{}.SwaggerDoc()["selector"], labels("spec", "selector"))))...)},
+			ageColumn(),
+			wide(containersColumn("spec", "template")),
+			wide(imagesColumn("spec", "template")),
+			wide(str("Selector", k8scorev1.ReplicationControllerSpec{}.SwaggerDoc()["selector"], labels("spec", "selector")))}},
 		"ResourceQuota": {columns: []column{nameColumn(),
 			str("Request", "Request represents a minimum amount of cpu/memory that a container may consume.", quotaCell(false)),
 			str("Limit", "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.", quotaCell(true)),
@@ -172,34 +173,38 @@ func kindPrinters() map[string]printer {
 			str("Controller", "Controller of the object", controllerOf),
 			str("Revision", k8sappsv1.ControllerRevision{}.SwaggerDoc()["revision"], number("revision")),
 			ageColumn()}},
-		"DaemonSet": {columns: append([]column{nameColumn(),
+		"DaemonSet": {columns: []column{nameColumn(),
 			integer("Desired", k8sappsv1.DaemonSetStatus{}.SwaggerDoc()["desiredNumberScheduled"], number("status", "desiredNumberScheduled")),
 			integer("Current", k8sappsv1.DaemonSetStatus{}.SwaggerDoc()["currentNumberScheduled"], number("status", "currentNumberScheduled")),
 			integer("Ready", k8sappsv1.DaemonSetStatus{}.SwaggerDoc()["numberReady"], number("status", "numberReady")),
 			integer("Up-to-date", k8sappsv1.DaemonSetStatus{}.SwaggerDoc()["updatedNumberScheduled"], number("status", "updatedNumberScheduled")),
 			integer("Available", k8sappsv1.DaemonSetStatus{}.SwaggerDoc()["numberAvailable"], number("status", "numberAvailable")),
 			str("Node Selector", k8scorev1.PodSpec{}.SwaggerDoc()["nodeSelector"], labels("spec", "template", "spec", "nodeSelector")),
-			ageColumn()},
-			templateColumns("spec", "template")(
-				wide(str("Selector", k8sappsv1.DaemonSetSpec{}.SwaggerDoc()["selector"], selector("spec", "selector"))))...)},
-		"Deployment": {columns: append([]column{nameColumn(),
+			ageColumn(),
+			wide(containersColumn("spec", "template")),
+			wide(imagesColumn("spec", "template")),
+			wide(str("Selector", k8sappsv1.DaemonSetSpec{}.SwaggerDoc()["selector"], selector("spec", "selector")))}},
+		"Deployment": {columns: []column{nameColumn(),
 			str("Ready", "Number of the pod with ready state", readyOf("status", "readyReplicas")),
 			str("Up-to-date", k8sappsv1.DeploymentStatus{}.SwaggerDoc()["updatedReplicas"], number("status", "updatedReplicas")),
 			str("Available", k8sappsv1.DeploymentStatus{}.SwaggerDoc()["availableReplicas"], number("status", "availableReplicas")),
-			ageColumn()},
-			templateColumns("spec", "template")(
-				wide(str("Selector", k8sappsv1.DeploymentSpec{}.SwaggerDoc()["selector"], deploymentSelector)))...)},
-		"ReplicaSet": {columns: append([]column{nameColumn(),
+			ageColumn(),
+			wide(containersColumn("spec", "template")),
+			wide(imagesColumn("spec", "template")),
+			wide(str("Selector", k8sappsv1.DeploymentSpec{}.SwaggerDoc()["selector"], deploymentSelector))}},
+		"ReplicaSet": {columns: []column{nameColumn(),
 			integer("Desired", k8sappsv1.ReplicaSetSpec{}.SwaggerDoc()["replicas"], number("spec", "replicas")),
 			integer("Current", k8sappsv1.ReplicaSetStatus{}.SwaggerDoc()["replicas"], number("status", "replicas")),
 			integer("Ready", k8sappsv1.ReplicaSetStatus{}.SwaggerDoc()["readyReplicas"], number("status", "readyReplicas")),
-			ageColumn()},
-			templateColumns("spec", "template")(
-				wide(str("Selector", k8sappsv1.ReplicaSetSpec{}.SwaggerDoc()["selector"], selector("spec", "selector"))))...)},
-		"StatefulSet": {columns: append([]column{nameColumn(),
+			ageColumn(),
+			wide(containersColumn("spec", "template")),
+			wide(imagesColumn("spec", "template")),
+			wide(str("Selector", k8sappsv1.ReplicaSetSpec{}.SwaggerDoc()["selector"], selector("spec", "selector")))}},
+		"StatefulSet": {columns: []column{nameColumn(),
 			str("Ready", "Number of the pod with ready state", readyOf("status", "readyReplicas")),
-			ageColumn()},
-			templateColumns("spec", "template")()...)},
+			ageColumn(),
+			wide(containersColumn("spec", "template")),
+			wide(imagesColumn("spec", "template"))}},
 
 		// autoscaling/v2
 		"HorizontalPodAutoscaler": {columns: []column{nameColumn(),
@@ -218,7 +223,7 @@ func kindPrinters() map[string]printer {
 			ageColumn()}},
 
 		// batch/v1
-		"CronJob": {columns: append([]column{nameColumn(),
+		"CronJob": {columns: []column{nameColumn(),
 			str("Schedule", k8sbatchv1.CronJobSpec{}.SwaggerDoc()["schedule"], text("spec", "schedule")),
 			str("Timezone", k8sbatchv1.CronJobSpec{}.SwaggerDoc()["timeZone"], optional("<none>", "spec", "timeZone")),
 			boolean("Suspend", k8sbatchv1.CronJobSpec{}.SwaggerDoc()["suspend"], func(o protoreflect.Message, _ time.Time) any {
@@ -235,16 +240,18 @@ func kindPrinters() map[string]printer {
 				}
 				return since(t, ok, now)
 			}),
-			ageColumn()},
-			templateColumns("spec", "jobTemplate", "spec", "template")(
-				wide(str("Selector", k8sbatchv1.JobSpec{}.SwaggerDoc()["selector"], selector("spec", "jobTemplate", "spec", "selector"))))...)},
-		"Job": {columns: append([]column{nameColumn(),
+			ageColumn(),
+			wide(containersColumn("spec", "jobTemplate", "spec", "template")),
+			wide(imagesColumn("spec", "jobTemplate", "spec", "template")),
+			wide(str("Selector", k8sbatchv1.JobSpec{}.SwaggerDoc()["selector"], selector("spec", "jobTemplate", "spec", "selector")))}},
+		"Job": {columns: []column{nameColumn(),
 			str("Status", "Status of the job.", jobStatus),
 			str("Completions", k8sbatchv1.JobStatus{}.SwaggerDoc()["succeeded"], jobCompletions),
 			str("Duration", "Time required to complete the job.", jobDuration),
-			ageColumn()},
-			templateColumns("spec", "template")(
-				wide(str("Selector", k8sbatchv1.JobSpec{}.SwaggerDoc()["selector"], selector("spec", "selector"))))...)},
+			ageColumn(),
+			wide(containersColumn("spec", "template")),
+			wide(imagesColumn("spec", "template")),
+			wide(str("Selector", k8sbatchv1.JobSpec{}.SwaggerDoc()["selector"], selector("spec", "selector")))}},
 
 		// certificates.k8s.io/v1
 		"CertificateSigningRequest": {columns: []column{nameColumn(),
@@ -448,17 +455,18 @@ func nameColumnWith(cell cellFunc) column {
 
 func ageColumn() column { return str("Age", descAge, age) }
 
-// templateColumns are the wide Containers and Images columns of a pod
-// template at path, then the kind's own wide columns after them (its
-// selector).
-func templateColumns(path ...string) func(after ...column) []column {
-	containers := append(append([]string{}, path...), "spec", "containers")
-	return func(after ...column) []column {
-		return append([]column{
-			wide(str("Containers", descContainers, containerNames(containers...))),
-			wide(str("Images", descImages, containerImages(containers...))),
-		}, after...)
-	}
+// containersColumn and imagesColumn are the containers of the pod
+// template at path, by name and by image.
+func containersColumn(template ...string) column {
+	return str("Containers", descContainers, containerNames(containersOf(template)...))
+}
+
+func imagesColumn(template ...string) column {
+	return str("Images", descImages, containerImages(containersOf(template)...))
+}
+
+func containersOf(template []string) []string {
+	return append(append([]string{}, template...), "spec", "containers")
 }
 
 // defaultColumns are kube-apiserver's default table, for kinds without a
