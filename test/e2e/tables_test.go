@@ -63,9 +63,10 @@ var (
 // tableFixtures are a representative object of every kind Portico
 // serves, with the fields its columns read. Fields Portico's api does
 // not default as kube-apiserver does are set (a PersistentVolume's
-// volumeMode, a PriorityClass's preemptionPolicy, a CSIDriver's modes,
-// an HPA's minReplicas, a priority level's shares): the Tables compare
-// the printers, not the defaulting. Objects that act on others in
+// reclaim policy and volumeMode, a claim's volumeMode, a PriorityClass's
+// preemptionPolicy, a CSIDriver's volumeLifecycleModes, an HPA's
+// minReplicas, a priority level's nominalConcurrencyShares): the Tables
+// compare the printers, not the defaulting. Objects that act on others in
 // kube-apiserver (admission policies and webhooks, a default priority
 // class) match nothing the test creates; the LimitRange and the
 // ResourceQuota, which kube-apiserver's admission enforces on later
@@ -90,6 +91,8 @@ func tableFixtures(pem tablePEMs) []tableFixture {
 "addresses":[{"type":"Hostname","address":"tables-node"},{"type":"InternalIP","address":"10.2.0.1"}],
 "nodeInfo":{"kubeletVersion":"v1.37.2","osImage":"Debian GNU/Linux 13","kernelVersion":"6.12.0","containerRuntimeVersion":"containerd://2.1.0","architecture":"amd64","operatingSystem":"linux",
 "machineID":"m","systemUUID":"s","bootID":"b","kubeProxyVersion":""}}}`},
+		// kube-apiserver makes a new volume and claim Pending, Portico
+		// leaves their phase empty: the phase is written as status.
 		{kind: "PersistentVolume", name: "tables-pv", body: `{"spec":{"capacity":{"storage":"1024Mi"},"accessModes":["ReadOnlyMany","ReadWriteOnce"],
 "persistentVolumeReclaimPolicy":"Retain","storageClassName":"fast","volumeMode":"Filesystem","hostPath":{"path":"/tmp/tables"},
 "claimRef":{"namespace":"tables","name":"claim"}}}`,
@@ -151,8 +154,9 @@ func tableFixtures(pem tablePEMs) []tableFixture {
 "paramRef":{"name":"params","parameterNotFoundAction":"Allow"}}}`},
 
 		// flowcontrol.apiserver.k8s.io/v1: kube-apiserver's config
-		// controller writes each flow schema's Dangling condition; the
-		// status written here is the one it writes.
+		// controller writes each flow schema's Dangling condition (its
+		// MissingPL cell), Portico does not: the status written here is
+		// the one kube's controller writes.
 		{kind: "PriorityLevelConfiguration", name: "tables-queued", body: `{"spec":{"type":"Limited","limited":{"nominalConcurrencyShares":10,"lendablePercent":0,
 "limitResponse":{"type":"Queue","queuing":{"queues":16,"handSize":4,"queueLengthLimit":20}}}}}`},
 		{kind: "PriorityLevelConfiguration", name: "tables-rejected", body: `{"spec":{"type":"Limited","limited":{"nominalConcurrencyShares":5,"lendablePercent":0,
