@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 
@@ -33,21 +34,41 @@ type tableEvent struct {
 	Object metav1.Table `json:"object"`
 }
 
+// cellFunc computes one cell of an object's row; now is when the Table
+// is made, for the cells that are ages.
+type cellFunc func(obj protoreflect.Message, now time.Time) any
+
 // column is a column definition and how to compute its cell.
 type column struct {
 	def  metav1.TableColumnDefinition
-	cell func(obj protoreflect.Message, now time.Time) any
+	cell cellFunc
+	// undeclared is a cell kube-apiserver's printer writes without
+	// defining a column for it (an IPAddress's age): the row has the
+	// cell, the table no definition.
+	undeclared bool
+}
+
+// printer is a kind's Table: its columns, and what kube-apiserver's
+// printer of the kind does beyond the cells.
+type printer struct {
+	columns []column
+	// conditions are a row's conditions (a finished pod is Completed).
+	conditions func(obj protoreflect.Message) []metav1.TableRowCondition
+	// list is what the kind's list printer does to a list's rows after
+	// printing each item (order them, mark the default one); a single
+	// object and a watch event are printed without it.
+	list func(objs []protoreflect.Message, rows []metav1.TableRow)
 }
 
 // tabler turns answers into Tables.
 type tabler struct {
-	json    *kjson.Marshaler
-	columns map[string][]column // by kind
-	now     func() time.Time
+	json     *kjson.Marshaler
+	printers map[string]printer // by kind
+	now      func() time.Time
 }
 
 func newTabler(j *kjson.Marshaler) *tabler {
-	return &tabler{json: j, columns: kindColumns(), now: time.Now}
+	return &tabler{json: j, printers: kindPrinters(), now: time.Now}
 }
 
 // rewrite converts msg when the request asked for a Table; anything that
@@ -75,17 +96,17 @@ func (t *tabler) rewrite(ctx context.Context, msg any) (any, error) {
 		for i := range objs {
 			objs[i] = items.Get(i).Message()
 		}
-		return t.build(req, itemKind(fields.ByName("items")), objs, meta)
+		return t.build(req, itemKind(fields.ByName("items")), objs, meta, true)
 	case fields.ByName("type") != nil && fields.ByName("object") != nil && kind == "":
 		obj := m.Get(fields.ByName("object")).Message()
-		tb, err := t.build(req, kindOfMessage(t.json.Types(), obj.Descriptor()), []protoreflect.Message{obj}, nil)
+		tb, err := t.build(req, kindOfMessage(t.json.Types(), obj.Descriptor()), []protoreflect.Message{obj}, nil, false)
 		if err != nil {
 			return nil, err
 		}
 		tb.ResourceVersion = stringAt(obj, "metadata", "resourceVersion")
 		return tableEvent{Type: m.Get(fields.ByName("type")).String(), Object: *tb}, nil
 	case kind != "" && kind != "Status" && fields.ByName("metadata") != nil:
-		tb, err := t.build(req, kind, []protoreflect.Message{m}, nil)
+		tb, err := t.build(req, kind, []protoreflect.Message{m}, nil, false)
 		if err != nil {
 			return nil, err
 		}
@@ -106,24 +127,32 @@ func kindOfMessage(types *kjson.Types, md protoreflect.MessageDescriptor) string
 	return string(md.Name())
 }
 
-func (t *tabler) build(req tableRequest, kind string, objs []protoreflect.Message, listMeta protoreflect.Message) (*metav1.Table, error) {
-	cols, ok := t.columns[kind]
+// build prints objs as kind's Table; list says they are a list's items
+// (listMeta its metadata, when it has any).
+func (t *tabler) build(req tableRequest, kind string, objs []protoreflect.Message, listMeta protoreflect.Message, list bool) (*metav1.Table, error) {
+	p, ok := t.printers[kind]
 	if !ok {
-		cols = defaultColumns()
+		p = printer{columns: defaultColumns()}
 	}
+	cols := p.columns
 	tb := &metav1.Table{TypeMeta: metav1.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"}, Rows: []metav1.TableRow{}}
 	if listMeta != nil {
 		tb.ResourceVersion = stringAt(listMeta, "resourceVersion")
 		tb.Continue = stringAt(listMeta, "continue")
 	}
 	for _, c := range cols {
-		tb.ColumnDefinitions = append(tb.ColumnDefinitions, c.def)
+		if !c.undeclared {
+			tb.ColumnDefinitions = append(tb.ColumnDefinitions, c.def)
+		}
 	}
 	now := t.now()
 	for _, obj := range objs {
 		row := metav1.TableRow{Cells: make([]any, len(cols))}
 		for i, c := range cols {
 			row.Cells[i] = c.cell(obj, now)
+		}
+		if p.conditions != nil {
+			row.Conditions = p.conditions(obj)
 		}
 		switch req.includeObject {
 		case "Object":
@@ -142,6 +171,9 @@ func (t *tabler) build(req tableRequest, kind string, objs []protoreflect.Messag
 		}
 		tb.Rows = append(tb.Rows, row)
 	}
+	if list && p.list != nil {
+		p.list(objs, tb.Rows)
+	}
 	return tb, nil
 }
 
@@ -159,10 +191,14 @@ func (t *tabler) partialMetadata(obj protoreflect.Message) ([]byte, error) {
 	return []byte(`{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":` + string(meta) + `}`), nil
 }
 
-// valueAt walks JSON names ("status", "phase") through messages.
+// valueAt walks JSON names ("status", "phase") through messages; a nil
+// message has nothing.
 func valueAt(m protoreflect.Message, path ...string) (protoreflect.Value, protoreflect.FieldDescriptor, bool) {
 	var v protoreflect.Value
 	var fd protoreflect.FieldDescriptor
+	if m == nil {
+		return v, fd, false
+	}
 	for i, name := range path {
 		fd = m.Descriptor().Fields().ByJSONName(name)
 		if fd == nil || !m.Has(fd) {
@@ -220,13 +256,145 @@ func timeAt(m protoreflect.Message, path ...string) (time.Time, bool) {
 	return time.Unix(m.Get(secs).Int(), m.Get(nanos).Int()).UTC(), true
 }
 
-// age is the AGE cell: kube's HumanDuration of the time since creation.
-func age(obj protoreflect.Message, now time.Time) any {
-	t, ok := timeAt(obj, "metadata", "creationTimestamp")
-	if !ok {
+func intAt(m protoreflect.Message, path ...string) int64 {
+	v, fd, ok := valueAt(m, path...)
+	if !ok || fd.IsList() || fd.IsMap() {
+		return 0
+	}
+	switch fd.Kind() {
+	case protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Sint32Kind, protoreflect.Sint64Kind,
+		protoreflect.Sfixed32Kind, protoreflect.Sfixed64Kind:
+		return v.Int()
+	case protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Fixed32Kind, protoreflect.Fixed64Kind:
+		return int64(v.Uint())
+	}
+	return 0
+}
+
+// boolAt is a bool field, or def when it is unset (a *bool's default).
+func boolAt(m protoreflect.Message, def bool, path ...string) bool {
+	v, fd, ok := valueAt(m, path...)
+	if !ok || fd.Kind() != protoreflect.BoolKind {
+		return def
+	}
+	return v.Bool()
+}
+
+// has reports whether the field at path is set: a pointer of kube's types
+// that is not nil, a list or map that is not empty.
+func has(m protoreflect.Message, path ...string) bool {
+	_, _, ok := valueAt(m, path...)
+	return ok
+}
+
+// messageAt is the message at path, or nil.
+func messageAt(m protoreflect.Message, path ...string) protoreflect.Message {
+	v, fd, ok := valueAt(m, path...)
+	if !ok || fd.Kind() != protoreflect.MessageKind || fd.IsList() || fd.IsMap() {
+		return nil
+	}
+	return v.Message()
+}
+
+// messages are the items of a list of messages.
+func messages(l protoreflect.List) []protoreflect.Message {
+	out := make([]protoreflect.Message, listLen(l))
+	for i := range out {
+		out[i] = l.Get(i).Message()
+	}
+	return out
+}
+
+// stringsAt are the items of a list of strings.
+func stringsAt(m protoreflect.Message, path ...string) []string {
+	l := listAt(m, path...)
+	out := make([]string, listLen(l))
+	for i := range out {
+		out[i] = l.Get(i).String()
+	}
+	return out
+}
+
+// stringMapAt is a map of strings, or nil.
+func stringMapAt(m protoreflect.Message, path ...string) map[string]string {
+	v, fd, ok := valueAt(m, path...)
+	if !ok || !fd.IsMap() || fd.MapValue().Kind() != protoreflect.StringKind {
+		return nil
+	}
+	out := make(map[string]string, v.Map().Len())
+	v.Map().Range(func(k protoreflect.MapKey, val protoreflect.Value) bool {
+		out[k.String()] = val.String()
+		return true
+	})
+	return out
+}
+
+func listLen(l protoreflect.List) int {
+	if l == nil {
+		return 0
+	}
+	return l.Len()
+}
+
+// quantity is a Quantity message as kube prints one: canonical, "<nil>"
+// for none (a nil *Quantity's String).
+func quantity(q protoreflect.Message) string {
+	if q == nil {
+		return "<nil>"
+	}
+	s := stringAt(q, "string")
+	parsed, err := resource.ParseQuantity(s)
+	if err != nil {
+		return s
+	}
+	return parsed.String()
+}
+
+// quantityIn is one quantity of a ResourceList (a map of Quantity),
+// "0" when it has none, as a zero Quantity prints.
+func quantityIn(m protoreflect.Message, name string, path ...string) string {
+	v, fd, ok := valueAt(m, path...)
+	if !ok || !fd.IsMap() || fd.MapValue().Kind() != protoreflect.MessageKind {
+		return "0"
+	}
+	q := v.Map().Get(protoreflect.ValueOfString(name).MapKey())
+	if !q.IsValid() {
+		return "0"
+	}
+	return quantity(q.Message())
+}
+
+// labelSelectorAt is the LabelSelector message at path as
+// k8s.io/apimachinery's type, nil when unset.
+func labelSelectorAt(m protoreflect.Message, path ...string) *metav1.LabelSelector {
+	s := messageAt(m, path...)
+	if s == nil {
+		return nil
+	}
+	ls := &metav1.LabelSelector{MatchLabels: stringMapAt(s, "matchLabels")}
+	for _, e := range messages(listAt(s, "matchExpressions")) {
+		ls.MatchExpressions = append(ls.MatchExpressions, metav1.LabelSelectorRequirement{
+			Key:      stringAt(e, "key"),
+			Operator: metav1.LabelSelectorOperator(stringAt(e, "operator")),
+			Values:   stringsAt(e, "values"),
+		})
+	}
+	return ls
+}
+
+// since is kube's translateTimestampSince: the time from t to now,
+// "<unknown>" for no time.
+func since(t time.Time, ok bool, now time.Time) string {
+	if !ok || t.IsZero() {
 		return "<unknown>"
 	}
 	return duration.HumanDuration(now.Sub(t))
+}
+
+// age is the AGE cell: kube's HumanDuration of the time since creation.
+func age(obj protoreflect.Message, now time.Time) any {
+	t, ok := timeAt(obj, "metadata", "creationTimestamp")
+	return since(t, ok, now)
 }
 
 func none(s string) string {
@@ -234,41 +402,4 @@ func none(s string) string {
 		return "<none>"
 	}
 	return s
-}
-
-// Column descriptions, as kube-apiserver writes them (from the fields'
-// documentation).
-const (
-	descName = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
-	descAge  = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
-)
-
-func nameColumn() column {
-	return column{
-		def:  metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name", Description: descName},
-		cell: func(o protoreflect.Message, _ time.Time) any { return stringAt(o, "metadata", "name") },
-	}
-}
-
-func ageColumn() column {
-	return column{def: metav1.TableColumnDefinition{Name: "Age", Type: "string", Description: descAge}, cell: age}
-}
-
-func col(name, desc string, priority int32, cell func(protoreflect.Message, time.Time) any) column {
-	return column{def: metav1.TableColumnDefinition{Name: name, Type: "string", Description: desc, Priority: priority}, cell: cell}
-}
-
-// defaultColumns are kube-apiserver's default table, for kinds without a
-// printer of their own (roles, cluster roles): the name and the creation
-// time in RFC 3339.
-func defaultColumns() []column {
-	return []column{nameColumn(), {
-		def: metav1.TableColumnDefinition{Name: "Created At", Type: "date", Description: descAge},
-		cell: func(o protoreflect.Message, _ time.Time) any {
-			if t, ok := timeAt(o, "metadata", "creationTimestamp"); ok {
-				return t.UTC().Format(time.RFC3339)
-			}
-			return "0001-01-01T00:00:00Z"
-		},
-	}}
 }
