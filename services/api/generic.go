@@ -2,15 +2,23 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/portico-dev/portico/internal/identity"
 	"github.com/portico-dev/portico/internal/resources"
 	appsv1 "github.com/portico-dev/portico/proto/portico/apps/v1"
+	autoscalingv2 "github.com/portico-dev/portico/proto/portico/autoscaling/v2"
 	batchv1 "github.com/portico-dev/portico/proto/portico/batch/v1"
+	certificatesv1 "github.com/portico-dev/portico/proto/portico/certificates/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
+	flowcontrolv1 "github.com/portico-dev/portico/proto/portico/flowcontrol/v1"
+	schedulingv1 "github.com/portico-dev/portico/proto/portico/scheduling/v1"
+	storagev1 "github.com/portico-dev/portico/proto/portico/storage/v1"
 	"github.com/portico-dev/portico/services/api/storage"
 )
 
@@ -29,6 +37,8 @@ type kindRules struct {
 	// fields are the field selectors beyond metadata.name and
 	// metadata.namespace, as dotted JSON paths.
 	fields []string
+	// admit runs on a create (old nil) and an update, with the caller.
+	admit func(ctx context.Context, obj, old storage.Object) error
 }
 
 // genericKinds are the rules of the generic kinds that have any, by
@@ -41,8 +51,18 @@ var genericKinds = map[string]kindRules{
 	"apps/DaemonSet":         {defaults: func(o storage.Object) { defaultDaemonSet(o.(*appsv1.DaemonSet)) }},
 	"batch/Job": {defaults: func(o storage.Object) { defaultJob(o.(*batchv1.Job).GetSpec()) },
 		created: func(o storage.Object) { jobSelector(o.(*batchv1.Job)) }, fields: []string{"status.successful"}},
-	"batch/CronJob": {defaults: func(o storage.Object) { defaultCronJob(o.(*batchv1.CronJob)) }},
-	"certificates.k8s.io/CertificateSigningRequest": {fields: []string{"spec.signerName"}},
+	"batch/CronJob":                           {defaults: func(o storage.Object) { defaultCronJob(o.(*batchv1.CronJob)) }},
+	"/PersistentVolume":                       {defaults: func(o storage.Object) { defaultPersistentVolume(o.(*corev1.PersistentVolume)) }},
+	"/PersistentVolumeClaim":                  {defaults: func(o storage.Object) { defaultPersistentVolumeClaim(o.(*corev1.PersistentVolumeClaim)) }},
+	"scheduling.k8s.io/PriorityClass":         {defaults: func(o storage.Object) { defaultPriorityClass(o.(*schedulingv1.PriorityClass)) }},
+	"storage.k8s.io/StorageClass":             {defaults: func(o storage.Object) { defaultStorageClass(o.(*storagev1.StorageClass)) }},
+	"storage.k8s.io/CSIDriver":                {defaults: func(o storage.Object) { defaultCSIDriver(o.(*storagev1.CSIDriver)) }},
+	"autoscaling/HorizontalPodAutoscaler":     {defaults: func(o storage.Object) { defaultHorizontalPodAutoscaler(o.(*autoscalingv2.HorizontalPodAutoscaler)) }},
+	"flowcontrol.apiserver.k8s.io/FlowSchema": {defaults: func(o storage.Object) { defaultFlowSchema(o.(*flowcontrolv1.FlowSchema)) }},
+	"flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration": {defaults: func(o storage.Object) {
+		defaultPriorityLevelConfiguration(o.(*flowcontrolv1.PriorityLevelConfiguration))
+	}},
+	"certificates.k8s.io/CertificateSigningRequest": {fields: []string{"spec.signerName"}, admit: admitCSR},
 	// A bundle's name may carry its signer ("example.com/signer:ca"), as
 	// kube's ValidateClusterTrustBundleName allows.
 	"certificates.k8s.io/ClusterTrustBundle":    {nameRule: validatePathSegmentName, fields: []string{"spec.signerName"}},
@@ -76,6 +96,9 @@ func buildGeneric(env kindEnv, row resources.Resource) *resource[storage.Object]
 	r.beforeWrite = rules.defaults
 	if rules.nameRule != nil {
 		r.validateName = rules.nameRule
+	}
+	if rules.admit != nil {
+		r.admit = rules.admit
 	}
 	if len(rules.fields) > 0 {
 		r.extraFields = func(obj storage.Object) map[string]string { return fieldsAt(obj, rules.fields) }
@@ -156,4 +179,27 @@ func nextGeneration(codec Codec, obj, old storage.Object) {
 	if errA != nil || errB != nil || !bytes.Equal(a, b) {
 		metaOf(obj).Generation = metaOf(old).GetGeneration() + 1
 	}
+}
+
+// admitCSR is kube's CSR strategy: a request is made by its caller, whose
+// name, uid, groups and extra the server writes into its spec; the spec
+// never changes after (an update keeps the stored one).
+func admitCSR(ctx context.Context, obj, old storage.Object) error {
+	csr := obj.(*certificatesv1.CertificateSigningRequest)
+	if old != nil {
+		csr.Spec = proto.Clone(old.(*certificatesv1.CertificateSigningRequest).GetSpec()).(*certificatesv1.CertificateSigningRequestSpec)
+		return nil
+	}
+	if csr.Spec == nil {
+		csr.Spec = &certificatesv1.CertificateSigningRequestSpec{}
+	}
+	u, _ := identity.UserFrom(ctx)
+	csr.Spec.Username, csr.Spec.Uid, csr.Spec.Groups, csr.Spec.Extra = u.GetUsername(), u.GetUid(), u.GetGroups(), nil
+	for k, v := range u.GetExtra() {
+		if csr.Spec.Extra == nil {
+			csr.Spec.Extra = map[string]*certificatesv1.ExtraValue{}
+		}
+		csr.Spec.Extra[k] = &certificatesv1.ExtraValue{Items: v.GetItems()}
+	}
+	return nil
 }

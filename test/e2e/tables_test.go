@@ -61,12 +61,12 @@ var (
 )
 
 // tableFixtures are a representative object of every kind Portico
-// serves, with the fields its columns read. Fields Portico's api does
-// not default as kube-apiserver does are set (a PersistentVolume's
-// reclaim policy and volumeMode, a claim's volumeMode, a PriorityClass's
-// preemptionPolicy, a CSIDriver's volumeLifecycleModes, an HPA's
-// minReplicas, a priority level's nominalConcurrencyShares): the Tables
-// compare the printers, not the defaulting. Objects that act on others in
+// serves, with the fields its columns read. Some leave out what the
+// server defaults (a PersistentVolume's reclaim policy, volumeMode and
+// phase, a PriorityClass's preemptionPolicy, a CSIDriver's
+// volumeLifecycleModes, an HPA's minReplicas, a priority level's
+// nominalConcurrencyShares, a StorageClass's policies, a CSR's
+// requestor), so that the cells show the defaults. Objects that act on others in
 // kube-apiserver (admission policies and webhooks, a default priority
 // class) match nothing the test creates; the LimitRange and the
 // ResourceQuota, which kube-apiserver's admission enforces on later
@@ -91,12 +91,10 @@ func tableFixtures(pem tablePEMs) []tableFixture {
 "addresses":[{"type":"Hostname","address":"tables-node"},{"type":"InternalIP","address":"10.2.0.1"}],
 "nodeInfo":{"kubeletVersion":"v1.37.2","osImage":"Debian GNU/Linux 13","kernelVersion":"6.12.0","containerRuntimeVersion":"containerd://2.1.0","architecture":"amd64","operatingSystem":"linux",
 "machineID":"m","systemUUID":"s","bootID":"b","kubeProxyVersion":""}}}`},
-		// kube-apiserver makes a new volume and claim Pending, Portico
-		// leaves their phase empty: the phase is written as status.
+		// A new volume is Pending, Retain and Filesystem by default.
 		{kind: "PersistentVolume", name: "tables-pv", body: `{"spec":{"capacity":{"storage":"1024Mi"},"accessModes":["ReadOnlyMany","ReadWriteOnce"],
-"persistentVolumeReclaimPolicy":"Retain","storageClassName":"fast","volumeMode":"Filesystem","hostPath":{"path":"/tmp/tables"},
-"claimRef":{"namespace":"tables","name":"claim"}}}`,
-			status: `{"status":{"phase":"Bound","reason":"Claimed"}}`},
+"storageClassName":"fast","hostPath":{"path":"/tmp/tables"},
+"claimRef":{"namespace":"tables","name":"claim"}}}`},
 		{kind: "PersistentVolumeClaim", name: "claim", body: `{"spec":{"accessModes":["ReadWriteOnce"],"resources":{"requests":{"storage":"1Gi"}},
 "storageClassName":"fast","volumeName":"tables-pv","volumeMode":"Block"}}`,
 			status: `{"status":{"phase":"Bound","accessModes":["ReadWriteMany","ReadWriteOnce"],"capacity":{"storage":"2048Mi"}}}`},
@@ -159,8 +157,7 @@ func tableFixtures(pem tablePEMs) []tableFixture {
 		// the one kube's controller writes.
 		{kind: "PriorityLevelConfiguration", name: "tables-queued", body: `{"spec":{"type":"Limited","limited":{"nominalConcurrencyShares":10,"lendablePercent":0,
 "limitResponse":{"type":"Queue","queuing":{"queues":16,"handSize":4,"queueLengthLimit":20}}}}}`},
-		{kind: "PriorityLevelConfiguration", name: "tables-rejected", body: `{"spec":{"type":"Limited","limited":{"nominalConcurrencyShares":5,"lendablePercent":0,
-"limitResponse":{"type":"Reject"}}}}`},
+		{kind: "PriorityLevelConfiguration", name: "tables-rejected", body: `{"spec":{"type":"Limited","limited":{"limitResponse":{"type":"Reject"}}}}`},
 		{kind: "FlowSchema", name: "tables-b", body: `{"spec":{"priorityLevelConfiguration":{"name":"tables-queued"},"matchingPrecedence":5000,
 "distinguisherMethod":{"type":"ByUser"},` + flowRules + `}}`,
 			status: `{"status":{"conditions":[{"type":"Dangling","status":"False","reason":"Found","message":"This FlowSchema references the PriorityLevelConfiguration object named \"tables-queued\" and it exists","lastTransitionTime":"` + past + `"}]}}`},
@@ -188,7 +185,7 @@ func tableFixtures(pem tablePEMs) []tableFixture {
 			status: `{"status":{"replicas":2,"fullyLabeledReplicas":2,"readyReplicas":1,"availableReplicas":1}}`},
 
 		// autoscaling/v2: three metrics, the first with its current value.
-		{kind: "HorizontalPodAutoscaler", name: "web", body: `{"spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"web"},"minReplicas":2,"maxReplicas":10,
+		{kind: "HorizontalPodAutoscaler", name: "web", body: `{"spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"web"},"maxReplicas":10,
 "metrics":[{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":80}}},
  {"type":"Pods","pods":{"metric":{"name":"qps"},"target":{"type":"AverageValue","averageValue":"1000"}}},
  {"type":"External","external":{"metric":{"name":"queue"},"target":{"type":"Value","value":"30"}}}]}}`,
@@ -206,8 +203,7 @@ func tableFixtures(pem tablePEMs) []tableFixture {
 		// certificates.k8s.io/v1: the same user creates it on both.
 		{kind: "CertificateSigningRequest", name: "tables-csr", body: `{"spec":{"request":"` + pem.csr + `","signerName":"example.com/signer",
 "usages":["digital signature","client auth"],"expirationSeconds":3600}}`,
-			status: `{"status":{"conditions":[{"type":"Failed","status":"True","reason":"SignerFailed","message":"no key"}]}}`,
-			ignore: map[string]string{"Requestor": "spec.username: kube-apiserver's strategy sets the requesting user's, Portico's api does not yet"}},
+			status: `{"status":{"conditions":[{"type":"Failed","status":"True","reason":"SignerFailed","message":"no key"}]}}`},
 		{kind: "ClusterTrustBundle", name: "example.com:signer:tables", body: `{"spec":{"signerName":"example.com/signer","trustBundle":` + jsonQuote(pem.ca) + `}}`},
 		{kind: "PodCertificateRequest", name: "web-cert", body: `{"spec":{"signerName":"example.com/signer","podName":"web","podUID":"11111111-2222-3333-4444-555555555555",
 "serviceAccountName":"robot","serviceAccountUID":"sa-uid","nodeName":"tables-node","nodeUID":"node-uid","maxExpirationSeconds":86400,
@@ -247,17 +243,16 @@ func tableFixtures(pem tablePEMs) []tableFixture {
 		{kind: "ResourceSlice", name: "tables-slice", body: `{"spec":{"driver":"example.com","nodeName":"tables-node","pool":{"name":"pool-a","generation":1,"resourceSliceCount":1},"devices":[{"name":"d0"}]}}`},
 
 		// scheduling.k8s.io/v1
-		{kind: "PriorityClass", name: "tables-high", body: `{"value":1000,"globalDefault":false,"preemptionPolicy":"Never","description":"high"}`},
+		{kind: "PriorityClass", name: "tables-high", body: `{"value":1000,"globalDefault":false,"description":"high"}`},
 
 		// storage.k8s.io/v1
-		{kind: "CSIDriver", name: "csi.example.com", body: `{"spec":{"attachRequired":false,"podInfoOnMount":true,"storageCapacity":true,"requiresRepublish":true,
-"tokenRequests":[{"audience":"a"},{"audience":"b"}],"volumeLifecycleModes":["Persistent","Ephemeral"],"fsGroupPolicy":"File","seLinuxMount":false}}`},
+		{kind: "CSIDriver", name: "csi.example.com", body: `{"spec":{"tokenRequests":[{"audience":"a"},{"audience":"b"}]}}`},
 		{kind: "CSINode", name: "tables-node", body: `{"spec":{"drivers":[{"name":"csi.example.com","nodeID":"n1"},{"name":"csi2.example.com","nodeID":"n1"}]}}`},
 		{kind: "CSIStorageCapacity", name: "fast-a", body: `{"storageClassName":"fast","capacity":"1536Mi","nodeTopology":{"matchLabels":{"zone":"a"}}}`},
 		// A list marks its default class.
 		{kind: "StorageClass", name: "fast", body: `{"metadata":{"annotations":{"storageclass.kubernetes.io/is-default-class":"true"}},
 "provisioner":"csi.example.com","reclaimPolicy":"Retain","volumeBindingMode":"WaitForFirstConsumer","allowVolumeExpansion":true}`},
-		{kind: "StorageClass", name: "slow", body: `{"provisioner":"csi.example.com","reclaimPolicy":"Delete","volumeBindingMode":"Immediate"}`},
+		{kind: "StorageClass", name: "slow", body: `{"provisioner":"csi.example.com"}`},
 		{kind: "VolumeAttachment", name: "tables-va", body: `{"spec":{"attacher":"csi.example.com","source":{"persistentVolumeName":"tables-pv"},"nodeName":"tables-node"}}`,
 			status: `{"status":{"attached":true}}`},
 		{kind: "VolumeAttributesClass", name: "gold", body: `{"driverName":"csi.example.com","parameters":{"iops":"100"}}`},
