@@ -77,8 +77,8 @@ var workflowKinds = []kindCase{
 		v1:      "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: NAME}\n",
 		v2:      "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: NAME}\nautomountServiceAccountToken: false\n",
 		changed: [2]string{"{.automountServiceAccountToken}", "false"},
-		narrow:  []string{"NAME", "SECRETS", "AGE"}, wide: []string{"NAME", "SECRETS", "AGE"},
-		row:      map[string]string{"NAME": "robot", "SECRETS": "0", "AGE": "~AGE"},
+		narrow:  []string{"NAME", "AGE"}, wide: []string{"NAME", "AGE"},
+		row:      map[string]string{"NAME": "robot", "AGE": "~AGE"},
 		describe: []string{`Name:\s+robot`, `Mountable secrets:\s+<none>`},
 	},
 	{
@@ -438,7 +438,7 @@ func nodeStatusAndCordon(t *testing.T, p *portico, c kindCase) {
 	wide := parseTable(t, p.mustKubectlIn(t, "", "get", "node", c.name, "-o", "wide"))
 	checkRow(t, "node after status and cordon", wide.rows[0], map[string]string{
 		"STATUS": "Ready,SchedulingDisabled", "VERSION": "v1.34.4", "INTERNAL-IP": "192.168.1.10", "EXTERNAL-IP": "<none>",
-		"OS-IMAGE": "Debian GNU/Linux 12 (bookworm)", "KERNEL-VERSION": "6.1.0-18-amd64", "CONTAINER-RUNTIME": "containerd://1.7.13"})
+		"OS-IMAGE": "Debian GNU/Linux 12 (bookworm)", "KERNEL-VERSION": "6.1.0-18-amd64 (amd64)", "CONTAINER-RUNTIME": "containerd://1.7.13"})
 	p.mustKubectlIn(t, "", "uncordon", c.name)
 	if got := p.mustKubectlIn(t, "", "get", "node", c.name, "-o", "jsonpath={.spec.unschedulable}"); got != "" && got != "false" {
 		t.Errorf("after uncordon: unschedulable = %q", got)
