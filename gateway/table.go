@@ -12,7 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 
+	"github.com/portico-dev/portico/internal/eventconv"
 	"github.com/portico-dev/portico/internal/kjson"
+	eventsv1 "github.com/portico-dev/portico/proto/portico/events/v1"
 )
 
 // kubectl asks for server-side printing with
@@ -64,11 +66,21 @@ type printer struct {
 type tabler struct {
 	json     *kjson.Marshaler
 	printers map[string]printer // by kind
-	now      func() time.Time
+	// printedAs converts the messages of a second version of a kind to
+	// the one its printer reads, as kube prints every version from the
+	// internal object.
+	printedAs map[protoreflect.FullName]func(protoreflect.Message) protoreflect.Message
+	now       func() time.Time
 }
 
 func newTabler(j *kjson.Marshaler) *tabler {
-	return &tabler{json: j, printers: kindPrinters(), now: time.Now}
+	return &tabler{json: j, printers: kindPrinters(), now: time.Now, printedAs: map[protoreflect.FullName]func(protoreflect.Message) protoreflect.Message{
+		// events.k8s.io/v1 Events print as the core events they are
+		// stored as.
+		(*eventsv1.Event)(nil).ProtoReflect().Descriptor().FullName(): func(m protoreflect.Message) protoreflect.Message {
+			return eventconv.ToCore(m.Interface().(*eventsv1.Event)).ProtoReflect()
+		},
+	}}
 }
 
 // rewrite converts msg when the request asked for a Table; anything that
@@ -148,11 +160,15 @@ func (t *tabler) build(req tableRequest, kind string, objs []protoreflect.Messag
 	now := t.now()
 	for _, obj := range objs {
 		row := metav1.TableRow{Cells: make([]any, len(cols))}
+		printed := obj
+		if as := t.printedAs[obj.Descriptor().FullName()]; as != nil {
+			printed = as(obj)
+		}
 		for i, c := range cols {
-			row.Cells[i] = c.cell(obj, now)
+			row.Cells[i] = c.cell(printed, now)
 		}
 		if p.conditions != nil {
-			row.Conditions = p.conditions(obj)
+			row.Conditions = p.conditions(printed)
 		}
 		switch req.includeObject {
 		case "Object":

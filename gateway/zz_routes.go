@@ -16,6 +16,7 @@ import (
 	coordinationv1 "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	discoveryv1 "github.com/portico-dev/portico/proto/portico/discovery/v1"
+	eventsv1 "github.com/portico-dev/portico/proto/portico/events/v1"
 	flowcontrolv1 "github.com/portico-dev/portico/proto/portico/flowcontrol/v1"
 	networkingv1 "github.com/portico-dev/portico/proto/portico/networking/v1"
 	nodev1 "github.com/portico-dev/portico/proto/portico/node/v1"
@@ -152,6 +153,9 @@ func restRoutes() map[string]registrar {
 		},
 		"portico.discovery.v1.EndpointSliceService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return discoveryv1.RegisterEndpointSliceServiceHandlerClient(ctx, mux, discoveryv1.NewEndpointSliceServiceClient(c))
+		},
+		"portico.events.v1.EventService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return eventsv1.RegisterEventServiceHandlerClient(ctx, mux, eventsv1.NewEventServiceClient(c))
 		},
 		"portico.networking.v1.IngressClassService": func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
 			return networkingv1.RegisterIngressClassServiceHandlerClient(ctx, mux, networkingv1.NewIngressClassServiceClient(c))

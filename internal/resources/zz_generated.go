@@ -17,6 +17,7 @@ import (
 	k8scoordinationv1 "k8s.io/api/coordination/v1"
 	k8scorev1 "k8s.io/api/core/v1"
 	k8sdiscoveryv1 "k8s.io/api/discovery/v1"
+	k8seventsv1 "k8s.io/api/events/v1"
 	k8sflowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	k8snetworkingv1 "k8s.io/api/networking/v1"
 	k8snodev1 "k8s.io/api/node/v1"
@@ -35,6 +36,7 @@ import (
 	coordinationv1 "github.com/portico-dev/portico/proto/portico/coordination/v1"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	discoveryv1 "github.com/portico-dev/portico/proto/portico/discovery/v1"
+	eventsv1 "github.com/portico-dev/portico/proto/portico/events/v1"
 	flowcontrolv1 "github.com/portico-dev/portico/proto/portico/flowcontrol/v1"
 	networkingv1 "github.com/portico-dev/portico/proto/portico/networking/v1"
 	nodev1 "github.com/portico-dev/portico/proto/portico/node/v1"
@@ -457,6 +459,15 @@ func All() []Resource {
 			Service:    "portico.discovery.v1.EndpointSliceService",
 			New:        func() proto.Message { return &discoveryv1.EndpointSlice{} },
 			K8s:        func() any { return &k8sdiscoveryv1.EndpointSlice{} },
+		},
+		{
+			Group: "events.k8s.io", Version: "v1", Resource: "events", Kind: "Event", ListKind: "EventList", SingularName: "event",
+			ShortNames: []string{"ev"},
+			Namespaced: true,
+			Verbs:      []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+			Service:    "portico.events.v1.EventService",
+			New:        func() proto.Message { return &eventsv1.Event{} },
+			K8s:        func() any { return &k8seventsv1.Event{} },
 		},
 		{
 			Group: "networking.k8s.io", Version: "v1", Resource: "ingressclasses", Kind: "IngressClass", ListKind: "IngressClassList", SingularName: "ingressclass",
@@ -961,6 +972,11 @@ func AlwaysEmit() map[protoreflect.FullName][]string {
 		"portico.discovery.v1.ForZone":                                                               {"name"},
 		"portico.discovery.v1.ListEndpointSlicesResponse":                                            {"metadata", "items"},
 		"portico.discovery.v1.WatchEndpointSlicesResponse":                                           {"type", "object"},
+		"portico.events.v1.DeleteCollectionEventsResponse":                                           {"metadata", "items"},
+		"portico.events.v1.Event":                                                                    {"metadata", "eventTime", "regarding", "deprecatedSource", "deprecatedFirstTimestamp", "deprecatedLastTimestamp"},
+		"portico.events.v1.EventSeries":                                                              {"count", "lastObservedTime"},
+		"portico.events.v1.ListEventsResponse":                                                       {"metadata", "items"},
+		"portico.events.v1.WatchEventsResponse":                                                      {"type", "object"},
 		"portico.flowcontrol.v1.DeleteCollectionFlowSchemasResponse":                                 {"metadata", "items"},
 		"portico.flowcontrol.v1.DeleteCollectionPriorityLevelConfigurationsResponse":                 {"metadata", "items"},
 		"portico.flowcontrol.v1.FlowDistinguisherMethod":                                             {"type"},

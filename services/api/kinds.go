@@ -58,16 +58,24 @@ func build[T storage.Object](env kindEnv) *resource[T] {
 	return buildRow[T](env, row)
 }
 
-// buildRow makes the resource of a row of the table.
+// buildRow makes the resource of a row of the table, stored under its
+// own etcd prefix.
 func buildRow[T storage.Object](env kindEnv, row resources.Resource) *resource[T] {
+	var tr value.Transformer
+	if env.encryption != nil {
+		tr = env.encryption.TransformerFor(row.Group, row.Resource)
+	}
+	store := withWatchCache(env, storage.NewStore(env.etcd, "/registry/"+registryPrefix(row)+"/", func() T { return row.New().(T) }, storage.WithTransformer(tr)))
+	return buildOn(env, row, store, tr != nil)
+}
+
+// buildOn makes the resource of a row of the table kept in store
+// (encrypted says whether it encrypts what it stores).
+func buildOn[T storage.Object](env kindEnv, row resources.Resource, store storage.Interface[T], encrypted bool) *resource[T] {
 	newObj := func() T {
 		obj := row.New().(T)
 		metaOf(obj)
 		return obj
-	}
-	var tr value.Transformer
-	if env.encryption != nil {
-		tr = env.encryption.TransformerFor(row.Group, row.Resource)
 	}
 	r := &resource[T]{
 		kindMeta: kindMeta{
@@ -75,8 +83,8 @@ func buildRow[T storage.Object](env kindEnv, row resources.Resource) *resource[T
 			pluralKind: pluralKind(row.Service, row.Kind), namespaced: row.Namespaced,
 			service: protoreflect.FullName(row.Service),
 		},
-		store:            withWatchCache(env, storage.NewStore(env.etcd, "/registry/"+registryPrefix(row)+"/", func() T { return row.New().(T) }, storage.WithTransformer(tr))),
-		encrypted:        tr != nil,
+		store:            store,
+		encrypted:        encrypted,
 		newObj:           newObj,
 		validateName:     validateSubdomainName,
 		codec:            env.codec,
@@ -216,16 +224,8 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	}
 
 	events := build[*corev1.Event](env)
-	events.extraFields = func(e *corev1.Event) map[string]string {
-		io := e.GetInvolvedObject()
-		return map[string]string{
-			"involvedObject.kind": io.GetKind(), "involvedObject.namespace": io.GetNamespace(),
-			"involvedObject.name": io.GetName(), "involvedObject.uid": io.GetUid(),
-			"involvedObject.apiVersion": io.GetApiVersion(), "involvedObject.resourceVersion": io.GetResourceVersion(),
-			"involvedObject.fieldPath": io.GetFieldPath(), "reason": e.GetReason(),
-			"reportingComponent": e.GetReportingComponent(), "source": e.GetSource().GetComponent(), "type": e.GetType(),
-		}
-	}
+	events.extraFields = coreEventFields
+	eventsV1 := s.eventsV1(env, events)
 
 	nodes := build[*corev1.Node](env)
 	s.nodes = nodes
@@ -246,7 +246,7 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	s.rbacHooks(roles, clusterRoles, roleBindings, clusterRoleBindings)
 
 	handlers := []kindHandler{
-		s.namespaces, configMaps, secrets, pods, services, events, nodes, endpoints, serviceAccounts,
+		s.namespaces, configMaps, secrets, pods, services, events, eventsV1, nodes, endpoints, serviceAccounts,
 		roles, clusterRoles, roleBindings, clusterRoleBindings, leases,
 	}
 	// Every other kind is served as it is stored, with the engine's

@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/testpeers"
+	"github.com/portico-dev/portico/internal/testwait"
 )
 
 // TestGroupsMatchKubeAPIServer: every resource Portico serves is
@@ -103,6 +105,100 @@ func TestGroupsMatchKubeAPIServer(t *testing.T) {
 	}
 	t.Logf("%d resources in %d group versions discovered as kube-apiserver does", compared, len(ours))
 	t.Run("scale", func(t *testing.T) { scaleMatches(t, p, kube) })
+	t.Run("events", func(t *testing.T) { eventsMatch(t, p, kube) })
+}
+
+// eventsMatch: an Event is one object in core/v1 and events.k8s.io/v1,
+// as in kube-apiserver, side by side: one written in either version reads
+// the same in the other (field names converted, same resourceVersion),
+// events.k8s.io's field selectors select it, and a watch of one version
+// sees a write of the other.
+func eventsMatch(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
+	type server struct {
+		name, base string
+		c          *http.Client
+	}
+	servers := []server{{"portico", p.insecureURL(), http.DefaultClient}, {"kube-apiserver", kube.URL, kube.Client(t)}}
+	const (
+		core = "/api/v1/namespaces/default/events"
+		v1   = "/apis/events.k8s.io/v1/namespaces/default/events"
+	)
+	// answer is a request's code and body, without what differs by
+	// server; rv is the object's resourceVersion.
+	answer := func(s server, method, path, body string) (out, rv string) {
+		t.Helper()
+		code, _, raw := httpDo(t, s.c, method, s.base+path, "application/json", body)
+		var v map[string]any
+		if err := json.Unmarshal([]byte(raw), &v); err != nil {
+			t.Fatalf("%s %s %s: %d %s", s.name, method, path, code, raw)
+		}
+		if m, ok := v["metadata"].(map[string]any); ok {
+			rv, _ = m["resourceVersion"].(string)
+			for _, k := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields"} {
+				delete(m, k)
+			}
+		}
+		if items, ok := v["items"].([]any); ok {
+			for _, it := range items {
+				if m, ok := it.(map[string]any)["metadata"].(map[string]any); ok {
+					for _, k := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields"} {
+						delete(m, k)
+					}
+				}
+			}
+		}
+		b, _ := json.Marshal(v)
+		return fmt.Sprintf("%d %s", code, b), rv
+	}
+	const coreEvent = `{"apiVersion":"v1","kind":"Event","metadata":{"name":"kubelet.1"},
+"involvedObject":{"kind":"Pod","namespace":"default","name":"web","uid":"u-1"},"reason":"Pulled","message":"pulled","type":"Normal",
+"source":{"component":"kubelet","host":"n1"},"firstTimestamp":"2026-01-01T00:00:00Z","lastTimestamp":"2026-01-01T00:00:01Z","count":2}`
+	const v1Event = `{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"sched.1"},
+"eventTime":"2026-01-01T00:00:00.000001Z","reportingController":"default-scheduler","reportingInstance":"default-scheduler-n1","action":"Scheduling",
+"reason":"FailedScheduling","regarding":{"kind":"Pod","namespace":"default","name":"big","uid":"u-2"},"note":"0/3 nodes are available","type":"Warning",
+"series":{"count":2,"lastObservedTime":"2026-01-01T00:00:02.000002Z"}}`
+	steps := []struct {
+		what, method, path, body string
+		sameRV                   bool // the same object as the step before
+	}{
+		{"create a core event", "POST", core, coreEvent, false},
+		{"read it as events.k8s.io", "GET", v1 + "/kubelet.1", "", true},
+		{"create an events.k8s.io event", "POST", v1, v1Event, false},
+		{"read it as core", "GET", core + "/sched.1", "", true},
+		{"select by regarding.name", "GET", v1 + "?fieldSelector=regarding.name%3Dbig", "", false},
+		{"select by reportingController", "GET", v1 + "?fieldSelector=reportingController%3Ddefault-scheduler", "", false},
+		{"a core-only field label", "GET", v1 + "?fieldSelector=source%3Dkubelet", "", false},
+		{"select core by reportingComponent", "GET", core + "?fieldSelector=reportingComponent%3Ddefault-scheduler", "", false},
+	}
+	var lastRV [2]string
+	for _, st := range steps {
+		var got [2]string
+		var rvs [2]string
+		for i, s := range servers {
+			got[i], rvs[i] = answer(s, st.method, st.path, st.body)
+			if st.sameRV && rvs[i] != lastRV[i] {
+				t.Errorf("%s on %s: resourceVersion %s, the other version's is %s", st.what, s.name, rvs[i], lastRV[i])
+			}
+		}
+		lastRV = rvs
+		if got[0] != got[1] {
+			t.Errorf("%s (%s %s):\n portico        %s\n kube-apiserver %s", st.what, st.method, st.path, got[0], got[1])
+		}
+	}
+	// A watch of core events sees an events.k8s.io write.
+	w := p.watchKubectl(t, "events")
+	defer w.stop()
+	body := strings.Replace(strings.Replace(v1Event, "sched.1", "sched.2", 1), "0/3 nodes are available", "seen by the watch", 1)
+	testwait.Until(t, 10*time.Second, "kubectl's watch of core events started", func() bool {
+		code, _, _ := httpDo(t, http.DefaultClient, "POST", p.insecureURL()+v1, "application/json", body)
+		return code == http.StatusCreated
+	})
+	w.waitOutput(t, "the watch of core events shows the events.k8s.io event", func(stdout, _ string) bool {
+		return strings.Contains(stdout, "seen by the watch")
+	})
+	if out := p.mustKubectl(t, "get", "events.events.k8s.io", "sched.1"); !strings.Contains(out, "FailedScheduling") || !strings.Contains(out, "pod/big") {
+		t.Errorf("kubectl get events.events.k8s.io: the row lacks the reason or the object:\n%s", out)
+	}
 }
 
 // scaleMatches: the scale subresource answers as kube-apiserver's does,

@@ -14,6 +14,7 @@ import (
 	k8scoordinationv1 "k8s.io/api/coordination/v1"
 	k8scorev1 "k8s.io/api/core/v1"
 	k8sdiscoveryv1 "k8s.io/api/discovery/v1"
+	k8seventsv1 "k8s.io/api/events/v1"
 	k8sflowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	k8snetworkingv1 "k8s.io/api/networking/v1"
 	k8snodev1 "k8s.io/api/node/v1"
@@ -91,6 +92,8 @@ var (
 		K8sPackages: []string{"k8s.io.api.certificates.v1"}}
 	discoveryPkg = &outPackage{Proto: "portico.discovery.v1", Dir: "portico/discovery/v1", GoPath: "github.com/portico-dev/portico/proto/portico/discovery/v1", GoAlias: "discoveryv1", Group: "discovery.k8s.io", Version: "v1",
 		K8sPackages: []string{"k8s.io.api.discovery.v1"}}
+	eventsPkg = &outPackage{Proto: "portico.events.v1", Dir: "portico/events/v1", GoPath: "github.com/portico-dev/portico/proto/portico/events/v1", GoAlias: "eventsv1", Group: "events.k8s.io", Version: "v1",
+		K8sPackages: []string{"k8s.io.api.events.v1"}}
 	networkingPkg = &outPackage{Proto: "portico.networking.v1", Dir: "portico/networking/v1", GoPath: "github.com/portico-dev/portico/proto/portico/networking/v1", GoAlias: "networkingv1", Group: "networking.k8s.io", Version: "v1",
 		K8sPackages: []string{"k8s.io.api.networking.v1"}}
 	nodePkg = &outPackage{Proto: "portico.node.v1", Dir: "portico/node/v1", GoPath: "github.com/portico-dev/portico/proto/portico/node/v1", GoAlias: "nodev1", Group: "node.k8s.io", Version: "v1",
@@ -116,7 +119,7 @@ var (
 )
 
 // outPackages are the generated packages, core first (it holds meta/v1).
-var outPackages = []*outPackage{corePkg, rbacPkg, coordinationPkg, admissionregistrationPkg, flowcontrolPkg, storagemigrationPkg, appsPkg, autoscalingPkg, batchPkg, certificatesPkg, discoveryPkg, networkingPkg, nodePkg, policyPkg, resourcePkg, schedulingPkg, schedulingAlphaPkg, storagePkg}
+var outPackages = []*outPackage{corePkg, rbacPkg, coordinationPkg, admissionregistrationPkg, flowcontrolPkg, storagemigrationPkg, appsPkg, autoscalingPkg, batchPkg, certificatesPkg, discoveryPkg, eventsPkg, networkingPkg, nodePkg, policyPkg, resourcePkg, schedulingPkg, schedulingAlphaPkg, storagePkg}
 
 // k8sFiles are the generated.proto files read, relative to their module.
 var k8sFiles = []struct{ Module, Path string }{
@@ -137,6 +140,7 @@ var k8sFiles = []struct{ Module, Path string }{
 	{"k8s.io/api", "batch/v1/generated.proto"},
 	{"k8s.io/api", "certificates/v1/generated.proto"},
 	{"k8s.io/api", "discovery/v1/generated.proto"},
+	{"k8s.io/api", "events/v1/generated.proto"},
 	{"k8s.io/api", "networking/v1/generated.proto"},
 	{"k8s.io/api", "node/v1/generated.proto"},
 	{"k8s.io/api", "policy/v1/generated.proto"},
@@ -315,6 +319,8 @@ var kinds = []*kind{
 		Subresources: []subresource{{Name: "status", Verbs: []string{"get", "update", "patch"}}}},
 
 	{Pkg: discoveryPkg, Go: t[k8sdiscoveryv1.EndpointSlice](), List: t[k8sdiscoveryv1.EndpointSliceList](), Kind: "EndpointSlice", PluralKind: "EndpointSlices", Resource: "endpointslices", Singular: "endpointslice", Namespaced: true},
+
+	{Pkg: eventsPkg, Go: t[k8seventsv1.Event](), List: t[k8seventsv1.EventList](), Kind: "Event", PluralKind: "Events", Resource: "events", Singular: "event", ShortNames: []string{"ev"}, Namespaced: true},
 
 	{Pkg: networkingPkg, Go: t[k8snetworkingv1.IngressClass](), List: t[k8snetworkingv1.IngressClassList](), Kind: "IngressClass", PluralKind: "IngressClasses", Resource: "ingressclasses", Singular: "ingressclass"},
 	{Pkg: networkingPkg, Go: t[k8snetworkingv1.Ingress](), List: t[k8snetworkingv1.IngressList](), Kind: "Ingress", PluralKind: "Ingresses", Resource: "ingresses", Singular: "ingress", ShortNames: []string{"ing"}, Namespaced: true,
