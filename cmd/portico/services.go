@@ -334,6 +334,9 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 	if err := svc.EnsureDefaultServiceAccounts(initCtx); err != nil {
 		return nil, closers, err
 	}
+	if err := svc.EnsureSystemPriorityClasses(initCtx); err != nil {
+		return nil, closers, err
+	}
 	srv, err := e.newServer("api", e.o.grpcAPIAddress, svc.AuthFunc(),
 		[]grpc.UnaryServerInterceptor{svc.UnaryAuthorizer()}, []grpc.StreamServerInterceptor{svc.StreamAuthorizer()})
 	if err != nil {

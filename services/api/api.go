@@ -118,6 +118,8 @@ type Service struct {
 	pods            *resource[*corev1.Pod]
 	nodes           *resource[*corev1.Node]
 	secrets         *resource[*corev1.Secret]
+	// priorityClasses is served by the generic engine.
+	priorityClasses *resource[storage.Object]
 	// nodeRestriction limits what kubelets write (noderestriction.go).
 	nodeRestriction *noderestriction.Admission
 	handlers        []kindHandler

@@ -231,6 +231,14 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	s.nodes = nodes
 	leases := build[*coordinationv1.Lease](env)
 	s.nodeRestrictionHooks(pods, nodes, leases)
+	// Admission of a pod: node restriction, then priority (kube's order).
+	nodeAdmit := pods.admit
+	pods.admit = func(ctx context.Context, p, old *corev1.Pod) error {
+		if err := nodeAdmit(ctx, p, old); err != nil {
+			return err
+		}
+		return s.admitPodPriority(ctx, p, old)
+	}
 	endpoints := build[*corev1.Endpoints](env)
 	serviceAccounts := build[*corev1.ServiceAccount](env)
 	s.serviceAccounts = serviceAccounts
@@ -257,7 +265,11 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 	}
 	for _, row := range resources.All() {
 		if !configured[row.Group+"/"+row.Kind] {
-			handlers = append(handlers, buildGeneric(env, row))
+			r := buildGeneric(env, row)
+			if row.Group == "scheduling.k8s.io" && row.Kind == "PriorityClass" {
+				s.priorityClasses = r
+			}
+			handlers = append(handlers, r)
 		}
 	}
 	return handlers

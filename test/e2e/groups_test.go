@@ -106,6 +106,58 @@ func TestGroupsMatchKubeAPIServer(t *testing.T) {
 	t.Logf("%d resources in %d group versions discovered as kube-apiserver does", compared, len(ours))
 	t.Run("scale", func(t *testing.T) { scaleMatches(t, p, kube) })
 	t.Run("events", func(t *testing.T) { eventsMatch(t, p, kube) })
+	t.Run("priority", func(t *testing.T) { priorityMatches(t, p, kube) })
+}
+
+// priorityMatches: the system priority classes exist from the start, and
+// a new pod's priority is its class's (or the global default's), or it is
+// refused for a class that does not exist, as kube-apiserver's Priority
+// admission does, side by side.
+func priorityMatches(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
+	type server struct {
+		name, base string
+		c          *http.Client
+	}
+	servers := []server{{"portico", p.insecureURL(), http.DefaultClient}, {"kube-apiserver", kube.URL, kube.Client(t)}}
+	// kube-apiserver has no controller manager here to make the default
+	// service account its ServiceAccount admission wants.
+	httpDo(t, servers[1].c, "POST", kube.URL+"/api/v1/namespaces/default/serviceaccounts", "application/json", `{"metadata":{"name":"default"}}`)
+	pod := func(name, class string) string {
+		spec := `"containers":[{"name":"c","image":"nginx"}]`
+		if class != "" {
+			spec = `"priorityClassName":"` + class + `",` + spec
+		}
+		return `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"` + name + `"},"spec":{` + spec + `}}`
+	}
+	steps := []struct {
+		what, method, path, body string
+		fields                   [][]any // what to compare of a 2xx answer
+	}{
+		{"system-node-critical", "GET", "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical", "", [][]any{{"value"}, {"description"}, {"preemptionPolicy"}, {"globalDefault"}}},
+		{"system-cluster-critical", "GET", "/apis/scheduling.k8s.io/v1/priorityclasses/system-cluster-critical", "", [][]any{{"value"}, {"description"}}},
+		{"a pod of system-node-critical", "POST", "/api/v1/namespaces/default/pods", pod("critical", "system-node-critical"), [][]any{{"spec", "priority"}, {"spec", "preemptionPolicy"}, {"spec", "priorityClassName"}}},
+		{"a pod of a class that does not exist", "POST", "/api/v1/namespaces/default/pods", pod("nowhere", "no-such-class"), nil},
+		{"a default class", "POST", "/apis/scheduling.k8s.io/v1/priorityclasses", `{"metadata":{"name":"tables-default"},"value":100,"globalDefault":true,"preemptionPolicy":"Never"}`, [][]any{{"value"}, {"preemptionPolicy"}}},
+		{"a pod of no class", "POST", "/api/v1/namespaces/default/pods", pod("plain", ""), [][]any{{"spec", "priority"}, {"spec", "preemptionPolicy"}, {"spec", "priorityClassName"}}},
+	}
+	for _, st := range steps {
+		var got [2]string
+		for i, s := range servers {
+			code, _, raw := httpDo(t, s.c, st.method, s.base+st.path, "application/json", st.body)
+			obj := decodeJSON(t, raw)
+			got[i] = fmt.Sprint(code)
+			if code >= 300 {
+				got[i] += " " + jsonStr(obj, "message")
+				continue
+			}
+			for _, f := range st.fields {
+				got[i] += fmt.Sprintf(" %v=%v", f, jsonAt(obj, f...))
+			}
+		}
+		if got[0] != got[1] {
+			t.Errorf("%s:\n portico        %s\n kube-apiserver %s", st.what, got[0], got[1])
+		}
+	}
 }
 
 // eventsMatch: an Event is one object in core/v1 and events.k8s.io/v1,
