@@ -81,7 +81,10 @@ var byCode = map[codes.Code]Reason{
 	codes.AlreadyExists:      ReasonAlreadyExists,
 	codes.Aborted:            ReasonConflict,
 	codes.OutOfRange:         ReasonGone,
-	codes.ResourceExhausted:  ReasonTooManyRequests,
+	// Portico's own 429 and 413 carry their reason; a bare
+	// ResourceExhausted is gRPC's (a message over its size limit), which
+	// no retry mends.
+	codes.ResourceExhausted:  ReasonInternalError,
 	codes.Unavailable:        ReasonServiceUnavailable,
 	codes.DeadlineExceeded:   ReasonTimeout,
 	codes.Canceled:           ReasonTimeout,

@@ -10,8 +10,11 @@ import (
 	"google.golang.org/grpc/credentials"
 )
 
-// MaxMessageBytes bounds every message a client receives.
-const MaxMessageBytes = 16 << 20
+// MaxMessageBytes bounds every message a client receives. An unpaged
+// list of everything of a kind is one message (kube-apiserver answers it
+// whole), so the bound is far above any single object: 512 MiB, a quarter
+// of etcd's default quota.
+const MaxMessageBytes = 512 << 20
 
 // Dial returns a lazily connecting client for address. tlsConf must carry
 // the caller's certificate and the CA that signed the server's.
