@@ -73,14 +73,14 @@ var table = map[Reason]row{
 // byCode answers for gRPC errors that carry no ErrorInfo (from grpc itself,
 // or from a peer that is not Portico).
 var byCode = map[codes.Code]Reason{
-	codes.InvalidArgument:    ReasonBadRequest,
-	codes.Unauthenticated:    ReasonUnauthorized,
-	codes.PermissionDenied:   ReasonForbidden,
-	codes.NotFound:           ReasonNotFound,
-	codes.Unimplemented:      ReasonMethodNotAllowed,
-	codes.AlreadyExists:      ReasonAlreadyExists,
-	codes.Aborted:            ReasonConflict,
-	codes.OutOfRange:         ReasonGone,
+	codes.InvalidArgument:  ReasonBadRequest,
+	codes.Unauthenticated:  ReasonUnauthorized,
+	codes.PermissionDenied: ReasonForbidden,
+	codes.NotFound:         ReasonNotFound,
+	codes.Unimplemented:    ReasonMethodNotAllowed,
+	codes.AlreadyExists:    ReasonAlreadyExists,
+	codes.Aborted:          ReasonConflict,
+	codes.OutOfRange:       ReasonGone,
 	// Portico's own 429 and 413 carry their reason; a bare
 	// ResourceExhausted is gRPC's (a message over its size limit), which
 	// no retry mends.
@@ -158,14 +158,18 @@ func Conflict(group, resource, name, why string) error {
 // Invalid is a 422 listing the fields at fault.
 func Invalid(group, kind, name string, causes []*corev1.StatusCause) error {
 	msg := fmt.Sprintf("%s %q is invalid", kindQualified(group, kind), name)
-	if len(causes) > 0 {
-		msg += ": "
-		for i, c := range causes {
-			if i > 0 {
-				msg += ", "
-			}
-			msg += c.GetField() + ": " + c.GetMessage()
-		}
+	// One cause is the message; several are a bracketed list, as kube's
+	// aggregated field errors print.
+	parts := make([]string, len(causes))
+	for i, c := range causes {
+		parts[i] = c.GetField() + ": " + c.GetMessage()
+	}
+	switch len(parts) {
+	case 0:
+	case 1:
+		msg += ": " + parts[0]
+	default:
+		msg += ": [" + strings.Join(parts, ", ") + "]"
 	}
 	return New(ReasonInvalid, msg, Details{Group: group, Kind: kind, Name: name, Causes: causes})
 }

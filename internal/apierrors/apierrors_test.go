@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
 
 // TestToStatus: Portico's errors keep their reason and code through gRPC;
@@ -31,5 +33,23 @@ func TestToStatus(t *testing.T) {
 				t.Errorf("reason %s code %d (status code %d), want %s %d", st.GetReason(), code, st.GetCode(), tc.reason, tc.httpCode)
 			}
 		})
+	}
+}
+
+func TestInvalidMessage(t *testing.T) {
+	a := &corev1.StatusCause{Field: "spec.a", Message: "Required value"}
+	b := &corev1.StatusCause{Field: "spec.b", Message: "Invalid value: 1: no"}
+	for _, tc := range []struct {
+		causes []*corev1.StatusCause
+		want   string
+	}{
+		{nil, `Deployment.apps "d" is invalid`},
+		{[]*corev1.StatusCause{a}, `Deployment.apps "d" is invalid: spec.a: Required value`},
+		{[]*corev1.StatusCause{a, b}, `Deployment.apps "d" is invalid: [spec.a: Required value, spec.b: Invalid value: 1: no]`},
+	} {
+		st, _ := ToStatus(Invalid("apps", "Deployment", "d", tc.causes))
+		if st.GetMessage() != tc.want {
+			t.Errorf("%d causes: %q, want %q", len(tc.causes), st.GetMessage(), tc.want)
+		}
 	}
 }

@@ -37,6 +37,8 @@ type kindRules struct {
 	// fields are the field selectors beyond metadata.name and
 	// metadata.namespace, as dotted JSON paths.
 	fields []string
+	// validate checks the object beyond the generic checks.
+	validate func(storage.Object) []*corev1.StatusCause
 	// admit runs on a create (old nil) and an update, with the caller.
 	admit func(ctx context.Context, obj, old storage.Object) error
 }
@@ -45,10 +47,10 @@ type kindRules struct {
 // group/Kind.
 var genericKinds = map[string]kindRules{
 	"/ReplicationController": {defaults: func(o storage.Object) { defaultReplicationController(o.(*corev1.ReplicationController)) }, fields: []string{"status.replicas"}},
-	"apps/Deployment":        {defaults: func(o storage.Object) { defaultDeployment(o.(*appsv1.Deployment)) }},
-	"apps/ReplicaSet":        {defaults: func(o storage.Object) { defaultReplicaSet(o.(*appsv1.ReplicaSet)) }, fields: []string{"status.replicas"}},
-	"apps/StatefulSet":       {defaults: func(o storage.Object) { defaultStatefulSet(o.(*appsv1.StatefulSet)) }},
-	"apps/DaemonSet":         {defaults: func(o storage.Object) { defaultDaemonSet(o.(*appsv1.DaemonSet)) }},
+	"apps/Deployment":        {validate: validateWorkload, defaults: func(o storage.Object) { defaultDeployment(o.(*appsv1.Deployment)) }},
+	"apps/ReplicaSet":        {validate: validateWorkload, defaults: func(o storage.Object) { defaultReplicaSet(o.(*appsv1.ReplicaSet)) }, fields: []string{"status.replicas"}},
+	"apps/StatefulSet":       {validate: validateWorkload, defaults: func(o storage.Object) { defaultStatefulSet(o.(*appsv1.StatefulSet)) }},
+	"apps/DaemonSet":         {validate: validateWorkload, defaults: func(o storage.Object) { defaultDaemonSet(o.(*appsv1.DaemonSet)) }},
 	"batch/Job": {defaults: func(o storage.Object) { defaultJob(o.(*batchv1.Job).GetSpec()) },
 		created: func(o storage.Object) { jobSelector(o.(*batchv1.Job)) }, fields: []string{"status.successful"}},
 	"batch/CronJob":                           {defaults: func(o storage.Object) { defaultCronJob(o.(*batchv1.CronJob)) }},
@@ -96,6 +98,9 @@ func buildGeneric(env kindEnv, row resources.Resource) *resource[storage.Object]
 	r.beforeWrite = rules.defaults
 	if rules.nameRule != nil {
 		r.validateName = rules.nameRule
+	}
+	if rules.validate != nil {
+		r.validate = func(obj, _ storage.Object, _ bool) []*corev1.StatusCause { return rules.validate(obj) }
 	}
 	if rules.admit != nil {
 		r.admit = rules.admit

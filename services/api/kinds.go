@@ -192,6 +192,7 @@ func (s *Service) kinds(env kindEnv) []kindHandler {
 
 	pods := build[*corev1.Pod](env)
 	pods.beforeCreate = createPod
+	pods.validate = validatePod
 	pods.beforeWrite = defaultPod
 	pods.beforeUpdate = func(p, old *corev1.Pod) { nextGeneration(env.codec, p, old) }
 	pods.extraFields = func(p *corev1.Pod) map[string]string {

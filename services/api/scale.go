@@ -72,13 +72,7 @@ func selectorString(sel *corev1.LabelSelector) string {
 	if sel == nil {
 		return ""
 	}
-	ks := &metav1.LabelSelector{MatchLabels: sel.GetMatchLabels()}
-	for _, e := range sel.GetMatchExpressions() {
-		ks.MatchExpressions = append(ks.MatchExpressions, metav1.LabelSelectorRequirement{
-			Key: e.GetKey(), Operator: metav1.LabelSelectorOperator(e.GetOperator()), Values: e.GetValues(),
-		})
-	}
-	s, err := metav1.LabelSelectorAsSelector(ks)
+	s, err := metav1.LabelSelectorAsSelector(toK8sSelector(sel))
 	if err != nil {
 		return ""
 	}

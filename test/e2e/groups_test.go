@@ -107,6 +107,44 @@ func TestGroupsMatchKubeAPIServer(t *testing.T) {
 	t.Run("scale", func(t *testing.T) { scaleMatches(t, p, kube) })
 	t.Run("events", func(t *testing.T) { eventsMatch(t, p, kube) })
 	t.Run("priority", func(t *testing.T) { priorityMatches(t, p, kube) })
+	t.Run("validation", func(t *testing.T) { validationMatches(t, p, kube) })
+}
+
+// validationMatches: the invalid pods and workloads clients most often
+// send are refused with kube-apiserver's code and message, side by side.
+func validationMatches(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
+	clients := []struct {
+		base string
+		c    *http.Client
+	}{{p.insecureURL(), http.DefaultClient}, {kube.URL, kube.Client(t)}}
+	const (
+		pods   = "/api/v1/namespaces/default/pods"
+		deploy = "/apis/apps/v1/namespaces/default/deployments"
+		rs     = "/apis/apps/v1/namespaces/default/replicasets"
+	)
+	tmpl := func(labels, containers string) string {
+		return `"template":{"metadata":{"labels":` + labels + `},"spec":{"containers":` + containers + `}}`
+	}
+	for _, tc := range []struct{ what, path, body string }{
+		{"a pod without containers", pods, `{"metadata":{"name":"v1"},"spec":{"containers":[]}}`},
+		{"a container without an image", pods, `{"metadata":{"name":"v2"},"spec":{"containers":[{"name":"c"}]}}`},
+		{"a container without a name", pods, `{"metadata":{"name":"v3"},"spec":{"containers":[{"image":"nginx"}]}}`},
+		{"two containers of one name", pods, `{"metadata":{"name":"v4"},"spec":{"containers":[{"name":"c","image":"a"},{"name":"c","image":"b"}]}}`},
+		{"a container name that is no label", pods, `{"metadata":{"name":"v5"},"spec":{"containers":[{"name":"C_1","image":"a"}]}}`},
+		{"a deployment without a selector", deploy, `{"metadata":{"name":"v6"},"spec":{` + tmpl(`{"app":"a"}`, `[{"name":"c","image":"a"}]`) + `}}`},
+		{"a selector that misses the template", deploy, `{"metadata":{"name":"v7"},"spec":{"selector":{"matchLabels":{"app":"b"}},` + tmpl(`{"app":"a"}`, `[{"name":"c","image":"a"}]`) + `}}`},
+		{"negative replicas", rs, `{"metadata":{"name":"v8"},"spec":{"replicas":-2,"selector":{"matchLabels":{"app":"a"}},` + tmpl(`{"app":"a"}`, `[{"name":"c","image":"a"}]`) + `}}`},
+		{"a template without an image", rs, `{"metadata":{"name":"v9"},"spec":{"selector":{"matchLabels":{"app":"a"}},` + tmpl(`{"app":"a"}`, `[{"name":"c"}]`) + `}}`},
+	} {
+		var got [2]string
+		for i, c := range clients {
+			code, _, raw := httpDo(t, c.c, "POST", c.base+tc.path, "application/json", tc.body)
+			got[i] = fmt.Sprintf("%d %s", code, jsonStr(decodeJSON(t, raw), "message"))
+		}
+		if got[0] != got[1] {
+			t.Errorf("%s:\n portico        %s\n kube-apiserver %s", tc.what, got[0], got[1])
+		}
+	}
 }
 
 // priorityMatches: the system priority classes exist from the start, and
