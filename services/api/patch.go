@@ -113,7 +113,7 @@ func (r *resource[T]) patch(ctx context.Context, ns, name string, req patchReque
 		if !pinned {
 			m.ResourceVersion = metaOf(cur).GetResourceVersion()
 		}
-		out, err := r.update(ctx, ns, name, obj, o.write())
+		out, err := r.updateFrom(ctx, ns, name, obj, cur, o.write())
 		if err != nil && !pinned && attempt < maxUpdateRetries && apierrors.ReasonOf(err) == apierrors.ReasonConflict {
 			continue
 		}

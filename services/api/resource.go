@@ -255,6 +255,14 @@ const maxUpdateRetries = 5
 
 func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writeOptions) (T, error) {
 	var zero T
+	return r.updateFrom(ctx, ns, name, obj, zero, o)
+}
+
+// updateFrom is update with the stored object already read (a patch's):
+// the first attempt writes on it without reading again, compare-and-swap
+// on its resourceVersion; a retry reads. read is the zero T when none.
+func (r *resource[T]) updateFrom(ctx context.Context, ns, name string, obj, read T, o writeOptions) (T, error) {
+	var zero T
 	obj, m, err := r.incoming(ns, obj)
 	if err != nil {
 		return zero, err
@@ -267,9 +275,11 @@ func (r *resource[T]) update(ctx context.Context, ns, name string, obj T, o writ
 	requested := m.ManagedFields
 	for attempt := 0; ; attempt++ {
 		m.ManagedFields = requested
-		old, err := r.store.Get(ctx, ns, name)
-		if err != nil {
-			return zero, r.err(err, name)
+		old := read
+		if attempt > 0 || isNil(old) {
+			if old, err = r.store.Get(ctx, ns, name); err != nil {
+				return zero, r.err(err, name)
+			}
 		}
 		om := metaOf(old)
 		if m.Uid != "" && m.Uid != om.Uid {

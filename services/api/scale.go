@@ -127,7 +127,7 @@ func scaleSubresource[T storage.Object](r *resource[T]) map[string]func(context.
 			if rv != "" {
 				metaOf(next).ResourceVersion = rv
 			}
-			out, err := r.update(ctx, ns, name, next, o)
+			out, err := r.updateFrom(ctx, ns, name, next, cur, o)
 			if err != nil && rv == "" && attempt < maxUpdateRetries && apierrors.ReasonOf(err) == apierrors.ReasonConflict {
 				continue
 			}
