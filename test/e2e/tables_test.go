@@ -85,6 +85,11 @@ func tableFixtures(pem tablePEMs) []tableFixture {
 "reason":"Pulled","message":" pulled the image ","type":"Normal","source":{"component":"kubelet","host":"node-1"},"count":3,
 "firstTimestamp":"` + past + `","lastTimestamp":"2026-01-02T00:00:00Z"}`,
 			ignore: map[string]string{"Last Seen": "an age", "First Seen": "an age"}},
+		// events.k8s.io/v1: printed as the core event it is stored as.
+		{kind: "events.k8s.io/Event", name: "sched.1", body: `{"eventTime":"2026-01-01T00:00:00.000000Z","reportingController":"default-scheduler",
+"reportingInstance":"default-scheduler-n1","action":"Scheduling","reason":"FailedScheduling","regarding":{"kind":"Pod","namespace":"tables","name":"web"},
+"note":"0/3 nodes are available","type":"Warning"}`,
+			ignore: map[string]string{"Last Seen": "an age", "First Seen": "an age"}},
 		{kind: "Namespace", name: tablesNamespace},
 		{kind: "Node", name: "tables-node", body: `{"metadata":{"labels":{"node-role.kubernetes.io/worker":"","kubernetes.io/role":"infra"}},"spec":{"unschedulable":true}}`,
 			status: `{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"ready"}],
@@ -461,9 +466,15 @@ func TestTablesMatchKubeAPIServer(t *testing.T) {
 		{name: "portico", base: p.secureURL(), c: pc, uids: map[string]string{}, statusOf: subresource},
 	}
 
+	// Fixtures name a kind by Kind, or by group/Kind where two groups
+	// serve the Kind (events.k8s.io/Event beside core's Event).
 	byKind := map[string]resources.Resource{}
 	for _, r := range resources.All() {
-		byKind[r.Kind] = r
+		key := r.Kind
+		if _, taken := byKind[key]; taken || (r.Group != "" && slices.ContainsFunc(resources.All(), func(o resources.Resource) bool { return o.Kind == r.Kind && o.Group == "" })) {
+			key = r.Group + "/" + r.Kind
+		}
+		byKind[key] = r
 	}
 	fixtures := tableFixtures(makeTablePEMs(t))
 	covered := map[string]bool{}
