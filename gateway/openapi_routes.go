@@ -36,9 +36,13 @@ func buildOpenAPI(all []resources.Resource) (*openAPIDocs, error) {
 		if err != nil {
 			return nil, err
 		}
+		subs, err := openAPISubresources(r)
+		if err != nil {
+			return nil, err
+		}
 		in = append(in, openapi.Resource{
 			Group: r.Group, Version: r.Version, Plural: r.Resource, Kind: r.Kind,
-			Namespaced: r.Namespaced, Verbs: r.Verbs, Object: r.New(), List: list,
+			Namespaced: r.Namespaced, Verbs: r.Verbs, Object: r.New(), List: list, Subresources: subs,
 		})
 	}
 	v := ServerVersion()
@@ -51,6 +55,59 @@ func buildOpenAPI(all []resources.Resource) (*openAPIDocs, error) {
 		return nil, err
 	}
 	return &openAPIDocs{root: root, docs: docs, v2: v2}, nil
+}
+
+// openAPISubresources describes r's subresources from its service's
+// methods (Get<Kind><Sub>, Update..., Patch..., Create...): the verbs it
+// serves and the message each answers.
+func openAPISubresources(r resources.Resource) ([]openapi.Subresource, error) {
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(r.Service))
+	if err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	sd, ok := d.(protoreflect.ServiceDescriptor)
+	if !ok {
+		return nil, fmt.Errorf("openapi: %s is not a service", r.Service)
+	}
+	var out []openapi.Subresource
+	for _, sub := range r.Subresources {
+		s := openapi.Subresource{Name: sub}
+		k := subresourceKind(r.Kind, sub)
+		s.Group, s.Version, s.Kind = k.Group, k.Version, k.Kind
+		if s.Group == "" && s.Version == "" {
+			s.Group, s.Version = r.Group, r.Version
+		}
+		suffix := r.Kind + strings.ToUpper(sub[:1]) + sub[1:]
+		for _, verb := range []string{"get", "update", "patch", "create"} {
+			md := sd.Methods().ByName(protoreflect.Name(strings.ToUpper(verb[:1]) + verb[1:] + suffix))
+			if md == nil {
+				continue
+			}
+			s.Verbs = append(s.Verbs, verb)
+			if s.Object == nil {
+				// The answer's one message field; of a create, the
+				// body's (pods/binding answers a Status).
+				fields := md.Output().Fields()
+				if verb == "create" {
+					fields = md.Input().Fields()
+				}
+				for i := range fields.Len() {
+					if f := fields.Get(i); f.Message() != nil {
+						mt, err := protoregistry.GlobalTypes.FindMessageByName(f.Message().FullName())
+						if err != nil {
+							return nil, fmt.Errorf("openapi: %w", err)
+						}
+						s.Object = mt.New().Interface()
+						break
+					}
+				}
+			}
+		}
+		if s.Object != nil {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 // listMessage is an empty message of a service's List response.

@@ -26,6 +26,20 @@ type Resource struct {
 	Verbs []string
 	// Object is an empty message of the kind; List an empty list message.
 	Object, List proto.Message
+	// Subresources are served under the item's path.
+	Subresources []Subresource
+}
+
+// Subresource is a subresource of a Resource (status, scale, binding).
+type Subresource struct {
+	Name string
+	// Verbs are get, update, patch or create.
+	Verbs []string
+	// Object is an empty message of what it takes and answers; Group,
+	// Version and Kind name it (the resource's own when it is the
+	// resource's object).
+	Object               proto.Message
+	Group, Version, Kind string
 }
 
 // Namer gives a message's definition name, e.g. "io.k8s.api.core.v1.Pod".
@@ -186,6 +200,37 @@ func (b *builder) resource(paths map[string]any, r Resource) {
 	if r.Namespaced {
 		pathParams = append(pathParams, param("namespace", "path", "string"))
 	}
+	for _, sub := range r.Subresources {
+		subName := b.schema(sub.Object.ProtoReflect().Descriptor())
+		b.gvk(subName, sub.Group, sub.Version, sub.Kind)
+		id := r.Kind + strings.ToUpper(sub.Name[:1]) + sub.Name[1:]
+		ops := map[string]any{}
+		for _, v := range sub.Verbs {
+			switch v {
+			case "get":
+				ops["get"] = op("get", "read"+id, nil, "", subName)
+			case "update":
+				ops["put"] = op("put", "replace"+id, write, subName, subName)
+			case "patch":
+				p := op("patch", "patch"+id, append(write, param("force", "query", "boolean")), "", subName)
+				p["requestBody"] = map[string]any{"content": map[string]any{
+					"application/json-patch+json":            map[string]any{"schema": map[string]any{"type": "object"}},
+					"application/merge-patch+json":           map[string]any{"schema": map[string]any{"type": "object"}},
+					"application/strategic-merge-patch+json": map[string]any{"schema": map[string]any{"type": "object"}},
+				}, "required": true}
+				ops["patch"] = p
+			case "create":
+				ops["post"] = op("post", "create"+id, write, subName, subName)
+			}
+		}
+		for _, o := range ops {
+			o.(map[string]any)["x-kubernetes-group-version-kind"] = map[string]string{"group": sub.Group, "version": sub.Version, "kind": sub.Kind}
+		}
+		if len(ops) > 0 {
+			ops["parameters"] = append(append([]any{}, param("name", "path", "string")), pathParams...)
+			paths[item+"/"+sub.Name] = ops
+		}
+	}
 	if len(coll) > 0 {
 		coll["parameters"] = pathParams
 		paths[collection] = coll
@@ -328,6 +373,14 @@ func SortedPaths(docs map[string]Document) []string {
 	return out
 }
 
+// otherGroupTypes are the messages of other groups that Portico's core
+// package holds (the objects of subresources), with their k8s package.
+var otherGroupTypes = map[protoreflect.Name]string{
+	"TokenRequest": "authentication.v1", "TokenRequestSpec": "authentication.v1", "TokenRequestStatus": "authentication.v1",
+	"BoundObjectReference": "authentication.v1",
+	"Scale":                "autoscaling.v1", "ScaleSpec": "autoscaling.v1", "ScaleStatus": "autoscaling.v1",
+}
+
 // metaTypes are the messages of k8s.io/apimachinery's meta/v1 that
 // portico.core.v1 carries.
 var metaTypes = map[protoreflect.Name]bool{
@@ -353,6 +406,9 @@ func KubernetesNames(md protoreflect.MessageDescriptor) string {
 		return "io.k8s.apimachinery.pkg.runtime.RawExtension"
 	}
 	pkg := string(md.ParentFile().Package())
+	if other, ok := otherGroupTypes[md.Name()]; ok && pkg == "portico.core.v1" {
+		return "io.k8s.api." + other + "." + string(md.Name())
+	}
 	if pkg == "portico.core.v1" && metaTypes[md.Name()] {
 		return "io.k8s.apimachinery.pkg.apis.meta.v1." + string(md.Name())
 	}

@@ -17,6 +17,12 @@ func TestBuild(t *testing.T) {
 			Object: &corev1.ConfigMap{}, List: &corev1.ListConfigMapsResponse{}},
 		{Version: "v1", Plural: "namespaces", Kind: "Namespace",
 			Verbs: []string{"get", "list"}, Object: &corev1.Namespace{}, List: &corev1.ListNamespacesResponse{}},
+		{Version: "v1", Plural: "replicationcontrollers", Kind: "ReplicationController", Namespaced: true,
+			Verbs: []string{"get"}, Object: &corev1.ReplicationController{}, List: &corev1.ListReplicationControllersResponse{},
+			Subresources: []Subresource{
+				{Name: "scale", Verbs: []string{"get", "update", "patch"}, Object: &corev1.Scale{}, Group: "autoscaling", Version: "v1", Kind: "Scale"},
+				{Name: "status", Verbs: []string{"get"}, Object: &corev1.ReplicationController{}, Version: "v1", Kind: "ReplicationController"},
+			}},
 	}
 	root, docs, err := Build(res, KubernetesNames, nil, "Kubernetes", "v1.34.0")
 	if err != nil {
@@ -52,6 +58,10 @@ func TestBuild(t *testing.T) {
 			want: []string{`io.k8s.api.core.v1.ConfigMapList`}},
 		"cluster-scoped path":   {path: "/api/v1/namespaces/{name}", method: "get", want: []string{`"kind":"Namespace"`}},
 		"no verb, no operation": {path: "/api/v1/namespaces", method: "post", absent: true},
+		"a subresource of another group's kind": {path: "/api/v1/namespaces/{namespace}/replicationcontrollers/{name}/scale", method: "put",
+			want: []string{`"operationId":"replaceReplicationControllerScale"`, `"kind":"Scale"`, `io.k8s.api.autoscaling.v1.Scale"`}},
+		"a subresource's verbs only": {path: "/api/v1/namespaces/{namespace}/replicationcontrollers/{name}/status", method: "put", absent: true},
+		"the status subresource":     {path: "/api/v1/namespaces/{namespace}/replicationcontrollers/{name}/status", method: "get", want: []string{`io.k8s.api.core.v1.ReplicationController"`}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
