@@ -198,6 +198,9 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		return nil, err
 	}
 	g.openapi = docs
+	if err := m.registry.Register(newBackendCollector(g.healthzChecks)); err != nil {
+		return nil, err
+	}
 	g.metricsHandler = promhttp.HandlerFor(g.metrics.registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelError),
 	})

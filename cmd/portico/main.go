@@ -56,6 +56,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.addCommonFlags(fs)
 	var ko *kubeconfigOptions
 	switch cmd {
+	case "up", "api", "authn", "authz":
+		o.serves = []string{cmd}
+		if cmd == "up" {
+			o.serves = []string{"api", "authn", "authz"}
+		}
+	}
+	switch cmd {
 	case "up":
 		o.addGatewayFlags(fs)
 		o.addAuthnFlags(fs)
