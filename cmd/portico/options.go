@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -87,6 +88,10 @@ type options struct {
 	watchCacheSize int
 
 	shutdownGrace time.Duration
+
+	// certHosts are more names and addresses for the service
+	// certificates `portico certs` issues.
+	certHosts []string
 
 	// serves are the services this command runs: their own
 	// --grpc-<service>-address is where they listen, one address.
@@ -189,7 +194,31 @@ func (o *options) grpcAddress(service string) string {
 }
 
 // pki is the layout of the internal PKI under --data-dir.
-func (o *options) pki() pki.Layout { return pki.Layout{Dir: filepath.Join(o.dataDir, "pki")} }
+func (o *options) pki() pki.Layout {
+	return pki.Layout{Dir: filepath.Join(o.dataDir, "pki"), Hosts: o.certHosts}
+}
+
+// maxCertHosts bounds --hosts.
+const maxCertHosts = 100
+
+// validateHosts checks --hosts: IP addresses or DNS names.
+func validateHosts(hosts []string) []error {
+	var errs []error
+	if len(hosts) > maxCertHosts {
+		errs = append(errs, fmt.Errorf("--hosts: %d names, at most %d", len(hosts), maxCertHosts))
+	}
+	for _, h := range hosts {
+		if net.ParseIP(h) != nil {
+			continue
+		}
+		if len(h) == 0 || len(h) > 253 || !dnsName.MatchString(h) {
+			errs = append(errs, fmt.Errorf("--hosts: %q is neither an IP address nor a DNS name", h))
+		}
+	}
+	return errs
+}
+
+var dnsName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 
 func (o *options) validate(fs *pflag.FlagSet) error {
 	var errs []error
@@ -270,6 +299,7 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if _, err := controllers.Parse(o.builtinControllers); err != nil {
 		errs = append(errs, fmt.Errorf("--builtin-controllers: %w", err))
 	}
+	errs = append(errs, validateHosts(o.certHosts)...)
 	switch strings.ToLower(o.logLevel) {
 	case "debug", "info", "warn", "error":
 	default:

@@ -236,3 +236,25 @@ func TestGRPCAddressFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateHosts(t *testing.T) {
+	tests := map[string]struct {
+		hosts   []string
+		wantErr bool
+	}{
+		"none":          {},
+		"names and ips": {hosts: []string{"api.example.com", "10.0.0.1", "::1", "node-1"}},
+		"upper case":    {hosts: []string{"API.example"}, wantErr: true},
+		"empty":         {hosts: []string{""}, wantErr: true},
+		"wildcard":      {hosts: []string{"*.example"}, wantErr: true},
+		"url":           {hosts: []string{"https://a"}, wantErr: true},
+		"too many":      {hosts: make([]string, maxCertHosts+1), wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if errs := validateHosts(tc.hosts); (len(errs) > 0) != tc.wantErr {
+				t.Fatalf("validateHosts(%q) = %v, want errors %v", tc.hosts, errs, tc.wantErr)
+			}
+		})
+	}
+}
