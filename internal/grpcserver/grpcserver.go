@@ -139,14 +139,23 @@ func New(o Options) (*Server, error) {
 	return &Server{name: o.Name, grpc: gs, health: hs, lis: lis, log: log, stopping: stopping, stop: stop}, nil
 }
 
-// endOnStop gives every stream a context that ends when the server stops.
+// endOnStop gives every stream a context that ends when the server
+// stops. A stream ended that way ends with Unavailable, whatever its
+// handler returned: for the client it is a replica going away, not the
+// end of its watch, so it resumes on another replica (grpcclient resumes
+// watches from their last resourceVersion; the authn and authz streams
+// reconnect).
 func endOnStop(stopping context.Context) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, cancel := context.WithCancel(ss.Context())
 		defer cancel()
 		unhook := context.AfterFunc(stopping, cancel)
 		defer unhook()
-		return handler(srv, ctxStream{ServerStream: ss, ctx: ctx})
+		err := handler(srv, ctxStream{ServerStream: ss, ctx: ctx})
+		if stopping.Err() != nil && ss.Context().Err() == nil {
+			return status.Error(codes.Unavailable, "the server is stopping: watch again on another replica")
+		}
+		return err
 	}
 }
 
