@@ -103,8 +103,11 @@ func TestResourceCalls(t *testing.T) {
 // would, and the rest answer.
 type fakes struct {
 	gets, creates, watches atomic.Int32
-	mu                     sync.Mutex
-	watchRVs               []string // the resource_version of each Watch call
+	// refuseFirstWatch ends the first watch before it begins, as a
+	// replica that is stopping does.
+	refuseFirstWatch bool
+	mu               sync.Mutex
+	watchRVs         []string // the resource_version of each Watch call
 }
 
 type fakeServer struct {
@@ -133,6 +136,9 @@ func (s fakeServer) WatchConfigMaps(req *corev1.WatchConfigMapsRequest, stream g
 	s.f.mu.Unlock()
 	from, _ := strconv.Atoi(req.GetResourceVersion())
 	first := s.f.watches.Add(1) == 1
+	if first && s.f.refuseFirstWatch {
+		return status.Error(codes.Unavailable, "stopping")
+	}
 	for rv := from + 1; rv <= 6; rv++ {
 		if err := stream.Send(&corev1.WatchConfigMapsResponse{Type: "MODIFIED", Object: &corev1.ConfigMap{Metadata: &corev1.ObjectMeta{ResourceVersion: strconv.Itoa(rv)}}}); err != nil {
 			return err
@@ -287,4 +293,35 @@ func TestRoutesAroundDeadBackend(t *testing.T) {
 		_, err := c.GetConfigMap(cctx, &corev1.GetConfigMapRequest{Name: "a"})
 		return status.Code(err) == codes.Unavailable
 	})
+}
+
+// TestWatchEndedBeforeItBegan: a watch that a stopping backend ends
+// before its header is opened again on another, even from
+// resourceVersion "" (nothing was delivered), and loses no event.
+func TestWatchEndedBeforeItBegan(t *testing.T) {
+	layout := testPKI(t)
+	f := &fakes{refuseFirstWatch: true}
+	addrs, _ := startBackends(t, layout, f, 2)
+	c := corev1.NewConfigMapServiceClient(dialBackends(t, layout, addrs, Options{Retry: ResourceCalls, ResumeWatches: true}))
+	stream, err := c.WatchConfigMaps(t.Context(), &corev1.WatchConfigMapsRequest{Namespace: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md, err := stream.Header(); md == nil || err != nil {
+		t.Fatalf("header %v, %v: want the second backend's", md, err)
+	}
+	var got []string
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ev.GetObject().GetMetadata().GetResourceVersion())
+	}
+	if want := []string{"1", "2", "3", "4", "5", "6"}; !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
 }

@@ -9,9 +9,11 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // resumer keeps a watch stream (a server-streaming Watch* call with a
@@ -49,18 +51,76 @@ type resumingStream struct {
 	opts     []grpc.CallOption
 	start    time.Time
 
-	// req is the request sent, nil when it cannot be resumed.
-	req    proto.Message
-	lastRV string
+	// sent is the request; req is sent when it can be resumed once
+	// events have come, else nil.
+	sent, req proto.Message
+	lastRV    string
 }
 
 // SendMsg records the request (a server-streaming call sends one).
 func (s *resumingStream) SendMsg(m any) error {
-	if pm, ok := m.(proto.Message); ok && resumable(pm) {
-		s.req = proto.Clone(pm)
-		s.lastRV = stringFieldOf(s.req.ProtoReflect(), "resource_version")
+	if pm, ok := m.(proto.Message); ok {
+		s.sent = proto.Clone(pm)
+		if resumable(pm) {
+			s.req = s.sent
+			s.lastRV = stringFieldOf(s.req.ProtoReflect(), "resource_version")
+		}
 	}
 	return s.ClientStream.SendMsg(m)
+}
+
+// Header is the stream's header; a stream that ended before it began
+// (no header: a replica that was stopping) is opened again with the same
+// request on another backend, whatever its resourceVersion: nothing has
+// been delivered yet.
+func (s *resumingStream) Header() (metadata.MD, error) {
+	for tries := 1; ; tries++ {
+		md, err := s.ClientStream.Header()
+		if md != nil || err != nil || s.sent == nil || s.ctx.Err() != nil || tries > s.r.attempts {
+			return md, err
+		}
+		// Ended: RecvMsg decodes nothing and returns its status, and
+		// returns it again to whoever asks next.
+		if rerr := s.ClientStream.RecvMsg(&emptypb.Empty{}); status.Code(rerr) != codes.Unavailable {
+			return md, err
+		}
+		if !s.wait(tries) {
+			return md, err
+		}
+		s.r.log.Debug("watch stream ended before it began: opening it on another backend", "method", s.method)
+		cs, serr := s.reopen(proto.Clone(s.sent))
+		if serr != nil {
+			return md, err
+		}
+		s.ClientStream = cs
+	}
+}
+
+// wait pauses before the n-th try; false when the caller has gone.
+func (s *resumingStream) wait(n int) bool {
+	t := time.NewTimer(retryWait(n))
+	defer t.Stop()
+	select {
+	case <-s.ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// reopen opens the watch again with req.
+func (s *resumingStream) reopen(req proto.Message) (grpc.ClientStream, error) {
+	cs, err := s.streamer(s.ctx, s.desc, s.cc, s.method, s.opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := cs.SendMsg(req); err != nil {
+		return nil, err
+	}
+	if err := cs.CloseSend(); err != nil {
+		return nil, err
+	}
+	return cs, nil
 }
 
 func resumable(req proto.Message) bool {
@@ -90,12 +150,8 @@ func (s *resumingStream) RecvMsg(m any) error {
 			return err
 		}
 		tries++
-		t := time.NewTimer(retryWait(tries))
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
+		if !s.wait(tries) {
 			return err
-		case <-t.C:
 		}
 		next := proto.Clone(s.req)
 		r := next.ProtoReflect()
@@ -109,14 +165,8 @@ func (s *resumingStream) RecvMsg(m any) error {
 			r.Set(f, protoreflect.ValueOfInt64(left))
 		}
 		s.r.log.Debug("watch stream broke: resuming on another backend", "method", s.method, "resourceVersion", s.lastRV, "error", err)
-		cs, serr := s.streamer(s.ctx, s.desc, s.cc, s.method, s.opts...)
+		cs, serr := s.reopen(next)
 		if serr != nil {
-			continue
-		}
-		if serr := cs.SendMsg(next); serr != nil {
-			continue
-		}
-		if serr := cs.CloseSend(); serr != nil {
 			continue
 		}
 		s.ClientStream = cs
