@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,52 +42,8 @@ const chaosNamespace = "chaos"
 // and everything recovers when the members return, with no Portico
 // process restarted.
 func TestChaos(t *testing.T) {
-	c := startCluster(t, map[string][]string{
-		cluster.RoleGateway: {"--request-timeout", chaosRequestTimeout.String()},
-		// A window larger than the events of the longest outage, so that
-		// a resumed watch never needs to list again.
-		cluster.RoleAPI: {"--default-watch-cache-size", "20000"},
-	})
-	httpc := c.client(t, "", "", 2*chaosRequestTimeout)
-	var urls []string
-	for _, g := range c.Gateways {
-		urls = append(urls, g.Address)
-	}
-	if code, _, body := httpDo(t, httpc, "POST", urls[0]+"/api/v1/namespaces", "application/json",
-		`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"`+chaosNamespace+`"}}`); code != http.StatusCreated {
-		t.Fatalf("create namespace: %d %s", code, body)
-	}
-	_, _, body := httpDo(t, httpc, "GET", urls[0]+"/api/v1/namespaces/"+chaosNamespace+"/configmaps", "", "")
-	var list struct {
-		Metadata struct{ ResourceVersion string } `json:"metadata"`
-	}
-	if err := json.Unmarshal([]byte(body), &list); err != nil || list.Metadata.ResourceVersion == "" {
-		t.Fatalf("list: %v %s", err, body)
-	}
-
-	load := &chaosLoad{urls: urls, client: httpc, objects: map[string]*chaosObject{}}
-	writeCtx, stopWrites := context.WithCancel(context.Background())
-	watchCtx, stopWatches := context.WithCancel(context.Background())
-	var writes, watches sync.WaitGroup
-	const writers = 4
-	for w := range writers {
-		writes.Go(func() { load.write(writeCtx, w) })
-	}
-	watchers := make([]*chaosWatcher, len(urls))
-	for i := range urls {
-		watchers[i] = &chaosWatcher{load: load, gw: i, rv: list.Metadata.ResourceVersion}
-		watches.Go(func() { watchers[i].run(watchCtx) })
-	}
-	defer func() { stopWrites(); stopWatches(); writes.Wait(); watches.Wait() }()
-
-	// acks waits until n more writes have been acknowledged: the
-	// service goes on (and time passes under load) without a sleep.
-	acks := func(what string, n int) {
-		t.Helper()
-		from := load.acked()
-		testwait.Until(t, 60*time.Second, fmt.Sprintf("%d acknowledged writes %s", n, what), func() bool { return load.acked() >= from+n })
-	}
-	acks("before the first kill", 40)
+	r := startChaos(t)
+	c := r.c
 	porticoPIDs := map[string]int{}
 	for _, fault := range []struct {
 		what string
@@ -97,30 +55,132 @@ func TestChaos(t *testing.T) {
 		{"authn replica", c.Authns[0]},
 		{"gateway", c.Gateways[1]},
 	} {
-		start := time.Now()
-		if err := fault.p.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		acks("with "+fault.p.Name+" killed", 150)
-		down := time.Since(start)
-		if err := c.Restart(t.Context(), fault.p); err != nil {
-			t.Fatal(err)
-		}
-		acks("after "+fault.p.Name+" restarted", 40)
-		s := load.summary(start, time.Now())
-		t.Logf("SIGKILL %s (%s), down %s, restarted: %s", fault.what, fault.p.Name, down.Round(time.Millisecond), s)
+		r.fault(t, "SIGKILL "+fault.what, fault.p, fault.p.Kill)
 	}
 	for _, p := range c.All() {
 		if p.Role != cluster.RoleEtcd {
 			porticoPIDs[p.Name] = p.PID()
 		}
 	}
-	stopWrites()
-	writes.Wait()
+	r.verify(t)
 
-	// Every acknowledged write is stored, with its last acknowledged
-	// value or a later one it tried (whose answer was lost).
-	objects, maxRV := load.snapshot()
+	chaosMajorityDown(t, c, r.client, r.urls)
+	for name, pid := range porticoPIDs {
+		if got := c.Process(name).PID(); got != pid {
+			t.Errorf("%s was restarted (pid %d, then %d)", name, pid, got)
+		}
+	}
+}
+
+// TestGracefulStop (issue 13): under the same load, SIGTERM to an api
+// replica, a gateway, an authz and an authn replica, one at a time, each
+// started again after: no request fails (the stopping replica finishes
+// what it has and ends its watches with Unavailable, on which callers
+// resume on another replica; a gateway's refused connections go to the
+// other gateway, as behind a load balancer), and the checks of TestChaos
+// hold.
+func TestGracefulStop(t *testing.T) {
+	r := startChaos(t)
+	c := r.c
+	for _, p := range []*cluster.Process{c.APIs[0], c.Gateways[1], c.Authzs[1], c.Authns[0]} {
+		failed := r.fault(t, "SIGTERM "+p.Role, p, func() error { return p.Stop(30 * time.Second) })
+		if failed > 0 {
+			t.Errorf("SIGTERM %s: %d requests failed", p.Name, failed)
+		}
+	}
+	r.verify(t)
+}
+
+// chaosRun is the chaos cluster with its load running.
+type chaosRun struct {
+	c        *testCluster
+	client   *http.Client
+	urls     []string
+	load     *chaosLoad
+	watchers []*chaosWatcher
+
+	stopWrites, stopWatches context.CancelFunc
+	writes, watches         sync.WaitGroup
+}
+
+// startChaos starts the cluster, a namespace, 4 writers and a watcher
+// through each gateway.
+func startChaos(t *testing.T) *chaosRun {
+	c := startCluster(t, map[string][]string{
+		cluster.RoleGateway: {"--request-timeout", chaosRequestTimeout.String()},
+		// A window larger than the events of the longest outage, so that
+		// a resumed watch never needs to list again.
+		cluster.RoleAPI: {"--default-watch-cache-size", "20000"},
+	})
+	r := &chaosRun{c: c, client: c.client(t, "", "", 2*chaosRequestTimeout)}
+	for _, g := range c.Gateways {
+		r.urls = append(r.urls, g.Address)
+	}
+	if code, _, body := httpDo(t, r.client, "POST", r.urls[0]+"/api/v1/namespaces", "application/json",
+		`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"`+chaosNamespace+`"}}`); code != http.StatusCreated {
+		t.Fatalf("create namespace: %d %s", code, body)
+	}
+	_, _, body := httpDo(t, r.client, "GET", r.urls[0]+"/api/v1/namespaces/"+chaosNamespace+"/configmaps", "", "")
+	var list struct {
+		Metadata struct{ ResourceVersion string } `json:"metadata"`
+	}
+	if err := json.Unmarshal([]byte(body), &list); err != nil || list.Metadata.ResourceVersion == "" {
+		t.Fatalf("list: %v %s", err, body)
+	}
+	r.load = &chaosLoad{urls: r.urls, client: r.client, objects: map[string]*chaosObject{}}
+	writeCtx, stopWrites := context.WithCancel(context.Background())
+	watchCtx, stopWatches := context.WithCancel(context.Background())
+	r.stopWrites, r.stopWatches = stopWrites, stopWatches
+	const writers = 4
+	for w := range writers {
+		r.writes.Go(func() { r.load.write(writeCtx, w) })
+	}
+	r.watchers = make([]*chaosWatcher, len(r.urls))
+	for i := range r.urls {
+		r.watchers[i] = &chaosWatcher{load: r.load, gw: i, rv: list.Metadata.ResourceVersion}
+		r.watches.Go(func() { r.watchers[i].run(watchCtx) })
+	}
+	t.Cleanup(func() { stopWrites(); stopWatches(); r.writes.Wait(); r.watches.Wait() })
+	r.acks(t, "before the first fault", 40)
+	return r
+}
+
+// acks waits until n more writes have been acknowledged: the service
+// goes on (and time passes under load) without a sleep.
+func (r *chaosRun) acks(t *testing.T, what string, n int) {
+	t.Helper()
+	from := r.load.acked()
+	testwait.Until(t, 60*time.Second, fmt.Sprintf("%d acknowledged writes %s", n, what), func() bool { return r.load.acked() >= from+n })
+}
+
+// fault ends p with end, lets the load run, starts p again, and logs
+// what the load saw; it returns how many requests failed.
+func (r *chaosRun) fault(t *testing.T, what string, p *cluster.Process, end func() error) int {
+	t.Helper()
+	start := time.Now()
+	if err := end(); err != nil {
+		t.Fatal(err)
+	}
+	r.acks(t, "with "+p.Name+" gone", 150)
+	down := time.Since(start)
+	if err := r.c.Restart(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	r.acks(t, "after "+p.Name+" restarted", 40)
+	s, failed := r.load.summary(start, time.Now())
+	t.Logf("%s (%s), down %s, restarted: %s", what, p.Name, down.Round(time.Millisecond), s)
+	return failed
+}
+
+// verify stops the writers and checks that every acknowledged write is
+// stored with its last acknowledged value (or a later one whose answer
+// was lost), and that every watcher saw every acknowledged write once,
+// in order.
+func (r *chaosRun) verify(t *testing.T) {
+	t.Helper()
+	r.stopWrites()
+	r.writes.Wait()
+	objects, maxRV := r.load.snapshot()
 	if len(objects) < 100 {
 		t.Fatalf("only %d objects written under load", len(objects))
 	}
@@ -128,7 +188,7 @@ func TestChaos(t *testing.T) {
 		if !o.created {
 			continue
 		}
-		code, _, body := httpDo(t, httpc, "GET", urls[0]+"/api/v1/namespaces/"+chaosNamespace+"/configmaps/"+name, "", "")
+		code, _, body := httpDo(t, r.client, "GET", r.urls[0]+"/api/v1/namespaces/"+chaosNamespace+"/configmaps/"+name, "", "")
 		if code != http.StatusOK {
 			t.Errorf("acknowledged %s: %d %s", name, code, body)
 			continue
@@ -138,24 +198,16 @@ func TestChaos(t *testing.T) {
 			t.Errorf("%s holds v=%d; acknowledged up to %d, tried up to %d", name, v, o.lastAck, o.maxTried)
 		}
 	}
-	// Every watcher saw every acknowledged write once, in order.
-	for _, w := range watchers {
+	for _, w := range r.watchers {
 		testwait.Until(t, 30*time.Second, fmt.Sprintf("watcher %d at resourceVersion %d", w.gw, maxRV), func() bool { return w.last.Load() >= maxRV })
 	}
-	stopWatches()
-	watches.Wait()
-	for _, w := range watchers {
+	r.stopWatches()
+	r.watches.Wait()
+	for _, w := range r.watchers {
 		w.check(t, objects, maxRV)
 	}
-	t.Logf("load: %d objects, %d acknowledged writes; watchers resumed %d and %d times",
-		len(objects), load.acked(), watchers[0].resumes, watchers[1].resumes)
-
-	chaosMajorityDown(t, c, httpc, urls)
-	for name, pid := range porticoPIDs {
-		if got := c.Process(name).PID(); got != pid {
-			t.Errorf("%s was restarted (pid %d, then %d)", name, pid, got)
-		}
-	}
+	t.Logf("load: %d objects, %d acknowledged writes, all stored; watchers resumed %d and %d times and saw each once, in order",
+		len(objects), r.load.acked(), r.watchers[0].resumes, r.watchers[1].resumes)
 }
 
 // chaosMajorityDown kills two of the three etcd members: writes and
@@ -299,7 +351,7 @@ func (l *chaosLoad) record(op chaosOp) {
 // summary is the requests between from and to: how many failed, the
 // error window (first failure's start to last failure's end), the
 // slowest answer.
-func (l *chaosLoad) summary(from, to time.Time) string {
+func (l *chaosLoad) summary(from, to time.Time) (string, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var n, failed int
@@ -336,7 +388,7 @@ func (l *chaosLoad) summary(from, to time.Time) string {
 		window = last.Sub(first)
 	}
 	return fmt.Sprintf("%d of %d requests failed %v, error window %s, longest gap between acknowledged writes %s, slowest answer %s",
-		failed, n, kinds, window.Round(100*time.Microsecond), gap.Round(time.Millisecond), slowest.Round(time.Millisecond))
+		failed, n, kinds, window.Round(100*time.Microsecond), gap.Round(time.Millisecond), slowest.Round(time.Millisecond)), failed
 }
 
 func (l *chaosLoad) snapshot() (map[string]chaosObject, int64) {
@@ -381,6 +433,15 @@ func (l *chaosLoad) write(ctx context.Context, w int) {
 		req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := l.client.Do(req)
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			// Never sent: the other gateway takes it, as a load
+			// balancer in front of both would.
+			old := l.urls[gw]
+			gw = (gw + 1) % len(l.urls)
+			req, _ = http.NewRequestWithContext(ctx, method, strings.Replace(url, old, l.urls[gw], 1), strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err = l.client.Do(req)
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				l.record(chaosOp{start: start, end: time.Now(), what: what + " no answer"})

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func startCluster(t *testing.T, args map[string][]string) *testCluster {
 	t.Helper()
 	etcdBin := testpeers.Binary(t, peerbin.Etcd)
 	c, err := cluster.Start(t.Context(), cluster.Options{
-		Dir: t.TempDir(), Portico: bins.portico, Etcd: etcdBin, Args: args,
+		Dir: debugDir(t), Portico: bins.portico, Etcd: etcdBin, Args: args,
 		ReadyTimeout: time.Minute, StopGrace: 10 * time.Second,
 	})
 	if err != nil {
@@ -63,4 +64,20 @@ func (c *testCluster) client(t *testing.T, cert, key string, timeout time.Durati
 	}
 	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}, Timeout: timeout}
+}
+
+// debugDir is the cluster's directory: under $PORTICO_E2E_CLUSTER_DIR
+// when set (one per test, kept afterwards with every process's log),
+// else a temporary one.
+func debugDir(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("PORTICO_E2E_CLUSTER_DIR")
+	if base == "" {
+		return t.TempDir()
+	}
+	d := filepath.Join(base, t.Name())
+	if err := os.RemoveAll(d); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
