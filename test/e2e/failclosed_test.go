@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/portico-dev/portico/internal/cluster"
 	"github.com/portico-dev/portico/internal/pki"
@@ -24,6 +27,7 @@ import (
 // succeed again without restarting anything.
 func TestFailClosedReplicas(t *testing.T) {
 	c := startCluster(t, nil)
+	etcdAdmitsOnlyAPI(t, c)
 	admin := c.client(t, "", "", 30*time.Second)
 	aliceCert, aliceKey := issueUser(t, c, "alice")
 	alice := c.client(t, aliceCert, aliceKey, 30*time.Second)
@@ -164,4 +168,28 @@ func issueUser(t *testing.T, c *testCluster, user string) (certFile, keyFile str
 		}
 	}
 	return certFile, keyFile
+}
+
+// etcdAdmitsOnlyAPI: the cluster's etcd members trust the internal CA,
+// which signs every service, but admit only the api's certificate (its
+// portico-api name): the gateway's, authn's and authz's cannot read.
+func etcdAdmitsOnlyAPI(t *testing.T, c *testCluster) {
+	t.Helper()
+	for _, service := range []string{"api", "gateway", "authn", "authz"} {
+		cfg, err := c.ClientTLS(service, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Etcd[0].Address}, TLS: cfg, DialTimeout: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		_, err = cli.Get(ctx, "/registry/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		cancel()
+		cli.Close()
+		if (err == nil) != (service == "api") {
+			t.Errorf("etcd read with the %s certificate: %v", service, err)
+		}
+	}
 }
