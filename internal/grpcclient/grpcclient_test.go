@@ -2,6 +2,7 @@ package grpcclient
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -323,5 +324,26 @@ func TestWatchEndedBeforeItBegan(t *testing.T) {
 	}
 	if want := []string{"1", "2", "3", "4", "5", "6"}; !slices.Equal(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	tests := map[string]struct {
+		o       Options
+		wantErr bool
+	}{
+		"TLS 1.2":         {o: Options{TLS: &tls.Config{MinVersion: tls.VersionTLS12}}},
+		"no TLS":          {o: Options{}, wantErr: true},
+		"TLS below 1.2":   {o: Options{TLS: &tls.Config{MinVersion: tls.VersionTLS11}}, wantErr: true},
+		"TLS unset floor": {o: Options{TLS: &tls.Config{}}, wantErr: true},
+		"attempts":        {o: Options{TLS: &tls.Config{MinVersion: tls.VersionTLS13}, MaxAttempts: 5}},
+		"too many tries":  {o: Options{TLS: &tls.Config{MinVersion: tls.VersionTLS13}, MaxAttempts: 11}, wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if err := tc.o.Validate(); (err != nil) != tc.wantErr {
+				t.Fatalf("Validate() = %v, want error %v", err, tc.wantErr)
+			}
+		})
 	}
 }
