@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/portico-dev/portico/internal/pki"
@@ -104,6 +105,7 @@ func TestResourceCalls(t *testing.T) {
 // would, and the rest answer.
 type fakes struct {
 	gets, creates, watches atomic.Int32
+	answered               atomic.Int32
 	// refuseFirstWatch ends the first watch before it begins, as a
 	// replica that is stopping does.
 	refuseFirstWatch bool
@@ -117,6 +119,12 @@ type fakeServer struct {
 }
 
 func (s fakeServer) GetConfigMap(ctx context.Context, req *corev1.GetConfigMapRequest) (*corev1.GetConfigMapResponse, error) {
+	if req.GetName() == "answered" {
+		// Reached, but what it needs is not: said in the trailer.
+		s.f.answered.Add(1)
+		_ = grpc.SetTrailer(ctx, metadata.Pairs(AnsweredUnavailable, "true"))
+		return nil, status.Error(codes.Unavailable, "authz is down")
+	}
 	if s.f.gets.Add(1) == 1 {
 		return nil, status.Error(codes.Unavailable, "dying")
 	}
@@ -287,12 +295,15 @@ func TestRoutesAroundDeadBackend(t *testing.T) {
 		}
 	}
 	srvs[1].Stop()
-	// Every backend down: Unavailable, at once, never a hang.
+	// Every backend down: Unavailable within the retries' wait for a
+	// backend, never a hang.
 	testwait.Until(t, 5*time.Second, "Unavailable with every backend down", func() bool {
-		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		cctx, cancel := context.WithTimeout(ctx, 2*readyBudget)
 		defer cancel()
+		cctx, gaveUp := TrackGaveUp(cctx)
 		_, err := c.GetConfigMap(cctx, &corev1.GetConfigMapRequest{Name: "a"})
-		return status.Code(err) == codes.Unavailable
+		// A server answering with this call's failure marks it.
+		return status.Code(err) == codes.Unavailable && gaveUp()
 	})
 }
 
@@ -345,5 +356,20 @@ func TestOptionsValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want error %v", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestAnsweredUnavailableNotRetried: an Unavailable the backend answered
+// itself (its own dependency is down, and it has waited for it) is not
+// tried on another backend, which would wait again.
+func TestAnsweredUnavailableNotRetried(t *testing.T) {
+	layout := testPKI(t)
+	f := &fakes{}
+	addrs, _ := startBackends(t, layout, f, 2)
+	c := corev1.NewConfigMapServiceClient(dialBackends(t, layout, addrs, Options{Retry: ResourceCalls}))
+	ctx, gaveUp := TrackGaveUp(t.Context())
+	_, err := c.GetConfigMap(ctx, &corev1.GetConfigMapRequest{Name: "answered"})
+	if status.Code(err) != codes.Unavailable || f.answered.Load() != 1 || !gaveUp() {
+		t.Fatalf("answered Unavailable: %v after %d tries (given up: %v), want Unavailable after 1, given up", err, f.answered.Load(), gaveUp())
 	}
 }

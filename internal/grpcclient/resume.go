@@ -55,6 +55,8 @@ type resumingStream struct {
 	// events have come, else nil.
 	sent, req proto.Message
 	lastRV    string
+	// readyBy ends the wait for a connected backend of one break.
+	readyBy time.Time
 }
 
 // SendMsg records the request (a server-streaming call sends one).
@@ -96,16 +98,22 @@ func (s *resumingStream) Header() (metadata.MD, error) {
 	}
 }
 
-// wait pauses before the n-th try; false when the caller has gone.
+// wait pauses before the n-th try of one break (n from 1), then waits
+// within readyBudget for a backend to be connected; false when the
+// caller has gone.
 func (s *resumingStream) wait(n int) bool {
+	if n == 1 {
+		s.readyBy = time.Now().Add(readyBudget)
+	}
 	t := time.NewTimer(retryWait(n))
 	defer t.Stop()
 	select {
 	case <-s.ctx.Done():
 		return false
 	case <-t.C:
-		return true
 	}
+	waitReady(s.ctx, s.cc, s.readyBy)
+	return s.ctx.Err() == nil
 }
 
 // reopen opens the watch again with req.

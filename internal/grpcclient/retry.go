@@ -4,10 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -128,6 +131,57 @@ func stringFieldOf(m protoreflect.Message, name protoreflect.Name) string {
 // next backend is usually already connected.
 func retryWait(n int) time.Duration { return time.Duration(n) * 25 * time.Millisecond }
 
+// readyBudget bounds how long the retries of one call wait, in all, for
+// a backend to be connected when none is: long enough for a replica
+// that just came back to be dialed again (reconnect's MaxDelay and its
+// jitter), short enough that with every replica down the answer is a
+// prompt Unavailable.
+const readyBudget = 1500 * time.Millisecond
+
+// waitReady waits until cc has a connected backend, or until deadline or
+// ctx ends, whichever is first.
+func waitReady(ctx context.Context, cc *grpc.ClientConn, deadline time.Time) {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	for s := cc.GetState(); s != connectivity.Ready; s = cc.GetState() {
+		if s == connectivity.Idle {
+			cc.Connect()
+		}
+		if !cc.WaitForStateChange(ctx, s) {
+			return
+		}
+	}
+}
+
+// AnsweredUnavailable is the trailer key a Portico server sets on an
+// Unavailable it answered because a service it needs stayed unavailable
+// after its own retries and wait (GaveUp). Such an answer is not retried
+// on another replica: that would wait for the same service again, once
+// per layer of callers. An Unavailable without it (a replica going away,
+// or one still loading) is retried.
+const AnsweredUnavailable = "portico-answered-unavailable"
+
+// answered reports whether the trailer marks an Unavailable as a
+// server's give-up.
+func answered(trailer metadata.MD) bool { return len(trailer.Get(AnsweredUnavailable)) > 0 }
+
+type gaveUpKey struct{}
+
+// TrackGaveUp returns a context whose calls through a retrying
+// connection record when they give up (Unavailable after the retries and
+// the wait, or a give-up answered by the backend), and the function that
+// reports it; a server sets AnsweredUnavailable when it did.
+func TrackGaveUp(ctx context.Context) (context.Context, func() bool) {
+	var b atomic.Bool
+	return context.WithValue(ctx, gaveUpKey{}, &b), b.Load
+}
+
+func noteGaveUp(ctx context.Context) {
+	if b, ok := ctx.Value(gaveUpKey{}).(*atomic.Bool); ok {
+		b.Store(true)
+	}
+}
+
 // retrier sends a call that is safe to repeat again after Unavailable;
 // round_robin picks the next backend, and one that died is out of the
 // picker as soon as its connection breaks.
@@ -138,8 +192,13 @@ type retrier struct {
 }
 
 func (r retrier) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	err := invoker(ctx, method, req, reply, cc, opts...)
+	var trailer metadata.MD
+	err := invoker(ctx, method, req, reply, cc, append(opts, grpc.Trailer(&trailer))...)
 	if status.Code(err) != codes.Unavailable {
+		return err
+	}
+	if answered(trailer) {
+		noteGaveUp(ctx)
 		return err
 	}
 	safety := r.policy(method, req)
@@ -147,6 +206,7 @@ func (r retrier) unary(ctx context.Context, method string, req, reply any, cc *g
 		return err
 	}
 	first := err
+	deadline := time.Now().Add(readyBudget)
 	for n := 1; n < r.attempts; n++ {
 		t := time.NewTimer(retryWait(n))
 		select {
@@ -155,9 +215,17 @@ func (r retrier) unary(ctx context.Context, method string, req, reply any, cc *g
 			return first
 		case <-t.C:
 		}
+		if waitReady(ctx, cc, deadline); ctx.Err() != nil {
+			noteGaveUp(ctx)
+			return first
+		}
 		r.log.Debug("retrying on another backend", "method", method, "attempt", n+1, "error", err)
-		err = invoker(ctx, method, req, reply, cc, opts...)
+		trailer = nil
+		err = invoker(ctx, method, req, reply, cc, append(opts, grpc.Trailer(&trailer))...)
 		switch code := status.Code(err); {
+		case code == codes.Unavailable && answered(trailer):
+			noteGaveUp(ctx)
+			return first
 		case code == codes.Unavailable:
 			continue
 		case safety == Conditional && preconditionFailed(code):
@@ -166,6 +234,7 @@ func (r retrier) unary(ctx context.Context, method string, req, reply any, cc *g
 			return err
 		}
 	}
+	noteGaveUp(ctx)
 	return err
 }
 
