@@ -55,7 +55,7 @@ func TestChaos(t *testing.T) {
 		{"authn replica", c.Authns[0]},
 		{"gateway", c.Gateways[1]},
 	} {
-		r.fault(t, "SIGKILL "+fault.what, fault.p, fault.p.Kill)
+		r.fault(t, "SIGKILL "+fault.what, fault.p, fault.p.Kill, 150)
 	}
 	for _, p := range c.All() {
 		if p.Role != cluster.RoleEtcd {
@@ -72,20 +72,26 @@ func TestChaos(t *testing.T) {
 	}
 }
 
-// TestGracefulStop (issue 13): under the same load, SIGTERM to an api
-// replica, a gateway, an authz and an authn replica, one at a time, each
-// started again after: no request fails (the stopping replica finishes
-// what it has and ends its watches with Unavailable, on which callers
-// resume on another replica; a gateway's refused connections go to the
-// other gateway, as behind a load balancer), and the checks of TestChaos
-// hold.
+// TestGracefulStop (issue 13): under the same load, a rolling restart:
+// SIGTERM to every process in turn (each etcd member, api, authn, authz
+// and gateway replica), each started again before the next. No request
+// fails: a stopping replica finishes what it has and ends its watches
+// with Unavailable, on which callers resume on another replica; a
+// stopping gateway ends its watches cleanly (the watchers resume from
+// their last resourceVersion) and its refused connections go to the
+// other gateway, as behind a load balancer. The checks of TestChaos hold.
 func TestGracefulStop(t *testing.T) {
 	r := startChaos(t)
-	c := r.c
-	for _, p := range []*cluster.Process{c.APIs[0], c.Gateways[1], c.Authzs[1], c.Authns[0]} {
-		failed := r.fault(t, "SIGTERM "+p.Role, p, func() error { return p.Stop(30 * time.Second) })
-		if failed > 0 {
-			t.Errorf("SIGTERM %s: %d requests failed", p.Name, failed)
+	for _, p := range r.c.All() {
+		failed := r.fault(t, "SIGTERM", p, func() error { return p.Stop(30 * time.Second) }, 60)
+		for what, n := range failed {
+			// A stopping etcd leader hands its leadership over; a
+			// proposal in flight then may time out (etcd's own 7s):
+			// its outcome is unknown and it is answered so, 504.
+			if p.Role == cluster.RoleEtcd && strings.Contains(what, " 504 ") {
+				continue
+			}
+			t.Errorf("SIGTERM %s: %d requests failed: %s", p.Name, n, what)
 		}
 	}
 	r.verify(t)
@@ -153,22 +159,23 @@ func (r *chaosRun) acks(t *testing.T, what string, n int) {
 	testwait.Until(t, 60*time.Second, fmt.Sprintf("%d acknowledged writes %s", n, what), func() bool { return r.load.acked() >= from+n })
 }
 
-// fault ends p with end, lets the load run, starts p again, and logs
-// what the load saw; it returns how many requests failed.
-func (r *chaosRun) fault(t *testing.T, what string, p *cluster.Process, end func() error) int {
+// fault ends p with end, lets the load run for n acknowledged writes,
+// starts p again, and logs what the load saw; it returns how many
+// requests failed, by what failed.
+func (r *chaosRun) fault(t *testing.T, what string, p *cluster.Process, end func() error, n int) map[string]int {
 	t.Helper()
 	start := time.Now()
 	if err := end(); err != nil {
 		t.Fatal(err)
 	}
-	r.acks(t, "with "+p.Name+" gone", 150)
+	r.acks(t, "with "+p.Name+" gone", n)
 	down := time.Since(start)
 	if err := r.c.Restart(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
 	r.acks(t, "after "+p.Name+" restarted", 40)
 	s, failed := r.load.summary(start, time.Now())
-	t.Logf("%s (%s), down %s, restarted: %s", what, p.Name, down.Round(time.Millisecond), s)
+	t.Logf("%s %s, down %s, restarted: %s", what, p.Name, down.Round(time.Millisecond), s)
 	return failed
 }
 
@@ -351,7 +358,7 @@ func (l *chaosLoad) record(op chaosOp) {
 // summary is the requests between from and to: how many failed, the
 // error window (first failure's start to last failure's end), the
 // slowest answer.
-func (l *chaosLoad) summary(from, to time.Time) (string, int) {
+func (l *chaosLoad) summary(from, to time.Time) (string, map[string]int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var n, failed int
@@ -388,7 +395,7 @@ func (l *chaosLoad) summary(from, to time.Time) (string, int) {
 		window = last.Sub(first)
 	}
 	return fmt.Sprintf("%d of %d requests failed %v, error window %s, longest gap between acknowledged writes %s, slowest answer %s",
-		failed, n, kinds, window.Round(100*time.Microsecond), gap.Round(time.Millisecond), slowest.Round(time.Millisecond)), failed
+		failed, n, kinds, window.Round(100*time.Microsecond), gap.Round(time.Millisecond), slowest.Round(time.Millisecond)), kinds
 }
 
 func (l *chaosLoad) snapshot() (map[string]chaosObject, int64) {
