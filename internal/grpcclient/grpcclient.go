@@ -43,9 +43,11 @@ const DefaultMaxAttempts = 3
 // reconnect is how fast a connection to a backend that went away is
 // tried again: a restarted replica gets calls again within about a
 // second, not after gRPC's default of up to two minutes.
-var reconnect = grpc.ConnectParams{
-	Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
-	MinConnectTimeout: 2 * time.Second,
+func reconnect() grpc.ConnectParams {
+	return grpc.ConnectParams{
+		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+		MinConnectTimeout: 2 * time.Second,
+	}
 }
 
 // Target is where a service's replicas are: either static addresses or
@@ -198,7 +200,7 @@ func DialTarget(t Target, o Options) (*grpc.ClientConn, error) {
 		// Our own config only: a DNS TXT record must not change it.
 		grpc.WithDisableServiceConfig(),
 		grpc.WithDefaultServiceConfig(sc),
-		grpc.WithConnectParams(reconnect),
+		grpc.WithConnectParams(reconnect()),
 	}
 	if o.Retry != nil {
 		r := retrier{policy: o.Retry, attempts: o.MaxAttempts, log: log}
