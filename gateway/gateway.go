@@ -179,7 +179,6 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 	if o.SecureAddress != "" && d.Authz == nil {
 		return nil, errors.New("gateway: the secure port needs an authz client")
 	}
-	d.API = statusFirst{d.API}
 	m, err := newMetrics()
 	if err != nil {
 		return nil, err
@@ -192,12 +191,16 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		return nil, err
 	}
 	g.stopping, g.stop = context.WithCancel(context.Background())
+	g.deps.API = statusFirst{ClientConnInterface: g.deps.API, stopping: g.stopping}
 	g.core, g.groups = discoveryFromTable(resources.All())
 	docs, err := buildOpenAPI(resources.All())
 	if err != nil {
 		return nil, err
 	}
 	g.openapi = docs
+	if err := m.registry.Register(newBackendCollector(g.healthzChecks)); err != nil {
+		return nil, err
+	}
 	g.metricsHandler = promhttp.HandlerFor(g.metrics.registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelError),
 	})
@@ -231,7 +234,7 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 		muxOpts = append(muxOpts, runtime.WithMarshalerOption(mt, patchMarshaler{jsonM, o.MaxBodyBytes}))
 	}
 	mux := runtime.NewServeMux(muxOpts...)
-	if err := registerResources(ctx, mux, d.API); err != nil {
+	if err := registerResources(ctx, mux, g.deps.API); err != nil {
 		return nil, err
 	}
 	g.handler = g.routes(mux)

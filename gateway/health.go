@@ -25,6 +25,9 @@ import (
 type HealthCheck struct {
 	Name  string
 	Check func(context.Context) error
+	// Backends, when not nil, lists the replicas behind the check and
+	// their health (GRPCReplicasCheck); they are shown, not checked.
+	Backends func() []Backend
 }
 
 // HealthCheckTimeout bounds one check; the checks of a request run at once.
@@ -140,6 +143,7 @@ func (g *Gateway) serveHealth(endpoint string, checks func() []HealthCheck) http
 			default:
 				fmt.Fprintf(&out, "[+]%s ok\n", c.Name)
 			}
+			writeBackends(&out, c)
 		}
 		if len(excluded) > 0 {
 			fmt.Fprintf(&out, "warn: some health checks cannot be excluded: no matches for %s\n", quoteAll(excluded))

@@ -13,6 +13,7 @@ func TestHealthEndpoints(t *testing.T) {
 	tests := map[string]struct {
 		apiDown      bool
 		shuttingDown bool
+		replicas     bool
 		target       string
 		wantCode     int
 		wantBody     string
@@ -57,6 +58,11 @@ func TestHealthEndpoints(t *testing.T) {
 			wantBody: "internal server error: connection refused\n",
 		},
 		"livez has no api check": {target: "/livez/api", wantCode: 404},
+		"replicas listed under their check, one down": {
+			replicas: true, target: "/readyz?verbose", wantCode: 200,
+			wantBody: "[+]ping ok\n[+]api ok\n  backend api 10.0.0.1:6444 ok\n  backend api 10.0.0.2:6444 failed: reason withheld\n[+]etcd ok\n[+]shutdown ok\nreadyz check passed\n",
+		},
+		"replicas, not verbose": {replicas: true, target: "/readyz", wantCode: 200, wantBody: "ok"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -67,10 +73,16 @@ func TestHealthEndpoints(t *testing.T) {
 				return nil
 			}
 			logs := &syncBuffer{}
+			apiCheck := HealthCheck{Name: "api", Check: api}
+			if tc.replicas {
+				apiCheck.Backends = func() []Backend {
+					return []Backend{{Address: "10.0.0.1:6444"}, {Address: "10.0.0.2:6444", Err: errors.New("refused")}}
+				}
+			}
 			g := newTestGateway(t, Options{}, Deps{
 				Logger: slog.New(slog.NewTextHandler(logs, nil)),
 				ReadyChecks: []HealthCheck{
-					{Name: "api", Check: api},
+					apiCheck,
 					{Name: "etcd", Check: func(context.Context) error { return nil }},
 				},
 			}, nil)
@@ -88,6 +100,14 @@ func TestHealthEndpoints(t *testing.T) {
 				}
 				if w.Header().Get("X-Content-Type-Options") != "nosniff" {
 					t.Errorf("no nosniff")
+				}
+			}
+			if tc.replicas {
+				m := get(g.insecureHandler(), "GET", "/metrics", nil).Body.String()
+				for _, want := range []string{`portico_backend_healthy{address="10.0.0.1:6444",service="api"} 1`, `portico_backend_healthy{address="10.0.0.2:6444",service="api"} 0`} {
+					if !strings.Contains(m, want) {
+						t.Errorf("/metrics lacks %s", want)
+					}
 				}
 			}
 			if tc.apiDown && tc.wantCode == 500 && !strings.Contains(logs.String(), "connection refused") {

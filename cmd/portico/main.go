@@ -56,6 +56,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.addCommonFlags(fs)
 	var ko *kubeconfigOptions
 	switch cmd {
+	case "up", "api", "authn", "authz":
+		o.serves = []string{cmd}
+		if cmd == "up" {
+			o.serves = []string{"api", "authn", "authz"}
+		}
+	}
+	switch cmd {
 	case "up":
 		o.addGatewayFlags(fs)
 		o.addAuthnFlags(fs)
@@ -70,6 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "api":
 		o.addStorageFlags(fs)
 	case "certs":
+		fs.StringSliceVar(&o.certHosts, "hosts", nil, "More DNS names and IP addresses for every service certificate (comma-separated), for services that reach each other across hosts; certificates already in <data-dir>/pki keep theirs (remove a pair to have it made again).")
 	case "kubeconfig":
 		ko = addKubeconfigFlags(fs)
 		fs.StringVar(&o.tlsCertFile, "tls-cert-file", "", "The secure port's certificate (its CA goes into the kubeconfig). Default: <data-dir>/certs/apiserver.crt.")

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"strconv"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/internal/grpcclient"
 	"github.com/portico-dev/portico/internal/pki"
 	"github.com/portico-dev/portico/internal/tlsconf"
 	"github.com/portico-dev/portico/services/api"
@@ -26,7 +28,8 @@ type options struct {
 	dataDir  string
 	logLevel string
 
-	// internal gRPC listeners
+	// internal gRPC listeners: where each service listens (one address)
+	// and where the others reach its replicas (a list or dns:///).
 	grpcAPIAddress   string
 	grpcAuthnAddress string
 	grpcAuthzAddress string
@@ -85,6 +88,14 @@ type options struct {
 	watchCacheSize int
 
 	shutdownGrace time.Duration
+
+	// certHosts are more names and addresses for the service
+	// certificates `portico certs` issues.
+	certHosts []string
+
+	// serves are the services this command runs: their own
+	// --grpc-<service>-address is where they listen, one address.
+	serves []string
 }
 
 func defaultOptions() *options {
@@ -115,9 +126,9 @@ func (o *options) addCommonFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.dataDir, "data-dir", o.dataDir, "Directory for Portico's state: the internal PKI (pki/), embedded etcd (etcd/), serving certificates and the admin kubeconfig.")
 	fs.StringVar(&o.logLevel, "log-level", o.logLevel, "Log level: debug, info, warn or error.")
 	fs.DurationVar(&o.shutdownGrace, "shutdown-grace-period", o.shutdownGrace, "How long running requests may take to finish after SIGTERM.")
-	fs.StringVar(&o.grpcAPIAddress, "grpc-api-address", o.grpcAPIAddress, "host:port of the api service's gRPC listener.")
-	fs.StringVar(&o.grpcAuthnAddress, "grpc-authn-address", o.grpcAuthnAddress, "host:port of the authn service's gRPC listener.")
-	fs.StringVar(&o.grpcAuthzAddress, "grpc-authz-address", o.grpcAuthzAddress, "host:port of the authz service's gRPC listener.")
+	fs.StringVar(&o.grpcAPIAddress, "grpc-api-address", o.grpcAPIAddress, "The api service's gRPC address: host:port where `portico api` (and up) listens; for its callers, its replicas as a comma-separated list of host:port or a dns:///name:port target, balanced round-robin over the healthy ones.")
+	fs.StringVar(&o.grpcAuthnAddress, "grpc-authn-address", o.grpcAuthnAddress, "The authn service's gRPC address: host:port where `portico authn` (and up) listens; for its callers, its replicas as a comma-separated list of host:port or a dns:///name:port target.")
+	fs.StringVar(&o.grpcAuthzAddress, "grpc-authz-address", o.grpcAuthzAddress, "The authz service's gRPC address: host:port where `portico authz` (and up) listens; for its callers, its replicas as a comma-separated list of host:port or a dns:///name:port target.")
 	fs.StringVar(&o.clientCAFile, "client-ca-file", o.clientCAFile, "CA bundle that user client certificates must verify against (CN = user, O = groups). Default with up: <data-dir>/pki/client-ca.crt.")
 }
 
@@ -169,8 +180,45 @@ func (o *options) addStorageFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.watchBookmarkInterval, "watch-bookmark-interval", o.watchBookmarkInterval, "How often a watch with allowWatchBookmarks gets a BOOKMARK event (one also comes two seconds before its timeoutSeconds ends).")
 }
 
+// grpcAddress is --grpc-<service>-address.
+func (o *options) grpcAddress(service string) string {
+	switch service {
+	case "api":
+		return o.grpcAPIAddress
+	case "authn":
+		return o.grpcAuthnAddress
+	case "authz":
+		return o.grpcAuthzAddress
+	}
+	return ""
+}
+
 // pki is the layout of the internal PKI under --data-dir.
-func (o *options) pki() pki.Layout { return pki.Layout{Dir: filepath.Join(o.dataDir, "pki")} }
+func (o *options) pki() pki.Layout {
+	return pki.Layout{Dir: filepath.Join(o.dataDir, "pki"), Hosts: o.certHosts}
+}
+
+// maxCertHosts bounds --hosts.
+const maxCertHosts = 100
+
+// validateHosts checks --hosts: IP addresses or DNS names.
+func validateHosts(hosts []string) []error {
+	var errs []error
+	if len(hosts) > maxCertHosts {
+		errs = append(errs, fmt.Errorf("--hosts: %d names, at most %d", len(hosts), maxCertHosts))
+	}
+	for _, h := range hosts {
+		if net.ParseIP(h) != nil {
+			continue
+		}
+		if len(h) == 0 || len(h) > 253 || !dnsName.MatchString(h) {
+			errs = append(errs, fmt.Errorf("--hosts: %q is neither an IP address nor a DNS name", h))
+		}
+	}
+	return errs
+}
+
+var dnsName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 
 func (o *options) validate(fs *pflag.FlagSet) error {
 	var errs []error
@@ -232,11 +280,14 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if o.requestBodyTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--request-body-timeout: %s is negative (0 is a sixth of --request-timeout)", o.requestBodyTimeout))
 	}
-	for flag, a := range map[string]string{"--grpc-api-address": o.grpcAPIAddress, "--grpc-authn-address": o.grpcAuthnAddress, "--grpc-authz-address": o.grpcAuthzAddress} {
-		if _, port, err := net.SplitHostPort(a); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", flag, err))
-		} else if _, err := strconv.Atoi(port); err != nil {
-			errs = append(errs, fmt.Errorf("%s: port %q is not a number", flag, port))
+	for _, service := range []string{"api", "authn", "authz"} {
+		t, err := grpcclient.ParseTarget(o.grpcAddress(service))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--grpc-%s-address: %w", service, err))
+			continue
+		}
+		if _, one := t.Single(); !one && slices.Contains(o.serves, service) {
+			errs = append(errs, fmt.Errorf("--grpc-%s-address %s: this process serves %s and listens on one host:port (the list of replicas is for its callers)", service, t, service))
 		}
 	}
 	if o.watchCache && o.watchCacheSize <= 0 {
@@ -248,6 +299,7 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if _, err := controllers.Parse(o.builtinControllers); err != nil {
 		errs = append(errs, fmt.Errorf("--builtin-controllers: %w", err))
 	}
+	errs = append(errs, validateHosts(o.certHosts)...)
 	switch strings.ToLower(o.logLevel) {
 	case "debug", "info", "warn", "error":
 	default:

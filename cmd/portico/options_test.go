@@ -195,3 +195,66 @@ func TestDefaultBindAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestGRPCAddressFlags: callers take a list of replicas or a dns:///
+// target; a service listens on its own flag's one address.
+func TestGRPCAddressFlags(t *testing.T) {
+	tests := map[string]struct {
+		serves  []string
+		args    []string
+		wantErr string
+	}{
+		"gateway: lists and dns": {args: []string{"--grpc-api-address", "10.0.0.1:6444,10.0.0.2:6444", "--grpc-authn-address", "dns:///authn.portico:6445"}},
+		"api: a list of the others": {
+			serves: []string{"api"}, args: []string{"--grpc-api-address", "0.0.0.0:6444", "--grpc-authz-address", "a:1,b:2"},
+		},
+		"api: its own address a list": {
+			serves: []string{"api"}, args: []string{"--grpc-api-address", "a:1,b:2"},
+			wantErr: "--grpc-api-address a:1,b:2: this process serves api and listens on one host:port",
+		},
+		"up: every address single": {
+			serves: []string{"api", "authn", "authz"}, args: []string{"--grpc-authz-address", "dns:///authz:6446"},
+			wantErr: "--grpc-authz-address dns:///authz:6446: this process serves authz",
+		},
+		"bad list": {args: []string{"--grpc-authn-address", "a:1,,b:2"}, wantErr: "--grpc-authn-address:"},
+		"no port":  {args: []string{"--grpc-api-address", "a"}, wantErr: "--grpc-api-address:"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			o, fs := parse(t, tc.args...)
+			o.serves = tc.serves
+			err := o.validate(fs)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("validate: %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestValidateHosts(t *testing.T) {
+	tests := map[string]struct {
+		hosts   []string
+		wantErr bool
+	}{
+		"none":          {},
+		"names and ips": {hosts: []string{"api.example.com", "10.0.0.1", "::1", "node-1"}},
+		"upper case":    {hosts: []string{"API.example"}, wantErr: true},
+		"empty":         {hosts: []string{""}, wantErr: true},
+		"wildcard":      {hosts: []string{"*.example"}, wantErr: true},
+		"url":           {hosts: []string{"https://a"}, wantErr: true},
+		"too many":      {hosts: make([]string, maxCertHosts+1), wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if errs := validateHosts(tc.hosts); (len(errs) > 0) != tc.wantErr {
+				t.Fatalf("validateHosts(%q) = %v, want errors %v", tc.hosts, errs, tc.wantErr)
+			}
+		})
+	}
+}

@@ -73,19 +73,74 @@ func (e *env) serverTLS(name string) (*tls.Config, error) {
 	return tlsconf.Files{CertFile: e.pki.ServiceCert(name), KeyFile: e.pki.ServiceKey(name), CAFiles: cas}.ServerConfig()
 }
 
-// dial connects service from to service to at address with from's own
-// certificate, trusting only the internal CA and only a server whose
-// certificate names to: the authz certificate cannot answer for the api.
-func (e *env) dial(from, to, address string) (*grpc.ClientConn, error) {
-	host, _, err := net.SplitHostPort(address)
+// dial connects service from to the replicas of service to at target
+// (--grpc-<to>-address: one host:port, a list, or dns:///) with from's
+// own certificate, trusting only the internal CA and only servers whose
+// certificate names to (the authz certificate cannot answer for the
+// api), each verified for its own host. Calls go round-robin to the
+// replicas that are healthy; those safe to repeat are retried on
+// another replica after Unavailable (every authn and authz call, the
+// api's reads and conditional writes), and the api's watches resume
+// from their last resourceVersion.
+func (e *env) dial(from, to, target string) (*grpc.ClientConn, error) {
+	t, err := grpcclient.ParseTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("address %q: %w", address, err)
+		return nil, fmt.Errorf("--grpc-%s-address: %w", to, err)
 	}
-	cfg, err := tlsconf.Files{CertFile: e.pki.ServiceCert(from), KeyFile: e.pki.ServiceKey(from), CAFiles: []string{e.pki.CACert()}}.ServiceClientConfig(host, to)
+	return e.dialTarget(from, to, t)
+}
+
+func (e *env) dialTarget(from, to string, t grpcclient.Target) (*grpc.ClientConn, error) {
+	cfg, err := tlsconf.Files{CertFile: e.pki.ServiceCert(from), KeyFile: e.pki.ServiceKey(from), CAFiles: []string{e.pki.CACert()}}.ServiceClientConfig("", to)
 	if err != nil {
 		return nil, err
 	}
-	return grpcclient.Dial(address, cfg)
+	o := grpcclient.Options{TLS: cfg, HealthService: healthServiceOf(from, to), Logger: e.log.With("service", from, "backend", to)}
+	switch to {
+	case "api":
+		o.Retry, o.ResumeWatches = grpcclient.ResourceCalls, true
+	case "authn", "authz":
+		o.Retry = grpcclient.RetryAll
+	}
+	return grpcclient.DialTarget(t, o)
+}
+
+// healthServiceOf is the grpc.health.v1 service a replica of to must
+// report SERVING to get from's calls. For the gateway, an authz replica
+// only once its policy is loaded (the Node and RBAC modes have listed
+// their objects), so a replica still starting gets no user's request.
+// Not for the api: authz's own lists through the api are authorized by
+// authz while it loads (Portico's services may read), and a loading
+// replica's "still loading" Unavailable is retried on another anyway.
+func healthServiceOf(from, to string) string {
+	if from == "gateway" && to == "authz" {
+		return authzPolicyHealthService
+	}
+	return ""
+}
+
+// replicas are one connection per replica address of target, for their
+// health in the gateway's /readyz; none for a dns:/// target, whose
+// addresses gRPC resolves. The closers release them.
+func (e *env) replicas(from, to, target string) ([]gateway.Replica, []func() error, error) {
+	t, err := grpcclient.ParseTarget(target)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []gateway.Replica
+	var closers []func() error
+	for _, a := range t.Addresses {
+		conn, err := e.dialTarget(from, to, grpcclient.Target{Addresses: []string{a}})
+		if err != nil {
+			for _, c := range closers {
+				_ = c()
+			}
+			return nil, nil, err
+		}
+		out = append(out, gateway.Replica{Address: a, Conn: conn})
+		closers = append(closers, conn.Close)
+	}
+	return out, closers, nil
 }
 
 func (e *env) newServer(name, address string, auth func(context.Context) (context.Context, error), unary []grpc.UnaryServerInterceptor, stream []grpc.StreamServerInterceptor) (*grpcserver.Server, error) {
@@ -583,14 +638,24 @@ func startGateway(ctx context.Context, e *env) (*gateway.Gateway, gateway.Listen
 		return nil, none, closers, err
 	}
 	closers = append(closers, stopAuthz)
+	// /readyz passes while one replica of each service answers; each
+	// replica's own health is listed under its check.
+	var checks []gateway.HealthCheck
+	for _, b := range []struct {
+		name, target string
+		conn         *grpc.ClientConn
+	}{{"api", e.o.grpcAPIAddress, apiConn}, {"authn", e.o.grpcAuthnAddress, authnConn}, {"authz", e.o.grpcAuthzAddress, authzConn}} {
+		reps, cl, err := e.replicas("gateway", b.name, b.target)
+		closers = append(closers, cl...)
+		if err != nil {
+			return nil, none, closers, err
+		}
+		checks = append(checks, gateway.GRPCReplicasCheck(b.name, b.conn, healthServiceOf("gateway", b.name), reps))
+	}
+	checks = append(checks, gateway.GRPCHealthCheck("etcd", apiConn, etcdHealthService))
 	gw, err := gateway.New(ctx, opts, gateway.Deps{
 		API: apiConn, Authn: authnc, Authz: authzc, Logger: e.log, Audit: audit,
-		ReadyChecks: []gateway.HealthCheck{
-			gateway.GRPCHealthCheck("api", apiConn, ""),
-			gateway.GRPCHealthCheck("authn", authnConn, ""),
-			gateway.GRPCHealthCheck("authz", authzConn, authzPolicyHealthService),
-			gateway.GRPCHealthCheck("etcd", apiConn, etcdHealthService),
-		},
+		ReadyChecks: checks,
 	})
 	if err != nil {
 		return nil, none, closers, err

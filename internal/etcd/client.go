@@ -54,7 +54,9 @@ func (o *ClientOptions) Validate() error {
 }
 
 // NewClient connects to the cluster and checks that it answers a
-// linearizable read before returning. The caller closes the client.
+// linearizable read before returning. Its KV's errors that mean the
+// cluster cannot answer now (no leader, no quorum, timeouts) are
+// UnavailableError. The caller closes the client.
 func NewClient(ctx context.Context, o ClientOptions) (*clientv3.Client, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -98,6 +100,8 @@ func NewClient(ctx context.Context, o ClientOptions) (*clientv3.Client, error) {
 		c.Close()
 		return nil, fmt.Errorf("etcd: %s not reachable: %w", strings.Join(o.Endpoints, ","), err)
 	}
+	// Without quorum, reads and writes fail as UnavailableError.
+	c.KV = classifyingKV{c.KV}
 	return c, nil
 }
 

@@ -24,9 +24,12 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+
+	"github.com/portico-dev/portico/internal/grpcclient"
 )
 
 // MaxMessageBytes bounds every message a server receives.
@@ -105,6 +108,10 @@ func New(o Options) (*Server, error) {
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(callLevel)}
 	authMatch := selector.MatchFunc(needsAuth)
 	unary := []grpc.UnaryServerInterceptor{
+		// Marks an Unavailable this server answers because a service it
+		// needs stayed down through its retries, so that callers do not
+		// retry it on another replica (which would wait again).
+		markAnsweredUnavailable,
 		// Recovery first, so a panic anywhere below becomes Internal.
 		recovery.UnaryServerInterceptor(recover),
 		// Logging second, so it records the code auth and handlers return.
@@ -139,14 +146,35 @@ func New(o Options) (*Server, error) {
 	return &Server{name: o.Name, grpc: gs, health: hs, lis: lis, log: log, stopping: stopping, stop: stop}, nil
 }
 
-// endOnStop gives every stream a context that ends when the server stops.
+// markAnsweredUnavailable sets grpcclient.AnsweredUnavailable in the
+// trailer of an Unavailable answer given after a call of the handler's
+// to another service gave up.
+func markAnsweredUnavailable(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	ctx, gaveUp := grpcclient.TrackGaveUp(ctx)
+	resp, err := handler(ctx, req)
+	if status.Code(err) == codes.Unavailable && gaveUp() {
+		_ = grpc.SetTrailer(ctx, metadata.Pairs(grpcclient.AnsweredUnavailable, "true"))
+	}
+	return resp, err
+}
+
+// endOnStop gives every stream a context that ends when the server
+// stops. A stream ended that way ends with Unavailable, whatever its
+// handler returned: for the client it is a replica going away, not the
+// end of its watch, so it resumes on another replica (grpcclient resumes
+// watches from their last resourceVersion; the authn and authz streams
+// reconnect).
 func endOnStop(stopping context.Context) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, cancel := context.WithCancel(ss.Context())
 		defer cancel()
 		unhook := context.AfterFunc(stopping, cancel)
 		defer unhook()
-		return handler(srv, ctxStream{ServerStream: ss, ctx: ctx})
+		err := handler(srv, ctxStream{ServerStream: ss, ctx: ctx})
+		if stopping.Err() != nil && ss.Context().Err() == nil {
+			return status.Error(codes.Unavailable, "the server is stopping: watch again on another replica")
+		}
+		return err
 	}
 }
 

@@ -2,7 +2,6 @@ package grpcserver
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -71,7 +70,7 @@ func TestOptionsValidate(t *testing.T) {
 // TestHealthExemptAndStopEndsStreams: health answers without
 // authentication, and Stop ends an open stream (a health Watch, as a
 // client's watch would stay open) at once instead of waiting for the
-// drain's deadline.
+// drain's deadline, with Unavailable.
 func TestHealthExemptAndStopEndsStreams(t *testing.T) {
 	denyAll := func(context.Context) (context.Context, error) {
 		return nil, status.Error(codes.PermissionDenied, "no")
@@ -98,11 +97,13 @@ func TestHealthExemptAndStopEndsStreams(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("Stop took %v with a stream open", took)
 	}
+	// Unavailable: the client is to go on with another replica.
 	for {
 		if _, err := watch.Recv(); err != nil {
-			if errors.Is(err, io.EOF) || status.Code(err) != codes.OK {
-				return
+			if status.Code(err) != codes.Unavailable {
+				t.Fatalf("stream ended by Stop with %v, want Unavailable", err)
 			}
+			return
 		}
 	}
 }

@@ -57,6 +57,10 @@ func ServiceName(cert *x509.Certificate) (string, bool) {
 type Layout struct {
 	// Dir is the PKI directory, <data-dir>/pki for `portico up`.
 	Dir string
+	// Hosts are more names and IP addresses for every service
+	// certificate EnsureDev issues (`portico certs --hosts`), for
+	// services reached across hosts. Existing certificates keep theirs.
+	Hosts []string
 }
 
 // CACert is <dir>/ca.crt, the internal CA that signs every gRPC server's
@@ -90,8 +94,11 @@ func (l Layout) AdminKey() string { return filepath.Join(l.Dir, "admin.key") }
 //   - the internal CA (CN "portico-internal-ca", 10 years);
 //   - the client CA (CN "portico-client-ca", 10 years);
 //   - one certificate per name in ServiceNames, signed by the internal CA,
-//     CN "portico-<name>", server and client usage, DNS localhost and IPs
-//     127.0.0.1 and ::1 (1 year);
+//     CN "portico-<name>", server and client usage, DNS localhost and
+//     portico-<name> (a name only that service's certificate has, for
+//     allow-lists by host name such as etcd's
+//     --client-cert-allowed-hostname), IPs 127.0.0.1 and ::1, and Hosts
+//     (1 year);
 //   - the admin certificate, signed by the client CA (1 year).
 //
 // Keys are written 0600, certificates 0644, the directory 0700 when made.
@@ -117,11 +124,20 @@ func (l Layout) EnsureDev() (written []string, err error) {
 	if err != nil {
 		return written, fmt.Errorf("ensure dev PKI: client CA: %w", err)
 	}
+	var dnsNames []string
+	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	for _, h := range l.Hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else if h != "" {
+			dnsNames = append(dnsNames, h)
+		}
+	}
 	for _, name := range ServiceNames() {
 		w, err := ensureLeaf(internalCA, l.ServiceCert(name), l.ServiceKey(name), IssueOptions{
 			CommonName:  ServiceCNPrefix + name,
-			DNSNames:    []string{"localhost"},
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+			DNSNames:    append([]string{"localhost", ServiceCNPrefix + name}, dnsNames...),
+			IPAddresses: ips,
 			Server:      true,
 			Client:      true,
 			Validity:    DevLeafValidity,

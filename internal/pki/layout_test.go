@@ -170,8 +170,8 @@ func TestEnsureDevFresh(t *testing.T) {
 		if got, ok := pki.ServiceName(cert); !ok || got != name {
 			t.Errorf("ServiceName(%s cert) = %q, %v", name, got, ok)
 		}
-		if !slices.Equal(cert.DNSNames, []string{"localhost"}) {
-			t.Errorf("%s DNSNames %q, want [localhost]", name, cert.DNSNames)
+		if want := []string{"localhost", "portico-" + name}; !slices.Equal(cert.DNSNames, want) {
+			t.Errorf("%s DNSNames %q, want %q", name, cert.DNSNames, want)
 		}
 		if want := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}; !slices.EqualFunc(cert.IPAddresses, want, net.IP.Equal) {
 			t.Errorf("%s IPAddresses %v, want %v", name, cert.IPAddresses, want)
@@ -375,5 +375,23 @@ func TestEnsureDevExisting(t *testing.T) {
 func TestEnsureDevEmptyDir(t *testing.T) {
 	if _, err := (pki.Layout{}).EnsureDev(); err == nil {
 		t.Fatal("EnsureDev with an empty Dir succeeded")
+	}
+}
+
+// TestEnsureDevHosts: Hosts go into every service certificate, names as
+// DNS names and addresses as IPs, after the loopback ones.
+func TestEnsureDevHosts(t *testing.T) {
+	l := pki.Layout{Dir: filepath.Join(t.TempDir(), "pki"), Hosts: []string{"api.example", "10.1.2.3"}}
+	if _, err := l.EnsureDev(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range pki.ServiceNames() {
+		cert := readCert(t, l.ServiceCert(name))
+		if want := []string{"localhost", "portico-" + name, "api.example"}; !slices.Equal(cert.DNSNames, want) {
+			t.Errorf("%s DNSNames %q, want %q", name, cert.DNSNames, want)
+		}
+		if want := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.ParseIP("10.1.2.3")}; !slices.EqualFunc(cert.IPAddresses, want, net.IP.Equal) {
+			t.Errorf("%s IPAddresses %v, want %v", name, cert.IPAddresses, want)
+		}
 	}
 }

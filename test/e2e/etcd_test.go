@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/portico-dev/portico/internal/testpeers"
 	"github.com/portico-dev/portico/internal/testwait"
 )
 
@@ -95,4 +96,40 @@ func dialEtcd(t *testing.T, p *portico, service string) *clientv3.Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestExternalEtcdClusterTLS (issue 13): --etcd-servers with the three
+// members of a real etcd cluster (the built etcd 3.7, mutual TLS on
+// clients and peers) and kube-apiserver's --etcd-cafile, --etcd-certfile
+// and --etcd-keyfile. What Portico writes is read through another member
+// directly; with one member stopped, writes still go through the other
+// two; a CA that does not sign the members' certificates stops the start.
+func TestExternalEtcdClusterTLS(t *testing.T) {
+	e := testpeers.StartEtcd(t, testpeers.EtcdOptions{Members: 3, TLS: true})
+	flags := func(caFile string) []string {
+		return []string{"--etcd-servers", strings.Join(e.Endpoints(), ","),
+			"--etcd-cafile", caFile, "--etcd-certfile", e.TLS.CertFile, "--etcd-keyfile", e.TLS.KeyFile}
+	}
+	p := startPortico(t, flags(e.TLS.CAFile)...)
+	if strings.Contains(p.logs.String(), "embedded etcd serving") {
+		t.Fatalf("an embedded etcd started:\n%s", p.logs.String())
+	}
+	p.mustKubectl(t, "create", "namespace", "on-the-cluster")
+	last := e.Members[2]
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{last.ClientURL}, TLS: e.TLS.Config(t), DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	resp, err := cli.Get(ctx, "/registry/namespaces/on-the-cluster", clientv3.WithCountOnly())
+	if err != nil || resp.Count != 1 {
+		t.Fatalf("member %s: the namespace's key: %v, count %v", last.Name, err, resp)
+	}
+	e.Members[0].Stop()
+	p.mustKubectl(t, "create", "namespace", "one-member-down")
+	p.mustKubectl(t, "get", "namespace", "on-the-cluster")
+
+	mustFailToStart(t, upArgs(t, flags(p.pki("ca.crt"))...), "etcd:", "not reachable")
 }
