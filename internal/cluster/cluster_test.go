@@ -1,9 +1,14 @@
 package cluster
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/portico-dev/portico/internal/pki"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -44,8 +49,7 @@ func TestOptionsValidate(t *testing.T) {
 func TestLayout(t *testing.T) {
 	o := Options{Dir: t.TempDir(), Portico: "portico", Etcd: "etcd"}
 	o.defaults()
-	c := &Cluster{o: o, pki: Cluster{}.pki}
-	c.pki.Dir = o.Dir + "/pki"
+	c := &Cluster{o: o, pki: pki.Layout{Dir: filepath.Join(o.Dir, "pki")}}
 	if err := c.layout(); err != nil {
 		t.Fatal(err)
 	}
@@ -86,4 +90,39 @@ func lastIndex(args []string, name string) int {
 		}
 	}
 	return -1
+}
+
+// TestKubeconfig: one cluster and one context per gateway (a kubeconfig
+// cluster has one server), the first current, the admin certificate
+// embedded.
+func TestKubeconfig(t *testing.T) {
+	dir := t.TempDir()
+	l := pki.Layout{Dir: filepath.Join(dir, "pki")}
+	if _, err := l.EnsureDev(); err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := pki.EnsureSelfSigned(filepath.Join(dir, "certs"), []string{"localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Cluster{pki: l, ServingCert: cert, ServingKey: key, Gateways: []*Process{
+		{Name: "gateway-0", Address: "https://127.0.0.1:1"}, {Name: "gateway-1", Address: "https://127.0.0.1:2"},
+	}}
+	b, err := c.Kubeconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.CurrentContext != "gateway-0" || len(cfg.Contexts) != 2 || len(cfg.Clusters) != 2 {
+		t.Fatalf("kubeconfig: current %q, %d contexts, %d clusters", cfg.CurrentContext, len(cfg.Contexts), len(cfg.Clusters))
+	}
+	for _, g := range c.Gateways {
+		ctx := cfg.Contexts[g.Name]
+		if ctx == nil || cfg.Clusters[ctx.Cluster].Server != g.Address || len(cfg.AuthInfos[ctx.AuthInfo].ClientCertificateData) == 0 {
+			t.Errorf("context %s: %+v", g.Name, ctx)
+		}
+	}
 }

@@ -373,3 +373,31 @@ func TestAnsweredUnavailableNotRetried(t *testing.T) {
 		t.Fatalf("answered Unavailable: %v after %d tries (given up: %v), want Unavailable after 1, given up", err, f.answered.Load(), gaveUp())
 	}
 }
+
+// TestDNSTarget: a dns:/// target resolves to the backends and verifies
+// them for the name (the certificates carry "localhost").
+func TestDNSTarget(t *testing.T) {
+	layout := testPKI(t)
+	f := &fakes{}
+	f.gets.Store(1) // no scripted failure
+	addrs, _ := startBackends(t, layout, f, 1)
+	_, port, _ := net.SplitHostPort(addrs[0])
+	cfg, err := tlsconf.Files{CertFile: layout.ServiceCert("gateway"), KeyFile: layout.ServiceKey("gateway"), CAFiles: []string{layout.CACert()}}.ServiceClientConfig("", "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := ParseTarget("dns:///localhost:" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := DialTarget(target, Options{TLS: cfg, Retry: ResourceCalls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := corev1.NewConfigMapServiceClient(conn).GetConfigMap(ctx, &corev1.GetConfigMapRequest{Name: "a"}); err != nil {
+		t.Fatalf("get through %s: %v", target, err)
+	}
+}
