@@ -440,6 +440,19 @@ func TestPodSubresources(t *testing.T) {
 	if out.GetPod().GetStatus().GetPhase() != "Running" || out.GetPod().GetSpec().GetNodeName() != "node-1" {
 		t.Fatalf("after status update: %v", out.GetPod())
 	}
+	// The same status again, by update (on the current version) or by
+	// patch, writes nothing: the resourceVersion stays, as in
+	// kube-apiserver, so no watcher sees an event and no writer
+	// holding that version conflicts.
+	rv := out.GetPod().GetMetadata().GetResourceVersion()
+	again, err := c.pods.UpdatePodStatus(ctx, &corev1.UpdatePodStatusRequest{Namespace: ns, Name: "p", Pod: out.GetPod(), FieldManager: "kubelet"})
+	if err != nil || again.GetPod().GetMetadata().GetResourceVersion() != rv {
+		t.Fatalf("the same status update: resourceVersion %s, was %s (%v)", again.GetPod().GetMetadata().GetResourceVersion(), rv, err)
+	}
+	patched, err := c.pods.PatchPodStatus(ctx, &corev1.PatchPodStatusRequest{Namespace: ns, Name: "p", FieldManager: "kubelet", PatchType: patchpkg.Merge, Patch: []byte(`{"status":{"phase":"Running"}}`)})
+	if err != nil || patched.GetPod().GetMetadata().GetResourceVersion() != rv {
+		t.Fatalf("a status patch that changes nothing: resourceVersion %s, was %s (%v)", patched.GetPod().GetMetadata().GetResourceVersion(), rv, err)
+	}
 	// A pod delete answers the pod, marked deleted.
 	del, err := c.pods.DeletePod(ctx, &corev1.DeletePodRequest{Namespace: ns, Name: "p"})
 	if err != nil || del.GetPod().GetMetadata().GetDeletionTimestamp() == nil {
