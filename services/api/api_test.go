@@ -484,8 +484,13 @@ func TestNamespaceDeletion(t *testing.T) {
 		t.Fatalf("content is removed by the namespace controller, not the delete: %v", err)
 	}
 	_, err = c.cm.CreateConfigMap(ctx, &corev1.CreateConfigMapRequest{Namespace: ns, ConfigMap: configMap("b", nil)})
-	if reason(err) != apierrors.ReasonForbidden || !strings.Contains(err.Error(), "because it is being terminated") {
-		t.Fatalf("create in a Terminating namespace: %v", err)
+	// kube-apiserver's NamespaceLifecycle words it about the object and
+	// adds the cause controllers check (apierrors.HasStatusCause).
+	st, _ := apierrors.ToStatus(err)
+	if want := fmt.Sprintf(`configmaps "b" is forbidden: unable to create new content in namespace %s because it is being terminated`, ns); reason(err) != apierrors.ReasonForbidden ||
+		st.GetMessage() != want || st.GetDetails().GetKind() != "configmaps" || st.GetDetails().GetName() != "b" ||
+		len(st.GetDetails().GetCauses()) != 1 || st.GetDetails().GetCauses()[0].GetReason() != "NamespaceTerminating" || st.GetDetails().GetCauses()[0].GetField() != "metadata.namespace" {
+		t.Fatalf("create in a Terminating namespace: %v, status %v", err, st)
 	}
 	finalize := func(finalizers ...string) (*corev1.UpdateNamespaceFinalizeResponse, error) {
 		return c.ns.UpdateNamespaceFinalize(ctx, &corev1.UpdateNamespaceFinalizeRequest{Name: ns,
