@@ -392,6 +392,15 @@ func startAPI(ctx context.Context, e *env, etcdc *clientv3.Client) (*grpcserver.
 	if err := svc.EnsureSystemPriorityClasses(initCtx); err != nil {
 		return nil, closers, err
 	}
+	if e.o.clientCAFile != "" {
+		ca, err := os.ReadFile(e.o.clientCAFile)
+		if err != nil {
+			return nil, closers, fmt.Errorf("--client-ca-file: %w", err)
+		}
+		if err := svc.EnsureAuthenticationConfigMap(initCtx, ca); err != nil {
+			return nil, closers, err
+		}
+	}
 	srv, err := e.newServer("api", e.o.grpcAPIAddress, svc.AuthFunc(),
 		[]grpc.UnaryServerInterceptor{svc.UnaryAuthorizer()}, []grpc.StreamServerInterceptor{svc.StreamAuthorizer()})
 	if err != nil {

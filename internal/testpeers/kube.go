@@ -114,7 +114,7 @@ func StartKubeAPIServer(tb testing.TB, etcd *Etcd, extra ...string) *KubeAPIServ
 		tb.Logf("a port was taken before kube-apiserver bound it; trying a fresh port")
 	}
 	s.Kubeconfig = filepath.Join(dir, "admin.kubeconfig")
-	writeFile(tb, s.Kubeconfig, kubeconfig(tb, s.URL, s.CAFile, s.Token))
+	writeFile(tb, s.Kubeconfig, TokenKubeconfig(tb, s.URL, s.CAFile, s.Token))
 	return s
 }
 
@@ -250,19 +250,19 @@ func StartKwok(tb testing.TB, s *KubeAPIServer, extra ...string) *Process {
 	}
 }
 
-// kwokStages are the stages kwok's own "fast" setup uses (kwok has none
-// built in): nodes become Ready and keep a heartbeat; pods become Ready,
-// complete and go away when deleted. They come from kwok's module.
+// kwokStages are the stages of kwok's own "fast" setup
+// (kustomize/stage/fast; kwok has none built in): nodes become Ready and
+// keep their status fresh while kwok renews their leases in
+// kube-node-lease (--node-lease-duration-seconds, 40 by default), as a
+// kubelet does; pods become Ready, complete when a Job owns them and go
+// away when deleted. They come from kwok's module.
 func kwokStages(tb testing.TB) string {
 	tb.Helper()
-	dir, err := cache(tb).ModuleDir(context.Background(), "sigs.k8s.io/kwok")
-	if err != nil {
-		tb.Fatal(err)
-	}
+	dir := ModuleDir(tb, KwokModule)
 	var docs []string
 	for _, f := range []string{
 		"node/fast/node-initialize.yaml",
-		"node/heartbeat/node-heartbeat.yaml",
+		"node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
 		"pod/fast/pod-ready.yaml",
 		"pod/fast/pod-complete.yaml",
 		"pod/fast/pod-delete.yaml",
@@ -274,6 +274,22 @@ func kwokStages(tb testing.TB) string {
 		docs = append(docs, string(data))
 	}
 	return strings.Join(docs, "\n---\n")
+}
+
+// KwokModule is kwok's module, whose kustomize/ folder holds its stages
+// and its RBAC (kustomize/rbac: the kwok-controller service account,
+// ClusterRole and binding).
+const KwokModule = "sigs.k8s.io/kwok"
+
+// ModuleDir is the folder of a module test/peers requires, in the module
+// cache.
+func ModuleDir(tb testing.TB, module string) string {
+	tb.Helper()
+	dir, err := cache(tb).ModuleDir(context.Background(), module)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return dir
 }
 
 // startComponent starts a component serving https health on a port, and
@@ -313,8 +329,8 @@ func waitHealthz(tb testing.TB, p *Process, c *http.Client, url string) bool {
 	return ok
 }
 
-// kubeconfig is a kubeconfig for server with a bearer token.
-func kubeconfig(tb testing.TB, server, caFile, token string) string {
+// TokenKubeconfig is a kubeconfig for server with a bearer token.
+func TokenKubeconfig(tb testing.TB, server, caFile, token string) string {
 	tb.Helper()
 	caPEM, err := os.ReadFile(caFile)
 	if err != nil {

@@ -440,6 +440,19 @@ func TestPodSubresources(t *testing.T) {
 	if out.GetPod().GetStatus().GetPhase() != "Running" || out.GetPod().GetSpec().GetNodeName() != "node-1" {
 		t.Fatalf("after status update: %v", out.GetPod())
 	}
+	// The same status again, by update (on the current version) or by
+	// patch, writes nothing: the resourceVersion stays, as in
+	// kube-apiserver, so no watcher sees an event and no writer
+	// holding that version conflicts.
+	rv := out.GetPod().GetMetadata().GetResourceVersion()
+	again, err := c.pods.UpdatePodStatus(ctx, &corev1.UpdatePodStatusRequest{Namespace: ns, Name: "p", Pod: out.GetPod(), FieldManager: "kubelet"})
+	if err != nil || again.GetPod().GetMetadata().GetResourceVersion() != rv {
+		t.Fatalf("the same status update: resourceVersion %s, was %s (%v)", again.GetPod().GetMetadata().GetResourceVersion(), rv, err)
+	}
+	patched, err := c.pods.PatchPodStatus(ctx, &corev1.PatchPodStatusRequest{Namespace: ns, Name: "p", FieldManager: "kubelet", PatchType: patchpkg.Merge, Patch: []byte(`{"status":{"phase":"Running"}}`)})
+	if err != nil || patched.GetPod().GetMetadata().GetResourceVersion() != rv {
+		t.Fatalf("a status patch that changes nothing: resourceVersion %s, was %s (%v)", patched.GetPod().GetMetadata().GetResourceVersion(), rv, err)
+	}
 	// A pod delete answers the pod, marked deleted.
 	del, err := c.pods.DeletePod(ctx, &corev1.DeletePodRequest{Namespace: ns, Name: "p"})
 	if err != nil || del.GetPod().GetMetadata().GetDeletionTimestamp() == nil {
@@ -471,8 +484,13 @@ func TestNamespaceDeletion(t *testing.T) {
 		t.Fatalf("content is removed by the namespace controller, not the delete: %v", err)
 	}
 	_, err = c.cm.CreateConfigMap(ctx, &corev1.CreateConfigMapRequest{Namespace: ns, ConfigMap: configMap("b", nil)})
-	if reason(err) != apierrors.ReasonForbidden || !strings.Contains(err.Error(), "because it is being terminated") {
-		t.Fatalf("create in a Terminating namespace: %v", err)
+	// kube-apiserver's NamespaceLifecycle words it about the object and
+	// adds the cause controllers check (apierrors.HasStatusCause).
+	st, _ := apierrors.ToStatus(err)
+	if want := fmt.Sprintf(`configmaps "b" is forbidden: unable to create new content in namespace %s because it is being terminated`, ns); reason(err) != apierrors.ReasonForbidden ||
+		st.GetMessage() != want || st.GetDetails().GetKind() != "configmaps" || st.GetDetails().GetName() != "b" ||
+		len(st.GetDetails().GetCauses()) != 1 || st.GetDetails().GetCauses()[0].GetReason() != "NamespaceTerminating" || st.GetDetails().GetCauses()[0].GetField() != "metadata.namespace" {
+		t.Fatalf("create in a Terminating namespace: %v, status %v", err, st)
 	}
 	finalize := func(finalizers ...string) (*corev1.UpdateNamespaceFinalizeResponse, error) {
 		return c.ns.UpdateNamespaceFinalize(ctx, &corev1.UpdateNamespaceFinalizeRequest{Name: ns,

@@ -613,6 +613,12 @@ func statusSubresource[T storage.Object](r *resource[T]) map[string]func(context
 			if o.dryRun {
 				return next, nil
 			}
+			if proto.Equal(next, cur) {
+				// Nothing changed: nothing is written, as for the
+				// object itself (commit) and in kube-apiserver, whose
+				// GuaranteedUpdate keeps unchanged bytes.
+				return cur, nil
+			}
 			out, err := r.store.Update(ctx, ns, name, next)
 			if err != nil && rv == "" && attempt < maxUpdateRetries && apierrors.ReasonOf(r.err(err, name)) == apierrors.ReasonConflict {
 				continue

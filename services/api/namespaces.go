@@ -40,6 +40,10 @@ func (s *Service) EnsureSystemNamespaces(ctx context.Context) error {
 	return nil
 }
 
+// errNamespaceTerminating is namespaceActive's answer for a Terminating
+// namespace; the create turns it into namespaceTerminating.
+var errNamespaceTerminating = errors.New("the namespace is being terminated")
+
 // namespaceActive is nil when objects may be created in ns.
 func (s *Service) namespaceActive(ctx context.Context, ns string) error {
 	n, err := s.namespaces.get(ctx, "", ns)
@@ -47,9 +51,29 @@ func (s *Service) namespaceActive(ctx context.Context, ns string) error {
 		return err
 	}
 	if n.GetStatus().GetPhase() == phaseTerminating {
-		return apierrors.Forbidden("", "namespaces", ns, fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", ns))
+		return errNamespaceTerminating
 	}
 	return nil
+}
+
+// namespaceTerminating is kube-apiserver's NamespaceLifecycle refusal of
+// a create in a Terminating namespace: a 403 about the object, with the
+// NamespaceTerminating cause that controllers look for
+// (apierrors.HasStatusCause) to stop creating there without an error.
+func namespaceTerminating(group, resource, name, ns string) error {
+	return apierrors.New(apierrors.ReasonForbidden,
+		fmt.Sprintf("%s %q is forbidden: unable to create new content in namespace %s because it is being terminated", qualifiedResource(group, resource), name, ns),
+		apierrors.Details{Group: group, Kind: resource, Name: name, Causes: []*corev1.StatusCause{{
+			Reason: "NamespaceTerminating", Message: fmt.Sprintf("namespace %s is being terminated", ns), Field: "metadata.namespace",
+		}}})
+}
+
+// qualifiedResource is "pods", "deployments.apps".
+func qualifiedResource(group, resource string) string {
+	if group == "" {
+		return resource
+	}
+	return resource + "." + group
 }
 
 // deleteNamespace is kube-apiserver's namespace delete: the first marks

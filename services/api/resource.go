@@ -211,7 +211,9 @@ func (r *resource[T]) create(ctx context.Context, ns string, obj T, o writeOptio
 		return zero, apierrors.Invalid(r.group, r.kind, m.Name, causes)
 	}
 	if r.namespaced && r.namespaceExists != nil {
-		if err := r.namespaceExists(ctx, ns); err != nil {
+		if err := r.namespaceExists(ctx, ns); errors.Is(err, errNamespaceTerminating) {
+			return zero, namespaceTerminating(r.group, r.plural, m.Name, ns)
+		} else if err != nil {
 			return zero, err
 		}
 	}
