@@ -163,6 +163,17 @@ func (b *builder) resource(paths map[string]any, r Resource) {
 		return o
 	}
 	write := []any{param("dryRun", "query", "string"), param("fieldManager", "query", "string"), param("fieldValidation", "query", "string")}
+	// patch is a PATCH operation taking the patch media types (the three
+	// every kind takes, plus more).
+	patch := func(id, name string, more ...string) map[string]any {
+		p := op("patch", id, append(write, param("force", "query", "boolean")), "", name)
+		content := map[string]any{}
+		for _, t := range append([]string{"application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"}, more...) {
+			content[t] = map[string]any{"schema": map[string]any{"type": "object"}}
+		}
+		p["requestBody"] = map[string]any{"content": content, "required": true}
+		return p
+	}
 	list := []any{param("labelSelector", "query", "string"), param("fieldSelector", "query", "string"), param("limit", "query", "integer"),
 		param("continue", "query", "string"), param("resourceVersion", "query", "string"), param("watch", "query", "boolean"),
 		param("timeoutSeconds", "query", "integer"), param("allowWatchBookmarks", "query", "boolean")}
@@ -184,14 +195,7 @@ func (b *builder) resource(paths map[string]any, r Resource) {
 		it["put"] = op("put", "replace"+r.Kind, write, objName, objName)
 	}
 	if has["patch"] {
-		p := op("patch", "patch"+r.Kind, append(write, param("force", "query", "boolean")), "", objName)
-		p["requestBody"] = map[string]any{"content": map[string]any{
-			"application/json-patch+json":            map[string]any{"schema": map[string]any{"type": "object"}},
-			"application/merge-patch+json":           map[string]any{"schema": map[string]any{"type": "object"}},
-			"application/strategic-merge-patch+json": map[string]any{"schema": map[string]any{"type": "object"}},
-			"application/apply-patch+yaml":           map[string]any{"schema": map[string]any{"type": "object"}},
-		}, "required": true}
-		it["patch"] = p
+		it["patch"] = patch("patch"+r.Kind, objName, "application/apply-patch+yaml")
 	}
 	if has["delete"] {
 		it["delete"] = op("delete", "delete"+r.Kind, []any{param("dryRun", "query", "string"), param("gracePeriodSeconds", "query", "integer"), param("propagationPolicy", "query", "string")}, "", objName)
@@ -212,13 +216,8 @@ func (b *builder) resource(paths map[string]any, r Resource) {
 			case "update":
 				ops["put"] = op("put", "replace"+id, write, subName, subName)
 			case "patch":
-				p := op("patch", "patch"+id, append(write, param("force", "query", "boolean")), "", subName)
-				p["requestBody"] = map[string]any{"content": map[string]any{
-					"application/json-patch+json":            map[string]any{"schema": map[string]any{"type": "object"}},
-					"application/merge-patch+json":           map[string]any{"schema": map[string]any{"type": "object"}},
-					"application/strategic-merge-patch+json": map[string]any{"schema": map[string]any{"type": "object"}},
-				}, "required": true}
-				ops["patch"] = p
+				// An apply patch to a subresource is not served.
+				ops["patch"] = patch("patch"+id, subName)
 			case "create":
 				ops["post"] = op("post", "create"+id, write, subName, subName)
 			}

@@ -113,10 +113,7 @@ func TestGroupsMatchKubeAPIServer(t *testing.T) {
 // validationMatches: the invalid pods and workloads clients most often
 // send are refused with kube-apiserver's code and message, side by side.
 func validationMatches(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
-	clients := []struct {
-		base string
-		c    *http.Client
-	}{{p.insecureURL(), http.DefaultClient}, {kube.URL, kube.Client(t)}}
+	clients := sideBySide(t, p, kube)
 	const (
 		pods   = "/api/v1/namespaces/default/pods"
 		deploy = "/apis/apps/v1/namespaces/default/deployments"
@@ -152,11 +149,7 @@ func validationMatches(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) 
 // refused for a class that does not exist, as kube-apiserver's Priority
 // admission does, side by side.
 func priorityMatches(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
-	type server struct {
-		name, base string
-		c          *http.Client
-	}
-	servers := []server{{"portico", p.insecureURL(), http.DefaultClient}, {"kube-apiserver", kube.URL, kube.Client(t)}}
+	servers := sideBySide(t, p, kube)
 	// kube-apiserver has no controller manager here to make the default
 	// service account its ServiceAccount admission wants.
 	httpDo(t, servers[1].c, "POST", kube.URL+"/api/v1/namespaces/default/serviceaccounts", "application/json", `{"metadata":{"name":"default"}}`)
@@ -204,18 +197,14 @@ func priorityMatches(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
 // events.k8s.io's field selectors select it, and a watch of one version
 // sees a write of the other.
 func eventsMatch(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
-	type server struct {
-		name, base string
-		c          *http.Client
-	}
-	servers := []server{{"portico", p.insecureURL(), http.DefaultClient}, {"kube-apiserver", kube.URL, kube.Client(t)}}
+	servers := sideBySide(t, p, kube)
 	const (
 		core = "/api/v1/namespaces/default/events"
 		v1   = "/apis/events.k8s.io/v1/namespaces/default/events"
 	)
 	// answer is a request's code and body, without what differs by
 	// server; rv is the object's resourceVersion.
-	answer := func(s server, method, path, body string) (out, rv string) {
+	answer := func(s sideServer, method, path, body string) (out, rv string) {
 		t.Helper()
 		code, _, raw := httpDo(t, s.c, method, s.base+path, "application/json", body)
 		var v map[string]any
@@ -297,11 +286,7 @@ func eventsMatch(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
 // generation), a negative count (422) and a stale resourceVersion (409);
 // and `kubectl scale` works on Portico.
 func scaleMatches(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
-	type server struct {
-		name, base string
-		c          *http.Client
-	}
-	servers := []server{{"portico", p.insecureURL(), http.DefaultClient}, {"kube-apiserver", kube.URL, kube.Client(t)}}
+	servers := sideBySide(t, p, kube)
 	const (
 		deploy = "/apis/apps/v1/namespaces/default/deployments"
 		rc     = "/api/v1/namespaces/default/replicationcontrollers"
@@ -309,7 +294,7 @@ func scaleMatches(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
 	template := `"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}`
 	// answer is one request's code and body without what differs by
 	// server (uid, resourceVersion, creation time).
-	answer := func(s server, method, path, contentType, body string) string {
+	answer := func(s sideServer, method, path, contentType, body string) string {
 		t.Helper()
 		code, _, out := httpDo(t, s.c, method, s.base+path, contentType, body)
 		var v map[string]any
@@ -362,6 +347,18 @@ func scaleMatches(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) {
 	if got := p.mustKubectl(t, "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "7" {
 		t.Errorf("after kubectl scale --replicas=7, spec.replicas = %s", got)
 	}
+}
+
+// sideServer is one of the two servers a side-by-side check asks.
+type sideServer struct {
+	name, base string
+	c          *http.Client
+}
+
+// sideBySide are Portico (its insecure port) and kube-apiserver, in
+// that order.
+func sideBySide(t *testing.T, p *portico, kube *testpeers.KubeAPIServer) []sideServer {
+	return []sideServer{{"portico", p.insecureURL(), http.DefaultClient}, {"kube-apiserver", kube.URL, kube.Client(t)}}
 }
 
 // describeSub is what discovery says of a subresource: the kind it takes
