@@ -456,8 +456,18 @@ func (l *chaosLoad) write(ctx context.Context, w int) {
 			}
 			return 0, ""
 		}
-		b, _ := io.ReadAll(resp.Body)
+		b, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if err != nil {
+			// A status line without its whole body is no answer: the
+			// gateway died mid-response, and client-go would see an
+			// error too.
+			if ctx.Err() == nil {
+				l.record(chaosOp{start: start, end: time.Now(), what: what + " no answer"})
+				gw = (gw + 1) % len(l.urls)
+			}
+			return 0, ""
+		}
 		ok := resp.StatusCode < 300 || (resp.StatusCode == http.StatusNotFound && what == "read")
 		op := chaosOp{start: start, end: time.Now(), ok: ok, what: fmt.Sprintf("%s %d", what, resp.StatusCode)}
 		if !ok {
