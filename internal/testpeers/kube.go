@@ -237,6 +237,10 @@ func StartKwok(tb testing.TB, s *KubeAPIServer, extra ...string) *Process {
 			"--server-address", fmt.Sprintf("127.0.0.1:%d", port),
 			"--node-ip", "127.0.0.1",
 			"--node-name", "127.0.0.1",
+			// kwok's flag defaults to 0 (no leases) when --config
+			// holds no KwokConfiguration; kwokctl passes 40, the
+			// kubelet's default.
+			"--node-lease-duration-seconds", "40",
 		}, extra...)
 		p := Start(tb, "kwok", bin, args...)
 		c := &http.Client{Timeout: 2 * time.Second}
@@ -253,8 +257,7 @@ func StartKwok(tb testing.TB, s *KubeAPIServer, extra ...string) *Process {
 // kwokStages are the stages of kwok's own "fast" setup
 // (kustomize/stage/fast; kwok has none built in): nodes become Ready and
 // keep their status fresh while kwok renews their leases in
-// kube-node-lease (--node-lease-duration-seconds, 40 by default), as a
-// kubelet does; pods become Ready, complete when a Job owns them and go
+// kube-node-lease (--node-lease-duration-seconds), as a kubelet does; pods become Ready, complete when a Job owns them and go
 // away when deleted. They come from kwok's module.
 func kwokStages(tb testing.TB) string {
 	tb.Helper()

@@ -76,6 +76,8 @@ type clients struct {
 	cm   corev1.ConfigMapServiceClient
 	pods corev1.PodServiceClient
 	svc  *Service
+	// conn reaches every other kind's service.
+	conn *grpc.ClientConn
 }
 
 func newAPI(t *testing.T) clients {
@@ -122,7 +124,7 @@ func newAPIOptions(t *testing.T, a Authenticator, o Options) clients {
 	}
 	return clients{
 		ns: corev1.NewNamespaceServiceClient(conn), cm: corev1.NewConfigMapServiceClient(conn),
-		pods: corev1.NewPodServiceClient(conn), svc: s,
+		pods: corev1.NewPodServiceClient(conn), svc: s, conn: conn,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -41,6 +42,10 @@ type kindRules struct {
 	validate func(storage.Object) []*corev1.StatusCause
 	// admit runs on a create (old nil) and an update, with the caller.
 	admit func(ctx context.Context, obj, old storage.Object) error
+	// changed makes metadata.generation count the updates it reports
+	// (starting at 1), for a kind without a spec whose generation
+	// kube-apiserver counts all the same.
+	changed func(obj, old storage.Object) bool
 }
 
 // genericKinds are the rules of the generic kinds that have any, by
@@ -70,6 +75,9 @@ var genericKinds = map[string]kindRules{
 	"certificates.k8s.io/ClusterTrustBundle":    {nameRule: validatePathSegmentName, fields: []string{"spec.signerName"}},
 	"certificates.k8s.io/PodCertificateRequest": {fields: []string{"spec.signerName", "spec.podName", "spec.nodeName"}},
 	"resource.k8s.io/ResourceSlice":             {fields: []string{"spec.nodeName", "spec.driver"}},
+	// The endpointslice controller's tracker tells a stale informer
+	// cache by the generation of the slices it wrote.
+	"discovery.k8s.io/EndpointSlice": {changed: changedBeyondMetadata},
 }
 
 // buildGeneric makes the resource of a kind without hooks of its own: a
@@ -80,7 +88,7 @@ func buildGeneric(env kindEnv, row resources.Resource) *resource[storage.Object]
 	r := buildRow[storage.Object](env, row)
 	rules := genericKinds[row.Group+"/"+row.Kind]
 	_, hasStatus := r.subresources["status"]
-	generations := tracksGeneration(row)
+	generations := tracksGeneration(row) || rules.changed != nil
 	r.beforeCreate = func(obj storage.Object) {
 		if hasStatus {
 			clearField(obj, "status")
@@ -92,7 +100,14 @@ func buildGeneric(env kindEnv, row resources.Resource) *resource[storage.Object]
 			rules.created(obj)
 		}
 	}
-	if generations {
+	switch {
+	case rules.changed != nil:
+		r.beforeUpdate = func(obj, old storage.Object) {
+			if rules.changed(obj, old) {
+				metaOf(obj).Generation = metaOf(old).GetGeneration() + 1
+			}
+		}
+	case generations:
 		r.beforeUpdate = func(obj, old storage.Object) { nextGeneration(env.codec, obj, old) }
 	}
 	r.beforeWrite = rules.defaults
@@ -165,6 +180,16 @@ func tracksGeneration(row resources.Resource) bool {
 		return false
 	}
 	return row.New().ProtoReflect().Descriptor().Fields().ByName("spec") != nil
+}
+
+// changedBeyondMetadata reports an update that changes anything but
+// metadata, or the labels: kube-apiserver's EndpointSlice strategy
+// counts those in metadata.generation.
+func changedBeyondMetadata(obj, old storage.Object) bool {
+	a, b := proto.Clone(obj), proto.Clone(old)
+	clearField(a.(storage.Object), "metadata")
+	clearField(b.(storage.Object), "metadata")
+	return !proto.Equal(a, b) || !maps.Equal(metaOf(obj).GetLabels(), metaOf(old).GetLabels())
 }
 
 // nextGeneration bumps obj's generation past old's when its spec changed.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -183,49 +182,4 @@ func TestPeersControlPlane(t *testing.T) {
 		return p.Spec.NodeName == node.Name && p.Status.Phase == corev1.PodRunning
 	})
 	t.Logf("pod: %s", last)
-}
-
-// TestControlPlaneOnPortico: the real kube-scheduler and
-// kube-controller-manager v1.37.2 run against Portico (Node,RBAC, the
-// controllers with their own service-account credentials, Portico's own
-// controllers stepped aside): a Deployment becomes a ReplicaSet and pods
-// the scheduler binds to the node, and a Job gets its pod.
-func TestControlPlaneOnPortico(t *testing.T) {
-	p := startPortico(t, "--builtin-controllers=")
-	p.waitPolicy(t)
-	api := &testpeers.KubeAPIServer{
-		URL:                   p.secureURL(),
-		CAFile:                filepath.Join(p.dataDir, "certs", "apiserver.crt"),
-		Kubeconfig:            p.kubeconfig(),
-		ServiceAccountKeyFile: filepath.Join(p.dataDir, "pki", "service-account.key"),
-	}
-	testpeers.StartKubeScheduler(t, api)
-	testpeers.StartKubeControllerManager(t, api)
-	kubectl := func(args ...string) string {
-		t.Helper()
-		return p.mustKubectl(t, args...)
-	}
-	if r := p.create(t, nil, `{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1","labels":{"kubernetes.io/hostname":"n1"}},
-"status":{"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}`); r.err != nil {
-		t.Fatalf("create node: %s", r)
-	}
-	kubectl("create", "deployment", "web", "--image=nginx", "--replicas=3")
-	kubectl("create", "job", "once", "--image=busybox")
-	bound := func(selector string, want int) func() bool {
-		return func() bool {
-			out := p.kubectl(t, "get", "pods", "-l", selector, "-o", "jsonpath={range .items[*]}{.spec.nodeName}{\"\\n\"}{end}").stdout
-			n := 0
-			for _, node := range strings.Fields(out) {
-				if node == "n1" {
-					n++
-				}
-			}
-			return n == want
-		}
-	}
-	testwait.Until(t, 60*time.Second, "the Deployment's 3 pods bound to n1", bound("app=web", 3))
-	testwait.Until(t, 60*time.Second, "the Job's pod bound to n1", bound("job-name=once", 1))
-	if rs := kubectl("get", "replicasets", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.ownerReferences[0].name}"); rs != "web" {
-		t.Errorf("the ReplicaSet's owner = %q, want the Deployment web", rs)
-	}
 }

@@ -7,6 +7,7 @@
 //	go tool task bench                      # builds bin/portico and the peers first
 //	go run ./internal/tools/bench -d 5s     # the same, once they are built
 //	go run ./internal/tools/bench -quick    # about a minute, smaller counts
+//	go run ./internal/tools/bench -sched-only  # the real scheduler's throughput alone
 //
 // Only loopback is loaded, every measurement is bounded by -d, and every
 // process it starts is stopped before it exits.
@@ -38,6 +39,11 @@ type options struct {
 	// watchers and writes are the watch fan-out (e).
 	watchers, writes int
 	grpc             bool
+	// schedPods pods onto schedNodes nodes are the scheduling
+	// throughput (h); 0 pods skips it.
+	schedPods, schedNodes int
+	// schedOnly measures (h) alone.
+	schedOnly bool
 }
 
 // Validate reports options that would run unbounded or not at all.
@@ -55,6 +61,12 @@ func (o options) Validate() []error {
 	if o.watchers < 1 || o.watchers > 5000 || o.writes < 1 || o.writes > 10000 {
 		errs = append(errs, errors.New("-watchers must be 1..5000 and -writes 1..10000"))
 	}
+	if o.schedPods < 0 || o.schedPods > 5000 || o.schedNodes < 1 || o.schedNodes > 1000 {
+		errs = append(errs, errors.New("-sched-pods must be 0..5000 and -sched-nodes 1..1000"))
+	}
+	if o.schedOnly && o.schedPods == 0 {
+		errs = append(errs, errors.New("-sched-only needs -sched-pods above 0"))
+	}
 	for _, n := range o.scale {
 		if n < 1 || n > 20000 {
 			errs = append(errs, fmt.Errorf("-scale %d: counts must be 1..20000", n))
@@ -68,6 +80,7 @@ func (o *options) applyQuick() {
 	o.duration = min(o.duration, time.Second)
 	o.scale = []int{100, 1000}
 	o.watchers, o.writes = min(o.watchers, 100), min(o.writes, 100)
+	o.schedPods = min(o.schedPods, 100)
 }
 
 func main() {
@@ -81,6 +94,9 @@ func main() {
 	flag.IntVar(&o.watchers, "watchers", 1000, "watchers of the watch fan-out")
 	flag.IntVar(&o.writes, "writes", 1000, "configmaps written while they watch")
 	flag.BoolVar(&o.grpc, "grpc", true, "measure the gRPC Get straight to Portico's api")
+	flag.IntVar(&o.schedPods, "sched-pods", 500, "pods the real kube-scheduler binds in the scheduling throughput (0 skips it)")
+	flag.IntVar(&o.schedNodes, "sched-nodes", 100, "Ready nodes the scheduling throughput binds onto")
+	flag.BoolVar(&o.schedOnly, "sched-only", false, "measure the scheduling throughput alone (after the start time and idle RSS)")
 	flag.Parse()
 	for _, s := range strings.Split(scale, ",") {
 		var n int

@@ -8,7 +8,7 @@ import (
 
 func TestOptionsValidate(t *testing.T) {
 	good := func() options {
-		return options{duration: 5 * time.Second, concurrency: 16, portico: "bin/portico", scale: []int{100, 1000, 10000}, watchers: 1000, writes: 1000}
+		return options{duration: 5 * time.Second, concurrency: 16, portico: "bin/portico", scale: []int{100, 1000, 10000}, watchers: 1000, writes: 1000, schedPods: 500, schedNodes: 100}
 	}
 	tests := map[string]struct {
 		change  func(*options)
@@ -22,6 +22,9 @@ func TestOptionsValidate(t *testing.T) {
 		"no watchers":    {change: func(o *options) { o.watchers = 0 }, wantErr: "-watchers"},
 		"too many write": {change: func(o *options) { o.writes = 100_000 }, wantErr: "-writes"},
 		"huge scale":     {change: func(o *options) { o.scale = []int{1_000_000} }, wantErr: "-scale"},
+		"no nodes":       {change: func(o *options) { o.schedNodes = 0 }, wantErr: "-sched-nodes"},
+		"sched skipped":  {change: func(o *options) { o.schedPods = 0 }},
+		"only nothing":   {change: func(o *options) { o.schedPods, o.schedOnly = 0, true }, wantErr: "-sched-only"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -42,9 +45,9 @@ func TestOptionsValidate(t *testing.T) {
 }
 
 func TestApplyQuick(t *testing.T) {
-	o := options{duration: 5 * time.Second, scale: []int{100, 1000, 10000}, watchers: 1000, writes: 1000}
+	o := options{duration: 5 * time.Second, scale: []int{100, 1000, 10000}, watchers: 1000, writes: 1000, schedPods: 500}
 	o.applyQuick()
-	if o.duration != time.Second || len(o.scale) != 2 || o.watchers != 100 || o.writes != 100 {
+	if o.duration != time.Second || len(o.scale) != 2 || o.watchers != 100 || o.writes != 100 || o.schedPods != 100 {
 		t.Fatalf("quick options = %+v", o)
 	}
 }

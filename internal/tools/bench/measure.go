@@ -50,6 +50,10 @@ func (b *bench) measure() {
 		valueRow("g. start to /readyz ok", p.startup.Seconds(), k.startup.Seconds(), formatSeconds),
 		valueRow("g. idle RSS (server process)", float64(rss(p.pid)), float64(rss(k.pid)), formatBytes),
 	)
+	if b.o.schedOnly {
+		b.measureScheduling()
+		return
+	}
 
 	logf("fixtures: namespaces, one 2 KB configmap, 500 configmaps")
 	for _, s := range b.servers {
@@ -115,6 +119,20 @@ func (b *bench) measure() {
 	}
 	b.rows = append(b.rows, valueRow(fmt.Sprintf("f. RSS, %d+ stored 2 KB configmaps, %d open watches", stored, b.o.watchers),
 		float64(watchRSS[0]), float64(watchRSS[1]), formatBytes))
+	b.measureScheduling()
+}
+
+// measureScheduling is (h), the real kube-scheduler binding pods
+// through each server, one server at a time.
+func (b *bench) measureScheduling() {
+	if b.o.schedPods == 0 {
+		return
+	}
+	var r [2]*scheduling
+	for i, s := range b.servers {
+		r[i] = b.scheduling(s)
+	}
+	b.rows = append(b.rows, schedulingRow(b.o, r))
 }
 
 // compare runs the same load on both servers and adds a row.

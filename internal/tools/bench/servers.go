@@ -25,6 +25,8 @@ type server struct {
 	// which has none.
 	insecureURL string
 	token       string
+	// caFile is the CA of the serving certificate.
+	caFile string
 	// client speaks HTTP/2 over TLS to url (one connection, many
 	// streams), as kubectl and client-go do.
 	client *http.Client
@@ -65,6 +67,7 @@ func startKube(tb *programTB, conns int) *server {
 		name:    "kube-apiserver",
 		url:     k.URL,
 		token:   k.Token,
+		caFile:  k.CAFile,
 		client:  httpsClient(tb, k.CAFile, conns),
 		pid:     k.PID(),
 		startup: time.Since(t0),
@@ -126,6 +129,7 @@ func startPortico(tb *programTB, bin string, conns int) *server {
 		url:         fmt.Sprintf("https://127.0.0.1:%d", secure),
 		insecureURL: fmt.Sprintf("http://127.0.0.1:%d", insecure),
 		token:       token,
+		caFile:      filepath.Join(dataDir, "certs", "apiserver.crt"),
 		pid:         cmd.Process.Pid,
 		dataDir:     dataDir,
 		apiAddr:     fmt.Sprintf("127.0.0.1:%d", api),
