@@ -234,6 +234,15 @@ func (b *bench) fill(s *server, ns string, n int) {
 }
 
 func (b *bench) mustCreate(s *server, path string, body []byte) {
+	b.post(s, path, body, false)
+}
+
+// ensureExists is mustCreate where the object may exist already.
+func (b *bench) ensureExists(s *server, path string, body []byte) {
+	b.post(s, path, body, true)
+}
+
+func (b *bench) post(s *server, path string, body []byte, mayExist bool) {
 	req, err := b.request(b.ctx, s, http.MethodPost, path, "application/json", body)
 	if err != nil {
 		b.tb.Fatal(err)
@@ -244,7 +253,7 @@ func (b *bench) mustCreate(s *server, path string, body []byte) {
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
+	if resp.StatusCode != http.StatusCreated && !(mayExist && resp.StatusCode == http.StatusConflict) {
 		b.tb.Fatalf("%s: POST %s: %d %s", s.name, path, resp.StatusCode, msg)
 	}
 }

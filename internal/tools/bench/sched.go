@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,9 +44,17 @@ func (b *bench) scheduling(s *server) *scheduling {
 	logf("%s: %d nodes, the real kube-scheduler, %d pods", s.name, b.o.schedNodes, b.o.schedPods)
 	for _, ns := range []string{"sched", "sched-warm"} {
 		b.mustCreate(s, "/api/v1/namespaces", []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":%q}}`, ns)))
+		// ServiceAccount admission wants the pods' account; no
+		// controller-manager runs beside kube-apiserver to make it.
+		b.ensureExists(s, "/api/v1/namespaces/"+ns+"/serviceaccounts", []byte(`{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default"}}`))
 	}
 	for i := range b.o.schedNodes {
-		b.mustCreate(s, "/api/v1/nodes", node(fmt.Sprintf("bench-node-%d", i)))
+		name := fmt.Sprintf("bench-node-%d", i)
+		b.mustCreate(s, "/api/v1/nodes", node(name))
+		// kube-apiserver's TaintNodesByCondition taints a new node
+		// not-ready until the node lifecycle controller, which does
+		// not run here, sees it Ready: the taint goes as it would.
+		b.untaint(s, name)
 	}
 	kubeconfig := filepath.Join(b.tb.TempDir(), "scheduler.kubeconfig")
 	if err := os.WriteFile(kubeconfig, []byte(testpeers.TokenKubeconfig(b.tb, s.url, s.caFile, s.token)), 0o600); err != nil {
@@ -98,50 +107,93 @@ func (b *bench) scheduling(s *server) *scheduling {
 }
 
 // watchBound watches the pods of ns from now and sends, once want of
-// them have a node or ctx ends, when each was first seen bound. The
-// watch is open when it returns.
+// them have a node or ctx ends, when each was first seen bound. A watch
+// the server ends (kube-apiserver closes one it finds slow to read) is
+// resumed from its last resourceVersion, as client-go's reflector does.
+// The first watch is open when it returns.
 func (b *bench) watchBound(ctx context.Context, s *server, ns string, want int) <-chan map[string]time.Time {
 	rv := b.listRV(s, "/api/v1/namespaces/"+ns+"/pods?limit=1")
-	req, err := b.request(ctx, s, http.MethodGet, "/api/v1/namespaces/"+ns+"/pods?watch=1&timeoutSeconds=300&resourceVersion="+rv, "application/json", nil)
-	if err != nil {
-		b.tb.Fatal(err)
+	open := func() (*http.Response, error) {
+		req, err := b.request(ctx, s, http.MethodGet, "/api/v1/namespaces/"+ns+"/pods?watch=1&timeoutSeconds=300&resourceVersion="+rv, "application/json", nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := s.client.Do(req)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return nil, fmt.Errorf("watching pods from %s: %s", rv, resp.Status)
+		}
+		return resp, err
 	}
-	resp, err := s.client.Do(req)
+	resp, err := open()
 	if err != nil {
-		b.tb.Fatalf("%s: watching pods: %v", s.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		b.tb.Fatalf("%s: watching pods: %s", s.name, resp.Status)
+		b.tb.Fatalf("%s: %v", s.name, err)
 	}
 	out := make(chan map[string]time.Time, 1)
 	go func() {
-		defer resp.Body.Close()
 		seen := map[string]time.Time{}
-		dec := json.NewDecoder(resp.Body)
-		for len(seen) < want {
-			var ev struct {
-				Object struct {
-					Metadata struct {
-						Name string `json:"name"`
-					} `json:"metadata"`
-					Spec struct {
-						NodeName string `json:"nodeName"`
-					} `json:"spec"`
-				} `json:"object"`
+		defer func() { out <- seen }()
+		for {
+			b.readBound(resp.Body, seen, want, &rv)
+			resp.Body.Close()
+			if len(seen) >= want || ctx.Err() != nil {
+				return
 			}
-			if err := dec.Decode(&ev); err != nil {
-				break
-			}
-			if name := ev.Object.Metadata.Name; ev.Object.Spec.NodeName != "" && name != "" {
-				if _, ok := seen[name]; !ok {
-					seen[name] = time.Now()
-				}
+			if resp, err = open(); err != nil {
+				logf("%s: %v", s.name, err)
+				return
 			}
 		}
-		out <- seen
 	}()
 	return out
+}
+
+// readBound reads watch events until want pods are seen bound or the
+// stream ends, noting when each was first seen bound and the last
+// resourceVersion.
+func (b *bench) readBound(body io.Reader, seen map[string]time.Time, want int, rv *string) {
+	dec := json.NewDecoder(body)
+	for len(seen) < want {
+		var ev struct {
+			Object struct {
+				Metadata struct {
+					Name            string `json:"name"`
+					ResourceVersion string `json:"resourceVersion"`
+				} `json:"metadata"`
+				Spec struct {
+					NodeName string `json:"nodeName"`
+				} `json:"spec"`
+			} `json:"object"`
+		}
+		if dec.Decode(&ev) != nil {
+			return
+		}
+		if v := ev.Object.Metadata.ResourceVersion; v != "" {
+			*rv = v
+		}
+		if name := ev.Object.Metadata.Name; ev.Object.Spec.NodeName != "" && name != "" {
+			if _, ok := seen[name]; !ok {
+				seen[name] = time.Now()
+			}
+		}
+	}
+}
+
+// untaint removes every taint of a node.
+func (b *bench) untaint(s *server, name string) {
+	req, err := b.request(b.ctx, s, http.MethodPatch, "/api/v1/nodes/"+name, "application/json", []byte(`{"spec":{"taints":null}}`))
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/merge-patch+json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		b.tb.Fatalf("%s: untaint %s: %v", s.name, name, err)
+	}
+	defer resp.Body.Close()
+	if msg, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK {
+		b.tb.Fatalf("%s: untaint %s: %d %s", s.name, name, resp.StatusCode, msg)
+	}
 }
 
 // node is a Ready node with room for every pod the measurement makes.
