@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/peerbin"
+	"github.com/portico-dev/portico/internal/programtb"
 )
 
 type options struct {
@@ -127,23 +128,11 @@ func main() {
 
 // run starts the servers, measures and prints; every process it started
 // is stopped before it returns, on a failure and on SIGINT too.
-func run(o options) (code int) {
-	tb, err := newProgramTB()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		return 1
-	}
-	defer tb.cleanup()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(fatal)
-			if !ok {
-				panic(r)
-			}
-			fmt.Fprintln(os.Stderr, "bench:", f.msg)
-			code = 1
-		}
-	}()
+func run(o options) int {
+	return programtb.Main("bench", func(tb *programtb.TB) { measureBoth(tb, o) })
+}
+
+func measureBoth(tb *programtb.TB, o options) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -155,7 +144,6 @@ func run(o options) (code int) {
 	b.measure()
 	fmt.Printf("\nmachine: %d cores, load average before %s, after %s; -d %s, -c %d\n\n", runtime.NumCPU(), b.loadBefore, loadAverage(), o.duration, o.concurrency)
 	writeTable(os.Stdout, b.rows)
-	return 0
 }
 
 func logf(format string, args ...any) {

@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/loadgen"
+	"github.com/portico-dev/portico/internal/programtb"
 )
 
 // bench runs the measurements on both servers, Portico first, one
 // server at a time (the other idles).
 type bench struct {
 	o          options
-	tb         *programTB
+	tb         *programtb.TB
 	ctx        context.Context
 	servers    [2]*server // Portico, kube-apiserver
 	rows       []row

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/portico-dev/portico/internal/programtb"
 	"github.com/portico-dev/portico/internal/testpeers"
 )
 
@@ -41,7 +42,7 @@ type server struct {
 	apiAddr string
 }
 
-func httpsClient(tb *programTB, caFile string, conns int) *http.Client {
+func httpsClient(tb *programtb.TB, caFile string, conns int) *http.Client {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		tb.Fatal(err)
@@ -59,7 +60,7 @@ func httpsClient(tb *programTB, caFile string, conns int) *http.Client {
 
 // startKube starts a real etcd and kube-apiserver (internal/testpeers:
 // static token in system:masters, --endpoint-reconciler-type=none).
-func startKube(tb *programTB, conns int) *server {
+func startKube(tb *programtb.TB, conns int) *server {
 	etcd := testpeers.StartEtcd(tb, testpeers.EtcdOptions{})
 	t0 := time.Now()
 	k := testpeers.StartKubeAPIServer(tb, etcd)
@@ -78,7 +79,7 @@ func startKube(tb *programTB, conns int) *server {
 // startPortico starts a real etcd (the same binary as kube-apiserver's)
 // and `portico up` against it, with a token file giving the same kind of
 // user (system:masters), on free loopback ports; it waits for /readyz.
-func startPortico(tb *programTB, bin string, conns int) *server {
+func startPortico(tb *programtb.TB, bin string, conns int) *server {
 	etcd := testpeers.StartEtcd(tb, testpeers.EtcdOptions{})
 	dir := tb.TempDir()
 	token := strconv.FormatInt(time.Now().UnixNano(), 36) + "bench"
