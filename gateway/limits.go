@@ -145,6 +145,11 @@ func bodyTimedOut(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded
 // context ends, and the client gets a 504 Timeout Status, or, when the
 // handler had already started its answer, a cut connection (HTTP/1.1) or
 // a reset stream (HTTP/2). A watch is bounded by its own timeoutSeconds.
+//
+// The handler runs on the request's own goroutine: a timer (no
+// goroutine until it fires) answers the 504 and ends the handler's
+// context, which every piece of its work (gRPC calls, the priority
+// queue, the body's read) honours, so that it returns promptly after.
 func (g *Gateway) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ri, _ := requestInfoOf(r); longRunning(ri) {
@@ -153,32 +158,12 @@ func (g *Gateway) withTimeout(next http.Handler) http.Handler {
 		}
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
-		timer := time.NewTimer(g.opts.RequestTimeout)
-		defer timer.Stop()
 		tw := &timeoutWriter{w: w, h: make(http.Header)}
-		done := make(chan struct{})
-		panicked := make(chan any, 1)
-		go func() {
-			defer func() {
-				if p := recover(); p != nil {
-					panicked <- p
-					return
-				}
-				close(done)
-			}()
-			next.ServeHTTP(tw, r.WithContext(ctx))
-		}()
-		select {
-		case <-done:
-		case p := <-panicked:
-			panic(p) // recoverPanics inside has let it through: ErrAbortHandler
-		case <-timer.C:
-			select {
-			case <-done:
-				return // finished as the timer fired
-			default:
-			}
-			sent := !tw.timeout() // before cancel: the handler's writes fail from now on
+		fired := make(chan struct{})
+		var sent bool // the answer had started at the timeout; read after fired
+		timer := time.AfterFunc(g.opts.RequestTimeout, func() {
+			defer close(fired)
+			sent = !tw.timeout() // before cancel: the handler's writes fail from now on
 			cancel()
 			// A handler still reading the body (sent slowly, or never) is
 			// woken: reads fail from now on. Else it would hold its
@@ -190,11 +175,22 @@ func (g *Gateway) withTimeout(next http.Handler) http.Handler {
 				w.Header().Set("Connection", "close")
 			}
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
-			if sent {
-				panic(http.ErrAbortHandler)
+			if !sent {
+				g.fail(w, apierrors.ReasonTimeout, "Timeout: request did not complete within requested timeout - context deadline exceeded", &corev1.StatusDetails{})
+				_ = http.NewResponseController(w).Flush()
 			}
-			g.fail(w, apierrors.ReasonTimeout, "Timeout: request did not complete within requested timeout - context deadline exceeded", &corev1.StatusDetails{})
-		}
+		})
+		defer func() {
+			// The timer's answer, if it fired, is written before this
+			// returns: w is not used after ServeHTTP.
+			if !timer.Stop() {
+				<-fired
+				if sent {
+					panic(http.ErrAbortHandler)
+				}
+			}
+		}()
+		next.ServeHTTP(tw, r.WithContext(ctx))
 	})
 }
 

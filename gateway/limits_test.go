@@ -52,8 +52,20 @@ func TestLimitInFlight(t *testing.T) {
 	g := newTestGateway(t, Options{MaxRequestsInFlight: 1, RequestTimeout: 200 * time.Millisecond}, Deps{}, routes)
 	insecure := g.insecureHandler()
 	secure := g.observe(g.limitInFlight(g.secureFlow, routes))
+	// The blocked request goes through a real server: its 504 reaches
+	// the client at the timeout while its handler is still held.
+	srv := httptest.NewServer(insecure)
+	defer srv.Close()
 	done := make(chan int)
-	go func() { done <- get(insecure, "GET", "/api/v1/namespaces/a/configmaps/block", nil).Code }()
+	go func() {
+		resp, err := srv.Client().Get(srv.URL + "/api/v1/namespaces/a/configmaps/block")
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
 	<-entered
 
 	tests := map[string]struct {
