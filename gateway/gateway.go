@@ -65,6 +65,9 @@ type Options struct {
 	// sending slowly holds a seat that long at most; 0 means a sixth of
 	// RequestTimeout.
 	RequestBodyTimeout time.Duration
+	// Profiling serves Go's runtime profiles under /debug/pprof/ on the
+	// insecure port (--profiling); never on the secure port.
+	Profiling bool
 }
 
 // Default limits, as kube-apiserver has them.

@@ -72,12 +72,13 @@ func (g *Gateway) routes(mux *runtime.ServeMux) http.Handler {
 // deadline, the fixed user, then impersonation, which this port honours as
 // the secure port does (kubectl --as works on both) but without asking
 // authz: the port has no authorization and its user may impersonate
-// anyone but Portico's own services.
+// anyone but Portico's own services. With --profiling, /debug/pprof/
+// is served here (withProfiling), after the limits.
 func (g *Gateway) insecureHandler() http.Handler {
 	impersonating := g.impersonate(impersonation.AllowAll, g.handler)
-	return g.observe(g.withTimeout(g.recoverPanics(g.limitInFlight(g.insecureFlow, g.limitBodyTime(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return g.observe(g.withTimeout(g.recoverPanics(g.limitInFlight(g.insecureFlow, g.limitBodyTime(withProfiling(g.opts.Profiling, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		impersonating.ServeHTTP(w, r.WithContext(withUser(r.Context(), identity.Unsecured())))
-	}))))))
+	})))))))
 }
 
 // secureHandler serves the secure port: every request is authenticated by

@@ -20,7 +20,8 @@ import (
 )
 
 // newTestGateway builds a Gateway with New on a gRPC connection to
-// nowhere: nothing these tests send reaches a backend. A non-nil routes
+// nowhere: nothing these tests send reaches a backend but d.Authn when
+// given. A non-nil routes
 // replaces the REST routes behind the port filters.
 func newTestGateway(t testing.TB, o Options, d Deps, routes http.Handler) *Gateway {
 	t.Helper()
@@ -32,7 +33,10 @@ func newTestGateway(t testing.TB, o Options, d Deps, routes http.Handler) *Gatew
 	if o.InsecureAddress == "" {
 		o.InsecureAddress = "127.0.0.1:0"
 	}
-	d.API, d.Authn, d.Authz = conn, authnclient.New(conn), authzclient.New(conn)
+	d.API, d.Authz = conn, authzclient.New(conn)
+	if d.Authn == nil {
+		d.Authn = authnclient.New(conn)
+	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -53,6 +53,7 @@ type options struct {
 	maxWatchesPerUser           int
 	requestTimeout              time.Duration
 	requestBodyTimeout          time.Duration
+	profiling                   bool
 	auditLogPath                string
 
 	// authn
@@ -149,6 +150,7 @@ func (o *options) addGatewayFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.maxWatchesPerUser, "max-watches-per-user", o.maxWatchesPerUser, "The most watches one user may have open at once (each port counts its own); past it, 429 with Retry-After. Watches take no seat. system:masters on the secure port is never limited; on the insecure port all watches count as one user's. 0 is no limit.")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", o.requestTimeout, "How long a request other than a watch may take before it is answered 504 Timeout. A watch is bounded by its own timeoutSeconds.")
 	fs.DurationVar(&o.requestBodyTimeout, "request-body-timeout", 0, "How long a client may take to send a request body once the request has its seat; past it, 400 and the seat is freed. Default: a sixth of --request-timeout (10s).")
+	fs.BoolVar(&o.profiling, "profiling", false, "Serve Go's runtime profiles (net/http/pprof) under /debug/pprof/ on the insecure port, and only there; each profile is bounded by --request-timeout. Off by default (kube-apiserver's default is on, on its secure port): a profile costs CPU, and the insecure port asks for no credential.")
 	fs.StringVar(&o.auditLogPath, "audit-log-path", "", "If set, one JSON line (audit.k8s.io/v1 Event, Metadata level) per request is appended to this file; '-' means standard out. Never holds a credential.")
 }
 
@@ -276,6 +278,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	}
 	if o.requestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--request-timeout: %s must be positive", o.requestTimeout))
+	}
+	if o.profiling && o.insecurePort == 0 {
+		errs = append(errs, errors.New("--profiling: profiles are served on the insecure port only, and --insecure-port is 0"))
 	}
 	if o.requestBodyTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--request-body-timeout: %s is negative (0 is a sixth of --request-timeout)", o.requestBodyTimeout))

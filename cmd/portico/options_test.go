@@ -121,6 +121,11 @@ func TestPortFlagsValidate(t *testing.T) {
 			wantErr: []string{"--watch-bookmark-interval: 0s must be positive"},
 		},
 		"short bookmark interval": {args: []string{"--watch-bookmark-interval", "200ms"}},
+		"profiling":               {args: []string{"--profiling"}},
+		"profiling without the insecure port": {
+			args:    []string{"--profiling", "--insecure-port", "0"},
+			wantErr: []string{"--profiling: profiles are served on the insecure port only"},
+		},
 		"every error at once": {
 			args:    []string{"--tls-min-version", "VersionTLS10", "--secure-port", "70000", "--request-timeout", "-1s"},
 			wantErr: []string{"VersionTLS10 is refused", "--secure-port: 70000 is not a port", "--request-timeout"},

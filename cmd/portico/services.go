@@ -604,6 +604,7 @@ func startGateway(ctx context.Context, e *env) (*gateway.Gateway, gateway.Listen
 		MaxRequestsInFlight: e.o.maxRequestsInflight, MaxMutatingRequestsInFlight: e.o.maxMutatingRequestsInflight,
 		MaxWatchesPerUser: e.o.maxWatchesPerUser,
 		RequestTimeout:    e.o.requestTimeout, RequestBodyTimeout: e.o.requestBodyTimeout,
+		Profiling: e.o.profiling,
 	}
 	if e.o.insecurePort != 0 {
 		opts.InsecureAddress = net.JoinHostPort(e.o.insecureBindAddress, fmt.Sprint(e.o.insecurePort))
