@@ -64,6 +64,24 @@ func BenchmarkMarshalConfigMap(b *testing.B) {
 	})
 }
 
+// BenchmarkMarshalConfigMapList is one LIST of 500 of them (about
+// 1.3 MB of JSON): the size where the encoding buffer matters.
+func BenchmarkMarshalConfigMapList(b *testing.B) {
+	list := &corev1.ListConfigMapsResponse{Metadata: &corev1.ListMeta{ResourceVersion: "1184467"}}
+	for range 500 {
+		list.Items = append(list.Items, benchConfigMap())
+	}
+	m := newMarshaler()
+	out, _ := m.Marshal(list)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(out)))
+	for b.Loop() {
+		if _, err := m.Marshal(list); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkUnmarshalConfigMap compares decoding the same body.
 func BenchmarkUnmarshalConfigMap(b *testing.B) {
 	cm := benchConfigMap()

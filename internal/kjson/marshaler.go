@@ -32,6 +32,7 @@ import (
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // ContentType is what the marshaler reads and writes.
@@ -44,6 +45,12 @@ type Marshaler struct {
 	decode      DecodeOptions
 	streamError func(*spb.Status) proto.Message
 	pretty      bool
+
+	// largeSizes holds, per message type, the length of its last answer
+	// that outgrew the pooled buffers (protoreflect.FullName → int): the
+	// next one of that type starts in a buffer of about that size. One
+	// entry per type at most, so bounded by the registered types.
+	largeSizes *sync.Map
 }
 
 // Option configures a Marshaler.
@@ -65,7 +72,7 @@ func WithStreamError(f func(*spb.Status) proto.Message) Option {
 
 // New returns a Marshaler.
 func New(opts ...Option) *Marshaler {
-	m := &Marshaler{}
+	m := &Marshaler{largeSizes: new(sync.Map)}
 	for _, o := range opts {
 		o(m)
 	}
@@ -86,7 +93,7 @@ func (m *Marshaler) DecodeOptions() DecodeOptions { return m.decode }
 func (m *Marshaler) Pretty() *Marshaler {
 	c := *m
 	c.pretty = true
-	return &c
+	return &c // sharing largeSizes, which the pretty form never uses
 }
 
 // ContentType is "application/json".
@@ -152,20 +159,36 @@ func (m *Marshaler) finish(b []byte, newline bool) ([]byte, error) {
 }
 
 // bufPool holds encoding buffers: a message is written into one, then
-// copied out at its final size.
+// copied out at its final size, unless it grew the buffer past
+// maxPooled.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // maxPooled is the largest buffer kept for reuse.
 const maxPooled = 256 << 10
 
 func (m *Marshaler) encode(msg proto.Message, newline bool) ([]byte, error) {
+	pm := msg.ProtoReflect()
+	if n, ok := m.largeSizes.Load(pm.Descriptor().FullName()); ok && !m.pretty {
+		// Like the last large one of its type (a list): written into a
+		// buffer of about its size, and handed out as it is.
+		return m.encodeLarge(pm, n.(int), newline)
+	}
 	bp := bufPool.Get().(*[]byte)
-	b, err := m.types.AppendMessage((*bp)[:0], msg.ProtoReflect())
+	b, err := m.types.AppendMessage((*bp)[:0], pm)
 	if err == nil && m.pretty {
 		var out []byte
 		out, err = m.finish(b, newline)
 		m.release(bp, b)
 		return out, err
+	}
+	if err == nil && cap(b) > maxPooled {
+		// Grown past what the pool keeps (a large list): handed out as
+		// it is, not copied, and its size kept for the next one.
+		m.largeSizes.Store(pm.Descriptor().FullName(), len(b))
+		if newline {
+			b = append(b, '\n')
+		}
+		return b, nil
 	}
 	var out []byte
 	if err == nil {
@@ -181,6 +204,25 @@ func (m *Marshaler) encode(msg proto.Message, newline bool) ([]byte, error) {
 	}
 	m.release(bp, b)
 	return out, err
+}
+
+// encodeLarge writes pm into a new buffer of hint bytes and a margin.
+// The hint follows the type's answers both ways: a smaller answer of the
+// type lowers it, and one that fits the pool again drops it.
+func (m *Marshaler) encodeLarge(pm protoreflect.Message, hint int, newline bool) ([]byte, error) {
+	b, err := m.types.AppendMessage(make([]byte, 0, hint+hint/8+1), pm)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) <= maxPooled/2 {
+		m.largeSizes.Delete(pm.Descriptor().FullName())
+	} else if len(b) != hint {
+		m.largeSizes.Store(pm.Descriptor().FullName(), len(b))
+	}
+	if newline {
+		b = append(b, '\n')
+	}
+	return b, nil
 }
 
 func (m *Marshaler) release(bp *[]byte, b []byte) {

@@ -180,7 +180,7 @@ func (r *resource[T]) unary(ctx context.Context, o op, req proto.Message, resp p
 		}
 		return setSingle(resp, obj)
 	case "list":
-		res, err := r.list(ctx, ns, req.(listRequest))
+		res, err := r.list(ctx, ns, req.(listRequest), true) // only encoded
 		if err != nil {
 			return err
 		}

@@ -362,7 +362,9 @@ type listRequest interface {
 	GetContinue() string
 }
 
-func (r *resource[T]) list(ctx context.Context, ns string, req listRequest) (storage.ListResult[T], error) {
+// list reads one page for req; readOnly as storage.ListOptions has it
+// (the caller only encodes the items).
+func (r *resource[T]) list(ctx context.Context, ns string, req listRequest, readOnly bool) (storage.ListResult[T], error) {
 	sel, err := r.selectors(req.GetLabelSelector(), req.GetFieldSelector())
 	if err != nil {
 		return storage.ListResult[T]{}, err
@@ -374,7 +376,7 @@ func (r *resource[T]) list(ctx context.Context, ns string, req listRequest) (sto
 	if err != nil {
 		return storage.ListResult[T]{}, err
 	}
-	o := storage.ListOptions[T]{Limit: req.GetLimit(), Continue: req.GetContinue()}
+	o := storage.ListOptions[T]{Limit: req.GetLimit(), Continue: req.GetContinue(), ReadOnly: readOnly}
 	if exact || rv == "0" {
 		// "0" is any state: the watch cache answers it at once.
 		o.ResourceVersion = rv
@@ -516,7 +518,7 @@ func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, st
 	streamList := req.GetSendInitialEvents()
 	var initial []T
 	if from == "" || from == "0" || streamList {
-		var lo storage.ListOptions[T]
+		lo := storage.ListOptions[T]{ReadOnly: true} // only sent
 		if from == "0" {
 			lo.ResourceVersion = from // any state will do
 		}

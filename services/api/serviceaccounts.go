@@ -56,7 +56,7 @@ func (s *Service) ensureDefaultServiceAccount(ctx context.Context, ns string) {
 func (s *Service) EnsureDefaultServiceAccounts(ctx context.Context) error {
 	req := &corev1.ListNamespacesRequest{}
 	for {
-		res, err := s.namespaces.list(ctx, "", req)
+		res, err := s.namespaces.list(ctx, "", req, false)
 		if err != nil {
 			return fmt.Errorf("listing namespaces: %w", err)
 		}

@@ -248,8 +248,10 @@ func (c *Cache[T]) List(ctx context.Context, namespace string, o ListOptions[T])
 		}
 	}
 	res := c.list(prefix, o)
-	for i, obj := range res.Items {
-		res.Items[i] = proto.Clone(obj).(T)
+	if !o.ReadOnly {
+		for i, obj := range res.Items {
+			res.Items[i] = proto.Clone(obj).(T)
+		}
 	}
 	return res, nil
 }

@@ -122,6 +122,50 @@ func TestCacheGet(t *testing.T) {
 // resourceVersion sees every write finished before it, here writes made
 // straight to etcd, bypassing the cache, and writes to other prefixes
 // (which the cache's watch never sees: etcd's progress answers).
+// TestCacheListReadOnly: a List's items are the caller's copies unless
+// it says it only reads them; then they are the cache's own objects
+// (the same ones on the next list, nothing copied), and a write still
+// replaces them with new ones rather than changing what was handed out.
+func TestCacheListReadOnly(t *testing.T) {
+	s := newStore(t)
+	c := startCache(t, s, CacheOptions{}, nil)
+	ctx := t.Context()
+	mustCreate(t, s, "ns", "a")
+	list := func(readOnly bool) *corev1.ConfigMap {
+		t.Helper()
+		res, err := c.List(ctx, "ns", ListOptions[*corev1.ConfigMap]{ReadOnly: readOnly})
+		if err != nil || len(res.Items) != 1 {
+			t.Fatalf("List = %v, %v", res, err)
+		}
+		return res.Items[0]
+	}
+	tests := map[string]struct {
+		readOnly bool
+		wantSame bool
+	}{
+		"a copy each":     {readOnly: false, wantSame: false},
+		"the cache's own": {readOnly: true, wantSame: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			first, second := list(tc.readOnly), list(tc.readOnly)
+			if same := first == second; same != tc.wantSame {
+				t.Fatalf("the same object twice: %v, want %v", same, tc.wantSame)
+			}
+		})
+	}
+	shared := list(true)
+	upd := list(false)
+	upd.Data["k"] = "new"
+	if _, err := s.Update(ctx, "ns", "a", upd); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 10*time.Second, "the cache holds the write", func() bool { return list(true).Data["k"] == "new" })
+	if shared.Data["k"] != "v" {
+		t.Fatalf("an object handed out read-only was changed by a write: %v", shared.Data)
+	}
+}
+
 func TestCacheConsistentRead(t *testing.T) {
 	s := newStore(t)
 	other := newStore(t)

@@ -6,7 +6,8 @@ import "context"
 // answers from etcd; *Cache answers reads from memory kept current by
 // one etcd watch and passes writes to the *Store it wraps. Callers never
 // know which one answers: both have etcd's semantics (see Store), and
-// every object either returns is the caller's to modify.
+// every object either returns is the caller's to modify, but the items
+// of a List with ListOptions.ReadOnly.
 type Interface[T Object] interface {
 	Get(ctx context.Context, namespace, name string) (T, error)
 	List(ctx context.Context, namespace string, o ListOptions[T]) (ListResult[T], error)

@@ -30,6 +30,11 @@ type ListOptions[T Object] struct {
 	// Filter, when set, keeps only the objects it returns true for; Limit
 	// counts kept objects.
 	Filter func(T) bool
+	// ReadOnly says the caller only reads the items (encodes them for an
+	// answer) and never modifies them: a Cache then hands out the objects
+	// it holds, uncopied, which are never modified once held. Without it
+	// every item is the caller's own.
+	ReadOnly bool
 }
 
 // ListResult is one page of a List.
