@@ -528,7 +528,7 @@ func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, st
 		}
 		initial, from = res.Items, res.ResourceVersion
 	}
-	events, err := r.store.Watch(ctx, ns, from)
+	events, err := r.watchEvents(ctx, ns, from)
 	if err != nil {
 		return r.err(err, "")
 	}
@@ -603,6 +603,21 @@ func (r *resource[T]) watch(ctx context.Context, ns string, req watchRequest, st
 			}
 		}
 	}
+}
+
+// sharedWatcher is a storage that can hand a watch its own objects,
+// uncopied (the watch cache).
+type sharedWatcher[T storage.Object] interface {
+	WatchShared(ctx context.Context, namespace, fromRV string) (<-chan storage.Event[T], error)
+}
+
+// watchEvents watches the storage for a watch RPC, which only encodes
+// the events' objects: shared ones where the storage has them.
+func (r *resource[T]) watchEvents(ctx context.Context, ns, from string) (<-chan storage.Event[T], error) {
+	if sw, ok := r.store.(sharedWatcher[T]); ok {
+		return sw.WatchShared(ctx, ns, from)
+	}
+	return r.store.Watch(ctx, ns, from)
 }
 
 // cmpErr names a failed watch that came without an error.

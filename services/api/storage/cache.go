@@ -306,6 +306,18 @@ func (c *Cache[T]) RequestProgress(ctx context.Context) error {
 // replays the window after it (ErrGone before the window or when etcd
 // has compacted it).
 func (c *Cache[T]) Watch(ctx context.Context, namespace, fromRV string) (<-chan Event[T], error) {
+	return c.watch(ctx, namespace, fromRV, false)
+}
+
+// WatchShared is Watch for a consumer that only reads the events'
+// objects (encodes them): it is handed the cache's own objects, never
+// modified once held, instead of a copy each. With a thousand watchers
+// of one namespace, that is a thousand copies fewer per event.
+func (c *Cache[T]) WatchShared(ctx context.Context, namespace, fromRV string) (<-chan Event[T], error) {
+	return c.watch(ctx, namespace, fromRV, true)
+}
+
+func (c *Cache[T]) watch(ctx context.Context, namespace, fromRV string, shared bool) (<-chan Event[T], error) {
 	prefix, err := c.store.listPrefix(namespace)
 	if err != nil {
 		return nil, err
@@ -348,7 +360,7 @@ func (c *Cache[T]) Watch(ctx context.Context, namespace, fromRV string) (<-chan 
 		return failed[T](fmt.Errorf("%w: watch from revision %d, the cache's window starts after %d", ErrGone, from, c.window.startRev)), nil
 	}
 	w := &cacheWatcher[T]{
-		prefix: prefix, from: from, pos: max(from, c.rev),
+		prefix: prefix, from: from, pos: max(from, c.rev), shared: shared,
 		in: make(chan cacheEvent[T], c.opts.WatcherBuffer), stop: make(chan struct{}),
 	}
 	replay := c.window.after(from, prefix)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/portico-dev/portico/internal/testwait"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
@@ -352,6 +354,47 @@ func TestCacheWatchLive(t *testing.T) {
 	}
 	if got := watchAll(t, future, 1); !slices.Equal(got, []string{"ADDED ns/b@" + b.Metadata.ResourceVersion + " k=v"}) {
 		t.Fatalf("watch from %d: %v", rvOf(t, a), got)
+	}
+}
+
+// TestCacheWatchShared: watchers that only read are handed the cache's
+// own object for an event, the same one each; a Watch gets its own copy,
+// with the same content.
+func TestCacheWatchShared(t *testing.T) {
+	s := newStore(t)
+	c := startCache(t, s, CacheOptions{}, nil)
+	ctx := t.Context()
+	tests := map[string]func(context.Context, string, string) (<-chan Event[*corev1.ConfigMap], error){
+		"shared":       c.WatchShared,
+		"shared again": c.WatchShared,
+		"a copy":       c.Watch,
+	}
+	chans := map[string]<-chan Event[*corev1.ConfigMap]{}
+	for name, watch := range tests {
+		ch, err := watch(ctx, "ns", "0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans[name] = ch
+	}
+	mustCreate(t, s, "ns", "a")
+	got := map[string]*corev1.ConfigMap{}
+	for name, ch := range chans {
+		select {
+		case ev := <-ch:
+			if ev.Type != Added || ev.Object.GetMetadata().GetName() != "a" {
+				t.Fatalf("%s: %s", name, describe(ev))
+			}
+			got[name] = ev.Object
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no event", name)
+		}
+	}
+	if got["shared"] != got["shared again"] {
+		t.Error("two shared watchers were handed different objects")
+	}
+	if got["a copy"] == got["shared"] || !proto.Equal(got["a copy"], got["shared"]) {
+		t.Error("Watch was not handed an equal copy of its own")
 	}
 }
 

@@ -245,6 +245,8 @@ type cacheWatcher[T Object] struct {
 	// stop is closed, after err is set, when the cache drops it.
 	stop chan struct{}
 	err  error
+	// shared: its consumer only reads the objects (WatchShared).
+	shared bool
 }
 
 // dispatchLocked queues ev for every watcher it concerns; one whose
@@ -306,21 +308,21 @@ func (c *Cache[T]) serve(ctx context.Context, w *cacheWatcher[T], replay []cache
 		}
 	}
 	for _, ev := range replay {
-		if !send(c.event(ev)) {
+		if !send(c.event(ev, w.shared)) {
 			return
 		}
 	}
 	for {
 		select {
 		case ev := <-w.in:
-			if !send(c.event(ev)) {
+			if !send(c.event(ev, w.shared)) {
 				return
 			}
 		case <-w.stop:
 			for {
 				select {
 				case ev := <-w.in:
-					if !send(c.event(ev)) {
+					if !send(c.event(ev, w.shared)) {
 						return
 					}
 				default:
@@ -334,12 +336,15 @@ func (c *Cache[T]) serve(ctx context.Context, w *cacheWatcher[T], replay []cache
 	}
 }
 
-// event is the consumer's own copy of ev.
-func (c *Cache[T]) event(ev cacheEvent[T]) Event[T] {
+// event is ev for its consumer: its own copy unless shared.
+func (c *Cache[T]) event(ev cacheEvent[T], shared bool) Event[T] {
 	if ev.typ == Bookmark {
 		bm := c.store.newObj()
 		setResourceVersion(bm, ev.rev)
 		return Event[T]{Type: Bookmark, Object: bm}
+	}
+	if shared {
+		return Event[T]{Type: ev.typ, Object: ev.obj}
 	}
 	return Event[T]{Type: ev.typ, Object: proto.Clone(ev.obj).(T)}
 }
