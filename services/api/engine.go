@@ -171,7 +171,7 @@ func (r *resource[T]) unary(ctx context.Context, o op, req proto.Message, resp p
 	name := stringField(req, "name")
 	switch o.verb {
 	case "get":
-		obj, err := r.get(ctx, ns, name)
+		obj, err := r.read(ctx, ns, name) // only encoded
 		if err != nil {
 			return err
 		}

@@ -159,6 +159,11 @@ func (r *resource[T]) checkNamespace(ns string) error {
 }
 
 func (r *resource[T]) get(ctx context.Context, ns, name string) (T, error) {
+	return r.fetch(ctx, ns, name, r.store.Get)
+}
+
+// fetch checks a read's namespace and name, then reads with from.
+func (r *resource[T]) fetch(ctx context.Context, ns, name string, from func(ctx context.Context, ns, name string) (T, error)) (T, error) {
 	var zero T
 	if err := r.checkNamespace(ns); err != nil {
 		return zero, err
@@ -166,8 +171,23 @@ func (r *resource[T]) get(ctx context.Context, ns, name string) (T, error) {
 	if name == "" {
 		return zero, apierrors.BadRequest("a name is required")
 	}
-	obj, err := r.store.Get(ctx, ns, name)
+	obj, err := from(ctx, ns, name)
 	return obj, r.err(err, name)
+}
+
+// sharedGetter is a storage that can hand a reader its own object,
+// uncopied (the watch cache).
+type sharedGetter[T storage.Object] interface {
+	GetShared(ctx context.Context, namespace, name string) (T, error)
+}
+
+// read is get for a Get RPC, which only encodes the object: the
+// storage's own where it has one to share.
+func (r *resource[T]) read(ctx context.Context, ns, name string) (T, error) {
+	if sg, ok := r.store.(sharedGetter[T]); ok {
+		return r.fetch(ctx, ns, name, sg.GetShared)
+	}
+	return r.get(ctx, ns, name)
 }
 
 // incoming checks a write's body against its request and returns a copy

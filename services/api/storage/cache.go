@@ -203,6 +203,17 @@ func (c *Cache[T]) RewriteStale(ctx context.Context) (int, error) {
 // Get returns the current object, as fresh as the store's linearizable
 // read, or ErrNotFound.
 func (c *Cache[T]) Get(ctx context.Context, namespace, name string) (T, error) {
+	return c.get(ctx, namespace, name, false)
+}
+
+// GetShared is Get for a caller that only reads the object (encodes
+// it): it is handed the cache's own, never modified once held, not a
+// copy.
+func (c *Cache[T]) GetShared(ctx context.Context, namespace, name string) (T, error) {
+	return c.get(ctx, namespace, name, true)
+}
+
+func (c *Cache[T]) get(ctx context.Context, namespace, name string, shared bool) (T, error) {
 	var zero T
 	key, err := c.store.key(namespace, name)
 	if err != nil {
@@ -220,6 +231,9 @@ func (c *Cache[T]) Get(ctx context.Context, namespace, name string) (T, error) {
 	c.mu.RUnlock()
 	if !found {
 		return zero, fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	if shared {
+		return obj, nil
 	}
 	return proto.Clone(obj).(T), nil
 }

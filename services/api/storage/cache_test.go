@@ -99,6 +99,10 @@ func TestCacheGet(t *testing.T) {
 	if err != nil || got.Metadata.ResourceVersion != want.Metadata.ResourceVersion || got.Data["k"] != "v" {
 		t.Fatalf("Get = %v, %v; want %v", got, err, want)
 	}
+	// A reader that only encodes is handed the cache's own object.
+	if a, b := mustGetShared(t, c, "a"), mustGetShared(t, c, "a"); a != b || a.Data["k"] != "v" {
+		t.Fatalf("GetShared handed out %p and %p (%v)", a, b, a.Data)
+	}
 	// The caller's copy: changing it changes nothing in the cache.
 	got.Data["k"] = "changed"
 	if again, _ := c.Get(ctx, "ns", "a"); again.Data["k"] != "v" {
@@ -124,6 +128,15 @@ func TestCacheGet(t *testing.T) {
 // resourceVersion sees every write finished before it, here writes made
 // straight to etcd, bypassing the cache, and writes to other prefixes
 // (which the cache's watch never sees: etcd's progress answers).
+func mustGetShared(t *testing.T, c *Cache[*corev1.ConfigMap], name string) *corev1.ConfigMap {
+	t.Helper()
+	obj, err := c.GetShared(t.Context(), "ns", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj
+}
+
 // TestCacheListReadOnly: a List's items are the caller's copies unless
 // it says it only reads them; then they are the cache's own objects
 // (the same ones on the next list, nothing copied), and a write still
