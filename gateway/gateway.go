@@ -32,6 +32,7 @@ import (
 	"github.com/portico-dev/portico/internal/reqmeta"
 	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/tlsconf"
+	"github.com/portico-dev/portico/internal/tracing"
 )
 
 // Options configure the gateway's listeners.
@@ -129,6 +130,10 @@ type Deps struct {
 	// Audit receives the audit log, one JSON line per request; nil
 	// writes none.
 	Audit io.Writer
+	// Tracing is the gateway's tracing: a server span per request on
+	// either port, child of the request's W3C traceparent, whose context
+	// the calls to the services carry on. nil is tracing off.
+	Tracing *tracing.Service
 }
 
 // Gateway is the REST front end.
@@ -274,14 +279,14 @@ func (g *Gateway) Serve(l Listeners) error {
 	errc := make(chan error, 2)
 	n := 0
 	if l.Insecure != nil {
-		srv := g.newServer(g.insecureHandler())
+		srv := g.newServer(g.traced(g.insecureHandler()))
 		g.track(srv)
 		g.log.Info("insecure port listening: no authentication or authorization, protected only by host access", "address", l.Insecure.Addr().String())
 		n++
 		go func() { errc <- srv.Serve(l.Insecure) }()
 	}
 	if l.Secure != nil {
-		srv := g.newServer(g.secureHandler())
+		srv := g.newServer(g.traced(g.secureHandler()))
 		srv.TLSConfig = g.opts.ServingTLS.Clone()
 		g.track(srv)
 		g.log.Info("secure port listening", "address", l.Secure.Addr().String())

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portico-dev/portico/internal/identity"
 	"github.com/portico-dev/portico/internal/requestinfo"
@@ -69,6 +71,10 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 		ri := &info
 		id := uuid.NewString()
 		w.Header().Set("Audit-Id", id)
+		span := trace.SpanFromContext(r.Context())
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("k8s.audit_id", id))
+		}
 		rec := &record{}
 		ctx := withRequestInfo(context.WithValue(r.Context(), recordKey{}, rec), ri, parseErr)
 		sw := &statusWriter{ResponseWriter: w}
@@ -95,6 +101,9 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 				resource = ""
 			}
 			g.metrics.observe(ri, r.Method, resource, code, end.Sub(start))
+			if resource != "" && span.IsRecording() {
+				nameSpan(span, ri)
+			}
 			g.audit.write(r, ri, id, rec.user.Load(), rec.impersonated.Load(), code, start, end)
 		}()
 		next.ServeHTTP(sw, r)

@@ -63,6 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	switch cmd {
+	case "up", "gateway", "api", "authn", "authz":
+		o.addTracingFlags(fs)
+	}
+	switch cmd {
 	case "up":
 		o.addGatewayFlags(fs)
 		o.addAuthnFlags(fs)

@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/services/authz"
 
 	"github.com/spf13/pflag"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/internal/grpcclient"
@@ -90,6 +91,13 @@ type options struct {
 
 	shutdownGrace time.Duration
 
+	// tracingConfigFile is kube-apiserver's TracingConfiguration; empty
+	// is tracing off.
+	tracingConfigFile string
+	// spanExporter, for tests, receives the spans instead of the
+	// file's OTLP endpoint.
+	spanExporter sdktrace.SpanExporter
+
 	// certHosts are more names and addresses for the service
 	// certificates `portico certs` issues.
 	certHosts []string
@@ -131,6 +139,11 @@ func (o *options) addCommonFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.grpcAuthnAddress, "grpc-authn-address", o.grpcAuthnAddress, "The authn service's gRPC address: host:port where `portico authn` (and up) listens; for its callers, its replicas as a comma-separated list of host:port or a dns:///name:port target.")
 	fs.StringVar(&o.grpcAuthzAddress, "grpc-authz-address", o.grpcAuthzAddress, "The authz service's gRPC address: host:port where `portico authz` (and up) listens; for its callers, its replicas as a comma-separated list of host:port or a dns:///name:port target.")
 	fs.StringVar(&o.clientCAFile, "client-ca-file", o.clientCAFile, "CA bundle that user client certificates must verify against (CN = user, O = groups). Default with up: <data-dir>/pki/client-ca.crt.")
+}
+
+// addTracingFlags is for every command that runs a service.
+func (o *options) addTracingFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.tracingConfigFile, "tracing-config-file", "", "File with kube-apiserver's TracingConfiguration (apiserver.config.k8s.io/v1, v1beta1 or v1alpha1): OpenTelemetry traces of every request across the gateway, api, authn, authz and etcd, exported by OTLP gRPC to its endpoint (default localhost:4317), sampled at samplingRatePerMillion (default 0: only requests whose W3C traceparent says sampled). When empty, nothing is traced.")
 }
 
 func (o *options) addGatewayFlags(fs *pflag.FlagSet) {

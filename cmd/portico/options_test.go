@@ -17,6 +17,7 @@ func parse(t *testing.T, args ...string) (*options, *pflag.FlagSet) {
 	fs := pflag.NewFlagSet("portico up", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o.addCommonFlags(fs)
+	o.addTracingFlags(fs)
 	o.addGatewayFlags(fs)
 	o.addAuthnFlags(fs)
 	o.addAuthzFlags(fs)

@@ -27,6 +27,7 @@ import (
 	"github.com/portico-dev/portico/internal/resources"
 	"github.com/portico-dev/portico/internal/svcauth"
 	"github.com/portico-dev/portico/internal/tlsconf"
+	"github.com/portico-dev/portico/internal/tracing"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api"
 	"github.com/portico-dev/portico/services/api/controllers"
@@ -45,6 +46,10 @@ type env struct {
 	verify *svcauth.Verifier
 	// encryption is --encryption-provider-config, nil when not given.
 	encryption *encryption.Config
+	// tracing is --tracing-config-file's, nil (tracing off: nothing
+	// installed) when not given. Each service gets its own provider
+	// (tracing.Service); the process stops it last, flushing.
+	tracing *tracing.Tracing
 }
 
 func newEnv(o *options, log *slog.Logger) (*env, error) {
@@ -60,8 +65,32 @@ func newEnv(o *options, log *slog.Logger) (*env, error) {
 			return nil, fmt.Errorf("--encryption-provider-config: %w", err)
 		}
 	}
+	if o.tracingConfigFile != "" {
+		c, err := tracing.Load(o.tracingConfigFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tracing-config-file: %w", err)
+		}
+		if e.tracing, err = tracing.New(context.Background(), tracing.Options{Config: c, Exporter: o.spanExporter, Logger: log.With("component", "tracing")}); err != nil {
+			return nil, fmt.Errorf("--tracing-config-file: %w", err)
+		}
+		log.Info("tracing on: OTLP gRPC export", "endpoint", c.Endpoint, "sampling-rate-per-million", c.SamplingRatePerMillion)
+	}
 	return e, nil
 }
+
+// stopTracing flushes the spans of every service of the process, last of
+// all at stop; a collector that does not answer holds it back at most
+// tracingFlushTimeout.
+func (e *env) stopTracing(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tracingFlushTimeout)
+	defer cancel()
+	if err := e.tracing.Shutdown(ctx); err != nil {
+		e.log.Warn("tracing: spans not flushed at stop", "error", err)
+	}
+}
+
+// tracingFlushTimeout bounds the last export at stop.
+const tracingFlushTimeout = 5 * time.Second
 
 // serverTLS is a service's gRPC server config: its own certificate, and
 // client certificates required from the internal CA or the client CA.
@@ -95,7 +124,10 @@ func (e *env) dialTarget(from, to string, t grpcclient.Target) (*grpc.ClientConn
 	if err != nil {
 		return nil, err
 	}
-	o := grpcclient.Options{TLS: cfg, HealthService: healthServiceOf(from, to), Logger: e.log.With("service", from, "backend", to)}
+	o := grpcclient.Options{
+		TLS: cfg, HealthService: healthServiceOf(from, to), Logger: e.log.With("service", from, "backend", to),
+		StatsHandler: e.tracing.Service(from).ClientHandler(),
+	}
 	switch to {
 	case "api":
 		o.Retry, o.ResumeWatches = grpcclient.ResourceCalls, true
@@ -150,6 +182,7 @@ func (e *env) newServer(name, address string, auth func(context.Context) (contex
 	}
 	return grpcserver.New(grpcserver.Options{
 		Name: name, Address: address, TLS: cfg, Logger: e.log, Auth: auth, Unary: unary, Stream: stream,
+		StatsHandler: e.tracing.Service(name).ServerHandler(),
 	})
 }
 
@@ -514,6 +547,7 @@ func startEtcd(ctx context.Context, e *env) (*clientv3.Client, *etcd.Embedded, e
 	if len(e.o.etcdServers) > 0 {
 		c, err := etcd.NewClient(ctx, etcd.ClientOptions{
 			Endpoints: e.o.etcdServers, CertFile: e.o.etcdCertFile, KeyFile: e.o.etcdKeyFile, CAFile: e.o.etcdCAFile,
+			DialOptions: e.tracing.Service("api").DialOptions(),
 		})
 		return c, nil, err
 	}
@@ -528,6 +562,7 @@ func startEtcd(ctx context.Context, e *env) (*clientv3.Client, *etcd.Embedded, e
 	}
 	c, err := etcd.NewClient(ctx, etcd.ClientOptions{
 		Endpoints: emb.Endpoints(), CertFile: e.pki.ServiceCert("api"), KeyFile: e.pki.ServiceKey("api"), CAFile: e.pki.CACert(),
+		DialOptions: e.tracing.Service("api").DialOptions(),
 	})
 	if err != nil {
 		emb.Close()
@@ -665,7 +700,7 @@ func startGateway(ctx context.Context, e *env) (*gateway.Gateway, gateway.Listen
 	checks = append(checks, gateway.GRPCHealthCheck("etcd", apiConn, etcdHealthService))
 	gw, err := gateway.New(ctx, opts, gateway.Deps{
 		API: apiConn, Authn: authnc, Authz: authzc, Logger: e.log, Audit: audit,
-		ReadyChecks: checks,
+		ReadyChecks: checks, Tracing: e.tracing.Service("gateway"),
 	})
 	if err != nil {
 		return nil, none, closers, err

@@ -112,6 +112,8 @@ func runUp(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		return err
 	}
 	g := newGroup()
+	// Registered first, so run last: the spans of the whole stop go out.
+	g.onStop(e.stopTracing)
 	defer func() {
 		if err != nil {
 			g.stop(o)
@@ -204,6 +206,8 @@ func runOne(ctx context.Context, name string, o *options, log *slog.Logger) (err
 		return err
 	}
 	g := newGroup()
+	// Registered first, so run last: the spans of the whole stop go out.
+	g.onStop(e.stopTracing)
 	defer func() {
 		if err != nil {
 			g.stop(o)

@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
 )
 
 // DefaultDialTimeout bounds connecting and the reachability check of
@@ -31,6 +32,9 @@ type ClientOptions struct {
 	DialTimeout time.Duration
 	// Logger receives the client's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// DialOptions are added to the client's own (tracing's stats
+	// handler: a client span per etcd call, child of the request's).
+	DialOptions []grpc.DialOption
 }
 
 // Validate reports missing or inconsistent options.
@@ -71,6 +75,7 @@ func NewClient(ctx context.Context, o ClientOptions) (*clientv3.Client, error) {
 		DialKeepAliveTime:    30 * time.Second,
 		DialKeepAliveTimeout: 10 * time.Second,
 		Logger:               newZapLogger(o.Logger, "etcd-client", nil),
+		DialOptions:          o.DialOptions,
 	}
 	switch {
 	case o.CertFile != "" || o.KeyFile != "" || o.CAFile != "":

@@ -28,6 +28,7 @@ import (
 	_ "google.golang.org/grpc/health"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
+	"google.golang.org/grpc/stats"
 )
 
 // MaxMessageBytes bounds every message a client receives. An unpaged
@@ -154,6 +155,10 @@ type Options struct {
 	ResumeWatches bool
 	// Logger hears retries and resumes at debug level; nil discards.
 	Logger *slog.Logger
+	// StatsHandler, if set, sees every call (tracing: a client span
+	// per call, its traceparent sent in the metadata; a retried call is
+	// one span per attempt). nil installs none.
+	StatsHandler stats.Handler
 }
 
 // Validate reports missing or impossible options.
@@ -204,6 +209,9 @@ func DialTarget(t Target, o Options) (*grpc.ClientConn, error) {
 		grpc.WithDisableServiceConfig(),
 		grpc.WithDefaultServiceConfig(sc),
 		grpc.WithConnectParams(reconnect()),
+	}
+	if o.StatsHandler != nil {
+		opts = append(opts, grpc.WithStatsHandler(o.StatsHandler))
 	}
 	if o.Retry != nil {
 		r := retrier{policy: o.Retry, attempts: o.MaxAttempts, log: log}

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	"github.com/portico-dev/portico/internal/grpcclient"
@@ -52,6 +53,10 @@ type Options struct {
 	// with the same exemptions.
 	Unary  []grpc.UnaryServerInterceptor
 	Stream []grpc.StreamServerInterceptor
+	// StatsHandler, if set, sees every call before the interceptors
+	// (tracing: a server span per call, child of the caller's
+	// traceparent). nil installs none.
+	StatsHandler stats.Handler
 }
 
 // Validate reports what is missing.
@@ -134,13 +139,17 @@ func New(o Options) (*Server, error) {
 	for _, st := range o.Stream {
 		stream = append(stream, selector.StreamServerInterceptor(st, authMatch))
 	}
-	gs := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.Creds(credentials.NewTLS(o.TLS)),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
-	)
+	}
+	if o.StatsHandler != nil {
+		opts = append(opts, grpc.StatsHandler(o.StatsHandler))
+	}
+	gs := grpc.NewServer(opts...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
