@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	switch cmd {
 	case "up":
+		o.addServiceCertFlags(fs)
 		o.addGatewayFlags(fs)
 		o.addAuthnFlags(fs)
 		o.addAuthzFlags(fs)
@@ -75,12 +76,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "gateway":
 		o.addGatewayFlags(fs)
 	case "authn":
+		o.addServiceCertFlags(fs)
 		o.addAuthnFlags(fs)
 	case "authz":
+		o.addServiceCertFlags(fs)
 		o.addAuthzFlags(fs)
 	case "api":
+		o.addServiceCertFlags(fs)
 		o.addStorageFlags(fs)
 	case "certs":
+		o.addServiceCertFlags(fs)
 		fs.StringSliceVar(&o.certHosts, "hosts", nil, "More DNS names and IP addresses for every service certificate (comma-separated), for services that reach each other across hosts; certificates already in <data-dir>/pki keep theirs (remove a pair to have it made again).")
 	case "kubeconfig":
 		ko = addKubeconfigFlags(fs)

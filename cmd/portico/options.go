@@ -55,6 +55,7 @@ type options struct {
 	requestTimeout              time.Duration
 	requestBodyTimeout          time.Duration
 	profiling                   bool
+	serviceCertValidity         time.Duration
 	auditLogPath                string
 
 	// authn
@@ -182,6 +183,12 @@ func (o *options) addAuthzFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.policyFile, "authorization-policy-file", "", "File with authorization policy in JSON line by line format, used with --authorization-mode=ABAC; re-read when it changes.")
 }
 
+// addServiceCertFlags are the flags of the commands that issue service
+// certificates from the internal CA (up, certs).
+func (o *options) addServiceCertFlags(fs *pflag.FlagSet) {
+	fs.DurationVar(&o.serviceCertValidity, "service-cert-validity", pki.DefaultServiceValidity, "How long the internal service certificates in <data-dir>/pki are valid. `portico up` renews its services' with a third of it left, and they use the new ones without a restart; for separate processes, run `portico certs` that often on the CA's host and hand out the renewed files (docs/deploy.md). At least 15s.")
+}
+
 func (o *options) addStorageFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.etcdServers, "etcd-servers", nil, "External etcd client URLs. When empty, an embedded etcd runs in <data-dir>/etcd.")
 	fs.StringVar(&o.etcdCAFile, "etcd-cafile", "", "CA of the external etcd's serving certificate.")
@@ -210,7 +217,7 @@ func (o *options) grpcAddress(service string) string {
 
 // pki is the layout of the internal PKI under --data-dir.
 func (o *options) pki() pki.Layout {
-	return pki.Layout{Dir: filepath.Join(o.dataDir, "pki"), Hosts: o.certHosts}
+	return pki.Layout{Dir: filepath.Join(o.dataDir, "pki"), Hosts: o.certHosts, ServiceValidity: o.serviceCertValidity}
 }
 
 // maxCertHosts bounds --hosts.
@@ -291,6 +298,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	}
 	if o.requestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--request-timeout: %s must be positive", o.requestTimeout))
+	}
+	if fs.Lookup("service-cert-validity") != nil && o.serviceCertValidity < pki.MinServiceValidity {
+		errs = append(errs, fmt.Errorf("--service-cert-validity: %s is shorter than %s", o.serviceCertValidity, pki.MinServiceValidity))
 	}
 	if o.profiling && o.insecurePort == 0 {
 		errs = append(errs, errors.New("--profiling: profiles are served on the insecure port only, and --insecure-port is 0"))

@@ -18,6 +18,7 @@ func parse(t *testing.T, args ...string) (*options, *pflag.FlagSet) {
 	fs.SetOutput(io.Discard)
 	o.addCommonFlags(fs)
 	o.addTracingFlags(fs)
+	o.addServiceCertFlags(fs)
 	o.addGatewayFlags(fs)
 	o.addAuthnFlags(fs)
 	o.addAuthzFlags(fs)
@@ -121,8 +122,13 @@ func TestPortFlagsValidate(t *testing.T) {
 			args:    []string{"--watch-bookmark-interval", "0s"},
 			wantErr: []string{"--watch-bookmark-interval: 0s must be positive"},
 		},
-		"short bookmark interval": {args: []string{"--watch-bookmark-interval", "200ms"}},
-		"profiling":               {args: []string{"--profiling"}},
+		"short bookmark interval":    {args: []string{"--watch-bookmark-interval", "200ms"}},
+		"profiling":                  {args: []string{"--profiling"}},
+		"short service certificates": {args: []string{"--service-cert-validity", "15s"}},
+		"too short service certificates": {
+			args:    []string{"--service-cert-validity", "14s"},
+			wantErr: []string{"--service-cert-validity: 14s is shorter than 15s"},
+		},
 		"profiling without the insecure port": {
 			args:    []string{"--profiling", "--insecure-port", "0"},
 			wantErr: []string{"--profiling: profiles are served on the insecure port only"},

@@ -182,7 +182,8 @@ func (e *env) newServer(name, address string, auth func(context.Context) (contex
 	}
 	return grpcserver.New(grpcserver.Options{
 		Name: name, Address: address, TLS: cfg, Logger: e.log, Auth: auth, Unary: unary, Stream: stream,
-		StatsHandler: e.tracing.Service(name).ServerHandler(),
+		StatsHandler:     e.tracing.Service(name).ServerHandler(),
+		MaxConnectionAge: connectionAge(e.o.serviceCertValidity),
 	})
 }
 

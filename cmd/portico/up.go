@@ -119,6 +119,9 @@ func runUp(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 			g.stop(o)
 		}
 	}()
+	renewCtx, stopRenewing := context.WithCancel(ctx)
+	g.onStop(func(context.Context) { stopRenewing() })
+	go renewServiceCerts(renewCtx, o.pki(), renewInterval(o.serviceCertValidity), log)
 	etcdc, emb, err := startEtcd(ctx, e)
 	if err != nil {
 		return err
@@ -268,11 +271,19 @@ func runCerts(o *options, stdout io.Writer) error {
 	if made {
 		written = append(written, saKey)
 	}
+	// Run again, it renews what is due (a third of the validity left).
+	renewed, err := o.pki().RenewServices(time.Now())
+	for _, name := range renewed {
+		written = append(written, o.pki().ServiceKey(name), o.pki().ServiceCert(name))
+	}
 	for _, f := range written {
 		fmt.Fprintln(stdout, "wrote", f)
 	}
+	if err != nil {
+		return err
+	}
 	if len(written) == 0 {
-		fmt.Fprintln(stdout, "the PKI in", o.pki().Dir, "is complete: nothing written")
+		fmt.Fprintln(stdout, "the PKI in", o.pki().Dir, "is complete and no service certificate is due: nothing written")
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
@@ -24,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
@@ -57,6 +59,14 @@ type Options struct {
 	// (tracing: a server span per call, child of the caller's
 	// traceparent). nil installs none.
 	StatsHandler stats.Handler
+	// MaxConnectionAge, when positive, closes each connection (GOAWAY)
+	// after about this long, with as long again for the calls in flight
+	// (watches end then, and their clients resume them): clients
+	// reconnect with the certificate they hold now. Service certificates
+	// are short-lived and checked on every call, so a connection must
+	// not outlive the certificate it was opened with. 0 keeps
+	// connections open.
+	MaxConnectionAge time.Duration
 }
 
 // Validate reports what is missing.
@@ -148,6 +158,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.StatsHandler != nil {
 		opts = append(opts, grpc.StatsHandler(o.StatsHandler))
+	}
+	if o.MaxConnectionAge > 0 {
+		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: o.MaxConnectionAge, MaxConnectionAgeGrace: o.MaxConnectionAge}))
 	}
 	gs := grpc.NewServer(opts...)
 	hs := health.NewServer()

@@ -29,8 +29,16 @@ const (
 
 	// DevCAValidity is the lifetime of the development CAs.
 	DevCAValidity = 10 * 365 * 24 * time.Hour
-	// DevLeafValidity is the lifetime of the development leaf certificates.
+	// DevLeafValidity is the lifetime of the development admin certificate.
 	DevLeafValidity = 365 * 24 * time.Hour
+	// DefaultServiceValidity is how long a service certificate is valid
+	// from when it is issued: hours, so that a leaked service key is soon
+	// worthless. RenewServices replaces one with a third of it left.
+	DefaultServiceValidity = 12 * time.Hour
+	// MinServiceValidity is the shortest service validity accepted: the
+	// services pick up a renewed certificate within a second or two, and
+	// renewal runs every tenth of the validity.
+	MinServiceValidity = 15 * time.Second
 )
 
 // ServiceNames returns the services that get a certificate from the
@@ -61,6 +69,29 @@ type Layout struct {
 	// certificate EnsureDev issues (`portico certs --hosts`), for
 	// services reached across hosts. Existing certificates keep theirs.
 	Hosts []string
+	// ServiceValidity is the lifetime of the service certificates
+	// EnsureDev and RenewServices issue; DefaultServiceValidity when 0.
+	ServiceValidity time.Duration
+}
+
+func (l Layout) serviceValidity() time.Duration {
+	if l.ServiceValidity == 0 {
+		return DefaultServiceValidity
+	}
+	return l.ServiceValidity
+}
+
+// serviceIssueOptions is what service name's certificate is issued with.
+func (l Layout) serviceIssueOptions(name string, dnsNames []string, ips []net.IP) IssueOptions {
+	return IssueOptions{
+		CommonName:  ServiceCNPrefix + name,
+		DNSNames:    dnsNames,
+		IPAddresses: ips,
+		Server:      true,
+		Client:      true,
+		// Counted from NotBefore, a minute ago.
+		Validity: l.serviceValidity() + clockSkew,
+	}
 }
 
 // CACert is <dir>/ca.crt, the internal CA that signs every gRPC server's
@@ -98,7 +129,7 @@ func (l Layout) AdminKey() string { return filepath.Join(l.Dir, "admin.key") }
 //     portico-<name> (a name only that service's certificate has, for
 //     allow-lists by host name such as etcd's
 //     --client-cert-allowed-hostname), IPs 127.0.0.1 and ::1, and Hosts
-//     (1 year);
+//     (ServiceValidity: 12 hours by default; RenewServices renews them);
 //   - the admin certificate, signed by the client CA (1 year).
 //
 // Keys are written 0600, certificates 0644, the directory 0700 when made.
@@ -125,7 +156,7 @@ func (l Layout) EnsureDev() (written []string, err error) {
 		return written, fmt.Errorf("ensure dev PKI: client CA: %w", err)
 	}
 	var dnsNames []string
-	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	ips := defaultIPs()
 	for _, h := range l.Hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			ips = append(ips, ip)
@@ -134,14 +165,8 @@ func (l Layout) EnsureDev() (written []string, err error) {
 		}
 	}
 	for _, name := range ServiceNames() {
-		w, err := ensureLeaf(internalCA, l.ServiceCert(name), l.ServiceKey(name), IssueOptions{
-			CommonName:  ServiceCNPrefix + name,
-			DNSNames:    append([]string{"localhost", ServiceCNPrefix + name}, dnsNames...),
-			IPAddresses: ips,
-			Server:      true,
-			Client:      true,
-			Validity:    DevLeafValidity,
-		})
+		w, err := ensureLeaf(internalCA, l.ServiceCert(name), l.ServiceKey(name),
+			l.serviceIssueOptions(name, append([]string{"localhost", ServiceCNPrefix + name}, dnsNames...), ips))
 		written = append(written, w...)
 		if err != nil {
 			return written, fmt.Errorf("ensure dev PKI: service %s: %w", name, err)

@@ -176,8 +176,10 @@ func TestEnsureDevFresh(t *testing.T) {
 		if want := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}; !slices.EqualFunc(cert.IPAddresses, want, net.IP.Equal) {
 			t.Errorf("%s IPAddresses %v, want %v", name, cert.IPAddresses, want)
 		}
-		if got := cert.NotAfter.Sub(cert.NotBefore); got != oneYear {
-			t.Errorf("%s lifetime %v, want %v", name, got, oneYear)
+		// Valid for twelve hours from its making (NotBefore a minute
+		// before that).
+		if got, want := cert.NotAfter.Sub(cert.NotBefore), pki.DefaultServiceValidity+time.Minute; got != want {
+			t.Errorf("%s lifetime %v, want %v", name, got, want)
 		}
 		for _, u := range []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth} {
 			if err := verify(cert, internalCA.Cert, u, now); err != nil {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	certutil "k8s.io/client-go/util/cert"
@@ -28,6 +29,9 @@ type Files struct {
 	// CAFiles are PEM bundles, all trusted: on the server side the CAs of
 	// client certificates, on the client side the roots for the server.
 	CAFiles []string
+	// Log receives the reloads of CertFile and KeyFile and their failures
+	// (never their content); nil discards them.
+	Log *slog.Logger
 }
 
 // Validate reports every problem with f at once: a file not named, not
@@ -61,16 +65,20 @@ func (f Files) Validate() error {
 // our certificate, and client certificates required and verified (client
 // auth usage) against all of CAFiles merged into one pool. Which CA a
 // client's certificate chains to is for the caller to tell, with Verify.
+//
+// Our certificate is read again when its files change (a Reloader): a
+// renewed one is presented from the next handshake on, without a
+// restart.
 func (f Files) ServerConfig() (*tls.Config, error) {
-	pair, pool, err := f.load()
+	rl, pool, err := f.load()
 	if err != nil {
 		return nil, fmt.Errorf("TLS server config: %w", err)
 	}
 	return &tls.Config{
-		MinVersion:   MinVersion,
-		Certificates: []tls.Certificate{pair},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
+		MinVersion:     MinVersion,
+		GetCertificate: rl.GetCertificate,
+		ClientAuth:     tls.RequireAndVerifyClientCert,
+		ClientCAs:      pool,
 	}, nil
 }
 
@@ -79,16 +87,17 @@ func (f Files) ServerConfig() (*tls.Config, error) {
 // for serverName, and our certificate offered as the client certificate.
 // An empty serverName leaves it to the dialer (tls.Dial and gRPC fill it
 // from the address); verification is never skipped.
+// Our certificate is reloaded as ServerConfig's.
 func (f Files) ClientConfig(serverName string) (*tls.Config, error) {
-	pair, pool, err := f.load()
+	rl, pool, err := f.load()
 	if err != nil {
 		return nil, fmt.Errorf("TLS client config: %w", err)
 	}
 	return &tls.Config{
-		MinVersion:   MinVersion,
-		Certificates: []tls.Certificate{pair},
-		RootCAs:      pool,
-		ServerName:   serverName,
+		MinVersion:           MinVersion,
+		GetClientCertificate: rl.GetClientCertificate,
+		RootCAs:              pool,
+		ServerName:           serverName,
 	}, nil
 }
 
@@ -128,20 +137,20 @@ func RequireService(service string) func(tls.ConnectionState) error {
 	}
 }
 
-// load reads f's key pair and CA pool.
-func (f Files) load() (tls.Certificate, *x509.CertPool, error) {
+// load reads f's key pair, into a Reloader, and CA pool.
+func (f Files) load() (*Reloader, *x509.CertPool, error) {
 	if err := f.Validate(); err != nil {
-		return tls.Certificate{}, nil, err
+		return nil, nil, err
 	}
-	pair, err := loadPair(f.CertFile, f.KeyFile)
+	rl, err := NewReloader(f.CertFile, f.KeyFile, f.Log)
 	if err != nil {
-		return tls.Certificate{}, nil, err
+		return nil, nil, err
 	}
 	pool, err := LoadPool(f.CAFiles...)
 	if err != nil {
-		return tls.Certificate{}, nil, err
+		return nil, nil, err
 	}
-	return pair, pool, nil
+	return rl, pool, nil
 }
 
 // loadPair reads a key pair and makes sure its Leaf is parsed.

@@ -120,16 +120,11 @@ func TestMutualTLSHandshake(t *testing.T) {
 				t.Fatalf("ClientConfig: %v", err)
 			}
 			if tc.client == nil {
-				clientCfg.Certificates = nil
-			} else {
-				// Present the certificate whatever CAs the server names
-				// (Go's client would otherwise withhold one the server
-				// does not list), so that the server's verification is
-				// what is tested.
-				pair := clientCfg.Certificates[0]
-				clientCfg.Certificates = nil
-				clientCfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
+				clientCfg.GetClientCertificate = nil
 			}
+			// Else the certificate is presented whatever CAs the server
+			// names (GetClientCertificate), so that the server's
+			// verification is what is tested.
 			if tc.minVersion != 0 {
 				clientCfg.MinVersion = tc.minVersion
 			}
@@ -175,15 +170,15 @@ func TestConfigFields(t *testing.T) {
 	tests := map[string]struct {
 		got, want any
 	}{
-		"server MinVersion":   {srv.MinVersion, uint16(tls.VersionTLS12)},
-		"server ClientAuth":   {srv.ClientAuth, tls.RequireAndVerifyClientCert},
-		"server certificates": {len(srv.Certificates), 1},
-		"server ClientCAs":    {len(srv.ClientCAs.Subjects()), 2}, //nolint:staticcheck // counting is all we need
-		"client MinVersion":   {cli.MinVersion, uint16(tls.VersionTLS12)},
-		"client ServerName":   {cli.ServerName, "api.internal"},
-		"client certificates": {len(cli.Certificates), 1},
-		"client RootCAs":      {cli.RootCAs != nil, true},
-		"client verifies":     {cli.InsecureSkipVerify, false},
+		"server MinVersion":  {srv.MinVersion, uint16(tls.VersionTLS12)},
+		"server ClientAuth":  {srv.ClientAuth, tls.RequireAndVerifyClientCert},
+		"server certificate": {srv.GetCertificate != nil && len(srv.Certificates) == 0, true},
+		"server ClientCAs":   {len(srv.ClientCAs.Subjects()), 2}, //nolint:staticcheck // counting is all we need
+		"client MinVersion":  {cli.MinVersion, uint16(tls.VersionTLS12)},
+		"client ServerName":  {cli.ServerName, "api.internal"},
+		"client certificate": {cli.GetClientCertificate != nil && len(cli.Certificates) == 0, true},
+		"client RootCAs":     {cli.RootCAs != nil, true},
+		"client verifies":    {cli.InsecureSkipVerify, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
