@@ -128,6 +128,9 @@ type Cluster struct {
 	// ServingCert and ServingKey are the gateways' secure-port pair
 	// (one pair for all, so one CA in the kubeconfig).
 	ServingCert, ServingKey string
+
+	// stopRenewing ends the renewal of the service certificates.
+	stopRenewing context.CancelFunc
 }
 
 const host = "127.0.0.1"
@@ -168,7 +171,32 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
+	renewCtx, stop := context.WithCancel(context.Background())
+	c.stopRenewing = stop
+	go c.renew(renewCtx)
 	return c, nil
+}
+
+// renew renews the service certificates every minute, as an operator's
+// timer running `portico certs` would (docs/deploy.md): every process
+// here reads its files from the one PKI directory.
+func (c *Cluster) renew(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			renewed, err := c.pki.RenewServices(now)
+			if len(renewed) > 0 {
+				c.o.Logger.Info("service certificates renewed", "services", renewed)
+			}
+			if err != nil {
+				c.o.Logger.Error("service certificates not renewed", "error", err)
+			}
+		}
+	}
 }
 
 // PKI is the cluster's PKI directory.
@@ -447,6 +475,9 @@ func getOK(ctx context.Context, client *http.Client, url, want string) error {
 // Stop stops every process, gateways first and etcd last (SIGTERM, then
 // SIGKILL after StopGrace), at once within each role.
 func (c *Cluster) Stop() {
+	if c.stopRenewing != nil {
+		c.stopRenewing()
+	}
 	for _, g := range [][]*Process{c.Gateways, c.Authzs, c.Authns, c.APIs, c.Etcd} {
 		var wg sync.WaitGroup
 		for _, p := range g {
