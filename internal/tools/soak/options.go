@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/portico-dev/portico/internal/cluster"
 	"github.com/portico-dev/portico/internal/loadgen"
 )
 
@@ -54,6 +55,10 @@ type options struct {
 	// pool is how many config maps are updated and read; churn how many
 	// created ones are kept before the oldest is deleted.
 	pool, churn int
+	// etcdCompaction, when not 0, has the etcd members compact their
+	// history themselves (periodic, keeping this much). The cluster
+	// layout does not: nothing compacts its etcd.
+	etcdCompaction time.Duration
 }
 
 func defaultOptions() options {
@@ -96,6 +101,9 @@ func (o options) Validate() error {
 	if o.pool < 1 || o.pool > maxObjects || o.churn < 1 || o.churn > maxObjects {
 		errs = append(errs, fmt.Errorf("-pool %d and -churn %d: between 1 and %d", o.pool, o.churn, maxObjects))
 	}
+	if o.etcdCompaction < 0 || o.etcdCompaction > maxDuration {
+		errs = append(errs, fmt.Errorf("-etcd-compaction %s: between 0 (none) and %s", o.etcdCompaction, maxDuration))
+	}
 	if o.rate > 0 && o.workers > 0 && o.pace() > o.interval {
 		errs = append(errs, fmt.Errorf("-rate %d with -workers %d: each worker would wait longer than an interval", o.rate, o.workers))
 	}
@@ -125,6 +133,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.watchers, "watchers", o.watchers, "Watches kept open on the load's namespace, spread over the gateways.")
 	fs.IntVar(&o.pool, "pool", o.pool, "Config maps that are updated and read.")
 	fs.IntVar(&o.churn, "churn", o.churn, "Created config maps kept; past this many the oldest is deleted.")
+	fs.DurationVar(&o.etcdCompaction, "etcd-compaction", 0, "When not 0, the etcd members compact their history every this long, keeping this much (etcd's periodic auto-compaction; kube-apiserver compacts every 5m). 0: as the cluster runs, no compaction.")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -132,4 +141,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return o, nil
+}
+
+// clusterArgs are the flags the soak adds to the cluster's processes.
+func (o options) clusterArgs() map[string][]string {
+	if o.etcdCompaction <= 0 {
+		return nil
+	}
+	return map[string][]string{cluster.RoleEtcd: {"--auto-compaction-mode", "periodic", "--auto-compaction-retention", o.etcdCompaction.String()}}
 }

@@ -33,6 +33,8 @@ func TestOptionsValidate(t *testing.T) {
 		"too many watchers":     {change: func(o *options) { o.watchers = 100 }, wantErr: "-watchers"},
 		"empty pool":            {change: func(o *options) { o.pool = 0 }, wantErr: "-pool"},
 		"huge churn":            {change: func(o *options) { o.churn = 1 << 20 }, wantErr: "-churn"},
+		"etcd compaction":       {change: func(o *options) { o.etcdCompaction = 5 * time.Minute }},
+		"negative compaction":   {change: func(o *options) { o.etcdCompaction = -time.Minute }, wantErr: "-etcd-compaction"},
 		"workers slower than an interval": {
 			change:  func(o *options) { o.rate, o.workers, o.interval, o.duration = 1, 64, 10*time.Second, time.Minute },
 			wantErr: "longer than an interval",
@@ -58,6 +60,17 @@ func TestOptionsDerived(t *testing.T) {
 	// 8 workers at 100 req/s: each every 80 ms.
 	if got := o.pace(); got != 80*time.Millisecond {
 		t.Errorf("pace() = %s, want 80ms", got)
+	}
+}
+
+func TestClusterArgs(t *testing.T) {
+	o := defaultOptions()
+	if args := o.clusterArgs(); args != nil {
+		t.Errorf("clusterArgs() = %v by default, want none (the cluster as it runs)", args)
+	}
+	o.etcdCompaction = 5 * time.Minute
+	if got := strings.Join(o.clusterArgs()["etcd"], " "); got != "--auto-compaction-mode periodic --auto-compaction-retention 5m0s" {
+		t.Errorf("clusterArgs() = %q", got)
 	}
 }
 

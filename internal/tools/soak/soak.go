@@ -43,7 +43,7 @@ func runSoak(ctx context.Context, o options, stdout io.Writer, log *slog.Logger)
 	}
 	s := &soak{o: o, log: log, stdout: stdout}
 	log.Info("starting the cluster", "dir", o.dir)
-	c, err := cluster.Start(ctx, cluster.Options{Dir: o.dir, Portico: o.portico, Etcd: o.etcd, Logger: log})
+	c, err := cluster.Start(ctx, cluster.Options{Dir: o.dir, Portico: o.portico, Etcd: o.etcd, Args: o.clusterArgs(), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -83,8 +83,12 @@ func runSoak(ctx context.Context, o options, stdout io.Writer, log *slog.Logger)
 	}
 
 	fmt.Fprintln(stdout, machine(time.Now()))
-	fmt.Fprintf(stdout, "load: %d req/s aimed at (%d workers, each every %s, half through each gateway), %d watchers; pool %d, churn %d; %s in intervals of %s\n\n",
-		o.rate, o.workers, o.pace(), o.watchers, o.pool, o.churn, o.duration, o.interval)
+	compaction := "none"
+	if o.etcdCompaction > 0 {
+		compaction = "periodic, " + o.etcdCompaction.String()
+	}
+	fmt.Fprintf(stdout, "load: %d req/s aimed at (%d workers, each every %s, half through each gateway), %d watchers; pool %d, churn %d; %s in intervals of %s; etcd compaction %s\n\n",
+		o.rate, o.workers, o.pace(), o.watchers, o.pool, o.churn, o.duration, o.interval, compaction)
 	rep := s.report()
 	rep.header(stdout)
 	var ivs []interval
