@@ -26,6 +26,12 @@ type Options struct {
 	Duration time.Duration
 	// MaxRequests stops the run after this many calls.
 	MaxRequests int
+	// Pace, when not 0, makes each worker start a call at most once per
+	// Pace (a steady rate of Concurrency/Pace calls a second, less when
+	// calls take longer than Pace); the workers' starts are spread over
+	// one Pace. The wait is not part of a call's latency. 0 sends each
+	// call as soon as the last one was answered.
+	Pace time.Duration
 }
 
 // MaxDuration is the longest run Validate allows.
@@ -41,6 +47,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxRequests < 1 {
 		return errors.New("the request count must be positive")
+	}
+	if o.Pace < 0 || o.Pace > o.Duration {
+		return errors.New("pace must be between 0 and the duration")
 	}
 	return nil
 }
@@ -118,12 +127,14 @@ func Run(ctx context.Context, o Options, call Call) (Result, error) {
 	sent := 0
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range o.Concurrency {
+	for w := range o.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			local := Result{Codes: map[int]int{}}
-			for ctx.Err() == nil {
+			pace := newPacer(o.Pace, o.Pace*time.Duration(w)/time.Duration(o.Concurrency))
+			defer pace.stop()
+			for ctx.Err() == nil && pace.wait(ctx) {
 				mu.Lock()
 				if sent >= o.MaxRequests {
 					mu.Unlock()
@@ -161,6 +172,49 @@ func Run(ctx context.Context, o Options, call Call) (Result, error) {
 	total.Elapsed = time.Since(start)
 	slices.Sort(total.Latencies)
 	return total, nil
+}
+
+// pacer holds a worker to one call a period, after an initial offset;
+// a zero period never waits.
+type pacer struct {
+	period time.Duration
+	next   time.Time
+	timer  *time.Timer
+}
+
+func newPacer(period, offset time.Duration) *pacer {
+	return &pacer{period: period, next: time.Now().Add(offset)}
+}
+
+// wait returns when the next call may start, false when ctx ended
+// first. A call that took longer than the period is followed at once,
+// not by a burst of the calls it missed.
+func (p *pacer) wait(ctx context.Context) bool {
+	if p.period <= 0 {
+		return true
+	}
+	now := time.Now()
+	if d := p.next.Sub(now); d > 0 {
+		if p.timer == nil {
+			p.timer = time.NewTimer(d)
+		} else {
+			p.timer.Reset(d)
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-p.timer.C:
+		}
+		now = p.next
+	}
+	p.next = now.Add(p.period)
+	return true
+}
+
+func (p *pacer) stop() {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
 }
 
 // HTTP is a Call that sends the request build makes with c and reads the

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -114,6 +115,38 @@ func TestRunGivesEachCallItsIndex(t *testing.T) {
 	for i := range 50 {
 		if !got[i] {
 			t.Fatalf("index %d was never given; got %v", i, got)
+		}
+	}
+}
+
+func TestRunPaced(t *testing.T) {
+	var mu sync.Mutex
+	var starts []time.Time
+	call := func(_ context.Context, _ int) (int, error) {
+		mu.Lock()
+		starts = append(starts, time.Now())
+		mu.Unlock()
+		return 200, nil
+	}
+	// 2 workers, each once per 100 ms, for 1 s: about 20 calls, not
+	// the thousands of an unpaced run.
+	res, err := Run(context.Background(), Options{Concurrency: 2, Duration: time.Second, MaxRequests: 1000, Pace: 100 * time.Millisecond}, call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.N < 15 || res.N > 22 {
+		t.Fatalf("%d calls in 1s at 2 workers paced 100ms, want about 20", res.N)
+	}
+}
+
+func TestOptionsValidatePace(t *testing.T) {
+	for name, tc := range map[string]struct {
+		pace time.Duration
+		ok   bool
+	}{"none": {0, true}, "within": {time.Second, true}, "negative": {-1, false}, "past the duration": {time.Minute, false}} {
+		err := Options{Concurrency: 1, Duration: 10 * time.Second, MaxRequests: 1, Pace: tc.pace}.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v", name, err)
 		}
 	}
 }
