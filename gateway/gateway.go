@@ -241,8 +241,8 @@ func New(ctx context.Context, o Options, d Deps) (*Gateway, error) {
 	for _, mt := range patchMediaTypes {
 		muxOpts = append(muxOpts, runtime.WithMarshalerOption(mt, patchMarshaler{jsonM, o.MaxBodyBytes}))
 	}
-	mux := runtime.NewServeMux(muxOpts...)
-	if err := registerResources(ctx, mux, g.deps.API); err != nil {
+	mux, err := registerResources(ctx, muxOpts, g.deps.API)
+	if err != nil {
 		return nil, err
 	}
 	g.handler = g.routes(mux)

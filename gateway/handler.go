@@ -35,7 +35,7 @@ const (
 
 // routes is the REST surface shared by both ports: local endpoints, then
 // the grpc-gateway mux for resources.
-func (g *Gateway) routes(mux *runtime.ServeMux) http.Handler {
+func (g *Gateway) routes(mux http.Handler) http.Handler {
 	local := http.NewServeMux()
 	local.HandleFunc("GET /healthz", g.serveHealth("healthz", g.healthzChecks))
 	local.HandleFunc("GET /livez", g.serveHealth("livez", g.livezChecks))
