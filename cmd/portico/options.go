@@ -16,6 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/internal/etcd"
 	"github.com/portico-dev/portico/internal/grpcclient"
 	"github.com/portico-dev/portico/internal/pki"
 	"github.com/portico-dev/portico/internal/tlsconf"
@@ -83,7 +84,8 @@ type options struct {
 	encryptionProviderConfig string
 	encryptionRewriteStale   bool
 	// watches
-	watchBookmarkInterval time.Duration
+	watchBookmarkInterval  time.Duration
+	etcdCompactionInterval time.Duration
 	// builtinControllers are the api's controllers to run.
 	builtinControllers []string
 	// watch cache
@@ -199,6 +201,7 @@ func (o *options) addStorageFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.watchCache, "watch-cache", o.watchCache, "Serve gets, lists and watches of every resource from memory kept current by one etcd watch per resource, as fresh as a quorum read of etcd (kube-apiserver's consistent reads from cache). false reads etcd on every request.")
 	fs.IntVar(&o.watchCacheSize, "default-watch-cache-size", o.watchCacheSize, "How many recent events the watch cache keeps per resource, for watches that resume from a resourceVersion; older ones get 410 Gone and list again.")
 	fs.BoolVar(&o.encryptionRewriteStale, "encryption-rewrite-stale", false, "After the api starts, store again every object of the configured resources that is not stored with the first provider and key (the last step of a key rotation, as `kubectl get secrets -A -o json | kubectl replace -f -`). Concurrent writes are never lost.")
+	fs.DurationVar(&o.etcdCompactionInterval, "etcd-compaction-interval", etcd.DefaultCompactionInterval, "How often the api compacts an external etcd (--etcd-servers) to the revision it had one interval earlier, as kube-apiserver does; several api replicas compact it once per interval between them. 0 leaves compaction to etcd (--auto-compaction-retention). The embedded etcd compacts itself every 5m.")
 	fs.DurationVar(&o.watchBookmarkInterval, "watch-bookmark-interval", o.watchBookmarkInterval, "How often a watch with allowWatchBookmarks gets a BOOKMARK event (one also comes two seconds before its timeoutSeconds ends).")
 }
 
@@ -292,6 +295,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("%s: %d is negative (0 is no limit)", f.flag, f.v))
 		}
+	}
+	if o.etcdCompactionInterval < 0 {
+		errs = append(errs, fmt.Errorf("--etcd-compaction-interval: %s is negative (0 leaves compaction to etcd)", o.etcdCompactionInterval))
 	}
 	if o.watchBookmarkInterval <= 0 {
 		errs = append(errs, fmt.Errorf("--watch-bookmark-interval: %s must be positive", o.watchBookmarkInterval))

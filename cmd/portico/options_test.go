@@ -122,7 +122,12 @@ func TestPortFlagsValidate(t *testing.T) {
 			args:    []string{"--watch-bookmark-interval", "0s"},
 			wantErr: []string{"--watch-bookmark-interval: 0s must be positive"},
 		},
-		"short bookmark interval":    {args: []string{"--watch-bookmark-interval", "200ms"}},
+		"short bookmark interval": {args: []string{"--watch-bookmark-interval", "200ms"}},
+		"negative compaction interval": {
+			args:    []string{"--etcd-compaction-interval", "-1m"},
+			wantErr: []string{"--etcd-compaction-interval: -1m0s is negative"},
+		},
+		"compaction left to etcd":    {args: []string{"--etcd-compaction-interval", "0"}},
 		"profiling":                  {args: []string{"--profiling"}},
 		"short service certificates": {args: []string{"--service-cert-validity", "15s"}},
 		"too short service certificates": {

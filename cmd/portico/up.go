@@ -12,8 +12,10 @@ import (
 	"sync"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	certutil "k8s.io/client-go/util/cert"
 
+	"github.com/portico-dev/portico/internal/etcd"
 	"github.com/portico-dev/portico/internal/pki"
 	"github.com/portico-dev/portico/internal/tlsconf"
 )
@@ -135,6 +137,7 @@ func runUp(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		}()
 	}
 	g.closer(etcdc.Close)
+	compactExternalEtcd(g, o, etcdc, emb, log)
 	var authzSrv grpcServer
 	for _, start := range []func(*env) (grpcServer, error){wrap(startAuthn), wrap(startAuthz)} {
 		srv, err := start(e)
@@ -192,6 +195,19 @@ func runUp(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 	return g.wait(ctx, o, log)
 }
 
+// compactExternalEtcd compacts an external etcd every
+// --etcd-compaction-interval, as kube-apiserver does (once per interval
+// across every api replica: etcd.Compactor). The embedded etcd compacts
+// itself (etcd.DefaultCompactionRetention).
+func compactExternalEtcd(g *group, o *options, c *clientv3.Client, emb *etcd.Embedded, log *slog.Logger) {
+	if emb != nil || o.etcdCompactionInterval == 0 {
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	g.onStop(func(context.Context) { stop() })
+	go etcd.NewCompactor(c, log.With("service", "api")).Run(ctx, o.etcdCompactionInterval)
+}
+
 // grpcServer is what runUp needs of a gRPC server.
 type grpcServer interface {
 	Serve() error
@@ -237,6 +253,7 @@ func runOne(ctx context.Context, name string, o *options, log *slog.Logger) (err
 			g.onStop(func(context.Context) { _ = emb.Close() })
 		}
 		g.closer(etcdc.Close)
+		compactExternalEtcd(g, o, etcdc, emb, log)
 		srv, closers, err := startAPI(ctx, e, etcdc)
 		g.closer(closers...)
 		if err != nil {

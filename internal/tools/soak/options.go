@@ -133,7 +133,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.watchers, "watchers", o.watchers, "Watches kept open on the load's namespace, spread over the gateways.")
 	fs.IntVar(&o.pool, "pool", o.pool, "Config maps that are updated and read.")
 	fs.IntVar(&o.churn, "churn", o.churn, "Created config maps kept; past this many the oldest is deleted.")
-	fs.DurationVar(&o.etcdCompaction, "etcd-compaction", 0, "When not 0, the etcd members compact their history every this long, keeping this much (etcd's periodic auto-compaction; kube-apiserver compacts every 5m). 0: as the cluster runs, no compaction.")
+	fs.DurationVar(&o.etcdCompaction, "etcd-compaction", 0, "When not 0, the etcd members compact their history every this long, keeping this much (etcd's periodic auto-compaction; kube-apiserver compacts every 5m). 0: only the api replicas compact, every 5m as kube-apiserver (--etcd-compaction-interval).")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
