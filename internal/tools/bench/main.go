@@ -45,6 +45,9 @@ type options struct {
 	schedPods, schedNodes int
 	// schedOnly measures (h) alone.
 	schedOnly bool
+	// profileDir, when set, gets CPU profiles of Portico during GET,
+	// LIST 500 and the watch fan-out (it runs with --profiling).
+	profileDir string
 }
 
 // Validate reports options that would run unbounded or not at all.
@@ -67,6 +70,11 @@ func (o options) Validate() []error {
 	}
 	if o.schedOnly && o.schedPods == 0 {
 		errs = append(errs, errors.New("-sched-only needs -sched-pods above 0"))
+	}
+	if o.profileDir != "" {
+		if st, err := os.Stat(o.profileDir); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("-profile %s: not a directory", o.profileDir))
+		}
 	}
 	for _, n := range o.scale {
 		if n < 1 || n > 20000 {
@@ -98,6 +106,7 @@ func main() {
 	flag.IntVar(&o.schedPods, "sched-pods", 500, "pods the real kube-scheduler binds in the scheduling throughput (0 skips it)")
 	flag.IntVar(&o.schedNodes, "sched-nodes", 100, "Ready nodes the scheduling throughput binds onto")
 	flag.BoolVar(&o.schedOnly, "sched-only", false, "measure the scheduling throughput alone (after the start time and idle RSS)")
+	flag.StringVar(&o.profileDir, "profile", "", "a directory for CPU profiles of Portico during GET (get.prof), LIST 500 (list.prof) and the watch fan-out (watch.prof); Portico runs with --profiling")
 	flag.Parse()
 	for _, s := range strings.Split(scale, ",") {
 		var n int
@@ -138,7 +147,7 @@ func measureBoth(tb *programtb.TB, o options) {
 
 	logf("machine: %d cores (%s), load average %s", runtime.NumCPU(), runtime.GOARCH, loadAverage())
 	logf("starting Portico (%s) and kube-apiserver, each on its own etcd", o.portico)
-	p := startPortico(tb, o.portico, o.concurrency)
+	p := startPortico(tb, o.portico, o.concurrency, o.profileDir != "")
 	k := startKube(tb, o.concurrency)
 	b := &bench{o: o, tb: tb, ctx: ctx, servers: [2]*server{p, k}}
 	b.measure()

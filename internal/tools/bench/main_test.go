@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +15,19 @@ func TestOptionsValidate(t *testing.T) {
 		change  func(*options)
 		wantErr string
 	}{
-		"defaults":       {change: func(*options) {}},
-		"no time":        {change: func(o *options) { o.duration = 0 }, wantErr: "-d"},
-		"too long":       {change: func(o *options) { o.duration = time.Hour }, wantErr: "-d"},
-		"no clients":     {change: func(o *options) { o.concurrency = 0 }, wantErr: "-c"},
-		"no binary":      {change: func(o *options) { o.portico = "" }, wantErr: "-portico"},
-		"no watchers":    {change: func(o *options) { o.watchers = 0 }, wantErr: "-watchers"},
-		"too many write": {change: func(o *options) { o.writes = 100_000 }, wantErr: "-writes"},
-		"huge scale":     {change: func(o *options) { o.scale = []int{1_000_000} }, wantErr: "-scale"},
-		"no nodes":       {change: func(o *options) { o.schedNodes = 0 }, wantErr: "-sched-nodes"},
-		"sched skipped":  {change: func(o *options) { o.schedPods = 0 }},
-		"only nothing":   {change: func(o *options) { o.schedPods, o.schedOnly = 0, true }, wantErr: "-sched-only"},
+		"defaults":        {change: func(*options) {}},
+		"no time":         {change: func(o *options) { o.duration = 0 }, wantErr: "-d"},
+		"too long":        {change: func(o *options) { o.duration = time.Hour }, wantErr: "-d"},
+		"no clients":      {change: func(o *options) { o.concurrency = 0 }, wantErr: "-c"},
+		"no binary":       {change: func(o *options) { o.portico = "" }, wantErr: "-portico"},
+		"no watchers":     {change: func(o *options) { o.watchers = 0 }, wantErr: "-watchers"},
+		"too many write":  {change: func(o *options) { o.writes = 100_000 }, wantErr: "-writes"},
+		"huge scale":      {change: func(o *options) { o.scale = []int{1_000_000} }, wantErr: "-scale"},
+		"no nodes":        {change: func(o *options) { o.schedNodes = 0 }, wantErr: "-sched-nodes"},
+		"sched skipped":   {change: func(o *options) { o.schedPods = 0 }},
+		"only nothing":    {change: func(o *options) { o.schedPods, o.schedOnly = 0, true }, wantErr: "-sched-only"},
+		"profile dir":     {change: func(o *options) { o.profileDir = t.TempDir() }},
+		"profile nowhere": {change: func(o *options) { o.profileDir = filepath.Join(t.TempDir(), "none") }, wantErr: "-profile"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

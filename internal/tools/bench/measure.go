@@ -67,7 +67,7 @@ func (b *bench) measure() {
 
 	// (a) and (b): GET one configmap.
 	const getPath = "/api/v1/namespaces/bench/configmaps/cm-2k"
-	b.compare(fmt.Sprintf("a. GET 2 KB configmap, secure port, bearer token, %d clients", b.o.concurrency),
+	b.compare(fmt.Sprintf("a. GET 2 KB configmap, secure port, bearer token, %d clients", b.o.concurrency), "get",
 		func(s *server) loadgen.Call { return b.get(s, getPath, "application/json") })
 	b.rows = append(b.rows, loadRow(fmt.Sprintf("b. GET, insecure port (kube-apiserver has none), %d clients", b.o.concurrency),
 		b.load(p, b.o.concurrency, b.getInsecure(p, getPath)), nil))
@@ -76,15 +76,15 @@ func (b *bench) measure() {
 	}
 
 	// (c) LIST 500.
-	b.compare(fmt.Sprintf("c. LIST 500 configmaps, JSON, %d clients", b.o.concurrency),
+	b.compare(fmt.Sprintf("c. LIST 500 configmaps, JSON, %d clients", b.o.concurrency), "list",
 		func(s *server) loadgen.Call {
 			return b.get(s, "/api/v1/namespaces/list500/configmaps", "application/json")
 		})
-	b.compare(fmt.Sprintf("c. LIST 500 configmaps, Table, %d clients", b.o.concurrency),
+	b.compare(fmt.Sprintf("c. LIST 500 configmaps, Table, %d clients", b.o.concurrency), "",
 		func(s *server) loadgen.Call { return b.get(s, "/api/v1/namespaces/list500/configmaps", tableAccept) })
 
 	// (d) CREATE.
-	b.compare(fmt.Sprintf("d. CREATE 2 KB configmap, %d clients", b.o.concurrency),
+	b.compare(fmt.Sprintf("d. CREATE 2 KB configmap, %d clients", b.o.concurrency), "",
 		func(s *server) loadgen.Call { return b.create(s, "create", "c") })
 
 	// (f) LIST latency as the count grows, one client.
@@ -95,12 +95,12 @@ func (b *bench) measure() {
 			b.mustCreate(s, "/api/v1/namespaces", []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":%q}}`, ns)))
 			b.fill(s, ns, n)
 		}
-		b.compare(fmt.Sprintf("f. LIST %d configmaps, JSON, 1 client", n),
+		b.compare(fmt.Sprintf("f. LIST %d configmaps, JSON, 1 client", n), "",
 			func(s *server) loadgen.Call {
 				return b.get(s, "/api/v1/namespaces/"+ns+"/configmaps", "application/json")
 			}, 1)
 		if n > pageSize {
-			b.compare(fmt.Sprintf("f. LIST %d configmaps in pages of %d (kubectl's default), whole list, 1 client", n, pageSize),
+			b.compare(fmt.Sprintf("f. LIST %d configmaps in pages of %d (kubectl's default), whole list, 1 client", n, pageSize), "",
 				func(s *server) loadgen.Call { return b.pagedList(s, "/api/v1/namespaces/"+ns+"/configmaps") }, 1)
 		}
 	}
@@ -136,8 +136,9 @@ func (b *bench) measureScheduling() {
 	b.rows = append(b.rows, schedulingRow(b.o, r))
 }
 
-// compare runs the same load on both servers and adds a row.
-func (b *bench) compare(name string, call func(*server) loadgen.Call, clients ...int) {
+// compare runs the same load on both servers and adds a row; prof
+// names Portico's CPU profile of it with -profile ("" for none).
+func (b *bench) compare(name, prof string, call func(*server) loadgen.Call, clients ...int) {
 	c := b.o.concurrency
 	if len(clients) > 0 {
 		c = clients[0]
@@ -145,7 +146,9 @@ func (b *bench) compare(name string, call func(*server) loadgen.Call, clients ..
 	var res [2]*loadgen.Result
 	for i, s := range b.servers {
 		logf("%s: %s", s.name, name)
+		profiled := b.profile(s, prof, b.o.duration)
 		res[i] = b.load(s, c, call(s))
+		profiled()
 	}
 	b.rows = append(b.rows, loadRow(name, res[0], res[1]))
 }

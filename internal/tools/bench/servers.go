@@ -79,7 +79,7 @@ func startKube(tb *programtb.TB, conns int) *server {
 // startPortico starts a real etcd (the same binary as kube-apiserver's)
 // and `portico up` against it, with a token file giving the same kind of
 // user (system:masters), on free loopback ports; it waits for /readyz.
-func startPortico(tb *programtb.TB, bin string, conns int) *server {
+func startPortico(tb *programtb.TB, bin string, conns int, profiling bool) *server {
 	etcd := testpeers.StartEtcd(tb, testpeers.EtcdOptions{})
 	dir := tb.TempDir()
 	token := strconv.FormatInt(time.Now().UnixNano(), 36) + "bench"
@@ -101,6 +101,9 @@ func startPortico(tb *programtb.TB, bin string, conns int) *server {
 		"--etcd-servers", strings.Join(etcd.Endpoints(), ","),
 		"--token-auth-file", tokenFile,
 		"--log-level", "warn",
+	}
+	if profiling {
+		args = append(args, "--profiling")
 	}
 	logf, err := os.Create(filepath.Join(dir, "portico.log"))
 	if err != nil {

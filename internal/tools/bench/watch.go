@@ -31,6 +31,10 @@ func (f *fanout) missed() int { return f.expected - f.delivered }
 // arrive; one later than that counts as missed.
 const deliveryGrace = 120 * time.Second
 
+// watchProfile is how long Portico's CPU profile of the fan-out lasts
+// (from the first write; the delivery takes longer).
+const watchProfile = 10 * time.Second
+
 // watchersPerConn is how many watch streams share one HTTP/2
 // connection (both servers allow more streams than this on one).
 const watchersPerConn = 100
@@ -123,6 +127,8 @@ func (b *bench) watchFanout(s *server) (*fanout, int64) {
 	}
 	logf("%s: %d watches open; writing", s.name, b.o.watchers)
 	start := time.Now()
+	profiled := b.profile(s, "watch", watchProfile)
+	defer profiled()
 	write := loadgen.HTTP(s.client, func(ctx context.Context, i int) (*http.Request, error) {
 		return b.request(ctx, s, http.MethodPost, "/api/v1/namespaces/watch/configmaps", "application/json",
 			configMap(fmt.Sprintf("w-%d", i), map[string]string{"sent": strconv.FormatInt(time.Now().UnixNano(), 10)}))
