@@ -152,6 +152,7 @@ func New(o Options) (*Server, error) {
 	opts := []grpc.ServerOption{
 		grpc.Creds(credentials.NewTLS(o.TLS)),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
+		grpc.ForceServerCodecV2(newCodec()),
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),

@@ -19,8 +19,9 @@ import (
 )
 
 // testServer starts a server on a free port with the dev PKI of dir and
-// returns a client connection made with the api's certificate.
-func testServer(t *testing.T, auth func(context.Context) (context.Context, error)) (*Server, *grpc.ClientConn) {
+// returns a client connection made with the api's certificate; register
+// adds services before it serves.
+func testServer(t *testing.T, auth func(context.Context) (context.Context, error), register ...func(grpc.ServiceRegistrar)) (*Server, *grpc.ClientConn) {
 	t.Helper()
 	layout := pki.Layout{Dir: filepath.Join(t.TempDir(), "pki")}
 	if _, err := layout.EnsureDev(); err != nil {
@@ -36,6 +37,9 @@ func testServer(t *testing.T, auth func(context.Context) (context.Context, error
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, r := range register {
+		r(srv.Registrar())
 	}
 	go func() { _ = srv.Serve() }()
 	clientTLS, err := tlsconf.Files{CertFile: layout.ServiceCert("gateway"), KeyFile: layout.ServiceKey("gateway"), CAFiles: []string{layout.CACert()}}.ClientConfig("127.0.0.1")

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/portico-dev/portico/internal/apierrors"
+	"github.com/portico-dev/portico/internal/grpcserver"
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 	"github.com/portico-dev/portico/services/api/storage"
 )
@@ -275,7 +276,7 @@ func (r *resource[T]) watchStream(ctx context.Context, req proto.Message, stream
 	if boolField(req, "metadata_only") {
 		objField = "partial_object_metadata"
 	}
-	return r.watch(ctx, stringField(req, "namespace"), wr, startStream(stream), func(typ string, obj T) error {
+	event := func(typ string, obj T) proto.Message {
 		resp := newResp()
 		fields := resp.Descriptor().Fields()
 		resp.Set(fields.ByName("type"), protoreflect.ValueOfString(typ))
@@ -284,7 +285,21 @@ func (r *resource[T]) watchStream(ctx context.Context, req proto.Message, stream
 			m = partialOf(obj)
 		}
 		resp.Set(fields.ByName(objField), protoreflect.ValueOfMessage(m.ProtoReflect()))
-		return stream.SendMsg(resp.Interface())
+		return resp.Interface()
+	}
+	return r.watch(ctx, stringField(req, "namespace"), wr, startStream(stream), func(typ string, obj T) error {
+		// The watch cache hands every watcher the same objects: encode
+		// each event once for all of them. A bookmark is this watch's own.
+		if r.encoded == nil || typ == eventBookmark {
+			return stream.SendMsg(event(typ, obj))
+		}
+		b, err := r.encoded.get(encodedKey{obj: obj, typ: typ, field: objField}, func() ([]byte, error) {
+			return proto.Marshal(event(typ, obj))
+		})
+		if err != nil {
+			return apierrors.Internal(fmt.Sprintf("encoding a watch event: %v", err))
+		}
+		return stream.SendMsg(grpcserver.Encoded(b))
 	})
 }
 

@@ -94,6 +94,9 @@ func buildOn[T storage.Object](env kindEnv, row resources.Resource, store storag
 		suffix:           randomSuffix,
 		bookmarkInterval: env.bookmarkInterval,
 	}
+	if _, ok := store.(sharedWatcher[T]); ok {
+		r.encoded = newEncodedEvents()
+	}
 	if row.Namespaced {
 		r.namespaceExists = env.nsActive
 	}

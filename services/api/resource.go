@@ -94,6 +94,9 @@ type resource[T storage.Object] struct {
 	// bookmarkInterval is how often a watch that allows bookmarks gets
 	// one.
 	bookmarkInterval time.Duration
+	// encoded holds recent watch events encoded, when the store hands
+	// every watcher the same objects (the watch cache); nil otherwise.
+	encoded *encodedEvents
 }
 
 func (r *resource[T]) meta() *kindMeta { return &r.kindMeta }
