@@ -480,7 +480,7 @@ func (r *resource[T]) selectors(labelSel, fieldSel string) (*selectors, error) {
 }
 
 func (r *resource[T]) selected(sel *selectors, obj T) bool {
-	return sel.matches(metaOf(obj).GetLabels(), r.fieldSet(obj))
+	return sel.matches(metaOf(obj).GetLabels(), func() map[string]string { return r.fieldSet(obj) })
 }
 
 // watchRequest is what every Watch RPC carries.

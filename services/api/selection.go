@@ -49,8 +49,14 @@ func parseSelectors(labelSel, fieldSel string, known map[string]string) (*select
 	return s, nil
 }
 
-func (s *selectors) matches(lbls, flds map[string]string) bool {
-	return s.labels.Matches(labels.Set(lbls)) && s.fields.Matches(fields.Set(flds))
+// matches reports whether an object with labels lbls and the fields
+// flds returns is selected; flds is called only for a field selector
+// (a watch of 1,000 watchers without one asked it for every event of each).
+func (s *selectors) matches(lbls map[string]string, flds func() map[string]string) bool {
+	if !s.labels.Matches(labels.Set(lbls)) {
+		return false
+	}
+	return s.fields.Empty() || s.fields.Matches(fields.Set(flds()))
 }
 
 // empty reports whether the selectors select everything.
