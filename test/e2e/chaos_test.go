@@ -44,6 +44,7 @@ const chaosNamespace = "chaos"
 func TestChaos(t *testing.T) {
 	r := startChaos(t)
 	c := r.c
+	readsAcrossGateways(t, r)
 	porticoPIDs := map[string]int{}
 	for _, fault := range []struct {
 		what string
@@ -300,6 +301,37 @@ func (c *testCluster) etcdLeader(t *testing.T) *cluster.Process {
 	}
 	t.Fatal("no etcd member leads")
 	return nil
+}
+
+// readsAcrossGateways (issue 11): under the load, each write through one
+// gateway is what the next GET through the other one reads, whichever api
+// replica (each with its own watch cache) either reaches.
+func readsAcrossGateways(t *testing.T, r *chaosRun) {
+	t.Helper()
+	const ns = "chaos-reads"
+	if code, _, body := httpDo(t, r.client, "POST", r.urls[0]+"/api/v1/namespaces", "application/json",
+		`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"`+ns+`"}}`); code != http.StatusCreated {
+		t.Fatalf("create namespace: %d %s", code, body)
+	}
+	path := "/api/v1/namespaces/" + ns + "/configmaps"
+	if code, _, body := httpDo(t, r.client, "POST", r.urls[0]+path, "application/json",
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"v":"0"}}`); code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	for i := 1; i <= 20; i++ {
+		write, read := r.urls[i%2], r.urls[(i+1)%2]
+		code, _, body := httpDo(t, r.client, "PATCH", write+path+"/c", "application/merge-patch+json", fmt.Sprintf(`{"data":{"v":"%d"}}`, i))
+		if code != http.StatusOK {
+			t.Fatalf("write %d through %s: %d %s", i, write, code, body)
+		}
+		code, _, body = httpDo(t, r.client, "GET", read+path+"/c", "", "")
+		if code != http.StatusOK {
+			t.Fatalf("read %d through %s: %d %s", i, read, code, body)
+		}
+		if v := configMapValue(t, body); v != i {
+			t.Fatalf("write %d through %s, then read through %s: v=%d", i, write, read, v)
+		}
+	}
 }
 
 func configMapValue(t *testing.T, body string) int {
