@@ -12,7 +12,8 @@ import (
 // copy) is encoded once, not once per watcher. An entry is found by the
 // object itself (pointer identity: a cached object never changes, and
 // the entry holds it, so no other object can take its address), the
-// event type and the field it goes in (object, or its metadata alone).
+// event type, the response message and the field the object goes in
+// (object, or its metadata alone).
 type encodedEvents struct {
 	mu      sync.Mutex
 	entries map[encodedKey]*encodedEvent
@@ -22,6 +23,7 @@ type encodedEvents struct {
 type encodedKey struct {
 	obj   proto.Message
 	typ   string
+	resp  protoreflect.FullName
 	field protoreflect.Name
 }
 

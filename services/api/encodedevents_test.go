@@ -9,11 +9,12 @@ import (
 	corev1 "github.com/portico-dev/portico/proto/portico/core/v1"
 )
 
-// TestEncodedEventsOnce: the watchers of one event (the same object, type
-// and field) share one encoding, made once even when they ask at the same
-// time; another object, type or field is encoded on its own; past its
-// bounds the table starts again.
+// TestEncodedEventsOnce: the watchers of one event (the same object, type,
+// response message and field) share one encoding, made once even when
+// they ask at the same time; another object, type, message or field is
+// encoded on its own.
 func TestEncodedEventsOnce(t *testing.T) {
+	const cmEvent = "portico.core.v1.WatchConfigMapsResponse"
 	a := &corev1.ConfigMap{Metadata: &corev1.ObjectMeta{Name: "a"}}
 	b := &corev1.ConfigMap{Metadata: &corev1.ObjectMeta{Name: "a"}} // equal to a, not a
 	tests := []struct {
@@ -21,10 +22,11 @@ func TestEncodedEventsOnce(t *testing.T) {
 		keys        []encodedKey
 		wantEncodes int
 	}{
-		{"one event, many watchers", repeat(encodedKey{a, eventAdded, "object"}, 100), 1},
-		{"an equal copy is not the same object", []encodedKey{{a, eventAdded, "object"}, {b, eventAdded, "object"}}, 2},
-		{"types apart", []encodedKey{{a, eventAdded, "object"}, {a, eventModified, "object"}, {a, eventDeleted, "object"}}, 3},
-		{"metadata alone apart", []encodedKey{{a, eventAdded, "object"}, {a, eventAdded, "partial_object_metadata"}}, 2},
+		{"one event, many watchers", repeat(encodedKey{a, eventAdded, cmEvent, "object"}, 100), 1},
+		{"an equal copy is not the same object", []encodedKey{{a, eventAdded, cmEvent, "object"}, {b, eventAdded, cmEvent, "object"}}, 2},
+		{"types apart", []encodedKey{{a, eventAdded, cmEvent, "object"}, {a, eventModified, cmEvent, "object"}, {a, eventDeleted, cmEvent, "object"}}, 3},
+		{"response messages apart", []encodedKey{{a, eventAdded, cmEvent, "object"}, {a, eventAdded, "portico.core.v1.WatchOtherResponse", "object"}}, 2},
+		{"metadata alone apart", []encodedKey{{a, eventAdded, cmEvent, "object"}, {a, eventAdded, cmEvent, "partial_object_metadata"}}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,7 +38,7 @@ func TestEncodedEventsOnce(t *testing.T) {
 				wg.Go(func() {
 					b, err := e.get(k, func() ([]byte, error) {
 						encodes.Add(1)
-						return fmt.Appendf(nil, "%p/%s/%s", k.obj, k.typ, k.field), nil
+						return fmt.Appendf(nil, "%p/%s/%s/%s", k.obj, k.typ, k.resp, k.field), nil
 					})
 					if err != nil {
 						t.Error(err)
@@ -49,7 +51,7 @@ func TestEncodedEventsOnce(t *testing.T) {
 				t.Fatalf("encoded %d times, want %d", n, tc.wantEncodes)
 			}
 			for i, k := range tc.keys {
-				if want := fmt.Sprintf("%p/%s/%s", k.obj, k.typ, k.field); string(got[i]) != want {
+				if want := fmt.Sprintf("%p/%s/%s/%s", k.obj, k.typ, k.resp, k.field); string(got[i]) != want {
 					t.Fatalf("key %d got %q, want %q", i, got[i], want)
 				}
 			}
@@ -58,6 +60,7 @@ func TestEncodedEventsOnce(t *testing.T) {
 }
 
 func TestEncodedEventsBounded(t *testing.T) {
+	const cmEvent = "portico.core.v1.WatchConfigMapsResponse"
 	tests := map[string]struct {
 		size  int // bytes per encoding
 		count int
@@ -71,7 +74,7 @@ func TestEncodedEventsBounded(t *testing.T) {
 			e := newEncodedEvents()
 			for i := range tc.count {
 				obj := &corev1.ConfigMap{Metadata: &corev1.ObjectMeta{Name: fmt.Sprint(i)}}
-				if _, err := e.get(encodedKey{obj, eventAdded, "object"}, func() ([]byte, error) { return make([]byte, tc.size), nil }); err != nil {
+				if _, err := e.get(encodedKey{obj, eventAdded, cmEvent, "object"}, func() ([]byte, error) { return make([]byte, tc.size), nil }); err != nil {
 					t.Fatal(err)
 				}
 				if n := len(e.entries); n > tc.max {

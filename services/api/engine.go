@@ -276,6 +276,7 @@ func (r *resource[T]) watchStream(ctx context.Context, req proto.Message, stream
 	if boolField(req, "metadata_only") {
 		objField = "partial_object_metadata"
 	}
+	respName := newResp().Descriptor().FullName()
 	event := func(typ string, obj T) proto.Message {
 		resp := newResp()
 		fields := resp.Descriptor().Fields()
@@ -293,7 +294,7 @@ func (r *resource[T]) watchStream(ctx context.Context, req proto.Message, stream
 		if r.encoded == nil || typ == eventBookmark {
 			return stream.SendMsg(event(typ, obj))
 		}
-		b, err := r.encoded.get(encodedKey{obj: obj, typ: typ, field: objField}, func() ([]byte, error) {
+		b, err := r.encoded.get(encodedKey{obj: obj, typ: typ, resp: respName, field: objField}, func() ([]byte, error) {
 			return proto.Marshal(event(typ, obj))
 		})
 		if err != nil {
