@@ -31,8 +31,16 @@ type statusFirst struct {
 
 func (c statusFirst) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	s, err := c.ClientConnInterface.NewStream(ctx, desc, method, opts...)
-	if err != nil || !desc.ServerStreams {
+	if err != nil {
+		// A watch that arrives as the shutdown begins is cancelled while
+		// it opens: 503, as one cancelled before its first event.
+		if desc.ServerStreams {
+			err = cutByShutdown(c.stopping, err)
+		}
 		return s, err
+	}
+	if !desc.ServerStreams {
+		return s, nil
 	}
 	return &headerOrStatus{ClientStream: s, stopping: c.stopping}, nil
 }
@@ -45,12 +53,12 @@ type headerOrStatus struct {
 func (s *headerOrStatus) Header() (metadata.MD, error) {
 	md, err := s.ClientStream.Header()
 	if md != nil || err != nil {
-		return md, s.cutByShutdown(err)
+		return md, cutByShutdown(s.stopping, err)
 	}
 	// No headers: the stream has ended, so RecvMsg decodes nothing and
 	// returns its status (io.EOF for a stream that ended well).
 	if err := s.ClientStream.RecvMsg(&emptypb.Empty{}); !errors.Is(err, io.EOF) {
-		return nil, s.cutByShutdown(err)
+		return nil, cutByShutdown(s.stopping, err)
 	}
 	return nil, nil
 }
@@ -63,10 +71,10 @@ func (s *headerOrStatus) RecvMsg(m any) error {
 	return err
 }
 
-// cutByShutdown is Unavailable for a stream the shutdown cancelled
-// before it began.
-func (s *headerOrStatus) cutByShutdown(err error) error {
-	if err != nil && s.stopping.Err() != nil && status.Code(err) == codes.Canceled {
+// cutByShutdown is Unavailable for a stream the shutdown (stopping)
+// cancelled before it began.
+func cutByShutdown(stopping context.Context, err error) error {
+	if err != nil && stopping.Err() != nil && status.Code(err) == codes.Canceled {
 		return status.Error(codes.Unavailable, "the gateway is shutting down: watch again through another")
 	}
 	return err

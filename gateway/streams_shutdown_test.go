@@ -74,3 +74,46 @@ func TestStreamsCutByShutdown(t *testing.T) {
 		})
 	}
 }
+
+// refusingConn is an api connection on which no stream opens.
+type refusingConn struct {
+	grpc.ClientConnInterface
+	err error
+}
+
+func (c refusingConn) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
+	return nil, c.err
+}
+
+// TestStreamOpenCutByShutdown: a watch cancelled by the shutdown while
+// its stream opens is 503 (its client watches again elsewhere), not the
+// 504 of a bare cancellation; without a shutdown, or for a unary call,
+// the error is passed on as it is.
+func TestStreamOpenCutByShutdown(t *testing.T) {
+	canceled := status.Error(codes.Canceled, "context canceled")
+	tests := map[string]struct {
+		stopping bool
+		streams  bool
+		err      error
+		want     codes.Code
+	}{
+		"watch, shutdown":          {stopping: true, streams: true, err: canceled, want: codes.Unavailable},
+		"watch, client went away":  {streams: true, err: canceled, want: codes.Canceled},
+		"watch, shutdown, refused": {stopping: true, streams: true, err: status.Error(codes.PermissionDenied, "no"), want: codes.PermissionDenied},
+		"unary stream, shutdown":   {stopping: true, err: canceled, want: codes.Canceled},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			stopping, stop := context.WithCancel(context.Background())
+			defer stop()
+			if tc.stopping {
+				stop()
+			}
+			c := statusFirst{ClientConnInterface: refusingConn{err: tc.err}, stopping: stopping}
+			_, err := c.NewStream(context.Background(), &grpc.StreamDesc{ServerStreams: tc.streams}, "/x/Watch")
+			if status.Code(err) != tc.want {
+				t.Fatalf("NewStream error %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
