@@ -31,16 +31,13 @@ type statusFirst struct {
 
 func (c statusFirst) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	s, err := c.ClientConnInterface.NewStream(ctx, desc, method, opts...)
+	if !desc.ServerStreams {
+		return s, err
+	}
 	if err != nil {
 		// A watch that arrives as the shutdown begins is cancelled while
 		// it opens: 503, as one cancelled before its first event.
-		if desc.ServerStreams {
-			err = cutByShutdown(c.stopping, err)
-		}
-		return s, err
-	}
-	if !desc.ServerStreams {
-		return s, nil
+		return s, cutByShutdown(c.stopping, err)
 	}
 	return &headerOrStatus{ClientStream: s, stopping: c.stopping}, nil
 }
