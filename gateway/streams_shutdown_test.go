@@ -23,6 +23,17 @@ type endedStream struct {
 func (s endedStream) Header() (metadata.MD, error) { return s.md, nil }
 func (s endedStream) RecvMsg(any) error            { return s.err }
 
+// shutdownContext is the gateway's stopping context, already done when
+// stopped (the shutdown has begun).
+func shutdownContext(t *testing.T, stopped bool) context.Context {
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	if stopped {
+		stop()
+	}
+	return ctx
+}
+
 // TestStreamsCutByShutdown: a watch the gateway's shutdown cancels ends
 // cleanly (io.EOF: no ERROR event) when it was running and is 503 when
 // it had not begun; a cancellation without a shutdown, or another error,
@@ -47,11 +58,7 @@ func TestStreamsCutByShutdown(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			stopping, stop := context.WithCancel(context.Background())
-			defer stop()
-			if tc.stopping {
-				stop()
-			}
+			stopping := shutdownContext(t, tc.stopping)
 			s := endedStream{err: tc.err}
 			if tc.begun {
 				s.md = metadata.MD{}
@@ -104,11 +111,7 @@ func TestStreamOpenCutByShutdown(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			stopping, stop := context.WithCancel(context.Background())
-			defer stop()
-			if tc.stopping {
-				stop()
-			}
+			stopping := shutdownContext(t, tc.stopping)
 			c := statusFirst{ClientConnInterface: refusingConn{err: tc.err}, stopping: stopping}
 			_, err := c.NewStream(context.Background(), &grpc.StreamDesc{ServerStreams: tc.streams}, "/x/Watch")
 			if status.Code(err) != tc.want {

@@ -25,13 +25,7 @@ func stringCases() []string {
 // replaced), which is what kube-apiserver's JSON holds.
 func TestAppendStringLikeEncodingJSON(t *testing.T) {
 	for _, s := range stringCases() {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendString(nil, s); string(got) != string(want) {
-			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
-		}
+		checkLikeEncodingJSON(t, s)
 	}
 }
 
@@ -40,15 +34,20 @@ func FuzzAppendString(f *testing.F) {
 	for _, s := range stringCases() {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendString(nil, s); string(got) != string(want) {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
-		}
-	})
+	f.Fuzz(checkLikeEncodingJSON)
+}
+
+// checkLikeEncodingJSON fails t when appendString writes s otherwise than
+// encoding/json does.
+func checkLikeEncodingJSON(t *testing.T, s string) {
+	t.Helper()
+	want, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := appendString(nil, s); string(got) != string(want) {
+		t.Errorf("appendString(%q) = %s, want %s", s, got, want)
+	}
 }
 
 func BenchmarkAppendString(b *testing.B) {
