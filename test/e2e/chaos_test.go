@@ -175,7 +175,12 @@ func (r *chaosRun) fault(t *testing.T, what string, p *cluster.Process, end func
 		t.Fatal(err)
 	}
 	r.acks(t, "after "+p.Name+" restarted", 40)
-	s, failed := r.load.summary(start, time.Now())
+	// A request begun in this fault's time is this fault's, also one
+	// still waiting (an etcd proposal's 7 s): wait for its answer, so
+	// that it is not counted against the next fault instead.
+	until := time.Now()
+	testwait.Until(t, 2*chaosRequestTimeout, "the answers of requests sent while "+p.Name+" was gone", func() bool { return !r.load.inFlightBefore(until) })
+	s, failed := r.load.summary(start, until)
 	t.Logf("%s %s, down %s, restarted: %s", what, p.Name, down.Round(time.Millisecond), s)
 	return failed
 }
@@ -358,6 +363,10 @@ type chaosLoad struct {
 	objects map[string]*chaosObject
 	ops     []chaosOp
 	nAcked  int
+	// inFlight are the start times of the requests not answered yet, by
+	// a number of their own.
+	inFlight map[int]time.Time
+	nextOp   int
 	// ackRVs are the resourceVersions of acknowledged writes, by object.
 	ackRVs map[string][]int64
 }
@@ -379,6 +388,38 @@ func (l *chaosLoad) acked() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.nAcked
+}
+
+// begin notes a request being sent; its end, ended.
+func (l *chaosLoad) begin() (id int, start time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inFlight == nil {
+		l.inFlight = map[int]time.Time{}
+	}
+	id, start = l.nextOp, time.Now()
+	l.nextOp++
+	l.inFlight[id] = start
+	return id, start
+}
+
+func (l *chaosLoad) ended(id int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.inFlight, id)
+}
+
+// inFlightBefore reports whether a request sent before t has no answer
+// yet.
+func (l *chaosLoad) inFlightBefore(t time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, start := range l.inFlight {
+		if start.Before(t) {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *chaosLoad) record(op chaosOp) {
@@ -468,7 +509,8 @@ func (l *chaosLoad) write(ctx context.Context, w int) {
 	)
 	base := func() string { return l.urls[gw] + "/api/v1/namespaces/" + chaosNamespace + "/configmaps" }
 	do := func(what, method, url, body string) (int, string) {
-		start := time.Now()
+		id, start := l.begin()
+		defer l.ended(id) // after its record
 		req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := l.client.Do(req)
